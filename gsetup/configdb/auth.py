@@ -1,0 +1,161 @@
+"""Who is using the database, and what they may see and change.
+
+The embedded SQLite database trusts the operating-system user who owns its file (checked when
+it is opened), like PostgreSQL's peer authentication. A server database requires a login:
+accounts hold scrypt password hashes and per-tenant roles.
+"""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from gsetup.errors import BadInputError, NotFoundError, PermissionDeniedError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+ROLES = ("viewer", "operator", "admin")  # each may do what the ones before it may
+CHANGE_ROLES = ("operator", "admin")
+# scrypt cost: 2**15 x 8 x 1 takes about 50 ms and 32 MiB, OWASP's recommended minimum.
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**15, 8, 1
+
+
+def hash_password(password: str) -> str:
+    """An scrypt hash with a random salt, in a self-describing text form."""
+    salt = secrets.token_bytes(16)
+    digest = _scrypt(password, salt, _SCRYPT_N, _SCRYPT_R, _SCRYPT_P)
+    b64 = base64.b64encode
+    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Whether ``password`` matches ``stored`` (constant-time comparison)."""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    actual = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
+    return hmac.compare_digest(actual, base64.b64decode(digest))
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(
+        password.encode(), salt=salt, n=n, r=r, p=p, maxmem=128 * 1024 * 1024, dklen=32
+    )
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A logged-in user and their roles per tenant name; ``superuser`` sees every tenant."""
+
+    name: str
+    superuser: bool = False
+    roles: dict[str, str] = field(default_factory=dict)
+
+    def role(self, tenant: str) -> str | None:
+        """The user's role in ``tenant``, or None when it was not granted."""
+        return "admin" if self.superuser else self.roles.get(tenant)
+
+    def can_see(self, tenant: str) -> bool:
+        """Whether the tenant is visible to this user."""
+        return self.role(tenant) is not None
+
+    def require(self, tenant: str, *, change: bool) -> None:
+        """Raise unless the user may see (or, with ``change``, change) the tenant.
+
+        A tenant the user was not granted is reported as unknown, so its existence stays hidden.
+        """
+        role = self.role(tenant)
+        if role is None:
+            raise NotFoundError(f"unknown tenant {tenant!r}")
+        if change and role not in CHANGE_ROLES:
+            raise PermissionDeniedError(
+                f"account {self.name!r} is a {role} in tenant {tenant!r} and may not change it; "
+                f"roles that may: {', '.join(CHANGE_ROLES)}"
+            )
+
+    def require_superuser(self, what: str) -> None:
+        """Raise unless this user administers the whole database."""
+        if not self.superuser:
+            raise PermissionDeniedError(f"only a superuser account may {what}")
+
+
+def os_identity() -> Identity:
+    """The embedded database's user: the owner of the file, with every right."""
+    return Identity(getpass.getuser(), superuser=True)
+
+
+def login(conn: Connection, user: str, password: str) -> Identity:
+    """Check the password of ``user``; one message for unknown users and wrong passwords."""
+    from sqlalchemy import select
+
+    from gsetup.configdb.models import Account, Grant, Tenant
+
+    row = conn.execute(
+        select(Account.id, Account.password_hash, Account.superuser).where(Account.name == user)
+    ).first()
+    # Hash even for an unknown user so timing does not tell which accounts exist.
+    stored = row.password_hash if row else hash_password(secrets.token_hex(8))
+    if not verify_password(password, stored) or row is None:
+        raise PermissionDeniedError(f"login failed for account {user!r}: wrong user or password")
+    grants = conn.execute(
+        select(Tenant.name, Grant.role)
+        .join(Grant, Grant.tenant_id == Tenant.id)
+        .where(Grant.account_id == row.id)
+    ).all()
+    return Identity(user, superuser=row.superuser, roles={name: role for name, role in grants})
+
+
+def check_role(role: str) -> str:
+    """Validate a role name."""
+    if role not in ROLES:
+        raise BadInputError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    return role
+
+
+def create_account(conn: Connection, user: str, password: str, *, superuser: bool) -> int:
+    """Insert an account; the name must be new."""
+    from sqlalchemy import insert, select
+
+    from gsetup.configdb.models import Account
+    from gsetup.errors import ConflictError
+
+    if not user or len(user) > 255:
+        raise BadInputError("an account name must have 1 to 255 characters")
+    if len(password) < 8:
+        raise BadInputError("a password must have at least 8 characters")
+    if conn.execute(select(Account.id).where(Account.name == user)).first():
+        raise ConflictError(f"account {user!r} already exists")
+    result = conn.execute(
+        insert(Account).values(
+            name=user, password_hash=hash_password(password), superuser=superuser
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def grant(conn: Connection, user: str, tenant: str, role: str) -> None:
+    """Give ``user`` the ``role`` in ``tenant`` (replacing an earlier grant)."""
+    from sqlalchemy import delete, insert, select
+
+    from gsetup.configdb.models import Account, Grant, Tenant
+
+    check_role(role)
+    account_id = conn.execute(select(Account.id).where(Account.name == user)).scalar()
+    if account_id is None:
+        raise NotFoundError(f"unknown account {user!r}")
+    tenant_id = conn.execute(select(Tenant.id).where(Tenant.name == tenant)).scalar()
+    if tenant_id is None:
+        raise NotFoundError(f"unknown tenant {tenant!r}")
+    conn.execute(delete(Grant).where(Grant.account_id == account_id, Grant.tenant_id == tenant_id))
+    conn.execute(insert(Grant).values(account_id=account_id, tenant_id=tenant_id, role=role))

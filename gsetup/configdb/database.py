@@ -1,0 +1,190 @@
+"""Find, open and check the configuration database.
+
+The embedded default is an SQLite file in the user's data directory, created with mode 0600
+and migrated automatically. A server database (PostgreSQL) that is behind is reported, and
+``gsetup db upgrade`` migrates it. Alembic is imported only when a migration actually runs,
+so opening an up-to-date database stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gsetup.errors import DatabaseError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Connection, Engine
+
+ENV_DB = "GSETUP_DB"
+# The migration heads this gsetup knows, oldest first; tests check them against alembic.
+REVISIONS: tuple[str, ...] = ("0001",)
+HEAD = REVISIONS[-1]
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def default_url() -> str:
+    """The embedded database's URL: ``gsetup.db`` in the user's data directory."""
+    from platformdirs import user_data_path
+
+    return f"sqlite:///{user_data_path('gsetup') / 'gsetup.db'}"
+
+
+def resolve_url(db: str | None) -> str:
+    """``--db``, else ``GSETUP_DB``, else the embedded default."""
+    return db or os.environ.get(ENV_DB) or default_url()
+
+
+@dataclass
+class Database:
+    """An open configuration database."""
+
+    url: URL
+    engine: Engine
+
+    @property
+    def embedded(self) -> bool:
+        """True for SQLite, which trusts the file's owner instead of asking for a login."""
+        return self.url.get_backend_name() == "sqlite"
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password, for messages."""
+        return self.url.render_as_string(hide_password=True)
+
+
+def open_database(url_text: str, *, upgrade: bool | None = None) -> Database:
+    """Open the database at ``url_text`` and make sure its schema is the one this gsetup uses.
+
+    ``upgrade`` None migrates embedded databases and refuses server databases that are behind;
+    True migrates any database (``gsetup db upgrade``/``db init``); False never migrates.
+    """
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(url_text)
+    except ArgumentError:
+        raise DatabaseError(
+            f"{url_text!r} is not a database URL; use e.g. sqlite:///path/gsetup.db or "
+            "postgresql+psycopg://user@host/dbname"
+        ) from None
+    if url.get_backend_name() == "sqlite":
+        _prepare_sqlite_file(url)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _configure_sqlite(engine)
+    elif url.get_backend_name() == "postgresql":
+        engine = create_engine(url, pool_pre_ping=False)
+    else:
+        raise DatabaseError(
+            f"unsupported database {url.render_as_string(hide_password=True)!r}: "
+            "gsetup keeps its configuration in SQLite or PostgreSQL"
+        )
+    db = Database(url, engine)
+    _check_schema(db, upgrade=db.embedded if upgrade is None else upgrade)
+    return db
+
+
+def _prepare_sqlite_file(url: URL) -> None:
+    """Create the file with mode 0600; refuse a file owned by another operating-system user."""
+    if not url.database or url.database == ":memory:":
+        raise DatabaseError("the embedded database needs a file path, e.g. sqlite:///gsetup.db")
+    path = Path(url.database).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    except OSError as exc:
+        raise DatabaseError(f"cannot open the database file {path}: {exc.strerror}") from None
+    if path.stat().st_uid != os.getuid():
+        raise DatabaseError(
+            f"the database file {path} belongs to another user; the embedded database trusts "
+            "only its owner (use a PostgreSQL database with accounts to share it)"
+        )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Foreign keys on, WAL journal, and write transactions that take the lock up front."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's begin event emit BEGIN itself (pysqlite's own handling is lazy).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # IMMEDIATE: a transaction that reads then writes can't deadlock on the upgrade.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _current_revision(db: Database) -> tuple[str | None, bool]:
+    """The database's revision and whether it holds any table at all."""
+    from sqlalchemy import inspect, text
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    try:
+        with db.engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+            if "alembic_version" not in tables:
+                return None, bool(tables)
+            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+            return (row[0] if row else None), True
+    except OperationalError as exc:
+        raise DatabaseError(
+            f"cannot connect to the configuration database {db.display_url}: "
+            f"{_first_line(exc.orig)}"
+        ) from None
+    except DBAPIError as exc:
+        raise DatabaseError(
+            f"the configuration database {db.display_url} refused gsetup: {_first_line(exc.orig)}"
+        ) from None
+
+
+def _first_line(exc: BaseException | None) -> str:
+    return str(exc).strip().splitlines()[0] if exc and str(exc).strip() else "no reason given"
+
+
+def _check_schema(db: Database, *, upgrade: bool) -> None:
+    revision, has_tables = _current_revision(db)
+    if revision == HEAD:
+        return
+    if revision is None and has_tables:
+        raise DatabaseError(f"{db.display_url} is not a gsetup configuration database")
+    if revision is not None and revision not in REVISIONS:
+        raise DatabaseError(
+            f"the configuration database {db.display_url} is at schema {revision}, newer than "
+            f"this gsetup knows ({HEAD}); upgrade gsetup"
+        )
+    if not upgrade:
+        state = "empty" if revision is None else f"at schema {revision}, behind {HEAD}"
+        command = "gsetup db init" if revision is None else "gsetup db upgrade"
+        raise DatabaseError(
+            f"the configuration database {db.display_url} is {state}; run `{command}`"
+        )
+    migrate(db)
+
+
+def migrate(db: Database) -> None:
+    """Run the alembic migrations up to this gsetup's head."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def schema_revision(db: Database) -> str | None:
+    """The schema revision the database is at (None when empty)."""
+    return _current_revision(db)[0]

@@ -1,0 +1,138 @@
+"""Each object kind's table and fields, so the plan engine can treat all kinds alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table
+
+from gsetup.configdb import models
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one kind is stored: its detail table, plain fields and references.
+
+    ``fields`` map attribute names to columns of the same name with their default on create.
+    ``refs`` map attribute names (whose desired value is a path) to an id column and the kind
+    of the object referred to.
+    """
+
+    name: str
+    table: Table
+    title: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    refs: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def attrs(self) -> tuple[str, ...]:
+        """Every attribute name this kind has."""
+        return (*self.fields, *self.refs)
+
+
+def _t(model: type[models.Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+# Creation order: an object's parent and the objects it refers to come first; deletions run
+# in the reverse order.
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind(
+            "tenant",
+            _t(models.TenantSettings),
+            "Tenant",
+            refs={"default_capacity_rule": ("default_capacity_rule_id", "capacity_rule")},
+        ),
+        Kind(
+            "business_attribute",
+            _t(models.BusinessAttribute),
+            "Business Attribute",
+            {"display_name": "", "description": "", "attr_type": "Custom"},
+        ),
+        Kind(
+            "attribute_value",
+            _t(models.AttributeValue),
+            "Attribute Value",
+            {"display_name": "", "description": "", "is_default": False},
+        ),
+        Kind(
+            "capacity_rule",
+            _t(models.CapacityRule),
+            "Capacity Rule",
+            {"description": "", "limits": {}},
+        ),
+        Kind("skill", _t(models.Skill), "Skill", {"description": ""}),
+        Kind(
+            "application",
+            _t(models.Application),
+            "Application",
+            {
+                "app_type": "",
+                "host": "",
+                "port": None,
+                "working_dir": "",
+                "start_cmd": "",
+                "stop_cmd": "",
+                "redundancy_type": "",
+            },
+            {"backup": ("backup_id", "application")},
+        ),
+        Kind(
+            "business_process",
+            _t(models.BusinessProcess),
+            "Business Process",
+            {"package": "", "version": "", "strategy_dir": ""},
+        ),
+        Kind(
+            "queue",
+            _t(models.InteractionQueue),
+            "Interaction Queue",
+            {"description": ""},
+            {"business_process": ("business_process_id", "business_process")},
+        ),
+        Kind(
+            "strategy",
+            _t(models.Strategy),
+            "Strategy",
+            {"file": "", "active": True, "subroutine": False},
+            {
+                "business_process": ("business_process_id", "business_process"),
+                "queue": ("queue_id", "queue"),
+            },
+        ),
+        Kind(
+            "person",
+            _t(models.Person),
+            "Person",
+            {"first_name": "", "last_name": "", "is_agent": True, "skills": {}},
+            {"capacity_rule": ("capacity_rule_id", "capacity_rule")},
+        ),
+        Kind(
+            "agent_group",
+            _t(models.AgentGroup),
+            "Agent Group",
+            {"members": []},
+            {"capacity_rule": ("capacity_rule_id", "capacity_rule")},
+        ),
+    )
+}
+
+# Kinds whose path has a parent object: "Business Attributes/<attribute>/<value>".
+PARENT_KIND = {"attribute_value": "business_attribute"}
+
+
+def get_kind(name: str) -> Kind:
+    """The kind called ``name``; a clear error lists the known kinds."""
+    from gsetup.errors import BadInputError
+
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise BadInputError(
+            f"unknown object type {name!r}; known types: {', '.join(KINDS)}"
+        ) from None

@@ -1,0 +1,71 @@
+"""Tenants: create, find and list them."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from gsetup.errors import BadInputError, ConflictError, NotFoundError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from gsetup.configdb.auth import Identity
+
+DEFAULT_TENANT = "Environment"
+_NAME = re.compile(r"^[^/\x00-\x1f]{1,255}$")
+
+
+def check_name(name: str, what: str) -> str:
+    """Validate an object or tenant name: 1-255 characters, no '/' or control characters."""
+    if not _NAME.match(name) or name != name.strip():
+        raise BadInputError(
+            f"invalid {what} name {name!r}: use 1 to 255 characters without '/', control "
+            "characters or surrounding spaces"
+        )
+    return name
+
+
+def tenant_id(conn: Connection, name: str) -> int:
+    """The id of tenant ``name``."""
+    from sqlalchemy import select
+
+    from gsetup.configdb.models import Tenant
+
+    found = conn.execute(select(Tenant.id).where(Tenant.name == name)).scalar()
+    if found is None:
+        raise NotFoundError(f"unknown tenant {name!r}")
+    return int(found)
+
+
+def create_tenant(conn: Connection, name: str) -> int:
+    """Create a tenant with its own configuration object (path "")."""
+    from sqlalchemy import insert, select
+
+    from gsetup.configdb.models import CfgObject, Tenant, TenantSettings
+
+    check_name(name, "tenant")
+    if conn.execute(select(Tenant.id).where(Tenant.name == name)).first():
+        raise ConflictError(f"tenant {name!r} already exists")
+    key = conn.execute(
+        insert(Tenant).values(name=name, created_at=datetime.now(UTC))
+    ).inserted_primary_key
+    assert key is not None
+    new_id = int(key[0])
+    obj = conn.execute(
+        insert(CfgObject).values(tenant_id=new_id, kind="tenant", path="", name=name)
+    ).inserted_primary_key
+    assert obj is not None
+    conn.execute(insert(TenantSettings).values(id=obj[0]))
+    return new_id
+
+
+def list_tenants(conn: Connection, identity: Identity) -> list[str]:
+    """The names of the tenants ``identity`` may see, sorted."""
+    from sqlalchemy import select
+
+    from gsetup.configdb.models import Tenant
+
+    names = conn.execute(select(Tenant.name).order_by(Tenant.name)).scalars()
+    return [n for n in names if identity.can_see(n)]

@@ -1,0 +1,46 @@
+"""Errors the core raises; the CLI maps them to exit codes in one place (gsetup.cli.main).
+
+The core never prints or exits. Messages are one clear sentence for the user: they name the
+file, key or object at fault and what is allowed, and never contain a secret.
+"""
+
+from __future__ import annotations
+
+# Published exit codes (docs/cli.md).
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+EXIT_CHANGES_PENDING = 3
+EXIT_INTERRUPTED = 130
+
+
+class GsetupError(Exception):
+    """Base of every error gsetup reports to its user."""
+
+    exit_code = EXIT_FAILURE
+
+
+class BadInputError(GsetupError):
+    """Input that gsetup refuses: a file, key, value, name or URL that is not allowed."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class NotFoundError(BadInputError):
+    """A named tenant, object, application or package does not exist."""
+
+
+class PermissionDeniedError(BadInputError):
+    """The account may not see or change what it asked for."""
+
+
+class ConflictError(BadInputError):
+    """The change would break a unique rule or another object depends on it."""
+
+
+class DatabaseError(BadInputError):
+    """The configuration database cannot be used: unreachable, not gsetup's, too new or behind."""
+
+
+class NeedsAnswerError(BadInputError):
+    """A question has no answer and no terminal to ask it on."""

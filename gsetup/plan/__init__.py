@@ -1,0 +1,1 @@
+"""The plan engine: desired state + database -> Plan; the only writer of configuration."""

@@ -1,0 +1,250 @@
+"""Apply a desired state: lock the tenant, re-plan, write every change in ONE transaction.
+
+The plan is computed again inside the transaction, after the lock is held, so two concurrent
+applies never work from the same stale picture. Statements are batched per kind and per
+action (executemany), never one per option.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from gsetup.configdb.kinds import KINDS
+from gsetup.plan.current import Current
+from gsetup.plan.diff import KIND_ORDER, compute_plan
+from gsetup.plan.lock import tenant_lock
+from gsetup.plan.model import Change, Plan
+from gsetup.state import DesiredState
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+# Fault injection for the crash tests: SIGKILL this process after N write statements.
+CRASH_AFTER_ENV = "GSETUP_TEST_CRASH_AFTER"
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What the history records about an apply: the command, package and redacted answers."""
+
+    name: str
+    account: str
+    package: str | None = None
+    version: str | None = None
+    answers: Mapping[str, Any] | None = None
+
+
+def plan_state(engine: Engine, state: DesiredState) -> Plan:
+    """The plan for ``state`` without writing anything (``--dry-run``)."""
+    with engine.connect() as conn:
+        plan, _current = compute_plan(conn, state)
+        conn.rollback()
+    return plan
+
+
+def apply_state(
+    engine: Engine,
+    state: DesiredState,
+    operation: Operation,
+    *,
+    progress: Progress | None = None,
+    before_commit: Callable[[Connection, Plan], None] | None = None,
+) -> Plan:
+    """Apply ``state`` atomically and record it in the install history; returns the plan.
+
+    ``before_commit`` runs inside the transaction after the database writes, for work that must
+    succeed for the apply to count (e.g. placing strategy files); raising there rolls back.
+    """
+    with tenant_lock(engine, state.tenant, operation.account, progress), engine.begin() as conn:
+        plan, current = compute_plan(conn, state)
+        writer = _Writer(conn, current)
+        writer.write(plan)
+        if plan.pending or any(c.ownership for c in plan.changes):
+            _record(conn, current.tenant_id, plan, operation)
+        if before_commit is not None:
+            before_commit(conn, plan)
+    return plan
+
+
+def _record(conn: Connection, tenant_id: int, plan: Plan, op: Operation) -> None:
+    from sqlalchemy import insert
+
+    from gsetup.configdb.models import InstallHistory
+
+    visible = [c.to_json(plan.tenant) for c in plan.changes if c.action != "keep"]
+    conn.execute(
+        insert(InstallHistory).values(
+            tenant_id=tenant_id, tenant_name=plan.tenant, operation=op.name, package=op.package,
+            version=op.version, account=op.account, at=datetime.now(UTC),
+            answers=dict(op.answers or {}), summary=plan.summary(), changes=visible,
+        )
+    )
+
+
+class _Writer:
+    """Turns a plan's changes into batched statements."""
+
+    def __init__(self, conn: Connection, current: Current) -> None:
+        self.conn = conn
+        self.current = current
+        self.ids = {path: obj.id for path, obj in current.objects.items()}
+        self.owner: str | None = None
+        crash = os.environ.get(CRASH_AFTER_ENV)
+        self.crash_after = int(crash) if crash else None
+        self.statements = 0
+
+    def write(self, plan: Plan) -> None:
+        self.owner = plan.owner
+        by = defaultdict(list)
+        for change in plan.changes:
+            by[(change.action, change.target)].append(change)
+        self._delete_options(by[("delete", "option")])
+        self._delete_objects(by[("delete", "object")])
+        self._create_objects(by[("create", "object")])
+        self._update_objects(by[("update", "object")])
+        self._write_options(by[("create", "option")], by[("update", "option")])
+        self._ownership([c for c in plan.changes if c.ownership and c.action != "delete"])
+
+    def _run(self, statement: Any, rows: list[dict[str, Any]] | None = None) -> Any:
+        if rows == []:
+            return None
+        result = self.conn.execute(statement, rows) if rows is not None else self.conn.execute(
+            statement
+        )
+        self.statements += 1
+        if self.crash_after is not None and self.statements >= self.crash_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+
+    def _option_id(self, change: Change) -> int:
+        assert change.option is not None
+        return self.current.objects[change.path].options[change.option].id
+
+    def _delete_options(self, changes: list[Change]) -> None:
+        from sqlalchemy import bindparam, delete
+
+        from gsetup.configdb.models import CfgOption
+
+        stmt = delete(CfgOption).where(CfgOption.id == bindparam("oid"))
+        self._run(stmt, [{"oid": self._option_id(c)} for c in changes])
+
+    def _delete_objects(self, changes: list[Change]) -> None:
+        from sqlalchemy import bindparam, delete
+
+        from gsetup.configdb.models import CfgObject
+
+        # Changes arrive children first; the FKs of details, options and managed rows cascade.
+        stmt = delete(CfgObject).where(CfgObject.id == bindparam("oid"))
+        for change in changes:
+            self._run(stmt, [{"oid": self.ids.pop(change.path)}])
+
+    def _create_objects(self, changes: list[Change]) -> None:
+        from sqlalchemy import insert
+
+        from gsetup.configdb.models import CfgObject
+
+        deferred: list[tuple[str, str, str]] = []
+        for kind_name in sorted({c.kind for c in changes}, key=KIND_ORDER.__getitem__):
+            batch = [c for c in changes if c.kind == kind_name]
+            rows = [
+                {"tenant_id": self.current.tenant_id, "kind": kind_name, "path": c.path,
+                 "name": c.path.rsplit("/", 1)[-1],
+                 "parent_id": self.ids.get(c.path.rsplit("/", 1)[0]) if c.path.count("/") > 1
+                 else None}
+                for c in batch
+            ]
+            stmt = insert(CfgObject).returning(CfgObject.id, sort_by_parameter_order=True)
+            result = self._run(stmt, rows)
+            for change, new_id in zip(batch, result.scalars(), strict=True):
+                self.ids[change.path] = new_id
+            kind = KINDS[kind_name]
+            details = []
+            for change in batch:
+                row = {"id": self.ids[change.path]}
+                row.update({f: change.after[f] for f in kind.fields})
+                for attr, (col, _target) in kind.refs.items():
+                    ref = change.after.get(attr)
+                    row[col] = self.ids.get(ref) if ref else None
+                    if ref and ref not in self.ids:
+                        deferred.append((change.path, attr, ref))
+                details.append(row)
+            self._run(insert(kind.table), details)
+        for path, attr, ref in deferred:
+            kind_name = next(c.kind for c in changes if c.path == path)
+            self._update_detail(kind_name, [(path, {attr: ref})])
+
+    def _update_objects(self, changes: list[Change]) -> None:
+        for kind_name in {c.kind for c in changes}:
+            self._update_detail(kind_name, [(c.path, c.after) for c in changes
+                                            if c.kind == kind_name])
+
+    def _update_detail(self, kind_name: str, updates: list[tuple[str, dict[str, Any]]]) -> None:
+        """Batch UPDATEs of one kind's table, grouped by the set of columns changed."""
+        from sqlalchemy import bindparam, update
+
+        kind = KINDS[kind_name]
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for path, attrs in updates:
+            row: dict[str, Any] = {"oid": self.ids[path]}
+            for attr, value in attrs.items():
+                if attr in kind.refs:
+                    row["v_" + kind.refs[attr][0]] = self.ids.get(value) if value else None
+                else:
+                    row["v_" + attr] = value
+            groups[tuple(sorted(k for k in row if k != "oid"))].append(row)
+        for columns, rows in groups.items():
+            values = {col[2:]: bindparam(col) for col in columns}
+            stmt = update(kind.table).where(kind.table.c.id == bindparam("oid")).values(values)
+            self._run(stmt, rows)
+
+    def _write_options(self, creates: list[Change], updates: list[Change]) -> None:
+        from sqlalchemy import bindparam, insert, update
+
+        from gsetup.configdb.models import CfgOption
+
+        assert all(c.option for c in creates)
+        self._run(insert(CfgOption), [
+            {"object_id": self.ids[c.path], "section": c.option[0], "key": c.option[1],
+             "value": c.after, "secret": c.secret}
+            for c in creates if c.option
+        ])
+        stmt = (
+            update(CfgOption)
+            .where(CfgOption.id == bindparam("oid"))
+            .values(value=bindparam("v_value"), secret=bindparam("v_secret"))
+        )
+        self._run(stmt, [
+            {"oid": self._option_id(c), "v_value": c.after, "v_secret": c.secret}
+            for c in updates
+        ])
+
+    def _ownership(self, changes: list[Change]) -> None:
+        from sqlalchemy import and_, bindparam, delete, insert
+
+        from gsetup.configdb.models import Managed
+
+        assert self.owner is not None or not changes
+        rows = [
+            {"object_id": self.ids[c.path], "package": self.owner,
+             "section": c.option[0] if c.option else "", "key": c.option[1] if c.option else ""}
+            for c in changes
+        ]
+        adopt = [r for r, c in zip(rows, changes, strict=True) if c.ownership == "adopt"]
+        release = [
+            {f"b_{k}": v for k, v in r.items()}
+            for r, c in zip(rows, changes, strict=True) if c.ownership == "release"
+        ]
+        self._run(insert(Managed), adopt)
+        stmt = delete(Managed).where(and_(*(
+            getattr(Managed, col) == bindparam(f"b_{col}")
+            for col in ("object_id", "package", "section", "key")
+        )))
+        self._run(stmt, release)

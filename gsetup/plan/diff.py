@@ -1,0 +1,328 @@
+"""Compare a desired state with the database and produce the plan.
+
+Ownership rules: an object or option the plan creates is managed by the state's owner (a
+package). An existing one that some package already manages gains the owner as a co-manager;
+one that nobody manages belongs to a user and never becomes the package's. With an owner, what
+it managed and no longer desires is deleted, unless another package still manages it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gsetup.configdb.kinds import KINDS, PARENT_KIND, Kind
+from gsetup.configdb.tenants import check_name
+from gsetup.errors import BadInputError, ConflictError
+from gsetup.plan.current import Current, CurrentObject, CurrentOption
+from gsetup.plan.model import MASK, Change, Ownership, Plan
+from gsetup.state import KIND_FOLDERS, DesiredObject, DesiredState, OptionKey, OptionValue
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+KIND_ORDER = {name: i for i, name in enumerate(KINDS)}
+
+
+def compute_plan(conn: Connection, state: DesiredState) -> tuple[Plan, Current]:
+    """The plan for ``state`` and the current state it was computed from."""
+    from gsetup.configdb.tenants import tenant_id
+    from gsetup.plan.current import load_current
+
+    current = load_current(conn, tenant_id(conn, state.tenant))
+    return _Planner(state, current).plan(), current
+
+
+class _Planner:
+    def __init__(self, state: DesiredState, current: Current) -> None:
+        self.state = state
+        self.current = current
+        self.owner = state.owner
+        self.result = Plan(state.tenant, state.owner)
+        self.desired = {o.path: o for o in state.objects}
+
+    def plan(self) -> Plan:
+        ordered = sorted(self.state.objects, key=lambda o: (KIND_ORDER.get(o.kind, 99), o.path))
+        for obj in ordered:
+            self._check(obj)
+        deletions = self._deletions()
+        deleted = {c.path for c in deletions if c.target == "object" and c.action == "delete"}
+        for obj in ordered:
+            self._check_refs(obj, deleted)
+            self._plan_object(obj)
+        self.result.changes.extend(deletions)
+        return self.result
+
+    # -- validation -------------------------------------------------------------------------
+
+    def _check(self, obj: DesiredObject) -> None:
+        kind = _kind(obj.kind)
+        _check_path(obj.kind, obj.path)
+        unknown = set(obj.attrs) - set(kind.attrs)
+        if unknown:
+            raise BadInputError(
+                f"{obj.path}: unknown field(s) {', '.join(sorted(unknown))} for a "
+                f"{kind.title}; fields: {', '.join(kind.attrs)}"
+            )
+        for attr, value in obj.attrs.items():
+            if attr in kind.fields:
+                _check_type(obj.path, attr, value, kind.fields[attr])
+        existing = self.current.objects.get(obj.path)
+        if existing is not None and existing.kind != obj.kind:
+            raise ConflictError(
+                f"{obj.path} exists as a {KINDS[existing.kind].title}, not a {kind.title}"
+            )
+        parent_kind = PARENT_KIND.get(obj.kind)
+        if parent_kind and existing is None:
+            parent = obj.path.rsplit("/", 1)[0]
+            if parent not in self.desired and parent not in self.current.objects:
+                raise BadInputError(
+                    f"{obj.path}: its {KINDS[parent_kind].title} {parent} is missing"
+                )
+
+    def _check_refs(self, obj: DesiredObject, deleted: set[str]) -> None:
+        kind = KINDS[obj.kind]
+        for attr, (_col, target_kind) in kind.refs.items():
+            ref = obj.attrs.get(attr)
+            if ref is None:
+                continue
+            if not isinstance(ref, str):
+                raise BadInputError(f"{obj.path}: {attr} must be the path of a {target_kind}")
+            target = self.desired.get(ref) or self.current.objects.get(ref)
+            if target is None or target.kind != target_kind or ref in deleted:
+                raise BadInputError(
+                    f"{obj.path}: {attr} refers to {ref!r}, which is not an existing "
+                    f"{KINDS[target_kind].title}"
+                )
+
+    # -- objects and options ----------------------------------------------------------------
+
+    def _plan_object(self, obj: DesiredObject) -> None:
+        kind = KINDS[obj.kind]
+        existing = self.current.objects.get(obj.path)
+        if existing is None:
+            after = {**kind.fields, **{a: None for a in kind.refs}, **obj.attrs}
+            self._add(
+                Change(
+                    "create",
+                    "object",
+                    obj.kind,
+                    obj.path,
+                    after=after,
+                    ownership="adopt" if self.owner else "",
+                )
+            )
+        else:
+            changed = {a: v for a, v in obj.attrs.items() if existing.attrs.get(a) != v}
+            adopt = self._adopts(existing.managers)
+            if changed:
+                before = {a: existing.attrs.get(a) for a in changed}
+                self._add(
+                    Change(
+                        "update",
+                        "object",
+                        obj.kind,
+                        obj.path,
+                        before=before,
+                        after=changed,
+                        ownership=adopt,
+                    )
+                )
+            else:
+                self._add(Change("keep", "object", obj.kind, obj.path, ownership=adopt))
+        for key, want in obj.options.items():
+            have = existing.options.get(key) if existing else None
+            self._plan_option(obj, key, want, have)
+
+    def _plan_option(
+        self, obj: DesiredObject, key: OptionKey, want: OptionValue, have: CurrentOption | None
+    ) -> None:
+        secret = want.secret or (have is not None and have.secret)
+        if have is None:
+            self._add(
+                Change(
+                    "create",
+                    "option",
+                    obj.kind,
+                    obj.path,
+                    key,
+                    after=want.value,
+                    secret=secret,
+                    ownership="adopt" if self.owner else "",
+                )
+            )
+            return
+        adopt = self._adopts(have.managers)
+        if have.value == want.value and have.secret == want.secret:
+            self._add(Change("keep", "option", obj.kind, obj.path, key, ownership=adopt))
+        elif want.overwrite or have.value == want.value:
+            self._add(
+                Change(
+                    "update",
+                    "option",
+                    obj.kind,
+                    obj.path,
+                    key,
+                    before=have.value,
+                    after=want.value,
+                    secret=secret,
+                    ownership=adopt,
+                )
+            )
+        else:
+            shown = MASK if secret else repr(want.value)
+            self._add(
+                Change(
+                    "keep",
+                    "option",
+                    obj.kind,
+                    obj.path,
+                    key,
+                    before=have.value,
+                    note=f"existing value kept; not overwritten with {shown}",
+                    secret=secret,
+                    ownership=adopt,
+                )
+            )
+
+    def _adopts(self, managers: set[str]) -> Ownership:
+        """Whether the owner becomes a co-manager (only of what another package manages)."""
+        joins = self.owner is not None and bool(managers) and self.owner not in managers
+        return "adopt" if joins else ""
+
+    def _add(self, change: Change) -> None:
+        self.result.changes.append(change)
+
+    # -- deletions --------------------------------------------------------------------------
+
+    def _deletions(self) -> list[Change]:
+        changes: list[Change] = []
+        doomed: dict[str, CurrentObject] = {}
+        if self.owner is not None:
+            for obj in self.current.objects.values():
+                if self.owner in obj.managers and obj.path not in self.desired:
+                    if obj.managers == {self.owner}:
+                        doomed[obj.path] = obj
+                    else:
+                        changes.append(
+                            Change(
+                                "keep",
+                                "object",
+                                obj.kind,
+                                obj.path,
+                                note="still used by " + _others(obj, self.owner),
+                                ownership="release",
+                            )
+                        )
+        for removal in self.state.removals:
+            obj = self.current.objects.get(removal.path)
+            if obj is None or obj.kind != removal.kind:
+                continue
+            if removal.option is None:
+                doomed[obj.path] = obj
+            elif removal.option in obj.options:
+                changes.append(self._delete_option(obj, removal.option))
+        changes.extend(self._delete_objects(doomed))
+        changes.extend(self._undesired_options(doomed))
+        return changes
+
+    def _delete_objects(self, doomed: dict[str, CurrentObject]) -> list[Change]:
+        """Delete objects children first; one that still holds a user's object is kept."""
+        changes: list[Change] = []
+        order = sorted(doomed.values(), key=lambda o: (-KIND_ORDER[o.kind], -o.path.count("/")))
+        for obj in order:
+            kept_children = [c for c in self.current.children(obj.id) if c.path not in doomed]
+            if obj.kind == "tenant":
+                raise ConflictError("a tenant's own object cannot be deleted")
+            if kept_children:
+                del doomed[obj.path]
+                changes.append(
+                    Change(
+                        "keep",
+                        "object",
+                        obj.kind,
+                        obj.path,
+                        ownership="release",
+                        note=f"kept: holds {kept_children[0].path}, which gsetup did not create",
+                    )
+                )
+                continue
+            changes.append(Change("delete", "object", obj.kind, obj.path, before=_shown_attrs(obj)))
+        return changes
+
+    def _undesired_options(self, doomed: dict[str, CurrentObject]) -> list[Change]:
+        """Options the owner set earlier on surviving objects and no longer wants."""
+        if self.owner is None:
+            return []
+        changes = []
+        for obj in self.current.objects.values():
+            if obj.path in doomed:
+                continue
+            wanted = self.desired[obj.path].options if obj.path in self.desired else {}
+            for key, option in obj.options.items():
+                if self.owner in option.managers and key not in wanted:
+                    if option.managers == {self.owner}:
+                        changes.append(self._delete_option(obj, key))
+                    else:
+                        changes.append(
+                            Change(
+                                "keep",
+                                "option",
+                                obj.kind,
+                                obj.path,
+                                key,
+                                ownership="release",
+                                note="still used by another package",
+                            )
+                        )
+        return changes
+
+    @staticmethod
+    def _delete_option(obj: CurrentObject, key: OptionKey) -> Change:
+        option = obj.options[key]
+        return Change(
+            "delete", "option", obj.kind, obj.path, key, before=option.value, secret=option.secret
+        )
+
+
+def _others(obj: CurrentObject, owner: str) -> str:
+    return ", ".join(sorted(obj.managers - {owner}))
+
+
+def _shown_attrs(obj: CurrentObject) -> dict[str, Any]:
+    return {k: v for k, v in obj.attrs.items() if v not in (None, "", [], {})}
+
+
+def _kind(name: str) -> Kind:
+    from gsetup.configdb.kinds import get_kind
+
+    return get_kind(name)
+
+
+def _check_path(kind: str, path: str) -> None:
+    """A path is the kind's folder and a name (attribute values: the attribute's name too)."""
+    if kind == "tenant":
+        if path:
+            raise BadInputError(f"the tenant object's path is '', not {path!r}")
+        return
+    folder = KIND_FOLDERS[kind]
+    parts = path.split("/")
+    depth = 3 if kind in PARENT_KIND else 2
+    if parts[0] != folder or len(parts) != depth:
+        shape = f"{folder}/<attribute>/<value>" if kind in PARENT_KIND else f"{folder}/<name>"
+        raise BadInputError(f"invalid path {path!r} for a {KINDS[kind].title}: use {shape}")
+    for name in parts[1:]:
+        check_name(name, KINDS[kind].title.lower())
+
+
+def _check_type(path: str, attr: str, value: Any, default: Any) -> None:
+    """Each field takes the type of its default (``None`` defaults: an integer or nothing)."""
+    expected: tuple[type, ...]
+    if default is None:
+        expected = (int, type(None))
+    elif isinstance(default, bool):
+        expected = (bool,)
+    else:
+        expected = (type(default),)
+    if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
+        names = " or ".join("nothing" if t is type(None) else t.__name__ for t in expected)
+        raise BadInputError(f"{path}: {attr} must be {names}, not {value!r}")

@@ -1,0 +1,124 @@
+"""The per-tenant apply lock: a committed row that names its holder.
+
+A second gsetup that wants the same tenant waits and says who holds it. A lock left by a
+process that died on this host is taken over; a lock from another host is waited for until
+``GSETUP_LOCK_TIMEOUT`` seconds, then reported (``gsetup db unlock`` removes it by hand).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from gsetup.errors import ConflictError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+LOCK_TIMEOUT_ENV = "GSETUP_LOCK_TIMEOUT"
+DEFAULT_TIMEOUT = 120.0
+POLL_SECONDS = 0.1
+
+
+@contextmanager
+def tenant_lock(
+    engine: Engine, tenant: str, holder: str, progress: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold the apply lock of ``tenant`` for the duration of the block."""
+    from gsetup.configdb.tenants import tenant_id
+
+    with engine.connect() as conn:
+        tid = tenant_id(conn, tenant)
+    timeout = float(os.environ.get(LOCK_TIMEOUT_ENV, DEFAULT_TIMEOUT))
+    deadline = time.monotonic() + timeout
+    told = False
+    while not _try_acquire(engine, tid, holder):
+        owner = _holder(engine, tid)
+        if owner is None:
+            continue
+        if owner[1] == socket.gethostname() and not _alive(owner[2]):
+            _release(engine, tid, pid=owner[2])
+            continue
+        description = f"{owner[0]} (pid {owner[2]} on {owner[1]}, since {owner[3]:%Y-%m-%d %H:%M:%S})"
+        if time.monotonic() > deadline:
+            raise ConflictError(
+                f"tenant {tenant!r} is locked by {description}; wait for it to finish, or run "
+                "`gsetup db unlock` if that process is gone"
+            )
+        if progress and not told:
+            progress(f"waiting for tenant {tenant!r}, locked by {description}")
+            told = True
+        time.sleep(POLL_SECONDS)
+    try:
+        yield
+    finally:
+        _release(engine, tid, pid=os.getpid())
+
+
+def _try_acquire(engine: Engine, tid: int, holder: str) -> bool:
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from gsetup.configdb.models import ApplyLock
+
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(ApplyLock).values(
+                tenant_id=tid, holder=holder, host=socket.gethostname(), pid=os.getpid(),
+                since=datetime.now(UTC),
+            ))
+    except IntegrityError:
+        return False
+    return True
+
+
+def _holder(engine: Engine, tid: int) -> tuple[str, str, int, datetime] | None:
+    from sqlalchemy import select
+
+    from gsetup.configdb.models import ApplyLock
+
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(ApplyLock.holder, ApplyLock.host, ApplyLock.pid, ApplyLock.since).where(
+                ApplyLock.tenant_id == tid
+            )
+        ).first()
+    return (row[0], row[1], row[2], row[3]) if row else None
+
+
+def _release(engine: Engine, tid: int, *, pid: int | None = None) -> None:
+    from sqlalchemy import delete
+
+    from gsetup.configdb.models import ApplyLock
+
+    stmt = delete(ApplyLock).where(ApplyLock.tenant_id == tid)
+    if pid is not None:
+        stmt = stmt.where(ApplyLock.pid == pid, ApplyLock.host == socket.gethostname())
+    with engine.begin() as conn:
+        conn.execute(stmt)
+
+
+def force_unlock(engine: Engine, tenant: str) -> bool:
+    """Remove the tenant's lock whoever holds it; returns whether there was one."""
+    from gsetup.configdb.tenants import tenant_id
+
+    with engine.connect() as conn:
+        tid = tenant_id(conn, tenant)
+    had = _holder(engine, tid) is not None
+    _release(engine, tid)
+    return had
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

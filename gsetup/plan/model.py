@@ -1,0 +1,94 @@
+"""A plan: the ordered changes that turn the database into the desired state."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Action = Literal["create", "update", "keep", "delete"]
+Target = Literal["object", "option", "file"]
+Ownership = Literal["", "adopt", "release"]
+MASK = "********"
+
+
+@dataclass
+class Change:
+    """One change on one object, option or file.
+
+    ``before``/``after`` hold the values that differ (objects: attribute dicts; options: the
+    value). ``ownership`` says whether the plan's owner starts (``adopt``) or stops
+    (``release``) managing the object or option; alone it is not a visible change.
+    """
+
+    action: Action
+    target: Target
+    kind: str
+    path: str
+    option: tuple[str, str] | None = None
+    before: Any = None
+    after: Any = None
+    note: str = ""
+    secret: bool = False
+    ownership: Ownership = ""
+
+    def display_path(self, tenant: str) -> str:
+        """A readable path such as ``Environment/Applications/DMS_1 [channel-facebook] port``."""
+        if self.target == "file":
+            return self.path
+        base = f"{tenant}/{self.path}" if self.path else tenant
+        return f"{base} [{self.option[0]}] {self.option[1]}" if self.option else base
+
+    def to_json(self, tenant: str) -> dict[str, Any]:
+        """This change as JSON-ready data, secrets masked."""
+        data: dict[str, Any] = {
+            "action": self.action,
+            "target": self.target,
+            "kind": self.kind,
+            "path": self.display_path(tenant),
+        }
+        if self.option:
+            data["section"], data["key"] = self.option
+        if self.before is not None:
+            data["before"] = MASK if self.secret else self.before
+        if self.after is not None:
+            data["after"] = MASK if self.secret else self.after
+        if self.note:
+            data["note"] = self.note
+        return data
+
+
+@dataclass
+class Plan:
+    """The changes for one tenant, in the order they are applied."""
+
+    tenant: str
+    owner: str | None = None
+    changes: list[Change] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        """How many changes of each action."""
+        counts = Counter(c.action for c in self.changes)
+        return {a: counts.get(a, 0) for a in ("create", "update", "delete", "keep")}
+
+    @property
+    def pending(self) -> bool:
+        """Whether applying would change anything."""
+        return any(c.action != "keep" for c in self.changes)
+
+    def summary_line(self) -> str:
+        """``N to create, N to update, N to delete, N unchanged``."""
+        s = self.summary()
+        return (
+            f"{s['create']} to create, {s['update']} to update, "
+            f"{s['delete']} to delete, {s['keep']} unchanged"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan as JSON-ready data."""
+        return {
+            "tenant": self.tenant,
+            "owner": self.owner,
+            "summary": self.summary(),
+            "changes": [c.to_json(self.tenant) for c in self.changes],
+        }
