@@ -1,0 +1,213 @@
+"""Option files (``.cfg``) as Genesys Administrator Extension imports and exports them.
+
+The format is INI-like: ``[section]`` lines, then ``key=value`` lines, ``#`` or ``;`` comment
+lines. gsetup reads it into an ordered ``{section: {key: value}}`` of plain strings and writes
+it back; :func:`gsetup.state.options` turns that into desired option values.
+
+Every file is either imported exactly or refused with its name and line number, nothing partial:
+
+- ``#`` and ``;`` start a comment only at the beginning of a line. Inside a value they are text,
+  because Genesys option values are free text (``a;b;c`` lists, URL fragments ``page#top``).
+  configobj would cut a value at ``#``, so gsetup hands configobj each value line with its value
+  masked: configobj parses the structure (sections, keys, their order, duplicates, malformed
+  lines) and gsetup takes the value text itself.
+- A value is the text after the first ``=``, without the spaces and tabs around it. A value
+  wrapped in one pair of matching quotes (``"..."`` or ``'...'``) loses that one pair: this is how
+  leading or trailing spaces are kept, and how the documented ``font-name="Segoe UI Emoji"``
+  means ``Segoe UI Emoji``. Any other quote is text. The writer wraps exactly the values that need
+  it, so ``write(read(x))`` read again gives the same data.
+- UTF-8 only, with or without a byte-order mark; Windows (CRLF) or Unix line endings.
+- Refused: keys outside any section, nested ``[[sections]]``, a duplicate section or a duplicate
+  key in one section (at the line of the duplicate), text that is not UTF-8, stray carriage
+  returns, lines that are neither a section, a key nor a comment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from gsetup.errors import BadInputError
+
+OptionSections = dict[str, dict[str, str]]
+
+_QUOTES = "\"'"
+_BLANKS = " \t"
+# A single-level section header; configobj then parses the name. Brackets or a leading quote
+# inside the name would make configobj read the line as a key, so they are refused here.
+_SECTION_LINE = re.compile(r"^\[\s*([^\s\[\]\"'][^\[\]]*?)\s*\]$")
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def read_options(path: Path) -> OptionSections:
+    """Read the option file at ``path``; refuse it (BadInputError) unless it reads exactly."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadInputError(f"{path}: cannot read the option file: {exc.strerror}") from exc
+    return parse_options(data, str(path))
+
+
+def parse_options(data: bytes | str, source: str) -> OptionSections:
+    """Parse option-file text; ``source`` names the file in error messages."""
+    text = _decode(data, source) if isinstance(data, bytes) else data.removeprefix("\ufeff")
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    masked, values = _mask_values(lines, source)
+    return _build_sections(masked, values, lines, source)
+
+
+def format_options(sections: Mapping[str, Mapping[str, str]]) -> str:
+    """Render ``{section: {key: value}}`` as option-file text that reads back identically."""
+    blocks = []
+    for section, keys in sections.items():
+        _check_section_name(section)
+        lines = [f"[{section}]"]
+        for key, value in keys.items():
+            _check_key(section, key)
+            lines.append(f"{key}={format_value(section, key, value)}")
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+def write_options(path: Path, sections: Mapping[str, Mapping[str, str]]) -> None:
+    """Write an option file (UTF-8, no byte-order mark); the file is replaced atomically."""
+    text = format_options(sections)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def format_value(section: str, key: str, value: str) -> str:
+    """The text to write after ``key=`` so that reading it gives back ``value`` exactly."""
+    if "\n" in value or "\r" in value:
+        raise BadInputError(
+            f"[{section}] {key}: an option file cannot hold a value with a line break"
+        )
+    wrapped = len(value) >= 2 and value[0] == value[-1] and value[0] in _QUOTES
+    if value != value.strip(_BLANKS) or wrapped:
+        quote = "'" if '"' in (value[0], value[-1]) else '"'
+        return f"{quote}{value}{quote}"
+    return value
+
+
+def _decode(data: bytes, source: str) -> str:
+    if data.startswith(_UTF16_BOMS):
+        raise BadInputError(f"{source}: the file is UTF-16; save it as UTF-8")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise BadInputError(f"{source}, line {line}: the text is not UTF-8") from exc
+
+
+def _mask_values(lines: list[str], source: str) -> tuple[list[str], list[tuple[int, str]]]:
+    """Lines for configobj, each value replaced by its index in the (line number, value) list."""
+    masked: list[str] = []
+    values: list[tuple[int, str]] = []
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if "\r" in line:
+            raise BadInputError(f"{source}, line {number}: stray carriage return in the line")
+        if not stripped or stripped[0] in "#;":
+            masked.append("")  # comments are not kept: option rows have no place for them
+        elif stripped.startswith("[["):
+            raise BadInputError(
+                f"{source}, line {number}: nested sections ([[...]]) are not allowed in an "
+                "option file"
+            )
+        elif stripped.startswith("["):
+            if not _SECTION_LINE.match(stripped):
+                raise BadInputError(
+                    f"{source}, line {number}: malformed section header; a section line holds "
+                    "only [name], without brackets or a leading quote inside the name"
+                )
+            masked.append(stripped)
+        elif "=" in line:
+            key, _, raw = line.partition("=")
+            if not key.strip():
+                raise BadInputError(f"{source}, line {number}: no key before '='")
+            masked.append(f"{key}={len(values)}")
+            values.append((number, _unwrap(raw.strip(_BLANKS))))
+        else:
+            raise BadInputError(
+                f"{source}, line {number}: expected [section], key=value or a comment"
+            )
+    return masked, values
+
+
+def _unwrap(raw: str) -> str:
+    if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in _QUOTES:
+        return raw[1:-1]
+    return raw
+
+
+def _build_sections(
+    masked: list[str], values: list[tuple[int, str]], lines: list[str], source: str
+) -> OptionSections:
+    from configobj import ConfigObj, ConfigObjError, DuplicateError
+
+    try:
+        parsed = ConfigObj(
+            masked, list_values=False, interpolation=False, raise_errors=True, encoding=None
+        )
+    except DuplicateError as exc:
+        raise BadInputError(
+            f"{source}, line {exc.line_number}: duplicate {_what(lines, exc.line_number - 1)}"
+        ) from exc
+    except ConfigObjError as exc:
+        raise BadInputError(
+            f"{source}, line {exc.line_number}: expected [section], key=value or a comment"
+        ) from exc
+    if parsed.scalars:
+        line, _ = values[int(parsed[parsed.scalars[0]])]
+        raise BadInputError(f"{source}, line {line}: key outside any [section]")
+    return {
+        name: {key: values[int(parsed[name][key])][1] for key in parsed[name].scalars}
+        for name in parsed.sections
+    }
+
+
+def _what(lines: list[str], index: int) -> str:
+    """Name the section or key on ``lines[index]``, for a duplicate."""
+    match = _SECTION_LINE.match(lines[index].strip())
+    if match:
+        return f"section [{match.group(1)}]"
+    key = lines[index].partition("=")[0].strip()
+    for line in reversed(lines[:index]):
+        header = _SECTION_LINE.match(line.strip())
+        if header:
+            return f"key {key!r} in section [{header.group(1)}]"
+    return f"key {key!r}"
+
+
+def _check_section_name(section: str) -> None:
+    if not section or not _SECTION_LINE.match(f"[{section}]") or section != section.strip():
+        raise BadInputError(
+            f"section name {section!r} cannot be written to an option file: it must be "
+            "non-empty, without brackets, line breaks, surrounding spaces or a leading quote"
+        )
+
+
+def _check_key(section: str, key: str) -> None:
+    bad = (
+        not key
+        or key != key.strip()
+        or "=" in key
+        or "\n" in key
+        or "\r" in key
+        or key[0] in "[#;" + _QUOTES
+    )
+    if bad:
+        raise BadInputError(
+            f"[{section}] key {key!r} cannot be written to an option file: it must be "
+            "non-empty, without '=', line breaks or surrounding spaces, and not start with "
+            "[ # ; or a quote"
+        )
