@@ -1,0 +1,136 @@
+"""``gsetup sql apply``: run the pending CleanUp/Alter pairs on an Interaction Server database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gsetup.errors import ConflictError
+from gsetup.sqlscripts.catalog import groups_for_packages
+from gsetup.sqlscripts.connect import (
+    Target,
+    create_engine_for,
+    parse_target,
+    translated_errors,
+)
+from gsetup.sqlscripts.history import record_applied
+from gsetup.sqlscripts.idioms import IDIOMS
+from gsetup.sqlscripts.planning import ApplyPlan, PlannedScript, existing_columns, plan_apply
+from gsetup.sqlscripts.servers import check_stopped
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
+Progress = Callable[[PlannedScript, int, int], None]  # script, its position (1-based), total
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    """What the user asked ``apply`` to do."""
+
+    url: str
+    packages: list[str]
+    servers: list[tuple[str, str, int]]  # registered Interaction Servers: name, host, port
+    confirmed: bool = False  # --yes: none registered, the user stopped it themselves
+    allow_data_loss: bool = False
+    rerun_changed: bool = False
+
+
+def plan(request: ApplyRequest) -> ApplyPlan:
+    """Plan without changing anything (``--dry-run``)."""
+    target = parse_target(request.url)
+    engine = create_engine_for(target)
+    try:
+        with translated_errors(target, "reading the interactions table"), engine.connect() as conn:
+            return plan_apply(conn, target.dbms, groups_for_packages(request.packages))
+    finally:
+        engine.dispose()
+
+
+def apply(request: ApplyRequest, progress: Progress | None = None) -> ApplyPlan:
+    """Apply the pending scripts and record them; return the plan that was carried out.
+
+    Runs nothing when every script is recorded with its current checksum. On PostgreSQL and
+    SQLite everything runs in one transaction; elsewhere each script commits on its own, and
+    since the scripts are idempotent a failed run can simply be repeated.
+    """
+    target = parse_target(request.url)
+    engine = create_engine_for(target)
+    try:
+        with translated_errors(target, "applying the scripts"):
+            return _apply(engine, target, request, progress or _silent)
+    finally:
+        engine.dispose()
+
+
+def _apply(engine: Engine, target: Target, request: ApplyRequest, progress: Progress) -> ApplyPlan:
+    groups = groups_for_packages(request.packages)
+    if target.dbms.transactional_ddl:
+        # Plan, checks and changes share one transaction: a refusal or a failure rolls back
+        # everything, and nobody can change the table between planning and running.
+        with engine.begin() as conn:
+            planned = plan_apply(conn, target.dbms, groups)
+            _check_allowed(planned, request)
+            _run_all(planned, lambda script: _run_script(conn, target, script), progress)
+        return planned
+    with engine.connect() as conn:
+        planned = plan_apply(conn, target.dbms, groups)
+    _check_allowed(planned, request)
+
+    def run_committed(script: PlannedScript) -> None:
+        with engine.begin() as conn:
+            _run_script(conn, target, script)
+
+    _run_all(planned, run_committed, progress)
+    return planned
+
+
+def _run_all(planned: ApplyPlan, run: Callable[[PlannedScript], None], progress: Progress) -> None:
+    total = len(planned.to_run)
+    for position, script in enumerate(planned.to_run, start=1):
+        progress(script, position, total)
+        run(script)
+
+
+def _check_allowed(planned: ApplyPlan, request: ApplyRequest) -> None:
+    """Refuse, before any change, what the user has not allowed."""
+    if not planned.to_run:
+        return  # a no-op needs no stopped server and loses nothing
+    if planned.changed and not request.rerun_changed:
+        names = ", ".join(p.script.name for p in planned.changed)
+        raise ConflictError(
+            f"These scripts were applied before but have changed since: {names}. "
+            "Nothing was run; to run their pairs again (CleanUp, then Alter) "
+            "use --rerun-changed."
+        )
+    check_stopped(request.servers, confirmed=request.confirmed)
+    if planned.rows_at_risk and not request.allow_data_loss:
+        columns = ", ".join(
+            f"{name} ({count} rows)" for name, count in planned.values_at_risk.items()
+        )
+        raise ConflictError(
+            f"CleanUp would drop columns holding values: {planned.rows_at_risk} "
+            f"rows would lose values in {columns}. Nothing was run; to drop "
+            "them anyway use --allow-data-loss."
+        )
+
+
+def _run_script(conn: Connection, target: Target, planned: PlannedScript) -> None:
+    for batch in IDIOMS[target.dbms.name].split(planned.text):
+        if batch.guard is not None:
+            present = batch.guard.column.lower() in existing_columns(conn)
+            if present != batch.guard.must_exist:
+                continue
+        conn.exec_driver_sql(batch.sql)
+    record_applied(
+        conn,
+        script=planned.script.name,
+        group=planned.script.group,
+        dbms=target.dbms.name,
+        checksum=planned.checksum,
+    )
+
+
+def _silent(_planned: PlannedScript, _position: int, _total: int) -> None:
+    """The default progress callback: report nothing."""

@@ -1,0 +1,121 @@
+"""Which scripts exist, for which package and which DBMS, and in which order they run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from gsetup.errors import BadInputError, NotFoundError
+from gsetup.packages.columns import SCRIPT_PAIRS, CustomColumn, ScriptPair
+
+Kind = Literal["cleanup", "alter"]
+KINDS: tuple[Kind, ...] = ("cleanup", "alter")  # run order within a pair
+
+
+@dataclass(frozen=True)
+class Dbms:
+    """A database system the scripts are generated for."""
+
+    name: str  # as typed on the command line and used for sql/<name>/
+    install_dir: str  # the guide's Scripts/<RDBMS> folder name under a BP's install home
+    title: str
+    transactional_ddl: bool  # whether apply can roll back a half-run script
+
+
+DBMSES: tuple[Dbms, ...] = (
+    Dbms("mssql", "MSSQL", "Microsoft SQL Server", False),
+    Dbms("oracle", "Oracle", "Oracle Database", False),
+    Dbms("db2", "DB2", "IBM Db2", False),
+    Dbms("postgresql", "PostgreSQL", "PostgreSQL", True),
+    Dbms("sqlite", "SQLite", "SQLite", True),
+)
+
+
+@dataclass(frozen=True)
+class Script:
+    """One script file of the guide: the CleanUp or the Alter half of a pair."""
+
+    pair: ScriptPair
+    kind: Kind
+
+    @property
+    def name(self) -> str:
+        """The file name, exactly as the guide spells it."""
+        return self.pair.cleanup if self.kind == "cleanup" else self.pair.alter
+
+    @property
+    def group(self) -> str:
+        """The package group (iwd, facebook, twitter) the script belongs to."""
+        return self.pair.group
+
+    @property
+    def columns(self) -> tuple[CustomColumn, ...]:
+        """The interactions-table columns the script drops or adds."""
+        return self.pair.columns
+
+
+GROUPS: tuple[str, ...] = tuple(pair.group for pair in SCRIPT_PAIRS)
+
+# BP package names -> the script groups they need. The guide installs the iWD pair with every BP
+# but the IWD custom properties only with the iWD variants, so only those need its columns.
+_PACKAGE_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("facebook-bp", "facebook"),
+    ("twitter-bp", "twitter"),
+)
+
+
+def get_dbms(name: str) -> Dbms:
+    """Return the DBMS called ``name``; raise BadInputError naming the allowed ones."""
+    for dbms in DBMSES:
+        if dbms.name == name.lower():
+            return dbms
+    allowed = ", ".join(d.name for d in DBMSES)
+    raise BadInputError(f"Unknown DBMS {name!r}: use one of {allowed}.")
+
+
+def groups_for_packages(packages: list[str] | None) -> list[str]:
+    """Map ``--package`` values (groups or BP package names) to groups, in run order.
+
+    No package means every group. Unknown names raise NotFoundError.
+    """
+    if not packages:
+        return list(GROUPS)
+    wanted: set[str] = set()
+    for package in packages:
+        wanted.update(_groups_for_package(package.strip().lower()))
+    return [group for group in GROUPS if group in wanted]
+
+
+def _groups_for_package(package: str) -> set[str]:
+    if package in GROUPS:
+        return {package}
+    for prefix, group in _PACKAGE_PREFIXES:
+        if package.startswith(prefix):
+            return {"iwd", group} if package.endswith("-iwd") else {group}
+    allowed = ", ".join(GROUPS)
+    raise NotFoundError(
+        f"Unknown package {package!r}: use one of {allowed}, or a BP package "
+        "name such as facebook-bp or twitter-bp-iwd."
+    )
+
+
+def scripts_in_run_order(groups: list[str]) -> list[Script]:
+    """The scripts of ``groups``: per pair, CleanUp first (the guide insists), then Alter."""
+    return [Script(pair, kind) for pair in SCRIPT_PAIRS if pair.group in groups for kind in KINDS]
+
+
+def get_script(name: str) -> Script:
+    """Return the script whose file name is ``name`` (case-insensitive, ``.sql`` optional)."""
+    wanted = name.lower().removesuffix(".sql") + ".sql"
+    for script in scripts_in_run_order(list(GROUPS)):
+        if script.name.lower() == wanted:
+            return script
+    raise NotFoundError(f"No script named {name!r}: run 'gsetup sql list' to see them.")
+
+
+def list_scripts(
+    packages: list[str] | None = None, dbms: str | None = None
+) -> list[tuple[Script, list[str]]]:
+    """The scripts of ``packages`` in run order, each with the DBMS names it exists for."""
+    names = [get_dbms(dbms).name] if dbms else [d.name for d in DBMSES]
+    return [(script, names) for script in scripts_in_run_order(groups_for_packages(packages))]

@@ -1,0 +1,159 @@
+"""Open the Interaction Server database named by a SQLAlchemy URL; turn driver errors into ours.
+
+No message built here contains the password: URLs are shown with it masked, and driver
+messages have it removed in case a driver echoes its connection string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gsetup.errors import BadInputError, DatabaseError, GsetupError, PermissionDeniedError
+from gsetup.sqlscripts.catalog import Dbms, get_dbms
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.engine import URL
+
+# SQLAlchemy backend names -> gsetup DBMS names (ibm-db-sa registers itself as db2/ibm_db_sa).
+_BACKENDS = {
+    "mssql": "mssql",
+    "oracle": "oracle",
+    "postgresql": "postgresql",
+    "sqlite": "sqlite",
+    "db2": "db2",
+    "ibm_db_sa": "db2",
+}
+# SQLSTATE class 42501 is "insufficient privilege" on PostgreSQL and Db2; the others by text.
+_PRIVILEGE_MARKERS = (
+    "42501",
+    "permission denied",
+    "must be owner",
+    "ora-01031",
+    "sql0551n",
+    "readonly database",
+    "read-only database",
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A parsed database URL: its DBMS and how to show it."""
+
+    url: URL
+    dbms: Dbms
+
+    @property
+    def shown(self) -> str:
+        """The URL with its password masked."""
+        return self.url.render_as_string(hide_password=True)
+
+    @property
+    def password(self) -> str | None:
+        """The URL's password, to scrub from driver messages."""
+        return None if self.url.password is None else str(self.url.password)
+
+
+def parse_target(url: str) -> Target:
+    """Parse ``url`` and detect its DBMS; BadInputError for what gsetup cannot use."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        # SQLAlchemy's own message repeats the URL, password included.
+        raise BadInputError(
+            "The database URL cannot be parsed: use the form "
+            "dialect+driver://user:password@host:port/database."
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in _BACKENDS:
+        allowed = ", ".join(sorted(set(_BACKENDS.values())))
+        raise BadInputError(
+            f"Unknown database dialect {backend!r} in the URL: use one of {allowed}."
+        )
+    target = Target(parsed, get_dbms(_BACKENDS[backend]))
+    _check_sqlite_file(target)
+    return target
+
+
+def _check_sqlite_file(target: Target) -> None:
+    # SQLite would create a missing file: an empty database that is surely not the one meant.
+    database = target.url.database
+    if target.dbms.name != "sqlite" or not database or database == ":memory:":
+        return
+    if not database.startswith("file:") and not Path(database).is_file():
+        raise BadInputError(f"The SQLite database file {database} does not exist.")
+
+
+def create_engine_for(target: Target) -> Engine:
+    """An engine for the target; SQLite's driver is made to run DDL inside transactions."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        engine = create_engine(target.url)
+    except (NoSuchModuleError, ArgumentError, ImportError) as error:
+        raise BadInputError(
+            f"Cannot use {target.shown}: {scrub(str(error), target.password)}"
+        ) from None
+    if target.dbms.name == "sqlite":
+        # pysqlite opens transactions only before DML, so DDL would commit as it goes;
+        # SQLAlchemy's documented recipe: let us emit BEGIN ourselves.
+        @event.listens_for(engine, "connect")
+        def _no_implicit_transactions(dbapi_connection: object, _record: object) -> None:
+            dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection: object) -> None:
+            connection.exec_driver_sql("BEGIN")  # type: ignore[attr-defined]
+
+    return engine
+
+
+@contextmanager
+def translated_errors(target: Target, doing: str) -> Iterator[None]:
+    """Turn SQLAlchemy/driver errors raised while ``doing`` into one clear gsetup error."""
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    try:
+        yield
+    except GsetupError:
+        raise
+    except DBAPIError as error:
+        detail = scrub(_first_line(str(error.orig)), target.password)
+        if error.connection_invalidated or _is_connect_error(error):
+            raise DatabaseError(f"Cannot connect to {target.shown}: {detail}") from None
+        if _is_privilege_error(error, detail):
+            raise PermissionDeniedError(
+                f"Insufficient privileges on {target.shown} while {doing}: {detail}"
+            ) from None
+        raise DatabaseError(f"Failed while {doing} on {target.shown}: {detail}") from None
+    except SQLAlchemyError as error:
+        detail = scrub(_first_line(str(error)), target.password)
+        raise DatabaseError(f"Failed while {doing} on {target.shown}: {detail}") from None
+
+
+def scrub(text: str, password: str | None) -> str:
+    """``text`` with the password, if any, replaced by ***."""
+    return text.replace(password, "***") if password else text
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "unknown error"
+
+
+def _is_connect_error(error: Exception) -> bool:
+    # Errors raised before any statement ran carry no statement.
+    return getattr(error, "statement", None) is None
+
+
+def _is_privilege_error(error: Exception, detail: str) -> bool:
+    sqlstate = str(getattr(getattr(error, "orig", None), "sqlstate", "") or "")
+    text = f"{sqlstate} {detail}".lower()
+    return any(marker in text for marker in _PRIVILEGE_MARKERS)
