@@ -58,12 +58,15 @@ class Database:
 def open_database(url_text: str, *, upgrade: bool | None = None) -> Database:
     """Open the database at ``url_text`` and make sure its schema is the one this gsetup uses.
 
+    Connections are not pooled: a gsetup process is short-lived and must leave none open.
+
     ``upgrade`` None migrates embedded databases and refuses server databases that are behind;
     True migrates any database (``gsetup db upgrade``/``db init``); False never migrates.
     """
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
+    from sqlalchemy.pool import NullPool
 
     try:
         url = make_url(url_text)
@@ -74,10 +77,12 @@ def open_database(url_text: str, *, upgrade: bool | None = None) -> Database:
         ) from None
     if url.get_backend_name() == "sqlite":
         _prepare_sqlite_file(url)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(
+            url, poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        )
         _configure_sqlite(engine)
     elif url.get_backend_name() == "postgresql":
-        engine = create_engine(url, pool_pre_ping=False)
+        engine = create_engine(url, poolclass=NullPool)
     else:
         raise DatabaseError(
             f"unsupported database {url.render_as_string(hide_password=True)!r}: "

@@ -82,9 +82,16 @@ def _record(conn: Connection, tenant_id: int, plan: Plan, op: Operation) -> None
     visible = [c.to_json(plan.tenant) for c in plan.changes if c.action != "keep"]
     conn.execute(
         insert(InstallHistory).values(
-            tenant_id=tenant_id, tenant_name=plan.tenant, operation=op.name, package=op.package,
-            version=op.version, account=op.account, at=datetime.now(UTC),
-            answers=dict(op.answers or {}), summary=plan.summary(), changes=visible,
+            tenant_id=tenant_id,
+            tenant_name=plan.tenant,
+            operation=op.name,
+            package=op.package,
+            version=op.version,
+            account=op.account,
+            at=datetime.now(UTC),
+            answers=dict(op.answers or {}),
+            summary=plan.summary(),
+            changes=visible,
         )
     )
 
@@ -116,8 +123,8 @@ class _Writer:
     def _run(self, statement: Any, rows: list[dict[str, Any]] | None = None) -> Any:
         if rows == []:
             return None
-        result = self.conn.execute(statement, rows) if rows is not None else self.conn.execute(
-            statement
+        result = (
+            self.conn.execute(statement, rows) if rows is not None else self.conn.execute(statement)
         )
         self.statements += 1
         if self.crash_after is not None and self.statements >= self.crash_after:
@@ -155,10 +162,15 @@ class _Writer:
         for kind_name in sorted({c.kind for c in changes}, key=KIND_ORDER.__getitem__):
             batch = [c for c in changes if c.kind == kind_name]
             rows = [
-                {"tenant_id": self.current.tenant_id, "kind": kind_name, "path": c.path,
-                 "name": c.path.rsplit("/", 1)[-1],
-                 "parent_id": self.ids.get(c.path.rsplit("/", 1)[0]) if c.path.count("/") > 1
-                 else None}
+                {
+                    "tenant_id": self.current.tenant_id,
+                    "kind": kind_name,
+                    "path": c.path,
+                    "name": c.path.rsplit("/", 1)[-1],
+                    "parent_id": self.ids.get(c.path.rsplit("/", 1)[0])
+                    if c.path.count("/") > 1
+                    else None,
+                }
                 for c in batch
             ]
             stmt = insert(CfgObject).returning(CfgObject.id, sort_by_parameter_order=True)
@@ -168,7 +180,7 @@ class _Writer:
             kind = KINDS[kind_name]
             details = []
             for change in batch:
-                row = {"id": self.ids[change.path]}
+                row: dict[str, Any] = {"id": self.ids[change.path]}
                 row.update({f: change.after[f] for f in kind.fields})
                 for attr, (col, _target) in kind.refs.items():
                     ref = change.after.get(attr)
@@ -183,8 +195,9 @@ class _Writer:
 
     def _update_objects(self, changes: list[Change]) -> None:
         for kind_name in {c.kind for c in changes}:
-            self._update_detail(kind_name, [(c.path, c.after) for c in changes
-                                            if c.kind == kind_name])
+            self._update_detail(
+                kind_name, [(c.path, c.after) for c in changes if c.kind == kind_name]
+            )
 
     def _update_detail(self, kind_name: str, updates: list[tuple[str, dict[str, Any]]]) -> None:
         """Batch UPDATEs of one kind's table, grouped by the set of columns changed."""
@@ -201,7 +214,7 @@ class _Writer:
                     row["v_" + attr] = value
             groups[tuple(sorted(k for k in row if k != "oid"))].append(row)
         for columns, rows in groups.items():
-            values = {col[2:]: bindparam(col) for col in columns}
+            values: dict[str, Any] = {col[2:]: bindparam(col) for col in columns}
             stmt = update(kind.table).where(kind.table.c.id == bindparam("oid")).values(values)
             self._run(stmt, rows)
 
@@ -211,20 +224,32 @@ class _Writer:
         from gsetup.configdb.models import CfgOption
 
         assert all(c.option for c in creates)
-        self._run(insert(CfgOption), [
-            {"object_id": self.ids[c.path], "section": c.option[0], "key": c.option[1],
-             "value": c.after, "secret": c.secret}
-            for c in creates if c.option
-        ])
+        self._run(
+            insert(CfgOption),
+            [
+                {
+                    "object_id": self.ids[c.path],
+                    "section": c.option[0],
+                    "key": c.option[1],
+                    "value": c.after,
+                    "secret": c.secret,
+                }
+                for c in creates
+                if c.option
+            ],
+        )
         stmt = (
             update(CfgOption)
             .where(CfgOption.id == bindparam("oid"))
             .values(value=bindparam("v_value"), secret=bindparam("v_secret"))
         )
-        self._run(stmt, [
-            {"oid": self._option_id(c), "v_value": c.after, "v_secret": c.secret}
-            for c in updates
-        ])
+        self._run(
+            stmt,
+            [
+                {"oid": self._option_id(c), "v_value": c.after, "v_secret": c.secret}
+                for c in updates
+            ],
+        )
 
     def _ownership(self, changes: list[Change]) -> None:
         from sqlalchemy import and_, bindparam, delete, insert
@@ -233,18 +258,27 @@ class _Writer:
 
         assert self.owner is not None or not changes
         rows = [
-            {"object_id": self.ids[c.path], "package": self.owner,
-             "section": c.option[0] if c.option else "", "key": c.option[1] if c.option else ""}
+            {
+                "object_id": self.ids[c.path],
+                "package": self.owner,
+                "section": c.option[0] if c.option else "",
+                "key": c.option[1] if c.option else "",
+            }
             for c in changes
         ]
         adopt = [r for r, c in zip(rows, changes, strict=True) if c.ownership == "adopt"]
         release = [
             {f"b_{k}": v for k, v in r.items()}
-            for r, c in zip(rows, changes, strict=True) if c.ownership == "release"
+            for r, c in zip(rows, changes, strict=True)
+            if c.ownership == "release"
         ]
         self._run(insert(Managed), adopt)
-        stmt = delete(Managed).where(and_(*(
-            getattr(Managed, col) == bindparam(f"b_{col}")
-            for col in ("object_id", "package", "section", "key")
-        )))
+        stmt = delete(Managed).where(
+            and_(
+                *(
+                    getattr(Managed, col) == bindparam(f"b_{col}")
+                    for col in ("object_id", "package", "section", "key")
+                )
+            )
+        )
         self._run(stmt, release)

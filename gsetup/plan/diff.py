@@ -214,13 +214,13 @@ class _Planner:
                             )
                         )
         for removal in self.state.removals:
-            obj = self.current.objects.get(removal.path)
-            if obj is None or obj.kind != removal.kind:
+            target = self.current.objects.get(removal.path)
+            if target is None or target.kind != removal.kind:
                 continue
             if removal.option is None:
-                doomed[obj.path] = obj
-            elif removal.option in obj.options:
-                changes.append(self._delete_option(obj, removal.option))
+                doomed[target.path] = target
+            elif removal.option in target.options:
+                changes.append(self._delete_option(target, removal.option))
         changes.extend(self._delete_objects(doomed))
         changes.extend(self._undesired_options(doomed))
         return changes

@@ -44,7 +44,9 @@ def tenant_lock(
         if owner[1] == socket.gethostname() and not _alive(owner[2]):
             _release(engine, tid, pid=owner[2])
             continue
-        description = f"{owner[0]} (pid {owner[2]} on {owner[1]}, since {owner[3]:%Y-%m-%d %H:%M:%S})"
+        description = (
+            f"{owner[0]} (pid {owner[2]} on {owner[1]}, since {owner[3]:%Y-%m-%d %H:%M:%S})"
+        )
         if time.monotonic() > deadline:
             raise ConflictError(
                 f"tenant {tenant!r} is locked by {description}; wait for it to finish, or run "
@@ -68,10 +70,15 @@ def _try_acquire(engine: Engine, tid: int, holder: str) -> bool:
 
     try:
         with engine.begin() as conn:
-            conn.execute(insert(ApplyLock).values(
-                tenant_id=tid, holder=holder, host=socket.gethostname(), pid=os.getpid(),
-                since=datetime.now(UTC),
-            ))
+            conn.execute(
+                insert(ApplyLock).values(
+                    tenant_id=tid,
+                    holder=holder,
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    since=datetime.now(UTC),
+                )
+            )
     except IntegrityError:
         return False
     return True

@@ -1,0 +1,5 @@
+"""``python -m gsetup``."""
+
+from gsetup.cli import main
+
+main()

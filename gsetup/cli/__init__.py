@@ -1,0 +1,73 @@
+"""The ``gsetup`` command line: parse, call one function of gsetup.commands, render.
+
+Errors from the core are mapped to the published exit codes here, in one place.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from gsetup import __version__
+from gsetup.cli import apps, db, history, objects, tenants
+from gsetup.cli.common import Globals
+
+app = typer.Typer(
+    name="gsetup",
+    help=(
+        "Install and configure Genesys Social Engagement: Business Processes, Interaction "
+        "Server database scripts, Cloud API drivers and their options. Every change is "
+        "planned first (--dry-run shows the plan), applied in one transaction, and a re-run "
+        "changes nothing.\n\nThe configuration database is --db URL, else GSETUP_DB, else an "
+        "embedded SQLite file in your data directory, created on first use."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(db.account_app, name="account")
+app.add_typer(tenants.app, name="tenant")
+app.add_typer(apps.app, name="app")
+app.add_typer(objects.app, name="object")
+app.command("history")(history.history)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"gsetup {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    db_url: str | None = typer.Option(
+        None,
+        "--db",
+        envvar="GSETUP_DB",
+        help="Configuration database URL (sqlite:///... or postgresql+psycopg://user@host/db).",
+        show_envvar=True,
+    ),
+    user: str | None = typer.Option(
+        None,
+        "--user",
+        "-u",
+        envvar="GSETUP_USER",
+        help="Account for a server database (password from GSETUP_PASSWORD or a prompt).",
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback of errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    ctx.obj = Globals(db_url, user, debug)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``gsetup`` console script."""
+    from gsetup.cli.errors import run
+
+    sys.exit(run(app, argv))

@@ -1,0 +1,146 @@
+"""``gsetup db`` and ``gsetup account``: the database itself and who may use it."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from gsetup.cli.common import (
+    DEFAULT_TENANT,
+    JSON_HELP,
+    TENANT_HELP,
+    ask_password,
+    emit_json,
+    globals_of,
+    open_context,
+)
+from gsetup.cli.render import print_mapping, print_table
+from gsetup.errors import BadInputError
+
+app = typer.Typer(
+    help="Create, migrate and inspect the configuration database.", no_args_is_help=True
+)
+account_app = typer.Typer(
+    help="Accounts of a server database and their roles per tenant.", no_args_is_help=True
+)
+
+
+def _new_password(what: str) -> str:
+    """A new password: GSETUP_PASSWORD, else asked twice on the terminal."""
+    env = os.environ.get("GSETUP_PASSWORD")
+    if env is not None:
+        return env
+    first = ask_password(f"Password for {what}: ")
+    if ask_password("Repeat the password: ") != first:
+        raise BadInputError("the two passwords differ")
+    return first
+
+
+@app.command("init")
+def init(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Create the schema (or migrate it) and, on a server database, the first admin account.
+
+    The admin is the --user account; its password comes from GSETUP_PASSWORD or a prompt.
+    """
+    from gsetup.commands.database import init_database
+    from gsetup.configdb.database import open_database, resolve_url
+
+    g = globals_of(ctx)
+    server = not open_database(resolve_url(g.db), upgrade=True).embedded
+    if server and not g.user:
+        raise BadInputError("a server database needs a first admin: give --user NAME")
+    password = _new_password(f"account {g.user!r}") if server else None
+    result = init_database(g.db, g.user if server else None, password)
+    if as_json:
+        emit_json(result)
+    else:
+        print_mapping("Configuration database ready", result)
+
+
+@app.command("upgrade")
+def upgrade(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=JSON_HELP)
+) -> None:
+    """Migrate the database to the schema of this gsetup."""
+    from gsetup.commands.database import upgrade_database
+
+    result = upgrade_database(globals_of(ctx).db)
+    emit_json(result) if as_json else print_mapping("Configuration database upgraded", result)
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=JSON_HELP)
+) -> None:
+    """Where the database is, its schema revision and who you are logged in as."""
+    from gsetup.commands.database import status as db_status
+
+    result = db_status(open_context(ctx))
+    emit_json(result) if as_json else print_mapping("Configuration database", result)
+
+
+@app.command("unlock")
+def unlock(
+    ctx: typer.Context,
+    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+) -> None:
+    """Remove a tenant's apply lock left behind by a gsetup process that is gone."""
+    from gsetup.commands.database import unlock as db_unlock
+
+    had = db_unlock(open_context(ctx), tenant)
+    print(f"tenant {tenant!r}: " + ("lock removed" if had else "was not locked"))
+
+
+@account_app.command("create")
+def account_create(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Account name."),
+    superuser: bool = typer.Option(False, "--superuser", help="May see and change every tenant."),
+) -> None:
+    """Create an account; its password comes from GSETUP_NEW_PASSWORD or a prompt."""
+    from gsetup.commands.tenants import create_account
+
+    context = open_context(ctx)
+    password = os.environ.get("GSETUP_NEW_PASSWORD") or _new_password(f"account {name!r}")
+    create_account(context, name, password, superuser=superuser)
+    print(f"account {name!r} created")
+
+
+@account_app.command("grant")
+def account_grant(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Account name."),
+    tenant: str = typer.Option(..., "--tenant", "-t", help=TENANT_HELP),
+    role: str = typer.Option(..., "--role", help="viewer, operator or admin."),
+) -> None:
+    """Grant a role in a tenant: viewer sees, operator and admin may also change it."""
+    from gsetup.commands.tenants import grant
+
+    grant(open_context(ctx), name, tenant, role)
+    print(f"account {name!r} is now {role} in tenant {tenant!r}")
+
+
+@account_app.command("list")
+def account_list(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=JSON_HELP)
+) -> None:
+    """List accounts and their roles."""
+    from gsetup.commands.tenants import list_accounts
+
+    accounts = list_accounts(open_context(ctx))
+    if as_json:
+        emit_json(accounts)
+        return
+    rows = [
+        (
+            a["name"],
+            "yes" if a["superuser"] else "",
+            ", ".join(f"{t}: {r}" for t, r in sorted(a["roles"].items())),
+        )
+        for a in accounts
+    ]
+    print_table("Accounts", ("name", "superuser", "roles"), rows)

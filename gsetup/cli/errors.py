@@ -1,0 +1,45 @@
+"""Map every way a command can end to the published exit codes (docs/cli.md)."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import typer
+
+from gsetup.errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, GsetupError
+
+
+def run(app: typer.Typer, argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit status; never shows local variables in a traceback."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        result = app(args=argv, standalone_mode=False, prog_name="gsetup")
+    except GsetupError as exc:
+        _error(str(exc), debug)
+        return exc.exit_code
+    except typer.Abort:
+        print("\naborted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.TyperException as exc:  # usage errors: unknown option, bad value...
+        show = getattr(exc, "show", None)
+        if show is None:
+            _error(str(exc), debug)
+        else:
+            show()
+        return EXIT_BAD_INPUT
+    except Exception as exc:  # the last resort: a bug, reported without locals
+        _error(f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)", debug)
+        return EXIT_FAILURE
+    return result if isinstance(result, int) else 0
+
+
+def _error(message: str, debug: bool) -> None:
+    if debug:
+        traceback.print_exc(file=sys.stderr)
+    print(f"gsetup: error: {message}", file=sys.stderr)

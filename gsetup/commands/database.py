@@ -1,0 +1,56 @@
+"""Database commands: init, upgrade, status, unlock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gsetup.configdb import auth
+from gsetup.configdb.database import HEAD, open_database, resolve_url, schema_revision
+from gsetup.context import Context
+from gsetup.errors import ConflictError
+
+
+def init_database(db_url: str | None, admin: str | None, password: str | None) -> dict[str, Any]:
+    """Create or migrate the schema; on a server, create the first admin (a superuser)."""
+    from sqlalchemy import func, select
+
+    from gsetup.configdb.models import Account
+
+    db = open_database(resolve_url(db_url), upgrade=True)
+    created = None
+    if not db.embedded:
+        with db.engine.begin() as conn:
+            if conn.execute(select(func.count()).select_from(Account)).scalar():
+                raise ConflictError(
+                    f"{db.display_url} already has accounts; use `gsetup account create`"
+                )
+            if not admin or password is None:
+                raise ConflictError("a server database needs a first admin: give --user")
+            auth.create_account(conn, admin, password, superuser=True)
+            created = admin
+    return {"url": db.display_url, "revision": schema_revision(db), "admin": created}
+
+
+def upgrade_database(db_url: str | None) -> dict[str, Any]:
+    """Migrate the database to this gsetup's schema."""
+    db = open_database(resolve_url(db_url), upgrade=True)
+    return {"url": db.display_url, "revision": schema_revision(db)}
+
+
+def status(ctx: Context) -> dict[str, Any]:
+    """Where the database is and its schema revision."""
+    return {
+        "url": ctx.db.display_url,
+        "embedded": ctx.db.embedded,
+        "revision": schema_revision(ctx.db),
+        "head": HEAD,
+        "user": ctx.identity.name,
+    }
+
+
+def unlock(ctx: Context, tenant: str) -> bool:
+    """Remove a tenant's apply lock left by a process that is gone."""
+    from gsetup.plan.lock import force_unlock
+
+    ctx.identity.require(tenant, change=True)
+    return force_unlock(ctx.db.engine, tenant)

@@ -1,0 +1,157 @@
+"""Shared fixtures: isolated directories, a real PostgreSQL server, configuration databases.
+
+PostgreSQL: unless GSETUP_TEST_PG_URL names a server, the session starts its own from the
+PostgreSQL binaries on this machine (run as the ``postgres`` user when the tests run as root)
+on a private port and data directory, and stops it at the end. Without binaries the
+PostgreSQL tests are skipped, unless GSETUP_TEST_REQUIRE_PG=1 (the test command sets it), in
+which case they fail.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import PG_ADMIN, PG_ADMIN_PASSWORD, CliResult, run_cli
+
+__all__ = ["CliResult", "run_cli"]
+
+
+@pytest.fixture(autouse=True)
+def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point home and data directories at the test's own folder; forget gsetup's variables."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    for name in list(os.environ):
+        if name.startswith("GSETUP_") and not name.startswith("GSETUP_TEST_"):
+            monkeypatch.delenv(name)
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """The base URL (no database name) of a running PostgreSQL server."""
+    given = os.environ.get("GSETUP_TEST_PG_URL")
+    if given:
+        yield given.rstrip("/")
+        return
+    bindir = _pg_bin()
+    if bindir is None:
+        if os.environ.get("GSETUP_TEST_REQUIRE_PG") == "1":
+            pytest.fail("PostgreSQL binaries not found and GSETUP_TEST_REQUIRE_PG=1")
+        pytest.skip("PostgreSQL binaries not found")
+    root = Path(tempfile.mkdtemp(prefix="gsetup-pg-"))
+    data = root / "data"
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+    root.chmod(0o700)
+    port = _free_port()
+    subprocess.run(
+        _as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
+                      "--no-sync", "-E", "UTF8"]),
+        check=True, capture_output=True,
+    )
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(
+        _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l",
+                      str(root / "log"), "-w", "start"]),
+        check=True, capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run(
+            _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            capture_output=True,
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _admin_exec(server: str, sql: str) -> None:
+    import psycopg
+
+    dsn = server.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    for attempt in range(50):
+        try:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute(sql)  # type: ignore[arg-type]
+            return
+        except psycopg.errors.ObjectInUse:  # template briefly busy; retry
+            time.sleep(0.1 * (attempt + 1))
+
+
+def _new_database(server: str, template: str | None = None) -> tuple[str, str]:
+    name = "t_" + uuid.uuid4().hex[:12]
+    _admin_exec(server, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return name, f"{server}/{name}"
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    name, url = _new_database(pg_server)
+    yield url
+    _admin_exec(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_config_template(pg_server: str) -> str:
+    """A migrated configuration database with a superuser account, cloned for each test."""
+    from gsetup.commands.database import init_database
+
+    name, url = _new_database(pg_server)
+    init_database(url, PG_ADMIN, PG_ADMIN_PASSWORD)
+    return name
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """A configuration database on each backend, set as GSETUP_DB.
+
+    SQLite: a file gsetup creates and migrates itself. PostgreSQL: a migrated database whose
+    superuser ``admin`` is logged in through GSETUP_USER/GSETUP_PASSWORD.
+    """
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'config.db'}"
+        monkeypatch.setenv("GSETUP_DB", url)
+        yield url
+        return
+    server = request.getfixturevalue("pg_server")
+    template = request.getfixturevalue("pg_config_template")
+    name, url = _new_database(server, template)
+    monkeypatch.setenv("GSETUP_DB", url)
+    monkeypatch.setenv("GSETUP_USER", PG_ADMIN)
+    monkeypatch.setenv("GSETUP_PASSWORD", PG_ADMIN_PASSWORD)
+    yield url
+    _admin_exec(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,0 +1,69 @@
+"""Test helpers: run the CLI in-process, snapshot a database, build files from a dict."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PG_ADMIN = "admin"
+PG_ADMIN_PASSWORD = "admin-secret-123"
+
+
+@dataclass
+class CliResult:
+    """What a gsetup invocation printed and returned."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        """stdout parsed as JSON."""
+        return json.loads(self.stdout)
+
+
+def run_cli(*args: str) -> CliResult:
+    """Run ``gsetup ARGS`` in this process through the same error mapping as the console script."""
+    from gsetup.cli import app
+    from gsetup.cli.errors import run
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = run(app, list(args))
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+# Tables whose rows describe configuration (history, locks and accounts are left out).
+CONFIG_TABLES = (
+    "tenant", "cfg_object", "cfg_option", "managed", "tenant_settings", "business_attribute",
+    "attribute_value", "capacity_rule", "application", "business_process", "interaction_queue",
+    "strategy", "person", "skill", "agent_group",
+)
+
+
+def snapshot(url: str, tables: tuple[str, ...] = CONFIG_TABLES) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the configuration tables, sorted, for before/after comparisons."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return {
+                t: sorted((tuple(r) for r in conn.execute(text(f"SELECT * FROM {t}"))), key=repr)
+                for t in tables
+            }
+    finally:
+        engine.dispose()
+
+
+def write_tree(root: Path, files: dict[str, str]) -> None:
+    """Create files under ``root`` from ``{relative path: content}``."""
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")

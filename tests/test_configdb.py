@@ -1,0 +1,156 @@
+"""The configuration database: migrations, the embedded default, schema checks, bad databases."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from gsetup.configdb.database import HEAD, REVISIONS, open_database
+from tests.helpers import run_cli
+
+
+def test_migrations_match_models(db_url: str) -> None:
+    """The models and the migrations describe the same schema (no pending autogenerate diff)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from gsetup.configdb.models import Base
+
+    db = open_database(db_url, upgrade=True)
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_known_revisions_are_alembic_heads() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    import gsetup.configdb.database as database
+
+    cfg = Config()
+    cfg.set_main_option(
+        "script_location", str(Path(database.__file__).parent / "migrations")
+    )
+    script = ScriptDirectory.from_config(cfg)
+    assert script.get_heads() == [HEAD]
+    assert [r.revision for r in reversed(list(script.walk_revisions()))] == list(REVISIONS)
+
+
+def test_embedded_default_is_created_private_with_default_tenant(tmp_path: Path) -> None:
+    result = run_cli("tenant", "list", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json() == ["Environment"]
+    db_file = Path(os.environ["XDG_DATA_HOME"]) / "gsetup" / "gsetup.db"
+    assert db_file.exists()
+    assert stat.S_IMODE(db_file.stat().st_mode) == 0o600
+    with sqlite3.connect(db_file) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (HEAD,)
+
+
+def test_sqlite_enforces_foreign_keys(tmp_path: Path) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    db = open_database(f"sqlite:///{tmp_path / 'fk.db'}")
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO cfg_option (object_id, section, key, value, secret) "
+                 "VALUES (9999, 's', 'k', 'v', false)")
+        )
+
+
+def test_unique_path_per_tenant(db_url: str) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    db = open_database(db_url)
+    insert = text("INSERT INTO cfg_object (tenant_id, kind, path, name) "
+                  "VALUES (1, 'skill', 'Skills/x', 'x')")
+    with db.engine.begin() as conn:
+        conn.execute(insert)
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(insert)
+
+
+def _sql(url: str, statement: str) -> None:
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.execute(text(statement))
+    engine.dispose()
+
+
+def test_database_newer_than_gsetup_is_refused(db_url: str) -> None:
+    open_database(db_url, upgrade=True)
+    _sql(db_url, "UPDATE alembic_version SET version_num = '9999'")
+    result = run_cli("app", "list")
+    assert result.exit_code == 2
+    assert "newer than this gsetup" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_foreign_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE customers (id integer)")
+    result = run_cli("--db", f"sqlite:///{path}", "app", "list")
+    assert result.exit_code == 2
+    assert "is not a gsetup configuration database" in result.stderr
+    with sqlite3.connect(path) as conn:  # nothing written
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert tables == {"customers"}
+
+
+def test_sqlite_file_of_another_user_is_refused(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give the file to another user")
+    path = tmp_path / "theirs.db"
+    path.touch()
+    os.chown(path, 65534, 65534)
+    result = run_cli("--db", f"sqlite:///{path}", "tenant", "list")
+    assert result.exit_code == 2
+    assert "belongs to another user" in result.stderr
+
+
+def test_unreachable_server_message_hides_password() -> None:
+    url = "postgresql+psycopg://bob:hunter2-secret@127.0.0.1:1/nowhere"
+    result = run_cli("--db", url, "tenant", "list")
+    assert result.exit_code == 2
+    assert "cannot connect" in result.stderr
+    assert "hunter2-secret" not in result.stderr + result.stdout
+
+
+def test_unsupported_url_is_refused() -> None:
+    result = run_cli("--db", "mysql://x@localhost/db", "tenant", "list")
+    assert result.exit_code == 2
+    assert "SQLite or PostgreSQL" in result.stderr
+
+
+@pytest.mark.pg
+def test_server_database_behind_says_so_then_upgrade(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GSETUP_DB", pg_url)
+    result = run_cli("tenant", "list")
+    assert result.exit_code == 2
+    assert "is empty; run `gsetup db init`" in result.stderr
+    monkeypatch.setenv("GSETUP_PASSWORD", "first-admin-pw")
+    init = run_cli("--user", "root", "db", "init", "--json")
+    assert init.exit_code == 0, init.stderr
+    assert init.json()["revision"] == HEAD
+    # A later gsetup (one more migration) finds this database behind and says what to run.
+    import gsetup.configdb.database as database
+
+    monkeypatch.setattr(database, "REVISIONS", (*REVISIONS, "0002"))
+    monkeypatch.setattr(database, "HEAD", "0002")
+    behind = run_cli("--user", "root", "tenant", "list")
+    assert behind.exit_code == 2
+    assert f"at schema {HEAD}, behind 0002; run `gsetup db upgrade`" in behind.stderr
+    monkeypatch.undo()
+    monkeypatch.setenv("GSETUP_DB", pg_url)
+    monkeypatch.setenv("GSETUP_PASSWORD", "first-admin-pw")
+    assert run_cli("--user", "root", "tenant", "list", "--json").json() == ["Environment"]
+    again = run_cli("--user", "root", "db", "init")
+    assert again.exit_code == 2 and "already has accounts" in again.stderr
