@@ -57,8 +57,14 @@ def apply(request: ApplyRequest, progress: Progress | None = None) -> ApplyPlan:
     """
     target = parse_target(request.url)
     engine = create_engine_for(target)
+    outcome = (
+        "Everything was rolled back: nothing changed."
+        if target.dbms.transactional_ddl
+        else "Scripts that completed stay applied and recorded; fix the cause and run apply "
+        "again (the scripts are safe to rerun)."
+    )
     try:
-        with translated_errors(target, "applying the scripts"):
+        with translated_errors(target, "applying the scripts", outcome):
             return _apply(engine, target, request, progress or _silent)
     finally:
         engine.dispose()
@@ -107,22 +113,17 @@ def _check_allowed(planned: ApplyPlan, request: ApplyRequest) -> None:
     check_stopped(request.servers, confirmed=request.confirmed)
     if planned.rows_at_risk and not request.allow_data_loss:
         columns = ", ".join(
-            f"{name} ({count} rows)" for name, count in planned.values_at_risk.items()
+            f"{name} ({rows_text(count)})" for name, count in planned.values_at_risk.items()
         )
         raise ConflictError(
-            f"CleanUp would drop columns holding values: {planned.rows_at_risk} "
-            f"rows would lose values in {columns}. Nothing was run; to drop "
+            f"CleanUp would drop columns holding values: {rows_text(planned.rows_at_risk)} "
+            f"would lose values in {columns}. Nothing was run; to drop "
             "them anyway use --allow-data-loss."
         )
 
 
 def _run_script(conn: Connection, target: Target, planned: PlannedScript) -> None:
-    for batch in IDIOMS[target.dbms.name].split(planned.text):
-        if batch.guard is not None:
-            present = batch.guard.column.lower() in existing_columns(conn)
-            if present != batch.guard.must_exist:
-                continue
-        conn.exec_driver_sql(batch.sql)
+    run_script(conn, target.dbms.name, planned.text)
     record_applied(
         conn,
         script=planned.script.name,
@@ -130,6 +131,21 @@ def _run_script(conn: Connection, target: Target, planned: PlannedScript) -> Non
         dbms=target.dbms.name,
         checksum=planned.checksum,
     )
+
+
+def run_script(conn: Connection, dbms: str, text: str) -> None:
+    """Run a script's batches on ``conn`` as its DBMS's tools would, evaluating SQLite guards."""
+    for batch in IDIOMS[dbms].split(text):
+        if batch.guard is not None:
+            present = batch.guard.column.lower() in existing_columns(conn)
+            if present != batch.guard.must_exist:
+                continue
+        conn.exec_driver_sql(batch.sql)
+
+
+def rows_text(count: int) -> str:
+    """``1 row``, ``2 rows``."""
+    return f"{count} row" if count == 1 else f"{count} rows"
 
 
 def _silent(_planned: PlannedScript, _position: int, _total: int) -> None:

@@ -117,8 +117,11 @@ def create_engine_for(target: Target) -> Engine:
 
 
 @contextmanager
-def translated_errors(target: Target, doing: str) -> Iterator[None]:
-    """Turn SQLAlchemy/driver errors raised while ``doing`` into one clear gsetup error."""
+def translated_errors(target: Target, doing: str, outcome: str = "") -> Iterator[None]:
+    """Turn SQLAlchemy/driver errors raised while ``doing`` into one clear gsetup error.
+
+    ``outcome`` tells the user what state the failure left (appended to statement errors).
+    """
     from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
     try:
@@ -131,12 +134,20 @@ def translated_errors(target: Target, doing: str) -> Iterator[None]:
             raise DatabaseError(f"Cannot connect to {target.shown}: {detail}") from None
         if _is_privilege_error(error, detail):
             raise PermissionDeniedError(
-                f"Insufficient privileges on {target.shown} while {doing}: {detail}"
+                _sentence(
+                    f"Insufficient privileges on {target.shown} while {doing}: {detail}", outcome
+                )
             ) from None
-        raise DatabaseError(f"Failed while {doing} on {target.shown}: {detail}") from None
+        raise DatabaseError(
+            _sentence(f"Failed while {doing} on {target.shown}: {detail}", outcome)
+        ) from None
     except SQLAlchemyError as error:
         detail = scrub(_first_line(str(error)), target.password)
         raise DatabaseError(f"Failed while {doing} on {target.shown}: {detail}") from None
+
+
+def _sentence(message: str, outcome: str) -> str:
+    return f"{message.rstrip('.')}. {outcome}" if outcome else message
 
 
 def scrub(text: str, password: str | None) -> str:

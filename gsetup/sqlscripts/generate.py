@@ -1,4 +1,4 @@
-"""Rewrite the generated scripts: ``python -m gsetup.sqlscripts.generate [REPO_ROOT]``.
+"""Rewrite the generated scripts: ``python -m gsetup.sqlscripts.generate [--check]``.
 
 Writes sql/<dbms>/<script> at the repository root (for DBAs browsing the repository) and the
 same bytes into the package data that the commands ship and run.
@@ -17,21 +17,21 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent.parent
 
 
-def expected_files(repo_root: Path = REPO_ROOT) -> dict[Path, str]:
+def expected_files(repo_root: Path = REPO_ROOT, package_dir: Path = PACKAGE_DIR) -> dict[Path, str]:
     """Every generated file and the text the generator makes for it now."""
     files: dict[Path, str] = {}
     for dbms in DBMSES:
         for script in scripts_in_run_order(list(GROUPS)):
             text = render_script(script, dbms.name)
             files[repo_root / "sql" / dbms.name / script.name] = text
-            files[PACKAGE_DIR / DATA_DIR / dbms.name / script.name] = text
+            files[package_dir / DATA_DIR / dbms.name / script.name] = text
     return files
 
 
-def write_all(repo_root: Path = REPO_ROOT) -> list[Path]:
+def write_all(repo_root: Path = REPO_ROOT, package_dir: Path = PACKAGE_DIR) -> list[Path]:
     """Write every generated file; return the paths written."""
     written: list[Path] = []
-    for path, text in expected_files(repo_root).items():
+    for path, text in expected_files(repo_root, package_dir).items():
         path.parent.mkdir(parents=True, exist_ok=True)
         # newline="\n": the checked-in bytes must not depend on the generating platform.
         path.write_text(text, encoding="utf-8", newline="\n")
@@ -39,10 +39,23 @@ def write_all(repo_root: Path = REPO_ROOT) -> list[Path]:
     return written
 
 
+def drifted(repo_root: Path = REPO_ROOT, package_dir: Path = PACKAGE_DIR) -> list[Path]:
+    """Generated files that are missing or differ from what the generator makes now."""
+    return [
+        path
+        for path, text in expected_files(repo_root, package_dir).items()
+        if not path.is_file() or path.read_bytes() != text.encode("utf-8")
+    ]
+
+
 def main(argv: list[str]) -> int:
-    """Entry point: regenerate and list what was written."""
-    root = Path(argv[0]).resolve() if argv else REPO_ROOT
-    for path in write_all(root):
+    """Entry point: regenerate and list what was written; ``--check`` only reports drift."""
+    if "--check" in argv:
+        stale = drifted()
+        for path in stale:
+            print(f"out of date: {path}")
+        return 1 if stale else 0
+    for path in write_all():
         print(path)
     return 0
 

@@ -73,8 +73,10 @@ def plan_apply(connection: Connection, dbms: Dbms, groups: list[str]) -> ApplyPl
         for c in p.script.columns
         if c.name.lower() in present
     ]
-    per_column, rows = _count_values(connection, [present[name.lower()] for name in at_risk])
-    return ApplyPlan(dbms, planned, per_column, rows)
+    stored = {present[name.lower()]: name for name in at_risk}
+    per_column, rows = _count_values(connection, list(stored))
+    # Report the names as the guide spells them, not as the database folded them.
+    return ApplyPlan(dbms, planned, {stored[n]: count for n, count in per_column.items()}, rows)
 
 
 def existing_columns(connection: Connection) -> dict[str, str]:

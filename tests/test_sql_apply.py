@@ -1,0 +1,371 @@
+"""The scripts and ``gsetup sql apply`` on a real interactions table, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from gsetup.cli.errors import run
+from gsetup.cli.sql import app
+from gsetup.errors import EXIT_BAD_INPUT, EXIT_OK
+from gsetup.packages.columns import SCRIPT_PAIRS, CustomColumn
+from gsetup.sqlscripts.apply import run_script
+from gsetup.sqlscripts.catalog import Script, get_script
+from gsetup.sqlscripts.history import HISTORY_TABLE
+from gsetup.sqlscripts.shipped import checksum, read_script
+from tests.helpers import CliResult
+
+ALL_COLUMNS = [c for pair in SCRIPT_PAIRS for c in pair.columns]
+ROWS = [("itx-1", "facebook", "hello"), ("itx-2", "twitter", "world")]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+def itx_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An Interaction Server-like database: an interactions table holding two rows."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'ixn.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE interactions (id VARCHAR(50) PRIMARY KEY, media_type VARCHAR(64), "
+            "subject VARCHAR(255))"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO interactions VALUES "
+            + ", ".join(f"('{a}', '{b}', '{c}')" for a, b, c in ROWS)
+        )
+    engine.dispose()
+    return url
+
+
+@contextlib.contextmanager
+def _connect(url: str) -> Iterator[sa.Connection]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def _columns(url: str) -> set[str]:
+    with _connect(url) as conn:
+        return {c["name"].lower() for c in sa.inspect(conn).get_columns("interactions")}
+
+
+def _indexes(url: str) -> dict[str, list[str]]:
+    with _connect(url) as conn:
+        return {
+            str(i["name"]).lower(): [str(c).lower() for c in i["column_names"]]
+            for i in sa.inspect(conn).get_indexes("interactions")
+        }
+
+
+def _rows(url: str, columns: str = "id, media_type, subject") -> list[tuple[Any, ...]]:
+    with _connect(url) as conn:
+        return [
+            tuple(r)
+            for r in conn.exec_driver_sql(f"SELECT {columns} FROM interactions ORDER BY id")
+        ]
+
+
+def _execute(url: str, sql: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(sql)
+    engine.dispose()
+
+
+def _run(url: str, script: Script) -> None:
+    dbms = "sqlite" if url.startswith("sqlite") else "postgresql"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        run_script(conn, dbms, read_script(script, dbms))
+    engine.dispose()
+
+
+def _names(columns: list[CustomColumn]) -> set[str]:
+    return {c.name.lower() for c in columns}
+
+
+def sql_cli(*args: str) -> CliResult:
+    """Run ``gsetup sql ARGS`` through the CLI's one error mapping."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = run(app, list(args))
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+BASE = {"id", "media_type", "subject"}
+INDEXES = {"ix_itx_facebookpostid": ["facebookpostid"], "ix_itx_twittergroupid": ["twittergroupid"]}
+
+
+def test_alter_cleanup_alter_on_a_real_table(itx_url: str) -> None:
+    alters = [get_script(p.alter) for p in SCRIPT_PAIRS]
+    cleanups = [get_script(p.cleanup) for p in SCRIPT_PAIRS]
+
+    for script in alters:
+        _run(itx_url, script)
+    assert _columns(itx_url) == BASE | _names(ALL_COLUMNS)
+    assert {k: v for k, v in _indexes(itx_url).items() if k.startswith("ix_itx")} == INDEXES
+    assert _rows(itx_url) == ROWS  # existing rows keep their data through Alter
+    assert _rows(itx_url, "facebookPostId, twitterGroupId, desktop_influence") == [(None,) * 3] * 2
+
+    for script in alters:  # every Alter is safe to run again
+        _run(itx_url, script)
+    assert _columns(itx_url) == BASE | _names(ALL_COLUMNS)
+
+    _execute(itx_url, "UPDATE interactions SET facebookPostId = '10_20', desktop_influence = 7")
+    for script in cleanups:
+        _run(itx_url, script)
+        _run(itx_url, script)  # and every CleanUp
+    assert _columns(itx_url) == BASE
+    assert not [k for k in _indexes(itx_url) if k.startswith("ix_itx")]
+    assert _rows(itx_url) == ROWS
+
+    for script in alters:
+        _run(itx_url, script)
+    assert _columns(itx_url) == BASE | _names(ALL_COLUMNS)
+    assert {k: v for k, v in _indexes(itx_url).items() if k.startswith("ix_itx")} == INDEXES
+    assert _rows(itx_url, "facebookPostId, desktop_influence") == [(None, None)] * 2
+
+
+def test_column_types(itx_url: str) -> None:
+    for pair in SCRIPT_PAIRS:
+        _run(itx_url, get_script(pair.alter))
+    with _connect(itx_url) as conn:
+        types = {c["name"].lower(): c["type"] for c in sa.inspect(conn).get_columns("interactions")}
+    for column in ALL_COLUMNS:
+        found = types[column.name.lower()]
+        if column.type == "string":
+            assert isinstance(found, sa.String) and found.length == column.length, column.name
+        else:
+            assert isinstance(found, sa.Integer), column.name
+
+
+def _history(url: str) -> dict[str, str]:
+    with _connect(url) as conn:
+        return dict(conn.exec_driver_sql(f"SELECT script, checksum FROM {HISTORY_TABLE}").all())
+
+
+def test_apply_runs_cleanup_then_alter_records_and_is_a_noop_again(itx_url: str) -> None:
+    result = sql_cli("apply", "--url", itx_url, "-p", "facebook-bp-iwd", "--yes")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert result.stdout.splitlines()[:4] == [
+        "[1/4] CleanUpTableInteractionsForIWDIntegration851.sql",
+        "[2/4] AlterTableInteractionsForIWDIntegration851.sql",
+        "[3/4] CleanUpTableInteractionsForFacebook851.sql",
+        "[4/4] AlterTableInteractionsForFacebook851.sql",
+    ]
+    iwd_fb = SCRIPT_PAIRS[0].columns + SCRIPT_PAIRS[1].columns
+    assert _columns(itx_url) == BASE | _names(list(iwd_fb))
+    dbms = "sqlite" if itx_url.startswith("sqlite") else "postgresql"
+    expected = {
+        name: checksum(read_script(get_script(name), dbms))
+        for pair in SCRIPT_PAIRS[:2]
+        for name in (pair.cleanup, pair.alter)
+    }
+    assert _history(itx_url) == expected
+
+    again = sql_cli("apply", "--url", itx_url, "-p", "iwd", "-p", "facebook")
+    assert again.exit_code == EXIT_OK  # no --yes needed: nothing to run
+    assert "Nothing to do" in again.stdout
+    assert _history(itx_url) == expected
+
+    twitter = sql_cli("apply", "--url", itx_url, "--yes")  # all packages: only Twitter is new
+    assert twitter.exit_code == EXIT_OK
+    assert [line for line in twitter.stdout.splitlines() if line.startswith("[")] == [
+        "[1/2] CleanUpTableInteractionsForTwitter854.sql",
+        "[2/2] AlterTableInteractionsForTwitter854.sql",
+    ]
+    assert _columns(itx_url) == BASE | _names(ALL_COLUMNS)
+    assert _rows(itx_url) == ROWS
+
+
+def test_changed_checksum_is_reported_not_rerun(itx_url: str) -> None:
+    assert sql_cli("apply", "--url", itx_url, "-p", "facebook", "--yes").exit_code == EXIT_OK
+    _execute(
+        itx_url,
+        f"UPDATE {HISTORY_TABLE} SET checksum = 'old' "
+        "WHERE script = 'AlterTableInteractionsForFacebook851.sql'",
+    )
+    _execute(itx_url, "UPDATE interactions SET facebookCommentId = 'c1'")
+
+    result = sql_cli("apply", "--url", itx_url, "-p", "facebook", "--yes")
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "changed since: AlterTableInteractionsForFacebook851.sql" in result.stderr
+    assert "--rerun-changed" in result.stderr
+    assert _rows(itx_url, "facebookCommentId") == [("c1",), ("c1",)]
+
+    # Rerunning the pair drops a column with values: still refused without --allow-data-loss.
+    refused = sql_cli("apply", "--url", itx_url, "-p", "facebook", "--yes", "--rerun-changed")
+    assert refused.exit_code == EXIT_BAD_INPUT
+    assert "2 rows would lose values in facebookCommentId (2 rows)." in refused.stderr
+
+    rerun = sql_cli(
+        "apply", "--url", itx_url, "-p", "facebook", "--yes", "--rerun-changed", "--allow-data-loss"
+    )
+    assert rerun.exit_code == EXIT_OK, rerun.stderr
+    assert _rows(itx_url, "facebookCommentId") == [(None,), (None,)]
+    assert _history(itx_url)["AlterTableInteractionsForFacebook851.sql"] != "old"
+
+
+def test_cleanup_refuses_to_drop_values_unless_allowed(itx_url: str) -> None:
+    # Columns from an earlier, manual run of the guide's scripts, holding values.
+    for pair in SCRIPT_PAIRS[1:]:
+        _run(itx_url, get_script(pair.alter))
+    _execute(itx_url, "UPDATE interactions SET facebookPostId = 'p1' WHERE id = 'itx-1'")
+    _execute(
+        itx_url,
+        "UPDATE interactions SET twitterGroupId = 'g2', "
+        "twitterInBufferAfterTarget = 1 WHERE id = 'itx-2'",
+    )
+
+    dry = sql_cli("apply", "--url", itx_url, "--dry-run")
+    assert dry.exit_code == EXIT_OK
+    assert "CleanUp would drop values from 2 rows" in dry.stdout
+    assert "ALTER TABLE interactions DROP COLUMN" in dry.stdout
+
+    result = sql_cli("apply", "--url", itx_url, "--yes")
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert (
+        "2 rows would lose values in facebookPostId (1 row), twitterGroupId (1 row), "
+        "twitterInBufferAfterTarget (1 row). Nothing was run; to drop them anyway use "
+        "--allow-data-loss." in result.stderr
+    )
+    assert _rows(itx_url, "facebookPostId, twitterGroupId") == [("p1", None), (None, "g2")]
+    assert "desktop_sentiment" not in _columns(itx_url)  # nothing ran, not even IWD
+    assert _table_missing(itx_url, HISTORY_TABLE)
+
+    allowed = sql_cli("apply", "--url", itx_url, "--yes", "--allow-data-loss")
+    assert allowed.exit_code == EXIT_OK, allowed.stderr
+    assert _rows(itx_url, "facebookPostId, twitterGroupId") == [(None, None), (None, None)]
+    assert _columns(itx_url) == BASE | _names(ALL_COLUMNS)
+
+
+def _table_missing(url: str, table: str) -> bool:
+    with _connect(url) as conn:
+        return not sa.inspect(conn).has_table(table)
+
+
+def test_dry_run_prints_sql_and_changes_nothing(itx_url: str) -> None:
+    result = sql_cli("apply", "--url", itx_url, "-p", "twitter", "--dry-run")
+    assert result.exit_code == EXIT_OK
+    assert "-- CleanUpTableInteractionsForTwitter854.sql: would run" in result.stdout
+    assert "ALTER TABLE interactions ADD COLUMN" in result.stdout
+    assert "twitterGroupId" in result.stdout
+    assert _columns(itx_url) == BASE
+    assert _table_missing(itx_url, HISTORY_TABLE)
+
+
+def test_apply_requires_yes_when_no_interaction_server_is_registered(itx_url: str) -> None:
+    result = sql_cli("apply", "--url", itx_url)
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "run again with --yes" in result.stderr
+    assert _columns(itx_url) == BASE
+
+
+def test_apply_refuses_while_a_registered_interaction_server_runs(
+    itx_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        monkeypatch.setattr(
+            "gsetup.cli.sql.registered_interaction_servers",
+            lambda ctx: [("Interaction_Server", "127.0.0.1", port)],
+        )
+        result = sql_cli("apply", "--url", itx_url, "--yes")
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert f"Interaction_Server at 127.0.0.1:{port}" in result.stderr
+    assert _columns(itx_url) == BASE
+
+    # Once it stops (nothing listens on the port), apply goes ahead without --yes.
+    ok = sql_cli("apply", "--url", itx_url)
+    assert ok.exit_code == EXIT_OK, ok.stderr
+    assert _columns(itx_url) == BASE | _names(ALL_COLUMNS)
+
+
+def test_missing_interactions_table(tmp_path: Path, pg_url: str) -> None:
+    sqlite_file = tmp_path / "empty.db"
+    sa.create_engine(f"sqlite:///{sqlite_file}").connect().close()
+    for url in (f"sqlite:///{sqlite_file}", pg_url):
+        result = sql_cli("apply", "--url", url, "--yes")
+        assert result.exit_code == EXIT_BAD_INPUT
+        assert "has no interactions table" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert _table_missing(url, HISTORY_TABLE)
+
+
+def test_bad_urls_exit_2_without_the_password(tmp_path: Path) -> None:
+    cases = {
+        "postgresql+psycopg://ixn:s3cr3t-pw@127.0.0.1:1/ixn": "Cannot connect to "
+        "postgresql+psycopg://ixn:***@127.0.0.1:1/ixn",
+        "informix://ixn:s3cr3t-pw@host/db": "Unknown database dialect 'informix'",
+        "ixn:s3cr3t-pw@host/db": "cannot be parsed",
+        f"sqlite:///{tmp_path / 'nowhere.db'}": "does not exist",
+    }
+    for url, message in cases.items():
+        result = sql_cli("apply", "--url", url, "--yes")
+        assert result.exit_code == EXIT_BAD_INPUT, url
+        assert message in result.stderr, result.stderr
+        assert "s3cr3t-pw" not in result.stdout + result.stderr
+        assert result.stderr.count("\n") == 1  # one clear message
+    assert not (tmp_path / "nowhere.db").exists()
+
+
+@pytest.mark.pg
+def test_insufficient_privileges_exit_2_and_nothing_applied(pg_url: str) -> None:
+    _create_table(pg_url)
+    role = "ixn_reader_" + uuid.uuid4().hex[:8]
+    database = pg_url.rsplit("/", 1)[1]
+    _execute(pg_url, f"CREATE ROLE {role} LOGIN PASSWORD 'pw-{role}'")
+    _execute(pg_url, f'GRANT CONNECT ON DATABASE "{database}" TO {role}')
+    _execute(pg_url, f"GRANT SELECT ON interactions TO {role}")
+    _execute(pg_url, f"GRANT CREATE ON SCHEMA public TO {role}")  # only ALTER is missing
+    reader_url = pg_url.replace("postgres@", f"{role}:pw-{role}@")
+    try:
+        result = sql_cli("apply", "--url", reader_url, "--yes")
+        assert result.exit_code == EXIT_BAD_INPUT
+        assert "Insufficient privileges" in result.stderr
+        assert "must be owner of table interactions" in result.stderr
+        assert f"pw-{role}" not in result.stderr
+        assert _columns(pg_url) == BASE
+        assert _table_missing(pg_url, HISTORY_TABLE)
+    finally:
+        _execute(pg_url, f"DROP OWNED BY {role}")
+        _execute(pg_url, f"DROP ROLE {role}")
+
+
+def _create_table(url: str) -> None:
+    _execute(
+        url,
+        "CREATE TABLE interactions (id VARCHAR(50) PRIMARY KEY, "
+        "media_type VARCHAR(64), subject VARCHAR(255))",
+    )
+
+
+@pytest.mark.pg
+def test_failure_midway_rolls_back_everything(pg_url: str) -> None:
+    _create_table(pg_url)
+    _execute(pg_url, "ALTER TABLE interactions ADD COLUMN facebookCommentId VARCHAR(128)")
+    # A view on the column makes the Facebook CleanUp fail after the IWD pair has run.
+    _execute(pg_url, "CREATE VIEW comments AS SELECT facebookCommentId FROM interactions")
+    result = sql_cli("apply", "--url", pg_url, "--yes")
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "Failed while applying the scripts" in result.stderr
+    assert "because other objects depend on it. Everything was rolled back" in result.stderr
+    assert _columns(pg_url) == BASE | {"facebookcommentid"}  # IWD's columns rolled back too
+    assert _table_missing(pg_url, HISTORY_TABLE)
