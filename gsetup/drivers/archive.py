@@ -71,18 +71,23 @@ def open_package(source: Path) -> PackageReader:
     raise BadInputError(f"{source}: a driver package is a directory, a .zip or a .tar.gz")
 
 
-def safe_name(source: Path, raw: str) -> str:
-    """The normalised relative name of an entry; BadInputError if it could leave the package."""
+def leaves_package(raw: str) -> bool:
+    """Whether the entry name ``raw`` could point outside the package directory."""
     path = PurePosixPath(raw)
-    escapes = (
+    return bool(
         path.is_absolute()
         or "\\" in raw
         or "\0" in raw
         or ".." in path.parts
         or (path.parts and ":" in path.parts[0])  # C:foo, a Windows drive
     )
-    if escapes:
+
+
+def safe_name(source: Path, raw: str) -> str:
+    """The normalised relative name of an entry; BadInputError if it could leave the package."""
+    if leaves_package(raw):
         raise BadInputError(f"{source}: entry {raw!r} points outside the package; refused")
+    path = PurePosixPath(raw)
     return path.as_posix() if path.parts else ""
 
 
@@ -181,7 +186,7 @@ class ZipPackage:
             return Entry(name, "link", 0, target)
         if info.is_dir():
             return Entry(name, "dir")
-        if mode and not stat.S_ISREG(mode):
+        if stat.S_IFMT(mode) not in (0, stat.S_IFREG):  # 0: the archive records no type
             return Entry(name, "special")
         return Entry(name, "file", info.file_size)
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, cast
 
-from gsetup.drivers.archive import Entry, PackageReader, open_package, safe_name
+from gsetup.drivers.archive import Entry, PackageReader, leaves_package, open_package
 from gsetup.drivers.specs import DRIVERS, Driver
 from gsetup.errors import BadInputError, GsetupError
 
@@ -93,7 +93,7 @@ class InstallRecord:
         except (KeyError, TypeError) as exc:
             raise BadInputError(f"install record is malformed: missing or wrong {exc}") from exc
         for name in [f.path for f in record.files] + list(record.directories):
-            if safe_name(Path("install record"), name) != name or not name:
+            if not _is_plain_relative(name):
                 raise BadInputError(f"install record names {name!r}, which is not a safe path")
         return record
 
@@ -281,7 +281,7 @@ def _manifest_files(files: object, where: str) -> tuple[str, ...]:
         raise BadInputError(f"{where}: files must be a non-empty list of relative paths")
     names = cast(list[str], files)
     for name in names:
-        if safe_name(Path(where), name) != name or not name or name == MANIFEST:
+        if not _is_plain_relative(name) or name == MANIFEST:
             raise BadInputError(
                 f"{where}: files: {name!r} is not allowed; use a relative path inside the "
                 "package, without '..', './', '//' or a trailing '/', other than the manifest"
@@ -289,6 +289,11 @@ def _manifest_files(files: object, where: str) -> tuple[str, ...]:
     if len(set(names)) != len(names):
         raise BadInputError(f"{where}: files lists the same path twice")
     return tuple(names)
+
+
+def _is_plain_relative(name: str) -> bool:
+    """A non-empty relative path inside the package, written the one normal way."""
+    return bool(name) and not leaves_package(name) and PurePosixPath(name).as_posix() == name
 
 
 def _check_driver_name(driver: object, where: str) -> Driver:
