@@ -1,0 +1,99 @@
+"""The manual steps the guide requires after a Business Process is installed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gsetup.packages.columns import IWD, ScriptPair
+from gsetup.packages.model import Answers, Package
+from gsetup.packages.stages import IWD_ADAPTER_QUEUE
+
+# Packages whose inbound strategy (their first) calls merge_itx_data, the guide's MergeItxData.
+_MERGING = frozenset({"facebook-bp", "facebook-bp-iwd", "twitter-bp-tr"})
+
+# The DMS Facebook channel option x-submit-comments-itx each BP needs.
+_SUBMIT_COMMENTS = {"facebook-bp": "false", "facebook-bp-iwd": "false",
+                    "facebook-bp-single-comment": "true"}
+
+
+def script_pairs(package: Package, answers: Answers) -> tuple[ScriptPair, ...]:
+    """The CleanUp/Alter pairs to run: the package's, and iWD's when its properties were
+    added (the guide: the iWD pair is identical in every directory; run it once)."""
+    pairs = list(package.script_pairs)
+    if answers.iwd_custom_properties and IWD not in pairs:
+        pairs.insert(0, IWD)
+    return tuple(pairs)
+
+
+def next_steps(package: Package, answers: Answers, scripts_dir: Path) -> list[str]:
+    """What the user must still do, in order, as lines of text."""
+    lines = _script_lines(script_pairs(package, answers), scripts_dir)
+    if package.name in _MERGING:
+        lines.append(
+            "Set the Interaction Server option settings/delay-updates to false: "
+            f"merge_itx_data in {package.strategies[0].name} needs every property update written "
+            "to the database at once."
+        )
+    if package.name in _SUBMIT_COMMENTS:
+        value = _SUBMIT_COMMENTS[package.name]
+        lines.append(
+            "In each Digital Messaging Server Facebook channel section, x-submit-comments-itx "
+            f"must be {value} for {package.title}: Facebook BP works only with false, "
+            "Facebook BP - Single Comment Routing needs true."
+        )
+    lines.extend(_desktop_lines(package))
+    lines.extend(_package_lines(package))
+    return lines
+
+
+def _desktop_lines(package: Package) -> list[str]:
+    # The Social Media plug-in's mandatory queue options point at the BP's outbound queues.
+    names = {q.name for q in package.queues}
+    init, outbound = (f"{package.queues[0].name.removesuffix(' Inbound Queue')} {stage} Queue"
+                      for stage in ("Outbound Init", "Outbound"))
+    if init not in names or outbound not in names:
+        return []
+    return [
+        f"Workspace Desktop Edition [interaction-workspace] {package.family}.default-queue = "
+        f"{init} and {package.family}.outbound-queue = {outbound}."
+    ]
+
+
+def _script_lines(pairs: tuple[ScriptPair, ...], scripts_dir: Path) -> list[str]:
+    if not pairs:
+        return []
+    lines = ["Stop Interaction Server and DB Server (IXN)."]
+    lines.extend(
+        f"Run {scripts_dir / '<mssql|oracle|db2>' / pair.cleanup} first, then "
+        f"{scripts_dir / '<mssql|oracle|db2>' / pair.alter}, against Interaction Server's "
+        "database (`gsetup sql apply` does both)."
+        for pair in pairs
+    )
+    lines.append("Start Interaction Server and DB Server (IXN).")
+    return lines
+
+
+def _package_lines(package: Package) -> list[str]:
+    if package.name in ("facebook-bp-iwd", "twitter-bp-iwd"):
+        return [
+            "Install the iWD Business Processes Standard Genesys to iWD Adapter and IWDBP "
+            "(iWD 8.5.104 and later: manually); the adapter's entry queue must be "
+            f"{IWD_ADAPTER_QUEUE!r}, or change the route in the delivery strategy file."
+        ]
+    if package.name == "twitter-bp-tr":
+        return [
+            "Deactivate the strategies of Twitter BP if it is installed.",
+            "In each Digital Messaging Server Twitter channel section, set grouping-timeout "
+            "to the seconds (10-3600) within which a sender's tweets are grouped.",
+            "Digital Messaging Server [endpoints:<tenant id>] twitter_queue = "
+            "Twitter TR Inbound Queue.",
+            "Restart Digital Messaging Server, Universal Routing Server, Universal Contact "
+            "Server, Interaction Server and Workspace Desktop Edition.",
+        ]
+    if package.name == "twitter-bp":
+        return [
+            "Keep compliance-enabled = true in the Twitter channel sections of Digital "
+            "Messaging Server (Cloud API Driver for Twitter 9.0.012.09 and later): Twitter's "
+            "policy requires processing Tweet deletions."
+        ]
+    return []

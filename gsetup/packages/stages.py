@@ -1,0 +1,61 @@
+"""Name a Business Process's queues and strategies the way the guide does.
+
+The guide names a stage's strategy "<Family> <Stage> Strategy<suffix>" (suffix "-iWD",
+"-TR", " - Single Comment Routing"...) and Threaded Routing's queues "Twitter TR <Stage>
+Queue"; gsetup names every variant's queues that way, so that variants installed in one
+tenant never share a queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gsetup.packages.model import Queue, Strategy
+
+# The entry queue of the iWD Business Process "Standard Genesys to iWD Adapter". It is
+# created by the iWD installation, not by gsetup; the iWD packages hand interactions to it.
+IWD_ADAPTER_QUEUE = "Standard Genesys to iWD Adapter Queue"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A stage: its strategy serves the stage's queue. ``name`` overrides the pattern."""
+
+    stage: str
+    template: str
+    description: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Subroutine:
+    """A subroutine; its name is ``base`` followed by the variant's suffix."""
+
+    base: str
+    template: str
+    description: str
+
+
+def build(
+    family: str,
+    queue_prefix: str,
+    suffix: str,
+    stages: tuple[Stage, ...],
+    subroutines: tuple[Subroutine, ...] = (),
+    parking: str | None = None,
+) -> tuple[tuple[Queue, ...], tuple[Strategy, ...]]:
+    """The queues and strategies of one variant. ``parking`` describes a queue without a
+    strategy, "<prefix> Parking Queue", where interactions are parked."""
+    queues: list[Queue] = []
+    strategies: list[Strategy] = []
+    for s in stages:
+        queue = f"{queue_prefix} {s.stage} Queue"
+        name = s.name or f"{family} {s.stage} Strategy{suffix}"
+        queues.append(Queue(queue, f"The {s.stage} stage, served by {name}."))
+        strategies.append(Strategy(name, s.template, queue, s.description))
+    if parking is not None:
+        queues.append(Queue(f"{queue_prefix} Parking Queue", parking))
+    strategies.extend(
+        Strategy(f"{r.base}{suffix}", r.template, None, r.description) for r in subroutines
+    )
+    return tuple(queues), tuple(strategies)
