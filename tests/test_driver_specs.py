@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from gsetup.drivers.optionfile import driver_defaults, option_file_name, render_driver_options
-from gsetup.drivers.package import builtin_package
+from gsetup.drivers.package import builtin_package, parse_manifest
 from gsetup.drivers.specs import (
     CHANNEL_OPTIONS,
     DRIVER_CLASSNAMES,
@@ -182,3 +184,17 @@ def test_legal_terms_name_their_place_and_version() -> None:
     assert SOCIAL_ENGAGEMENT_TERMS.version == "9.0.0"
     assert "Legal Terms for Social Engagement 9.0.0" in SOCIAL_ENGAGEMENT_TERMS.where
     assert SOCIAL_ENGAGEMENT_TERMS.question == "Do you accept these terms?"
+
+
+def test_every_channel_option_is_in_the_documented_table() -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "drivers.md").read_text(encoding="utf-8")
+    for driver in DRIVERS:
+        for key in CHANNEL_OPTIONS[driver]:
+            assert f"| `{key}` |" in docs, key
+
+
+def test_the_documented_manifest_is_valid() -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "drivers.md").read_text(encoding="utf-8")
+    example = docs.split("```yaml\n", 1)[1].split("```", 1)[0]
+    manifest = parse_manifest(example.encode(), "docs/drivers.md")
+    assert manifest.files == ("driver-for-twitter-options.cfg", "lib/twitter-driver.jar")

@@ -236,3 +236,11 @@ def test_parsed_sections_feed_desired_options_without_overwrite() -> None:
         ("channel-twitter", "password"): OptionValue("x", overwrite=False, secret=True),
         ("channel-twitter", "compliance-enabled"): OptionValue("true", overwrite=False),
     }
+
+
+def test_the_documented_example_reads_as_documented() -> None:
+    from ruamel.yaml import YAML
+
+    docs = (Path(__file__).parent.parent / "docs" / "options.md").read_text(encoding="utf-8")
+    example, expected = (block.split("\n", 1)[1] for block in docs.split("```")[1:4:2])
+    assert parse_options(example, "docs/options.md") == YAML(typ="safe").load(expected)
