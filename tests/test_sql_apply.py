@@ -369,3 +369,24 @@ def test_failure_midway_rolls_back_everything(pg_url: str) -> None:
     assert "because other objects depend on it. Everything was rolled back" in result.stderr
     assert _columns(pg_url) == BASE | {"facebookcommentid"}  # IWD's columns rolled back too
     assert _table_missing(pg_url, HISTORY_TABLE)
+
+
+def test_docs_apply_examples_run(itx_url: str) -> None:
+    """The ``gsetup sql apply`` examples of docs/sql.md, pointed at a real database."""
+    import re
+    import shlex
+
+    from gsetup.sqlscripts.generate import REPO_ROOT
+
+    docs = (REPO_ROOT / "docs" / "sql.md").read_text()
+    examples = re.findall(r"^\s*\$ gsetup sql (apply .+)$", docs, flags=re.MULTILINE)
+    assert len(examples) == 2
+    for example in examples:
+        args = [
+            itx_url if a.startswith("postgresql+psycopg://ixn@") else a
+            for a in shlex.split(example)
+        ]
+        result = sql_cli(*args)
+        assert result.exit_code == EXIT_OK, (example, result.stderr)
+    iwd_fb = SCRIPT_PAIRS[0].columns + SCRIPT_PAIRS[1].columns
+    assert _columns(itx_url) == BASE | _names(list(iwd_fb))
