@@ -23,6 +23,7 @@ from gsetup.sqlscripts.shipped import checksum, read_script
 from tests.helpers import CliResult
 
 ALL_COLUMNS = [c for pair in SCRIPT_PAIRS for c in pair.columns]
+IWD = SCRIPT_PAIRS[0]
 ROWS = [("itx-1", "facebook", "hello"), ("itx-2", "twitter", "world")]
 
 
@@ -390,3 +391,34 @@ def test_docs_apply_examples_run(itx_url: str) -> None:
         assert result.exit_code == EXIT_OK, (example, result.stderr)
     iwd_fb = SCRIPT_PAIRS[0].columns + SCRIPT_PAIRS[1].columns
     assert _columns(itx_url) == BASE | _names(list(iwd_fb))
+
+
+def test_without_transactional_ddl_each_script_commits_and_a_rerun_finishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The MS SQL/Oracle/Db2 path, played on SQLite: completed scripts stay applied and recorded."""
+    from dataclasses import replace
+
+    from gsetup.sqlscripts import catalog
+
+    def no_transactional_ddl(name: str) -> catalog.Dbms:
+        return replace(catalog.get_dbms(name), transactional_ddl=False)
+
+    monkeypatch.setattr("gsetup.sqlscripts.connect.get_dbms", no_transactional_ddl)
+    url = f"sqlite:///{tmp_path / 'ixn.db'}"
+    _create_table(url)
+    _execute(url, "ALTER TABLE interactions ADD COLUMN facebookCommentId VARCHAR(128)")
+    _execute(url, "CREATE VIEW comments AS SELECT facebookCommentId FROM interactions")
+
+    failed = sql_cli("apply", "--url", url, "--yes")
+    assert failed.exit_code == EXIT_BAD_INPUT
+    assert "Scripts that completed stay applied and recorded" in failed.stderr
+    assert set(_history(url)) == {IWD.cleanup, IWD.alter}
+    assert _columns(url) == BASE | _names(list(IWD.columns)) | {"facebookcommentid"}
+
+    _execute(url, "DROP VIEW comments")
+    rerun = sql_cli("apply", "--url", url, "--yes")
+    assert rerun.exit_code == EXIT_OK, rerun.stderr
+    assert "[1/4] CleanUpTableInteractionsForFacebook851.sql" in rerun.stdout
+    assert _columns(url) == BASE | _names(ALL_COLUMNS)
+    assert len(_history(url)) == 6

@@ -13,7 +13,7 @@ from gsetup.packages.columns import CustomColumn
 from gsetup.sqlscripts.operations import TABLE, index_name
 
 if TYPE_CHECKING:
-    from sqlalchemy import Column, Index, MetaData
+    from sqlalchemy import Column, Index
     from sqlalchemy.engine import Dialect
     from sqlalchemy.types import TypeEngine
 
@@ -84,16 +84,12 @@ class DdlFragments:
         statement = DropIndex(self._index(column), if_exists=if_exists)
         return str(statement.compile(dialect=self.dialect)).strip()
 
-    def _metadata(self) -> MetaData:
-        from sqlalchemy import MetaData
-
-        return MetaData()
-
     def _bound(self, column: CustomColumn) -> Column[object]:
-        from sqlalchemy import Table
+        from sqlalchemy import MetaData, Table
 
+        # Index and column DDL name the table, so the column must belong to one.
         sa_column = interactions_column(column)
-        Table(self.table, self._metadata(), sa_column, quote=False)
+        Table(self.table, MetaData(), sa_column, quote=False)
         return sa_column
 
     def _index(self, column: CustomColumn) -> Index:
