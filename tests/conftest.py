@@ -76,21 +76,47 @@ def pg_server() -> Iterator[str]:
     root.chmod(0o700)
     port = _free_port()
     subprocess.run(
-        _as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                      "--no-sync", "-E", "UTF8"]),
-        check=True, capture_output=True,
+        _as_postgres(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ]
+        ),
+        check=True,
+        capture_output=True,
     )
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
     subprocess.run(
-        _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-                      str(root / "log"), "-w", "start"]),
-        check=True, capture_output=True,
+        _as_postgres(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(root / "log"),
+                "-w",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
     )
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     finally:
         subprocess.run(
             _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            check=False,
             capture_output=True,
         )
         shutil.rmtree(root, ignore_errors=True)
@@ -111,7 +137,9 @@ def _admin_exec(server: str, sql: str) -> None:
 
 def _new_database(server: str, template: str | None = None) -> tuple[str, str]:
     name = "t_" + uuid.uuid4().hex[:12]
-    _admin_exec(server, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    _admin_exec(
+        server, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+    )
     return name, f"{server}/{name}"
 
 
@@ -147,6 +175,12 @@ def db_url(
         monkeypatch.setenv("GSETUP_DB", url)
         yield url
         return
+    yield from _server_config_db(request, monkeypatch)
+
+
+def _server_config_db(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     server = request.getfixturevalue("pg_server")
     template = request.getfixturevalue("pg_config_template")
     name, url = _new_database(server, template)
@@ -155,3 +189,9 @@ def db_url(
     monkeypatch.setenv("GSETUP_PASSWORD", PG_ADMIN_PASSWORD)
     yield url
     _admin_exec(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def server_db_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A PostgreSQL configuration database only (accounts exist on server databases)."""
+    yield from _server_config_db(request, monkeypatch)

@@ -39,9 +39,21 @@ def run_cli(*args: str) -> CliResult:
 
 # Tables whose rows describe configuration (history, locks and accounts are left out).
 CONFIG_TABLES = (
-    "tenant", "cfg_object", "cfg_option", "managed", "tenant_settings", "business_attribute",
-    "attribute_value", "capacity_rule", "application", "business_process", "interaction_queue",
-    "strategy", "person", "skill", "agent_group",
+    "tenant",
+    "cfg_object",
+    "cfg_option",
+    "managed",
+    "tenant_settings",
+    "business_attribute",
+    "attribute_value",
+    "capacity_rule",
+    "application",
+    "business_process",
+    "interaction_queue",
+    "strategy",
+    "person",
+    "skill",
+    "agent_group",
 )
 
 

@@ -77,7 +77,9 @@ def create_app(ctx: Context, tenant: str, spec: AppSpec, *, dry_run: bool) -> Pl
     updates = [c for c in plan.changes if c.action == "update" and c.path == path]
     if updates:
         change = updates[0]
-        diff = ", ".join(f"{k} is {change.before[k]!r}, given {v!r}" for k, v in change.after.items())
+        diff = ", ".join(
+            f"{k} is {change.before[k]!r}, given {v!r}" for k, v in change.after.items()
+        )
         raise ConflictError(
             f"application {spec.name!r} already exists in tenant {tenant!r} with other settings "
             f"({diff}); delete it first or use the same settings"

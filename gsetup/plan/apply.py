@@ -69,6 +69,7 @@ def apply_state(
         writer.write(plan)
         if plan.pending or any(c.ownership for c in plan.changes):
             _record(conn, current.tenant_id, plan, operation)
+            writer.checkpoint()
         if before_commit is not None:
             before_commit(conn, plan)
     return plan
@@ -126,10 +127,14 @@ class _Writer:
         result = (
             self.conn.execute(statement, rows) if rows is not None else self.conn.execute(statement)
         )
+        self.checkpoint()
+        return result
+
+    def checkpoint(self) -> None:
+        """Count one write; the crash tests kill the process at a chosen count."""
         self.statements += 1
         if self.crash_after is not None and self.statements >= self.crash_after:
             os.kill(os.getpid(), signal.SIGKILL)
-        return result
 
     def _option_id(self, change: Change) -> int:
         assert change.option is not None

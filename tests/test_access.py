@@ -1,0 +1,87 @@
+"""Accounts on a server database: logins, roles and tenant visibility."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import PG_ADMIN_PASSWORD, run_cli, snapshot
+
+pytestmark = pytest.mark.pg
+
+
+@pytest.fixture
+def server(server_db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A PostgreSQL configuration database with tenants Acme and Globex, and three accounts."""
+    assert run_cli("tenant", "create", "Acme").exit_code == 0
+    assert run_cli("tenant", "create", "Globex").exit_code == 0
+    for name, tenant, role in (("vera", "Acme", "viewer"), ("otto", "Acme", "operator")):
+        monkeypatch.setenv("GSETUP_NEW_PASSWORD", f"{name}-password")
+        created = run_cli("account", "create", name)
+        assert created.exit_code == 0, created.stderr
+        assert run_cli("account", "grant", name, "--tenant", tenant, "--role", role).exit_code == 0
+    return server_db_url
+
+
+def _as(monkeypatch: pytest.MonkeyPatch, user: str, password: str | None = None) -> None:
+    monkeypatch.setenv("GSETUP_USER", user)
+    monkeypatch.setenv("GSETUP_PASSWORD", password or f"{user}-password")
+
+
+def test_viewer_cannot_change_a_tenant(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _as(monkeypatch, "vera")
+    before = snapshot(server)
+    result = run_cli("app", "create", "DMS", "--type", "DigitalMessagingServer", "-t", "Acme")
+    assert result.exit_code == 2
+    assert "is a viewer in tenant 'Acme' and may not change it" in result.stderr
+    assert snapshot(server) == before
+    assert run_cli("app", "list", "-t", "Acme").exit_code == 0
+    # A dry run only reads, so a viewer may see the plan.
+    dry = run_cli("app", "create", "DMS", "--type", "ChatServer", "-t", "Acme", "--dry-run")
+    assert dry.exit_code == 0 and "1 to create" in dry.stdout
+
+
+def test_operator_changes_only_granted_tenant(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _as(monkeypatch, "otto")
+    ok = run_cli("app", "create", "DMS", "--type", "DigitalMessagingServer", "-t", "Acme")
+    assert ok.exit_code == 0, ok.stderr
+    assert run_cli("tenant", "list", "--json").json() == ["Acme"]
+    for args in (
+        ("app", "list", "-t", "Globex"),
+        ("object", "list", "-t", "Environment"),
+        ("app", "create", "X", "--type", "ChatServer", "-t", "Globex"),
+    ):
+        hidden = run_cli(*args)
+        assert hidden.exit_code == 2
+        assert "unknown tenant" in hidden.stderr
+    listed = run_cli("object", "list", "--json").json()
+    assert {o["tenant"] for o in listed} == {"Acme"}
+    history = run_cli("history", "--json").json()
+    assert {h["tenant"] for h in history} == {"Acme"}
+    assert run_cli("tenant", "create", "Initech").exit_code == 2
+
+
+def test_wrong_password_and_missing_login(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _as(monkeypatch, "vera", "not-her-password")
+    wrong = run_cli("tenant", "list")
+    assert wrong.exit_code == 2
+    assert "login failed for account 'vera'" in wrong.stderr
+    assert "not-her-password" not in wrong.stderr
+    _as(monkeypatch, "nobody", "whatever-123")
+    assert "login failed" in run_cli("tenant", "list").stderr
+    monkeypatch.delenv("GSETUP_USER")
+    missing = run_cli("tenant", "list")
+    assert missing.exit_code == 2 and "needs a login" in missing.stderr
+
+
+def test_passwords_are_stored_hashed(server: str) -> None:
+    rows = snapshot(server, ("account",))["account"]
+    hashes = {r[1]: r[2] for r in rows}
+    assert set(hashes) == {"admin", "vera", "otto"}
+    assert all(h.startswith("scrypt$") for h in hashes.values())
+    assert PG_ADMIN_PASSWORD not in str(rows) and "vera-password" not in str(rows)
+
+
+def test_unknown_role_is_refused(server: str) -> None:
+    result = run_cli("account", "grant", "vera", "--tenant", "Acme", "--role", "god")
+    assert result.exit_code == 2
+    assert "roles: viewer, operator, admin" in result.stderr
