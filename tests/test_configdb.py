@@ -32,12 +32,10 @@ def test_known_revisions_are_alembic_heads() -> None:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    import gsetup.configdb.database as database
+    from gsetup.configdb import database
 
     cfg = Config()
-    cfg.set_main_option(
-        "script_location", str(Path(database.__file__).parent / "migrations")
-    )
+    cfg.set_main_option("script_location", str(Path(database.__file__).parent / "migrations"))
     script = ScriptDirectory.from_config(cfg)
     assert script.get_heads() == [HEAD]
     assert [r.revision for r in reversed(list(script.walk_revisions()))] == list(REVISIONS)
@@ -60,8 +58,10 @@ def test_sqlite_enforces_foreign_keys(tmp_path: Path) -> None:
     db = open_database(f"sqlite:///{tmp_path / 'fk.db'}")
     with pytest.raises(IntegrityError), db.engine.begin() as conn:
         conn.execute(
-            text("INSERT INTO cfg_option (object_id, section, key, value, secret) "
-                 "VALUES (9999, 's', 'k', 'v', false)")
+            text(
+                "INSERT INTO cfg_option (object_id, section, key, value, secret) "
+                "VALUES (9999, 's', 'k', 'v', false)"
+            )
         )
 
 
@@ -69,8 +69,9 @@ def test_unique_path_per_tenant(db_url: str) -> None:
     from sqlalchemy.exc import IntegrityError
 
     db = open_database(db_url)
-    insert = text("INSERT INTO cfg_object (tenant_id, kind, path, name) "
-                  "VALUES (1, 'skill', 'Skills/x', 'x')")
+    insert = text(
+        "INSERT INTO cfg_object (tenant_id, kind, path, name) VALUES (1, 'skill', 'Skills/x', 'x')"
+    )
     with db.engine.begin() as conn:
         conn.execute(insert)
     with pytest.raises(IntegrityError), db.engine.begin() as conn:
@@ -131,7 +132,9 @@ def test_unsupported_url_is_refused() -> None:
 
 
 @pytest.mark.pg
-def test_server_database_behind_says_so_then_upgrade(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_server_database_behind_says_so_then_upgrade(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GSETUP_DB", pg_url)
     result = run_cli("tenant", "list")
     assert result.exit_code == 2
@@ -141,7 +144,7 @@ def test_server_database_behind_says_so_then_upgrade(pg_url: str, monkeypatch: p
     assert init.exit_code == 0, init.stderr
     assert init.json()["revision"] == HEAD
     # A later gsetup (one more migration) finds this database behind and says what to run.
-    import gsetup.configdb.database as database
+    from gsetup.configdb import database
 
     monkeypatch.setattr(database, "REVISIONS", (*REVISIONS, "0002"))
     monkeypatch.setattr(database, "HEAD", "0002")
