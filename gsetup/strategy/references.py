@@ -1,0 +1,33 @@
+"""Check what a set of strategy files names across files: queues and subroutines."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+from gsetup.errors import BadInputError
+from gsetup.strategy.model import CallSubroutine, Route, Strategy, walk
+
+
+def check_references(strategies: Iterable[Strategy], queues: Collection[str]) -> None:
+    """Refuse a route to a queue not in ``queues`` and a subroutine call that names no
+    subroutine of ``strategies`` or does not give exactly its parameters."""
+    loaded = list(strategies)
+    subroutines = {s.name: s for s in loaded if s.kind == "subroutine"}
+    for strategy in loaded:
+        for block in walk(strategy.blocks):
+            where = f"{strategy.source}: {block.path}"
+            if isinstance(block, Route) and block.queue not in queues:
+                raise BadInputError(f"{where}: no queue {block.queue!r}; the queues are: "
+                                    f"{', '.join(sorted(queues))}")
+            if isinstance(block, CallSubroutine):
+                _check_call(block, subroutines, where)
+
+
+def _check_call(block: CallSubroutine, subroutines: dict[str, Strategy], where: str) -> None:
+    called = subroutines.get(block.name)
+    if called is None:
+        raise BadInputError(f"{where}: no subroutine {block.name!r}; the subroutines are: "
+                            f"{', '.join(sorted(subroutines))}")
+    if set(block.args) != set(called.parameters):
+        raise BadInputError(f"{where}: {block.name!r} takes exactly: "
+                            f"{', '.join(called.parameters) or 'no arguments'}")
