@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,15 +11,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from gsetup.cli.errors import run
-from gsetup.cli.sql import app
 from gsetup.errors import EXIT_BAD_INPUT, EXIT_OK
 from gsetup.packages.columns import SCRIPT_PAIRS, CustomColumn
 from gsetup.sqlscripts.apply import run_script
 from gsetup.sqlscripts.catalog import Script, get_script
 from gsetup.sqlscripts.history import HISTORY_TABLE
 from gsetup.sqlscripts.shipped import checksum, read_script
-from tests.helpers import CliResult
+from tests.helpers import run_cli
 
 ALL_COLUMNS = [c for pair in SCRIPT_PAIRS for c in pair.columns]
 IWD = SCRIPT_PAIRS[0]
@@ -98,14 +95,6 @@ def _names(columns: list[CustomColumn]) -> set[str]:
     return {c.name.lower() for c in columns}
 
 
-def sql_cli(*args: str) -> CliResult:
-    """Run ``gsetup sql ARGS`` through the CLI's one error mapping."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = run(app, list(args))
-    return CliResult(code, out.getvalue(), err.getvalue())
-
-
 BASE = {"id", "media_type", "subject"}
 INDEXES = {"ix_itx_facebookpostid": ["facebookpostid"], "ix_itx_twittergroupid": ["twittergroupid"]}
 
@@ -159,7 +148,7 @@ def _history(url: str) -> dict[str, str]:
 
 
 def test_apply_runs_cleanup_then_alter_records_and_is_a_noop_again(itx_url: str) -> None:
-    result = sql_cli("apply", "--url", itx_url, "-p", "facebook-bp-iwd", "--yes")
+    result = run_cli("sql", "apply", "--url", itx_url, "-p", "facebook-bp-iwd", "--yes")
     assert result.exit_code == EXIT_OK, result.stderr
     assert result.stdout.splitlines()[:4] == [
         "[1/4] CleanUpTableInteractionsForIWDIntegration851.sql",
@@ -177,12 +166,14 @@ def test_apply_runs_cleanup_then_alter_records_and_is_a_noop_again(itx_url: str)
     }
     assert _history(itx_url) == expected
 
-    again = sql_cli("apply", "--url", itx_url, "-p", "iwd", "-p", "facebook")
+    again = run_cli("sql", "apply", "--url", itx_url, "-p", "iwd", "-p", "facebook")
     assert again.exit_code == EXIT_OK  # no --yes needed: nothing to run
     assert "Nothing to do" in again.stdout
     assert _history(itx_url) == expected
 
-    twitter = sql_cli("apply", "--url", itx_url, "--yes")  # all packages: only Twitter is new
+    twitter = run_cli(
+        "sql", "apply", "--url", itx_url, "--yes"
+    )  # all packages: only Twitter is new
     assert twitter.exit_code == EXIT_OK
     assert [line for line in twitter.stdout.splitlines() if line.startswith("[")] == [
         "[1/2] CleanUpTableInteractionsForTwitter854.sql",
@@ -193,7 +184,7 @@ def test_apply_runs_cleanup_then_alter_records_and_is_a_noop_again(itx_url: str)
 
 
 def test_changed_checksum_is_reported_not_rerun(itx_url: str) -> None:
-    assert sql_cli("apply", "--url", itx_url, "-p", "facebook", "--yes").exit_code == EXIT_OK
+    assert run_cli("sql", "apply", "--url", itx_url, "-p", "facebook", "--yes").exit_code == EXIT_OK
     _execute(
         itx_url,
         f"UPDATE {HISTORY_TABLE} SET checksum = 'old' "
@@ -201,19 +192,29 @@ def test_changed_checksum_is_reported_not_rerun(itx_url: str) -> None:
     )
     _execute(itx_url, "UPDATE interactions SET facebookCommentId = 'c1'")
 
-    result = sql_cli("apply", "--url", itx_url, "-p", "facebook", "--yes")
+    result = run_cli("sql", "apply", "--url", itx_url, "-p", "facebook", "--yes")
     assert result.exit_code == EXIT_BAD_INPUT
     assert "changed since: AlterTableInteractionsForFacebook851.sql" in result.stderr
     assert "--rerun-changed" in result.stderr
     assert _rows(itx_url, "facebookCommentId") == [("c1",), ("c1",)]
 
     # Rerunning the pair drops a column with values: still refused without --allow-data-loss.
-    refused = sql_cli("apply", "--url", itx_url, "-p", "facebook", "--yes", "--rerun-changed")
+    refused = run_cli(
+        "sql", "apply", "--url", itx_url, "-p", "facebook", "--yes", "--rerun-changed"
+    )
     assert refused.exit_code == EXIT_BAD_INPUT
     assert "2 rows would lose values in facebookCommentId (2 rows)." in refused.stderr
 
-    rerun = sql_cli(
-        "apply", "--url", itx_url, "-p", "facebook", "--yes", "--rerun-changed", "--allow-data-loss"
+    rerun = run_cli(
+        "sql",
+        "apply",
+        "--url",
+        itx_url,
+        "-p",
+        "facebook",
+        "--yes",
+        "--rerun-changed",
+        "--allow-data-loss",
     )
     assert rerun.exit_code == EXIT_OK, rerun.stderr
     assert _rows(itx_url, "facebookCommentId") == [(None,), (None,)]
@@ -231,12 +232,12 @@ def test_cleanup_refuses_to_drop_values_unless_allowed(itx_url: str) -> None:
         "twitterInBufferAfterTarget = 1 WHERE id = 'itx-2'",
     )
 
-    dry = sql_cli("apply", "--url", itx_url, "--dry-run")
+    dry = run_cli("sql", "apply", "--url", itx_url, "--dry-run")
     assert dry.exit_code == EXIT_OK
     assert "CleanUp would drop values from 2 rows" in dry.stdout
     assert "ALTER TABLE interactions DROP COLUMN" in dry.stdout
 
-    result = sql_cli("apply", "--url", itx_url, "--yes")
+    result = run_cli("sql", "apply", "--url", itx_url, "--yes")
     assert result.exit_code == EXIT_BAD_INPUT
     assert (
         "2 rows would lose values in facebookPostId (1 row), twitterGroupId (1 row), "
@@ -247,7 +248,7 @@ def test_cleanup_refuses_to_drop_values_unless_allowed(itx_url: str) -> None:
     assert "desktop_sentiment" not in _columns(itx_url)  # nothing ran, not even IWD
     assert _table_missing(itx_url, HISTORY_TABLE)
 
-    allowed = sql_cli("apply", "--url", itx_url, "--yes", "--allow-data-loss")
+    allowed = run_cli("sql", "apply", "--url", itx_url, "--yes", "--allow-data-loss")
     assert allowed.exit_code == EXIT_OK, allowed.stderr
     assert _rows(itx_url, "facebookPostId, twitterGroupId") == [(None, None), (None, None)]
     assert _columns(itx_url) == BASE | _names(ALL_COLUMNS)
@@ -259,7 +260,7 @@ def _table_missing(url: str, table: str) -> bool:
 
 
 def test_dry_run_prints_sql_and_changes_nothing(itx_url: str) -> None:
-    result = sql_cli("apply", "--url", itx_url, "-p", "twitter", "--dry-run")
+    result = run_cli("sql", "apply", "--url", itx_url, "-p", "twitter", "--dry-run")
     assert result.exit_code == EXIT_OK
     assert "-- CleanUpTableInteractionsForTwitter854.sql: would run" in result.stdout
     assert "ALTER TABLE interactions ADD COLUMN" in result.stdout
@@ -269,32 +270,38 @@ def test_dry_run_prints_sql_and_changes_nothing(itx_url: str) -> None:
 
 
 def test_apply_requires_yes_when_no_interaction_server_is_registered(itx_url: str) -> None:
-    result = sql_cli("apply", "--url", itx_url)
+    result = run_cli("sql", "apply", "--url", itx_url)
     assert result.exit_code == EXIT_BAD_INPUT
     assert "run again with --yes" in result.stderr
     assert _columns(itx_url) == BASE
 
 
-def test_apply_refuses_while_a_registered_interaction_server_runs(
-    itx_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_apply_refuses_while_a_registered_interaction_server_runs(itx_url: str) -> None:
     import socket
 
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         port = listener.getsockname()[1]
-        monkeypatch.setattr(
-            "gsetup.cli.sql.registered_interaction_servers",
-            lambda ctx: [("Interaction_Server", "127.0.0.1", port)],
+        registered = run_cli(
+            "app",
+            "create",
+            "Interaction_Server",
+            "--type",
+            "InteractionServer",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
         )
-        result = sql_cli("apply", "--url", itx_url, "--yes")
+        assert registered.exit_code == EXIT_OK, registered.stderr
+        result = run_cli("sql", "apply", "--url", itx_url, "--yes")
     assert result.exit_code == EXIT_BAD_INPUT
     assert f"Interaction_Server at 127.0.0.1:{port}" in result.stderr
     assert _columns(itx_url) == BASE
 
     # Once it stops (nothing listens on the port), apply goes ahead without --yes.
-    ok = sql_cli("apply", "--url", itx_url)
+    ok = run_cli("sql", "apply", "--url", itx_url)
     assert ok.exit_code == EXIT_OK, ok.stderr
     assert _columns(itx_url) == BASE | _names(ALL_COLUMNS)
 
@@ -303,7 +310,7 @@ def test_missing_interactions_table(tmp_path: Path, pg_url: str) -> None:
     sqlite_file = tmp_path / "empty.db"
     sa.create_engine(f"sqlite:///{sqlite_file}").connect().close()
     for url in (f"sqlite:///{sqlite_file}", pg_url):
-        result = sql_cli("apply", "--url", url, "--yes")
+        result = run_cli("sql", "apply", "--url", url, "--yes")
         assert result.exit_code == EXIT_BAD_INPUT
         assert "has no interactions table" in result.stderr
         assert "Traceback" not in result.stderr
@@ -319,7 +326,7 @@ def test_bad_urls_exit_2_without_the_password(tmp_path: Path) -> None:
         f"sqlite:///{tmp_path / 'nowhere.db'}": "does not exist",
     }
     for url, message in cases.items():
-        result = sql_cli("apply", "--url", url, "--yes")
+        result = run_cli("sql", "apply", "--url", url, "--yes")
         assert result.exit_code == EXIT_BAD_INPUT, url
         assert message in result.stderr, result.stderr
         assert "s3cr3t-pw" not in result.stdout + result.stderr
@@ -338,7 +345,7 @@ def test_insufficient_privileges_exit_2_and_nothing_applied(pg_url: str) -> None
     _execute(pg_url, f"GRANT CREATE ON SCHEMA public TO {role}")  # only ALTER is missing
     reader_url = pg_url.replace("postgres@", f"{role}:pw-{role}@")
     try:
-        result = sql_cli("apply", "--url", reader_url, "--yes")
+        result = run_cli("sql", "apply", "--url", reader_url, "--yes")
         assert result.exit_code == EXIT_BAD_INPUT
         assert "Insufficient privileges" in result.stderr
         assert "must be owner of table interactions" in result.stderr
@@ -364,7 +371,7 @@ def test_failure_midway_rolls_back_everything(pg_url: str) -> None:
     _execute(pg_url, "ALTER TABLE interactions ADD COLUMN facebookCommentId VARCHAR(128)")
     # A view on the column makes the Facebook CleanUp fail after the IWD pair has run.
     _execute(pg_url, "CREATE VIEW comments AS SELECT facebookCommentId FROM interactions")
-    result = sql_cli("apply", "--url", pg_url, "--yes")
+    result = run_cli("sql", "apply", "--url", pg_url, "--yes")
     assert result.exit_code == EXIT_BAD_INPUT
     assert "Failed while applying the scripts" in result.stderr
     assert "because other objects depend on it. Everything was rolled back" in result.stderr
@@ -387,7 +394,7 @@ def test_docs_apply_examples_run(itx_url: str) -> None:
             itx_url if a.startswith("postgresql+psycopg://ixn@") else a
             for a in shlex.split(example)
         ]
-        result = sql_cli(*args)
+        result = run_cli("sql", *args)
         assert result.exit_code == EXIT_OK, (example, result.stderr)
     iwd_fb = SCRIPT_PAIRS[0].columns + SCRIPT_PAIRS[1].columns
     assert _columns(itx_url) == BASE | _names(list(iwd_fb))
@@ -410,14 +417,14 @@ def test_without_transactional_ddl_each_script_commits_and_a_rerun_finishes(
     _execute(url, "ALTER TABLE interactions ADD COLUMN facebookCommentId VARCHAR(128)")
     _execute(url, "CREATE VIEW comments AS SELECT facebookCommentId FROM interactions")
 
-    failed = sql_cli("apply", "--url", url, "--yes")
+    failed = run_cli("sql", "apply", "--url", url, "--yes")
     assert failed.exit_code == EXIT_BAD_INPUT
     assert "Scripts that completed stay applied and recorded" in failed.stderr
     assert set(_history(url)) == {IWD.cleanup, IWD.alter}
     assert _columns(url) == BASE | _names(list(IWD.columns)) | {"facebookcommentid"}
 
     _execute(url, "DROP VIEW comments")
-    rerun = sql_cli("apply", "--url", url, "--yes")
+    rerun = run_cli("sql", "apply", "--url", url, "--yes")
     assert rerun.exit_code == EXIT_OK, rerun.stderr
     assert "[1/4] CleanUpTableInteractionsForFacebook851.sql" in rerun.stdout
     assert _columns(url) == BASE | _names(ALL_COLUMNS)

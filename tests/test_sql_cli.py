@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 import shlex
 import socket
@@ -11,14 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from gsetup.cli.errors import run
-from gsetup.cli.sql import app
 from gsetup.errors import EXIT_BAD_INPUT, EXIT_OK, NeedsAnswerError
 from gsetup.sqlscripts import place_scripts
 from gsetup.sqlscripts.catalog import groups_for_packages
 from gsetup.sqlscripts.generate import REPO_ROOT
 from gsetup.sqlscripts.servers import check_stopped, running_servers
-from tests.helpers import CliResult
+from tests.helpers import run_cli
 
 FACEBOOK_PAIR = [
     "CleanUpTableInteractionsForFacebook851.sql",
@@ -28,14 +24,6 @@ IWD_PAIR = [
     "CleanUpTableInteractionsForIWDIntegration851.sql",
     "AlterTableInteractionsForIWDIntegration851.sql",
 ]
-
-
-def sql_cli(*args: str) -> CliResult:
-    """Run ``gsetup sql ARGS`` through the CLI's one error mapping."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = run(app, list(args))
-    return CliResult(code, out.getvalue(), err.getvalue())
 
 
 @pytest.mark.parametrize(
@@ -55,7 +43,7 @@ def test_package_names_map_to_groups_in_run_order(packages: list[str], groups: l
 
 
 def test_list_shows_scripts_in_run_order() -> None:
-    result = sql_cli("list", "--package", "facebook-bp-iwd", "--dbms", "oracle")
+    result = run_cli("sql", "list", "--package", "facebook-bp-iwd", "--dbms", "oracle")
     assert result.exit_code == EXIT_OK
     names = re.findall(r"(?:CleanUp|Alter)TableInteractionsFor\w+\.sql", result.stdout)
     assert names == IWD_PAIR + FACEBOOK_PAIR
@@ -63,7 +51,7 @@ def test_list_shows_scripts_in_run_order() -> None:
 
 
 def test_show_prints_the_checked_in_script() -> None:
-    result = sql_cli("show", "AlterTableInteractionsForTwitter854.sql", "--dbms", "mssql")
+    result = run_cli("sql", "show", "AlterTableInteractionsForTwitter854.sql", "--dbms", "mssql")
     assert result.exit_code == EXIT_OK
     expected = (REPO_ROOT / "sql" / "mssql" / "AlterTableInteractionsForTwitter854.sql").read_text()
     assert result.stdout == expected
@@ -71,7 +59,9 @@ def test_show_prints_the_checked_in_script() -> None:
 
 def test_export_writes_the_scripts_and_their_run_order(tmp_path: Path) -> None:
     target = tmp_path / "for-dba"
-    result = sql_cli("export", "--dbms", "db2", "--dir", str(target), "-p", "facebook-bp-iwd")
+    result = run_cli(
+        "sql", "export", "--dbms", "db2", "--dir", str(target), "-p", "facebook-bp-iwd"
+    )
     assert result.exit_code == EXIT_OK
     assert [Path(line).name for line in result.stdout.splitlines()] == [
         *IWD_PAIR,
@@ -112,7 +102,7 @@ def test_bad_names_exit_2_with_one_message(
     args: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    result = sql_cli(*args)
+    result = run_cli("sql", *args)
     assert result.exit_code == EXIT_BAD_INPUT
     assert message in result.stderr
     assert result.stderr.count("\n") == 1
@@ -143,7 +133,7 @@ def test_docs_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     offline = [e for e in examples if not e.startswith("apply")]
     assert len(offline) >= 4
     for example in offline:
-        result = sql_cli(*shlex.split(example))
+        result = run_cli("sql", *shlex.split(example))
         assert result.exit_code == EXIT_OK, (example, result.stderr)
 
 

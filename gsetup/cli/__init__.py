@@ -10,7 +10,7 @@ import sys
 import typer
 
 from gsetup import __version__
-from gsetup.cli import apps, db, history, objects, tenants
+from gsetup.cli import apps, db, history, objects, sql, tenants
 from gsetup.cli.common import Globals
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ app.add_typer(db.account_app, name="account")
 app.add_typer(tenants.app, name="tenant")
 app.add_typer(apps.app, name="app")
 app.add_typer(objects.app, name="object")
+app.add_typer(sql.app, name="sql")
 app.command("history")(history.history)
 
 

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from gsetup.cli.common import DEFAULT_TENANT
+
 if TYPE_CHECKING:
     from gsetup.sqlscripts.planning import ApplyPlan, PlannedScript
 
@@ -23,18 +25,6 @@ PACKAGE_HELP = (
     "repeat for several. Default: all."
 )
 DBMS_HELP = "mssql, oracle, db2, postgresql or sqlite."
-
-
-def registered_interaction_servers(ctx: typer.Context) -> list[tuple[str, str, int]]:
-    """The Interaction Server applications of the configuration database: (name, host, port).
-
-    NOTE (not wired yet): this is the one place where ``apply`` learns which Interaction
-    Servers exist. Until it reads the configuration database (applications of type
-    InteractionServer, their host and port), it reports none, so ``apply`` asks the user to
-    confirm with --yes that Interaction Server is stopped.
-    """
-    del ctx  # will open the configuration database through the global options
-    return []
 
 
 @app.command("list")
@@ -103,14 +93,23 @@ def apply(
     rerun_changed: bool = typer.Option(
         False, "--rerun-changed", help="Run again the pairs whose recorded checksum changed."
     ),
+    tenant: str = typer.Option(
+        DEFAULT_TENANT, "--tenant", "-t", help="Tenant whose Interaction Servers must be stopped."
+    ),
 ) -> None:
-    """Run CleanUp then Alter for each package, record them, and skip what is recorded."""
+    """Run CleanUp then Alter for each package, record them, and skip what is recorded.
+
+    Interaction Server must be stopped: each InteractionServer application registered in the
+    tenant is checked (one that accepts a connection on its host and port is running).
+    """
+    from gsetup.cli.common import open_context
+    from gsetup.commands.apps import interaction_servers
     from gsetup.sqlscripts import apply as core
 
     request = core.ApplyRequest(
         url=url,
         packages=package or [],
-        servers=[] if dry_run else registered_interaction_servers(ctx),
+        servers=[] if dry_run else interaction_servers(open_context(ctx), tenant),
         confirmed=yes,
         allow_data_loss=allow_data_loss,
         rerun_changed=rerun_changed,

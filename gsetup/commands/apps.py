@@ -99,3 +99,14 @@ def delete_app(ctx: Context, tenant: str, name: str, *, dry_run: bool) -> Plan:
 def show_app(ctx: Context, tenant: str, name: str) -> ObjectView:
     """One application with its options (secrets masked)."""
     return show_object(ctx, tenant, object_path("application", name), kind="application")
+
+
+def interaction_servers(ctx: Context, tenant: str) -> list[tuple[str, str, int]]:
+    """The tenant's InteractionServer applications that have a host and port."""
+    from gsetup.commands.objects import list_objects
+
+    return [
+        (v.path.rsplit("/", 1)[-1], v.attrs["host"], v.attrs["port"])
+        for v in list_objects(ctx, [tenant], "application")
+        if v.attrs["app_type"] == "InteractionServer" and v.attrs["host"] and v.attrs["port"]
+    ]

@@ -47,23 +47,29 @@ class Current:
         return [o for o in self.objects.values() if o.parent_id == obj_id]
 
 
-def load_current(conn: Connection, tenant_id: int) -> Current:
-    """Load every object, option and management record of one tenant."""
-    from sqlalchemy import select
+def load_current(conn: Connection, tenant_id: int, scope: set[str] | None = None) -> Current:
+    """Load the objects, options and management records of one tenant.
+
+    With ``scope`` (a set of paths) only those objects and their children are loaded, so a
+    command on one application does not read a tenant of 100,000 options.
+    """
+    from sqlalchemy import or_, select
 
     from gsetup.configdb.models import CfgObject, CfgOption, Managed
 
+    where = CfgObject.tenant_id == tenant_id
+    if scope is not None:
+        in_scope = select(CfgObject.id).where(where, CfgObject.path.in_(scope))
+        where = where & or_(CfgObject.path.in_(scope), CfgObject.parent_id.in_(in_scope))
     by_id: dict[int, CurrentObject] = {}
     rows = conn.execute(
-        select(CfgObject.id, CfgObject.kind, CfgObject.path, CfgObject.parent_id).where(
-            CfgObject.tenant_id == tenant_id
-        )
+        select(CfgObject.id, CfgObject.kind, CfgObject.path, CfgObject.parent_id).where(where)
     )
     for oid, kind, path, parent_id in rows:
         by_id[oid] = CurrentObject(oid, kind, path, parent_id)
-    _load_details(conn, tenant_id, by_id)
+    _load_details(conn, where, by_id)
 
-    in_tenant = select(CfgObject.id).where(CfgObject.tenant_id == tenant_id)
+    selected = select(CfgObject.id).where(where)
     option_rows = conn.execute(
         select(
             CfgOption.object_id,
@@ -72,14 +78,14 @@ def load_current(conn: Connection, tenant_id: int) -> Current:
             CfgOption.value,
             CfgOption.secret,
             CfgOption.id,
-        ).where(CfgOption.object_id.in_(in_tenant))
+        ).where(CfgOption.object_id.in_(selected))
     )
     for oid, section, key, value, secret, opt_id in option_rows:
         by_id[oid].options[(section, key)] = CurrentOption(opt_id, value, secret)
 
     managed_rows = conn.execute(
         select(Managed.object_id, Managed.package, Managed.section, Managed.key).where(
-            Managed.object_id.in_(in_tenant)
+            Managed.object_id.in_(selected)
         )
     )
     for oid, package, section, key in managed_rows:
@@ -93,24 +99,33 @@ def load_current(conn: Connection, tenant_id: int) -> Current:
     return Current(tenant_id, {o.path: o for o in by_id.values()})
 
 
-def _load_details(conn: Connection, tenant_id: int, by_id: dict[int, CurrentObject]) -> None:
+def _load_details(conn: Connection, where: Any, by_id: dict[int, CurrentObject]) -> None:
     """Fill each object's attributes from its kind's table, references turned into paths."""
     from sqlalchemy import select
 
     from gsetup.configdb.models import CfgObject
 
     present = {o.kind for o in by_id.values()}
+    refs: list[tuple[CurrentObject, str, int]] = []
     for kind in KINDS.values():
         if kind.name not in present:
             continue
         table = kind.table
         columns = [table.c.id, *(table.c[f] for f in kind.fields)]
         columns += [table.c[col] for col, _target in kind.refs.values()]
-        query = select(*columns).join(CfgObject, CfgObject.id == table.c.id)
-        for row in conn.execute(query.where(CfgObject.tenant_id == tenant_id)):
+        query = select(*columns).join(CfgObject, CfgObject.id == table.c.id).where(where)
+        for row in conn.execute(query):
             values = row._mapping
-            attrs = {f: values[f] for f in kind.fields}
+            obj = by_id[values["id"]]
+            obj.attrs = {f: values[f] for f in kind.fields}
             for attr, (col, _target) in kind.refs.items():
-                ref = values[col]
-                attrs[attr] = by_id[ref].path if ref in by_id else None
-            by_id[values["id"]].attrs = attrs
+                obj.attrs[attr] = None
+                if values[col] is not None:
+                    refs.append((obj, attr, values[col]))
+    paths = {oid: o.path for oid, o in by_id.items()}
+    missing = {ref for _obj, _attr, ref in refs if ref not in paths}
+    if missing:  # references that point outside the loaded scope
+        found = conn.execute(select(CfgObject.id, CfgObject.path).where(CfgObject.id.in_(missing)))
+        paths.update({oid: path for oid, path in found})
+    for obj, attr, ref in refs:
+        obj.attrs[attr] = paths[ref]

@@ -28,8 +28,24 @@ def compute_plan(conn: Connection, state: DesiredState) -> tuple[Plan, Current]:
     from gsetup.configdb.tenants import tenant_id
     from gsetup.plan.current import load_current
 
-    current = load_current(conn, tenant_id(conn, state.tenant))
+    current = load_current(conn, tenant_id(conn, state.tenant), _scope(state))
     return _Planner(state, current).plan(), current
+
+
+def _scope(state: DesiredState) -> set[str] | None:
+    """The paths a plan can touch; None (everything) when an owner may delete its objects."""
+    if state.owner is not None:
+        return None
+    scope = {"", *(o.path for o in state.objects), *(r.path for r in state.removals)}
+    for obj in state.objects:
+        scope.add(obj.path.rsplit("/", 1)[0])
+        scope.update(
+            v
+            for a, v in obj.attrs.items()
+            if isinstance(v, str) and a in KINDS[obj.kind].refs
+            if obj.kind in KINDS
+        )
+    return scope
 
 
 class _Planner:
