@@ -26,7 +26,8 @@ def desired_state(package_name: str, answers: Answers) -> DesiredState:
 def installed_values(package: Package, answers: Answers) -> tuple[AttributeValue, ...]:
     """The business attribute values the package installs with these answers."""
     extra = package.iwd_values if answers.iwd_custom_properties else ()
-    return tuple(dict.fromkeys((*package.values, *extra)))
+    unique = {(v.attribute.name, v.name): v for v in (*package.values, *extra)}
+    return tuple(unique.values())
 
 
 def _check(answers: Answers) -> None:
@@ -39,7 +40,8 @@ def _check(answers: Answers) -> None:
 def _attribute_objects(package: Package, answers: Answers) -> list[DesiredObject]:
     objects: list[DesiredObject] = []
     values = installed_values(package, answers)
-    for attribute in dict.fromkeys(v.attribute for v in values):
+    attributes = {v.attribute.name: v.attribute for v in values}
+    for attribute in attributes.values():
         objects.append(DesiredObject(
             "business_attribute", object_path("business_attribute", attribute.name),
             {"display_name": attribute.display_name, "description": attribute.description,

@@ -1,0 +1,213 @@
+"""gsetup-strategy/1: every shipped file loads; bad files are refused with their exact place."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from jinja2.exceptions import SecurityError
+
+from gsetup.errors import BadInputError
+from gsetup.packages import Answers, catalogue, get_package
+from gsetup.packages.stages import IWD_ADAPTER_QUEUE
+from gsetup.strategy import (
+    check_references,
+    load_strategy,
+    parse_strategy,
+    render_strategies,
+    walk,
+)
+from gsetup.strategy import model as m
+from gsetup.strategy.expressions import ExpressionError, compile_expression
+
+ANSWERS = Answers(tenant="Environment", iwd_custom_properties=True, strategy_dir="/srv/bp")
+
+GOOD = """\
+format: gsetup-strategy/1
+name: Test Strategy
+kind: strategy
+queue: Test Queue
+variables:
+  itx_type: "udata.FacebookItxType | default(0) | int"
+blocks:
+  - if: "itx_type == 10"
+    then:
+      - route: Classify Queue
+  - call: merge_itx_data
+    args: {column: "'facebookPostId'", value: "udata._facebookPostId"}
+    result: merged
+  - if: "merged"
+    then:
+      - stop: merged
+    else:
+      - wait: 10
+      - route: Buffer Queue
+"""
+
+
+def refused(text: str) -> str:
+    with pytest.raises(BadInputError) as caught:
+        parse_strategy(text, "bad.yaml")
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("package", [p.name for p in catalogue()])
+def test_every_shipped_file_loads_and_its_references_resolve(package: str) -> None:
+    pkg = get_package(package)
+    files = render_strategies(pkg, ANSWERS)
+    assert set(files) == {s.file_name for s in pkg.strategies}
+    loaded = [parse_strategy(text, name) for name, text in files.items()]
+    for spec, strategy in zip(pkg.strategies, loaded, strict=True):
+        assert (strategy.name, strategy.queue) == (spec.name, spec.queue)
+        assert strategy.kind == ("subroutine" if spec.subroutine else "strategy")
+        header = files[spec.file_name].splitlines()[0]
+        assert header.startswith(f"# {spec.name}: ") and f"({pkg.name} {pkg.version})" in header
+    check_references(loaded, {q.name for q in pkg.queues} | {IWD_ADAPTER_QUEUE})
+
+
+def test_a_file_on_disk_loads(tmp_path: Path) -> None:
+    path = tmp_path / "test.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    strategy = load_strategy(path)
+    assert [type(b) for b in strategy.blocks] == [m.If, m.Call, m.If]
+    assert [b.path for b in walk(strategy.blocks)] == [
+        "blocks[0]", "blocks[0].then[0]", "blocks[1]", "blocks[2]", "blocks[2].then[0]",
+        "blocks[2].else[0]", "blocks[2].else[1]"]
+    condition = strategy.blocks[0]
+    assert isinstance(condition, m.If)
+    assert condition.condition.evaluate({"itx_type": 10}) is True
+
+
+def test_an_unreadable_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(BadInputError, match=r"missing\.yaml: cannot read"):
+        load_strategy(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("      - route: Buffer Queue", "      - rout: Buffer Queue",
+     "bad.yaml: blocks[2].else[1]: a block has exactly one of: assign, if, while, for_each, "
+     "call, service, route, target, wait, stop, subroutine (found: rout)"),
+    ("      - stop: merged", "      - stop: merged\n        reason: x",
+     "bad.yaml: blocks[2].then[0].reason: unknown key in a 'stop' block; allowed: stop"),
+    ("      - wait: 10", "      - wait: 0",
+     "bad.yaml: blocks[2].else[0].wait: must be a whole number from 1 to 2678400"),
+    ("call: merge_itx_data", "call: merge",
+     "bad.yaml: blocks[1].call: unknown function 'merge'; the functions are: channel_option, "),
+    ("{column: \"'facebookPostId'\", ", "{",
+     "bad.yaml: blocks[1].args: merge_itx_data needs column"),
+    ("    then:\n      - route: Classify Queue\n", "",
+     "bad.yaml: blocks[0]: a 'if' block needs 'then'"),
+    ("format: gsetup-strategy/1", "format: gsetup-strategy/2",
+     "bad.yaml: format: must be 'gsetup-strategy/1', not 'gsetup-strategy/2'"),
+    ("queue: Test Queue\n", "",
+     "bad.yaml: queue: a strategy names the queue it serves; a subroutine has none"),
+    ("result: merged", "result: 2merged",
+     "bad.yaml: blocks[1].result: '2merged' is not a variable name"),
+    ("value: \"udata._facebookPostId\"", "value: \"udata._facebookPostId\", extra: 1",
+     "bad.yaml: blocks[1].args.extra: merge_itx_data takes only: column, flags, value"),
+])
+def test_bad_blocks_name_their_exact_place(old: str, new: str, message: str) -> None:
+    assert old in GOOD
+    assert refused(GOOD.replace(old, new)).startswith(message)
+
+
+def test_services_and_methods_are_checked() -> None:
+    text = GOOD + "  - service: UCS\n    method: Identify\n"
+    assert refused(text).startswith(
+        "bad.yaml: blocks[3].method: UCS has no method 'Identify'; it has: CreateInteraction")
+
+
+def test_expression_syntax_errors_are_refused_at_load() -> None:
+    message = refused(GOOD.replace('"itx_type == 10"', '"itx_type =="'))
+    assert message.startswith("bad.yaml: blocks[0].if: bad expression: ")
+    message = refused(GOOD.replace("| int", "| no_such_filter"))
+    assert message.startswith("bad.yaml: variables.itx_type: bad expression: ")
+    assert "no_such_filter" in message
+
+
+def test_unknown_names_are_refused_at_load() -> None:
+    message = refused(GOOD.replace('"merged"', '"merge"'))
+    assert message.startswith("bad.yaml: blocks[2].if: unknown name 'merge' in 'merge'; "
+                              "known names: itx, itx_type, merged, udata")
+
+
+def test_yaml_errors_name_the_file() -> None:
+    assert refused("blocks: [").startswith("bad.yaml: not a valid YAML document")
+    assert refused("- 1").startswith("bad.yaml: the document must be a mapping")
+
+
+def test_sandbox_refuses_attribute_access_at_load() -> None:
+    for source in ("().__class__", "udata.__class__.__mro__", "x['__globals__']",
+                   "x | attr('__class__')"):
+        with pytest.raises(ExpressionError, match="names starting with '__' are not allowed"):
+            compile_expression(source)
+    assert refused(GOOD.replace('"itx_type == 10"', '"().__class__"')).startswith(
+        "bad.yaml: blocks[0].if: bad expression: '().__class__' reaches '__class__'")
+
+
+def test_sandbox_refuses_attribute_access_when_run() -> None:
+    # A name built at run time escapes the load-time check; the sandbox still refuses it.
+    sneaky = compile_expression("x | attr('_' ~ '_class__')")
+    assert sneaky.evaluate({"x": ()}) is None
+    deeper = compile_expression("(x | attr('_' ~ '_class__')).mro()")
+    with pytest.raises(SecurityError):
+        deeper.evaluate({"x": ()})
+
+
+def test_sandbox_is_immutable() -> None:
+    with pytest.raises(SecurityError):
+        compile_expression("udata.update({'k': 1})").evaluate({"udata": {}})
+
+
+def test_subroutine_calls_must_match_parameters() -> None:
+    subroutine = parse_strategy(textwrap.dedent("""\
+        format: gsetup-strategy/1
+        name: Sub
+        kind: subroutine
+        parameters: [text]
+        blocks:
+          - stop: "done"
+    """), "sub.yaml")
+    caller = parse_strategy(GOOD.replace("      - wait: 10", "      - subroutine: Sub"),
+                            "caller.yaml")
+    with pytest.raises(BadInputError, match=r"caller.yaml: blocks\[2\].else\[0\]: 'Sub' takes "
+                                            r"exactly: text"):
+        check_references([caller, subroutine], {"Classify Queue", "Buffer Queue"})
+    with pytest.raises(BadInputError, match=r"blocks\[0\].then\[0\]: no queue 'Classify Queue'"):
+        check_references([parse_strategy(GOOD, "g.yaml")], {"Buffer Queue"})
+
+
+def test_simplified_applies_the_known_issue_workaround() -> None:
+    files = render_strategies(get_package("facebook-bp-simplified"), ANSWERS)
+    inbound = parse_strategy(files["facebook-inbound-strategy-simplified.yaml"], "inbound")
+    guard = next(b for b in walk(inbound.blocks)
+                 if isinstance(b, m.If) and "umsInbItxSubmittedBy" in b.condition.names)
+    assert guard.condition.evaluate({"umsInbItxSubmittedBy": ""}) is True
+    (update,) = guard.then
+    assert isinstance(update, m.Call) and update.function == "update_user_data"
+    assert update.args["key"].evaluate({}) == "_umsInboundIxnSubmittedBy"
+
+
+def test_twitter_outbound_keeps_the_compliance_id() -> None:
+    files = render_strategies(get_package("twitter-bp"), ANSWERS)
+    outbound = parse_strategy(files["twitter-outbound-strategy.yaml"], "outbound")
+    keys = [b.args["key"].evaluate({}) for b in walk(outbound.blocks)
+            if isinstance(b, m.Call) and b.function == "update_user_data"]
+    assert "ComplianceId" in keys
+    send = next(b for b in walk(outbound.blocks) if isinstance(b, m.Service))
+    assert (send.method, send.result, send.attempts) == ("SendMessage", "sent", 5)
+
+
+def test_facebook_inbound_filters_bypasses_and_merges() -> None:
+    files = render_strategies(get_package("facebook-bp"), ANSWERS)
+    inbound = parse_strategy(files["facebook-inbound-strategy.yaml"], "inbound")
+    question, session, comment, merge = inbound.blocks[:4]
+    assert isinstance(question, m.If) and question.condition.evaluate(
+        {"udata": {"_facebookXML": "<x><type>question</type></x>"}}) is True
+    assert isinstance(session, m.If) and session.then == (
+        m.Route("blocks[1].then[0]", "Facebook Classify-Screen Queue"),)
+    assert isinstance(comment, m.If) and isinstance(comment.then[0], m.CallSubroutine)
+    assert isinstance(merge, m.Call) and merge.function == "merge_itx_data"
+    itx_type = dict(inbound.variables)["itx_type"]
+    assert itx_type.evaluate({"udata": {"FacebookItxType": "10"}}) == 10
