@@ -282,3 +282,12 @@ def test_next_steps_for_threaded_routing() -> None:
     assert "grouping-timeout" in text
     assert "twitter_queue = Twitter TR Inbound Queue" in text
     assert "twitter.default-queue = Twitter TR Outbound Init Queue" in text
+
+
+def test_docs_list_every_strategy_and_queue() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "packages.md").read_text(
+        encoding="utf-8")
+    for package in catalogue():
+        assert f"### {package.name} — {package.title} {package.version}" in doc
+        for name in [s.name for s in package.strategies] + [q.name for q in package.queues]:
+            assert f"| {name} |" in doc, name

@@ -211,3 +211,12 @@ def test_facebook_inbound_filters_bypasses_and_merges() -> None:
     assert isinstance(merge, m.Call) and merge.function == "merge_itx_data"
     itx_type = dict(inbound.variables)["itx_type"]
     assert itx_type.evaluate({"udata": {"FacebookItxType": "10"}}) == 10
+
+
+def test_the_documented_example_loads() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "strategy-format.md").read_text(
+        encoding="utf-8")
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    strategy = parse_strategy(example, "docs/strategy-format.md")
+    assert (strategy.name, strategy.queue) == ("Facebook Inbound Strategy",
+                                               "Facebook Inbound Queue")
