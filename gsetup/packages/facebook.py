@@ -55,7 +55,7 @@ PARK = Subroutine("Stop Interaction Comments in Parking Queue",
 
 _PARKING = "Comment-only interactions that could not be processed wait here; no strategy."
 
-_fb_queues, _fb_strategies = build(
+_fb = build(
     "Facebook", "Facebook", "",
     (INBOUND, BUFFER, CLASSIFY, CALCULATION, AGENT_DELIVERY, OUTBOUND, OUTBOUND_INIT, STOP),
     (SCREEN, CLASSIFY_COMMENTS, IDENTIFY, PARK),
@@ -68,8 +68,7 @@ FACEBOOK_BP = Package(
     family="facebook",
     description="Submits Facebook interactions to agents: merges comments of one post, "
                 "buffers them while an agent handles the post, screens and classifies them.",
-    queues=_fb_queues,
-    strategies=_fb_strategies,
+    **_fb,
     values=_VALUES,
     script_pairs=(FACEBOOK,),
     iwd_values=IWD_VALUES,
@@ -77,7 +76,7 @@ FACEBOOK_BP = Package(
     settings={"delivery_queue": "Facebook Agent Delivery Queue"},
 )
 
-_iwd_queues, _iwd_strategies = build(
+_iwd = build(
     "Facebook", "Facebook iWD", "-iWD",
     (INBOUND, BUFFER, CLASSIFY, CALCULATION,
      Stage("Delivery", "common/iwd-delivery.yaml.j2",
@@ -93,8 +92,7 @@ FACEBOOK_BP_IWD = Package(
     family="facebook",
     description="Facebook BP's inbound, buffer and classification stages, then hands the "
                 "interaction to iWD (Standard Genesys to iWD Adapter, IWDBP).",
-    queues=_iwd_queues,
-    strategies=_iwd_strategies,
+    **_iwd,
     # The guide's "Facebook with iWD Integration" objects; the rest comes with facebook-bp.
     values=IWD_VALUES,
     script_pairs=(IWD,),
@@ -102,7 +100,7 @@ FACEBOOK_BP_IWD = Package(
     settings={"delivery_queue": "Facebook iWD Delivery Queue"},
 )
 
-_scr_queues, _scr_strategies = build(
+_scr = build(
     "Facebook", "Facebook SCR", " - Single Comment Routing",
     (Stage("Inbound", "facebook-bp-single-comment/inbound.yaml.j2",
            "Filters questions and posts with several comments; passes a post with one "
@@ -117,8 +115,7 @@ FACEBOOK_BP_SINGLE_COMMENT = Package(
     family="facebook",
     description="Like Facebook BP, but submits only interactions of a post and exactly one "
                 "comment (DMS x-submit-comments-itx = true).",
-    queues=_scr_queues,
-    strategies=_scr_strategies,
+    **_scr,
     values=_VALUES,
     script_pairs=(FACEBOOK,),
     iwd_values=IWD_VALUES,
@@ -126,7 +123,7 @@ FACEBOOK_BP_SINGLE_COMMENT = Package(
     settings={"delivery_queue": "Facebook SCR Agent Delivery Queue"},
 )
 
-_simple_queues, _simple_strategies = build(
+_simple = build(
     "Facebook", "Facebook Simplified", " - Simplified",
     (Stage("Inbound", "facebook-bp-simplified/inbound.yaml.j2",
            "Parks comment-only interactions; creates the rest in UCS with their post and "
@@ -143,8 +140,7 @@ FACEBOOK_BP_SIMPLIFIED = Package(
     family="facebook",
     description="Processes Facebook interactions in the most simple way: create in UCS, "
                 "deliver to an agent; comment-only interactions are parked.",
-    queues=_simple_queues,
-    strategies=_simple_strategies,
+    **_simple,
     values=_VALUES,
     script_pairs=(FACEBOOK,),
     iwd_values=IWD_VALUES,

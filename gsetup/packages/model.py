@@ -90,7 +90,9 @@ class Package:
     for it; ``iwd_values`` are added when the wizard's iWD checkbox is ticked. ``capacity``
     holds the per media type maxima of the default capacity rule; an add-on package (one
     that ``requires`` another) has none and leaves capacity to the package it requires.
-    ``settings`` are extra values the strategy templates are rendered with.
+    ``queue_prefix`` and ``suffix`` are how its queue and strategy names are made
+    (:func:`gsetup.packages.stages.build`). ``settings`` are extra values the strategy
+    templates are rendered with.
     """
 
     name: str
@@ -98,6 +100,8 @@ class Package:
     version: str
     family: Family
     description: str
+    queue_prefix: str
+    suffix: str
     queues: tuple[Queue, ...]
     strategies: tuple[Strategy, ...]
     values: tuple[AttributeValue, ...]
@@ -107,9 +111,16 @@ class Package:
     capacity: Mapping[str, int] = field(default_factory=dict)
     settings: Mapping[str, str] = field(default_factory=dict)
 
-    def queue(self, name: str) -> Queue:
-        """The package's queue called ``name``; KeyError when it has none."""
-        for queue in self.queues:
-            if queue.name == name:
-                return queue
-        raise KeyError(name)
+    def stage_queue(self, stage: str) -> str:
+        """The name of the package's queue of ``stage``; KeyError when it has none."""
+        name = f"{self.queue_prefix} {stage} Queue"
+        if name not in {q.name for q in self.queues}:
+            raise KeyError(name)
+        return name
+
+    def subroutine(self, base: str) -> str:
+        """The name of the package's subroutine ``base``; KeyError when it has none."""
+        name = f"{base}{self.suffix}"
+        if name not in {s.name for s in self.strategies if s.subroutine}:
+            raise KeyError(name)
+        return name

@@ -48,10 +48,9 @@ def next_steps(package: Package, answers: Answers, scripts_dir: Path) -> list[st
 
 def _desktop_lines(package: Package) -> list[str]:
     # The Social Media plug-in's mandatory queue options point at the BP's outbound queues.
-    names = {q.name for q in package.queues}
-    init, outbound = (f"{package.queues[0].name.removesuffix(' Inbound Queue')} {stage} Queue"
-                      for stage in ("Outbound Init", "Outbound"))
-    if init not in names or outbound not in names:
+    try:
+        init, outbound = package.stage_queue("Outbound Init"), package.stage_queue("Outbound")
+    except KeyError:
         return []
     return [
         f"Workspace Desktop Edition [interaction-workspace] {package.family}.default-queue = "

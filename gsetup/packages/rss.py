@@ -10,7 +10,7 @@ from gsetup.packages.stages import Stage, build
 
 # The guide gives no RSS BP release; it carries the Facebook family's version (8.5.1).
 
-_queues, _strategies = build(
+_layout = build(
     "RSS", "RSS", "",
     (Stage("Inbound", "rss-bp/inbound.yaml.j2",
            "Drops items already in UCS, creates the item and its author's contact."),
@@ -27,8 +27,7 @@ RSS_BP = Package(
     version=VERSION,
     family="rss",
     description="Submits items of RSS feeds to agents after screening and classification.",
-    queues=_queues,
-    strategies=_strategies,
+    **_layout,
     # The guide's RSS list: no _umsMediaAccount, which is common to Facebook and Twitter only.
     values=(*RSS_VALUES, ENGLISH_SENTIMENT),
     script_pairs=(),

@@ -9,6 +9,7 @@ tenant never share a queue.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 from gsetup.packages.model import Queue, Strategy
 
@@ -36,6 +37,16 @@ class Subroutine:
     description: str
 
 
+class Layout(TypedDict):
+    """A variant's queues and strategies and how they are named; a :class:`Package` takes
+    it as keyword arguments."""
+
+    queue_prefix: str
+    suffix: str
+    queues: tuple[Queue, ...]
+    strategies: tuple[Strategy, ...]
+
+
 def build(
     family: str,
     queue_prefix: str,
@@ -43,7 +54,7 @@ def build(
     stages: tuple[Stage, ...],
     subroutines: tuple[Subroutine, ...] = (),
     parking: str | None = None,
-) -> tuple[tuple[Queue, ...], tuple[Strategy, ...]]:
+) -> Layout:
     """The queues and strategies of one variant. ``parking`` describes a queue without a
     strategy, "<prefix> Parking Queue", where interactions are parked."""
     queues: list[Queue] = []
@@ -58,4 +69,5 @@ def build(
     strategies.extend(
         Strategy(f"{r.base}{suffix}", r.template, None, r.description) for r in subroutines
     )
-    return tuple(queues), tuple(strategies)
+    return Layout(queue_prefix=queue_prefix, suffix=suffix, queues=tuple(queues),
+                  strategies=tuple(strategies))

@@ -48,7 +48,7 @@ CLASSIFY_TEXT = Subroutine("Twitter Classify Subroutine", "twitter/classify.yaml
 DESKTOP_FLAGS = Subroutine("TwitterCalculationOfDesktopFlags", "twitter/desktop-flags.yaml.j2",
                            "Folds one tweet's classification into the desktop flags.")
 
-_bp_queues, _bp_strategies = build(
+_bp = build(
     "Twitter", "Twitter", "",
     (INBOUND, CLASSIFY, INFLUENCE, CALCULATION, AGENT_DELIVERY, OUTBOUND, OUTBOUND_INIT, STOP),
     (SCREEN, CLASSIFY_TEXT, DESKTOP_FLAGS),
@@ -60,8 +60,7 @@ TWITTER_BP = Package(
     family="twitter",
     description="Submits tweets and direct messages to agents after screening, "
                 "classification and influence calculation; sends replies with retries.",
-    queues=_bp_queues,
-    strategies=_bp_strategies,
+    **_bp,
     values=_VALUES,
     script_pairs=(TWITTER,),
     iwd_values=IWD_VALUES,
@@ -71,7 +70,7 @@ TWITTER_BP = Package(
 
 # The guide names no delivery strategy for Twitter BP with iWD: its calculation stage hands
 # the interaction to the iWD adapter.
-_iwd_queues, _iwd_strategies = build(
+_iwd = build(
     "Twitter", "Twitter iWD", "-iWD",
     (INBOUND, CLASSIFY, INFLUENCE, CALCULATION),
     (SCREEN, CLASSIFY_TEXT, DESKTOP_FLAGS),
@@ -83,8 +82,7 @@ TWITTER_BP_IWD = Package(
     family="twitter",
     description="Twitter BP's inbound, screening and calculation stages, then hands the "
                 "interaction to iWD (Standard Genesys to iWD Adapter, IWDBP).",
-    queues=_iwd_queues,
-    strategies=_iwd_strategies,
+    **_iwd,
     values=IWD_VALUES,
     script_pairs=(IWD,),
     requires=("twitter-bp",),
@@ -93,7 +91,7 @@ TWITTER_BP_IWD = Package(
 
 # Ten strategies, four subroutines, ten queues: the three grouping stages replace Twitter
 # Inbound Strategy; "the remaining seven strategies are the same" as Twitter BP's.
-_tr_queues, _tr_strategies = build(
+_tr = build(
     "Twitter", "Twitter TR", "-TR",
     (Stage("Inbound", "twitter-bp-tr/inbound.yaml.j2",
            "Merges the interaction into an older one of the same Twitter group, or passes it "
@@ -115,8 +113,7 @@ TWITTER_BP_TR = Package(
     family="twitter",
     description="Groups a sender's tweets that arrive within the channel's grouping-timeout "
                 "and submits each group to an agent as one interaction.",
-    queues=_tr_queues,
-    strategies=_tr_strategies,
+    **_tr,
     values=_VALUES,
     script_pairs=(TWITTER,),
     iwd_values=IWD_VALUES,
