@@ -196,7 +196,7 @@ def test_rss_objects() -> None:
     assert set(values_of(state, "Media Type")) == {"rss"}
     assert set(values_of(state, "Language")) == {"English_Sentiment"}
     assert by_kind(state, "capacity_rule")[
-        "Capacity Rules/Default_Social_Media_Capacity_rule"].attrs["limits"] == {"rss": 5}
+        "Capacity Rules/Default_Social_Media_Capacity_rule"].attrs["limits"]["rss"] == 5
 
 
 @pytest.mark.parametrize("package", ["facebook-bp", "twitter-bp", "rss-bp",
@@ -231,8 +231,12 @@ def test_every_custom_property_translates_to_a_column() -> None:
 def test_default_capacity_rule_is_created_and_made_the_tenant_default() -> None:
     state = desired_state("facebook-bp", ANSWERS)
     rule = by_kind(state, "capacity_rule")["Capacity Rules/Default_Social_Media_Capacity_rule"]
+    # The rule is shared by every base package, so it always holds every social media type.
     assert rule.attrs["limits"] == {"facebook": 5, "facebookprivatemessage": 5,
-                                    "facebooksession": 3}
+                                    "facebooksession": 3, "twitter": 5, "twitterdirect": 5,
+                                    "rss": 5}
+    twitter = by_kind(desired_state("twitter-bp", ANSWERS), "capacity_rule")
+    assert twitter["Capacity Rules/Default_Social_Media_Capacity_rule"].attrs == rule.attrs
     assert by_kind(state, "tenant")[""].attrs == {
         "default_capacity_rule": "Capacity Rules/Default_Social_Media_Capacity_rule"}
 

@@ -40,12 +40,30 @@ IWD = ScriptPair(
     "CleanUpTableInteractionsForIWDIntegration851.sql",
     "AlterTableInteractionsForIWDIntegration851.sql",
     (
-        CustomColumn("desktop_sentiment", "desktop_sentiment", "string", 32, False,
-                     "a sentiment label such as positive, negative or neutral"),
-        CustomColumn("desktop_actionable", "desktop_actionable", "string", 32, False,
-                     "an actionability label such as actionable or nonactionable"),
-        CustomColumn("desktop_influence", "desktop_influence", "integer", None, False,
-                     "an influence score, a whole number"),
+        CustomColumn(
+            "desktop_sentiment",
+            "desktop_sentiment",
+            "string",
+            32,
+            False,
+            "a sentiment label such as positive, negative or neutral",
+        ),
+        CustomColumn(
+            "desktop_actionable",
+            "desktop_actionable",
+            "string",
+            32,
+            False,
+            "an actionability label such as actionable or nonactionable",
+        ),
+        CustomColumn(
+            "desktop_influence",
+            "desktop_influence",
+            "integer",
+            None,
+            False,
+            "an influence score, a whole number",
+        ),
     ),
 )
 
@@ -54,15 +72,39 @@ FACEBOOK = ScriptPair(
     "CleanUpTableInteractionsForFacebook851.sql",
     "AlterTableInteractionsForFacebook851.sql",
     (
-        CustomColumn("facebookPostId", "_facebookPostId", "string", 128, True,
-                     "Facebook ids are strings such as 1234567890_9876543210; the inbound "
-                     "strategy merges interactions of the same post, so it is indexed"),
-        CustomColumn("facebookInQueueAtTarget", "_facebookInQueueAtTarget", "integer", None,
-                     False, "a 0/1 flag set by the strategies"),
-        CustomColumn("facebookCommentId", "_facebookCommentId", "string", 128, False,
-                     "a Facebook comment id, a string like a post id"),
-        CustomColumn("facebookInBufferBeforeTarget", "_facebookInBufferBeforeTarget",
-                     "integer", None, False, "a 0/1 flag set by the strategies"),
+        CustomColumn(
+            "facebookPostId",
+            "_facebookPostId",
+            "string",
+            128,
+            True,
+            "Facebook ids are strings such as 1234567890_9876543210; the inbound "
+            "strategy merges interactions of the same post, so it is indexed",
+        ),
+        CustomColumn(
+            "facebookInQueueAtTarget",
+            "_facebookInQueueAtTarget",
+            "integer",
+            None,
+            False,
+            "a 0/1 flag set by the strategies",
+        ),
+        CustomColumn(
+            "facebookCommentId",
+            "_facebookCommentId",
+            "string",
+            128,
+            False,
+            "a Facebook comment id, a string like a post id",
+        ),
+        CustomColumn(
+            "facebookInBufferBeforeTarget",
+            "_facebookInBufferBeforeTarget",
+            "integer",
+            None,
+            False,
+            "a 0/1 flag set by the strategies",
+        ),
     ),
 )
 
@@ -71,15 +113,33 @@ TWITTER = ScriptPair(
     "CleanUpTableInteractionsForTwitter854.sql",
     "AlterTableInteractionsForTwitter854.sql",
     (
-        CustomColumn("twitterGroupId", "_twitterGroupId", "string", 255, True,
-                     "the sender's user id (sorted ids for direct messages) plus the id of the "
-                     "post that started the group; Threaded Routing groups on it, so it is indexed"),
-        CustomColumn("twitterInBufferBeforeTarget", "_twitterInBufferBeforeTarget", "integer",
-                     None, False, "a 0/1 flag set by the strategies"),
+        CustomColumn(
+            "twitterGroupId",
+            "_twitterGroupId",
+            "string",
+            255,
+            True,
+            "the sender's user id (sorted ids for direct messages) plus the id of the "
+            "post that started the group; Threaded Routing groups on it, so it is indexed",
+        ),
+        CustomColumn(
+            "twitterInBufferBeforeTarget",
+            "_twitterInBufferBeforeTarget",
+            "integer",
+            None,
+            False,
+            "a 0/1 flag set by the strategies",
+        ),
         # The guide lists the property as _twitterInAfterBeforeTarget; the column it fills is
         # twitterInBufferAfterTarget. gsetup keeps the guide's property name.
-        CustomColumn("twitterInBufferAfterTarget", "_twitterInAfterBeforeTarget", "integer",
-                     None, False, "a 0/1 flag set by the strategies"),
+        CustomColumn(
+            "twitterInBufferAfterTarget",
+            "_twitterInAfterBeforeTarget",
+            "integer",
+            None,
+            False,
+            "a 0/1 flag set by the strategies",
+        ),
     ),
 )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gsetup.errors import BadInputError
-from gsetup.packages.attributes import CAPACITY_RULE
+from gsetup.packages.attributes import CAPACITY_LIMITS, CAPACITY_RULE
 from gsetup.packages.catalogue import get_package
 from gsetup.packages.model import Answers, AttributeValue, Package
 from gsetup.state import DesiredObject, DesiredState, OptionValue, object_path
@@ -70,7 +70,9 @@ def _capacity_objects(package: Package, answers: Answers) -> list[DesiredObject]
             "capacity_rule", object_path("capacity_rule", rule),
             {"description": "How many social media interactions of each media type an "
                             "agent may hold at once.",
-             "limits": dict(package.capacity)},
+             # Every social media type, whichever package creates it: the rule is shared by
+             # the Facebook, Twitter and RSS packages, and must not flip between installs.
+             "limits": dict(CAPACITY_LIMITS)},
         ))
     # The wizard's "Select a resource capacity rule": the tenant's default capacity rule is
     # the one place a rule applies to every agent, so social interactions reach agents that

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import signal
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -44,8 +44,21 @@ class Operation:
 
 def plan_state(engine: Engine, state: DesiredState) -> Plan:
     """The plan for ``state`` without writing anything (``--dry-run``)."""
+    return plan_states(engine, [state])
+
+
+def plan_states(engine: Engine, states: Sequence[DesiredState]) -> Plan:
+    """The plan for applying ``states`` one after the other, without writing anything.
+
+    A later state is planned against the effects of the earlier ones, so several states are
+    written inside a transaction that is always rolled back.
+    """
     with engine.connect() as conn:
-        plan, _current = compute_plan(conn, state)
+        if len(states) == 1:
+            plan, _current = compute_plan(conn, states[0])
+        else:
+            conn.begin()
+            plan = _write_all(conn, states)
         conn.rollback()
     return plan
 
@@ -58,21 +71,48 @@ def apply_state(
     progress: Progress | None = None,
     before_commit: Callable[[Connection, Plan], None] | None = None,
 ) -> Plan:
-    """Apply ``state`` atomically and record it in the install history; returns the plan.
+    """Apply ``state`` atomically and record it in the install history; returns the plan."""
+    return apply_states(engine, [state], operation, progress=progress, before_commit=before_commit)
+
+
+def apply_states(
+    engine: Engine,
+    states: Sequence[DesiredState],
+    operation: Operation,
+    *,
+    progress: Progress | None = None,
+    before_commit: Callable[[Connection, Plan], None] | None = None,
+) -> Plan:
+    """Apply ``states`` in order, in ONE transaction, and record them as one plan.
 
     ``before_commit`` runs inside the transaction after the database writes, for work that must
-    succeed for the apply to count (e.g. placing strategy files); raising there rolls back.
+    succeed for the apply to count (e.g. staging strategy files); raising there rolls back.
     """
-    with tenant_lock(engine, state.tenant, operation.account, progress), engine.begin() as conn:
-        plan, current = compute_plan(conn, state)
-        writer = _Writer(conn, current)
-        writer.write(plan)
+    tenant = states[0].tenant
+    assert all(s.tenant == tenant for s in states)
+    with tenant_lock(engine, tenant, operation.account, progress), engine.begin() as conn:
+        writer_count = _Counter()
+        plan = _write_all(conn, states, writer_count)
         if plan.pending or any(c.ownership for c in plan.changes):
-            _record(conn, current.tenant_id, plan, operation)
-            writer.checkpoint()
+            from gsetup.configdb.tenants import tenant_id
+
+            _record(conn, tenant_id(conn, tenant), plan, operation)
+            writer_count.checkpoint()
         if before_commit is not None:
             before_commit(conn, plan)
     return plan
+
+
+def _write_all(
+    conn: Connection, states: Sequence[DesiredState], counter: _Counter | None = None
+) -> Plan:
+    """Plan and write each state in turn; the changes of all of them make one plan."""
+    combined = Plan(states[0].tenant, states[-1].owner)
+    for state in states:
+        plan, current = compute_plan(conn, state)
+        _Writer(conn, current, counter or _Counter()).write(plan)
+        combined.changes.extend(plan.changes)
+    return combined
 
 
 def _record(conn: Connection, tenant_id: int, plan: Plan, op: Operation) -> None:
@@ -97,17 +137,30 @@ def _record(conn: Connection, tenant_id: int, plan: Plan, op: Operation) -> None
     )
 
 
-class _Writer:
-    """Turns a plan's changes into batched statements."""
+class _Counter:
+    """Counts write statements; the crash tests kill the process at a chosen count."""
 
-    def __init__(self, conn: Connection, current: Current) -> None:
-        self.conn = conn
-        self.current = current
-        self.ids = {path: obj.id for path, obj in current.objects.items()}
-        self.owner: str | None = None
+    def __init__(self) -> None:
         crash = os.environ.get(CRASH_AFTER_ENV)
         self.crash_after = int(crash) if crash else None
         self.statements = 0
+
+    def checkpoint(self) -> None:
+        """Count one write, and die here if the crash test asked for it."""
+        self.statements += 1
+        if self.crash_after is not None and self.statements >= self.crash_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+class _Writer:
+    """Turns a plan's changes into batched statements."""
+
+    def __init__(self, conn: Connection, current: Current, counter: _Counter) -> None:
+        self.conn = conn
+        self.current = current
+        self.counter = counter
+        self.ids = {path: obj.id for path, obj in current.objects.items()}
+        self.owner: str | None = None
 
     def write(self, plan: Plan) -> None:
         self.owner = plan.owner
@@ -127,14 +180,8 @@ class _Writer:
         result = (
             self.conn.execute(statement, rows) if rows is not None else self.conn.execute(statement)
         )
-        self.checkpoint()
+        self.counter.checkpoint()
         return result
-
-    def checkpoint(self) -> None:
-        """Count one write; the crash tests kill the process at a chosen count."""
-        self.statements += 1
-        if self.crash_after is not None and self.statements >= self.crash_after:
-            os.kill(os.getpid(), signal.SIGKILL)
 
     def _option_id(self, change: Change) -> int:
         assert change.option is not None
