@@ -167,11 +167,14 @@ def db_url(
 ) -> Iterator[str]:
     """A configuration database on each backend, set as GSETUP_DB.
 
-    SQLite: a file gsetup creates and migrates itself. PostgreSQL: a migrated database whose
+    SQLite: a file gsetup created and migrated itself. PostgreSQL: a migrated database whose
     superuser ``admin`` is logged in through GSETUP_USER/GSETUP_PASSWORD.
     """
     if request.param == "sqlite":
+        from gsetup.configdb.database import open_database
+
         url = f"sqlite:///{tmp_path / 'config.db'}"
+        open_database(url)
         monkeypatch.setenv("GSETUP_DB", url)
         yield url
         return

@@ -10,7 +10,7 @@ import sys
 import typer
 
 from gsetup import __version__
-from gsetup.cli import apps, db, history, objects, sql, tenants
+from gsetup.cli import apps, db, history, install, objects, sql, tenants
 from gsetup.cli.common import Globals
 
 app = typer.Typer(
@@ -27,6 +27,10 @@ app = typer.Typer(
     rich_markup_mode=None,
     add_completion=False,
 )
+app.command("list")(install.list_packages)
+app.command("install")(install.install)
+app.command("uninstall")(install.uninstall)
+app.add_typer(install.answers_app, name="answers")
 app.add_typer(db.app, name="db")
 app.add_typer(db.account_app, name="account")
 app.add_typer(tenants.app, name="tenant")

@@ -78,5 +78,10 @@ def finish_plan(
         emit_json({**plan.to_json(), "applied": not dry_run})
     else:
         print_plan(plan, applied=not dry_run, show_all=show_all)
+    exit_for(plan, dry_run=dry_run, detailed_exitcode=detailed_exitcode)
+
+
+def exit_for(plan: Plan, *, dry_run: bool, detailed_exitcode: bool) -> None:
+    """``--dry-run --detailed-exitcode``: exit 3 when changes are pending."""
     if dry_run and detailed_exitcode and plan.pending:
         raise typer.Exit(EXIT_CHANGES_PENDING)

@@ -16,9 +16,12 @@ _SIGNS = {
 
 
 def _console() -> Any:
+    import sys
+
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    # Piped output (CI logs, files) is not cut at 80 columns.
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 400)
 
 
 def _detail(change: Change) -> str:
@@ -80,3 +83,11 @@ def print_mapping(title: str, data: dict[str, Any]) -> None:
     console.print(f"[bold]{title}[/bold]")
     for key, value in data.items():
         console.print(f"  {key}: {'' if value is None else value}", markup=False)
+
+
+def print_lines(title: str, lines: Sequence[str], *, numbered: bool = False) -> None:
+    """A titled list of lines."""
+    console = _console()
+    console.print(f"\n[bold]{title}[/bold]")
+    for number, line in enumerate(lines, start=1):
+        console.print(f"  {number}. {line}" if numbered else f"  {line}", markup=False)

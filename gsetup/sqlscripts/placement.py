@@ -39,16 +39,32 @@ def place_scripts(package_groups: list[str], home_dir: Path) -> list[Path]:
     pair with both BPs, so a Facebook installer passes ``["iwd", "facebook"]``. Group names
     and BP package names are both accepted. Returns the paths written.
     """
+    return [_write(path, text) for path, text in placed_scripts(package_groups, home_dir).items()]
+
+
+def placed_scripts(package_groups: list[str], home_dir: Path) -> dict[Path, str]:
+    """Where :func:`place_scripts` puts each script, and its content."""
     if not package_groups:
         raise BadInputError("place_scripts needs at least one package group.")
     scripts = scripts_in_run_order(groups_for_packages(package_groups))
-    return [
-        _write(
-            home_dir / "Scripts" / dbms.install_dir / script.name, read_script(script, dbms.name)
-        )
+    return {
+        home_dir / "Scripts" / dbms.install_dir / script.name: read_script(script, dbms.name)
         for dbms in DBMSES
         for script in scripts
-    ]
+    }
+
+
+def remove_placed_scripts(package_groups: list[str], home_dir: Path) -> None:
+    """Uninstall: delete the placed scripts nobody changed, then the folders left empty."""
+    for path, text in placed_scripts(package_groups, home_dir).items():
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            path.unlink()
+    for folder in (home_dir / "Scripts", *(home_dir / "Scripts").glob("*")):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    scripts = home_dir / "Scripts"
+    if scripts.is_dir() and not any(scripts.iterdir()):
+        scripts.rmdir()
 
 
 def _write(path: Path, text: str) -> Path:

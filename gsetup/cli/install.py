@@ -1,0 +1,161 @@
+"""``gsetup install``, ``uninstall``, ``list`` and ``answers check``: the BP installers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from gsetup.cli.common import (
+    ALL_HELP,
+    DEFAULT_TENANT,
+    DETAILED_HELP,
+    DRY_RUN_HELP,
+    JSON_HELP,
+    TENANT_HELP,
+    emit_json,
+    exit_for,
+    globals_of,
+    open_context,
+)
+
+if TYPE_CHECKING:
+    from gsetup.commands.install import InstallResult
+    from gsetup.plan.model import Plan
+
+answers_app = typer.Typer(help="Answer files of the installers.", no_args_is_help=True)
+
+PACKAGE_HELP = (
+    "Package: facebook-bp, facebook-bp-simplified, facebook-bp-iwd, facebook-bp-single-comment, "
+    "twitter-bp, twitter-bp-iwd, twitter-bp-tr or rss-bp (see gsetup list)."
+)
+ANSWERS_HELP = "YAML answers file, or a genesys_silent.ini response file (docs/answers.md)."
+
+
+def _confirm(plan: Plan) -> bool:
+    import questionary
+
+    from gsetup.cli.render import print_plan
+
+    print_plan(plan, applied=False)
+    return bool(questionary.confirm("Apply this plan?", default=True).unsafe_ask())
+
+
+def _finish(
+    result: InstallResult, *, dry_run: bool, as_json: bool, detailed: bool, show_all: bool
+) -> None:
+    from gsetup.cli.render import print_lines, print_plan
+
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        print_plan(result.plan, applied=not dry_run, show_all=show_all)
+        if result.backup:
+            print_lines("Files changed by hand were kept in", [str(result.backup)])
+        if result.kept_files:
+            print_lines("Strategy files changed by hand were kept", result.kept_files)
+        if result.next_steps:
+            print_lines("Next steps", result.next_steps, numbered=True)
+    exit_for(result.plan, dry_run=dry_run, detailed_exitcode=detailed)
+
+
+def install(
+    ctx: typer.Context,
+    package: str = typer.Argument(..., help=PACKAGE_HELP),
+    answers: Path | None = typer.Option(None, "--answers", "-a", help=ANSWERS_HELP),
+    sets: list[str] | None = typer.Option(
+        None, "--set", help="Answer one question: key=value (repeatable; wins over --answers)."
+    ),
+    save_answers: Path | None = typer.Option(
+        None, "--save-answers", help="Write the answers given to this YAML file (no secrets)."
+    ),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Ask nothing: a question without an answer is an error."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
+    detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    show_all: bool = typer.Option(False, "--all", help=ALL_HELP),
+) -> None:
+    """Install (or upgrade) a Business Process package: the guide's wizard, as a plan.
+
+    Asks what the answers file and --set leave open (tenant, iWD custom properties, strategy
+    directory, capacity rule), shows the plan, applies it in one transaction, writes the
+    strategy files and the database scripts, and prints the next steps.
+    """
+    from gsetup.wizards.bp import InstallRequest, answer_sources, login, run_install
+    from gsetup.wizards.collect import Prompter
+
+    g = globals_of(ctx)
+    request = InstallRequest(package, answers, sets or [], save_answers, yes, dry_run)
+    from gsetup.packages import get_package
+
+    get_package(package)  # an unknown package is refused before anything is asked
+    sources = answer_sources(request)
+    prompter = Prompter()
+    context = login(g.db, g.user, sources, prompter, yes)
+    result = run_install(context, request, sources, prompter, _confirm)
+    _finish(result, dry_run=dry_run, as_json=as_json, detailed=detailed, show_all=show_all)
+
+
+def uninstall(
+    ctx: typer.Context,
+    package: str = typer.Argument(..., help=PACKAGE_HELP),
+    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
+    detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    show_all: bool = typer.Option(False, "--all", help=ALL_HELP),
+) -> None:
+    """Remove what a package created: its objects, options and unchanged strategy files.
+
+    Objects and options users added are kept, and so are objects another installed package
+    still uses.
+    """
+    from gsetup.commands.install import uninstall as core
+
+    result = core(open_context(ctx), package, tenant, dry_run=dry_run)
+    _finish(result, dry_run=dry_run, as_json=as_json, detailed=detailed, show_all=show_all)
+
+
+def list_packages(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=JSON_HELP)
+) -> None:
+    """List the installable packages, what each requires, and where each is installed."""
+    from gsetup.cli.render import print_table
+    from gsetup.commands.install import list_packages as core
+
+    packages = core(open_context(ctx))
+    if as_json:
+        emit_json(packages)
+        return
+    rows = [
+        (
+            p["name"],
+            p["version"],
+            ", ".join(p["requires"]),
+            "; ".join(
+                f"{i['tenant']} {i['version']} {i['installed_at'] or ''}".strip()
+                for i in p["installed"]
+            ),
+        )
+        for p in packages
+    ]
+    print_table("Packages", ("package", "version", "requires", "installed"), rows)
+
+
+@answers_app.command("check")
+def check(
+    file: Path = typer.Argument(..., help=ANSWERS_HELP),
+    package: str | None = typer.Option(None, "--package", "-p", help=PACKAGE_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Validate an answers file without touching any database (exit 2 when it is wrong)."""
+    from gsetup.wizards.bp import check_answers_file
+
+    checked = check_answers_file(file, package)
+    if as_json:
+        emit_json({"file": str(file), "valid": True, "answers": checked})
+    else:
+        print(f"{file}: valid ({len(checked)} answers)")

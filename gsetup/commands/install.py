@@ -1,0 +1,265 @@
+"""Install, upgrade, uninstall and list Business Process packages.
+
+An install is one plan: the package's configuration objects (gsetup.packages), the removal of
+another installed version first (the guide's step 2: strategies deactivated, the Business
+Process deleted), and the strategy directory. The database part is applied in one
+transaction; the new strategy directory is staged before the commit and swapped in after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from gsetup.commands.objects import ObjectView, list_objects
+from gsetup.context import Context
+from gsetup.errors import BadInputError, NotFoundError
+from gsetup.installer import files as strategy_files
+from gsetup.packages import Answers, Package, catalogue, desired_state, get_package, next_steps
+from gsetup.packages.next_steps import script_pairs
+from gsetup.plan.apply import Operation, apply_states, plan_states
+from gsetup.plan.model import Plan
+from gsetup.state import DesiredObject, DesiredState, OptionValue, Removal
+
+HOME_SECTION = "gsetup"  # BP annex: where the package's files were placed
+
+
+@dataclass
+class InstallResult:
+    """What an install or uninstall planned or did."""
+
+    package: Package
+    plan: Plan
+    applied: bool
+    next_steps: list[str] = field(default_factory=list)
+    backup: Path | None = None
+    kept_files: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready data for ``--json``."""
+        return {
+            **self.plan.to_json(),
+            "package": self.package.name,
+            "version": self.package.version,
+            "applied": self.applied,
+            "next_steps": self.next_steps,
+            "backup": str(self.backup) if self.backup else None,
+            "kept_files": self.kept_files,
+        }
+
+
+def installed_packages(ctx: Context, tenant: str) -> dict[str, ObjectView]:
+    """The Business Processes installed in ``tenant``, by package name."""
+    views = list_objects(ctx, [tenant], "business_process")
+    return {v.attrs["package"]: v for v in views if v.attrs["package"]}
+
+
+def capacity_rules(ctx: Context, tenant: str) -> list[str]:
+    """Names of the tenant's capacity rules."""
+    return [v.path.rsplit("/", 1)[-1] for v in list_objects(ctx, [tenant], "capacity_rule")]
+
+
+def install(
+    ctx: Context,
+    package_name: str,
+    answers: Answers,
+    install_home: Path,
+    *,
+    dry_run: bool,
+    recorded_answers: dict[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> InstallResult:
+    """Plan (``dry_run``) or apply the install of ``package_name`` with ``answers``."""
+    package = get_package(package_name)
+    ctx.identity.require(answers.tenant, change=not dry_run)
+    installed = installed_packages(ctx, answers.tenant)
+    _check_requirements(package, installed, answers.tenant)
+    if answers.capacity_rule is not None and answers.capacity_rule not in (
+        rules := capacity_rules(ctx, answers.tenant)
+    ):
+        raise BadInputError(
+            f"capacity_rule: tenant {answers.tenant!r} has no capacity rule "
+            f"{answers.capacity_rule!r}; rules: {', '.join(rules) or '(none)'}"
+        )
+    directory = strategy_files.check_directory(Path(answers.strategy_dir))
+    answers = replace(answers, strategy_dir=str(directory))
+    home = install_home.expanduser().resolve()
+
+    current = installed.get(package.name)
+    recorded = current.options.get(strategy_files.FILES_SECTION, {}) if current else {}
+    from gsetup.strategy.render import render_strategies
+
+    file_plan = strategy_files.plan_files(directory, render_strategies(package, answers), recorded)
+    states = _states(ctx, package, answers, home, file_plan, current)
+    old_dir = _old_directory(current, directory)
+    old_plan = strategy_files.plan_files(old_dir, {}, recorded) if old_dir else None
+    steps = next_steps(package, answers, home / "Scripts")
+
+    if dry_run:
+        plan = plan_states(ctx.db.engine, states)
+        _add_file_changes(plan, file_plan, old_plan)
+        return InstallResult(package, plan, False, steps)
+
+    operation = Operation(
+        "install", ctx.identity.name, package.name, package.version, recorded_answers
+    )
+    staging = strategy_files.stage(file_plan)
+    try:
+        plan = apply_states(ctx.db.engine, states, operation, progress=progress)
+    except BaseException:
+        strategy_files.discard(staging)
+        raise
+    backup = strategy_files.swap(file_plan, staging)
+    from gsetup.sqlscripts import place_scripts
+
+    groups: list[str] = [pair.group for pair in script_pairs(package, answers)]
+    if groups:
+        place_scripts(groups, home)
+    kept = strategy_files.remove_written(old_dir, recorded) if old_dir else []
+    _add_file_changes(plan, file_plan, old_plan)
+    return InstallResult(package, plan, True, steps, backup, kept)
+
+
+def _check_requirements(package: Package, installed: dict[str, ObjectView], tenant: str) -> None:
+    missing = [name for name in package.requires if name not in installed]
+    if missing:
+        raise BadInputError(
+            f"{package.name} requires {', '.join(missing)} in tenant {tenant!r}: install "
+            f"{' and '.join(missing)} first"
+        )
+
+
+def _states(
+    ctx: Context,
+    package: Package,
+    answers: Answers,
+    home: Path,
+    file_plan: strategy_files.FilePlan,
+    current: ObjectView | None,
+) -> list[DesiredState]:
+    """The states applied in order: the old version's removal (if any), then the package."""
+    desired = desired_state(package.name, answers)
+    bp = next(o for o in desired.objects if o.kind == "business_process")
+    checksums = {
+        (strategy_files.FILES_SECTION, name): OptionValue(strategy_files.digest(text))
+        for name, text in file_plan.files.items()
+    }
+    desired.add(
+        DesiredObject(
+            "business_process",
+            bp.path,
+            options={
+                **checksums,
+                (HOME_SECTION, "install-home"): OptionValue(str(home)),
+            },
+        )
+    )
+    if current is None or current.attrs["version"] == package.version:
+        return [desired]
+    return [*_remove_version(ctx, answers.tenant, current), desired]
+
+
+def _remove_version(ctx: Context, tenant: str, current: ObjectView) -> list[DesiredState]:
+    """The guide's step 2: deactivate the old version's strategies, then delete the BP."""
+    # Strategies and queues name their Business Process; find them by that reference.
+    views = list_objects(ctx, [tenant], "queue") + list_objects(ctx, [tenant], "strategy")
+    members = [v for v in views if v.attrs.get("business_process") == current.path]
+    strategies = [v for v in members if v.kind == "strategy" and v.attrs["active"]]
+    deactivate = DesiredState(
+        tenant, [DesiredObject("strategy", v.path, {"active": False}) for v in strategies]
+    )
+    remove = DesiredState(
+        tenant,
+        removals=[
+            *(Removal(v.kind, v.path) for v in members),
+            Removal("business_process", current.path),
+        ],
+    )
+    return [deactivate, remove]
+
+
+def _old_directory(current: ObjectView | None, directory: Path) -> Path | None:
+    """The strategy directory of the installed version, when the new one is elsewhere."""
+    if current is None or not current.attrs["strategy_dir"]:
+        return None
+    old = Path(current.attrs["strategy_dir"])
+    return old if old != directory and old.is_dir() else None
+
+
+def _add_file_changes(
+    plan: Plan, file_plan: strategy_files.FilePlan, old_plan: strategy_files.FilePlan | None
+) -> None:
+    plan.changes.extend(file_plan.changes)
+    if old_plan is not None:
+        plan.changes.extend(c for c in old_plan.changes if not c.note)
+
+
+def uninstall(ctx: Context, package_name: str, tenant: str, *, dry_run: bool) -> InstallResult:
+    """Remove what the package created (objects, options, unchanged strategy files)."""
+    package = get_package(package_name)
+    ctx.identity.require(tenant, change=not dry_run)
+    installed = installed_packages(ctx, tenant)
+    current = installed.get(package.name)
+    if current is None:
+        raise NotFoundError(f"{package.name} is not installed in tenant {tenant!r}")
+    dependents = [p.name for p in catalogue() if package.name in p.requires and p.name in installed]
+    if dependents:
+        raise BadInputError(
+            f"{', '.join(dependents)} requires {package.name} in tenant {tenant!r}: uninstall "
+            f"{' and '.join(dependents)} first"
+        )
+    recorded = current.options.get(strategy_files.FILES_SECTION, {})
+    directory = Path(current.attrs["strategy_dir"])
+    file_plan = strategy_files.plan_files(directory, {}, recorded)
+    state = DesiredState(tenant, owner=package.name)
+    if dry_run:
+        plan = plan_states(ctx.db.engine, [state])
+        plan.changes.extend(file_plan.changes)
+        return InstallResult(package, plan, False)
+    operation = Operation("uninstall", ctx.identity.name, package.name, package.version)
+    plan = apply_states(ctx.db.engine, [state], operation)
+    kept = strategy_files.remove_written(directory, recorded)
+    home = current.options.get(HOME_SECTION, {}).get("install-home")
+    groups: list[str] = ["iwd", *(pair.group for pair in package.script_pairs)]
+    if home:
+        from gsetup.sqlscripts import remove_placed_scripts
+
+        remove_placed_scripts(groups, Path(home))
+    plan.changes.extend(file_plan.changes)
+    return InstallResult(package, plan, True, kept_files=kept)
+
+
+def list_packages(ctx: Context) -> list[dict[str, Any]]:
+    """Every package of the catalogue and where it is installed (tenant, version, date)."""
+    from gsetup.commands.history import list_history
+    from gsetup.commands.tenants import list_tenants
+
+    installs: dict[str, list[dict[str, Any]]] = {}
+    history = list_history(ctx, limit=10_000)
+    for tenant in list_tenants(ctx):
+        for name, view in installed_packages(ctx, tenant).items():
+            when = next(
+                (
+                    h["at"]
+                    for h in history
+                    if h["tenant"] == tenant
+                    and h["package"] == name
+                    and h["operation"] == "install"
+                ),
+                None,
+            )
+            installs.setdefault(name, []).append(
+                {"tenant": tenant, "version": view.attrs["version"], "installed_at": when}
+            )
+    return [
+        {
+            "name": p.name,
+            "title": p.title,
+            "version": p.version,
+            "requires": list(p.requires),
+            "installed": installs.get(p.name, []),
+        }
+        for p in catalogue()
+    ]

@@ -1,0 +1,1 @@
+"""Installer work beyond the database: strategy files."""

@@ -1,0 +1,270 @@
+"""The Business Process installer wizard: the guide's steps, as questions.
+
+1. log in (server databases only), 2. select a tenant, 3. iWD custom properties, 4. the
+destination directory for strategy files (and the install home for the scripts), 5. the
+capacity rule; then the plan is shown, confirmed and applied. The same questions parse answer
+files and ``--set``, so scripted and interactive installs can't drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gsetup.errors import BadInputError
+from gsetup.packages.attributes import CAPACITY_RULE
+from gsetup.wizards.answers import AnswerSource, load_answers_file, parse_set, save_answers
+from gsetup.wizards.collect import Prompter, collect
+from gsetup.wizards.questions import Answers as Collected
+from gsetup.wizards.questions import Question
+
+if TYPE_CHECKING:
+    from gsetup.commands.install import InstallResult
+    from gsetup.context import Context
+    from gsetup.packages import Package
+    from gsetup.plan.model import Plan
+
+LOGIN_QUESTIONS = (
+    Question(
+        "user",
+        "Configuration database account:",
+        "Account to log in to a server "
+        "configuration database with (the embedded database needs none).",
+    ),
+    Question(
+        "password",
+        "Password:",
+        "Its password: {env: NAME} or {file: PATH}; never written to an answers file.",
+        type="secret",
+    ),
+)
+
+
+def _checked_directory(value: str) -> str:
+    from gsetup.installer.files import check_directory
+
+    try:
+        return str(check_directory(Path(value)))
+    except BadInputError as exc:
+        raise ValueError(str(exc).removeprefix("strategy_dir: ")) from None
+
+
+def bp_questions(package: Package, ctx: Context | None) -> list[Question]:
+    """The questions of ``package``'s wizard; without ``ctx`` the choices are not checked."""
+    from platformdirs import user_data_path
+
+    def tenants(_: Collected) -> list[str]:
+        from gsetup.commands.tenants import list_tenants
+
+        assert ctx is not None
+        return list_tenants(ctx)
+
+    def rules(answers: Collected) -> list[str]:
+        from gsetup.commands.install import capacity_rules
+
+        assert ctx is not None
+        existing = capacity_rules(ctx, answers["tenant"])
+        return [CAPACITY_RULE, *(r for r in existing if r != CAPACITY_RULE)]
+
+    def home(answers: Collected) -> str:
+        return str(user_data_path("gsetup") / "installs" / answers["tenant"] / package.name)
+
+    return [
+        Question(
+            "tenant",
+            "Select a tenant:",
+            "Tenant to install the Business Process in.",
+            type="choice",
+            choices=tenants if ctx else None,
+        ),
+        Question(
+            "iwd_custom_properties",
+            "Add Interaction Custom Properties for iWD integration?",
+            "Also create desktop_actionable, desktop_influence and desktop_sentiment (true/false).",
+            type="bool",
+            default=False,
+            when=lambda _: not package.requires,
+        ),
+        Question(
+            "install_home",
+            "Installation home (the database scripts go to its Scripts folder):",
+            "Directory for the package's files: Scripts/<RDBMS>/ holds the "
+            "CleanUp and Alter scripts.",
+            type="path",
+            default=home,
+        ),
+        Question(
+            "strategy_dir",
+            "Destination directory for strategy files (created, or replaced if it exists):",
+            "Directory the strategy files are written to; "
+            "replaced as a whole, files changed by hand are backed up.",
+            type="path",
+            default=lambda a: str(Path(a["install_home"]) / "Strategies"),
+            validate=_checked_directory,
+        ),
+        Question(
+            "capacity_rule",
+            "Select a resource capacity rule:",
+            f"Capacity rule made the tenant's default; {CAPACITY_RULE} is the package's "
+            "own (created if missing).",
+            type="choice",
+            default=CAPACITY_RULE,
+            choices=rules if ctx else None,
+            when=lambda _: bool(package.capacity),
+        ),
+    ]
+
+
+@dataclass
+class InstallRequest:
+    """What the command line gave ``gsetup install`` or ``gsetup uninstall``."""
+
+    package: str
+    answers_file: Path | None = None
+    sets: Sequence[str] = ()
+    save_answers: Path | None = None
+    yes: bool = False
+    dry_run: bool = False
+
+
+def answer_sources(request: InstallRequest) -> list[AnswerSource]:
+    """``--set`` first, then the answers file."""
+    sources = [parse_set(request.sets)]
+    if request.answers_file is not None:
+        sources.append(load_answers_file(request.answers_file))
+    return sources
+
+
+def login(
+    db_url: str | None,
+    user: str | None,
+    sources: list[AnswerSource],
+    prompter: Prompter,
+    yes: bool,
+) -> Context:
+    """Step 1: log in; the embedded database trusts its owner and asks nothing."""
+    import os
+
+    from gsetup.configdb.database import open_database, resolve_url
+    from gsetup.context import ENV_PASSWORD, ENV_USER, connect
+
+    db = open_database(resolve_url(db_url))
+    if db.embedded:
+        return connect(db_url)
+    given = [
+        AnswerSource(
+            "command line",
+            {
+                k: v
+                for k, v in (
+                    ("user", user or os.environ.get(ENV_USER)),
+                    ("password", os.environ.get(ENV_PASSWORD)),
+                )
+                if v
+            },
+            clear_secrets=True,
+        ),
+        *sources,
+    ]
+    creds = collect(
+        LOGIN_QUESTIONS, [_only(s, "user", "password") for s in given], prompter=prompter, yes=yes
+    )
+    return connect(db_url, user=creds["user"], password=lambda: str(creds["password"]))
+
+
+def _only(source: AnswerSource, *keys: str) -> AnswerSource:
+    values = {k: v for k, v in source.values.items() if k in keys}
+    return AnswerSource(source.name, values, source.clear_secrets)
+
+
+def _without(source: AnswerSource, *keys: str) -> AnswerSource:
+    values = {k: v for k, v in source.values.items() if k not in keys}
+    return AnswerSource(source.name, values, source.clear_secrets)
+
+
+def run_install(
+    ctx: Context,
+    request: InstallRequest,
+    sources: list[AnswerSource],
+    prompter: Prompter,
+    confirm: Callable[[Plan], bool],
+) -> InstallResult:
+    """Ask what is left, show the plan, confirm, apply; write ``--save-answers`` if asked."""
+    from gsetup.commands.install import install
+    from gsetup.packages import Answers, get_package
+
+    package = get_package(request.package)
+    questions = bp_questions(package, ctx)
+    bp_sources = [_without(s, "user", "password") for s in sources]
+    recorded = _recorded_answers(ctx, package.name, bp_sources)
+
+    def keep_partial(partial: dict[str, Any]) -> None:
+        if request.save_answers is not None:
+            save_answers(request.save_answers, questions, partial)
+
+    collected = collect(
+        questions,
+        bp_sources,
+        prompter=prompter,
+        yes=request.yes,
+        recorded=recorded,
+        on_interrupt=keep_partial,
+    )
+    rule = collected.get("capacity_rule", CAPACITY_RULE)
+    answers = Answers(
+        collected["tenant"],
+        bool(collected.get("iwd_custom_properties", False)),
+        collected["strategy_dir"],
+        None if rule == CAPACITY_RULE else rule,
+    )
+    home = Path(collected["install_home"])
+    history = {k: v for k, v in collected.items() if k != "password"}
+    interactive = prompter.interactive and not request.yes
+    if interactive and not request.dry_run:
+        preview = install(ctx, package.name, answers, home, dry_run=True)
+        if not confirm(preview.plan):
+            raise KeyboardInterrupt
+    result = install(
+        ctx, package.name, answers, home, dry_run=request.dry_run, recorded_answers=history
+    )
+    if request.save_answers is not None:
+        save_answers(request.save_answers, questions, collected)
+    return result
+
+
+def _recorded_answers(ctx: Context, package: str, sources: list[AnswerSource]) -> dict[str, Any]:
+    """The answers of the last install of ``package`` in the tenant the sources name."""
+    from gsetup.commands.history import list_history
+
+    tenant = next((s.values["tenant"] for s in sources if "tenant" in s.values), None)
+    if tenant is None:
+        return {}
+    for entry in list_history(ctx, limit=10_000):
+        if entry["tenant"] == tenant and entry["package"] == package and entry["answers"]:
+            return {k: v for k, v in entry["answers"].items() if k != "tenant"}
+    return {}
+
+
+def check_answers_file(path: Path, package_name: str | None) -> dict[str, Any]:
+    """Validate an answers file without a database: keys, types, secret references."""
+    from gsetup.packages import catalogue, get_package
+    from gsetup.wizards.answers import check_keys, resolve_secret
+
+    source = load_answers_file(path)
+    packages = [get_package(package_name)] if package_name else catalogue()
+    checked: dict[str, Any] = {}
+    for package in packages:
+        questions = [*LOGIN_QUESTIONS, *bp_questions(package, None)]
+        check_keys(source, questions)
+        for question in questions:
+            if question.key not in source.values:
+                continue
+            raw = source.values[question.key]
+            if question.secret:
+                resolve_secret(raw, source, question.key)
+                checked[question.key] = "(secret)"
+                continue
+            checked[question.key] = question.parse(raw, source.name, checked)
+    return checked

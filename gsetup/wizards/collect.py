@@ -1,0 +1,119 @@
+"""Collect a wizard's answers from every source, prompting only for what is left.
+
+Order, first wins: ``--set``, the answers file, the answers of the last recorded install of
+the same package in the tenant, then each question's default. A question without any answer
+is asked on a terminal; with ``--yes`` or without a terminal it is an error that names it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gsetup.errors import BadInputError, NeedsAnswerError
+from gsetup.wizards.answers import AnswerSource, check_keys, resolve_secret
+from gsetup.wizards.questions import Question
+
+
+@dataclass
+class Prompter:
+    """Asks questions with questionary; tests pass a prompt_toolkit pipe input and output."""
+
+    input: Any = None
+    output: Any = None
+
+    @property
+    def interactive(self) -> bool:
+        """Whether there is someone to ask."""
+        return self.input is not None or sys.stdin.isatty()
+
+    def ask(self, question: Question, default: Any, choices: list[str] | None) -> Any:
+        """Ask one question; Ctrl-C raises KeyboardInterrupt."""
+        import questionary
+
+        io: dict[str, Any] = {}
+        if self.input is not None:
+            io = {"input": self.input, "output": self.output}
+        prompt = f"{question.prompt}"
+        if question.type == "bool":
+            asked = questionary.confirm(prompt, default=bool(default), **io)
+        elif choices is not None:
+            start = default if default in choices else None
+            asked = questionary.select(prompt, choices=choices, default=start, **io)
+        elif question.secret:
+            asked = questionary.password(prompt, **io)
+        elif question.type == "path":
+            asked = questionary.path(prompt, default=str(default or ""), **io)
+        else:
+            asked = questionary.text(prompt, default=str(default or ""), **io)
+        return asked.unsafe_ask()
+
+
+def collect(
+    questions: Sequence[Question],
+    sources: Sequence[AnswerSource],
+    *,
+    prompter: Prompter,
+    yes: bool,
+    recorded: Mapping[str, Any] | None = None,
+    on_interrupt: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """The checked answers of every question that applies."""
+    for source in sources:
+        check_keys(source, questions)
+    answers: dict[str, Any] = {}
+    try:
+        for question in questions:
+            if not question.asked(answers):
+                continue
+            answers[question.key] = _answer(
+                question, sources, answers, prompter, yes, recorded or {}
+            )
+    except KeyboardInterrupt:
+        if on_interrupt is not None:
+            on_interrupt(answers)
+        raise
+    return answers
+
+
+def _answer(
+    question: Question,
+    sources: Sequence[AnswerSource],
+    answers: dict[str, Any],
+    prompter: Prompter,
+    yes: bool,
+    recorded: Mapping[str, Any],
+) -> Any:
+    for source in sources:
+        if question.key in source.values:
+            raw = source.values[question.key]
+            if question.secret:
+                raw = resolve_secret(raw, source, question.key)
+            return question.parse(raw, source.name, answers)
+    default = recorded.get(question.key, question.default_for(answers))
+    if prompter.interactive and not yes:
+        return _ask_until_valid(question, default, answers, prompter)
+    if default is not None and not question.secret:
+        origin = "recorded install" if question.key in recorded else "default"
+        return question.parse(default, origin, answers)
+    how = "run in a terminal without --yes" if not prompter.interactive or yes else ""
+    raise NeedsAnswerError(
+        f"no answer for {question.key!r} ({question.prompt.rstrip('?:')}): give it in the "
+        f"answers file or with --set {question.key}=..."
+        + (", or " + how if how and not question.secret else "")
+    )
+
+
+def _ask_until_valid(
+    question: Question, default: Any, answers: dict[str, Any], prompter: Prompter
+) -> Any:
+    while True:
+        raw = prompter.ask(question, default, question.choices_for(answers))
+        if raw is None:
+            raise KeyboardInterrupt
+        try:
+            return question.parse(raw, "prompt", answers)
+        except BadInputError as exc:
+            print(str(exc).removeprefix("prompt: "), file=sys.stderr)

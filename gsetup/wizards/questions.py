@@ -1,0 +1,98 @@
+"""One question model for prompts, answer files and ``--set``, so they can never drift apart.
+
+A :class:`Question` knows its key, prompt, help (also the comment written by
+``--save-answers``), type, default, choices and validator. :meth:`Question.parse` turns a raw
+value from any source into the checked value, or raises one clear error naming the source and
+key and what is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from gsetup.errors import BadInputError
+
+QuestionType = Literal["text", "bool", "choice", "path", "secret"]
+Answers = Mapping[str, Any]
+
+_TRUE = {"true", "yes", "y", "1", "on"}
+_FALSE = {"false", "no", "n", "0", "off"}
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question of a wizard.
+
+    ``default`` and ``choices`` may depend on the answers given so far (callables).
+    ``when`` decides whether the question is asked at all. ``validate`` returns the
+    normalised value or raises :class:`ValueError` with what is allowed.
+    """
+
+    key: str
+    prompt: str
+    help: str
+    type: QuestionType = "text"
+    default: Any | Callable[[Answers], Any] = None
+    choices: Sequence[str] | Callable[[Answers], Sequence[str]] | None = None
+    validate: Callable[[Any], Any] | None = None
+    when: Callable[[Answers], bool] | None = None
+
+    @property
+    def secret(self) -> bool:
+        """Secrets are asked without echo and never written back."""
+        return self.type == "secret"
+
+    def default_for(self, answers: Answers) -> Any:
+        """The default, given the answers so far."""
+        return self.default(answers) if callable(self.default) else self.default
+
+    def choices_for(self, answers: Answers) -> list[str] | None:
+        """The allowed values, given the answers so far."""
+        if self.choices is None:
+            return None
+        return list(self.choices(answers) if callable(self.choices) else self.choices)
+
+    def asked(self, answers: Answers) -> bool:
+        """Whether this question applies, given the answers so far."""
+        return self.when is None or self.when(answers)
+
+    def parse(self, raw: Any, source: str, answers: Answers) -> Any:
+        """Check ``raw`` from ``source`` (a file name, ``--set`` or ``prompt``)."""
+        where = f"{source}: key {self.key!r}"
+        value = self._coerce(raw, where)
+        choices = self.choices_for(answers)
+        if choices is not None and value not in choices:
+            allowed = ", ".join(choices) if choices else "(none available)"
+            raise BadInputError(f"{where}: {value!r} is not one of the choices: {allowed}")
+        if self.validate is not None:
+            try:
+                value = self.validate(value)
+            except ValueError as exc:
+                raise BadInputError(f"{where}: {exc}") from None
+        return value
+
+    def _coerce(self, raw: Any, where: str) -> Any:
+        if self.type == "bool":
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in _TRUE | _FALSE:
+                return text in _TRUE
+            raise BadInputError(f"{where}: {raw!r} is not true or false")
+        if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+            raise BadInputError(f"{where}: expected text, not {type(raw).__name__}")
+        text = str(raw).strip()
+        if not text:
+            raise BadInputError(f"{where}: an empty value is not allowed")
+        return text
+
+
+def find_question(questions: Sequence[Question], key: str, source: str) -> Question:
+    """The question answered by ``key``; an unknown key lists the known ones."""
+    for question in questions:
+        if question.key == key:
+            return question
+    known = ", ".join(q.key for q in questions)
+    raise BadInputError(f"{source}: unknown key {key!r}; known keys: {known}")

@@ -1,0 +1,316 @@
+"""``gsetup install``/``uninstall``/``list`` from answer files, against real databases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from gsetup.packages import Answers, catalogue, desired_state
+from tests.helpers import run_cli, snapshot
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+PACKAGES = [p.name for p in catalogue()]
+
+
+def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text(sql))]
+    engine.dispose()
+    return rows
+
+
+def _objects(url: str) -> dict[str, str]:
+    return dict(_rows(url, "SELECT path, kind FROM cfg_object WHERE path <> ''"))
+
+
+def _user_annex(url: str, key: str) -> None:
+    """A user's own annex option on a value the Facebook packages created."""
+    from gsetup.configdb.database import open_database
+    from gsetup.plan.apply import Operation, apply_state
+    from gsetup.state import DesiredObject, DesiredState, options
+
+    state = DesiredState("Environment")
+    state.add(
+        DesiredObject(
+            "attribute_value",
+            "Business Attributes/Media Type/facebook",
+            options=options({"custom": {key: "yes"}}),
+        )
+    )
+    apply_state(open_database(url).engine, state, Operation("user edit", "someone"))
+
+
+def _install(package: str, *extra: str) -> None:
+    example = EXAMPLES / f"{package}.yaml"
+    result = run_cli("install", package, "--answers", str(example), "--yes", *extra)
+    assert result.exit_code == 0, result.stderr
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run in a scratch directory, as the examples' relative paths expect."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_install_each_package_from_its_example(db_url: str, workdir: Path, package: str) -> None:
+    for required in next(p for p in catalogue() if p.name == package).requires:
+        _install(required)
+    before = _objects(db_url)
+    _install(package)
+    created = {path: kind for path, kind in _objects(db_url).items() if path not in before}
+
+    answers = Answers("Environment", False, str(workdir / "gsetup-work" / package / "Strategies"))
+    desired = {o.path: o.kind for o in desired_state(package, answers).objects if o.path}
+    assert set(created) <= set(desired)
+    assert {p: k for p, k in desired.items() if p not in before} == created
+
+    # Names, display names and types as the guide lists them (spot checks per family).
+    values = dict(
+        _rows(
+            db_url,
+            "SELECT o.path, v.display_name FROM attribute_value v JOIN cfg_object o ON o.id = v.id",
+        )
+    )
+    if package in ("facebook-bp", "twitter-bp"):
+        assert values["Business Attributes/ContactAttributes/_umsMediaAccount"]
+    if package in ("facebook-bp", "twitter-bp", "rss-bp"):
+        assert values["Business Attributes/Language/English_Sentiment"] == (
+            "English for Sentiment Analysis"
+        )
+        rules = _rows(db_url, "SELECT path FROM cfg_object WHERE kind = 'capacity_rule'")
+        assert rules == [("Capacity Rules/Default_Social_Media_Capacity_rule",)]
+    if package == "facebook-bp":
+        assert {
+            "Business Attributes/Media Type/facebook",
+            "Business Attributes/Media Type/facebookprivatemessage",
+            "Business Attributes/Media Type/facebooksession",
+        } <= set(values)
+        assert values["Business Attributes/ContactAttributes/_facebookActorId"] == (
+            "Facebook Actor ID"
+        )
+        counts = dict(
+            _rows(db_url, "SELECT subroutine, count(*) FROM strategy GROUP BY subroutine")
+        )
+        assert {bool(k): v for k, v in counts.items()} == {False: 8, True: 4}
+        assert len(_rows(db_url, "SELECT id FROM interaction_queue")) == 9
+    if package == "twitter-bp-tr":
+        counts = dict(
+            _rows(db_url, "SELECT subroutine, count(*) FROM strategy GROUP BY subroutine")
+        )
+        assert {bool(k): v for k, v in counts.items()} == {False: 10, True: 4}
+        assert "Interaction Queues/Twitter TR Inbound Queue" in created
+    if package.startswith("twitter-bp") and package != "twitter-bp-iwd":
+        assert values["Business Attributes/Media Type/twitterdirect"]
+
+    # Every custom property's annex names the Interaction Server column it fills.
+    translations = _rows(
+        db_url,
+        "SELECT o.name, p.value FROM cfg_option p JOIN cfg_object o "
+        "ON o.id = p.object_id WHERE p.section = 'translation'",
+    )
+    from gsetup.packages.columns import SCRIPT_PAIRS
+
+    columns = {c.property: c.name for pair in SCRIPT_PAIRS for c in pair.columns}
+    assert all(columns[name] == column for name, column in translations)
+    assert bool(translations) == (package != "rss-bp")  # RSS adds no custom property
+
+    strategy_dir = workdir / "gsetup-work" / package / "Strategies"
+    files = _rows(
+        db_url,
+        "SELECT file FROM strategy s JOIN cfg_object o ON o.id = s.id "
+        f"JOIN business_process b ON b.id = s.business_process_id "
+        f"WHERE b.package = '{package}'",
+    )
+    assert files and all((strategy_dir / f).is_file() for (f,) in files)
+    scripts = workdir / "gsetup-work" / package / "Scripts"
+    expected_scripts = {
+        pair.alter for pair in next(p for p in catalogue() if p.name == package).script_pairs
+    }
+    placed = {p.name for p in (scripts / "MSSQL").iterdir()} if expected_scripts else set()
+    assert expected_scripts <= placed
+
+    # The second install plans nothing and changes no row.
+    rows = snapshot(db_url)
+    again = run_cli(
+        "install",
+        package,
+        "--answers",
+        str(EXAMPLES / f"{package}.yaml"),
+        "--yes",
+        "--dry-run",
+        "--detailed-exitcode",
+    )
+    assert again.exit_code == 0, again.stdout + again.stderr
+    _install(package)
+    assert snapshot(db_url) == rows
+
+
+def test_upgrade_with_changed_answers_and_a_new_version(db_url: str, workdir: Path) -> None:
+    import importlib
+    from dataclasses import replace
+
+    cat = importlib.import_module("gsetup.packages.catalogue")
+    current = {p.name: p for p in cat.catalogue()}
+    older = replace(current["facebook-bp"], version="8.5.000.00")
+
+    def get_older(name: str) -> object:
+        return older if name == "facebook-bp" else current[name]
+
+    with pytest.MonkeyPatch.context() as mp:  # the previous release of the package
+        for where in ("gsetup.packages", "gsetup.packages.desired", "gsetup.commands.install"):
+            mp.setattr(f"{where}.get_package", get_older)
+        _install("facebook-bp")
+    assert _rows(db_url, "SELECT version FROM business_process") == [("8.5.000.00",)]
+    # A user adds an option on a package object and an application of their own.
+    _user_annex(db_url, "added-by-user")
+    assert run_cli("app", "create", "DMS", "--type", "DigitalMessagingServer").exit_code == 0
+
+    plan = run_cli(
+        "install",
+        "facebook-bp",
+        "--answers",
+        str(EXAMPLES / "facebook-bp.yaml"),
+        "--set",
+        "iwd_custom_properties=true",
+        "--set",
+        "strategy_dir=v2",
+        "--yes",
+        "--json",
+    )
+    assert plan.exit_code == 0, plan.stderr
+    changes = plan.json()["changes"]
+    actions = {(c["action"], c["path"]) for c in changes}
+    bp = "Environment/Business Processes/Facebook BP"
+    assert ("delete", bp) in actions and ("create", bp) in actions
+    deactivated = [
+        c for c in changes if c["action"] == "update" and c.get("after") == {"active": False}
+    ]
+    assert len(deactivated) == 8
+    assert (
+        "create",
+        "Environment/Business Attributes/InteractionCustomProperties/desktop_sentiment",
+    ) in actions
+    version = _rows(db_url, "SELECT version, strategy_dir FROM business_process")
+    assert version == [("8.5.100.00", str(workdir / "v2"))]
+    assert (workdir / "v2" / "facebook-inbound-strategy.yaml").is_file()
+    assert not (workdir / "gsetup-work" / "facebook-bp" / "Strategies").exists()
+    user_option = _rows(db_url, "SELECT value FROM cfg_option WHERE key = 'added-by-user'")
+    assert user_option == [("yes",)]
+    assert "Applications/DMS" in _objects(db_url)
+    history = run_cli("history", "--json").json()
+    assert history[0]["package"] == "facebook-bp" and history[0]["version"] == "8.5.100.00"
+    assert history[0]["answers"]["iwd_custom_properties"] is True
+
+
+def test_uninstall_keeps_user_objects_and_shared_objects(db_url: str, workdir: Path) -> None:
+    _install("facebook-bp")
+    _install("twitter-bp")
+    _user_annex(db_url, "k")
+    added = run_cli("app", "create", "IXN", "--type", "InteractionServer")
+    assert added.exit_code == 0
+
+    removed = run_cli("uninstall", "facebook-bp")
+    assert removed.exit_code == 0, removed.stderr
+    objects = _objects(db_url)
+    assert "Business Processes/Facebook BP" not in objects
+    assert "Business Attributes/Media Type/facebook" not in objects
+    # Shared with twitter-bp: still there, now managed by twitter-bp alone.
+    assert "Business Attributes/ContactAttributes/_umsMediaAccount" in objects
+    assert "Capacity Rules/Default_Social_Media_Capacity_rule" in objects
+    assert "Applications/IXN" in objects
+    assert not (workdir / "gsetup-work" / "facebook-bp" / "Strategies").exists()
+    assert not (workdir / "gsetup-work" / "facebook-bp" / "Scripts").exists()
+
+    assert run_cli("uninstall", "twitter-bp").exit_code == 0
+    assert set(_objects(db_url)) == {"Applications/IXN"}
+    again = run_cli("uninstall", "twitter-bp")
+    assert again.exit_code == 2 and "is not installed" in again.stderr
+
+
+def test_uninstall_keeps_a_strategy_file_edited_by_hand(db_url: str, workdir: Path) -> None:
+    _install("rss-bp")
+    strategies = workdir / "gsetup-work" / "rss-bp" / "Strategies"
+    edited = sorted(strategies.iterdir())[0]
+    edited.write_text(edited.read_text() + "# reviewed\n")
+    result = run_cli("uninstall", "rss-bp")
+    assert result.exit_code == 0
+    assert [p.name for p in strategies.iterdir()] == [edited.name]
+    assert "changed by hand were kept" in result.stdout
+
+
+def test_edited_strategy_file_is_backed_up_on_reinstall(db_url: str, workdir: Path) -> None:
+    _install("twitter-bp")
+    strategies = workdir / "gsetup-work" / "twitter-bp" / "Strategies"
+    target = strategies / "twitter-inbound-strategy.yaml"
+    original = target.read_text()
+    target.write_text(original + "# tuned by ops\n")
+    (strategies / "notes.txt").write_text("mine")
+    dry = run_cli(
+        "install",
+        "twitter-bp",
+        "--answers",
+        str(EXAMPLES / "twitter-bp.yaml"),
+        "--yes",
+        "--dry-run",
+        "--json",
+    ).json()
+    noted = {c["path"]: c.get("note", "") for c in dry["changes"] if c["target"] == "file"}
+    assert "changed since gsetup wrote it" in noted[str(target)]
+    assert "changed since gsetup wrote it" in noted[str(strategies / "notes.txt")]
+    result = run_cli(
+        "install", "twitter-bp", "--answers", str(EXAMPLES / "twitter-bp.yaml"), "--yes", "--json"
+    )
+    backup = Path(result.json()["backup"])
+    assert (backup / "twitter-inbound-strategy.yaml").read_text().endswith("# tuned by ops\n")
+    assert (backup / "notes.txt").read_text() == "mine"
+    assert target.read_text() == original
+    assert not (strategies / "notes.txt").exists()
+
+
+def test_list_shows_where_packages_are_installed(db_url: str, workdir: Path) -> None:
+    _install("rss-bp")
+    listed = {p["name"]: p for p in run_cli("list", "--json").json()}
+    assert set(listed) == set(PACKAGES)
+    assert listed["facebook-bp-iwd"]["requires"] == ["facebook-bp"]
+    (where,) = listed["rss-bp"]["installed"]
+    assert where["tenant"] == "Environment" and where["version"] == listed["rss-bp"]["version"]
+    assert where["installed_at"]
+    assert listed["twitter-bp"]["installed"] == []
+
+
+def test_silent_ini_answers(db_url: str, workdir: Path) -> None:
+    result = run_cli(
+        "install",
+        "twitter-bp",
+        "--answers",
+        str(EXAMPLES / "genesys_silent.ini"),
+        "--set",
+        "tenant=Environment",
+        "--yes",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert (workdir / "gsetup-work" / "silent" / "Strategies").is_dir()
+    assert (workdir / "gsetup-work" / "silent" / "Scripts" / "Oracle").is_dir()
+
+
+def test_next_steps_name_the_scripts_and_options(db_url: str, workdir: Path) -> None:
+    result = run_cli(
+        "install",
+        "facebook-bp-single-comment",
+        "--answers",
+        str(EXAMPLES / "facebook-bp-single-comment.yaml"),
+        "--yes",
+    )
+    assert "CleanUpTableInteractionsForFacebook851.sql" in result.stdout
+    assert "x-submit-comments-itx must be true" in result.stdout
+    plain = run_cli(
+        "install", "facebook-bp", "--answers", str(EXAMPLES / "facebook-bp.yaml"), "--yes"
+    )
+    assert "x-submit-comments-itx must be false" in plain.stdout
+    assert "settings/delay-updates to false" in plain.stdout
