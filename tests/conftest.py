@@ -198,3 +198,19 @@ def _server_config_db(
 def server_db_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A PostgreSQL configuration database only (accounts exist on server databases)."""
     yield from _server_config_db(request, monkeypatch)
+
+
+@pytest.fixture
+def second_db_url(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> Iterator[str]:
+    """Another fresh configuration database on the same backend as ``db_url``."""
+    if db_url.startswith("sqlite"):
+        from gsetup.configdb.database import open_database
+
+        url = f"sqlite:///{tmp_path / 'second.db'}"
+        open_database(url)
+        yield url
+        return
+    server = request.getfixturevalue("pg_server")
+    name, url = _new_database(server, request.getfixturevalue("pg_config_template"))
+    yield url
+    _admin_exec(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

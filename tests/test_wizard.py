@@ -1,0 +1,129 @@
+"""The interactive wizard: real questionary prompts fed with key presses."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prompt_toolkit.input import PipeInput, create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from gsetup.wizards.bp import InstallRequest, login, run_install
+from gsetup.wizards.collect import Prompter
+from tests.helpers import run_cli, snapshot
+
+ENTER, CLEAR, DOWN = "\r", "\x15", "\x1b[B"  # Ctrl-U clears a pre-filled default
+
+
+@pytest.fixture
+def keys() -> Iterator[PipeInput]:
+    with create_pipe_input() as pipe:
+        yield pipe
+
+
+def _wizard(keys: PipeInput, package: str, save: Path | None = None) -> object:
+    prompter = Prompter(input=keys, output=DummyOutput())
+    ctx = login(None, None, [], prompter, yes=False)
+    request = InstallRequest(package, save_answers=save)
+    return run_install(ctx, request, [], prompter, confirm=lambda plan: plan.pending)
+
+
+def test_wizard_then_saved_answers_replay_to_the_same_database(
+    db_url: str, second_db_url: str, tmp_path: Path, keys: PipeInput
+) -> None:
+    home, strategies = tmp_path / "home", tmp_path / "strategies"
+    saved = tmp_path / "saved.yaml"
+    keys.send_text(
+        ENTER  # tenant: Environment
+        + "y"  # iWD custom properties: yes
+        + CLEAR
+        + f"{home}{ENTER}"
+        + CLEAR
+        + f"{strategies}{ENTER}"
+        + ENTER  # capacity rule: the package's default
+    )
+    _wizard(keys, "twitter-bp", saved)
+    first = snapshot(db_url)
+    assert (strategies / "twitter-inbound-strategy.yaml").is_file()
+    paths = {row[3] for row in first["cfg_object"]}
+    assert "Business Attributes/InteractionCustomProperties/desktop_sentiment" in paths
+
+    text = saved.read_text()
+    assert "iwd_custom_properties: true" in text
+    assert "# Tenant to install the Business Process in." in text
+    assert "password" not in text
+
+    # Replaying the saved answers into a fresh database of the same kind gives the same rows.
+    replay = run_cli(
+        "--db", second_db_url, "install", "twitter-bp", "--answers", str(saved), "--yes"
+    )
+    assert replay.exit_code == 0, replay.stderr
+    first.pop("tenant")  # its creation time differs; everything else must not
+    assert snapshot(second_db_url, tuple(first)) == first
+
+
+def test_wizard_reasks_until_the_answer_is_valid(
+    db_url: str, tmp_path: Path, keys: PipeInput, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a directory")
+    keys.send_text(
+        ENTER
+        + "n"
+        + CLEAR
+        + f"{tmp_path / 'home'}{ENTER}"
+        + CLEAR
+        + f"{a_file}{ENTER}"  # refused: a file
+        + CLEAR
+        + f"{tmp_path / 'ok'}{ENTER}"
+        + DOWN
+        + ENTER  # no other rule exists: wraps round to the default
+    )
+    _wizard(keys, "rss-bp")
+    assert "is a file, not a directory" in capsys.readouterr().err
+    assert (tmp_path / "ok").is_dir()
+
+
+def test_no_terminal_and_no_answer_names_the_missing_key(db_url: str) -> None:
+    before = snapshot(db_url)
+    result = run_cli("install", "twitter-bp")
+    assert result.exit_code == 2
+    assert "no answer for 'tenant'" in result.stderr
+    assert "--set tenant=..." in result.stderr
+    assert snapshot(db_url) == before
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pexpect needs a POSIX terminal")
+def test_full_wizard_in_a_terminal(db_url: str, tmp_path: Path) -> None:
+    """The real console script in a pseudo-terminal, confirm prompt included."""
+    import pexpect
+
+    env = {**os.environ, "GSETUP_DB": db_url, "COLUMNS": "120"}
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "gsetup", "install", "rss-bp"],
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 120),
+    )
+    child.expect("Select a tenant")
+    child.send(ENTER)
+    child.expect("iWD integration")
+    child.send("n")
+    child.expect("Installation home")
+    child.send(CLEAR + str(tmp_path / "home") + ENTER)
+    child.expect("Destination directory")
+    child.send(CLEAR + str(tmp_path / "s") + ENTER)
+    child.expect("capacity rule")
+    child.send(ENTER)
+    child.expect("Apply this plan")
+    child.send("y")
+    child.expect("Applied for tenant Environment")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert sorted(p.suffix for p in (tmp_path / "s").iterdir()) == [".yaml"] * 4
