@@ -122,7 +122,7 @@ def test_full_wizard_in_a_terminal(db_url: str, tmp_path: Path) -> None:
     child.send(ENTER)
     child.expect("Apply this plan")
     child.send("y")
-    child.expect("Applied for tenant Environment")
+    child.expect("Applied.{0,12} for tenant Environment")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
