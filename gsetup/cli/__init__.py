@@ -10,7 +10,7 @@ import sys
 import typer
 
 from gsetup import __version__
-from gsetup.cli import apps, db, history, install, objects, sql, tenants
+from gsetup.cli import apps, db, history, install, objects, options, sql, tenants
 from gsetup.cli.common import Globals
 
 app = typer.Typer(
@@ -37,6 +37,7 @@ app.add_typer(tenants.app, name="tenant")
 app.add_typer(apps.app, name="app")
 app.add_typer(objects.app, name="object")
 app.add_typer(sql.app, name="sql")
+app.add_typer(options.app, name="options")
 app.command("history")(history.history)
 
 

@@ -1,0 +1,299 @@
+"""Application options and object annexes: option files in and out, single options.
+
+Every change goes through the plan engine (``run_plan``), so imports and ``set``/``unset`` get
+dry runs, JSON plans, idempotence and one transaction for free. Values flagged secret are
+masked in every output; they leave the database in clear only into a file of mode 0600
+(``export --include-secrets --output``), never on standard output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gsetup.commands.apply import run_plan
+from gsetup.commands.objects import split_full_path
+from gsetup.configdb.tenants import DEFAULT_TENANT
+from gsetup.context import Context
+from gsetup.errors import BadInputError, NotFoundError
+from gsetup.plan.model import MASK, Plan
+from gsetup.state import (
+    KIND_FOLDERS,
+    DesiredObject,
+    DesiredState,
+    OptionKey,
+    OptionValue,
+    Removal,
+    object_path,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from gsetup.options import OptionSections
+
+_FOLDERS = frozenset(folder for folder in KIND_FOLDERS.values() if folder)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The object whose options (application) or annex (any object) a command acts on."""
+
+    tenant: str
+    kind: str
+    path: str
+    id: int
+
+    def describe(self) -> str:
+        """``application 'DMS_1' in tenant 'Environment'``, for messages."""
+        if self.kind == "application":
+            return f"application {self.path.rsplit('/', 1)[-1]!r} in tenant {self.tenant!r}"
+        return f"object {self.path!r} in tenant {self.tenant!r}"
+
+
+@dataclass(frozen=True)
+class OptionView:
+    """One option as ``gsetup options get`` shows it: a secret's value is always masked."""
+
+    target: Target
+    section: str
+    key: str
+    value: str
+    secret: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready data."""
+        t = self.target
+        return {
+            "tenant": t.tenant,
+            "path": f"{t.tenant}/{t.path}" if t.path else t.tenant,
+            "section": self.section,
+            "key": self.key,
+            "value": self.value,
+            "secret": self.secret,
+        }
+
+
+def known_secret_keys() -> frozenset[str]:
+    """Keys that are secret wherever they appear: the Cloud API drivers' passwords and keys."""
+    from gsetup.drivers.specs import DRIVERS, secret_keys
+
+    return frozenset().union(*(secret_keys(driver) for driver in DRIVERS))
+
+
+def find_target(
+    ctx: Context, *, tenant: str | None, app: str | None = None, annex: str | None = None
+) -> Target:
+    """The application ``app`` or the object at ``annex``; it must exist.
+
+    ``annex`` is tenant-relative (``Business Attributes/Media Type/facebook``) or a full path
+    with the tenant first (``Environment/Business Attributes/...``; ``Environment`` alone is
+    the tenant's own object).
+    """
+    if (app is None) == (annex is None):
+        raise BadInputError("give either --app NAME or --annex PATH")
+    if app is not None:
+        name, path = tenant or DEFAULT_TENANT, object_path("application", app)
+    else:
+        assert annex is not None
+        name, path = _split_annex(annex, tenant)
+    ctx.identity.require(name, change=False)
+    with ctx.db.engine.connect() as conn:
+        found = _lookup(conn, name, path)
+    if found is None or (app is not None and found[0] != "application"):
+        what = f"application {app!r}" if app is not None else f"object {path!r}"
+        raise NotFoundError(f"no {what} in tenant {name!r}")
+    return Target(name, found[0], path, found[1])
+
+
+def _split_annex(annex: str, tenant: str | None) -> tuple[str, str]:
+    path = annex.strip("/")
+    if path.split("/", 1)[0] in _FOLDERS:
+        return tenant or DEFAULT_TENANT, path
+    named, rel = split_full_path(path)
+    if tenant is not None and tenant != named:
+        raise BadInputError(
+            f"--annex {annex!r} starts with tenant {named!r} but --tenant is {tenant!r}; "
+            "give a tenant-relative path or drop --tenant"
+        )
+    return named, rel
+
+
+def _lookup(conn: Connection, tenant: str, path: str) -> tuple[str, int] | None:
+    from sqlalchemy import select
+
+    from gsetup.configdb.models import CfgObject
+    from gsetup.configdb.tenants import tenant_id
+
+    row = conn.execute(
+        select(CfgObject.kind, CfgObject.id).where(
+            CfgObject.tenant_id == tenant_id(conn, tenant), CfgObject.path == path
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def parse_option_name(text: str) -> OptionKey:
+    """``section/key`` -> (section, key), split at the first ``/``; both must fit a .cfg file."""
+    section, slash, key = text.partition("/")
+    if not slash:
+        raise BadInputError(
+            f"option {text!r} is not SECTION/KEY; write e.g. channel-facebook/inbound-route"
+        )
+    _check_writable(section, key, "")
+    return section, key
+
+
+def _check_writable(section: str, key: str, value: str) -> None:
+    """Refuse what an option file could not hold, so every option stays exportable."""
+    from gsetup.options import format_options
+
+    format_options({section: {key: value}})  # raises BadInputError naming what is allowed
+
+
+def _check_not_mask(where: str, section: str, key: str, value: str) -> None:
+    if value == MASK:
+        raise BadInputError(
+            f"{where}: [{section}] {key} holds {MASK}, the placeholder gsetup writes for a "
+            "secret; a real value is needed (export with --include-secrets --output FILE, or "
+            "remove the line to keep the value in the database)"
+        )
+
+
+def _stored(
+    conn: Connection, target: Target, name: OptionKey | None = None
+) -> list[tuple[str, str, str, bool]]:
+    """The target's (section, key, value, secret) rows (only ``name``'s if given), in the order
+    they were added."""
+    from sqlalchemy import select
+
+    from gsetup.configdb.models import CfgOption
+
+    query = select(CfgOption.section, CfgOption.key, CfgOption.value, CfgOption.secret).where(
+        CfgOption.object_id == target.id
+    )
+    if name is not None:
+        query = query.where(CfgOption.section == name[0], CfgOption.key == name[1])
+    rows = conn.execute(query.order_by(CfgOption.id))
+    return [(s, k, v, bool(secret)) for s, k, v, secret in rows]
+
+
+def _secret_options(conn: Connection, target: Target) -> set[OptionKey]:
+    from sqlalchemy import select
+
+    from gsetup.configdb.models import CfgOption
+
+    rows = conn.execute(
+        select(CfgOption.section, CfgOption.key).where(
+            CfgOption.object_id == target.id, CfgOption.secret.is_(True)
+        )
+    )
+    return {(s, k) for s, k in rows}
+
+
+def _plan_options(
+    ctx: Context, target: Target, wanted: dict[OptionKey, OptionValue], operation: str, **kw: Any
+) -> Plan:
+    state = DesiredState(target.tenant, [DesiredObject(target.kind, target.path, options=wanted)])
+    return run_plan(ctx, state, operation, **kw)
+
+
+def import_options(
+    ctx: Context,
+    target: Target,
+    file: Path,
+    *,
+    overwrite: bool = False,
+    secret_keys: Iterable[str] = (),
+    dry_run: bool = False,
+) -> Plan:
+    """Import an option file: add missing keys; existing ones are kept unless ``overwrite``.
+
+    A refused file writes nothing. Keys named in ``secret_keys``, the drivers' secret keys and
+    keys already secret in the database are stored secret; a secret stays secret, so an
+    unchanged re-import plans nothing.
+    """
+    from gsetup.options import read_options
+
+    sections = read_options(file)
+    names = known_secret_keys() | set(secret_keys)
+    with ctx.db.engine.connect() as conn:
+        secret = _secret_options(conn, target)
+    wanted: dict[OptionKey, OptionValue] = {}
+    for section, keys in sections.items():
+        for key, value in keys.items():
+            _check_not_mask(str(file), section, key, value)
+            is_secret = key in names or (section, key) in secret
+            wanted[(section, key)] = OptionValue(value, overwrite=overwrite, secret=is_secret)
+    return _plan_options(ctx, target, wanted, "options import", dry_run=dry_run)
+
+
+def export_options(
+    ctx: Context, target: Target, *, output: Path | None = None, include_secrets: bool = False
+) -> str:
+    """The target's options as option-file text; written to ``output`` (mode 0600) if given.
+
+    Secret values are written as the mask unless ``include_secrets``, which needs ``output``:
+    secrets in clear never go to standard output, where terminals and CI logs keep them.
+    """
+    from gsetup.options import format_options, write_options
+
+    if include_secrets and output is None:
+        raise BadInputError(
+            "--include-secrets writes secret values in clear, so only to a file: give --output"
+        )
+    with ctx.db.engine.connect() as conn:
+        rows = _stored(conn, target)
+    sections: OptionSections = {}
+    for section, key, value, secret in rows:
+        shown = MASK if secret and not include_secrets else value
+        sections.setdefault(section, {})[key] = shown
+    if output is not None:
+        write_options(output, sections)  # a private temporary file renamed: mode 0600
+    return format_options(sections)
+
+
+def get_option(ctx: Context, target: Target, name: OptionKey) -> OptionView:
+    """One option; a secret's value is always masked."""
+    with ctx.db.engine.connect() as conn:
+        rows = _stored(conn, target, name)
+    for section, key, value, secret in rows:
+        return OptionView(target, section, key, MASK if secret else value, secret)
+    raise NotFoundError(f"no option [{name[0]}] {name[1]} on {target.describe()}")
+
+
+def set_option(
+    ctx: Context,
+    target: Target,
+    name: OptionKey,
+    value: str,
+    *,
+    secret: bool = False,
+    on_command_line: bool = False,
+    dry_run: bool = False,
+) -> Plan:
+    """Set one option (replacing its value); setting the same value again changes nothing.
+
+    A key that is already secret, or a driver's secret key, stays secret. A secret value given
+    ``on_command_line`` is refused: shell history and process lists would keep it.
+    """
+    section, key = name
+    _check_writable(section, key, value)
+    _check_not_mask(target.describe(), section, key, value)
+    with ctx.db.engine.connect() as conn:
+        secret = secret or key in known_secret_keys() or name in _secret_options(conn, target)
+    if secret and on_command_line:
+        raise BadInputError(
+            f"[{section}] {key} is secret: do not give its value on the command line; use "
+            "--value-env NAME, or --secret without a value to be asked for it"
+        )
+    wanted = {name: OptionValue(value, secret=secret)}
+    return _plan_options(ctx, target, wanted, "options set", dry_run=dry_run)
+
+
+def unset_option(ctx: Context, target: Target, name: OptionKey, *, dry_run: bool = False) -> Plan:
+    """Remove one option; removing a missing option changes nothing."""
+    state = DesiredState(target.tenant, removals=[Removal(target.kind, target.path, name)])
+    return run_plan(ctx, state, "options unset", dry_run=dry_run)
