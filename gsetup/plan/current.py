@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,8 @@ from gsetup.state import OptionKey
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
+
+_SECTIONS_PER_QUERY = 500
 
 
 @dataclass
@@ -47,15 +50,22 @@ class Current:
         return [o for o in self.objects.values() if o.parent_id == obj_id]
 
 
-def load_current(conn: Connection, tenant_id: int, scope: set[str] | None = None) -> Current:
+def load_current(
+    conn: Connection,
+    tenant_id: int,
+    scope: set[str] | None = None,
+    options: Mapping[str, set[OptionKey]] | None = None,
+) -> Current:
     """Load the objects, options and management records of one tenant.
 
     With ``scope`` (a set of paths) only those objects and their children are loaded, so a
-    command on one application does not read a tenant of 100,000 options.
+    command on one application does not read a tenant of 100,000 options. With ``options``
+    (path -> option keys) only those options are loaded, so setting 20,000 options does not
+    read the 100,000 others the application holds.
     """
     from sqlalchemy import or_, select
 
-    from gsetup.configdb.models import CfgObject, CfgOption, Managed
+    from gsetup.configdb.models import CfgObject, Managed
 
     where = CfgObject.tenant_id == tenant_id
     if scope is not None:
@@ -70,17 +80,7 @@ def load_current(conn: Connection, tenant_id: int, scope: set[str] | None = None
     _load_details(conn, where, by_id)
 
     selected = select(CfgObject.id).where(where)
-    option_rows = conn.execute(
-        select(
-            CfgOption.object_id,
-            CfgOption.section,
-            CfgOption.key,
-            CfgOption.value,
-            CfgOption.secret,
-            CfgOption.id,
-        ).where(CfgOption.object_id.in_(selected))
-    )
-    for oid, section, key, value, secret, opt_id in option_rows:
+    for oid, section, key, value, secret, opt_id in _option_rows(conn, selected, by_id, options):
         by_id[oid].options[(section, key)] = CurrentOption(opt_id, value, secret)
 
     managed_rows = conn.execute(
@@ -97,6 +97,47 @@ def load_current(conn: Connection, tenant_id: int, scope: set[str] | None = None
         else:
             obj.managers.add(package)
     return Current(tenant_id, {o.path: o for o in by_id.values()})
+
+
+def _option_rows(
+    conn: Connection,
+    selected: Any,
+    by_id: dict[int, CurrentObject],
+    wanted: Mapping[str, set[OptionKey]] | None,
+) -> Iterator[tuple[int, str, str, str, bool, int]]:
+    """The option rows of the selected objects, or only the ``wanted`` ones.
+
+    Wanted options are fetched by object and section, a few hundred sections per query (bound
+    parameters are limited), and filtered by key here: a key list could be as long as a file.
+    """
+    from sqlalchemy import select
+
+    from gsetup.configdb.models import CfgOption
+
+    columns = (
+        CfgOption.object_id,
+        CfgOption.section,
+        CfgOption.key,
+        CfgOption.value,
+        CfgOption.secret,
+        CfgOption.id,
+    )
+    if wanted is None:
+        yield from conn.execute(select(*columns).where(CfgOption.object_id.in_(selected)))
+        return
+    ids = {o.path: oid for oid, o in by_id.items()}
+    for path, keys in wanted.items():
+        if path not in ids or not keys:
+            continue
+        sections = sorted({section for section, _key in keys})
+        for start in range(0, len(sections), _SECTIONS_PER_QUERY):
+            chunk = sections[start : start + _SECTIONS_PER_QUERY]
+            query = select(*columns).where(
+                CfgOption.object_id == ids[path], CfgOption.section.in_(chunk)
+            )
+            for row in conn.execute(query):
+                if (row[1], row[2]) in keys:
+                    yield row[0], row[1], row[2], row[3], row[4], row[5]
 
 
 def _load_details(conn: Connection, where: Any, by_id: dict[int, CurrentObject]) -> None:

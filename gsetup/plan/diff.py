@@ -28,8 +28,21 @@ def compute_plan(conn: Connection, state: DesiredState) -> tuple[Plan, Current]:
     from gsetup.configdb.tenants import tenant_id
     from gsetup.plan.current import load_current
 
-    current = load_current(conn, tenant_id(conn, state.tenant), _scope(state))
+    scope = _scope(state)
+    wanted = _wanted_options(state) if scope is not None else None
+    current = load_current(conn, tenant_id(conn, state.tenant), scope, wanted)
     return _Planner(state, current).plan(), current
+
+
+def _wanted_options(state: DesiredState) -> dict[str, set[OptionKey]]:
+    """The options a plan without an owner can touch: the desired ones and explicit removals."""
+    wanted: dict[str, set[OptionKey]] = {}
+    for obj in state.objects:
+        wanted.setdefault(obj.path, set()).update(obj.options)
+    for removal in state.removals:
+        if removal.option is not None:
+            wanted.setdefault(removal.path, set()).add(removal.option)
+    return wanted
 
 
 def _scope(state: DesiredState) -> set[str] | None:
