@@ -1,0 +1,541 @@
+"""``gsetup options``: option files into applications that already hold values, export round
+trips, single options on applications and annexes, and secrets that are never printed."""
+
+from __future__ import annotations
+
+import io
+import re
+import shlex
+import stat
+from pathlib import Path
+
+import pytest
+
+from gsetup.errors import EXIT_BAD_INPUT, EXIT_CHANGES_PENDING, EXIT_OK
+from gsetup.plan.model import MASK
+from tests.helpers import run_cli, snapshot
+
+REPO_ROOT = Path(__file__).parent.parent
+Rows = dict[tuple[str, str], tuple[str, bool]]
+
+# A DMS export from GAX after hand edits, with every awkward case the reader accepts. It is
+# written with a byte-order mark and Windows line endings.
+DMS_FILE = """\
+; Digital Messaging Server DMS_1, exported from Genesys Administrator Extension
+# hand-edited for the Facebook channel
+[channel-facebook]
+driver-classname=com.genesyslab.mcr.smserver.channel.facebook.FacebookDriver
+inbound-route=101:facebook_queue
+gsa-url-base = socialanalytics.genesyscloud.com/api/v2.0
+gsa-api-key=
+x-help-page=http://intranet/social#top
+x-media-filters=facebook;facebookprivatemessage;facebooksession
+x-equation=a=b==c
+x-greeting="  Bonjour, ça va ?  "
+x-quote=say "hi"
+x-label=Réseaux sociaux — ソーシャル
+  ; an indented comment
+[endpoints:101]
+facebook_queue=Facebook Inbound Queue
+facebook_session=Facebook Session Queue
+
+[settings]
+x-inbound-media=facebook,facebookprivatemessage
+"""
+# What the application holds before the import: two values differ from the file, one is equal.
+HELD = {
+    ("channel-facebook", "inbound-route"): "101:my_facebook_queue",
+    ("endpoints:101", "facebook_queue"): "My Facebook Queue",
+    ("settings", "x-inbound-media"): "facebook,facebookprivatemessage",
+    ("log", "verbose"): "all",
+}
+FROM_FILE = {
+    ("channel-facebook", "driver-classname"): (
+        "com.genesyslab.mcr.smserver.channel.facebook.FacebookDriver"
+    ),
+    ("channel-facebook", "gsa-url-base"): "socialanalytics.genesyscloud.com/api/v2.0",
+    ("channel-facebook", "gsa-api-key"): "",
+    ("channel-facebook", "x-help-page"): "http://intranet/social#top",
+    ("channel-facebook", "x-media-filters"): "facebook;facebookprivatemessage;facebooksession",
+    ("channel-facebook", "x-equation"): "a=b==c",
+    ("channel-facebook", "x-greeting"): "  Bonjour, ça va ?  ",
+    ("channel-facebook", "x-quote"): 'say "hi"',
+    ("channel-facebook", "x-label"): "Réseaux sociaux — ソーシャル",
+    ("endpoints:101", "facebook_session"): "Facebook Session Queue",
+}
+# Workspace Desktop options (interaction-workspace), for the export round trip.
+WORKSPACE_FILE = """\
+[interaction-workspace]
+twitter.font-name="Segoe UI Emoji"
+facebook.ux.comment-list-page-size=25
+interaction.case-data.format-business-attribute=Business Attributes/Case Data
+keyboard.shortcut.interaction.twitter.reply=Ctrl+Shift+R ; not a comment
+toast.window-title=Nouvelle interaction : $Contact.FirstName$
+spaces="'quoted'"
+padding='  x  '
+empty=
+[KPIs]
+kpi.facebook=Facebook réponses/heure
+"""
+
+
+@pytest.fixture(autouse=True)
+def _wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plans are read line by line: keep rich from cutting them at 80 columns."""
+    monkeypatch.setenv("COLUMNS", "250")
+
+
+def options_of(url: str, path: str) -> Rows:
+    """The option rows of the object at ``path`` in tenant Environment, read with SQL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT o.section, o.key, o.value, o.secret FROM cfg_option o "
+                    "JOIN cfg_object c ON c.id = o.object_id "
+                    "JOIN tenant t ON t.id = c.tenant_id "
+                    "WHERE t.name = 'Environment' AND c.path = :path"
+                ),
+                {"path": path},
+            )
+            return {(s, k): (v, bool(secret)) for s, k, v, secret in rows}
+    finally:
+        engine.dispose()
+
+
+def app_options(url: str, app: str) -> Rows:
+    """The option rows of application ``app``."""
+    return options_of(url, f"Applications/{app}")
+
+
+def _ok(*args: str) -> str:
+    result = run_cli(*args)
+    assert result.exit_code == EXIT_OK, result.stderr
+    return result.stdout
+
+
+def _app(name: str, app_type: str = "DigitalMessagingServer") -> None:
+    _ok("app", "create", name, "--type", app_type)
+
+
+def _dms_with_values(tmp_path: Path) -> Path:
+    _app("DMS_1")
+    held = tmp_path / "held.cfg"
+    sections: dict[str, dict[str, str]] = {}
+    for (section, key), value in HELD.items():
+        sections.setdefault(section, {})[key] = value
+    from gsetup.options import write_options
+
+    write_options(held, sections)
+    _ok("options", "import", str(held), "--app", "DMS_1")
+    dms = tmp_path / "dms_1.cfg"
+    dms.write_bytes(b"\xef\xbb\xbf" + DMS_FILE.replace("\n", "\r\n").encode("utf-8"))
+    return dms
+
+
+def test_import_keeps_held_values_and_adds_the_rest(db_url: str, tmp_path: Path) -> None:
+    dms = _dms_with_values(tmp_path)
+    before = app_options(db_url, "DMS_1")
+
+    dry = run_cli("options", "import", str(dms), "--app", "DMS_1", "--dry-run", "--json")
+    assert dry.exit_code == EXIT_OK, dry.stderr
+    assert app_options(db_url, "DMS_1") == before
+    changes = {(c["section"], c["key"]): c for c in dry.json()["changes"] if "key" in c}
+    kept = changes[("endpoints:101", "facebook_queue")]
+    assert kept["action"] == "keep" and kept["before"] == "My Facebook Queue"
+    assert "'Facebook Inbound Queue'" in kept["note"]
+    assert changes[("settings", "x-inbound-media")] == {
+        "action": "keep",
+        "target": "option",
+        "kind": "application",
+        "path": "Environment/Applications/DMS_1 [settings] x-inbound-media",
+        "section": "settings",
+        "key": "x-inbound-media",
+    }
+    assert {k for k, c in changes.items() if c["action"] == "create"} == set(FROM_FILE)
+
+    text = _ok("options", "import", str(dms), "--app", "DMS_1")
+    assert (
+        "= keep   Environment/Applications/DMS_1 [channel-facebook] inbound-route  "
+        "(existing value kept; not overwritten with '101:facebook_queue')"
+    ) in text
+    assert "10 to create, 0 to update, 0 to delete, 4 unchanged" in text
+    rows = app_options(db_url, "DMS_1")
+    for key, value in HELD.items():
+        assert rows[key] == (value, False), key
+    for key, value in FROM_FILE.items():
+        assert rows[key] == (value, key[1] == "gsa-api-key"), key
+    assert len(rows) == len(HELD) + len(FROM_FILE)
+
+    state = snapshot(db_url)
+    again = run_cli(
+        "options", "import", str(dms), "--app", "DMS_1", "--dry-run", "--detailed-exitcode"
+    )
+    assert again.exit_code == EXIT_OK, again.stdout
+    assert "0 to create, 0 to update, 0 to delete, 14 unchanged" in _ok(
+        "options", "import", str(dms), "--app", "DMS_1"
+    )
+    assert snapshot(db_url) == state
+    history = run_cli("history", "--json").json()
+    assert [h["operation"] for h in history].count("options import") == 2
+
+
+def test_overwrite_replaces_held_values(db_url: str, tmp_path: Path) -> None:
+    dms = _dms_with_values(tmp_path)
+    dry = run_cli(
+        "options",
+        "import",
+        str(dms),
+        "--app",
+        "DMS_1",
+        "--overwrite",
+        "--dry-run",
+        "--detailed-exitcode",
+    )
+    assert dry.exit_code == EXIT_CHANGES_PENDING
+    assert "'101:my_facebook_queue' -> '101:facebook_queue'" in dry.stdout
+    _ok("options", "import", str(dms), "--app", "DMS_1", "--overwrite")
+    rows = app_options(db_url, "DMS_1")
+    assert rows[("channel-facebook", "inbound-route")] == ("101:facebook_queue", False)
+    assert rows[("endpoints:101", "facebook_queue")] == ("Facebook Inbound Queue", False)
+    assert rows[("log", "verbose")] == ("all", False)  # not in the file: untouched
+    assert all(rows[key][0] == value for key, value in FROM_FILE.items())
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        (
+            "[channel-facebook]\r\ninbound-route=101:a\r\ninbound-route=101:b\r\n",
+            3,
+            "duplicate key 'inbound-route' in section [channel-facebook]",
+        ),
+        (
+            "; DMS\n[endpoints:101]\na=1\n[channel-twitter]\nb=2\n[endpoints:101]\nc=3\n",
+            6,
+            "duplicate section [endpoints:101]",
+        ),
+        (
+            "\ufeffpassword=secret-in-clear\n[channel-facebook]\na=1\n",
+            1,
+            "key outside any [section]",
+        ),
+        ("[channel-facebook]\nx-label=Réseaux\n[[nested]]\n", 3, "nested sections"),
+    ],
+)
+def test_a_refused_file_writes_nothing(
+    db_url: str, tmp_path: Path, text: str, line: int, words: str
+) -> None:
+    dms = _dms_with_values(tmp_path)
+    _ok("options", "import", str(dms), "--app", "DMS_1")
+    bad = tmp_path / "bad.cfg"
+    bad.write_text(text, encoding="utf-8")
+    before = snapshot(db_url)
+    result = run_cli("options", "import", str(bad), "--app", "DMS_1", "--overwrite")
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert f"{bad}, line {line}: {words}" in result.stderr
+    assert "secret-in-clear" not in result.stderr
+    assert snapshot(db_url) == before
+
+
+def test_export_then_import_into_an_empty_application(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_KEY_FOR_TEST", "k-1;#x=")
+    dms = _dms_with_values(tmp_path)
+    _ok("options", "import", str(dms), "--app", "DMS_1")
+    workspace = tmp_path / "workspace.cfg"
+    workspace.write_text(WORKSPACE_FILE, encoding="utf-8")
+    _ok("options", "import", str(workspace), "--app", "DMS_1")
+    _ok(
+        "options",
+        "set",
+        "--app",
+        "DMS_1",
+        "channel-facebook/gsa-api-key",
+        "--value-env",
+        "HUB_KEY_FOR_TEST",
+        "--secret",
+    )
+    source = app_options(db_url, "DMS_1")
+    assert source[("channel-facebook", "gsa-api-key")] == ("k-1;#x=", True)
+    _ok(
+        "options", "set", "--app", "DMS_1", "x/token", "--value-env", "HUB_KEY_FOR_TEST", "--secret"
+    )
+
+    backup = tmp_path / "backup.cfg"
+    assert _ok("options", "export", "--app", "DMS_1", "--include-secrets", "-o", str(backup)) == ""
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert "k-1;#x=" in backup.read_text(encoding="utf-8")
+
+    _app("DMS_2")
+    _ok("options", "import", str(backup), "--app", "DMS_2", "--secret-key", "token")
+    assert app_options(db_url, "DMS_2") == app_options(db_url, "DMS_1")
+    assert len(app_options(db_url, "DMS_2")) == len(HELD) + len(FROM_FILE) + 10
+
+
+def test_export_masks_secrets_and_import_refuses_the_mask(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_PASSWORD_FOR_TEST", "pa55word;#")
+    _app("DMS_1")
+    _ok(
+        "options",
+        "set",
+        "--app",
+        "DMS_1",
+        "channel-facebook/password",
+        "--value-env",
+        "HUB_PASSWORD_FOR_TEST",
+    )
+    _ok("options", "set", "--app", "DMS_1", "channel-facebook/gsa-account-name", "Acme")
+    shown = _ok("options", "export", "--app", "DMS_1")
+    assert shown == f"[channel-facebook]\npassword={MASK}\ngsa-account-name=Acme\n"
+
+    refused = run_cli("options", "export", "--app", "DMS_1", "--include-secrets")
+    assert refused.exit_code == EXIT_BAD_INPUT and "give --output" in refused.stderr
+    assert refused.stdout == ""
+
+    masked = tmp_path / "masked.cfg"
+    _ok("options", "export", "--app", "DMS_1", "--output", str(masked))
+    _app("DMS_2")
+    before = snapshot(db_url)
+    for app in ("DMS_1", "DMS_2"):
+        result = run_cli("options", "import", str(masked), "--app", app, "--overwrite")
+        assert result.exit_code == EXIT_BAD_INPUT
+        assert "[channel-facebook] password holds ********" in result.stderr
+    assert snapshot(db_url) == before
+    assert app_options(db_url, "DMS_1")[("channel-facebook", "password")] == ("pa55word;#", True)
+
+
+def test_get_set_unset_on_an_application(db_url: str) -> None:
+    _app("DMS_1")
+    name = "endpoints:101/facebook_queue"
+    dry = run_cli(
+        "options",
+        "set",
+        "--app",
+        "DMS_1",
+        name,
+        "Facebook Inbound Queue",
+        "--dry-run",
+        "--detailed-exitcode",
+        "--json",
+    )
+    assert dry.exit_code == EXIT_CHANGES_PENDING and dry.json()["applied"] is False
+    assert app_options(db_url, "DMS_1") == {}
+    _ok("options", "set", "--app", "DMS_1", name, "Facebook Inbound Queue")
+    again = run_cli(
+        "options",
+        "set",
+        "--app",
+        "DMS_1",
+        name,
+        "Facebook Inbound Queue",
+        "--dry-run",
+        "--detailed-exitcode",
+    )
+    assert again.exit_code == EXIT_OK and "Nothing to change" in again.stdout
+    assert _ok("options", "get", "--app", "DMS_1", name) == "Facebook Inbound Queue\n"
+    assert run_cli("options", "get", "--app", "DMS_1", name, "--json").json() == {
+        "tenant": "Environment",
+        "path": "Environment/Applications/DMS_1",
+        "section": "endpoints:101",
+        "key": "facebook_queue",
+        "value": "Facebook Inbound Queue",
+        "secret": False,
+    }
+    # split at the first '/': the value may hold any text
+    _ok("options", "set", "--app", "DMS_1", "channel-facebook/x-page", "a/b=c #d")
+    assert app_options(db_url, "DMS_1")[("channel-facebook", "x-page")] == ("a/b=c #d", False)
+
+    assert "1 to delete" in _ok("options", "unset", "--app", "DMS_1", name)
+    assert "Nothing to change" in _ok("options", "unset", "--app", "DMS_1", name)
+    missing = run_cli("options", "get", "--app", "DMS_1", name)
+    assert missing.exit_code == EXIT_BAD_INPUT
+    assert "no option [endpoints:101] facebook_queue on application 'DMS_1'" in missing.stderr
+
+
+def _media_type_facebook(url: str) -> None:
+    from gsetup.commands.apply import run_plan
+    from gsetup.context import connect
+    from gsetup.state import DesiredObject, DesiredState
+
+    state = DesiredState(
+        "Environment",
+        [
+            DesiredObject(
+                "business_attribute",
+                "Business Attributes/Media Type",
+                {"display_name": "Media Type"},
+            ),
+            DesiredObject("attribute_value", "Business Attributes/Media Type/facebook"),
+        ],
+    )
+    run_plan(connect(url), state, "test setup", dry_run=False)
+
+
+def test_annex_of_any_object(db_url: str) -> None:
+    _media_type_facebook(db_url)
+    value = "Business Attributes/Media Type/facebook"
+    _ok("options", "set", "--annex", value, "translation/translate-to", "facebookPostId")
+    full = f"Environment/{value}"
+    assert _ok("options", "get", "--annex", full, "translation/translate-to") == "facebookPostId\n"
+    assert options_of(db_url, value) == {("translation", "translate-to"): ("facebookPostId", False)}
+
+    _ok("options", "set", "--annex", "Environment", "settings/region", "emea")
+    assert options_of(db_url, "") == {("settings", "region"): ("emea", False)}
+    clash = run_cli("options", "get", "--annex", full, "--tenant", "Other", "a/b")
+    assert clash.exit_code == EXIT_BAD_INPUT and "drop --tenant" in clash.stderr
+
+    _ok("options", "unset", "--annex", full, "translation/translate-to")
+    assert options_of(db_url, value) == {}
+    unknown = run_cli("options", "set", "--annex", "Business Attributes/Media Type/rss", "a/b", "1")
+    assert unknown.exit_code == EXIT_BAD_INPUT
+    assert "no object 'Business Attributes/Media Type/rss' in tenant 'Environment'" in (
+        unknown.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("get", "--app", "DMS_9", "a/b"), "no application 'DMS_9' in tenant 'Environment'"),
+        (("import", "x.cfg", "--app", "DMS_9"), "no application 'DMS_9'"),
+        (("export", "--app", "DMS_9"), "no application 'DMS_9'"),
+        (("set", "--app", "DMS_9", "a/b", "1"), "no application 'DMS_9'"),
+        (("unset", "--app", "DMS_9", "a/b"), "no application 'DMS_9'"),
+        (("get", "--app", "DMS_1", "--tenant", "Nowhere", "a/b"), "unknown tenant 'Nowhere'"),
+        (("get", "--app", "DMS_1", "facebook_queue"), "is not SECTION/KEY"),
+        (("set", "--app", "DMS_1", "/key", "1"), "section name '' cannot be written"),
+        (("set", "--app", "DMS_1", "[a]/key", "1"), "without brackets"),
+        (("set", "--app", "DMS_1", "a/#key", "1"), "not start with [ # ; or a quote"),
+        (("set", "--app", "DMS_1", "a/k=v", "1"), "without '='"),
+        (("set", "--app", "DMS_1", "a/b", "two\nlines"), "cannot hold a value with a line break"),
+        (("set", "--app", "DMS_1", "a/b", MASK), "placeholder gsetup writes for a secret"),
+        (("set", "--app", "DMS_1", "a/b"), "give a VALUE"),
+        (("set", "--app", "DMS_1", "a/b", "1", "--value-env", "X"), "not both"),
+        (("set", "--app", "DMS_1", "a/b", "--value-env", "NOT_SET_X"), "NOT_SET_X is not set"),
+        (("get", "a/b"), "give either --app NAME or --annex PATH"),
+        (("get", "--app", "DMS_1", "--annex", "Environment", "a/b"), "give either"),
+    ],
+)
+def test_bad_input_is_refused_with_exit_2(db_url: str, args: tuple[str, ...], words: str) -> None:
+    _app("DMS_1")
+    before = snapshot(db_url)
+    result = run_cli("options", *args)
+    assert result.exit_code == EXIT_BAD_INPUT, result.stdout
+    assert words in result.stderr
+    assert snapshot(db_url) == before
+
+
+def test_secrets_are_never_printed(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "Xy9-secret;#value"
+    monkeypatch.setenv("HUB_KEY_FOR_TEST", secret)
+    _app("DMS_1")
+    outputs = []
+    for args in (
+        (
+            "set",
+            "--app",
+            "DMS_1",
+            "hub/key",
+            "--secret",
+            "--value-env",
+            "HUB_KEY_FOR_TEST",
+            "--dry-run",
+            "--json",
+        ),
+        ("set", "--app", "DMS_1", "hub/key", "--secret", "--value-env", "HUB_KEY_FOR_TEST"),
+        ("get", "--app", "DMS_1", "hub/key"),
+        ("get", "--app", "DMS_1", "hub/key", "--json"),
+        ("export", "--app", "DMS_1"),
+        ("unset", "--app", "DMS_1", "hub/key", "--dry-run", "--json"),
+    ):
+        outputs.append(_ok("options", *args))
+    outputs.append(_ok("app", "show", "DMS_1", "--json"))
+    outputs.append(_ok("history", "--json"))
+    assert all(secret not in out for out in outputs)
+    assert outputs[2] == f"{MASK}\n"
+    assert run_cli("options", "get", "--app", "DMS_1", "hub/key", "--json").json()["secret"]
+    assert app_options(db_url, "DMS_1") == {("hub", "key"): (secret, True)}
+
+    # a secret stays secret, and its value is refused on the command line
+    on_line = run_cli("options", "set", "--app", "DMS_1", "hub/key", "new-value")
+    assert on_line.exit_code == EXIT_BAD_INPUT and "--value-env" in on_line.stderr
+    for given in (("hub/other", "v", "--secret"), ("channel-x/gsa-api-key", "v")):
+        refused = run_cli("options", "set", "--app", "DMS_1", *given)
+        assert refused.exit_code == EXIT_BAD_INPUT and "secret" in refused.stderr
+    assert app_options(db_url, "DMS_1") == {("hub", "key"): (secret, True)}
+    again = run_cli(
+        "options",
+        "set",
+        "--app",
+        "DMS_1",
+        "hub/key",
+        "--value-env",
+        "HUB_KEY_FOR_TEST",
+        "--dry-run",
+        "--detailed-exitcode",
+    )
+    assert again.exit_code == EXIT_OK
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_secret_is_asked_for_twice_without_echo(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _app("DMS_1")
+    no_tty = run_cli("options", "set", "--app", "DMS_1", "hub/password", "--secret")
+    assert no_tty.exit_code == EXIT_BAD_INPUT
+    assert "no terminal to ask for it: give --value-env NAME" in no_tty.stderr
+
+    answers = iter(["typed-secret", "typed-secret", "one", "other"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    monkeypatch.setattr("sys.stdin", _Terminal())
+    done = run_cli("options", "set", "--app", "DMS_1", "hub/password", "--secret")
+    assert done.exit_code == EXIT_OK and "typed-secret" not in done.stdout
+    assert app_options(db_url, "DMS_1") == {("hub", "password"): ("typed-secret", True)}
+    differ = run_cli("options", "set", "--app", "DMS_1", "hub/password", "--secret")
+    assert differ.exit_code == EXIT_BAD_INPUT and "differ" in differ.stderr
+    assert app_options(db_url, "DMS_1") == {("hub", "password"): ("typed-secret", True)}
+
+
+def test_docs_examples_run(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every console example of the Commands section of docs/options.md, in order, prints what
+    the page shows (each line shown appears in the output) and ends as it shows."""
+    docs = (REPO_ROOT / "docs" / "options.md").read_text(encoding="utf-8")
+    commands = docs[docs.index("\n## Commands\n") :]
+    monkeypatch.chdir(tmp_path)
+    for name, content in re.findall(r"`([\w.-]+\.cfg)`:\n\n```ini\n(.*?)```", commands, re.S):
+        (tmp_path / name).write_text(content, encoding="utf-8")
+    blocks = re.findall(r"```console\n(.*?)```", commands, re.S)
+    steps: list[tuple[str, list[str]]] = []
+    for block in blocks:
+        for line in block.splitlines():
+            if line.startswith("$ "):
+                steps.append((line[2:], []))
+            elif line.strip():
+                steps[-1][1].append(line)
+    assert len(steps) >= 20
+    for command, shown in steps:
+        args = shlex.split(command)
+        if args[0] == "export":
+            variable, _, value = args[1].partition("=")
+            monkeypatch.setenv(variable, value)
+            continue
+        assert args[0] == "gsetup", command
+        result = run_cli(*args[1:])
+        output = result.stdout + result.stderr
+        failed = any(line.startswith("gsetup: error:") for line in shown)
+        assert result.exit_code == (EXIT_BAD_INPUT if failed else EXIT_OK), (command, output)
+        for line in shown:
+            assert line in output, (command, line, output)
