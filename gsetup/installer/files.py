@@ -9,7 +9,6 @@ beside the new one instead of being removed.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -49,11 +48,20 @@ def check_directory(directory: Path, source: str = "strategy_dir") -> Path:
     if path.exists() and not path.is_dir():
         raise BadInputError(f"{source}: {path} is a file, not a directory")
     parent = path if path.exists() else next(p for p in path.parents if p.exists())
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+    if not parent.is_dir() or not _writable(parent):
         raise BadInputError(f"{source}: {parent} is not writable")
-    if path.exists() and not os.access(path.parent, os.W_OK | os.X_OK):
+    if path.exists() and not _writable(path.parent):
         raise BadInputError(f"{source}: {path.parent} is not writable, so {path} can't be replaced")
     return path
+
+
+def _writable(directory: Path) -> bool:
+    """Try it: permission bits say nothing for root or on read-only file systems."""
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            return True
+    except OSError:
+        return False
 
 
 def plan_files(directory: Path, files: Mapping[str, str], recorded: Mapping[str, str]) -> FilePlan:

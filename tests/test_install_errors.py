@@ -1,0 +1,175 @@
+"""Every bad input to the installers: one clear message, exit 2, nothing written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run_cli, snapshot, write_tree
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.fixture
+def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    write_tree(
+        tmp_path,
+        {
+            "unknown-key.yaml": "tenant: Environment\ncolour: blue\n",
+            "bad-bool.yaml": "tenant: Environment\niwd_custom_properties: maybe\n",
+            "bad-tenant.yaml": "tenant: Nowhere\nstrategy_dir: s\n",
+            "bad-rule.yaml": "tenant: Environment\nstrategy_dir: s\ncapacity_rule: Gold\n",
+            "list.yaml": "- tenant\n",
+            "broken.yaml": "tenant: [Environment\n",
+            "clear-password.yaml": "tenant: Environment\nuser: bob\npassword: hunter2\n",
+            "a-file": "I am a file",
+            "file-dir.yaml": "tenant: Environment\nstrategy_dir: a-file\n",
+            "unknown.ini": "[ConfigServer]\nUser=x\n[Other]\nKey=v\n",
+        },
+    )
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("install", "myspace-bp", "--yes"),
+            "no package 'myspace-bp'; the packages are: facebook-bp",
+        ),
+        (
+            ("install", "facebook-bp-iwd", "--set", "tenant=Environment", "--yes"),
+            "facebook-bp-iwd requires facebook-bp in tenant 'Environment'",
+        ),
+        (
+            ("install", "rss-bp", "--answers", "unknown-key.yaml", "--yes"),
+            "unknown-key.yaml: unknown key 'colour'; known keys: ",
+        ),
+        (
+            ("install", "rss-bp", "--answers", "bad-bool.yaml", "--yes"),
+            "bad-bool.yaml: key 'iwd_custom_properties': 'maybe' is not true or false",
+        ),
+        (
+            ("install", "rss-bp", "--answers", "bad-tenant.yaml", "--yes"),
+            "bad-tenant.yaml: key 'tenant': 'Nowhere' is not one of the choices: Environment",
+        ),
+        (
+            ("install", "rss-bp", "--answers", "bad-rule.yaml", "--yes"),
+            "bad-rule.yaml: key 'capacity_rule': 'Gold' is not one of the choices: "
+            "Default_Social_Media_Capacity_rule",
+        ),
+        (
+            ("install", "rss-bp", "--answers", "list.yaml", "--yes"),
+            "list.yaml: an answers file is a mapping",
+        ),
+        (("install", "rss-bp", "--answers", "broken.yaml", "--yes"), "broken.yaml: not valid YAML"),
+        (
+            ("install", "rss-bp", "--answers", "missing.yaml", "--yes"),
+            "missing.yaml: no such answers file",
+        ),
+        (
+            ("install", "rss-bp", "--answers", "file-dir.yaml", "--yes"),
+            "file-dir.yaml: key 'strategy_dir': ",
+        ),
+        (
+            ("install", "rss-bp", "--answers", "unknown.ini", "--yes"),
+            "unknown.ini: unknown key [Other] Key",
+        ),
+        (("install", "rss-bp", "--set", "tenant", "--yes"), "--set 'tenant': use --set key=value"),
+        (
+            ("install", "rss-bp", "--set", "tenant=Environment", "--set", "size=3", "--yes"),
+            "--set: unknown key 'size'",
+        ),
+        (("uninstall", "rss-bp"), "rss-bp is not installed in tenant 'Environment'"),
+        (("uninstall", "rss-bp", "-t", "Nope"), "unknown tenant 'Nope'"),
+    ],
+)
+def test_bad_input(db_url: str, files: Path, args: tuple[str, ...], message: str) -> None:
+    before = snapshot(db_url)
+    listing = sorted(p.name for p in files.iterdir())
+    result = run_cli(*args)
+    assert result.exit_code == 2, result.stdout
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert snapshot(db_url) == before
+    assert sorted(p.name for p in files.iterdir()) == listing
+
+
+def test_clear_password_in_yaml_is_refused_and_not_echoed(
+    server_db_url: str, files: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GSETUP_USER")
+    monkeypatch.delenv("GSETUP_PASSWORD")
+    result = run_cli("install", "rss-bp", "--answers", "clear-password.yaml", "--yes")
+    assert result.exit_code == 2
+    assert "clear-password.yaml: key 'password': give a secret as {env: NAME}" in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_server_login_from_answers_secret_reference(
+    server_db_url: str, files: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.helpers import PG_ADMIN, PG_ADMIN_PASSWORD
+
+    monkeypatch.delenv("GSETUP_USER")
+    monkeypatch.delenv("GSETUP_PASSWORD")
+    monkeypatch.setenv("DEPLOY_PW", PG_ADMIN_PASSWORD)
+    (files / "login.yaml").write_text(
+        f"tenant: Environment\nstrategy_dir: s\nuser: {PG_ADMIN}\npassword: {{env: DEPLOY_PW}}\n"
+    )
+    result = run_cli("install", "rss-bp", "--answers", "login.yaml", "--yes", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert PG_ADMIN_PASSWORD not in result.stdout
+    history = run_cli("--user", PG_ADMIN, "history", "--json")
+    assert history.exit_code == 2  # no password in the environment any more: refused
+    monkeypatch.setenv("GSETUP_PASSWORD", PG_ADMIN_PASSWORD)
+    entries = run_cli("--user", PG_ADMIN, "history", "--json").json()
+    assert entries[0]["package"] == "rss-bp" and "password" not in entries[0]["answers"]
+    assert entries[0]["account"] == PG_ADMIN
+
+
+def test_a_viewer_cannot_install(
+    server_db_url: str, files: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GSETUP_NEW_PASSWORD", "viewer-password")
+    assert run_cli("account", "create", "vic").exit_code == 0
+    assert (
+        run_cli("account", "grant", "vic", "-t", "Environment", "--role", "viewer").exit_code == 0
+    )
+    monkeypatch.setenv("GSETUP_USER", "vic")
+    monkeypatch.setenv("GSETUP_PASSWORD", "viewer-password")
+    before = snapshot(server_db_url)
+    result = run_cli("install", "rss-bp", "--set", "tenant=Environment", "--yes")
+    assert result.exit_code == 2
+    assert "is a viewer in tenant 'Environment' and may not change it" in result.stderr
+    assert snapshot(server_db_url) == before
+    assert not (files / "s").exists()
+
+
+def test_unwritable_destination(db_url: str, files: Path) -> None:
+    # /proc refuses new files even to root, whatever its permission bits say.
+    result = run_cli(
+        "install",
+        "rss-bp",
+        "--set",
+        "tenant=Environment",
+        "--set",
+        "strategy_dir=/proc/gsetup-strategies",
+        "--yes",
+    )
+    assert result.exit_code == 2
+    assert "key 'strategy_dir': /proc is not writable" in result.stderr
+
+
+def test_answers_check(files: Path) -> None:
+    ok = run_cli("answers", "check", str(EXAMPLES / "facebook-bp.yaml"), "--json")
+    assert ok.exit_code == 0, ok.stderr
+    assert ok.json()["answers"]["tenant"] == "Environment"
+    silent = run_cli("answers", "check", str(EXAMPLES / "genesys_silent.ini"))
+    assert silent.exit_code == 0 and "valid" in silent.stdout
+    bad = run_cli("answers", "check", "bad-bool.yaml")
+    assert bad.exit_code == 2 and "'maybe' is not true or false" in bad.stderr
+    unknown = run_cli("answers", "check", "unknown-key.yaml", "--package", "twitter-bp")
+    assert unknown.exit_code == 2 and "unknown key 'colour'" in unknown.stderr
