@@ -1,5 +1,5 @@
 """``python -m gsetup``."""
 
-from gsetup.cli import main
+from gsetup.entry import main
 
 main()

@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from gsetup import __version__
+from gsetup import version_text
 from gsetup.cli import apps, db, history, install, objects, options, sql, tenants
 from gsetup.cli.common import Globals
 
@@ -43,7 +43,7 @@ app.command("history")(history.history)
 
 def _version(value: bool) -> None:
     if value:
-        print(f"gsetup {__version__}")
+        print(version_text())
         raise typer.Exit()
 
 
