@@ -1,0 +1,94 @@
+"""Social Media Plugin for Workspace Desktop Edition: the mandatory queue options, the
+media filters of the contact history and the emoji picker (guide, "Configuration Options")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gsetup.commands.apply import run_plan
+from gsetup.configure.emojis import emoji_objects, load_emojis
+from gsetup.configure.guard import expect_options
+from gsetup.configure.snapshot import choose_package, find_app, read_tenant
+from gsetup.context import Context
+from gsetup.errors import BadInputError
+from gsetup.packages.model import Family, Package
+from gsetup.plan.model import Plan
+from gsetup.state import DesiredObject, DesiredState, OptionKey, OptionValue, object_path
+
+WORKSPACE = "WorkspaceDesktop"
+SECTION = "interaction-workspace"
+MEDIA_FILTERS = (SECTION, "contact.history.media-filters")
+# "To support filtering of all types of Facebook and Twitter interactions in WDE, add the
+# values facebook, facebooksession, facebookprivatemessage, twitter, and twitterdirect".
+SOCIAL_MEDIA = ("facebook", "facebooksession", "facebookprivatemessage", "twitter", "twitterdirect")
+# The plug-in's outbound queues: where an agent's new message waits while being written,
+# and where a sent reply goes.
+QUEUE_STAGES = ("Outbound Init", "Outbound")
+FAMILIES: tuple[Family, ...] = ("facebook", "twitter")
+
+
+def desktop_queue_options(package: Package) -> dict[OptionKey, OptionValue]:
+    """``<family>.default-queue`` and ``<family>.outbound-queue`` for ``package``'s queues."""
+    init, outbound = (package.stage_queue(stage) for stage in QUEUE_STAGES)
+    return {
+        (SECTION, f"{package.family}.default-queue"): OptionValue(init),
+        (SECTION, f"{package.family}.outbound-queue"): OptionValue(outbound),
+    }
+
+
+def merge_media_filters(current: str | None) -> str:
+    """``current`` with the social media types it lacks appended; its own text, order and
+    entries are kept (a filter already listed is not added twice)."""
+    text = (current or "").strip()
+    listed = {item.strip() for item in text.split(",")}
+    missing = [media for media in SOCIAL_MEDIA if media not in listed]
+    if not missing:
+        return current or ""
+    return ",".join([text.rstrip(","), *missing] if text.rstrip(",") else missing)
+
+
+def configure_workspace(
+    ctx: Context,
+    tenant: str,
+    *,
+    workspace: str | None,
+    facebook_bp: str | None,
+    twitter_bp: str | None,
+    emojis: Path | None,
+    emoji_attribute: str,
+    skip_emojis: bool,
+    dry_run: bool,
+) -> Plan:
+    """Set the plug-in's queue options for the installed Facebook and Twitter BPs, add the
+    social media types to the contact history filters and define the emoji picker."""
+    emoji_set = None if skip_emojis else load_emojis(emojis)
+    attribute_path = object_path("business_attribute", emoji_attribute)
+    snap = read_tenant(ctx, tenant, [attribute_path])
+    app = find_app(snap, WORKSPACE, workspace, "--workspace")
+    given = {"facebook": facebook_bp, "twitter": twitter_bp}
+    packages = [
+        p
+        for family in FAMILIES
+        if (p := choose_package(snap, family, QUEUE_STAGES, given[family], f"--{family}-bp"))
+    ]
+    if not packages:
+        raise BadInputError(
+            f"tenant {tenant!r} has no Facebook or Twitter Business Process with outbound "
+            "queues for the plug-in's queue options: install one first "
+            "(`gsetup install facebook-bp`, `gsetup install twitter-bp`)"
+        )
+    opts: dict[OptionKey, OptionValue] = {}
+    for package in packages:
+        opts.update(desktop_queue_options(package))
+    have = app.options.get(MEDIA_FILTERS)
+    old = have.value if have is not None else None
+    opts[MEDIA_FILTERS] = OptionValue(merge_media_filters(old))
+    state = DesiredState(tenant)
+    if emoji_set is not None:
+        for obj in emoji_objects(snap, emoji_attribute, emoji_set):
+            state.add(obj)
+        for family in FAMILIES:
+            opts[(SECTION, f"{family}.emojis-business-attribute")] = OptionValue(emoji_attribute)
+    state.add(DesiredObject("application", app.path, {}, opts))
+    guard = expect_options({(app.path, MEDIA_FILTERS): old})
+    return run_plan(ctx, state, "configure workspace", dry_run=dry_run, before_commit=guard)
