@@ -10,7 +10,7 @@ import sys
 import typer
 
 from gsetup import version_text
-from gsetup.cli import apps, configure, db, history, install, objects, options, sql, tenants
+from gsetup.cli import apps, configure, db, doctor, history, install, objects, options, sql, tenants
 from gsetup.cli.common import Globals
 
 app = typer.Typer(
@@ -40,6 +40,7 @@ app.add_typer(sql.app, name="sql")
 app.add_typer(options.app, name="options")
 app.command("history")(history.history)
 app.add_typer(configure.app, name="configure")
+app.command("doctor")(doctor.doctor)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,215 @@
+"""``gsetup doctor``: every check finds its problem on a broken tenant, and nothing on a
+healthy one; the fixes it prints repair what gsetup can repair."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from tests.helpers import run_cli
+from tests.test_configure import add_app, channel, install_bp
+
+CHECKS = {
+    "queue-options",
+    "delay-updates",
+    "x-submit-comments-itx",
+    "shared-dms-drivers",
+    "twitterdirect-media-type",
+}
+
+
+def doctor(*args: str) -> tuple[int, dict[str, Any]]:
+    """Run ``gsetup doctor --json``; its exit code and report."""
+    result = run_cli("doctor", "--json", *args)
+    assert result.exit_code in (0, 3), result.stderr
+    report: dict[str, Any] = result.json()
+    return result.exit_code, report
+
+
+def fixes(report: dict[str, Any]) -> list[str]:
+    """The fix commands of a report's findings."""
+    return [f["fix"] for f in report["findings"]]
+
+
+def test_healthy_tenant_has_no_findings(db_url: str) -> None:
+    twitter = channel("twitter")
+    facebook = channel("facebook")
+    add_app(db_url, "DMS_1", "DigitalMessagingServer", {**facebook, **twitter})
+    add_app(db_url, "ChatServer_1", "ChatServer")
+    add_app(db_url, "WDE", "WorkspaceDesktop")
+    add_app(db_url, "IXN_1", "InteractionServer")
+    install_bp(db_url, "facebook-bp", "twitter-bp-tr")
+    add_app(
+        db_url,
+        "DMS_1",
+        "DigitalMessagingServer",
+        {"endpoints:1": {"facebook_queue": "Facebook Inbound Queue"}},
+    )
+    for step in (
+        ["twitter-tr", "--grouping-timeout", "30"],
+        ["facebook-private-messaging"],
+        ["facebook-comments"],
+        ["workspace"],
+        ["delay-updates"],
+    ):
+        result = run_cli("configure", *step)
+        assert result.exit_code == 0, result.stderr
+    code, report = doctor()
+    assert code == 0
+    assert report == {
+        "tenant": "Environment",
+        "healthy": True,
+        "checks": sorted(CHECKS, key=list(report["checks"]).index),
+        "findings": [],
+    }
+    assert set(report["checks"]) == CHECKS
+    text = run_cli("doctor")
+    assert text.exit_code == 0 and "no problems found" in text.stdout
+
+
+def _broken(url: str) -> None:
+    install_bp(url, "facebook-bp-single-comment")
+    install_bp(url, "twitter-bp-tr", leave_out=("twitterdirect",))
+    routes = {
+        "endpoints:1": {
+            "facebook_queue": "Facebook SCR Inbound Queue",
+            "twitter_queue": "Twitter Inbound Queue",  # Twitter BP's, not installed
+        }
+    }
+    # The Facebook channel has no x-submit-comments-itx: false, but Single Comment Routing
+    # needs true.
+    facebook = channel("facebook")
+    del facebook["channel-facebook"]["x-submit-comments-itx"]
+    twitter = channel("twitter", **{"grouping-timeout": "30"})
+    add_app(url, "DMS_1", "DigitalMessagingServer", {**facebook, **twitter, **routes})
+    # Threaded Routing's DMS has a Facebook channel without its driver.
+    add_app(
+        url,
+        "DMS_2",
+        "DigitalMessagingServer",
+        {**channel("twitter"), "channel-facebook-acme": {"inbound-route": "1:facebook_queue"}},
+    )
+    add_app(
+        url,
+        "ChatServer_1",
+        "ChatServer",
+        {"endpoint:1": {"FacebookInboundQueue": "Facebook Inbound Queue"}},
+    )
+    add_app(
+        url,
+        "WDE",
+        "WorkspaceDesktop",
+        {
+            "interaction-workspace": {
+                "twitter.default-queue": "Nope",
+                "facebook.outbound-queue": "Facebook SCR Outbound Queue",
+            }
+        },
+    )
+    add_app(url, "IXN_1", "InteractionServer", {"settings": {"delay-updates": "true"}})
+    add_app(url, "IXN_2", "InteractionServer")
+
+
+def test_broken_tenant_every_check_finds_its_problem(db_url: str) -> None:
+    _broken(db_url)
+    code, report = doctor()
+    assert code == 3 and report["healthy"] is False
+    found = {(f["check"], f["severity"]) for f in report["findings"]}
+    assert {check for check, _ in found} == CHECKS
+    messages = "\n".join(f["message"] for f in report["findings"])
+    assert (
+        "DMS_1 [endpoints:1] twitter_queue = 'Twitter Inbound Queue': a queue of twitter-bp, "
+        "which is not installed" in messages
+    )
+    assert "ChatServer_1 [endpoint:1] FacebookInboundQueue = 'Facebook Inbound Queue'" in messages
+    assert (
+        "WDE [interaction-workspace] twitter.default-queue = 'Nope': no such interaction queue"
+        in messages
+    )
+    assert "WDE [interaction-workspace] facebook.default-queue is not set" in messages
+    assert "twitter.outbound-queue is not set" in messages
+    assert "IXN_1 [settings] delay-updates is 'true'" in messages
+    assert "IXN_2 [settings] delay-updates is not set" in messages
+    assert (
+        "DMS_1 [channel-facebook] x-submit-comments-itx is not set (false), but "
+        "facebook-bp-single-comment needs true" in messages
+    )
+    assert "DMS_2 serves Twitter BP - Threaded Routing and Facebook" in messages
+    assert "channel-facebook-acme have no driver-classname" in messages
+    assert "the media type twitterdirect is missing" in messages
+    # Errors first, then warnings.
+    severities = [f["severity"] for f in report["findings"]]
+    assert severities == sorted(severities, key=lambda s: s != "error")
+    assert ("delay-updates", "warning") in found and ("queue-options", "error") in found
+    assert set(fixes(report)) == {
+        "gsetup configure twitter-tr --dms DMS_1 --grouping-timeout 30",
+        "gsetup install facebook-bp",
+        "gsetup configure workspace --workspace WDE",
+        "gsetup configure delay-updates --interaction-server IXN_1",
+        "gsetup configure delay-updates --interaction-server IXN_2",
+        "gsetup configure facebook-comments --dms DMS_1 --channel channel-facebook "
+        "--facebook-bp facebook-bp-single-comment",
+        "gsetup driver install facebook --dms DMS_2",
+        "gsetup configure twitterdirect",
+    }
+    text = run_cli("doctor")
+    assert text.exit_code == 3
+    assert "warning: [delay-updates] IXN_2 [settings] delay-updates is not set" in text.stdout
+    assert "  fix: gsetup configure twitterdirect" in text.stdout
+
+
+def test_the_configure_fixes_repair_what_they_say(db_url: str) -> None:
+    _broken(db_url)
+    _code, report = doctor()
+    for fix in dict.fromkeys(fixes(report)):
+        if fix.startswith("gsetup configure "):
+            result = run_cli(*shlex.split(fix)[1:])
+            assert result.exit_code == 0, f"{fix}: {result.stderr}"
+    code, after = doctor()
+    assert code == 3
+    assert fixes(after) == [
+        "gsetup install facebook-bp",
+        "gsetup driver install facebook --dms DMS_2",
+    ]
+
+
+def test_submit_comments_follow_each_channels_route(db_url: str) -> None:
+    """With both Facebook BPs installed, each channel must fit the BP its access point feeds."""
+    install_bp(db_url, "facebook-bp", "facebook-bp-single-comment")
+    routes = {
+        "endpoints:1": {
+            "facebook_queue": "Facebook Inbound Queue",
+            "scr_queue": "Facebook SCR Inbound Queue",
+        }
+    }
+    plain = channel("facebook", **{"x-submit-comments-itx": "true"})
+    single = channel(
+        "facebook", "scr", **{"x-submit-comments-itx": "TRUE", "inbound-route": "1:scr_queue"}
+    )
+    add_app(db_url, "DMS_1", "DigitalMessagingServer", {**plain, **single, **routes})
+    _code, report = doctor()
+    comments = [f for f in report["findings"] if f["check"] == "x-submit-comments-itx"]
+    assert [f["message"] for f in comments] == [
+        "DMS_1 [channel-facebook] x-submit-comments-itx is 'true', but facebook-bp needs false"
+    ]
+
+
+def test_fixes_name_a_tenant_other_than_the_default(db_url: str) -> None:
+    assert run_cli("tenant", "create", "Acme Corp").exit_code == 0
+    add_app(db_url, "IXN", "InteractionServer", tenant="Acme Corp")
+    code, report = doctor("--tenant", "Acme Corp")
+    assert code == 3
+    assert fixes(report) == [
+        "gsetup configure delay-updates --interaction-server IXN --tenant 'Acme Corp'"
+    ]
+    result = run_cli(*shlex.split(fixes(report)[0])[1:])
+    assert result.exit_code == 0, result.stderr
+    assert doctor("--tenant", "Acme Corp") == (
+        0,
+        {"tenant": "Acme Corp", "healthy": True, "checks": report["checks"], "findings": []},
+    )
+
+
+def test_doctor_of_an_unknown_tenant(db_url: str) -> None:
+    result = run_cli("doctor", "--tenant", "Nope")
+    assert result.exit_code == 2 and "unknown tenant 'Nope'" in result.stderr
