@@ -7,6 +7,7 @@ Business Processes are created through the plan engine as the installer would cr
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -551,3 +552,34 @@ def test_dms_utf8_leaves_the_file_when_the_apply_fails(
         "JavaServerStarter.ini.bak-"
     )
     assert len(list(directory.iterdir())) == 2  # the file and its backup, no temporary file
+
+
+# -- the documented examples ------------------------------------------------------------------
+
+
+def test_docs_examples_run(social: str, tmp_path: Path) -> None:
+    """Every ``$ gsetup`` example of docs/configure.md, in order, on a tenant that has what
+    the steps need: each step exits 0 (or 3 where it asks for --detailed-exitcode), and the
+    doctor finds the tenant healthy after them."""
+    install_bp(social, "facebook-bp", "twitter-bp-tr")
+    ini_dir = tmp_path / "opt" / "dms"
+    ini_dir.mkdir(parents=True)
+    (ini_dir / "JavaServerStarter.ini").write_text(INI)
+    add_app(social, "DMS_1", "DigitalMessagingServer", working_dir=str(ini_dir))
+    docs = (REPO_ROOT / "docs" / "configure.md").read_text(encoding="utf-8")
+    emojis = docs.split("    # emojis.txt\n", 1)[1].split("\n\n", 1)[0]
+    (tmp_path / "emojis.txt").write_text(emojis.replace("    ", "") + "\n")
+    examples = re.findall(r"^\s*\$ gsetup (.+)$", docs, flags=re.MULTILINE)
+    steps = {e.split()[1] for e in examples if e.startswith("configure ")}
+    assert steps == {
+        "twitter-tr", "facebook-private-messaging", "facebook-comments", "workspace",
+        "twitter-compliance", "twitterdirect", "delay-updates", "dms-utf8",
+    }  # fmt: skip
+    assert any(e.startswith("doctor") for e in examples)
+    for example in examples:
+        args = [a.replace("emojis.txt", str(tmp_path / "emojis.txt")) for a in shlex.split(example)]
+        result = run_cli(*args)
+        expected = 3 if "--detailed-exitcode" in args and result.exit_code == 3 else 0
+        assert result.exit_code == expected, f"{example}: {result.stdout}{result.stderr}"
+    assert annex("Business Attributes/Emojis/1F44D")["attrs"]["display_name"] == "Thumbs up sign"
+    assert "-Dfile.encoding=UTF-8" in (ini_dir / "JavaServerStarter.ini").read_text()
