@@ -183,6 +183,27 @@ class _Writer:
         self.counter.checkpoint()
         return result
 
+    def _insert(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        """INSERT many rows; plain-typed tables skip SQLAlchemy's per-row processing.
+
+        Building bound parameters row by row costs more than SQLite's own insert, so tables
+        without JSON columns are sent to the driver's executemany as compiled SQL.
+        """
+        from sqlalchemy import JSON, insert
+
+        if not rows:
+            return
+        if any(isinstance(c.type, JSON) for c in table.columns):
+            self._run(insert(table), rows)
+            return
+        compiled = insert(table).compile(dialect=self.conn.dialect, column_keys=list(rows[0]))
+        params: list[Any] = rows
+        if compiled.positional:
+            order = compiled.positiontup or []
+            params = [tuple(row[key] for key in order) for row in rows]
+        self.conn.exec_driver_sql(str(compiled), params)
+        self.counter.checkpoint()
+
     def _option_id(self, change: Change) -> int:
         assert change.option is not None
         return self.current.objects[change.path].options[change.option].id
@@ -240,7 +261,7 @@ class _Writer:
                     if ref and ref not in self.ids:
                         deferred.append((change.path, attr, ref))
                 details.append(row)
-            self._run(insert(kind.table), details)
+            self._insert(kind.table, details)
         for path, attr, ref in deferred:
             kind_name = next(c.kind for c in changes if c.path == path)
             self._update_detail(kind_name, [(path, {attr: ref})])
@@ -271,13 +292,13 @@ class _Writer:
             self._run(stmt, rows)
 
     def _write_options(self, creates: list[Change], updates: list[Change]) -> None:
-        from sqlalchemy import bindparam, insert, update
+        from sqlalchemy import bindparam, update
 
         from gsetup.configdb.models import CfgOption
 
         assert all(c.option for c in creates)
-        self._run(
-            insert(CfgOption),
+        self._insert(
+            CfgOption.__table__,
             [
                 {
                     "object_id": self.ids[c.path],
@@ -304,7 +325,7 @@ class _Writer:
         )
 
     def _ownership(self, changes: list[Change]) -> None:
-        from sqlalchemy import and_, bindparam, delete, insert
+        from sqlalchemy import and_, bindparam, delete
 
         from gsetup.configdb.models import Managed
 
@@ -324,7 +345,7 @@ class _Writer:
             for r, c in zip(rows, changes, strict=True)
             if c.ownership == "release"
         ]
-        self._run(insert(Managed), adopt)
+        self._insert(Managed.__table__, adopt)
         stmt = delete(Managed).where(
             and_(
                 *(
