@@ -52,6 +52,46 @@ def create(
     finish_plan(plan, dry_run=dry_run, as_json=as_json, detailed_exitcode=detailed)
 
 
+@app.command("update")
+def update(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Application name."),
+    app_type: str | None = typer.Option(None, "--type", help=TYPES_HELP),
+    host: str | None = typer.Option(None, "--host", help="Host the application runs on."),
+    port: int | None = typer.Option(None, "--port", help="Its listening port (1-65535)."),
+    working_dir: str | None = typer.Option(None, "--working-dir", help="Its working directory."),
+    start_cmd: str | None = typer.Option(None, "--start-cmd", help="Command line that starts it."),
+    stop_cmd: str | None = typer.Option(None, "--stop-cmd", help="Command line that stops it."),
+    backup: str | None = typer.Option(None, "--backup", help="Its backup application."),
+    no_backup: bool = typer.Option(False, "--no-backup", help="Remove its backup application."),
+    redundancy: str | None = typer.Option(
+        None, "--redundancy-type", help="hot-standby, warm-standby or not-specified."
+    ),
+    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
+    detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Change the given settings of an application; the others stay as they are."""
+    from gsetup.commands.apps import update_app
+
+    given: dict[str, str | int | None] = {
+        "app_type": app_type,
+        "host": host,
+        "port": port,
+        "working_dir": working_dir,
+        "start_cmd": start_cmd,
+        "stop_cmd": stop_cmd,
+        "backup": backup,
+        "redundancy_type": redundancy,
+    }
+    changes: dict[str, str | int | None] = {k: v for k, v in given.items() if v is not None}
+    if no_backup:
+        changes["backup"] = None
+    plan = update_app(open_context(ctx), tenant, name, changes, dry_run=dry_run)
+    finish_plan(plan, dry_run=dry_run, as_json=as_json, detailed_exitcode=detailed)
+
+
 @app.command("list")
 def list_(
     ctx: typer.Context,

@@ -34,6 +34,8 @@ def _detail(change: Change) -> str:
             return f"= {after!r}"
         if change.action == "delete":
             return f"was {before!r}"
+        if change.action == "keep" and change.before is not None:
+            return f"kept {before!r}"
     if change.action == "update" and isinstance(change.after, dict):
         return ", ".join(f"{k}: {change.before.get(k)!r} -> {v!r}" for k, v in change.after.items())
     return ""

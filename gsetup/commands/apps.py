@@ -87,6 +87,21 @@ def create_app(ctx: Context, tenant: str, spec: AppSpec, *, dry_run: bool) -> Pl
     return run_plan(ctx, state, "app create", dry_run=dry_run)
 
 
+def update_app(
+    ctx: Context, tenant: str, name: str, changes: dict[str, Any], *, dry_run: bool
+) -> Plan:
+    """Change some settings of an existing application (``changes``: AppSpec field names)."""
+    current = show_app(ctx, tenant, name).attrs
+    backup = current["backup"].rsplit("/", 1)[-1] if current["backup"] else None
+    fields = {k: v for k, v in current.items() if k != "backup"}
+    spec = AppSpec(name=name, **{**fields, "backup": backup, **changes})
+    attrs = _attrs(spec)
+    wanted = {k: attrs[k] for k in changes}
+    path = object_path("application", name)
+    state = DesiredState(tenant, [DesiredObject("application", path, wanted)])
+    return run_plan(ctx, state, "app update", dry_run=dry_run)
+
+
 def delete_app(ctx: Context, tenant: str, name: str, *, dry_run: bool) -> Plan:
     """Delete an application (applications naming it as backup lose their backup)."""
     show_app(ctx, tenant, name)  # a clear error when it does not exist
