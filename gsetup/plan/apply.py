@@ -211,10 +211,23 @@ class _Writer:
     def _delete_options(self, changes: list[Change]) -> None:
         from sqlalchemy import bindparam, delete
 
-        from gsetup.configdb.models import CfgOption
+        from gsetup.configdb.models import CfgOption, Managed
 
         stmt = delete(CfgOption).where(CfgOption.id == bindparam("oid"))
         self._run(stmt, [{"oid": self._option_id(c)} for c in changes])
+        # Management rows name the option by key, not by row, so nothing cascades to them;
+        # left behind, they would make re-creating the option insert a duplicate and fail.
+        managed = delete(Managed).where(
+            Managed.object_id == bindparam("b_object"),
+            Managed.section == bindparam("b_section"),
+            Managed.key == bindparam("b_key"),
+        )
+        rows = [
+            {"b_object": self.ids[c.path], "b_section": c.option[0], "b_key": c.option[1]}
+            for c in changes
+            if c.option is not None
+        ]
+        self._run(managed, rows)
 
     def _delete_objects(self, changes: list[Change]) -> None:
         from sqlalchemy import bindparam, delete
