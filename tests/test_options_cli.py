@@ -161,7 +161,8 @@ def test_import_keeps_held_values_and_adds_the_rest(db_url: str, tmp_path: Path)
     text = _ok("options", "import", str(dms), "--app", "DMS_1")
     assert (
         "= keep   Environment/Applications/DMS_1 [channel-facebook] inbound-route  "
-        "(existing value kept; not overwritten with '101:facebook_queue')"
+        "kept '101:my_facebook_queue'  (existing value kept; not overwritten with "
+        "'101:facebook_queue')"
     ) in text
     assert "10 to create, 0 to update, 0 to delete, 4 unchanged" in text
     rows = app_options(db_url, "DMS_1")
