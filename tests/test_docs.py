@@ -43,3 +43,20 @@ def test_every_command_is_documented_in_cli_page() -> None:
     names = [c.name for c in app.registered_commands] + [g.name for g in app.registered_groups]
     missing = [n for n in names if n and f"`gsetup {n}" not in page]
     assert missing == []
+
+
+def test_answers_page_lists_every_key_and_shows_the_real_example() -> None:
+    from ruamel.yaml import YAML
+
+    from gsetup.packages import catalogue
+    from gsetup.wizards.bp import LOGIN_QUESTIONS, bp_questions
+
+    page = (DOCS / "answers.md").read_text()
+    keys = {q.key for p in catalogue() for q in (*LOGIN_QUESTIONS, *bp_questions(p, None))}
+    assert {k for k in keys if f"| `{k}` |" not in page} == set()
+    shown = page.split("`examples/facebook-bp.yaml`:\n\n```yaml\n", 1)[1].split("```", 1)[0]
+    example = DOCS.parent / "examples" / "facebook-bp.yaml"
+    yaml = YAML(typ="safe")
+    assert yaml.load(shown) == yaml.load(example.read_text())
+    for package in catalogue():
+        assert f"examples/{package.name}.yaml" in page
