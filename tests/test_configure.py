@@ -370,6 +370,8 @@ def test_workspace_refuses_without_bp_or_with_two(social: str) -> None:
     assert "not WorkspaceDesktop" in refused(
         social, "configure", "workspace", "--workspace", "IXN_1"
     )
+    error = refused(social, "configure", "workspace", "--emoji-attribute", "Emo/jis")
+    assert "invalid business attribute name 'Emo/jis'" in error
     result = run_cli("configure", "workspace", "--twitter-bp", "twitter-bp-tr", "--skip-emojis")
     assert result.exit_code == 0, result.stderr
 
@@ -522,7 +524,8 @@ def test_dms_utf8_last_line_without_newline(db_url: str, tmp_path: Path) -> None
 
 def test_dms_utf8_refuses_what_it_cannot_edit(db_url: str, tmp_path: Path) -> None:
     add_app(db_url, "DMS_1", "DigitalMessagingServer")
-    assert "has no working directory" in refused(db_url, "configure", "dms-utf8")
+    error = refused(db_url, "configure", "dms-utf8")
+    assert "has no working directory" in error and "gsetup app update DMS_1 --working-dir" in error
     add_app(db_url, "DMS_1", "DigitalMessagingServer", working_dir=str(tmp_path / "gone"))
     assert "is not a directory on this machine" in refused(db_url, "configure", "dms-utf8")
     add_app(db_url, "DMS_1", "DigitalMessagingServer", working_dir=str(tmp_path))

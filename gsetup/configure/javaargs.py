@@ -64,7 +64,7 @@ def ini_path(app: CurrentObject) -> Path:
     if not working_dir:
         raise BadInputError(
             f"application {name_of(app)!r} has no working directory, where {INI_NAME} is: "
-            "record it on the application (gsetup app create ... --working-dir DIR)"
+            f"record it with `gsetup app update {name_of(app)} --working-dir DIR`"
         )
     directory = Path(working_dir)
     if not directory.is_dir():

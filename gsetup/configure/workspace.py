@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from gsetup.commands.apply import run_plan
+from gsetup.configdb.tenants import check_name
 from gsetup.configure.emojis import emoji_objects, load_emojis
 from gsetup.configure.guard import expect_options
-from gsetup.configure.snapshot import choose_package, find_app, read_tenant
+from gsetup.configure.snapshot import Snapshot, choose_package, find_app, read_tenant
 from gsetup.context import Context
 from gsetup.errors import BadInputError
 from gsetup.packages.model import Family, Package
@@ -47,6 +48,22 @@ def merge_media_filters(current: str | None) -> str:
     return ",".join([text.rstrip(","), *missing] if text.rstrip(",") else missing)
 
 
+def _queue_options(snap: Snapshot, given: dict[Family, str | None]) -> dict[OptionKey, OptionValue]:
+    """The queue options of each family's chosen BP; an error when neither family has one."""
+    opts: dict[OptionKey, OptionValue] = {}
+    for family in FAMILIES:
+        package = choose_package(snap, family, QUEUE_STAGES, given[family], f"--{family}-bp")
+        if package is not None:
+            opts.update(desktop_queue_options(package))
+    if not opts:
+        raise BadInputError(
+            f"tenant {snap.tenant!r} has no Facebook or Twitter Business Process with outbound "
+            "queues for the plug-in's queue options: install one first "
+            "(`gsetup install facebook-bp`, `gsetup install twitter-bp`)"
+        )
+    return opts
+
+
 def configure_workspace(
     ctx: Context,
     tenant: str,
@@ -62,24 +79,10 @@ def configure_workspace(
     """Set the plug-in's queue options for the installed Facebook and Twitter BPs, add the
     social media types to the contact history filters and define the emoji picker."""
     emoji_set = None if skip_emojis else load_emojis(emojis)
-    attribute_path = object_path("business_attribute", emoji_attribute)
-    snap = read_tenant(ctx, tenant, [attribute_path])
+    check_name(emoji_attribute, "business attribute")
+    snap = read_tenant(ctx, tenant, [object_path("business_attribute", emoji_attribute)])
     app = find_app(snap, WORKSPACE, workspace, "--workspace")
-    given = {"facebook": facebook_bp, "twitter": twitter_bp}
-    packages = [
-        p
-        for family in FAMILIES
-        if (p := choose_package(snap, family, QUEUE_STAGES, given[family], f"--{family}-bp"))
-    ]
-    if not packages:
-        raise BadInputError(
-            f"tenant {tenant!r} has no Facebook or Twitter Business Process with outbound "
-            "queues for the plug-in's queue options: install one first "
-            "(`gsetup install facebook-bp`, `gsetup install twitter-bp`)"
-        )
-    opts: dict[OptionKey, OptionValue] = {}
-    for package in packages:
-        opts.update(desktop_queue_options(package))
+    opts = _queue_options(snap, {"facebook": facebook_bp, "twitter": twitter_bp})
     have = app.options.get(MEDIA_FILTERS)
     old = have.value if have is not None else None
     opts[MEDIA_FILTERS] = OptionValue(merge_media_filters(old))
