@@ -25,7 +25,7 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, cast
+from typing import IO, Any, cast
 
 from gsetup.drivers.archive import Entry, PackageReader, leaves_package, open_package
 from gsetup.drivers.specs import DRIVERS, Driver
@@ -99,6 +99,15 @@ class InstallRecord:
 
 
 @dataclass(frozen=True)
+class PackageContents:
+    """A judged package, read but not installed: what planning an installation needs."""
+
+    manifest: Manifest
+    digests: Mapping[str, str]  # each listed file -> its SHA-256
+    options_data: bytes | None  # the manifest's options-file, if it names one
+
+
+@dataclass(frozen=True)
 class RemovalReport:
     """What :func:`remove_installed` did, per recorded path."""
 
@@ -118,6 +127,25 @@ def read_manifest(package: Path) -> Manifest:
     with open_package(package) as reader:
         manifest, _ = _inspect(reader)
     return manifest
+
+
+def inspect_package(package: Path) -> PackageContents:
+    """Judge ``package`` whole, as installing does, and hash its files; write nothing.
+
+    Planning needs the checksums before anything is written: they go into the database record
+    in the same transaction as the options, and a re-run compares them with the disk.
+    """
+    with open_package(package) as reader:
+        manifest, root = _inspect(reader)
+        digests = {}
+        for name in manifest.files:
+            with reader.open(_join(root, name)) as stream:
+                digests[name] = _digest(stream)
+        options_data = None
+        if manifest.options_file is not None:
+            with reader.open(_join(root, manifest.options_file)) as stream:
+                options_data = stream.read()
+    return PackageContents(manifest, digests, options_data)
 
 
 def install_package(package: Path, target: Path) -> InstallRecord:
@@ -346,10 +374,21 @@ def _undo(
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as stream:
-        while chunk := stream.read(1 << 16):
-            digest.update(chunk)
+        return _digest(stream)
+
+
+def file_sha256(path: Path) -> str | None:
+    """The SHA-256 of the regular file at ``path``; None when there is none (or a link)."""
+    if path.is_symlink() or not path.is_file():
+        return None
+    return _sha256(path)
+
+
+def _digest(stream: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    while chunk := stream.read(1 << 16):
+        digest.update(chunk)
     return digest.hexdigest()
 
 
