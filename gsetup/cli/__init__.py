@@ -10,7 +10,19 @@ import sys
 import typer
 
 from gsetup import version_text
-from gsetup.cli import apps, configure, db, doctor, history, install, objects, options, sql, tenants
+from gsetup.cli import (
+    apps,
+    configure,
+    db,
+    doctor,
+    driver,
+    history,
+    install,
+    objects,
+    options,
+    sql,
+    tenants,
+)
 from gsetup.cli.common import Globals
 
 app = typer.Typer(
@@ -40,6 +52,7 @@ app.add_typer(sql.app, name="sql")
 app.add_typer(options.app, name="options")
 app.command("history")(history.history)
 app.add_typer(configure.app, name="configure")
+app.add_typer(driver.app, name="driver")
 app.command("doctor")(doctor.doctor)
 
 

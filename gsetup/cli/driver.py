@@ -1,0 +1,201 @@
+"""``gsetup driver``: install, upgrade, uninstall and list the Cloud API drivers of DMS."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from gsetup.cli.common import (
+    ALL_HELP,
+    DEFAULT_TENANT,
+    DETAILED_HELP,
+    DRY_RUN_HELP,
+    JSON_HELP,
+    TENANT_HELP,
+    emit_json,
+    exit_for,
+    globals_of,
+    open_context,
+)
+from gsetup.cli.install import _confirm  # the BP installers' "Apply this plan?"
+
+if TYPE_CHECKING:
+    from gsetup.commands.drivers import DriverResult
+
+app = typer.Typer(
+    help="Genesys Cloud API drivers (Facebook, Twitter) in Digital Messaging Server.",
+    no_args_is_help=True,
+)
+
+DRIVER_HELP = "Driver: facebook or twitter."
+DMS_HELP = "The DigitalMessagingServer application (asked when not given)."
+CHANNEL_HELP = "An additional channel: its options go to section channel-<driver>-<NAME>."
+PACKAGE_HELP = "Driver package: a directory, .zip or .tar.gz with a manifest.yaml."
+ANSWERS_HELP = "YAML answers file (docs/drivers.md lists the keys)."
+SET_HELP = "Answer one question: key=value, or a channel option: option.<key>=value (repeatable)."
+SAVE_HELP = "Write the answers given to this YAML file (no secrets)."
+YES_HELP = "Ask nothing: a question without an answer is an error."
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _show(results: list[DriverResult], *, dry_run: bool, as_json: bool, show_all: bool) -> None:
+    from gsetup.cli.render import print_lines, print_plan
+
+    if as_json:
+        steps = [r.to_json() for r in results]
+        emit_json(steps[0] if len(steps) == 1 and not results[0].role else {"steps": steps})
+        return
+    for result in results:
+        if result.role:
+            print(f"\n{result.role} {result.dms}:")
+        print_plan(result.plan, applied=not dry_run, show_all=show_all)
+        if result.kept_files:
+            print_lines("Files changed since they were installed were kept", result.kept_files)
+
+
+def _finish(
+    results: list[DriverResult], *, dry_run: bool, as_json: bool, detailed: bool, show_all: bool
+) -> None:
+    _show(results, dry_run=dry_run, as_json=as_json, show_all=show_all)
+    pending = next((r.plan for r in results if r.plan.pending), results[-1].plan)
+    exit_for(pending, dry_run=dry_run, detailed_exitcode=detailed)
+
+
+@app.command("install")
+def install(
+    ctx: typer.Context,
+    driver: str = typer.Argument(..., help=DRIVER_HELP),
+    dms: str | None = typer.Option(None, "--dms", help=DMS_HELP),
+    package: Path | None = typer.Option(None, "--package", "-p", help=PACKAGE_HELP),
+    channel: str | None = typer.Option(None, "--channel", help=CHANNEL_HELP),
+    answers: Path | None = typer.Option(None, "--answers", "-a", help=ANSWERS_HELP),
+    sets: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
+    save_answers: Path | None = typer.Option(None, "--save-answers", help=SAVE_HELP),
+    yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
+    detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    show_all: bool = typer.Option(False, "--all", help=ALL_HELP),
+) -> None:
+    """Install a driver channel on a DMS: files, options file, Hub connection, as one plan.
+
+    Asks what the answers file and --set leave open (tenant, DMS, host, port, the legal
+    terms, the Hub connection options), shows the plan, applies it in one transaction and
+    then puts the driver's files under <working dir>/media-channel-drivers/channel-<driver>.
+    """
+    from gsetup.wizards.bp import login
+    from gsetup.wizards.collect import Prompter
+    from gsetup.wizards.driver import (
+        DriverRequest,
+        answer_sources,
+        parse_driver,
+        run_driver_install,
+    )
+
+    parse_driver(driver)  # an unknown driver is refused before anything is asked
+    request = DriverRequest(
+        driver, dms, channel, package, answers, sets or [], save_answers, yes, dry_run
+    )
+    sources = answer_sources(request)
+    prompter = Prompter()
+    g = globals_of(ctx)
+    context = login(g.db, g.user, sources, prompter, yes)
+    if prompter.interactive and not yes:
+        print(f"Configuration server: {context.db.display_url}", file=sys.stderr)
+    result = run_driver_install(context, request, sources, prompter, _confirm)
+    _finish([result], dry_run=dry_run, as_json=as_json, detailed=detailed, show_all=show_all)
+
+
+@app.command("upgrade")
+def upgrade(
+    ctx: typer.Context,
+    driver: str = typer.Argument(..., help=DRIVER_HELP),
+    package: Path = typer.Option(..., "--package", "-p", help=PACKAGE_HELP),
+    dms: str | None = typer.Option(None, "--dms", help="The primary DMS (its backup goes first)."),
+    tenant: str | None = typer.Option(None, "--tenant", "-t", help=TENANT_HELP),
+    answers: Path | None = typer.Option(None, "--answers", "-a", help=ANSWERS_HELP),
+    sets: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
+    yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
+    detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    show_all: bool = typer.Option(False, "--all", help=ALL_HELP),
+) -> None:
+    """Rolling upgrade: the backup DMS's driver files and options first, then the primary's.
+
+    Each DMS is its own plan and transaction; the legal terms must be accepted again. Options
+    keep their values; options the new version adds are added. --dry-run shows both plans.
+    """
+    from gsetup.wizards.bp import login
+    from gsetup.wizards.collect import Prompter
+    from gsetup.wizards.driver import (
+        DriverRequest,
+        answer_sources,
+        parse_driver,
+        run_driver_upgrade,
+    )
+
+    parse_driver(driver)
+    request = DriverRequest(
+        driver, dms, None, package, answers, sets or [], None, yes, dry_run, tenant
+    )
+    sources = answer_sources(request)
+    prompter = Prompter()
+    g = globals_of(ctx)
+    context = login(g.db, g.user, sources, prompter, yes)
+    results = run_driver_upgrade(context, request, sources, prompter, _confirm, _progress)
+    _finish(results, dry_run=dry_run, as_json=as_json, detailed=detailed, show_all=show_all)
+
+
+@app.command("uninstall")
+def uninstall(
+    ctx: typer.Context,
+    driver: str = typer.Argument(..., help=DRIVER_HELP),
+    dms: str = typer.Option(..., "--dms", help="The DigitalMessagingServer application."),
+    channel: str | None = typer.Option(None, "--channel", help=CHANNEL_HELP),
+    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
+    detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    show_all: bool = typer.Option(False, "--all", help=ALL_HELP),
+) -> None:
+    """Remove a driver channel's options, and with the last channel the driver's files.
+
+    Options that were there before the install or were added since are kept, and so are
+    files changed since they were installed.
+    """
+    from gsetup.commands.drivers import uninstall_driver
+    from gsetup.wizards.driver import parse_driver
+
+    result = uninstall_driver(
+        open_context(ctx), parse_driver(driver), tenant, dms, channel, dry_run=dry_run
+    )
+    _finish([result], dry_run=dry_run, as_json=as_json, detailed=detailed, show_all=show_all)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    dms: str | None = typer.Option(None, "--dms", help="Only this DMS."),
+    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """List the drivers installed per DMS: version, channel sections, files."""
+    from gsetup.cli.render import print_table
+    from gsetup.commands.drivers import list_drivers
+
+    found = list_drivers(open_context(ctx), tenant, dms)
+    if as_json:
+        emit_json(found)
+        return
+    rows = [
+        (d["dms"], d["driver"], d["version"], ", ".join(d["sections"]), len(d["files"]))
+        for d in found
+    ]
+    print_table(f"Drivers in {tenant}", ("DMS", "driver", "version", "channels", "files"), rows)

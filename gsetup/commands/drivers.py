@@ -1,0 +1,542 @@
+"""Install, upgrade, uninstall and list the Cloud API drivers of Digital Messaging Servers.
+
+An install is ONE plan: the driver's options file imported into the DMS application without
+overwriting (which creates the ``[channel-<driver>]`` section), the Hub connection options and
+any other channel options given (overwriting), the file record, and the driver's files under
+``<working dir>/media-channel-drivers/channel-<driver>``. The database part is one transaction;
+the files are staged before it and moved in after the commit (:mod:`gsetup.drivers.staging`),
+so a failed apply leaves no files. See :mod:`gsetup.drivers.installed` for how ownership and
+the file record make uninstall exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gsetup.context import Context
+from gsetup.drivers import staging
+from gsetup.drivers.installed import (
+    channel_sections,
+    owner_of,
+    read_record,
+    record_rows,
+    record_section,
+)
+from gsetup.drivers.optionfile import option_file_name, render_driver_options
+from gsetup.drivers.package import (
+    InstallRecord,
+    PackageContents,
+    builtin_package,
+    inspect_package,
+    read_manifest,
+    remove_installed,
+)
+from gsetup.drivers.specs import (
+    Driver,
+    channel_section,
+    parse_channel_section,
+    secret_keys,
+    validate_option,
+)
+from gsetup.errors import BadInputError, NotFoundError
+from gsetup.options import OptionSections, format_options, parse_options
+from gsetup.plan.apply import Operation, apply_states, plan_states
+from gsetup.plan.model import Change, Plan
+from gsetup.state import DesiredObject, DesiredState, OptionKey, OptionValue, object_path
+
+if TYPE_CHECKING:
+    from gsetup.plan.current import CurrentObject
+
+DMS_TYPE = "DigitalMessagingServer"
+_VERSION_LIMIT = 32  # the width of install_history.version
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DriverAnswers:
+    """What installing one channel of a driver on one DMS needs, checked.
+
+    ``hub`` and ``options`` map channel option keys to values; ``history`` is what the install
+    history records (no secrets).
+    """
+
+    driver: Driver
+    tenant: str
+    dms: str
+    channel: str | None = None
+    package: Path | None = None
+    hub: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, str] = field(default_factory=dict)
+    history: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DriverResult:
+    """What an install, one upgrade step or an uninstall planned or did on one DMS."""
+
+    driver: Driver
+    dms: str
+    plan: Plan
+    applied: bool
+    version: str | None
+    sections: list[str]
+    role: str = ""  # upgrade: "backup" or "primary"
+    kept_files: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready data for ``--json``, secrets masked."""
+        return {
+            **self.plan.to_json(),
+            "driver": self.driver,
+            "dms": self.dms,
+            "role": self.role or None,
+            "version": self.version,
+            "sections": self.sections,
+            "applied": self.applied,
+            "kept_files": self.kept_files,
+        }
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One DMS's part of an operation: the states applied together and its files."""
+
+    dms: str
+    states: list[DesiredState]
+    files: staging.FilePlan
+    package: Path | None
+    sections: list[str]
+
+
+# -- reading the DMS ---------------------------------------------------------------------------
+
+
+def dms_names(ctx: Context, tenant: str) -> list[str]:
+    """The tenant's Digital Messaging Server applications."""
+    from gsetup.commands.objects import list_objects
+
+    views = list_objects(ctx, [tenant], "application")
+    return [v.path.rsplit("/", 1)[-1] for v in views if v.attrs["app_type"] == DMS_TYPE]
+
+
+def dms_attrs(ctx: Context, tenant: str, dms: str) -> dict[str, Any]:
+    """The attributes (host, port, working_dir, backup...) of the DMS application ``dms``."""
+    return dict(_load_dms(ctx, tenant, dms).attrs)
+
+
+def _load_dms(ctx: Context, tenant: str, dms: str) -> CurrentObject:
+    from gsetup.configdb.tenants import tenant_id
+    from gsetup.plan.current import load_current
+
+    path = object_path("application", dms)
+    ctx.identity.require(tenant, change=False)
+    with ctx.db.engine.connect() as conn:
+        obj = load_current(conn, tenant_id(conn, tenant), {path}).objects.get(path)
+    if obj is None or obj.kind != "application":
+        raise NotFoundError(f"no application {dms!r} in tenant {tenant!r}")
+    if obj.attrs["app_type"] != DMS_TYPE:
+        raise BadInputError(
+            f"application {dms!r} is a {obj.attrs['app_type']}, not a {DMS_TYPE}: the Cloud "
+            "API drivers run in Digital Messaging Server"
+        )
+    return obj
+
+
+def _values(obj: CurrentObject) -> dict[OptionKey, str]:
+    return {key: option.value for key, option in obj.options.items()}
+
+
+def _owners(obj: CurrentObject) -> set[str]:
+    return {owner for option in obj.options.values() for owner in option.managers}
+
+
+# -- options -----------------------------------------------------------------------------------
+
+
+def check_channel_options(
+    driver: Driver, section: str, given: Mapping[str, object], source: str
+) -> dict[str, str]:
+    """Check channel options given by the user against the specs; canonical values.
+
+    Refuses secrets (they have answers of their own, read from the environment or a file),
+    values outside a spec's range (the message gives the range) and keys or values an option
+    file cannot hold.
+    """
+    secrets = secret_keys(driver)
+    checked: dict[str, str] = {}
+    for key, raw in given.items():
+        if key in secrets:
+            raise BadInputError(
+                f"{source}: option {key!r} is a secret; give it with its own answer, as "
+                "{env: NAME} or {file: PATH}"
+            )
+        if isinstance(raw, bool):
+            text = "true" if raw else "false"
+        elif isinstance(raw, (str, int)):
+            text = str(raw)
+        else:
+            raise BadInputError(f"{source}: option {key!r} must be a text, number or boolean")
+        try:
+            checked[key] = validate_option(driver, section, key, text)
+        except BadInputError as exc:
+            raise BadInputError(f"{source}: {exc}") from None
+    try:
+        format_options({section: checked})
+    except BadInputError as exc:
+        raise BadInputError(f"{source}: {exc}") from None
+    return checked
+
+
+def _file_options(
+    driver: Driver, section: str, tenant_dbid: int, data: bytes | None, source: str
+) -> OptionSections:
+    """The driver's options file for ``section``: the package's own, else the template's."""
+    name = section.removeprefix(f"channel-{driver}").removeprefix("-") or None
+    if data is None:
+        data = render_driver_options(driver, channel=name, tenant_dbid=tenant_dbid).encode()
+    retargeted: OptionSections = {}
+    for found, keys in parse_options(data, source).items():
+        parsed = parse_channel_section(found)
+        target = found
+        if parsed is not None and parsed.driver == driver and parsed.name is None:
+            # The file is written for the first channel; another channel gets the same options.
+            target = section + (f"-monitor-{parsed.monitor}" if parsed.monitor else "")
+        checked = retargeted.setdefault(target, {})
+        for key, value in keys.items():
+            is_ours = parsed is not None and parsed.driver == driver
+            checked[key] = validate_option(driver, target, key, value) if is_ours else value
+    return retargeted
+
+
+def _options_data(
+    driver: Driver, contents: PackageContents | None, installed: InstallRecord | None
+) -> bytes | None:
+    """The package's own options file, or the installed driver's; None: render the template."""
+    if contents is not None:
+        if contents.manifest.version == _builtin_version(driver):
+            return None  # rendered, so that inbound-route names the right tenant
+        return contents.options_data
+    if installed is None or installed.version == _builtin_version(driver):
+        return None
+    path = f"{staging.driver_directory(driver)}/{option_file_name(driver)}"
+    if any(f.path == path for f in installed.files):
+        on_disk = Path(installed.target) / path
+        return on_disk.read_bytes() if on_disk.is_file() else None
+    return None
+
+
+def _builtin_version(driver: Driver) -> str:
+    return read_manifest(builtin_package(driver)).version
+
+
+def _desired(
+    tenant: str, dms: str, owner: str, layers: Sequence[Mapping[OptionKey, OptionValue]]
+) -> DesiredState:
+    """One channel's state: the option layers merged, later layers winning."""
+    merged: dict[OptionKey, OptionValue] = {}
+    for layer in layers:
+        merged.update(layer)
+    obj = DesiredObject("application", object_path("application", dms), options=merged)
+    return DesiredState(tenant, [obj], owner=owner)
+
+
+def _record_options(record: InstallRecord | None) -> dict[OptionKey, OptionValue]:
+    return {key: OptionValue(value) for key, value in record_rows(record).items()} if record else {}
+
+
+def _plain(sections: OptionSections, secrets: frozenset[str]) -> dict[OptionKey, OptionValue]:
+    """Options from an options file: set only where missing."""
+    from gsetup.state import options
+
+    return options(sections, overwrite=False, secret_keys=secrets)
+
+
+# -- running -----------------------------------------------------------------------------------
+
+
+def _file_changes(files: staging.FilePlan) -> list[Change]:
+    return [
+        Change(step.action, "file", "file", str(files.working_dir / step.path), note=step.note)
+        for step in files.steps
+    ]
+
+
+def _run(
+    ctx: Context, step: _Step, operation: Operation, dry_run: bool, progress: Progress | None
+) -> Plan:
+    """Plan, or stage the files, apply the states in one transaction, then place the files."""
+    if dry_run:
+        plan = plan_states(ctx.db.engine, step.states)
+    else:
+        staged = staging.stage(step.files, step.package) if step.package else None
+        try:
+            plan = apply_states(ctx.db.engine, step.states, operation, progress=progress)
+        except BaseException:
+            staging.discard(staged)
+            raise
+        staging.finish(step.files, staged)
+    plan.changes.extend(_file_changes(step.files))
+    return plan
+
+
+def _operation(
+    ctx: Context, name: str, driver: Driver, version: str | None, answers: Mapping[str, Any]
+) -> Operation:
+    return Operation(name, ctx.identity.name, f"driver-{driver}", version, dict(answers))
+
+
+def _inspect(driver: Driver, package: Path) -> PackageContents:
+    contents = inspect_package(package)
+    if contents.manifest.driver != driver:
+        raise BadInputError(
+            f"{package}: the package is the {contents.manifest.driver} driver, not {driver}"
+        )
+    if len(contents.manifest.version) > _VERSION_LIMIT:
+        raise BadInputError(
+            f"{package}: version {contents.manifest.version!r} is longer than "
+            f"{_VERSION_LIMIT} characters"
+        )
+    return contents
+
+
+# -- install -----------------------------------------------------------------------------------
+
+
+def install_driver(
+    ctx: Context, answers: DriverAnswers, *, dry_run: bool, progress: Progress | None = None
+) -> DriverResult:
+    """Plan (``dry_run``) or apply installing one channel of a driver on a DMS.
+
+    Without ``answers.package``: the installed driver's files when there are some (another
+    channel), else gsetup's built-in package. A package other than the installed one is
+    refused: that is ``gsetup driver upgrade``.
+    """
+    from gsetup.configdb.tenants import tenant_id
+
+    driver = answers.driver
+    ctx.identity.require(answers.tenant, change=not dry_run)
+    section = channel_section(driver, answers.channel)
+    obj = _load_dms(ctx, answers.tenant, answers.dms)
+    working = staging.check_working_dir(obj.attrs["working_dir"], answers.dms)
+    old = read_record(driver, _values(obj))
+    package = answers.package or (None if old else builtin_package(driver))
+    contents = _inspect(driver, package) if package else None
+    if contents is not None:
+        files = staging.plan_files(contents, working, old)
+        if old is not None and files.record != old:
+            raise BadInputError(
+                f"the {driver} driver {old.version} is installed on {answers.dms!r}; to "
+                f"install {contents.manifest.version}, use: gsetup driver upgrade {driver} "
+                f"--package {package} --dms <primary DMS>"
+            )
+    else:
+        assert old is not None
+        files = staging.FilePlan(
+            working, old, old, tuple(staging.FileStep("keep", f.path) for f in old.files)
+        )
+    with ctx.db.engine.connect() as conn:
+        dbid = tenant_id(conn, answers.tenant)
+    data = _options_data(driver, contents, old)
+    source = str(package or working) + f" ({option_file_name(driver)})"
+    secrets = secret_keys(driver)
+    state = _desired(
+        answers.tenant,
+        answers.dms,
+        owner_of(driver, obj.id, section),
+        [
+            _plain(_file_options(driver, section, dbid, data, source), secrets),
+            {(section, k): OptionValue(v, secret=k in secrets) for k, v in answers.hub.items()},
+            {(section, k): OptionValue(v) for k, v in answers.options.items()},
+            _record_options(files.record),
+        ],
+    )
+    version = files.record.version if files.record else None
+    op = _operation(ctx, "driver install", driver, version, answers.history)
+    plan = _run(ctx, _Step(answers.dms, [state], files, package, [section]), op, dry_run, progress)
+    return DriverResult(driver, answers.dms, plan, not dry_run, version, [section])
+
+
+# -- upgrade -----------------------------------------------------------------------------------
+
+
+def upgrade_order(ctx: Context, tenant: str, primary: str) -> list[tuple[str, str]]:
+    """``(role, DMS)`` in the order of the guide's rolling upgrade: the backup first."""
+    backup = _load_dms(ctx, tenant, primary).attrs.get("backup")
+    order = [("backup", backup.rsplit("/", 1)[-1])] if backup else []
+    return [*order, ("primary", primary)]
+
+
+def upgrade_driver(
+    ctx: Context,
+    driver: Driver,
+    tenant: str,
+    primary: str,
+    package: Path,
+    *,
+    dry_run: bool,
+    history: Mapping[str, Any],
+    progress: Progress | None = None,
+) -> list[DriverResult]:
+    """The rolling upgrade: the backup DMS's files and options, then the primary's.
+
+    Each DMS is its own plan and transaction, as the guide upgrades one stopped DMS at a time.
+    Every DMS is checked before the first is changed. Options the new options file adds are
+    added; every option a channel has now is kept with its value.
+    """
+    ctx.identity.require(tenant, change=not dry_run)
+    contents = _inspect(driver, package)
+    order = upgrade_order(ctx, tenant, primary)
+    for _role, dms in order:
+        _upgrade_step(ctx, driver, tenant, dms, package, contents)  # refuse before writing
+    results = []
+    for number, (role, dms) in enumerate(order, 1):
+        step, old = _upgrade_step(ctx, driver, tenant, dms, package, contents)
+        where = f"[{number}/{len(order)}] {role} {dms}"
+        if progress is not None:
+            progress(f"{where}: {driver} driver {old.version} -> {contents.manifest.version}")
+        answers = {**history, "dms": dms, "role": role, "previous_version": old.version}
+        op = _operation(ctx, "driver upgrade", driver, contents.manifest.version, answers)
+        plan = _run(ctx, step, op, dry_run, progress)
+        if progress is not None:
+            progress(f"{where}: {'planned' if dry_run else 'done'}: {plan.summary_line()}")
+        results.append(
+            DriverResult(
+                driver, dms, plan, not dry_run, contents.manifest.version, step.sections, role
+            )
+        )
+    return results
+
+
+def _upgrade_step(
+    ctx: Context,
+    driver: Driver,
+    tenant: str,
+    dms: str,
+    package: Path,
+    contents: PackageContents,
+) -> tuple[_Step, InstallRecord]:
+    from gsetup.configdb.tenants import tenant_id
+
+    obj = _load_dms(ctx, tenant, dms)
+    old = read_record(driver, _values(obj))
+    sections = channel_sections(driver, obj.id, _owners(obj))
+    if old is None or not sections:
+        raise BadInputError(
+            f"the {driver} driver is not installed on {dms!r}; install it there first: "
+            f"gsetup driver install {driver} --dms {dms}"
+        )
+    working = staging.check_working_dir(obj.attrs["working_dir"], dms)
+    files = staging.plan_files(contents, working, old)
+    with ctx.db.engine.connect() as conn:
+        dbid = tenant_id(conn, tenant)
+    data, old_data = _options_data(driver, contents, None), _options_data(driver, None, old)
+    source = f"{package} ({option_file_name(driver)})"
+    states = []
+    for section in sections:
+        owner = owner_of(driver, obj.id, section)
+        # What the channel holds now stays, unless it is still the old version's default: a
+        # value nobody changed follows the new version (a new driver-classname, say).
+        now = {
+            key: OptionValue(option.value, overwrite=False, secret=option.secret)
+            for key, option in obj.options.items()
+            if owner in option.managers and key[0] != record_section(driver)
+        }
+        old_defaults = _plain(
+            _file_options(driver, section, dbid, old_data, source), secret_keys(driver)
+        )
+        new = {
+            key: replace(value, overwrite=key in now and now[key].value == old_defaults[key].value)
+            if key in old_defaults
+            else value
+            for key, value in _plain(
+                _file_options(driver, section, dbid, data, source), secret_keys(driver)
+            ).items()
+        }
+        layers = [now, new, _record_options(files.record)]
+        states.append(_desired(tenant, dms, owner, layers))
+    return _Step(dms, states, files, package, sections), old
+
+
+# -- uninstall ---------------------------------------------------------------------------------
+
+
+def uninstall_driver(
+    ctx: Context,
+    driver: Driver,
+    tenant: str,
+    dms: str,
+    channel: str | None,
+    *,
+    dry_run: bool,
+) -> DriverResult:
+    """Remove one channel: the options it created, and with the last channel the files.
+
+    Options the user had before the install or added since are kept; so are files changed
+    since they were installed (listed in ``kept_files``).
+    """
+    ctx.identity.require(tenant, change=not dry_run)
+    section = channel_section(driver, channel)
+    obj = _load_dms(ctx, tenant, dms)
+    installed = channel_sections(driver, obj.id, _owners(obj))
+    if section not in installed:
+        raise NotFoundError(
+            f"no {driver} driver channel [{section}] on {dms!r} in tenant {tenant!r}; "
+            f"installed: {', '.join(installed) or '(none)'}"
+        )
+    old = read_record(driver, _values(obj))
+    state = DesiredState(tenant, owner=owner_of(driver, obj.id, section))
+    # The file record is co-managed by every channel: only the last channel takes the files.
+    removes = installed == [section] and old is not None
+    files = (
+        staging.plan_removal(old)
+        if removes and old is not None
+        else staging.FilePlan(Path(obj.attrs["working_dir"]), old, old, ())
+    )
+    version = old.version if old else None
+    answers = {"tenant": tenant, "dms": dms, "channel": channel}
+    kept: list[str] = []
+    if dry_run:
+        plan = plan_states(ctx.db.engine, [state])
+    else:
+        op = _operation(ctx, "driver uninstall", driver, version, answers)
+        plan = apply_states(ctx.db.engine, [state], op)
+        if removes and old is not None:
+            kept = list(remove_installed(old).kept)
+    plan.changes.extend(_file_changes(files))
+    return DriverResult(driver, dms, plan, not dry_run, version, [section], kept_files=kept)
+
+
+# -- list --------------------------------------------------------------------------------------
+
+
+def list_drivers(ctx: Context, tenant: str, dms: str | None = None) -> list[dict[str, Any]]:
+    """The drivers installed on the tenant's DMS applications (or on ``dms`` only)."""
+    from gsetup.drivers.specs import DRIVERS
+
+    names = [dms] if dms is not None else dms_names(ctx, tenant)
+    found = []
+    for name in names:
+        obj = _load_dms(ctx, tenant, name)
+        for driver in DRIVERS:
+            record = read_record(driver, _values(obj))
+            sections = channel_sections(driver, obj.id, _owners(obj))
+            if record is None and not sections:
+                continue
+            found.append(
+                {
+                    "tenant": tenant,
+                    "dms": name,
+                    "driver": driver,
+                    "version": record.version if record else None,
+                    "sections": sections,
+                    "directory": str(Path(record.target) / staging.driver_directory(driver))
+                    if record
+                    else None,
+                    "files": [f.path for f in record.files] if record else [],
+                }
+            )
+    return found

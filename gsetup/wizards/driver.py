@@ -1,0 +1,416 @@
+"""The Cloud API driver installer wizard: what the Genesys driver installers ask, as questions.
+
+The Genesys installers ask for the host, the Configuration Server, its port, a user and a
+password, then a Digital Messaging Server object, then their own questions. gsetup's
+configuration server is its database (shown, never asked; server databases log in with
+:func:`gsetup.wizards.bp.login`), so the wizard asks: the tenant, the DMS, its host and port
+(checked against the application), the acceptance of the legal terms, and the Hub connection
+options of the guide's "Configure connections". The same questions read answer files and
+``--set``; two keys of answer files stand outside the question model because their values are
+not single answers: ``channel`` (the channel name) and ``options`` (a mapping of more channel
+options, ``--set option.<key>=value`` on the command line).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gsetup.configdb.tenants import DEFAULT_TENANT
+from gsetup.drivers.specs import CHANNEL_OPTIONS, DRIVERS, Driver, channel_section
+from gsetup.drivers.terms import SOCIAL_ENGAGEMENT_TERMS as TERMS
+from gsetup.errors import BadInputError
+from gsetup.wizards.answers import AnswerSource, load_answers_file, parse_set, save_answers
+from gsetup.wizards.collect import Prompter, collect
+from gsetup.wizards.questions import Answers as Collected
+from gsetup.wizards.questions import Question
+
+if TYPE_CHECKING:
+    from gsetup.commands.drivers import DriverResult
+    from gsetup.context import Context
+    from gsetup.plan.model import Plan
+
+# Answer key -> the channel option it sets ("Configure connections"). The Hub password is
+# gsa_password: "password" is the configuration database login's answer.
+HUB_ANSWERS: dict[str, str] = {
+    "gsa_account_name": "gsa-account-name",
+    "gsa_api_key": "gsa-api-key",
+    "gsa_channel_id": "gsa-channel-id",
+    "gsa_channel_name": "gsa-channel-name",
+    "gsa_url_base": "gsa-url-base",
+    "gsa_user_name": "gsa-user-name",
+    "gsa_password": "password",
+}
+OPTION_PREFIX = "option."
+_LOGIN_KEYS = ("user", "password")
+_UPGRADE_KEYS = ("tenant", "dms", "accept_terms")
+
+
+@dataclass
+class DriverRequest:
+    """What the command line gave ``gsetup driver install`` or ``upgrade``."""
+
+    driver: str
+    dms: str | None = None
+    channel: str | None = None
+    package: Path | None = None
+    answers_file: Path | None = None
+    sets: Sequence[str] = ()
+    save_answers: Path | None = None
+    yes: bool = False
+    dry_run: bool = False
+    tenant: str | None = None
+
+
+@dataclass
+class _Extras:
+    """The answers outside the question model: the channel and more channel options."""
+
+    channel: str | None = None
+    options: dict[str, object] = field(default_factory=dict)
+    where: str = "options"
+
+
+def parse_driver(name: str) -> Driver:
+    """``facebook`` or ``twitter``; anything else is refused naming both."""
+    for driver in DRIVERS:
+        if name == driver:
+            return driver
+    raise BadInputError(f"unknown driver {name!r}; use one of: {', '.join(DRIVERS)}")
+
+
+def answer_sources(request: DriverRequest) -> list[AnswerSource]:
+    """``--dms``/``--tenant`` first, then ``--set``, then the answers file."""
+    given = {"dms": request.dms, "tenant": request.tenant}
+    flags = AnswerSource("command line", {k: v for k, v in given.items() if v is not None})
+    sources = [flags, parse_set(request.sets)]
+    if request.answers_file is not None:
+        sources.append(load_answers_file(request.answers_file))
+    return sources
+
+
+def terms_question() -> Question:
+    """Where the legal terms are, and whether they are accepted (asked on every install)."""
+    return Question(
+        "accept_terms",
+        f"{TERMS.title}: {TERMS.notice}\n  Read them in the {TERMS.where}.\n  {TERMS.question}",
+        f"You accept the {TERMS.title} (true/false); they must be read and accepted before "
+        f"deploying or upgrading the drivers. Where they are: {TERMS.where}.",
+        type="bool",
+    )
+
+
+def driver_questions(driver: Driver, ctx: Context | None) -> list[Question]:
+    """The install wizard's questions; without ``ctx`` the choices are not checked."""
+    return [*_target_questions(ctx), terms_question(), *_hub_questions(driver)]
+
+
+def _target_questions(ctx: Context | None) -> list[Question]:
+    attrs: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def dms_attrs(answers: Collected) -> dict[str, Any]:
+        from gsetup.commands.drivers import dms_attrs as load
+
+        assert ctx is not None
+        key = (answers["tenant"], answers["dms"])
+        if key not in attrs:
+            attrs[key] = load(ctx, *key)
+        return attrs[key]
+
+    def host(answers: Collected) -> str:
+        import socket
+
+        return str(dms_attrs(answers)["host"] or socket.gethostname()) if ctx else ""
+
+    return [
+        Question(
+            "tenant",
+            "Select a tenant:",
+            "Tenant of the Digital Messaging Server.",
+            type="choice",
+            default=DEFAULT_TENANT,
+            choices=(lambda _: _tenants(ctx)) if ctx else None,
+        ),
+        Question(
+            "dms",
+            "Select a Digital Messaging Server:",
+            "The DigitalMessagingServer application the driver is installed into (--dms).",
+            type="choice",
+            choices=(lambda a: _dms_choices(ctx, a["tenant"])) if ctx else None,
+        ),
+        Question(
+            "host",
+            "Host name of the Digital Messaging Server:",
+            "Host the DMS runs on; must be the application's host when it has one.",
+            default=host,
+        ),
+        Question(
+            "port",
+            "Network port of the Digital Messaging Server:",
+            "Port of the DMS (1-65535); must be the application's port. Asked only when the "
+            "application has one.",
+            default=lambda a: dms_attrs(a)["port"] if ctx else None,
+            validate=_port,
+            when=lambda a: ctx is None or dms_attrs(a)["port"] is not None,
+        ),
+    ]
+
+
+def _tenants(ctx: Context | None) -> list[str]:
+    from gsetup.commands.tenants import list_tenants
+
+    assert ctx is not None
+    return list_tenants(ctx)
+
+
+def _dms_choices(ctx: Context | None, tenant: str) -> list[str]:
+    from gsetup.commands.drivers import dms_names
+
+    assert ctx is not None
+    names = dms_names(ctx, tenant)
+    if not names:
+        raise BadInputError(
+            f"tenant {tenant!r} has no DigitalMessagingServer application; create one first: "
+            "gsetup app create NAME --type DigitalMessagingServer --working-dir DIR"
+        )
+    return names
+
+
+def _port(value: Any) -> int:
+    text = str(value)
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise ValueError(f"{value!r} is not a port; use a whole number from 1 to 65535")
+    return int(text)
+
+
+def _hub_questions(driver: Driver) -> list[Question]:
+    specs = CHANNEL_OPTIONS[driver]
+    questions = []
+    for key, option in HUB_ANSWERS.items():
+        spec = specs[option]
+        secret = " Give it as {env: NAME} or {file: PATH}." if spec.secret else ""
+        questions.append(
+            Question(
+                key,
+                f"Hub: {spec.help} ({option}):",
+                f"Channel option {option}: {spec.help} (guide: Configure connections).{secret}",
+                type="secret" if spec.secret else "text",
+                default=spec.default or None,
+            )
+        )
+    return questions
+
+
+# -- sources -------------------------------------------------------------------------------
+
+
+def _split(
+    sources: Sequence[AnswerSource], request: DriverRequest, keep: Sequence[str] | None = None
+) -> tuple[list[AnswerSource], _Extras]:
+    """Take the login answers, ``channel`` and the options out of the sources.
+
+    ``keep`` (upgrade) also drops any other key: an install answers file may be reused.
+    """
+    extras = _Extras(channel=request.channel)
+    cleaned = []
+    for source in reversed(sources):  # lowest precedence first, so later ones win
+        values: dict[str, Any] = {}
+        for key, value in source.values.items():
+            if key.startswith(OPTION_PREFIX):
+                extras.options[key.removeprefix(OPTION_PREFIX)] = value
+                extras.where = f"{source.name} {key}"
+            elif key == "options":
+                if not isinstance(value, Mapping):
+                    raise BadInputError(f"{source.name}: options must be a mapping of key: value")
+                extras.options.update({str(k): v for k, v in value.items()})
+                extras.where = f"{source.name}: options"
+            elif key == "channel":
+                extras.channel = request.channel or str(value)
+            elif key not in _LOGIN_KEYS and (keep is None or key in keep):
+                values[key] = value
+        cleaned.append(AnswerSource(source.name, values, source.clear_secrets))
+    for key in extras.options:
+        answer = next((a for a, option in HUB_ANSWERS.items() if option == key), None)
+        if answer is not None:
+            raise BadInputError(f"{extras.where}: give {key} with the answer {answer!r}")
+    return list(reversed(cleaned)), extras
+
+
+def _recorded(
+    ctx: Context, driver: Driver, sources: list[AnswerSource], channel: str | None
+) -> dict[str, Any]:
+    """The answers of the last install of this driver channel on the DMS the sources name."""
+    from gsetup.commands.history import list_history
+
+    def given(key: str) -> Any:
+        return next((s.values[key] for s in sources if key in s.values), None)
+
+    tenant, dms = given("tenant") or DEFAULT_TENANT, given("dms")
+    if dms is None:
+        return {}
+    for entry in list_history(ctx, tenant, limit=10_000):
+        answers = entry["answers"] or {}
+        if (
+            entry["package"] == f"driver-{driver}"
+            and entry["operation"] == "driver install"
+            and answers.get("dms") == dms
+            and answers.get("channel") == channel
+        ):
+            skip = {"tenant", "dms", "accept_terms", "terms", "channel", "options", "package"}
+            return {k: v for k, v in answers.items() if k not in skip}
+    return {}
+
+
+# -- running -------------------------------------------------------------------------------
+
+
+def _accepted(ctx: Context, collected: Mapping[str, Any]) -> dict[str, Any]:
+    """The acceptance the history records, or an error when the terms were not accepted."""
+    if collected.get("accept_terms") is not True:
+        raise BadInputError(
+            f"accept_terms: the {TERMS.title} were not accepted; read them ({TERMS.where}) "
+            "and answer true (answers file: accept_terms: true) to install or upgrade a driver"
+        )
+    return {
+        "title": TERMS.title,
+        "version": TERMS.version,
+        "accepted_by": ctx.identity.name,
+        "accepted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _check_host(ctx: Context, collected: Mapping[str, Any]) -> None:
+    from gsetup.commands.drivers import dms_attrs
+
+    attrs = dms_attrs(ctx, collected["tenant"], collected["dms"])
+    if attrs["host"] and str(collected["host"]).lower() != str(attrs["host"]).lower():
+        raise BadInputError(
+            f"host: {collected['dms']!r} runs on {attrs['host']!r}, not {collected['host']!r}; "
+            "the driver's files go to its working directory on that host"
+        )
+    if "port" in collected and collected["port"] != attrs["port"]:
+        raise BadInputError(
+            f"port: {collected['dms']!r} listens on port {attrs['port']}, not {collected['port']}"
+        )
+
+
+def _collect(
+    questions: list[Question],
+    sources: list[AnswerSource],
+    request: DriverRequest,
+    prompter: Prompter,
+    recorded: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    def keep_partial(partial: dict[str, Any]) -> None:
+        if request.save_answers is not None:
+            save_answers(request.save_answers, questions, partial)
+
+    return collect(
+        questions,
+        sources,
+        prompter=prompter,
+        yes=request.yes,
+        recorded=recorded,
+        on_interrupt=keep_partial,
+    )
+
+
+def run_driver_install(
+    ctx: Context,
+    request: DriverRequest,
+    sources: list[AnswerSource],
+    prompter: Prompter,
+    confirm: Callable[[Plan], bool],
+) -> DriverResult:
+    """Ask what is left, show the plan, confirm, apply; write ``--save-answers`` if asked."""
+    from gsetup.commands.drivers import DriverAnswers, check_channel_options, install_driver
+
+    driver = parse_driver(request.driver)
+    questions = driver_questions(driver, ctx)
+    cleaned, extras = _split(sources, request)
+    section = channel_section(driver, extras.channel)  # a bad name is refused before asking
+    options = check_channel_options(driver, section, extras.options, extras.where)
+    recorded = _recorded(ctx, driver, cleaned, extras.channel)
+    collected = _collect(questions, cleaned, request, prompter, recorded)
+    terms = _accepted(ctx, collected)
+    _check_host(ctx, collected)
+    secret = {q.key for q in questions if q.secret}
+    history = {k: v for k, v in collected.items() if k not in secret}
+    history.update(
+        channel=extras.channel,
+        package=str(request.package) if request.package else None,
+        options=options,
+        terms=terms,
+    )
+    answers = DriverAnswers(
+        driver,
+        collected["tenant"],
+        collected["dms"],
+        extras.channel,
+        request.package,
+        {option: str(collected[key]) for key, option in HUB_ANSWERS.items()},
+        options,
+        history,
+    )
+    if prompter.interactive and not request.yes and not request.dry_run:
+        preview = install_driver(ctx, answers, dry_run=True)
+        if not confirm(preview.plan):
+            raise KeyboardInterrupt
+    result = install_driver(ctx, answers, dry_run=request.dry_run)
+    if request.save_answers is not None:
+        saved = {**collected, "channel": extras.channel, "options": options}
+        save_answers(request.save_answers, [*questions, *_extra_questions()], saved)
+    return result
+
+
+def _extra_questions() -> list[Question]:
+    """The extra keys, described for ``--save-answers`` (never asked)."""
+    return [
+        Question("channel", "", "Channel name: the section becomes channel-<driver>-<name>."),
+        Question("options", "", "More channel options, key: value, checked against the specs."),
+    ]
+
+
+def run_driver_upgrade(
+    ctx: Context,
+    request: DriverRequest,
+    sources: list[AnswerSource],
+    prompter: Prompter,
+    confirm: Callable[[Plan], bool],
+    progress: Callable[[str], None] | None = None,
+) -> list[DriverResult]:
+    """The rolling upgrade: tenant, primary DMS and terms, then backup first, then primary."""
+    from gsetup.commands.drivers import upgrade_driver
+
+    driver = parse_driver(request.driver)
+    if request.package is None:
+        raise BadInputError("--package: give the new driver package (directory or archive)")
+    questions = [q for q in driver_questions(driver, ctx) if q.key in _UPGRADE_KEYS]
+    cleaned, _extras = _split(sources, request, keep=_UPGRADE_KEYS)
+    collected = _collect(questions, cleaned, request, prompter)
+    history = {
+        "tenant": collected["tenant"],
+        "primary": collected["dms"],
+        "package": str(request.package),
+        "terms": _accepted(ctx, collected),
+    }
+
+    def run(dry_run: bool, report: Callable[[str], None] | None) -> list[DriverResult]:
+        return upgrade_driver(
+            ctx,
+            driver,
+            collected["tenant"],
+            collected["dms"],
+            request.package or Path(),
+            dry_run=dry_run,
+            history=history,
+            progress=report,
+        )
+
+    interactive = prompter.interactive and not request.yes and not request.dry_run
+    if interactive and not all(confirm(step.plan) for step in run(True, None)):
+        raise KeyboardInterrupt
+    return run(request.dry_run, progress)

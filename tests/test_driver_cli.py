@@ -1,0 +1,341 @@
+"""``gsetup driver install/upgrade/uninstall/list`` from answer files, on both backends."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from tests.helpers import run_cli, snapshot, write_tree
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+API_KEY, HUB_PASSWORD = "key-Sup3rS3cret", "pw-V3ryS3cret"
+# What the DMS holds before any driver: a user's values in the channel section and elsewhere.
+EXISTING = {
+    "channel-facebook": {"ucs-in-use": "true", "x-user-note": "mine"},
+    "channel-twitter": {"ucs-in-use": "true"},
+    "endpoints:1": {"facebook_queue": "Facebook Inbound Queue"},
+    "log": {"verbose": "all"},
+}
+
+
+def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text(sql))]
+    engine.dispose()
+    return rows
+
+
+def _options(url: str, app: str = "DMS_1") -> dict[tuple[str, str], tuple[int, str]]:
+    """The application's option rows: (section, key) -> (row id, value)."""
+    sql = (
+        "SELECT o.section, o.key, o.id, o.value FROM cfg_option o JOIN cfg_object c "
+        f"ON c.id = o.object_id WHERE c.path = 'Applications/{app}'"
+    )
+    return {(s, k): (i, v) for s, k, i, v in _rows(url, sql)}
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): p.read_text() if p.is_file() else "<dir>"
+        for p in sorted(root.rglob("*"))
+    }
+
+
+def _add_dms(url: str, name: str, working: Path, backup: str | None = None) -> None:
+    from gsetup.configdb.database import open_database
+    from gsetup.plan.apply import Operation, apply_state
+    from gsetup.state import DesiredObject, DesiredState, options
+
+    working.mkdir(parents=True, exist_ok=True)
+    attrs = {
+        "app_type": "DigitalMessagingServer",
+        "host": "dms1.example.com",
+        "port": 4000,
+        "working_dir": str(working),
+        "backup": f"Applications/{backup}" if backup else None,
+    }
+    state = DesiredState("Environment")
+    state.add(DesiredObject("application", f"Applications/{name}", attrs, options(EXISTING)))
+    apply_state(open_database(url).engine, state, Operation("user edit", "someone"))
+
+
+@pytest.fixture
+def dms(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """DMS_1 holding options and a working directory with files of its own."""
+    working = tmp_path / "SMServer"
+    write_tree(working, {"logs/dms.log": "started\n", "media-channel-drivers/channel-rss/x": "r"})
+    _add_dms(db_url, "DMS_1", working)
+    monkeypatch.setenv("GSETUP_HUB_API_KEY", API_KEY)
+    secret_file = Path.home() / ".config" / "gsetup" / "hub-password"
+    write_tree(secret_file.parent, {secret_file.name: HUB_PASSWORD + "\n"})
+    return working
+
+
+def _install(driver: str, *extra: str) -> Any:
+    example = str(EXAMPLES / f"driver-{driver}.yaml")
+    return run_cli("driver", "install", driver, "--answers", example, "--yes", *extra)
+
+
+def _history(url: str) -> list[dict[str, Any]]:
+    rows = _rows(url, "SELECT operation, answers, changes FROM install_history ORDER BY id")
+    return [{"operation": o, "answers": _json(a), "changes": _json(c)} for o, a, c in rows]
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+@pytest.mark.parametrize("driver", ["facebook", "twitter"])
+def test_install_from_the_example_keeps_existing_options(
+    db_url: str, dms: Path, tmp_path: Path, driver: str
+) -> None:
+    before = _options(db_url)
+    saved = tmp_path / "saved.yaml"
+    result = _install(driver, "--json", "--save-answers", str(saved))
+    assert result.exit_code == 0, result.stderr
+    after = _options(db_url)
+
+    # Every option the DMS had is still there, row by row, with its value.
+    assert {key: after[key] for key in before} == before
+    section = f"channel-{driver}"
+    assert after[(section, "driver-classname")][1].endswith("Driver")
+    assert after[(section, "inbound-route")][1] == f"1:{driver}_queue"
+    assert after[(section, "gsa-account-name")][1] == "ACME XYZ123 Corp."
+    assert after[(section, "gsa-api-key")][1] == API_KEY
+    assert after[(section, "password")][1] == HUB_PASSWORD
+    assert after[(section, "reconnection-timeout")][1] == "300"  # options: in the answers
+    assert after[(section, "ucs-in-use")][1] == "true"  # the user's, not overwritten
+    assert after[(f"gsetup-driver-{driver}", "version")][1] == "gsetup-builtin-1"
+    if driver == "twitter":
+        assert after[(section, "grouping-timeout")][1] == "60"
+    files = dms / "media-channel-drivers" / section
+    assert (files / f"driver-for-{driver}-options.cfg").is_file()
+
+    # Secrets: masked in the JSON plan and the history, absent from the saved answers.
+    assert API_KEY not in result.stdout and HUB_PASSWORD not in result.stdout
+    data = result.json()
+    file_changes = [c for c in data["changes"] if c["target"] == "file"]
+    assert {c["action"] for c in file_changes} == {"create"}
+    assert {c["after"] for c in data["changes"] if c.get("key") == "password"} == {"********"}
+    history = _history(db_url)[-1]
+    dumped = json.dumps(history)
+    assert API_KEY not in dumped and HUB_PASSWORD not in dumped
+    assert history["operation"] == "driver install"
+    assert history["answers"]["terms"]["version"] == "9.0.0"
+    assert history["answers"]["terms"]["accepted_by"]
+    assert history["answers"]["accept_terms"] is True
+    text_saved = saved.read_text()
+    assert "gsa_account_name: ACME XYZ123 Corp." in text_saved
+    assert "gsa_api_key" not in text_saved.split("\n", 1)[1] and API_KEY not in text_saved
+    assert HUB_PASSWORD not in text_saved
+    shown = run_cli("app", "show", "DMS_1", "--json")
+    assert API_KEY not in shown.stdout and HUB_PASSWORD not in shown.stdout
+
+
+def test_install_twice_plans_nothing_the_second_time(db_url: str, dms: Path) -> None:
+    assert _install("facebook").exit_code == 0
+    again = _install("facebook", "--dry-run", "--detailed-exitcode", "--json")
+    assert again.exit_code == 0, again.stderr
+    summary = again.json()["summary"]
+    assert summary["create"] == summary["update"] == summary["delete"] == 0
+    assert {c["action"] for c in again.json()["changes"]} == {"keep"}
+    applied = _install("facebook")
+    assert applied.exit_code == 0
+    assert "0 to create, 0 to update, 0 to delete" in applied.stdout
+
+
+def test_two_channels_share_the_files_until_the_last_is_removed(db_url: str, dms: Path) -> None:
+    assert _install("facebook").exit_code == 0
+    acme = _install("facebook", "--channel", "acme", "--set", "gsa_channel_name=ACME Page 2")
+    assert acme.exit_code == 0, acme.stderr
+    options = _options(db_url)
+    assert options[("channel-facebook-acme", "gsa-channel-name")][1] == "ACME Page 2"
+    assert options[("channel-facebook", "gsa-channel-name")][1] == "ACME Facebook Service"
+    assert options[("channel-facebook-acme", "reconnection-timeout")][1] == "300"
+    listed = run_cli("driver", "list", "--json").json()
+    assert [(d["driver"], d["sections"]) for d in listed] == [
+        ("facebook", ["channel-facebook", "channel-facebook-acme"])
+    ]
+    files = dms / "media-channel-drivers" / "channel-facebook"
+
+    gone = run_cli("driver", "uninstall", "facebook", "--dms", "DMS_1", "--channel", "acme")
+    assert gone.exit_code == 0, gone.stderr
+    assert files.is_dir()  # still used by [channel-facebook]
+    assert not any(s == "channel-facebook-acme" for s, _k in _options(db_url))
+    assert ("channel-facebook", "gsa-api-key") in _options(db_url)
+
+
+def test_an_option_out_of_range_is_refused_and_nothing_written(
+    db_url: str, dms: Path, tmp_path: Path
+) -> None:
+    before, tree = snapshot(db_url), _tree(dms)
+    low = _install("facebook", "--set", "option.reconnection-timeout=5")
+    assert low.exit_code == 2
+    assert "reconnection-timeout" in low.stderr and "at least 10" in low.stderr
+    answers = tmp_path / "answers.yaml"
+    example = (EXAMPLES / "driver-twitter.yaml").read_text()
+    answers.write_text(example.replace("grouping-timeout: 60", "grouping-timeout: 5000"))
+    high = run_cli("driver", "install", "twitter", "--answers", str(answers), "--yes")
+    assert high.exit_code == 2
+    assert "grouping-timeout" in high.stderr and "from 10 to 3600" in high.stderr
+    secret = _install("facebook", "--set", "option.gsa-api-key=clear")
+    assert secret.exit_code == 2 and "gsa_api_key" in secret.stderr
+    assert snapshot(db_url) == before and _tree(dms) == tree
+
+
+@pytest.mark.parametrize("answer", ["false", None])
+def test_the_terms_must_be_accepted(
+    db_url: str, dms: Path, tmp_path: Path, answer: str | None
+) -> None:
+    before, tree = snapshot(db_url), _tree(dms)
+    text_ = (EXAMPLES / "driver-facebook.yaml").read_text()
+    replaced = f"accept_terms: {answer}" if answer else ""
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(text_.replace("accept_terms: true", replaced))
+    result = run_cli("driver", "install", "facebook", "--answers", str(answers), "--yes")
+    assert result.exit_code == 2
+    assert "accept_terms" in result.stderr
+    assert snapshot(db_url) == before and _tree(dms) == tree
+
+
+def test_install_then_uninstall_leaves_the_dms_as_before(db_url: str, dms: Path) -> None:
+    before, tree = snapshot(db_url), _tree(dms)
+    assert _install("facebook").exit_code == 0
+    assert _install("twitter").exit_code == 0
+    # The user changes a driver option and adds one after the install: both must survive.
+    _user_option(db_url, "channel-facebook", "x-added-later", "kept")
+    for driver in ("facebook", "twitter"):
+        gone = run_cli("driver", "uninstall", driver, "--dms", "DMS_1", "--json")
+        assert gone.exit_code == 0, gone.stderr
+        assert {c["action"] for c in gone.json()["changes"] if c["target"] == "file"} == {"delete"}
+    assert _options(db_url).pop(("channel-facebook", "x-added-later"))[1] == "kept"
+    _user_option(db_url, "channel-facebook", "x-added-later", None)
+    assert snapshot(db_url) == before
+    assert _tree(dms) == tree
+    # Installing again after the uninstall works and plans the same as the first time.
+    assert _install("facebook").exit_code == 0
+
+
+def _user_option(url: str, section: str, key: str, value: str | None) -> None:
+    from gsetup.configdb.database import open_database
+    from gsetup.plan.apply import Operation, apply_state
+    from gsetup.state import DesiredObject, DesiredState, OptionValue, Removal
+
+    path = "Applications/DMS_1"
+    if value is None:
+        state = DesiredState("Environment", removals=[Removal("application", path, (section, key))])
+    else:
+        obj = DesiredObject("application", path, options={(section, key): OptionValue(value)})
+        state = DesiredState("Environment", [obj])
+    apply_state(open_database(url).engine, state, Operation("user edit", "someone"))
+
+
+def _package_v2(root: Path, driver: str = "facebook") -> Path:
+    cfg = (
+        f"[channel-{driver}]\ndriver-classname=com.genesyslab.NewDriver\n"
+        "reconnection-timeout=120\nx-new-in-v2=yes\n"
+    )
+    write_tree(
+        root,
+        {
+            "manifest.yaml": (
+                f'driver: {driver}\nversion: "9.0.016.07"\nfiles:\n'
+                f"  - driver-for-{driver}-options.cfg\n  - lib/{driver}-driver.jar\n"
+                f"options-file: driver-for-{driver}-options.cfg\n"
+            ),
+            f"driver-for-{driver}-options.cfg": cfg,
+            f"lib/{driver}-driver.jar": "PK-jar-v2",
+        },
+    )
+    return root
+
+
+def test_upgrade_goes_backup_first_then_primary(db_url: str, dms: Path, tmp_path: Path) -> None:
+    backup_dir = tmp_path / "SMServer-backup"
+    _add_dms(db_url, "DMS_Backup", backup_dir)
+    _add_dms(db_url, "DMS_1", dms, backup="DMS_Backup")
+    for name in ("DMS_1", "DMS_Backup"):
+        assert _install("facebook", "--dms", name).exit_code == 0
+    package = _package_v2(tmp_path / "driver-v2")
+    args = ["driver", "upgrade", "facebook", "--package", str(package), "--dms", "DMS_1"]
+
+    refused = run_cli(*args, "--yes")
+    assert refused.exit_code == 2 and "accept_terms" in refused.stderr
+
+    planned = run_cli(*args, "--set", "accept_terms=true", "--yes", "--dry-run", "--json")
+    assert planned.exit_code == 0, planned.stderr
+    steps = planned.json()["steps"]
+    assert [(s["role"], s["dms"]) for s in steps] == [
+        ("backup", "DMS_Backup"),
+        ("primary", "DMS_1"),
+    ]
+    assert not (dms / "media-channel-drivers/channel-facebook/lib").exists()
+
+    done = run_cli(*args, "--set", "accept_terms=true", "--yes")
+    assert done.exit_code == 0, done.stderr
+    assert done.stderr.index("[1/2] backup DMS_Backup") < done.stderr.index("[2/2] primary DMS_1")
+    upgrades = [h for h in _history(db_url) if h["operation"] == "driver upgrade"]
+    assert [h["answers"]["dms"] for h in upgrades] == ["DMS_Backup", "DMS_1"]
+    assert all(h["answers"]["terms"]["version"] == "9.0.0" for h in upgrades)
+    for working, app in ((backup_dir, "DMS_Backup"), (dms, "DMS_1")):
+        files = working / "media-channel-drivers" / "channel-facebook"
+        assert (files / "lib" / "facebook-driver.jar").read_text() == "PK-jar-v2"
+        assert not (files / "README.txt").exists()  # the old version's file
+        options = _options(db_url, app)
+        assert options[("channel-facebook", "x-new-in-v2")][1] == "yes"  # added
+        # Untouched since installed: follows the new version.
+        assert options[("channel-facebook", "driver-classname")][1] == "com.genesyslab.NewDriver"
+        assert options[("channel-facebook", "reconnection-timeout")][1] == "300"  # kept
+        assert options[("channel-facebook", "ucs-in-use")][1] == "true"  # the user's
+        assert options[("channel-facebook", "gsa-account-name")][1] == "ACME XYZ123 Corp."
+        assert options[("gsetup-driver-facebook", "version")][1] == "9.0.016.07"
+    again = run_cli(*args, "--set", "accept_terms=true", "--yes", "--dry-run", "--json")
+    assert all(s["summary"]["create"] + s["summary"]["update"] == 0 for s in again.json()["steps"])
+
+
+def test_an_archive_with_a_path_traversal_entry_is_refused(
+    db_url: str, dms: Path, tmp_path: Path
+) -> None:
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(
+            "manifest.yaml",
+            'driver: facebook\nversion: "1"\nfiles:\n  - driver-for-facebook-options.cfg\n',
+        )
+        zf.writestr("driver-for-facebook-options.cfg", "[channel-facebook]\n")
+        zf.writestr("../../evil.txt", "gotcha")
+    before, tree = snapshot(db_url), _tree(dms)
+    result = _install("facebook", "--package", str(archive))
+    assert result.exit_code == 2
+    assert "outside the package" in result.stderr
+    assert snapshot(db_url) == before and _tree(dms) == tree
+    assert not list(tmp_path.rglob("evil.txt"))
+
+
+def test_a_real_package_over_another_installed_version_points_to_upgrade(
+    db_url: str, dms: Path, tmp_path: Path
+) -> None:
+    assert _install("facebook").exit_code == 0
+    result = _install("facebook", "--package", str(_package_v2(tmp_path / "v2")))
+    assert result.exit_code == 2 and "gsetup driver upgrade" in result.stderr
+
+
+def test_list_and_unknown_names(db_url: str, dms: Path) -> None:
+    assert run_cli("driver", "list", "--json").json() == []
+    assert _install("twitter").exit_code == 0
+    listed = run_cli("driver", "list", "--dms", "DMS_1", "--json").json()
+    assert listed[0]["version"] == "gsetup-builtin-1"
+    assert (
+        "media-channel-drivers/channel-twitter/driver-for-twitter-options.cfg" in listed[0]["files"]
+    )
+    assert "channel-twitter" in run_cli("driver", "list").stdout
+    assert run_cli("driver", "install", "rss", "--yes").exit_code == 2
+    missing = run_cli("driver", "uninstall", "facebook", "--dms", "DMS_1")
+    assert missing.exit_code == 2 and "channel-facebook" in missing.stderr
