@@ -492,8 +492,23 @@ def test_dms_utf8_adds_the_arguments_once_and_keeps_a_backup(db_url: str, tmp_pa
     assert len(backups) == 1 and backups[0].read_text() == INI
     assert re.fullmatch(r"JavaServerStarter\.ini\.bak-\d{8}T\d{6}Z", backups[0].name)
 
+    (entry,) = [
+        h for h in run_cli("history", "--json").json() if h["operation"] == "configure dms-utf8"
+    ]
+    assert entry["summary"]["create"] == 3  # a file-only change is recorded too
+
     again = run_cli("configure", "dms-utf8", "--json")
     assert again.json()["summary"] == {"create": 0, "update": 0, "delete": 0, "keep": 3}
+    assert (
+        len(
+            [
+                h
+                for h in run_cli("history", "--json").json()
+                if h["operation"] == "configure dms-utf8"
+            ]
+        )
+        == 1
+    )
     assert sorted(directory.iterdir()) == [ini, backups[0]]  # no second backup
     dry = run_cli("configure", "dms-utf8", "--dry-run", "--detailed-exitcode")
     assert dry.exit_code == 0

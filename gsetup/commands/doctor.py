@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gsetup.configdb.tenants import DEFAULT_TENANT
-from gsetup.configure.facebook import CHAT_KEY, SUBMIT_COMMENTS, SUBMIT_COMMENTS_BY_PACKAGE
+from gsetup.configure.facebook import CHAT_KEY, SUBMIT_COMMENTS
 from gsetup.configure.interaction_server import DELAY_UPDATES, INTERACTION_SERVER
 from gsetup.configure.snapshot import (
     DRIVER_KEY,
@@ -28,6 +28,7 @@ from gsetup.configure.workspace import FAMILIES, QUEUE_STAGES, SECTION, WORKSPAC
 from gsetup.context import Context
 from gsetup.drivers.specs import Driver
 from gsetup.packages.catalogue import catalogue
+from gsetup.packages.next_steps import SUBMIT_COMMENTS_BY_PACKAGE
 from gsetup.plan.current import CurrentObject
 from gsetup.state import object_path
 

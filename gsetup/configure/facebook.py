@@ -18,6 +18,7 @@ from gsetup.context import Context
 from gsetup.drivers.specs import validate_option
 from gsetup.errors import BadInputError
 from gsetup.packages.catalogue import get_package
+from gsetup.packages.next_steps import SUBMIT_COMMENTS_BY_PACKAGE
 from gsetup.plan.model import Plan
 from gsetup.state import DesiredObject, DesiredState, OptionValue
 
@@ -28,13 +29,6 @@ CHAT_SERVER = "ChatServer"
 CHAT_KEY = "FacebookInboundQueue"
 INBOUND = "Inbound"
 SUBMIT_COMMENTS = "x-submit-comments-itx"
-# The value each Facebook BP needs: Single Comment Routing works on the per-comment
-# interactions that true creates, Facebook BP (and its iWD add-on) only with false.
-SUBMIT_COMMENTS_BY_PACKAGE = {
-    "facebook-bp": "false",
-    "facebook-bp-iwd": "false",
-    "facebook-bp-single-comment": "true",
-}
 
 
 def chat_endpoint_section(dbid: int) -> str:

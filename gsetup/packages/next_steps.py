@@ -11,9 +11,14 @@ from gsetup.packages.stages import IWD_ADAPTER_QUEUE
 # Packages whose inbound strategy (their first) calls merge_itx_data, the guide's MergeItxData.
 _MERGING = frozenset({"facebook-bp", "facebook-bp-iwd", "twitter-bp-tr"})
 
-# The DMS Facebook channel option x-submit-comments-itx each BP needs.
-_SUBMIT_COMMENTS = {"facebook-bp": "false", "facebook-bp-iwd": "false",
-                    "facebook-bp-single-comment": "true"}
+# The DMS Facebook channel option x-submit-comments-itx each BP needs: Single Comment Routing
+# works on the per-comment interactions that true creates, Facebook BP (and its iWD add-on)
+# only with false.
+SUBMIT_COMMENTS_BY_PACKAGE = {
+    "facebook-bp": "false",
+    "facebook-bp-iwd": "false",
+    "facebook-bp-single-comment": "true",
+}
 
 
 def script_pairs(package: Package, answers: Answers) -> tuple[ScriptPair, ...]:
@@ -34,8 +39,8 @@ def next_steps(package: Package, answers: Answers, scripts_dir: Path) -> list[st
             f"merge_itx_data in {package.strategies[0].name} needs every property update written "
             "to the database at once."
         )
-    if package.name in _SUBMIT_COMMENTS:
-        value = _SUBMIT_COMMENTS[package.name]
+    if package.name in SUBMIT_COMMENTS_BY_PACKAGE:
+        value = SUBMIT_COMMENTS_BY_PACKAGE[package.name]
         lines.append(
             "In each Digital Messaging Server Facebook channel section, x-submit-comments-itx "
             f"must be {value} for {package.title}: Facebook BP works only with false, "

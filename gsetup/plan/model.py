@@ -12,7 +12,7 @@ Ownership = Literal["", "adopt", "release"]
 MASK = "********"
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     """One change on one object, option or file.
 
@@ -34,9 +34,9 @@ class Change:
 
     def display_path(self, tenant: str) -> str:
         """A readable path such as ``Environment/Applications/DMS_1 [channel-facebook] port``."""
-        if self.target == "file":
-            return self.path
-        base = f"{tenant}/{self.path}" if self.path else tenant
+        base = (
+            self.path if self.target == "file" else f"{tenant}/{self.path}" if self.path else tenant
+        )
         return f"{base} [{self.option[0]}] {self.option[1]}" if self.option else base
 
     def to_json(self, tenant: str) -> dict[str, Any]:
