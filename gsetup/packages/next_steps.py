@@ -37,14 +37,15 @@ def next_steps(package: Package, answers: Answers, scripts_dir: Path) -> list[st
         lines.append(
             "Set the Interaction Server option settings/delay-updates to false: "
             f"merge_itx_data in {package.strategies[0].name} needs every property update written "
-            "to the database at once."
+            "to the database at once (`gsetup configure delay-updates`)."
         )
     if package.name in SUBMIT_COMMENTS_BY_PACKAGE:
         value = SUBMIT_COMMENTS_BY_PACKAGE[package.name]
         lines.append(
             "In each Digital Messaging Server Facebook channel section, x-submit-comments-itx "
             f"must be {value} for {package.title}: Facebook BP works only with false, "
-            "Facebook BP - Single Comment Routing needs true."
+            "Facebook BP - Single Comment Routing needs true (`gsetup configure "
+            f"facebook-comments --facebook-bp {package.name}`)."
         )
     lines.extend(_desktop_lines(package))
     lines.extend(_package_lines(package))
@@ -59,18 +60,21 @@ def _desktop_lines(package: Package) -> list[str]:
         return []
     return [
         f"Workspace Desktop Edition [interaction-workspace] {package.family}.default-queue = "
-        f"{init} and {package.family}.outbound-queue = {outbound}."
+        f"{init} and {package.family}.outbound-queue = {outbound} (`gsetup configure "
+        "workspace`)."
     ]
 
 
 def _script_lines(pairs: tuple[ScriptPair, ...], scripts_dir: Path) -> list[str]:
     if not pairs:
         return []
+    from gsetup.sqlscripts.catalog import DBMSES
+
+    rdbms = scripts_dir / ("<" + "|".join(d.install_dir for d in DBMSES) + ">")
     lines = ["Stop Interaction Server and DB Server (IXN)."]
     lines.extend(
-        f"Run {scripts_dir / '<mssql|oracle|db2>' / pair.cleanup} first, then "
-        f"{scripts_dir / '<mssql|oracle|db2>' / pair.alter}, against Interaction Server's "
-        "database (`gsetup sql apply` does both)."
+        f"Run {rdbms / pair.cleanup} first, then {rdbms / pair.alter}, against Interaction "
+        "Server's database (`gsetup sql apply` does both)."
         for pair in pairs
     )
     lines.append("Start Interaction Server and DB Server (IXN).")
