@@ -198,7 +198,7 @@ def test_explicit_removal_of_an_option(db_url: str) -> None:
 @pytest.mark.parametrize(
     ("obj", "message"),
     [
-        (DesiredObject("widget", "Widgets/x"), "unknown object type 'widget'"),
+        (DesiredObject("widget", "Widgets/x", {"colour": "red"}), "unknown object type 'widget'"),
         (
             DesiredObject("application", "Apps/x", {"app_type": "ChatServer"}),
             "use Applications/<name>",

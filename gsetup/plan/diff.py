@@ -52,12 +52,8 @@ def _scope(state: DesiredState) -> set[str] | None:
     scope = {"", *(o.path for o in state.objects), *(r.path for r in state.removals)}
     for obj in state.objects:
         scope.add(obj.path.rsplit("/", 1)[0])
-        scope.update(
-            v
-            for a, v in obj.attrs.items()
-            if isinstance(v, str) and a in KINDS[obj.kind].refs
-            if obj.kind in KINDS
-        )
+        refs = KINDS[obj.kind].refs if obj.kind in KINDS else {}  # unknown kinds: refused later
+        scope.update(v for a, v in obj.attrs.items() if a in refs and isinstance(v, str))
     return scope
 
 
