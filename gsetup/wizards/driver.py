@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from gsetup.configdb.tenants import DEFAULT_TENANT
 from gsetup.drivers.specs import CHANNEL_OPTIONS, DRIVERS, Driver, channel_section
 from gsetup.drivers.terms import SOCIAL_ENGAGEMENT_TERMS as TERMS
-from gsetup.errors import BadInputError
+from gsetup.errors import EXIT_BAD_INPUT, BadInputError, GsetupError
 from gsetup.wizards.answers import AnswerSource, load_answers_file, parse_set, save_answers
 from gsetup.wizards.collect import Prompter, collect
 from gsetup.wizards.questions import Answers as Collected
@@ -92,6 +92,24 @@ def answer_sources(request: DriverRequest) -> list[AnswerSource]:
     return sources
 
 
+class TermsNotAcceptedError(GsetupError):
+    """The legal terms were refused: nothing may be deployed (exit 2, as any refused answer).
+
+    Not a BadInputError on purpose: the wizard re-asks after those, and a "no" must end it.
+    """
+
+    exit_code = EXIT_BAD_INPUT
+
+
+def _require_acceptance(value: Any) -> bool:
+    if value is not True:
+        raise TermsNotAcceptedError(
+            f"accept_terms: the {TERMS.title} were not accepted; read them ({TERMS.where}) "
+            "and answer true (answers file: accept_terms: true) to install or upgrade a driver"
+        )
+    return True
+
+
 def terms_question() -> Question:
     """Where the legal terms are, and whether they are accepted (asked on every install)."""
     return Question(
@@ -100,6 +118,7 @@ def terms_question() -> Question:
         f"You accept the {TERMS.title} (true/false); they must be read and accepted before "
         f"deploying or upgrading the drivers. Where they are: {TERMS.where}.",
         type="bool",
+        validate=_require_acceptance,
     )
 
 
@@ -228,7 +247,8 @@ def _split(
                 extras.options.update({str(k): v for k, v in value.items()})
                 extras.where = f"{source.name}: options"
             elif key == "channel":
-                extras.channel = request.channel or str(value)
+                if value is not None:  # "channel:" left empty: the first channel
+                    extras.channel = request.channel or str(value)
             elif key not in _LOGIN_KEYS and (keep is None or key in keep):
                 values[key] = value
         cleaned.append(AnswerSource(source.name, values, source.clear_secrets))
@@ -268,12 +288,8 @@ def _recorded(
 
 
 def _accepted(ctx: Context, collected: Mapping[str, Any]) -> dict[str, Any]:
-    """The acceptance the history records, or an error when the terms were not accepted."""
-    if collected.get("accept_terms") is not True:
-        raise BadInputError(
-            f"accept_terms: the {TERMS.title} were not accepted; read them ({TERMS.where}) "
-            "and answer true (answers file: accept_terms: true) to install or upgrade a driver"
-        )
+    """The acceptance the history records: who accepted which terms, when."""
+    _require_acceptance(collected.get("accept_terms"))
     return {
         "title": TERMS.title,
         "version": TERMS.version,
@@ -361,7 +377,8 @@ def run_driver_install(
             raise KeyboardInterrupt
     result = install_driver(ctx, answers, dry_run=request.dry_run)
     if request.save_answers is not None:
-        saved = {**collected, "channel": extras.channel, "options": options}
+        extra = {"channel": extras.channel, "options": options}
+        saved = {**collected, **{k: v for k, v in extra.items() if v}}
         save_answers(request.save_answers, [*questions, *_extra_questions()], saved)
     return result
 
