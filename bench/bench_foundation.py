@@ -55,7 +55,7 @@ def populate(url: str, tenants: int) -> None:
     from gsetup.configdb.database import open_database
 
     engine = open_database(url).engine
-    series = f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {{}})"
+    series = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {})"
     with engine.begin() as conn:
         run = conn.exec_driver_sql
         run(series.format(tenants) + " INSERT INTO tenant (name, created_at) "

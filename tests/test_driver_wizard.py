@@ -72,8 +72,10 @@ def test_wizard_selects_the_dms_accepts_the_terms_and_hides_passwords(
         + ENTER  # gsa-url-base: the default
         + f"admin@acme.example{ENTER}"
         + f"{HUB_PASSWORD}{ENTER}"  # a password prompt
+        + f"\x15120{ENTER}"  # RPC cache timeout: 120 instead of the default 90
     )
     result = _wizard(keys, saved)
+    assert "RPC cache timeout of channel 'ACME Twitter' to 120 seconds" in result.next_steps[0]
     assert result.dms == "DMS_2" and result.applied
     options = _options(db_url, "DMS_2")
     assert options[("channel-twitter", "gsa-api-key")][1] == API_KEY
@@ -85,6 +87,7 @@ def test_wizard_selects_the_dms_accepts_the_terms_and_hides_passwords(
     history = _history(db_url)[-1]
     assert history["answers"]["terms"]["version"] == SOCIAL_ENGAGEMENT_TERMS.version
     assert API_KEY not in json.dumps(history) and HUB_PASSWORD not in json.dumps(history)
+    assert history["answers"]["rpc_cache_timeout"] == 120
     text = saved.read_text()
     assert "dms: DMS_2" in text and "accept_terms: true" in text
     assert API_KEY not in text and HUB_PASSWORD not in text

@@ -57,6 +57,8 @@ def _show(results: list[DriverResult], *, dry_run: bool, as_json: bool, show_all
         print_plan(result.plan, applied=not dry_run, show_all=show_all)
         if result.kept_files:
             print_lines("Files changed since they were installed were kept", result.kept_files)
+        if result.next_steps:
+            print_lines("Next steps", result.next_steps, numbered=True)
 
 
 def _finish(

@@ -86,6 +86,7 @@ class DriverResult:
     sections: list[str]
     role: str = ""  # upgrade: "backup" or "primary"
     kept_files: list[str] = field(default_factory=list)
+    next_steps: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready data for ``--json``, secrets masked."""
@@ -98,6 +99,7 @@ class DriverResult:
             "sections": self.sections,
             "applied": self.applied,
             "kept_files": self.kept_files,
+            "next_steps": self.next_steps,
         }
 
 

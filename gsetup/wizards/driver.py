@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gsetup.configdb.tenants import DEFAULT_TENANT
-from gsetup.drivers.specs import CHANNEL_OPTIONS, DRIVERS, Driver, channel_section
+from gsetup.drivers.specs import (
+    CHANNEL_OPTIONS,
+    DRIVERS,
+    RPC_CACHE_TIMEOUT,
+    Driver,
+    channel_section,
+    validate_value,
+)
 from gsetup.drivers.terms import SOCIAL_ENGAGEMENT_TERMS as TERMS
 from gsetup.errors import EXIT_BAD_INPUT, BadInputError, GsetupError
 from gsetup.wizards.answers import AnswerSource, load_answers_file, parse_set, save_answers
@@ -205,6 +212,23 @@ def _port(value: Any) -> int:
     return int(text)
 
 
+def _rpc_cache_timeout(value: Any) -> int:
+    try:
+        return int(validate_value(RPC_CACHE_TIMEOUT, str(value), where="the RPC cache timeout"))
+    except BadInputError as exc:
+        raise ValueError(str(exc)) from None
+
+
+RPC_QUESTION = Question(
+    "rpc_cache_timeout",
+    f"Hub: {RPC_CACHE_TIMEOUT.help} (RPC cache timeout, 0-3600 seconds):",
+    "RPC cache timeout of the Hub channel in seconds (0-3600, default 90). A Hub field, not "
+    "a DMS option: gsetup checks it, records it and names it in the next steps.",
+    default=RPC_CACHE_TIMEOUT.default,
+    validate=_rpc_cache_timeout,
+)
+
+
 def _hub_questions(driver: Driver) -> list[Question]:
     specs = CHANNEL_OPTIONS[driver]
     questions = []
@@ -220,6 +244,7 @@ def _hub_questions(driver: Driver) -> list[Question]:
                 default=spec.default or None,
             )
         )
+    questions.append(RPC_QUESTION)
     return questions
 
 
@@ -376,6 +401,10 @@ def run_driver_install(
         if not confirm(preview.plan):
             raise KeyboardInterrupt
     result = install_driver(ctx, answers, dry_run=request.dry_run)
+    result.next_steps.append(
+        f"In Hub, set the RPC cache timeout of channel {collected['gsa_channel_name']!r} to "
+        f"{collected['rpc_cache_timeout']} seconds (guide: Configure connections)."
+    )
     if request.save_answers is not None:
         extra = {"channel": extras.channel, "options": options}
         saved = {**collected, **{k: v for k, v in extra.items() if v}}
