@@ -38,8 +38,9 @@ def median_seconds(run: Callable[[], object], repeat: int) -> float:
 
 def command_seconds(argv: list[str], repeat: int = 21) -> float:
     """The median wall time of a command, output discarded."""
-    return median_seconds(lambda: subprocess.run(argv, stdout=subprocess.DEVNULL, check=True),
-                          repeat)
+    return median_seconds(
+        lambda: subprocess.run(argv, stdout=subprocess.DEVNULL, check=True), repeat
+    )
 
 
 def gsetup_argv() -> list[str]:
@@ -58,31 +59,51 @@ def populate(url: str, tenants: int) -> None:
     series = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {})"
     with engine.begin() as conn:
         run = conn.exec_driver_sql
-        run(series.format(tenants) + " INSERT INTO tenant (name, created_at) "
-            "SELECT 'Tenant' || i, CURRENT_TIMESTAMP FROM n")
-        run("INSERT INTO cfg_object (tenant_id, kind, path, name) SELECT id, 'tenant', '', name "
-            "FROM tenant WHERE name LIKE 'Tenant%'")
-        run("INSERT INTO tenant_settings (id) SELECT id FROM cfg_object WHERE kind = 'tenant' "
-            "AND id NOT IN (SELECT id FROM tenant_settings)")
-        run(series.format(APPS) + " INSERT INTO cfg_object (tenant_id, kind, path, name) "
+        run(
+            series.format(tenants) + " INSERT INTO tenant (name, created_at) "
+            "SELECT 'Tenant' || i, CURRENT_TIMESTAMP FROM n"
+        )
+        run(
+            "INSERT INTO cfg_object (tenant_id, kind, path, name) SELECT id, 'tenant', '', name "
+            "FROM tenant WHERE name LIKE 'Tenant%'"
+        )
+        run(
+            "INSERT INTO tenant_settings (id) SELECT id FROM cfg_object WHERE kind = 'tenant' "
+            "AND id NOT IN (SELECT id FROM tenant_settings)"
+        )
+        run(
+            series.format(APPS) + " INSERT INTO cfg_object (tenant_id, kind, path, name) "
             "SELECT t.id, 'application', 'Applications/App' || i, 'App' || i FROM tenant t, n "
-            "WHERE t.name LIKE 'Tenant%'")
-        run("INSERT INTO application (id, app_type, host, working_dir, start_cmd, stop_cmd, "
+            "WHERE t.name LIKE 'Tenant%'"
+        )
+        run(
+            "INSERT INTO application (id, app_type, host, working_dir, start_cmd, stop_cmd, "
             "redundancy_type) SELECT id, 'ChatServer', 'host', '', '', '', '' FROM cfg_object "
-            "WHERE kind = 'application'")
-        run("INSERT INTO cfg_object (tenant_id, kind, path, name) SELECT id, "
+            "WHERE kind = 'application'"
+        )
+        run(
+            "INSERT INTO cfg_object (tenant_id, kind, path, name) SELECT id, "
             "'business_attribute', 'Business Attributes/Bench', 'Bench' FROM tenant "
-            "WHERE name LIKE 'Tenant%'")
-        run("INSERT INTO business_attribute (id, display_name, description, attr_type) "
-            "SELECT id, 'Bench', '', 'Custom' FROM cfg_object WHERE kind = 'business_attribute'")
-        run(series.format(VALUES - 1) + " INSERT INTO cfg_object (tenant_id, kind, path, name, "
+            "WHERE name LIKE 'Tenant%'"
+        )
+        run(
+            "INSERT INTO business_attribute (id, display_name, description, attr_type) "
+            "SELECT id, 'Bench', '', 'Custom' FROM cfg_object WHERE kind = 'business_attribute'"
+        )
+        run(
+            series.format(VALUES - 1) + " INSERT INTO cfg_object (tenant_id, kind, path, name, "
             "parent_id) SELECT o.tenant_id, 'attribute_value', o.path || '/v' || i, 'v' || i, "
-            "o.id FROM cfg_object o, n WHERE o.kind = 'business_attribute'")
-        run("INSERT INTO attribute_value (id, display_name, description, is_default) "
-            "SELECT id, name, '', 0 FROM cfg_object WHERE kind = 'attribute_value'")
-        run(series.format(OPTIONS_PER_APP) + " INSERT INTO cfg_option (object_id, section, key, "
+            "o.id FROM cfg_object o, n WHERE o.kind = 'business_attribute'"
+        )
+        run(
+            "INSERT INTO attribute_value (id, display_name, description, is_default) "
+            "SELECT id, name, '', 0 FROM cfg_object WHERE kind = 'attribute_value'"
+        )
+        run(
+            series.format(OPTIONS_PER_APP) + " INSERT INTO cfg_option (object_id, section, key, "
             "value, secret) SELECT o.id, 'main', 'k' || i, 'value' || i, 0 FROM cfg_object o, n "
-            "WHERE o.kind = 'application'")
+            "WHERE o.kind = 'application'"
+        )
     with engine.connect() as conn:
         conn.execute(text("ANALYZE"))
 
@@ -94,13 +115,23 @@ def desired(tenant: str) -> object:
     state = DesiredState(tenant, owner="bench")
     for i in range(1, APPS + 1):
         opts = {"main": {f"k{j}": f"value{j}" for j in range(1, OPTIONS_PER_APP + 1)}}
-        state.add(DesiredObject("application", f"Applications/App{i}",
-                                {"app_type": "ChatServer", "host": "host"}, options(opts)))
-    state.add(DesiredObject("business_attribute", "Business Attributes/Bench",
-                            {"display_name": "Bench"}))
+        state.add(
+            DesiredObject(
+                "application",
+                f"Applications/App{i}",
+                {"app_type": "ChatServer", "host": "host"},
+                options(opts),
+            )
+        )
+    state.add(
+        DesiredObject("business_attribute", "Business Attributes/Bench", {"display_name": "Bench"})
+    )
     for i in range(1, VALUES):
-        state.add(DesiredObject("attribute_value", f"Business Attributes/Bench/v{i}",
-                                {"display_name": f"v{i}"}))
+        state.add(
+            DesiredObject(
+                "attribute_value", f"Business Attributes/Bench/v{i}", {"display_name": f"v{i}"}
+            )
+        )
     return state
 
 
@@ -147,8 +178,12 @@ def main() -> None:
         ("python -c pass (baseline)", bare, 1.0, ""),
         ("gsetup --version", version, version / bare, "<= 4x"),
         ("gsetup --help", helps, helps / bare, "<= 4x"),
-        ("plan + apply 500 objects, 5,000 options", apply_seconds, apply_seconds / version,
-         "<= 3x --version"),
+        (
+            "plan + apply 500 objects, 5,000 options",
+            apply_seconds,
+            apply_seconds / version,
+            "<= 3x --version",
+        ),
         ("re-plan the same state (no change)", replan, replan / version, "<= 2x --version"),
     ]
     print(f"{args.tenants} tenants of 500 objects and 5,000 options already in the database")
