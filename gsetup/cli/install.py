@@ -65,7 +65,10 @@ def install(
     package: str = typer.Argument(..., help=PACKAGE_HELP),
     answers: Path | None = typer.Option(None, "--answers", "-a", help=ANSWERS_HELP),
     sets: list[str] | None = typer.Option(
-        None, "--set", help="Answer one question: key=value (repeatable; wins over --answers)."
+        None,
+        "--set",
+        help="Answer one question: key=value (repeatable; wins over --answers).",
+        metavar="KEY=VALUE",
     ),
     save_answers: Path | None = typer.Option(
         None, "--save-answers", help="Write the answers given to this YAML file (no secrets)."
