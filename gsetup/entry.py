@@ -1,16 +1,26 @@
-"""The console script's entry: ``gsetup --version`` answers before the CLI is imported."""
+"""The console script's entry: ``--version`` and the root ``--help`` answer at once.
+
+Importing the CLI (typer and every command module) costs several times Python's own start-up,
+so the two answers that need none of it are given first: the version, and the root help text
+pre-rendered by :mod:`gsetup.cli.helptext` (a test keeps it equal to typer's output).
+"""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 
 def main() -> None:
-    """Run ``gsetup``; the version needs none of typer's start-up cost."""
-    if sys.argv[1:] == ["--version"]:
+    """Run ``gsetup``."""
+    args = sys.argv[1:]
+    if args == ["--version"]:
         from gsetup import version_text
 
         print(version_text())
+        return
+    if args == ["--help"]:
+        print(Path(__file__).with_name("cli").joinpath("root_help.txt").read_text(), end="")
         return
     from gsetup.cli import main as cli_main
 

@@ -60,3 +60,26 @@ def test_answers_page_lists_every_key_and_shows_the_real_example() -> None:
     assert yaml.load(shown) == yaml.load(example.read_text())
     for package in catalogue():
         assert f"examples/{package.name}.yaml" in page
+
+
+def test_prerendered_root_help_is_current() -> None:
+    """`gsetup --help` prints a cached text; regenerate with python -m gsetup.cli.helptext."""
+    from gsetup.cli.helptext import HELP_FILE, render_root_help
+
+    current = render_root_help()
+    assert HELP_FILE.read_text(encoding="utf-8") == current, "run python -m gsetup.cli.helptext"
+
+
+def test_console_script_fast_paths_match_the_cli() -> None:
+    import subprocess
+    import sys
+
+    fast = subprocess.run(
+        [sys.executable, "-m", "gsetup", "--help"], capture_output=True, text=True, check=True
+    )
+    slow = run_cli("--help")
+    assert fast.stdout == slow.stdout
+    version = subprocess.run(
+        [sys.executable, "-m", "gsetup", "--version"], capture_output=True, text=True, check=True
+    )
+    assert version.stdout == run_cli("--version").stdout
