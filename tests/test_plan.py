@@ -69,6 +69,8 @@ def test_apply_twice_second_plan_all_keep_and_rows_identical(db_url: str) -> Non
     assert rule
     assert tuple(secret) == ("pw-secret", True)
     assert history == 1  # the no-op apply recorded nothing
+    with db.engine.connect() as conn:  # the lock went with each commit
+        assert conn.execute(text("SELECT count(*) FROM apply_lock")).scalar() == 0
 
 
 def test_dry_run_writes_nothing(db_url: str) -> None:
@@ -227,3 +229,5 @@ def test_bad_desired_state_is_refused_and_nothing_written(
         apply_state(db.engine, DesiredState("Environment", [obj]), Operation("t", "t"))
     assert message in str(info.value)
     assert snapshot(db_url) == before
+    with db.engine.connect() as conn:  # a refused apply lets its lock go
+        assert conn.execute(text("SELECT count(*) FROM apply_lock")).scalar() == 0

@@ -8,6 +8,8 @@ so opening an up-to-date database stays cheap.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,14 +77,19 @@ def open_database(url_text: str, *, upgrade: bool | None = None) -> Database:
             f"{url_text!r} is not a database URL; use e.g. sqlite:///path/gsetup.db or "
             "postgresql+psycopg://user@host/dbname"
         ) from None
+    # Compact JSON: install-history records of large plans are written at every apply.
+    compact = functools.partial(json.dumps, separators=(",", ":"), ensure_ascii=False)
     if url.get_backend_name() == "sqlite":
         _prepare_sqlite_file(url)
         engine = create_engine(
-            url, poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            url,
+            poolclass=NullPool,
+            json_serializer=compact,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
         _configure_sqlite(engine)
     elif url.get_backend_name() == "postgresql":
-        engine = create_engine(url, poolclass=NullPool)
+        engine = create_engine(url, poolclass=NullPool, json_serializer=compact)
     else:
         raise DatabaseError(
             f"unsupported database {url.render_as_string(hide_password=True)!r}: "

@@ -94,7 +94,8 @@ def apply_states(
     """
     tenant = states[0].tenant
     assert all(s.tenant == tenant for s in states)
-    with tenant_lock(engine, tenant, operation.account, progress), engine.begin() as conn:
+    lock = tenant_lock(engine, tenant, operation.account, progress)
+    with lock as held, engine.begin() as conn:
         writer_count = _Counter()
         plan = _write_all(conn, states, writer_count)
         if before_commit is not None:
@@ -104,6 +105,7 @@ def apply_states(
 
             _record(conn, tenant_id(conn, tenant), plan, operation)
             writer_count.checkpoint()
+        held.release_in(conn)
     return plan
 
 

@@ -12,13 +12,14 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from gsetup.errors import ConflictError
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
 
 LOCK_TIMEOUT_ENV = "GSETUP_LOCK_TIMEOUT"
 DEFAULT_TIMEOUT = 120.0
@@ -28,7 +29,7 @@ POLL_SECONDS = 0.1
 @contextmanager
 def tenant_lock(
     engine: Engine, tenant: str, holder: str, progress: Callable[[str], None] | None = None
-) -> Iterator[None]:
+) -> Iterator[HeldLock]:
     """Hold the apply lock of ``tenant`` for the duration of the block."""
     from gsetup.configdb.tenants import tenant_id
 
@@ -56,10 +57,37 @@ def tenant_lock(
             progress(f"waiting for tenant {tenant!r}, locked by {description}")
             told = True
         time.sleep(POLL_SECONDS)
+    held = HeldLock(tid)
     try:
-        yield
-    finally:
+        yield held
+    except BaseException:
         _release(engine, tid, pid=os.getpid())
+        raise
+    if not held.released:
+        _release(engine, tid, pid=os.getpid())
+
+
+@dataclass
+class HeldLock:
+    """A lock being held; :meth:`release_in` lets it go inside the apply's own transaction."""
+
+    tenant_id: int
+    released: bool = False
+
+    def release_in(self, conn: Connection) -> None:
+        """Delete the lock row in ``conn``'s transaction: it goes with the commit, saving one."""
+        from sqlalchemy import delete
+
+        from gsetup.configdb.models import ApplyLock
+
+        conn.execute(
+            delete(ApplyLock).where(
+                ApplyLock.tenant_id == self.tenant_id,
+                ApplyLock.pid == os.getpid(),
+                ApplyLock.host == socket.gethostname(),
+            )
+        )
+        self.released = True
 
 
 def _try_acquire(engine: Engine, tid: int, holder: str) -> bool:
