@@ -96,7 +96,6 @@ def test_no_terminal_and_no_answer_names_the_missing_key(db_url: str) -> None:
     assert snapshot(db_url) == before
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="pexpect needs a POSIX terminal")
 def test_full_wizard_in_a_terminal(db_url: str, tmp_path: Path) -> None:
     """The real console script in a pseudo-terminal, confirm prompt included."""
     import pexpect
