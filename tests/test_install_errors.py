@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,43 @@ def test_answers_check(files: Path) -> None:
     assert bad.exit_code == 2 and "'maybe' is not true or false" in bad.stderr
     unknown = run_cli("answers", "check", "unknown-key.yaml", "--package", "twitter-bp")
     assert unknown.exit_code == 2 and "unknown key 'colour'" in unknown.stderr
+
+
+def test_answers_check_of_driver_files(files: Path) -> None:
+    for driver in ("facebook", "twitter"):
+        ok = run_cli(
+            "answers",
+            "check",
+            str(EXAMPLES / f"driver-{driver}.yaml"),
+            "--driver",
+            driver,
+            "--json",
+        )
+        assert ok.exit_code == 0, ok.stderr
+        assert ok.json()["answers"]["gsa_api_key"] == "(env secret)"  # not read, only checked
+    example = (EXAMPLES / "driver-twitter.yaml").read_text()
+    cases = {
+        "range.yaml": (
+            example.replace("grouping-timeout: 60", "grouping-timeout: 5"),
+            "grouping-timeout",
+        ),
+        "terms.yaml": (
+            example.replace("accept_terms: true", "accept_terms: false"),
+            "accept_terms",
+        ),
+        "clear.yaml": (
+            re.sub(r"(?m)^gsa_password: .*$", "gsa_password: hunter2", example),
+            "give a secret as {env: NAME}",
+        ),
+        "unknown.yaml": (example + "colour: blue\n", "unknown key 'colour'"),
+        "rpc.yaml": (
+            example.replace("rpc_cache_timeout: 90", "rpc_cache_timeout: -1"),
+            "rpc_cache_timeout",
+        ),
+    }
+    for name, (text, message) in cases.items():
+        (files / name).write_text(text)
+        bad = run_cli("answers", "check", name, "--driver", "twitter")
+        assert bad.exit_code == 2, name
+        assert message in bad.stderr and f"{name}" in bad.stderr, (name, bad.stderr)
+        assert "hunter2" not in bad.stderr

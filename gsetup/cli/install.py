@@ -152,12 +152,20 @@ def list_packages(
 def check(
     file: Path = typer.Argument(..., help=ANSWERS_HELP),
     package: str | None = typer.Option(None, "--package", "-p", help=PACKAGE_HELP),
+    driver: str | None = typer.Option(
+        None, "--driver", help="Check a `gsetup driver install` answers file: facebook or twitter."
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Validate an answers file without touching any database (exit 2 when it is wrong)."""
-    from gsetup.wizards.bp import check_answers_file
+    if driver is not None:
+        from gsetup.wizards.driver import check_driver_answers_file
 
-    checked = check_answers_file(file, package)
+        checked = check_driver_answers_file(file, driver)
+    else:
+        from gsetup.wizards.bp import check_answers_file
+
+        checked = check_answers_file(file, package)
     if as_json:
         emit_json({"file": str(file), "valid": True, "answers": checked})
     else:

@@ -95,25 +95,35 @@ def check_keys(source: AnswerSource, questions: Sequence[Question]) -> None:
         find_question(questions, key, source.name)
 
 
-def resolve_secret(raw: Any, source: AnswerSource, key: str) -> str:
-    """A secret from ``{env: NAME}`` or ``{file: PATH}`` (plain text only where allowed)."""
-    where = f"{source.name}: key {key!r}"
+def secret_reference(raw: Any, source: AnswerSource, key: str) -> tuple[str, str]:
+    """The ``(kind, reference)`` of a secret answer: ``env``/``file``, or ``clear`` text
+    where the source allows it; anything else is refused."""
     if isinstance(raw, Mapping) and len(raw) == 1:
         ((kind, ref),) = raw.items()
-        if kind == "env":
-            if str(ref) not in os.environ:
-                raise BadInputError(f"{where}: environment variable {ref} is not set")
-            return os.environ[str(ref)]
-        if kind == "file":
-            try:
-                return Path(str(ref)).expanduser().read_text(encoding="utf-8").strip("\r\n")
-            except OSError as exc:
-                raise BadInputError(f"{where}: cannot read {ref}: {exc.strerror}") from None
+        if kind in ("env", "file"):
+            return str(kind), str(ref)
     if isinstance(raw, str) and source.clear_secrets:
-        return raw
+        return "clear", raw
     raise BadInputError(
-        f"{where}: give a secret as {{env: NAME}} or {{file: PATH}}, never the value itself"
+        f"{source.name}: key {key!r}: give a secret as {{env: NAME}} or {{file: PATH}}, never "
+        "the value itself"
     )
+
+
+def resolve_secret(raw: Any, source: AnswerSource, key: str) -> str:
+    """A secret from ``{env: NAME}`` or ``{file: PATH}`` (plain text only where allowed)."""
+    kind, ref = secret_reference(raw, source, key)
+    where = f"{source.name}: key {key!r}"
+    if kind == "env":
+        if ref not in os.environ:
+            raise BadInputError(f"{where}: environment variable {ref} is not set")
+        return os.environ[ref]
+    if kind == "file":
+        try:
+            return Path(ref).expanduser().read_text(encoding="utf-8").strip("\r\n")
+        except OSError as exc:
+            raise BadInputError(f"{where}: cannot read {ref}: {exc.strerror}") from None
+    return ref
 
 
 def save_answers(path: Path, questions: Sequence[Question], answers: Mapping[str, Any]) -> None:

@@ -250,21 +250,11 @@ def _recorded_answers(ctx: Context, package: str, sources: list[AnswerSource]) -
 def check_answers_file(path: Path, package_name: str | None) -> dict[str, Any]:
     """Validate an answers file without a database: keys, types, secret references."""
     from gsetup.packages import catalogue, get_package
-    from gsetup.wizards.answers import check_keys, resolve_secret
+    from gsetup.wizards.collect import check_source
 
     source = load_answers_file(path)
     packages = [get_package(package_name)] if package_name else catalogue()
     checked: dict[str, Any] = {}
     for package in packages:
-        questions = [*LOGIN_QUESTIONS, *bp_questions(package, None)]
-        check_keys(source, questions)
-        for question in questions:
-            if question.key not in source.values:
-                continue
-            raw = source.values[question.key]
-            if question.secret:
-                resolve_secret(raw, source, question.key)
-                checked[question.key] = "(secret)"
-                continue
-            checked[question.key] = question.parse(raw, source.name, checked)
+        checked.update(check_source([*LOGIN_QUESTIONS, *bp_questions(package, None)], source))
     return checked

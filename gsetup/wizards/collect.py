@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gsetup.errors import BadInputError, NeedsAnswerError
-from gsetup.wizards.answers import AnswerSource, check_keys, resolve_secret
+from gsetup.wizards.answers import AnswerSource, check_keys, resolve_secret, secret_reference
 from gsetup.wizards.questions import Question
 
 
@@ -117,3 +117,24 @@ def _ask_until_valid(
             return question.parse(raw, "prompt", answers)
         except BadInputError as exc:
             print(str(exc).removeprefix("prompt: "), file=sys.stderr)
+
+
+def check_source(questions: Sequence[Question], source: AnswerSource) -> dict[str, Any]:
+    """Check every answer of ``source`` without asking anything (``gsetup answers check``).
+
+    Keys must be known; values are parsed as their question would; secrets must be references
+    (they are not read: CI checks files where the secrets don't live). Choices that need a
+    database (tenants, applications) are not checked.
+    """
+    check_keys(source, questions)
+    checked: dict[str, Any] = {}
+    for question in questions:
+        if question.key not in source.values:
+            continue
+        raw = source.values[question.key]
+        if question.secret:
+            kind, _ref = secret_reference(raw, source, question.key)
+            checked[question.key] = f"({kind} secret)"
+        else:
+            checked[question.key] = question.parse(raw, source.name, checked)
+    return checked

@@ -460,3 +460,25 @@ def run_driver_upgrade(
     if interactive and not all(confirm(step.plan) for step in run(True, None)):
         raise KeyboardInterrupt
     return run(request.dry_run, progress)
+
+
+def check_driver_answers_file(path: Path, driver_name: str) -> dict[str, Any]:
+    """Validate a driver answers file without a database: keys, types, ranges, the channel
+    name, its options against the specs, and secret references."""
+    from gsetup.commands.drivers import check_channel_options
+    from gsetup.wizards.bp import LOGIN_QUESTIONS
+    from gsetup.wizards.collect import check_source
+
+    driver = parse_driver(driver_name)
+    source = load_answers_file(path)
+    login = AnswerSource(
+        source.name,
+        {k: v for k, v in source.values.items() if k in _LOGIN_KEYS},
+        source.clear_secrets,
+    )
+    (cleaned,), extras = _split([source], DriverRequest(driver_name))
+    checked = check_source(LOGIN_QUESTIONS, login)
+    checked.update(check_source(driver_questions(driver, None), cleaned))
+    section = channel_section(driver, extras.channel)
+    options = check_channel_options(driver, section, extras.options, extras.where)
+    return {**checked, "channel": extras.channel, "options": options}

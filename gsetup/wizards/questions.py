@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from gsetup.errors import BadInputError
+from gsetup.errors import BadInputError, GsetupError
 
 QuestionType = Literal["text", "bool", "choice", "path", "secret"]
 Answers = Mapping[str, Any]
@@ -71,6 +71,10 @@ class Question:
                 value = self.validate(value)
             except ValueError as exc:
                 raise BadInputError(f"{where}: {exc}") from None
+            except GsetupError as exc:  # a validator's own error: say which file it came from
+                if source != "prompt":
+                    exc.args = (f"{source}: {exc}",)
+                raise
         return value
 
     def _coerce(self, raw: Any, where: str) -> Any:
