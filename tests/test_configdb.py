@@ -143,17 +143,72 @@ def test_server_database_behind_says_so_then_upgrade(
     init = run_cli("--user", "root", "db", "init", "--json")
     assert init.exit_code == 0, init.stderr
     assert init.json()["revision"] == HEAD
-    # A later gsetup (one more migration) finds this database behind and says what to run.
-    from gsetup.configdb import database
-
-    monkeypatch.setattr(database, "REVISIONS", (*REVISIONS, "0002"))
-    monkeypatch.setattr(database, "HEAD", "0002")
+    # A database left at an older schema is reported, and `db upgrade` migrates it.
+    _migrate_to(pg_url, "0001")
     behind = run_cli("--user", "root", "tenant", "list")
     assert behind.exit_code == 2
-    assert f"at schema {HEAD}, behind 0002; run `gsetup db upgrade`" in behind.stderr
-    monkeypatch.undo()
-    monkeypatch.setenv("GSETUP_DB", pg_url)
-    monkeypatch.setenv("GSETUP_PASSWORD", "first-admin-pw")
+    assert f"at schema 0001, behind {HEAD}; run `gsetup db upgrade`" in behind.stderr
+    assert run_cli("db", "upgrade").exit_code == 0
     assert run_cli("--user", "root", "tenant", "list", "--json").json() == ["Environment"]
     again = run_cli("--user", "root", "db", "init")
     assert again.exit_code == 2 and "already has accounts" in again.stderr
+
+
+def _migrate_to(url: str, revision: str) -> None:
+    """Move a database's schema to ``revision`` (down or up) with the shipped migrations."""
+    from alembic import command
+    from alembic.config import Config
+
+    from gsetup.configdb import database
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(database.__file__).parent / "migrations"))
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        if current and REVISIONS.index(current) > REVISIONS.index(revision):
+            command.downgrade(cfg, revision)
+        else:
+            command.upgrade(cfg, revision)
+    engine.dispose()
+
+
+def test_migration_0002_moves_option_managers_onto_options(db_url: str) -> None:
+    """Data written under schema 0001 survives the upgrade with the same meaning."""
+    _migrate_to(db_url, "0001")
+    _sql(
+        db_url,
+        "INSERT INTO cfg_object (id, tenant_id, kind, path, name) "
+        "VALUES (500, 1, 'skill', 'Skills/s', 's')",
+    )
+    _sql(db_url, "INSERT INTO skill (id, description) VALUES (500, '')")
+    _sql(
+        db_url,
+        "INSERT INTO cfg_option (object_id, section, key, value, secret) "
+        "VALUES (500, 'a', 'k', 'v', false)",
+    )
+    for package, section, key in (("p1", "", ""), ("p1", "a", "k"), ("p2", "a", "k")):
+        _sql(
+            db_url,
+            "INSERT INTO managed (object_id, package, section, key) "
+            f"VALUES (500, '{package}', '{section}', '{key}')",
+        )
+    if db_url.startswith("sqlite"):
+        open_database(db_url)  # the embedded database migrates itself
+    else:
+        assert run_cli("db", "upgrade", "--json").json()["revision"] == HEAD
+    engine = create_engine(db_url, poolclass=NullPool)
+    with engine.connect() as conn:
+        managed_by = conn.execute(text("SELECT managed_by FROM cfg_option")).scalar()
+        objects = conn.execute(text("SELECT object_id, package FROM managed")).all()
+    engine.dispose()
+    assert managed_by == "p1\np2"
+    assert [tuple(r) for r in objects] == [(500, "p1")]
+    # And back down: the option rows return to the managed table.
+    _migrate_to(db_url, "0001")
+    engine = create_engine(db_url, poolclass=NullPool)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT package, section, key FROM managed")).all()
+    engine.dispose()
+    assert sorted(tuple(r) for r in rows) == [("p1", "", ""), ("p1", "a", "k"), ("p2", "a", "k")]

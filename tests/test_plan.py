@@ -231,3 +231,14 @@ def test_bad_desired_state_is_refused_and_nothing_written(
     assert snapshot(db_url) == before
     with db.engine.connect() as conn:  # a refused apply lets its lock go
         assert conn.execute(text("SELECT count(*) FROM apply_lock")).scalar() == 0
+
+
+def test_history_changes_read_back_as_the_plan_showed_them(db_url: str) -> None:
+    from gsetup.commands.history import list_history
+    from gsetup.context import connect
+
+    db = open_database(db_url)
+    plan = apply_state(db.engine, _state(), Operation("test", "tester"))
+    (entry,) = list_history(connect(db_url), with_changes=True)
+    assert entry["changes"] == [c.to_json("Environment") for c in plan.changes]
+    assert "pw-secret" not in str(entry)

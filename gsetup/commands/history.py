@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gsetup.context import Context
+from gsetup.plan.model import expand_option_row
 
 
 def list_history(
@@ -36,7 +37,11 @@ def list_history(
                 "answers": row["answers"],
             }
             if with_changes:
-                entry["changes"] = row["changes"]
+                tenant_name = row["tenant_name"]
+                entry["changes"] = [
+                    expand_option_row(c, tenant_name) if isinstance(c, list) else c
+                    for c in row["changes"]
+                ]
             entries.append(entry)
             if len(entries) >= limit:
                 break

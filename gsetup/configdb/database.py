@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 ENV_DB = "GSETUP_DB"
 # The migration heads this gsetup knows, oldest first; tests check them against alembic.
-REVISIONS: tuple[str, ...] = ("0001",)
+REVISIONS: tuple[str, ...] = ("0001", "0002")
 HEAD = REVISIONS[-1]
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 

@@ -108,20 +108,21 @@ class CfgOption(Base):
     key: Mapped[str] = mapped_column(String(NAME))
     value: Mapped[str] = mapped_column(Text)
     secret: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The packages that manage this option, one per line; NULL: a user's option. Kept on the
+    # row rather than in ``managed`` so a package's thousands of options cost no extra rows.
+    managed_by: Mapped[str | None] = mapped_column(Text)
 
 
 class Managed(Base):
-    """Which package manages an object or option, so upgrades and uninstalls touch only those.
+    """Which packages manage an object, so upgrades and uninstalls touch only those.
 
-    ``section``/``key`` are empty strings for the object itself. Objects and options nobody
-    manages were added by a user and are never deleted by a package.
+    Objects nobody manages were added by a user and are never deleted by a package.
+    (Options carry their managers in ``cfg_option.managed_by``.)
     """
 
     __tablename__ = "managed"
     object_id: Mapped[int] = _fk_object(primary_key=True)
     package: Mapped[str] = mapped_column(String(64), primary_key=True)
-    section: Mapped[str] = mapped_column(String(NAME), primary_key=True, default="")
-    key: Mapped[str] = mapped_column(String(NAME), primary_key=True, default="")
 
 
 class TenantSettings(Base):

@@ -31,8 +31,11 @@ def installed_values(package: Package, answers: Answers) -> tuple[AttributeValue
 
 
 def _check(answers: Answers) -> None:
-    for field, value in (("tenant", answers.tenant), ("strategy_dir", answers.strategy_dir),
-                         ("capacity_rule", answers.capacity_rule)):
+    for field, value in (
+        ("tenant", answers.tenant),
+        ("strategy_dir", answers.strategy_dir),
+        ("capacity_rule", answers.capacity_rule),
+    ):
         if value is not None and not value.strip():
             raise BadInputError(f"answer {field!r} is empty; give a name")
 
@@ -42,18 +45,30 @@ def _attribute_objects(package: Package, answers: Answers) -> list[DesiredObject
     values = installed_values(package, answers)
     attributes = {v.attribute.name: v.attribute for v in values}
     for attribute in attributes.values():
-        objects.append(DesiredObject(
-            "business_attribute", object_path("business_attribute", attribute.name),
-            {"display_name": attribute.display_name, "description": attribute.description,
-             "attr_type": attribute.attr_type},
-        ))
+        objects.append(
+            DesiredObject(
+                "business_attribute",
+                object_path("business_attribute", attribute.name),
+                {
+                    "display_name": attribute.display_name,
+                    "description": attribute.description,
+                    "attr_type": attribute.attr_type,
+                },
+            )
+        )
     for value in values:
-        objects.append(DesiredObject(
-            "attribute_value", object_path("attribute_value", value.attribute.name, value.name),
-            {"display_name": value.display_name, "description": value.description,
-             "is_default": value.is_default},
-            {key: OptionValue(text) for key, text in value.annex.items()},
-        ))
+        objects.append(
+            DesiredObject(
+                "attribute_value",
+                object_path("attribute_value", value.attribute.name, value.name),
+                {
+                    "display_name": value.display_name,
+                    "description": value.description,
+                    "is_default": value.is_default,
+                },
+                {key: OptionValue(text) for key, text in value.annex.items()},
+            )
+        )
     return objects
 
 
@@ -66,43 +81,61 @@ def _capacity_objects(package: Package, answers: Answers) -> list[DesiredObject]
     rule = answers.capacity_rule
     if rule is None:
         rule = CAPACITY_RULE
-        objects.append(DesiredObject(
-            "capacity_rule", object_path("capacity_rule", rule),
-            {"description": "How many social media interactions of each media type an "
-                            "agent may hold at once.",
-             # Every social media type, whichever package creates it: the rule is shared by
-             # the Facebook, Twitter and RSS packages, and must not flip between installs.
-             "limits": dict(CAPACITY_LIMITS)},
-        ))
+        objects.append(
+            DesiredObject(
+                "capacity_rule",
+                object_path("capacity_rule", rule),
+                {
+                    "description": "How many social media interactions of each media type an "
+                    "agent may hold at once.",
+                    # Every social media type, whichever package creates it: the rule is shared by
+                    # the Facebook, Twitter and RSS packages, and must not flip between installs.
+                    "limits": dict(CAPACITY_LIMITS),
+                },
+            )
+        )
     # The wizard's "Select a resource capacity rule": the tenant's default capacity rule is
     # the one place a rule applies to every agent, so social interactions reach agents that
     # have no rule of their own (docs/packages.md).
-    objects.append(DesiredObject(
-        "tenant", "", {"default_capacity_rule": object_path("capacity_rule", rule)}
-    ))
+    objects.append(
+        DesiredObject("tenant", "", {"default_capacity_rule": object_path("capacity_rule", rule)})
+    )
     return objects
 
 
 def _business_process_objects(package: Package, answers: Answers) -> list[DesiredObject]:
     bp = object_path("business_process", package.title)
-    objects = [DesiredObject(
-        "business_process", bp,
-        {"package": package.name, "version": package.version,
-         "strategy_dir": answers.strategy_dir},
-    )]
+    objects = [
+        DesiredObject(
+            "business_process",
+            bp,
+            {
+                "package": package.name,
+                "version": package.version,
+                "strategy_dir": answers.strategy_dir,
+            },
+        )
+    ]
     objects.extend(
-        DesiredObject("queue", object_path("queue", q.name),
-                      {"business_process": bp, "description": q.description})
+        DesiredObject(
+            "queue",
+            object_path("queue", q.name),
+            {"business_process": bp, "description": q.description},
+        )
         for q in package.queues
     )
     objects.extend(
-        DesiredObject("strategy", object_path("strategy", s.name), {
-            "business_process": bp,
-            "queue": object_path("queue", s.queue) if s.queue else None,
-            "file": s.file_name,
-            "active": not s.subroutine,
-            "subroutine": s.subroutine,
-        })
+        DesiredObject(
+            "strategy",
+            object_path("strategy", s.name),
+            {
+                "business_process": bp,
+                "queue": object_path("queue", s.queue) if s.queue else None,
+                "file": s.file_name,
+                "active": not s.subroutine,
+                "subroutine": s.subroutine,
+            },
+        )
         for s in package.strategies
     )
     return objects

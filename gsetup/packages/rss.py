@@ -11,14 +11,27 @@ from gsetup.packages.stages import Stage, build
 # The guide gives no RSS BP release; it carries the Facebook family's version (8.5.1).
 
 _layout = build(
-    "RSS", "RSS", "",
-    (Stage("Inbound", "rss-bp/inbound.yaml.j2",
-           "Drops items already in UCS, creates the item and its author's contact."),
-     Stage("Classify-Screen", "rss-bp/classify-screen.yaml.j2",
-           "Screens and classifies the item for sentiment and actionability."),
-     Stage("Agent Delivery", "common/agent-delivery.yaml.j2",
-           "Delivers to any agent with capacity."),
-     Stage("Stop", "common/stop.yaml.j2", "Terminates items an agent is done with.")),
+    "RSS",
+    "RSS",
+    "",
+    (
+        Stage(
+            "Inbound",
+            "rss-bp/inbound.yaml.j2",
+            "Drops items already in UCS, creates the item and its author's contact.",
+        ),
+        Stage(
+            "Classify-Screen",
+            "rss-bp/classify-screen.yaml.j2",
+            "Screens and classifies the item for sentiment and actionability.",
+        ),
+        Stage(
+            "Agent Delivery",
+            "common/agent-delivery.yaml.j2",
+            "Delivers to any agent with capacity.",
+        ),
+        Stage("Stop", "common/stop.yaml.j2", "Terminates items an agent is done with."),
+    ),
 )
 
 RSS_BP = Package(

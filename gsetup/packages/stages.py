@@ -69,5 +69,6 @@ def build(
     strategies.extend(
         Strategy(f"{r.base}{suffix}", r.template, None, r.description) for r in subroutines
     )
-    return Layout(queue_prefix=queue_prefix, suffix=suffix, queues=tuple(queues),
-                  strategies=tuple(strategies))
+    return Layout(
+        queue_prefix=queue_prefix, suffix=suffix, queues=tuple(queues), strategies=tuple(strategies)
+    )

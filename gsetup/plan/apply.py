@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from gsetup.configdb.kinds import KINDS
-from gsetup.plan.current import Current
+from gsetup.plan.current import MANAGERS_SEPARATOR, Current
 from gsetup.plan.diff import KIND_ORDER, compute_plan
 from gsetup.plan.lock import tenant_lock
-from gsetup.plan.model import Change, Plan
+from gsetup.plan.model import Change, Plan, option_row
 from gsetup.state import DesiredState
 
 if TYPE_CHECKING:
@@ -140,7 +140,11 @@ def _record(conn: Connection, tenant_id: int, plan: Plan, op: Operation) -> None
 
     from gsetup.configdb.models import InstallHistory
 
-    visible = [c.to_json(plan.tenant) for c in plan.changes if c.action != "keep"]
+    visible = [
+        option_row(c) if c.target == "option" else c.to_json(plan.tenant)
+        for c in plan.changes
+        if c.action != "keep"
+    ]
     conn.execute(
         insert(InstallHistory).values(
             tenant_id=tenant_id,
@@ -231,23 +235,10 @@ class _Writer:
     def _delete_options(self, changes: list[Change]) -> None:
         from sqlalchemy import bindparam, delete
 
-        from gsetup.configdb.models import CfgOption, Managed
+        from gsetup.configdb.models import CfgOption
 
         stmt = delete(CfgOption).where(CfgOption.id == bindparam("oid"))
         self._run(stmt, [{"oid": self._option_id(c)} for c in changes])
-        # Management rows name the option by key, not by row, so nothing cascades to them;
-        # left behind, they would make re-creating the option insert a duplicate and fail.
-        managed = delete(Managed).where(
-            Managed.object_id == bindparam("b_object"),
-            Managed.section == bindparam("b_section"),
-            Managed.key == bindparam("b_key"),
-        )
-        rows = [
-            {"b_object": self.ids[c.path], "b_section": c.option[0], "b_key": c.option[1]}
-            for c in changes
-            if c.option is not None
-        ]
-        self._run(managed, rows)
 
     def _delete_objects(self, changes: list[Change]) -> None:
         from sqlalchemy import bindparam, delete
@@ -339,6 +330,7 @@ class _Writer:
                     "key": c.option[1],
                     "value": c.after,
                     "secret": c.secret,
+                    "managed_by": self.owner if c.ownership == "adopt" else None,
                 }
                 for c in creates
                 if c.option
@@ -358,33 +350,41 @@ class _Writer:
         )
 
     def _ownership(self, changes: list[Change]) -> None:
-        from sqlalchemy import and_, bindparam, delete
+        """The owner starts or stops managing kept and updated objects and options."""
+        from sqlalchemy import and_, bindparam, delete, update
 
-        from gsetup.configdb.models import Managed
+        from gsetup.configdb.models import CfgOption, Managed
 
         assert self.owner is not None or not changes
-        rows = [
-            {
-                "object_id": self.ids[c.path],
-                "package": self.owner,
-                "section": c.option[0] if c.option else "",
-                "key": c.option[1] if c.option else "",
-            }
-            for c in changes
-        ]
-        adopt = [r for r, c in zip(rows, changes, strict=True) if c.ownership == "adopt"]
-        release = [
-            {f"b_{k}": v for k, v in r.items()}
-            for r, c in zip(rows, changes, strict=True)
-            if c.ownership == "release"
+        objects = [c for c in changes if c.option is None]
+        adopt = [
+            {"object_id": self.ids[c.path], "package": self.owner}
+            for c in objects
+            if c.ownership == "adopt"
         ]
         self._insert(Managed.__table__, adopt)
-        stmt = delete(Managed).where(
-            and_(
-                *(
-                    getattr(Managed, col) == bindparam(f"b_{col}")
-                    for col in ("object_id", "package", "section", "key")
-                )
-            )
+        release = delete(Managed).where(
+            and_(Managed.object_id == bindparam("b_object"), Managed.package == self.owner)
         )
-        self._run(stmt, release)
+        self._run(
+            release,
+            [{"b_object": self.ids[c.path]} for c in objects if c.ownership == "release"],
+        )
+        rows = []
+        for change in changes:
+            if change.option is None or change.action == "create":
+                continue  # objects above; created options got their manager on insert
+            option = self.current.objects[change.path].options[change.option]
+            managers = set(option.managers)
+            if change.ownership == "adopt":
+                managers.add(self.owner or "")
+            else:
+                managers.discard(self.owner or "")
+            value = MANAGERS_SEPARATOR.join(sorted(managers)) or None
+            rows.append({"oid": option.id, "v_managed": value})
+        stmt = (
+            update(CfgOption)
+            .where(CfgOption.id == bindparam("oid"))
+            .values(managed_by=bindparam("v_managed"))
+        )
+        self._run(stmt, rows)

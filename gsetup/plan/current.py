@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from gsetup.configdb.kinds import KINDS
 from gsetup.state import OptionKey
 
+MANAGERS_SEPARATOR = "\n"  # between package names in cfg_option.managed_by
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
@@ -80,22 +82,16 @@ def load_current(
     _load_details(conn, where, by_id)
 
     selected = select(CfgObject.id).where(where)
-    for oid, section, key, value, secret, opt_id in _option_rows(conn, selected, by_id, options):
-        by_id[oid].options[(section, key)] = CurrentOption(opt_id, value, secret)
+    option_rows = _option_rows(conn, selected, by_id, options)
+    for oid, section, key, value, secret, opt_id, managed_by in option_rows:
+        managers = set(managed_by.split(MANAGERS_SEPARATOR)) if managed_by else set()
+        by_id[oid].options[(section, key)] = CurrentOption(opt_id, value, secret, managers)
 
     managed_rows = conn.execute(
-        select(Managed.object_id, Managed.package, Managed.section, Managed.key).where(
-            Managed.object_id.in_(selected)
-        )
+        select(Managed.object_id, Managed.package).where(Managed.object_id.in_(selected))
     )
-    for oid, package, section, key in managed_rows:
-        obj = by_id[oid]
-        if section or key:
-            option = obj.options.get((section, key))
-            if option is not None:
-                option.managers.add(package)
-        else:
-            obj.managers.add(package)
+    for oid, package in managed_rows:
+        by_id[oid].managers.add(package)
     return Current(tenant_id, {o.path: o for o in by_id.values()})
 
 
@@ -104,7 +100,7 @@ def _option_rows(
     selected: Any,
     by_id: dict[int, CurrentObject],
     wanted: Mapping[str, set[OptionKey]] | None,
-) -> Iterator[tuple[int, str, str, str, bool, int]]:
+) -> Iterator[tuple[int, str, str, str, bool, int, str | None]]:
     """The option rows of the selected objects, or only the ``wanted`` ones.
 
     Wanted options are fetched by object and section, a few hundred sections per query (bound
@@ -121,6 +117,7 @@ def _option_rows(
         CfgOption.value,
         CfgOption.secret,
         CfgOption.id,
+        CfgOption.managed_by,
     )
     if wanted is None:
         yield from conn.execute(select(*columns).where(CfgOption.object_id.in_(selected)))
@@ -137,7 +134,7 @@ def _option_rows(
             )
             for row in conn.execute(query):
                 if (row[1], row[2]) in keys:
-                    yield row[0], row[1], row[2], row[3], row[4], row[5]
+                    yield row[0], row[1], row[2], row[3], row[4], row[5], row[6]
 
 
 def _load_details(conn: Connection, where: Any, by_id: dict[int, CurrentObject]) -> None:

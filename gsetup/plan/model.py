@@ -58,6 +58,36 @@ class Change:
         return data
 
 
+def option_row(change: Change) -> list[Any]:
+    """An option change as the history stores it: compact, secrets masked.
+
+    ``[action, kind, object path, section, key, before, after]``; a plan can hold tens of thousands
+    of option changes, so the history keeps them as rows and :func:`expand_option_row` gives
+    back the shape of :meth:`Change.to_json`.
+    """
+    assert change.option is not None
+    shown = [MASK if change.secret and v is not None else v for v in (change.before, change.after)]
+    return [change.action, change.kind, change.path, *change.option, *shown]
+
+
+def expand_option_row(row: list[Any], tenant: str) -> dict[str, Any]:
+    """The JSON form of a stored option row."""
+    action, kind, path, section, key, before, after = row
+    data: dict[str, Any] = {
+        "action": action,
+        "target": "option",
+        "kind": kind,
+        "path": f"{tenant}/{path} [{section}] {key}",
+        "section": section,
+        "key": key,
+    }
+    if before is not None:
+        data["before"] = before
+    if after is not None:
+        data["after"] = after
+    return data
+
+
 @dataclass
 class Plan:
     """The changes for one tenant, in the order they are applied."""

@@ -35,8 +35,22 @@ _BLOCK_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_RESERVED = CONTEXT_NAMES | {AGENT_NAME, "true", "false", "none", "True", "False", "None",
-                             "and", "or", "not", "in", "is", "if", "else"}
+_RESERVED = CONTEXT_NAMES | {
+    AGENT_NAME,
+    "true",
+    "false",
+    "none",
+    "True",
+    "False",
+    "None",
+    "and",
+    "or",
+    "not",
+    "in",
+    "is",
+    "if",
+    "else",
+}
 _DAY = 24 * 60 * 60
 
 
@@ -93,9 +107,14 @@ class _Loader:
         blocks = self.blocks(doc["blocks"], "blocks")
         self.check_names()
         return m.Strategy(
-            self.source, self.text(doc["name"], "name"), kind, queue,
+            self.source,
+            self.text(doc["name"], "name"),
+            kind,
+            queue,
             self.text(doc.get("description", ""), "description", empty=True),
-            parameters, variables, blocks,
+            parameters,
+            variables,
+            blocks,
         )
 
     # --- blocks -------------------------------------------------------------------------
@@ -112,8 +131,9 @@ class _Loader:
         kinds = [k for k in value if k in _BLOCK_KEYS]
         if len(kinds) != 1:
             found = ", ".join(map(str, value)) or "nothing"
-            self.fail(path, f"a block has exactly one of: {', '.join(_BLOCK_KEYS)} "
-                            f"(found: {found})")
+            self.fail(
+                path, f"a block has exactly one of: {', '.join(_BLOCK_KEYS)} (found: {found})"
+            )
         kind = kinds[0]
         required, optional = _BLOCK_KEYS[kind]
         b = self.mapping(value, path, (kind, *required), optional, f"a {kind!r} block")
@@ -127,24 +147,32 @@ class _Loader:
 
     def block_if(self, b: Mapping[str, Any], path: str) -> m.If:
         orelse = self.blocks(b["else"], f"{path}.else") if "else" in b else ()
-        return m.If(path, self.expr(b["if"], f"{path}.if"),
-                    self.blocks(b["then"], f"{path}.then"), orelse)
+        return m.If(
+            path, self.expr(b["if"], f"{path}.if"), self.blocks(b["then"], f"{path}.then"), orelse
+        )
 
     def block_while(self, b: Mapping[str, Any], path: str) -> m.While:
         limit = self.integer(b["limit"], f"{path}.limit", 1, 1_000_000)
-        return m.While(path, self.expr(b["while"], f"{path}.while"),
-                       self.blocks(b["do"], f"{path}.do"), limit)
+        return m.While(
+            path, self.expr(b["while"], f"{path}.while"), self.blocks(b["do"], f"{path}.do"), limit
+        )
 
     def block_for_each(self, b: Mapping[str, Any], path: str) -> m.ForEach:
         name = self.new_name(b["as"], f"{path}.as")
-        return m.ForEach(path, self.expr(b["for_each"], f"{path}.for_each"), name,
-                         self.blocks(b["do"], f"{path}.do"))
+        return m.ForEach(
+            path,
+            self.expr(b["for_each"], f"{path}.for_each"),
+            name,
+            self.blocks(b["do"], f"{path}.do"),
+        )
 
     def block_call(self, b: Mapping[str, Any], path: str) -> m.Call:
         function = b["call"]
         if function not in FUNCTIONS:
-            self.fail(f"{path}.call", f"unknown function {function!r}; the functions are: "
-                                      f"{', '.join(sorted(FUNCTIONS))}")
+            self.fail(
+                f"{path}.call",
+                f"unknown function {function!r}; the functions are: {', '.join(sorted(FUNCTIONS))}",
+            )
         signature = FUNCTIONS[function]
         args = self.args(b.get("args", {}), f"{path}.args")
         missing = sorted(signature.required - args.keys())
@@ -152,8 +180,10 @@ class _Loader:
             self.fail(f"{path}.args", f"{function} needs {', '.join(missing)}")
         for key in args:
             if key not in signature.allowed:
-                self.fail(f"{path}.args.{key}", f"{function} takes only: "
-                                                f"{', '.join(sorted(signature.allowed))}")
+                self.fail(
+                    f"{path}.args.{key}",
+                    f"{function} takes only: {', '.join(sorted(signature.allowed))}",
+                )
         if "result" in b and not signature.result:
             self.fail(f"{path}.result", f"{function} returns nothing")
         return m.Call(path, function, args, self.result(b, path))
@@ -161,24 +191,33 @@ class _Loader:
     def block_service(self, b: Mapping[str, Any], path: str) -> m.Service:
         service, method = b["service"], b["method"]
         if service not in SERVICES:
-            self.fail(f"{path}.service", f"unknown service {service!r}; the services are: "
-                                         f"{', '.join(sorted(SERVICES))}")
+            self.fail(
+                f"{path}.service",
+                f"unknown service {service!r}; the services are: {', '.join(sorted(SERVICES))}",
+            )
         if method not in SERVICES[service]:
-            self.fail(f"{path}.method", f"{service} has no method {method!r}; it has: "
-                                        f"{', '.join(sorted(SERVICES[service]))}")
+            self.fail(
+                f"{path}.method",
+                f"{service} has no method {method!r}; it has: "
+                f"{', '.join(sorted(SERVICES[service]))}",
+            )
         on_error = self.blocks(b["on_error"], f"{path}.on_error") if "on_error" in b else ()
         return m.Service(
-            path, service, method, self.args(b.get("args", {}), f"{path}.args"),
-            self.result(b, path), self.integer(b.get("timeout", 30), f"{path}.timeout", 1, 3600),
-            self.integer(b.get("attempts", 1), f"{path}.attempts", 1, 10), on_error,
+            path,
+            service,
+            method,
+            self.args(b.get("args", {}), f"{path}.args"),
+            self.result(b, path),
+            self.integer(b.get("timeout", 30), f"{path}.timeout", 1, 3600),
+            self.integer(b.get("attempts", 1), f"{path}.attempts", 1, 10),
+            on_error,
         )
 
     def block_route(self, b: Mapping[str, Any], path: str) -> m.Route:
         return m.Route(path, self.text(b["route"], f"{path}.route"))
 
     def block_target(self, b: Mapping[str, Any], path: str) -> m.Target:
-        on_timeout = (self.blocks(b["on_timeout"], f"{path}.on_timeout")
-                      if "on_timeout" in b else ())
+        on_timeout = self.blocks(b["on_timeout"], f"{path}.on_timeout") if "on_timeout" in b else ()
         skill = self.expr(b["target"], f"{path}.target", extra=frozenset({AGENT_NAME}))
         timeout = self.integer(b["timeout"], f"{path}.timeout", 1, 31 * _DAY)
         return m.Target(path, skill, timeout, on_timeout)
@@ -192,20 +231,25 @@ class _Loader:
         return m.Stop(path, self.text(b["stop"], f"{path}.stop"))
 
     def block_subroutine(self, b: Mapping[str, Any], path: str) -> m.CallSubroutine:
-        return m.CallSubroutine(path, self.text(b["subroutine"], f"{path}.subroutine"),
-                                self.args(b.get("args", {}), f"{path}.args"))
+        return m.CallSubroutine(
+            path,
+            self.text(b["subroutine"], f"{path}.subroutine"),
+            self.args(b.get("args", {}), f"{path}.args"),
+        )
 
     # --- fields -------------------------------------------------------------------------
 
-    def mapping(self, value: Any, path: str, required: tuple[str, ...],
-                optional: tuple[str, ...], what: str) -> Mapping[str, Any]:
+    def mapping(
+        self, value: Any, path: str, required: tuple[str, ...], optional: tuple[str, ...], what: str
+    ) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
             self.fail(path, f"{what} must be a mapping")
         allowed = (*required, *optional)
         for key in value:
             if key not in allowed:
-                self.fail(_join(path, str(key)), f"unknown key in {what}; allowed: "
-                                                 f"{', '.join(allowed)}")
+                self.fail(
+                    _join(path, str(key)), f"unknown key in {what}; allowed: {', '.join(allowed)}"
+                )
         for key in required:
             if key not in value:
                 self.fail(path, f"{what} needs {key!r}")
@@ -229,8 +273,11 @@ class _Loader:
     def new_name(self, value: Any, path: str) -> str:
         if not isinstance(value, str) or not _IDENTIFIER.match(value) or value in _RESERVED:
             reserved = ", ".join(sorted(_RESERVED))
-            self.fail(path, f"{value!r} is not a variable name: use letters, digits and _, "
-                            f"not starting with a digit, and none of {reserved}")
+            self.fail(
+                path,
+                f"{value!r} is not a variable name: use letters, digits and _, "
+                f"not starting with a digit, and none of {reserved}",
+            )
         self.defined.add(value)
         return value
 
@@ -240,8 +287,10 @@ class _Loader:
     def assignments(self, value: Any, path: str) -> tuple[tuple[str, m.Expression], ...]:
         if not isinstance(value, Mapping):
             self.fail(path, "must be a mapping of variable names to expressions")
-        return tuple((self.new_name(k, _join(path, str(k))), self.expr(v, _join(path, str(k))))
-                     for k, v in value.items())
+        return tuple(
+            (self.new_name(k, _join(path, str(k))), self.expr(v, _join(path, str(k))))
+            for k, v in value.items()
+        )
 
     def args(self, value: Any, path: str) -> Mapping[str, m.Expression]:
         if not isinstance(value, Mapping):
@@ -270,8 +319,11 @@ class _Loader:
             unknown = sorted(expression.names - self.defined - extra)
             if unknown:
                 known = ", ".join(sorted(self.defined | extra))
-                self.fail(path, f"unknown name {', '.join(map(repr, unknown))} in "
-                                f"{expression.source!r}; known names: {known}")
+                self.fail(
+                    path,
+                    f"unknown name {', '.join(map(repr, unknown))} in "
+                    f"{expression.source!r}; known names: {known}",
+                )
 
 
 def _join(path: str, key: str) -> str:

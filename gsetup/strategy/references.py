@@ -17,8 +17,10 @@ def check_references(strategies: Iterable[Strategy], queues: Collection[str]) ->
         for block in walk(strategy.blocks):
             where = f"{strategy.source}: {block.path}"
             if isinstance(block, Route) and block.queue not in queues:
-                raise BadInputError(f"{where}: no queue {block.queue!r}; the queues are: "
-                                    f"{', '.join(sorted(queues))}")
+                raise BadInputError(
+                    f"{where}: no queue {block.queue!r}; the queues are: "
+                    f"{', '.join(sorted(queues))}"
+                )
             if isinstance(block, CallSubroutine):
                 _check_call(block, subroutines, where)
 
@@ -26,8 +28,12 @@ def check_references(strategies: Iterable[Strategy], queues: Collection[str]) ->
 def _check_call(block: CallSubroutine, subroutines: dict[str, Strategy], where: str) -> None:
     called = subroutines.get(block.name)
     if called is None:
-        raise BadInputError(f"{where}: no subroutine {block.name!r}; the subroutines are: "
-                            f"{', '.join(sorted(subroutines))}")
+        raise BadInputError(
+            f"{where}: no subroutine {block.name!r}; the subroutines are: "
+            f"{', '.join(sorted(subroutines))}"
+        )
     if set(block.args) != set(called.parameters):
-        raise BadInputError(f"{where}: {block.name!r} takes exactly: "
-                            f"{', '.join(called.parameters) or 'no arguments'}")
+        raise BadInputError(
+            f"{where}: {block.name!r} takes exactly: "
+            f"{', '.join(called.parameters) or 'no arguments'}"
+        )

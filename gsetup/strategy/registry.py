@@ -51,8 +51,13 @@ FUNCTIONS: dict[str, Signature] = {
 # `service` blocks: the external services (ESP servers) and their methods.
 SERVICES: dict[str, frozenset[str]] = {
     "UCS": frozenset(
-        {"IdentifyContact", "InteractionExists", "CreateInteraction", "UpdateInteraction",
-         "FindInteraction"}
+        {
+            "IdentifyContact",
+            "InteractionExists",
+            "CreateInteraction",
+            "UpdateInteraction",
+            "FindInteraction",
+        }
     ),
     "ClassificationServer": frozenset({"Screen", "Classify"}),
     "DMS": frozenset({"SendMessage", "SubmitPost", "SubmitComment"}),

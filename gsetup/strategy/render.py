@@ -44,8 +44,12 @@ def _environment() -> Environment:
     # StrictUndefined: a template naming a setting the package lacks fails the render (and the
     # tests), instead of writing an empty value into a strategy.
     return Environment(
-        loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, autoescape=False,
-        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+        loader=FileSystemLoader(TEMPLATES),
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
 
 
