@@ -50,11 +50,9 @@ class PackageReader(Protocol):
 
     def entries(self) -> list[Entry]:
         """Every entry, in the package's order."""
-        ...
 
     def open(self, name: str) -> AbstractContextManager[IO[bytes]]:
         """Open the regular file ``name`` for reading."""
-        ...
 
 
 def open_package(source: Path) -> PackageReader:
