@@ -1,7 +1,7 @@
 """Rewrite the generated scripts: ``python -m gsetup.sqlscripts.generate [--check]``.
 
-Writes sql/<dbms>/<script> at the repository root (for DBAs browsing the repository) and the
-same bytes into the package data that the commands ship and run.
+Writes sql/<dbms>/<script> at the repository root. The package data the commands ship and run
+(gsetup/sqlscripts/data) is a symbolic link to that folder, so there is one copy of each script.
 """
 
 from __future__ import annotations
@@ -11,27 +11,24 @@ from pathlib import Path
 
 from gsetup.sqlscripts.catalog import DBMSES, GROUPS, scripts_in_run_order
 from gsetup.sqlscripts.render import render_script
-from gsetup.sqlscripts.shipped import DATA_DIR
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent.parent
 
 
-def expected_files(repo_root: Path = REPO_ROOT, package_dir: Path = PACKAGE_DIR) -> dict[Path, str]:
+def expected_files(repo_root: Path = REPO_ROOT) -> dict[Path, str]:
     """Every generated file and the text the generator makes for it now."""
-    files: dict[Path, str] = {}
-    for dbms in DBMSES:
-        for script in scripts_in_run_order(list(GROUPS)):
-            text = render_script(script, dbms.name)
-            files[repo_root / "sql" / dbms.name / script.name] = text
-            files[package_dir / DATA_DIR / dbms.name / script.name] = text
-    return files
+    return {
+        repo_root / "sql" / dbms.name / script.name: render_script(script, dbms.name)
+        for dbms in DBMSES
+        for script in scripts_in_run_order(list(GROUPS))
+    }
 
 
-def write_all(repo_root: Path = REPO_ROOT, package_dir: Path = PACKAGE_DIR) -> list[Path]:
+def write_all(repo_root: Path = REPO_ROOT) -> list[Path]:
     """Write every generated file; return the paths written."""
     written: list[Path] = []
-    for path, text in expected_files(repo_root, package_dir).items():
+    for path, text in expected_files(repo_root).items():
         path.parent.mkdir(parents=True, exist_ok=True)
         # newline="\n": the checked-in bytes must not depend on the generating platform.
         path.write_text(text, encoding="utf-8", newline="\n")
@@ -39,11 +36,11 @@ def write_all(repo_root: Path = REPO_ROOT, package_dir: Path = PACKAGE_DIR) -> l
     return written
 
 
-def drifted(repo_root: Path = REPO_ROOT, package_dir: Path = PACKAGE_DIR) -> list[Path]:
+def drifted(repo_root: Path = REPO_ROOT) -> list[Path]:
     """Generated files that are missing or differ from what the generator makes now."""
     return [
         path
-        for path, text in expected_files(repo_root, package_dir).items()
+        for path, text in expected_files(repo_root).items()
         if not path.is_file() or path.read_bytes() != text.encode("utf-8")
     ]
 

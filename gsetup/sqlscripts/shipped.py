@@ -2,7 +2,8 @@
 
 Commands read these files rather than generating the text, so that what a DBA is handed, what
 ``apply`` runs and what the history table records are the checked-in bytes, and so that a
-runtime install does not need the generator's dialect packages (ibm-db-sa).
+runtime install does not need the generator's dialect packages (ibm-db-sa). ``data`` is a
+symbolic link to the repository's sql/ folder; building the package copies the files in.
 """
 
 from __future__ import annotations
