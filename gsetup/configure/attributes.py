@@ -9,7 +9,8 @@ from gsetup.configure.snapshot import Snapshot, read_tenant
 from gsetup.context import Context
 from gsetup.errors import BadInputError
 from gsetup.packages.attributes import COMPLIANCE_ID, INTERACTION_ATTRIBUTES, MEDIA_TYPE
-from gsetup.packages.model import AttributeValue, BusinessAttribute
+from gsetup.packages.desired import attribute_object, value_object
+from gsetup.packages.model import BusinessAttribute
 from gsetup.plan.model import Plan
 from gsetup.state import DesiredObject, DesiredState, OptionValue, object_path
 
@@ -17,31 +18,12 @@ TWITTER = "twitter"
 TWITTERDIRECT = "twitterdirect"
 
 
-def attribute_object(snap: Snapshot, attribute: BusinessAttribute) -> DesiredObject:
+def existing_or_new(snap: Snapshot, attribute: BusinessAttribute) -> DesiredObject:
     """``attribute`` as the guide defines it when it is missing; left as it is otherwise."""
     path = object_path("business_attribute", attribute.name)
     if snap.get(path, "business_attribute") is not None:
         return DesiredObject("business_attribute", path)
-    attrs = {
-        "display_name": attribute.display_name,
-        "description": attribute.description,
-        "attr_type": attribute.attr_type,
-    }
-    return DesiredObject("business_attribute", path, attrs)
-
-
-def value_object(value: AttributeValue) -> DesiredObject:
-    """An attribute value with its fields and annex as given."""
-    return DesiredObject(
-        "attribute_value",
-        object_path("attribute_value", value.attribute.name, value.name),
-        {
-            "display_name": value.display_name,
-            "description": value.description,
-            "is_default": value.is_default,
-        },
-        {key: OptionValue(text) for key, text in value.annex.items()},
-    )
+    return attribute_object(attribute)
 
 
 def enable_twitter_compliance(ctx: Context, tenant: str, *, dry_run: bool) -> Plan:
@@ -51,7 +33,7 @@ def enable_twitter_compliance(ctx: Context, tenant: str, *, dry_run: bool) -> Pl
         ctx, tenant, [object_path("business_attribute", INTERACTION_ATTRIBUTES.name)]
     )
     state = DesiredState(tenant)
-    state.add(attribute_object(snap, INTERACTION_ATTRIBUTES))
+    state.add(existing_or_new(snap, INTERACTION_ATTRIBUTES))
     state.add(value_object(COMPLIANCE_ID))
     return run_plan(ctx, state, "configure twitter-compliance", dry_run=dry_run)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from gsetup.errors import BadInputError
 from gsetup.packages.attributes import CAPACITY_LIMITS, CAPACITY_RULE
 from gsetup.packages.catalogue import get_package
-from gsetup.packages.model import Answers, AttributeValue, Package
+from gsetup.packages.model import Answers, AttributeValue, BusinessAttribute, Package
 from gsetup.state import DesiredObject, DesiredState, OptionValue, object_path
 
 
@@ -40,36 +40,37 @@ def _check(answers: Answers) -> None:
             raise BadInputError(f"answer {field!r} is empty; give a name")
 
 
+def attribute_object(attribute: BusinessAttribute) -> DesiredObject:
+    """A business attribute with the fields the guide gives it."""
+    return DesiredObject(
+        "business_attribute",
+        object_path("business_attribute", attribute.name),
+        {
+            "display_name": attribute.display_name,
+            "description": attribute.description,
+            "attr_type": attribute.attr_type,
+        },
+    )
+
+
+def value_object(value: AttributeValue) -> DesiredObject:
+    """An attribute value with its fields and annex."""
+    return DesiredObject(
+        "attribute_value",
+        object_path("attribute_value", value.attribute.name, value.name),
+        {
+            "display_name": value.display_name,
+            "description": value.description,
+            "is_default": value.is_default,
+        },
+        {key: OptionValue(text) for key, text in value.annex.items()},
+    )
+
+
 def _attribute_objects(package: Package, answers: Answers) -> list[DesiredObject]:
-    objects: list[DesiredObject] = []
     values = installed_values(package, answers)
     attributes = {v.attribute.name: v.attribute for v in values}
-    for attribute in attributes.values():
-        objects.append(
-            DesiredObject(
-                "business_attribute",
-                object_path("business_attribute", attribute.name),
-                {
-                    "display_name": attribute.display_name,
-                    "description": attribute.description,
-                    "attr_type": attribute.attr_type,
-                },
-            )
-        )
-    for value in values:
-        objects.append(
-            DesiredObject(
-                "attribute_value",
-                object_path("attribute_value", value.attribute.name, value.name),
-                {
-                    "display_name": value.display_name,
-                    "description": value.description,
-                    "is_default": value.is_default,
-                },
-                {key: OptionValue(text) for key, text in value.annex.items()},
-            )
-        )
-    return objects
+    return [*map(attribute_object, attributes.values()), *map(value_object, values)]
 
 
 def _capacity_objects(package: Package, answers: Answers) -> list[DesiredObject]:
