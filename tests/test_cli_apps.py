@@ -7,20 +7,23 @@ import pytest
 from tests.helpers import run_cli, snapshot
 
 
+DMS_1 = (
+    "app",
+    "create",
+    "DMS_1",
+    "--type",
+    "DigitalMessagingServer",
+    "--host",
+    "dms1.example",
+    "--port",
+    "4000",
+    "--working-dir",
+    "/opt/dms",
+)
+
+
 def test_app_lifecycle(db_url: str) -> None:
-    created = run_cli(
-        "app",
-        "create",
-        "DMS_1",
-        "--type",
-        "DigitalMessagingServer",
-        "--host",
-        "dms1.example",
-        "--port",
-        "4000",
-        "--working-dir",
-        "/opt/dms",
-    )
+    created = run_cli(*DMS_1)
     assert created.exit_code == 0, created.stderr
     assert "1 to create, 0 to update, 0 to delete, 0 unchanged" in created.stdout
     backup = run_cli(
@@ -36,19 +39,7 @@ def test_app_lifecycle(db_url: str) -> None:
         "--json",
     )
     assert backup.json()["applied"] is True
-    again = run_cli(
-        "app",
-        "create",
-        "DMS_1",
-        "--type",
-        "DigitalMessagingServer",
-        "--host",
-        "dms1.example",
-        "--port",
-        "4000",
-        "--working-dir",
-        "/opt/dms",
-    )
+    again = run_cli(*DMS_1)
     assert again.exit_code == 0 and "0 to create" in again.stdout
 
     shown = run_cli("app", "show", "DMS_2", "--json").json()
