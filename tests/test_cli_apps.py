@@ -6,7 +6,6 @@ import pytest
 
 from tests.helpers import run_cli, snapshot
 
-
 DMS_1 = (
     "app",
     "create",
