@@ -8,8 +8,8 @@ Every file is either imported exactly or refused with its name and line number, 
 
 - ``#`` and ``;`` start a comment only at the beginning of a line. Inside a value they are text,
   because Genesys option values are free text (``a;b;c`` lists, URL fragments ``page#top``).
-  configobj would cut a value at ``#``, so gsetup hands configobj each value line with its value
-  masked: configobj parses the structure (sections, keys, their order, duplicates, malformed
+  configobj would cut a value at ``#``, so gsetup hands configobj each key line without its
+  value: configobj parses the structure (sections, keys, their order, duplicates, malformed
   lines) and gsetup takes the value text itself.
 - A value is the text after the first ``=``, without the spaces and tabs around it. A value
   wrapped in one pair of matching quotes (``"..."`` or ``'...'``) loses that one pair: this is how
@@ -55,8 +55,8 @@ def parse_options(data: bytes | str, source: str) -> OptionSections:
     """Parse option-file text; ``source`` names the file in error messages."""
     text = _decode(data, source) if isinstance(data, bytes) else data.removeprefix("\ufeff")
     lines = [line.removesuffix("\r") for line in text.split("\n")]
-    masked, values = _mask_values(lines, source)
-    return _build_sections(masked, values, lines, source)
+    masked, values, first = _mask_values(lines, source)
+    return _build_sections(masked, values, first, lines, source)
 
 
 def format_options(sections: Mapping[str, Mapping[str, str]]) -> str:
@@ -108,10 +108,12 @@ def _decode(data: bytes, source: str) -> str:
         raise BadInputError(f"{source}, line {line}: the text is not UTF-8") from exc
 
 
-def _mask_values(lines: list[str], source: str) -> tuple[list[str], list[tuple[int, str]]]:
-    """Lines for configobj, each value replaced by its index in the (line number, value) list."""
+def _mask_values(lines: list[str], source: str) -> tuple[list[str], list[str], int]:
+    """Lines for configobj with every value removed, the values in file order, and the line
+    number of the first value (0 if there is none)."""
     masked: list[str] = []
-    values: list[tuple[int, str]] = []
+    values: list[str] = []
+    first = 0
     for number, line in enumerate(lines, 1):
         stripped = line.strip()
         if "\r" in line:
@@ -134,13 +136,14 @@ def _mask_values(lines: list[str], source: str) -> tuple[list[str], list[tuple[i
             key, _, raw = line.partition("=")
             if not key.strip():
                 raise BadInputError(f"{source}, line {number}: no key before '='")
-            masked.append(f"{key}={len(values)}")
-            values.append((number, _unwrap(raw.strip(_BLANKS))))
+            masked.append(key + "=")
+            values.append(_unwrap(raw.strip(_BLANKS)))
+            first = first or number
         else:
             raise BadInputError(
                 f"{source}, line {number}: expected [section], key=value or a comment"
             )
-    return masked, values
+    return masked, values, first
 
 
 def _unwrap(raw: str) -> str:
@@ -150,8 +153,10 @@ def _unwrap(raw: str) -> str:
 
 
 def _build_sections(
-    masked: list[str], values: list[tuple[int, str]], lines: list[str], source: str
+    masked: list[str], values: list[str], first: int, lines: list[str], source: str
 ) -> OptionSections:
+    """configobj parses the structure; each key it finds takes the next value in file order,
+    since every key line becomes exactly one key (duplicates and nesting are refused)."""
     from configobj import ConfigObj, ConfigObjError, DuplicateError
 
     try:
@@ -166,13 +171,16 @@ def _build_sections(
         raise BadInputError(
             f"{source}, line {exc.line_number}: expected [section], key=value or a comment"
         ) from exc
-    if parsed.scalars:
-        line, _ = values[int(parsed[parsed.scalars[0]])]
-        raise BadInputError(f"{source}, line {line}: key outside any [section]")
-    return {
-        name: {key: values[int(parsed[name][key])][1] for key in parsed[name].scalars}
-        for name in parsed.sections
-    }
+    if parsed.scalars:  # keys before the first section
+        raise BadInputError(f"{source}, line {first}: key outside any [section]")
+    sections: OptionSections = {}
+    start = 0
+    for name in parsed.sections:
+        keys = dict.keys(parsed[name])  # the raw dict: Section.__getitem__ is slow
+        sections[name] = dict(zip(keys, values[start : start + len(keys)], strict=True))
+        start += len(keys)
+    assert start == len(values), "configobj found fewer keys than there are key lines"
+    return sections
 
 
 def _what(lines: list[str], index: int) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 # Object kinds and the folder their paths start with. A kind's path is
 # "<folder>/<name>", except attribute values ("Business Attributes/<attribute>/<value>")
@@ -29,13 +29,13 @@ KIND_FOLDERS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class OptionValue:
+class OptionValue(NamedTuple):
     """One desired option (application) or annex (any object) value.
 
     ``overwrite=False`` sets the value only where the key is missing: an existing value is
     kept and the plan shows the differing desired value beside it. ``secret`` values are
-    masked in every rendering of the plan and in the install history.
+    masked in every rendering of the plan and in the install history; a secret stays secret.
+    A tuple, because an import builds one per line of the file.
     """
 
     value: str

@@ -90,6 +90,30 @@ def test_secrets_are_masked_in_plan_json_and_history(db_url: str) -> None:
     assert "pw-secret" not in str(changes) and "********" in str(changes)
 
 
+def test_a_secret_stays_secret_when_a_later_state_does_not_say_so(db_url: str) -> None:
+    db = open_database(db_url)
+    apply_state(db.engine, _state(), Operation("install", "tester"))
+    dms = "Applications/DMS"
+    same = DesiredState("Environment")  # the same value, not flagged secret
+    same.add(
+        DesiredObject("application", dms, options=options({"channel-x": {"password": "pw-secret"}}))
+    )
+    plan = apply_state(db.engine, same, Operation("set", "tester"))
+    assert not plan.pending
+    changed = DesiredState("Environment")
+    changed.add(
+        DesiredObject("application", dms, options=options({"channel-x": {"password": "pw-new"}}))
+    )
+    plan = apply_state(db.engine, changed, Operation("set", "tester"))
+    assert plan.summary()["update"] == 1
+    assert "pw-new" not in str(plan.to_json()) and "pw-secret" not in str(plan.to_json())
+    with db.engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT value, secret FROM cfg_option WHERE key = 'password'")
+        ).one()
+    assert tuple(row) == ("pw-new", True)
+
+
 def test_upgrade_deletes_only_what_the_package_dropped(db_url: str) -> None:
     db = open_database(db_url)
     apply_state(db.engine, _state(n_values=3), Operation("install", "tester"))

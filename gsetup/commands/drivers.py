@@ -12,7 +12,7 @@ the file record make uninstall exact.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -451,7 +451,7 @@ def _upgrade_step(
             _file_options(driver, section, dbid, old_data, source), secret_keys(driver)
         )
         new = {
-            key: replace(value, overwrite=key in now and now[key].value == old_defaults[key].value)
+            key: value._replace(overwrite=key in now and now[key].value == old_defaults[key].value)
             if key in old_defaults
             else value
             for key, value in _plain(

@@ -180,19 +180,6 @@ def _stored(
     return [(s, k, v, bool(secret)) for s, k, v, secret in rows]
 
 
-def _secret_options(conn: Connection, target: Target) -> set[OptionKey]:
-    from sqlalchemy import select
-
-    from gsetup.configdb.models import CfgOption
-
-    rows = conn.execute(
-        select(CfgOption.section, CfgOption.key).where(
-            CfgOption.object_id == target.id, CfgOption.secret.is_(True)
-        )
-    )
-    return {(s, k) for s, k in rows}
-
-
 def _plan_options(
     ctx: Context, target: Target, wanted: dict[OptionKey, OptionValue], operation: str, **kw: Any
 ) -> Plan:
@@ -211,23 +198,24 @@ def import_options(
 ) -> Plan:
     """Import an option file: add missing keys; existing ones are kept unless ``overwrite``.
 
-    A refused file writes nothing. Keys named in ``secret_keys``, the drivers' secret keys and
-    keys already secret in the database are stored secret; a secret stays secret, so an
-    unchanged re-import plans nothing.
+    A refused file writes nothing. Keys named in ``secret_keys`` and the drivers' secret keys
+    are stored secret; a key already secret in the database stays secret (the planner keeps
+    it so), so an unchanged re-import plans nothing.
     """
     from gsetup.options import read_options
+    from gsetup.plan.apply import gc_paused
 
-    sections = read_options(file)
     names = known_secret_keys() | set(secret_keys)
-    with ctx.db.engine.connect() as conn:
-        secret = _secret_options(conn, target)
-    wanted: dict[OptionKey, OptionValue] = {}
-    for section, keys in sections.items():
-        for key, value in keys.items():
-            _check_not_mask(str(file), section, key, value)
-            is_secret = key in names or (section, key) in secret
-            wanted[(section, key)] = OptionValue(value, overwrite=overwrite, secret=is_secret)
-    return _plan_options(ctx, target, wanted, "options import", dry_run=dry_run)
+    with gc_paused():
+        sections = read_options(file)
+        wanted: dict[OptionKey, OptionValue] = {}
+        for section, keys in sections.items():
+            if MASK in keys.values():
+                key = next(k for k, v in keys.items() if v == MASK)
+                _check_not_mask(str(file), section, key, MASK)
+            for key, value in keys.items():
+                wanted[(section, key)] = OptionValue(value, overwrite, key in names)
+        return _plan_options(ctx, target, wanted, "options import", dry_run=dry_run)
 
 
 def export_options(
@@ -283,7 +271,8 @@ def set_option(
     _check_writable(section, key, value)
     _check_not_mask(target.describe(), section, key, value)
     with ctx.db.engine.connect() as conn:
-        secret = secret or key in known_secret_keys() or name in _secret_options(conn, target)
+        stored = _stored(conn, target, name)
+    secret = secret or key in known_secret_keys() or any(row[3] for row in stored)
     if secret and on_command_line:
         raise BadInputError(
             f"[{section}] {key} is secret: do not give its value on the command line; use "

@@ -57,7 +57,7 @@ def plan_states(engine: Engine, states: Sequence[DesiredState]) -> Plan:
     """
     with engine.connect() as conn:
         if len(states) == 1:
-            with _gc_paused():
+            with gc_paused():
                 plan, _current = compute_plan(conn, states[0])
         else:
             conn.begin()
@@ -100,7 +100,7 @@ def apply_states(
         plan = _write_all(conn, states, writer_count)
         if before_commit is not None:
             before_commit(conn, plan)  # may add the file changes it made to the plan
-        if plan.pending or any(c.ownership for c in plan.changes):
+        if any(c.action != "keep" or c.ownership for c in plan.changes):  # anything written
             from gsetup.configdb.tenants import tenant_id
 
             _record(conn, tenant_id(conn, tenant), plan, operation)
@@ -114,7 +114,7 @@ def _write_all(
 ) -> Plan:
     """Plan and write each state in turn; the changes of all of them make one plan."""
     combined = Plan(states[0].tenant, states[-1].owner)
-    with _gc_paused():
+    with gc_paused():
         for state in states:
             plan, current = compute_plan(conn, state)
             _Writer(conn, current, counter or _Counter()).write(plan)
@@ -123,9 +123,13 @@ def _write_all(
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Planning allocates one object per option and nothing cyclic: the cycle collector's
-    passes over tens of thousands of young objects cost a quarter of a large import."""
+def gc_paused() -> Iterator[None]:
+    """Pause the cycle collector for bulk work (reading and planning a file of options).
+
+    Such work allocates an object or two per option and keeps them: the collector's passes
+    over tens of thousands of young objects find nothing and cost up to a third of an import.
+    What is cyclic (a parser's tree) is collected when the collector runs again.
+    """
     enabled = gc.isenabled()
     gc.disable()
     try:

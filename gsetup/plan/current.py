@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +10,7 @@ from gsetup.configdb.kinds import KINDS
 from gsetup.state import OptionKey
 
 MANAGERS_SEPARATOR = "\n"  # between package names in cfg_option.managed_by
+NO_MANAGERS: frozenset[str] = frozenset()  # shared: most options are a user's
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -17,14 +18,14 @@ if TYPE_CHECKING:
 _SECTIONS_PER_QUERY = 500
 
 
-@dataclass
+@dataclass(slots=True)
 class CurrentOption:
     """An option row as stored."""
 
     id: int
     value: str
     secret: bool
-    managers: set[str] = field(default_factory=set)
+    managers: frozenset[str] = NO_MANAGERS
 
 
 @dataclass
@@ -56,7 +57,7 @@ def load_current(
     conn: Connection,
     tenant_id: int,
     scope: set[str] | None = None,
-    options: Mapping[str, set[OptionKey]] | None = None,
+    options: Mapping[str, Collection[OptionKey]] | None = None,
 ) -> Current:
     """Load the objects, options and management records of one tenant.
 
@@ -82,10 +83,14 @@ def load_current(
     _load_details(conn, where, by_id)
 
     selected = select(CfgObject.id).where(where)
-    option_rows = _option_rows(conn, selected, by_id, options)
-    for oid, section, key, value, secret, opt_id, managed_by in option_rows:
-        managers = set(managed_by.split(MANAGERS_SEPARATOR)) if managed_by else set()
-        by_id[oid].options[(section, key)] = CurrentOption(opt_id, value, secret, managers)
+    for batch, keys in _option_batches(conn, selected, by_id, options):
+        for oid, section, key, opt_id, value, secret, managed_by in batch:
+            name = (section, key)
+            if keys is None or name in keys:
+                managers = (
+                    frozenset(managed_by.split(MANAGERS_SEPARATOR)) if managed_by else NO_MANAGERS
+                )
+                by_id[oid].options[name] = CurrentOption(opt_id, value, secret, managers)
 
     managed_rows = conn.execute(
         select(Managed.object_id, Managed.package).where(Managed.object_id.in_(selected))
@@ -95,16 +100,17 @@ def load_current(
     return Current(tenant_id, {o.path: o for o in by_id.values()})
 
 
-def _option_rows(
+def _option_batches(
     conn: Connection,
     selected: Any,
     by_id: dict[int, CurrentObject],
-    wanted: Mapping[str, set[OptionKey]] | None,
-) -> Iterator[tuple[int, str, str, str, bool, int, str | None]]:
-    """The option rows of the selected objects, or only the ``wanted`` ones.
+    wanted: Mapping[str, Collection[OptionKey]] | None,
+) -> Iterator[tuple[Sequence[Any], Collection[OptionKey] | None]]:
+    """Option rows of the selected objects, each batch with the keys to keep (None: all).
 
     Wanted options are fetched by object and section, a few hundred sections per query (bound
-    parameters are limited), and filtered by key here: a key list could be as long as a file.
+    parameters are limited), and filtered by key by the caller: a key list could be as long
+    as a file. Each batch is fetched whole: iterating a result would fetch row by row.
     """
     from sqlalchemy import select
 
@@ -114,27 +120,25 @@ def _option_rows(
         CfgOption.object_id,
         CfgOption.section,
         CfgOption.key,
+        CfgOption.id,
         CfgOption.value,
         CfgOption.secret,
-        CfgOption.id,
         CfgOption.managed_by,
     )
     if wanted is None:
-        yield from conn.execute(select(*columns).where(CfgOption.object_id.in_(selected)))
+        yield conn.execute(select(*columns).where(CfgOption.object_id.in_(selected))).all(), None
         return
-    ids = {o.path: oid for oid, o in by_id.items()}
-    for path, keys in wanted.items():
-        if path not in ids or not keys:
+    for obj in by_id.values():
+        keys = wanted.get(obj.path)
+        if not keys:
             continue
         sections = sorted({section for section, _key in keys})
         for start in range(0, len(sections), _SECTIONS_PER_QUERY):
             chunk = sections[start : start + _SECTIONS_PER_QUERY]
             query = select(*columns).where(
-                CfgOption.object_id == ids[path], CfgOption.section.in_(chunk)
+                CfgOption.object_id == obj.id, CfgOption.section.in_(chunk)
             )
-            for row in conn.execute(query):
-                if (row[1], row[2]) in keys:
-                    yield row[0], row[1], row[2], row[3], row[4], row[5], row[6]
+            yield conn.execute(query).all(), keys
 
 
 def _load_details(conn: Connection, where: Any, by_id: dict[int, CurrentObject]) -> None:
