@@ -54,7 +54,9 @@ def read_options(path: Path) -> OptionSections:
 def parse_options(data: bytes | str, source: str) -> OptionSections:
     """Parse option-file text; ``source`` names the file in error messages."""
     text = _decode(data, source) if isinstance(data, bytes) else data.removeprefix("\ufeff")
-    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    lines = text.split("\n")
+    if "\r" in text:
+        lines = _without_carriage_returns(lines, source)
     masked, values, first = _mask_values(lines, source)
     return _build_sections(masked, values, first, lines, source)
 
@@ -108,6 +110,15 @@ def _decode(data: bytes, source: str) -> str:
         raise BadInputError(f"{source}, line {line}: the text is not UTF-8") from exc
 
 
+def _without_carriage_returns(lines: list[str], source: str) -> list[str]:
+    """Lines without their Windows (CRLF) endings; a carriage return anywhere else is refused."""
+    stripped = [line.removesuffix("\r") for line in lines]
+    for number, line in enumerate(stripped, 1):
+        if "\r" in line:
+            raise BadInputError(f"{source}, line {number}: stray carriage return in the line")
+    return stripped
+
+
 def _mask_values(lines: list[str], source: str) -> tuple[list[str], list[str], int]:
     """Lines for configobj with every value removed, the values in file order, and the line
     number of the first value (0 if there is none)."""
@@ -116,16 +127,14 @@ def _mask_values(lines: list[str], source: str) -> tuple[list[str], list[str], i
     first = 0
     for number, line in enumerate(lines, 1):
         stripped = line.strip()
-        if "\r" in line:
-            raise BadInputError(f"{source}, line {number}: stray carriage return in the line")
         if not stripped or stripped[0] in "#;":
             masked.append("")  # comments are not kept: option rows have no place for them
-        elif stripped.startswith("[["):
-            raise BadInputError(
-                f"{source}, line {number}: nested sections ([[...]]) are not allowed in an "
-                "option file"
-            )
-        elif stripped.startswith("["):
+        elif stripped[0] == "[":
+            if stripped.startswith("[["):
+                raise BadInputError(
+                    f"{source}, line {number}: nested sections ([[...]]) are not allowed in an "
+                    "option file"
+                )
             if not _SECTION_LINE.match(stripped):
                 raise BadInputError(
                     f"{source}, line {number}: malformed section header; a section line holds "
@@ -137,19 +146,16 @@ def _mask_values(lines: list[str], source: str) -> tuple[list[str], list[str], i
             if not key.strip():
                 raise BadInputError(f"{source}, line {number}: no key before '='")
             masked.append(key + "=")
-            values.append(_unwrap(raw.strip(_BLANKS)))
+            value = raw.strip(_BLANKS)
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in _QUOTES:
+                value = value[1:-1]  # one pair of matching quotes keeps surrounding blanks
+            values.append(value)
             first = first or number
         else:
             raise BadInputError(
                 f"{source}, line {number}: expected [section], key=value or a comment"
             )
     return masked, values, first
-
-
-def _unwrap(raw: str) -> str:
-    if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in _QUOTES:
-        return raw[1:-1]
-    return raw
 
 
 def _build_sections(

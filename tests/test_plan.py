@@ -54,6 +54,10 @@ def test_apply_twice_second_plan_all_keep_and_rows_identical(db_url: str) -> Non
     assert {c.action for c in again.changes} == {"keep"}
     second = apply_state(db.engine, state, Operation("test", "tester"))
     assert second.summary()["keep"] == 12 and not second.pending
+    # The 7 objects are listed; the 5 options already as desired are only counted.
+    assert second.unchanged_options == 5 and len(second.changes) == 7
+    assert not any(c.target == "option" for c in second.changes)
+    assert second.to_json()["unchanged_options"] == 5
     assert snapshot(db_url) == rows
     with db.engine.connect() as conn:
         rule = conn.execute(

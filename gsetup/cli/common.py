@@ -22,7 +22,7 @@ TENANT_HELP = "Tenant to act on."
 DRY_RUN_HELP = "Show the plan and write nothing."
 JSON_HELP = "Print the result as JSON, for scripts."
 DETAILED_HELP = "With --dry-run: exit 0 when nothing would change, 3 when changes are pending."
-ALL_HELP = "Also list what stays unchanged."
+ALL_HELP = "Also list what stays unchanged (options already as desired: their number)."
 
 
 @dataclass

@@ -60,7 +60,11 @@ def print_plan(plan: Plan, *, applied: bool, show_all: bool = False) -> None:
         if change.note:
             text += f"  [dim]({escape(change.note)})[/dim]"
         tree.add(text)
-    if shown:
+    counted = plan.unchanged_options if show_all else 0
+    if counted:
+        sign, colour = _SIGNS["keep"]
+        tree.add(f"[{colour}]{sign} keep  [/{colour}] {counted} option(s) already as desired")
+    if shown or counted:
         console.print(tree)
     elif not plan.pending:
         console.print("Nothing to change: the configuration is already as desired.")

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from gsetup.configdb.kinds import KINDS
+from gsetup.plan.bulk import insert_rows
 from gsetup.plan.current import MANAGERS_SEPARATOR, Current
 from gsetup.plan.diff import KIND_ORDER, compute_plan
 from gsetup.plan.lock import tenant_lock
@@ -119,6 +120,7 @@ def _write_all(
             plan, current = compute_plan(conn, state)
             _Writer(conn, current, counter or _Counter()).write(plan)
             combined.changes.extend(plan.changes)
+            combined.unchanged_options += plan.unchanged_options
     return combined
 
 
@@ -212,11 +214,7 @@ class _Writer:
         return result
 
     def _insert(self, table: Any, rows: list[dict[str, Any]]) -> None:
-        """INSERT many rows; plain-typed tables skip SQLAlchemy's per-row processing.
-
-        Building bound parameters row by row costs more than SQLite's own insert, so tables
-        without JSON columns are sent to the driver's executemany as compiled SQL.
-        """
+        """INSERT many rows; tables without JSON columns skip SQLAlchemy's per-row work."""
         from sqlalchemy import JSON, insert
 
         if not rows:
@@ -224,12 +222,7 @@ class _Writer:
         if any(isinstance(c.type, JSON) for c in table.columns):
             self._run(insert(table), rows)
             return
-        compiled = insert(table).compile(dialect=self.conn.dialect, column_keys=list(rows[0]))
-        params: list[Any] = rows
-        if compiled.positional:
-            order = compiled.positiontup or []
-            params = [tuple(row[key] for key in order) for row in rows]
-        self.conn.exec_driver_sql(str(compiled), params)
+        insert_rows(self.conn, table, rows)
         self.counter.checkpoint()
 
     def _option_id(self, change: Change) -> int:

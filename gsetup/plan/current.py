@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gsetup.configdb.kinds import KINDS
+from gsetup.plan.bulk import fetch_rows
 from gsetup.state import OptionKey
 
 MANAGERS_SEPARATOR = "\n"  # between package names in cfg_option.managed_by
@@ -90,7 +91,7 @@ def load_current(
                 managers = (
                     frozenset(managed_by.split(MANAGERS_SEPARATOR)) if managed_by else NO_MANAGERS
                 )
-                by_id[oid].options[name] = CurrentOption(opt_id, value, secret, managers)
+                by_id[oid].options[name] = CurrentOption(opt_id, value, bool(secret), managers)
 
     managed_rows = conn.execute(
         select(Managed.object_id, Managed.package).where(Managed.object_id.in_(selected))
@@ -110,7 +111,7 @@ def _option_batches(
 
     Wanted options are fetched by object and section, a few hundred sections per query (bound
     parameters are limited), and filtered by key by the caller: a key list could be as long
-    as a file. Each batch is fetched whole: iterating a result would fetch row by row.
+    as a file. They are fetched through the driver: an import reads tens of thousands.
     """
     from sqlalchemy import select
 
@@ -138,7 +139,7 @@ def _option_batches(
             query = select(*columns).where(
                 CfgOption.object_id == obj.id, CfgOption.section.in_(chunk)
             )
-            yield conn.execute(query).all(), keys
+            yield fetch_rows(conn, query), keys
 
 
 def _load_details(conn: Connection, where: Any, by_id: dict[int, CurrentObject]) -> None:

@@ -167,8 +167,8 @@ class _Planner:
 
     def _plan_options(self, obj: DesiredObject, stored: dict[OptionKey, CurrentOption]) -> None:
         """Plan each desired option. The common case, a value already stored that the owner
-        need not adopt, is decided here inline: an import plans tens of thousands."""
-        changes = self.result.changes
+        need not adopt, is counted here inline: an import plans tens of thousands."""
+        unchanged = 0
         for key, want in obj.options.items():
             have = stored.get(key)
             if (
@@ -177,9 +177,10 @@ class _Planner:
                 and (have.secret or not want.secret)  # a secret stays secret
                 and not (self.owner and have.managers)
             ):
-                changes.append(Change("keep", "option", obj.kind, obj.path, key))
+                unchanged += 1
             else:
                 self._plan_option(obj, key, want, have)
+        self.result.unchanged_options += unchanged
 
     def _plan_option(
         self, obj: DesiredObject, key: OptionKey, want: OptionValue, have: CurrentOption | None
@@ -201,7 +202,10 @@ class _Planner:
             return
         adopt = self._adopts(have.managers)
         if have.value == want.value and secret == have.secret:  # a secret stays secret
-            self._add(Change("keep", "option", obj.kind, obj.path, key, ownership=adopt))
+            if adopt:
+                self._add(Change("keep", "option", obj.kind, obj.path, key, ownership=adopt))
+            else:
+                self.result.unchanged_options += 1
         elif want.overwrite or have.value == want.value:
             self._add(
                 Change(

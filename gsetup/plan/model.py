@@ -90,15 +90,22 @@ def expand_option_row(row: list[Any], tenant: str) -> dict[str, Any]:
 
 @dataclass
 class Plan:
-    """The changes for one tenant, in the order they are applied."""
+    """The changes for one tenant, in the order they are applied.
+
+    Options already as desired are counted in ``unchanged_options``, not listed: a re-import
+    of 20,000 options would otherwise list 20,000 changes that do nothing. Kept options that
+    say something (a value not overwritten, an ownership change) are listed.
+    """
 
     tenant: str
     owner: str | None = None
     changes: list[Change] = field(default_factory=list)
+    unchanged_options: int = 0
 
     def summary(self) -> dict[str, int]:
-        """How many changes of each action."""
+        """How many changes of each action (``keep`` includes the unchanged options)."""
         counts = Counter(c.action for c in self.changes)
+        counts["keep"] += self.unchanged_options
         return {a: counts.get(a, 0) for a in ("create", "update", "delete", "keep")}
 
     @property
@@ -120,5 +127,6 @@ class Plan:
             "tenant": self.tenant,
             "owner": self.owner,
             "summary": self.summary(),
+            "unchanged_options": self.unchanged_options,
             "changes": [c.to_json(self.tenant) for c in self.changes],
         }
