@@ -7,7 +7,8 @@ An embedded SQLite configuration database in a temporary directory holds an appl
 new) is imported into it, then imported again unchanged. What is timed is the in-process
 command layer (``find_target`` + ``import_options`` of :mod:`gsetup.commands.options`): file
 reading and parsing, planning and the one transaction, without the CLI's rendering. Each
-figure is the best of several runs; imports restore a copy of the database between runs.
+figure is the best of several rounds of parse, import (into a restored copy of the database)
+and re-import.
 Goals: import under 5x the parse time, unchanged re-import under 2x.
 """
 
@@ -31,7 +32,7 @@ APP = "DMS_Bench"
 HELD = 100_000
 IMPORTED = 20_000
 KEYS_PER_SECTION = 100
-RUNS = 3
+RUNS = 5
 IMPORT_GOAL = 5.0
 REIMPORT_GOAL = 2.0
 
@@ -46,20 +47,13 @@ def option_file(path: Path, count: int, *, first: int, value: str) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def best(action: Callable[[], object], *, before: Callable[[], None] = lambda: None) -> float:
-    """The fastest of ``RUNS`` runs of ``action``, in seconds (``before`` is not timed).
-
-    Each run starts after a full garbage collection, so that no run pays for the garbage of
-    the runs before it (the collector stays on while a run is timed).
-    """
-    times = []
-    for _ in range(RUNS):
-        before()
-        gc.collect()
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def timed(action: Callable[[], object]) -> float:
+    """Seconds ``action`` takes, started after a full garbage collection so that no run pays
+    for the garbage of the runs before it (the collector stays on while a run is timed)."""
+    gc.collect()
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
 
 
 def parse_with_configobj(path: Path) -> None:
@@ -111,10 +105,15 @@ def main() -> None:
         if args.profile:
             _profile(ctx, incoming, restore)
             return
-        parse = best(lambda: parse_with_configobj(incoming))
-        first = best(lambda: run_import(ctx, incoming), before=restore)
-        again = best(lambda: run_import(ctx, incoming))  # the database now holds the import
-        _report(parse, first, again)
+        # Rounds of parse, import, re-import: a machine that slows down or speeds up during
+        # the run affects the baseline and the imports alike.
+        parse, first, again = [], [], []
+        for _ in range(RUNS):
+            parse.append(timed(lambda: parse_with_configobj(incoming)))
+            restore()
+            first.append(timed(lambda: run_import(ctx, incoming)))
+            again.append(timed(lambda: run_import(ctx, incoming)))  # the import is there now
+        _report(min(parse), min(first), min(again))
 
 
 def _profile(ctx: Context, path: Path, restore: Callable[[], None]) -> None:
@@ -134,7 +133,7 @@ def _report(parse: float, first: float, again: float) -> None:
     cpu = _cpu()
     print(f"machine: {cpu}, Python {platform.python_version()}, {platform.system()}")
     print(f"date: {datetime.now(UTC):%Y-%m-%d}")
-    print(f"file: {IMPORTED:,} options; application holds {HELD:,}; best of {RUNS} runs")
+    print(f"file: {IMPORTED:,} options; application holds {HELD:,}; best of {RUNS} rounds")
     print(f"configobj parse (baseline): {parse * 1000:8.1f} ms")
     for label, seconds, goal in (
         ("import", first, IMPORT_GOAL),

@@ -68,7 +68,7 @@ def test_waiting_applier_names_the_lock_holder(
     from gsetup.plan.lock import tenant_lock
 
     db = open_database(db_url)
-    with tenant_lock(db.engine, "Environment", "alice@ops"):
+    with db.engine.connect() as conn, tenant_lock(conn, "Environment", "alice@ops"):
         proc = _worker(db_url, "x", "1", "1", env={"GSETUP_LOCK_TIMEOUT": "1"})
         _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1  # the worker has no CLI error mapping: the error propagates

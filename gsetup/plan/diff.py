@@ -220,19 +220,12 @@ class _Planner:
                     ownership=adopt,
                 )
             )
-        else:
+        else:  # positional: a re-import can keep tens of thousands of values this way
             shown = MASK if secret else repr(want.value)
+            note = f"existing value kept; not overwritten with {shown}"
             self._add(
                 Change(
-                    "keep",
-                    "option",
-                    obj.kind,
-                    obj.path,
-                    key,
-                    before=have.value,
-                    note=f"existing value kept; not overwritten with {shown}",
-                    secret=secret,
-                    ownership=adopt,
+                    "keep", "option", obj.kind, obj.path, key, have.value, None, note, secret, adopt
                 )
             )
 

@@ -28,22 +28,26 @@ POLL_SECONDS = 0.1
 
 @contextmanager
 def tenant_lock(
-    engine: Engine, tenant: str, holder: str, progress: Callable[[str], None] | None = None
+    conn: Connection, tenant: str, holder: str, progress: Callable[[str], None] | None = None
 ) -> Iterator[HeldLock]:
-    """Hold the apply lock of ``tenant`` for the duration of the block."""
+    """Hold the apply lock of ``tenant`` for the duration of the block.
+
+    Taking and releasing the lock commit on ``conn`` (which has no transaction open), so
+    other processes see the holder; the block then uses the same connection for its work.
+    """
     from gsetup.configdb.tenants import tenant_id
 
-    with engine.connect() as conn:
+    with conn.begin():
         tid = tenant_id(conn, tenant)
     timeout = float(os.environ.get(LOCK_TIMEOUT_ENV, DEFAULT_TIMEOUT))
     deadline = time.monotonic() + timeout
     told = False
-    while not _try_acquire(engine, tid, holder):
-        owner = _holder(engine, tid)
+    while not _try_acquire(conn, tid, holder):
+        owner = _holder(conn, tid)
         if owner is None:
             continue
         if owner[1] == socket.gethostname() and not _alive(owner[2]):
-            _release(engine, tid, pid=owner[2])
+            _release(conn, tid, pid=owner[2])
             continue
         description = (
             f"{owner[0]} (pid {owner[2]} on {owner[1]}, since {owner[3]:%Y-%m-%d %H:%M:%S})"
@@ -61,10 +65,10 @@ def tenant_lock(
     try:
         yield held
     except BaseException:
-        _release(engine, tid, pid=os.getpid())
+        _release(conn, tid, pid=os.getpid())
         raise
     if not held.released:
-        _release(engine, tid, pid=os.getpid())
+        _release(conn, tid, pid=os.getpid())
 
 
 @dataclass
@@ -90,14 +94,14 @@ class HeldLock:
         self.released = True
 
 
-def _try_acquire(engine: Engine, tid: int, holder: str) -> bool:
+def _try_acquire(conn: Connection, tid: int, holder: str) -> bool:
     from sqlalchemy import insert
     from sqlalchemy.exc import IntegrityError
 
     from gsetup.configdb.models import ApplyLock
 
     try:
-        with engine.begin() as conn:
+        with conn.begin():
             conn.execute(
                 insert(ApplyLock).values(
                     tenant_id=tid,
@@ -112,12 +116,12 @@ def _try_acquire(engine: Engine, tid: int, holder: str) -> bool:
     return True
 
 
-def _holder(engine: Engine, tid: int) -> tuple[str, str, int, datetime] | None:
+def _holder(conn: Connection, tid: int) -> tuple[str, str, int, datetime] | None:
     from sqlalchemy import select
 
     from gsetup.configdb.models import ApplyLock
 
-    with engine.connect() as conn:
+    with conn.begin():
         row = conn.execute(
             select(ApplyLock.holder, ApplyLock.host, ApplyLock.pid, ApplyLock.since).where(
                 ApplyLock.tenant_id == tid
@@ -126,7 +130,7 @@ def _holder(engine: Engine, tid: int) -> tuple[str, str, int, datetime] | None:
     return (row[0], row[1], row[2], row[3]) if row else None
 
 
-def _release(engine: Engine, tid: int, *, pid: int | None = None) -> None:
+def _release(conn: Connection, tid: int, *, pid: int | None = None) -> None:
     from sqlalchemy import delete
 
     from gsetup.configdb.models import ApplyLock
@@ -134,7 +138,7 @@ def _release(engine: Engine, tid: int, *, pid: int | None = None) -> None:
     stmt = delete(ApplyLock).where(ApplyLock.tenant_id == tid)
     if pid is not None:
         stmt = stmt.where(ApplyLock.pid == pid, ApplyLock.host == socket.gethostname())
-    with engine.begin() as conn:
+    with conn.begin():
         conn.execute(stmt)
 
 
@@ -143,9 +147,10 @@ def force_unlock(engine: Engine, tenant: str) -> bool:
     from gsetup.configdb.tenants import tenant_id
 
     with engine.connect() as conn:
-        tid = tenant_id(conn, tenant)
-    had = _holder(engine, tid) is not None
-    _release(engine, tid)
+        with conn.begin():
+            tid = tenant_id(conn, tenant)
+        had = _holder(conn, tid) is not None
+        _release(conn, tid)
     return had
 
 
