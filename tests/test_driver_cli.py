@@ -226,7 +226,42 @@ def test_install_then_uninstall_leaves_the_dms_as_before(db_url: str, dms: Path)
     assert _install("facebook").exit_code == 0
 
 
-def _user_option(url: str, section: str, key: str, value: str | None) -> None:
+def test_uninstall_sets_back_the_values_the_install_replaced(db_url: str, dms: Path) -> None:
+    # Before the driver, the user had Hub options of their own in the channel section.
+    _user_option(db_url, "channel-facebook", "gsa-user-name", "old-admin@acme.example")
+    _user_option(db_url, "channel-facebook", "reconnection-timeout", "60")
+    _user_option(db_url, "channel-facebook", "password", "old-pw", secret=True)
+    before, record = snapshot(db_url), "gsetup-driver-facebook-replaced"
+    assert _install("facebook").exit_code == 0
+    installed = _options(db_url)
+    assert installed[("channel-facebook", "gsa-user-name")][1] == "social-admin@acme.example"
+    assert installed[("channel-facebook", "password")][1] == HUB_PASSWORD
+    earlier = {
+        "channel-facebook/gsa-user-name": "old-admin@acme.example",
+        "channel-facebook/reconnection-timeout": "60",
+        "channel-facebook/password": "old-pw",
+    }
+    assert {k: v for (s, k), (_i, v) in installed.items() if s == record} == earlier
+    secret = _rows(db_url, f"SELECT key FROM cfg_option WHERE section = '{record}' AND secret")
+    assert secret == [("channel-facebook/password",)]
+    # A re-install does not replace the earlier values with the first install's.
+    assert _install("facebook").exit_code == 0
+    assert {k: v for (s, k), (_i, v) in _options(db_url).items() if s == record} == earlier
+
+    dry = run_cli("driver", "uninstall", "facebook", "--dms", "DMS_1", "--dry-run", "--json")
+    assert dry.exit_code == 0, dry.stderr
+    updates = {c["key"]: c for c in dry.json()["changes"] if c["action"] == "update"}
+    assert updates["gsa-user-name"]["after"] == "old-admin@acme.example"
+    assert updates["password"]["before"] == updates["password"]["after"] == "********"
+    assert "old-pw" not in dry.stdout and HUB_PASSWORD not in dry.stdout
+    gone = run_cli("driver", "uninstall", "facebook", "--dms", "DMS_1")
+    assert gone.exit_code == 0, gone.stderr
+    assert snapshot(db_url) == before
+
+
+def _user_option(
+    url: str, section: str, key: str, value: str | None, *, secret: bool = False
+) -> None:
     from gsetup.configdb.database import open_database
     from gsetup.plan.apply import Operation, apply_state
     from gsetup.state import DesiredObject, DesiredState, OptionValue, Removal
@@ -235,7 +270,8 @@ def _user_option(url: str, section: str, key: str, value: str | None) -> None:
     if value is None:
         state = DesiredState("Environment", removals=[Removal("application", path, (section, key))])
     else:
-        obj = DesiredObject("application", path, options={(section, key): OptionValue(value)})
+        wanted = {(section, key): OptionValue(value, secret=secret)}
+        obj = DesiredObject("application", path, options=wanted)
         state = DesiredState("Environment", [obj])
     apply_state(open_database(url).engine, state, Operation("user edit", "someone"))
 

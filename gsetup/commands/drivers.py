@@ -34,6 +34,7 @@ from gsetup.drivers.package import (
     read_manifest,
     remove_installed,
 )
+from gsetup.drivers.replaced import replaced_rows, restore_state
 from gsetup.drivers.specs import (
     Driver,
     channel_section,
@@ -345,15 +346,19 @@ def install_driver(
     data = _options_data(driver, contents, old)
     source = str(package or working) + f" ({option_file_name(driver)})"
     secrets = secret_keys(driver)
+    given = {
+        **{(section, k): OptionValue(v, secret=k in secrets) for k, v in answers.hub.items()},
+        **{(section, k): OptionValue(v) for k, v in answers.options.items()},
+    }
     state = _desired(
         answers.tenant,
         answers.dms,
         owner_of(driver, obj.id, section),
         [
             _plain(_file_options(driver, section, dbid, data, source), secrets),
-            {(section, k): OptionValue(v, secret=k in secrets) for k, v in answers.hub.items()},
-            {(section, k): OptionValue(v) for k, v in answers.options.items()},
+            given,
             _record_options(files.record),
+            replaced_rows(driver, section, given, obj.options),
         ],
     )
     version = files.record.version if files.record else None
@@ -477,8 +482,9 @@ def uninstall_driver(
 ) -> DriverResult:
     """Remove one channel: the options it created, and with the last channel the files.
 
-    Options the user had before the install or added since are kept; so are files changed
-    since they were installed (listed in ``kept_files``).
+    Options the user had before the install or added since are kept, and those the install
+    replaced get their earlier values back; files changed since they were installed are kept
+    too (listed in ``kept_files``).
     """
     ctx.identity.require(tenant, change=not dry_run)
     section = channel_section(driver, channel)
@@ -490,7 +496,10 @@ def uninstall_driver(
             f"installed: {', '.join(installed) or '(none)'}"
         )
     old = read_record(driver, _values(obj))
-    state = DesiredState(tenant, owner=owner_of(driver, obj.id, section))
+    states = [DesiredState(tenant, owner=owner_of(driver, obj.id, section))]
+    restore = restore_state(tenant, obj.path, driver, section, obj.options)
+    if restore is not None:  # the user's values the install replaced, set back
+        states.append(restore)
     # The file record is co-managed by every channel: only the last channel takes the files.
     removes = installed == [section] and old is not None
     files = (
@@ -502,10 +511,10 @@ def uninstall_driver(
     answers = {"tenant": tenant, "dms": dms, "channel": channel}
     kept: list[str] = []
     if dry_run:
-        plan = plan_states(ctx.db.engine, [state])
+        plan = plan_states(ctx.db.engine, states)
     else:
         op = _operation(ctx, "driver uninstall", driver, version, answers)
-        plan = apply_states(ctx.db.engine, [state], op)
+        plan = apply_states(ctx.db.engine, states, op)
         if removes and old is not None:
             kept = list(remove_installed(old).kept)
     plan.changes.extend(_file_changes(files))

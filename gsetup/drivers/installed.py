@@ -14,6 +14,9 @@ transaction as the driver's options, so they can never disagree with them:
   uninstalling a channel deletes its options, and the record (and so the files) only with the
   last channel. An owner is tenant-wide, so it names the DMS; by its object id rather than its
   name, which could be 255 characters long and not fit.
+
+The values of the user's options an install replaced are recorded beside them too
+(:mod:`gsetup.drivers.replaced`).
 """
 
 from __future__ import annotations
