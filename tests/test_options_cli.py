@@ -421,6 +421,16 @@ def test_annex_of_any_object(db_url: str) -> None:
         (("set", "--app", "DMS_1", "a/b", "1", "--value-env", "X"), "not both"),
         (("set", "--app", "DMS_1", "a/b", "--value-env", "NOT_SET_X"), "NOT_SET_X is not set"),
         (("get", "a/b"), "give either --app NAME or --annex PATH"),
+        (
+            ("set", "--app", "DMS_1", "channel-twitter/reconnection-timeout", "5"),
+            "[channel-twitter] reconnection-timeout: '5' is not allowed; use a whole number of "
+            "at least 10",
+        ),
+        (
+            ("set", "--app", "DMS_1", "channel-twitter-Support/compliance-enabled", "maybe"),
+            "compliance-enabled: 'maybe' is not allowed; use true or false",
+        ),
+        (("set", "--app", "DMS_1", "a/" + "k" * 256, "1"), "256 characters long; at most 255"),
         (("get", "--app", "DMS_1", "--annex", "Environment", "a/b"), "give either"),
     ],
 )
@@ -431,6 +441,36 @@ def test_bad_input_is_refused_with_exit_2(db_url: str, args: tuple[str, ...], wo
     assert result.exit_code == EXIT_BAD_INPUT, result.stdout
     assert words in result.stderr
     assert snapshot(db_url) == before
+
+
+def test_driver_option_out_of_range_or_too_long_names_are_refused_whole(
+    db_url: str, tmp_path: Path
+) -> None:
+    _app("DMS_1")
+    before = snapshot(db_url)
+    ranged = tmp_path / "ranged.cfg"
+    ranged.write_text("[log]\nverbose=all\n[channel-facebook]\nreconnection-timeout=5\n")
+    result = run_cli("options", "import", str(ranged), "--app", "DMS_1")
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert f"{ranged}: [channel-facebook] reconnection-timeout: '5' is not allowed" in (
+        result.stderr
+    )
+    # A section longer than the database holds, with a secret in it: refused before any write,
+    # and the secret is not in the message (a database error would have carried it).
+    long = tmp_path / "long.cfg"
+    long.write_text(f"[channel-facebook-{'s' * 250}]\npassword=Hunter2-SECRET\n")
+    result = run_cli("options", "import", str(long), "--app", "DMS_1")
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert f"{long}: Applications/DMS_1: option section 'channel-facebook-sss" in result.stderr
+    assert "267 characters long; at most 255 are allowed" in result.stderr
+    assert "Hunter2" not in result.stderr + result.stdout
+    assert snapshot(db_url) == before
+
+
+def test_database_errors_never_show_bound_values(db_url: str) -> None:
+    from gsetup.configdb.database import open_database
+
+    assert open_database(db_url).engine.hide_parameters
 
 
 def test_secrets_are_never_printed(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -153,6 +153,24 @@ def _check_writable(section: str, key: str, value: str) -> None:
     format_options({section: {key: value}})  # raises BadInputError naming what is allowed
 
 
+def _check_driver_options(where: str, target: Target, sections: OptionSections) -> None:
+    """Values of the Cloud API drivers' channel options must be in their ranges (a DMS would
+    fall back to defaults, or fail, on what the guide does not allow)."""
+    from gsetup.drivers.specs import parse_channel_section, validate_option
+
+    if target.kind != "application":
+        return
+    for section, keys in sections.items():
+        channel = parse_channel_section(section)
+        if channel is None:
+            continue
+        for key, value in keys.items():
+            try:
+                validate_option(channel.driver, section, key, value)
+            except BadInputError as exc:
+                raise BadInputError(f"{where}: {exc}") from None
+
+
 def _check_not_mask(where: str, section: str, key: str, value: str) -> None:
     if value == MASK:
         raise BadInputError(
@@ -208,6 +226,7 @@ def import_options(
     names = known_secret_keys() | set(secret_keys)
     with gc_paused():
         sections = read_options(file)
+        _check_driver_options(str(file), target, sections)
         wanted: dict[OptionKey, OptionValue] = {}
         for section, keys in sections.items():
             if MASK in keys.values():
@@ -215,7 +234,10 @@ def import_options(
                 _check_not_mask(str(file), section, key, MASK)
             for key, value in keys.items():
                 wanted[(section, key)] = OptionValue(value, overwrite, key in names)
-        return _plan_options(ctx, target, wanted, "options import", dry_run=dry_run)
+        try:
+            return _plan_options(ctx, target, wanted, "options import", dry_run=dry_run)
+        except BadInputError as exc:  # the planner refused one of the file's options
+            raise BadInputError(f"{file}: {exc}") from None
 
 
 def export_options(
@@ -270,6 +292,7 @@ def set_option(
     section, key = name
     _check_writable(section, key, value)
     _check_not_mask(target.describe(), section, key, value)
+    _check_driver_options(target.describe(), target, {section: {key: value}})
     with ctx.db.engine.connect() as conn:
         stored = _stored(conn, target, name)
     secret = secret or key in known_secret_keys() or any(row[3] for row in stored)

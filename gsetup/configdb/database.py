@@ -78,6 +78,7 @@ def open_database(url_text: str, *, upgrade: bool | None = None) -> Database:
             "postgresql+psycopg://user@host/dbname"
         ) from None
     # Compact JSON: install-history records of large plans are written at every apply.
+    # hide_parameters: a database error must never print the values bound (they hold secrets).
     compact = functools.partial(json.dumps, separators=(",", ":"), ensure_ascii=False)
     if url.get_backend_name() == "sqlite":
         _prepare_sqlite_file(url)
@@ -85,11 +86,14 @@ def open_database(url_text: str, *, upgrade: bool | None = None) -> Database:
             url,
             poolclass=NullPool,
             json_serializer=compact,
+            hide_parameters=True,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
         _configure_sqlite(engine)
     elif url.get_backend_name() == "postgresql":
-        engine = create_engine(url, poolclass=NullPool, json_serializer=compact)
+        engine = create_engine(
+            url, poolclass=NullPool, json_serializer=compact, hide_parameters=True
+        )
     else:
         raise DatabaseError(
             f"unsupported database {url.render_as_string(hide_password=True)!r}: "

@@ -100,6 +100,7 @@ class _Planner:
         for attr, value in obj.attrs.items():
             if attr in kind.fields:
                 _check_type(obj.path, attr, value, kind.fields[attr])
+        _check_option_names(obj)
         existing = self.current.objects.get(obj.path)
         if existing is not None and existing.kind != obj.kind:
             raise ConflictError(
@@ -331,6 +332,19 @@ class _Planner:
 
 def _others(obj: CurrentObject, owner: str) -> str:
     return ", ".join(sorted(obj.managers - {owner}))
+
+
+def _check_option_names(obj: DesiredObject) -> None:
+    """Sections and keys must fit their columns: the database would refuse them mid-apply."""
+    from gsetup.configdb.models import NAME
+
+    for section, key in obj.options:
+        if len(section) > NAME or len(key) > NAME:
+            what, name = ("section", section) if len(section) > NAME else ("key", key)
+            raise BadInputError(
+                f"{obj.path}: option {what} {name[:40]!r}... is {len(name)} characters long; "
+                f"at most {NAME} are allowed"
+            )
 
 
 def _shown_attrs(obj: CurrentObject) -> dict[str, Any]:

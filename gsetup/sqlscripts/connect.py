@@ -97,7 +97,7 @@ def create_engine_for(target: Target) -> Engine:
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     try:
-        engine = create_engine(target.url)
+        engine = create_engine(target.url, hide_parameters=True)  # errors never print values
     except (NoSuchModuleError, ArgumentError, ImportError) as error:
         raise BadInputError(
             f"Cannot use {target.shown}: {scrub(str(error), target.password)}"
