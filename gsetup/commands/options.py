@@ -236,8 +236,10 @@ def import_options(
                 wanted[(section, key)] = OptionValue(value, overwrite, key in names)
         try:
             return _plan_options(ctx, target, wanted, "options import", dry_run=dry_run)
-        except BadInputError as exc:  # the planner refused one of the file's options
-            raise BadInputError(f"{file}: {exc}") from None
+        except BadInputError as exc:
+            if type(exc) is not BadInputError:  # a lock, a conflict: not about the file
+                raise
+            raise BadInputError(f"{file}: {exc}") from None  # the planner refused an option
 
 
 def export_options(
