@@ -193,7 +193,7 @@ def test_an_option_out_of_range_is_refused_and_nothing_written(
     assert snapshot(db_url) == before and _tree(dms) == tree
 
 
-@pytest.mark.parametrize("answer", ["false", None])
+@pytest.mark.parametrize("answer", ["false", None, "yes", "1", "on", '"yes"'])
 def test_the_terms_must_be_accepted(
     db_url: str, dms: Path, tmp_path: Path, answer: str | None
 ) -> None:

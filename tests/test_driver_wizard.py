@@ -12,6 +12,7 @@ from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
 from gsetup.drivers.terms import SOCIAL_ENGAGEMENT_TERMS
+from gsetup.errors import BadInputError
 from gsetup.wizards.bp import login
 from gsetup.wizards.collect import Prompter
 from gsetup.wizards.driver import (
@@ -119,6 +120,10 @@ def test_the_terms_question_says_where_the_terms_are() -> None:
     question = terms_question()
     assert SOCIAL_ENGAGEMENT_TERMS.where in question.prompt
     assert question.prompt.endswith(SOCIAL_ENGAGEMENT_TERMS.question)
-    assert question.parse("yes", "test", {}) is True
+    assert question.parse("true", "test", {}) is True
+    assert question.parse(True, "test", {}) is True
     with pytest.raises(TermsNotAcceptedError):
-        question.parse("no", "test", {})
+        question.parse("false", "test", {})
+    for loose in ("yes", "1", "on", 1):  # a consent is spelled true
+        with pytest.raises(BadInputError, match="is not true or false"):
+            question.parse(loose, "test", {})

@@ -126,6 +126,7 @@ def terms_question() -> Question:
         f"deploying or upgrading the drivers. Where they are: {TERMS.where}.",
         type="bool",
         validate=_require_acceptance,
+        literal=True,
     )
 
 

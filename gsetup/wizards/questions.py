@@ -27,7 +27,8 @@ class Question:
 
     ``default`` and ``choices`` may depend on the answers given so far (callables).
     ``when`` decides whether the question is asked at all. ``validate`` returns the
-    normalised value or raises :class:`ValueError` with what is allowed.
+    normalised value or raises :class:`ValueError` with what is allowed. A ``literal`` yes/no
+    question takes only true or false (a consent is not given by ``1`` or ``on``).
     """
 
     key: str
@@ -38,6 +39,7 @@ class Question:
     choices: Sequence[str] | Callable[[Answers], Sequence[str]] | None = None
     validate: Callable[[Any], Any] | None = None
     when: Callable[[Answers], bool] | None = None
+    literal: bool = False
 
     @property
     def secret(self) -> bool:
@@ -82,7 +84,7 @@ class Question:
             if isinstance(raw, bool):
                 return raw
             text = str(raw).strip().lower()
-            if text in _TRUE | _FALSE:
+            if text in (("true", "false") if self.literal else _TRUE | _FALSE):
                 return text in _TRUE
             raise BadInputError(f"{where}: {raw!r} is not true or false")
         if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
