@@ -210,6 +210,18 @@ def test_fixes_name_a_tenant_other_than_the_default(db_url: str) -> None:
     )
 
 
+def test_workspace_fix_chooses_among_several_bps_of_a_family(db_url: str) -> None:
+    add_app(db_url, "WDE", "WorkspaceDesktop")
+    install_bp(db_url, "twitter-bp", "twitter-bp-tr")
+    _code, report = doctor()
+    workspace = {f["fix"] for f in report["findings"] if "WDE" in f["message"]}
+    assert workspace == {"gsetup configure workspace --workspace WDE --twitter-bp twitter-bp"}
+    result = run_cli(*shlex.split(workspace.pop())[1:])
+    assert result.exit_code == 0, result.stderr
+    _code, after = doctor()
+    assert not [f for f in after["findings"] if "WDE" in f["message"]]
+
+
 def test_doctor_of_an_unknown_tenant(db_url: str) -> None:
     result = run_cli("doctor", "--tenant", "Nope")
     assert result.exit_code == 2 and "unknown tenant 'Nope'" in result.stderr

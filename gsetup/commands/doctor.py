@@ -150,13 +150,25 @@ def _check_queue(
 
 
 def _workspace_queues(snap: Snapshot, wde: CurrentObject) -> Iterator[Finding]:
-    fix = _command(snap, "configure", "workspace", "--workspace", name_of(wde))
     installed = snap.installed()
-    for family in FAMILIES:
-        has_bp = any(
-            p.family == family and p.name in installed and has_stages(p, QUEUE_STAGES)
+    with_queues = {
+        family: sorted(
+            p.name
             for p in catalogue()
+            if p.family == family and p.name in installed and has_stages(p, QUEUE_STAGES)
         )
+        for family in FAMILIES
+    }
+    # With several BPs of a family installed, `configure workspace` needs to be told which.
+    choose = [
+        word
+        for family, names in with_queues.items()
+        if len(names) > 1
+        for word in (f"--{family}-bp", names[0])
+    ]
+    fix = _command(snap, "configure", "workspace", "--workspace", name_of(wde), *choose)
+    for family in FAMILIES:
+        has_bp = bool(with_queues[family])
         for kind in ("default-queue", "outbound-queue"):
             key = (SECTION, f"{family}.{kind}")
             option = wde.options.get(key)
