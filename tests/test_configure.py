@@ -547,7 +547,33 @@ def test_dms_utf8_refuses_what_it_cannot_edit(db_url: str, tmp_path: Path) -> No
     assert "JavaServerStarter.ini does not exist" in refused(db_url, "configure", "dms-utf8")
     (tmp_path / "JavaServerStarter.ini").write_text("[JavaClass]\nClass = DMS\n")
     assert "has no [JavaArgs] section" in refused(db_url, "configure", "dms-utf8")
+    (tmp_path / "JavaServerStarter.ini").write_text("[JavaArgs]\n-Xmx1g\n[x]\n[javaargs]\n-Da=b\n")
+    assert "has [JavaArgs] more than once (lines 1 and 4)" in refused(
+        db_url, "configure", "dms-utf8"
+    )
     assert list(tmp_path.glob("*.bak-*")) == []
+
+
+def test_dms_utf8_leaves_one_value_of_each_property(db_url: str, tmp_path: Path) -> None:
+    directory = _dms_dir(
+        db_url,
+        tmp_path,
+        "[JavaArgs]\n-Dfile.encoding=Cp1252\n-Dfile.encoding=UTF-8\n"
+        "-Dclient.encoding.override=latin1\n-Xmx512m\n-Dclient.encoding.override=Cp1252\n",
+    )
+    dry = run_cli("configure", "dms-utf8", "--dry-run")
+    assert "- delete" in dry.stdout and "was '-Dfile.encoding=Cp1252'" in dry.stdout
+    assert "'-Dclient.encoding.override=latin1' -> '-Dclient.encoding.override=UTF-8'" in (
+        dry.stdout
+    )
+    assert "[JavaArgs] -Dfile.encoding=UTF-8 [JavaArgs]" not in dry.stdout
+    assert run_cli("configure", "dms-utf8").exit_code == 0
+    assert (directory / "JavaServerStarter.ini").read_text() == (
+        "[JavaArgs]\n-Dfile.encoding=UTF-8\n-Dclient.encoding.override=UTF-8\n-Xmx512m\n"
+        "-Dfile.client.encoding=UTF-8\n"
+    )
+    again = run_cli("configure", "dms-utf8", "--dry-run", "--detailed-exitcode")
+    assert again.exit_code == 0, again.stdout
 
 
 def test_dms_utf8_leaves_the_file_when_the_apply_fails(

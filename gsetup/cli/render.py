@@ -25,7 +25,7 @@ def _console() -> Any:
 
 
 def _detail(change: Change) -> str:
-    if change.target == "option":
+    if change.option is not None:  # an option, or a line of a file's section
         before = MASK if change.secret else change.before
         after = MASK if change.secret else change.after
         if change.action == "update":

@@ -25,7 +25,7 @@ from gsetup.configure.snapshot import find_app, name_of, read_tenant
 from gsetup.context import Context
 from gsetup.errors import BadInputError, GsetupError
 from gsetup.plan.current import CurrentObject
-from gsetup.plan.model import Change, Plan
+from gsetup.plan.model import Action, Change, Plan
 from gsetup.state import DesiredState
 
 if TYPE_CHECKING:
@@ -79,9 +79,13 @@ def ini_path(app: CurrentObject) -> Path:
 
 
 def plan_java_args(path: Path, args: Sequence[str] = UTF8_ARGS) -> IniEdit:
-    """Read ``path`` and plan ``args`` into its [JavaArgs] section: an argument already there
-    is kept, a system property there with another value is replaced in place, a missing one
-    is added after the section's last line. Nothing else of the file changes."""
+    """Read ``path`` and plan ``args`` into its [JavaArgs] section.
+
+    An argument already there is kept; a system property there with another value is replaced
+    in place (and further lines setting the same property are removed: Java would take the
+    last one); a missing argument is added after the section's last line. Nothing else of the
+    file changes.
+    """
     try:
         original = path.read_bytes()
     except OSError as exc:
@@ -92,27 +96,40 @@ def plan_java_args(path: Path, args: Sequence[str] = UTF8_ARGS) -> IniEdit:
     start, end = _section(lines, path)
     edit = IniEdit(path, original, original)
     added: list[str] = []
+    removed: set[int] = set()
     for arg in args:
-        where = f"{path} [{SECTION}] {arg}"
-        index = next((i for i in range(start + 1, end) if _same(lines[i], arg)), None)
-        if index is None:
+        found = [i for i in range(start + 1, end) if _same(lines[i], arg)]
+        exact = [i for i in found if lines[i].strip() == arg]
+        if not found:
             added.append(arg)
-            edit.changes.append(Change("create", "file", "file", where, (SECTION, arg), after=arg))
-        elif lines[index].strip() == arg:
-            edit.changes.append(Change("keep", "file", "file", where, (SECTION, arg)))
+            edit.changes.append(_change("create", path, arg, after=arg))
+            continue
+        kept = exact[0] if exact else found[0]
+        if exact:
+            edit.changes.append(_change("keep", path, arg))
         else:
-            before = lines[index].strip()
-            lines[index] = arg + lines[index][len(lines[index].rstrip("\r\n")) :]
-            edit.changes.append(
-                Change("update", "file", "file", where, (SECTION, arg), before=before, after=arg)
-            )
+            before = lines[kept].strip()
+            lines[kept] = arg + lines[kept][len(lines[kept].rstrip("\r\n")) :]
+            edit.changes.append(_change("update", path, arg, before=before, after=arg))
+        for other in (i for i in found if i != kept):
+            removed.add(other)
+            line = lines[other].strip()
+            edit.changes.append(_change("delete", path, line, before=line))
     if added:
         at = max((i for i in range(start, end) if lines[i].strip()), default=start) + 1
         if not lines[at - 1].endswith(("\n", "\r")):
             lines[at - 1] += newline
         lines[at:at] = [arg + newline for arg in added]
-    edit.content = "".join(lines).encode("utf-8", "surrogateescape")
+    # Added lines went after the last non-blank line of the section, past every removed one.
+    kept_lines = [line for i, line in enumerate(lines) if i not in removed]
+    edit.content = "".join(kept_lines).encode("utf-8", "surrogateescape")
     return edit
+
+
+def _change(
+    action: Action, path: Path, arg: str, *, before: str | None = None, after: str | None = None
+) -> Change:
+    return Change(action, "file", "file", str(path), (SECTION, arg), before=before, after=after)
 
 
 def _section(lines: list[str], path: Path) -> tuple[int, int]:
@@ -120,11 +137,18 @@ def _section(lines: list[str], path: Path) -> tuple[int, int]:
     headers = [
         (i, m.group(1).strip()) for i, line in enumerate(lines) if (m := _HEADER.fullmatch(line))
     ]
-    for n, (index, name) in enumerate(headers):
-        if name.lower() == SECTION.lower():
-            end = headers[n + 1][0] if n + 1 < len(headers) else len(lines)
-            return index, end
-    raise BadInputError(f"{path} has no [{SECTION}] section: is it DMS's {INI_NAME}?")
+    ours = [n for n, (_index, name) in enumerate(headers) if name.lower() == SECTION.lower()]
+    if not ours:
+        raise BadInputError(f"{path} has no [{SECTION}] section: is it DMS's {INI_NAME}?")
+    if len(ours) > 1:
+        lines_of = " and ".join(str(headers[n][0] + 1) for n in ours)
+        raise BadInputError(
+            f"{path} has [{SECTION}] more than once (lines {lines_of}): merge them into one "
+            "section first, so that gsetup edits the arguments DMS reads"
+        )
+    n = ours[0]
+    end = headers[n + 1][0] if n + 1 < len(headers) else len(lines)
+    return headers[n][0], end
 
 
 def _same(line: str, arg: str) -> bool:
