@@ -296,6 +296,31 @@ def _package_v2(root: Path, driver: str = "facebook") -> Path:
     return root
 
 
+@pytest.mark.parametrize(
+    ("cfg", "words"),
+    [
+        ("[channel-facebook]\na=1\n[other]\ny=2\n", "section [other] is not for the facebook"),
+        ("[channel-twitter]\na=1\n", "section [channel-twitter] is not for the facebook"),
+        ("[channel-facebook-x]\na=1\n", "section [channel-facebook-x] is not for the"),
+        ("[channel-facebook-monitor-m]\na=1\n", "no [channel-facebook] section"),
+        (
+            "[channel-facebook]\nreconnection-timeout=5\n",
+            "[channel-facebook] reconnection-timeout: '5'",
+        ),
+    ],
+)
+def test_a_package_options_file_only_sets_its_channel(
+    db_url: str, dms: Path, tmp_path: Path, cfg: str, words: str
+) -> None:
+    package = _package_v2(tmp_path / "driver-v2")
+    (package / "driver-for-facebook-options.cfg").write_text(cfg)
+    before, tree = snapshot(db_url), _tree(dms)
+    result = _install("facebook", "--package", str(package))
+    assert result.exit_code == 2
+    assert f"(driver-for-facebook-options.cfg): {words}" in result.stderr
+    assert snapshot(db_url) == before and _tree(dms) == tree
+
+
 def test_upgrade_goes_backup_first_then_primary(db_url: str, dms: Path, tmp_path: Path) -> None:
     backup_dir = tmp_path / "SMServer-backup"
     _add_dms(db_url, "DMS_Backup", backup_dir)

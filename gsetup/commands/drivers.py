@@ -204,14 +204,21 @@ def _file_options(
     retargeted: OptionSections = {}
     for found, keys in parse_options(data, source).items():
         parsed = parse_channel_section(found)
-        target = found
-        if parsed is not None and parsed.driver == driver and parsed.name is None:
-            # The file is written for the first channel; another channel gets the same options.
-            target = section + (f"-monitor-{parsed.monitor}" if parsed.monitor else "")
+        if parsed is None or parsed.driver != driver or parsed.name not in (None, name):
+            raise BadInputError(
+                f"{source}: section [{found}] is not for the {driver} driver's channel; the "
+                f"options file holds [channel-{driver}] and its monitor sections only"
+            )
+        # A package's file is written for the first channel; every channel gets its options.
+        target = section + (f"-monitor-{parsed.monitor}" if parsed.monitor else "")
         checked = retargeted.setdefault(target, {})
         for key, value in keys.items():
-            is_ours = parsed is not None and parsed.driver == driver
-            checked[key] = validate_option(driver, target, key, value) if is_ours else value
+            try:
+                checked[key] = validate_option(driver, target, key, value)
+            except BadInputError as exc:
+                raise BadInputError(f"{source}: {exc}") from None
+    if section not in retargeted:
+        raise BadInputError(f"{source}: no [channel-{driver}] section, the channel's options")
     return retargeted
 
 
