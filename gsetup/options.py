@@ -77,7 +77,10 @@ def format_options(sections: Mapping[str, Mapping[str, str]]) -> str:
 def write_options(path: Path, sections: Mapping[str, Mapping[str, str]]) -> None:
     """Write an option file (UTF-8, no byte-order mark); the file is replaced atomically."""
     text = format_options(sections)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise BadInputError(f"{path}: cannot write the option file: {exc.strerror}") from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
             out.write(text)

@@ -422,6 +422,10 @@ def test_annex_of_any_object(db_url: str) -> None:
         (("set", "--app", "DMS_1", "a/b", "--value-env", "NOT_SET_X"), "NOT_SET_X is not set"),
         (("get", "a/b"), "give either --app NAME or --annex PATH"),
         (
+            ("export", "--app", "DMS_1", "--output", "/nonexistent-dir/x.cfg"),
+            "/nonexistent-dir/x.cfg: cannot write the option file: No such file or directory",
+        ),
+        (
             ("set", "--app", "DMS_1", "channel-twitter/reconnection-timeout", "5"),
             "[channel-twitter] reconnection-timeout: '5' is not allowed; use a whole number of "
             "at least 10",
