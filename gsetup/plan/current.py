@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,12 +21,20 @@ _SECTIONS_PER_QUERY = 500
 
 @dataclass(slots=True)
 class CurrentOption:
-    """An option row as stored."""
+    """An option row as stored; ``managed_by`` as stored too (the package names joined by
+    ``MANAGERS_SEPARATOR``): most options are a user's, and an import loads tens of thousands."""
 
     id: int
     value: str
     secret: bool
-    managers: frozenset[str] = NO_MANAGERS
+    managed_by: str | None = None
+
+    @property
+    def managers(self) -> frozenset[str]:
+        """The packages that manage the option (none: it is a user's)."""
+        if not self.managed_by:
+            return NO_MANAGERS
+        return frozenset(self.managed_by.split(MANAGERS_SEPARATOR))
 
 
 @dataclass
@@ -84,14 +92,10 @@ def load_current(
     _load_details(conn, where, by_id)
 
     selected = select(CfgObject.id).where(where)
-    for batch, keys in _option_batches(conn, selected, by_id, options):
-        for oid, section, key, opt_id, value, secret, managed_by in batch:
-            name = (section, key)
-            if keys is None or name in keys:
-                managers = (
-                    frozenset(managed_by.split(MANAGERS_SEPARATOR)) if managed_by else NO_MANAGERS
-                )
-                by_id[oid].options[name] = CurrentOption(opt_id, value, bool(secret), managers)
+    if options is None:
+        _load_all_options(conn, selected, by_id)
+    else:
+        _load_wanted_options(conn, by_id, options)
 
     managed_rows = conn.execute(
         select(Managed.object_id, Managed.package).where(Managed.object_id.in_(selected))
@@ -101,34 +105,35 @@ def load_current(
     return Current(tenant_id, {o.path: o for o in by_id.values()})
 
 
-def _option_batches(
-    conn: Connection,
-    selected: Any,
-    by_id: dict[int, CurrentObject],
-    wanted: Mapping[str, Collection[OptionKey]] | None,
-) -> Iterator[tuple[Sequence[Any], Collection[OptionKey] | None]]:
-    """Option rows of the selected objects, each batch with the keys to keep (None: all).
+_OPTION_COLUMNS = ("section", "key", "id", "value", "secret", "managed_by")
 
-    Wanted options are fetched by object and section, a few hundred sections per query (bound
-    parameters are limited), and filtered by key by the caller: a key list could be as long
-    as a file. They are fetched through the driver: an import reads tens of thousands.
+
+def _load_all_options(conn: Connection, selected: Any, by_id: dict[int, CurrentObject]) -> None:
+    """Every option of the selected objects."""
+    from sqlalchemy import select
+
+    from gsetup.configdb.models import CfgOption
+
+    columns = [CfgOption.__table__.c[c] for c in ("object_id", *_OPTION_COLUMNS)]
+    query = select(*columns).where(CfgOption.object_id.in_(selected))
+    for oid, section, key, opt_id, value, secret, managed_by in conn.execute(query).all():
+        by_id[oid].options[(section, key)] = CurrentOption(opt_id, value, secret, managed_by)
+
+
+def _load_wanted_options(
+    conn: Connection, by_id: dict[int, CurrentObject], wanted: Mapping[str, Collection[OptionKey]]
+) -> None:
+    """Only the ``wanted`` options of each object.
+
+    They are fetched by object and section, a few hundred sections per query (bound parameters
+    are limited), and matched by key here: a key list could be as long as a file. The rows come
+    through the driver, and are matched in one comprehension: an import reads tens of thousands.
     """
     from sqlalchemy import select
 
     from gsetup.configdb.models import CfgOption
 
-    columns = (
-        CfgOption.object_id,
-        CfgOption.section,
-        CfgOption.key,
-        CfgOption.id,
-        CfgOption.value,
-        CfgOption.secret,
-        CfgOption.managed_by,
-    )
-    if wanted is None:
-        yield conn.execute(select(*columns).where(CfgOption.object_id.in_(selected))).all(), None
-        return
+    columns = [CfgOption.__table__.c[c] for c in _OPTION_COLUMNS]
     for obj in by_id.values():
         keys = wanted.get(obj.path)
         if not keys:
@@ -139,7 +144,13 @@ def _option_batches(
             query = select(*columns).where(
                 CfgOption.object_id == obj.id, CfgOption.section.in_(chunk)
             )
-            yield fetch_rows(conn, query), keys
+            obj.options.update(
+                {
+                    name: CurrentOption(opt_id, value, bool(secret), managed_by)
+                    for section, key, opt_id, value, secret, managed_by in fetch_rows(conn, query)
+                    if (name := (section, key)) in keys
+                }
+            )
 
 
 def _load_details(conn: Connection, where: Any, by_id: dict[int, CurrentObject]) -> None:

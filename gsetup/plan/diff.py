@@ -167,18 +167,19 @@ class _Planner:
         self._plan_options(obj, existing.options if existing else {})
 
     def _plan_options(self, obj: DesiredObject, stored: dict[OptionKey, CurrentOption]) -> None:
-        """Plan each desired option. The common case, a value already stored that the owner
-        need not adopt, is counted here inline: an import plans tens of thousands."""
+        """Plan each desired option. The common cases, a value already stored (counted) or one
+        kept (listed), when the owner need not adopt the option, are decided here inline: an
+        import plans tens of thousands."""
         unchanged = 0
+        changes = self.result.changes
         for key, want in obj.options.items():
             have = stored.get(key)
-            if (
-                have is not None
-                and have.value == want.value
-                and (have.secret or not want.secret)  # a secret stays secret
-                and not (self.owner and have.managers)
-            ):
-                unchanged += 1
+            if have is None or (self.owner and have.managed_by):
+                self._plan_option(obj, key, want, have)
+            elif have.value == want.value and (have.secret or not want.secret):
+                unchanged += 1  # a secret stays secret
+            elif not want.overwrite and have.value != want.value:
+                changes.append(self._kept(obj, key, want, have, ""))
             else:
                 self._plan_option(obj, key, want, have)
         self.result.unchanged_options += unchanged
@@ -201,7 +202,7 @@ class _Planner:
                 )
             )
             return
-        adopt = self._adopts(have.managers)
+        adopt = self._adopts(have.managers) if self.owner else ""
         if have.value == want.value and secret == have.secret:  # a secret stays secret
             if adopt:
                 self._add(Change("keep", "option", obj.kind, obj.path, key, ownership=adopt))
@@ -221,14 +222,21 @@ class _Planner:
                     ownership=adopt,
                 )
             )
-        else:  # positional: a re-import can keep tens of thousands of values this way
-            shown = MASK if secret else repr(want.value)
-            note = f"existing value kept; not overwritten with {shown}"
-            self._add(
-                Change(
-                    "keep", "option", obj.kind, obj.path, key, have.value, None, note, secret, adopt
-                )
-            )
+        else:
+            self._add(self._kept(obj, key, want, have, adopt))
+
+    @staticmethod
+    def _kept(
+        obj: DesiredObject, key: OptionKey, want: OptionValue, have: CurrentOption, adopt: Ownership
+    ) -> Change:
+        """An existing value kept, the desired one beside it (positional: a re-import can keep
+        tens of thousands of values)."""
+        secret = want.secret or have.secret
+        shown = MASK if secret else repr(want.value)
+        note = f"existing value kept; not overwritten with {shown}"
+        return Change(
+            "keep", "option", obj.kind, obj.path, key, have.value, None, note, secret, adopt
+        )
 
     def _adopts(self, managers: AbstractSet[str]) -> Ownership:
         """Whether the owner becomes a co-manager (only of what another package manages)."""
