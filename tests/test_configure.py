@@ -320,7 +320,10 @@ def test_workspace_media_filters_when_absent_or_complete(social: str) -> None:
 def test_workspace_emojis_from_a_file(social: str, tmp_path: Path) -> None:
     install_bp(social, "facebook-bp")
     emojis = tmp_path / "emojis.txt"
-    emojis.write_text("# code point, display name\n1f600 Grinning\n\nU+1F44D\n", encoding="utf-8")
+    # As a Windows editor saves it: byte-order mark, CRLF, a tab between code and name.
+    emojis.write_text(
+        "\ufeff# code point, display name\r\n1f600\tGrinning\r\n\r\nU+1F44D\r\n", encoding="utf-8"
+    )
     twice(
         social,
         "configure",

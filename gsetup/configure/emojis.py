@@ -52,13 +52,14 @@ def guide_emoji(code: str) -> Emoji:
 def load_emojis(path: Path | None) -> tuple[Emoji, ...]:
     """The emoji set of ``path`` or, without one, the guide's.
 
-    The file has one emoji a line: its code point, then optionally the display name
-    (default: the Unicode name). Blank lines and lines starting with ``#`` are skipped.
+    The file has one emoji a line: its code point, then optionally, after spaces or a tab, the
+    display name (default: the Unicode name). Blank lines and lines starting with ``#`` are
+    skipped. UTF-8, with or without a byte-order mark (Windows editors write one).
     """
     if path is None:
         return tuple(guide_emoji(code) for code in GUIDE_EMOJIS)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInputError(f"cannot read the emoji file {path}: {exc}") from exc
     found: dict[str, Emoji] = {}
@@ -66,7 +67,8 @@ def load_emojis(path: Path | None) -> tuple[Emoji, ...]:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         where = f"{path}, line {number}"
-        first, _, rest = line.strip().partition(" ")
+        first, *named = line.split(maxsplit=1)
+        rest = named[0] if named else ""
         code = check_code(first, where)
         if code in found:
             raise BadInputError(f"{where}: emoji {code} is listed twice")
