@@ -18,8 +18,9 @@ Every file is either imported exactly or refused with its name and line number, 
   it, so ``write(read(x))`` read again gives the same data.
 - UTF-8 only, with or without a byte-order mark; Windows (CRLF) or Unix line endings.
 - Refused: keys outside any section, nested ``[[sections]]``, a duplicate section or a duplicate
-  key in one section (at the line of the duplicate), text that is not UTF-8, stray carriage
-  returns, lines that are neither a section, a key nor a comment.
+  key in one section (at the line of the duplicate), a key starting with a quote (configobj
+  would take the quotes off), text that is not UTF-8, stray carriage returns, lines that are
+  neither a section, a key nor a comment.
 """
 
 from __future__ import annotations
@@ -148,6 +149,11 @@ def _mask_values(lines: list[str], source: str) -> tuple[list[str], list[str], i
             key, _, raw = line.partition("=")
             if not key.strip():
                 raise BadInputError(f"{source}, line {number}: no key before '='")
+            if key.lstrip()[0] in _QUOTES:  # configobj would unquote it: not imported exactly
+                raise BadInputError(
+                    f"{source}, line {number}: a key cannot start with a quote; write the key "
+                    "without quotes"
+                )
             masked.append(key + "=")
             value = raw.strip(_BLANKS)
             if len(value) >= 2 and value[0] == value[-1] and value[0] in _QUOTES:

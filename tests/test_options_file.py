@@ -141,7 +141,9 @@ def test_nested_section_refused() -> None:
         ("[a\nk=v\n", 1, "malformed section header"),
         ("[a] # trailing comment\n", 1, "malformed section header"),
         ("[ ]\n", 1, "malformed section header"),
-        ('[a]\n"k=v\n', 2, "expected [section], key=value or a comment"),
+        ('[a]\n"k=v\n', 2, "a key cannot start with a quote"),
+        ('[a]\n"my key"=1\n', 2, "a key cannot start with a quote"),
+        ("[a]\nx=1\n  'k'=c\n", 3, "a key cannot start with a quote"),
         ("[a]\nk=v\rl=w\n", 2, "stray carriage return"),
     ],
 )
