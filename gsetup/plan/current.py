@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from gsetup.configdb.kinds import KINDS
@@ -138,7 +139,7 @@ def _load_wanted_options(
         keys = wanted.get(obj.path)
         if not keys:
             continue
-        sections = sorted({section for section, _key in keys})
+        sections = sorted(set(map(itemgetter(0), keys)))
         for start in range(0, len(sections), _SECTIONS_PER_QUERY):
             chunk = sections[start : start + _SECTIONS_PER_QUERY]
             query = select(*columns).where(
