@@ -87,6 +87,13 @@ def test_quotes_one_wrapping_pair_is_removed_other_quotes_are_text() -> None:
     }
 
 
+def test_quotes_inside_or_ending_keys_and_section_names_are_text() -> None:
+    text = "[a'b\"]\nk\"=1\nsay'what'=2\n"
+    data = parse_options(text, "x.cfg")
+    assert data == {"a'b\"": {'k"': "1", "say'what'": "2"}}
+    assert parse_options(format_options(data), "x.cfg") == data
+
+
 def test_empty_values_and_empty_sections_are_kept() -> None:
     parsed = parse_options("[a]\nk=\nl =   \n[b]\n", "x.cfg")
     assert parsed == {"a": {"k": "", "l": ""}, "b": {}}
