@@ -11,42 +11,44 @@ the file record make uninstall exact.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gsetup.context import Context
 from gsetup.drivers import staging
+from gsetup.drivers.channel_options import (
+    channel_state,
+    file_defaults,
+    file_options,
+    options_data,
+    record_options,
+)
 from gsetup.drivers.installed import (
     channel_sections,
     owner_of,
     read_record,
-    record_rows,
     record_section,
 )
-from gsetup.drivers.optionfile import option_file_name, render_driver_options
+from gsetup.drivers.optionfile import option_file_name
 from gsetup.drivers.package import (
     InstallRecord,
     PackageContents,
     builtin_package,
     inspect_package,
-    read_manifest,
     remove_installed,
 )
 from gsetup.drivers.replaced import replaced_rows, restore_state
 from gsetup.drivers.specs import (
     Driver,
     channel_section,
-    parse_channel_section,
     secret_keys,
-    validate_option,
 )
 from gsetup.errors import BadInputError, NotFoundError
-from gsetup.options import OptionSections, format_options, parse_options
 from gsetup.plan.apply import Operation, apply_states, plan_states
 from gsetup.plan.model import Change, Plan
-from gsetup.state import DesiredObject, DesiredState, OptionKey, OptionValue, object_path
+from gsetup.state import DesiredState, OptionKey, OptionValue, object_path
 
 if TYPE_CHECKING:
     from gsetup.plan.current import CurrentObject
@@ -157,114 +159,6 @@ def _owners(obj: CurrentObject) -> set[str]:
     return {owner for option in obj.options.values() for owner in option.managers}
 
 
-# -- options -----------------------------------------------------------------------------------
-
-
-def check_channel_options(
-    driver: Driver, section: str, given: Mapping[str, object], source: str
-) -> dict[str, str]:
-    """Check channel options given by the user against the specs; canonical values.
-
-    Refuses secrets (they have answers of their own, read from the environment or a file),
-    values outside a spec's range (the message gives the range) and keys or values an option
-    file cannot hold.
-    """
-    secrets = secret_keys(driver)
-    checked: dict[str, str] = {}
-    for key, raw in given.items():
-        if key in secrets:
-            raise BadInputError(
-                f"{source}: option {key!r} is a secret; give it with its own answer, as "
-                "{env: NAME} or {file: PATH}"
-            )
-        if isinstance(raw, bool):
-            text = "true" if raw else "false"
-        elif isinstance(raw, (str, int)):
-            text = str(raw)
-        else:
-            raise BadInputError(f"{source}: option {key!r} must be a text, number or boolean")
-        try:
-            checked[key] = validate_option(driver, section, key, text)
-        except BadInputError as exc:
-            raise BadInputError(f"{source}: {exc}") from None
-    try:
-        format_options({section: checked})
-    except BadInputError as exc:
-        raise BadInputError(f"{source}: {exc}") from None
-    return checked
-
-
-def _file_options(
-    driver: Driver, section: str, tenant_dbid: int, data: bytes | None, source: str
-) -> OptionSections:
-    """The driver's options file for ``section``: the package's own, else the template's."""
-    name = section.removeprefix(f"channel-{driver}").removeprefix("-") or None
-    if data is None:
-        data = render_driver_options(driver, channel=name, tenant_dbid=tenant_dbid).encode()
-    retargeted: OptionSections = {}
-    for found, keys in parse_options(data, source).items():
-        parsed = parse_channel_section(found)
-        if parsed is None or parsed.driver != driver or parsed.name not in (None, name):
-            raise BadInputError(
-                f"{source}: section [{found}] is not for the {driver} driver's channel; the "
-                f"options file holds [channel-{driver}] and its monitor sections only"
-            )
-        # A package's file is written for the first channel; every channel gets its options.
-        target = section + (f"-monitor-{parsed.monitor}" if parsed.monitor else "")
-        checked = retargeted.setdefault(target, {})
-        for key, value in keys.items():
-            try:
-                checked[key] = validate_option(driver, target, key, value)
-            except BadInputError as exc:
-                raise BadInputError(f"{source}: {exc}") from None
-    if section not in retargeted:
-        raise BadInputError(f"{source}: no [channel-{driver}] section, the channel's options")
-    return retargeted
-
-
-def _options_data(
-    driver: Driver, contents: PackageContents | None, installed: InstallRecord | None
-) -> bytes | None:
-    """The package's own options file, or the installed driver's; None: render the template."""
-    if contents is not None:
-        if contents.manifest.version == _builtin_version(driver):
-            return None  # rendered, so that inbound-route names the right tenant
-        return contents.options_data
-    if installed is None or installed.version == _builtin_version(driver):
-        return None
-    path = f"{staging.driver_directory(driver)}/{option_file_name(driver)}"
-    if any(f.path == path for f in installed.files):
-        on_disk = Path(installed.target) / path
-        return on_disk.read_bytes() if on_disk.is_file() else None
-    return None
-
-
-def _builtin_version(driver: Driver) -> str:
-    return read_manifest(builtin_package(driver)).version
-
-
-def _desired(
-    tenant: str, dms: str, owner: str, layers: Sequence[Mapping[OptionKey, OptionValue]]
-) -> DesiredState:
-    """One channel's state: the option layers merged, later layers winning."""
-    merged: dict[OptionKey, OptionValue] = {}
-    for layer in layers:
-        merged.update(layer)
-    obj = DesiredObject("application", object_path("application", dms), options=merged)
-    return DesiredState(tenant, [obj], owner=owner)
-
-
-def _record_options(record: InstallRecord | None) -> dict[OptionKey, OptionValue]:
-    return {key: OptionValue(value) for key, value in record_rows(record).items()} if record else {}
-
-
-def _plain(sections: OptionSections, secrets: frozenset[str]) -> dict[OptionKey, OptionValue]:
-    """Options from an options file: set only where missing."""
-    from gsetup.state import options
-
-    return options(sections, overwrite=False, secret_keys=secrets)
-
-
 # -- running -----------------------------------------------------------------------------------
 
 
@@ -350,21 +244,21 @@ def install_driver(
         )
     with ctx.db.engine.connect() as conn:
         dbid = tenant_id(conn, answers.tenant)
-    data = _options_data(driver, contents, old)
+    data = options_data(driver, contents, old)
     source = str(package or working) + f" ({option_file_name(driver)})"
     secrets = secret_keys(driver)
     given = {
         **{(section, k): OptionValue(v, secret=k in secrets) for k, v in answers.hub.items()},
         **{(section, k): OptionValue(v) for k, v in answers.options.items()},
     }
-    state = _desired(
+    state = channel_state(
         answers.tenant,
         answers.dms,
         owner_of(driver, obj.id, section),
         [
-            _plain(_file_options(driver, section, dbid, data, source), secrets),
+            file_defaults(file_options(driver, section, dbid, data, source), secrets),
             given,
-            _record_options(files.record),
+            record_options(files.record),
             replaced_rows(driver, section, given, obj.options),
         ],
     )
@@ -447,7 +341,7 @@ def _upgrade_step(
     files = staging.plan_files(contents, working, old)
     with ctx.db.engine.connect() as conn:
         dbid = tenant_id(conn, tenant)
-    data, old_data = _options_data(driver, contents, None), _options_data(driver, None, old)
+    data, old_data = options_data(driver, contents, None), options_data(driver, None, old)
     source = f"{package} ({option_file_name(driver)})"
     states = []
     for section in sections:
@@ -459,19 +353,19 @@ def _upgrade_step(
             for key, option in obj.options.items()
             if owner in option.managers and key[0] != record_section(driver)
         }
-        old_defaults = _plain(
-            _file_options(driver, section, dbid, old_data, source), secret_keys(driver)
+        old_defaults = file_defaults(
+            file_options(driver, section, dbid, old_data, source), secret_keys(driver)
         )
         new = {
             key: value._replace(overwrite=key in now and now[key].value == old_defaults[key].value)
             if key in old_defaults
             else value
-            for key, value in _plain(
-                _file_options(driver, section, dbid, data, source), secret_keys(driver)
+            for key, value in file_defaults(
+                file_options(driver, section, dbid, data, source), secret_keys(driver)
             ).items()
         }
-        layers = [now, new, _record_options(files.record)]
-        states.append(_desired(tenant, dms, owner, layers))
+        layers = [now, new, record_options(files.record)]
+        states.append(channel_state(tenant, dms, owner, layers))
     return _Step(dms, states, files, package, sections), old
 
 

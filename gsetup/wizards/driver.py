@@ -368,7 +368,8 @@ def run_driver_install(
     confirm: Callable[[Plan], bool],
 ) -> DriverResult:
     """Ask what is left, show the plan, confirm, apply; write ``--save-answers`` if asked."""
-    from gsetup.commands.drivers import DriverAnswers, check_channel_options, install_driver
+    from gsetup.commands.drivers import DriverAnswers, install_driver
+    from gsetup.drivers.channel_options import check_channel_options
 
     driver = parse_driver(request.driver)
     questions = driver_questions(driver, ctx)
@@ -466,7 +467,7 @@ def run_driver_upgrade(
 def check_driver_answers_file(path: Path, driver_name: str) -> dict[str, Any]:
     """Validate a driver answers file without a database: keys, types, ranges, the channel
     name, its options against the specs, and secret references."""
-    from gsetup.commands.drivers import check_channel_options
+    from gsetup.drivers.channel_options import check_channel_options
     from gsetup.wizards.bp import LOGIN_QUESTIONS
     from gsetup.wizards.collect import check_source
 
