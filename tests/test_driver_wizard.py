@@ -15,12 +15,8 @@ from gsetup.drivers.terms import SOCIAL_ENGAGEMENT_TERMS
 from gsetup.errors import BadInputError
 from gsetup.wizards.bp import login
 from gsetup.wizards.collect import Prompter
-from gsetup.wizards.driver import (
-    DriverRequest,
-    TermsNotAcceptedError,
-    run_driver_install,
-    terms_question,
-)
+from gsetup.wizards.driver import DriverRequest, run_driver_install
+from gsetup.wizards.driver_questions import TermsNotAcceptedError, terms_question
 from tests.helpers import run_cli, snapshot
 from tests.test_driver_cli import _add_dms, _history, _options, _tree
 
