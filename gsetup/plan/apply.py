@@ -202,14 +202,18 @@ class _Writer:
     def write(self, plan: Plan) -> None:
         self.owner = plan.owner
         by = defaultdict(list)
+        owned = []  # kept or changed, changing hands: kept values alone write nothing
         for change in plan.changes:
-            by[(change.action, change.target)].append(change)
+            if change.action != "keep":
+                by[(change.action, change.target)].append(change)
+            if change.ownership and change.action != "delete":
+                owned.append(change)
         self._delete_options(by[("delete", "option")])
         self._delete_objects(by[("delete", "object")])
         self._create_objects(by[("create", "object")])
         self._update_objects(by[("update", "object")])
         self._write_options(by[("create", "option")], by[("update", "option")])
-        self._ownership([c for c in plan.changes if c.ownership and c.action != "delete"])
+        self._ownership(owned)
 
     def _run(self, statement: Any, rows: list[dict[str, Any]] | None = None) -> Any:
         if rows == []:
