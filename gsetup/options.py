@@ -120,10 +120,12 @@ def _decode(data: bytes, source: str) -> str:
 
 
 def _without_carriage_returns(lines: list[str], source: str) -> list[str]:
-    """Lines without their Windows (CRLF) endings; a carriage return anywhere else is refused."""
+    """Lines without their Windows (CRLF) endings; a carriage return anywhere else is refused
+    (after any error on an earlier line: errors are reported in file order)."""
     stripped = [line.removesuffix("\r") for line in lines]
     for number, line in enumerate(stripped, 1):
         if "\r" in line:
+            _mask_values(stripped[: number - 1], source)
             raise BadInputError(f"{source}, line {number}: stray carriage return in the line")
     return stripped
 

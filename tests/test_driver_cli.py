@@ -321,6 +321,41 @@ def test_a_package_options_file_only_sets_its_channel(
     assert snapshot(db_url) == before and _tree(dms) == tree
 
 
+def test_an_installed_options_file_with_other_sections_is_read_as_it_is(
+    db_url: str, dms: Path, tmp_path: Path
+) -> None:
+    """A driver installed before packages were checked may have [log] in its options file:
+    another channel and an upgrade still work, and name the right file if they fail."""
+    import hashlib
+
+    package = _package_v2(tmp_path / "driver-v2")
+    assert _install("facebook", "--package", str(package)).exit_code == 0
+    name = "driver-for-facebook-options.cfg"
+    installed = dms / "media-channel-drivers/channel-facebook" / name
+
+    def legacy(text: str) -> None:  # the file, and the record, as an older install left them
+        installed.write_text(text)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        key = f"file:media-channel-drivers/channel-facebook/{name}"
+        _user_option(db_url, "gsetup-driver-facebook", key, digest)
+
+    legacy(installed.read_text() + "[log]\nverbose=all\n")
+    acme = _install("facebook", "--channel", "acme")
+    assert acme.exit_code == 0, acme.stderr
+    assert ("channel-facebook-acme", "x-new-in-v2") in _options(db_url)
+    v3 = _package_v2(tmp_path / "driver-v3")
+    manifest = v3 / "manifest.yaml"
+    manifest.write_text(manifest.read_text().replace("9.0.016.07", "9.0.016.08"))
+    args = ["driver", "upgrade", "facebook", "--package", str(v3), "--dms", "DMS_1"]
+    upgrade = run_cli(*args, "--set", "accept_terms=true", "--yes", "--dry-run")
+    assert upgrade.exit_code == 0, upgrade.stderr
+    legacy("[channel-facebook]\nreconnection-timeout=5\n")
+    refused = run_cli(*args, "--set", "accept_terms=true", "--yes", "--dry-run")
+    assert refused.exit_code == 2
+    where = f"{installed.parent} ({name}): [channel-facebook] reconnection-timeout"
+    assert where in refused.stderr
+
+
 def test_upgrade_goes_backup_first_then_primary(db_url: str, dms: Path, tmp_path: Path) -> None:
     backup_dir = tmp_path / "SMServer-backup"
     _add_dms(db_url, "DMS_Backup", backup_dir)

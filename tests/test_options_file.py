@@ -152,6 +152,7 @@ def test_nested_section_refused() -> None:
         ('[a]\n"my key"=1\n', 2, "a key cannot start with a quote"),
         ("[a]\nx=1\n  'k'=c\n", 3, "a key cannot start with a quote"),
         ("[a]\nk=v\rl=w\n", 2, "stray carriage return"),
+        ("[a]\njust words\nk=v\rl=w\n", 2, "expected [section], key=value or a comment"),
     ],
 )
 def test_malformed_lines_refused(text: str, line: int, words: str) -> None:

@@ -20,6 +20,7 @@ from gsetup.context import Context
 from gsetup.drivers import staging
 from gsetup.drivers.channel_options import (
     channel_state,
+    check_options_file,
     file_defaults,
     file_options,
     options_data,
@@ -204,6 +205,9 @@ def _inspect(driver: Driver, package: Path) -> PackageContents:
             f"{package}: version {contents.manifest.version!r} is longer than "
             f"{_VERSION_LIMIT} characters"
         )
+    if contents.options_data is not None:
+        source = f"{package} ({option_file_name(driver)})"
+        check_options_file(driver, contents.options_data, source)
     return contents
 
 
@@ -343,6 +347,7 @@ def _upgrade_step(
         dbid = tenant_id(conn, tenant)
     data, old_data = options_data(driver, contents, None), options_data(driver, None, old)
     source = f"{package} ({option_file_name(driver)})"
+    old_source = f"{working / staging.driver_directory(driver)} ({option_file_name(driver)})"
     states = []
     for section in sections:
         owner = owner_of(driver, obj.id, section)
@@ -354,7 +359,7 @@ def _upgrade_step(
             if owner in option.managers and key[0] != record_section(driver)
         }
         old_defaults = file_defaults(
-            file_options(driver, section, dbid, old_data, source), secret_keys(driver)
+            file_options(driver, section, dbid, old_data, old_source), secret_keys(driver)
         )
         new = {
             key: value._replace(overwrite=key in now and now[key].value == old_defaults[key].value)

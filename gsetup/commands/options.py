@@ -155,7 +155,8 @@ def _check_writable(section: str, key: str, value: str) -> None:
 
 def _check_driver_options(where: str, target: Target, sections: OptionSections) -> None:
     """Values of the Cloud API drivers' channel options must be in their ranges (a DMS would
-    fall back to defaults, or fail, on what the guide does not allow)."""
+    fall back to defaults, or fail, on what the guide does not allow). The message never shows
+    the value: it may be a secret."""
     from gsetup.drivers.specs import parse_channel_section, validate_option
 
     if target.kind != "application":
@@ -166,7 +167,7 @@ def _check_driver_options(where: str, target: Target, sections: OptionSections) 
             continue
         for key, value in keys.items():
             try:
-                validate_option(channel.driver, section, key, value)
+                validate_option(channel.driver, section, key, value, echo=False)
             except BadInputError as exc:
                 raise BadInputError(f"{where}: {exc}") from None
 

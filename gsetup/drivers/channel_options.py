@@ -60,10 +60,32 @@ def check_channel_options(
     return checked
 
 
+def check_options_file(driver: Driver, data: bytes, source: str) -> None:
+    """A package's options file sets its channel only: ``[channel-<driver>]`` (required) and
+    its monitor sections, with values in their ranges. Checked when a package is installed or
+    upgraded to; a file already installed is read as it is (see :func:`file_options`)."""
+    sections = parse_options(data, source)
+    for found in sections:
+        parsed = parse_channel_section(found)
+        if parsed is None or parsed.driver != driver or parsed.name is not None:
+            raise BadInputError(
+                f"{source}: section [{found}] is not for the {driver} driver's channel; the "
+                f"options file holds [channel-{driver}] and its monitor sections only"
+            )
+    if f"channel-{driver}" not in sections:
+        raise BadInputError(f"{source}: no [channel-{driver}] section, the channel's options")
+    file_options(driver, f"channel-{driver}", 0, data, source)  # the values' ranges
+
+
 def file_options(
     driver: Driver, section: str, tenant_dbid: int, data: bytes | None, source: str
 ) -> OptionSections:
-    """The driver's options file for ``section``: the package's own, else the template's."""
+    """The driver's options file for ``section``: the package's own, else the template's.
+
+    The file is written for the first channel (the template for ``section`` itself); its
+    channel and monitor sections become ``section``'s. Other sections are left out: a file
+    installed before gsetup checked packages may hold some, and they are not the channel's.
+    """
     name = section.removeprefix(f"channel-{driver}").removeprefix("-") or None
     if data is None:
         data = render_driver_options(driver, channel=name, tenant_dbid=tenant_dbid).encode()
@@ -71,11 +93,7 @@ def file_options(
     for found, keys in parse_options(data, source).items():
         parsed = parse_channel_section(found)
         if parsed is None or parsed.driver != driver or parsed.name not in (None, name):
-            raise BadInputError(
-                f"{source}: section [{found}] is not for the {driver} driver's channel; the "
-                f"options file holds [channel-{driver}] and its monitor sections only"
-            )
-        # A package's file is written for the first channel; every channel gets its options.
+            continue
         target = section + (f"-monitor-{parsed.monitor}" if parsed.monitor else "")
         checked = retargeted.setdefault(target, {})
         for key, value in keys.items():
@@ -83,8 +101,6 @@ def file_options(
                 checked[key] = validate_option(driver, target, key, value)
             except BadInputError as exc:
                 raise BadInputError(f"{source}: {exc}") from None
-    if section not in retargeted:
-        raise BadInputError(f"{source}: no [channel-{driver}] section, the channel's options")
     return retargeted
 
 

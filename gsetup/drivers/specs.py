@@ -239,33 +239,37 @@ def spec_for(driver: Driver, section: str, key: str) -> OptionSpec | None:
     return table[driver].get(key)
 
 
-def validate_option(driver: Driver, section: str, key: str, value: str) -> str:
+def validate_option(
+    driver: Driver, section: str, key: str, value: str, *, echo: bool = True
+) -> str:
     """Check a channel option's value against its spec; return it in canonical form.
 
     Integers lose surrounding blanks and leading zeros, booleans become ``true``/``false``;
     keys without a spec are returned unchanged. Raises BadInputError naming the section, the key
-    and what is allowed.
+    and what is allowed, and the value unless ``echo`` is false (it may be a secret).
     """
     spec = spec_for(driver, section, key)
     if spec is None:
         return value
-    return validate_value(spec, value, where=f"[{section}] {key}")
+    return validate_value(spec, value, where=f"[{section}] {key}", echo=echo)
 
 
-def validate_value(spec: OptionSpec, value: str, *, where: str) -> str:
-    """Check ``value`` against ``spec``; ``where`` names it in the error message."""
+def validate_value(spec: OptionSpec, value: str, *, where: str, echo: bool = True) -> str:
+    """Check ``value`` against ``spec``; ``where`` names it in the error message, which shows
+    the value only when ``echo``."""
+    shown = repr(value) if echo else "the value"
     if spec.kind == "int":
-        return _check_int(spec, value, where)
+        return _check_int(spec, value, f"{where}: {shown}")
     if spec.kind == "bool":
         if value.strip().lower() not in ("true", "false"):
-            raise BadInputError(f"{where}: {value!r} is not allowed; use true or false")
+            raise BadInputError(f"{where}: {shown} is not allowed; use true or false")
         return value.strip().lower()
     if spec.kind == "route":
-        return _check_route(spec, value, where)
+        return _check_route(spec, value, f"{where}: {shown}")
     return value
 
 
-def _check_int(spec: OptionSpec, value: str, where: str) -> str:
+def _check_int(spec: OptionSpec, value: str, what: str) -> str:
     text = value.strip()
     number = int(text) if re.fullmatch(r"[+-]?[0-9]+", text) else None
     low, high = spec.minimum, spec.maximum
@@ -276,11 +280,11 @@ def _check_int(spec: OptionSpec, value: str, where: str) -> str:
             allowed = f"a whole number of at least {low}"
         else:
             allowed = "a whole number"
-        raise BadInputError(f"{where}: {value!r} is not allowed; use {allowed}")
+        raise BadInputError(f"{what} is not allowed; use {allowed}")
     return str(number)
 
 
-def _check_route(spec: OptionSpec, value: str, where: str) -> str:
+def _check_route(spec: OptionSpec, value: str, what: str) -> str:
     endpoints = value.split(",")
     valid = len(endpoints) <= spec.endpoints and all(
         re.fullmatch(r"[0-9]+:[^\s:,]+", endpoint) for endpoint in endpoints
@@ -289,7 +293,7 @@ def _check_route(spec: OptionSpec, value: str, where: str) -> str:
         allowed = "<tenant dbid>:<access point> such as 101:facebook_queue"
         if spec.endpoints > 1:
             allowed += f", up to {spec.endpoints} separated by commas"
-        raise BadInputError(f"{where}: {value!r} is not allowed; use {allowed}")
+        raise BadInputError(f"{what} is not allowed; use {allowed}")
     return value
 
 
