@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -242,6 +243,11 @@ def test_uninstall_sets_back_the_values_the_install_replaced(db_url: str, dms: P
         "channel-facebook/password": "old-pw",
     }
     assert {k: v for (s, k), (_i, v) in installed.items() if s == record} == earlier
+    digests = {k: v for (s, k), (_i, v) in installed.items() if s == record + "-by"}
+    assert digests["channel-facebook/gsa-user-name"] == (
+        hashlib.sha256(b"social-admin@acme.example").hexdigest()
+    )
+    assert HUB_PASSWORD not in str(digests) and set(digests) == set(earlier)
     secret = _rows(db_url, f"SELECT key FROM cfg_option WHERE section = '{record}' AND secret")
     assert secret == [("channel-facebook/password",)]
     # A re-install does not replace the earlier values with the first install's.
@@ -257,6 +263,19 @@ def test_uninstall_sets_back_the_values_the_install_replaced(db_url: str, dms: P
     gone = run_cli("driver", "uninstall", "facebook", "--dms", "DMS_1")
     assert gone.exit_code == 0, gone.stderr
     assert snapshot(db_url) == before
+
+
+def test_uninstall_keeps_a_replaced_value_edited_since(db_url: str, dms: Path) -> None:
+    _user_option(db_url, "channel-facebook", "gsa-user-name", "old-admin@acme.example")
+    _user_option(db_url, "channel-facebook", "reconnection-timeout", "60")
+    assert _install("facebook").exit_code == 0
+    _user_option(db_url, "channel-facebook", "gsa-user-name", "edited@acme.example")
+    gone = run_cli("driver", "uninstall", "facebook", "--dms", "DMS_1")
+    assert gone.exit_code == 0, gone.stderr
+    after = _options(db_url)
+    assert after[("channel-facebook", "gsa-user-name")][1] == "edited@acme.example"
+    assert after[("channel-facebook", "reconnection-timeout")][1] == "60"
+    assert not [k for k in after if k[0].startswith("gsetup-driver-facebook")]
 
 
 def _user_option(
@@ -326,7 +345,6 @@ def test_an_installed_options_file_with_other_sections_is_read_as_it_is(
 ) -> None:
     """A driver installed before packages were checked may have [log] in its options file:
     another channel and an upgrade still work, and name the right file if they fail."""
-    import hashlib
 
     package = _package_v2(tmp_path / "driver-v2")
     assert _install("facebook", "--package", str(package)).exit_code == 0
