@@ -114,8 +114,8 @@ def options(
 ) -> dict[OptionKey, OptionValue]:
     """Build option values from ``{section: {key: value}}``."""
     secrets = set(secret_keys)
-    return {
-        (section, key): OptionValue(value, overwrite=overwrite, secret=key in secrets)
+    return {  # positional: an option file can hold tens of thousands
+        (section, key): OptionValue(value, overwrite, key in secrets)
         for section, keys in sections.items()
         for key, value in keys.items()
     }

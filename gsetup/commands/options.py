@@ -27,6 +27,7 @@ from gsetup.state import (
     OptionValue,
     Removal,
     object_path,
+    options,
 )
 
 if TYPE_CHECKING:
@@ -228,13 +229,11 @@ def import_options(
     with gc_paused():
         sections = read_options(file)
         _check_driver_options(str(file), target, sections)
-        wanted: dict[OptionKey, OptionValue] = {}
         for section, keys in sections.items():
             if MASK in keys.values():
                 key = next(k for k, v in keys.items() if v == MASK)
                 _check_not_mask(str(file), section, key, MASK)
-            for key, value in keys.items():
-                wanted[(section, key)] = OptionValue(value, overwrite, key in names)
+        wanted = options(sections, overwrite=overwrite, secret_keys=names)
         try:
             return _plan_options(ctx, target, wanted, "options import", dry_run=dry_run)
         except BadInputError as exc:
