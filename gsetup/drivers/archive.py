@@ -100,11 +100,8 @@ def _link_target(source: Path, name: str, target: str, *, relative_to_entry: boo
     return joined
 
 
-class DirectoryPackage:
-    """A package unpacked in a directory; links are listed, never followed."""
-
-    def __init__(self, source: Path) -> None:
-        self.source = source
+class _Reader:
+    """The context manager side of a package reader: leaving ``with`` closes it."""
 
     def __enter__(self) -> Self:
         return self
@@ -112,7 +109,17 @@ class DirectoryPackage:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        """Nothing to close for a directory."""
+        self.close()
+
+    def close(self) -> None:
+        """Release what the reader holds open: nothing, for a directory."""
+
+
+class DirectoryPackage(_Reader):
+    """A package unpacked in a directory; links are listed, never followed."""
+
+    def __init__(self, source: Path) -> None:
+        self.source = source
 
     def entries(self) -> list[Entry]:
         """Every file, directory, link and special file under the directory."""
@@ -143,7 +150,7 @@ class DirectoryPackage:
             yield stream
 
 
-class ZipPackage:
+class ZipPackage(_Reader):
     """A .zip package; Unix mode bits (when the archive has them) reveal links and devices."""
 
     def __init__(self, source: Path) -> None:
@@ -164,12 +171,7 @@ class ZipPackage:
             if stat.S_ISLNK(info.external_attr >> 16)
         }
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def close(self) -> None:
         """Close the archive."""
         self._archive.close()
 
@@ -195,7 +197,7 @@ class ZipPackage:
             yield stream
 
 
-class TarPackage:
+class TarPackage(_Reader):
     """A gzip-compressed tar package; hard links are judged by the member they name."""
 
     def __init__(self, source: Path) -> None:
@@ -214,12 +216,7 @@ class TarPackage:
             self._archive.close()
             raise BadInputError(f"{source}: the archive holds the same entry twice; refused")
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def close(self) -> None:
         """Close the archive."""
         self._archive.close()
 
