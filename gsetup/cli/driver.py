@@ -169,8 +169,9 @@ def uninstall(
 ) -> None:
     """Remove a driver channel's options, and with the last channel the driver's files.
 
-    Options that were there before the install or were added since are kept, and so are
-    files changed since they were installed.
+    Options that were there before the install or were added since are kept, and those the
+    install overwrote get their earlier values back (unless edited since); files changed
+    since they were installed are kept too.
     """
     from gsetup.commands.drivers import uninstall_driver
     from gsetup.wizards.driver import parse_driver
