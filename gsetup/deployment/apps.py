@@ -1,0 +1,100 @@
+"""Applications (DMS, Chat Server, Interaction Server...) and the options of one of them."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
+
+from gsetup.deployment.model import Application, Options, StoredOption
+from gsetup.state import object_path
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+_NONE: frozenset[str] = frozenset()  # shared: most options are a user's
+
+
+def applications(
+    conn: Connection,
+    tenant_id: int,
+    app_type: str | None = None,
+    names: Collection[str] | None = None,
+) -> list[Application]:
+    """The tenant's applications (of ``app_type``, or called ``names``, if given), by name;
+    one statement, no options."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import aliased
+
+    from gsetup.configdb.models import Application as A
+    from gsetup.configdb.models import CfgObject
+
+    backup = aliased(CfgObject)
+    query = (
+        select(
+            CfgObject.name,
+            CfgObject.path,
+            A.app_type,
+            A.host,
+            A.port,
+            A.working_dir,
+            A.start_cmd,
+            A.stop_cmd,
+            backup.name,
+            A.redundancy_type,
+        )
+        .join(A, A.id == CfgObject.id)
+        .outerjoin(backup, backup.id == A.backup_id)
+        .where(CfgObject.tenant_id == tenant_id)
+        .order_by(CfgObject.name)
+    )
+    if app_type is not None:
+        query = query.where(A.app_type == app_type)
+    if names is not None:
+        query = query.where(CfgObject.name.in_(list(names)))
+    rows: list[Any] = list(conn.execute(query))
+    return [Application(*row) for row in rows]
+
+
+def application(conn: Connection, tenant_id: int, name: str) -> Application | None:
+    """The application called ``name``, if the tenant has one."""
+    found = applications(conn, tenant_id, names=[name])
+    return found[0] if found else None
+
+
+def options(
+    conn: Connection, tenant_id: int, path: str, sections: Collection[str] | None = None
+) -> Options:
+    """The options (or annex) of the object at ``path`` (only ``sections`` if given), by
+    (section, key); one statement."""
+    from sqlalchemy import select
+
+    from gsetup.configdb.models import MANAGERS_SEPARATOR, CfgObject, CfgOption
+
+    query = (
+        select(
+            CfgOption.section,
+            CfgOption.key,
+            CfgOption.value,
+            CfgOption.secret,
+            CfgOption.managed_by,
+        )
+        .join(CfgObject, CfgObject.id == CfgOption.object_id)
+        .where(CfgObject.tenant_id == tenant_id, CfgObject.path == path)
+    )
+    if sections is not None:
+        query = query.where(CfgOption.section.in_(list(sections)))
+    return {
+        (section, key): StoredOption(
+            value,
+            bool(secret),
+            frozenset(managed_by.split(MANAGERS_SEPARATOR)) if managed_by else _NONE,
+        )
+        for section, key, value, secret, managed_by in conn.execute(query)
+    }
+
+
+def application_options(
+    conn: Connection, tenant_id: int, name: str, sections: Collection[str] | None = None
+) -> Options:
+    """The options of application ``name`` (only ``sections`` if given)."""
+    return options(conn, tenant_id, object_path("application", name), sections)
