@@ -3,8 +3,8 @@
 The write side is the plan engine (``gsetup.plan``): desired state -> Plan -> one
 transaction. This package answers the questions the commands, the doctor, the configure steps
 and the routing runtime ask of a tenant: which packages are installed (version, install home,
-strategy directory, recorded answers), their strategies and queues, the agents with their
-resolved capacity rule, agent groups, capacity rules, applications and the options of one
+strategy directory, the answers of the last install), their strategies and queues, the agents
+with their resolved capacity rule, agent groups, capacity rules, applications and the options of one
 application or section. Each query takes an open connection and a tenant id, reads only what
 it returns in a fixed number of statements (never one per object or option), and returns
 frozen records (``gsetup.deployment.model``). ``open_tenant`` checks the user may see the
@@ -35,6 +35,7 @@ from gsetup.deployment.packages import (
     HOME_KEY,
     HOME_SECTION,
     installed_packages,
+    recorded_answers,
 )
 from gsetup.deployment.routing import queues, strategies
 
@@ -67,6 +68,7 @@ __all__ = [
     "open_tenant",
     "options",
     "queues",
+    "recorded_answers",
     "strategies",
 ]
 

@@ -57,6 +57,13 @@ def installed_packages(
     return found
 
 
+def recorded_answers(conn: Connection, tenant_id: int, package: str) -> dict[str, Any]:
+    """The answers of the newest recorded install of ``package`` in the tenant, installed now
+    or not (a re-install offers them as defaults); one statement."""
+    answers, _at = _last_installs(conn, tenant_id, [package]).get(package, ({}, None))
+    return answers
+
+
 def _annex(conn: Connection, ids: list[int]) -> dict[int, dict[str, dict[str, str]]]:
     """The gsetup annex sections of the objects ``ids``: id -> section -> key -> value."""
     from sqlalchemy import select
