@@ -4,11 +4,12 @@ The write side is the plan engine (``gsetup.plan``): desired state -> Plan -> on
 transaction. This package answers the questions the commands, the doctor, the configure steps
 and the routing runtime ask of a tenant: which packages are installed (version, install home,
 strategy directory, the answers of the last install), their strategies and queues, the agents
-with their resolved capacity rule, agent groups, capacity rules, applications and the options of one
-application or section. Each query takes an open connection and a tenant id, reads only what
-it returns in a fixed number of statements (never one per object or option), and returns
-frozen records (``gsetup.deployment.model``). ``open_tenant`` checks the user may see the
-tenant and gives the connection and id.
+with their resolved capacity rule, agent groups, capacity rules, applications, business
+attributes, and the options of one object, one section, or some section prefixes of several
+objects. Each query takes an open connection and a tenant id, reads only what it returns in a
+fixed number of statements (never one per object or option), and returns frozen records
+(``gsetup.deployment.model``). ``open_tenant`` checks the user may see the tenant and gives
+the connection and id.
 """
 
 from __future__ import annotations
@@ -18,12 +19,22 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from gsetup.deployment.agents import agent_groups, agents, capacity_rules, default_capacity_rule
-from gsetup.deployment.apps import application, application_options, applications, options
+from gsetup.deployment.apps import (
+    application,
+    application_options,
+    applications,
+    options,
+    options_of,
+)
+from gsetup.deployment.attributes import business_attributes
 from gsetup.deployment.model import (
     Agent,
     AgentGroup,
     Application,
+    AttributeValue,
+    BusinessAttribute,
     CapacityRule,
+    ConfiguredApplication,
     InstalledPackage,
     Options,
     Queue,
@@ -51,7 +62,10 @@ __all__ = [
     "Agent",
     "AgentGroup",
     "Application",
+    "AttributeValue",
+    "BusinessAttribute",
     "CapacityRule",
+    "ConfiguredApplication",
     "InstalledPackage",
     "Options",
     "Queue",
@@ -62,11 +76,13 @@ __all__ = [
     "application",
     "application_options",
     "applications",
+    "business_attributes",
     "capacity_rules",
     "default_capacity_rule",
     "installed_packages",
     "open_tenant",
     "options",
+    "options_of",
     "queues",
     "recorded_answers",
     "strategies",

@@ -6,10 +6,14 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from gsetup.deployment.model import Application, Options, StoredOption
-from gsetup.state import object_path
+from gsetup.state import OptionKey, object_path
 
 if TYPE_CHECKING:
+    from sqlalchemy import Select
     from sqlalchemy.engine import Connection
+
+    # (path, section, key, value, secret, managed_by)
+    OptionRows = Select[str, str, str, str, bool, str | None]
 
 _NONE: frozenset[str] = frozenset()  # shared: most options are a user's
 
@@ -66,31 +70,71 @@ def options(
 ) -> Options:
     """The options (or annex) of the object at ``path`` (only ``sections`` if given), by
     (section, key); one statement."""
-    from sqlalchemy import select
 
-    from gsetup.configdb.models import MANAGERS_SEPARATOR, CfgObject, CfgOption
+    from gsetup.configdb.models import CfgObject, CfgOption
 
-    query = (
-        select(
-            CfgOption.section,
-            CfgOption.key,
-            CfgOption.value,
-            CfgOption.secret,
-            CfgOption.managed_by,
-        )
-        .join(CfgObject, CfgObject.id == CfgOption.object_id)
-        .where(CfgObject.tenant_id == tenant_id, CfgObject.path == path)
-    )
+    query = _option_rows(tenant_id).where(CfgObject.path == path)
     if sections is not None:
         query = query.where(CfgOption.section.in_(list(sections)))
-    return {
-        (section, key): StoredOption(
-            value,
-            bool(secret),
-            frozenset(managed_by.split(MANAGERS_SEPARATOR)) if managed_by else _NONE,
-        )
-        for section, key, value, secret, managed_by in conn.execute(query)
-    }
+    found: dict[str, dict[OptionKey, StoredOption]] = {}
+    _collect(conn, query, found)
+    return found.get(path, {})
+
+
+def options_of(
+    conn: Connection,
+    tenant_id: int,
+    paths: Collection[str],
+    prefixes: Collection[str] | None = None,
+) -> dict[str, Options]:
+    """The options of each object at ``paths`` (only sections that start with one of
+    ``prefixes``, in any case, if given), by path; one statement, so a check of every
+    application does not read the options it never looks at."""
+    from sqlalchemy import func, or_
+
+    from gsetup.configdb.models import CfgObject, CfgOption
+
+    if not paths:
+        return {}
+    query = _option_rows(tenant_id).where(CfgObject.path.in_(list(paths)))
+    lowered = None
+    if prefixes is not None:
+        # LIKE narrows the read; the check in _collect is exact ('_' is a LIKE wildcard).
+        lowered = tuple(p.lower() for p in prefixes)
+        section = func.lower(CfgOption.section)
+        query = query.where(or_(*(section.startswith(p, autoescape=True) for p in lowered)))
+    found: dict[str, dict[OptionKey, StoredOption]] = {}
+    _collect(conn, query, found, lowered)
+    return dict(found)
+
+
+def _option_rows(tenant_id: int) -> OptionRows:
+    """Options with their object's path, in the tenant."""
+    from sqlalchemy import select
+
+    from gsetup.configdb.models import CfgObject, CfgOption
+
+    columns = (CfgOption.section, CfgOption.key, CfgOption.value, CfgOption.secret)
+    return (
+        select(CfgObject.path, *columns, CfgOption.managed_by)
+        .join(CfgObject, CfgObject.id == CfgOption.object_id)
+        .where(CfgObject.tenant_id == tenant_id)
+    )
+
+
+def _collect(
+    conn: Connection,
+    query: OptionRows,
+    found: dict[str, dict[OptionKey, StoredOption]],
+    prefixes: tuple[str, ...] | None = None,
+) -> None:
+    from gsetup.configdb.models import MANAGERS_SEPARATOR
+
+    for path, section, key, value, secret, managed_by in conn.execute(query):
+        if prefixes is not None and not section.lower().startswith(prefixes):
+            continue
+        managers = frozenset(managed_by.split(MANAGERS_SEPARATOR)) if managed_by else _NONE
+        found.setdefault(path, {})[(section, key)] = StoredOption(value, bool(secret), managers)
 
 
 def application_options(

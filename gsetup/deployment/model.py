@@ -119,3 +119,45 @@ class StoredOption:
 
 
 Options = Mapping[OptionKey, StoredOption]
+
+
+@dataclass(frozen=True)
+class ConfiguredApplication:
+    """An application with the options read with it (all, or the sections asked for)."""
+
+    info: Application
+    options: Options
+
+    @property
+    def name(self) -> str:
+        """The application's name."""
+        return self.info.name
+
+    @property
+    def path(self) -> str:
+        """The application's tenant-relative path."""
+        return self.info.path
+
+
+@dataclass(frozen=True)
+class AttributeValue:
+    """A value of a business attribute, with its annex."""
+
+    name: str
+    path: str
+    display_name: str
+    description: str
+    is_default: bool
+    annex: Options
+
+
+@dataclass(frozen=True)
+class BusinessAttribute:
+    """A business attribute (Media Type, Interaction Custom Properties...) and its values."""
+
+    name: str
+    path: str
+    display_name: str
+    description: str
+    attr_type: str
+    values: Mapping[str, AttributeValue]
