@@ -35,6 +35,7 @@ def applications(
     backup = aliased(CfgObject)
     query = (
         select(
+            CfgObject.id,
             CfgObject.name,
             CfgObject.path,
             A.app_type,

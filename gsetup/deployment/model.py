@@ -95,8 +95,11 @@ class Agent:
 
 @dataclass(frozen=True)
 class Application:
-    """An application: type, where it runs, how it starts and stops, its backup."""
+    """An application: type, where it runs, how it starts and stops, its backup (a name).
 
+    ``id`` is the database id: driver channels are owned per DMS object."""
+
+    id: int
     name: str
     path: str
     app_type: str
