@@ -4,7 +4,6 @@ Twitter", Prerequisites) and the twitterdirect media type the guide says to add 
 
 from __future__ import annotations
 
-from gsetup.commands.apply import run_plan
 from gsetup.configure.snapshot import Snapshot, read_tenant
 from gsetup.context import Context
 from gsetup.errors import BadInputError
@@ -12,6 +11,7 @@ from gsetup.packages.attributes import COMPLIANCE_ID, INTERACTION_ATTRIBUTES, ME
 from gsetup.packages.desired import attribute_object, value_object
 from gsetup.packages.model import BusinessAttribute
 from gsetup.plan.model import Plan
+from gsetup.plan.run import run_plan
 from gsetup.state import DesiredObject, DesiredState, OptionValue, object_path
 
 TWITTER = "twitter"

@@ -20,12 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gsetup.commands.apply import run_plan
 from gsetup.configure.snapshot import find_app, read_tenant
 from gsetup.context import Context
 from gsetup.deployment import ConfiguredApplication
 from gsetup.errors import BadInputError, GsetupError
 from gsetup.plan.model import Action, Change, Plan
+from gsetup.plan.run import run_plan
 from gsetup.state import DesiredState
 
 if TYPE_CHECKING:

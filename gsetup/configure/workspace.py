@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gsetup.commands.apply import run_plan
 from gsetup.configdb.tenants import check_name
 from gsetup.configure.emojis import emoji_objects, load_emojis
 from gsetup.configure.guard import expect_options
@@ -14,6 +13,7 @@ from gsetup.context import Context
 from gsetup.errors import BadInputError
 from gsetup.packages.model import Family, Package
 from gsetup.plan.model import Plan
+from gsetup.plan.run import run_plan
 from gsetup.state import DesiredObject, DesiredState, OptionKey, OptionValue
 
 WORKSPACE = "WorkspaceDesktop"
