@@ -89,7 +89,7 @@ def install(
 
     current = installed.get(package.name)
     recorded = current.files if current else {}
-    from gsetup.strategy.render import render_strategies
+    from gsetup.installer.strategies import render_strategies
 
     file_plan = strategy_files.plan_files(directory, render_strategies(package, answers), recorded)
     states = _states(ctx, package, answers, home, file_plan, current)
