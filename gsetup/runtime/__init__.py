@@ -1,0 +1,1 @@
+"""The routing runtime: runs the installed strategies against interactions."""
