@@ -96,6 +96,12 @@ QUERIES: dict[str, Query] = {
     "options of a section": lambda c, t: deployment.application_options(
         c, t, "DMS_1", ["endpoints:1"]
     ),
+    "options_of by prefix": lambda c, t: deployment.options_of(
+        c, t, ["Applications/DMS_1", "Applications/App 1-0"], ["endpoint", "section-1"]
+    ),
+    "recorded_answers": lambda c, t: deployment.recorded_answers(c, t, "facebook-bp"),
+    "default_capacity_rule": deployment.default_capacity_rule,
+    "business_attributes": lambda c, t: deployment.business_attributes(c, t, ["Media Type"]),
 }
 
 
@@ -231,3 +237,16 @@ def _check_applications(conn: Connection, tid: int) -> None:
     assert opts[("endpoints:1", "default")].value == "Facebook Inbound Queue"
     assert opts[("endpoints:1", "default")].managers == frozenset()
     assert set(section) == {("section-3", "k")}
+    by_prefix = deployment.options_of(
+        conn, tid, ["Applications/DMS_1", "Applications/App 1-0"], ["endpoint", "section-1"]
+    )
+    assert set(by_prefix["Applications/DMS_1"]) == {("endpoints:1", "default")}
+    assert {s for s, _k in by_prefix["Applications/App 1-0"]} == {
+        "section-1",
+        *(f"section-1{j}" for j in range(10)),
+    }
+    media = deployment.business_attributes(conn, tid, ["Media Type", "nope"])
+    assert list(media) == ["Media Type"]
+    assert {"facebook", "twitter"} <= set(media["Media Type"].values)
+    assert deployment.recorded_answers(conn, tid, "twitter-bp")["capacity_rule"] == RULE
+    assert deployment.recorded_answers(conn, tid, "rss-bp") == {}

@@ -9,7 +9,7 @@ from gsetup.deployment.model import Application, Options, StoredOption
 from gsetup.state import OptionKey, object_path
 
 if TYPE_CHECKING:
-    from sqlalchemy import Select
+    from sqlalchemy import ColumnElement, CompoundSelect, Select
     from sqlalchemy.engine import Connection
 
     # (path, section, key, value, secret, managed_by)
@@ -89,24 +89,43 @@ def options_of(
     prefixes: Collection[str] | None = None,
 ) -> dict[str, Options]:
     """The options of each object at ``paths`` (only sections that start with one of
-    ``prefixes``, in any case, if given), by path; one statement, so a check of every
-    application does not read the options it never looks at."""
-    from sqlalchemy import func, or_
+    ``prefixes``, if given), by path; one statement, so a check of every application does not
+    read the options it never looks at.
 
-    from gsetup.configdb.models import CfgObject, CfgOption
+    A prefix matches as given, in lower case, Capitalised and in upper case (people write
+    ``channel-`` and ``Channel-``), through the (object, section) index.
+    """
+    from sqlalchemy import union_all
+
+    from gsetup.configdb.models import CfgObject
 
     if not paths:
         return {}
-    query = _option_rows(tenant_id).where(CfgObject.path.in_(list(paths)))
-    lowered = None
+    query: Any = _option_rows(tenant_id).where(CfgObject.path.in_(list(paths)))
+    variants = None
     if prefixes is not None:
-        # LIKE narrows the read; the check in _collect is exact ('_' is a LIKE wildcard).
-        lowered = tuple(p.lower() for p in prefixes)
-        section = func.lower(CfgOption.section)
-        query = query.where(or_(*(section.startswith(p, autoescape=True) for p in lowered)))
+        variants = tuple({v for p in prefixes for v in (p, p.lower(), p.capitalize(), p.upper())})
+        # One SELECT per prefix: an OR of ranges would make SQLite scan every option.
+        query = union_all(*(query.where(_starts_with(conn, p)) for p in variants))
     found: dict[str, dict[OptionKey, StoredOption]] = {}
-    _collect(conn, query, found, lowered)
+    _collect(conn, query, found, variants)
     return dict(found)
+
+
+def _starts_with(conn: Connection, prefix: str) -> ColumnElement[bool]:
+    """Sections that start with ``prefix``, as a condition the (object, section) index serves.
+
+    SQLite compares text bytewise, so a prefix is a range (LIKE with a bound pattern would
+    scan); PostgreSQL's collations are linguistic, so there it is LIKE on the object's rows.
+    """
+    from sqlalchemy import and_
+
+    from gsetup.configdb.models import CfgOption
+
+    section = CfgOption.section
+    if conn.dialect.name == "sqlite":
+        return and_(section >= prefix, section < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+    return section.startswith(prefix, autoescape=True)
 
 
 def _option_rows(tenant_id: int) -> OptionRows:
@@ -125,14 +144,14 @@ def _option_rows(tenant_id: int) -> OptionRows:
 
 def _collect(
     conn: Connection,
-    query: OptionRows,
+    query: OptionRows | CompoundSelect[Any],
     found: dict[str, dict[OptionKey, StoredOption]],
     prefixes: tuple[str, ...] | None = None,
 ) -> None:
     from gsetup.configdb.models import MANAGERS_SEPARATOR
 
     for path, section, key, value, secret, managed_by in conn.execute(query):
-        if prefixes is not None and not section.lower().startswith(prefixes):
+        if prefixes is not None and not section.startswith(prefixes):
             continue
         managers = frozenset(managed_by.split(MANAGERS_SEPARATOR)) if managed_by else _NONE
         found.setdefault(path, {})[(section, key)] = StoredOption(value, bool(secret), managers)
