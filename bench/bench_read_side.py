@@ -75,7 +75,8 @@ def grow(ctx: Context) -> None:
         for name, _type in APPS:
             conn.execute(
                 text(
-                    "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < :last)"
+                    "WITH RECURSIVE n(i) AS"
+                    " (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < :last)"
                     " INSERT INTO cfg_option (object_id, section, key, value, secret)"
                     " SELECT o.id, 'custom-' || (i / :per), 'option-' || i, 'value-' || i, 0"
                     " FROM n, cfg_object o WHERE o.path = :path"

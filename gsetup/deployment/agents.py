@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gsetup.deployment.model import Agent, AgentGroup, CapacityRule, CapacitySource
 
@@ -105,7 +105,7 @@ def agents(conn: Connection, tenant_id: int, *, only_agents: bool = True) -> lis
     return [_agent(row, [g for g in groups if row[0] in g.members], default) for row in rows]
 
 
-def _agent(row: tuple[object, ...], groups: list[AgentGroup], default: str | None) -> Agent:
+def _agent(row: Any, groups: list[AgentGroup], default: str | None) -> Agent:
     name, path, first, last, is_agent, skills, own = row
     rule, source = _resolve(own, groups, default)
     return Agent(
@@ -114,7 +114,7 @@ def _agent(row: tuple[object, ...], groups: list[AgentGroup], default: str | Non
         first_name=str(first),
         last_name=str(last),
         is_agent=bool(is_agent),
-        skills=dict(skills or {}),  # type: ignore[call-overload]
+        skills=dict(skills or {}),
         groups=tuple(g.name for g in groups),
         capacity_rule=rule,
         capacity_source=source,
