@@ -7,7 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gsetup.configdb.auth import Identity, login, os_identity
-from gsetup.configdb.database import Database, open_database, resolve_url
+from gsetup.configdb.database import (
+    Database,
+    check_schema,
+    open_database,
+    resolve_url,
+    schema_revision,
+)
 from gsetup.errors import BadInputError
 
 ENV_USER = "GSETUP_USER"
@@ -35,10 +41,23 @@ def connect(
 
     The embedded database trusts its file's owner. A server database needs ``user`` (or
     GSETUP_USER) and a password from GSETUP_PASSWORD or, only when needed, ``password()``.
+    ``upgrade`` True migrates the schema, on a server database only for a superuser.
     """
-    db = open_database(resolve_url(db_url), upgrade=upgrade)
+    db = open_database(resolve_url(db_url), upgrade=upgrade, check=upgrade is not True)
     if db.embedded:
+        if upgrade:
+            check_schema(db, upgrade=True)
         return Context(db, os_identity())
+    if upgrade and schema_revision(db) is None:
+        check_schema(db, upgrade=False)  # empty or not gsetup's: says what to run instead
+    context = _login(db, user, password)
+    if upgrade:
+        context.identity.require_superuser("upgrade the database schema")
+        check_schema(db, upgrade=True)
+    return context
+
+
+def _login(db: Database, user: str | None, password: PasswordSource | None) -> Context:
     name = user or os.environ.get(ENV_USER)
     if not name:
         raise BadInputError(

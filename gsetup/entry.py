@@ -7,6 +7,8 @@ pre-rendered by :mod:`gsetup.cli.helptext` (a test keeps it equal to typer's out
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -22,6 +24,12 @@ def main() -> None:
     if args == ["--help"]:
         print(Path(__file__).with_name("cli").joinpath("root_help.txt").read_text(), end="")
         return
-    from gsetup.cli import main as cli_main
+    try:
+        if os.environ.get("GSETUP_TEST_INTERRUPT_AT") == "start":  # the interrupt tests
+            os.kill(os.getpid(), signal.SIGINT)
+        from gsetup.cli import main as cli_main
 
-    cli_main()
+        cli_main()
+    except KeyboardInterrupt:  # Ctrl-C while the CLI is still being imported
+        print("\ninterrupted", file=sys.stderr)
+        sys.exit(130)

@@ -19,21 +19,22 @@ Every file is either imported exactly or refused with its name and line number, 
 - UTF-8 only, with or without a byte-order mark; Windows (CRLF) or Unix line endings.
 - Refused: keys outside any section, nested ``[[sections]]``, a duplicate section or a duplicate
   key in one section (at the line of the duplicate), a key starting with a quote (configobj
-  would take the quotes off), text that is not UTF-8, stray carriage returns, lines that are
-  neither a section, a key nor a comment.
+  would take the quotes off), text that is not UTF-8, stray carriage returns, control
+  characters other than tab in a value, lines that are neither a section, a key nor a comment.
+- Only a regular file of at most 64 MiB is read.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gsetup import fileio
 from gsetup.errors import BadInputError
+from gsetup.fileio import OPTIONS_LIMIT, read_regular
 
 if TYPE_CHECKING:
     from configobj import ConfigObj
@@ -49,12 +50,27 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def read_options(path: Path) -> OptionSections:
-    """Read the option file at ``path``; refuse it (BadInputError) unless it reads exactly."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BadInputError(f"{path}: cannot read the option file: {exc.strerror}") from exc
-    return parse_options(data, str(path))
+    """Read the option file at ``path``; refuse it (BadInputError) unless it reads exactly.
+
+    Only a regular file of at most 64 MiB is read (not a device, a FIFO or a directory).
+    """
+    return parse_options(read_regular(path, OPTIONS_LIMIT, "option file"), str(path))
+
+
+# Control characters other than tab: Genesys option values are one line of text.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def check_text(value: str, where: str) -> None:
+    """Refuse a value holding a line break, NUL or another control character (tab is text)."""
+    found = _CONTROL.search(value)
+    if found:
+        char = found.group()
+        what = "a line break" if char in "\r\n" else f"a control character (U+{ord(char):04X})"
+        raise BadInputError(
+            f"{where}: the value holds {what} at position {found.start() + 1}; option values "
+            "are one line of text (tab allowed)"
+        )
 
 
 def parse_options(data: bytes | str, source: str) -> OptionSections:
@@ -81,27 +97,19 @@ def format_options(sections: Mapping[str, Mapping[str, str]]) -> str:
 
 
 def write_options(path: Path, sections: Mapping[str, Mapping[str, str]]) -> None:
-    """Write an option file (UTF-8, no byte-order mark); the file is replaced atomically."""
+    """Write an option file (UTF-8, no byte-order mark, mode 0600), replaced atomically."""
     text = format_options(sections)
+    if path.is_dir():
+        raise BadInputError(f"{path} is a directory; give the option file's name")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        fileio.write_atomic(path, text, mode=0o600)  # it may hold secrets
     except OSError as exc:
-        raise BadInputError(f"{path}: cannot write the option file: {exc.strerror}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        raise BadInputError(f"{path}: cannot write the option file: {exc.strerror}") from None
 
 
 def format_value(section: str, key: str, value: str) -> str:
     """The text to write after ``key=`` so that reading it gives back ``value`` exactly."""
-    if "\n" in value or "\r" in value:
-        raise BadInputError(
-            f"[{section}] {key}: an option file cannot hold a value with a line break"
-        )
+    check_text(value, f"[{section}] {key}")
     wrapped = len(value) >= 2 and value[0] == value[-1] and value[0] in _QUOTES
     if value != value.strip(_BLANKS) or wrapped:
         quote = "'" if '"' in (value[0], value[-1]) else '"'
@@ -163,6 +171,7 @@ def _mask_values(lines: list[str], source: str) -> tuple[list[str], list[str], i
                 )
             masked.append(key + "=")
             value = raw.strip(_BLANKS)
+            check_text(value, f"{source}, line {number}")
             if len(value) >= 2 and value[0] == value[-1] and value[0] in _QUOTES:
                 value = value[1:-1]  # one pair of matching quotes keeps surrounding blanks
             values.append(value)

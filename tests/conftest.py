@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,21 @@ import pytest
 from tests.helpers import PG_ADMIN, PG_ADMIN_PASSWORD, CliResult, run_cli
 
 __all__ = ["CliResult", "run_cli"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--run-slow``: also run the sweeps marked ``slow`` (left out by default)."""
+    parser.addoption("--run-slow", action="store_true", help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the ``slow`` sweeps unless ``--run-slow`` asks for them."""
+    if config.getoption("--run-slow"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
 
 
 @pytest.fixture(autouse=True)
@@ -214,3 +229,29 @@ def second_db_url(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -
     name, url = _new_database(server, request.getfixturevalue("pg_config_template"))
     yield url
     _admin_exec(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def new_db_url(
+    request: pytest.FixtureRequest, db_url: str, tmp_path: Path
+) -> Iterator[Callable[[], str]]:
+    """Make more fresh configuration databases on ``db_url``'s backend (dropped afterwards)."""
+    made: list[str] = []
+
+    def make() -> str:
+        if db_url.startswith("sqlite"):
+            from gsetup.configdb.database import open_database
+
+            url = f"sqlite:///{tmp_path / f'db-{len(made)}.db'}"
+            open_database(url)
+        else:
+            server = request.getfixturevalue("pg_server")
+            _name, url = _new_database(server, request.getfixturevalue("pg_config_template"))
+        made.append(url)
+        return url
+
+    yield make
+    if not db_url.startswith("sqlite"):
+        server = request.getfixturevalue("pg_server")
+        for url in made:
+            _admin_exec(server, f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')

@@ -74,3 +74,49 @@ def test_waiting_applier_names_the_lock_holder(
     assert proc.returncode == 1  # the worker has no CLI error mapping: the error propagates
     assert "locked by alice@ops (pid" in err
     assert "waiting for tenant 'Environment', locked by alice@ops" in err
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sqlite_readers_never_wait_and_writers_name_the_holder(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+    import time
+
+    from gsetup.plan.lock import tenant_lock
+    from tests.helpers import run_cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GSETUP_LOCK_TIMEOUT", "1")
+    answers = str(ROOT / "examples" / "facebook-bp.yaml")
+    db = open_database(db_url)
+    with db.engine.connect() as conn, tenant_lock(conn, "Environment", "alice@ops"):
+        # alice is inside her apply transaction: SQLite's write lock is hers.
+        writer = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        try:
+            started = time.monotonic()
+            assert run_cli("object", "list").exit_code == 0
+            assert (
+                run_cli("install", "facebook-bp", "--answers", answers, "--dry-run").exit_code == 0
+            )
+            assert time.monotonic() - started < 30  # reads did not wait for the writer
+            started = time.monotonic()
+            install = ["install", "facebook-bp", "--yes", "--answers", answers]
+            result = subprocess.run(
+                [sys.executable, "-m", "gsetup", *install],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            waited = time.monotonic() - started
+        finally:
+            writer.rollback()
+            writer.close()
+    assert result.returncode == 2
+    assert "waiting for tenant 'Environment', locked by alice@ops (pid" in result.stderr
+    assert "tenant 'Environment' is locked by alice@ops" in result.stderr
+    assert "database is locked" not in result.stderr
+    assert waited < 30  # GSETUP_LOCK_TIMEOUT=1, not SQLite's own wait
+    assert not (tmp_path / "gsetup-work").exists()

@@ -583,14 +583,14 @@ def test_dms_utf8_leaves_the_file_when_the_apply_fails(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A failure while writing the file leaves it as it was, and no temporary file."""
-    from gsetup.configure import javaargs
+    from gsetup import fileio
 
     directory = _dms_dir(db_url, tmp_path)
 
     def fail(*_args: Any) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(javaargs.os, "replace", fail)
+    monkeypatch.setattr(fileio.os, "replace", fail)
     result = run_cli("configure", "dms-utf8")
     assert result.exit_code == 1 and "No space left on device" in result.stderr
     ini = directory / "JavaServerStarter.ini"

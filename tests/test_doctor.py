@@ -4,12 +4,14 @@ healthy one; the fixes it prints repair what gsetup can repair."""
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 from typing import Any
 
 from tests.helpers import run_cli
 from tests.test_configure import add_app, channel, install_bp
 
 CHECKS = {
+    "pending-files",
     "queue-options",
     "delay-updates",
     "x-submit-comments-itx",
@@ -67,6 +69,23 @@ def test_healthy_tenant_has_no_findings(db_url: str) -> None:
     assert text.exit_code == 0 and "no problems found" in text.stdout
 
 
+def _interrupted_apply(url: str) -> None:
+    """What a process killed after its commit, before its files were in place, leaves."""
+    from gsetup.configdb.database import open_database
+    from gsetup.configdb.tenants import tenant_id
+    from gsetup.plan.pending import FileSwap, mark_committed, record
+
+    swap = FileSwap()
+    swap.write_file(Path.home() / "late.txt", "late\n")  # home: the test's own folder
+    with open_database(url).engine.connect() as conn:
+        tid = tenant_id(conn, "Environment")
+        conn.rollback()
+        record(conn, tid, swap, "killed@ops")
+        swap.stage()
+        with conn.begin():
+            mark_committed(conn, swap)
+
+
 def _broken(url: str) -> None:
     install_bp(url, "facebook-bp-single-comment")
     install_bp(url, "twitter-bp-tr", leave_out=("twitterdirect",))
@@ -112,6 +131,7 @@ def _broken(url: str) -> None:
 
 def test_broken_tenant_every_check_finds_its_problem(db_url: str) -> None:
     _broken(db_url)
+    _interrupted_apply(db_url)  # last: the next apply would finish it
     code, report = doctor()
     assert code == 3 and report["healthy"] is False
     found = {(f["check"], f["severity"]) for f in report["findings"]}
@@ -122,6 +142,7 @@ def test_broken_tenant_every_check_finds_its_problem(db_url: str) -> None:
         "which is not installed" in messages
     )
     assert "ChatServer_1 [endpoint:1] FacebookInboundQueue = 'Facebook Inbound Queue'" in messages
+    assert "an apply by killed@ops (pid" in messages
     assert (
         "WDE [interaction-workspace] twitter.default-queue = 'Nope': no such interaction queue"
         in messages
@@ -142,6 +163,7 @@ def test_broken_tenant_every_check_finds_its_problem(db_url: str) -> None:
     assert severities == sorted(severities, key=lambda s: s != "error")
     assert ("delay-updates", "warning") in found and ("queue-options", "error") in found
     assert set(fixes(report)) == {
+        None,  # pending-files: the next apply finishes it
         "gsetup configure twitter-tr --dms DMS_1 --grouping-timeout 30",
         "gsetup install facebook-bp",
         "gsetup configure workspace --workspace WDE",
@@ -225,3 +247,15 @@ def test_workspace_fix_chooses_among_several_bps_of_a_family(db_url: str) -> Non
 def test_doctor_of_an_unknown_tenant(db_url: str) -> None:
     result = run_cli("doctor", "--tenant", "Nope")
     assert result.exit_code == 2 and "unknown tenant 'Nope'" in result.stderr
+
+
+def test_an_interrupted_apply_is_reported_until_the_next_run_finishes_it(db_url: str) -> None:
+    _interrupted_apply(db_url)
+    code, report = doctor()
+    assert code == 3
+    assert [f["check"] for f in report["findings"]] == ["pending-files"]
+    assert not (Path.home() / "late.txt").exists()
+    # Any apply on the tenant takes the lock, finishes the files first, then does its work.
+    assert run_cli("app", "create", "Chat_9", "--type", "ChatServer").exit_code == 0
+    assert (Path.home() / "late.txt").read_text() == "late\n"
+    assert doctor()[1]["findings"] == []

@@ -65,10 +65,13 @@ def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             ("install", "rss-bp", "--answers", "list.yaml", "--yes"),
             "list.yaml: an answers file is a mapping",
         ),
-        (("install", "rss-bp", "--answers", "broken.yaml", "--yes"), "broken.yaml: not valid YAML"),
+        (
+            ("install", "rss-bp", "--answers", "broken.yaml", "--yes"),
+            "broken.yaml: line 2: not valid YAML",
+        ),
         (
             ("install", "rss-bp", "--answers", "missing.yaml", "--yes"),
-            "missing.yaml: no such answers file",
+            "answers file missing.yaml: no such file",
         ),
         (
             ("install", "rss-bp", "--answers", "file-dir.yaml", "--yes"),

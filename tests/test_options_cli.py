@@ -415,7 +415,7 @@ def test_annex_of_any_object(db_url: str) -> None:
         (("set", "--app", "DMS_1", "[a]/key", "1"), "without brackets"),
         (("set", "--app", "DMS_1", "a/#key", "1"), "not start with [ # ; or a quote"),
         (("set", "--app", "DMS_1", "a/k=v", "1"), "without '='"),
-        (("set", "--app", "DMS_1", "a/b", "two\nlines"), "cannot hold a value with a line break"),
+        (("set", "--app", "DMS_1", "a/b", "two\nlines"), "the value holds a line break"),
         (("set", "--app", "DMS_1", "a/b", MASK), "placeholder gsetup writes for a secret"),
         (("set", "--app", "DMS_1", "a/b"), "give a VALUE"),
         (("set", "--app", "DMS_1", "a/b", "1", "--value-env", "X"), "not both"),

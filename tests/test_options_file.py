@@ -216,7 +216,7 @@ def test_write_options_to_a_file_round_trips(tmp_path: Path) -> None:
 
 
 def test_read_options_names_a_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(BadInputError, match="cannot read the option file"):
+    with pytest.raises(BadInputError, match=r"option file .*missing\.cfg: no such file"):
         read_options(tmp_path / "missing.cfg")
 
 

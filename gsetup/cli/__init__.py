@@ -85,6 +85,13 @@ def _root(
     ),
 ) -> None:
     ctx.obj = Globals(db_url, user, debug)
+    from gsetup.plan import lock
+
+    lock.wait_reporter = _tell  # a wait for another gsetup is said at once, on stderr
+
+
+def _tell(message: str) -> None:
+    print(f"gsetup: {message}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -65,10 +65,10 @@ def init(
 def upgrade(
     ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=JSON_HELP)
 ) -> None:
-    """Migrate the database to the schema of this gsetup."""
+    """Migrate the database to the schema of this gsetup (a server database: superusers only)."""
     from gsetup.commands.database import upgrade_database
 
-    result = upgrade_database(globals_of(ctx).db)
+    result = upgrade_database(open_context(ctx, upgrade=True))
     emit_json(result) if as_json else print_mapping("Configuration database upgraded", result)
 
 

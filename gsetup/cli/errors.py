@@ -34,8 +34,16 @@ def run(app: typer.Typer, argv: list[str] | None = None) -> int:
             show()
         return EXIT_BAD_INPUT
     except Exception as exc:  # the last resort: a bug, reported without locals
+        from gsetup.configdb.database import explain_failure
+
+        explained = explain_failure(exc)
+        if explained is not None:
+            _error(str(explained), debug)
+            return explained.exit_code
         _error(f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)", debug)
         return EXIT_FAILURE
+    if result == EXIT_INTERRUPTED:  # typer turns Ctrl-C into a silent exit status 130
+        print("\ninterrupted", file=sys.stderr)
     return result if isinstance(result, int) else 0
 
 

@@ -31,10 +31,9 @@ def init_database(db_url: str | None, admin: str | None, password: str | None) -
     return {"url": db.display_url, "revision": schema_revision(db), "admin": created}
 
 
-def upgrade_database(db_url: str | None) -> dict[str, Any]:
-    """Migrate the database to this gsetup's schema."""
-    db = open_database(resolve_url(db_url), upgrade=True)
-    return {"url": db.display_url, "revision": schema_revision(db)}
+def upgrade_database(ctx: Context) -> dict[str, Any]:
+    """What :func:`gsetup.context.connect` with ``upgrade=True`` migrated (superusers only)."""
+    return {"url": ctx.db.display_url, "revision": schema_revision(ctx.db)}
 
 
 def status(ctx: Context) -> dict[str, Any]:

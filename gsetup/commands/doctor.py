@@ -41,6 +41,7 @@ TWITTER_TR = "twitter-bp-tr"
 # may number hundreds of thousands, are never read.
 _SECTIONS = ("endpoint", "channel-", SECTION, DELAY_UPDATES[0])
 CHECKS = (
+    "pending-files",
     "queue-options",
     "delay-updates",
     "x-submit-comments-itx",
@@ -94,6 +95,7 @@ def diagnose(ctx: Context, tenant: str) -> Diagnosis:
     """Run every check on ``tenant`` and return the findings, worst first."""
     snap = read_tenant(ctx, tenant, [MEDIA_TYPE.name], sections=_SECTIONS)
     findings = [
+        *_pending_files(ctx, tenant),
         *_queue_options(snap),
         *_delay_updates(snap),
         *_submit_comments(snap),
@@ -108,6 +110,26 @@ def _command(snap: Snapshot, *words: str) -> str:
     """A gsetup command line, with --tenant unless it is the default tenant."""
     tenant = [] if snap.tenant == DEFAULT_TENANT else ["--tenant", snap.tenant]
     return shlex.join(["gsetup", *words, *tenant])
+
+
+# -- pending files ----------------------------------------------------------------------------
+
+
+def _pending_files(ctx: Context, tenant: str) -> Iterator[Finding]:
+    """An install whose files were not all put in place (the process was killed)."""
+    from gsetup.plan.pending import COMMITTED, pending_records
+
+    with ctx.db.engine.connect() as conn:
+        records = [r for r in pending_records(conn) if r[0] == tenant]
+    for _tenant, state, holder, since in records:
+        done = "committed; its files are not all in place" if state == COMMITTED else "not done"
+        yield Finding(
+            "pending-files",
+            "error",
+            f"an apply by {holder} since {since:%Y-%m-%d %H:%M:%S} was interrupted ({done}); "
+            "the next gsetup command that changes this tenant (e.g. the same install again) "
+            "finishes or undoes its files first",
+        )
 
 
 # -- queue options ----------------------------------------------------------------------------

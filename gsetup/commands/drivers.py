@@ -49,6 +49,7 @@ from gsetup.drivers.specs import (
 from gsetup.errors import BadInputError, NotFoundError
 from gsetup.plan.apply import Operation, apply_states, plan_states
 from gsetup.plan.model import Change, Plan
+from gsetup.plan.pending import FileSwap
 from gsetup.state import DesiredState, OptionKey, OptionValue
 
 if TYPE_CHECKING:
@@ -183,13 +184,9 @@ def _run(
     if dry_run:
         plan = plan_states(ctx.db.engine, step.states)
     else:
-        staged = staging.stage(step.files, step.package) if step.package else None
-        try:
-            plan = apply_states(ctx.db.engine, step.states, operation, progress=progress)
-        except BaseException:
-            staging.discard(staged)
-            raise
-        staging.finish(step.files, staged)
+        files = FileSwap()
+        staging.add_steps(files, step.files, step.package)
+        plan = apply_states(ctx.db.engine, step.states, operation, progress=progress, files=files)
     plan.changes.extend(_file_changes(step.files))
     return plan
 

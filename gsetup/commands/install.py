@@ -2,8 +2,10 @@
 
 An install is one plan: the package's configuration objects (gsetup.packages), the removal of
 another installed version first (the guide's step 2: strategies deactivated, the Business
-Process deleted), and the strategy directory. The database part is applied in one
-transaction; the new strategy directory is staged before the commit and swapped in after it.
+Process deleted), the strategy directory and the SQL scripts. The database part is applied in
+one transaction; the files are staged before the commit and renamed into place after it,
+under the tenant lock, with a pending-files record that lets the next run finish or undo an
+interrupted swap (gsetup.plan.pending).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gsetup import deployment
+from gsetup import deployment, fileio
 from gsetup.context import Context
 from gsetup.deployment import FILES_SECTION, HOME_KEY, HOME_SECTION, InstalledPackage
 from gsetup.errors import BadInputError, NotFoundError
@@ -21,7 +23,9 @@ from gsetup.installer import files as strategy_files
 from gsetup.packages import Answers, Package, catalogue, desired_state, get_package, next_steps
 from gsetup.packages.next_steps import script_pairs
 from gsetup.plan.apply import Operation, apply_states, plan_states
+from gsetup.plan.lock import holding_lock
 from gsetup.plan.model import Plan
+from gsetup.plan.pending import FileSwap
 from gsetup.state import DesiredObject, DesiredState, OptionValue, Removal
 
 
@@ -71,9 +75,29 @@ def install(
     recorded_answers: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> InstallResult:
-    """Plan (``dry_run``) or apply the install of ``package_name`` with ``answers``."""
+    """Plan (``dry_run``) or apply the install of ``package_name`` with ``answers``.
+
+    An apply holds the tenant's lock from its first read to its last file: a second install
+    waits, then plans on the first one's result.
+    """
     package = get_package(package_name)
     ctx.identity.require(answers.tenant, change=not dry_run)
+    directory = strategy_files.check_directory(Path(answers.strategy_dir))
+    answers = replace(answers, strategy_dir=str(directory))
+    home = strategy_files.check_directory(install_home, "install_home")
+    if dry_run:
+        return _install(ctx, package, answers, home, None)
+    operation = Operation(
+        "install", ctx.identity.name, package.name, package.version, recorded_answers
+    )
+    with holding_lock(ctx.db.engine, answers.tenant, operation.account, progress):
+        return _install(ctx, package, answers, home, operation)
+
+
+def _install(
+    ctx: Context, package: Package, answers: Answers, home: Path, operation: Operation | None
+) -> InstallResult:
+    """Plan the install; apply it too when given the ``operation`` to record."""
     installed = installed_packages(ctx, answers.tenant)
     _check_requirements(package, installed, answers.tenant)
     if answers.capacity_rule is not None and answers.capacity_rule not in (
@@ -83,41 +107,29 @@ def install(
             f"capacity_rule: tenant {answers.tenant!r} has no capacity rule "
             f"{answers.capacity_rule!r}; rules: {', '.join(rules) or '(none)'}"
         )
-    directory = strategy_files.check_directory(Path(answers.strategy_dir))
-    answers = replace(answers, strategy_dir=str(directory))
-    home = install_home.expanduser().resolve()
-
+    directory = Path(answers.strategy_dir)
     current = installed.get(package.name)
     recorded = current.files if current else {}
     from gsetup.installer.strategies import render_strategies
+    from gsetup.sqlscripts.placement import placed_scripts
 
     file_plan = strategy_files.plan_files(directory, render_strategies(package, answers), recorded)
     states = _states(ctx, package, answers, home, file_plan, current)
     old_dir = _old_directory(current, directory)
     old_plan = strategy_files.plan_files(old_dir, {}, recorded) if old_dir else None
     steps = next_steps(package, answers, home / "Scripts")
-
-    if dry_run:
+    if operation is None:
         plan = plan_states(ctx.db.engine, states)
         _add_file_changes(plan, file_plan, old_plan)
         return InstallResult(package, plan, False, steps)
 
-    operation = Operation(
-        "install", ctx.identity.name, package.name, package.version, recorded_answers
-    )
-    staging = strategy_files.stage(file_plan)
-    try:
-        plan = apply_states(ctx.db.engine, states, operation, progress=progress)
-    except BaseException:
-        strategy_files.discard(staging)
-        raise
-    backup = strategy_files.swap(file_plan, staging)
-    from gsetup.sqlscripts import place_scripts
-
+    swap = FileSwap()
+    backup = strategy_files.add_replacement(swap, file_plan)
     groups: list[str] = [pair.group for pair in script_pairs(package, answers)]
-    if groups:
-        place_scripts(groups, home)
-    kept = strategy_files.remove_written(old_dir, recorded) if old_dir else []
+    for path, text in (placed_scripts(groups, home) if groups else {}).items():
+        swap.write_file(path, text)
+    kept = strategy_files.add_removal(swap, old_dir, recorded) if old_dir else []
+    plan = apply_states(ctx.db.engine, states, operation, files=swap)
     _add_file_changes(plan, file_plan, old_plan)
     return InstallResult(package, plan, True, steps, backup, kept)
 
@@ -203,6 +215,13 @@ def uninstall(ctx: Context, package_name: str, tenant: str, *, dry_run: bool) ->
     """Remove what the package created (objects, options, unchanged strategy files)."""
     package = get_package(package_name)
     ctx.identity.require(tenant, change=not dry_run)
+    if dry_run:
+        return _uninstall(ctx, package, tenant, dry_run=True)
+    with holding_lock(ctx.db.engine, tenant, ctx.identity.name):
+        return _uninstall(ctx, package, tenant, dry_run=False)
+
+
+def _uninstall(ctx: Context, package: Package, tenant: str, *, dry_run: bool) -> InstallResult:
     installed = installed_packages(ctx, tenant)
     current = installed.get(package.name)
     if current is None:
@@ -222,14 +241,18 @@ def uninstall(ctx: Context, package_name: str, tenant: str, *, dry_run: bool) ->
         plan.changes.extend(file_plan.changes)
         return InstallResult(package, plan, False)
     operation = Operation("uninstall", ctx.identity.name, package.name, package.version)
-    plan = apply_states(ctx.db.engine, [state], operation)
-    kept = strategy_files.remove_written(directory, recorded)
+    swap = FileSwap()
+    kept = strategy_files.add_removal(swap, directory, recorded)
     home = current.home
-    groups: list[str] = ["iwd", *(pair.group for pair in package.script_pairs)]
     if home:
-        from gsetup.sqlscripts import remove_placed_scripts
+        from gsetup.sqlscripts.placement import placed_scripts
 
-        remove_placed_scripts(groups, Path(home))
+        groups: list[str] = ["iwd", *(pair.group for pair in package.script_pairs)]
+        for path, text in placed_scripts(groups, Path(home)).items():
+            if fileio.same_content(path, text):
+                swap.remove_file(path)
+        swap.prune(Path(home) / "Scripts")
+    plan = apply_states(ctx.db.engine, [state], operation, files=swap)
     plan.changes.extend(file_plan.changes)
     return InstallResult(package, plan, True, kept_files=kept)
 

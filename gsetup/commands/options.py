@@ -17,6 +17,7 @@ from gsetup.commands.objects import split_full_path
 from gsetup.configdb.tenants import DEFAULT_TENANT
 from gsetup.context import Context
 from gsetup.errors import BadInputError, NotFoundError
+from gsetup.fileio import quote_prefix
 from gsetup.plan.model import MASK, Plan
 from gsetup.plan.run import run_plan
 from gsetup.state import (
@@ -141,7 +142,8 @@ def parse_option_name(text: str) -> OptionKey:
     section, slash, key = text.partition("/")
     if not slash:
         raise BadInputError(
-            f"option {text!r} is not SECTION/KEY; write e.g. channel-facebook/inbound-route"
+            f"option {quote_prefix(text)} is not SECTION/KEY; write e.g. "
+            "channel-facebook/inbound-route"
         )
     _check_writable(section, key, "")
     return section, key

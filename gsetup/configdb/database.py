@@ -11,20 +11,34 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gsetup.errors import DatabaseError
+from gsetup.errors import ConflictError, DatabaseError, GsetupError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
 
 ENV_DB = "GSETUP_DB"
 # The migration heads this gsetup knows, oldest first; tests check them against alembic.
-REVISIONS: tuple[str, ...] = ("0001", "0002")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
 HEAD = REVISIONS[-1]
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+LOCK_TIMEOUT_ENV = "GSETUP_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 120.0
+
+
+def lock_timeout() -> float:
+    """Seconds a writer waits for a lock (``GSETUP_LOCK_TIMEOUT``, default 120)."""
+    text = os.environ.get(LOCK_TIMEOUT_ENV)
+    try:
+        value = float(text) if text else DEFAULT_LOCK_TIMEOUT
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1e7:
+        raise DatabaseError(f"{LOCK_TIMEOUT_ENV}={text!r}: give a number of seconds, e.g. 120")
+    return value
 
 
 def default_url() -> str:
@@ -57,13 +71,14 @@ class Database:
         return self.url.render_as_string(hide_password=True)
 
 
-def open_database(url_text: str, *, upgrade: bool | None = None) -> Database:
+def open_database(url_text: str, *, upgrade: bool | None = None, check: bool = True) -> Database:
     """Open the database at ``url_text`` and make sure its schema is the one this gsetup uses.
 
     Connections are not pooled: a gsetup process is short-lived and must leave none open.
 
     ``upgrade`` None migrates embedded databases and refuses server databases that are behind;
     True migrates any database (``gsetup db upgrade``/``db init``); False never migrates.
+    ``check`` False leaves the schema to :func:`check_schema` (after a login, say).
     """
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
@@ -80,6 +95,8 @@ def open_database(url_text: str, *, upgrade: bool | None = None) -> Database:
     # Compact JSON: install-history records of large plans are written at every apply.
     # hide_parameters: a database error must never print the values bound (they hold secrets).
     compact = functools.partial(json.dumps, separators=(",", ":"), ensure_ascii=False)
+    if url.get_driver_name() not in _DRIVERS.get(url.get_backend_name(), ()):
+        raise _unsupported(url)
     if url.get_backend_name() == "sqlite":
         _prepare_sqlite_file(url)
         engine = create_engine(
@@ -87,21 +104,31 @@ def open_database(url_text: str, *, upgrade: bool | None = None) -> Database:
             poolclass=NullPool,
             json_serializer=compact,
             hide_parameters=True,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            connect_args={"timeout": lock_timeout()},
         )
+        engine._connection_cls = _sqlite_connection_class()
         _configure_sqlite(engine)
     elif url.get_backend_name() == "postgresql":
         engine = create_engine(
             url, poolclass=NullPool, json_serializer=compact, hide_parameters=True
         )
     else:
-        raise DatabaseError(
-            f"unsupported database {url.render_as_string(hide_password=True)!r}: "
-            "gsetup keeps its configuration in SQLite or PostgreSQL"
-        )
+        raise _unsupported(url)
     db = Database(url, engine)
-    _check_schema(db, upgrade=db.embedded if upgrade is None else upgrade)
+    if check:
+        check_schema(db, upgrade=db.embedded if upgrade is None else upgrade)
     return db
+
+
+# The drivers gsetup is built and tested with, per backend (None: the backend's default).
+_DRIVERS = {"sqlite": ("pysqlite",), "postgresql": ("psycopg",)}
+
+
+def _unsupported(url: URL) -> DatabaseError:
+    return DatabaseError(
+        f"unsupported database {url.render_as_string(hide_password=True)!r}: gsetup keeps its "
+        "configuration in SQLite (sqlite:///PATH) or PostgreSQL (postgresql+psycopg://...)"
+    )
 
 
 def _prepare_sqlite_file(url: URL) -> None:
@@ -133,13 +160,42 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = NORMAL")
-        cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout = {int(lock_timeout() * 1000)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        # IMMEDIATE: a transaction that reads then writes can't deadlock on the upgrade.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writes always open their transaction explicitly: IMMEDIATE, so one that reads then
+        # writes can't deadlock on the upgrade. Implicit ones only read: a plain BEGIN, which
+        # in WAL mode never waits for a writer.
+        conn.exec_driver_sql("BEGIN" if getattr(conn, "reading", False) else "BEGIN IMMEDIATE")
+
+
+def set_busy_timeout(conn: Connection, seconds: float) -> None:
+    """How long ``conn``'s next SQLite write waits for another writer (no-op elsewhere)."""
+    if conn.dialect.name == "sqlite":
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        driver.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+
+
+@functools.cache
+def _sqlite_connection_class() -> type[Connection]:
+    from sqlalchemy.engine import Connection
+
+    class SqliteConnection(Connection):
+        """Marks the transactions begun implicitly, by a first statement: they only read."""
+
+        reading = False
+
+        def _autobegin(self) -> None:
+            self.reading = True
+            try:
+                super()._autobegin()
+            finally:
+                self.reading = False
+
+    return SqliteConnection
 
 
 def _current_revision(db: Database) -> tuple[str | None, bool]:
@@ -165,11 +221,41 @@ def _current_revision(db: Database) -> tuple[str | None, bool]:
         ) from None
 
 
+def explain_failure(exc: BaseException) -> GsetupError | None:
+    """The user's sentence for a database failure that is not a bug of gsetup, else None.
+
+    A database kept busy past the lock timeout, or one whose tables were dropped or changed
+    by hand: one sentence, never the SQL text.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(exc, DBAPIError):
+        return None
+    reason = str(exc.orig)
+    if "database is locked" in reason:
+        return ConflictError(
+            "the configuration database is busy: another process kept it locked longer than "
+            f"{LOCK_TIMEOUT_ENV} ({lock_timeout():.0f} s); try again when it is done"
+        )
+    missing = re.search(
+        r"no such (?:table|column): (\S+)|(?:relation|column) \"?([^\s\"]+)\"? does not exist",
+        reason,
+    )
+    if missing:
+        name = missing.group(1) or missing.group(2)
+        return DatabaseError(
+            f"the configuration database has no {name!r} ({_first_line(exc.orig)}): it was "
+            "changed by hand or damaged; restore it from a backup"
+        )
+    return None
+
+
 def _first_line(exc: BaseException | None) -> str:
     return str(exc).strip().splitlines()[0] if exc and str(exc).strip() else "no reason given"
 
 
-def _check_schema(db: Database, *, upgrade: bool) -> None:
+def check_schema(db: Database, *, upgrade: bool) -> None:
+    """Make sure the schema is this gsetup's: migrate it when ``upgrade``, else refuse."""
     revision, has_tables = _current_revision(db)
     if revision == HEAD:
         return

@@ -277,3 +277,20 @@ class ApplyLock(Base):
     host: Mapped[str] = mapped_column(String(NAME))
     pid: Mapped[int] = mapped_column(Integer)
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PendingFiles(Base):
+    """The file operations of an apply, recorded in its transaction until they are done.
+
+    ``state`` is "staged" while the new files are being written beside their destinations
+    (the next run removes them) and "committed" once the database transaction committed (the
+    next run finishes the renames). The row is deleted when the files are in place.
+    """
+
+    __tablename__ = "pending_files"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16))
+    holder: Mapped[str] = mapped_column(String(NAME))
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

@@ -11,15 +11,14 @@ rolls the transaction back and leaves the file as it was.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gsetup import fileio
 from gsetup.configure.snapshot import find_app, read_tenant
 from gsetup.context import Context
 from gsetup.deployment import ConfiguredApplication
@@ -161,26 +160,11 @@ def _same(line: str, arg: str) -> bool:
 
 
 def write_edit(edit: IniEdit, now: datetime) -> Path:
-    """Write the edited content beside the file, back the file up, then replace it with one
-    ``os.replace``; returns the backup's path. A failure leaves the file as it was."""
+    """Back the file up, then replace it all at once (temporary file, fsync, rename; its
+    permissions kept); returns the backup's path. A failure leaves the file as it was."""
+    backup = _write_backup(edit, now)
     try:
-        with tempfile.NamedTemporaryFile(
-            "wb", dir=edit.path.parent, prefix=f".{INI_NAME}.", delete=False
-        ) as tmp:
-            try:
-                tmp.write(edit.content)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            except BaseException:
-                os.unlink(tmp.name)
-                raise
-        try:
-            backup = _write_backup(edit, now)
-            os.chmod(tmp.name, edit.path.stat().st_mode & 0o7777)
-            os.replace(tmp.name, edit.path)
-        except BaseException:
-            os.unlink(tmp.name)
-            raise
+        fileio.write_atomic(edit.path, edit.content)
     except OSError as exc:
         raise GsetupError(f"cannot write {edit.path}: {exc.strerror or exc}") from exc
     return backup

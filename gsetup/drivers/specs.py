@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gsetup.errors import BadInputError
+from gsetup.fileio import quote_prefix
 
 Driver = Literal["facebook", "twitter"]
 DRIVERS: tuple[Driver, ...] = ("facebook", "twitter")
@@ -257,7 +258,7 @@ def validate_option(
 def validate_value(spec: OptionSpec, value: str, *, where: str, echo: bool = True) -> str:
     """Check ``value`` against ``spec``; ``where`` names it in the error message, which shows
     the value only when ``echo``."""
-    shown = repr(value) if echo else "the value"
+    shown = quote_prefix(value) if echo else "the value"
     if spec.kind == "int":
         return _check_int(spec, value, f"{where}: {shown}")
     if spec.kind == "bool":
@@ -271,7 +272,8 @@ def validate_value(spec: OptionSpec, value: str, *, where: str, echo: bool = Tru
 
 def _check_int(spec: OptionSpec, value: str, what: str) -> str:
     text = value.strip()
-    number = int(text) if re.fullmatch(r"[+-]?[0-9]+", text) else None
+    # At most 18 digits: any option's range fits, and int() of a huge text would be refused.
+    number = int(text) if re.fullmatch(r"[+-]?[0-9]{1,18}", text) else None
     low, high = spec.minimum, spec.maximum
     if number is None or (low is not None and number < low) or (high is not None and number > high):
         if low is not None and high is not None:

@@ -7,14 +7,14 @@ options, so the order is:
 1. :func:`plan_files` compares the package (checksums only, nothing written) with the disk
    and with the record of the installed driver, and refuses a destination that is taken by a
    file gsetup did not write, before anything is written;
-2. :func:`stage` installs the package into a hidden directory inside the working directory
-   (same file system, so moving files in later is a rename);
-3. the database transaction runs; if it fails, :func:`discard` removes the staging directory
-   and the working directory is as it was;
-4. after the commit, :func:`finish` deletes the old version's files and renames the staged
-   ones into place. Should that fail (a full disk, a permission changed meanwhile), the
-   database already records the new files: running the same command again plans the missing
-   files as "create" and finishes the job.
+2. :func:`add_steps` makes them steps of the apply's pending-files record
+   (:mod:`gsetup.plan.pending`): the package is extracted into a hidden directory inside the
+   working directory (same file system, so moving files in later is a rename);
+3. the database transaction runs; if it fails, the staging directory is removed and the
+   working directory is as it was;
+4. after the commit, the old version's files are deleted and the staged ones renamed into
+   place, under the tenant lock. A run killed there leaves the record: the next gsetup run
+   on the tenant finishes it.
 
 The record (an :class:`InstallRecord`) is relative to the working directory, so it also lists
 the ``media-channel-drivers`` directories it created: uninstalling removes exactly those.
@@ -23,8 +23,6 @@ the ``media-channel-drivers`` directories it created: uninstalling removes exact
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -37,10 +35,10 @@ from gsetup.drivers.package import (
     install_package,
 )
 from gsetup.drivers.specs import Driver
-from gsetup.errors import BadInputError, GsetupError
+from gsetup.errors import BadInputError
+from gsetup.plan.pending import FileSwap
 
 DRIVERS_DIR = "media-channel-drivers"
-_STAGE_PREFIX = ".gsetup-driver-stage-"
 
 FileAction = Literal["create", "update", "delete", "keep"]
 
@@ -169,52 +167,27 @@ def _directories(
     return tuple(created)
 
 
-def stage(plan: FilePlan, package: Path) -> Path | None:
-    """Install the package into a hidden staging directory; None when nothing is written."""
-    if not plan.writes:
-        return None
-    assert plan.record is not None
-    staging = Path(tempfile.mkdtemp(prefix=_STAGE_PREFIX, dir=plan.working_dir))
-    try:
-        prefix = driver_directory(plan.record.driver)
-        staged = install_package(package, staging / prefix)
-        found = {f"{prefix}/{f.path}": f.sha256 for f in staged.files}
-        if found != {f.path: f.sha256 for f in plan.record.files}:
-            raise BadInputError(f"{package}: the package changed while it was being installed")
-    except BaseException:
-        discard(staging)
-        raise
-    return staging
+def add_steps(swap: FileSwap, plan: FilePlan, package: Path | None) -> None:
+    """Add the plan's file steps to the apply's ``swap``: old files deleted, the package
+    extracted into a hidden directory of the working directory and its files renamed into
+    place after the commit, the directories left empty removed."""
+    for step in plan.steps:
+        if step.action == "delete":
+            swap.remove_file(plan.working_dir / step.path)
+    if plan.writes:
+        assert plan.record is not None and package is not None
+        record = plan.record
+        moves = [s.path for s in plan.steps if s.action in ("create", "update")]
+        swap.stage_tree(plan.working_dir, lambda staging: _extract(record, package, staging), moves)
+    kept = set(plan.record.directories) if plan.record else set()
+    for directory in reversed(plan.old.directories if plan.old else ()):
+        if directory not in kept:
+            swap.remove_directory_if_empty(plan.working_dir / directory)
 
 
-def discard(staging: Path | None) -> None:
-    """Remove a staging directory (the database change failed or was not made)."""
-    if staging is not None:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def finish(plan: FilePlan, staging: Path | None) -> None:
-    """After the commit: delete replaced files, move the staged ones in, drop empty old dirs."""
-    try:
-        for step in plan.steps:
-            if step.action == "delete":
-                (plan.working_dir / step.path).unlink(missing_ok=True)
-        for step in plan.steps:
-            if step.action in ("create", "update"):
-                assert staging is not None
-                destination = plan.working_dir / step.path
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staging / step.path, destination)
-        kept = set(plan.record.directories) if plan.record else set()
-        for directory in reversed(plan.old.directories if plan.old else ()):
-            path = plan.working_dir / directory
-            if directory not in kept and path.is_dir() and not any(path.iterdir()):
-                path.rmdir()
-    except OSError as exc:
-        raise GsetupError(
-            f"{plan.working_dir}: the database change is committed but placing the driver's "
-            f"files failed ({exc}); fix the cause and run the same command again to finish"
-        ) from exc
-    finally:
-        # A re-run stages afresh, so a half-used staging directory is never worth keeping.
-        discard(staging)
+def _extract(record: InstallRecord, package: Path, staging: Path) -> None:
+    prefix = driver_directory(record.driver)
+    staged = install_package(package, staging / prefix)
+    found = {f"{prefix}/{f.path}": f.sha256 for f in staged.files}
+    if found != {f.path: f.sha256 for f in record.files}:
+        raise BadInputError(f"{package}: the package changed while it was being installed")

@@ -1,5 +1,8 @@
 """The strategy directory: planned like the database, replaced as a whole, edits backed up.
 
+The replacement itself is a step of the apply's :class:`~gsetup.plan.pending.FileSwap`:
+staged before the database commit, put in place by renames after it, under the lock.
+
 gsetup records the SHA-256 of every file it writes in the Business Process's annex (section
 ``gsetup-strategy-files``). A file whose content differs from that record was changed by
 someone (or was never gsetup's): the plan says so, and the old directory is kept as a backup
@@ -9,15 +12,15 @@ beside the new one instead of being removed.
 from __future__ import annotations
 
 import hashlib
-import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from gsetup.errors import BadInputError
+from gsetup.fileio import writable
 from gsetup.plan.model import Change
+from gsetup.plan.pending import FileSwap
 
 
 def digest(text: str) -> str:
@@ -42,24 +45,21 @@ class FilePlan:
 
 def check_directory(directory: Path, source: str = "strategy_dir") -> Path:
     """The destination must be a directory (or not exist yet) that this user can write."""
-    path = directory.expanduser().resolve()
+    try:
+        path = directory.expanduser().resolve()
+        path.exists()
+    except (OSError, RuntimeError):  # RuntimeError: a symbolic link loop, before Python 3.13
+        raise BadInputError(
+            f"{source}: {directory} cannot be resolved (a symbolic link loop?)"
+        ) from None
     if path.exists() and not path.is_dir():
         raise BadInputError(f"{source}: {path} is a file, not a directory")
     parent = path if path.exists() else next(p for p in path.parents if p.exists())
-    if not parent.is_dir() or not _writable(parent):
+    if not parent.is_dir() or not writable(parent):
         raise BadInputError(f"{source}: {parent} is not writable")
-    if path.exists() and not _writable(path.parent):
+    if path.exists() and not writable(path.parent):
         raise BadInputError(f"{source}: {path.parent} is not writable, so {path} can't be replaced")
     return path
-
-
-def _writable(directory: Path) -> bool:
-    """Try it: permission bits say nothing for root or on read-only file systems."""
-    try:
-        with tempfile.TemporaryFile(dir=directory):
-            return True
-    except OSError:
-        return False
 
 
 def plan_files(directory: Path, files: Mapping[str, str], recorded: Mapping[str, str]) -> FilePlan:
@@ -98,49 +98,37 @@ def _present(directory: Path) -> dict[str, str]:
     return found
 
 
-def stage(plan: FilePlan) -> Path:
-    """Write the new directory beside the destination; :func:`swap` puts it in place."""
-    plan.directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(
-        tempfile.mkdtemp(prefix=f".{plan.directory.name}.new-", dir=plan.directory.parent)
-    )
-    for name, content in plan.files.items():
-        target = staging / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content, encoding="utf-8", newline="\n")
-    return staging
+def add_replacement(swap: FileSwap, plan: FilePlan) -> Path | None:
+    """Add replacing the directory to ``swap`` when it differs; returns the backup, if any.
 
-
-def swap(plan: FilePlan, staging: Path) -> Path | None:
-    """Replace the destination by ``staging``; returns the backup of edited files, if any."""
+    Unchanged files are carried over as they are (hard links); edited ones make the old
+    directory a backup beside the new one instead of being removed.
+    """
+    if not plan.pending:
+        return None
+    keep = {
+        str(Path(c.path).relative_to(plan.directory)) for c in plan.changes if c.action == "keep"
+    }
     backup = None
-    if plan.directory.exists():
-        if plan.edited:
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-            backup = plan.directory.with_name(f"{plan.directory.name}.backup-{stamp}")
-            plan.directory.rename(backup)
-        else:
-            shutil.rmtree(plan.directory)
-    staging.rename(plan.directory)
+    if plan.edited:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        backup = plan.directory.with_name(f"{plan.directory.name}.backup-{stamp}")
+    swap.replace_directory(
+        plan.directory,
+        {name: text for name, text in plan.files.items() if name not in keep},
+        unchanged=keep,
+        backup=backup,
+    )
     return backup
 
 
-def discard(staging: Path) -> None:
-    """Remove a staging directory after a failed apply."""
-    shutil.rmtree(staging, ignore_errors=True)
-
-
-def remove_written(directory: Path, recorded: Mapping[str, str]) -> list[str]:
-    """Uninstall: delete the files gsetup wrote and nobody changed; return those kept."""
+def add_removal(swap: FileSwap, directory: Path, recorded: Mapping[str, str]) -> list[str]:
+    """Uninstall: remove the files gsetup wrote and nobody changed; return those kept."""
     kept = []
     for name, content in _present(directory).items():
         if recorded.get(name) == digest(content):
-            (directory / name).unlink()
+            swap.remove_file(directory / name)
         else:
             kept.append(name)
-    for path in sorted(directory.rglob("*"), reverse=True) if directory.is_dir() else []:
-        if path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
-    if directory.is_dir() and not any(directory.iterdir()):
-        directory.rmdir()
+    swap.prune(directory)
     return kept

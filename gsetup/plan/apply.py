@@ -19,11 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 from gsetup.configdb.kinds import KINDS
 from gsetup.configdb.models import MANAGERS_SEPARATOR
+from gsetup.errors import GsetupError
+from gsetup.fileio import INTERRUPT_AT_ENV, checkpoint
+from gsetup.interrupts import deferred_interrupt
 from gsetup.plan.bulk import insert_rows
 from gsetup.plan.current import Current
 from gsetup.plan.diff import KIND_ORDER, compute_plan
 from gsetup.plan.lock import tenant_lock
 from gsetup.plan.model import Change, Plan, option_row
+from gsetup.plan.pending import FileSwap, forget, mark_committed, record
 from gsetup.state import DesiredState
 
 if TYPE_CHECKING:
@@ -87,31 +91,72 @@ def apply_states(
     *,
     progress: Progress | None = None,
     before_commit: Callable[[Connection, Plan], None] | None = None,
+    files: FileSwap | None = None,
 ) -> Plan:
     """Apply ``states`` in order, in ONE transaction, and record them as one plan.
 
     ``before_commit`` runs inside the transaction after the database writes, for work that must
-    succeed for the apply to count (e.g. staging files); raising there rolls back. File changes
-    it appends to the plan are recorded in the history with the rest.
+    succeed for the apply to count; raising there rolls back. File changes it appends to the
+    plan are recorded in the history with the rest. ``files`` are staged before the
+    transaction and put in place after its commit, under the same lock, all or nothing with
+    it (:mod:`gsetup.plan.pending`).
     """
     tenant = states[0].tenant
     assert all(s.tenant == tenant for s in states)
-    with (
-        engine.connect() as conn,
-        tenant_lock(conn, tenant, operation.account, progress) as held,
-        conn.begin(),
-    ):
-        writer_count = _Counter()
-        plan = _write_all(conn, states, writer_count)
-        if before_commit is not None:
-            before_commit(conn, plan)  # may add the file changes it made to the plan
-        if any(c.action != "keep" or c.ownership for c in plan.changes):  # anything written
-            from gsetup.configdb.tenants import tenant_id
-
-            _record(conn, tenant_id(conn, tenant), plan, operation)
-            writer_count.checkpoint()
-        held.release_in(conn)
+    with engine.connect() as conn, tenant_lock(conn, tenant, operation.account, progress) as held:
+        if files:
+            _stage(conn, held.tenant_id, files, operation.account)
+        transaction = conn.begin()
+        try:
+            writer_count = _Counter()
+            plan = _write_all(conn, states, writer_count)
+            if before_commit is not None:
+                before_commit(conn, plan)  # may add the file changes it made to the plan
+            if files:
+                mark_committed(conn, files)
+            if any(c.action != "keep" or c.ownership for c in plan.changes):  # anything written
+                _record(conn, held.tenant_id, plan, operation)
+                writer_count.checkpoint()
+            if not files:
+                held.release_in(conn)
+        except BaseException:
+            with deferred_interrupt():
+                transaction.rollback()
+                if files:
+                    files.undo()
+                    forget(conn, files)
+            raise
+        with deferred_interrupt():  # committed: the files must follow
+            transaction.commit()
+            if files:
+                checkpoint("committed")
+                _finish(conn, files)
     return plan
+
+
+def _finish(conn: Connection, files: FileSwap) -> None:
+    try:
+        files.finish()
+    except OSError as exc:  # the record stays: the next run finishes what is left
+        raise GsetupError(
+            f"the change is committed but putting its files in place failed ({exc}); fix the "
+            "cause and run gsetup again: it finishes them first"
+        ) from exc
+    forget(conn, files)
+
+
+def _stage(conn: Connection, tenant_id: int, files: FileSwap, account: str) -> None:
+    """Record the file steps, then write the new files beside their destinations."""
+    with deferred_interrupt():  # the record exists once committed: keep its id
+        record(conn, tenant_id, files, account)
+    try:
+        checkpoint("recorded")
+        files.stage()
+    except BaseException:
+        with deferred_interrupt():
+            files.undo()
+            forget(conn, files)
+        raise
 
 
 def _write_all(
@@ -184,10 +229,12 @@ class _Counter:
         self.statements = 0
 
     def checkpoint(self) -> None:
-        """Count one write, and die here if the crash test asked for it."""
+        """Count one write, and die (or be interrupted) here if a test asked for it."""
         self.statements += 1
         if self.crash_after is not None and self.statements >= self.crash_after:
             os.kill(os.getpid(), signal.SIGKILL)
+        if os.environ.get(INTERRUPT_AT_ENV) == f"statement-{self.statements}":
+            os.kill(os.getpid(), signal.SIGINT)
 
 
 class _Writer:

@@ -3,6 +3,7 @@
 A second gsetup that wants the same tenant waits and says who holds it. A lock left by a
 process that died on this host is taken over; a lock from another host is waited for until
 ``GSETUP_LOCK_TIMEOUT`` seconds, then reported (``gsetup db unlock`` removes it by hand).
+The wait is told at once (holder and since when), then every few seconds.
 """
 
 from __future__ import annotations
@@ -16,59 +17,104 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from gsetup.configdb.database import lock_timeout, set_busy_timeout
 from gsetup.errors import ConflictError
+from gsetup.interrupts import deferred_interrupt
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-LOCK_TIMEOUT_ENV = "GSETUP_LOCK_TIMEOUT"
-DEFAULT_TIMEOUT = 120.0
 POLL_SECONDS = 0.1
+REPEAT_SECONDS = 10.0  # how often a long wait says it is still waiting
+
+Reporter = Callable[[str], None]
+# Where waits are told when the caller gave no progress callback: the CLI sets it (stderr).
+wait_reporter: Reporter | None = None
 
 
 @contextmanager
 def tenant_lock(
-    conn: Connection, tenant: str, holder: str, progress: Callable[[str], None] | None = None
+    conn: Connection, tenant: str, holder: str, progress: Reporter | None = None
 ) -> Iterator[HeldLock]:
     """Hold the apply lock of ``tenant`` for the duration of the block.
 
     Taking and releasing the lock commit on ``conn`` (which has no transaction open), so
     other processes see the holder; the block then uses the same connection for its work.
+    A process that holds the lock already (an install planning under it before applying)
+    takes it again at no cost. Once taken, the files an interrupted run left pending are
+    finished or undone (:mod:`gsetup.plan.pending`).
     """
-    from gsetup.configdb.tenants import tenant_id
+    from gsetup.plan.pending import resolve
 
-    with conn.begin():
-        tid = tenant_id(conn, tenant)
-    timeout = float(os.environ.get(LOCK_TIMEOUT_ENV, DEFAULT_TIMEOUT))
-    deadline = time.monotonic() + timeout
-    told = False
-    while not _try_acquire(conn, tid, holder):
-        owner = _holder(conn, tid)
-        if owner is None:
-            continue
-        if owner[1] == socket.gethostname() and not _alive(owner[2]):
-            _release(conn, tid, pid=owner[2])
-            continue
-        description = (
-            f"{owner[0]} (pid {owner[2]} on {owner[1]}, since {owner[3]:%Y-%m-%d %H:%M:%S})"
-        )
-        if time.monotonic() > deadline:
-            raise ConflictError(
-                f"tenant {tenant!r} is locked by {description}; wait for it to finish, or run "
-                "`gsetup db unlock` if that process is gone"
-            )
-        if progress and not told:
-            progress(f"waiting for tenant {tenant!r}, locked by {description}")
-            told = True
-        time.sleep(POLL_SECONDS)
+    tid = _tenant_id(conn, tenant)
+    owner = _holder(conn, tid)
+    if owner is not None and owner[1:3] == (socket.gethostname(), os.getpid()):
+        yield HeldLock(tid, nested=True)
+        return
+    _acquire(conn, tid, tenant, holder, progress or wait_reporter)
     held = HeldLock(tid)
     try:
+        resolve(conn, tid)
         yield held
     except BaseException:
-        _release(conn, tid, pid=os.getpid())
+        with deferred_interrupt():
+            if conn.in_transaction():
+                conn.rollback()
+            _release(conn, tid, pid=os.getpid())
         raise
     if not held.released:
-        _release(conn, tid, pid=os.getpid())
+        with deferred_interrupt():
+            _release(conn, tid, pid=os.getpid())
+
+
+def _tenant_id(conn: Connection, tenant: str) -> int:
+    from gsetup.configdb.tenants import tenant_id
+
+    try:
+        return tenant_id(conn, tenant)
+    finally:
+        conn.rollback()
+
+
+def _acquire(
+    conn: Connection, tid: int, tenant: str, holder: str, progress: Reporter | None
+) -> None:
+    """Insert the lock row, waiting (and saying for whom) while another process holds it.
+
+    On SQLite a process inside its apply transaction holds the whole database: the attempt
+    then fails at once (a short busy timeout) and counts as waiting, so the holder is named
+    and ``GSETUP_LOCK_TIMEOUT`` is honoured instead of SQLite's own silent wait.
+    """
+    timeout = lock_timeout()
+    start = time.monotonic()
+    told: tuple[str, float] | None = None
+    set_busy_timeout(conn, POLL_SECONDS)
+    try:
+        while not _try_acquire(conn, tid, holder):
+            owner = _holder(conn, tid)
+            if owner is not None and owner[1] == socket.gethostname() and not _alive(owner[2]):
+                _release(conn, tid, pid=owner[2])
+                continue
+            description = _describe(owner) if owner else "another gsetup writing to the database"
+            waited = time.monotonic() - start
+            if waited > timeout:
+                raise ConflictError(
+                    f"tenant {tenant!r} is locked by {description}; wait for it to finish, or "
+                    "run `gsetup db unlock` if that process is gone"
+                )
+            if progress and (told is None or told[0] != description):
+                progress(f"waiting for tenant {tenant!r}, locked by {description}")
+                told = (description, waited)
+            elif progress and told is not None and waited - told[1] >= REPEAT_SECONDS:
+                progress(f"still waiting for tenant {tenant!r} ({waited:.0f} s of {timeout:.0f})")
+                told = (description, waited)
+            time.sleep(POLL_SECONDS)
+    finally:
+        set_busy_timeout(conn, timeout)
+
+
+def _describe(owner: tuple[str, str, int, datetime]) -> str:
+    return f"{owner[0]} (pid {owner[2]} on {owner[1]}, since {owner[3]:%Y-%m-%d %H:%M:%S})"
 
 
 @dataclass
@@ -77,10 +123,14 @@ class HeldLock:
 
     tenant_id: int
     released: bool = False
+    nested: bool = False  # taken again by its holder, who releases it
 
     def release_in(self, conn: Connection) -> None:
         """Delete the lock row in ``conn``'s transaction: it goes with the commit, saving one."""
         from sqlalchemy import delete
+
+        if self.nested:
+            return
 
         from gsetup.configdb.models import ApplyLock
 
@@ -96,7 +146,7 @@ class HeldLock:
 
 def _try_acquire(conn: Connection, tid: int, holder: str) -> bool:
     from sqlalchemy import insert
-    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.exc import IntegrityError, OperationalError
 
     from gsetup.configdb.models import ApplyLock
 
@@ -113,6 +163,10 @@ def _try_acquire(conn: Connection, tid: int, holder: str) -> bool:
             )
     except IntegrityError:
         return False
+    except OperationalError as exc:
+        if conn.dialect.name == "sqlite" and "locked" in str(exc.orig):
+            return False  # another process is inside its write transaction
+        raise
     return True
 
 
@@ -121,12 +175,12 @@ def _holder(conn: Connection, tid: int) -> tuple[str, str, int, datetime] | None
 
     from gsetup.configdb.models import ApplyLock
 
-    with conn.begin():
-        row = conn.execute(
-            select(ApplyLock.holder, ApplyLock.host, ApplyLock.pid, ApplyLock.since).where(
-                ApplyLock.tenant_id == tid
-            )
-        ).first()
+    row = conn.execute(
+        select(ApplyLock.holder, ApplyLock.host, ApplyLock.pid, ApplyLock.since).where(
+            ApplyLock.tenant_id == tid
+        )
+    ).first()
+    conn.rollback()  # a read: never waits for a writer
     return (row[0], row[1], row[2], row[3]) if row else None
 
 
@@ -144,11 +198,8 @@ def _release(conn: Connection, tid: int, *, pid: int | None = None) -> None:
 
 def force_unlock(engine: Engine, tenant: str) -> bool:
     """Remove the tenant's lock whoever holds it; returns whether there was one."""
-    from gsetup.configdb.tenants import tenant_id
-
     with engine.connect() as conn:
-        with conn.begin():
-            tid = tenant_id(conn, tenant)
+        tid = _tenant_id(conn, tenant)
         had = _holder(conn, tid) is not None
         _release(conn, tid)
     return had
@@ -162,3 +213,16 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+@contextmanager
+def holding_lock(
+    engine: Engine, tenant: str, holder: str, progress: Reporter | None = None
+) -> Iterator[None]:
+    """Hold ``tenant``'s lock around the reads a plan depends on and its apply.
+
+    The apply takes the lock again at no cost; nothing can change the tenant between what
+    was read and what is written, and files are put in place before another run starts.
+    """
+    with engine.connect() as conn, tenant_lock(conn, tenant, holder, progress):
+        yield

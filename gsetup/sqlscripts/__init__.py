@@ -6,6 +6,6 @@ and shipped as package data; see docs/sql.md.
 
 from __future__ import annotations
 
-from gsetup.sqlscripts.placement import export_scripts, place_scripts, remove_placed_scripts
+from gsetup.sqlscripts.placement import export_scripts, place_scripts
 
-__all__ = ["export_scripts", "place_scripts", "remove_placed_scripts"]
+__all__ = ["export_scripts", "place_scripts"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gsetup import fileio
 from gsetup.errors import BadInputError
 from gsetup.sqlscripts.catalog import (
     DBMSES,
@@ -55,22 +56,8 @@ def placed_scripts(package_groups: list[str], home_dir: Path) -> dict[Path, str]
     }
 
 
-def remove_placed_scripts(package_groups: list[str], home_dir: Path) -> None:
-    """Uninstall: delete the placed scripts nobody changed, then the folders left empty."""
-    for path, text in placed_scripts(package_groups, home_dir).items():
-        if path.is_file() and path.read_text(encoding="utf-8") == text:
-            path.unlink()
-    for folder in (home_dir / "Scripts", *(home_dir / "Scripts").glob("*")):
-        if folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
-    scripts = home_dir / "Scripts"
-    if scripts.is_dir() and not any(scripts.iterdir()):
-        scripts.rmdir()
-
-
 def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8", newline="\n")
+    fileio.write_atomic(path, text)
     return path
 
 

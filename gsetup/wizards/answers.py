@@ -7,6 +7,7 @@ in YAML they are references, ``{env: NAME}`` or ``{file: PATH}``.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,7 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from gsetup.errors import BadInputError
+from gsetup.fileio import ANSWERS_LIMIT, read_regular, writable, write_atomic
+from gsetup.options import check_text
 from gsetup.wizards.questions import Question, find_question
+
+SECRET_FILE_LIMIT = 64 * 1024
 
 # genesys_silent.ini keys and the answer keys they map to (docs/answers.md).
 SILENT_INI_MAP = {
@@ -42,23 +47,43 @@ class AnswerSource:
 
 
 def load_answers_file(path: Path) -> AnswerSource:
-    """Read a YAML answers file or a genesys_silent.ini response file."""
-    if not path.is_file():
-        raise BadInputError(f"{path}: no such answers file")
+    """Read a YAML answers file or a genesys_silent.ini response file (at most 1 MiB)."""
+    raw = read_regular(path, ANSWERS_LIMIT, "answers file")
     if path.suffix.lower() == ".ini":
         return _load_silent_ini(path)
     from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    except (YAMLError, UnicodeDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise BadInputError(f"{path}: line {line}: not UTF-8 (save the file as UTF-8)") from None
+    try:
+        data = YAML(typ="safe").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        cause = exc.problem or exc.context or "not valid YAML"
+        raise BadInputError(f"{path}: {where}not valid YAML: {_yaml_cause(cause)}") from None
+    except YAMLError as exc:
         raise BadInputError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    except ValueError:  # Python refuses to convert integers of thousands of digits
+        raise BadInputError(f"{path}: a number in the file is too long to be an answer") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise BadInputError(f"{path}: an answers file is a mapping of keys to answers")
     return AnswerSource(str(path), {str(k): v for k, v in data.items()})
+
+
+def _yaml_cause(problem: str) -> str:
+    """ruamel's wording, with what the user should do for the usual causes."""
+    if "duplicate key" in problem:
+        return f"{problem.split(' with value', maxsplit=1)[0]} (each key once)"
+    if "'\\t'" in problem or "\\t" in problem:
+        return f"{problem} (indent with spaces, not tabs)"
+    return problem
 
 
 def _load_silent_ini(path: Path) -> AnswerSource:
@@ -100,8 +125,11 @@ def secret_reference(raw: Any, source: AnswerSource, key: str) -> tuple[str, str
     where the source allows it; anything else is refused."""
     if isinstance(raw, Mapping) and len(raw) == 1:
         ((kind, ref),) = raw.items()
+        if kind in ("env", "file") and isinstance(ref, str) and ref.strip():
+            return str(kind), ref
         if kind in ("env", "file"):
-            return str(kind), str(ref)
+            what = "an environment variable's name" if kind == "env" else "a file's path"
+            raise BadInputError(f"{source.name}: key {key!r}: {{{kind}: ...}} needs {what}")
     if isinstance(raw, str) and source.clear_secrets:
         return "clear", raw
     raise BadInputError(
@@ -117,13 +145,36 @@ def resolve_secret(raw: Any, source: AnswerSource, key: str) -> str:
     if kind == "env":
         if ref not in os.environ:
             raise BadInputError(f"{where}: environment variable {ref} is not set")
-        return os.environ[ref]
-    if kind == "file":
+        value = os.environ[ref]
+    elif kind == "file":
+        data = read_regular(Path(ref).expanduser(), SECRET_FILE_LIMIT, f"{where}: secret file")
         try:
-            return Path(ref).expanduser().read_text(encoding="utf-8").strip("\r\n")
-        except OSError as exc:
-            raise BadInputError(f"{where}: cannot read {ref}: {exc.strerror}") from None
-    return ref
+            value = data.decode("utf-8").strip("\r\n")
+        except UnicodeDecodeError:
+            raise BadInputError(f"{where}: secret file {ref} is not UTF-8") from None
+    else:
+        value = ref
+    check_text(value, where)  # a secret is stored as an option value: one line of text
+    return value
+
+
+def check_secrets(questions: Sequence[Question], sources: Sequence[AnswerSource]) -> None:
+    """Resolve every secret the sources give, asked for or not: a broken one is refused."""
+    for source in sources:
+        for question in questions:
+            if question.secret and question.key in source.values:
+                resolve_secret(source.values[question.key], source, question.key)
+
+
+def check_save_path(path: Path) -> None:
+    """``--save-answers`` must name a file this user can write, checked before any change."""
+    if path.is_dir():
+        raise BadInputError(f"--save-answers {path} is a directory; give a file name")
+    parent = path.parent if str(path.parent) else Path()
+    if not parent.is_dir():
+        raise BadInputError(f"--save-answers {path}: the directory {parent} does not exist")
+    if not writable(parent):
+        raise BadInputError(f"--save-answers {path}: not writable")
 
 
 def save_answers(path: Path, questions: Sequence[Question], answers: Mapping[str, Any]) -> None:
@@ -147,7 +198,6 @@ def save_answers(path: Path, questions: Sequence[Question], answers: Mapping[str
         )
     yaml = YAML()
     yaml.indent(mapping=2, sequence=4, offset=2)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        yaml.dump(doc, handle)
-    os.replace(tmp, path)
+    text = io.StringIO()
+    yaml.dump(doc, text)
+    write_atomic(path, text.getvalue())

@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from gsetup.errors import BadInputError, NotFoundError
 from gsetup.packages.attributes import CAPACITY_RULE
-from gsetup.wizards.answers import AnswerSource, load_answers_file, parse_set, save_answers
+from gsetup.wizards.answers import (
+    AnswerSource,
+    check_save_path,
+    check_secrets,
+    load_answers_file,
+    parse_set,
+    save_answers,
+)
 from gsetup.wizards.collect import Prompter, collect
 from gsetup.wizards.questions import Answers as Collected
 from gsetup.wizards.questions import Question
@@ -130,7 +137,9 @@ class InstallRequest:
 
 
 def answer_sources(request: InstallRequest) -> list[AnswerSource]:
-    """``--set`` first, then the answers file."""
+    """``--set`` first, then the answers file (``--save-answers`` is checked here too)."""
+    if request.save_answers is not None:
+        check_save_path(request.save_answers)
     sources = [parse_set(request.sets)]
     if request.answers_file is not None:
         sources.append(load_answers_file(request.answers_file))
@@ -152,6 +161,8 @@ def login(
 
     db = open_database(resolve_url(db_url))
     if db.embedded:
+        # No login, but a broken password reference is still an error (it breaks elsewhere).
+        check_secrets(LOGIN_QUESTIONS, [_only(s, "password") for s in sources])
         return connect(db_url)
     given = [
         AnswerSource(

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from gsetup.errors import BadInputError, NeedsAnswerError
-from gsetup.wizards.answers import AnswerSource, check_keys, resolve_secret, secret_reference
+from gsetup.wizards.answers import (
+    AnswerSource,
+    check_keys,
+    check_secrets,
+    resolve_secret,
+    secret_reference,
+)
 from gsetup.wizards.questions import Question
 
 
@@ -60,9 +66,14 @@ def collect(
     recorded: Mapping[str, Any] | None = None,
     on_interrupt: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """The checked answers of every question that applies."""
+    """The checked answers of every question that applies.
+
+    Every secret given is resolved first, even one this database will not ask for (an
+    embedded database needs no login): a broken reference is an error wherever it runs.
+    """
     for source in sources:
         check_keys(source, questions)
+    check_secrets(questions, sources)
     answers: dict[str, Any] = {}
     try:
         for question in questions:

@@ -23,7 +23,14 @@ from gsetup.drivers.specs import (
 )
 from gsetup.drivers.terms import SOCIAL_ENGAGEMENT_TERMS as TERMS
 from gsetup.errors import BadInputError
-from gsetup.wizards.answers import AnswerSource, load_answers_file, parse_set, save_answers
+from gsetup.options import check_text
+from gsetup.wizards.answers import (
+    AnswerSource,
+    check_save_path,
+    load_answers_file,
+    parse_set,
+    save_answers,
+)
 from gsetup.wizards.collect import Prompter, collect
 from gsetup.wizards.driver_questions import (
     HUB_ANSWERS,
@@ -76,7 +83,12 @@ def parse_driver(name: str) -> Driver:
 
 
 def answer_sources(request: DriverRequest) -> list[AnswerSource]:
-    """``--dms``/``--tenant`` first, then ``--set``, then the answers file."""
+    """``--dms``/``--tenant`` first, then ``--set``, then the answers file.
+
+    ``--save-answers`` is checked here, before anything is applied.
+    """
+    if request.save_answers is not None:
+        check_save_path(request.save_answers)
     given = {"dms": request.dms, "tenant": request.tenant}
     flags = AnswerSource("command line", {k: v for k, v in given.items() if v is not None})
     sources = [flags, parse_set(request.sets)]
@@ -114,7 +126,8 @@ def _split(
             elif key not in _LOGIN_KEYS and (keep is None or key in keep):
                 values[key] = value
         cleaned.append(AnswerSource(source.name, values, source.clear_secrets))
-    for key in extras.options:
+    for key, value in extras.options.items():
+        check_text(str(value), f"{extras.where} ({key})")
         answer = next((a for a, option in HUB_ANSWERS.items() if option == key), None)
         if answer is not None:
             raise BadInputError(f"{extras.where}: give {key} with the answer {answer!r}")

@@ -15,6 +15,7 @@ from gsetup.configdb.tenants import DEFAULT_TENANT
 from gsetup.drivers.specs import CHANNEL_OPTIONS, RPC_CACHE_TIMEOUT, Driver, validate_value
 from gsetup.drivers.terms import SOCIAL_ENGAGEMENT_TERMS as TERMS
 from gsetup.errors import EXIT_BAD_INPUT, BadInputError, GsetupError
+from gsetup.fileio import quote_prefix
 from gsetup.wizards.questions import Answers as Collected
 from gsetup.wizards.questions import Question
 
@@ -145,7 +146,9 @@ def _dms_choices(ctx: Context | None, tenant: str) -> list[str]:
 def _port(value: Any) -> int:
     text = str(value)
     if not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise ValueError(f"{value!r} is not a port; use a whole number from 1 to 65535")
+        raise ValueError(
+            f"{quote_prefix(str(value))} is not a port; use a whole number from 1 to 65535"
+        )
     return int(text)
 
 

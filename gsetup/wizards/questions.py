@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from gsetup.errors import BadInputError, GsetupError
+from gsetup.fileio import quote_prefix
 
 QuestionType = Literal["text", "bool", "choice", "path", "secret"]
 Answers = Mapping[str, Any]
@@ -67,7 +68,9 @@ class Question:
         choices = self.choices_for(answers)
         if choices is not None and value not in choices:
             allowed = ", ".join(choices) if choices else "(none available)"
-            raise BadInputError(f"{where}: {value!r} is not one of the choices: {allowed}")
+            raise BadInputError(
+                f"{where}: {quote_prefix(str(value))} is not one of the choices: {allowed}"
+            )
         if self.validate is not None:
             try:
                 value = self.validate(value)
@@ -86,7 +89,7 @@ class Question:
             text = str(raw).strip().lower()
             if text in (("true", "false") if self.literal else _TRUE | _FALSE):
                 return text in _TRUE
-            raise BadInputError(f"{where}: {raw!r} is not true or false")
+            raise BadInputError(f"{where}: {quote_prefix(str(raw))} is not true or false")
         if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
             raise BadInputError(f"{where}: expected text, not {type(raw).__name__}")
         text = str(raw).strip()

@@ -1,0 +1,259 @@
+"""Files written safely and read within bounds.
+
+Writing: content goes to a temporary name in the destination's directory, is fsync'ed, and
+is renamed over the destination, so a reader (or a crash) sees the old file or the new one,
+never a part. A file that would not change is not touched. Directories are replaced by
+renames only (:func:`exchange`).
+
+Reading: only regular files, up to a size limit, so ``/dev/zero``, a FIFO or a huge file is
+a clean refusal instead of a hang or an exhausted memory.
+
+Every write, rename and removal passes :func:`checkpoint`, the fault-injection point of the
+file crash tests (as ``GSETUP_TEST_CRASH_AFTER`` is for database statements).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import itertools
+import os
+import secrets
+import shutil
+import signal
+import stat
+import tempfile
+from pathlib import Path
+
+from gsetup.errors import BadInputError
+
+# Fault injection: SIGKILL (or SIGINT) this process after the Nth file operation, or after the
+# first operation of a named site; a trace file, when set, receives one site name per line.
+CRASH_AT_ENV = "GSETUP_TEST_CRASH_AT_FILE_OP"
+INTERRUPT_AT_ENV = "GSETUP_TEST_INTERRUPT_AT"
+TRACE_ENV = "GSETUP_TEST_FILE_OPS"
+TEMP_MARK = ".gsetup-"  # in every temporary and set-aside name gsetup makes
+
+_operations = itertools.count(1)
+
+
+def checkpoint(site: str) -> None:
+    """Count one file operation at ``site``; the crash tests stop the process here."""
+    number = next(_operations)
+    trace = os.environ.get(TRACE_ENV)
+    if trace:
+        with open(trace, "a", encoding="utf-8") as handle:
+            handle.write(site + "\n")
+    for env, sig in ((CRASH_AT_ENV, signal.SIGKILL), (INTERRUPT_AT_ENV, signal.SIGINT)):
+        wanted = os.environ.get(env)
+        if wanted and wanted in (site, str(number)):
+            os.kill(os.getpid(), sig)
+
+
+def temp_name(path: Path, kind: str = "tmp") -> Path:
+    """A fresh hidden name beside ``path`` (same directory, so a rename is atomic)."""
+    return path.with_name(f".{path.name}{TEMP_MARK}{kind}-{secrets.token_hex(4)}")
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether ``name`` is one of the temporary names :func:`temp_name` makes."""
+    return name.startswith(".") and TEMP_MARK in name
+
+
+def write_new(path: Path, data: str | bytes, *, mode: int = 0o644, site: str = "write") -> None:
+    """Create ``path`` (which must not exist) with ``data``, fsync'ed; parents are created."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        view = memoryview(raw)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    checkpoint(site)
+
+
+def same_content(path: Path, data: str | bytes) -> bool:
+    """Whether ``path`` is a regular file holding exactly ``data``."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        if not path.is_file() or path.stat().st_size != len(raw):
+            return False
+        return path.read_bytes() == raw
+    except OSError:
+        return False
+
+
+def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None) -> bool:
+    """Replace ``path`` with ``data`` all at once; returns False when it already held ``data``.
+
+    The file keeps its permission bits when it exists (``mode`` otherwise, default 0644).
+    """
+    if same_content(path, data):
+        return False
+    if mode is None:
+        mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else 0o644
+    temp = temp_name(path)
+    try:
+        write_new(temp, data, mode=mode)
+        replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return True
+
+
+def replace(source: Path, destination: Path, *, site: str = "rename") -> None:
+    """Rename ``source`` over ``destination`` and make the rename durable."""
+    os.replace(source, destination)
+    sync_directory(destination.parent)
+    checkpoint(site)
+
+
+def remove_file(path: Path, *, site: str = "remove") -> None:
+    """Delete one file (gone already is fine)."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return
+    checkpoint(site)
+
+
+def remove_tree(path: Path, *, site: str = "remove-tree") -> None:
+    """Delete a set-aside or staged directory (gone already is fine)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+        checkpoint(site)
+
+
+def remove_empty_directories(directory: Path, *, site: str = "rmdir") -> None:
+    """Remove ``directory`` and its subdirectories that hold no file, deepest first."""
+    if not directory.is_dir() or directory.is_symlink():
+        return
+    for path in sorted(directory.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
+            path.rmdir()
+            checkpoint(site)
+    if not any(directory.iterdir()):
+        directory.rmdir()
+        checkpoint(site)
+
+
+def writable(directory: Path) -> bool:
+    """Whether a file can be created in ``directory``: tried, since permission bits say
+    nothing for root or on a read-only file system."""
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            return True
+    except OSError:
+        return False
+
+
+def sync_directory(directory: Path) -> None:
+    """fsync a directory so the renames in it survive a power loss."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on directories; the rename itself is atomic
+    finally:
+        os.close(fd)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def exchange(first: Path, second: Path, *, site: str = "exchange") -> bool:
+    """Swap two directories in one atomic step (Linux renameat2); False where unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    result = renameat2(
+        _AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE
+    )
+    if result != 0:
+        code = ctypes.get_errno()
+        if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+            return False
+        raise OSError(code, os.strerror(code), str(second))
+    sync_directory(second.parent)
+    checkpoint(site)
+    return True
+
+
+# Size limits of the files gsetup reads (issue 10: a limit keeps a wrong file from hanging it).
+OPTIONS_LIMIT = 64 * 1024 * 1024
+ANSWERS_LIMIT = 1024 * 1024
+
+
+def read_regular(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of ``path``, refused unless it is a regular file of at most ``limit`` bytes.
+
+    ``what`` names the file in messages ("the answers file", "options file"...).
+    """
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise BadInputError(f"{what} {path}: no such file") from None
+    except IsADirectoryError:
+        raise BadInputError(f"{what} {path} is a directory, not a file") from None
+    except OSError as exc:
+        raise BadInputError(f"{what} {path}: {_reason(exc)}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise BadInputError(f"{what} {path} is {_file_type(info.st_mode)}, not a regular file")
+        if info.st_size > limit:
+            raise BadInputError(f"{what} {path} is larger than {_size(limit)}")
+        chunks = []
+        total = 0
+        while chunk := os.read(fd, 1 << 20):
+            total += len(chunk)
+            if total > limit:  # grew while being read
+                raise BadInputError(f"{what} {path} is larger than {_size(limit)}")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise BadInputError(f"{what} {path}: {_reason(exc)}") from None
+    finally:
+        os.close(fd)
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "a symbolic link loop"
+    return (exc.strerror or str(exc)).lower()
+
+
+def _file_type(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit} bytes"
+
+
+def quote_prefix(value: str, limit: int = 40) -> str:
+    """``value`` quoted for a message, cut to a short prefix (values may be megabytes)."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value)} characters)"

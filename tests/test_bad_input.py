@@ -1,0 +1,242 @@
+"""Every bad input of issue 10: exit 2, one message naming what is wrong, nothing written.
+
+Each case runs the CLI against a database holding a DMS, and checks the exit status, the
+message, that no traceback is shown, and that every configuration table and every file in the
+work directory are as they were.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from tests.helpers import PG_ADMIN_PASSWORD, run_cli, snapshot, write_tree
+from tests.test_driver_cli import API_KEY, HUB_PASSWORD, _add_dms
+
+ROOT = Path(__file__).resolve().parent.parent
+FACEBOOK = (ROOT / "examples" / "facebook-bp.yaml").read_text(encoding="utf-8")
+TWITTER_DRIVER = (ROOT / "examples" / "driver-twitter.yaml").read_text(encoding="utf-8")
+BIG_VALUE = "9" * 500_000
+
+
+def _with(key: str, value: str) -> str:
+    """The Facebook example with ``key`` answered by ``value``."""
+    lines = FACEBOOK.split("\n")
+    if not any(line.startswith(f"{key}:") for line in lines):
+        lines.append(f"{key}: {value}")
+    return "\n".join(f"{key}: {value}" if ln.startswith(f"{key}:") else ln for ln in lines)
+
+
+@pytest.fixture
+def work(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A work directory (the current one) with a DMS and files."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    _add_dms(db_url, "DMS_1", tmp_path / "SMServer")
+    monkeypatch.setenv("GSETUP_HUB_API_KEY", API_KEY)
+    write_tree(Path.home() / ".config" / "gsetup", {"hub-password": HUB_PASSWORD + "\n"})
+    write_tree(work, {"fb.yaml": FACEBOOK})
+    os.mkfifo(work / "fifo")
+    (work / "folder").mkdir()
+    (work / "loop-a").symlink_to(work / "loop-b")
+    (work / "loop-b").symlink_to(work / "loop-a")
+    return work
+
+
+def _files(work: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(work)): p.read_bytes()
+        for p in sorted(work.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+def _install(answers: str, *extra: str) -> Callable[[Path], tuple[str, ...]]:
+    def prepare(work: Path) -> tuple[str, ...]:
+        (work / "bad.yaml").write_bytes(answers.encode("utf-8", "surrogateescape"))
+        return ("install", "facebook-bp", "--answers", "bad.yaml", "--yes", *extra)
+
+    return prepare
+
+
+def _args(*args: str) -> Callable[[Path], tuple[str, ...]]:
+    return lambda _work: args
+
+
+def _options_file(
+    content: str | bytes, size: int | None = None
+) -> Callable[[Path], tuple[str, ...]]:
+    def prepare(work: Path) -> tuple[str, ...]:
+        path = work / "bad.cfg"
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+        if size is not None:
+            os.truncate(path, size)  # sparse: as large as wanted, at no cost
+        return ("options", "import", "bad.cfg", "--app", "DMS_1")
+
+    return prepare
+
+
+def _big_answers(work: Path) -> tuple[str, ...]:
+    path = work / "bad.yaml"
+    path.write_text(FACEBOOK, encoding="utf-8")
+    os.truncate(path, 2 * 1024 * 1024)
+    return ("install", "facebook-bp", "--answers", "bad.yaml", "--yes")
+
+
+def _driver_set(option: str) -> Callable[[Path], tuple[str, ...]]:
+    def prepare(work: Path) -> tuple[str, ...]:
+        (work / "drv.yaml").write_text(TWITTER_DRIVER, encoding="utf-8")
+        return ("driver", "install", "twitter", "--answers", "drv.yaml", "--yes", "--set", option)
+
+    return prepare
+
+
+CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
+    # Secret references, checked even where the database needs no login.
+    "vault reference": (
+        _install(_with("password", "{vault: x}")),
+        "key 'password': give a secret as",
+    ),
+    "empty env name": (_install(_with("password", "{env: ''}")), "{env: ...} needs an environment"),
+    "missing variable": (_install(_with("password", "{env: NOT_SET_X}")), "NOT_SET_X is not set"),
+    "missing secret file": (
+        _install(_with("password", "{file: /nonexistent/pw}")),
+        "secret file /nonexistent/pw: no such file",
+    ),
+    "plain password": (_install(_with("password", "hunter2")), "never the value itself"),
+    # Option values are one line of text.
+    "NUL in an imported value": (
+        _options_file(b"[a]\nk=x\x00y\n"),
+        "bad.cfg, line 2: the value holds a control character (U+0000)",
+    ),
+    "newline through options set": (
+        _args("options", "set", "--app", "DMS_1", "a/k", "x\ny"),
+        "[a] k: the value holds a line break",
+    ),
+    "newline through driver --set": (
+        _driver_set("option.reconnection-timeout=30\n0"),
+        "the value holds a line break",
+    ),
+    # Bounded reads of regular files only.
+    "options import of /dev/zero": (
+        _args("options", "import", "/dev/zero", "--app", "DMS_1"),
+        "option file /dev/zero is a character device, not a regular file",
+    ),
+    "options import of a FIFO": (
+        _args("options", "import", "fifo", "--app", "DMS_1"),
+        "option file fifo is a FIFO (named pipe), not a regular file",
+    ),
+    "option file over 64 MiB": (
+        _options_file("[a]\nk=v\n", 65 * 1024 * 1024),
+        "larger than 64 MiB",
+    ),
+    "answers file over 1 MiB": (_big_answers, "answers file bad.yaml is larger than 1 MiB"),
+    "a huge value in an option file": (
+        _options_file(f"[channel-twitter]\nreconnection-timeout={BIG_VALUE}\n"),
+        "[channel-twitter] reconnection-timeout: the value is not allowed",
+    ),
+    "a huge value in an answers file": (
+        _install(_with("iwd_custom_properties", "x" + BIG_VALUE)),
+        "'x999999999999999999999999999999999999999'... (500001 characters) is not true or false",
+    ),
+    # Exit 1 before issue 10.
+    "symlink loop as strategy_dir": (
+        _install(_with("strategy_dir", "loop-a/Strategies")),
+        "loop-a/Strategies cannot be resolved (a symbolic link loop?)",
+    ),
+    "symlink loop as install_home": (
+        _install(_with("install_home", "loop-a")),
+        "install_home: loop-a cannot be resolved",
+    ),
+    "asyncpg": (
+        _args("--db", "postgresql+asyncpg://u@localhost/x", "object", "list"),
+        "unsupported",
+    ),
+    "pysqlcipher": (_args("--db", "sqlite+pysqlcipher:///x.db", "object", "list"), "unsupported"),
+    "options export to a directory": (
+        _args("options", "export", "--app", "DMS_1", "--output", "folder"),
+        "folder is a directory; give the option file's name",
+    ),
+    # YAML errors: line and cause.
+    "a number too long": (
+        _install(_with("iwd_custom_properties", BIG_VALUE)),
+        "bad.yaml: a number in the file is too long to be an answer",
+    ),
+    "duplicate key": (
+        _install(FACEBOOK + "tenant: Other\n"),
+        'duplicate key "tenant" (each key once)',
+    ),
+    "tab": (_install(FACEBOOK + "\tx: 1\n"), "(indent with spaces, not tabs)"),
+    "not UTF-8": (_install(FACEBOOK + "x: \udcff\n"), "not UTF-8 (save the file as UTF-8)"),
+    "directory as answers": (
+        _args("install", "facebook-bp", "--answers", "folder", "--yes"),
+        "answers file folder is a directory",
+    ),
+    "FIFO as answers": (
+        _args("install", "facebook-bp", "--answers", "fifo", "--yes"),
+        "answers file fifo is a FIFO (named pipe)",
+    ),
+    # Checked before the commit.
+    "save answers to a directory": (
+        _install(FACEBOOK, "--save-answers", "folder"),
+        "--save-answers folder is a directory",
+    ),
+    "save answers where nothing can be written": (
+        _install(FACEBOOK, "--save-answers", "/proc/answers.yaml"),
+        "--save-answers /proc/answers.yaml: not writable",
+    ),
+    "unwritable install home": (
+        _install(_with("install_home", "/proc/gsetup-home")),
+        "install_home: /proc is not writable",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_exits_2_and_writes_nothing(db_url: str, work: Path, case: str) -> None:
+    prepare, words = CASES[case]
+    args = prepare(work)
+    before = snapshot(db_url), _files(work)
+    result = run_cli(*args)
+    assert result.exit_code == 2, result.stderr
+    assert words in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr) < 1000
+    assert (snapshot(db_url), _files(work)) == before
+
+
+def test_a_dropped_table_is_one_sentence(db_url: str, work: Path) -> None:
+    assert run_cli("install", "facebook-bp", "--answers", "fb.yaml", "--yes").exit_code == 0
+    engine = create_engine(db_url, poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE strategy"))
+    engine.dispose()
+    result = run_cli("install", "facebook-bp", "--answers", "fb.yaml", "--yes")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("gsetup: error: the configuration database has no 'strategy'")
+    assert "SELECT" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_db_upgrade_on_a_server_needs_a_superuser(
+    server_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GSETUP_NEW_PASSWORD", "otto-password")
+    assert run_cli("account", "create", "otto").exit_code == 0
+    assert (
+        run_cli("account", "grant", "otto", "--tenant", "Environment", "--role", "admin").exit_code
+        == 0
+    )
+    monkeypatch.setenv("GSETUP_USER", "otto")
+    monkeypatch.setenv("GSETUP_PASSWORD", "otto-password")
+    result = run_cli("db", "upgrade")
+    assert result.exit_code == 2
+    assert "superuser" in result.stderr
+    monkeypatch.setenv("GSETUP_USER", "admin")
+    monkeypatch.setenv("GSETUP_PASSWORD", PG_ADMIN_PASSWORD)
+    assert run_cli("db", "upgrade").exit_code == 0
