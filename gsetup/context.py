@@ -30,13 +30,14 @@ def connect(
     user: str | None = None,
     password: PasswordSource | None = None,
     upgrade: bool | None = None,
+    create: bool = True,
 ) -> Context:
-    """Open the database and identify the user.
+    """Open the database and identify the user (``create``: see :func:`open_database`).
 
     The embedded database trusts its file's owner. A server database needs ``user`` (or
     GSETUP_USER) and a password from GSETUP_PASSWORD or, only when needed, ``password()``.
     """
-    db = open_database(resolve_url(db_url), upgrade=upgrade)
+    db = open_database(resolve_url(db_url), upgrade=upgrade, create=create)
     if db.embedded:
         return Context(db, os_identity())
     name = user or os.environ.get(ENV_USER)
