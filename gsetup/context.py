@@ -36,14 +36,17 @@ def connect(
     user: str | None = None,
     password: PasswordSource | None = None,
     upgrade: bool | None = None,
+    create: bool = True,
 ) -> Context:
-    """Open the database and identify the user.
+    """Open the database and identify the user (``create``: see :func:`open_database`).
 
     The embedded database trusts its file's owner. A server database needs ``user`` (or
     GSETUP_USER) and a password from GSETUP_PASSWORD or, only when needed, ``password()``.
     ``upgrade`` True migrates the schema, on a server database only for a superuser.
     """
-    db = open_database(resolve_url(db_url), upgrade=upgrade, check=upgrade is not True)
+    db = open_database(
+        resolve_url(db_url), upgrade=upgrade, check=upgrade is not True, create=create
+    )
     if db.embedded:
         if upgrade:
             check_schema(db, upgrade=True)

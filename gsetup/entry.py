@@ -21,7 +21,7 @@ def main() -> None:
 
         print(version_text())
         return
-    if args == ["--help"]:
+    if args in (["--help"], ["-h"]):
         print(Path(__file__).with_name("cli").joinpath("root_help.txt").read_text(), end="")
         return
     try:

@@ -11,6 +11,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 EXIT_CHANGES_PENDING = 3
+EXIT_CANCELLED = 4
 EXIT_INTERRUPTED = 130
 
 
@@ -44,3 +45,9 @@ class DatabaseError(BadInputError):
 
 class NeedsAnswerError(BadInputError):
     """A question has no answer and no terminal to ask it on."""
+
+
+class CancelledError(GsetupError):
+    """The user answered no at a confirmation: nothing was written."""
+
+    exit_code = EXIT_CANCELLED

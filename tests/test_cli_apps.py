@@ -52,7 +52,7 @@ def test_app_lifecycle(db_url: str) -> None:
 
     dry = run_cli("app", "delete", "DMS_1", "--dry-run", "--detailed-exitcode")
     assert dry.exit_code == 3 and "1 to delete" in dry.stdout
-    assert run_cli("app", "delete", "DMS_1").exit_code == 0
+    assert run_cli("app", "delete", "--yes", "DMS_1").exit_code == 0
     assert run_cli("app", "show", "DMS_2", "--json").json()["attrs"]["backup"] is None
     history = run_cli("history", "--json").json()
     assert [h["operation"] for h in history] == ["app delete", "app create", "app create"]

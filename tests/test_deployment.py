@@ -4,6 +4,7 @@ tenant grows."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -168,8 +169,9 @@ def _check_packages(conn: Connection, tid: int, tmp_path: Path) -> None:
     fb = found["facebook-bp"]
     assert fb.path == "Business Processes/Facebook BP"
     assert fb.version == get_package("facebook-bp").version
-    assert Path(fb.strategy_dir) == tmp_path / "gsetup-work" / "facebook-bp" / "Strategies"
-    assert fb.home == str(tmp_path / "gsetup-work" / "facebook-bp")
+    home = Path(os.environ["XDG_DATA_HOME"]) / "gsetup" / "installs" / "Environment" / "facebook-bp"
+    assert Path(fb.strategy_dir) == home / "Strategies"  # the examples' default install home
+    assert fb.home == str(home)
     on_disk = {p.name for p in Path(fb.strategy_dir).iterdir()}
     assert set(fb.files) == on_disk and all(len(v) == 64 for v in fb.files.values())
     assert fb.answers["capacity_rule"] == RULE

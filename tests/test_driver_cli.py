@@ -166,7 +166,9 @@ def test_two_channels_share_the_files_until_the_last_is_removed(db_url: str, dms
     ]
     files = dms / "media-channel-drivers" / "channel-facebook"
 
-    gone = run_cli("driver", "uninstall", "facebook", "--dms", "DMS_1", "--channel", "acme")
+    gone = run_cli(
+        "driver", "uninstall", "--yes", "facebook", "--dms", "DMS_1", "--channel", "acme"
+    )
     assert gone.exit_code == 0, gone.stderr
     assert files.is_dir()  # still used by [channel-facebook]
     assert not any(s == "channel-facebook-acme" for s, _k in _options(db_url))
@@ -216,7 +218,7 @@ def test_install_then_uninstall_leaves_the_dms_as_before(db_url: str, dms: Path)
     # The user changes a driver option and adds one after the install: both must survive.
     _user_option(db_url, "channel-facebook", "x-added-later", "kept")
     for driver in ("facebook", "twitter"):
-        gone = run_cli("driver", "uninstall", driver, "--dms", "DMS_1", "--json")
+        gone = run_cli("driver", "uninstall", "--yes", driver, "--dms", "DMS_1", "--json")
         assert gone.exit_code == 0, gone.stderr
         assert {c["action"] for c in gone.json()["changes"] if c["target"] == "file"} == {"delete"}
     assert _options(db_url).pop(("channel-facebook", "x-added-later"))[1] == "kept"
@@ -260,7 +262,7 @@ def test_uninstall_sets_back_the_values_the_install_replaced(db_url: str, dms: P
     assert updates["gsa-user-name"]["after"] == "old-admin@acme.example"
     assert updates["password"]["before"] == updates["password"]["after"] == "********"
     assert "old-pw" not in dry.stdout and HUB_PASSWORD not in dry.stdout
-    gone = run_cli("driver", "uninstall", "facebook", "--dms", "DMS_1")
+    gone = run_cli("driver", "uninstall", "--yes", "facebook", "--dms", "DMS_1")
     assert gone.exit_code == 0, gone.stderr
     assert snapshot(db_url) == before
 
@@ -270,7 +272,7 @@ def test_uninstall_keeps_a_replaced_value_edited_since(db_url: str, dms: Path) -
     _user_option(db_url, "channel-facebook", "reconnection-timeout", "60")
     assert _install("facebook").exit_code == 0
     _user_option(db_url, "channel-facebook", "gsa-user-name", "edited@acme.example")
-    gone = run_cli("driver", "uninstall", "facebook", "--dms", "DMS_1")
+    gone = run_cli("driver", "uninstall", "--yes", "facebook", "--dms", "DMS_1")
     assert gone.exit_code == 0, gone.stderr
     after = _options(db_url)
     assert after[("channel-facebook", "gsa-user-name")][1] == "edited@acme.example"
@@ -364,7 +366,7 @@ def test_an_installed_options_file_with_other_sections_is_read_as_it_is(
     v3 = _package_v2(tmp_path / "driver-v3")
     manifest = v3 / "manifest.yaml"
     manifest.write_text(manifest.read_text().replace("9.0.016.07", "9.0.016.08"))
-    args = ["driver", "upgrade", "facebook", "--package", str(v3), "--dms", "DMS_1"]
+    args = ["driver", "upgrade", "--yes", "facebook", "--package", str(v3), "--dms", "DMS_1"]
     upgrade = run_cli(*args, "--set", "accept_terms=true", "--yes", "--dry-run")
     assert upgrade.exit_code == 0, upgrade.stderr
     legacy("[channel-facebook]\nreconnection-timeout=5\n")
@@ -381,7 +383,7 @@ def test_upgrade_goes_backup_first_then_primary(db_url: str, dms: Path, tmp_path
     for name in ("DMS_1", "DMS_Backup"):
         assert _install("facebook", "--dms", name).exit_code == 0
     package = _package_v2(tmp_path / "driver-v2")
-    args = ["driver", "upgrade", "facebook", "--package", str(package), "--dms", "DMS_1"]
+    args = ["driver", "upgrade", "--yes", "facebook", "--package", str(package), "--dms", "DMS_1"]
 
     refused = run_cli(*args, "--yes")
     assert refused.exit_code == 2 and "accept_terms" in refused.stderr
@@ -454,5 +456,5 @@ def test_list_and_unknown_names(db_url: str, dms: Path) -> None:
     )
     assert "channel-twitter" in run_cli("driver", "list").stdout
     assert run_cli("driver", "install", "rss", "--yes").exit_code == 2
-    missing = run_cli("driver", "uninstall", "facebook", "--dms", "DMS_1")
+    missing = run_cli("driver", "uninstall", "--yes", "facebook", "--dms", "DMS_1")
     assert missing.exit_code == 2 and "channel-facebook" in missing.stderr

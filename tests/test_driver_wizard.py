@@ -11,6 +11,7 @@ import pytest
 from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
+from gsetup.cli.confirm import Confirmation
 from gsetup.drivers.terms import SOCIAL_ENGAGEMENT_TERMS
 from gsetup.errors import BadInputError
 from gsetup.wizards.bp import login
@@ -42,7 +43,8 @@ def _wizard(keys: PipeInput, save: Path | None = None) -> Any:
     prompter = Prompter(input=keys, output=DummyOutput())
     ctx = login(None, None, [], prompter, yes=False)
     request = DriverRequest("twitter", save_answers=save)
-    return run_driver_install(ctx, request, [], prompter, confirm=lambda plan: plan.pending)
+    confirm = Confirmation(wizard=True, terminal=lambda: True, ask=lambda _q, _default: True)
+    return run_driver_install(ctx, request, [], prompter, confirm)
 
 
 def _answers_until_terms(accept: str) -> str:

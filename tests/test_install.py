@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -50,9 +51,14 @@ def _install(package: str, *extra: str) -> None:
     assert result.exit_code == 0, result.stderr
 
 
+def _home(package: str) -> Path:
+    """Where an example installs: the default install home, in the test's data directory."""
+    return Path(os.environ["XDG_DATA_HOME"]) / "gsetup" / "installs" / "Environment" / package
+
+
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Run in a scratch directory, as the examples' relative paths expect."""
+    """Run in a scratch directory: nothing an install writes may land there."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -65,7 +71,7 @@ def test_install_each_package_from_its_example(db_url: str, workdir: Path, packa
     _install(package)
     created = {path: kind for path, kind in _objects(db_url).items() if path not in before}
 
-    answers = Answers("Environment", False, str(workdir / "gsetup-work" / package / "Strategies"))
+    answers = Answers("Environment", False, str(_home(package) / "Strategies"))
     desired = {o.path: o.kind for o in desired_state(package, answers).objects if o.path}
     assert set(created) <= set(desired)
     assert {p: k for p, k in desired.items() if p not in before} == created
@@ -120,7 +126,7 @@ def test_install_each_package_from_its_example(db_url: str, workdir: Path, packa
     assert all(columns[name] == column for name, column in translations)
     assert bool(translations) == (package != "rss-bp")  # RSS adds no custom property
 
-    strategy_dir = workdir / "gsetup-work" / package / "Strategies"
+    strategy_dir = _home(package) / "Strategies"
     files = _rows(
         db_url,
         "SELECT file FROM strategy s JOIN cfg_object o ON o.id = s.id "
@@ -128,7 +134,7 @@ def test_install_each_package_from_its_example(db_url: str, workdir: Path, packa
         f"WHERE b.package = '{package}'",
     )
     assert files and all((strategy_dir / f).is_file() for (f,) in files)
-    scripts = workdir / "gsetup-work" / package / "Scripts"
+    scripts = _home(package) / "Scripts"
     expected_scripts = {
         pair.alter for pair in next(p for p in catalogue() if p.name == package).script_pairs
     }
@@ -199,7 +205,7 @@ def test_upgrade_with_changed_answers_and_a_new_version(db_url: str, workdir: Pa
     version = _rows(db_url, "SELECT version, strategy_dir FROM business_process")
     assert version == [("8.5.100.00", str(workdir / "v2"))]
     assert (workdir / "v2" / "facebook-inbound-strategy.yaml").is_file()
-    assert not (workdir / "gsetup-work" / "facebook-bp" / "Strategies").exists()
+    assert not (_home("facebook-bp") / "Strategies").exists()
     user_option = _rows(db_url, "SELECT value FROM cfg_option WHERE key = 'added-by-user'")
     assert user_option == [("yes",)]
     assert "Applications/DMS" in _objects(db_url)
@@ -215,7 +221,7 @@ def test_uninstall_keeps_user_objects_and_shared_objects(db_url: str, workdir: P
     added = run_cli("app", "create", "IXN", "--type", "InteractionServer")
     assert added.exit_code == 0
 
-    removed = run_cli("uninstall", "facebook-bp")
+    removed = run_cli("uninstall", "--yes", "facebook-bp")
     assert removed.exit_code == 0, removed.stderr
     objects = _objects(db_url)
     assert "Business Processes/Facebook BP" not in objects
@@ -224,21 +230,21 @@ def test_uninstall_keeps_user_objects_and_shared_objects(db_url: str, workdir: P
     assert "Business Attributes/ContactAttributes/_umsMediaAccount" in objects
     assert "Capacity Rules/Default_Social_Media_Capacity_rule" in objects
     assert "Applications/IXN" in objects
-    assert not (workdir / "gsetup-work" / "facebook-bp" / "Strategies").exists()
-    assert not (workdir / "gsetup-work" / "facebook-bp" / "Scripts").exists()
+    assert not (_home("facebook-bp") / "Strategies").exists()
+    assert not (_home("facebook-bp") / "Scripts").exists()
 
-    assert run_cli("uninstall", "twitter-bp").exit_code == 0
+    assert run_cli("uninstall", "--yes", "twitter-bp").exit_code == 0
     assert set(_objects(db_url)) == {"Applications/IXN"}
-    again = run_cli("uninstall", "twitter-bp")
+    again = run_cli("uninstall", "--yes", "twitter-bp")
     assert again.exit_code == 2 and "is not installed" in again.stderr
 
 
 def test_uninstall_keeps_a_strategy_file_edited_by_hand(db_url: str, workdir: Path) -> None:
     _install("rss-bp")
-    strategies = workdir / "gsetup-work" / "rss-bp" / "Strategies"
+    strategies = _home("rss-bp") / "Strategies"
     edited = sorted(strategies.iterdir())[0]
     edited.write_text(edited.read_text() + "# reviewed\n")
-    result = run_cli("uninstall", "rss-bp")
+    result = run_cli("uninstall", "--yes", "rss-bp")
     assert result.exit_code == 0
     assert [p.name for p in strategies.iterdir()] == [edited.name]
     assert "changed by hand were kept" in result.stdout
@@ -246,7 +252,7 @@ def test_uninstall_keeps_a_strategy_file_edited_by_hand(db_url: str, workdir: Pa
 
 def test_edited_strategy_file_is_backed_up_on_reinstall(db_url: str, workdir: Path) -> None:
     _install("twitter-bp")
-    strategies = workdir / "gsetup-work" / "twitter-bp" / "Strategies"
+    strategies = _home("twitter-bp") / "Strategies"
     target = strategies / "twitter-inbound-strategy.yaml"
     original = target.read_text()
     target.write_text(original + "# tuned by ops\n")
@@ -281,7 +287,11 @@ def test_list_shows_where_packages_are_installed(db_url: str, workdir: Path) -> 
     (where,) = listed["rss-bp"]["installed"]
     assert where["tenant"] == "Environment" and where["version"] == listed["rss-bp"]["version"]
     assert where["installed_at"]
+    assert where["install_home"] == str(_home("rss-bp"))
+    assert where["strategy_dir"] == str(_home("rss-bp") / "Strategies")
     assert listed["twitter-bp"]["installed"] == []
+    table = run_cli("list").stdout
+    assert str(_home("rss-bp")) in "".join(table.split())  # folded at the width, not cut
 
 
 def test_silent_ini_answers(db_url: str, workdir: Path) -> None:
@@ -314,3 +324,27 @@ def test_next_steps_name_the_scripts_and_options(db_url: str, workdir: Path) -> 
     )
     assert "x-submit-comments-itx must be false" in plain.stdout
     assert "settings/delay-updates to false" in plain.stdout
+
+
+def test_rerun_from_another_directory_reuses_the_tenants_recorded_answers(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    assert run_cli("tenant", "create", "Acme").exit_code == 0
+    monkeypatch.chdir(first)
+    done = run_cli("install", "rss-bp", "--tenant", "Acme", "--set", "install_home=rel", "--yes")
+    assert done.exit_code == 0, done.stderr
+    assert (first / "rel" / "Strategies").is_dir()  # stored absolute: first/rel
+
+    monkeypatch.chdir(second)
+    again = run_cli("install", "rss-bp", "--yes", "--json")  # the one tenant that has it
+    assert again.exit_code == 0, again.stderr
+    assert again.json()["tenant"] == "Acme"
+    assert again.json()["summary"]["create"] == again.json()["summary"]["delete"] == 0
+    assert not (second / "rel").exists()
+    (where,) = next(p for p in run_cli("list", "--json").json() if p["name"] == "rss-bp")[
+        "installed"
+    ]
+    assert where["tenant"] == "Acme"

@@ -171,8 +171,11 @@ def test_answers_check(files: Path) -> None:
     ok = run_cli("answers", "check", str(EXAMPLES / "facebook-bp.yaml"), "--json")
     assert ok.exit_code == 0, ok.stderr
     assert ok.json()["answers"]["tenant"] == "Environment"
-    silent = run_cli("answers", "check", str(EXAMPLES / "genesys_silent.ini"))
-    assert silent.exit_code == 0 and "valid" in silent.stdout
+    # What `install --answers FILE --yes` needs: the response file names no tenant.
+    silent = run_cli("answers", "check", str(EXAMPLES / "genesys_silent.ini"), "--json")
+    assert silent.exit_code == 2
+    assert "no answer for 'tenant'" in silent.stderr
+    assert silent.json()["valid"] is False and "'tenant'" in silent.json()["error"]
     bad = run_cli("answers", "check", "bad-bool.yaml")
     assert bad.exit_code == 2 and "'maybe' is not true or false" in bad.stderr
     unknown = run_cli("answers", "check", "unknown-key.yaml", "--package", "twitter-bp")

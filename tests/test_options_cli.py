@@ -198,7 +198,7 @@ def test_overwrite_replaces_held_values(db_url: str, tmp_path: Path) -> None:
     )
     assert dry.exit_code == EXIT_CHANGES_PENDING
     assert "'101:my_facebook_queue' -> '101:facebook_queue'" in dry.stdout
-    _ok("options", "import", str(dms), "--app", "DMS_1", "--overwrite")
+    _ok("options", "import", "--yes", str(dms), "--app", "DMS_1", "--overwrite")
     rows = app_options(db_url, "DMS_1")
     assert rows[("channel-facebook", "inbound-route")] == ("101:facebook_queue", False)
     assert rows[("endpoints:101", "facebook_queue")] == ("Facebook Inbound Queue", False)
@@ -235,7 +235,7 @@ def test_a_refused_file_writes_nothing(
     bad = tmp_path / "bad.cfg"
     bad.write_text(text, encoding="utf-8")
     before = snapshot(db_url)
-    result = run_cli("options", "import", str(bad), "--app", "DMS_1", "--overwrite")
+    result = run_cli("options", "import", "--yes", str(bad), "--app", "DMS_1", "--overwrite")
     assert result.exit_code == EXIT_BAD_INPUT
     assert f"{bad}, line {line}: {words}" in result.stderr
     assert "secret-in-clear" not in result.stderr
@@ -305,7 +305,7 @@ def test_export_masks_secrets_and_import_refuses_the_mask(
     _app("DMS_2")
     before = snapshot(db_url)
     for app in ("DMS_1", "DMS_2"):
-        result = run_cli("options", "import", str(masked), "--app", app, "--overwrite")
+        result = run_cli("options", "import", "--yes", str(masked), "--app", app, "--overwrite")
         assert result.exit_code == EXIT_BAD_INPUT
         assert "[channel-facebook] password holds ********" in result.stderr
     assert snapshot(db_url) == before
@@ -353,8 +353,8 @@ def test_get_set_unset_on_an_application(db_url: str) -> None:
     _ok("options", "set", "--app", "DMS_1", "channel-facebook/x-page", "a/b=c #d")
     assert app_options(db_url, "DMS_1")[("channel-facebook", "x-page")] == ("a/b=c #d", False)
 
-    assert "1 to delete" in _ok("options", "unset", "--app", "DMS_1", name)
-    assert "Nothing to change" in _ok("options", "unset", "--app", "DMS_1", name)
+    assert "1 to delete" in _ok("options", "unset", "--yes", "--app", "DMS_1", name)
+    assert "Nothing to change" in _ok("options", "unset", "--yes", "--app", "DMS_1", name)
     missing = run_cli("options", "get", "--app", "DMS_1", name)
     assert missing.exit_code == EXIT_BAD_INPUT
     assert "no option [endpoints:101] facebook_queue on application 'DMS_1'" in missing.stderr
@@ -392,7 +392,7 @@ def test_annex_of_any_object(db_url: str) -> None:
     clash = run_cli("options", "get", "--annex", full, "--tenant", "Other", "a/b")
     assert clash.exit_code == EXIT_BAD_INPUT and "drop --tenant" in clash.stderr
 
-    _ok("options", "unset", "--annex", full, "translation/translate-to")
+    _ok("options", "unset", "--yes", "--annex", full, "translation/translate-to")
     assert options_of(db_url, value) == {}
     unknown = run_cli("options", "set", "--annex", "Business Attributes/Media Type/rss", "a/b", "1")
     assert unknown.exit_code == EXIT_BAD_INPUT
@@ -519,7 +519,7 @@ def test_secrets_are_never_printed(db_url: str, monkeypatch: pytest.MonkeyPatch)
     ):
         outputs.append(_ok("options", *args))
     outputs.append(_ok("app", "show", "DMS_1", "--json"))
-    outputs.append(_ok("history", "--json"))
+    outputs.append(_ok("history", "--json", "--changes"))
     assert all(secret not in out for out in outputs)
     assert outputs[2] == f"{MASK}\n"
     assert run_cli("options", "get", "--app", "DMS_1", "hub/key", "--json").json()["secret"]

@@ -272,7 +272,7 @@ def test_dry_run_prints_sql_and_changes_nothing(itx_url: str) -> None:
 def test_apply_requires_yes_when_no_interaction_server_is_registered(itx_url: str) -> None:
     result = run_cli("sql", "apply", "--url", itx_url)
     assert result.exit_code == EXIT_BAD_INPUT
-    assert "run again with --yes" in result.stderr
+    assert "no terminal to confirm it on: add --yes" in result.stderr
     assert _columns(itx_url) == BASE
 
 
@@ -300,8 +300,8 @@ def test_apply_refuses_while_a_registered_interaction_server_runs(itx_url: str) 
     assert f"Interaction_Server at 127.0.0.1:{port}" in result.stderr
     assert _columns(itx_url) == BASE
 
-    # Once it stops (nothing listens on the port), apply goes ahead without --yes.
-    ok = run_cli("sql", "apply", "--url", itx_url)
+    # Once it stops (nothing listens on the port), apply goes ahead.
+    ok = run_cli("sql", "apply", "--url", itx_url, "--yes")
     assert ok.exit_code == EXIT_OK, ok.stderr
     assert _columns(itx_url) == BASE | _names(ALL_COLUMNS)
 

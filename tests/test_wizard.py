@@ -11,6 +11,7 @@ import pytest
 from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
+from gsetup.cli.confirm import Confirmation
 from gsetup.wizards.bp import InstallRequest, login, run_install
 from gsetup.wizards.collect import Prompter
 from tests.helpers import run_cli, snapshot
@@ -28,7 +29,8 @@ def _wizard(keys: PipeInput, package: str, save: Path | None = None) -> object:
     prompter = Prompter(input=keys, output=DummyOutput())
     ctx = login(None, None, [], prompter, yes=False)
     request = InstallRequest(package, save_answers=save)
-    return run_install(ctx, request, [], prompter, confirm=lambda plan: plan.pending)
+    confirm = Confirmation(wizard=True, terminal=lambda: True, ask=lambda _q, _default: True)
+    return run_install(ctx, request, [], prompter, confirm)
 
 
 def test_wizard_then_saved_answers_replay_to_the_same_database(

@@ -37,7 +37,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("list")(install.list_packages)
 app.command("install")(install.install)
@@ -54,6 +54,24 @@ app.command("history")(history.history)
 app.add_typer(configure.app, name="configure")
 app.add_typer(driver.app, name="driver")
 app.command("doctor")(doctor.doctor)
+
+
+@app.command("version")
+def version(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print it as JSON, for scripts."),
+) -> None:
+    """Show gsetup's version, its schema revision, Python, SQLAlchemy and the database URL
+    (without password; the database is not opened)."""
+    from gsetup.cli.common import emit_json, globals_of
+    from gsetup.commands.database import versions
+
+    found = versions(globals_of(ctx).db)
+    if as_json:
+        emit_json(found)
+    else:
+        for key, value in found.items():
+            print(f"{key}: {value}")
 
 
 def _version(value: bool) -> None:

@@ -11,6 +11,8 @@ from gsetup.cli.common import (
     DRY_RUN_HELP,
     JSON_HELP,
     TENANT_HELP,
+    YES_HELP,
+    confirmation,
     emit_json,
     finish_plan,
     open_context,
@@ -44,12 +46,17 @@ def create(
     detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Create an application. Running it again with the same settings changes nothing."""
+    """Create an application. Running it again with the same settings changes nothing.
+
+    Example: gsetup app create DMS_Primary --type DigitalMessagingServer --host dms1 --port 4120
+    """
     from gsetup.commands.apps import AppSpec, create_app
 
     spec = AppSpec(name, app_type, host, port, working_dir, start_cmd, stop_cmd, backup, redundancy)
-    plan = create_app(open_context(ctx), tenant, spec, dry_run=dry_run)
-    finish_plan(plan, dry_run=dry_run, as_json=as_json, detailed_exitcode=detailed)
+    context = open_context(ctx)
+    mode = confirmation(dry_run, False, detailed, as_json)
+    plan = mode.apply_plan(lambda dry: create_app(context, tenant, spec, dry_run=dry), risky=None)
+    finish_plan(plan, mode, as_json=as_json)
 
 
 @app.command("update")
@@ -72,7 +79,10 @@ def update(
     detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Change the given settings of an application; the others stay as they are."""
+    """Change the given settings of an application; the others stay as they are.
+
+    Example: gsetup app update DMS_Primary --backup DMS_Backup --redundancy-type hot-standby
+    """
     from gsetup.commands.apps import update_app
 
     given: dict[str, str | int | None] = {
@@ -88,8 +98,12 @@ def update(
     changes: dict[str, str | int | None] = {k: v for k, v in given.items() if v is not None}
     if no_backup:
         changes["backup"] = None
-    plan = update_app(open_context(ctx), tenant, name, changes, dry_run=dry_run)
-    finish_plan(plan, dry_run=dry_run, as_json=as_json, detailed_exitcode=detailed)
+    context = open_context(ctx)
+    mode = confirmation(dry_run, False, detailed, as_json)
+    plan = mode.apply_plan(
+        lambda dry: update_app(context, tenant, name, changes, dry_run=dry), risky=None
+    )
+    finish_plan(plan, mode, as_json=as_json)
 
 
 @app.command("list")
@@ -101,7 +115,7 @@ def list_(
     """List the tenant's applications."""
     from gsetup.commands.objects import list_objects
 
-    views = list_objects(open_context(ctx), [tenant], "application")
+    views = list_objects(open_context(ctx, writes=False), [tenant], "application")
     if as_json:
         emit_json([v.to_json() for v in views])
         return
@@ -129,7 +143,7 @@ def show(
     from gsetup.cli.objects import print_view
     from gsetup.commands.apps import show_app
 
-    view = show_app(open_context(ctx), tenant, name)
+    view = show_app(open_context(ctx, writes=False), tenant, name)
     emit_json(view.to_json()) if as_json else print_view(view)
 
 
@@ -138,18 +152,22 @@ def delete(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Application name."),
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
     detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     show_all: bool = typer.Option(False, "--all", help=ALL_HELP),
 ) -> None:
-    """Delete an application and its options."""
+    """Delete an application and its options (asks first on a terminal; --yes does not).
+
+    Example: gsetup app delete Interaction_Server --yes
+    """
     from gsetup.commands.apps import delete_app
 
-    plan = delete_app(open_context(ctx), tenant, name, dry_run=dry_run)
-    finish_plan(
-        plan, dry_run=dry_run, as_json=as_json, detailed_exitcode=detailed, show_all=show_all
-    )
+    context = open_context(ctx)
+    mode = confirmation(dry_run, yes, detailed, as_json)
+    plan = mode.apply_plan(lambda dry: delete_app(context, tenant, name, dry_run=dry))
+    finish_plan(plan, mode, as_json=as_json, show_all=show_all)
 
 
 __all__ = ["app", "print_mapping"]

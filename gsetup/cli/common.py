@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from gsetup.errors import EXIT_CHANGES_PENDING, NeedsAnswerError
+from gsetup.errors import NeedsAnswerError
 
 if TYPE_CHECKING:
+    from gsetup.cli.confirm import Confirmation
     from gsetup.context import Context
     from gsetup.plan.model import Plan
 
@@ -21,8 +22,18 @@ DEFAULT_TENANT = "Environment"
 TENANT_HELP = "Tenant to act on."
 DRY_RUN_HELP = "Show the plan and write nothing."
 JSON_HELP = "Print the result as JSON, for scripts."
-DETAILED_HELP = "With --dry-run: exit 0 when nothing would change, 3 when changes are pending."
-ALL_HELP = "Also list what stays unchanged (options already as desired: their number)."
+DETAILED_HELP = (
+    "Plan only, never apply (as with --dry-run): exit 0 when nothing would change, 3 when "
+    "changes are pending."
+)
+YES_HELP = (
+    "Apply without asking, also a plan that deletes or replaces configuration (without a "
+    "terminal such a plan is refused unless --yes)."
+)
+ALL_HELP = (
+    "List every change (a long plan shows its first 50, then counts per section), and what "
+    "stays unchanged (options already as desired: their number)."
+)
 
 
 @dataclass
@@ -50,12 +61,18 @@ def ask_password(prompt: str = "Password: ") -> str:
     return getpass.getpass(prompt)
 
 
-def open_context(ctx: typer.Context, *, upgrade: bool | None = None) -> Context:
-    """Open the configuration database and log in as the global options say."""
+def open_context(
+    ctx: typer.Context, *, upgrade: bool | None = None, writes: bool = True
+) -> Context:
+    """Open the configuration database and log in as the global options say.
+
+    A read-only command (``writes=False``) never creates a ``--db`` SQLite file that does
+    not exist: an empty deployment would hide a mistyped path.
+    """
     from gsetup.context import connect
 
     g = globals_of(ctx)
-    return connect(g.db, user=g.user, password=ask_password, upgrade=upgrade)
+    return connect(g.db, user=g.user, password=ask_password, upgrade=upgrade, create=writes)
 
 
 def emit_json(data: Any) -> None:
@@ -63,25 +80,23 @@ def emit_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
 
 
-def finish_plan(
-    plan: Plan,
-    *,
-    dry_run: bool,
-    as_json: bool,
-    detailed_exitcode: bool = False,
-    show_all: bool = False,
-) -> None:
+def confirmation(
+    dry_run: bool, yes: bool, detailed_exitcode: bool, as_json: bool = False, busy: str = ""
+) -> Confirmation:
+    """The preview/confirm/apply rules of this invocation (gsetup.cli.confirm); ``busy``
+    names long work for a spinner on a terminal."""
+    from gsetup.cli.confirm import Confirmation
+
+    return Confirmation(dry_run, yes, detailed_exitcode, to_stderr=as_json, busy=busy)
+
+
+def finish_plan(plan: Plan, mode: Confirmation, *, as_json: bool, show_all: bool = False) -> None:
     """Render the plan (or applied result) and end with the documented exit code."""
     from gsetup.cli.render import print_plan
 
+    applied = not mode.plan_only
     if as_json:
-        emit_json({**plan.to_json(), "applied": not dry_run})
+        emit_json({**plan.to_json(), "applied": applied})
     else:
-        print_plan(plan, applied=not dry_run, show_all=show_all)
-    exit_for(plan, dry_run=dry_run, detailed_exitcode=detailed_exitcode)
-
-
-def exit_for(plan: Plan, *, dry_run: bool, detailed_exitcode: bool) -> None:
-    """``--dry-run --detailed-exitcode``: exit 3 when changes are pending."""
-    if dry_run and detailed_exitcode and plan.pending:
-        raise typer.Exit(EXIT_CHANGES_PENDING)
+        print_plan(plan, applied=applied, show_all=show_all)
+    mode.exit_for(plan)

@@ -14,11 +14,15 @@ from gsetup.cli.common import (
     DRY_RUN_HELP,
     JSON_HELP,
     TENANT_HELP,
+    confirmation,
     finish_plan,
     open_context,
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from gsetup.context import Context
     from gsetup.plan.model import Plan
 
 app = typer.Typer(
@@ -55,10 +59,20 @@ def _channel(driver: str) -> Any:
     )
 
 
-def _finish(plan: Plan, dry_run: bool, as_json: bool, detailed: bool, show_all: bool) -> None:
-    finish_plan(
-        plan, dry_run=dry_run, as_json=as_json, detailed_exitcode=detailed, show_all=show_all
-    )
+def _finish(
+    ctx: typer.Context,
+    step: Callable[[Context, bool], Plan],
+    flags: tuple[bool, bool, bool, bool],
+) -> None:
+    """Plan or apply ``step(context, dry_run)``; ``flags``: dry run, detailed, JSON, all.
+
+    A step is one explicit, targeted change (its --dry-run shows it): nothing is asked.
+    """
+    dry_run, detailed, as_json, show_all = flags
+    context = open_context(ctx)
+    mode = confirmation(dry_run, False, detailed, as_json)
+    plan = mode.apply_plan(lambda dry: step(context, dry), risky=None)
+    finish_plan(plan, mode, as_json=as_json, show_all=show_all)
 
 
 @app.command("twitter-tr")
@@ -80,20 +94,25 @@ def twitter_tr(
     show_all: bool = _ALL,
 ) -> None:
     """Deploy Twitter BP - Threaded Routing: grouping-timeout, DMS twitter_queue and the
-    Workspace Twitter queues."""
+    Workspace Twitter queues.
+
+    Example: gsetup configure twitter-tr --grouping-timeout 300 --dry-run
+    """
     from gsetup.configure.twitter_tr import deploy_twitter_tr
 
-    plan = deploy_twitter_tr(
-        open_context(ctx),
-        tenant,
-        grouping_timeout=grouping_timeout,
-        dms=dms,
-        workspace=workspace,
-        channel=channel,
-        dbid=dbid,
-        dry_run=dry_run,
-    )
-    _finish(plan, dry_run, as_json, detailed, show_all)
+    def step(context: Context, dry: bool) -> Plan:
+        return deploy_twitter_tr(
+            context,
+            tenant,
+            grouping_timeout=grouping_timeout,
+            dms=dms,
+            workspace=workspace,
+            channel=channel,
+            dbid=dbid,
+            dry_run=dry,
+        )
+
+    _finish(ctx, step, (dry_run, detailed, as_json, show_all))
 
 
 @app.command("facebook-private-messaging")
@@ -115,20 +134,25 @@ def facebook_private_messaging(
     show_all: bool = _ALL,
 ) -> None:
     """Deploy Facebook private messaging: skip-private = false, Chat Server
-    FacebookInboundQueue."""
+    FacebookInboundQueue.
+
+    Example: gsetup configure facebook-private-messaging --dms DMS_1
+    """
     from gsetup.configure.facebook import deploy_private_messaging
 
-    plan = deploy_private_messaging(
-        open_context(ctx),
-        tenant,
-        dms=dms,
-        chat_server=chat_server,
-        channel=channel,
-        facebook_bp=facebook_bp,
-        dbid=dbid,
-        dry_run=dry_run,
-    )
-    _finish(plan, dry_run, as_json, detailed, show_all)
+    def step(context: Context, dry: bool) -> Plan:
+        return deploy_private_messaging(
+            context,
+            tenant,
+            dms=dms,
+            chat_server=chat_server,
+            channel=channel,
+            facebook_bp=facebook_bp,
+            dbid=dbid,
+            dry_run=dry,
+        )
+
+    _finish(ctx, step, (dry_run, detailed, as_json, show_all))
 
 
 @app.command("facebook-comments")
@@ -148,18 +172,23 @@ def facebook_comments(
     as_json: bool = _JSON,
     show_all: bool = _ALL,
 ) -> None:
-    """Set x-submit-comments-itx for the Facebook BP variant (true: Single Comment Routing)."""
+    """Set x-submit-comments-itx for the Facebook BP variant (true: Single Comment Routing).
+
+    Example: gsetup configure facebook-comments --facebook-bp facebook-bp
+    """
     from gsetup.configure.facebook import configure_submit_comments
 
-    plan = configure_submit_comments(
-        open_context(ctx),
-        tenant,
-        dms=dms,
-        channel=channel,
-        facebook_bp=facebook_bp,
-        dry_run=dry_run,
-    )
-    _finish(plan, dry_run, as_json, detailed, show_all)
+    def step(context: Context, dry: bool) -> Plan:
+        return configure_submit_comments(
+            context,
+            tenant,
+            dms=dms,
+            channel=channel,
+            facebook_bp=facebook_bp,
+            dry_run=dry,
+        )
+
+    _finish(ctx, step, (dry_run, detailed, as_json, show_all))
 
 
 @app.command("workspace")
@@ -187,21 +216,26 @@ def workspace(
     as_json: bool = _JSON,
     show_all: bool = _ALL,
 ) -> None:
-    """Configure the Social Media plug-in: queue options, media filters and emoji picker."""
+    """Configure the Social Media plug-in: queue options, media filters and emoji picker.
+
+    Example: gsetup configure workspace --workspace WDE --dry-run
+    """
     from gsetup.configure.workspace import configure_workspace
 
-    plan = configure_workspace(
-        open_context(ctx),
-        tenant,
-        workspace=workspace,
-        facebook_bp=facebook_bp,
-        twitter_bp=twitter_bp,
-        emojis=emojis,
-        emoji_attribute=emoji_attribute,
-        skip_emojis=skip_emojis,
-        dry_run=dry_run,
-    )
-    _finish(plan, dry_run, as_json, detailed, show_all)
+    def step(context: Context, dry: bool) -> Plan:
+        return configure_workspace(
+            context,
+            tenant,
+            workspace=workspace,
+            facebook_bp=facebook_bp,
+            twitter_bp=twitter_bp,
+            emojis=emojis,
+            emoji_attribute=emoji_attribute,
+            skip_emojis=skip_emojis,
+            dry_run=dry,
+        )
+
+    _finish(ctx, step, (dry_run, detailed, as_json, show_all))
 
 
 @app.command("twitter-compliance")
@@ -213,11 +247,16 @@ def twitter_compliance(
     as_json: bool = _JSON,
     show_all: bool = _ALL,
 ) -> None:
-    """Create the ComplianceId interaction attribute (annex settings/is-sortable = true)."""
+    """Create the ComplianceId interaction attribute (annex settings/is-sortable = true).
+
+    Example: gsetup configure twitter-compliance
+    """
     from gsetup.configure.attributes import enable_twitter_compliance
 
-    plan = enable_twitter_compliance(open_context(ctx), tenant, dry_run=dry_run)
-    _finish(plan, dry_run, as_json, detailed, show_all)
+    def step(context: Context, dry: bool) -> Plan:
+        return enable_twitter_compliance(context, tenant, dry_run=dry)
+
+    _finish(ctx, step, (dry_run, detailed, as_json, show_all))
 
 
 @app.command("twitterdirect")
@@ -229,11 +268,16 @@ def twitterdirect(
     as_json: bool = _JSON,
     show_all: bool = _ALL,
 ) -> None:
-    """Add the media type twitterdirect with the same values as twitter."""
+    """Add the media type twitterdirect with the same values as twitter.
+
+    Example: gsetup configure twitterdirect --tenant Environment
+    """
     from gsetup.configure.attributes import add_twitterdirect
 
-    plan = add_twitterdirect(open_context(ctx), tenant, dry_run=dry_run)
-    _finish(plan, dry_run, as_json, detailed, show_all)
+    def step(context: Context, dry: bool) -> Plan:
+        return add_twitterdirect(context, tenant, dry_run=dry)
+
+    _finish(ctx, step, (dry_run, detailed, as_json, show_all))
 
 
 @app.command("delay-updates")
@@ -250,11 +294,16 @@ def delay_updates(
     as_json: bool = _JSON,
     show_all: bool = _ALL,
 ) -> None:
-    """Set Interaction Server settings/delay-updates = false (the BPs' merge needs it)."""
+    """Set Interaction Server settings/delay-updates = false (the BPs' merge needs it).
+
+    Example: gsetup configure delay-updates --interaction-server IXN_1
+    """
     from gsetup.configure.interaction_server import disable_delay_updates
 
-    plan = disable_delay_updates(open_context(ctx), tenant, servers=servers or [], dry_run=dry_run)
-    _finish(plan, dry_run, as_json, detailed, show_all)
+    def step(context: Context, dry: bool) -> Plan:
+        return disable_delay_updates(context, tenant, servers=servers or [], dry_run=dry)
+
+    _finish(ctx, step, (dry_run, detailed, as_json, show_all))
 
 
 @app.command("dms-utf8")
@@ -268,8 +317,13 @@ def dms_utf8(
     show_all: bool = _ALL,
 ) -> None:
     """Add the UTF-8 Java arguments to [JavaArgs] of the DMS's JavaServerStarter.ini (a backup
-    is kept)."""
+    is kept).
+
+    Example: gsetup configure dms-utf8 --dms DMS_1 --dry-run
+    """
     from gsetup.configure.javaargs import add_utf8_java_args
 
-    plan = add_utf8_java_args(open_context(ctx), tenant, dms=dms, dry_run=dry_run)
-    _finish(plan, dry_run, as_json, detailed, show_all)
+    def step(context: Context, dry: bool) -> Plan:
+        return add_utf8_java_args(context, tenant, dms=dms, dry_run=dry)
+
+    _finish(ctx, step, (dry_run, detailed, as_json, show_all))

@@ -45,6 +45,9 @@ def init(
     """Create the schema (or migrate it) and, on a server database, the first admin account.
 
     The admin is the --user account; its password comes from GSETUP_PASSWORD or a prompt.
+
+    Example:
+    GSETUP_PASSWORD=... gsetup --user admin db init
     """
     from gsetup.commands.database import init_database
     from gsetup.configdb.database import open_database, resolve_url
@@ -65,7 +68,10 @@ def init(
 def upgrade(
     ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=JSON_HELP)
 ) -> None:
-    """Migrate the database to the schema of this gsetup (a server database: superusers only)."""
+    """Migrate the database to the schema of this gsetup (a server database: superusers only).
+
+    Example: gsetup db upgrade
+    """
     from gsetup.commands.database import upgrade_database
 
     result = upgrade_database(open_context(ctx, upgrade=True))
@@ -79,7 +85,7 @@ def status(
     """Where the database is, its schema revision and who you are logged in as."""
     from gsetup.commands.database import status as db_status
 
-    result = db_status(open_context(ctx))
+    result = db_status(open_context(ctx, writes=False))
     emit_json(result) if as_json else print_mapping("Configuration database", result)
 
 
@@ -88,7 +94,10 @@ def unlock(
     ctx: typer.Context,
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
 ) -> None:
-    """Remove a tenant's apply lock left behind by a gsetup process that is gone."""
+    """Remove a tenant's apply lock left behind by a gsetup process that is gone.
+
+    Example: gsetup db unlock --tenant Environment
+    """
     from gsetup.commands.database import unlock as db_unlock
 
     had = db_unlock(open_context(ctx), tenant)
@@ -101,7 +110,10 @@ def account_create(
     name: str = typer.Argument(..., help="Account name."),
     superuser: bool = typer.Option(False, "--superuser", help="May see and change every tenant."),
 ) -> None:
-    """Create an account; its password comes from GSETUP_NEW_PASSWORD or a prompt."""
+    """Create an account; its password comes from GSETUP_NEW_PASSWORD or a prompt.
+
+    Example: GSETUP_NEW_PASSWORD=... gsetup --user admin account create deployer
+    """
     from gsetup.commands.tenants import create_account
 
     context = open_context(ctx)
@@ -117,7 +129,10 @@ def account_grant(
     tenant: str = typer.Option(..., "--tenant", "-t", help=TENANT_HELP),
     role: str = typer.Option(..., "--role", help="viewer, operator or admin."),
 ) -> None:
-    """Grant a role in a tenant: viewer sees, operator and admin may also change it."""
+    """Grant a role in a tenant: viewer sees, operator and admin may also change it.
+
+    Example: gsetup --user admin account grant deployer --tenant Acme --role operator
+    """
     from gsetup.commands.tenants import grant
 
     grant(open_context(ctx), name, tenant, role)
@@ -131,7 +146,7 @@ def account_list(
     """List accounts and their roles."""
     from gsetup.commands.tenants import list_accounts
 
-    accounts = list_accounts(open_context(ctx))
+    accounts = list_accounts(open_context(ctx, writes=False))
     if as_json:
         emit_json(accounts)
         return

@@ -21,7 +21,7 @@ def doctor(
     """Check a tenant against the guide's Important notes: exit 0 when healthy, 3 when not."""
     from gsetup.commands.doctor import diagnose
 
-    diagnosis = diagnose(open_context(ctx), tenant)
+    diagnosis = diagnose(open_context(ctx, writes=False), tenant)
     if as_json:
         emit_json(diagnosis.to_json())
     else:

@@ -15,15 +15,17 @@ from gsetup.cli.common import (
     DRY_RUN_HELP,
     JSON_HELP,
     TENANT_HELP,
+    YES_HELP,
+    confirmation,
     emit_json,
-    exit_for,
     globals_of,
     open_context,
 )
-from gsetup.cli.install import _confirm  # the BP installers' "Apply this plan?"
 
 if TYPE_CHECKING:
+    from gsetup.cli.confirm import Confirmation
     from gsetup.commands.drivers import DriverResult
+    from gsetup.wizards.collect import Prompter
 
 app = typer.Typer(
     help="Genesys Cloud API drivers (Facebook, Twitter) in Digital Messaging Server.",
@@ -37,14 +39,32 @@ PACKAGE_HELP = "Driver package: a directory, .zip or .tar.gz with a manifest.yam
 ANSWERS_HELP = "YAML answers file (docs/drivers.md lists the keys)."
 SET_HELP = "Answer one question: key=value, or a channel option: option.<key>=value (repeatable)."
 SAVE_HELP = "Write the answers given to this YAML file (no secrets)."
-YES_HELP = "Ask nothing: a question without an answer is an error."
+WIZARD_YES_HELP = "Ask nothing, apply without confirming: a question without an answer is an error."
 
 
 def _progress(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _show(results: list[DriverResult], *, dry_run: bool, as_json: bool, show_all: bool) -> None:
+def _wizard_mode(
+    prompter: Prompter, flags: tuple[bool, bool, bool, bool], busy: str
+) -> Confirmation:
+    """The wizard's confirmation rules; ``flags``: dry run, yes, detailed exit code, JSON."""
+    from gsetup.cli.confirm import Confirmation
+
+    dry_run, yes, detailed, as_json = flags
+    return Confirmation(
+        dry_run,
+        yes,
+        detailed,
+        wizard=True,
+        to_stderr=as_json,
+        busy=busy,
+        terminal=lambda: prompter.interactive,
+    )
+
+
+def _show(results: list[DriverResult], *, applied: bool, as_json: bool, show_all: bool) -> None:
     from gsetup.cli.render import print_lines, print_plan
 
     if as_json:
@@ -54,7 +74,7 @@ def _show(results: list[DriverResult], *, dry_run: bool, as_json: bool, show_all
     for result in results:
         if result.role:
             print(f"\n{result.role} {result.dms}:")
-        print_plan(result.plan, applied=not dry_run, show_all=show_all)
+        print_plan(result.plan, applied=applied, show_all=show_all)
         if result.kept_files:
             print_lines("Files changed since they were installed were kept", result.kept_files)
         if result.next_steps:
@@ -62,24 +82,27 @@ def _show(results: list[DriverResult], *, dry_run: bool, as_json: bool, show_all
 
 
 def _finish(
-    results: list[DriverResult], *, dry_run: bool, as_json: bool, detailed: bool, show_all: bool
+    results: list[DriverResult], mode: Confirmation, *, as_json: bool, show_all: bool
 ) -> None:
-    _show(results, dry_run=dry_run, as_json=as_json, show_all=show_all)
+    _show(results, applied=not mode.plan_only, as_json=as_json, show_all=show_all)
     pending = next((r.plan for r in results if r.plan.pending), results[-1].plan)
-    exit_for(pending, dry_run=dry_run, detailed_exitcode=detailed)
+    mode.exit_for(pending)
 
 
 @app.command("install")
 def install(
     ctx: typer.Context,
-    driver: str = typer.Argument(..., help=DRIVER_HELP),
+    driver: str = typer.Argument(..., help=DRIVER_HELP, metavar="DRIVER"),
     dms: str | None = typer.Option(None, "--dms", help=DMS_HELP),
+    tenant: str | None = typer.Option(
+        None, "--tenant", "-t", help="Tenant of the DMS (the answer to 'tenant')."
+    ),
     package: Path | None = typer.Option(None, "--package", "-p", help=PACKAGE_HELP),
     channel: str | None = typer.Option(None, "--channel", help=CHANNEL_HELP),
     answers: Path | None = typer.Option(None, "--answers", "-a", help=ANSWERS_HELP),
     sets: list[str] | None = typer.Option(None, "--set", help=SET_HELP, metavar="KEY=VALUE"),
     save_answers: Path | None = typer.Option(None, "--save-answers", help=SAVE_HELP),
-    yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
+    yes: bool = typer.Option(False, "--yes", "-y", help=WIZARD_YES_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
     detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -90,6 +113,9 @@ def install(
     Asks what the answers file and --set leave open (tenant, DMS, host, port, the legal
     terms, the Hub connection options), shows the plan, applies it in one transaction and
     then puts the driver's files under <working dir>/media-channel-drivers/channel-<driver>.
+    A plan that replaces existing values is confirmed first; without a terminal it needs --yes.
+
+    Example: gsetup driver install facebook --answers examples/driver-facebook.yaml --yes
     """
     from gsetup.wizards.bp import login
     from gsetup.wizards.collect import Prompter
@@ -102,7 +128,7 @@ def install(
 
     parse_driver(driver)  # an unknown driver is refused before anything is asked
     request = DriverRequest(
-        driver, dms, channel, package, answers, sets or [], save_answers, yes, dry_run
+        driver, dms, channel, package, answers, sets or [], save_answers, yes, tenant
     )
     sources = answer_sources(request)
     prompter = Prompter()
@@ -110,8 +136,9 @@ def install(
     context = login(g.db, g.user, sources, prompter, yes)
     if prompter.interactive and not yes:
         print(f"Configuration server: {context.db.display_url}", file=sys.stderr)
-    result = run_driver_install(context, request, sources, prompter, _confirm)
-    _finish([result], dry_run=dry_run, as_json=as_json, detailed=detailed, show_all=show_all)
+    mode = _wizard_mode(prompter, (dry_run, yes, detailed, as_json), f"Installing {driver}")
+    result = run_driver_install(context, request, sources, prompter, mode)
+    _finish([result], mode, as_json=as_json, show_all=show_all)
 
 
 @app.command("upgrade")
@@ -123,7 +150,7 @@ def upgrade(
     tenant: str | None = typer.Option(None, "--tenant", "-t", help=TENANT_HELP),
     answers: Path | None = typer.Option(None, "--answers", "-a", help=ANSWERS_HELP),
     sets: list[str] | None = typer.Option(None, "--set", help=SET_HELP, metavar="KEY=VALUE"),
-    yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
+    yes: bool = typer.Option(False, "--yes", "-y", help=WIZARD_YES_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
     detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -132,7 +159,10 @@ def upgrade(
     """Rolling upgrade: the backup DMS's driver files and options first, then the primary's.
 
     Each DMS is its own plan and transaction; the legal terms must be accepted again. Options
-    keep their values; options the new version adds are added. --dry-run shows both plans.
+    keep their values; options the new version adds are added. --dry-run shows both plans;
+    without --yes they are confirmed first (refused without a terminal).
+
+    Example: gsetup driver upgrade facebook --package facebook-driver-9.0.1.zip --yes
     """
     from gsetup.wizards.bp import login
     from gsetup.wizards.collect import Prompter
@@ -144,15 +174,14 @@ def upgrade(
     )
 
     parse_driver(driver)
-    request = DriverRequest(
-        driver, dms, None, package, answers, sets or [], None, yes, dry_run, tenant
-    )
+    request = DriverRequest(driver, dms, None, package, answers, sets or [], None, yes, tenant)
     sources = answer_sources(request)
     prompter = Prompter()
     g = globals_of(ctx)
     context = login(g.db, g.user, sources, prompter, yes)
-    results = run_driver_upgrade(context, request, sources, prompter, _confirm, _progress)
-    _finish(results, dry_run=dry_run, as_json=as_json, detailed=detailed, show_all=show_all)
+    mode = _wizard_mode(prompter, (dry_run, yes, detailed, as_json), f"Upgrading {driver}")
+    results = run_driver_upgrade(context, request, sources, prompter, mode, _progress)
+    _finish(results, mode, as_json=as_json, show_all=show_all)
 
 
 @app.command("uninstall")
@@ -162,6 +191,7 @@ def uninstall(
     dms: str = typer.Option(..., "--dms", help="The DigitalMessagingServer application."),
     channel: str | None = typer.Option(None, "--channel", help=CHANNEL_HELP),
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
     detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -171,15 +201,22 @@ def uninstall(
 
     Options that were there before the install or were added since are kept, and those the
     install overwrote get their earlier values back (unless edited since); files changed
-    since they were installed are kept too.
+    since they were installed are kept too. The plan is confirmed first (--yes: not).
+
+    Example: gsetup driver uninstall facebook --dms DMS_Primary --yes
     """
     from gsetup.commands.drivers import uninstall_driver
     from gsetup.wizards.driver import parse_driver
 
-    result = uninstall_driver(
-        open_context(ctx), parse_driver(driver), tenant, dms, channel, dry_run=dry_run
+    context = open_context(ctx)
+    found = parse_driver(driver)
+    mode = confirmation(dry_run, yes, detailed, as_json)
+    result = mode.apply(
+        lambda dry: uninstall_driver(context, found, tenant, dms, channel, dry_run=dry),
+        lambda r: [r.plan],
+        risky=lambda plan: plan.replaces(),
     )
-    _finish([result], dry_run=dry_run, as_json=as_json, detailed=detailed, show_all=show_all)
+    _finish([result], mode, as_json=as_json, show_all=show_all)
 
 
 @app.command("list")
@@ -193,7 +230,7 @@ def list_(
     from gsetup.cli.render import print_table
     from gsetup.commands.drivers import list_drivers
 
-    found = list_drivers(open_context(ctx), tenant, dms)
+    found = list_drivers(open_context(ctx, writes=False), tenant, dms)
     if as_json:
         emit_json(found)
         return

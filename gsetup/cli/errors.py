@@ -7,14 +7,25 @@ import traceback
 
 import typer
 
-from gsetup.errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, GsetupError
+from gsetup.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    CancelledError,
+    GsetupError,
+)
 
 
 def run(app: typer.Typer, argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit status; never shows local variables in a traceback."""
+    from gsetup.cli.placeholders import build_command
+
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        result = app(args=argv, standalone_mode=False, prog_name="gsetup")
+        result = build_command(app).main(args=argv, standalone_mode=False, prog_name="gsetup")
+    except CancelledError as exc:  # "no" at a confirmation: not an error, one line
+        print(str(exc), file=sys.stderr)
+        return exc.exit_code
     except GsetupError as exc:
         _error(str(exc), debug)
         return exc.exit_code
@@ -27,11 +38,7 @@ def run(app: typer.Typer, argv: list[str] | None = None) -> int:
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.TyperException as exc:  # usage errors: unknown option, bad value...
-        show = getattr(exc, "show", None)
-        if show is None:
-            _error(str(exc), debug)
-        else:
-            show()
+        _error(_usage_message(exc), debug)
         return EXIT_BAD_INPUT
     except Exception as exc:  # the last resort: a bug, reported without locals
         from gsetup.configdb.database import explain_failure
@@ -45,6 +52,14 @@ def run(app: typer.Typer, argv: list[str] | None = None) -> int:
     if result == EXIT_INTERRUPTED:  # typer turns Ctrl-C into a silent exit status 130
         print("\ninterrupted", file=sys.stderr)
     return result if isinstance(result, int) else 0
+
+
+def _usage_message(exc: Exception) -> str:
+    """``No such option: --bogus (gsetup tenant list -h shows the usage)``."""
+    format_message = getattr(exc, "format_message", None)
+    message = format_message() if format_message is not None else str(exc)
+    command = getattr(getattr(exc, "ctx", None), "command_path", None)
+    return f"{message.rstrip('.')} ({command} -h shows the usage)" if command else message
 
 
 def _error(message: str, debug: bool) -> None:

@@ -43,7 +43,7 @@ def list_(
     from gsetup.commands.objects import list_objects
     from gsetup.commands.tenants import list_tenants
 
-    context = open_context(ctx)
+    context = open_context(ctx, writes=False)
     views = list_objects(context, tenant or list_tenants(context), kind)
     if as_json:
         emit_json([v.to_json() for v in views])
@@ -64,5 +64,5 @@ def show(
     from gsetup.commands.objects import show_object, split_full_path
 
     tenant, rel = split_full_path(path)
-    view = show_object(open_context(ctx), tenant, rel)
+    view = show_object(open_context(ctx, writes=False), tenant, rel)
     emit_json(view.to_json()) if as_json else print_view(view)

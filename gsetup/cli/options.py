@@ -13,6 +13,8 @@ from gsetup.cli.common import (
     DETAILED_HELP,
     DRY_RUN_HELP,
     JSON_HELP,
+    YES_HELP,
+    confirmation,
     emit_json,
     finish_plan,
     open_context,
@@ -45,27 +47,36 @@ def import_(
     secret_key: list[str] | None = typer.Option(
         None, "--secret-key", help="Store this key's values as secrets (repeatable)."
     ),
+    yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
     detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     show_all: bool = typer.Option(False, "--all", help=ALL_HELP),
 ) -> None:
-    """Import an option file. Existing keys keep their values unless --overwrite."""
+    """Import an option file. Existing keys keep their values unless --overwrite.
+
+    With --overwrite, a plan that changes existing values is shown and confirmed first.
+
+    Example: gsetup options import dms.cfg --app DMS_Primary --dry-run
+    """
     from gsetup.commands.options import find_target, import_options
+    from gsetup.plan.model import Plan
 
     context = open_context(ctx)
     target = find_target(context, tenant=tenant, app=app_name)
-    plan = import_options(
-        context,
-        target,
-        file,
-        overwrite=overwrite,
-        secret_keys=secret_key or (),
-        dry_run=dry_run,
+    mode = confirmation(dry_run, yes, detailed, as_json, busy=f"Importing {file}")
+    plan = mode.apply_plan(
+        lambda dry: import_options(
+            context,
+            target,
+            file,
+            overwrite=overwrite,
+            secret_keys=secret_key or (),
+            dry_run=dry,
+        ),
+        risky=Plan.replaces if overwrite else None,
     )
-    finish_plan(
-        plan, dry_run=dry_run, as_json=as_json, detailed_exitcode=detailed, show_all=show_all
-    )
+    finish_plan(plan, mode, as_json=as_json, show_all=show_all)
 
 
 @app.command("export")
@@ -82,10 +93,13 @@ def export(
         help="Write secret values in clear (only with --output); default: masked.",
     ),
 ) -> None:
-    """Write an application's options as an option file (secrets masked)."""
+    """Write an application's options as an option file (secrets masked).
+
+    Example: gsetup options export --app DMS_Primary --output dms.cfg
+    """
     from gsetup.commands.options import export_options, find_target
 
-    context = open_context(ctx)
+    context = open_context(ctx, writes=False)
     target = find_target(context, tenant=tenant, app=app_name)
     text = export_options(context, target, output=output, include_secrets=include_secrets)
     if output is None:
@@ -105,7 +119,7 @@ def get(
     from gsetup.commands.options import find_target, get_option, parse_option_name
 
     option = parse_option_name(name)
-    context = open_context(ctx)
+    context = open_context(ctx, writes=False)
     target = find_target(context, tenant=tenant, app=app_name, annex=annex)
     view = get_option(context, target, option)
     if as_json:
@@ -132,23 +146,30 @@ def set_(
     detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Set one option. Setting the same value again changes nothing."""
+    """Set one option. Setting the same value again changes nothing; nothing is asked.
+
+    Example: gsetup options set channel-facebook/reconnection-timeout 30 --app DMS_Primary
+    """
     from gsetup.commands.options import find_target, parse_option_name, set_option
 
     option = parse_option_name(name)
     given = _value(value, value_env, secret=secret)
     context = open_context(ctx)
     target = find_target(context, tenant=tenant, app=app_name, annex=annex)
-    plan = set_option(
-        context,
-        target,
-        option,
-        given,
-        secret=secret,
-        on_command_line=value is not None,
-        dry_run=dry_run,
+    mode = confirmation(dry_run, False, detailed, as_json)
+    plan = mode.apply_plan(
+        lambda dry: set_option(
+            context,
+            target,
+            option,
+            given,
+            secret=secret,
+            on_command_line=value is not None,
+            dry_run=dry,
+        ),
+        risky=None,
     )
-    finish_plan(plan, dry_run=dry_run, as_json=as_json, detailed_exitcode=detailed)
+    finish_plan(plan, mode, as_json=as_json)
 
 
 @app.command("unset")
@@ -158,18 +179,23 @@ def unset(
     app_name: str | None = typer.Option(None, "--app", help=APP_HELP),
     annex: str | None = typer.Option(None, "--annex", help=ANNEX_HELP),
     tenant: str | None = typer.Option(None, "--tenant", "-t", help=TENANT_HELP),
+    yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
     detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Remove one option. Removing a missing option changes nothing."""
+    """Remove one option (asks first on a terminal). Removing a missing option changes nothing.
+
+    Example: gsetup options unset channel-facebook/reconnection-timeout --app DMS_Primary --yes
+    """
     from gsetup.commands.options import find_target, parse_option_name, unset_option
 
     option = parse_option_name(name)
     context = open_context(ctx)
     target = find_target(context, tenant=tenant, app=app_name, annex=annex)
-    plan = unset_option(context, target, option, dry_run=dry_run)
-    finish_plan(plan, dry_run=dry_run, as_json=as_json, detailed_exitcode=detailed)
+    mode = confirmation(dry_run, yes, detailed, as_json)
+    plan = mode.apply_plan(lambda dry: unset_option(context, target, option, dry_run=dry))
+    finish_plan(plan, mode, as_json=as_json)
 
 
 def _value(value: str | None, value_env: str | None, *, secret: bool) -> str:

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from gsetup.cli.common import DEFAULT_TENANT
+from gsetup.cli.common import DEFAULT_TENANT, JSON_HELP, emit_json
+from gsetup.cli.progress import steps
 
 if TYPE_CHECKING:
     from gsetup.sqlscripts.planning import ApplyPlan, PlannedScript
@@ -31,6 +32,7 @@ DBMS_HELP = "mssql, oracle, db2, postgresql or sqlite."
 def list_(
     package: list[str] = typer.Option(None, "--package", "-p", help=PACKAGE_HELP),
     dbms: str | None = typer.Option(None, "--dbms", "-d", help=DBMS_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List the scripts, in the order they run, and the DBMSes each exists for."""
     from gsetup.cli.render import print_table
@@ -38,12 +40,20 @@ def list_(
     from gsetup.sqlscripts.catalog import list_scripts
 
     rows = [
-        (number, script.group, script.name, ",".join(dbmses))
+        (number, script.group, script.name, dbmses)
         for number, (script, dbmses) in enumerate(
             list_scripts(script_groups(package), dbms), start=1
         )
     ]
-    print_table("Interaction Server database scripts", ["#", "package", "script", "dbms"], rows)
+    if as_json:
+        keys = ("order", "package", "script", "dbms")
+        emit_json([dict(zip(keys, row, strict=True)) for row in rows])
+        return
+    print_table(
+        "Interaction Server database scripts",
+        ["#", "package", "script", "dbms"],
+        [(*row[:3], ",".join(row[3])) for row in rows],
+    )
 
 
 @app.command("show")
@@ -64,7 +74,10 @@ def export(
     directory: Path = typer.Option(..., "--dir", help="Directory to write the scripts into."),
     package: list[str] = typer.Option(None, "--package", "-p", help=PACKAGE_HELP),
 ) -> None:
-    """Write the scripts for a DBA, with run-order.txt numbering them in run order."""
+    """Write the scripts for a DBA, with run-order.txt numbering them in run order.
+
+    Example: gsetup sql export --dbms oracle --dir scripts/
+    """
     from gsetup.packages.scripts import script_groups
     from gsetup.sqlscripts.placement import export_scripts
 
@@ -88,8 +101,8 @@ def apply(
         False,
         "--yes",
         "-y",
-        help="Confirm that Interaction Server is stopped when none is "
-        "registered in the configuration database.",
+        help="Apply without asking (needed without a terminal); also confirms that Interaction "
+        "Server is stopped when none is registered in the configuration database.",
     ),
     allow_data_loss: bool = typer.Option(
         False, "--allow-data-loss", help="Let CleanUp drop columns that hold values."
@@ -104,9 +117,14 @@ def apply(
     """Run CleanUp then Alter for each package, record them, and skip what is recorded.
 
     Interaction Server must be stopped: each InteractionServer application registered in the
-    tenant is checked (one that accepts a connection on its host and port is running).
+    tenant is checked (one that accepts a connection on its host and port is running). The
+    scripts to run are shown and confirmed first; without a terminal it needs --yes.
+
+    Example: gsetup sql apply --url postgresql+psycopg://ixn@db/ixn --package twitter --yes
     """
-    from gsetup.cli.common import open_context
+    from dataclasses import replace
+
+    from gsetup.cli.common import confirmation, open_context
     from gsetup.commands.apps import interaction_servers
     from gsetup.packages.scripts import script_groups
     from gsetup.sqlscripts import apply as core
@@ -114,19 +132,23 @@ def apply(
     request = core.ApplyRequest(
         url=url,
         groups=script_groups(package),
-        servers=[] if dry_run else interaction_servers(open_context(ctx), tenant),
+        servers=[] if dry_run else interaction_servers(open_context(ctx, writes=False), tenant),
         confirmed=yes,
         allow_data_loss=allow_data_loss,
         rerun_changed=rerun_changed,
     )
+    planned = core.plan(request)
     if dry_run:
-        _print_dry_run(core.plan(request))
+        _print_dry_run(planned)
         return
-    _print_result(core.apply(request, _print_progress))
-
-
-def _print_progress(planned: PlannedScript, position: int, total: int) -> None:
-    print(f"[{position}/{total}] {planned.script.name}", flush=True)
+    if planned.to_run:
+        confirmation(False, yes, False).confirm(
+            f"sql apply would run {len(planned.to_run)} scripts on {planned.dbms.title}",
+            lambda: _print_status(planned),
+        )
+        request = replace(request, confirmed=True)
+    with steps(len(planned.to_run), "Running scripts") as advance:
+        _print_result(core.apply(request, lambda item, _pos, _total: advance(item.script.name)))
 
 
 def _print_result(planned: ApplyPlan) -> None:
@@ -136,12 +158,17 @@ def _print_result(planned: ApplyPlan) -> None:
     print(f"Applied {len(planned.to_run)} scripts on {planned.dbms.title} and recorded them.")
 
 
-def _print_dry_run(planned: ApplyPlan) -> None:
+def _print_status(planned: ApplyPlan) -> None:
     for item in planned.scripts:
         print(f"-- {item.script.name}: {_status_text(item)}")
     if planned.rows_at_risk:
         columns = ", ".join(f"{n} ({c} rows)" for n, c in planned.values_at_risk.items())
         print(f"-- CleanUp would drop values from {planned.rows_at_risk} rows: {columns}")
+    print("-- Interaction Server must be stopped while the scripts run.")
+
+
+def _print_dry_run(planned: ApplyPlan) -> None:
+    _print_status(planned)
     for item in planned.to_run:
         print(f"\n-- ===== {item.script.name} =====")
         print(item.text, end="")

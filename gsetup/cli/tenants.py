@@ -17,7 +17,7 @@ def list_(
     """List the tenants you may see."""
     from gsetup.commands.tenants import list_tenants
 
-    names = list_tenants(open_context(ctx))
+    names = list_tenants(open_context(ctx, writes=False))
     if as_json:
         emit_json(names)
     else:
@@ -31,7 +31,10 @@ def create(
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Create a tenant (superusers; on the embedded database, its owner)."""
+    """Create a tenant (superusers; on the embedded database, its owner).
+
+    Example: gsetup tenant create Acme
+    """
     from gsetup.commands.tenants import create_tenant
 
     create_tenant(open_context(ctx), name, dry_run=dry_run)

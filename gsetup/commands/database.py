@@ -31,6 +31,30 @@ def init_database(db_url: str | None, admin: str | None, password: str | None) -
     return {"url": db.display_url, "revision": schema_revision(db), "admin": created}
 
 
+def versions(db_url: str | None) -> dict[str, Any]:
+    """What ``gsetup version`` reports; the database URL is shown, not opened."""
+    import platform
+
+    import sqlalchemy
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from gsetup import __version__
+
+    url = resolve_url(db_url)
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        shown = "(not a database URL)"
+    return {
+        "gsetup": __version__,
+        "schema": HEAD,
+        "python": platform.python_version(),
+        "sqlalchemy": sqlalchemy.__version__,
+        "database": shown,
+    }
+
+
 def upgrade_database(ctx: Context) -> dict[str, Any]:
     """What :func:`gsetup.context.connect` with ``upgrade=True`` migrated (superusers only)."""
     return {"url": ctx.db.display_url, "revision": schema_revision(ctx.db)}

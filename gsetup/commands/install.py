@@ -59,6 +59,23 @@ def installed_packages(ctx: Context, tenant: str) -> dict[str, InstalledPackage]
         return deployment.installed_packages(conn, tid)
 
 
+def tenants_with(ctx: Context, package: str) -> list[str]:
+    """The tenants the user may see where ``package`` is installed (one query)."""
+    from sqlalchemy import select
+
+    from gsetup.configdb.models import BusinessProcess, CfgObject, Tenant
+
+    query = (
+        select(Tenant.name)
+        .join(CfgObject, CfgObject.tenant_id == Tenant.id)
+        .join(BusinessProcess, BusinessProcess.id == CfgObject.id)
+        .where(BusinessProcess.package == package)
+        .order_by(Tenant.name)
+    )
+    with ctx.db.engine.connect() as conn:
+        return [name for (name,) in conn.execute(query) if ctx.identity.can_see(name)]
+
+
 def capacity_rules(ctx: Context, tenant: str) -> list[str]:
     """Names of the tenant's capacity rules."""
     with deployment.open_tenant(ctx, tenant) as (conn, tid):
@@ -234,7 +251,7 @@ def _uninstall(ctx: Context, package: Package, tenant: str, *, dry_run: bool) ->
         )
     recorded = current.files
     directory = Path(current.strategy_dir)
-    file_plan = strategy_files.plan_files(directory, {}, recorded)
+    file_plan = strategy_files.plan_files(directory, {}, recorded, uninstall=True)
     state = DesiredState(tenant, owner=package.name)
     if dry_run:
         plan = plan_states(ctx.db.engine, [state])
@@ -270,6 +287,8 @@ def list_packages(ctx: Context) -> list[dict[str, Any]]:
                     "tenant": tenant,
                     "version": found.version,
                     "installed_at": when.isoformat(timespec="seconds") if when else None,
+                    "install_home": found.home,
+                    "strategy_dir": found.strategy_dir,
                 }
             )
     return [

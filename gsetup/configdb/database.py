@@ -71,10 +71,16 @@ class Database:
         return self.url.render_as_string(hide_password=True)
 
 
-def open_database(url_text: str, *, upgrade: bool | None = None, check: bool = True) -> Database:
+def open_database(
+    url_text: str, *, upgrade: bool | None = None, check: bool = True, create: bool = True
+) -> Database:
     """Open the database at ``url_text`` and make sure its schema is the one this gsetup uses.
 
     Connections are not pooled: a gsetup process is short-lived and must leave none open.
+
+    The embedded default file (and its directory) is created on first use. Another SQLite
+    file that does not exist is a mistyped path as often as a new database: it is created only
+    when ``create`` (commands that write) and its directory exists, else refused.
 
     ``upgrade`` None migrates embedded databases and refuses server databases that are behind;
     True migrates any database (``gsetup db upgrade``/``db init``); False never migrates.
@@ -98,7 +104,7 @@ def open_database(url_text: str, *, upgrade: bool | None = None, check: bool = T
     if url.get_driver_name() not in _DRIVERS.get(url.get_backend_name(), ()):
         raise _unsupported(url)
     if url.get_backend_name() == "sqlite":
-        _prepare_sqlite_file(url)
+        _prepare_sqlite_file(url, default=url_text == default_url(), create=create)
         engine = create_engine(
             url,
             poolclass=NullPool,
@@ -131,13 +137,16 @@ def _unsupported(url: URL) -> DatabaseError:
     )
 
 
-def _prepare_sqlite_file(url: URL) -> None:
+def _prepare_sqlite_file(url: URL, *, default: bool, create: bool) -> None:
     """Create the file with mode 0600; refuse a file owned by another operating-system user."""
     if not url.database or url.database == ":memory:":
         raise DatabaseError("the embedded database needs a file path, e.g. sqlite:///gsetup.db")
     path = Path(url.database).expanduser()
+    if not default and not path.exists():
+        _check_creatable(path, create)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if default:
+            path.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
     except OSError as exc:
         raise DatabaseError(f"cannot open the database file {path}: {exc.strerror}") from None
@@ -145,6 +154,20 @@ def _prepare_sqlite_file(url: URL) -> None:
         raise DatabaseError(
             f"the database file {path} belongs to another user; the embedded database trusts "
             "only its owner (use a PostgreSQL database with accounts to share it)"
+        )
+
+
+def _check_creatable(path: Path, create: bool) -> None:
+    """A named SQLite file that does not exist: create it only to write, in an existing dir."""
+    if not create:
+        raise DatabaseError(
+            f"the database file {path} does not exist (check --db or GSETUP_DB); "
+            "`gsetup db init` creates one"
+        )
+    if not path.parent.is_dir():
+        raise DatabaseError(
+            f"cannot create the database file {path}: the directory {path.parent} does not "
+            "exist (gsetup creates no directories for a --db path)"
         )
 
 

@@ -62,8 +62,18 @@ def check_directory(directory: Path, source: str = "strategy_dir") -> Path:
     return path
 
 
-def plan_files(directory: Path, files: Mapping[str, str], recorded: Mapping[str, str]) -> FilePlan:
-    """Compare ``files`` with the directory and with what gsetup recorded writing there."""
+def plan_files(
+    directory: Path,
+    files: Mapping[str, str],
+    recorded: Mapping[str, str],
+    *,
+    uninstall: bool = False,
+) -> FilePlan:
+    """Compare ``files`` with the directory and with what gsetup recorded writing there.
+
+    A replaced directory keeps edited files in its backup; an ``uninstall`` makes no backup
+    and leaves them where they are (:func:`add_removal`).
+    """
     plan = FilePlan(directory, dict(files))
     present = _present(directory)
     for name in sorted(set(files) | set(present)):
@@ -73,7 +83,10 @@ def plan_files(directory: Path, files: Mapping[str, str], recorded: Mapping[str,
         note = "changed since gsetup wrote it: kept in the backup" if edited else ""
         if edited:
             plan.edited.append(name)
-        if name not in files:
+        if name not in files and edited and uninstall:
+            note = "changed since gsetup wrote it: left in place"
+            plan.changes.append(Change("keep", "file", "file", path, note=note))
+        elif name not in files:
             plan.changes.append(Change("delete", "file", "file", path, note=note))
         elif on_disk is None:
             plan.changes.append(Change("create", "file", "file", path))

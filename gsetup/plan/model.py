@@ -113,6 +113,14 @@ class Plan:
         """Whether applying would change anything."""
         return any(c.action != "keep" for c in self.changes)
 
+    def deletes(self) -> bool:
+        """Whether applying would delete an object, option or file."""
+        return any(c.action == "delete" for c in self.changes)
+
+    def replaces(self) -> bool:
+        """Whether applying would delete or overwrite anything that exists."""
+        return any(c.action in ("delete", "update") for c in self.changes)
+
     def summary_line(self) -> str:
         """``N to create, N to update, N to delete, N unchanged``."""
         s = self.summary()

@@ -8,11 +8,12 @@ files and ``--set``, so scripted and interactive installs can't drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gsetup.configdb.tenants import DEFAULT_TENANT
 from gsetup.errors import BadInputError, NotFoundError
 from gsetup.packages.attributes import CAPACITY_RULE
 from gsetup.wizards.answers import (
@@ -23,7 +24,7 @@ from gsetup.wizards.answers import (
     parse_set,
     save_answers,
 )
-from gsetup.wizards.collect import Prompter, collect
+from gsetup.wizards.collect import Applier, Prompter, collect
 from gsetup.wizards.questions import Answers as Collected
 from gsetup.wizards.questions import Question
 
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from gsetup.commands.install import InstallResult
     from gsetup.context import Context
     from gsetup.packages import Package
-    from gsetup.plan.model import Plan
 
 LOGIN_QUESTIONS = (
     Question(
@@ -133,14 +133,19 @@ class InstallRequest:
     sets: Sequence[str] = ()
     save_answers: Path | None = None
     yes: bool = False
-    dry_run: bool = False
+    tenant: str | None = None
 
 
 def answer_sources(request: InstallRequest) -> list[AnswerSource]:
-    """``--set`` first, then the answers file (``--save-answers`` is checked here too)."""
+    """``--tenant`` and ``--set`` first, then the answers file.
+
+    ``--save-answers`` is checked here too, before anything is applied.
+    """
     if request.save_answers is not None:
         check_save_path(request.save_answers)
     sources = [parse_set(request.sets)]
+    if request.tenant is not None:
+        sources.insert(0, AnswerSource("--tenant", {"tenant": request.tenant}))
     if request.answers_file is not None:
         sources.append(load_answers_file(request.answers_file))
     return sources
@@ -200,11 +205,15 @@ def run_install(
     request: InstallRequest,
     sources: list[AnswerSource],
     prompter: Prompter,
-    confirm: Callable[[Plan], bool],
+    applier: Applier,
 ) -> InstallResult:
-    """Ask what is left, show the plan, confirm, apply; write ``--save-answers`` if asked."""
+    """Ask what is left, then plan or apply through ``applier``; write ``--save-answers``.
+
+    A plan that deletes (a version change removes the old one) is risky.
+    """
     from gsetup.commands.install import install
     from gsetup.packages import Answers, get_package
+    from gsetup.plan.model import Plan
 
     package = get_package(request.package)
     questions = bp_questions(package, ctx)
@@ -232,13 +241,12 @@ def run_install(
     )
     home = Path(collected["install_home"])
     history = {k: v for k, v in collected.items() if k != "password"}
-    interactive = prompter.interactive and not request.yes
-    if interactive and not request.dry_run:
-        preview = install(ctx, package.name, answers, home, dry_run=True)
-        if not confirm(preview.plan):
-            raise KeyboardInterrupt
-    result = install(
-        ctx, package.name, answers, home, dry_run=request.dry_run, recorded_answers=history
+    result = applier.apply(
+        lambda dry: install(
+            ctx, package.name, answers, home, dry_run=dry, recorded_answers=history
+        ),
+        lambda r: [r.plan],
+        risky=Plan.deletes,
     )
     if request.save_answers is not None:
         save_answers(request.save_answers, questions, collected)
@@ -246,28 +254,48 @@ def run_install(
 
 
 def _recorded_answers(ctx: Context, package: str, sources: list[AnswerSource]) -> dict[str, Any]:
-    """The answers of the last install of ``package`` in the tenant the sources name."""
+    """The answers of the last install of ``package`` in the tenant the sources name; without
+    one, in the one tenant where it is installed, else in Environment (tenant included)."""
     from gsetup import deployment
+    from gsetup.commands.install import tenants_with
 
     tenant = next((s.values["tenant"] for s in sources if "tenant" in s.values), None)
-    if tenant is None:
-        return {}
+    if tenant is not None:
+        chosen = str(tenant)
+    else:
+        where = tenants_with(ctx, package)
+        chosen = where[0] if len(where) == 1 else DEFAULT_TENANT
     try:
-        with deployment.open_tenant(ctx, tenant) as (conn, tid):
-            answers = deployment.recorded_answers(conn, tid, package)
+        with deployment.open_tenant(ctx, chosen) as (conn, tid):
+            answers = dict(deployment.recorded_answers(conn, tid, package))
     except NotFoundError:  # the tenant question itself says which tenants there are
         return {}
-    return {k: v for k, v in answers.items() if k != "tenant"}
+    if tenant is not None:
+        answers.pop("tenant", None)
+    return answers
 
 
 def check_answers_file(path: Path, package_name: str | None) -> dict[str, Any]:
-    """Validate an answers file without a database: keys, types, secret references."""
+    """Validate an answers file without a database: keys, types, secret references, and
+    the answers a run without prompts needs."""
     from gsetup.packages import catalogue, get_package
-    from gsetup.wizards.collect import check_source
+    from gsetup.wizards.collect import check_source, require_answers
 
     source = load_answers_file(path)
     packages = [get_package(package_name)] if package_name else catalogue()
     checked: dict[str, Any] = {}
     for package in packages:
-        checked.update(check_source([*LOGIN_QUESTIONS, *bp_questions(package, None)], source))
+        questions = bp_questions(package, None)
+        checked.update(check_source([*LOGIN_QUESTIONS, *questions], source))
+        require_answers(questions, source)
     return checked
+
+
+def bp_answers_schema(package_name: str) -> dict[str, Any]:
+    """The JSON Schema of ``package_name``'s answers file (YAML)."""
+    from gsetup.packages import get_package
+    from gsetup.wizards.schema import answers_schema
+
+    package = get_package(package_name)
+    title = f"gsetup answers file: {package.name} {package.version}"
+    return answers_schema(title, bp_questions(package, None), LOGIN_QUESTIONS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from gsetup.errors import BadInputError, NeedsAnswerError
 from gsetup.wizards.answers import (
@@ -21,6 +21,25 @@ from gsetup.wizards.answers import (
     secret_reference,
 )
 from gsetup.wizards.questions import Question
+
+if TYPE_CHECKING:
+    from gsetup.plan.model import Plan
+
+R = TypeVar("R")
+
+
+class Applier(Protocol):
+    """Previews, confirms and applies a wizard's plans (gsetup.cli.confirm.Confirmation)."""
+
+    def apply(
+        self,
+        run: Callable[[bool], R],
+        plans: Callable[[R], Sequence[Plan]],
+        *,
+        risky: Callable[[Plan], bool] | None = ...,
+    ) -> R:
+        """``run(dry_run)`` planned only, or confirmed as needed and applied."""
+        ...
 
 
 @dataclass
@@ -149,3 +168,14 @@ def check_source(questions: Sequence[Question], source: AnswerSource) -> dict[st
         else:
             checked[question.key] = question.parse(raw, source.name, checked)
     return checked
+
+
+def require_answers(questions: Sequence[Question], source: AnswerSource) -> None:
+    """A run without prompts (``--yes``) needs every required question answered by ``source``."""
+    missing = [q.key for q in questions if q.required and q.key not in source.values]
+    if missing:
+        keys = ", ".join(repr(k) for k in missing)
+        raise NeedsAnswerError(
+            f"{source.name}: no answer for {keys}; a run without prompts (--yes) needs "
+            f"{'it' if len(missing) == 1 else 'them'}"
+        )

@@ -31,7 +31,7 @@ from gsetup.wizards.answers import (
     parse_set,
     save_answers,
 )
-from gsetup.wizards.collect import Prompter, collect
+from gsetup.wizards.collect import Applier, Prompter, collect
 from gsetup.wizards.driver_questions import (
     HUB_ANSWERS,
     driver_questions,
@@ -42,7 +42,6 @@ from gsetup.wizards.questions import Question
 if TYPE_CHECKING:
     from gsetup.commands.drivers import DriverResult
     from gsetup.context import Context
-    from gsetup.plan.model import Plan
 
 OPTION_PREFIX = "option."
 _LOGIN_KEYS = ("user", "password")
@@ -61,7 +60,6 @@ class DriverRequest:
     sets: Sequence[str] = ()
     save_answers: Path | None = None
     yes: bool = False
-    dry_run: bool = False
     tenant: str | None = None
 
 
@@ -214,9 +212,12 @@ def run_driver_install(
     request: DriverRequest,
     sources: list[AnswerSource],
     prompter: Prompter,
-    confirm: Callable[[Plan], bool],
+    applier: Applier,
 ) -> DriverResult:
-    """Ask what is left, show the plan, confirm, apply; write ``--save-answers`` if asked."""
+    """Ask what is left, then plan or apply through ``applier``; write ``--save-answers``.
+
+    A plan that deletes or replaces existing values is risky.
+    """
     from gsetup.commands.drivers import DriverAnswers, install_driver
     from gsetup.drivers.channel_options import check_channel_options
 
@@ -247,11 +248,11 @@ def run_driver_install(
         options,
         history,
     )
-    if prompter.interactive and not request.yes and not request.dry_run:
-        preview = install_driver(ctx, answers, dry_run=True)
-        if not confirm(preview.plan):
-            raise KeyboardInterrupt
-    result = install_driver(ctx, answers, dry_run=request.dry_run)
+    result = applier.apply(
+        lambda dry: install_driver(ctx, answers, dry_run=dry),
+        lambda r: [r.plan],
+        risky=lambda plan: plan.replaces(),
+    )
     result.next_steps.append(
         f"In Hub, set the RPC cache timeout of channel {collected['gsa_channel_name']!r} to "
         f"{collected['rpc_cache_timeout']} seconds (guide: Configure connections)."
@@ -276,10 +277,13 @@ def run_driver_upgrade(
     request: DriverRequest,
     sources: list[AnswerSource],
     prompter: Prompter,
-    confirm: Callable[[Plan], bool],
+    applier: Applier,
     progress: Callable[[str], None] | None = None,
 ) -> list[DriverResult]:
-    """The rolling upgrade: tenant, primary DMS and terms, then backup first, then primary."""
+    """The rolling upgrade: tenant, primary DMS and terms, then backup first, then primary.
+
+    Every step that changes something is risky: it replaces the driver's files.
+    """
     from gsetup.commands.drivers import upgrade_driver
 
     driver = parse_driver(request.driver)
@@ -295,7 +299,7 @@ def run_driver_upgrade(
         "terms": _accepted(ctx, collected),
     }
 
-    def run(dry_run: bool, report: Callable[[str], None] | None) -> list[DriverResult]:
+    def run(dry_run: bool) -> list[DriverResult]:
         return upgrade_driver(
             ctx,
             driver,
@@ -304,13 +308,12 @@ def run_driver_upgrade(
             request.package or Path(),
             dry_run=dry_run,
             history=history,
-            progress=report,
+            progress=None if dry_run else progress,
         )
 
-    interactive = prompter.interactive and not request.yes and not request.dry_run
-    if interactive and not all(confirm(step.plan) for step in run(True, None)):
-        raise KeyboardInterrupt
-    return run(request.dry_run, progress)
+    return applier.apply(
+        run, lambda steps: [s.plan for s in steps], risky=lambda plan: plan.pending
+    )
 
 
 def check_driver_answers_file(path: Path, driver_name: str) -> dict[str, Any]:
@@ -318,7 +321,7 @@ def check_driver_answers_file(path: Path, driver_name: str) -> dict[str, Any]:
     name, its options against the specs, and secret references."""
     from gsetup.drivers.channel_options import check_channel_options
     from gsetup.wizards.bp import LOGIN_QUESTIONS
-    from gsetup.wizards.collect import check_source
+    from gsetup.wizards.collect import check_source, require_answers
 
     driver = parse_driver(driver_name)
     source = load_answers_file(path)
@@ -329,7 +332,27 @@ def check_driver_answers_file(path: Path, driver_name: str) -> dict[str, Any]:
     )
     (cleaned,), extras = _split([source], DriverRequest(driver_name))
     checked = check_source(LOGIN_QUESTIONS, login)
-    checked.update(check_source(driver_questions(driver, None), cleaned))
+    questions = driver_questions(driver, None)
+    checked.update(check_source(questions, cleaned))
+    require_answers(questions, cleaned)
     section = channel_section(driver, extras.channel)
     options = check_channel_options(driver, section, extras.options, extras.where)
     return {**checked, "channel": extras.channel, "options": options}
+
+
+def driver_answers_schema(driver_name: str) -> dict[str, Any]:
+    """The JSON Schema of a ``gsetup driver install`` answers file (YAML)."""
+    from gsetup.wizards.bp import LOGIN_QUESTIONS
+    from gsetup.wizards.schema import answers_schema
+
+    driver = parse_driver(driver_name)
+    shapes: tuple[dict[str, Any], ...] = (
+        {"type": "string", "minLength": 1},
+        {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+    )
+    extra = {
+        q.key: {"description": q.help, **shape}
+        for q, shape in zip(_extra_questions(), shapes, strict=True)
+    }
+    title = f"gsetup answers file: driver install {driver}"
+    return answers_schema(title, driver_questions(driver, None), LOGIN_QUESTIONS, extra)

@@ -8,6 +8,7 @@ key and what is allowed.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -20,6 +21,7 @@ Answers = Mapping[str, Any]
 
 _TRUE = {"true", "yes", "y", "1", "on"}
 _FALSE = {"false", "no", "n", "0", "off"}
+BOOL_WORDS = frozenset(_TRUE | _FALSE)  # what a yes/no answer may say (not ``literal`` ones)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,12 @@ class Question:
     def secret(self) -> bool:
         """Secrets are asked without echo and never written back."""
         return self.type == "secret"
+
+    @property
+    def required(self) -> bool:
+        """Whether an answers file for a run without prompts must give it: it always applies
+        and nothing supplies a default (a secret never has one)."""
+        return self.when is None and (self.secret or self.default is None)
 
     def default_for(self, answers: Answers) -> Any:
         """The default, given the answers so far."""
@@ -95,6 +103,8 @@ class Question:
         text = str(raw).strip()
         if not text:
             raise BadInputError(f"{where}: an empty value is not allowed")
+        if self.type == "path":  # stored absolute: a re-run elsewhere must not move the install
+            return os.path.abspath(os.path.expanduser(text))
         return text
 
 
