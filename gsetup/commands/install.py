@@ -19,7 +19,7 @@ from gsetup.deployment import FILES_SECTION, HOME_KEY, HOME_SECTION, InstalledPa
 from gsetup.errors import BadInputError, NotFoundError
 from gsetup.installer import files as strategy_files
 from gsetup.packages import Answers, Package, catalogue, desired_state, get_package, next_steps
-from gsetup.packages.next_steps import script_pairs
+from gsetup.packages.next_steps import placed_pairs
 from gsetup.plan.apply import Operation, apply_states, plan_states
 from gsetup.plan.model import Plan
 from gsetup.state import DesiredObject, DesiredState, OptionValue, Removal
@@ -114,7 +114,7 @@ def install(
     backup = strategy_files.swap(file_plan, staging)
     from gsetup.sqlscripts import place_scripts
 
-    groups: list[str] = [pair.group for pair in script_pairs(package, answers)]
+    groups: list[str] = [pair.group for pair in placed_pairs(package)]
     if groups:
         place_scripts(groups, home)
     kept = strategy_files.remove_written(old_dir, recorded) if old_dir else []
@@ -225,7 +225,7 @@ def uninstall(ctx: Context, package_name: str, tenant: str, *, dry_run: bool) ->
     plan = apply_states(ctx.db.engine, [state], operation)
     kept = strategy_files.remove_written(directory, recorded)
     home = current.home
-    groups: list[str] = ["iwd", *(pair.group for pair in package.script_pairs)]
+    groups: list[str] = ["iwd", *(pair.group for pair in placed_pairs(package))]
     if home:
         from gsetup.sqlscripts import remove_placed_scripts
 
