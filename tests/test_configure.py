@@ -241,11 +241,29 @@ def test_twitter_tr_needs_the_bp_and_the_driver(social: str) -> None:
 def test_facebook_private_messaging(social: str) -> None:
     install_bp(social, "facebook-bp")
     result = twice(social, "configure", "facebook-private-messaging")
-    assert result["summary"]["create"] == 2
-    assert app_options("DMS_1")["channel-facebook"]["skip-private"] == "false"
+    assert result["summary"]["create"] == 3 and result["summary"]["update"] == 1
+    dms = app_options("DMS_1")
+    assert dms["channel-facebook"]["skip-private"] == "false"
+    # The route names the access point Chat Server and DMS both define, on the same queue.
+    assert dms["channel-facebook"]["inbound-route"] == "1:FacebookInboundQueue"
+    assert dms["endpoints:1"] == {"FacebookInboundQueue": "Facebook Inbound Queue"}
+    assert dms["channel-twitter"]["inbound-route"] == "1:twitter_queue"
     chat = app_options("ChatServer_1")
     assert chat["endpoint:1"] == {"FacebookInboundQueue": "Facebook Inbound Queue"}
     assert chat["endpoints:1"] == {"default": "Chat In"}
+
+
+def test_facebook_private_messaging_keeps_the_session_endpoint(social: str) -> None:
+    install_bp(social, "facebook-bp")
+    route = {"inbound-route": "101:facebook_queue,101:fb_sessions"}
+    add_app(social, "DMS_1", "DigitalMessagingServer", {"channel-facebook": route})
+    twice(social, "configure", "facebook-private-messaging", "--tenant-dbid", "101")
+    dms = app_options("DMS_1")
+    assert dms["channel-facebook"]["inbound-route"] == "101:FacebookInboundQueue,101:fb_sessions"
+    assert dms["endpoints:101"] == {"FacebookInboundQueue": "Facebook Inbound Queue"}
+    assert app_options("ChatServer_1")["endpoint:101"] == {
+        "FacebookInboundQueue": "Facebook Inbound Queue"
+    }
 
 
 def test_facebook_private_messaging_refuses_bad_input(social: str) -> None:
@@ -361,6 +379,78 @@ def test_workspace_refuses_bad_emoji_files(
     emojis = tmp_path / "emojis.txt"
     emojis.write_text(content, encoding="utf-8")
     assert message in refused(social, "configure", "workspace", "--emojis", str(emojis))
+
+
+def test_workspace_display_options_font_and_plugin_version(social: str) -> None:
+    install_bp(social, "facebook-bp")
+    twice(
+        social, "configure", "workspace", "--plugin-version", "8.5.400.86",
+        "--set", "twitter.font-size=16", "--set", "facebook.url-regex=https?://\\S+",
+        "--set", "twitter.mention-regex=@(?<user>\\w+)",
+        "--set", "facebooksession.background-color-agent=#E7F3FF",
+        "--set", "workbin.twitter.draft=Twitter Drafts",
+    )  # fmt: skip
+    wde = app_options("WDE")
+    assert wde["interaction-workspace"].items() >= {
+        "facebook.font-name": "Segoe UI Emoji",  # the guide's emoji font, with the picker
+        "twitter.font-name": "Segoe UI Emoji",
+        "twitter.font-size": "16",
+        "facebook.url-regex": "https?://\\S+",
+        "twitter.mention-regex": "@(?<user>\\w+)",
+        "facebooksession.background-color-agent": "#E7F3FF",
+        "workbin.twitter.draft": "Twitter Drafts",
+    }.items()
+    assert "facebook.font-size" not in wde["interaction-workspace"]  # 14 unless changed
+    assert wde["gsetup-plugin"] == {"version": "8.5.400.86"}
+    # Without the picker the font is left alone; a font given is set.
+    twice(social, "configure", "workspace", "--skip-emojis", "--set", "facebook.font-name=Arial")
+    assert app_options("WDE")["interaction-workspace"]["facebook.font-name"] == "Arial"
+
+
+@pytest.mark.parametrize(
+    ("given", "words"),
+    [
+        ("facebook.url-regex=(unclosed", "is not a regular expression"),
+        ("facebooksession.background-color-client=blue", "use a hexadecimal colour"),
+        ("twitter.font-size=0", "from 1 to 400 (the plug-in's default is 14)"),
+        ("facebook.nope=1", "use KEY=VALUE with KEY one of: facebook.url-regex"),
+        ("twitter.font-size", "use KEY=VALUE"),
+        ("workbin.facebook.draft= ", "give a name"),
+    ],
+)
+def test_workspace_refuses_bad_display_options(social: str, given: str, words: str) -> None:
+    install_bp(social, "facebook-bp")
+    assert words in refused(social, "configure", "workspace", "--set", given)
+
+
+def test_workspace_asks_for_the_plugin_version_until_one_is_recorded(social: str) -> None:
+    from gsetup.configure.workspace import configure_workspace
+    from gsetup.context import connect
+
+    install_bp(social, "facebook-bp")
+    answers = ["", "8.5.400.90"]  # Enter skips; then a version
+
+    def ask() -> str:
+        return answers.pop(0)
+
+    ctx = connect(None)
+    try:
+        for _run in range(3):
+            configure_workspace(
+                ctx, "Environment", workspace=None, facebook_bp=None, twitter_bp=None,
+                emojis=None, emoji_attribute="Emojis", skip_emojis=True, dry_run=False,
+                ask_version=ask,
+            )  # fmt: skip
+    finally:
+        ctx.db.engine.dispose()
+    assert answers == []  # asked twice, not a third time: a version is recorded
+    assert app_options("WDE")["gsetup-plugin"] == {"version": "8.5.400.90"}
+
+
+def test_workspace_refuses_a_plugin_version_that_is_not_one(social: str) -> None:
+    install_bp(social, "facebook-bp")
+    error = refused(social, "configure", "workspace", "--plugin-version", "latest")
+    assert "--plugin-version 'latest' is not allowed" in error
 
 
 def test_workspace_refuses_without_bp_or_with_two(social: str) -> None:
@@ -605,15 +695,20 @@ def test_dms_utf8_leaves_the_file_when_the_apply_fails(
 
 
 def test_docs_examples_run(social: str, tmp_path: Path) -> None:
-    """Every ``$ gsetup`` example of docs/configure.md, in order, on a tenant that has what
-    the steps need: each step exits 0 (or 3 where it asks for --detailed-exitcode), and the
-    doctor finds the tenant healthy after them."""
+    """Every ``$ gsetup`` example of docs/configure.md and docs/doctor.md, in order, on a
+    tenant that has what the steps need: each step exits 0 (or 3 where it asks for
+    --detailed-exitcode), and the doctor finds the tenant healthy after them."""
     install_bp(social, "facebook-bp", "twitter-bp-tr")
     ini_dir = tmp_path / "opt" / "dms"
     ini_dir.mkdir(parents=True)
     (ini_dir / "JavaServerStarter.ini").write_text(INI)
-    add_app(social, "DMS_1", "DigitalMessagingServer", working_dir=str(ini_dir))
-    docs = (REPO_ROOT / "docs" / "configure.md").read_text(encoding="utf-8")
+    # The drivers' records, as `gsetup driver install --package` leaves them (driver list).
+    records = {f"gsetup-driver-{d}": {"version": "9.0.016.07"} for d in ("facebook", "twitter")}
+    add_app(social, "DMS_1", "DigitalMessagingServer", records, working_dir=str(ini_dir))
+    docs = "\n".join(
+        (REPO_ROOT / "docs" / page).read_text(encoding="utf-8")
+        for page in ("configure.md", "doctor.md")
+    )
     emojis = docs.split("    # emojis.txt\n", 1)[1].split("\n\n", 1)[0]
     (tmp_path / "emojis.txt").write_text(emojis.replace("    ", "") + "\n")
     examples = re.findall(r"^\s*\$ gsetup (.+)$", docs, flags=re.MULTILINE)

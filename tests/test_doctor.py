@@ -17,6 +17,19 @@ CHECKS = {
     "x-submit-comments-itx",
     "shared-dms-drivers",
     "twitterdirect-media-type",
+    "private-messaging-route",
+    "twitter-tr-endpoint",
+    "grouping-timeout",
+    "twitter-compliance",
+    "media-filters",
+    "threaded-routing-versions",
+    "twitter-bp-strategies",
+    "iwd-adapter-queue",
+}
+# What `gsetup driver install --package` records of a real driver package (driver list).
+RECORDS = {
+    "gsetup-driver-facebook": {"version": "9.0.016.07"},
+    "gsetup-driver-twitter": {"version": "9.0.016.07"},
 }
 
 
@@ -36,7 +49,7 @@ def fixes(report: dict[str, Any]) -> list[str]:
 def test_healthy_tenant_has_no_findings(db_url: str) -> None:
     twitter = channel("twitter")
     facebook = channel("facebook")
-    add_app(db_url, "DMS_1", "DigitalMessagingServer", {**facebook, **twitter})
+    add_app(db_url, "DMS_1", "DigitalMessagingServer", {**facebook, **twitter, **RECORDS})
     add_app(db_url, "ChatServer_1", "ChatServer")
     add_app(db_url, "WDE", "WorkspaceDesktop")
     add_app(db_url, "IXN_1", "InteractionServer")
@@ -51,7 +64,7 @@ def test_healthy_tenant_has_no_findings(db_url: str) -> None:
         ["twitter-tr", "--grouping-timeout", "30"],
         ["facebook-private-messaging"],
         ["facebook-comments"],
-        ["workspace"],
+        ["workspace", "--plugin-version", "8.5.400.86"],
         ["delay-updates"],
     ):
         result = run_cli("configure", *step)
@@ -99,7 +112,9 @@ def _broken(url: str) -> None:
     # needs true.
     facebook = channel("facebook")
     del facebook["channel-facebook"]["x-submit-comments-itx"]
-    twitter = channel("twitter", **{"grouping-timeout": "30"})
+    # It fetches private messages, but no Chat Server defines its access point.
+    facebook["channel-facebook"]["skip-private"] = "false"
+    twitter = channel("twitter", **{"grouping-timeout": "30", "compliance-enabled": "false"})
     add_app(url, "DMS_1", "DigitalMessagingServer", {**facebook, **twitter, **routes})
     # Threaded Routing's DMS has a Facebook channel without its driver.
     add_app(
@@ -135,7 +150,8 @@ def test_broken_tenant_every_check_finds_its_problem(db_url: str) -> None:
     code, report = doctor()
     assert code == 3 and report["healthy"] is False
     found = {(f["check"], f["severity"]) for f in report["findings"]}
-    assert {check for check, _ in found} == CHECKS
+    # Twitter BP's active strategies and the iWD queue: tests/test_doctor_gaps.py.
+    assert {check for check, _ in found} == CHECKS - {"twitter-bp-strategies", "iwd-adapter-queue"}
     messages = "\n".join(f["message"] for f in report["findings"])
     assert (
         "DMS_1 [endpoints:1] twitter_queue = 'Twitter Inbound Queue': a queue of twitter-bp, "
@@ -173,7 +189,23 @@ def test_broken_tenant_every_check_finds_its_problem(db_url: str) -> None:
         "--facebook-bp facebook-bp-single-comment",
         "gsetup driver install facebook --dms DMS_2",
         "gsetup configure twitterdirect",
+        "gsetup configure facebook-private-messaging --dms DMS_1 --channel channel-facebook "
+        "--facebook-bp facebook-bp-single-comment",
+        "gsetup configure twitter-tr --dms DMS_2 --grouping-timeout SECONDS",
+        "gsetup configure twitter-tr --dms DMS_2 --channel channel-twitter "
+        "--grouping-timeout SECONDS",
+        "gsetup options set --app DMS_1 channel-twitter/compliance-enabled true",
+        "gsetup configure workspace --workspace WDE --plugin-version VERSION",
+        "gsetup driver install twitter --package PATH --dms DMS_1",
+        "gsetup driver install facebook --package PATH --dms DMS_1",
+        "gsetup driver install twitter --package PATH --dms DMS_2",
     }
+    assert "DMS_1 [channel-facebook] fetches private messages, but no Chat Server has " in messages
+    assert "DMS_2 has no [endpoints:1] twitter_queue" in messages
+    assert "DMS_2 [channel-twitter] grouping-timeout is not set" in messages
+    assert "DMS_1 [channel-twitter] compliance-enabled is 'false'" in messages
+    assert "WDE [interaction-workspace] contact.history.media-filters is not set" in messages
+    assert "WDE: the Social Media plug-in: its version is not recorded" in messages
     text = run_cli("doctor")
     assert text.exit_code == 3
     assert "warning: [delay-updates] IXN_2 [settings] delay-updates is not set" in text.stdout
@@ -184,14 +216,19 @@ def test_the_configure_fixes_repair_what_they_say(db_url: str) -> None:
     _broken(db_url)
     _code, report = doctor()
     for fix in dict.fromkeys(fixes(report)):
-        if fix.startswith("gsetup configure "):
-            result = run_cli(*shlex.split(fix)[1:])
-            assert result.exit_code == 0, f"{fix}: {result.stderr}"
+        if fix.startswith(("gsetup configure ", "gsetup options ")):
+            # The placeholders a fix leaves to the user: gsetup guesses neither.
+            line = fix.replace("SECONDS", "30").replace("VERSION", "8.5.400.86")
+            result = run_cli(*shlex.split(line)[1:])
+            assert result.exit_code == 0, f"{line}: {result.stderr}"
     code, after = doctor()
     assert code == 3
+    # facebook-private-messaging pointed Chat Server at the installed Facebook BP's queue.
     assert fixes(after) == [
-        "gsetup install facebook-bp",
         "gsetup driver install facebook --dms DMS_2",
+        "gsetup driver install twitter --package PATH --dms DMS_1",
+        "gsetup driver install facebook --package PATH --dms DMS_1",
+        "gsetup driver install twitter --package PATH --dms DMS_2",
     ]
 
 
@@ -236,12 +273,12 @@ def test_workspace_fix_chooses_among_several_bps_of_a_family(db_url: str) -> Non
     add_app(db_url, "WDE", "WorkspaceDesktop")
     install_bp(db_url, "twitter-bp", "twitter-bp-tr")
     _code, report = doctor()
-    workspace = {f["fix"] for f in report["findings"] if "WDE" in f["message"]}
+    workspace = {f["fix"] for f in report["findings"] if f["check"] == "queue-options"}
     assert workspace == {"gsetup configure workspace --workspace WDE --twitter-bp twitter-bp"}
     result = run_cli(*shlex.split(workspace.pop())[1:])
     assert result.exit_code == 0, result.stderr
     _code, after = doctor()
-    assert not [f for f in after["findings"] if "WDE" in f["message"]]
+    assert not [f for f in after["findings"] if f["check"] in ("queue-options", "media-filters")]
 
 
 def test_doctor_of_an_unknown_tenant(db_url: str) -> None:

@@ -190,6 +190,9 @@ def test_an_option_out_of_range_is_refused_and_nothing_written(
     assert "grouping-timeout" in high.stderr and "from 10 to 3600" in high.stderr
     secret = _install("facebook", "--set", "option.gsa-api-key=clear")
     assert secret.exit_code == 2 and "gsa_api_key" in secret.stderr
+    foreign = _install("twitter", "--set", "option.x-submit-comments-itx=true")
+    assert foreign.exit_code == 2
+    assert "x-submit-comments-itx is an option of the facebook driver's" in foreign.stderr
     rpc = _install("facebook", "--set", "rpc_cache_timeout=4000")
     assert rpc.exit_code == 2
     assert "key 'rpc_cache_timeout'" in rpc.stderr and "from 0 to 3600" in rpc.stderr

@@ -77,7 +77,7 @@ SCENARIOS = {
     "upgrade": Scenario(_installed_then(_answers(MOVED)), INSTALL),
     # A strategy file deleted by hand: the directory is replaced (one atomic exchange).
     "repair": Scenario(_installed_then(_lose_a_strategy), INSTALL),
-    "uninstall": Scenario(_installed_then(lambda _w: None), ("uninstall", "facebook-bp")),
+    "uninstall": Scenario(_installed_then(lambda _w: None), ("uninstall", "facebook-bp", "--yes")),
 }
 
 

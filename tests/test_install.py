@@ -140,6 +140,15 @@ def test_install_each_package_from_its_example(db_url: str, workdir: Path, packa
     }
     placed = {p.name for p in (scripts / "MSSQL").iterdir()} if expected_scripts else set()
     assert expected_scripts <= placed
+    if package != "rss-bp":
+        # The guide ships the iWD pair with every Facebook and Twitter BP, checkbox or not.
+        for dbms in ("MSSQL", "Oracle", "DB2"):
+            assert {
+                "CleanUpTableInteractionsForIWDIntegration851.sql",
+                "AlterTableInteractionsForIWDIntegration851.sql",
+            } <= {p.name for p in (scripts / dbms).iterdir()}
+    if package.endswith("-iwd"):
+        assert created["Interaction Queues/Standard Genesys to iWD Adapter Queue"] == "queue"
 
     # The second install plans nothing and changes no row.
     rows = snapshot(db_url)
@@ -348,3 +357,21 @@ def test_rerun_from_another_directory_reuses_the_tenants_recorded_answers(
         "installed"
     ]
     assert where["tenant"] == "Acme"
+
+
+def test_the_iwd_adapter_queue_stays_until_the_last_iwd_package_goes(
+    db_url: str, workdir: Path
+) -> None:
+    queue = "Interaction Queues/Standard Genesys to iWD Adapter Queue"
+    for package in ("facebook-bp", "twitter-bp", "facebook-bp-iwd", "twitter-bp-iwd"):
+        _install(package)
+    managers = _rows(
+        db_url,
+        "SELECT m.package FROM managed m JOIN cfg_object o ON o.id = m.object_id "
+        f"WHERE o.path = '{queue}' ORDER BY m.package",
+    )
+    assert managers == [("facebook-bp-iwd",), ("twitter-bp-iwd",)]
+    assert run_cli("uninstall", "facebook-bp-iwd", "--yes").exit_code == 0
+    assert queue in _objects(db_url)
+    assert run_cli("uninstall", "twitter-bp-iwd", "--yes").exit_code == 0
+    assert queue not in _objects(db_url)

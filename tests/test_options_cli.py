@@ -434,6 +434,15 @@ def test_annex_of_any_object(db_url: str) -> None:
             ("set", "--app", "DMS_1", "channel-twitter-Support/compliance-enabled", "maybe"),
             "compliance-enabled: the value is not allowed; use true or false",
         ),
+        (
+            ("set", "--app", "DMS_1", "channel-twitter/x-submit-comments-itx", "true"),
+            "[channel-twitter] x-submit-comments-itx is an option of the facebook driver's "
+            "channels; a twitter channel does not read it",
+        ),
+        (
+            ("set", "--app", "DMS_1", "channel-facebook-acme/grouping-timeout", "30"),
+            "[channel-facebook-acme] grouping-timeout is an option of the twitter driver's",
+        ),
         (("set", "--app", "DMS_1", "a/" + "k" * 256, "1"), "256 characters long; at most 255"),
         (("get", "--app", "DMS_1", "--annex", "Environment", "a/b"), "give either"),
     ],
@@ -457,6 +466,13 @@ def test_driver_option_out_of_range_or_too_long_names_are_refused_whole(
     result = run_cli("options", "import", str(ranged), "--app", "DMS_1")
     assert result.exit_code == EXIT_BAD_INPUT
     assert f"{ranged}: [channel-facebook] reconnection-timeout: the value is not allowed" in (
+        result.stderr
+    )
+    other = tmp_path / "other.cfg"
+    other.write_text("[channel-twitter]\ncompliance-enabled=true\nskip-private=false\n")
+    result = run_cli("options", "import", str(other), "--app", "DMS_1")
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert f"{other}: [channel-twitter] skip-private is an option of the facebook driver's" in (
         result.stderr
     )
     # A section longer than the database holds, with a secret in it: refused before any write,

@@ -276,7 +276,13 @@ def test_next_steps_name_scripts_delay_updates_and_submit_comments() -> None:
     single = "\n".join(next_steps(get_package("facebook-bp-single-comment"), ANSWERS,
                                   Path("/s")))
     assert "x-submit-comments-itx must be true" in single
-    assert "IWDIntegration" not in single and "delay-updates" not in single
+    assert "delay-updates" not in single
+    # Without the iWD checkbox the iWD pair is placed all the same, named, and not to be run.
+    assert "Run /s/<" not in single.split("IWDIntegration")[0].rsplit("\n", 1)[-1]
+    assert (
+        "CleanUpTableInteractionsForIWDIntegration851.sql and "
+        "AlterTableInteractionsForIWDIntegration851.sql are in /s/<RDBMS> too" in single
+    )
 
 
 def test_next_steps_for_threaded_routing() -> None:
@@ -286,6 +292,8 @@ def test_next_steps_for_threaded_routing() -> None:
     assert "grouping-timeout" in text
     assert "twitter_queue = Twitter TR Inbound Queue" in text
     assert "twitter.default-queue = Twitter TR Outbound Init Queue" in text
+    assert "`gsetup configure twitter-tr --grouping-timeout SECONDS` does all three" in text
+    assert "Social Media Plug-in for Workspace 8.5.400.86 or higher" in text
 
 
 def test_docs_list_every_strategy_and_queue() -> None:
@@ -295,3 +303,18 @@ def test_docs_list_every_strategy_and_queue() -> None:
         assert f"### {package.name} — {package.title} {package.version}" in doc
         for name in [s.name for s in package.strategies] + [q.name for q in package.queues]:
             assert f"| {name} |" in doc, name
+
+
+def test_docs_say_the_capacity_rule_carries_every_social_media_type() -> None:
+    from gsetup.packages.attributes import CAPACITY_LIMITS
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "packages.md").read_text(
+        encoding="utf-8")
+    limits = ", ".join(f"{media} {limit}" for media, limit in CAPACITY_LIMITS.items())
+    lines = [line for line in doc.splitlines() if line.startswith("Capacity rule ")]
+    assert len(lines) == len([p for p in catalogue() if p.capacity])
+    assert all(f"shared, every social media type: {limits})" in line for line in lines)
+    for package in (p for p in catalogue() if p.capacity):
+        state = desired_state(package.name, ANSWERS)
+        rule = by_kind(state, "capacity_rule")["Capacity Rules/Default_Social_Media_Capacity_rule"]
+        assert rule.attrs["limits"] == CAPACITY_LIMITS

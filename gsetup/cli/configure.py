@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -210,15 +211,28 @@ def workspace(
         "Emojis", "--emoji-attribute", help="Business attribute that holds the emojis."
     ),
     skip_emojis: bool = typer.Option(False, "--skip-emojis", help="Leave the emoji picker out."),
+    plugin_version: str | None = typer.Option(
+        None,
+        "--plugin-version",
+        help="Version of the Social Media plug-in installed on the desktops, e.g. 8.5.400.86; "
+        "recorded for `gsetup doctor`.",
+    ),
+    settings: list[str] | None = typer.Option(
+        None,
+        "--set",
+        help="A display option of the plug-in, KEY=VALUE (repeatable): a regex, "
+        "facebooksession colour, draft workbin, font-name or font-size (docs/configure.md).",
+    ),
     tenant: str = _TENANT,
     dry_run: bool = _DRY_RUN,
     detailed: bool = _DETAILED,
     as_json: bool = _JSON,
     show_all: bool = _ALL,
 ) -> None:
-    """Configure the Social Media plug-in: queue options, media filters and emoji picker.
+    """Configure the Social Media plug-in: queue options, media filters, emoji picker and
+    font, display options, and the plug-in's recorded version.
 
-    Example: gsetup configure workspace --workspace WDE --dry-run
+    Example: gsetup configure workspace --set twitter.font-size=16 --plugin-version 8.5.400.86
     """
     from gsetup.configure.workspace import configure_workspace
 
@@ -233,9 +247,24 @@ def workspace(
             emoji_attribute=emoji_attribute,
             skip_emojis=skip_emojis,
             dry_run=dry,
+            plugin_version=plugin_version,
+            settings=settings or [],
+            ask_version=_ask_plugin_version if sys.stdin.isatty() and not dry else None,
         )
 
     _finish(ctx, step, (dry_run, detailed, as_json, show_all))
+
+
+def _ask_plugin_version() -> str:
+    import questionary
+
+    answer = questionary.text(
+        "Version of the Social Media plug-in on the agents' desktops (e.g. 8.5.400.86; "
+        "Enter to skip):"
+    ).ask()
+    if answer is None:  # Ctrl-C
+        raise KeyboardInterrupt
+    return str(answer)
 
 
 @app.command("twitter-compliance")

@@ -1,18 +1,31 @@
 """``gsetup doctor``: check a tenant's deployment against the guide's "Important" notes.
 
 Pure reads. Each finding says what is wrong, where, and the gsetup command that fixes it;
-the checks are listed in docs/configure.md ("gsetup doctor"). Severity follows the guide's
-wording: "must" / "required" / "only if" is an error, "should" is a warning.
+docs/doctor.md lists the checks and the guide's notes they honour. Severity follows the
+guide's wording: "must" / "required" / "only if" is an error, "should" is a warning.
 """
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from gsetup.configdb.tenants import DEFAULT_TENANT
+from gsetup.checks.findings import Finding, command
+from gsetup.checks.iwd import iwd_adapter_queue
+from gsetup.checks.pending import pending_files
+from gsetup.checks.routes import private_messaging_route, routed_package
+from gsetup.checks.twitter import (
+    TWITTER_TR,
+    compliance,
+    grouping_timeout,
+    known_timeout,
+    replaced_strategies,
+    tr_endpoint,
+    twitter_tr_command,
+)
+from gsetup.checks.versions import threaded_routing_versions
+from gsetup.checks.workspace import family_bps, media_filters, workspace_fix
 from gsetup.configure.facebook import CHAT_KEY, SUBMIT_COMMENTS
 from gsetup.configure.interaction_server import DELAY_UPDATES, INTERACTION_SERVER
 from gsetup.configure.snapshot import (
@@ -20,26 +33,31 @@ from gsetup.configure.snapshot import (
     Snapshot,
     channel_sections,
     driver_channels,
-    has_stages,
     read_tenant,
 )
-from gsetup.configure.workspace import FAMILIES, QUEUE_STAGES, SECTION, WORKSPACE
+from gsetup.configure.twitter_tr import active_replaced_strategies
+from gsetup.configure.workspace import FAMILIES, PLUGIN_VERSION, SECTION, WORKSPACE
 from gsetup.context import Context
 from gsetup.deployment import AttributeValue, ConfiguredApplication
-from gsetup.drivers.specs import Driver
+from gsetup.drivers.installed import record_section
+from gsetup.drivers.specs import DRIVERS, Driver
 from gsetup.packages.attributes import MEDIA_TYPE
 from gsetup.packages.catalogue import catalogue
 from gsetup.packages.next_steps import SUBMIT_COMMENTS_BY_PACKAGE
 
-Severity = Literal["error", "warning"]
-
 DMS = "DigitalMessagingServer"
 CHAT_SERVER = "ChatServer"
-TWITTER_TR = "twitter-bp-tr"
-# The option sections the checks read (DMS access points and channels, Chat Server endpoints,
-# the plug-in's section, Interaction Server settings): an application's other options, which
-# may number hundreds of thousands, are never read.
-_SECTIONS = ("endpoint", "channel-", SECTION, DELAY_UPDATES[0])
+# The option sections the checks read (DMS access points, channels and driver records, Chat
+# Server endpoints, the plug-in's section and recorded version, Interaction Server settings):
+# an application's other options, which may number hundreds of thousands, are never read.
+_SECTIONS = (
+    "endpoint",
+    "channel-",
+    *map(record_section, DRIVERS),
+    SECTION,
+    PLUGIN_VERSION[0],
+    DELAY_UPDATES[0],
+)
 CHECKS = (
     "pending-files",
     "queue-options",
@@ -47,26 +65,15 @@ CHECKS = (
     "x-submit-comments-itx",
     "shared-dms-drivers",
     "twitterdirect-media-type",
+    "private-messaging-route",
+    "twitter-tr-endpoint",
+    "grouping-timeout",
+    "twitter-compliance",
+    "media-filters",
+    "threaded-routing-versions",
+    "twitter-bp-strategies",
+    "iwd-adapter-queue",
 )
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem: the check that found it, how bad it is, what and where, and the fix."""
-
-    check: str
-    severity: Severity
-    message: str
-    fix: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready data."""
-        return {
-            "check": self.check,
-            "severity": self.severity,
-            "message": self.message,
-            "fix": self.fix,
-        }
 
 
 @dataclass
@@ -94,42 +101,25 @@ class Diagnosis:
 def diagnose(ctx: Context, tenant: str) -> Diagnosis:
     """Run every check on ``tenant`` and return the findings, worst first."""
     snap = read_tenant(ctx, tenant, [MEDIA_TYPE.name], sections=_SECTIONS)
+    replaced = active_replaced_strategies(ctx, tenant) if TWITTER_TR in snap.installed() else []
     findings = [
-        *_pending_files(ctx, tenant),
+        *pending_files(ctx, tenant),
         *_queue_options(snap),
         *_delay_updates(snap),
         *_submit_comments(snap),
         *_shared_dms_drivers(snap),
         *_twitterdirect(snap),
+        *private_messaging_route(snap),
+        *tr_endpoint(snap),
+        *grouping_timeout(snap),
+        *compliance(snap),
+        *media_filters(snap),
+        *threaded_routing_versions(snap),
+        *replaced_strategies(snap, replaced),
+        *iwd_adapter_queue(snap),
     ]
     findings.sort(key=lambda f: f.severity != "error")  # stable: check order kept within
     return Diagnosis(tenant, findings)
-
-
-def _command(snap: Snapshot, *words: str) -> str:
-    """A gsetup command line, with --tenant unless it is the default tenant."""
-    tenant = [] if snap.tenant == DEFAULT_TENANT else ["--tenant", snap.tenant]
-    return shlex.join(["gsetup", *words, *tenant])
-
-
-# -- pending files ----------------------------------------------------------------------------
-
-
-def _pending_files(ctx: Context, tenant: str) -> Iterator[Finding]:
-    """An install whose files were not all put in place (the process was killed)."""
-    from gsetup.plan.pending import COMMITTED, pending_records
-
-    with ctx.db.engine.connect() as conn:
-        records = [r for r in pending_records(conn) if r[0] == tenant]
-    for _tenant, state, holder, since in records:
-        done = "committed; its files are not all in place" if state == COMMITTED else "not done"
-        yield Finding(
-            "pending-files",
-            "error",
-            f"an apply by {holder} since {since:%Y-%m-%d %H:%M:%S} was interrupted ({done}); "
-            "the next gsetup command that changes this tenant (e.g. the same install again) "
-            "finishes or undoes its files first",
-        )
 
 
 # -- queue options ----------------------------------------------------------------------------
@@ -169,7 +159,7 @@ def _check_queue(
         why = "a queue of no installed Business Process"
     else:
         why = "no such interaction queue"
-    install = _command(snap, "install", owner.name) if owner is not None else None
+    install = command(snap, "install", owner.name) if owner is not None else None
     yield Finding(
         "queue-options",
         "error",
@@ -179,23 +169,8 @@ def _check_queue(
 
 
 def _workspace_queues(snap: Snapshot, wde: ConfiguredApplication) -> Iterator[Finding]:
-    installed = snap.installed()
-    with_queues = {
-        family: sorted(
-            p.name
-            for p in catalogue()
-            if p.family == family and p.name in installed and has_stages(p, QUEUE_STAGES)
-        )
-        for family in FAMILIES
-    }
-    # With several BPs of a family installed, `configure workspace` needs to be told which.
-    choose = [
-        word
-        for family, names in with_queues.items()
-        if len(names) > 1
-        for word in (f"--{family}-bp", names[0])
-    ]
-    fix = _command(snap, "configure", "workspace", "--workspace", wde.name, *choose)
+    with_queues = family_bps(snap)
+    fix = workspace_fix(snap, wde)
     for family in FAMILIES:
         has_bp = bool(with_queues[family])
         for kind in ("default-queue", "outbound-queue"):
@@ -216,25 +191,14 @@ def _workspace_queues(snap: Snapshot, wde: ConfiguredApplication) -> Iterator[Fi
 def _twitter_tr_fix(snap: Snapshot, dms: ConfiguredApplication) -> str | None:
     """``configure twitter-tr`` when Threaded Routing is installed and its grouping timeout
     is already known (gsetup does not guess one)."""
-    if TWITTER_TR not in snap.installed():
-        return None
-    timeouts = {
-        dms.options[(s, "grouping-timeout")].value
-        for s in driver_channels(dms, "twitter")
-        if (s, "grouping-timeout") in dms.options
-    }
-    if len(timeouts) != 1:
-        return None
-    (timeout,) = timeouts
-    return _command(
-        snap, "configure", "twitter-tr", "--dms", dms.name, "--grouping-timeout", timeout
-    )
+    timeout = known_timeout(dms) if TWITTER_TR in snap.installed() else None
+    return twitter_tr_command(snap, dms, timeout) if timeout is not None else None
 
 
 def _private_messaging_fix(snap: Snapshot, chat: ConfiguredApplication) -> str | None:
     if "facebook-bp" not in snap.installed():
         return None
-    return _command(snap, "configure", "facebook-private-messaging", "--chat-server", chat.name)
+    return command(snap, "configure", "facebook-private-messaging", "--chat-server", chat.name)
 
 
 # -- Interaction Server -----------------------------------------------------------------------
@@ -253,7 +217,7 @@ def _delay_updates(snap: Snapshot) -> Iterator[Finding]:
             "warning",
             f"{ixn.name} [{section}] {key} {now}; the inbound strategies' MergeItxData "
             "needs false, so that every property update reaches the database at once",
-            _command(snap, "configure", "delay-updates", "--interaction-server", ixn.name),
+            command(snap, "configure", "delay-updates", "--interaction-server", ixn.name),
         )
 
 
@@ -277,7 +241,7 @@ def _submit_comments(snap: Snapshot) -> Iterator[Finding]:
                 "x-submit-comments-itx",
                 "error",
                 f"{dms.name} [{section}] {SUBMIT_COMMENTS} is {shown}, but {package} needs {want}",
-                _command(
+                command(
                     snap,
                     "configure",
                     "facebook-comments",
@@ -294,13 +258,9 @@ def _submit_comments(snap: Snapshot) -> Iterator[Finding]:
 def _channel_package(snap: Snapshot, dms: ConfiguredApplication, section: str) -> str | None:
     """The installed Facebook BP a channel's interactions reach (inbound-route, then the
     DMS access point, then the queue's BP); else the one the installed BPs agree on."""
-    route = dms.options.get((section, "inbound-route"))
-    if route is not None:
-        dbid, _, access_point = route.value.split(",")[0].strip().partition(":")
-        queue = dms.options.get((f"endpoints:{dbid}", access_point))
-        package = snap.queue_package(queue.value) if queue is not None else None
-        if package is not None:
-            return package if package in SUBMIT_COMMENTS_BY_PACKAGE else None
+    package = routed_package(snap, dms, section)
+    if package is not None:
+        return package if package in SUBMIT_COMMENTS_BY_PACKAGE else None
     installed = [p for p in SUBMIT_COMMENTS_BY_PACKAGE if p in snap.installed()]
     values = {SUBMIT_COMMENTS_BY_PACKAGE[p] for p in installed}
     return installed[0] if len(values) == 1 else None
@@ -326,7 +286,7 @@ def _shared_dms_drivers(snap: Snapshot) -> Iterator[Finding]:
                     f"{dms.name} serves Twitter BP - Threaded Routing and Facebook, but its "
                     f"{driver} channel(s) {', '.join(missing)} have no {DRIVER_KEY}: install "
                     f"the Cloud API Driver for {driver.capitalize()} on the same DMS",
-                    _command(snap, "driver", "install", driver, "--dms", dms.name),
+                    command(snap, "driver", "install", driver, "--dms", dms.name),
                 )
 
 
@@ -339,9 +299,9 @@ def _twitterdirect(snap: Snapshot) -> Iterator[Finding]:
     if not twitter or _media_type(snap, "twitterdirect") is not None:
         return
     if _media_type(snap, "twitter") is not None:
-        fix = _command(snap, "configure", "twitterdirect")
+        fix = command(snap, "configure", "twitterdirect")
     else:
-        fix = _command(snap, "install", twitter[0])
+        fix = command(snap, "install", twitter[0])
     yield Finding(
         "twitterdirect-media-type",
         "warning",

@@ -21,7 +21,7 @@ from gsetup.deployment import FILES_SECTION, HOME_KEY, HOME_SECTION, InstalledPa
 from gsetup.errors import BadInputError, NotFoundError
 from gsetup.installer import files as strategy_files
 from gsetup.packages import Answers, Package, catalogue, desired_state, get_package, next_steps
-from gsetup.packages.next_steps import script_pairs
+from gsetup.packages.next_steps import placed_pairs
 from gsetup.plan.apply import Operation, apply_states, plan_states
 from gsetup.plan.lock import holding_lock
 from gsetup.plan.model import Plan
@@ -142,7 +142,7 @@ def _install(
 
     swap = FileSwap()
     backup = strategy_files.add_replacement(swap, file_plan)
-    groups: list[str] = [pair.group for pair in script_pairs(package, answers)]
+    groups: list[str] = [pair.group for pair in placed_pairs(package)]
     for path, text in (placed_scripts(groups, home) if groups else {}).items():
         swap.write_file(path, text)
     kept = strategy_files.add_removal(swap, old_dir, recorded) if old_dir else []
@@ -264,7 +264,7 @@ def _uninstall(ctx: Context, package: Package, tenant: str, *, dry_run: bool) ->
     if home:
         from gsetup.sqlscripts.placement import placed_scripts
 
-        groups: list[str] = ["iwd", *(pair.group for pair in package.script_pairs)]
+        groups: list[str] = ["iwd", *(pair.group for pair in placed_pairs(package))]
         for path, text in placed_scripts(groups, Path(home)).items():
             if fileio.same_content(path, text):
                 swap.remove_file(path)

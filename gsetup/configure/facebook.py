@@ -7,6 +7,7 @@ from __future__ import annotations
 from gsetup.configure.snapshot import (
     Snapshot,
     choose_package,
+    endpoints_section,
     find_app,
     read_tenant,
     require_installed,
@@ -14,6 +15,7 @@ from gsetup.configure.snapshot import (
     tenant_dbid,
 )
 from gsetup.context import Context
+from gsetup.deployment import StoredOption
 from gsetup.drivers.specs import validate_option
 from gsetup.errors import BadInputError
 from gsetup.packages.catalogue import get_package
@@ -29,6 +31,7 @@ CHAT_SERVER = "ChatServer"
 CHAT_KEY = "FacebookInboundQueue"
 INBOUND = "Inbound"
 SUBMIT_COMMENTS = "x-submit-comments-itx"
+ROUTE = "inbound-route"
 
 
 def chat_endpoint_section(dbid: int) -> str:
@@ -47,25 +50,42 @@ def deploy_private_messaging(
     dbid: int | None,
     dry_run: bool,
 ) -> Plan:
-    """``skip-private = false`` in the Facebook channels of the DMS, and Chat Server's
-    ``FacebookInboundQueue`` access point on the Facebook BP's inbound queue."""
+    """``skip-private = false`` in the Facebook channels of the DMS, each channel's
+    ``inbound-route`` on the access point ``FacebookInboundQueue``, and that access point,
+    on the Facebook BP's inbound queue, in DMS's ``[endpoints:<dbid>]`` and Chat Server's
+    ``[endpoint:<dbid>]`` (the guide: "The value of inbound-route option must match the
+    endpoint that you configure for Chat Server")."""
     snap = read_tenant(ctx, tenant)
     dms_app = find_app(snap, DMS, dms, "--dms")
-    skip = {
-        (section, "skip-private"): OptionValue(
-            validate_option("facebook", section, "skip-private", "false")
-        )
-        for section in select_channels(dms_app, "facebook", channel)
-    }
+    sections = select_channels(dms_app, "facebook", channel)
     chat = find_app(snap, CHAT_SERVER, chat_server, "--chat-server")
     package = choose_package(snap, "facebook", (INBOUND,), facebook_bp, "--facebook-bp")
     assert package is not None  # a package that was given is checked, never None
-    queue = package.stage_queue(INBOUND)
-    endpoint = (chat_endpoint_section(tenant_dbid(snap, dbid)), CHAT_KEY)
+    queue = OptionValue(package.stage_queue(INBOUND))
+    number = tenant_dbid(snap, dbid)
+    dms_options = {(endpoints_section(number), CHAT_KEY): queue}
+    for section in sections:
+        dms_options[(section, "skip-private")] = OptionValue("false")
+        dms_options[(section, ROUTE)] = OptionValue(
+            private_route(dms_app.options.get((section, ROUTE)), number)
+        )
     state = DesiredState(tenant)
-    state.add(DesiredObject("application", dms_app.path, {}, skip))
-    state.add(DesiredObject("application", chat.path, {}, {endpoint: OptionValue(queue)}))
+    state.add(DesiredObject("application", dms_app.path, {}, dms_options))
+    state.add(
+        DesiredObject(
+            "application", chat.path, {}, {(chat_endpoint_section(number), CHAT_KEY): queue}
+        )
+    )
     return run_plan(ctx, state, "configure facebook-private-messaging", dry_run=dry_run)
+
+
+def private_route(current: StoredOption | None, dbid: int) -> str:
+    """The channel's inbound-route on ``FacebookInboundQueue`` of tenant ``dbid``; a second
+    endpoint (the one for session mode) is kept."""
+    rest = current.value.split(",")[1:] if current is not None else []
+    return validate_option(
+        "facebook", "channel-facebook", ROUTE, ",".join([f"{dbid}:{CHAT_KEY}", *rest])
+    )
 
 
 def submit_comments_value(snap: Snapshot, facebook_bp: str | None) -> tuple[str, str]:

@@ -120,6 +120,11 @@ def tenant_dbid(snap: Snapshot, given: int | None) -> int:
     return given
 
 
+def endpoints_section(dbid: int) -> str:
+    """DMS's section of the access points of tenant ``dbid``."""
+    return f"endpoints:{dbid}"
+
+
 def require_installed(snap: Snapshot, package: Package, stages: Iterable[str]) -> list[str]:
     """The names of ``package``'s queues of ``stages``; an error unless the package's
     Business Process, and so each of those queues, is in the tenant."""

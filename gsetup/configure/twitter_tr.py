@@ -1,9 +1,13 @@
-"""Twitter BP - Threaded Routing, "Deploying" steps 3 and 4: the grouping timeout of the
-Twitter channels, DMS's ``twitter_queue`` access point and Workspace's Twitter queues."""
+"""Twitter BP - Threaded Routing, "Deploying" steps 2 to 4: Twitter BP's strategies
+deactivated, the grouping timeout of the Twitter channels, DMS's ``twitter_queue`` access
+point and Workspace's Twitter queues."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gsetup.configure.snapshot import (
+    endpoints_section,
     find_app,
     read_tenant,
     require_installed,
@@ -18,15 +22,15 @@ from gsetup.plan.model import Plan
 from gsetup.plan.run import run_plan
 from gsetup.state import DesiredObject, DesiredState, OptionKey, OptionValue
 
+if TYPE_CHECKING:
+    from gsetup.deployment import Strategy
+
 DMS = "DigitalMessagingServer"
 PACKAGE = "twitter-bp-tr"
+# The Business Process whose strategies Threaded Routing replaces (its "Deploying", step 2).
+REPLACED = "twitter-bp"
 # The option the guide's step 3 misprints as "No results" (gsetup/drivers/specs.py).
 GROUPING_TIMEOUT = "grouping-timeout"
-
-
-def endpoints_section(dbid: int) -> str:
-    """DMS's section of the access points of tenant ``dbid``."""
-    return f"endpoints:{dbid}"
 
 
 def deploy_twitter_tr(
@@ -40,8 +44,9 @@ def deploy_twitter_tr(
     dbid: int | None,
     dry_run: bool,
 ) -> Plan:
-    """Point DMS and Workspace at Twitter BP - Threaded Routing's queues and set the grouping
-    timeout (10-3600 seconds) in the Twitter channels of the DMS."""
+    """Point DMS and Workspace at Twitter BP - Threaded Routing's queues, set the grouping
+    timeout (10-3600 seconds) in the Twitter channels of the DMS and deactivate Twitter BP's
+    strategies when it is installed."""
     snap = read_tenant(ctx, tenant)
     package = get_package(PACKAGE)
     dms_app = find_app(snap, DMS, dms, "--dms")
@@ -60,4 +65,15 @@ def deploy_twitter_tr(
     state = DesiredState(tenant)
     state.add(DesiredObject("application", dms_app.path, {}, {**timeouts, **route}))
     state.add(DesiredObject("application", wde.path, {}, desktop_queue_options(package)))
+    for strategy in active_replaced_strategies(ctx, tenant):
+        state.add(DesiredObject("strategy", strategy.path, {"active": False}))
     return run_plan(ctx, state, "configure twitter-tr", dry_run=dry_run)
+
+
+def active_replaced_strategies(ctx: Context, tenant: str) -> list[Strategy]:
+    """Twitter BP's strategies that are still active (step 2: "Deactivate the old Business
+    Process strategies")."""
+    from gsetup import deployment
+
+    with deployment.open_tenant(ctx, tenant) as (conn, tid):
+        return [s for s in deployment.strategies(conn, tid, REPLACED) if s.active]

@@ -3,15 +3,19 @@ media filters of the contact history and the emoji picker (guide, "Configuration
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from gsetup.configdb.tenants import check_name
 from gsetup.configure.emojis import emoji_objects, load_emojis
 from gsetup.configure.guard import expect_options
+from gsetup.configure.plugin_options import plugin_option_values
 from gsetup.configure.snapshot import Snapshot, choose_package, find_app, read_tenant
 from gsetup.context import Context
+from gsetup.deployment import ConfiguredApplication
 from gsetup.errors import BadInputError
 from gsetup.packages.model import Family, Package
+from gsetup.packages.requirements import parse_version
 from gsetup.plan.model import Plan
 from gsetup.plan.run import run_plan
 from gsetup.state import DesiredObject, DesiredState, OptionKey, OptionValue
@@ -26,6 +30,20 @@ SOCIAL_MEDIA = ("facebook", "facebooksession", "facebookprivatemessage", "twitte
 # and where a sent reply goes.
 QUEUE_STAGES = ("Outbound Init", "Outbound")
 FAMILIES: tuple[Family, ...] = ("facebook", "twitter")
+# The Social Media plug-in's version, as the user gives it: the plug-in is installed on the
+# agents' desktops, out of gsetup's sight. Kept with WDE as a driver's record is kept with
+# DMS (gsetup/drivers/installed.py): an option section the application ignores.
+PLUGIN_VERSION = ("gsetup-plugin", "version")
+
+
+def plugin_version_option(version: str) -> dict[OptionKey, OptionValue]:
+    """The record of the plug-in's version; an error unless it is dotted numbers."""
+    if parse_version(version) is None:
+        raise BadInputError(
+            f"--plugin-version {version!r} is not allowed; use the plug-in's version as "
+            "Genesys numbers it, such as 8.5.400.86"
+        )
+    return {PLUGIN_VERSION: OptionValue(version.strip())}
 
 
 def desktop_queue_options(package: Package) -> dict[OptionKey, OptionValue]:
@@ -64,6 +82,16 @@ def _queue_options(snap: Snapshot, given: dict[Family, str | None]) -> dict[Opti
     return opts
 
 
+def _version_option(
+    app: ConfiguredApplication, given: str | None, ask: Callable[[], str] | None
+) -> dict[OptionKey, OptionValue]:
+    """The plug-in version to record: the one given, else the one asked for when WDE has
+    none recorded yet; nothing when neither."""
+    if given is None and ask is not None and PLUGIN_VERSION not in app.options:
+        given = ask().strip() or None
+    return plugin_version_option(given) if given is not None else {}
+
+
 def configure_workspace(
     ctx: Context,
     tenant: str,
@@ -75,9 +103,15 @@ def configure_workspace(
     emoji_attribute: str,
     skip_emojis: bool,
     dry_run: bool,
+    plugin_version: str | None = None,
+    settings: Sequence[str] = (),
+    ask_version: Callable[[], str] | None = None,
 ) -> Plan:
     """Set the plug-in's queue options for the installed Facebook and Twitter BPs, add the
-    social media types to the contact history filters and define the emoji picker."""
+    social media types to the contact history filters, define the emoji picker with its font,
+    set the display options given as ``KEY=VALUE`` and record the plug-in's version (given,
+    else asked with ``ask_version`` when none is recorded; an empty answer skips it)."""
+    display = plugin_option_values(settings, emojis=not skip_emojis)
     emoji_set = None if skip_emojis else load_emojis(emojis)
     check_name(emoji_attribute, "business attribute")
     snap = read_tenant(ctx, tenant, [emoji_attribute])
@@ -86,6 +120,8 @@ def configure_workspace(
     have = app.options.get(MEDIA_FILTERS)
     old = have.value if have is not None else None
     opts[MEDIA_FILTERS] = OptionValue(merge_media_filters(old))
+    opts.update(_version_option(app, plugin_version, ask_version))
+    opts.update(display)
     state = DesiredState(tenant)
     if emoji_set is not None:
         for obj in emoji_objects(snap, emoji_attribute, emoji_set):

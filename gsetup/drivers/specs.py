@@ -237,7 +237,21 @@ def spec_for(driver: Driver, section: str, key: str) -> OptionSpec | None:
             f"channel-{driver}-<name> or channel-{driver}[-<name>]-monitor-<name>"
         )
     table = MONITOR_OPTIONS if parsed.monitor is not None else CHANNEL_OPTIONS
-    return table[driver].get(key)
+    spec = table[driver].get(key)
+    if spec is None and parsed.monitor is None:
+        _refuse_other_drivers(driver, section, key)
+    return spec
+
+
+def _refuse_other_drivers(driver: Driver, section: str, key: str) -> None:
+    """A channel option that belongs to another driver (x-submit-comments-itx is Facebook's)
+    does nothing on this driver's channel but mislead whoever reads the section."""
+    owners = [d for d in DRIVERS if d != driver and key in CHANNEL_OPTIONS[d]]
+    if owners:
+        raise BadInputError(
+            f"[{section}] {key} is an option of the {owners[0]} driver's channels; a "
+            f"{driver} channel does not read it"
+        )
 
 
 def validate_option(

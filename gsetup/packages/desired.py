@@ -127,6 +127,14 @@ def _business_process_objects(package: Package, answers: Answers) -> list[Desire
     )
     objects.extend(
         DesiredObject(
+            "queue",
+            object_path("queue", q.name),
+            {"business_process": None, "description": q.description},
+        )
+        for q in package.shared_queues
+    )
+    objects.extend(
+        DesiredObject(
             "strategy",
             object_path("strategy", s.name),
             {

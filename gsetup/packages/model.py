@@ -92,7 +92,8 @@ class Package:
     that ``requires`` another) has none and leaves capacity to the package it requires.
     ``queue_prefix`` and ``suffix`` are how its queue and strategy names are made
     (:func:`gsetup.packages.stages.build`). ``settings`` are extra values the strategy
-    templates are rendered with.
+    templates are rendered with. ``shared_queues`` belong to no Business Process of the
+    package and are co-managed with the other packages that route to them.
     """
 
     name: str
@@ -110,6 +111,7 @@ class Package:
     iwd_values: tuple[AttributeValue, ...] = ()
     capacity: Mapping[str, int] = field(default_factory=dict)
     settings: Mapping[str, str] = field(default_factory=dict)
+    shared_queues: tuple[Queue, ...] = ()
 
     def stage_queue(self, stage: str) -> str:
         """The name of the package's queue of ``stage``; KeyError when it has none."""

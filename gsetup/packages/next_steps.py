@@ -30,9 +30,19 @@ def script_pairs(package: Package, answers: Answers) -> tuple[ScriptPair, ...]:
     return tuple(pairs)
 
 
+def placed_pairs(package: Package) -> tuple[ScriptPair, ...]:
+    """The pairs placed in the install home's Scripts/<RDBMS>/: the guide ships the iWD pair
+    with every Facebook and Twitter BP, whatever the iWD checkbox, beside the package's own."""
+    if package.family not in ("facebook", "twitter"):
+        return package.script_pairs
+    return tuple(dict.fromkeys((IWD, *package.script_pairs)))
+
+
 def next_steps(package: Package, answers: Answers, scripts_dir: Path) -> list[str]:
     """What the user must still do, in order, as lines of text."""
-    lines = _script_lines(script_pairs(package, answers), scripts_dir)
+    pairs = script_pairs(package, answers)
+    lines = _script_lines(pairs, scripts_dir)
+    lines.extend(_unused_lines([p for p in placed_pairs(package) if p not in pairs], scripts_dir))
     if package.name in _MERGING:
         lines.append(
             "Set the Interaction Server option settings/delay-updates to false: "
@@ -81,6 +91,15 @@ def _script_lines(pairs: tuple[ScriptPair, ...], scripts_dir: Path) -> list[str]
     return lines
 
 
+def _unused_lines(pairs: list[ScriptPair], scripts_dir: Path) -> list[str]:
+    # The iWD pair placed without the checkbox: named, so that nobody wonders what it is for.
+    return [
+        f"{pair.cleanup} and {pair.alter} are in {scripts_dir / '<RDBMS>'} too, as the guide "
+        "ships them: run them (CleanUp first) only when you add the iWD custom properties."
+        for pair in pairs
+    ]
+
+
 def _package_lines(package: Package) -> list[str]:
     if package.name in ("facebook-bp-iwd", "twitter-bp-iwd"):
         return [
@@ -90,11 +109,16 @@ def _package_lines(package: Package) -> list[str]:
         ]
     if package.name == "twitter-bp-tr":
         return [
-            "Deactivate the strategies of Twitter BP if it is installed.",
-            "In each Digital Messaging Server Twitter channel section, set grouping-timeout "
-            "to the seconds (10-3600) within which a sender's tweets are grouped.",
-            "Digital Messaging Server [endpoints:<tenant id>] twitter_queue = "
-            "Twitter TR Inbound Queue.",
+            "Deactivate the strategies of Twitter BP if it is installed, set grouping-timeout "
+            "(10-3600 seconds within which a sender's tweets are grouped) in each Digital "
+            "Messaging Server Twitter channel section, and Digital Messaging Server "
+            "[endpoints:<tenant id>] twitter_queue = Twitter TR Inbound Queue: `gsetup "
+            "configure twitter-tr --grouping-timeout SECONDS` does all three.",
+            "Install Social Media Plug-in for Workspace 8.5.400.86 or higher, Cloud API Driver "
+            "for Twitter 8.5.400.53 or higher and, when a DMS has Facebook and Twitter "
+            "channels, Cloud API Driver for Facebook 8.5.400.67 or higher (`gsetup driver "
+            "list`; `gsetup configure workspace --plugin-version VERSION` records the "
+            "plug-in's).",
             "Restart Digital Messaging Server, Universal Routing Server, Universal Contact "
             "Server, Interaction Server and Workspace Desktop Edition.",
         ]

@@ -13,9 +13,15 @@ from typing import TypedDict
 
 from gsetup.packages.model import Queue, Strategy
 
-# The entry queue of the iWD Business Process "Standard Genesys to iWD Adapter". It is
-# created by the iWD installation, not by gsetup; the iWD packages hand interactions to it.
+# The entry queue of the iWD Business Process "Standard Genesys to iWD Adapter", where the
+# iWD packages hand interactions over. Both iWD packages create it (co-managed, outside their
+# Business Process), so that their routes lead somewhere before iWD itself is installed.
 IWD_ADAPTER_QUEUE = "Standard Genesys to iWD Adapter Queue"
+IWD_ADAPTER = Queue(
+    IWD_ADAPTER_QUEUE,
+    "Entry queue of the iWD Business Process Standard Genesys to iWD Adapter, where the iWD "
+    "packages hand interactions over.",
+)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from gsetup.packages.attributes import (
     capacity_for,
 )
 from gsetup.packages.model import Package
-from gsetup.packages.stages import IWD_ADAPTER_QUEUE, Stage, Subroutine, build
+from gsetup.packages.stages import IWD_ADAPTER, IWD_ADAPTER_QUEUE, Stage, Subroutine, build
 
 # "Business process for use with Twitter 8.5.400.91", the release the guide names.
 VERSION = "8.5.400.91"
@@ -119,6 +119,7 @@ TWITTER_BP_IWD = Package(
     script_pairs=(IWD,),
     requires=("twitter-bp",),
     settings={"delivery_queue": IWD_ADAPTER_QUEUE},
+    shared_queues=(IWD_ADAPTER,),
 )
 
 # Ten strategies, four subroutines, ten queues: the three grouping stages replace Twitter

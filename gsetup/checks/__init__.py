@@ -1,0 +1,1 @@
+"""The checks of ``gsetup doctor``, one module per part of the guide they read."""

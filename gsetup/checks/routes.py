@@ -1,0 +1,114 @@
+"""Where a DMS channel's interactions go: its ``inbound-route`` access point, the DMS's
+``[endpoints:<dbid>]`` entry for it, and for private messages Chat Server's
+``[endpoint:<dbid>]`` entry ("Deploying Facebook Private Messaging": "The value of
+inbound-route option must match the endpoint that you configure for Chat Server")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from gsetup.checks.findings import Finding, command
+from gsetup.configure.facebook import CHAT_SERVER, DMS, INBOUND, ROUTE, chat_endpoint_section
+from gsetup.configure.snapshot import (
+    Snapshot,
+    driver_channels,
+    endpoints_section,
+    has_stages,
+)
+from gsetup.deployment import ConfiguredApplication
+from gsetup.packages.catalogue import catalogue
+
+
+def first_endpoint(dms: ConfiguredApplication, section: str) -> tuple[str, str] | None:
+    """The tenant DBID and access point of a channel's inbound-route (its first endpoint;
+    a second one serves Facebook sessions); None when it has none."""
+    route = dms.options.get((section, ROUTE))
+    dbid, colon, access_point = (route.value.split(",")[0].strip() if route else "").partition(":")
+    return (dbid, access_point) if colon and dbid and access_point else None
+
+
+def routed_package(snap: Snapshot, dms: ConfiguredApplication, section: str) -> str | None:
+    """The installed package whose queue the channel's access point names, if any."""
+    endpoint = first_endpoint(dms, section)
+    if endpoint is None:
+        return None
+    queue = dms.options.get((endpoints_section(int(endpoint[0])), endpoint[1]))
+    return snap.queue_package(queue.value) if queue is not None else None
+
+
+def private_messaging_route(snap: Snapshot) -> Iterator[Finding]:
+    """Each Facebook channel that fetches private messages (skip-private = false) routes them
+    to an access point that DMS and a Chat Server both define, on the same queue."""
+    for dms in snap.apps(DMS):
+        for section in driver_channels(dms, "facebook"):
+            skip = dms.options.get((section, "skip-private"))
+            if skip is None or skip.value.strip().lower() != "false":
+                continue
+            problem, dbid, chats = _private_problem(snap, dms, section)
+            if problem is None:
+                continue
+            words = ["configure", "facebook-private-messaging", "--dms", dms.name]
+            words += ["--channel", section]
+            if len(snap.apps(CHAT_SERVER)) > 1 and chats:
+                words += ["--chat-server", chats[0]]
+            if dbid is not None and dbid != str(snap.dbid):
+                words += ["--tenant-dbid", dbid]
+            package = _facebook_bp(snap, dms, section)
+            if package not in (None, "facebook-bp"):
+                words += ["--facebook-bp", package]
+            yield Finding(
+                "private-messaging-route",
+                "error",
+                f"{dms.name} [{section}] fetches private messages, but {problem}",
+                command(snap, *words),
+            )
+
+
+def _facebook_bp(snap: Snapshot, dms: ConfiguredApplication, section: str) -> str | None:
+    """The Facebook BP whose inbound queue the channel's private messages go to: the one
+    its route leads to, else the first installed one with an inbound queue."""
+    installed = snap.installed()
+    fitting = [
+        p.name
+        for p in catalogue()
+        if p.family == "facebook" and p.name in installed and has_stages(p, (INBOUND,))
+    ]
+    routed = routed_package(snap, dms, section)
+    return routed if routed in fitting else next(iter(fitting), None)
+
+
+def _private_problem(
+    snap: Snapshot, dms: ConfiguredApplication, section: str
+) -> tuple[str | None, str | None, list[str]]:
+    """What is wrong with a private-messaging channel's route (None: nothing), the tenant
+    DBID it names and the Chat Servers that define its access point."""
+    endpoint = first_endpoint(dms, section)
+    if endpoint is None:
+        return "its inbound-route is not set", None, []
+    dbid, access_point = endpoint
+    chat_section = chat_endpoint_section(int(dbid))
+    chats = {
+        c.name: c.options[(chat_section, access_point)].value
+        for c in snap.apps(CHAT_SERVER)
+        if (chat_section, access_point) in c.options
+    }
+    where = f"inbound-route {dbid}:{access_point}"
+    if not chats:
+        return (
+            f"no Chat Server has [{chat_section}] {access_point} ({where}): private messages "
+            "land in Chat Server's default queue",
+            dbid,
+            [],
+        )
+    queue = dms.options.get((endpoints_section(int(dbid)), access_point))
+    if queue is None:
+        return f"{dms.name} has no [endpoints:{dbid}] {access_point} ({where})", dbid, []
+    others = sorted(name for name, value in chats.items() if value != queue.value)
+    if others:
+        return (
+            f"[endpoints:{dbid}] {access_point} = {queue.value!r} on the DMS and "
+            f"{chats[others[0]]!r} on {others[0]} do not match",
+            dbid,
+            others,
+        )
+    return None, dbid, []

@@ -1,0 +1,148 @@
+"""Twitter channels: what Twitter BP - Threaded Routing needs of them ("Deploying", steps 3
+and 4) and Twitter's compliance ("Enable compliance with Twitter", Important)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from gsetup.checks.findings import Finding, command
+from gsetup.checks.routes import first_endpoint, routed_package
+from gsetup.configure.facebook import DMS
+from gsetup.configure.snapshot import Snapshot, driver_channels, endpoints_section
+from gsetup.configure.twitter_tr import GROUPING_TIMEOUT
+from gsetup.deployment import ConfiguredApplication, Strategy
+from gsetup.drivers.specs import ACCESS_POINTS, validate_option
+from gsetup.errors import BadInputError
+from gsetup.packages.catalogue import catalogue
+
+TWITTER_TR = "twitter-bp-tr"
+COMPLIANCE = "compliance-enabled"
+# gsetup does not guess a grouping timeout: the fix names the placeholder to replace.
+SECONDS = "SECONDS"
+
+
+def known_timeout(dms: ConfiguredApplication) -> str | None:
+    """The grouping timeout every Twitter channel of ``dms`` already has, if they agree."""
+    timeouts = {
+        dms.options[(s, GROUPING_TIMEOUT)].value
+        for s in driver_channels(dms, "twitter")
+        if (s, GROUPING_TIMEOUT) in dms.options
+    }
+    return timeouts.pop() if len(timeouts) == 1 else None
+
+
+def twitter_tr_command(
+    snap: Snapshot, dms: ConfiguredApplication, timeout: str, *extra: str
+) -> str:
+    """``gsetup configure twitter-tr`` for ``dms`` with ``timeout``."""
+    words = ["configure", "twitter-tr", "--dms", dms.name, *extra]
+    return command(snap, *words, "--grouping-timeout", timeout)
+
+
+def _tr_channels(snap: Snapshot) -> Iterator[tuple[ConfiguredApplication, str]]:
+    """The Twitter channels that feed Threaded Routing: those whose route leads to its
+    queue, and those whose route leads nowhere known when it is the only Twitter BP."""
+    installed = snap.installed()
+    if TWITTER_TR not in installed:
+        return
+    twitter = [p.name for p in catalogue() if p.family == "twitter" and p.name in installed]
+    for dms in snap.apps(DMS):
+        for section in driver_channels(dms, "twitter"):
+            package = routed_package(snap, dms, section)
+            if package == TWITTER_TR or (package is None and twitter == [TWITTER_TR]):
+                yield dms, section
+
+
+def tr_endpoint(snap: Snapshot) -> Iterator[Finding]:
+    """A Threaded Routing channel's access point is defined in the DMS's endpoints."""
+    for dms, section in _tr_channels(snap):
+        endpoint = first_endpoint(dms, section)
+        dbid, access_point = endpoint or (str(snap.dbid), ACCESS_POINTS["twitter"])
+        if (endpoints_section(int(dbid)), access_point) in dms.options:
+            continue
+        where = f"{dms.name} [{section}] inbound-route"
+        what = f"{where} is not set" if endpoint is None else f"{where} names {dbid}:{access_point}"
+        if access_point == ACCESS_POINTS["twitter"]:
+            extra = [] if dbid == str(snap.dbid) else ["--tenant-dbid", dbid]
+            fix = twitter_tr_command(snap, dms, known_timeout(dms) or SECONDS, *extra)
+        else:
+            fix = command(
+                snap,
+                "options",
+                "set",
+                "--app",
+                dms.name,
+                f"endpoints:{dbid}/{access_point}",
+                "Twitter TR Inbound Queue",
+            )
+        yield Finding(
+            "twitter-tr-endpoint",
+            "error",
+            f"{what}, but {dms.name} has no [endpoints:{dbid}] {access_point}: tweets "
+            "never reach Twitter BP - Threaded Routing",
+            fix,
+        )
+
+
+def grouping_timeout(snap: Snapshot) -> Iterator[Finding]:
+    """A Threaded Routing channel has a grouping timeout from 10 to 3600 seconds (guide:
+    missing or invalid, Threaded Routing "works the same as Twitter BP")."""
+    for dms, section in _tr_channels(snap):
+        option = dms.options.get((section, GROUPING_TIMEOUT))
+        if option is not None:
+            try:
+                validate_option("twitter", section, GROUPING_TIMEOUT, option.value)
+                continue
+            except BadInputError:
+                now = f"is {option.value!r}, not a whole number from 10 to 3600"
+        else:
+            now = "is not set"
+        yield Finding(
+            "grouping-timeout",
+            "error",
+            f"{dms.name} [{section}] {GROUPING_TIMEOUT} {now}: Threaded Routing groups "
+            "nothing and works as Twitter BP",
+            twitter_tr_command(snap, dms, SECONDS, "--channel", section),
+        )
+
+
+def compliance(snap: Snapshot) -> Iterator[Finding]:
+    """With a Twitter BP installed, no Twitter channel turns compliance off."""
+    installed = snap.installed()
+    if not any(p.family == "twitter" and p.name in installed for p in catalogue()):
+        return
+    for dms in snap.apps(DMS):
+        for section in driver_channels(dms, "twitter"):
+            option = dms.options.get((section, COMPLIANCE))
+            if option is None or option.value.strip().lower() == "true":
+                continue
+            yield Finding(
+                "twitter-compliance",
+                "warning",
+                f"{dms.name} [{section}] {COMPLIANCE} is {option.value!r}: Genesys "
+                "recommends true, otherwise you may be in violation of Twitter's policy "
+                "(Tweet deletions are not processed)",
+                command(
+                    snap, "options", "set", "--app", dms.name, f"{section}/{COMPLIANCE}", "true"
+                ),
+            )
+
+
+def replaced_strategies(snap: Snapshot, active: list[Strategy]) -> Iterator[Finding]:
+    """With Threaded Routing installed, Twitter BP's strategies are deactivated ("Deploying",
+    step 2): both would take the same tweets. ``active`` are Twitter BP's active strategies
+    (gsetup.configure.twitter_tr.active_replaced_strategies)."""
+    if TWITTER_TR not in snap.installed() or not active:
+        return
+    # configure twitter-tr deactivates them, beside its work on a DMS with Twitter channels.
+    dms = [d for d in snap.apps(DMS) if driver_channels(d, "twitter")]
+    fix = twitter_tr_command(snap, dms[0], known_timeout(dms[0]) or SECONDS) if dms else None
+    names = ", ".join(s.name for s in active[:2]) + (", ..." if len(active) > 2 else "")
+    yield Finding(
+        "twitter-bp-strategies",
+        "error",
+        f"Twitter BP - Threaded Routing is installed, but {len(active)} strategies of Twitter "
+        f"BP are still active ({names}): both would take the same tweets; the guide's step 2 "
+        "deactivates them",
+        fix,
+    )
