@@ -24,6 +24,7 @@ from gsetup.cli.install import _confirm  # the BP installers' "Apply this plan?"
 
 if TYPE_CHECKING:
     from gsetup.commands.drivers import DriverResult
+    from gsetup.commands.upgrade import UpgradeReport
 
 app = typer.Typer(
     help="Genesys Cloud API drivers (Facebook, Twitter) in Digital Messaging Server.",
@@ -114,45 +115,98 @@ def install(
     _finish([result], dry_run=dry_run, as_json=as_json, detailed=detailed, show_all=show_all)
 
 
-@app.command("upgrade")
+UPGRADE_EPILOG = (
+    "Steps: stop the backup, keep its old driver aside, install the new one, start it and "
+    "wait until it is healthy with the new version, switch over, then the same on the former "
+    "primary. A member that does not become healthy within --timeout gets its old version "
+    "back and is started again. A killed upgrade is resumed by running the same command "
+    "again, or undone with --rollback. Exit 0: upgraded (or restored); 1: a member was "
+    "rolled back or a step failed (the report says which); 2: refused, nothing changed. "
+    "See docs/upgrades.md.\n\n"
+    "Example: gsetup driver upgrade twitter --package ./driver-9.0.1 --dms DMS_1 "
+    "--set accept_terms=true --yes --json"
+)
+
+
+@app.command("upgrade", epilog=UPGRADE_EPILOG)
 def upgrade(
     ctx: typer.Context,
     driver: str = typer.Argument(..., help=DRIVER_HELP),
-    package: Path = typer.Option(..., "--package", "-p", help=PACKAGE_HELP),
-    dms: str | None = typer.Option(None, "--dms", help="The primary DMS (its backup goes first)."),
+    package: Path | None = typer.Option(None, "--package", "-p", help=PACKAGE_HELP),
+    dms: str | None = typer.Option(None, "--dms", help="Either DMS of the pair (or the single)."),
     tenant: str | None = typer.Option(None, "--tenant", "-t", help=TENANT_HELP),
     answers: Path | None = typer.Option(None, "--answers", "-a", help=ANSWERS_HELP),
     sets: list[str] | None = typer.Option(None, "--set", help=SET_HELP, metavar="KEY=VALUE"),
+    single: bool = typer.Option(
+        False, "--single", help="A DMS without backup: stop it, upgrade it, start it again."
+    ),
+    switch_back: bool = typer.Option(
+        False, "--switch-back", help="End with the original primary primary again."
+    ),
+    rollback: bool = typer.Option(
+        False, "--rollback", help="Undo a half-done upgrade: the old version on both members."
+    ),
+    force: bool = typer.Option(False, "--force", help="Install the same version again."),
+    timeout: float = typer.Option(
+        120.0, "--timeout", min=1.0, help="Seconds a member may take to stop or become healthy."
+    ),
     yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
-    dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
-    detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show the pair's state, the steps and the plans; change nothing."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the final report as JSON."),
     show_all: bool = typer.Option(False, "--all", help=ALL_HELP),
 ) -> None:
-    """Rolling upgrade: the backup DMS's driver files and options first, then the primary's.
-
-    Each DMS is its own plan and transaction; the legal terms must be accepted again. Options
-    keep their values; options the new version adds are added. --dry-run shows both plans.
-    """
+    """Rolling driver upgrade of a DMS pair: backup first, switchover, then the former primary."""
+    from gsetup.cli.progress import StepProgress
     from gsetup.wizards.bp import login
     from gsetup.wizards.collect import Prompter
     from gsetup.wizards.driver import (
         DriverRequest,
+        UpgradeFlags,
         answer_sources,
         parse_driver,
         run_driver_upgrade,
     )
 
     parse_driver(driver)
+    flags = UpgradeFlags(single, switch_back, rollback, force, timeout)
     request = DriverRequest(
-        driver, dms, None, package, answers, sets or [], None, yes, dry_run, tenant
+        driver, dms, None, package, answers, sets or [], None, yes, dry_run, tenant, flags
     )
     sources = answer_sources(request)
     prompter = Prompter()
     g = globals_of(ctx)
     context = login(g.db, g.user, sources, prompter, yes)
-    results = run_driver_upgrade(context, request, sources, prompter, _confirm, _progress)
-    _finish(results, dry_run=dry_run, as_json=as_json, detailed=detailed, show_all=show_all)
+    with StepProgress() as progress:
+        report = run_driver_upgrade(context, request, sources, prompter, _confirm, progress)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        _show_upgrade(report, show_all=show_all)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _show_upgrade(report: UpgradeReport, *, show_all: bool) -> None:
+    from gsetup.cli.render import print_lines, print_plan, print_table
+
+    rows = [(m.name, m.running, m.healthy, m.role, m.version) for m in report.before]
+    print_table("The pair now", ("DMS", "running", "healthy", "role", "driver version"), rows)
+    if report.result == "planned":
+        steps = [(s.number, s.action, s.dms, s.outcome) for s in report.steps]
+        print_table("Steps", ("#", "step", "DMS", ""), steps)
+        for result in report.plans:
+            print(f"\n{result.role} {result.dms}:")
+            print_plan(result.plan, applied=False, show_all=show_all)
+        if report.problems:
+            print_lines("The upgrade cannot start until this is fixed", report.problems)
+        return
+    after = ", ".join(f"{m.name} {m.role} on {m.version}" for m in report.after)
+    print(
+        f"{report.result}: the {report.driver} driver {report.from_version} -> "
+        f"{report.to_version}; now {after or 'unknown'}"
+    )
 
 
 @app.command("uninstall")

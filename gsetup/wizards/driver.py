@@ -10,7 +10,7 @@ answer files stand outside the question model because their values are not singl
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,12 +34,28 @@ from gsetup.wizards.questions import Question
 
 if TYPE_CHECKING:
     from gsetup.commands.drivers import DriverResult
+    from gsetup.commands.upgrade import UpgradeProgress, UpgradeReport
     from gsetup.context import Context
     from gsetup.plan.model import Plan
 
 OPTION_PREFIX = "option."
 _LOGIN_KEYS = ("user", "password")
 _UPGRADE_KEYS = ("tenant", "dms", "accept_terms")
+
+
+@dataclass(frozen=True)
+class UpgradeFlags:
+    """``gsetup driver upgrade``'s own flags."""
+
+    single: bool = False
+    switch_back: bool = False
+    rollback: bool = False
+    force: bool = False
+    timeout: float = 120.0
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """As keyword arguments of :class:`gsetup.commands.upgrade.UpgradeRequest`."""
+        return asdict(self)
 
 
 @dataclass
@@ -56,6 +72,7 @@ class DriverRequest:
     yes: bool = False
     dry_run: bool = False
     tenant: str | None = None
+    upgrade: UpgradeFlags = field(default_factory=UpgradeFlags)
 
 
 @dataclass
@@ -264,40 +281,45 @@ def run_driver_upgrade(
     sources: list[AnswerSource],
     prompter: Prompter,
     confirm: Callable[[Plan], bool],
-    progress: Callable[[str], None] | None = None,
-) -> list[DriverResult]:
-    """The rolling upgrade: tenant, primary DMS and terms, then backup first, then primary."""
-    from gsetup.commands.drivers import upgrade_driver
+    progress: UpgradeProgress | None = None,
+) -> UpgradeReport:
+    """The rolling upgrade: tenant, DMS and terms, then the steps (gsetup.commands.upgrade).
+
+    ``--rollback`` asks no terms: it puts back the version whose terms were accepted.
+    """
+    from gsetup.commands.upgrade import UpgradeRequest, run_upgrade
 
     driver = parse_driver(request.driver)
-    if request.package is None:
+    if request.package is None and not request.upgrade.rollback:
         raise BadInputError("--package: give the new driver package (directory or archive)")
-    questions = [q for q in driver_questions(driver, ctx) if q.key in _UPGRADE_KEYS]
-    cleaned, _extras = _split(sources, request, keep=_UPGRADE_KEYS)
+    keys = _UPGRADE_KEYS[:2] if request.upgrade.rollback else _UPGRADE_KEYS
+    questions = [q for q in driver_questions(driver, ctx) if q.key in keys]
+    cleaned, _extras = _split(sources, request, keep=keys)
     collected = _collect(questions, cleaned, request, prompter)
-    history = {
+    history: dict[str, Any] = {
         "tenant": collected["tenant"],
-        "primary": collected["dms"],
-        "package": str(request.package),
-        "terms": _accepted(ctx, collected),
+        "dms": collected["dms"],
+        "package": str(request.package) if request.package else None,
     }
+    if not request.upgrade.rollback:
+        history["terms"] = _accepted(ctx, collected)
 
-    def run(dry_run: bool, report: Callable[[str], None] | None) -> list[DriverResult]:
-        return upgrade_driver(
-            ctx,
+    def run(dry_run: bool) -> UpgradeReport:
+        upgrade = UpgradeRequest(
             driver,
             collected["tenant"],
             collected["dms"],
-            request.package or Path(),
+            request.package,
+            history,
             dry_run=dry_run,
-            history=history,
-            progress=report,
+            **request.upgrade.as_kwargs(),
         )
+        return run_upgrade(ctx, upgrade, progress if not dry_run else None)
 
     interactive = prompter.interactive and not request.yes and not request.dry_run
-    if interactive and not all(confirm(step.plan) for step in run(True, None)):
+    if interactive and not all(confirm(step.plan) for step in run(True).plans):
         raise KeyboardInterrupt
-    return run(request.dry_run, progress)
+    return run(request.dry_run)
 
 
 def check_driver_answers_file(path: Path, driver_name: str) -> dict[str, Any]:
