@@ -131,7 +131,6 @@ class Pair:
 def make_pair(root: Path, monkeypatch: Any) -> Pair:
     """Create, install (twitter 1.0.0) and start the pair; start the intake receiver."""
     monkeypatch.setenv("GSETUP_HUB_API_KEY", HUB_API_KEY)
-    monkeypatch.setenv("TEST_INTAKE_TOKEN", TOKEN)
     write_tree(Path.home() / ".config/gsetup", {"hub-password": "pw-V3ryS3cret\n"})
     intake = subprocess.Popen(
         [sys.executable, "-m", "tests.intake_receiver", str(root / "intake.jsonl"), TOKEN],
@@ -145,8 +144,7 @@ def make_pair(root: Path, monkeypatch: Any) -> Pair:
     try:
         pair.intake_port = int(intake.stdout.readline())
         driver_package(pair.old, "1.0.0")
-        for name in reversed(MEMBERS):  # the backup exists before the link to it
-            _create_member(pair, name, backup="DMS_B" if name == "DMS_A" else None)
+        _create_members(pair)
         for name in MEMBERS:
             ok("app", "start", name, "--wait", "--timeout", "60")
     except BaseException:
@@ -155,28 +153,39 @@ def make_pair(root: Path, monkeypatch: Any) -> Pair:
     return pair
 
 
-def _create_member(pair: Pair, name: str, backup: str | None) -> None:
-    working = pair.working(name)
-    working.mkdir(parents=True)
-    command = f"{sys.executable} -m gsetup dms run --app {name}"
-    link = ["--backup", backup] if backup else []
-    ok(
-        "app", "create", name, "--type", "DigitalMessagingServer", "--host", "127.0.0.1",
-        "--port", str(pair.ports[name]), "--working-dir", str(working), "--start-cmd", command,
-        *link,
-    )  # fmt: skip
-    ok("options", "set", "gsetup-process/timeout", "20", "--app", name)
-    url = f"http://127.0.0.1:{pair.intake_port}/interactions"
-    ok("options", "set", "gsetup-runtime/intake-url", url, "--app", name)
-    ok(
-        "options", "set", "gsetup-runtime/intake-token", "--secret", "--value-env",
-        "TEST_INTAKE_TOKEN", "--app", name,
-    )  # fmt: skip
-    ok(
-        "driver", "install", "twitter", "--answers", str(EXAMPLES / "driver-twitter.yaml"),
-        "--dms", name, "--set", "host=127.0.0.1", "--set", f"port={pair.ports[name]}",
-        "--package", str(pair.old), "--yes",
-    )  # fmt: skip
+def _create_members(pair: Pair) -> None:
+    """Both applications with their options in one apply (what `gsetup app create` and
+    `gsetup options set` would do one by one), then the driver on each through the CLI."""
+    from gsetup.configdb.database import open_database
+    from gsetup.plan.apply import Operation, apply_state
+    from gsetup.state import DesiredObject, DesiredState, OptionValue
+
+    state = DesiredState("Environment")
+    for name in reversed(MEMBERS):  # the backup exists before the link to it
+        pair.working(name).mkdir(parents=True)
+        attrs = {
+            "app_type": "DigitalMessagingServer",
+            "host": "127.0.0.1",
+            "port": pair.ports[name],
+            "working_dir": str(pair.working(name)),
+            "start_cmd": f"{sys.executable} -m gsetup dms run --app {name}",
+            "backup": "Applications/DMS_B" if name == "DMS_A" else None,
+        }
+        options = {
+            ("gsetup-process", "timeout"): OptionValue("20"),
+            ("gsetup-runtime", "intake-url"): OptionValue(
+                f"http://127.0.0.1:{pair.intake_port}/interactions"
+            ),
+            ("gsetup-runtime", "intake-token"): OptionValue(TOKEN, secret=True),
+        }
+        state.add(DesiredObject("application", f"Applications/{name}", attrs, options))
+    apply_state(open_database(os.environ["GSETUP_DB"]).engine, state, Operation("test", "t"))
+    for name in MEMBERS:
+        ok(
+            "driver", "install", "twitter", "--answers", str(EXAMPLES / "driver-twitter.yaml"),
+            "--dms", name, "--set", "host=127.0.0.1", "--set", f"port={pair.ports[name]}",
+            "--package", str(pair.old), "--yes",
+        )  # fmt: skip
 
 
 class Client(threading.Thread):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -100,21 +101,31 @@ def apply(
     tenant: str = typer.Option(
         DEFAULT_TENANT, "--tenant", "-t", help="Tenant whose Interaction Servers must be stopped."
     ),
+    restart: bool = typer.Option(
+        False,
+        "--restart",
+        help="Stop the tenant's Interaction Server applications first and start them again "
+        "after (gsetup app stop/start).",
+    ),
 ) -> None:
     """Run CleanUp then Alter for each package, record them, and skip what is recorded.
 
     Interaction Server must be stopped: each InteractionServer application registered in the
-    tenant is checked (one that accepts a connection on its host and port is running).
+    tenant is checked (one that accepts a connection on its host and port is running). With
+    --restart, gsetup stops them, applies, and starts them again, even when applying fails.
+
+    Example: gsetup sql apply --url postgresql+psycopg://ixn@dbhost/ixn --restart
     """
     from gsetup.cli.common import open_context
     from gsetup.commands.apps import interaction_servers
     from gsetup.packages.scripts import script_groups
     from gsetup.sqlscripts import apply as core
 
+    context = None if dry_run else open_context(ctx)
     request = core.ApplyRequest(
         url=url,
         groups=script_groups(package),
-        servers=[] if dry_run else interaction_servers(open_context(ctx), tenant),
+        servers=[] if context is None else interaction_servers(context, tenant),
         confirmed=yes,
         allow_data_loss=allow_data_loss,
         rerun_changed=rerun_changed,
@@ -122,7 +133,18 @@ def apply(
     if dry_run:
         _print_dry_run(core.plan(request))
         return
+    if restart:
+        from gsetup.commands.process import while_stopped
+
+        assert context is not None
+        work = partial(core.apply, request, _print_progress)
+        _print_result(while_stopped(context, tenant, "InteractionServer", work, _print_notice))
+        return
     _print_result(core.apply(request, _print_progress))
+
+
+def _print_notice(text: str) -> None:
+    print(text, flush=True)
 
 
 def _print_progress(planned: PlannedScript, position: int, total: int) -> None:

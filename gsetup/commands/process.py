@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from gsetup.context import Context
 from gsetup.errors import NotFoundError
@@ -10,6 +11,8 @@ from gsetup.process.config import SECTION, ProcessConfig, process_config
 
 if TYPE_CHECKING:
     from gsetup.process.control import Status
+
+T = TypeVar("T")
 
 
 def process_of(ctx: Context, tenant: str, name: str) -> ProcessConfig:
@@ -62,3 +65,39 @@ def restart_app(
     """Stop, then start the application."""
     stop_app(ctx, tenant, name, timeout=timeout)
     return start_app(ctx, tenant, name, wait=wait, timeout=timeout)
+
+
+def while_stopped(
+    ctx: Context,
+    tenant: str,
+    app_type: str,
+    work: Callable[[], T],
+    notice: Callable[[str], None] | None = None,
+) -> T:
+    """Stop the tenant's applications of ``app_type``, run ``work``, start them again (also
+    when ``work`` fails, so that they do not stay down), waiting until they are healthy.
+
+    The guide's steps 1 and 3 around the Interaction Server database scripts.
+    """
+    from gsetup.commands.objects import list_objects
+    from gsetup.errors import BadInputError
+
+    names = [
+        view.path.rsplit("/", 1)[-1]
+        for view in list_objects(ctx, [tenant], "application")
+        if view.attrs["app_type"] == app_type
+    ]
+    if not names:
+        raise BadInputError(f"no {app_type} application is registered in tenant {tenant!r}")
+    for name in names:
+        process_of(ctx, tenant, name)  # every one can be stopped and started, or none is
+    say = notice or (lambda text: None)
+    for name in names:
+        stop_app(ctx, tenant, name)
+        say(f"stopped {name}")
+    try:
+        return work()
+    finally:
+        for name in names:
+            start_app(ctx, tenant, name, wait=True)
+            say(f"started {name}")
