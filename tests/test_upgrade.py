@@ -20,6 +20,8 @@ from tests.helpers import run_cli
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 UPGRADE = ("driver", "upgrade", "twitter", "--dms", "DMS_B", "--set", "accept_terms=true")
+# The install's answers file serves the upgrade too (it reads tenant, dms and accept_terms).
+ANSWERS = str(Path(__file__).resolve().parent.parent / "examples" / "driver-twitter.yaml")
 
 
 @pytest.fixture
@@ -38,7 +40,8 @@ def test_rolling_upgrade_loses_nothing(pair: Pair, tmp_path: Path) -> None:
     client = Client(pair)
     client.start()
     try:
-        result = run_cli(*UPGRADE, "--package", str(new), "--yes", "--json")
+        args = ("--answers", ANSWERS, "--dms", "DMS_B", "--package", str(new), "--yes", "--json")
+        result = run_cli("driver", "upgrade", "twitter", *args)
     finally:
         client.finish()
     assert result.exit_code == 0, result.stderr
@@ -88,7 +91,7 @@ def test_broken_package_kills_resume_and_rollback(pair: Pair, tmp_path: Path) ->
 def _broken_package_rolls_the_backup_back(pair: Pair, tmp_path: Path) -> None:
     broken = driver_package(tmp_path / "twitter-2.0.0-broken", "2.0.0", broken=True)
     primary_pid = _pid(pair, "DMS_A")
-    args = ("--package", str(broken), "--timeout", "8", "--yes", "--json")
+    args = ("--package", str(broken), "--yes", "--json")
     result = run_cli(*UPGRADE, *args)
     assert result.exit_code == 1, result.stderr
     report = result.json()
@@ -99,7 +102,9 @@ def _broken_package_rolls_the_backup_back(pair: Pair, tmp_path: Path) -> None:
         ("start", "DMS_B", "failed"),
         ("restore", "DMS_B", "done"),
     ]
-    assert "did not become healthy" in report["steps"][2]["detail"]
+    detail = report["steps"][2]["detail"]
+    assert "did not become healthy with the twitter driver 2.0.0" in detail
+    assert "lib/twitter-driver.jar is not a jar (zip) archive" in detail
     assert _pid(pair, "DMS_A") == primary_pid  # the primary was never stopped
     assert pair.versions() == {"DMS_A": "1.0.0", "DMS_B": "1.0.0"}
     assert _installed_versions() == {"DMS_A": "1.0.0", "DMS_B": "1.0.0"}

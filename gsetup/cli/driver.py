@@ -24,7 +24,7 @@ from gsetup.cli.install import _confirm  # the BP installers' "Apply this plan?"
 
 if TYPE_CHECKING:
     from gsetup.commands.drivers import DriverResult
-    from gsetup.commands.upgrade import UpgradeReport
+    from gsetup.commands.upgrade_report import UpgradeReport
 
 app = typer.Typer(
     help="Genesys Cloud API drivers (Facebook, Twitter) in Digital Messaging Server.",

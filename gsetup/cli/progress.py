@@ -7,7 +7,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gsetup.commands.upgrade import StepReport
+    from gsetup.commands.upgrade_report import StepReport
 
 
 class StepProgress:

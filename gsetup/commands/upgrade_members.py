@@ -98,16 +98,33 @@ def stop(member: Member, timeout: float) -> None:
 
 
 def start(member: Member, driver: Driver, version: str, timeout: float) -> MemberState:
-    """Start the member and wait until it is healthy with ``version`` of the driver loaded."""
+    """Start the member and wait until it is healthy with ``version`` of the driver loaded.
+
+    A member that loaded that version and names the driver as broken will not heal: that
+    fails at once rather than after the timeout.
+    """
 
     def ready(status: Status) -> bool:
         now = _state(member.name, status, driver)
+        broken = _driver_error(status, driver)
+        if now.running and now.version == version and broken:
+            raise GsetupError(
+                f"application {member.name!r} did not become healthy with the {driver} "
+                f"driver {version}: {broken}"
+            )
         return now.healthy and now.version == version
 
     return _state(
         member.name,
         control.start(member.process, wait=True, timeout=timeout, ready=ready),
         driver,
+    )
+
+
+def _driver_error(status: Status, driver: Driver) -> str:
+    drivers = (status.health.document or {}).get("drivers", [])
+    return next(
+        (str(d["error"]) for d in drivers if d.get("driver") == driver and d.get("error")), ""
     )
 
 

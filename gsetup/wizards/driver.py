@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gsetup.commands.upgrade_report import DEFAULT_TIMEOUT
 from gsetup.configdb.tenants import DEFAULT_TENANT
 from gsetup.drivers.specs import (
     DRIVERS,
@@ -34,7 +35,7 @@ from gsetup.wizards.questions import Question
 
 if TYPE_CHECKING:
     from gsetup.commands.drivers import DriverResult
-    from gsetup.commands.upgrade import UpgradeProgress, UpgradeReport
+    from gsetup.commands.upgrade_report import UpgradeProgress, UpgradeReport
     from gsetup.context import Context
     from gsetup.plan.model import Plan
 
@@ -51,7 +52,7 @@ class UpgradeFlags:
     switch_back: bool = False
     rollback: bool = False
     force: bool = False
-    timeout: float = 120.0
+    timeout: float = DEFAULT_TIMEOUT
 
     def as_kwargs(self) -> dict[str, Any]:
         """As keyword arguments of :class:`gsetup.commands.upgrade.UpgradeRequest`."""
@@ -287,7 +288,8 @@ def run_driver_upgrade(
 
     ``--rollback`` asks no terms: it puts back the version whose terms were accepted.
     """
-    from gsetup.commands.upgrade import UpgradeRequest, run_upgrade
+    from gsetup.commands.upgrade import run_upgrade
+    from gsetup.commands.upgrade_report import UpgradeRequest
 
     driver = parse_driver(request.driver)
     if request.package is None and not request.upgrade.rollback:
