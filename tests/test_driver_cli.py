@@ -426,6 +426,11 @@ def test_upgrade_plans_backup_first_and_refuses_a_pair_that_is_not_running(
         assert ("channel-facebook", "ucs-in-use") not in options  # the user's: kept as it is
         assert options[("gsetup-driver-facebook", "version")] == ("update", "9.0.016.07")
 
+    shown = run_cli(*args, "--set", "accept_terms=true", "--yes", "--dry-run")
+    assert shown.exit_code == 0, shown.stderr
+    assert "The pair now" in shown.stdout and "Plan (nothing written)" in shown.stdout
+    assert "DMS_1 is not running" in shown.stdout  # what would stop the upgrade
+
     done = run_cli(*args, "--set", "accept_terms=true", "--yes")
     assert done.exit_code == 2
     assert "nothing was changed" in done.stderr and "DMS_Backup is not running" in done.stderr
