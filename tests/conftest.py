@@ -12,7 +12,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PG_ADMIN, PG_ADMIN_PASSWORD, CliResult, run_cli
+from tests.helpers import PG_ADMIN, PG_ADMIN_PASSWORD, CliResult, free_port, run_cli
 
 __all__ = ["CliResult", "run_cli"]
 
@@ -62,12 +61,6 @@ def _pg_bin() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _as_postgres(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
@@ -89,7 +82,7 @@ def pg_server() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
     root.chmod(0o700)
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         _as_postgres(
             [

@@ -73,6 +73,15 @@ def snapshot(url: str, tables: tuple[str, ...] = CONFIG_TABLES) -> dict[str, lis
         engine.dispose()
 
 
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def write_tree(root: Path, files: dict[str, str]) -> None:
     """Create files under ``root`` from ``{relative path: content}``."""
     for name, content in files.items():

@@ -60,6 +60,7 @@ def _add_dms(url: str, name: str, working: Path, backup: str | None = None) -> N
         "host": "dms1.example.com",
         "port": 4000,
         "working_dir": str(working),
+        "start_cmd": f"gsetup dms run --app {name}",
         "backup": f"Applications/{backup}" if backup else None,
     }
     state = DesiredState("Environment")
@@ -369,7 +370,7 @@ def test_an_installed_options_file_with_other_sections_is_read_as_it_is(
     v3 = _package_v2(tmp_path / "driver-v3")
     manifest = v3 / "manifest.yaml"
     manifest.write_text(manifest.read_text().replace("9.0.016.07", "9.0.016.08"))
-    args = ["driver", "upgrade", "--yes", "facebook", "--package", str(v3), "--dms", "DMS_1"]
+    args = ["driver", "upgrade", "facebook", "--package", str(v3), "--dms", "DMS_1", "--single"]
     upgrade = run_cli(*args, "--set", "accept_terms=true", "--yes", "--dry-run")
     assert upgrade.exit_code == 0, upgrade.stderr
     legacy("[channel-facebook]\nreconnection-timeout=5\n")
@@ -379,47 +380,66 @@ def test_an_installed_options_file_with_other_sections_is_read_as_it_is(
     assert where in refused.stderr
 
 
-def test_upgrade_goes_backup_first_then_primary(db_url: str, dms: Path, tmp_path: Path) -> None:
+def _planned_options(plan: dict[str, Any]) -> dict[tuple[str, str], tuple[str, Any]]:
+    """A dry-run plan's option changes: (section, key) -> (action, value after)."""
+    return {
+        (c["section"], c["key"]): (c["action"], c.get("after", c.get("before")))
+        for c in plan["changes"]
+        if "section" in c
+    }
+
+
+def test_upgrade_plans_backup_first_and_refuses_a_pair_that_is_not_running(
+    db_url: str, dms: Path, tmp_path: Path
+) -> None:
+    """The dry run shows the pair's state, the steps and each member's plan; the real run
+    needs both members running (tests/test_upgrade.py runs them)."""
     backup_dir = tmp_path / "SMServer-backup"
     _add_dms(db_url, "DMS_Backup", backup_dir)
     _add_dms(db_url, "DMS_1", dms, backup="DMS_Backup")
     for name in ("DMS_1", "DMS_Backup"):
         assert _install("facebook", "--dms", name).exit_code == 0
     package = _package_v2(tmp_path / "driver-v2")
-    args = ["driver", "upgrade", "--yes", "facebook", "--package", str(package), "--dms", "DMS_1"]
+    args = ["driver", "upgrade", "facebook", "--package", str(package), "--dms", "DMS_Backup"]
 
     refused = run_cli(*args, "--yes")
     assert refused.exit_code == 2 and "accept_terms" in refused.stderr
 
+    before, tree = snapshot(db_url), _tree(dms)
     planned = run_cli(*args, "--set", "accept_terms=true", "--yes", "--dry-run", "--json")
     assert planned.exit_code == 0, planned.stderr
-    steps = planned.json()["steps"]
-    assert [(s["role"], s["dms"]) for s in steps] == [
+    report = planned.json()
+    assert [(s["action"], s["dms"]) for s in report["steps"]] == [
+        ("stop", "DMS_Backup"),
+        ("install", "DMS_Backup"),
+        ("start", "DMS_Backup"),
+        ("switchover", "DMS_Backup"),
+        ("stop", "DMS_1"),
+        ("install", "DMS_1"),
+        ("start", "DMS_1"),
+    ]
+    assert [(p["role"], p["dms"]) for p in report["plans"]] == [
         ("backup", "DMS_Backup"),
         ("primary", "DMS_1"),
     ]
-    assert not (dms / "media-channel-drivers/channel-facebook/lib").exists()
-
-    done = run_cli(*args, "--set", "accept_terms=true", "--yes")
-    assert done.exit_code == 0, done.stderr
-    assert done.stderr.index("[1/2] backup DMS_Backup") < done.stderr.index("[2/2] primary DMS_1")
-    upgrades = [h for h in _history(db_url) if h["operation"] == "driver upgrade"]
-    assert [h["answers"]["dms"] for h in upgrades] == ["DMS_Backup", "DMS_1"]
-    assert all(h["answers"]["terms"]["version"] == "9.0.0" for h in upgrades)
-    for working, app in ((backup_dir, "DMS_Backup"), (dms, "DMS_1")):
-        files = working / "media-channel-drivers" / "channel-facebook"
-        assert (files / "lib" / "facebook-driver.jar").read_text() == "PK-jar-v2"
-        assert not (files / "README.txt").exists()  # the old version's file
-        options = _options(db_url, app)
-        assert options[("channel-facebook", "x-new-in-v2")][1] == "yes"  # added
+    assert "DMS_1 is not running" in report["problems"]
+    for plan in report["plans"]:
+        options = _planned_options(plan)
+        assert options[("channel-facebook", "x-new-in-v2")] == ("create", "yes")
         # Untouched since installed: follows the new version.
         assert options[("channel-facebook", "driver-classname")][1] == "com.genesyslab.NewDriver"
-        assert options[("channel-facebook", "reconnection-timeout")][1] == "300"  # kept
-        assert options[("channel-facebook", "ucs-in-use")][1] == "true"  # the user's
-        assert options[("channel-facebook", "gsa-account-name")][1] == "ACME XYZ123 Corp."
-        assert options[("gsetup-driver-facebook", "version")][1] == "9.0.016.07"
-    again = run_cli(*args, "--set", "accept_terms=true", "--yes", "--dry-run", "--json")
-    assert all(s["summary"]["create"] + s["summary"]["update"] == 0 for s in again.json()["steps"])
+        assert ("channel-facebook", "ucs-in-use") not in options  # the user's: kept as it is
+        assert options[("gsetup-driver-facebook", "version")] == ("update", "9.0.016.07")
+
+    shown = run_cli(*args, "--set", "accept_terms=true", "--yes", "--dry-run")
+    assert shown.exit_code == 0, shown.stderr
+    assert "The pair now" in shown.stdout and "Plan (nothing written)" in shown.stdout
+    assert "DMS_1 is not running" in shown.stdout  # what would stop the upgrade
+
+    done = run_cli(*args, "--set", "accept_terms=true", "--yes")
+    assert done.exit_code == 2
+    assert "nothing was changed" in done.stderr and "DMS_Backup is not running" in done.stderr
+    assert snapshot(db_url) == before and _tree(dms) == tree
 
 
 def test_an_archive_with_a_path_traversal_entry_is_refused(

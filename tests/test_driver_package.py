@@ -41,7 +41,12 @@ FILES = {
     "lib/ext/oauth.jar": "PK more bytes",
     "install.sh": "#!/bin/sh\n",  # not listed: never installed
 }
-INSTALLED = ["driver-for-twitter-options.cfg", "lib/twitter-driver.jar", "lib/ext/oauth.jar"]
+INSTALLED = [
+    "driver-for-twitter-options.cfg",
+    "lib/twitter-driver.jar",
+    "lib/ext/oauth.jar",
+    "manifest.yaml",  # installed too: the files on disk say their version
+]
 
 
 def build_dir(root: Path, files: dict[str, str]) -> Path:
@@ -92,7 +97,7 @@ def assert_installed(record: InstallRecord, target: Path) -> None:
     assert record.directories == ("lib", "lib/ext")
     assert (target / "lib/ext/oauth.jar").read_text() == "PK more bytes"
     assert not (target / "install.sh").exists()
-    assert not (target / "manifest.yaml").exists()
+    assert (target / "manifest.yaml").read_text() == MANIFEST
     assert read_options(target / "driver-for-twitter-options.cfg") == {
         "channel-twitter": {"compliance-enabled": "true"}
     }
@@ -299,7 +304,7 @@ def test_removal_keeps_changed_files_and_their_directories(tmp_path: Path) -> No
     (target / "lib/twitter-driver.jar").write_text("patched by hand")
     (target / "driver-for-twitter-options.cfg").unlink()
     report = remove_installed(record)
-    assert report.removed == ("lib/ext/oauth.jar", "lib/ext")
+    assert report.removed == ("lib/ext/oauth.jar", "manifest.yaml", "lib/ext")
     assert report.missing == ("driver-for-twitter-options.cfg",)
     assert report.kept == ("lib/twitter-driver.jar", "lib", ".")
     assert (target / "lib/twitter-driver.jar").read_text() == "patched by hand"

@@ -429,3 +429,45 @@ def test_without_transactional_ddl_each_script_commits_and_a_rerun_finishes(
     assert "[1/4] CleanUpTableInteractionsForFacebook851.sql" in rerun.stdout
     assert _columns(url) == BASE | _names(ALL_COLUMNS)
     assert len(_history(url)) == 6
+
+
+def test_restart_stops_the_registered_interaction_server_applies_and_starts_it(
+    itx_url: str, tmp_path: Path
+) -> None:
+    """The guide's steps 1 and 3 around the scripts: an Interaction Server stand-in (a real
+    process listening on its port) is stopped, the scripts run, and it is started again."""
+    import sys
+
+    from gsetup.process.pids import read_pid_file
+    from tests.helpers import free_port
+
+    port = free_port()
+    command = f"{sys.executable} -m http.server --bind 127.0.0.1 {port}"
+    created = run_cli(
+        "app", "create", "Interaction_Server", "--type", "InteractionServer",
+        "--host", "127.0.0.1", "--port", str(port), "--working-dir", str(tmp_path),
+        "--start-cmd", command,
+    )  # fmt: skip
+    assert created.exit_code == EXIT_OK, created.stderr
+    pid_file = tmp_path / "gsetup-app.pid"
+    try:
+        assert run_cli("app", "start", "Interaction_Server", "--wait").exit_code == EXIT_OK
+        before = read_pid_file(pid_file)
+        assert before is not None
+        refused = run_cli("sql", "apply", "--url", itx_url)
+        assert refused.exit_code == EXIT_BAD_INPUT and "Interaction_Server at" in refused.stderr
+
+        result = run_cli("sql", "apply", "--url", itx_url, "--restart")
+        assert result.exit_code == EXIT_OK, result.stderr
+        lines = result.stdout.splitlines()
+        assert lines[0] == "stopped Interaction_Server"
+        assert lines[1].startswith("[1/")  # the scripts ran while it was stopped
+        assert "started Interaction_Server" in lines
+        assert _columns(itx_url) == BASE | _names(ALL_COLUMNS)
+        after = read_pid_file(pid_file)
+        assert after is not None and after != before
+        status = run_cli("app", "status", "Interaction_Server", "--json").json()
+        assert status["running"] and status["healthy"]
+    finally:
+        run_cli("app", "stop", "Interaction_Server")
+    assert read_pid_file(pid_file) is None

@@ -14,6 +14,7 @@ from gsetup.cli import (
     apps,
     configure,
     db,
+    dms,
     doctor,
     driver,
     history,
@@ -53,6 +54,7 @@ app.add_typer(options.app, name="options")
 app.command("history")(history.history)
 app.add_typer(configure.app, name="configure")
 app.add_typer(driver.app, name="driver")
+app.add_typer(dms.app, name="dms")
 app.command("doctor")(doctor.doctor)
 
 

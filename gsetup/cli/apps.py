@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from gsetup.cli.common import (
@@ -18,6 +20,9 @@ from gsetup.cli.common import (
     open_context,
 )
 from gsetup.cli.render import print_mapping, print_table
+
+if TYPE_CHECKING:
+    from gsetup.process.control import Status
 
 app = typer.Typer(help="Applications the features act on.", no_args_is_help=True)
 
@@ -168,6 +173,94 @@ def delete(
     mode = confirmation(dry_run, yes, detailed, as_json)
     plan = mode.apply_plan(lambda dry: delete_app(context, tenant, name, dry_run=dry))
     finish_plan(plan, mode, as_json=as_json, show_all=show_all)
+
+
+# -- processes ---------------------------------------------------------------------------------
+
+NAME_HELP = "Application name."
+WAIT_HELP = "Return only once it is healthy (start) or down (stop); fail after --timeout."
+TIMEOUT_HELP = "Seconds to wait (default: the application's [gsetup-process] timeout, 30)."
+PROCESS_EPILOG = (
+    "How an application is started comes from the configuration database: its start command "
+    "and working directory (local adapter), or [gsetup-process] adapter=command with start, "
+    "stop and status command lines. See docs/upgrades.md.\n\n"
+    "Example: gsetup app start DMS_1 --wait --json"
+)
+
+
+def _show_status(status: Status, as_json: bool) -> None:
+    if as_json:
+        emit_json(status.to_json())
+        return
+    state = "running" if status.running else "stopped"
+    if status.running:
+        state += ", healthy" if status.healthy else ", NOT healthy"
+    pid = f" (pid {status.pid})" if status.pid else ""
+    detail = f": {status.health.detail}" if status.health.detail else ""
+    print(f"{status.app}: {state}{pid}{detail}")
+
+
+@app.command("start", epilog=PROCESS_EPILOG)
+def start(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help=NAME_HELP),
+    wait: bool = typer.Option(False, "--wait", help=WAIT_HELP),
+    timeout: float | None = typer.Option(None, "--timeout", help=TIMEOUT_HELP, min=0.1),
+    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Start an application with its process adapter (nothing if it runs already)."""
+    from gsetup.commands.process import start_app
+
+    status = start_app(open_context(ctx), tenant, name, wait=wait, timeout=timeout)
+    _show_status(status, as_json)
+
+
+@app.command("stop", epilog=PROCESS_EPILOG)
+def stop(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help=NAME_HELP),
+    timeout: float | None = typer.Option(None, "--timeout", help=TIMEOUT_HELP, min=0.1),
+    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Stop an application and wait until it is down.
+
+    A local process gets SIGTERM, then SIGKILL after the timeout; the command adapter runs
+    the stop command, then the status command until it says stopped.
+    """
+    from gsetup.commands.process import stop_app
+
+    _show_status(stop_app(open_context(ctx), tenant, name, timeout=timeout), as_json)
+
+
+@app.command("restart", epilog=PROCESS_EPILOG)
+def restart(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help=NAME_HELP),
+    wait: bool = typer.Option(False, "--wait", help=WAIT_HELP),
+    timeout: float | None = typer.Option(None, "--timeout", help=TIMEOUT_HELP, min=0.1),
+    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Stop an application, then start it again."""
+    from gsetup.commands.process import restart_app
+
+    status = restart_app(open_context(ctx), tenant, name, wait=wait, timeout=timeout)
+    _show_status(status, as_json)
+
+
+@app.command("status", epilog=PROCESS_EPILOG)
+def status_(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help=NAME_HELP),
+    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Whether an application runs, and its health (a DMS's role, drivers and versions)."""
+    from gsetup.commands.process import app_status
+
+    _show_status(app_status(open_context(ctx), tenant, name), as_json)
 
 
 __all__ = ["app", "print_mapping"]

@@ -25,6 +25,7 @@ from gsetup.cli.common import (
 if TYPE_CHECKING:
     from gsetup.cli.confirm import Confirmation
     from gsetup.commands.drivers import DriverResult
+    from gsetup.commands.upgrade_report import UpgradeReport
     from gsetup.wizards.collect import Prompter
 
 app = typer.Typer(
@@ -40,10 +41,6 @@ ANSWERS_HELP = "YAML answers file (docs/drivers.md lists the keys)."
 SET_HELP = "Answer one question: key=value, or a channel option: option.<key>=value (repeatable)."
 SAVE_HELP = "Write the answers given to this YAML file (no secrets)."
 WIZARD_YES_HELP = "Ask nothing, apply without confirming: a question without an answer is an error."
-
-
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr)
 
 
 def _wizard_mode(
@@ -141,47 +138,103 @@ def install(
     _finish([result], mode, as_json=as_json, show_all=show_all)
 
 
-@app.command("upgrade")
+UPGRADE_EPILOG = (
+    "Steps: stop the backup, keep its old driver aside, install the new one, start it and "
+    "wait until it is healthy with the new version, switch over, then the same on the former "
+    "primary. A member that does not become healthy within --timeout gets its old version "
+    "back and is started again. A killed upgrade is resumed by running the same command "
+    "again, or undone with --rollback. Exit 0: upgraded (or restored); 1: a member was "
+    "rolled back or a step failed (the report says which); 2: refused, nothing changed. "
+    "See docs/upgrades.md.\n\n"
+    "Example: gsetup driver upgrade twitter --package ./driver-9.0.1 --dms DMS_1 "
+    "--set accept_terms=true --yes --json"
+)
+
+
+@app.command("upgrade", epilog=UPGRADE_EPILOG)
 def upgrade(
     ctx: typer.Context,
     driver: str = typer.Argument(..., help=DRIVER_HELP),
-    package: Path = typer.Option(..., "--package", "-p", help=PACKAGE_HELP),
-    dms: str | None = typer.Option(None, "--dms", help="The primary DMS (its backup goes first)."),
+    package: Path | None = typer.Option(None, "--package", "-p", help=PACKAGE_HELP),
+    dms: str | None = typer.Option(None, "--dms", help="Either DMS of the pair (or the single)."),
     tenant: str | None = typer.Option(None, "--tenant", "-t", help=TENANT_HELP),
     answers: Path | None = typer.Option(None, "--answers", "-a", help=ANSWERS_HELP),
     sets: list[str] | None = typer.Option(None, "--set", help=SET_HELP, metavar="KEY=VALUE"),
+    single: bool = typer.Option(
+        False, "--single", help="A DMS without backup: stop it, upgrade it, start it again."
+    ),
+    switch_back: bool = typer.Option(
+        False, "--switch-back", help="End with the original primary primary again."
+    ),
+    rollback: bool = typer.Option(
+        False, "--rollback", help="Undo a half-done upgrade: the old version on both members."
+    ),
+    force: bool = typer.Option(False, "--force", help="Install the same version again."),
+    timeout: float = typer.Option(
+        120.0, "--timeout", min=1.0, help="Seconds a member may take to stop or become healthy."
+    ),
     yes: bool = typer.Option(False, "--yes", "-y", help=WIZARD_YES_HELP),
-    dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show the pair's state, the steps and the plans; change nothing."
+    ),
     detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the final report as JSON."),
     show_all: bool = typer.Option(False, "--all", help=ALL_HELP),
 ) -> None:
-    """Rolling upgrade: the backup DMS's driver files and options first, then the primary's.
+    """Rolling driver upgrade of a DMS pair: backup first, switchover, then the former primary.
 
-    Each DMS is its own plan and transaction; the legal terms must be accepted again. Options
-    keep their values; options the new version adds are added. --dry-run shows both plans;
-    without --yes they are confirmed first (refused without a terminal).
-
-    Example: gsetup driver upgrade facebook --package facebook-driver-9.0.1.zip --yes
+    The plans are shown and confirmed first (refused without a terminal unless --yes).
     """
+    from gsetup.cli.progress import StepProgress
     from gsetup.wizards.bp import login
     from gsetup.wizards.collect import Prompter
     from gsetup.wizards.driver import (
         DriverRequest,
+        UpgradeFlags,
         answer_sources,
         parse_driver,
         run_driver_upgrade,
     )
 
     parse_driver(driver)
-    request = DriverRequest(driver, dms, None, package, answers, sets or [], None, yes, tenant)
+    flags = UpgradeFlags(single, switch_back, rollback, force, timeout)
+    request = DriverRequest(
+        driver, dms, None, package, answers, sets or [], None, yes, tenant, flags
+    )
     sources = answer_sources(request)
     prompter = Prompter()
     g = globals_of(ctx)
     context = login(g.db, g.user, sources, prompter, yes)
     mode = _wizard_mode(prompter, (dry_run, yes, detailed, as_json), f"Upgrading {driver}")
-    results = run_driver_upgrade(context, request, sources, prompter, mode, _progress)
-    _finish(results, mode, as_json=as_json, show_all=show_all)
+    with StepProgress() as progress:
+        report = run_driver_upgrade(context, request, sources, prompter, mode, progress)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        _show_upgrade(report, show_all=show_all)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _show_upgrade(report: UpgradeReport, *, show_all: bool) -> None:
+    from gsetup.cli.render import print_lines, print_plan, print_table
+
+    rows = [(m.name, m.running, m.healthy, m.role, m.version) for m in report.before]
+    print_table("The pair now", ("DMS", "running", "healthy", "role", "driver version"), rows)
+    if report.result == "planned":
+        steps = [(s.number, s.action, s.dms, s.outcome) for s in report.steps]
+        print_table("Steps", ("#", "step", "DMS", ""), steps)
+        for result in report.plans:
+            print(f"\n{result.role} {result.dms}:")
+            print_plan(result.plan, applied=False, show_all=show_all)
+        if report.problems:
+            print_lines("The upgrade cannot start until this is fixed", report.problems)
+        return
+    after = ", ".join(f"{m.name} {m.role} on {m.version}" for m in report.after)
+    print(
+        f"{report.result}: the {report.driver} driver {report.from_version} -> "
+        f"{report.to_version}; now {after or 'unknown'}"
+    )
 
 
 @app.command("uninstall")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -113,14 +114,21 @@ def apply(
     tenant: str = typer.Option(
         DEFAULT_TENANT, "--tenant", "-t", help="Tenant whose Interaction Servers must be stopped."
     ),
+    restart: bool = typer.Option(
+        False,
+        "--restart",
+        help="Stop the tenant's Interaction Server applications first and start them again "
+        "after (gsetup app stop/start).",
+    ),
 ) -> None:
     """Run CleanUp then Alter for each package, record them, and skip what is recorded.
 
     Interaction Server must be stopped: each InteractionServer application registered in the
-    tenant is checked (one that accepts a connection on its host and port is running). The
-    scripts to run are shown and confirmed first; without a terminal it needs --yes.
+    tenant is checked (one that accepts a connection on its host and port is running). With
+    --restart, gsetup stops them, applies, and starts them again, even when applying fails.
+    The scripts to run are shown and confirmed first; without a terminal it needs --yes.
 
-    Example: gsetup sql apply --url postgresql+psycopg://ixn@db/ixn --package twitter --yes
+    Example: gsetup sql apply --url postgresql+psycopg://ixn@dbhost/ixn --restart --yes
     """
     from dataclasses import replace
 
@@ -129,10 +137,11 @@ def apply(
     from gsetup.packages.scripts import script_groups
     from gsetup.sqlscripts import apply as core
 
+    context = None if dry_run else open_context(ctx, writes=restart)
     request = core.ApplyRequest(
         url=url,
         groups=script_groups(package),
-        servers=[] if dry_run else interaction_servers(open_context(ctx, writes=False), tenant),
+        servers=[] if context is None else interaction_servers(context, tenant),
         confirmed=yes,
         allow_data_loss=allow_data_loss,
         rerun_changed=rerun_changed,
@@ -148,7 +157,18 @@ def apply(
         )
         request = replace(request, confirmed=True)
     with steps(len(planned.to_run), "Running scripts") as advance:
-        _print_result(core.apply(request, lambda item, _pos, _total: advance(item.script.name)))
+        work = partial(core.apply, request, lambda item, _pos, _total: advance(item.script.name))
+        if not restart:
+            _print_result(work())
+            return
+        from gsetup.commands.process import while_stopped
+
+        assert context is not None
+        _print_result(while_stopped(context, tenant, "InteractionServer", work, _print_notice))
+
+
+def _print_notice(text: str) -> None:
+    print(text, flush=True)
 
 
 def _print_result(planned: ApplyPlan) -> None:

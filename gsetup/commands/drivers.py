@@ -135,6 +135,11 @@ def dms_application(ctx: Context, tenant: str, dms: str) -> Application:
     return _load_dms(ctx, tenant, [dms])[0].info
 
 
+def load_dms(ctx: Context, tenant: str, dms: str) -> ConfiguredApplication:
+    """The DMS application ``dms`` with all its options; another type is refused."""
+    return _load_dms(ctx, tenant, [dms])[0]
+
+
 def _load_dms(ctx: Context, tenant: str, names: list[str] | None) -> list[ConfiguredApplication]:
     """The DMS applications called ``names`` (every DMS if None) with all their options."""
     from gsetup import deployment
@@ -159,7 +164,8 @@ def _load_dms(ctx: Context, tenant: str, names: list[str] | None) -> list[Config
     return [deployment.ConfiguredApplication(a, options.get(a.path, {})) for a in ordered]
 
 
-def _values(obj: ConfiguredApplication) -> dict[OptionKey, str]:
+def option_values(obj: ConfiguredApplication) -> dict[OptionKey, str]:
+    """An application's option values by (section, key), secrets in clear (never shown)."""
     return {key: option.value for key, option in obj.options.items()}
 
 
@@ -197,7 +203,8 @@ def _operation(
     return Operation(name, ctx.identity.name, f"driver-{driver}", version, dict(answers))
 
 
-def _inspect(driver: Driver, package: Path) -> PackageContents:
+def inspect_driver_package(driver: Driver, package: Path) -> PackageContents:
+    """Judge a driver package whole and check it is for ``driver``; write nothing."""
     contents = inspect_package(package)
     if contents.manifest.driver != driver:
         raise BadInputError(
@@ -233,9 +240,9 @@ def install_driver(
     section = channel_section(driver, answers.channel)
     (obj,) = _load_dms(ctx, answers.tenant, [answers.dms])
     working = staging.check_working_dir(obj.info.working_dir, answers.dms)
-    old = read_record(driver, _values(obj))
+    old = read_record(driver, option_values(obj))
     package = answers.package or (None if old else builtin_package(driver))
-    contents = _inspect(driver, package) if package else None
+    contents = inspect_driver_package(driver, package) if package else None
     if contents is not None:
         files = staging.plan_files(contents, working, old)
         if old is not None and files.record != old:
@@ -278,52 +285,39 @@ def install_driver(
 # -- upgrade -----------------------------------------------------------------------------------
 
 
-def upgrade_order(ctx: Context, tenant: str, primary: str) -> list[tuple[str, str]]:
-    """``(role, DMS)`` in the order of the guide's rolling upgrade: the backup first."""
-    backup = dms_application(ctx, tenant, primary).backup
-    order = [("backup", backup)] if backup else []
-    return [*order, ("primary", primary)]
-
-
-def upgrade_driver(
+def upgrade_member(
     ctx: Context,
     driver: Driver,
     tenant: str,
-    primary: str,
+    dms: str,
     package: Path,
     *,
     dry_run: bool,
     history: Mapping[str, Any],
+    role: str = "",
     progress: Progress | None = None,
-) -> list[DriverResult]:
-    """The rolling upgrade: the backup DMS's files and options, then the primary's.
+) -> DriverResult:
+    """Plan or apply one DMS's part of an upgrade (or of its rollback, ``package`` being the
+    old version set aside): its files and options, in one transaction.
 
-    Each DMS is its own plan and transaction, as the guide upgrades one stopped DMS at a time.
-    Every DMS is checked before the first is changed. Options the new options file adds are
-    added; every option a channel has now is kept with its value.
+    Options the new options file adds are added; every option the channel has now keeps its
+    value, unless it is still the old version's default (it then follows the new version).
     """
-    ctx.identity.require(tenant, change=not dry_run)
-    contents = _inspect(driver, package)
-    order = upgrade_order(ctx, tenant, primary)
-    for _role, dms in order:
-        _upgrade_step(ctx, driver, tenant, dms, package, contents)  # refuse before writing
-    results = []
-    for number, (role, dms) in enumerate(order, 1):
-        step, old = _upgrade_step(ctx, driver, tenant, dms, package, contents)
-        where = f"[{number}/{len(order)}] {role} {dms}"
-        if progress is not None:
-            progress(f"{where}: {driver} driver {old.version} -> {contents.manifest.version}")
-        answers = {**history, "dms": dms, "role": role, "previous_version": old.version}
-        op = _operation(ctx, "driver upgrade", driver, contents.manifest.version, answers)
-        plan = _run(ctx, step, op, dry_run, progress)
-        if progress is not None:
-            progress(f"{where}: {'planned' if dry_run else 'done'}: {plan.summary_line()}")
-        results.append(
-            DriverResult(
-                driver, dms, plan, not dry_run, contents.manifest.version, step.sections, role
-            )
-        )
-    return results
+    contents = inspect_driver_package(driver, package)
+    step, old = _upgrade_step(ctx, driver, tenant, dms, package, contents)
+    version = contents.manifest.version
+    answers = {**history, "dms": dms, "role": role, "previous_version": old.version}
+    op = _operation(ctx, "driver upgrade", driver, version, answers)
+    plan = _run(ctx, step, op, dry_run, progress)
+    return DriverResult(driver, dms, plan, not dry_run, version, step.sections, role)
+
+
+def check_upgrade_member(
+    ctx: Context, driver: Driver, tenant: str, dms: str, package: Path, contents: PackageContents
+) -> InstallRecord:
+    """Refuse, before anything changes, a DMS the package cannot be installed on; returns
+    the installed driver's record."""
+    return _upgrade_step(ctx, driver, tenant, dms, package, contents)[1]
 
 
 def _upgrade_step(
@@ -337,7 +331,7 @@ def _upgrade_step(
     from gsetup.configdb.tenants import tenant_id
 
     (obj,) = _load_dms(ctx, tenant, [dms])
-    old = read_record(driver, _values(obj))
+    old = read_record(driver, option_values(obj))
     sections = channel_sections(driver, obj.info.id, _owners(obj))
     if old is None or not sections:
         raise BadInputError(
@@ -404,7 +398,7 @@ def uninstall_driver(
             f"no {driver} driver channel [{section}] on {dms!r} in tenant {tenant!r}; "
             f"installed: {', '.join(installed) or '(none)'}"
         )
-    old = read_record(driver, _values(obj))
+    old = read_record(driver, option_values(obj))
     states = [DesiredState(tenant, owner=owner_of(driver, obj.info.id, section))]
     restore = restore_state(tenant, obj.path, driver, section, obj.options)
     if restore is not None:  # the user's values the install replaced, set back
@@ -441,7 +435,7 @@ def list_drivers(ctx: Context, tenant: str, dms: str | None = None) -> list[dict
     for obj in _load_dms(ctx, tenant, [dms] if dms is not None else None):
         name = obj.name
         for driver in DRIVERS:
-            record = read_record(driver, _values(obj))
+            record = read_record(driver, option_values(obj))
             sections = channel_sections(driver, obj.info.id, _owners(obj))
             if record is None and not sections:
                 continue

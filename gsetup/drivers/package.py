@@ -11,6 +11,10 @@ A driver package is a directory or a ``.zip``/``.tar.gz`` archive holding ``mani
       - lib/facebook-driver.jar
     options-file: driver-for-facebook-options.cfg        # optional: one of files
 
+The manifest is installed with the files (``manifest.yaml`` in the driver's directory), so
+what is on disk says its own driver and version: Digital Messaging Server (and gsetup's
+stand-in, :mod:`gsetup.dms`) reads it when it loads its drivers.
+
 Installing judges the whole package first (manifest, every entry's name, links, devices, the
 destination) and writes nothing unless all of it is acceptable. The :class:`InstallRecord` it
 returns lists exactly the files and directories written, with a checksum per file, so that
@@ -122,6 +126,11 @@ def builtin_package(driver: Driver) -> Path:
     return Path(__file__).parent / "data" / driver
 
 
+def installed_names(manifest: Manifest) -> tuple[str, ...]:
+    """What an installation writes: the manifest's files and the manifest itself."""
+    return (*manifest.files, MANIFEST)
+
+
 def read_manifest(package: Path) -> Manifest:
     """Open ``package``, judge all of it, and return its manifest."""
     with open_package(package) as reader:
@@ -138,7 +147,7 @@ def inspect_package(package: Path) -> PackageContents:
     with open_package(package) as reader:
         manifest, root = _inspect(reader)
         digests = {}
-        for name in manifest.files:
+        for name in installed_names(manifest):
             with reader.open(_join(root, name)) as stream:
                 digests[name] = _digest(stream)
         options_data = None
@@ -159,14 +168,14 @@ def install_package(package: Path, target: Path) -> InstallRecord:
     with open_package(package) as reader:
         manifest, root = _inspect(reader)
         target = target.absolute()
-        directories = _plan_destination(target, manifest.files)
+        directories = _plan_destination(target, installed_names(manifest))
         created_target = not target.exists()
         written: list[InstalledFile] = []
         try:
             target.mkdir(parents=True, exist_ok=True)
             for directory in directories:
                 (target / directory).mkdir()
-            for name in manifest.files:
+            for name in installed_names(manifest):
                 written.append(_copy(reader, _join(root, name), target, name))
         except BaseException as exc:
             _undo(target, written, directories, created_target)

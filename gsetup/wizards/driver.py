@@ -9,12 +9,13 @@ answer files stand outside the question model because their values are not singl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gsetup.commands.upgrade_report import DEFAULT_TIMEOUT
 from gsetup.configdb.tenants import DEFAULT_TENANT
 from gsetup.drivers.specs import (
     DRIVERS,
@@ -41,11 +42,27 @@ from gsetup.wizards.questions import Question
 
 if TYPE_CHECKING:
     from gsetup.commands.drivers import DriverResult
+    from gsetup.commands.upgrade_report import UpgradeProgress, UpgradeReport
     from gsetup.context import Context
 
 OPTION_PREFIX = "option."
 _LOGIN_KEYS = ("user", "password")
 _UPGRADE_KEYS = ("tenant", "dms", "accept_terms")
+
+
+@dataclass(frozen=True)
+class UpgradeFlags:
+    """``gsetup driver upgrade``'s own flags."""
+
+    single: bool = False
+    switch_back: bool = False
+    rollback: bool = False
+    force: bool = False
+    timeout: float = DEFAULT_TIMEOUT
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """As keyword arguments of :class:`gsetup.commands.upgrade.UpgradeRequest`."""
+        return asdict(self)
 
 
 @dataclass
@@ -61,6 +78,7 @@ class DriverRequest:
     save_answers: Path | None = None
     yes: bool = False
     tenant: str | None = None
+    upgrade: UpgradeFlags = field(default_factory=UpgradeFlags)
 
 
 @dataclass
@@ -278,41 +296,45 @@ def run_driver_upgrade(
     sources: list[AnswerSource],
     prompter: Prompter,
     applier: Applier,
-    progress: Callable[[str], None] | None = None,
-) -> list[DriverResult]:
-    """The rolling upgrade: tenant, primary DMS and terms, then backup first, then primary.
+    progress: UpgradeProgress | None = None,
+) -> UpgradeReport:
+    """The rolling upgrade: tenant, DMS and terms, then the steps (gsetup.commands.upgrade).
 
-    Every step that changes something is risky: it replaces the driver's files.
+    ``--rollback`` asks no terms: it puts back the version whose terms were accepted. Every
+    plan that changes something is risky: it replaces the driver's files.
     """
-    from gsetup.commands.drivers import upgrade_driver
+    from gsetup.commands.upgrade import run_upgrade
+    from gsetup.commands.upgrade_report import UpgradeRequest
 
     driver = parse_driver(request.driver)
-    if request.package is None:
+    if request.package is None and not request.upgrade.rollback:
         raise BadInputError("--package: give the new driver package (directory or archive)")
-    questions = [q for q in driver_questions(driver, ctx) if q.key in _UPGRADE_KEYS]
-    cleaned, _extras = _split(sources, request, keep=_UPGRADE_KEYS)
+    keys = _UPGRADE_KEYS[:2] if request.upgrade.rollback else _UPGRADE_KEYS
+    questions = [q for q in driver_questions(driver, ctx) if q.key in keys]
+    cleaned, _extras = _split(sources, request, keep=keys)
     collected = _collect(questions, cleaned, request, prompter)
-    history = {
+    history: dict[str, Any] = {
         "tenant": collected["tenant"],
-        "primary": collected["dms"],
-        "package": str(request.package),
-        "terms": _accepted(ctx, collected),
+        "dms": collected["dms"],
+        "package": str(request.package) if request.package else None,
     }
+    if not request.upgrade.rollback:
+        history["terms"] = _accepted(ctx, collected)
 
-    def run(dry_run: bool) -> list[DriverResult]:
-        return upgrade_driver(
-            ctx,
+    def run(dry_run: bool) -> UpgradeReport:
+        upgrade = UpgradeRequest(
             driver,
             collected["tenant"],
             collected["dms"],
-            request.package or Path(),
+            request.package,
+            history,
             dry_run=dry_run,
-            history=history,
-            progress=None if dry_run else progress,
+            **request.upgrade.as_kwargs(),
         )
+        return run_upgrade(ctx, upgrade, progress if not dry_run else None)
 
     return applier.apply(
-        run, lambda steps: [s.plan for s in steps], risky=lambda plan: plan.pending
+        run, lambda report: [step.plan for step in report.plans], risky=lambda plan: plan.pending
     )
 
 

@@ -1,0 +1,107 @@
+"""DMS pairs, and running the DMS stand-in for an application of the configuration database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gsetup.commands.drivers import DMS_TYPE, load_dms, option_values
+from gsetup.context import Context
+from gsetup.dms.settings import DmsSettings, Peer
+from gsetup.errors import BadInputError
+
+if TYPE_CHECKING:
+    from gsetup.deployment import Application
+
+RUNTIME_SECTION = "gsetup-runtime"  # where `gsetup route token create --app` stores the intake
+
+
+@dataclass(frozen=True)
+class DmsPair:
+    """A primary/backup pair as configured: ``linked`` holds the backup link to ``backup``."""
+
+    linked: str
+    backup: str
+
+    @property
+    def members(self) -> tuple[str, str]:
+        """Both members, the one holding the link first."""
+        return self.linked, self.backup
+
+    def other(self, name: str) -> str:
+        """The member that is not ``name``."""
+        return self.backup if name == self.linked else self.linked
+
+
+def find_pair(ctx: Context, tenant: str, dms: str) -> DmsPair | None:
+    """The pair ``dms`` belongs to, from the backup link either way; None when single."""
+    from gsetup import deployment
+
+    app = load_dms(ctx, tenant, dms).info
+    if app.backup:
+        load_dms(ctx, tenant, app.backup)  # a backup that is not a DMS is refused
+        return DmsPair(dms, app.backup)
+    with deployment.open_tenant(ctx, tenant) as (conn, tid):
+        linked = [a for a in deployment.applications(conn, tid) if a.backup == dms]
+    for other in linked:
+        if other.app_type != DMS_TYPE:
+            raise BadInputError(
+                f"application {other.name!r} names {dms!r} as its backup but is a "
+                f"{other.app_type}, not a {DMS_TYPE}"
+            )
+        return DmsPair(other.name, dms)
+    return None
+
+
+def dms_settings(ctx: Context, tenant: str, app: str) -> DmsSettings:
+    """What the stand-in for ``app`` runs with: address, pair, intake, installed drivers."""
+    from gsetup.drivers.installed import read_record
+    from gsetup.drivers.specs import DRIVERS
+    from gsetup.drivers.staging import check_working_dir
+
+    obj = load_dms(ctx, tenant, app)
+    host, port = _address(obj.info)
+    working = check_working_dir(obj.info.working_dir, app)
+    pair = find_pair(ctx, tenant, app)
+    peer = None
+    if pair is not None:
+        other = pair.other(app)
+        peer_host, peer_port = _address(load_dms(ctx, tenant, other).info)
+        peer = Peer(other, peer_host, peer_port)
+    values = option_values(obj)
+    return DmsSettings(
+        app=app,
+        host=host,
+        port=port,
+        working_dir=working,
+        role="backup" if pair is not None and pair.backup == app else "primary",
+        peer=peer,
+        intake_url=values.get((RUNTIME_SECTION, "intake-url"), ""),
+        intake_token=values.get((RUNTIME_SECTION, "intake-token"), ""),
+        drivers=tuple(d for d in DRIVERS if read_record(d, values) is not None),
+    )
+
+
+def _address(app: Application) -> tuple[str, int]:
+    if not app.host or app.port is None:
+        raise BadInputError(
+            f"application {app.name!r} needs a host and a port for the DMS stand-in: "
+            f"gsetup app update {app.name} --host 127.0.0.1 --port PORT"
+        )
+    return app.host, app.port
+
+
+def run_dms(
+    ctx: Context, tenant: str, app: str, ready: Callable[[DmsSettings], None] | None = None
+) -> None:
+    """Run the stand-in for ``app`` until it is stopped (SIGTERM or Ctrl-C)."""
+    from gsetup.dms.server import bind, serve
+
+    ctx.identity.require(tenant, change=False)
+    settings = dms_settings(ctx, tenant, app)
+    ctx.db.engine.dispose()  # read once: the stand-in keeps no connection
+    sock = bind(settings)
+    if ready is not None:
+        ready(settings)
+    serve(settings, sock)

@@ -1,0 +1,200 @@
+"""One member of a DMS pair during an upgrade: its state, stop, start, switchover, and the
+old driver version kept aside for a rollback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from gsetup.context import Context
+from gsetup.drivers.package import MANIFEST, InstallRecord
+from gsetup.drivers.specs import Driver
+from gsetup.drivers.staging import driver_directory
+from gsetup.errors import GsetupError
+from gsetup.process import control
+from gsetup.process.config import ProcessConfig
+from gsetup.process.control import Status
+
+ASIDE_DIR = ".gsetup-upgrade"
+
+
+@dataclass(frozen=True)
+class Member:
+    """A DMS of the pair and how it is started."""
+
+    name: str
+    process: ProcessConfig
+
+    @property
+    def working_dir(self) -> Path:
+        """Its working directory (process configs of DMS always have one)."""
+        assert self.process.working_dir is not None
+        return self.process.working_dir
+
+
+@dataclass(frozen=True)
+class MemberState:
+    """What a member reports: running, healthy, role, and the driver version it loaded."""
+
+    name: str
+    running: bool
+    healthy: bool
+    role: str | None
+    version: str | None
+    detail: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        """JSON-ready data."""
+        return {
+            "dms": self.name,
+            "running": self.running,
+            "healthy": self.healthy,
+            "role": self.role,
+            "version": self.version,
+            "detail": self.detail,
+        }
+
+
+def load_member(ctx: Context, tenant: str, name: str) -> Member:
+    """The member and its process settings (a DMS needs a working directory)."""
+    from gsetup.commands.process import process_of
+
+    process = process_of(ctx, tenant, name)
+    if process.working_dir is None:
+        from gsetup.errors import BadInputError
+
+        raise BadInputError(f"application {name!r} has no working directory; set it first")
+    return Member(name, process)
+
+
+def state_of(member: Member, driver: Driver) -> MemberState:
+    """Ask the member (its process adapter and health document)."""
+    return _state(member.name, control.status(member.process), driver)
+
+
+def _state(name: str, status: Status, driver: Driver) -> MemberState:
+    document = status.health.document or {}
+    role = document.get("role")
+    version = next(
+        (d.get("version") for d in document.get("drivers", []) if d.get("driver") == driver),
+        None,
+    )
+    return MemberState(
+        name,
+        status.running,
+        status.healthy,
+        role if isinstance(role, str) else None,
+        version if isinstance(version, str) else None,
+        status.health.detail,
+    )
+
+
+def stop(member: Member, timeout: float) -> None:
+    """Stop the member and wait until it is down."""
+    control.stop(member.process, timeout=timeout)
+
+
+def start(member: Member, driver: Driver, version: str, timeout: float) -> MemberState:
+    """Start the member and wait until it is healthy with ``version`` of the driver loaded.
+
+    A member that loaded that version and names the driver as broken will not heal: that
+    fails at once rather than after the timeout.
+    """
+
+    def ready(status: Status) -> bool:
+        now = _state(member.name, status, driver)
+        broken = _driver_error(status, driver)
+        if now.running and now.version == version and broken:
+            raise GsetupError(
+                f"application {member.name!r} did not become healthy with the {driver} "
+                f"driver {version}: {broken}"
+            )
+        return now.healthy and now.version == version
+
+    return _state(
+        member.name,
+        control.start(member.process, wait=True, timeout=timeout, ready=ready),
+        driver,
+    )
+
+
+def _driver_error(status: Status, driver: Driver) -> str:
+    drivers = (status.health.document or {}).get("drivers", [])
+    return next(
+        (str(d["error"]) for d in drivers if d.get("driver") == driver and d.get("error")), ""
+    )
+
+
+def switch_over(primary: Member, backup: Member, driver: Driver, timeout: float) -> None:
+    """Ask ``primary`` to hand over to ``backup``; return once the roles say so."""
+    import time
+
+    import httpx
+
+    if state_of(backup, driver).role == "primary" and state_of(primary, driver).role == "backup":
+        return  # done before (a resumed upgrade)
+    url = f"http://{primary.process.host}:{primary.process.port}/switchover"
+    try:
+        answer = httpx.post(url, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise GsetupError(f"switchover {primary.name} -> {backup.name}: {url}: {exc}") from exc
+    if answer.status_code != 200:
+        raise GsetupError(
+            f"switchover {primary.name} -> {backup.name} refused: HTTP {answer.status_code} "
+            f"{answer.text[:300]}"
+        )
+    deadline = time.monotonic() + timeout
+    while (state_of(backup, driver).role, state_of(primary, driver).role) != ("primary", "backup"):
+        if time.monotonic() > deadline:
+            raise GsetupError(f"switchover {primary.name} -> {backup.name}: roles did not follow")
+        time.sleep(0.1)
+
+
+def aside_directory(member: Member, driver: Driver) -> Path:
+    """Where the member's old driver version is kept during an upgrade."""
+    return member.working_dir / ASIDE_DIR / f"channel-{driver}"
+
+
+def set_aside(member: Member, record: InstallRecord) -> Path:
+    """Copy the installed driver's files aside, with a manifest: a package of the old
+    version that a rollback installs back. Done once (a resumed upgrade finds it)."""
+    target = aside_directory(member, record.driver)
+    if (target / MANIFEST).is_file():
+        return target
+    prefix = driver_directory(record.driver) + "/"
+    temporary = target.with_name(target.name + ".partial")
+    shutil.rmtree(temporary, ignore_errors=True)
+    files = []
+    for item in record.files:
+        name = item.path.removeprefix(prefix)
+        if name == MANIFEST:
+            continue
+        destination = temporary / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(member.working_dir / item.path, destination)
+        files.append(name)
+    (temporary / MANIFEST).write_text(_manifest(record, files), encoding="utf-8")
+    os.replace(temporary, target)
+    return target
+
+
+def _manifest(record: InstallRecord, files: list[str]) -> str:
+    from gsetup.drivers.optionfile import option_file_name
+
+    lines = [
+        f"driver: {json.dumps(record.driver)}",
+        f"version: {json.dumps(record.version)}",
+        "files:",
+        *(f"  - {json.dumps(name)}" for name in files),
+    ]
+    if option_file_name(record.driver) in files:
+        lines.append(f"options-file: {json.dumps(option_file_name(record.driver))}")
+    return "\n".join(lines) + "\n"
+
+
+def drop_aside(member: Member) -> None:
+    """Remove what was kept aside (the upgrade or its rollback is over)."""
+    shutil.rmtree(member.working_dir / ASIDE_DIR, ignore_errors=True)

@@ -1,0 +1,39 @@
+"""The request bodies the stand-in accepts, checked: one clear message per bad body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+INTERACTION_KEYS = ("media_type", "channel", "text", "external_id", "attached_data")
+OUTBOUND_KEYS = ("idempotency_key", "channel", "to", "text", "attached_data")
+
+
+def check_interaction(body: Any) -> dict[str, Any]:
+    """An inbound interaction; ``media_type`` defaults to the channel, text to ""."""
+    checked = _check(body, INTERACTION_KEYS, ("channel", "external_id"))
+    checked.setdefault("media_type", checked["channel"])
+    checked.setdefault("text", "")
+    checked.setdefault("attached_data", {})
+    return checked
+
+
+def check_outbound(body: Any) -> dict[str, Any]:
+    """An outbound dispatch of the routing runtime."""
+    return _check(body, OUTBOUND_KEYS, ("idempotency_key", "channel", "text"))
+
+
+def _check(body: Any, allowed: tuple[str, ...], required: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ValueError("the body must be a JSON object")
+    unknown = sorted(str(k) for k in body if k not in allowed)
+    if unknown:
+        raise ValueError(f"unknown key {unknown[0]!r}; allowed: {', '.join(allowed)}")
+    for key in required:
+        if not isinstance(body.get(key), str) or not body[key]:
+            raise ValueError(f"{key}: required, a non-empty string")
+    for key in allowed:
+        if key in body and key != "attached_data" and not isinstance(body[key], str):
+            raise ValueError(f"{key}: must be a string")
+    if not isinstance(body.get("attached_data", {}), dict):
+        raise ValueError("attached_data: must be a JSON object")
+    return dict(body)

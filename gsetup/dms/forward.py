@@ -1,0 +1,74 @@
+"""Forward the spool to the routing runtime's intake, in order, retrying until it answers.
+
+The intake is idempotent on (channel, external id), so a forward that is retried after an
+answer was lost is not duplicated. An interaction is dropped from the spool only once the
+intake took it (2xx) or already had it (409); one it refuses for good (another 4xx) is set
+aside in ``rejected/``; anything else (unreachable, 5xx, a refused token) is retried.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gsetup.dms.spool import Spool
+
+if TYPE_CHECKING:
+    import httpx
+
+_RETRY_SECONDS = 0.2
+_IDLE_SECONDS = 1.0
+_KEEP_AND_RETRY = {401, 403, 408, 425, 429}
+
+
+class Forwarder(threading.Thread):
+    """The thread that empties the spool into the intake."""
+
+    def __init__(self, spool: Spool, url: str, token: str) -> None:
+        super().__init__(name="dms-forwarder", daemon=True)
+        self.spool = spool
+        self.url = url
+        self.token = token
+        self.wake = threading.Event()
+        self.halt = threading.Event()
+        self.last_error = ""
+        self.forwarded = 0
+
+    def run(self) -> None:
+        """Forward until halted; wait for :attr:`wake` when the spool is empty."""
+        import httpx
+
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        with httpx.Client(timeout=5.0, headers=headers) as client:
+            while not self.halt.is_set():
+                self.wake.clear()
+                pending = self.spool.pending()
+                if not pending:
+                    self.wake.wait(_IDLE_SECONDS)
+                    continue
+                for path in pending:
+                    if self.halt.is_set() or not self._forward(client, path):
+                        self.halt.wait(_RETRY_SECONDS)
+                        break
+
+    def _forward(self, client: httpx.Client, path: Path) -> bool:
+        import httpx
+
+        try:
+            answer = client.post(self.url, content=path.read_bytes())
+        except FileNotFoundError:
+            return True  # already forwarded
+        except httpx.HTTPError as exc:
+            self.last_error = f"{self.url}: {type(exc).__name__}"
+            return False
+        if answer.status_code < 300 or answer.status_code == 409:
+            self.spool.done(path)
+            self.forwarded += 1
+            self.last_error = ""
+            return True
+        self.last_error = f"{self.url}: HTTP {answer.status_code}"
+        if 400 <= answer.status_code < 500 and answer.status_code not in _KEEP_AND_RETRY:
+            self.spool.reject(path)
+            return True
+        return False

@@ -1,0 +1,229 @@
+"""The stand-in's HTTP service (Starlette on uvicorn): health, inbound, switchover, outbound.
+
+Routes (docs/upgrades.md): ``GET /health``; ``POST /interactions`` (accepted only while
+primary and healthy: 202, else 503 so that the client tries the other member);
+``POST /switchover`` (asked of the primary: it asks the backup to ``POST /promote`` and
+becomes backup only once the backup answered that it is primary); ``POST /outbound``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from gsetup.dms.bodies import check_interaction, check_outbound
+from gsetup.dms.drivers import LoadedDriver, load_drivers
+from gsetup.dms.forward import Forwarder
+from gsetup.dms.outbound import OutboundLog
+from gsetup.dms.settings import DmsSettings, RoleState
+from gsetup.dms.spool import Spool
+from gsetup.errors import BadInputError
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+
+_PEER_TIMEOUT = 10.0
+
+
+class DmsService:
+    """One running member: its state and the handlers of its routes."""
+
+    def __init__(self, settings: DmsSettings, drivers: list[LoadedDriver]) -> None:
+        self.settings = settings
+        self.drivers = drivers
+        self.problems = [f"{d.driver}: {d.error}" for d in drivers if d.error]
+        self.role = RoleState(settings.working_dir, settings.role)
+        self.spool = Spool(settings.working_dir)
+        self.outbound_log = OutboundLog(settings.working_dir)
+        self.forwarder: Forwarder | None = None
+
+    def health_document(self) -> dict[str, Any]:
+        """Role, drivers and versions, health, and how far forwarding is."""
+        forwarder = self.forwarder
+        return {
+            "app": self.settings.app,
+            **self.role.to_json(),
+            "healthy": not self.problems,
+            "problems": self.problems,
+            "drivers": [d.to_json() for d in self.drivers],
+            "peer": self.settings.peer.app if self.settings.peer else None,
+            "spooled": len(self.spool.pending()),
+            "intake": self.settings.intake_url or None,
+            "forwarded": forwarder.forwarded if forwarder else 0,
+            "intake_error": forwarder.last_error if forwarder else "",
+        }
+
+    def _refusal(self) -> str:
+        if self.problems:
+            return "unhealthy: " + "; ".join(self.problems)
+        if self.role.role != "primary" or self.role.switching:
+            return f"{self.settings.app} is not the primary; send to the other member"
+        return ""
+
+    async def health(self, request: Request) -> JSONResponse:
+        """``GET /health``: 200 when healthy, 503 when not; the document either way."""
+        document = self.health_document()
+        return _json(document, 200 if document["healthy"] else 503)
+
+    async def interactions(self, request: Request) -> JSONResponse:
+        """``POST /interactions``: spool durably, then acknowledge (202)."""
+        from starlette.concurrency import run_in_threadpool
+
+        refusal = self._refusal()
+        if refusal:
+            return _json({"error": refusal, "role": self.role.role}, 503)
+        try:
+            item = check_interaction(await request.json())
+        except ValueError as exc:
+            return _json({"error": str(exc)}, 400)
+        name = await run_in_threadpool(self.spool.put, item)
+        if self.forwarder is not None:
+            self.forwarder.wake.set()
+        return _json({"accepted": True, "id": name}, 202)
+
+    async def outbound(self, request: Request) -> JSONResponse:
+        """``POST /outbound``: record the message once per idempotency key."""
+        from starlette.concurrency import run_in_threadpool
+
+        refusal = self._refusal()
+        if refusal:
+            return _json({"error": refusal, "role": self.role.role}, 503)
+        try:
+            message = check_outbound(await request.json())
+        except ValueError as exc:
+            return _json({"error": str(exc)}, 400)
+        new = await run_in_threadpool(self.outbound_log.record, message)
+        return _json({"status": "sent" if new else "duplicate"}, 200)
+
+    async def switchover(self, request: Request) -> JSONResponse:
+        """``POST /switchover``: hand over to the backup; become backup once it is primary."""
+        peer = self.settings.peer
+        with self.role.lock:
+            if self.role.role != "primary" or self.role.switching or peer is None:
+                why = "has no peer" if peer is None else f"is {self.role.role}, not primary"
+                return _json({"error": f"{self.settings.app} {why}", **self.role.to_json()}, 409)
+            self.role.switching = True
+        try:
+            error = await _promote(peer.url)
+            if not error:
+                self.role.set("backup")
+        finally:
+            self.role.switching = False
+        if error:
+            refused = {"error": f"{peer.app} did not take over: {error}", "role": "primary"}
+            return _json(refused, 502)
+        return _json({"role": "backup", "peer": peer.app, "peer_role": "primary"}, 200)
+
+    async def promote(self, request: Request) -> JSONResponse:
+        """``POST /promote`` (from the peer): become primary if healthy."""
+        if self.problems:
+            return _json({"error": "unhealthy: " + "; ".join(self.problems)}, 503)
+        with self.role.lock:
+            self.role.set("primary")
+        return _json({"role": "primary"}, 200)
+
+    def check_peer(self) -> None:
+        """On start: a member that would be primary while its peer is primary becomes backup."""
+        import httpx
+
+        peer = self.settings.peer
+        if peer is None or self.role.role != "primary":
+            return
+        try:
+            answer = httpx.get(f"{peer.url}/health", timeout=1.0).json()
+        except (httpx.HTTPError, ValueError):
+            return
+        if isinstance(answer, dict) and answer.get("role") == "primary":
+            self.role.set("backup")
+
+    def app(self) -> Starlette:
+        """The ASGI application; the forwarder runs while it is up."""
+        from starlette.applications import Starlette
+        from starlette.routing import Route
+
+        @asynccontextmanager
+        async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            self.check_peer()
+            if self.settings.intake_url:
+                self.forwarder = Forwarder(
+                    self.spool, self.settings.intake_url, self.settings.intake_token
+                )
+                self.forwarder.start()
+            yield
+            if self.forwarder is not None:
+                self.forwarder.halt.set()
+                self.forwarder.join(timeout=10)
+
+        routes = [
+            Route("/health", self.health, methods=["GET"]),
+            Route("/interactions", self.interactions, methods=["POST"]),
+            Route("/outbound", self.outbound, methods=["POST"]),
+            Route("/switchover", self.switchover, methods=["POST"]),
+            Route("/promote", self.promote, methods=["POST"]),
+        ]
+        return Starlette(routes=routes, lifespan=lifespan)
+
+
+async def _promote(peer_url: str) -> str:
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(timeout=_PEER_TIMEOUT) as client:
+            answer = await client.post(f"{peer_url}/promote")
+        role = answer.json().get("role") if answer.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, AttributeError) as exc:
+        return f"{peer_url}: {type(exc).__name__}"
+    if role != "primary":
+        return f"{peer_url}/promote answered HTTP {answer.status_code}: {answer.text[:200]}"
+    return ""
+
+
+def _json(data: dict[str, Any], status: int) -> JSONResponse:
+    from starlette.responses import JSONResponse
+
+    return JSONResponse(data, status_code=status)
+
+
+def bind(settings: DmsSettings) -> socket.socket:
+    """The listening socket on the application's loopback host and port; refused clearly if
+    the host is not a loopback address or the port is taken."""
+    where = f"application {settings.app!r}: {settings.host}:{settings.port}"
+    try:
+        info = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise BadInputError(f"{where}: the host cannot be resolved ({exc.strerror})") from exc
+    family, kind, _proto, _name, address = info
+    if not ipaddress.ip_address(address[0]).is_loopback:
+        raise BadInputError(f"{where}: the DMS stand-in listens on loopback addresses only")
+    sock = socket.socket(family, kind)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise BadInputError(
+            f"{where}: the port is in use ({exc.strerror}); stop what listens there or give "
+            "the application another port"
+        ) from exc
+    sock.listen(128)
+    return sock
+
+
+def serve(settings: DmsSettings, sock: socket.socket) -> None:
+    """Serve until SIGTERM or SIGINT (uvicorn finishes the requests in flight first)."""
+    import uvicorn
+
+    service = DmsService(settings, load_drivers(settings.working_dir, settings.drivers))
+    config = uvicorn.Config(
+        service.app(),
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
+    uvicorn.Server(config).run(sockets=[sock])

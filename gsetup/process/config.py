@@ -1,0 +1,107 @@
+"""How an application is started and stopped: its attributes and ``[gsetup-process]`` options."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from gsetup.errors import BadInputError
+
+SECTION = "gsetup-process"
+KEYS = ("adapter", "start", "stop", "status", "timeout")
+ADAPTERS = ("local", "command")
+DEFAULT_TIMEOUT = 30.0
+
+Adapter = Literal["local", "command"]
+
+
+@dataclass(frozen=True)
+class ProcessConfig:
+    """One application's process settings, checked.
+
+    ``start_cmd`` is the application's own command line (local adapter); ``start``, ``stop``
+    and ``status`` are the command adapter's lines; ``timeout`` bounds each command and the
+    grace between SIGTERM and SIGKILL. ``env`` is added to the environment of what is run.
+    """
+
+    app: str
+    app_type: str
+    host: str
+    port: int | None
+    working_dir: Path | None
+    adapter: Adapter
+    start_cmd: str = ""
+    start: str = ""
+    stop: str = ""
+    status: str = ""
+    timeout: float = DEFAULT_TIMEOUT
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+def process_config(
+    app: str,
+    attrs: Mapping[str, Any],
+    options: Mapping[str, str],
+    env: Mapping[str, str] | None = None,
+) -> ProcessConfig:
+    """Check ``attrs`` (the application's fields) and ``options`` (its ``[gsetup-process]``)."""
+    where = f"application {app!r}, [{SECTION}]"
+    unknown = sorted(set(options) - set(KEYS))
+    if unknown:
+        raise BadInputError(f"{where} {unknown[0]}: unknown key; allowed: {', '.join(KEYS)}")
+    adapter = options.get("adapter", "local")
+    if adapter not in ADAPTERS:
+        raise BadInputError(f"{where} adapter: {adapter!r}; allowed: {', '.join(ADAPTERS)}")
+    working = attrs.get("working_dir") or ""
+    if working and (not Path(working).is_absolute() or not Path(working).is_dir()):
+        raise BadInputError(
+            f"application {app!r}: its working directory {working} is not an existing absolute "
+            "directory on this machine"
+        )
+    config = ProcessConfig(
+        app=app,
+        app_type=attrs.get("app_type", ""),
+        host=attrs.get("host") or "",
+        port=attrs.get("port"),
+        working_dir=Path(working) if working else None,
+        adapter="command" if adapter == "command" else "local",
+        start_cmd=attrs.get("start_cmd") or "",
+        start=options.get("start", ""),
+        stop=options.get("stop", ""),
+        status=options.get("status", ""),
+        timeout=_timeout(options.get("timeout"), where),
+        env=dict(env or {}),
+    )
+    _check_commands(config, where)
+    return config
+
+
+def _timeout(value: str | None, where: str) -> float:
+    if value is None:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 3600:
+        raise BadInputError(f"{where} timeout: {value!r}; allowed: seconds from 0 to 3600")
+    return seconds
+
+
+def _check_commands(config: ProcessConfig, where: str) -> None:
+    if config.adapter == "command":
+        missing = [k for k in ("start", "stop", "status") if not getattr(config, k)]
+        if missing:
+            raise BadInputError(
+                f"{where}: the command adapter needs start, stop and status command lines; "
+                f"missing: {', '.join(missing)}"
+            )
+        return
+    if not config.start_cmd or config.working_dir is None:
+        raise BadInputError(
+            f"application {config.app!r} has no start command or working directory: set them "
+            "(gsetup app update --start-cmd ... --working-dir ...), or configure the command "
+            f"adapter in [{SECTION}] (adapter=command, start, stop, status)"
+        )

@@ -1,0 +1,143 @@
+"""The DMS stand-in as one real process: docs/upgrades.md's examples (a single DMS started,
+upgraded with --single, stopped), then its health, spool, forwarding, outbound and a broken
+driver."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.dms_pair import HUB_API_KEY, TOKEN, driver_package
+from tests.helpers import free_port, run_cli, write_tree
+from tests.test_docs import _examples
+
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def workdir(db_url: str, tmp_path: Path) -> Iterator[Path]:
+    """DMS_1's working directory; whatever runs there is stopped at the end."""
+    working = tmp_path / "SMServer"
+    working.mkdir()
+    yield working
+    if (working / "gsetup-app.pid").exists():
+        run_cli("app", "stop", "DMS_1")
+
+
+def _health(port: int) -> dict[str, Any]:
+    answer = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).json()
+    assert isinstance(answer, dict)
+    return answer
+
+
+def _run_doc_examples(tmp_path: Path, workdir: Path, port: int) -> None:
+    words = {
+        "WORKDIR": str(workdir),
+        "4120": str(port),
+        "PACKAGE_1": str(driver_package(tmp_path / "twitter-1.0.0", "1.0.0")),
+        "PACKAGE_2": str(driver_package(tmp_path / "twitter-2.0.0", "2.0.0")),
+        "examples/": str(Path(__file__).resolve().parent.parent / "examples") + "/",
+        "'gsetup dms run": f"'{sys.executable} -m gsetup dms run",
+    }
+    for args, expected in _examples("upgrades.md"):
+        line = shlex.join(args)
+        for word, value in words.items():
+            line = line.replace(word, value)
+        result = run_cli(*shlex.split(line))
+        assert result.exit_code == expected, (line, result.stdout, result.stderr)
+        if "--single" in line and "--json" in line:
+            report = result.json()
+            assert report["result"] == "upgraded"
+            assert [s["action"] for s in report["steps"]] == ["stop", "install", "start"]
+
+
+@SQLITE_ONLY
+def test_docs_examples_then_spool_forwarding_outbound_and_a_broken_driver(
+    tmp_path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GSETUP_HUB_API_KEY", HUB_API_KEY)
+    monkeypatch.setenv("TEST_INTAKE_TOKEN", TOKEN)
+    write_tree(Path.home() / ".config/gsetup", {"hub-password": "pw-V3ryS3cret\n"})
+    port, intake_port = free_port(), free_port()
+    _run_doc_examples(tmp_path, workdir, port)
+
+    # The intake is not up yet: what is accepted waits in the spool.
+    url = f"http://127.0.0.1:{intake_port}/interactions"
+    assert (
+        run_cli("options", "set", "gsetup-runtime/intake-url", url, "--app", "DMS_1").exit_code == 0
+    )
+    token = ("gsetup-runtime/intake-token", "--secret", "--value-env", "TEST_INTAKE_TOKEN")
+    assert run_cli("options", "set", *token, "--app", "DMS_1").exit_code == 0
+    assert run_cli("app", "start", "DMS_1", "--wait").exit_code == 0
+    health = _health(port)
+    assert health["healthy"] and health["role"] == "primary"
+    assert health["drivers"] == [{"driver": "twitter", "version": "2.0.0", "error": None}]
+    inbound = f"http://127.0.0.1:{port}/interactions"
+    sent = [f"x-{n}" for n in range(5)]
+    for external_id in sent:
+        answer = httpx.post(inbound, json={"channel": "twitter", "external_id": external_id})
+        assert answer.status_code == 202
+    bad = httpx.post(inbound, json={"channel": "twitter", "externalid": "1"})
+    assert bad.status_code == 400 and "unknown key 'externalid'" in bad.json()["error"]
+    assert _health(port)["spooled"] == 5
+
+    received = _start_intake_and_drain(tmp_path, intake_port, port)
+    assert [item["external_id"] for item in received] == sent  # in order, once each
+    assert received[0]["media_type"] == "twitter"
+
+    outbound = f"http://127.0.0.1:{port}/outbound"
+    message = {"idempotency_key": "k-1", "channel": "twitter", "text": "thanks", "to": "@acme"}
+    assert httpx.post(outbound, json=message).json() == {"status": "sent"}
+    assert httpx.post(outbound, json=message).json() == {"status": "duplicate"}
+    lines = (workdir / "gsetup-dms-outbound.jsonl").read_text().splitlines()
+    assert len(lines) == 1
+
+    _broken_driver_makes_it_unhealthy(workdir, port, inbound)
+
+
+def _start_intake_and_drain(tmp_path: Path, intake_port: int, port: int) -> list[dict[str, Any]]:
+    record = tmp_path / "intake.jsonl"
+    command = [sys.executable, "-m", "tests.intake_receiver", str(record), TOKEN, str(intake_port)]
+    root = Path(__file__).resolve().parent.parent
+    intake = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=root)
+    try:
+        deadline = time.monotonic() + 60
+        while _health(port)["spooled"]:
+            assert time.monotonic() < deadline, "the spool was not forwarded"
+            time.sleep(0.1)
+        answer = httpx.get(f"http://127.0.0.1:{intake_port}/received", timeout=5).json()
+    finally:
+        intake.kill()
+        intake.wait(timeout=30)
+    received = answer["received"]
+    assert isinstance(received, list)
+    return received
+
+
+def _broken_driver_makes_it_unhealthy(workdir: Path, port: int, inbound: str) -> None:
+    jar = workdir / "media-channel-drivers/channel-twitter/lib/twitter-driver.jar"
+    jar.write_bytes(b"not a jar")
+    assert run_cli("app", "restart", "DMS_1").exit_code == 0
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            health = _health(port)
+            break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    assert health["healthy"] is False
+    assert "lib/twitter-driver.jar is not a jar (zip) archive" in health["problems"][0]
+    assert health["problems"][0].startswith("twitter: ")
+    refused = httpx.post(inbound, json={"channel": "twitter", "external_id": "late"})
+    assert refused.status_code == 503 and "unhealthy" in refused.json()["error"]
+    status = run_cli("app", "status", "DMS_1", "--json").json()
+    assert status["running"] and not status["healthy"]
