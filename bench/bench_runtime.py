@@ -198,10 +198,12 @@ def main() -> None:
     )
     print(
         f"engine: wall {engine_wall:.2f} s ({n / engine_wall:,.0f}/s), CPU {engine_cpu:.2f} s "
-        f"({n / engine_cpu:,.0f}/s; goal >= {GOAL:,.0f}/s: {'met' if n / engine_cpu >= GOAL else 'NOT met'})"
+        f"({n / engine_cpu:,.0f}/s; goal >= {GOAL:,.0f}/s: "
+        f"{'met' if n / engine_cpu >= GOAL else 'NOT met'})"
     )
     print(
-        f"replay: wall {raw_wall:.2f} s ({n / raw_wall:,.0f}/s), CPU {raw_cpu:.2f} s ({n / raw_cpu:,.0f}/s)"
+        f"replay: wall {raw_wall:.2f} s ({n / raw_wall:,.0f}/s), "
+        f"CPU {raw_cpu:.2f} s ({n / raw_cpu:,.0f}/s)"
     )
     print(f"ratio engine/replay: wall {engine_wall / raw_wall:.2f}, CPU {engine_cpu / raw_cpu:.2f}")
     print(f"max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")

@@ -25,7 +25,11 @@ from tests.runtime_support import (
 )
 
 AGENTS = {f"agent{n}": 1 + n % 3 for n in range(6)}
-DEADLINE = 600.0  # seconds: a bound, not a speed goal
+DEADLINE = 600.0
+TWICE = (
+    "SELECT count(*) FROM (SELECT interaction_id FROM runtime_offers "
+    "GROUP BY interaction_id HAVING count(*) > 1) AS twice"
+)  # seconds: a bound, not a speed goal
 
 
 _ENGINES: dict[str, Any] = {}
@@ -85,7 +89,8 @@ def _run(tmp_path: Path, store_url: str, count: int) -> None:
         assert kills == 3
         states = _rows(
             store_url,
-            "SELECT type, state, stop_reason, count(*) FROM interactions GROUP BY type, state, stop_reason ORDER BY type",
+            "SELECT type, state, stop_reason, count(*) FROM interactions "
+            "GROUP BY type, state, stop_reason ORDER BY type",
         )
         assert [tuple(r) for r in states] == [
             ("Inbound", "stopped", "done", count),
@@ -94,7 +99,7 @@ def _run(tmp_path: Path, store_url: str, count: int) -> None:
         assert (
             _count(
                 store_url,
-                "SELECT count(*) FROM (SELECT interaction_id FROM runtime_offers GROUP BY interaction_id HAVING count(*) > 1) AS twice",
+                TWICE,
             )
             == 0
         )

@@ -183,7 +183,8 @@ def _run(tmp_path: Path, store_url: str, count: int) -> None:
     with engine.connect() as conn:
         twice = conn.execute(
             text(
-                "SELECT count(*) FROM (SELECT interaction_id FROM runtime_offers GROUP BY interaction_id HAVING count(*) > 1) AS t"
+                "SELECT count(*) FROM (SELECT interaction_id FROM runtime_offers "
+                "GROUP BY interaction_id HAVING count(*) > 1) AS t"
             )
         ).scalar_one()
         done = conn.execute(
