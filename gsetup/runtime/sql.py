@@ -4,8 +4,9 @@ Building a SQLAlchemy statement, computing its cache key and setting up its exec
 several times what SQLite takes to run it. The hot paths (claim, flush, intake, functions,
 UCS, agents) therefore use statements built once here, and :func:`run` sends each to the
 driver's cursor as the SQL its dialect compiled the first time, as gsetup.plan.bulk does for
-bulk writes (no per-row parameter processing: the values are plain strings and numbers). Bound-parameter names start with ``b_`` so they
-never collide with column names in ``values()``.
+bulk writes (no per-row parameter processing: the values are plain strings and numbers).
+Bound-parameter names start with ``b_`` so they never collide with column names in
+``values()``.
 """
 
 from __future__ import annotations
