@@ -171,15 +171,18 @@ def test_target_waits_for_capacity_then_times_out(
     runtime.accept(TENANT, "senior", offered)
     runtime.done(TENANT, "senior", offered)  # capacity freed: the oldest waiting one is woken
     runtime.run_until_idle()
-    assert rows("SELECT queue, state FROM interactions WHERE id = :i", i=offered) == [
-        ("Test Stop Queue", "queued")
+    assert rows("SELECT queue, state, stop_reason FROM interactions WHERE id = :i", i=offered) == [
+        ("Test Stop Queue", "stopped", "done")
     ]
     ((woken,),) = rows("SELECT id FROM interactions WHERE state = 'offered'")
     runtime.accept(TENANT, "senior", woken)
     clock.advance(121)
     runtime.run_until_idle()
-    stopped = rows("SELECT stop_reason FROM interactions WHERE state = 'stopped'")
-    assert stopped == [("nobody",)]  # the third never got capacity before its target's timeout
+    stopped = rows("SELECT stop_reason FROM interactions WHERE state = 'stopped' ORDER BY 1")
+    assert stopped == [
+        ("done",),
+        ("nobody",),
+    ]  # the third never got capacity before its target's timeout
     assert rows("SELECT load FROM runtime_agent_loads WHERE agent = 'senior'") == [(1,)]
     runtime.close()
 
@@ -447,9 +450,10 @@ def test_agent_actions_on_what_is_not_theirs_change_nothing(
         ("Outbound", "Test Outbound Queue", accepted.interaction_id, "thanks")
     ]
     runtime.done(TENANT, holder, accepted.interaction_id)
+    runtime.run_until_idle()  # the Stop queue's strategy ends it
     with pytest.raises(AgentActionError) as caught:
         runtime.reply(TENANT, holder, accepted.interaction_id, "late")
-    assert caught.value.status == 403  # no longer held by anyone
+    assert caught.value.status == 409 and "has ended" in caught.value.reason
     runtime.close()
 
 

@@ -274,6 +274,8 @@ def _held(turn: Turn, agent: str, interaction_id: str, states: tuple[str, ...]) 
     if row is None:
         raise AgentActionError(404, f"no interaction {interaction_id!r}")
     itx = turn.hold([row])[0]
+    if itx.state in ("stopped", "error"):
+        raise AgentActionError(409, f"interaction {interaction_id} has ended ({itx.state})")
     if itx.assigned_to != agent:
         raise AgentActionError(
             403, f"interaction {interaction_id} is not offered to or held by {agent!r}"
