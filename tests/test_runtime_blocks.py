@@ -471,3 +471,22 @@ def test_status_shows_queues_agents_and_workers(store_url: str, clock: VirtualCl
     assert [(w.processed, w.alive) for w in status.workers] == [(3, True)]
     assert status.states == {"offered": 2, "routing": 1}
     runtime.close()
+
+
+def test_a_database_error_is_raised_as_sqlalchemy_raises_it_and_parks_nothing(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from gsetup.runtime import sql
+
+    runtime = start(store_url, clock)
+    runtime.submit(TENANT, DMS, body(1))
+    with runtime.store.begin() as conn:
+        conn.execute(text("DROP TABLE ucs_contacts"))
+    with pytest.raises(DBAPIError):  # the turn fails as a whole; the worker loop retries
+        runtime.run_until_idle()
+    assert rows("SELECT state, error FROM interactions") == [("queued", None)]
+    with runtime.store.begin() as conn, pytest.raises(DBAPIError):
+        sql.run(conn, sql.CONTACT_BY_IDENTITY, {"b_tenant": TENANT, "b_identity": "x"})
+    runtime.close()
