@@ -131,7 +131,8 @@ def release(turn: Turn, agent: str, media_type: str) -> None:
         return
     slot.loads[media_type] = max(0, slot.loads.get(media_type, 0) - 1)
     slot.dirty = True
-    turn.wake[media_type] = turn.wake.get(media_type, 0) + 1
+    # One more than freed: the oldest waiting one may not match this agent's skills.
+    turn.wake[media_type] = turn.wake.get(media_type, 0) + 2
 
 
 def expire_offer(turn: Turn, itx: Itx) -> None:
