@@ -248,3 +248,15 @@ def new_db_url(
         server = request.getfixturevalue("pg_server")
         for url in made:
             _admin_exec(server, f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty routing-runtime interaction store on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    server = request.getfixturevalue("pg_server")
+    name, url = _new_database(server)
+    yield url
+    _admin_exec(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
