@@ -1,0 +1,267 @@
+"""The routing runtime's in-process contract: what the HTTP layer, the CLI, tests and the
+bench call. Every method commits before it returns, so a result is an acknowledgement.
+
+    runtime = open_runtime("Environment", config_url=..., store_url=None)
+    accepted = runtime.submit("Environment", "DMS_1", {"media_type": "facebook", ...})
+    runtime.run_until_idle()          # or a Worker loop (gsetup.runtime.worker)
+    runtime.agent_ready("Environment", "agent1")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gsetup.runtime.errors import AgentActionError, IntakeError
+
+if TYPE_CHECKING:
+    from gsetup.runtime.clock import Clock
+    from gsetup.runtime.config import Deployment
+    from gsetup.runtime.engine import Engine
+    from gsetup.runtime.services.classification import Classifier
+    from gsetup.runtime.store import Store
+
+__all__ = [
+    "Accepted",
+    "AgentActionError",
+    "AgentStatus",
+    "IntakeError",
+    "Offer",
+    "QueueStatus",
+    "Runtime",
+    "RuntimeStatus",
+    "WorkerStatus",
+    "open_runtime",
+]
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A committed submission: its interaction id, whether it repeated an earlier one (same
+    tenant, channel and external id: nothing new was stored) and the queue it was placed in."""
+
+    interaction_id: str
+    duplicate: bool
+    queue: str
+
+
+@dataclass(frozen=True)
+class Offer:
+    """An interaction reserved for (state ``offered``) or held by (``agent``) an agent."""
+
+    interaction_id: str
+    state: str
+    media_type: str
+    queue: str | None
+    text: str | None
+    attached_data: Mapping[str, Any]
+    expires_at: float | None  # when an unaccepted offer goes back to routing
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """Interactions waiting in a queue (not yet with an agent) and the oldest one's wait."""
+
+    name: str
+    depth: int
+    oldest_wait: float | None  # seconds
+
+
+@dataclass(frozen=True)
+class AgentStatus:
+    """An agent's presence and its load and capacity per media type."""
+
+    name: str
+    state: str  # logged_out, not_ready, ready
+    load: Mapping[str, int]
+    capacity: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class WorkerStatus:
+    """A worker process sharing the store."""
+
+    worker_id: str
+    started_at: float
+    heartbeat_at: float
+    processed: int
+    alive: bool  # heartbeat within its lease
+
+
+@dataclass(frozen=True)
+class RuntimeStatus:
+    """What ``gsetup route status`` shows."""
+
+    tenant: str
+    queues: tuple[QueueStatus, ...]
+    agents: tuple[AgentStatus, ...]
+    finished_last_minute: int
+    throughput: float  # interactions finished per second over the last minute
+    workers: tuple[WorkerStatus, ...]
+    states: Mapping[str, int] = field(default_factory=dict)  # interactions per state
+
+
+class Runtime:
+    """The engine of one tenant on one store; see the module docstring."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def tenant(self) -> str:
+        """The tenant this runtime serves."""
+        return self.engine.ctx.tenant
+
+    @property
+    def store(self) -> Store:
+        """The interaction store."""
+        return self.engine.ctx.store
+
+    @property
+    def clock(self) -> Clock:
+        """The clock every due time is measured with."""
+        return self.engine.ctx.clock
+
+    # --- intake ----------------------------------------------------------------------------
+
+    def submit(self, tenant: str, app: str, body: Any) -> Accepted:
+        """Store one inbound interaction submitted by DMS application ``app``, or find the
+        one it repeats; :class:`IntakeError` (400/404/413/422) stores nothing."""
+        return self.submit_many(tenant, app, [body])[0]
+
+    def submit_many(self, tenant: str, app: str, bodies: Iterable[Any]) -> list[Accepted]:
+        """Store several submissions in one transaction; all or none (the first bad body
+        raises :class:`IntakeError` naming its position)."""
+        from gsetup.runtime.intake import submit_many
+
+        self._check_tenant(tenant, IntakeError)
+        return submit_many(self.engine.ctx, app, list(bodies))
+
+    def event(self, tenant: str, app: str, body: Any) -> str:
+        """Apply a driver event (``outbound-result``, ``compliance-delete``); returns what it
+        matched (an outbox row or a stored message id)."""
+        from gsetup.runtime.intake import apply_event
+
+        self._check_tenant(tenant, IntakeError)
+        return apply_event(self.engine.ctx, app, body)
+
+    # --- agents ----------------------------------------------------------------------------
+
+    def agent_login(self, tenant: str, agent: str) -> AgentStatus:
+        """Log an agent of the configuration in, not ready; skills and capacity are read now."""
+        from gsetup.runtime.agents import login
+
+        self._check_tenant(tenant, AgentActionError)
+        return login(self.engine.ctx, agent)
+
+    def agent_ready(self, tenant: str, agent: str) -> AgentStatus:
+        """The agent can take interactions."""
+        return self._presence(tenant, agent, "ready")
+
+    def agent_not_ready(self, tenant: str, agent: str) -> AgentStatus:
+        """The agent takes no new interactions; what it holds stays with it."""
+        return self._presence(tenant, agent, "not_ready")
+
+    def agent_logout(self, tenant: str, agent: str) -> AgentStatus:
+        """Log out; offers not yet accepted go back to routing."""
+        return self._presence(tenant, agent, "logged_out")
+
+    def offers(self, tenant: str, agent: str) -> list[Offer]:
+        """The interactions offered to or held by ``agent``."""
+        from gsetup.runtime.agents import offers_of
+
+        self._check_tenant(tenant, AgentActionError)
+        return offers_of(self.engine.ctx, agent)
+
+    def accept(self, tenant: str, agent: str, interaction_id: str) -> Offer:
+        """Accept an interaction offered to ``agent``."""
+        from gsetup.runtime.agents import accept
+
+        self._check_tenant(tenant, AgentActionError)
+        return accept(self.engine.ctx, agent, interaction_id)
+
+    def reject(self, tenant: str, agent: str, interaction_id: str) -> None:
+        """Refuse an offer: the reservation is released and the interaction is routed again."""
+        from gsetup.runtime.agents import reject
+
+        self._check_tenant(tenant, AgentActionError)
+        reject(self.engine.ctx, agent, interaction_id)
+
+    def reply(self, tenant: str, agent: str, interaction_id: str, text: str) -> str:
+        """Answer a held interaction: an outbound interaction (child of it) is placed in the
+        Business Process's outbound queue, whose strategy sends it; returns its id."""
+        from gsetup.runtime.agents import reply
+
+        self._check_tenant(tenant, AgentActionError)
+        return reply(self.engine.ctx, agent, interaction_id, text)
+
+    def done(self, tenant: str, agent: str, interaction_id: str, queue: str | None = None) -> None:
+        """The agent is finished: its capacity is freed and the interaction goes to
+        ``queue`` (default: its Business Process's stop queue, else it is stopped)."""
+        from gsetup.runtime.agents import done
+
+        self._check_tenant(tenant, AgentActionError)
+        done(self.engine.ctx, agent, interaction_id, queue)
+
+    # --- running ---------------------------------------------------------------------------
+
+    def run_turn(self) -> int:
+        """One loop turn: claim due interactions, run them, commit. Returns how many ran."""
+        return self.engine.run_turn()
+
+    def run_until_idle(self, max_turns: int = 1_000_000) -> int:
+        """Run turns (and outbox deliveries) until nothing is due now; returns turns run."""
+        return self.engine.run_until_idle(max_turns)
+
+    def status(self, tenant: str) -> RuntimeStatus:
+        """Queues, agents, throughput and workers of ``tenant``."""
+        from gsetup.runtime.status import read_status
+
+        self._check_tenant(tenant, IntakeError)
+        return read_status(self.engine.ctx)
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self.engine.ctx.store.dispose()
+
+    def _presence(self, tenant: str, agent: str, state: str) -> AgentStatus:
+        from gsetup.runtime.agents import set_presence
+
+        self._check_tenant(tenant, AgentActionError)
+        return set_presence(self.engine.ctx, agent, state)
+
+    def _check_tenant(self, tenant: str, error: type[IntakeError | AgentActionError]) -> None:
+        if tenant != self.tenant:
+            raise error(404, f"this runtime serves tenant {self.tenant!r}, not {tenant!r}")
+
+
+def open_runtime(
+    tenant: str,
+    *,
+    config_url: str | None = None,
+    store_url: str | None = None,
+    clock: Clock | None = None,
+    classifier: Classifier | None = None,
+    worker_id: str | None = None,
+    deployment: Deployment | None = None,
+) -> Runtime:
+    """Load the tenant's installed strategies (refusing any malformed file) and open its store.
+
+    ``store_url`` defaults to an embedded SQLite file beside the configuration database
+    (:func:`gsetup.runtime.store.default_store_url`). ``deployment`` replaces reading the
+    configuration database (tests and the bench build one in memory).
+    """
+    from gsetup.runtime.engine import build_engine
+
+    return Runtime(
+        build_engine(
+            tenant,
+            config_url=config_url,
+            store_url=store_url,
+            clock=clock,
+            classifier=classifier,
+            worker_id=worker_id,
+            deployment=deployment,
+        )
+    )

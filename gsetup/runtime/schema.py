@@ -1,0 +1,176 @@
+"""The interaction store's tables: one MetaData, every table keyed by tenant first.
+
+The ``interactions`` table has Interaction Server's system columns; the custom columns
+(facebookPostId, twitterGroupId, desktop_sentiment...) are not declared here: the store adds
+them by running the shipped Alter scripts (:mod:`gsetup.runtime.store`). Times are seconds
+since the epoch (floats) of the runtime's clock, so a virtual clock can run 31 days in
+milliseconds. Every query is tenant-scoped, so a store can be sharded by tenant.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# Bumped whenever a table below changes; a store of another version is refused.
+SCHEMA_VERSION = 1
+
+NAME = 255
+ID = 40
+
+metadata = MetaData()
+
+# key/value facts about the store itself: schema-version.
+runtime_meta = Table(
+    "runtime_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(NAME), nullable=False),
+)
+
+# Interaction Server's interactions table. state: queued (in a queue, its strategy not started),
+# routing (its strategy suspended: wait, target, service answer, keep_order), offered (reserved
+# for assigned_to until due_at), agent (held by assigned_to), stopped, error.
+interactions = Table(
+    "interactions",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("tenant", String(NAME), nullable=False),
+    Column("type", String(16), nullable=False),  # Inbound, Outbound
+    Column("media_type", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("queue", String(NAME)),
+    Column("submitted_by", String(NAME)),  # the DMS application
+    Column("channel", String(NAME)),  # the DMS channel section, e.g. channel-facebook
+    Column("external_id", String(NAME)),
+    Column("parent_id", String(ID)),
+    Column("text", Text),
+    Column("attached_data", Text, nullable=False),  # JSON object
+    Column("received_at", Float, nullable=False),
+    Column("placed_in_queue_at", Float),
+    Column("due_at", Float),  # runnable at (None: nothing to do until an event)
+    Column("assigned_to", String(NAME)),
+    Column("strategy", String(NAME)),
+    Column("position", Text),  # JSON: the suspended strategy's stack and variables
+    Column("waiting", String(16)),  # what a routing interaction waits for
+    Column("stop_reason", String(NAME)),
+    Column("error", Text),
+    Column("ended_at", Float),
+    Column("offers", Integer, nullable=False, default=0),
+    UniqueConstraint("tenant", "channel", "external_id", name="uq_itx_intake"),
+    Index("ix_itx_due", "tenant", "due_at"),
+    Index("ix_itx_queue", "tenant", "queue", "state"),
+    Index("ix_itx_agent", "tenant", "assigned_to"),
+)
+
+# Every offer ever made: (interaction, agent, time). Lets tests and status see re-offers.
+offers = Table(
+    "runtime_offers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(NAME), nullable=False),
+    Column("interaction_id", String(ID), nullable=False),
+    Column("agent", String(NAME), nullable=False),
+    Column("offered_at", Float, nullable=False),
+    Column("outcome", String(16)),  # accepted, rejected, expired
+    Index("ix_offers_itx", "tenant", "interaction_id"),
+)
+
+# UCS: contacts, found by one identifying attribute (e.g. _facebookActorId=123).
+contacts = Table(
+    "ucs_contacts",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("tenant", String(NAME), nullable=False),
+    Column("media_type", String(64), nullable=False),
+    Column("identity", String(NAME), nullable=False),
+    Column("attributes", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("tenant", "identity", name="uq_contact_identity"),
+)
+
+# UCS interaction history.
+ucs_interactions = Table(
+    "ucs_interactions",
+    metadata,
+    Column("id", String(ID), nullable=False),
+    Column("tenant", String(NAME), nullable=False),
+    Column("contact_id", String(ID)),
+    Column("media_type", String(64)),
+    Column("text", Text),
+    Column("attributes", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    PrimaryKeyConstraint("tenant", "id"),
+)
+
+# Outbound requests to a DMS application: delivered over HTTP, at least once, with key.
+outbox = Table(
+    "runtime_outbox",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("tenant", String(NAME), nullable=False),
+    Column("interaction_id", String(ID), nullable=False),
+    Column("app", String(NAME), nullable=False),
+    Column("channel", String(NAME), nullable=False),
+    Column("method", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("dedupe", String(80), nullable=False),  # RPC cache: same message, same recipient
+    Column("state", String(16), nullable=False),  # pending, sent, failed, cached
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False),
+    Column("timeout", Float, nullable=False),
+    Column("due_at", Float),
+    Column("lease_owner", String(NAME)),
+    Column("lease_until", Float),
+    Column("answer", Text),
+    Column("error", Text),
+    Column("created_at", Float, nullable=False),
+    Column("sent_at", Float),
+    Index("ix_outbox_due", "tenant", "state", "due_at"),
+    Index("ix_outbox_dedupe", "tenant", "dedupe", "sent_at"),
+)
+
+# Agents at run time: presence, skills and capacity copied from the configuration at login.
+agents = Table(
+    "runtime_agents",
+    metadata,
+    Column("tenant", String(NAME), nullable=False),
+    Column("name", String(NAME), nullable=False),
+    Column("state", String(16), nullable=False),  # logged_out, not_ready, ready
+    Column("skills", Text, nullable=False),  # JSON {skill: level}
+    Column("capacity", Text, nullable=False),  # JSON {media type: limit}
+    Column("updated_at", Float, nullable=False),
+    PrimaryKeyConstraint("tenant", "name"),
+)
+
+# Interactions an agent has reserved or holds, per media type.
+agent_loads = Table(
+    "runtime_agent_loads",
+    metadata,
+    Column("tenant", String(NAME), nullable=False),
+    Column("agent", String(NAME), nullable=False),
+    Column("media_type", String(64), nullable=False),
+    Column("load", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant", "agent", "media_type"),
+)
+
+# Workers sharing the store: heartbeat and work done, for status and lease takeover.
+workers = Table(
+    "runtime_workers",
+    metadata,
+    Column("worker_id", String(NAME), primary_key=True),
+    Column("tenant", String(NAME), nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("heartbeat_at", Float, nullable=False),
+    Column("processed", Integer, nullable=False, default=0),
+)

@@ -1,0 +1,205 @@
+"""Open the interaction store: create or check its tables, add the Alter scripts' columns.
+
+A new store gets the tables of :mod:`gsetup.runtime.schema` and then the shipped CleanUp/Alter
+pairs of every Business Process, run with :mod:`gsetup.sqlscripts` exactly as ``gsetup sql
+apply`` runs them on an Interaction Server database (and recorded in its history table). A
+store whose schema version differs from this gsetup's is refused, never changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gsetup.runtime.errors import StoreError
+from gsetup.runtime.schema import SCHEMA_VERSION, metadata, runtime_meta
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
+STORE_FILE = "gsetup-runtime.db"
+SQLITE_BUSY_SECONDS = 60.0
+
+
+def default_store_url(config_url: str) -> str:
+    """The store beside the configuration database: ``gsetup-runtime.db`` in the embedded
+    database's directory, or the same PostgreSQL database (its tables do not overlap)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(config_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return f"sqlite:///{Path(url.database).resolve().parent / STORE_FILE}"
+    return config_url
+
+
+@dataclass
+class Store:
+    """An open interaction store.
+
+    ``columns`` maps each custom column, lower-cased, to its name as the database stores it,
+    and ``by_property`` maps attached-data keys (Interaction Custom Properties) to them.
+    """
+
+    engine: Engine
+    dbms: str
+    columns: dict[str, str] = field(default_factory=dict)
+    by_property: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def postgresql(self) -> bool:
+        """True on PostgreSQL, where workers claim with SKIP LOCKED."""
+        return self.dbms == "postgresql"
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One write transaction, committed when the block ends without an exception."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def open_store(url: str) -> Store:
+    """Open (creating on first use) the store at ``url``: SQLite or PostgreSQL."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = _create_engine(url)
+    dbms = engine.dialect.name
+    store = Store(engine, dbms)
+    try:
+        with store.begin() as conn:
+            _prepare(conn, dbms)
+        store.columns, store.by_property = _custom_columns(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StoreError(
+            f"cannot open the interaction store {_display(url)}: {_first(exc)}"
+        ) from None
+    except StoreError:
+        engine.dispose()
+        raise
+    return store
+
+
+def _create_engine(url: str) -> Engine:
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(
+            f"{url!r} is not a store URL; use e.g. sqlite:///runtime.db or "
+            "postgresql+psycopg://user@host/dbname"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise StoreError("the embedded store needs a file path, e.g. sqlite:///runtime.db")
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            parsed,
+            hide_parameters=True,
+            connect_args={"timeout": SQLITE_BUSY_SECONDS, "isolation_level": None},
+        )
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # WAL + synchronous=NORMAL: a committed turn survives a killed process (the
+            # guarantee the runtime gives); only a power loss may lose the last commits.
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _immediate(conn: Connection) -> None:
+            # Take the write lock at once: two processes never deadlock upgrading read locks.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    if backend == "postgresql":
+        return create_engine(parsed, hide_parameters=True, pool_size=4, pool_pre_ping=True)
+    raise StoreError(
+        f"unsupported store {_display(url)}: the interaction store is SQLite or PostgreSQL"
+    )
+
+
+def _prepare(conn: Connection, dbms: str) -> None:
+    from sqlalchemy import inspect, select
+
+    if inspect(conn).has_table(runtime_meta.name):
+        found = conn.execute(
+            select(runtime_meta.c.value).where(runtime_meta.c.key == "schema-version")
+        ).scalar()
+        if found != str(SCHEMA_VERSION):
+            raise StoreError(
+                f"the interaction store has schema version {found}, this gsetup uses "
+                f"{SCHEMA_VERSION}: use a store made by this version, or a new one"
+            )
+        return
+    if inspect(conn).has_table("interactions"):
+        raise StoreError(
+            "the database has an interactions table but is not a gsetup interaction store: "
+            "give the runtime its own database"
+        )
+    metadata.create_all(conn)
+    conn.execute(runtime_meta.insert().values(key="schema-version", value=str(SCHEMA_VERSION)))
+    _apply_scripts(conn, dbms)
+
+
+def _apply_scripts(conn: Connection, dbms: str) -> None:
+    """Add the Business Processes' custom columns with the shipped scripts."""
+    from gsetup.sqlscripts.apply import run_script
+    from gsetup.sqlscripts.catalog import GROUPS, get_dbms
+    from gsetup.sqlscripts.history import record_applied
+    from gsetup.sqlscripts.planning import plan_apply
+
+    planned = plan_apply(conn, get_dbms(dbms), list(GROUPS))
+    for script in planned.to_run:
+        run_script(conn, dbms, script.text)
+        record_applied(
+            conn,
+            script=script.script.name,
+            group=script.script.group,
+            dbms=dbms,
+            checksum=script.checksum,
+        )
+
+
+def _custom_columns(engine: Engine) -> tuple[dict[str, str], dict[str, str]]:
+    from gsetup.packages.columns import SCRIPT_PAIRS
+    from gsetup.sqlscripts.planning import existing_columns
+
+    with engine.connect() as conn:
+        present = existing_columns(conn)
+    columns: dict[str, str] = {}
+    by_property: dict[str, str] = {}
+    for pair in SCRIPT_PAIRS:
+        for column in pair.columns:
+            stored = present.get(column.name.lower())
+            if stored is not None:
+                columns[column.name.lower()] = stored
+                by_property[column.property] = stored
+    return columns, by_property
+
+
+def _display(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return repr(make_url(url).render_as_string(hide_password=True))
+    except Exception:
+        return "(unparsable URL)"
+
+
+def _first(exc: BaseException) -> str:
+    return (
+        str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
+    )
