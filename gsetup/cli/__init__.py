@@ -11,6 +11,7 @@ import typer
 
 from gsetup import version_text
 from gsetup.cli import (
+    agent,
     apps,
     configure,
     db,
@@ -20,6 +21,7 @@ from gsetup.cli import (
     install,
     objects,
     options,
+    route,
     sql,
     tenants,
 )
@@ -54,6 +56,8 @@ app.command("history")(history.history)
 app.add_typer(configure.app, name="configure")
 app.add_typer(driver.app, name="driver")
 app.command("doctor")(doctor.doctor)
+app.add_typer(route.app, name="route")
+app.add_typer(agent.app, name="agent")
 
 
 def _version(value: bool) -> None:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 # Bodies are small JSON documents; a megabyte leaves room for long texts and attached data.
 MAX_BODY_BYTES = 1024 * 1024
 T = TypeVar("T")
-Handler = Callable[[Request], Awaitable[Response]]
+ApiHandler = Callable[["Api", Request], Awaitable[Response]]
 
 
 class HttpError(Exception):
@@ -72,7 +72,7 @@ class Api:
 def build_app(api: Api) -> Starlette:
     """The ASGI application serving ``api``."""
 
-    def route(path: str, handler: Callable[[Api, Request], Awaitable[Response]], method: str):  # type: ignore[no-untyped-def]
+    def route(path: str, handler: ApiHandler, method: str) -> Route:
         async def endpoint(request: Request) -> Response:
             try:
                 return await handler(api, request)
