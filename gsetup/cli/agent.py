@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from gsetup.cli.common import (
@@ -17,8 +19,7 @@ from gsetup.cli.common import (
 from gsetup.errors import BadInputError, NeedsAnswerError
 
 app = typer.Typer(
-    help="Agents: add, list and remove them; log in and handle interactions on a running "
-    "runtime.",
+    help="Agents: add, list and remove them; log in and handle interactions on a running runtime.",
     no_args_is_help=True,
 )
 
@@ -115,9 +116,9 @@ def remove(
     finish_plan(plan, dry_run=dry_run, as_json=as_json, detailed_exitcode=detailed)
 
 
-def read_password(source: str | None) -> str:
+def read_password(source: str | None, *, confirm: bool = True) -> str:
     """The password from ``env:NAME``/``file:PATH`` (as answer files give secrets) or asked
-    twice without echo."""
+    without echo (twice when ``confirm``)."""
     import getpass
     import sys
 
@@ -131,9 +132,143 @@ def read_password(source: str | None) -> str:
     if not sys.stdin.isatty():
         raise NeedsAnswerError(
             "a password is needed and there is no terminal to ask for it: give "
-            "--password-from env:NAME or file:PATH (or --no-login)"
+            "--password-from env:NAME or file:PATH"
         )
     first = getpass.getpass("Agent password: ")
-    if getpass.getpass("Again: ") != first:
+    if confirm and getpass.getpass("Again: ") != first:
         raise BadInputError("the two passwords differ; nothing written")
     return first
+
+
+CLIENT_URL_HELP = (
+    "The runtime's base URL (default: where the agent logged in; for login, the runtime "
+    "recorded as running for the tenant)."
+)
+AGENT_HELP = "The logged-in agent to act as (default: the only one logged in here)."
+
+
+@app.command("login")
+def login(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The agent's name."),
+    password_from: str | None = typer.Option(None, "--password-from", help=PASSWORD_FROM_HELP),
+    url: str | None = typer.Option(None, "--url", help=CLIENT_URL_HELP),
+    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Log an agent in to a running runtime (not ready); keeps its session for the other
+    agent commands.
+
+    Example: gsetup agent login alice --password-from env:AGENT_PW --url http://127.0.0.1:8470
+    """
+    from gsetup.cli.route import default_url
+    from gsetup.commands.runtime_client import agent_login
+
+    password = read_password(password_from, confirm=False)
+    _print_agent(agent_login(default_url(ctx, tenant, url), name, password), as_json)
+
+
+def _presence(action: str) -> Any:
+    def command(
+        agent: str | None = typer.Option(None, "--agent", help=AGENT_HELP),
+        url: str | None = typer.Option(None, "--url", help=CLIENT_URL_HELP),
+        as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    ) -> None:
+        from gsetup.commands.runtime_client import agent_action, agent_session
+
+        _print_agent(agent_action(agent_session(agent, url), action), as_json)
+
+    return command
+
+
+app.command("ready", help="The agent can take interactions.")(_presence("ready"))
+app.command("not-ready", help="The agent takes no new interactions; it keeps what it holds.")(
+    _presence("not-ready")
+)
+app.command("logout", help="Log the agent out; offers not yet accepted go back to routing.")(
+    _presence("logout")
+)
+
+
+@app.command("offers")
+def offers(
+    agent: str | None = typer.Option(None, "--agent", help=AGENT_HELP),
+    url: str | None = typer.Option(None, "--url", help=CLIENT_URL_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """List the interactions offered to or held by the agent."""
+    from gsetup.cli.render import print_table
+    from gsetup.commands.runtime_client import agent_offers, agent_session
+
+    found = agent_offers(agent_session(agent, url))
+    if as_json:
+        emit_json(found)
+        return
+    rows = [(o["interaction_id"], o["state"], o["media_type"], o["text"] or "") for o in found]
+    print_table("Offers", ("interaction", "state", "media type", "text"), rows)
+
+
+def _interaction(action: str) -> Any:
+    def command(
+        interaction: str = typer.Argument(..., help="The interaction id."),
+        agent: str | None = typer.Option(None, "--agent", help=AGENT_HELP),
+        url: str | None = typer.Option(None, "--url", help=CLIENT_URL_HELP),
+        as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    ) -> None:
+        from gsetup.commands.runtime_client import agent_action, agent_session
+
+        answer = agent_action(agent_session(agent, url), action, interaction)
+        emit_json(answer) if as_json else print(f"{interaction}: {action} done")
+
+    return command
+
+
+app.command("accept", help="Accept an interaction offered to the agent.")(_interaction("accept"))
+app.command("reject", help="Refuse an offer: the interaction is routed again.")(
+    _interaction("reject")
+)
+
+
+@app.command("reply")
+def reply(
+    interaction: str = typer.Argument(..., help="The interaction id (held by the agent)."),
+    text: str = typer.Option(..., "--text", help="The reply's text."),
+    agent: str | None = typer.Option(None, "--agent", help=AGENT_HELP),
+    url: str | None = typer.Option(None, "--url", help=CLIENT_URL_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Reply to a held interaction: the reply goes out through its Business Process.
+
+    Example: gsetup agent reply 01J... --text "Thanks, we are on it"
+    """
+    from gsetup.commands.runtime_client import agent_action, agent_session
+
+    body = {"text": text}
+    answer = agent_action(agent_session(agent, url), "reply", interaction, body)
+    emit_json(answer) if as_json else print(f"{interaction}: reply {answer['reply_id']} sent")
+
+
+@app.command("done")
+def done(
+    interaction: str = typer.Argument(..., help="The interaction id (held by the agent)."),
+    queue: str | None = typer.Option(
+        None, "--queue", help="Queue to place it in (default: its Business Process's stop queue)."
+    ),
+    agent: str | None = typer.Option(None, "--agent", help=AGENT_HELP),
+    url: str | None = typer.Option(None, "--url", help=CLIENT_URL_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Mark a held interaction done: the agent's capacity is freed."""
+    from gsetup.commands.runtime_client import agent_action, agent_session
+
+    body = {"queue": queue} if queue else None
+    answer = agent_action(agent_session(agent, url), "done", interaction, body)
+    emit_json(answer) if as_json else print(f"{interaction}: done")
+
+
+def _print_agent(status: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(status)
+        return
+    load = ", ".join(f"{m}={n}" for m, n in sorted(status.get("load", {}).items())) or "none"
+    print(f"agent {status['name']}: {status['state']} (load: {load})")

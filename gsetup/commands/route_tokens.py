@@ -20,8 +20,6 @@ from gsetup.plan.model import Plan
 from gsetup.runtime.credentials import DMS_TYPE, SECTION, TOKEN_KEY, URL_KEY
 from gsetup.state import DesiredObject, DesiredState, OptionValue, Removal, object_path
 
-DEFAULT_LISTEN = "127.0.0.1:8470"
-
 
 @dataclass(frozen=True)
 class NewToken:

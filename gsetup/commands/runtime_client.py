@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gsetup.context import Context
 from gsetup.errors import BadInputError, GsetupError, NotFoundError
 
 SESSIONS_FILE = "agent-sessions.json"
@@ -32,14 +33,19 @@ class RuntimeRefusedError(BadInputError):
         self.reason = reason
 
 
-def recorded_url(config_db: str | None, tenant: str, store: str | None = None) -> str | None:
-    """The base URL of the runtime recorded as running for ``tenant`` on ``store`` (default:
-    the store beside the configuration database)."""
+def runtime_url(config_db: str | None, tenant: str, given: str | None = None) -> str:
+    """``given``, else the base URL of the runtime recorded as running for ``tenant`` on the
+    store beside the configuration database, else the default listen address."""
+    from gsetup.commands.route_tokens import check_base_url
+    from gsetup.commands.serve import DEFAULT_LISTEN
     from gsetup.configdb.database import resolve_url
     from gsetup.runtime.endpoints import running_url
     from gsetup.runtime.store import default_store_url
 
-    return running_url(store or default_store_url(resolve_url(config_db)), tenant)
+    if given is not None:
+        return check_base_url(given)
+    recorded = running_url(default_store_url(resolve_url(config_db)), tenant)
+    return recorded or f"http://{DEFAULT_LISTEN}"
 
 
 def call(
@@ -188,12 +194,20 @@ def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return bodies
 
 
-def submit_all(base_url: str, token: str, path: Path) -> list[dict[str, Any]]:
-    """POST every submission of ``path`` to the intake, in order; the answers. A refused one
-    stops the run, naming its line (those before it are committed: a re-run repeats them
-    harmlessly, the intake being idempotent)."""
+def submit_file(
+    ctx: Context, tenant: str, app: str, path: Path, url: str | None
+) -> list[dict[str, Any]]:
+    """POST every submission of ``path`` to the intake with ``app``'s token, in order; the
+    answers. The file is checked first. A refused submission stops the run, naming its line
+    (those before it are committed: a re-run repeats them harmlessly, the intake being
+    idempotent)."""
+    from gsetup.commands.route_tokens import stored_token
+
+    entries = read_jsonl(path)
+    token = stored_token(ctx, tenant, app)
+    base_url = runtime_url(ctx.db.url.render_as_string(hide_password=False), tenant, url)
     answers: list[dict[str, Any]] = []
-    for number, body in read_jsonl(path):
+    for number, body in entries:
         try:
             answers.append(call(base_url, "POST", "/interactions", token=token, body=body))
         except RuntimeRefusedError as exc:

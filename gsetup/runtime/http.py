@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.applications import Starlette
@@ -25,6 +25,7 @@ from starlette.routing import Route
 from gsetup.runtime.credentials import check_agent_login, find_intake_caller
 from gsetup.runtime.errors import RuntimeRequestError
 from gsetup.runtime.sessions import Session, end_sessions, find_session, open_session
+from gsetup.runtime.views import to_json
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -213,7 +214,7 @@ async def _event(api: Api, request: Request) -> Response:
 async def _status(api: Api, request: Request) -> Response:
     await _any_credential(api, request)
     status = await api.call(api.runtime.status, api.runtime.tenant)
-    return JSONResponse(status_json(status))
+    return JSONResponse(to_json(status))
 
 
 async def _metrics(api: Api, request: Request) -> Response:
@@ -235,7 +236,7 @@ async def _login(api: Api, request: Request) -> Response:
         raise HttpError(401, "login failed: wrong agent or password")
     status = await api.call(api.runtime.agent_login, tenant, agent)
     token, session = await run_in_threadpool(open_session, api.runtime.store.engine, tenant, agent)
-    return JSONResponse({"token": token, "expires_at": session.expires_at, **asdict(status)})
+    return JSONResponse({"token": token, "expires_at": session.expires_at, **to_json(status)})
 
 
 async def _presence(api: Api, request: Request, action: str) -> Response:
@@ -249,7 +250,7 @@ async def _presence(api: Api, request: Request, action: str) -> Response:
     status = await api.call(fn, session.tenant, session.agent)
     if action == "logout":
         await run_in_threadpool(end_sessions, runtime.store.engine, session.tenant, session.agent)
-    return JSONResponse(asdict(status))
+    return JSONResponse(to_json(status))
 
 
 async def _ready(api: Api, request: Request) -> Response:
@@ -267,7 +268,7 @@ async def _logout(api: Api, request: Request) -> Response:
 async def _offers(api: Api, request: Request) -> Response:
     session = await _session(api, request)
     offers = await api.call(api.runtime.offers, session.tenant, session.agent)
-    return JSONResponse({"offers": [asdict(o) for o in offers]})
+    return JSONResponse({"offers": [to_json(o) for o in offers]})
 
 
 async def _accept(api: Api, request: Request) -> Response:
@@ -275,7 +276,7 @@ async def _accept(api: Api, request: Request) -> Response:
     offer = await api.call(
         api.runtime.accept, session.tenant, session.agent, request.path_params["id"]
     )
-    return JSONResponse(asdict(offer))
+    return JSONResponse(to_json(offer))
 
 
 async def _reject(api: Api, request: Request) -> Response:
@@ -307,8 +308,3 @@ async def _has_body(request: Request) -> bool:
     return request.headers.get("content-length", "0") not in ("", "0") or (
         "chunked" in request.headers.get("transfer-encoding", "")
     )
-
-
-def status_json(status: Any) -> dict[str, Any]:
-    """A :class:`gsetup.runtime.api.RuntimeStatus` as JSON-ready data."""
-    return json.loads(json.dumps(asdict(status), default=str))  # type: ignore[no-any-return]
