@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 DMS_TYPE = "DigitalMessagingServer"
+MEDIA_TYPE_ATTRIBUTE = "Media Type"
 # Genesys Administrator: "by default, the maximum of a media type is 1" when no rule applies.
 DEFAULT_CAPACITY = 1
 
@@ -62,6 +63,8 @@ class Deployment:
     processes: tuple[BusinessProcess, ...]
     agents: Mapping[str, AgentConfig] = field(default_factory=dict)
     apps: Mapping[str, AppConfig] = field(default_factory=dict)
+    queues: tuple[str, ...] = ()  # every interaction queue of the tenant (iWD's adapter too)
+    media_types: tuple[str, ...] = ()  # values of the Media Type business attribute
 
 
 def read_deployment(config_url: str | None, tenant: str) -> Deployment:
@@ -93,7 +96,37 @@ def _read(session: Session, tenant: str) -> Deployment:
             f"tenant {tenant!r} has no installed Business Process: install one first, "
             "e.g. gsetup install facebook-bp"
         )
-    return Deployment(tenant, row.id, processes, _agents(session, row.id), _apps(session, row.id))
+    queues = session.execute(
+        select(m.CfgObject.name).where(m.CfgObject.tenant_id == row.id, m.CfgObject.kind == "queue")
+    ).scalars()
+    return Deployment(
+        tenant,
+        row.id,
+        processes,
+        _agents(session, row.id),
+        _apps(session, row.id),
+        tuple(sorted(queues)),
+        _media_types(session, row.id),
+    )
+
+
+def _media_types(session: Session, tenant_id: int) -> tuple[str, ...]:
+    from sqlalchemy import select
+    from sqlalchemy.orm import aliased
+
+    from gsetup.configdb import models as m
+
+    parent = aliased(m.CfgObject)
+    names = session.execute(
+        select(m.CfgObject.name)
+        .join(parent, parent.id == m.CfgObject.parent_id)
+        .where(
+            m.CfgObject.tenant_id == tenant_id,
+            m.CfgObject.kind == "attribute_value",
+            parent.name == MEDIA_TYPE_ATTRIBUTE,
+        )
+    ).scalars()
+    return tuple(sorted(names))
 
 
 def _processes(session: Session, tenant_id: int) -> tuple[BusinessProcess, ...]:
@@ -146,7 +179,7 @@ def _agents(session: Session, tenant_id: int) -> dict[str, AgentConfig]:
             select(m.CapacityRule.id, m.CapacityRule.limits)
             .join(m.CfgObject, m.CfgObject.id == m.CapacityRule.id)
             .where(m.CfgObject.tenant_id == tenant_id)
-        ).tuples()
+        ).all()
     )
     settings = session.execute(
         select(m.TenantSettings.default_capacity_rule_id)
@@ -158,7 +191,7 @@ def _agents(session: Session, tenant_id: int) -> dict[str, AgentConfig]:
         select(m.AgentGroup.members, m.AgentGroup.capacity_rule_id)
         .join(m.CfgObject, m.CfgObject.id == m.AgentGroup.id)
         .where(m.CfgObject.tenant_id == tenant_id, m.AgentGroup.capacity_rule_id.is_not(None))
-    ).tuples():
+    ).all():
         for member in members or []:
             group_rule.setdefault(member, rule_id)
     agents: dict[str, AgentConfig] = {}
@@ -166,7 +199,7 @@ def _agents(session: Session, tenant_id: int) -> dict[str, AgentConfig]:
         select(m.CfgObject.name, m.Person)
         .join(m.Person, m.Person.id == m.CfgObject.id)
         .where(m.CfgObject.tenant_id == tenant_id, m.Person.is_agent.is_(True))
-    ).tuples():
+    ).all():
         rule_id = person.capacity_rule_id or group_rule.get(name) or settings
         limits = rules.get(rule_id, {}) if rule_id is not None else {}
         agents[name] = AgentConfig(name, dict(person.skills or {}), dict(limits))
@@ -183,13 +216,13 @@ def _apps(session: Session, tenant_id: int) -> dict[str, AppConfig]:
         select(m.CfgObject, m.Application)
         .join(m.Application, m.Application.id == m.CfgObject.id)
         .where(m.CfgObject.tenant_id == tenant_id)
-    ).tuples():
+    ).all():
         options: dict[str, dict[str, str]] = {}
         for section, key, value in session.execute(
             select(m.CfgOption.section, m.CfgOption.key, m.CfgOption.value).where(
                 m.CfgOption.object_id == obj.id
             )
-        ).tuples():
+        ).all():
             options.setdefault(section, {})[key] = value
         apps[obj.name] = AppConfig(obj.name, app.app_type, app.host, app.port, options)
     return apps

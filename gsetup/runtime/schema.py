@@ -106,11 +106,15 @@ ucs_interactions = Table(
     Column("id", String(ID), nullable=False),
     Column("tenant", String(NAME), nullable=False),
     Column("contact_id", String(ID)),
+    Column("parent_id", String(ID)),
+    Column("external_id", String(NAME)),
     Column("media_type", String(64)),
     Column("text", Text),
     Column("attributes", Text, nullable=False),
     Column("created_at", Float, nullable=False),
     PrimaryKeyConstraint("tenant", "id"),
+    Index("ix_ucs_external", "tenant", "external_id"),
+    Index("ix_ucs_contact", "tenant", "contact_id"),
 )
 
 # Outbound requests to a DMS application: delivered over HTTP, at least once, with key.
@@ -125,6 +129,7 @@ outbox = Table(
     Column("method", String(32), nullable=False),
     Column("body", Text, nullable=False),
     Column("dedupe", String(80), nullable=False),  # RPC cache: same message, same recipient
+    Column("duplicate_of", String(ID)),  # state cached: the row whose answer this one shares
     Column("state", String(16), nullable=False),  # pending, sent, failed, cached
     Column("attempts", Integer, nullable=False, default=0),
     Column("max_attempts", Integer, nullable=False),
@@ -174,3 +179,23 @@ workers = Table(
     Column("heartbeat_at", Float, nullable=False),
     Column("processed", Integer, nullable=False, default=0),
 )
+
+SYSTEM = frozenset(c.name for c in interactions.columns)
+
+
+def interactions_with(custom: list[tuple[str, str, int | None]]) -> Table:
+    """The interactions table with the custom columns the Alter scripts added: (name as
+    stored, type, length). Unquoted, as Interaction Server writes its SQL."""
+    from sqlalchemy import Numeric
+
+    types = {
+        "string": lambda n: String(n),
+        "integer": lambda _n: Integer(),
+        "number": lambda _n: Numeric(18, 4),
+    }
+    return Table(
+        "interactions",
+        MetaData(),
+        *(c._copy() for c in interactions.columns),
+        *(Column(name, types[kind](length), quote=False) for name, kind, length in custom),
+    )

@@ -15,10 +15,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gsetup.runtime.errors import StoreError
-from gsetup.runtime.schema import SCHEMA_VERSION, metadata, runtime_meta
+from gsetup.runtime.itx import CustomField
+from gsetup.runtime.schema import (
+    SCHEMA_VERSION,
+    interactions,
+    interactions_with,
+    metadata,
+    runtime_meta,
+)
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection, Engine
+    from sqlalchemy import Connection, Engine, Table
 
 STORE_FILE = "gsetup-runtime.db"
 SQLITE_BUSY_SECONDS = 60.0
@@ -39,14 +46,20 @@ def default_store_url(config_url: str) -> str:
 class Store:
     """An open interaction store.
 
-    ``columns`` maps each custom column, lower-cased, to its name as the database stores it,
-    and ``by_property`` maps attached-data keys (Interaction Custom Properties) to them.
+    ``columns`` maps each custom column, lower-cased, to its name as the database stores it;
+    ``custom`` says which attached-data key (Interaction Custom Property) fills each.
     """
 
     engine: Engine
     dbms: str
     columns: dict[str, str] = field(default_factory=dict)
-    by_property: dict[str, str] = field(default_factory=dict)
+    custom: tuple[CustomField, ...] = ()
+    table: Table = interactions
+
+    def refresh(self) -> None:
+        """Read which custom columns the store has."""
+        self.columns, self.custom = _custom_columns(self.engine)
+        self.table = interactions_with([(f.column, f.type, f.length) for f in self.custom])
 
     @property
     def postgresql(self) -> bool:
@@ -74,7 +87,7 @@ def open_store(url: str) -> Store:
     try:
         with store.begin() as conn:
             _prepare(conn, dbms)
-        store.columns, store.by_property = _custom_columns(engine)
+        store.refresh()
     except SQLAlchemyError as exc:
         engine.dispose()
         raise StoreError(
@@ -173,21 +186,21 @@ def _apply_scripts(conn: Connection, dbms: str) -> None:
         )
 
 
-def _custom_columns(engine: Engine) -> tuple[dict[str, str], dict[str, str]]:
+def _custom_columns(engine: Engine) -> tuple[dict[str, str], tuple[CustomField, ...]]:
     from gsetup.packages.columns import SCRIPT_PAIRS
     from gsetup.sqlscripts.planning import existing_columns
 
     with engine.connect() as conn:
         present = existing_columns(conn)
     columns: dict[str, str] = {}
-    by_property: dict[str, str] = {}
+    custom: list[CustomField] = []
     for pair in SCRIPT_PAIRS:
         for column in pair.columns:
             stored = present.get(column.name.lower())
             if stored is not None:
                 columns[column.name.lower()] = stored
-                by_property[column.property] = stored
-    return columns, by_property
+                custom.append(CustomField(column.property, stored, column.type, column.length))
+    return columns, tuple(custom)
 
 
 def _display(url: str) -> str:
@@ -203,3 +216,14 @@ def _first(exc: BaseException) -> str:
     return (
         str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
     )
+
+
+def insert_ignore(store: Store, table: Table, keys: list[str]) -> Any:
+    """An INSERT that does nothing when a row with the same ``keys`` exists (a unique key)."""
+    if store.postgresql:
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing(index_elements=keys)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing(index_elements=keys)

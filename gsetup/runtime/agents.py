@@ -1,0 +1,515 @@
+"""Agents at run time: presence, offers and reservations, capacity per media type.
+
+An agent's capacity for a media type comes from its resolved capacity rule (its own, its
+group's, or the tenant's default; 1 when the rule does not name the media type). An offer
+reserves capacity until it is accepted or its reservation times out. Capacity is checked and
+changed only while this transaction holds the agent's row lock (PostgreSQL: ``FOR UPDATE``,
+with ``SKIP LOCKED`` when the engine looks for an agent; SQLite: the store's write lock), so
+no agent ever holds more than its rule allows, whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gsetup.runtime.api import AgentStatus, Offer
+from gsetup.runtime.errors import AgentActionError
+from gsetup.runtime.ids import new_id
+from gsetup.runtime.itx import Itx, dumps
+from gsetup.runtime.schema import agent_loads, agents, interactions, offers
+from gsetup.runtime.turn import Turn
+
+if TYPE_CHECKING:
+    from gsetup.runtime.context import EngineContext
+    from gsetup.runtime.interpreter import Machine
+    from gsetup.strategy.model import Target
+
+
+@dataclass
+class AgentSlot:
+    """An agent as this turn sees it; ``locked`` once its row lock is held."""
+
+    name: str
+    state: str
+    skills: dict[str, int]
+    capacity: dict[str, int]
+    loads: dict[str, int] = field(default_factory=dict)
+    stored: set[str] = field(default_factory=set)  # media types with a load row
+    locked: bool = False
+    dirty: bool = False
+
+    def free(self, media_type: str) -> int:
+        """Interactions of ``media_type`` the agent can still take."""
+        limit = int(self.capacity.get(media_type, 1))
+        return limit - self.loads.get(media_type, 0)
+
+
+# --- the engine side: target -----------------------------------------------------------------
+
+
+def target(run: Machine, block: Target) -> None:
+    """Offer the interaction to an agent the skill expression accepts, with free capacity;
+    else wait (woken when capacity frees) until the block's timeout, then ``on_timeout``."""
+    from gsetup.runtime.interpreter import Suspended
+
+    turn, itx, position = run.turn, run.itx, run.position
+    deadline = position.setdefault("t", turn.now + block.timeout)
+    excluded = set(position.get("x", []))
+    scope = run.scope
+    evaluate = run.program.evaluate
+
+    def accepts(agent: dict[str, Any]) -> bool:
+        return bool(evaluate(block.skill, {**scope, "agent": agent}))
+
+    chosen = reserve(turn, itx.media_type, accepts, excluded)
+    if chosen is not None:
+        run.suspend_at_block()  # a reject or an expired reservation runs this target again
+        offer(turn, itx, chosen)
+        raise Suspended
+    if turn.now >= deadline:
+        position.pop("t", None)
+        position.pop("x", None)
+        if block.on_timeout:
+            run.push(block, "on_timeout")
+        return
+    recheck = min(deadline, turn.now + turn.ctx.settings.target_recheck)
+    run.suspend("target", recheck, again=True)
+
+
+def offer(turn: Turn, itx: Itx, agent: str) -> None:
+    """Reserve ``itx`` for ``agent`` until the reservation timeout."""
+    itx.state, itx.assigned_to, itx.waiting = "offered", agent, "offer"
+    itx.due_at = turn.now + turn.ctx.settings.reservation_timeout
+    itx.offers += 1
+    turn.touch(itx)
+    turn.conn.execute(
+        offers.insert().values(
+            tenant=itx.tenant, interaction_id=itx.id, agent=agent, offered_at=turn.now
+        )
+    )
+    turn.ctx.metrics.offers.inc()
+    turn.log(itx, "offered", agent=agent)
+
+
+def reserve(
+    turn: Turn, media_type: str, accepts: Callable[[dict[str, Any]], bool], excluded: set[str]
+) -> str | None:
+    """Take one unit of ``media_type`` capacity of the least loaded ready agent that
+    ``accepts``; None when there is none."""
+    slots = _ready(turn)
+    ordered = sorted(
+        slots.values(),
+        key=lambda s: (
+            s.loads.get(media_type, 0) / max(1, int(s.capacity.get(media_type, 1))),
+            s.name,
+        ),
+    )
+    for slot in ordered:
+        if slot.name in excluded or slot.state != "ready" or slot.free(media_type) <= 0:
+            continue
+        if not accepts({"id": slot.name, "skills": slot.skills}):
+            continue
+        if not slot.locked and not _lock(turn, slot, wait=False):
+            continue  # another worker is offering to this agent right now
+        if slot.state != "ready" or slot.free(media_type) <= 0:
+            continue
+        slot.loads[media_type] = slot.loads.get(media_type, 0) + 1
+        slot.dirty = True
+        return slot.name
+    return None
+
+
+def release(turn: Turn, agent: str, media_type: str) -> None:
+    """Give back one unit of the agent's capacity and wake an interaction waiting for it."""
+    slot = _slot(turn, agent)
+    if slot is None:
+        return
+    slot.loads[media_type] = max(0, slot.loads.get(media_type, 0) - 1)
+    slot.dirty = True
+    turn.wake[media_type] = turn.wake.get(media_type, 0) + 1
+
+
+def expire_offer(turn: Turn, itx: Itx) -> None:
+    """A reservation that timed out: capacity back, the target runs again for another agent."""
+    _end_offer(turn, itx, "expired")
+
+
+def _end_offer(turn: Turn, itx: Itx, outcome: str) -> None:
+    agent = itx.assigned_to or ""
+    release(turn, agent, itx.media_type)
+    _record_outcome(turn, itx, agent, outcome)
+    position = itx.position or {}
+    position["x"] = sorted({*position.get("x", []), agent})
+    itx.position = position
+    itx.state, itx.assigned_to, itx.waiting, itx.due_at = "routing", None, "target", turn.now
+    turn.touch(itx)
+    turn.log(itx, f"offer-{outcome}", agent=agent)
+
+
+def _record_outcome(turn: Turn, itx: Itx, agent: str, outcome: str) -> None:
+    from sqlalchemy import update
+
+    turn.conn.execute(
+        update(offers)
+        .where(
+            offers.c.tenant == itx.tenant,
+            offers.c.interaction_id == itx.id,
+            offers.c.agent == agent,
+            offers.c.outcome.is_(None),
+        )
+        .values(outcome=outcome)
+    )
+
+
+def _ready(turn: Turn) -> dict[str, AgentSlot]:
+    """Every ready agent of the tenant with its loads, read once per turn."""
+    from sqlalchemy import select
+
+    if "__all__" in turn.loaded_agents:
+        return turn.agents
+    a, ld = agents.c, agent_loads.c
+    tenant = turn.ctx.tenant
+    locked = not turn.ctx.store.postgresql  # SQLite: this transaction holds the write lock
+    for row in turn.conn.execute(
+        select(a.name, a.state, a.skills, a.capacity).where(a.tenant == tenant, a.state == "ready")
+    ):
+        if row.name not in turn.agents:
+            turn.agents[row.name] = AgentSlot(
+                row.name, row.state, json.loads(row.skills), json.loads(row.capacity), locked=locked
+            )
+    for row in turn.conn.execute(
+        select(ld.agent, ld.media_type, ld.load).where(ld.tenant == tenant)
+    ):
+        slot = turn.agents.get(row.agent)
+        if slot is not None and not slot.dirty and row.agent not in turn.loaded_agents:
+            slot.loads[row.media_type] = row.load
+            slot.stored.add(row.media_type)
+    turn.loaded_agents.update(turn.agents)
+    turn.loaded_agents.add("__all__")
+    return turn.agents
+
+
+def _slot(turn: Turn, agent: str) -> AgentSlot | None:
+    """The agent, locked (waiting for the lock) and with fresh loads."""
+    slot = turn.agents.get(agent)
+    if slot is not None and slot.locked:
+        return slot
+    if slot is None:
+        slot = AgentSlot(agent, "", {}, {})
+        turn.agents[agent] = slot
+    return slot if _lock(turn, slot, wait=True) else None
+
+
+def _lock(turn: Turn, slot: AgentSlot, *, wait: bool) -> bool:
+    """Lock the agent's row and re-read its state and loads; False when it does not exist
+    or (``wait`` False) another transaction holds it."""
+    from sqlalchemy import select
+
+    a, ld = agents.c, agent_loads.c
+    tenant = turn.ctx.tenant
+    query = select(a.state, a.skills, a.capacity).where(a.tenant == tenant, a.name == slot.name)
+    if turn.ctx.store.postgresql:
+        query = query.with_for_update(skip_locked=not wait)
+    row = turn.conn.execute(query).first()
+    if row is None:
+        return False
+    slot.state, slot.skills, slot.capacity = (
+        row.state,
+        json.loads(row.skills),
+        json.loads(row.capacity),
+    )
+    slot.loads = dict(
+        turn.conn.execute(
+            select(ld.media_type, ld.load).where(ld.tenant == tenant, ld.agent == slot.name)
+        ).all()
+    )
+    slot.stored = set(slot.loads)
+    slot.locked = True
+    turn.loaded_agents.add(slot.name)
+    return True
+
+
+def flush_loads(turn: Turn) -> None:
+    """Write changed loads and wake interactions waiting for freed capacity."""
+    from sqlalchemy import bindparam, select, update
+
+    tenant, ld = turn.ctx.tenant, agent_loads.c
+    updates: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
+    for slot in turn.agents.values():
+        if not slot.dirty:
+            continue
+        for media_type, load in slot.loads.items():
+            row = {"tenant": tenant, "agent": slot.name, "media_type": media_type, "load": load}
+            (updates if media_type in slot.stored else inserts).append(row)
+            slot.stored.add(media_type)
+        slot.dirty = False
+    if updates:
+        turn.conn.execute(
+            update(agent_loads)
+            .where(
+                ld.tenant == bindparam("b_tenant"),
+                ld.agent == bindparam("b_agent"),
+                ld.media_type == bindparam("b_media"),
+            )
+            .values(load=bindparam("load")),
+            [
+                {
+                    "b_tenant": r["tenant"],
+                    "b_agent": r["agent"],
+                    "b_media": r["media_type"],
+                    "load": r["load"],
+                }
+                for r in updates
+            ],
+        )
+    if inserts:
+        turn.conn.execute(agent_loads.insert(), inserts)
+    i = interactions.c
+    for media_type, count in turn.wake.items():
+        oldest = (
+            select(i.id)
+            .where(i.tenant == tenant, i.waiting == "target", i.media_type == media_type)
+            .order_by(i.placed_in_queue_at)
+            .limit(count)
+        )
+        turn.conn.execute(
+            update(interactions).where(i.tenant == tenant, i.id.in_(oldest)).values(due_at=turn.now)
+        )
+    turn.wake.clear()
+
+
+# --- the agent side ------------------------------------------------------------------------------
+
+
+@contextmanager
+def _agent_turn(ctx: EngineContext, agent: str) -> Iterator[tuple[Turn, AgentSlot]]:
+    """A transaction holding ``agent``'s row lock."""
+    if agent not in ctx.deployment.agents:
+        raise AgentActionError(404, f"no agent {agent!r} in tenant {ctx.tenant!r}")
+    with ctx.store.begin() as conn:
+        turn = Turn(ctx, conn, ctx.clock.now())
+        slot = _slot(turn, agent)
+        if slot is None:
+            raise AgentActionError(409, f"agent {agent!r} is not logged in")
+        yield turn, slot
+        turn.flush()
+
+
+def _held(turn: Turn, agent: str, interaction_id: str, states: tuple[str, ...]) -> Itx:
+    """The interaction, locked, if it is ``agent``'s in one of ``states``."""
+    from sqlalchemy import select
+
+    table = turn.ctx.store.table
+    query = select(table).where(table.c.tenant == turn.ctx.tenant, table.c.id == interaction_id)
+    if turn.ctx.store.postgresql:
+        query = query.with_for_update()
+    row = turn.conn.execute(query).first()
+    if row is None:
+        raise AgentActionError(404, f"no interaction {interaction_id!r}")
+    itx = turn.hold([row])[0]
+    if itx.assigned_to != agent:
+        raise AgentActionError(
+            403, f"interaction {interaction_id} is not offered to or held by {agent!r}"
+        )
+    if itx.state not in states:
+        what = {"offered": "offered to", "agent": "held by"}
+        wanted = " or ".join(what[s] for s in states)
+        raise AgentActionError(
+            409, f"interaction {interaction_id} is {itx.state}, not {wanted} {agent!r}"
+        )
+    return itx
+
+
+def login(ctx: EngineContext, agent: str) -> AgentStatus:
+    """Log in (not ready), taking skills and capacity from the configuration."""
+    from sqlalchemy import select, update
+
+    config = ctx.deployment.agents.get(agent)
+    if config is None:
+        raise AgentActionError(404, f"no agent {agent!r} in tenant {ctx.tenant!r}")
+    values = {
+        "state": "not_ready",
+        "skills": dumps(dict(config.skills)),
+        "capacity": dumps(dict(config.capacity)),
+        "updated_at": ctx.clock.now(),
+    }
+    a = agents.c
+    with ctx.store.begin() as conn:
+        key = (a.tenant == ctx.tenant) & (a.name == agent)
+        if conn.execute(select(a.state).where(key)).first() is None:
+            conn.execute(agents.insert().values(tenant=ctx.tenant, name=agent, **values))
+        else:
+            conn.execute(update(agents).where(key).values(**values))
+    return agent_status(ctx, agent)
+
+
+def set_presence(ctx: EngineContext, agent: str, state: str) -> AgentStatus:
+    """ready, not_ready or logged_out; logging out sends unaccepted offers back to routing."""
+    from sqlalchemy import select, update
+
+    with _agent_turn(ctx, agent) as (turn, slot):
+        if slot.state == "logged_out" and state != "logged_out":
+            raise AgentActionError(409, f"agent {agent!r} is logged out: log in first")
+        if state == "logged_out":
+            table = ctx.store.table
+            rows = turn.conn.execute(
+                select(table).where(
+                    table.c.tenant == ctx.tenant,
+                    table.c.assigned_to == agent,
+                    table.c.state == "offered",
+                )
+            )
+            for itx in turn.hold(rows):
+                _end_offer(turn, itx, "logged-out")
+        turn.conn.execute(
+            update(agents)
+            .where(agents.c.tenant == ctx.tenant, agents.c.name == agent)
+            .values(state=state, updated_at=turn.now)
+        )
+        if state == "ready":
+            for media_type in {*slot.capacity, *slot.loads}:
+                turn.wake[media_type] = turn.wake.get(media_type, 0) + max(1, slot.free(media_type))
+    return agent_status(ctx, agent)
+
+
+def accept(ctx: EngineContext, agent: str, interaction_id: str) -> Offer:
+    """The agent takes an interaction offered to it."""
+    with _agent_turn(ctx, agent) as (turn, _slot_):
+        itx = _held(turn, agent, interaction_id, ("offered",))
+        itx.state, itx.position, itx.waiting, itx.due_at = "agent", None, None, None
+        turn.touch(itx)
+        _record_outcome(turn, itx, agent, "accepted")
+        turn.log(itx, "accepted", agent=agent)
+    return _offer(itx)
+
+
+def reject(ctx: EngineContext, agent: str, interaction_id: str) -> None:
+    """The agent refuses an offer: another agent is targeted."""
+    with _agent_turn(ctx, agent) as (turn, _slot_):
+        itx = _held(turn, agent, interaction_id, ("offered",))
+        _end_offer(turn, itx, "rejected")
+
+
+def reply(ctx: EngineContext, agent: str, interaction_id: str, text: str) -> str:
+    """An outbound reply to a held interaction, placed in its Business Process's outbound
+    queue; returns the new interaction's id."""
+    if not isinstance(text, str) or not text.strip():
+        raise AgentActionError(400, "a reply needs a non-empty text")
+    with _agent_turn(ctx, agent) as (turn, _slot_):
+        itx = _held(turn, agent, interaction_id, ("agent",))
+        queue = _queue_named(ctx, itx, " Outbound Queue")
+        if queue is None:
+            raise AgentActionError(
+                409, f"the Business Process of queue {itx.queue!r} has no outbound queue"
+            )
+        child = new_id(turn.now)
+        udata = {k: v for k, v in itx.udata.items() if k != "_mergedItems"}
+        values = {
+            "id": child,
+            "tenant": ctx.tenant,
+            "type": "Outbound",
+            "media_type": itx.media_type,
+            "state": "queued",
+            "queue": queue,
+            "submitted_by": itx.submitted_by,
+            "channel": itx.channel,
+            "parent_id": itx.id,
+            "text": text,
+            "attached_data": dumps(udata),
+            "received_at": turn.now,
+            "placed_in_queue_at": turn.now,
+            "due_at": turn.now,
+            "offers": 0,
+        }
+        from gsetup.runtime.itx import custom_values
+
+        values.update(custom_values(udata, ctx.store.custom))
+        turn.conn.execute(ctx.store.table.insert().values(values))
+        turn.log(itx, "replied", agent=agent, reply=child)
+    return child
+
+
+def done(ctx: EngineContext, agent: str, interaction_id: str, queue: str | None) -> None:
+    """The agent is finished: capacity freed; the interaction goes to ``queue``, else its
+    Business Process's stop queue, else it is stopped."""
+    from gsetup.runtime.interpreter import place, stop
+
+    if queue is not None and queue not in ctx.program.queues:
+        raise AgentActionError(404, f"no queue {queue!r}")
+    with _agent_turn(ctx, agent) as (turn, _slot_):
+        itx = _held(turn, agent, interaction_id, ("agent",))
+        release(turn, agent, itx.media_type)
+        itx.assigned_to = None
+        destination = queue or _queue_named(ctx, itx, " Stop Queue")
+        if destination is None:
+            stop(turn, itx, "done")
+        else:
+            place(turn, itx, destination)
+        turn.log(itx, "done", agent=agent)
+
+
+def _queue_named(ctx: EngineContext, itx: Itx, suffix: str) -> str | None:
+    process = ctx.program.process_of_queue(itx.queue or "")
+    if process is None:
+        return None
+    return next((q for q in process.bp.queues if q.endswith(suffix)), None)
+
+
+def offers_of(ctx: EngineContext, agent: str) -> list[Offer]:
+    """What ``agent`` has been offered or holds, oldest first."""
+    from sqlalchemy import select
+
+    from gsetup.runtime.itx import from_row
+
+    if agent not in ctx.deployment.agents:
+        raise AgentActionError(404, f"no agent {agent!r} in tenant {ctx.tenant!r}")
+    table = ctx.store.table
+    with ctx.store.engine.connect() as conn:
+        rows = conn.execute(
+            select(table)
+            .where(
+                table.c.tenant == ctx.tenant,
+                table.c.assigned_to == agent,
+                table.c.state.in_(("offered", "agent")),
+            )
+            .order_by(table.c.placed_in_queue_at)
+        ).all()
+    return [_offer(from_row(row._mapping)) for row in rows]
+
+
+def _offer(itx: Itx) -> Offer:
+    return Offer(
+        itx.id,
+        itx.state,
+        itx.media_type,
+        itx.queue,
+        itx.text,
+        dict(itx.udata),
+        itx.due_at if itx.state == "offered" else None,
+    )
+
+
+def agent_status(ctx: EngineContext, agent: str) -> AgentStatus:
+    """An agent's presence, loads and capacity."""
+    from sqlalchemy import select
+
+    a, ld = agents.c, agent_loads.c
+    with ctx.store.engine.connect() as conn:
+        row = conn.execute(
+            select(a.state, a.capacity).where(a.tenant == ctx.tenant, a.name == agent)
+        ).first()
+        loads = dict(
+            conn.execute(
+                select(ld.media_type, ld.load).where(ld.tenant == ctx.tenant, ld.agent == agent)
+            ).all()
+        )
+    if row is None:
+        config = ctx.deployment.agents.get(agent)
+        capacity = dict(config.capacity) if config else {}
+        return AgentStatus(agent, "logged_out", {}, capacity)
+    return AgentStatus(agent, row.state, loads, json.loads(row.capacity))

@@ -1,0 +1,151 @@
+"""The engine: one loop turn claims due interactions, runs each from its last committed step,
+and commits everything as one transaction. An interaction's new state is acted on (offered,
+sent, acknowledged) only once its turn has committed.
+
+Claiming: due interactions (``due_at <= now``) of the tenant, oldest due first; on PostgreSQL
+with ``FOR UPDATE SKIP LOCKED``, so workers sharing a store never run the same interaction at
+once and a killed worker's rows are free as soon as its connection is gone. Outbox rows,
+which are sent outside any transaction, are claimed with leases (:mod:`gsetup.runtime.outbox`).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from gsetup.runtime.agents import expire_offer
+from gsetup.runtime.clock import Clock, SystemClock
+from gsetup.runtime.context import EngineContext, Settings
+from gsetup.runtime.interpreter import Machine
+from gsetup.runtime.metrics import Metrics
+from gsetup.runtime.outbox import HttpSender, Sender, deliver
+from gsetup.runtime.schema import workers
+from gsetup.runtime.turn import Turn
+
+if TYPE_CHECKING:
+    from gsetup.runtime.config import Deployment
+    from gsetup.runtime.services.classification import Classifier
+
+
+@dataclass
+class Engine:
+    """Runs turns for one tenant."""
+
+    ctx: EngineContext
+    sender: Sender = field(default_factory=HttpSender)
+    _last_heartbeat: float = -1e18
+
+    def run_turn(self) -> int:
+        """Claim, run and commit one batch; returns how many interactions ran."""
+        ctx = self.ctx
+        started = time.perf_counter()
+        with ctx.store.begin() as conn:
+            turn = Turn(ctx, conn, ctx.clock.now())
+            claimed = turn.hold(self._claim(turn))
+            for itx in claimed:
+                if itx.state == "offered":
+                    expire_offer(turn, itx)
+                itx.refresh_props()
+                Machine(turn, itx).run()
+            turn.flush()
+            self._heartbeat(turn, len(claimed))
+        if claimed:
+            ctx.metrics.steps.inc(len(claimed))
+            ctx.metrics.turns.observe(time.perf_counter() - started)
+        return len(claimed)
+
+    def deliver(self) -> int:
+        """Send due outbox rows; returns how many were attempted."""
+        return deliver(self.ctx, self.sender)
+
+    def run_until_idle(self, max_turns: int = 1_000_000) -> int:
+        """Turns and deliveries until nothing is due now."""
+        for turns in range(max_turns):
+            if not self.run_turn() and not self.deliver():
+                return turns
+        return max_turns
+
+    def _claim(self, turn: Turn) -> list[object]:
+        from sqlalchemy import select
+
+        table = self.ctx.store.table
+        query = (
+            select(table)
+            .where(table.c.tenant == self.ctx.tenant, table.c.due_at <= turn.now)
+            .order_by(table.c.due_at)
+            .limit(self.ctx.settings.batch_size)
+        )
+        if self.ctx.store.postgresql:
+            query = query.with_for_update(skip_locked=True)
+        return list(turn.conn.execute(query))
+
+    def _heartbeat(self, turn: Turn, processed: int) -> None:
+        from sqlalchemy import update
+
+        ctx = self.ctx
+        if not processed and turn.now - self._last_heartbeat < ctx.settings.heartbeat:
+            return
+        w = workers.c
+        changed = turn.conn.execute(
+            update(workers)
+            .where(w.worker_id == ctx.worker_id)
+            .values(heartbeat_at=turn.now, processed=w.processed + processed)
+        ).rowcount
+        if not changed:
+            turn.conn.execute(
+                workers.insert().values(
+                    worker_id=ctx.worker_id,
+                    tenant=ctx.tenant,
+                    started_at=turn.now,
+                    heartbeat_at=turn.now,
+                    processed=processed,
+                )
+            )
+        self._last_heartbeat = turn.now
+
+
+def default_worker_id() -> str:
+    """``host:pid``: unique among the workers sharing a store."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def build_engine(
+    tenant: str,
+    *,
+    config_url: str | None,
+    store_url: str | None,
+    clock: Clock | None = None,
+    classifier: Classifier | None = None,
+    worker_id: str | None = None,
+    deployment: Deployment | None = None,
+    settings: Settings | None = None,
+    sender: Sender | None = None,
+) -> Engine:
+    """Load the tenant's program (all or nothing), open its store and build the engine."""
+    from gsetup.configdb.database import resolve_url
+    from gsetup.runtime.config import read_deployment
+    from gsetup.runtime.program import load_program
+    from gsetup.runtime.services.classification import KeywordClassifier
+    from gsetup.runtime.services.influence import FollowerCountInfluence
+    from gsetup.runtime.store import default_store_url, open_store
+
+    if deployment is None:
+        deployment = read_deployment(config_url, tenant)
+    program = load_program(deployment)
+    store = open_store(store_url or default_store_url(resolve_url(config_url)))
+    ctx = EngineContext(
+        tenant=tenant,
+        store=store,
+        clock=clock or SystemClock(),
+        deployment=deployment,
+        program=program,
+        classifier=classifier or KeywordClassifier(),
+        influence=FollowerCountInfluence(),
+        metrics=Metrics(),
+        worker_id=worker_id or default_worker_id(),
+        settings=settings or Settings(),
+    )
+    return Engine(ctx, sender or HttpSender())

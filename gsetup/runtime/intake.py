@@ -1,0 +1,233 @@
+"""Intake: inbound interactions and driver events, the contract between processes.
+
+A submission is committed before it is acknowledged, and is idempotent on (tenant, channel,
+external id): a repeat returns the first one's interaction id and stores nothing. Its first
+queue comes from the DMS channel's ``inbound-route`` (``<tenant dbid>:<access point>``) and
+the DMS ``[endpoints:<tenant dbid>]`` section, as in Interaction Server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from gsetup.runtime.api import Accepted
+from gsetup.runtime.config import DMS_TYPE
+from gsetup.runtime.errors import IntakeError
+from gsetup.runtime.ids import new_id
+from gsetup.runtime.itx import custom_values, dumps
+from gsetup.runtime.schema import NAME, interactions, outbox, ucs_interactions
+from gsetup.runtime.store import insert_ignore
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from gsetup.runtime.config import AppConfig
+    from gsetup.runtime.context import EngineContext
+
+FIELDS = ("media_type", "channel", "text", "external_id", "attached_data")
+REQUIRED = ("media_type", "channel", "external_id")
+
+
+def submit_many(ctx: EngineContext, app: str, bodies: list[Any]) -> list[Accepted]:
+    """Validate every body, then store them in one transaction; nothing is stored when one
+    is refused."""
+    config = _dms(ctx, app)
+    many = len(bodies) > 1
+    checked = [
+        _check(ctx, config, body, f"submission {n + 1}: " if many else "")
+        for n, body in enumerate(bodies)
+    ]
+    with ctx.store.begin() as conn:
+        now = ctx.clock.now()
+        accepted = [_store(ctx, conn, now, app, body, queue) for body, queue in checked]
+    for item in accepted:
+        (ctx.metrics.duplicates if item.duplicate else ctx.metrics.submitted).inc()
+    return accepted
+
+
+def _dms(ctx: EngineContext, app: str) -> AppConfig:
+    config = ctx.deployment.apps.get(app)
+    if config is None or config.app_type != DMS_TYPE:
+        raise IntakeError(
+            404, f"no Digital Messaging Server application {app!r} in tenant {ctx.tenant!r}"
+        )
+    return config
+
+
+def _check(ctx: EngineContext, app: AppConfig, body: Any, where: str) -> tuple[dict[str, Any], str]:
+    if not isinstance(body, Mapping):
+        raise IntakeError(400, f"{where}a submission is a JSON object, not {type(body).__name__}")
+    size = len(json.dumps(body, default=str))
+    if size > ctx.settings.max_body:
+        raise IntakeError(
+            413,
+            f"{where}the submission is {size} bytes; at most {ctx.settings.max_body} are accepted",
+        )
+    unknown = sorted(set(body) - set(FIELDS))
+    if unknown:
+        raise IntakeError(
+            400, f"{where}unknown field {unknown[0]!r}; the fields are: {', '.join(FIELDS)}"
+        )
+    for name in REQUIRED:
+        value = body.get(name)
+        if not isinstance(value, str) or not value.strip() or len(value) > NAME:
+            raise IntakeError(
+                400, f"{where}{name} must be a non-empty string of at most {NAME} characters"
+            )
+    if body.get("text") is not None and not isinstance(body["text"], str):
+        raise IntakeError(400, f"{where}text must be a string")
+    attached = body.get("attached_data", {})
+    if not isinstance(attached, Mapping):
+        raise IntakeError(400, f"{where}attached_data must be a JSON object")
+    media_types = ctx.deployment.media_types
+    if media_types and body["media_type"] not in media_types:
+        raise IntakeError(
+            422,
+            f"{where}unknown media type {body['media_type']!r}; the media types are: {', '.join(media_types)}",
+        )
+    return dict(body), _route(ctx, app, body["channel"], where)
+
+
+def _route(ctx: EngineContext, app: AppConfig, channel: str, where: str) -> str:
+    section = app.options.get(channel)
+    if section is None:
+        raise IntakeError(422, f"{where}{app.name} has no channel section {channel!r}")
+    route = section.get("inbound-route", "").split(",")[0].strip()
+    dbid, _, access_point = route.partition(":")
+    if not access_point:
+        raise IntakeError(
+            422,
+            f"{where}{app.name} [{channel}] has no inbound-route (<tenant dbid>:<access point>)",
+        )
+    queue = app.options.get(f"endpoints:{dbid}", {}).get(access_point)
+    if queue is None:
+        raise IntakeError(
+            422,
+            f"{where}{app.name} [{channel}] inbound-route {route!r}: no {access_point!r} in [endpoints:{dbid}]",
+        )
+    if queue not in ctx.program.queues:
+        raise IntakeError(
+            422,
+            f"{where}{app.name} [endpoints:{dbid}] {access_point} = {queue!r}, which is not a queue of an installed Business Process",
+        )
+    return queue
+
+
+def _store(
+    ctx: EngineContext, conn: Connection, now: float, app: str, body: dict[str, Any], queue: str
+) -> Accepted:
+    from sqlalchemy import select
+
+    table = ctx.store.table
+    udata = dict(body.get("attached_data") or {})
+    has_strategy = queue in ctx.program.by_queue
+    values = {
+        "id": new_id(now),
+        "tenant": ctx.tenant,
+        "type": "Inbound",
+        "media_type": body["media_type"],
+        "state": "queued",
+        "queue": queue,
+        "submitted_by": app,
+        "channel": body["channel"],
+        "external_id": body["external_id"],
+        "text": body.get("text"),
+        "attached_data": dumps(udata),
+        "received_at": now,
+        "placed_in_queue_at": now,
+        "due_at": now if has_strategy else None,
+        "offers": 0,
+    }
+    values.update(custom_values(udata, ctx.store.custom))
+    keys = ["tenant", "channel", "external_id"]
+    if conn.execute(insert_ignore(ctx.store, table, keys).values(values)).rowcount:
+        return Accepted(values["id"], False, queue)
+    first = conn.execute(
+        select(table.c.id, table.c.queue).where(
+            table.c.tenant == ctx.tenant,
+            table.c.channel == body["channel"],
+            table.c.external_id == body["external_id"],
+        )
+    ).one()
+    return Accepted(first.id, True, first.queue or queue)
+
+
+# --- events --------------------------------------------------------------------------------------
+
+
+def apply_event(ctx: EngineContext, app: str, body: Any) -> str:
+    """``outbound-result`` (key, ok, answer, error) completes an outbox row the DMS answered
+    later; ``compliance-delete`` (external_id) removes a message's text from the stored
+    interactions and history. Returns the id matched."""
+    _dms(ctx, app)
+    if not isinstance(body, Mapping):
+        raise IntakeError(400, f"an event is a JSON object, not {type(body).__name__}")
+    kind = body.get("type")
+    if kind == "outbound-result":
+        return _outbound_result(ctx, body)
+    if kind == "compliance-delete":
+        return _compliance_delete(ctx, body)
+    raise IntakeError(
+        400, f"unknown event type {kind!r}; the types are: outbound-result, compliance-delete"
+    )
+
+
+def _outbound_result(ctx: EngineContext, body: Mapping[str, Any]) -> str:
+    from sqlalchemy import select, update
+
+    from gsetup.runtime.outbox import complete
+
+    key = body.get("key")
+    if not isinstance(key, str) or not isinstance(body.get("ok"), bool):
+        raise IntakeError(400, "an outbound-result event needs key (string) and ok (true/false)")
+    o = outbox.c
+    with ctx.store.begin() as conn:
+        state = conn.execute(select(o.state).where(o.tenant == ctx.tenant, o.id == key)).scalar()
+        if state is None:
+            raise IntakeError(404, f"no outbound request {key!r}")
+        if state == "pending":
+            now = ctx.clock.now()
+            values: dict[str, Any] = (
+                {"state": "sent", "answer": dumps(body.get("answer") or {}), "sent_at": now}
+                if body["ok"]
+                else {"state": "failed", "error": str(body.get("error") or "failed")}
+            )
+            conn.execute(update(outbox).where(o.tenant == ctx.tenant, o.id == key).values(**values))
+            complete(ctx, conn, now, key)
+    return key
+
+
+def _compliance_delete(ctx: EngineContext, body: Mapping[str, Any]) -> str:
+    from sqlalchemy import select, update
+
+    external = body.get("external_id")
+    if not isinstance(external, str) or not external:
+        raise IntakeError(400, "a compliance-delete event needs external_id (the message's id)")
+    u, i = ucs_interactions.c, interactions.c
+    with ctx.store.begin() as conn:
+        # The message's own id, or the StatusId UCS keeps for a sent tweet.
+        ids = [
+            row.id
+            for row in conn.execute(
+                select(u.id, u.external_id, u.attributes)
+                .where(u.tenant == ctx.tenant)
+                .where((u.external_id == external) | u.attributes.contains(json.dumps(external)))
+            )
+            if row.external_id == external or json.loads(row.attributes).get("StatusId") == external
+        ]
+        changed = conn.execute(
+            update(interactions)
+            .where(i.tenant == ctx.tenant, i.external_id == external)
+            .values(text=None)
+        ).rowcount
+        if ids:
+            conn.execute(
+                update(ucs_interactions)
+                .where(u.tenant == ctx.tenant, u.id.in_(ids))
+                .values(text=None)
+            )
+        if not ids and not changed:
+            raise IntakeError(404, f"no stored message {external!r}")
+    return external

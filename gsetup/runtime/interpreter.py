@@ -1,0 +1,333 @@
+"""The interpreter of ``gsetup-strategy/1`` (docs/strategy-format.md): runs an interaction's
+strategy from its saved position until it routes, is offered to an agent, waits or stops.
+
+The position is an explicit stack of frames (block list, next index, loop state) and the
+variable scopes, stored as JSON in the interaction's row whenever the strategy suspends, so
+a restarted worker resumes exactly at the last committed step. A run-time error in a block
+(a bad value, a failed function) parks the interaction in state ``error`` naming the file and
+the block; the engine goes on with the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from gsetup.runtime.itx import Itx, plain
+from gsetup.runtime.turn import Turn
+from gsetup.strategy import model as m
+
+MAX_WAIT = 31 * 24 * 3600
+_SCOPE_NAMES = ("udata", "itx")
+
+
+class StrategyError(Exception):
+    """A run-time error of a strategy; the message says what was wrong (not where)."""
+
+
+class Suspended(Exception):
+    """The strategy stops running for now; the interaction's fields say why."""
+
+
+class _Routed(Exception):
+    """A ``route`` block placed the interaction in another queue."""
+
+
+class Machine:
+    """Runs one interaction within a turn."""
+
+    def __init__(self, turn: Turn, itx: Itx) -> None:
+        self.turn = turn
+        self.itx = itx
+        self.program = turn.ctx.program
+        self.position: dict[str, Any] = {}
+        self.scopes: list[dict[str, Any]] = []
+
+    # --- entry ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run until the interaction suspends, is delivered, stops or is parked; follows
+        routes to other queues up to ``max_hops`` times within this turn."""
+        for _hop in range(self.turn.ctx.settings.max_hops):
+            try:
+                self._run_strategy()
+                return
+            except _Routed:
+                continue
+            except Suspended:
+                return
+        self.itx.due_at = self.turn.now  # a routing loop: let other interactions run first
+        self.turn.touch(self.itx)
+
+    def _run_strategy(self) -> None:
+        itx = self.itx
+        if itx.position is None:
+            if not self._start():
+                return
+        else:
+            self._restore()
+        block: m.Block | None = None
+        try:
+            if itx.waiting is not None:
+                self._resume()
+            while True:
+                block = self._next()
+                if block is None:
+                    raise StrategyError(
+                        "the strategy ended without routing, delivering or stopping the interaction"
+                    )
+                self._execute(block)
+        except (Suspended, _Routed):
+            raise
+        except SQLAlchemyError:
+            raise
+        except Exception as exc:  # a strategy's run-time error parks only this interaction
+            self._park(block, exc)
+
+    def _start(self) -> bool:
+        itx = self.itx
+        entry = self.program.by_queue.get(itx.queue or "")
+        if entry is None:  # a queue no strategy serves: the interaction waits there
+            itx.state, itx.due_at, itx.strategy = "queued", None, None
+            self.turn.touch(itx)
+            return False
+        strategy = entry[1]
+        itx.state, itx.strategy, itx.waiting = "routing", strategy.name, None
+        self.position = {"stack": [{"s": strategy.source, "l": "blocks", "i": 0}]}
+        scope = self._new_scope({})
+        self.scopes = [scope]
+        for name, expression in strategy.variables:
+            scope[name] = self.program.evaluate(expression, scope)
+        self.turn.touch(itx)
+        self.turn.log(itx, "strategy-started", strategy=strategy.name)
+        return True
+
+    def _restore(self) -> None:
+        saved = self.itx.position or {}
+        self.position = saved
+        self.scopes = [self._new_scope(s) for s in saved.get("vars", [{}])]
+        self.turn.touch(self.itx)
+
+    def _new_scope(self, values: dict[str, Any]) -> dict[str, Any]:
+        scope = dict(values)
+        scope["udata"] = self.itx.udata
+        scope["itx"] = self.itx.props or self.itx.refresh_props()
+        return scope
+
+    # --- the stack --------------------------------------------------------------------------
+
+    @property
+    def scope(self) -> dict[str, Any]:
+        """The variables of the running strategy or subroutine."""
+        return self.scopes[-1]
+
+    def _next(self) -> m.Block | None:
+        stack: list[dict[str, Any]] = self.position["stack"]
+        while stack:
+            frame = stack[-1]
+            blocks = self.program.lists[(frame["s"], frame["l"])]
+            if frame["i"] < len(blocks):
+                block = blocks[frame["i"]]
+                frame["i"] += 1
+                return block
+            self._end_of_list(stack, frame)
+        return None
+
+    def _end_of_list(self, stack: list[dict[str, Any]], frame: dict[str, Any]) -> None:
+        kind = frame.get("k")
+        if kind == "w":
+            loop = self.program.blocks[(frame["s"], frame["b"])]
+            assert isinstance(loop, m.While)
+            if frame["n"] < loop.limit and self._eval(loop.condition):
+                frame["n"] += 1
+                frame["i"] = 0
+                return
+        elif kind == "f":
+            frame["n"] += 1
+            if frame["n"] < len(frame["items"]):
+                self.scope[frame["as"]] = frame["items"][frame["n"]]
+                frame["i"] = 0
+                return
+        elif kind == "sub":
+            self.scopes.pop()
+        stack.pop()
+
+    def push(self, block: m.Block, name: str, **extra: Any) -> None:
+        """Run the block list ``name`` (then, else, do, on_error, on_timeout) of ``block`` next."""
+        source = self.position["stack"][-1]["s"]
+        self.position["stack"].append({"s": source, "l": f"{block.path}.{name}", "i": 0, **extra})
+
+    def _again(self) -> None:
+        """Run the block just taken again when the interaction resumes."""
+        self.position["stack"][-1]["i"] -= 1
+
+    def _eval(self, expression: m.Expression) -> Any:
+        return self.program.evaluate(expression, self.scope)
+
+    def _args(self, args: m.Args) -> dict[str, Any]:
+        scope = self.scope
+        evaluate = self.program.evaluate
+        return {name: plain(evaluate(expression, scope)) for name, expression in args.items()}
+
+    # --- blocks ------------------------------------------------------------------------------
+
+    def _execute(self, block: m.Block) -> None:
+        _HANDLERS[type(block)](self, block)
+
+    def _assign(self, block: m.Assign) -> None:
+        scope = self.scope
+        for name, expression in block.values:
+            scope[name] = self.program.evaluate(expression, scope)
+
+    def _if(self, block: m.If) -> None:
+        if self._eval(block.condition):
+            self.push(block, "then")
+        elif block.orelse:
+            self.push(block, "else")
+
+    def _while(self, block: m.While) -> None:
+        if self._eval(block.condition):
+            self.push(block, "do", k="w", b=block.path, n=1)
+
+    def _for_each(self, block: m.ForEach) -> None:
+        items = plain(self._eval(block.items))
+        if items is None:
+            items = []
+        if not isinstance(items, list):
+            raise StrategyError(f"for_each needs a list, not a {type(items).__name__}")
+        if items:
+            self.scope[block.name] = items[0]
+            self.push(block, "do", k="f", b=block.path, n=0, items=items, **{"as": block.name})
+
+    def _call(self, block: m.Call) -> None:
+        from gsetup.runtime.functions import FUNCTIONS
+
+        value = FUNCTIONS[block.function](self, self._args(block.args))
+        if block.result is not None:
+            self.scope[block.result] = value
+
+    def _service(self, block: m.Service) -> None:
+        from gsetup.runtime.services import call_service
+
+        call_service(self, block, self._args(block.args))
+
+    def _route(self, block: m.Route) -> None:
+        self.place(block.queue)
+        raise _Routed
+
+    def _target(self, block: m.Target) -> None:
+        from gsetup.runtime.agents import target
+
+        target(self, block)
+
+    def _wait(self, block: m.Wait) -> None:
+        seconds = plain(self._eval(block.seconds))
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise StrategyError(f"wait needs a number of seconds, not {seconds!r}")
+        if not 1 <= seconds <= MAX_WAIT:
+            raise StrategyError(f"wait is 1 second to 31 days ({MAX_WAIT} s), not {seconds}")
+        self.suspend("wait", self.turn.now + float(seconds))
+
+    def _stop(self, block: m.Stop) -> None:
+        self.stop(block.reason)
+        raise Suspended
+
+    def _subroutine(self, block: m.CallSubroutine) -> None:
+        source = self.position["stack"][-1]["s"]
+        process = self.program.process_of[source]
+        called = process.subroutines[block.name]
+        scope = self._new_scope(self._args(block.args))
+        self.scopes.append(scope)
+        for name, expression in called.variables:
+            scope[name] = self.program.evaluate(expression, scope)
+        self.position["stack"].append({"s": called.source, "l": "blocks", "i": 0, "k": "sub"})
+
+    # --- outcomes ----------------------------------------------------------------------------
+
+    def place(self, queue: str) -> None:
+        """Put the interaction in ``queue``; its strategy starts from the beginning."""
+        place(self.turn, self.itx, queue)
+
+    def stop(self, reason: str) -> None:
+        """Terminate the interaction."""
+        stop(self.turn, self.itx, reason)
+
+    def suspend_at_block(self) -> None:
+        """Save the position so that the block just taken runs again on resume."""
+        self._again()
+        self.save()
+
+    def suspend(self, waiting: str, due_at: float | None, *, again: bool = False) -> None:
+        """Save the position and stop running until ``due_at`` (None: until an event)."""
+        if again:
+            self._again()
+        self.save()
+        self.itx.waiting, self.itx.due_at = waiting, due_at
+        self.itx.state = "routing"
+        self.turn.log(self.itx, "suspended", waiting=waiting, due_at=due_at)
+        raise Suspended
+
+    def save(self) -> None:
+        """Store the stack and the variables (without ``udata``/``itx``) in the row."""
+        self.position["vars"] = [
+            {k: plain(v) for k, v in scope.items() if k not in _SCOPE_NAMES}
+            for scope in self.scopes
+        ]
+        self.itx.position = self.position
+        self.turn.touch(self.itx)
+
+    def _park(self, block: m.Block | None, exc: Exception) -> None:
+        itx = self.itx
+        stack = self.position.get("stack") if self.position else None
+        source = stack[-1]["s"] if stack else itx.strategy
+        where = f"{source}: {block.path}" if block is not None else str(source)
+        itx.state, itx.error, itx.due_at, itx.waiting = "error", f"{where}: {exc}", None, None
+        if self.position:
+            self.save()
+        self.turn.touch(itx)
+        self.turn.ctx.metrics.errors.inc()
+        self.turn.log(itx, "parked", error=itx.error)
+
+    def _resume(self) -> None:
+        waiting = self.itx.waiting
+        self.itx.waiting = None
+        if waiting == "service":
+            from gsetup.runtime.services import resume_service
+
+            resume_service(self)
+
+
+def place(turn: Turn, itx: Itx, queue: str) -> None:
+    """Put ``itx`` in ``queue``, due now; the queue's strategy starts from the beginning."""
+    itx.queue, itx.state, itx.position, itx.waiting = queue, "queued", None, None
+    itx.placed_in_queue_at, itx.due_at, itx.strategy = turn.now, turn.now, None
+    if itx.props:
+        itx.props["queue"] = queue
+    turn.touch(itx)
+    turn.log(itx, "routed")
+
+
+def stop(turn: Turn, itx: Itx, reason: str) -> None:
+    """Terminate ``itx``; ``reason`` is recorded."""
+    itx.state, itx.stop_reason, itx.ended_at = "stopped", reason, turn.now
+    itx.position = itx.waiting = itx.due_at = None
+    turn.touch(itx)
+    turn.ctx.metrics.stopped.labels(reason=reason).inc()
+    turn.log(itx, "stopped", reason=reason)
+
+
+_HANDLERS: dict[type[Any], Callable[[Machine, Any], None]] = {
+    m.Assign: Machine._assign,
+    m.If: Machine._if,
+    m.While: Machine._while,
+    m.ForEach: Machine._for_each,
+    m.Call: Machine._call,
+    m.Service: Machine._service,
+    m.Route: Machine._route,
+    m.Target: Machine._target,
+    m.Wait: Machine._wait,
+    m.Stop: Machine._stop,
+    m.CallSubroutine: Machine._subroutine,
+}

@@ -1,0 +1,176 @@
+"""An interaction row in memory while a worker holds it, and its conversion to and from rows."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from jinja2.runtime import Undefined
+
+# The columns a turn writes back for every interaction it ran.
+STATE_COLUMNS = (
+    "state",
+    "queue",
+    "attached_data",
+    "placed_in_queue_at",
+    "due_at",
+    "assigned_to",
+    "strategy",
+    "position",
+    "waiting",
+    "stop_reason",
+    "error",
+    "ended_at",
+    "offers",
+)
+
+
+@dataclass(eq=False)
+class Itx:
+    """One interaction: its row's values, its user data and its suspended strategy."""
+
+    id: str
+    tenant: str
+    type: str
+    media_type: str
+    state: str
+    queue: str | None
+    submitted_by: str | None
+    channel: str | None
+    external_id: str | None
+    parent_id: str | None
+    text: str | None
+    udata: dict[str, Any]
+    received_at: float
+    placed_in_queue_at: float | None = None
+    due_at: float | None = None
+    assigned_to: str | None = None
+    strategy: str | None = None
+    position: dict[str, Any] | None = None
+    waiting: str | None = None
+    stop_reason: str | None = None
+    error: str | None = None
+    ended_at: float | None = None
+    offers: int = 0
+    props: dict[str, Any] = field(default_factory=dict)
+
+    def refresh_props(self) -> dict[str, Any]:
+        """The ``itx`` name of expressions: the interaction's properties."""
+        self.props = {
+            "id": self.id,
+            "type": self.type,
+            "media_type": self.media_type,
+            "queue": self.queue,
+            "text": self.text,
+            "external_id": self.external_id,
+            "received_at": self.received_at,
+            "submitted_by": self.submitted_by,
+            "channel": self.channel,
+            "parent_id": self.parent_id,
+            "state": self.state,
+        }
+        return self.props
+
+
+def from_row(row: Mapping[str, Any]) -> Itx:
+    """An :class:`Itx` from an ``interactions`` row mapping."""
+    position = row["position"]
+    return Itx(
+        id=row["id"],
+        tenant=row["tenant"],
+        type=row["type"],
+        media_type=row["media_type"],
+        state=row["state"],
+        queue=row["queue"],
+        submitted_by=row["submitted_by"],
+        channel=row["channel"],
+        external_id=row["external_id"],
+        parent_id=row["parent_id"],
+        text=row["text"],
+        udata=json.loads(row["attached_data"]),
+        received_at=row["received_at"],
+        placed_in_queue_at=row["placed_in_queue_at"],
+        due_at=row["due_at"],
+        assigned_to=row["assigned_to"],
+        strategy=row["strategy"],
+        position=json.loads(position) if position else None,
+        waiting=row["waiting"],
+        stop_reason=row["stop_reason"],
+        error=row["error"],
+        ended_at=row["ended_at"],
+        offers=row["offers"],
+    )
+
+
+def to_values(itx: Itx, custom: Sequence[CustomField]) -> dict[str, Any]:
+    """The columns a turn writes: system state plus each custom column from the user data."""
+    values = {
+        "b_id": itx.id,
+        "state": itx.state,
+        "queue": itx.queue,
+        "attached_data": dumps(itx.udata),
+        "placed_in_queue_at": itx.placed_in_queue_at,
+        "due_at": itx.due_at,
+        "assigned_to": itx.assigned_to,
+        "strategy": itx.strategy,
+        "position": dumps(itx.position) if itx.position is not None else None,
+        "waiting": itx.waiting,
+        "stop_reason": itx.stop_reason,
+        "error": itx.error,
+        "ended_at": itx.ended_at,
+        "offers": itx.offers,
+    }
+    values.update(custom_values(itx.udata, custom))
+    return values
+
+
+@dataclass(frozen=True)
+class CustomField:
+    """A custom column of the store: the property that fills it and how values convert."""
+
+    property: str
+    column: str  # as the database stores the name
+    type: str  # string, integer, number
+    length: int | None
+
+
+def custom_values(udata: Mapping[str, Any], custom: Sequence[CustomField]) -> dict[str, Any]:
+    """Interaction Server's translation: each custom property's value in its column; a value
+    that does not fit the column's type is stored as NULL (the user data keeps it)."""
+    return {f.column: _column_value(udata.get(f.property), f) for f in custom}
+
+
+def _column_value(value: Any, f: CustomField) -> Any:
+    if value is None:
+        return None
+    if f.type == "string":
+        text = value if isinstance(value, str) else json.dumps(value)
+        return text[: f.length] if f.length else text
+    try:
+        return int(value) if f.type == "integer" else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def plain(value: Any) -> Any:
+    """``value`` with jinja2's Undefined (inside dicts and lists too) replaced by None."""
+    if isinstance(value, Undefined):
+        return None
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON; anything not JSON (an undefined, a set) is refused by :func:`plain` first."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_refuse)
+
+
+def _refuse(value: Any) -> Any:
+    if isinstance(value, Undefined):
+        return None
+    raise TypeError(f"a {type(value).__name__} cannot be stored in an interaction")

@@ -1,0 +1,318 @@
+"""DMS requests (SendMessage, SubmitPost, SubmitComment) through an outbox.
+
+A ``service: DMS`` block writes an outbox row in the interaction's turn and the interaction
+waits. The delivery loop claims due rows with a lease, POSTs each to the channel's DMS
+application with the row id as idempotency key (the receiver drops repeats), records the
+answer, and wakes the interaction. Delivery is at least once: a worker killed between the POST
+and the record leaves a lease that expires, and another worker sends again with the same key.
+
+The RPC cache timeout (the Hub setting, default 90 s, 0 disables; the channel option
+``rpc-cache-timeout`` overrides it): the same message to the same recipient on the same
+channel within the timeout of the last such request is not sent again; it shares that
+request's answer, and each repeat restarts the timeout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from gsetup.runtime.ids import new_id
+from gsetup.runtime.itx import dumps
+from gsetup.runtime.schema import interactions, outbox
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from gsetup.runtime.config import AppConfig
+    from gsetup.runtime.context import EngineContext
+    from gsetup.runtime.interpreter import Machine
+    from gsetup.runtime.turn import Turn
+    from gsetup.strategy.model import Service
+
+RPC_CACHE_DEFAULT = 90
+RPC_CACHE_OPTION = "rpc-cache-timeout"
+RUNTIME_SECTION = "gsetup-runtime"
+RECIPIENT_KEYS = ("to", "post_id", "in_reply_to", "comment_id")
+
+
+def enqueue(run: Machine, block: Service, args: dict[str, Any]) -> None:
+    """Write the request (or find the one it repeats) and suspend the interaction."""
+    from gsetup.runtime.services import answered
+
+    turn, itx = run.turn, run.itx
+    channel = str(args.get("channel") or itx.channel or "")
+    app = itx.submitted_by or ""
+    dedupe = _dedupe(channel, block.method, args)
+    original = _cached(turn, app, channel, dedupe)
+    row_id = new_id(turn.now)
+    values: dict[str, Any] = {
+        "id": row_id,
+        "tenant": itx.tenant,
+        "interaction_id": itx.id,
+        "app": app,
+        "channel": channel,
+        "method": block.method,
+        "body": dumps(args),
+        "dedupe": dedupe,
+        "max_attempts": block.attempts,
+        "timeout": float(block.timeout),
+        "created_at": turn.now,
+        "attempts": 0,
+    }
+    if original is not None:
+        values.update(state="cached", duplicate_of=original["id"], answer=original["answer"])
+    else:
+        values.update(state="pending", due_at=turn.now)
+    turn.conn.execute(outbox.insert().values(values))
+    turn.outbox_rows += 1
+    turn.log(itx, "outbox", method=block.method, row=row_id, cached=original is not None)
+    if original is not None and original["state"] == "sent":
+        answered(run, block, original["answer"])
+        return
+    source = run.position["stack"][-1]["s"]
+    target = original["id"] if original is not None else row_id
+    run.position["pending"] = {"o": target, "s": source, "b": block.path}
+    run.suspend("service", None)
+
+
+def _dedupe(channel: str, method: str, args: Mapping[str, Any]) -> str:
+    recipient = {k: args.get(k) for k in RECIPIENT_KEYS if args.get(k) not in (None, "")}
+    text = json.dumps([channel, method, recipient, args.get("text")], sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _cached(turn: Turn, app: str, channel: str, dedupe: str) -> dict[str, Any] | None:
+    from sqlalchemy import select
+
+    timeout = rpc_cache_timeout(turn.ctx, app, channel)
+    if timeout <= 0:
+        return None
+    o = outbox.c
+    latest = turn.conn.execute(
+        select(o.id, o.state, o.answer, o.duplicate_of)
+        .where(
+            o.tenant == turn.ctx.tenant,
+            o.dedupe == dedupe,
+            o.created_at >= turn.now - timeout,
+            o.state != "failed",
+        )
+        .order_by(o.created_at.desc())
+        .limit(1)
+    ).first()
+    if latest is None:
+        return None
+    original_id = latest.duplicate_of or latest.id
+    row = turn.conn.execute(
+        select(o.id, o.state, o.answer).where(o.tenant == turn.ctx.tenant, o.id == original_id)
+    ).first()
+    if row is None or row.state == "failed":
+        return None
+    return {"id": row.id, "state": row.state, "answer": row.answer}
+
+
+def rpc_cache_timeout(ctx: EngineContext, app: str, channel: str) -> float:
+    """The channel's RPC cache timeout in seconds (0: off)."""
+    config = ctx.deployment.apps.get(app)
+    value = config.options.get(channel, {}).get(RPC_CACHE_OPTION) if config else None
+    try:
+        return float(value) if value is not None else RPC_CACHE_DEFAULT
+    except ValueError:
+        return RPC_CACHE_DEFAULT
+
+
+def outcome(turn: Turn, row_id: str) -> tuple[str, str | None, str | None]:
+    """(state, answer, error) of an outbox row."""
+    from sqlalchemy import select
+
+    o = outbox.c
+    row = turn.conn.execute(
+        select(o.state, o.answer, o.error).where(o.tenant == turn.ctx.tenant, o.id == row_id)
+    ).first()
+    if row is None:
+        return "failed", None, f"outbox row {row_id} is gone"
+    return row.state, row.answer, row.error
+
+
+# --- delivery ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One claimed outbox row, as sent."""
+
+    id: str
+    interaction_id: str
+    app: str
+    channel: str
+    method: str
+    body: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    timeout: float
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the DMS answered: ``answer`` on success, else ``error``."""
+
+    ok: bool
+    answer: Mapping[str, Any] | None = None
+    error: str | None = None
+
+
+class Sender(Protocol):
+    """Sends one request to a DMS application."""
+
+    def send(self, ctx: EngineContext, app: AppConfig | None, item: Delivery) -> SendResult:
+        """POST the request; never raises for network or HTTP errors."""
+        ...
+
+
+class HttpSender:
+    """``POST <outbound-url>`` (default ``http://<host>:<port>/outbound``) of the DMS
+    application, JSON body, ``Idempotency-Key`` header, ``Authorization: Bearer`` from the
+    application's ``[gsetup-runtime] outbound-token`` option when set."""
+
+    def send(self, ctx: EngineContext, app: AppConfig | None, item: Delivery) -> SendResult:
+        """One attempt."""
+        import httpx
+
+        if app is None:
+            return SendResult(False, error=f"no application {item.app!r} in the configuration")
+        options = app.options.get(RUNTIME_SECTION, {})
+        url = options.get("outbound-url") or f"http://{app.host or '127.0.0.1'}:{app.port}/outbound"
+        headers = {"Idempotency-Key": item.id}
+        if options.get("outbound-token"):
+            headers["Authorization"] = f"Bearer {options['outbound-token']}"
+        payload = {
+            "key": item.id,
+            "tenant": ctx.tenant,
+            "interaction_id": item.interaction_id,
+            "channel": item.channel,
+            "method": item.method,
+            "args": item.body,
+        }
+        try:
+            response = httpx.post(url, json=payload, headers=headers, timeout=item.timeout)
+        except httpx.HTTPError as exc:
+            return SendResult(False, error=f"{type(exc).__name__}: {exc}")
+        if response.status_code // 100 != 2:
+            return SendResult(False, error=f"HTTP {response.status_code}: {response.text[:200]}")
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {}
+        return SendResult(True, answer if isinstance(answer, dict) else {"answer": answer})
+
+
+def deliver(ctx: EngineContext, sender: Sender) -> int:
+    """Claim due outbox rows, send them, record the outcomes; returns how many were sent."""
+    claimed = _claim(ctx)
+    if not claimed:
+        return 0
+    results = [
+        (item, sender.send(ctx, ctx.deployment.apps.get(item.app), item)) for item in claimed
+    ]
+    with ctx.store.begin() as conn:
+        now = ctx.clock.now()
+        for item, result in results:
+            _record(ctx, conn, now, item, result)
+    return len(claimed)
+
+
+def _claim(ctx: EngineContext) -> list[Delivery]:
+    from sqlalchemy import or_, select, update
+
+    o = outbox.c
+    with ctx.store.begin() as conn:
+        now = ctx.clock.now()
+        query = (
+            select(outbox)
+            .where(
+                o.tenant == ctx.tenant,
+                o.state == "pending",
+                o.due_at <= now,
+                or_(o.lease_until.is_(None), o.lease_until < now),
+            )
+            .order_by(o.due_at)
+            .limit(ctx.settings.outbox_batch)
+        )
+        if ctx.store.postgresql:
+            query = query.with_for_update(skip_locked=True)
+        rows = conn.execute(query).all()
+        if not rows:
+            return []
+        conn.execute(
+            update(outbox)
+            .where(o.tenant == ctx.tenant, o.id.in_([r.id for r in rows]))
+            .values(
+                lease_owner=ctx.worker_id,
+                lease_until=now + ctx.settings.lease,
+                attempts=o.attempts + 1,
+            )
+        )
+    return [
+        Delivery(
+            r.id,
+            r.interaction_id,
+            r.app,
+            r.channel,
+            r.method,
+            json.loads(r.body),
+            r.attempts + 1,
+            r.max_attempts,
+            r.timeout,
+        )
+        for r in rows
+    ]
+
+
+def _record(
+    ctx: EngineContext, conn: Connection, now: float, item: Delivery, result: SendResult
+) -> None:
+    from sqlalchemy import update
+
+    o = outbox.c
+    mine = (o.tenant == ctx.tenant) & (o.id == item.id) & (o.lease_owner == ctx.worker_id)
+    if result.ok:
+        values: dict[str, Any] = {
+            "state": "sent",
+            "answer": dumps(result.answer or {}),
+            "sent_at": now,
+        }
+        ctx.metrics.outbox.labels(outcome="sent").inc()
+    elif item.attempts >= item.max_attempts:
+        values = {"state": "failed", "error": result.error}
+        ctx.metrics.outbox.labels(outcome="failed").inc()
+    else:
+        backoff = ctx.settings.retry_backoff * 2 ** (item.attempts - 1)
+        values = {"due_at": now + backoff, "error": result.error}
+        ctx.metrics.outbox.labels(outcome="retry").inc()
+    changed = conn.execute(
+        update(outbox).where(mine).values(lease_owner=None, lease_until=None, **values)
+    ).rowcount
+    if changed and "state" in values:
+        complete(ctx, conn, now, item.id)
+
+
+def complete(ctx: EngineContext, conn: Connection, now: float, row_id: str) -> None:
+    """Wake the interactions waiting for ``row_id`` (and for its cached repeats)."""
+    from sqlalchemy import or_, select, update
+
+    o = outbox.c
+    waiting = select(o.interaction_id).where(
+        o.tenant == ctx.tenant, or_(o.id == row_id, o.duplicate_of == row_id)
+    )
+    conn.execute(
+        update(interactions)
+        .where(
+            interactions.c.tenant == ctx.tenant,
+            interactions.c.id.in_(waiting),
+            interactions.c.waiting == "service",
+        )
+        .values(due_at=now)
+    )

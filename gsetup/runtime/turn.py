@@ -1,0 +1,89 @@
+"""One transaction of the engine: the interactions it holds, their pending writes, and the
+agents it has locked. Writes to held interactions are batched and flushed with one
+executemany, before any query that could read them and at the end of the turn."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gsetup.runtime.context import EngineContext, log
+from gsetup.runtime.itx import STATE_COLUMNS, Itx, from_row, to_values
+from gsetup.runtime.schema import SYSTEM
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Table
+
+    from gsetup.runtime.agents import AgentSlot
+
+
+@dataclass
+class Turn:
+    """A unit of work committed as one transaction."""
+
+    ctx: EngineContext
+    conn: Connection
+    now: float
+    held: dict[str, Itx] = field(default_factory=dict)  # rows this turn has locked/loaded
+    dirty: dict[str, Itx] = field(default_factory=dict)
+    agents: dict[str, AgentSlot] = field(default_factory=dict)  # agents seen this turn
+    loaded_agents: set[str] = field(default_factory=set)  # whose loads are read
+    wake: dict[str, int] = field(default_factory=dict)  # media type -> capacity freed
+    outbox_rows: int = 0
+
+    def hold(self, rows: Iterable[Any]) -> list[Itx]:
+        """Take claimed rows into the turn."""
+        loaded = [from_row(row._mapping) for row in rows]
+        for itx in loaded:
+            self.held[itx.id] = itx
+        return loaded
+
+    def touch(self, itx: Itx) -> None:
+        """Mark ``itx`` to be written back."""
+        self.dirty[itx.id] = itx
+
+    def flush(self) -> None:
+        """Write every changed interaction (one executemany) and the agents' loads."""
+        if self.dirty:
+            store = self.ctx.store
+            rows = [to_values(itx, store.custom) for itx in self.dirty.values()]
+            self.conn.execute(_update_statement(store.table), rows)
+            self.dirty.clear()
+        if self.agents:
+            from gsetup.runtime.agents import flush_loads
+
+            flush_loads(self)
+
+    def log(self, itx: Itx, event: str, **fields: Any) -> None:
+        """A structured debug line for a state change."""
+        if log.isEnabledFor(logging.DEBUG):
+            extra = " ".join(f"{k}={v!r}" for k, v in fields.items())
+            log.debug(
+                "event=%s tenant=%r interaction=%s state=%s queue=%r %s",
+                event,
+                itx.tenant,
+                itx.id,
+                itx.state,
+                itx.queue,
+                extra,
+            )
+
+
+_STATEMENTS: dict[int, Any] = {}
+
+
+def _update_statement(table: Table) -> Any:
+    statement = _STATEMENTS.get(id(table))
+    if statement is None:
+        from sqlalchemy import bindparam, update
+
+        names = (*STATE_COLUMNS, *(c.name for c in table.columns if c.name not in SYSTEM))
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values({name: bindparam(name) for name in names})
+        )
+        _STATEMENTS[id(table)] = statement
+    return statement
