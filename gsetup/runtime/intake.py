@@ -142,7 +142,8 @@ def _store(
     }
     values.update(custom_values(udata, ctx.store.custom))
     keys = ["tenant", "channel", "external_id"]
-    if conn.execute(insert_ignore(ctx.store, table, keys).values(values)).rowcount:
+    statement = insert_ignore(ctx.store, table, keys).values(values).returning(table.c.id)
+    if conn.execute(statement).first() is not None:
         return Accepted(values["id"], False, queue)
     first = conn.execute(
         select(table.c.id, table.c.queue).where(

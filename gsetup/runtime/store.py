@@ -219,7 +219,8 @@ def _first(exc: BaseException) -> str:
 
 
 def insert_ignore(store: Store, table: Table, keys: list[str]) -> Any:
-    """An INSERT that does nothing when a row with the same ``keys`` exists (a unique key)."""
+    """An INSERT that does nothing when a row with the same ``keys`` exists (a unique key).
+    Whether it inserted is known from ``RETURNING`` (rowcount is -1 with psycopg here)."""
     if store.postgresql:
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 

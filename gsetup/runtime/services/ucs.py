@@ -49,17 +49,16 @@ def identify_contact(run: Machine, args: dict[str, Any]) -> dict[str, Any] | Non
     if not args.get("create"):
         return None
     contact_id = new_id(run.turn.now)
-    inserted = conn.execute(
-        insert_ignore(run.turn.ctx.store, contacts, ["tenant", "identity"]).values(
-            id=contact_id,
-            tenant=tenant,
-            media_type=str(args.get("media_type") or run.itx.media_type),
-            identity=identity,
-            attributes=dumps(attributes),
-            created_at=run.turn.now,
-        )
-    ).rowcount
-    if not inserted:  # another worker created it at the same moment
+    statement = insert_ignore(run.turn.ctx.store, contacts, ["tenant", "identity"]).values(
+        id=contact_id,
+        tenant=tenant,
+        media_type=str(args.get("media_type") or run.itx.media_type),
+        identity=identity,
+        attributes=dumps(attributes),
+        created_at=run.turn.now,
+    )
+    inserted = conn.execute(statement.returning(contacts.c.id)).first()
+    if inserted is None:  # another worker created it at the same moment
         found = conn.execute(query).first()
         if found is None:
             raise ServiceError("the contact could not be created")
