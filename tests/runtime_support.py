@@ -159,3 +159,61 @@ def post(
             **udata,
         },
     }
+
+
+@dataclass
+class WorkerProcess:
+    """A ``python -m gsetup.runtime.worker`` subprocess."""
+
+    args: list[str]
+    process: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        """Start it and wait until it has loaded its strategies and opened the store."""
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gsetup.runtime.worker", *self.args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        assert line.strip() == "ready", self.process.stderr.read() if self.process.stderr else line
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to finish anything."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+            self._close()
+
+    def terminate(self) -> int:
+        """SIGTERM and wait; the exit status."""
+        assert self.process is not None
+        self.process.terminate()
+        code = self.process.wait(timeout=60)
+        self._close()
+        return code
+
+    def _close(self) -> None:
+        assert self.process is not None
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+        self.process = None
+
+
+def auto_agents(runtime: Any, agents: list[str], *, reply: bool) -> int:
+    """One pass of automatic agents: accept every offer, reply if asked, finish. Returns how
+    many interactions were handled."""
+    handled = 0
+    for agent in agents:
+        for offer in runtime.offers(TENANT, agent):
+            if offer.state == "offered":
+                runtime.accept(TENANT, agent, offer.interaction_id)
+            if reply:
+                runtime.reply(TENANT, agent, offer.interaction_id, f"re: {offer.interaction_id}")
+            runtime.done(TENANT, agent, offer.interaction_id)
+            handled += 1
+    return handled

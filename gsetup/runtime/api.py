@@ -18,6 +18,7 @@ from gsetup.runtime.errors import AgentActionError, IntakeError
 if TYPE_CHECKING:
     from gsetup.runtime.clock import Clock
     from gsetup.runtime.config import Deployment
+    from gsetup.runtime.context import Settings
     from gsetup.runtime.engine import Engine
     from gsetup.runtime.outbox import Sender
     from gsetup.runtime.services.classification import Classifier
@@ -246,7 +247,7 @@ def open_runtime(
     classifier: Classifier | None = None,
     worker_id: str | None = None,
     deployment: Deployment | None = None,
-    batch_size: int | None = None,
+    settings: Settings | None = None,
     sender: Sender | None = None,
 ) -> Runtime:
     """Load the tenant's installed strategies (refusing any malformed file) and open its store.
@@ -256,7 +257,6 @@ def open_runtime(
     configuration database (tests and the bench build one in memory); ``sender`` replaces
     the HTTP delivery of DMS requests.
     """
-    from gsetup.runtime.context import Settings
     from gsetup.runtime.engine import build_engine
 
     return Runtime(
@@ -268,7 +268,7 @@ def open_runtime(
             classifier=classifier,
             worker_id=worker_id,
             deployment=deployment,
-            settings=Settings(batch_size=batch_size) if batch_size else None,
+            settings=settings,
             sender=sender,
         )
     )

@@ -54,13 +54,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one worker in this process until SIGTERM."""
     from gsetup.errors import GsetupError
     from gsetup.runtime.api import open_runtime
+    from gsetup.runtime.context import Settings
 
     parser = argparse.ArgumentParser(prog="python -m gsetup.runtime.worker")
     parser.add_argument("--tenant", default="Environment")
     parser.add_argument("--config", default=None, help="configuration database URL")
     parser.add_argument("--store", default=None, help="interaction store URL")
     parser.add_argument("--worker-id", default=None)
-    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=200, help="interactions per turn")
+    parser.add_argument("--lease", type=float, default=30.0, help="seconds an outbox claim is held")
     args = parser.parse_args(argv)
     try:
         runtime = open_runtime(
@@ -68,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             config_url=args.config,
             store_url=args.store,
             worker_id=args.worker_id,
-            batch_size=args.batch_size,
+            settings=Settings(batch_size=args.batch_size, lease=args.lease),
         )
     except GsetupError as exc:
         print(f"error: {exc}", file=sys.stderr)
