@@ -327,3 +327,31 @@ def test_route_run_refusals(db_url: str, tmp_path: Path) -> None:
     assert "tenant 'Empty' has no installed Business Process" in empty.stderr
     bad = run_cli("route", "run", "--listen", "localhost")
     assert bad.exit_code == 2 and "use HOST:PORT" in bad.stderr
+
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def test_every_route_is_documented() -> None:
+    from starlette.routing import Route
+
+    from gsetup.runtime.http import Api, build_app
+
+    page = (DOCS / "runtime.md").read_text()
+    app = build_app(Api(None, None))  # type: ignore[arg-type]
+    routes = [r for r in app.routes if isinstance(r, Route)]
+    assert len(routes) == 14
+    for route in routes:
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            assert f"| `{method} {route.path.replace('{id}', 'ID')}` |" in page
+
+
+def test_runtime_page_commands_exist() -> None:
+    import re
+
+    page = (DOCS / "runtime.md").read_text()
+    commands = set(re.findall(r"^gsetup ((?:route token|route|agent) [a-z-]+)", page, re.M))
+    assert len(commands) >= 15
+    for command in sorted(commands):
+        result = run_cli(*command.split(), "--help")
+        assert result.exit_code == 0, (command, result.stderr)
