@@ -174,6 +174,13 @@ def _intake(runtime: RouteProcess, store: str, tmp_path: Path) -> str:
 
     event = runtime.request("POST", "/events", token=token, body={"type": "nonsense"})
     assert event.status_code == 400, event.text
+    deleted = {"type": "compliance-delete", "external_id": "ext-2"}
+    event = runtime.request("POST", "/events", token=token, body=deleted)
+    assert event.status_code == 200 and event.json() == {"matched": "ext-2"}
+    texts = {r[8]: r[10] for r in snapshot(store, ("interactions",))["interactions"]}
+    assert texts == {"ext-1": post(1)["text"], "ext-2": None}
+    unknown = runtime.request("POST", "/events", token=token, body={**deleted, "external_id": "x"})
+    assert unknown.status_code == 404
 
     # route submit: a bad line is named and nothing is sent; a good file is posted in order
     lines = tmp_path / "inbound.jsonl"
@@ -267,6 +274,16 @@ def _agents_over_http(runtime: RouteProcess, store: str, token: str) -> None:
     # done freed her capacity (1), which the next waiting interaction may take at once
     assert loads["alice"]["state"] == "ready" and loads["alice"]["load"].get("facebook", 0) <= 1
     assert loads["alice"]["capacity"]["facebook"] == 1
+
+    # she refuses the next offer: it goes back to routing
+    nxt = wait_for(lambda: _offered(runtime, alice), "a second offer to alice", timeout=120)[0]
+    path = f"/agents/interactions/{nxt['interaction_id']}/reject"
+    rejected = runtime.request("POST", path, token=alice)
+    assert rejected.json() == {"id": nxt["interaction_id"], "rejected": True}
+    outcomes = snapshot(store, ("runtime_offers",))["runtime_offers"]
+    assert (nxt["interaction_id"], "alice", "rejected") in {(r[2], r[3], r[5]) for r in outcomes}
+    paused = runtime.request("POST", "/agents/not-ready", token=alice)
+    assert paused.status_code == 200 and paused.json()["state"] == "not_ready"
 
     out = runtime.request("POST", "/agents/logout", token=alice)
     assert out.status_code == 200 and out.json()["state"] == "logged_out"
