@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from gsetup.packages.columns import ScriptPair
+from gsetup.columns import ScriptPair
 
 Family = Literal["facebook", "twitter", "rss"]
 

@@ -131,7 +131,8 @@ def release(turn: Turn, agent: str, media_type: str) -> None:
         return
     slot.loads[media_type] = max(0, slot.loads.get(media_type, 0) - 1)
     slot.dirty = True
-    turn.wake[media_type] = turn.wake.get(media_type, 0) + 1
+    # One more than freed: the oldest waiting one may not match this agent's skills.
+    turn.wake[media_type] = turn.wake.get(media_type, 0) + 2
 
 
 def expire_offer(turn: Turn, itx: Itx) -> None:
@@ -250,7 +251,7 @@ def flush_loads(turn: Turn) -> None:
 
 
 @contextmanager
-def _agent_turn(ctx: EngineContext, agent: str) -> Iterator[tuple[Turn, AgentSlot]]:
+def _agent_turn(ctx: EngineContext, agent: str) -> Iterator[Turn]:
     """A transaction holding ``agent``'s row lock."""
     if agent not in ctx.deployment.agents:
         raise AgentActionError(404, f"no agent {agent!r} in tenant {ctx.tenant!r}")
@@ -259,7 +260,7 @@ def _agent_turn(ctx: EngineContext, agent: str) -> Iterator[tuple[Turn, AgentSlo
         slot = _slot(turn, agent)
         if slot is None:
             raise AgentActionError(409, f"agent {agent!r} is not logged in")
-        yield turn, slot
+        yield turn
         turn.flush()
 
 
@@ -274,6 +275,8 @@ def _held(turn: Turn, agent: str, interaction_id: str, states: tuple[str, ...]) 
     if row is None:
         raise AgentActionError(404, f"no interaction {interaction_id!r}")
     itx = turn.hold([row])[0]
+    if itx.state in ("stopped", "error"):
+        raise AgentActionError(409, f"interaction {interaction_id} has ended ({itx.state})")
     if itx.assigned_to != agent:
         raise AgentActionError(
             403, f"interaction {interaction_id} is not offered to or held by {agent!r}"
@@ -314,7 +317,8 @@ def set_presence(ctx: EngineContext, agent: str, state: str) -> AgentStatus:
     """ready, not_ready or logged_out; logging out sends unaccepted offers back to routing."""
     from sqlalchemy import select, update
 
-    with _agent_turn(ctx, agent) as (turn, slot):
+    with _agent_turn(ctx, agent) as turn:
+        slot = turn.agents[agent]
         if slot.state == "logged_out" and state != "logged_out":
             raise AgentActionError(409, f"agent {agent!r} is logged out: log in first")
         if state == "logged_out":
@@ -341,7 +345,7 @@ def set_presence(ctx: EngineContext, agent: str, state: str) -> AgentStatus:
 
 def accept(ctx: EngineContext, agent: str, interaction_id: str) -> Offer:
     """The agent takes an interaction offered to it."""
-    with _agent_turn(ctx, agent) as (turn, _slot_):
+    with _agent_turn(ctx, agent) as turn:
         itx = _held(turn, agent, interaction_id, ("offered",))
         itx.state, itx.position, itx.waiting, itx.due_at = "agent", None, None, None
         turn.touch(itx)
@@ -352,7 +356,7 @@ def accept(ctx: EngineContext, agent: str, interaction_id: str) -> Offer:
 
 def reject(ctx: EngineContext, agent: str, interaction_id: str) -> None:
     """The agent refuses an offer: another agent is targeted."""
-    with _agent_turn(ctx, agent) as (turn, _slot_):
+    with _agent_turn(ctx, agent) as turn:
         itx = _held(turn, agent, interaction_id, ("offered",))
         _end_offer(turn, itx, "rejected")
 
@@ -362,7 +366,7 @@ def reply(ctx: EngineContext, agent: str, interaction_id: str, text: str) -> str
     queue; returns the new interaction's id."""
     if not isinstance(text, str) or not text.strip():
         raise AgentActionError(400, "a reply needs a non-empty text")
-    with _agent_turn(ctx, agent) as (turn, _slot_):
+    with _agent_turn(ctx, agent) as turn:
         itx = _held(turn, agent, interaction_id, ("agent",))
         queue = _queue_named(ctx, itx, " Outbound Queue")
         if queue is None:
@@ -403,7 +407,7 @@ def done(ctx: EngineContext, agent: str, interaction_id: str, queue: str | None)
 
     if queue is not None and queue not in ctx.program.queues:
         raise AgentActionError(404, f"no queue {queue!r}")
-    with _agent_turn(ctx, agent) as (turn, _slot_):
+    with _agent_turn(ctx, agent) as turn:
         itx = _held(turn, agent, interaction_id, ("agent",))
         release(turn, agent, itx.media_type)
         itx.assigned_to = None
@@ -441,7 +445,7 @@ def offers_of(ctx: EngineContext, agent: str) -> list[Offer]:
             )
             .order_by(table.c.placed_in_queue_at)
         ).all()
-    return [_offer(from_row(row._mapping)) for row in rows]
+    return [_offer(from_row(dict(row._mapping))) for row in rows]
 
 
 def _offer(itx: Itx) -> Offer:
