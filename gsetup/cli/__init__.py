@@ -11,6 +11,7 @@ import typer
 
 from gsetup import version_text
 from gsetup.cli import (
+    agent,
     apps,
     configure,
     db,
@@ -21,6 +22,7 @@ from gsetup.cli import (
     install,
     objects,
     options,
+    route,
     sql,
     tenants,
 )
@@ -56,6 +58,8 @@ app.add_typer(configure.app, name="configure")
 app.add_typer(driver.app, name="driver")
 app.add_typer(dms.app, name="dms")
 app.command("doctor")(doctor.doctor)
+app.add_typer(route.app, name="route")
+app.add_typer(agent.app, name="agent")
 
 
 @app.command("version")

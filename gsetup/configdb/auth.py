@@ -24,6 +24,7 @@ ROLES = ("viewer", "operator", "admin")  # each may do what the ones before it m
 CHANGE_ROLES = ("operator", "admin")
 # scrypt cost: 2**15 x 8 x 1 takes about 50 ms and 32 MiB, OWASP's recommended minimum.
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**15, 8, 1
+MIN_PASSWORD = 8
 
 
 def hash_password(password: str) -> str:
@@ -44,6 +45,13 @@ def verify_password(password: str, stored: str) -> bool:
         return False
     actual = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
     return hmac.compare_digest(actual, base64.b64decode(digest))
+
+
+def check_password(password: str) -> str:
+    """Refuse a password too short to be one (accounts and agent logins share the rule)."""
+    if len(password) < MIN_PASSWORD:
+        raise BadInputError(f"a password must have at least {MIN_PASSWORD} characters")
+    return password
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
@@ -130,8 +138,7 @@ def create_account(conn: Connection, user: str, password: str, *, superuser: boo
 
     if not user or len(user) > 255:
         raise BadInputError("an account name must have 1 to 255 characters")
-    if len(password) < 8:
-        raise BadInputError("a password must have at least 8 characters")
+    check_password(password)
     if conn.execute(select(Account.id).where(Account.name == user)).first():
         raise ConflictError(f"account {user!r} already exists")
     result = conn.execute(

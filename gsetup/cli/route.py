@@ -1,0 +1,216 @@
+"""``gsetup route``: the routing runtime: run it, see its status, submit to it, its tokens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from gsetup.cli import route_check
+from gsetup.cli.common import (
+    DEFAULT_TENANT,
+    DETAILED_HELP,
+    DRY_RUN_HELP,
+    JSON_HELP,
+    TENANT_HELP,
+    emit_json,
+    finish_plan,
+    globals_of,
+    open_context,
+)
+
+app = typer.Typer(
+    help="The routing runtime of the installed Business Processes.", no_args_is_help=True
+)
+token_app = typer.Typer(
+    help="Intake tokens: the credential a DMS application sends to the runtime.",
+    no_args_is_help=True,
+)
+app.add_typer(token_app, name="token")
+app.command("check")(route_check.check)
+
+URL_HELP = (
+    "The runtime's base URL, e.g. http://127.0.0.1:8470 (default: the runtime recorded as "
+    "running for the tenant)."
+)
+
+
+@token_app.command("create")
+def token_create(
+    ctx: typer.Context,
+    app_name: str = typer.Option(..., "--app", help="The DigitalMessagingServer application."),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP + " Stored as intake-url."),
+    rotate: bool = typer.Option(
+        False, "--rotate", help="Replace an existing token (the old one stops working)."
+    ),
+    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Make an intake token for a DMS application and print it, once.
+
+    The token is stored as the application's secret option [gsetup-runtime] intake-token,
+    beside intake-url (where the DMS sends interactions); it is never shown again.
+
+    Example: gsetup route token create --app DMS_1 --url http://127.0.0.1:8470
+    """
+    from gsetup.cli.render import print_plan
+    from gsetup.commands.route_tokens import create_token
+
+    context = open_context(ctx)
+    base = default_url(ctx, tenant, url)
+    made = create_token(context, tenant, app_name, base, rotate=rotate, dry_run=dry_run)
+    if as_json:
+        emit_json({**made.plan.to_json(), "applied": not dry_run, "token": made.token})
+        return
+    print_plan(made.plan, applied=not dry_run)
+    if made.token is not None:
+        print(f"intake token of {app_name} (shown once; sent to {made.url}):\n{made.token}")
+
+
+@token_app.command("revoke")
+def token_revoke(
+    ctx: typer.Context,
+    app_name: str = typer.Option(..., "--app", help="The DigitalMessagingServer application."),
+    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
+    detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Revoke a DMS application's intake token: the runtime refuses it from now on.
+
+    Example: gsetup route token revoke --app DMS_1
+    """
+    from gsetup.commands.route_tokens import revoke_token
+
+    plan = revoke_token(open_context(ctx), tenant, app_name, dry_run=dry_run)
+    finish_plan(plan, dry_run=dry_run, as_json=as_json, detailed_exitcode=detailed)
+
+
+def default_url(ctx: typer.Context, tenant: str, given: str | None = None) -> str:
+    """``--url``, else the runtime recorded as running for ``tenant``, else the default."""
+    from gsetup.commands.runtime_client import runtime_url
+
+    return runtime_url(globals_of(ctx).db, tenant, given)
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    store: str | None = typer.Option(
+        None,
+        "--store",
+        help="Interaction store URL (sqlite:///... or postgresql+psycopg://...); default: "
+        "gsetup-runtime.db beside the embedded configuration database, or the same PostgreSQL "
+        "database.",
+    ),
+    listen: str | None = typer.Option(
+        None,
+        "--listen",
+        help="HOST:PORT to serve the HTTP API on (default 127.0.0.1:8470; port 0: any free "
+        "port). Only this host can connect unless you give another address; put TLS in a "
+        "reverse proxy in front.",
+    ),
+    worker_id: str | None = typer.Option(
+        None, "--worker-id", help="This worker's name among those sharing the store (host:pid)."
+    ),
+) -> None:
+    """Run the routing runtime of the tenant's installed Business Processes until SIGTERM.
+
+    Loads every active strategy first (a broken one is refused, nothing served), then
+    routes interactions and serves the HTTP API (docs/runtime.md). SIGTERM finishes the
+    requests and the turn in flight, then exits 0.
+
+    Example: gsetup route run --listen 127.0.0.1:8470
+    """
+    from gsetup.commands.serve import parse_listen, run_tenant
+
+    address = parse_listen(listen)
+
+    def ready(url: str) -> None:
+        print(f"routing tenant {tenant} at {url}", flush=True)
+
+    run_tenant(
+        open_context(ctx), tenant, store=store, listen=address, worker_id=worker_id, ready=ready
+    )
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    store: str | None = typer.Option(None, "--store", help="Interaction store URL (see run)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Show the runtime's queues (depth, oldest wait), agents (state, load), throughput and
+    workers, read from its store."""
+    from gsetup.commands.route_status import runtime_status
+
+    data = runtime_status(open_context(ctx), tenant, store)
+    if as_json:
+        emit_json(data)
+        return
+    print_status(data)
+
+
+def print_status(data: dict[str, Any]) -> None:
+    """The status as tables."""
+    from gsetup.cli.render import print_mapping, print_table
+
+    print_mapping(
+        f"Routing runtime of {data['tenant']}",
+        {
+            "finished in the last minute": data["finished_last_minute"],
+            "throughput": f"{data['throughput']:.1f}/s",
+            "interactions by state": ", ".join(f"{k}={v}" for k, v in data["states"].items()),
+        },
+    )
+    wait = "{:.1f}s".format
+    queues = [
+        (q["name"], q["depth"], "" if q["oldest_wait"] is None else wait(q["oldest_wait"]))
+        for q in data["queues"]
+    ]
+    print_table("Queues", ("queue", "depth", "oldest wait"), queues)
+    agents = [
+        (
+            a["name"],
+            a["state"],
+            ", ".join(f"{m}={n}/{a['capacity'].get(m, 1)}" for m, n in sorted(a["load"].items())),
+        )
+        for a in data["agents"]
+    ]
+    print_table("Agents", ("agent", "state", "load/capacity"), agents)
+    workers = [
+        (w["worker_id"], w["processed"], "yes" if w["alive"] else "no") for w in data["workers"]
+    ]
+    print_table("Workers", ("worker", "processed", "alive"), workers)
+
+
+@app.command("submit")
+def submit(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="JSON Lines file: one submission (JSON object) a line."),
+    app_name: str = typer.Option(
+        ..., "--app", help="The DMS application submitting (its intake token is used)."
+    ),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Post every submission of a JSON Lines file to the runtime's intake, in order.
+
+    The whole file is checked first (a bad line is named, nothing sent). Submissions are
+    idempotent on channel and external id, so submitting a file again stores nothing new.
+
+    Example: gsetup route submit inbound.jsonl --app DMS_1
+    """
+    from gsetup.commands.runtime_client import submit_file
+
+    answers = submit_file(open_context(ctx), tenant, app_name, file, url)
+    if as_json:
+        emit_json(answers)
+        return
+    repeats = sum(1 for a in answers if a.get("duplicate"))
+    print(f"{len(answers)} submitted: {len(answers) - repeats} new, {repeats} already stored")

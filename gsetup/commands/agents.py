@@ -1,0 +1,143 @@
+"""Agents: persons of the configuration database the routing runtime delivers to.
+
+``agent add`` creates (or updates) the person with its skills and capacity rule, the skills
+it names, and optionally a login for the runtime: the scrypt hash of a password as the
+person's secret annex ``[gsetup-runtime] password-hash``. Everything goes through the plan
+engine, so a dry run shows it, and adding the same agent again changes nothing (the stored
+hash is kept when the password still matches it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gsetup.commands.objects import ObjectView, list_objects, show_object
+from gsetup.configdb.tenants import check_name
+from gsetup.context import Context
+from gsetup.errors import BadInputError
+from gsetup.plan.model import Plan
+from gsetup.plan.run import run_plan
+from gsetup.runtime.credentials import PASSWORD_KEY, SECTION
+from gsetup.state import DesiredObject, DesiredState, OptionValue, Removal, object_path
+
+MAX_SKILL_LEVEL = 100
+_SKILL = re.compile(r"^(?P<name>[^=]+?)(?:=(?P<level>-?\d+))?$")
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """What ``gsetup agent add`` was given; ``password`` None leaves the login as it is."""
+
+    name: str
+    skills: Mapping[str, int]
+    capacity_rule: str | None = None
+    first_name: str = ""
+    last_name: str = ""
+    password: str | None = None
+
+
+@dataclass(frozen=True)
+class AgentView:
+    """An agent as ``gsetup agent list`` shows it."""
+
+    name: str
+    first_name: str
+    last_name: str
+    skills: dict[str, int]
+    capacity_rule: str | None
+    login: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready data (never the password hash)."""
+        return {
+            "name": self.name,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "skills": self.skills,
+            "capacity_rule": self.capacity_rule,
+            "login": self.login,
+        }
+
+
+def parse_skills(items: Iterable[str]) -> dict[str, int]:
+    """``NAME=LEVEL`` (or ``NAME``, level 1) -> {name: level}; levels 0 to 100."""
+    skills: dict[str, int] = {}
+    for item in items:
+        match = _SKILL.match(item.strip())
+        if match is None:
+            raise BadInputError(f"--skill {item!r}: use NAME=LEVEL, e.g. facebook=5")
+        name = check_name(match["name"].strip(), "skill")
+        level = int(match["level"]) if match["level"] is not None else 1
+        if not 0 <= level <= MAX_SKILL_LEVEL:
+            raise BadInputError(
+                f"--skill {item!r}: level {level} is out of range; use 0 to {MAX_SKILL_LEVEL}"
+            )
+        skills[name] = level
+    return skills
+
+
+def add_agent(ctx: Context, tenant: str, spec: AgentSpec, *, dry_run: bool) -> Plan:
+    """Create or update an agent, its skills and (with a password) its runtime login."""
+    from gsetup.configdb.auth import check_password
+
+    check_name(spec.name, "agent")
+    path = object_path("person", spec.name)
+    state = DesiredState(tenant)
+    for skill in spec.skills:
+        state.add(DesiredObject("skill", object_path("skill", skill)))
+    attrs: dict[str, Any] = {
+        "first_name": spec.first_name,
+        "last_name": spec.last_name,
+        "is_agent": True,
+        "skills": dict(spec.skills),
+        "capacity_rule": object_path("capacity_rule", spec.capacity_rule)
+        if spec.capacity_rule
+        else None,
+    }
+    options = {}
+    if spec.password is not None:
+        check_password(spec.password)
+        value = _password_hash(ctx, tenant, spec.name, spec.password)
+        options[(SECTION, PASSWORD_KEY)] = OptionValue(value, secret=True)
+    state.add(DesiredObject("person", path, attrs, options))
+    return run_plan(ctx, state, "agent add", dry_run=dry_run)
+
+
+def _password_hash(ctx: Context, tenant: str, name: str, password: str) -> str:
+    """The stored hash when ``password`` still matches it (a re-run changes nothing), else a
+    new one."""
+    from gsetup.configdb.auth import hash_password, verify_password
+    from gsetup.runtime.credentials import agent_password_hash
+
+    ctx.identity.require(tenant, change=False)
+    stored = agent_password_hash(ctx.db.engine, tenant, name)
+    if stored is not None and verify_password(password, stored):
+        return stored
+    return hash_password(password)
+
+
+def remove_agent(ctx: Context, tenant: str, name: str, *, dry_run: bool) -> Plan:
+    """Delete an agent with its login; its skills stay (other agents may hold them)."""
+    show_object(ctx, tenant, object_path("person", name), kind="person")
+    state = DesiredState(tenant, removals=[Removal("person", object_path("person", name))])
+    return run_plan(ctx, state, "agent remove", dry_run=dry_run)
+
+
+def list_agents(ctx: Context, tenant: str) -> list[AgentView]:
+    """The tenant's agents, sorted by name."""
+    return [_view(v) for v in list_objects(ctx, [tenant], "person") if v.attrs["is_agent"]]
+
+
+def _view(view: ObjectView) -> AgentView:
+    rule = view.attrs.get("capacity_rule")
+    return AgentView(
+        view.path.rsplit("/", 1)[-1],
+        view.attrs["first_name"],
+        view.attrs["last_name"],
+        dict(view.attrs["skills"] or {}),
+        rule.rsplit("/", 1)[-1] if rule else None,
+        PASSWORD_KEY in view.options.get(SECTION, {}),
+    )

@@ -1,0 +1,23 @@
+"""``gsetup route status``: a tenant's queues, agents, throughput and workers, read from its
+interaction store (no running runtime needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gsetup.context import Context
+from gsetup.runtime.views import to_json
+
+
+def runtime_status(ctx: Context, tenant: str, store: str | None) -> dict[str, Any]:
+    """The tenant's runtime status as JSON-ready data."""
+    from gsetup.runtime.api import open_runtime
+
+    ctx.identity.require(tenant, change=False)
+    config_url = ctx.db.url.render_as_string(hide_password=False)
+    runtime = open_runtime(tenant, config_url=config_url, store_url=store)
+    try:
+        status = runtime.status(tenant)
+    finally:
+        runtime.close()
+    return to_json(status)  # type: ignore[no-any-return]

@@ -1,0 +1,219 @@
+"""Clients of a running routing runtime's HTTP API: ``gsetup agent login|ready|...`` and
+``gsetup route submit``.
+
+Agent sessions are kept in ``agent-sessions.json`` (mode 0600) in the user's data directory,
+one per agent name, so ``gsetup agent ready --agent alice`` runs after ``agent login``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gsetup.context import Context
+from gsetup.errors import BadInputError, GsetupError, NotFoundError
+
+SESSIONS_FILE = "agent-sessions.json"
+TIMEOUT_SECONDS = 30.0
+
+
+class RuntimeUnreachableError(GsetupError):
+    """The runtime did not answer (exit 1: a retry may work)."""
+
+
+class RuntimeRefusedError(BadInputError):
+    """The runtime answered 4xx (exit 2); ``status`` and ``reason`` are its answer."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"the runtime refused ({status}): {reason}")
+        self.status = status
+        self.reason = reason
+
+
+def runtime_url(config_db: str | None, tenant: str, given: str | None = None) -> str:
+    """``given``, else the base URL of the runtime recorded as running for ``tenant`` on the
+    store beside the configuration database, else the default listen address."""
+    from gsetup.commands.route_tokens import check_base_url
+    from gsetup.commands.serve import DEFAULT_LISTEN
+    from gsetup.configdb.database import resolve_url
+    from gsetup.runtime.endpoints import running_url
+    from gsetup.runtime.store import default_store_url
+
+    if given is not None:
+        return check_base_url(given)
+    recorded = running_url(default_store_url(resolve_url(config_db)), tenant)
+    return recorded or f"http://{DEFAULT_LISTEN}"
+
+
+def call(
+    base_url: str, method: str, path: str, *, token: str | None, body: Any = None
+) -> dict[str, Any]:
+    """One request; the JSON answer of a 2xx, else a clear error (4xx: exit 2, else 1)."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    url = base_url.rstrip("/") + path
+    try:
+        answer = httpx.request(method, url, json=body, headers=headers, timeout=TIMEOUT_SECONDS)
+    except httpx.HTTPError as exc:
+        raise RuntimeUnreachableError(
+            f"cannot reach the routing runtime at {base_url}: {exc or type(exc).__name__}; is "
+            "gsetup route run serving there? (give --url)"
+        ) from None
+    try:
+        data = answer.json()
+    except ValueError:
+        data = {"error": answer.text.strip()[:200]}
+    if answer.status_code >= 500:
+        raise RuntimeUnreachableError(
+            f"the routing runtime at {base_url} failed ({answer.status_code}): "
+            f"{data.get('error', '')}"
+        )
+    if answer.status_code >= 400:
+        raise RuntimeRefusedError(answer.status_code, str(data.get("error", answer.text)))
+    return data  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class AgentSession:
+    """A saved agent login: where, who, and its bearer token."""
+
+    url: str
+    agent: str
+    token: str
+
+
+def sessions_path() -> Path:
+    """The file that keeps this user's agent sessions."""
+    from platformdirs import user_data_path
+
+    return user_data_path("gsetup") / SESSIONS_FILE
+
+
+def _load_sessions() -> dict[str, dict[str, str]]:
+    path = sessions_path()
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise BadInputError(f"{path}: not a sessions file; remove it and log in again") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _save_sessions(data: dict[str, dict[str, str]]) -> None:
+    path = sessions_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(data, out, indent=2)
+    tmp.replace(path)
+
+
+def agent_login(base_url: str, agent: str, password: str) -> dict[str, Any]:
+    """Log ``agent`` in and keep its session; returns its status (never the token)."""
+    answer = call(
+        base_url, "POST", "/agents/login", token=None, body={"agent": agent, "password": password}
+    )
+    token = str(answer.pop("token"))
+    sessions = _load_sessions()
+    sessions[agent] = {"url": base_url, "token": token}
+    _save_sessions(sessions)
+    return answer
+
+
+def agent_session(agent: str | None, url: str | None) -> AgentSession:
+    """The saved session of ``agent`` (the only one saved when not named)."""
+    sessions = _load_sessions()
+    if agent is None:
+        if not sessions:
+            raise NotFoundError("no agent is logged in here: run gsetup agent login NAME")
+        if len(sessions) > 1:
+            raise BadInputError(f"give --agent NAME; logged in here: {', '.join(sorted(sessions))}")
+        agent = next(iter(sessions))
+    saved = sessions.get(agent)
+    if saved is None:
+        raise NotFoundError(f"agent {agent!r} is not logged in here: run gsetup agent login")
+    return AgentSession(url or saved["url"], agent, saved["token"])
+
+
+def agent_action(
+    session: AgentSession,
+    action: str,
+    interaction: str | None = None,
+    body: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """POST an agent action (``ready``, ``accept``...) with the agent's session; ``logout``
+    also forgets the saved session."""
+    from urllib.parse import quote
+
+    path = (
+        f"/agents/interactions/{quote(interaction, safe='')}/{action}"
+        if interaction
+        else f"/agents/{action}"
+    )
+    answer = call(session.url, "POST", path, token=session.token, body=body)
+    if action == "logout":
+        sessions = _load_sessions()
+        sessions.pop(session.agent, None)
+        _save_sessions(sessions)
+    return answer
+
+
+def agent_offers(session: AgentSession) -> list[dict[str, Any]]:
+    """The interactions offered to or held by the agent."""
+    answer = call(session.url, "GET", "/agents/offers", token=session.token)
+    return list(answer["offers"])
+
+
+def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """The submissions of a JSON Lines file with their line numbers: one JSON object a line
+    (blank lines skipped). A bad line is reported with its number; nothing is sent."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise BadInputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInputError(f"{path}: cannot read it: {exc}") from None
+    bodies = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            body = json.loads(line)
+        except ValueError as exc:
+            raise BadInputError(f"{path}: line {number}: not valid JSON ({exc})") from None
+        if not isinstance(body, dict):
+            raise BadInputError(f"{path}: line {number}: a submission must be a JSON object")
+        bodies.append((number, body))
+    if not bodies:
+        raise BadInputError(f"{path}: no submissions in the file")
+    return bodies
+
+
+def submit_file(
+    ctx: Context, tenant: str, app: str, path: Path, url: str | None
+) -> list[dict[str, Any]]:
+    """POST every submission of ``path`` to the intake with ``app``'s token, in order; the
+    answers. The file is checked first. A refused submission stops the run, naming its line
+    (those before it are committed: a re-run repeats them harmlessly, the intake being
+    idempotent)."""
+    from gsetup.commands.route_tokens import stored_token
+
+    entries = read_jsonl(path)
+    token = stored_token(ctx, tenant, app)
+    base_url = runtime_url(ctx.db.url.render_as_string(hide_password=False), tenant, url)
+    answers: list[dict[str, Any]] = []
+    for number, body in entries:
+        try:
+            answers.append(call(base_url, "POST", "/interactions", token=token, body=body))
+        except RuntimeRefusedError as exc:
+            raise BadInputError(
+                f"{path}: line {number}: the runtime refused it ({exc.status}): {exc.reason}; "
+                f"the {len(answers)} submission(s) before it were accepted"
+            ) from None
+    return answers

@@ -1,0 +1,159 @@
+"""``gsetup route run``: serve one tenant's routing runtime until SIGTERM.
+
+The process runs two things: the engine's loop (turns, then outbox deliveries) in a worker
+thread, and the HTTP API (:mod:`gsetup.runtime.http`) on uvicorn in the main thread. On
+SIGTERM (or Ctrl-C) uvicorn stops accepting and finishes the requests in flight; then the loop
+finishes its turn and stops, and the runtime's record as running is removed.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gsetup.errors import BadInputError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from gsetup.context import Context
+    from gsetup.runtime.api import Runtime
+
+DEFAULT_LISTEN = "127.0.0.1:8470"  # loopback: nobody else gets in unless told otherwise
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Where to listen: host and port (0: any free port)."""
+
+    host: str
+    port: int
+
+    def url(self, port: int | None = None) -> str:
+        """The base URL clients use."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port if port is None else port}"
+
+
+def parse_listen(text: str | None) -> Listen:
+    """``HOST:PORT`` (``[::1]:8470`` for IPv6; None: the default) -> :class:`Listen`."""
+    text = DEFAULT_LISTEN if text is None else text
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise BadInputError(f"--listen {text!r}: use HOST:PORT, e.g. 127.0.0.1:8470")
+    return Listen(host, int(port))
+
+
+def bind(listen: Listen) -> socket.socket:
+    """A listening socket; a clear error when the address is taken or not this host's."""
+    family = socket.AF_INET6 if ":" in listen.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((listen.host, listen.port))
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        raise BadInputError(
+            f"--listen {listen.host}:{listen.port}: cannot listen there: {exc.strerror}"
+        ) from None
+    return sock
+
+
+def serve(
+    runtime: Runtime,
+    config: Engine,
+    listen: Listen,
+    *,
+    ready: Callable[[str], None],
+) -> None:
+    """Serve ``runtime`` on ``listen`` until SIGTERM; ``ready(url)`` is called once clients
+    can connect."""
+    import uvicorn
+
+    from gsetup.runtime.endpoints import forget_endpoint, record_endpoint
+    from gsetup.runtime.http import Api, build_app
+    from gsetup.runtime.sessions import create_session_table
+
+    store = runtime.store.engine
+    create_session_table(store)
+    ctx = runtime.engine.ctx
+    api = Api(runtime, config, ctx.metrics.registry, ctx.settings.max_body)
+    sock = bind(listen)
+    url = listen.url(sock.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(build_app(api), log_config=None, access_log=False, lifespan="off")
+    )
+    loop = _Loop(runtime, server)
+    record_endpoint(store, runtime.tenant, ctx.worker_id, url)
+    previous = _on_sigterm(server)
+    try:
+        loop.thread.start()
+        ready(url)
+        server.run(sockets=[sock])
+    finally:
+        loop.worker.stop()
+        if loop.thread.is_alive():
+            loop.thread.join()
+        forget_endpoint(store, runtime.tenant, ctx.worker_id)
+        sock.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    if loop.failure is not None:
+        raise loop.failure
+
+
+def _on_sigterm(server: Any) -> Any:
+    """Make SIGTERM a clean stop. uvicorn handles it while serving, then raises it again
+    for the handler it found: with the default one the process would die before the loop
+    finished its turn and the record as running was removed."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
+
+
+class _Loop:
+    """The engine's worker loop in a thread. If it fails, the server stops too: a runtime
+    that accepts but never routes would hide the failure."""
+
+    def __init__(self, runtime: Runtime, server: Any) -> None:
+        from gsetup.runtime.worker import Worker
+
+        self.worker, self.server = Worker(runtime), server
+        self.failure: Exception | None = None
+        self.thread = threading.Thread(target=self.run, name="engine", daemon=True)
+
+    def run(self) -> None:
+        """The worker's turns until stopped."""
+        try:
+            self.worker.run()
+        except Exception as exc:
+            self.failure = exc
+            self.server.should_exit = True
+
+
+def run_tenant(
+    ctx: Context,
+    tenant: str,
+    *,
+    store: str | None,
+    listen: Listen,
+    worker_id: str | None,
+    ready: Callable[[str], None],
+) -> None:
+    """Load the tenant's runtime (refusing a broken strategy or a tenant with no Business
+    Process before anything listens) and serve it."""
+    from gsetup.runtime.api import open_runtime
+
+    ctx.identity.require(tenant, change=False)
+    config_url = ctx.db.url.render_as_string(hide_password=False)
+    runtime = open_runtime(tenant, config_url=config_url, store_url=store, worker_id=worker_id)
+    try:
+        serve(runtime, ctx.db.engine, listen, ready=ready)
+    finally:
+        runtime.close()

@@ -1,0 +1,96 @@
+"""Who may call the routing runtime: DMS intake tokens and agent logins.
+
+Both live in the configuration database, written by ``gsetup route token create`` and
+``gsetup agent add`` through the plan engine: an application's secret option
+``[gsetup-runtime] intake-token`` (beside ``intake-url``), and a person's secret annex
+``[gsetup-runtime] password-hash`` (an scrypt hash). They are read here on every check, so a
+revoked token or a removed agent is refused at once by a running runtime.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+SECTION = "gsetup-runtime"
+TOKEN_KEY = "intake-token"
+URL_KEY = "intake-url"
+PASSWORD_KEY = "password-hash"
+DMS_TYPE = "DigitalMessagingServer"
+
+
+@dataclass(frozen=True)
+class IntakeCaller:
+    """The DMS application an intake token belongs to."""
+
+    tenant: str
+    app: str
+
+
+def find_intake_caller(config: Engine, tenant: str, token: str) -> IntakeCaller | None:
+    """The DMS application of ``tenant`` whose intake token is ``token``, if any."""
+    from sqlalchemy import select
+
+    from gsetup.configdb import models as m
+
+    query = (
+        select(m.CfgObject.name, m.CfgOption.value)
+        .join(m.Tenant, m.Tenant.id == m.CfgObject.tenant_id)
+        .join(m.CfgOption, m.CfgOption.object_id == m.CfgObject.id)
+        .join(m.Application, m.Application.id == m.CfgObject.id)
+        .where(
+            m.Tenant.name == tenant,
+            m.Application.app_type == DMS_TYPE,
+            m.CfgOption.section == SECTION,
+            m.CfgOption.key == TOKEN_KEY,
+        )
+    )
+    with config.connect() as conn:
+        rows = conn.execute(query).all()
+    found = None
+    for app, stored in rows:  # compare every one: the time does not tell which matched
+        if hmac.compare_digest(stored.encode(), token.encode()):
+            found = IntakeCaller(tenant, app)
+    return found
+
+
+def agent_password_hash(config: Engine, tenant: str, agent: str) -> str | None:
+    """The stored password hash of agent ``agent`` of ``tenant`` (None: no such agent or
+    no login)."""
+    from sqlalchemy import select
+
+    from gsetup.configdb import models as m
+    from gsetup.state import object_path
+
+    query = (
+        select(m.CfgOption.value)
+        .join(m.CfgObject, m.CfgObject.id == m.CfgOption.object_id)
+        .join(m.Tenant, m.Tenant.id == m.CfgObject.tenant_id)
+        .join(m.Person, m.Person.id == m.CfgObject.id)
+        .where(
+            m.Tenant.name == tenant,
+            m.CfgObject.path == object_path("person", agent),
+            m.Person.is_agent.is_(True),
+            m.CfgOption.section == SECTION,
+            m.CfgOption.key == PASSWORD_KEY,
+        )
+    )
+    with config.connect() as conn:
+        value = conn.execute(query).scalar()
+    return None if value is None else str(value)
+
+
+def check_agent_login(config: Engine, tenant: str, agent: str, password: str) -> bool:
+    """Whether ``password`` is agent ``agent``'s; an unknown agent costs the same time."""
+    import secrets
+
+    from gsetup.configdb.auth import hash_password, verify_password
+
+    stored = agent_password_hash(config, tenant, agent)
+    # Hash for an unknown agent too, so the answer's timing does not tell which agents exist.
+    ok = verify_password(password, stored or hash_password(secrets.token_hex(8)))
+    return ok and stored is not None

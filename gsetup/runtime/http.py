@@ -1,0 +1,304 @@
+"""The routing runtime's HTTP API (Starlette, served by uvicorn from ``gsetup route run``).
+
+Nothing but that command imports this module: the engine runs without it, and tests and the
+bench drive :class:`gsetup.runtime.api.Runtime` in-process. Every route but ``/healthz``
+needs ``Authorization: Bearer TOKEN``: a DMS application's intake token for intake and
+events, an agent session (``POST /agents/login``) for ``/agents/...``, either for status and
+metrics. Credentials are checked before the body is read, so a refused request changes
+nothing. docs/runtime.md describes every route.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gsetup.runtime.credentials import check_agent_login, find_intake_caller
+from gsetup.runtime.errors import RuntimeRequestError
+from gsetup.runtime.sessions import Session, end_sessions, find_session, open_session
+from gsetup.runtime.views import to_json
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+    from sqlalchemy import Engine
+
+    from gsetup.runtime.api import Runtime
+
+log = logging.getLogger("gsetup.runtime.http")
+# Bodies are small JSON documents; a megabyte leaves room for long texts and attached data.
+MAX_BODY_BYTES = 1024 * 1024
+T = TypeVar("T")
+ApiHandler = Callable[["Api", Request], Awaitable[Response]]
+
+
+@dataclass
+class Api:
+    """What the routes act on: the tenant's runtime, the configuration database that holds
+    the credentials, and the metrics registry."""
+
+    runtime: Runtime
+    config: Engine
+    registry: CollectorRegistry | None = None
+    max_body: int = MAX_BODY_BYTES
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a blocking runtime call in a worker thread. Calls run concurrently, with
+        each other and with the engine's loop, as workers sharing a store do: every one is
+        its own transaction, under the store's row locks."""
+        return await run_in_threadpool(fn, *args)
+
+
+def build_app(api: Api) -> Starlette:
+    """The ASGI application serving ``api``."""
+
+    def route(path: str, handler: ApiHandler, method: str) -> Route:
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await handler(api, request)
+            except RuntimeRequestError as exc:
+                return _error(exc.status, exc.reason)
+            except Exception:  # a bug or a failing store: logged here, never shown to clients
+                log.exception("event=request-failed method=%s path=%s", method, path)
+                return _error(500, "the runtime failed to answer; its log says why")
+
+        return Route(path, endpoint, methods=[method])
+
+    return Starlette(
+        routes=[
+            route("/healthz", _healthz, "GET"),
+            route("/interactions", _submit, "POST"),
+            route("/events", _event, "POST"),
+            route("/status", _status, "GET"),
+            route("/metrics", _metrics, "GET"),
+            route("/agents/login", _login, "POST"),
+            route("/agents/ready", _ready, "POST"),
+            route("/agents/not-ready", _not_ready, "POST"),
+            route("/agents/logout", _logout, "POST"),
+            route("/agents/offers", _offers, "GET"),
+            route("/agents/interactions/{id}/accept", _accept, "POST"),
+            route("/agents/interactions/{id}/reject", _reject, "POST"),
+            route("/agents/interactions/{id}/reply", _reply, "POST"),
+            route("/agents/interactions/{id}/done", _done, "POST"),
+        ]
+    )
+
+
+def _error(status: int, reason: str) -> Response:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"error": reason}, status_code=status, headers=headers)
+
+
+# --- credentials ---------------------------------------------------------------------------
+
+
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise RuntimeRequestError(401, "missing credentials: send Authorization: Bearer TOKEN")
+    return token.strip()
+
+
+async def _intake_app(api: Api, request: Request) -> str:
+    """The DMS application whose intake token the request carries."""
+    token = _bearer(request)
+    caller = await run_in_threadpool(find_intake_caller, api.config, api.runtime.tenant, token)
+    if caller is None:
+        raise RuntimeRequestError(401, "unknown or revoked intake token")
+    return caller.app
+
+
+async def _session(api: Api, request: Request) -> Session:
+    """The agent session the request carries; an agent of another tenant is forbidden."""
+    token = _bearer(request)
+    session = await run_in_threadpool(find_session, api.runtime.store.engine, token)
+    if session is None:
+        raise RuntimeRequestError(
+            401, "unknown or expired session: log in again (POST /agents/login)"
+        )
+    if session.tenant != api.runtime.tenant:
+        raise RuntimeRequestError(
+            403, f"agent {session.agent!r} of tenant {session.tenant!r} may not act on this tenant"
+        )
+    return session
+
+
+async def _any_credential(api: Api, request: Request) -> None:
+    """An intake token or an agent session of this tenant (status and metrics)."""
+    token = _bearer(request)
+    tenant = api.runtime.tenant
+    if await run_in_threadpool(find_intake_caller, api.config, tenant, token) is not None:
+        return
+    await _session(api, request)
+
+
+# --- bodies --------------------------------------------------------------------------------
+
+
+async def _body(api: Api, request: Request) -> dict[str, Any]:
+    """The request's JSON object; 413 past the size limit (read no further), else 400."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > api.max_body:
+        raise RuntimeRequestError(
+            413, f"the body has {declared} bytes; the limit is {api.max_body}"
+        )
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > api.max_body:
+            raise RuntimeRequestError(
+                413, f"the body is larger than the limit of {api.max_body} bytes"
+            )
+        chunks.append(chunk)
+    try:
+        data = json.loads(b"".join(chunks) or b"null")
+    except ValueError:  # UnicodeDecodeError included
+        raise RuntimeRequestError(400, "the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise RuntimeRequestError(400, f"the body must be a JSON object, not {_json_type(data)}")
+    return data
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
+
+
+def _text(body: dict[str, Any], key: str, *, required: bool = True) -> str | None:
+    value = body.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise RuntimeRequestError(400, f"{key!r} must be a non-empty string")
+    return value
+
+
+# --- routes --------------------------------------------------------------------------------
+
+
+async def _healthz(api: Api, request: Request) -> Response:
+    return JSONResponse({"status": "ok", "tenant": api.runtime.tenant})
+
+
+async def _submit(api: Api, request: Request) -> Response:
+    app = await _intake_app(api, request)
+    body = await _body(api, request)
+    accepted = await api.call(api.runtime.submit, api.runtime.tenant, app, body)
+    return JSONResponse(
+        {"id": accepted.interaction_id, "duplicate": accepted.duplicate, "queue": accepted.queue},
+        status_code=200 if accepted.duplicate else 201,
+    )
+
+
+async def _event(api: Api, request: Request) -> Response:
+    app = await _intake_app(api, request)
+    body = await _body(api, request)
+    matched = await api.call(api.runtime.event, api.runtime.tenant, app, body)
+    return JSONResponse({"matched": matched})
+
+
+async def _status(api: Api, request: Request) -> Response:
+    await _any_credential(api, request)
+    status = await api.call(api.runtime.status, api.runtime.tenant)
+    return JSONResponse(to_json(status))
+
+
+async def _metrics(api: Api, request: Request) -> Response:
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+    await _any_credential(api, request)
+    text = await run_in_threadpool(generate_latest, api.registry or REGISTRY)
+    return Response(text, media_type=CONTENT_TYPE_LATEST)
+
+
+async def _login(api: Api, request: Request) -> Response:
+    body = await _body(api, request)
+    agent, password = _text(body, "agent"), _text(body, "password")
+    assert agent is not None and password is not None
+    tenant = api.runtime.tenant
+    if body.get("tenant", tenant) != tenant:  # another tenant's agent is not known here
+        raise RuntimeRequestError(401, "login failed: wrong agent or password")
+    if not await run_in_threadpool(check_agent_login, api.config, tenant, agent, password):
+        raise RuntimeRequestError(401, "login failed: wrong agent or password")
+    status = await api.call(api.runtime.agent_login, tenant, agent)
+    token, session = await run_in_threadpool(open_session, api.runtime.store.engine, tenant, agent)
+    return JSONResponse({"token": token, "expires_at": session.expires_at, **to_json(status)})
+
+
+async def _presence(api: Api, request: Request, action: str) -> Response:
+    session = await _session(api, request)
+    runtime = api.runtime
+    fn = {
+        "ready": runtime.agent_ready,
+        "not-ready": runtime.agent_not_ready,
+        "logout": runtime.agent_logout,
+    }[action]
+    status = await api.call(fn, session.tenant, session.agent)
+    if action == "logout":
+        await run_in_threadpool(end_sessions, runtime.store.engine, session.tenant, session.agent)
+    return JSONResponse(to_json(status))
+
+
+async def _ready(api: Api, request: Request) -> Response:
+    return await _presence(api, request, "ready")
+
+
+async def _not_ready(api: Api, request: Request) -> Response:
+    return await _presence(api, request, "not-ready")
+
+
+async def _logout(api: Api, request: Request) -> Response:
+    return await _presence(api, request, "logout")
+
+
+async def _offers(api: Api, request: Request) -> Response:
+    session = await _session(api, request)
+    offers = await api.call(api.runtime.offers, session.tenant, session.agent)
+    return JSONResponse({"offers": [to_json(o) for o in offers]})
+
+
+async def _accept(api: Api, request: Request) -> Response:
+    session = await _session(api, request)
+    offer = await api.call(
+        api.runtime.accept, session.tenant, session.agent, request.path_params["id"]
+    )
+    return JSONResponse(to_json(offer))
+
+
+async def _reject(api: Api, request: Request) -> Response:
+    session = await _session(api, request)
+    itx = request.path_params["id"]
+    await api.call(api.runtime.reject, session.tenant, session.agent, itx)
+    return JSONResponse({"id": itx, "rejected": True})
+
+
+async def _reply(api: Api, request: Request) -> Response:
+    session = await _session(api, request)
+    body = await _body(api, request)
+    text = _text(body, "text")
+    itx = request.path_params["id"]
+    reply_id = await api.call(api.runtime.reply, session.tenant, session.agent, itx, text)
+    return JSONResponse({"id": itx, "reply_id": reply_id}, status_code=201)
+
+
+async def _done(api: Api, request: Request) -> Response:
+    session = await _session(api, request)
+    body = await _body(api, request) if await _has_body(request) else {}
+    queue = _text(body, "queue", required=False)
+    itx = request.path_params["id"]
+    await api.call(api.runtime.done, session.tenant, session.agent, itx, queue)
+    return JSONResponse({"id": itx, "done": True})
+
+
+async def _has_body(request: Request) -> bool:
+    return request.headers.get("content-length", "0") not in ("", "0") or (
+        "chunked" in request.headers.get("transfer-encoding", "")
+    )

@@ -1,0 +1,194 @@
+"""``gsetup agent add|list|remove`` and ``gsetup route token create|revoke``: configuration
+objects and secret options written through the plan engine, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from tests.helpers import run_cli, snapshot
+
+PASSWORD = "agent-pass-123"
+
+
+def _option(url: str, path: str, key: str) -> tuple[str, bool] | None:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT o.value, o.secret FROM cfg_option o JOIN cfg_object c "
+                    "ON c.id = o.object_id WHERE c.path = :p AND o.section = 'gsetup-runtime' "
+                    "AND o.key = :k"
+                ),
+                {"p": path, "k": key},
+            ).first()
+    finally:
+        engine.dispose()
+    return None if row is None else (row[0], bool(row[1]))
+
+
+@pytest.fixture
+def agent_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENT_PW", PASSWORD)
+
+
+def test_agent_add_list_remove(db_url: str, agent_env: None) -> None:
+    added = run_cli(
+        "agent", "add", "alice", "--skill", "facebook=5", "--skill", "english",
+        "--first-name", "Alice", "--password-from", "env:AGENT_PW", "--json",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.stderr
+    assert added.json()["applied"] is True
+    assert PASSWORD not in added.stdout
+    stored = _option(db_url, "Persons/alice", "password-hash")
+    assert stored is not None and stored[1] is True
+    assert stored[0].startswith("scrypt$") and PASSWORD not in stored[0]
+    from gsetup.configdb.auth import verify_password
+
+    assert verify_password(PASSWORD, stored[0])
+
+    before = snapshot(db_url)
+    again = run_cli(
+        "agent", "add", "alice", "--skill", "facebook=5", "--skill", "english",
+        "--first-name", "Alice", "--password-from", "env:AGENT_PW",
+    )  # fmt: skip
+    assert again.exit_code == 0 and "0 to create, 0 to update" in again.stdout
+    assert snapshot(db_url) == before  # the same password keeps the same hash
+
+    listed = run_cli("agent", "list", "--json").json()
+    assert listed == [
+        {
+            "name": "alice",
+            "first_name": "Alice",
+            "last_name": "",
+            "skills": {"english": 1, "facebook": 5},
+            "capacity_rule": None,
+            "login": True,
+        }
+    ]
+    skills = run_cli("object", "list", "--json").json()
+    assert {"Environment/Skills/english", "Environment/Skills/facebook"} <= {
+        o["path"] for o in skills
+    }
+
+    dry = run_cli("agent", "remove", "alice", "--dry-run", "--detailed-exitcode")
+    assert dry.exit_code == 3 and snapshot(db_url) == before
+    assert run_cli("agent", "remove", "alice").exit_code == 0
+    assert run_cli("agent", "list", "--json").json() == []
+    assert _option(db_url, "Persons/alice", "password-hash") is None
+
+
+def test_agent_password_from_file_and_change(db_url: str, tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("first-pass-1\n")
+    assert run_cli("agent", "add", "bob", "--password-from", f"file:{secret}").exit_code == 0
+    first = _option(db_url, "Persons/bob", "password-hash")
+    secret.write_text("second-pass-2\n")
+    changed = run_cli("agent", "add", "bob", "--password-from", f"file:{secret}")
+    assert changed.exit_code == 0 and "1 to update" in changed.stdout
+    assert "second-pass-2" not in changed.stdout and "********" in changed.stdout
+    second = _option(db_url, "Persons/bob", "password-hash")
+    assert first is not None and second is not None and first[0] != second[0]
+    kept = run_cli("agent", "add", "bob", "--no-login")
+    assert kept.exit_code == 0
+    assert _option(db_url, "Persons/bob", "password-hash") == second
+
+
+AGENT_BAD_INPUT = [
+    (("--skill", "facebook=500"), "level 500 is out of range; use 0 to 100"),
+    (("--skill", "=3"), "use NAME=LEVEL"),
+    (("--skill", "a/b=3"), "invalid skill name"),
+    (("--no-login", "--capacity-rule", "Ghost"), "refers to 'Capacity Rules/Ghost'"),
+    (("--password-from", "env:NOT_SET_ANYWHERE"), "environment variable NOT_SET_ANYWHERE"),
+    (("--password-from", "plain-text"), "use env:NAME or file:PATH"),
+    (("--password-from", "file:/nonexistent/pw"), "cannot read /nonexistent/pw"),
+    (("--password-from", "env:SHORT_PW"), "at least 8 characters"),
+    ((), "no terminal to ask for it"),
+    (("--no-login", "--password-from", "env:AGENT_PW"), "not both"),
+]
+
+
+def test_agent_add_bad_input(db_url: str, agent_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHORT_PW", "short")
+    before = snapshot(db_url)
+    for args, message in AGENT_BAD_INPUT:
+        result = run_cli("agent", "add", "carol", *args)
+        assert result.exit_code == 2, (args, result.stdout)
+        assert message in result.stderr, args
+        assert "Traceback" not in result.stderr
+    unknown = run_cli("agent", "remove", "ghost")
+    assert unknown.exit_code == 2
+    assert "no person 'Persons/ghost' in tenant 'Environment'" in unknown.stderr
+    assert snapshot(db_url) == before
+
+
+def _dms(name: str = "DMS_1", app_type: str = "DigitalMessagingServer") -> None:
+    assert run_cli("app", "create", name, "--type", app_type).exit_code == 0
+
+
+def test_token_create_and_revoke(db_url: str) -> None:
+    _dms()
+    before = snapshot(db_url)
+    dry = run_cli("route", "token", "create", "--app", "DMS_1", "--dry-run", "--json")
+    assert dry.exit_code == 0 and dry.json()["token"] is None
+    assert dry.json()["summary"]["create"] == 2
+    assert snapshot(db_url) == before
+    made = run_cli("route", "token", "create", "--app", "DMS_1", "--url", "http://127.0.0.1:9000")
+    assert made.exit_code == 0, made.stderr
+    token = made.stdout.strip().splitlines()[-1]
+    stored = _option(db_url, "Applications/DMS_1", "intake-token")
+    assert stored == (token, True)
+    url = _option(db_url, "Applications/DMS_1", "intake-url")
+    assert url == ("http://127.0.0.1:9000/interactions", False)
+    shown = run_cli("app", "show", "DMS_1", "--json")
+    assert token not in shown.stdout
+    assert shown.json()["options"]["gsetup-runtime"]["intake-token"] == "********"
+    history = run_cli("history", "--json")
+    assert token not in history.stdout
+
+    before = snapshot(db_url)
+    again = run_cli("route", "token", "create", "--app", "DMS_1")
+    assert again.exit_code == 2 and "already has an intake token" in again.stderr
+    assert snapshot(db_url) == before
+    rotated = run_cli("route", "token", "create", "--app", "DMS_1", "--rotate", "--json").json()
+    assert rotated["token"] != token
+    assert _option(db_url, "Applications/DMS_1", "intake-token") == (rotated["token"], True)
+    # the default URL: no runtime recorded as running, so the default listen address
+    assert _option(db_url, "Applications/DMS_1", "intake-url") == (
+        "http://127.0.0.1:8470/interactions",
+        False,
+    )
+
+    assert run_cli("route", "token", "revoke", "--app", "DMS_1").exit_code == 0
+    assert _option(db_url, "Applications/DMS_1", "intake-token") is None
+    assert _option(db_url, "Applications/DMS_1", "intake-url") is not None
+    twice = run_cli(
+        "route", "token", "revoke", "--app", "DMS_1", "--dry-run", "--detailed-exitcode"
+    )
+    assert twice.exit_code == 0
+
+
+TOKEN_BAD_INPUT = [
+    (("--app", "Ghost"), "no application 'Applications/Ghost'"),
+    (("--app", "CS_1"), "intake tokens belong to a DigitalMessagingServer"),
+    (("--app", "DMS_1", "--url", "ftp://x"), "use http://HOST:PORT"),
+    (("--app", "DMS_1", "--tenant", "Nope"), "unknown tenant 'Nope'"),
+]
+
+
+def test_token_bad_input(db_url: str) -> None:
+    _dms()
+    _dms("CS_1", "ChatServer")
+    before = snapshot(db_url)
+    for args, message in TOKEN_BAD_INPUT:
+        result = run_cli("route", "token", "create", *args)
+        assert result.exit_code == 2, args
+        assert message in result.stderr, args
+    for args, message in TOKEN_BAD_INPUT[:2]:
+        result = run_cli("route", "token", "revoke", *args)
+        assert result.exit_code == 2 and message in result.stderr, args
+    assert snapshot(db_url) == before
