@@ -115,7 +115,8 @@ def find_interaction(run: Machine, args: dict[str, Any]) -> dict[str, Any] | Non
 
 def keep_order(run: Machine, args: dict[str, Any]) -> None:
     """Hold this interaction while an older one whose user data ``key`` is ``value`` is still
-    in this strategy's queue (not yet routed on)."""
+    in this strategy's queue (not yet routed on). Older: received earlier or, with ``order``
+    (a user data key holding a number, e.g. a tweet's status id), with a smaller number."""
     from sqlalchemy import select
 
     key, value = _key(args["key"]), args["value"]
@@ -123,27 +124,51 @@ def keep_order(run: Machine, args: dict[str, Any]) -> None:
         return
     table = run.turn.ctx.store.table
     run.turn.flush()
-    rows = run.turn.conn.execute(
-        select(table.c.id, table.c.received_at, table.c.attached_data).where(
-            table.c.tenant == run.itx.tenant,
-            table.c.queue == run.itx.queue,
-            table.c.state.in_(("queued", "routing")),
-            table.c.id != run.itx.id,
-            table.c.received_at <= run.itx.received_at,
-        )
+    query = select(table.c.id, table.c.received_at, table.c.attached_data).where(
+        table.c.tenant == run.itx.tenant,
+        table.c.queue == run.itx.queue,
+        table.c.state.in_(("queued", "routing")),
+        table.c.id != run.itx.id,
     )
+    if args.get("order") in (None, ""):
+        query = query.where(table.c.received_at <= run.itx.received_at)
+    rows = run.turn.conn.execute(query)
+    order = _order_of(run.itx.udata, args.get("order"))
     for row in rows:
-        if row.received_at == run.itx.received_at and row.id > run.itx.id:
+        udata = json.loads(row.attached_data)
+        if udata.get(key) != value:
             continue
-        if json.loads(row.attached_data).get(key) == value:
-            run.suspend("order", run.turn.now + run.turn.ctx.settings.order_recheck, again=True)
+        if order is not None:
+            other = _order_of(udata, args["order"])
+            if other is None or other >= order:
+                continue
+        elif row.received_at == run.itx.received_at and row.id > run.itx.id:
+            continue
+        run.suspend("order", run.turn.now + run.turn.ctx.settings.order_recheck, again=True)
+
+
+def _order_of(udata: dict[str, Any], key: Any) -> int | None:
+    """The number in user data ``key`` (None without a key or a number)."""
+    if key in (None, ""):
+        return None
+    try:
+        return int(udata.get(_key(key)))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
 
 
 def facebook_comments(run: Machine, args: dict[str, Any]) -> list[dict[str, str]]:
-    """The comments of a Facebook post's ``_facebookXML``: ``[{id, author, text}]``."""
+    """The comments of a Facebook post's ``_facebookXML``: ``[{id, author, text}]``. ``xml``
+    may be a list of documents (a post and the interactions merged into it): each comment
+    is listed once, in order of first appearance."""
     from gsetup.runtime.services.facebook_xml import comments
 
-    return comments(args["xml"] or "")
+    documents = args["xml"] if isinstance(args["xml"], list) else [args["xml"]]
+    found: dict[str, dict[str, str]] = {}
+    for document in documents:
+        for comment in comments(document if isinstance(document, str) else ""):
+            found.setdefault(comment["id"] or f"#{len(found)}", comment)
+    return list(found.values())
 
 
 def channel_option(run: Machine, args: dict[str, Any]) -> Any:
