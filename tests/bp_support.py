@@ -23,7 +23,7 @@ from gsetup.runtime.clock import VirtualClock
 from gsetup.runtime.config import AgentConfig, AppConfig, BusinessProcess, Deployment
 from gsetup.runtime.replay import Replay, ReplayReport
 from gsetup.runtime.schema import agent_loads, contacts, outbox, ucs_interactions
-from gsetup.runtime.traffic import read_traffic
+from gsetup.runtime.traffic import Event, read_traffic
 from gsetup.strategy.render import render_strategies
 
 TRAFFIC = Path(__file__).resolve().parent / "traffic"
@@ -32,6 +32,7 @@ DMS = "DMS_1"
 # Channel section -> (access point, the package whose inbound queue it routes to).
 CHANNELS = {
     "channel-facebook": "facebook_queue",
+    "channel-facebook-2": "facebook2_queue",
     "channel-twitter": "twitter_queue",
     "channel-twitter-2": "twitter2_queue",
     "channel-rss": "rss_queue",
@@ -88,10 +89,16 @@ def deployment(
 
 @dataclass
 class Replayed:
-    """A finished replay: the runtime (still open) and its report."""
+    """A replay: the runtime (still open), its report, and the events not yet applied."""
 
     runtime: Runtime
     report: ReplayReport
+    replay: Replay
+    rest: list[Event]
+
+    def resume(self) -> None:
+        """Apply the remaining events; the report is refreshed."""
+        self.report, self.rest = self.replay.run(self.rest), []
 
     def itx(self, ref: str) -> dict[str, Any]:
         """The report's entry of the interaction ``ref`` (external id or ``as`` name)."""
@@ -132,17 +139,24 @@ class Replayed:
 
 @contextmanager
 def replayed(
-    store_url: str, deployment_: Deployment, traffic: str, classifier: Any = None
+    store_url: str,
+    deployment_: Deployment,
+    traffic: str,
+    *,
+    classifier: Any = None,
+    pause_after: int | None = None,
 ) -> Iterator[Replayed]:
-    """Replay ``tests/traffic/<traffic>`` on a fresh runtime; closed on exit."""
+    """Replay ``tests/traffic/<traffic>`` on a fresh runtime (up to line ``pause_after``:
+    ``resume()`` does the rest); closed on exit."""
     clock = VirtualClock()
     runtime = open_runtime(
         TENANT, store_url=store_url, clock=clock, deployment=deployment_, classifier=classifier
     )
     try:
         events = read_traffic(TRAFFIC / traffic, deployment_)
-        report = Replay(runtime, clock).run(events)
-        yield Replayed(runtime, report)
+        now = [e for e in events if pause_after is None or e.line <= pause_after]
+        replay = Replay(runtime, clock)
+        yield Replayed(runtime, replay.run(now), replay, events[len(now) :])
     finally:
         runtime.close()
 
