@@ -18,12 +18,12 @@ from gsetup.context import Context
 from gsetup.errors import BadInputError, NotFoundError
 from gsetup.installer import files as strategy_files
 from gsetup.packages import Answers, Package, catalogue, desired_state, get_package, next_steps
+from gsetup.packages.model import HOME_KEY, HOME_SECTION
 from gsetup.packages.next_steps import script_pairs
 from gsetup.plan.apply import Operation, apply_states, plan_states
 from gsetup.plan.model import Plan
+from gsetup.runtime.classify.placement import place_rules, remove_placed_rules
 from gsetup.state import DesiredObject, DesiredState, OptionValue, Removal
-
-HOME_SECTION = "gsetup"  # BP annex: where the package's files were placed
 
 
 @dataclass
@@ -117,6 +117,7 @@ def install(
     groups: list[str] = [pair.group for pair in script_pairs(package, answers)]
     if groups:
         place_scripts(groups, home)
+    place_rules(home)
     kept = strategy_files.remove_written(old_dir, recorded) if old_dir else []
     _add_file_changes(plan, file_plan, old_plan)
     return InstallResult(package, plan, True, steps, backup, kept)
@@ -152,7 +153,7 @@ def _states(
             bp.path,
             options={
                 **checksums,
-                (HOME_SECTION, "install-home"): OptionValue(str(home)),
+                (HOME_SECTION, HOME_KEY): OptionValue(str(home)),
             },
         )
     )
@@ -221,12 +222,13 @@ def uninstall(ctx: Context, package_name: str, tenant: str, *, dry_run: bool) ->
     operation = Operation("uninstall", ctx.identity.name, package.name, package.version)
     plan = apply_states(ctx.db.engine, [state], operation)
     kept = strategy_files.remove_written(directory, recorded)
-    home = current.options.get(HOME_SECTION, {}).get("install-home")
+    home = current.options.get(HOME_SECTION, {}).get(HOME_KEY)
     groups: list[str] = ["iwd", *(pair.group for pair in package.script_pairs)]
     if home:
         from gsetup.sqlscripts import remove_placed_scripts
 
         remove_placed_scripts(groups, Path(home))
+        remove_placed_rules(Path(home))
     plan.changes.extend(file_plan.changes)
     return InstallResult(package, plan, True, kept_files=kept)
 

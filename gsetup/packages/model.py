@@ -14,6 +14,11 @@ from gsetup.packages.columns import ScriptPair
 
 Family = Literal["facebook", "twitter", "rss"]
 
+# The Business Process's annex option naming where the installer placed its files (scripts,
+# rule files): [gsetup] install-home.
+HOME_SECTION = "gsetup"
+HOME_KEY = "install-home"
+
 
 @dataclass(frozen=True)
 class Answers:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gsetup.errors import BadInputError, NotFoundError
+from gsetup.packages.model import HOME_KEY, HOME_SECTION
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -52,6 +53,7 @@ class BusinessProcess:
     strategy_dir: Path
     files: tuple[Path, ...]  # active strategies and subroutines
     queues: tuple[str, ...]
+    install_home: Path | None = None  # where the installer placed its scripts and rule files
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,13 @@ def _processes(session: Session, tenant_id: int) -> tuple[BusinessProcess, ...]:
             .where(m.InteractionQueue.business_process_id == bp.id)
             .order_by(m.CfgObject.name)
         ).scalars()
+        home = session.execute(
+            select(m.CfgOption.value).where(
+                m.CfgOption.object_id == obj.id,
+                m.CfgOption.section == HOME_SECTION,
+                m.CfgOption.key == HOME_KEY,
+            )
+        ).scalar()
         found.append(
             BusinessProcess(
                 obj.name,
@@ -164,6 +173,7 @@ def _processes(session: Session, tenant_id: int) -> tuple[BusinessProcess, ...]:
                 directory,
                 tuple(directory / f for f in files if f),
                 tuple(queues),
+                Path(home) if home else None,
             )
         )
     return tuple(found)
