@@ -102,11 +102,24 @@ def rules_directory(install_home: Path | None) -> Path:
 
 
 def load_rules(directory: Path) -> RuleBook:
-    """Load and check every ``*.yaml`` file of ``directory``."""
-    files: dict[str, RuleFile] = {}
+    """Load and check every ``*.yaml`` file of ``directory``; a book already loaded from the
+    same unchanged files is reused (the books are immutable)."""
     paths = sorted(directory.glob("*.yaml"))
     if not paths:
         raise BadInputError(f"{directory}: no rule files (*.yaml)")
+    stamps = tuple((p, p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    book = _LOADED.get(directory)
+    if book is None or book[0] != stamps:
+        book = (stamps, _load_book(directory, paths))
+        _LOADED[directory] = book
+    return book[1]
+
+
+_LOADED: dict[Path, tuple[tuple[tuple[Path, int, int], ...], RuleBook]] = {}
+
+
+def _load_book(directory: Path, paths: list[Path]) -> RuleBook:
+    files: dict[str, RuleFile] = {}
     for path in paths:
         loaded = _FileLoader(path).load()
         if loaded.name in files:
