@@ -36,6 +36,7 @@ CHANNELS = {
     "channel-twitter": "twitter_queue",
     "channel-twitter-2": "twitter2_queue",
     "channel-rss": "rss_queue",
+    "channel-rss-2": "rss2_queue",
 }
 
 
