@@ -108,11 +108,12 @@ class Replayed:
         return found[0]
 
     def row(self, ref: str) -> dict[str, Any]:
-        """The interaction's row of the store, attached data parsed."""
+        """The interaction's row of the store, attached data parsed; column names in lower
+        case (PostgreSQL folds the unquoted custom columns of the Alter scripts)."""
         table = self.runtime.store.table
         with self.runtime.store.engine.connect() as conn:
             row = conn.execute(select(table).where(table.c.id == self.itx(ref)["id"])).one()
-        values = dict(row._mapping)
+        values = {k.lower(): v for k, v in row._mapping.items()}
         values["attached_data"] = json.loads(values["attached_data"])
         return values
 

@@ -26,7 +26,7 @@ def test_threaded_routing_groups_a_senders_tweets(store_url: str, tmp_path: Path
         assert run.itx("8002")["stop_reason"] == "merged"
         run.resume()
         group = run.row("8001")
-        assert group["twitterGroupId"] == "u-1:8001"
+        assert group["twittergroupid"] == "u-1:8001"
         merged = group["attached_data"]["_mergedItems"]
         assert [m["udata"]["TwitterMsgId"] for m in merged] == ["8002", "8003"]
         assert [run.itx(r)["stop_reason"] for r in ("8002", "8003")] == ["merged", "merged"]
@@ -36,7 +36,7 @@ def test_threaded_routing_groups_a_senders_tweets(store_url: str, tmp_path: Path
         assert group["attached_data"]["desktop_sentiment"] == "negative"
         assert group["attached_data"]["desktop_expand"] == "true"
         later = run.row("8004")  # after the timeout: a group of its own
-        assert (later["state"], later["twitterGroupId"]) == ("agent", "u-1:8004")
+        assert (later["state"], later["twittergroupid"]) == ("agent", "u-1:8004")
         assert later["attached_data"]["desktop_sentiment"] == "positive"
         # Direct messages of a pair of users (either sender) form one group.
         dm = run.row("8101")
