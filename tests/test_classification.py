@@ -121,3 +121,17 @@ def test_bad_rule_files_name_file_rule_and_line(
         load_rules(directory)
     assert str(refused.value).startswith(f"{path}: line {line}: ")
     assert re.search(error, str(refused.value))
+
+
+def test_docs_examples_are_valid_rule_files(tmp_path: Path) -> None:
+    page = (Path(__file__).resolve().parent.parent / "docs" / "classification.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", page, flags=re.DOTALL)
+    assert len(blocks) == 3
+    for n, block in enumerate(blocks):
+        (tmp_path / f"{n}.yaml").write_text(block)
+    rules = RulesClassifier(load_rules(tmp_path))
+    screened = rules.screen("How do I get a refund? It never arrived", SCREENING)
+    assert screened["matched"] == ["complaint", "request"]
+    assert (screened["sentiment"], screened["actionability"]) == ("negative", "actionable")
+    assert rules.classify("not great", "EnglishSentiment", "English")["category"] == "negative"
+    assert rules.classify("Any news?", "Actionability", None)["category"] == "actionable"

@@ -15,6 +15,7 @@ from tests.bp_support import TRAFFIC
 from tests.helpers import run_cli
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+DOCS = EXAMPLES.parent / "docs"
 
 
 @pytest.fixture
@@ -81,6 +82,16 @@ def test_check_and_replay_an_installed_business_process(installed: Path) -> None
     }
     assert outcome == {"q-1": ("stopped", "question", []), "s-1": ("offered", None, ["ann"])}
     assert report["agents"] == {"ann": {"facebook": 1}}
+    # docs/traffic.md shows this file and (shortened) this output.
+    page = (DOCS / "traffic.md").read_text()
+    shown_file = page.split("```jsonl\n", 1)[1].split("```", 1)[0]
+    assert shown_file == (TRAFFIC / "fb-question.jsonl").read_text()
+    shown = json.loads(page.split("(shortened):\n\n```json\n", 1)[1].split("```", 1)[0])
+    assert {k: v for k, v in report.items() if k != "interactions"} == {
+        k: v for k, v in shown.items() if k != "interactions"
+    }
+    for documented, actual in zip(shown["interactions"], report["interactions"], strict=True):
+        assert {k: actual[k] for k in documented} == documented
     shown = run_cli("route", "replay", str(TRAFFIC / "fb-question.jsonl"))
     assert shown.exit_code == 0 and "question" in shown.stdout
 
