@@ -214,3 +214,15 @@ def second_db_url(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -
     name, url = _new_database(server, request.getfixturevalue("pg_config_template"))
     yield url
     _admin_exec(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty routing-runtime interaction store on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    server = request.getfixturevalue("pg_server")
+    name, url = _new_database(server)
+    yield url
+    _admin_exec(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

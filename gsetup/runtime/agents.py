@@ -16,11 +16,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from gsetup.runtime import sql
 from gsetup.runtime.api import AgentStatus, Offer
 from gsetup.runtime.errors import AgentActionError
 from gsetup.runtime.ids import new_id
 from gsetup.runtime.itx import Itx, dumps
-from gsetup.runtime.schema import agent_loads, agents, interactions, offers
+from gsetup.runtime.schema import agent_loads, agents
 from gsetup.runtime.turn import Turn
 
 if TYPE_CHECKING:
@@ -86,10 +87,10 @@ def offer(turn: Turn, itx: Itx, agent: str) -> None:
     itx.due_at = turn.now + turn.ctx.settings.reservation_timeout
     itx.offers += 1
     turn.touch(itx)
-    turn.conn.execute(
-        offers.insert().values(
-            tenant=itx.tenant, interaction_id=itx.id, agent=agent, offered_at=turn.now
-        )
+    sql.run(
+        turn.conn,
+        sql.INSERT_OFFER,
+        {"tenant": itx.tenant, "interaction_id": itx.id, "agent": agent, "offered_at": turn.now},
     )
     turn.ctx.metrics.offers.inc()
     turn.log(itx, "offered", agent=agent)
@@ -151,45 +152,31 @@ def _end_offer(turn: Turn, itx: Itx, outcome: str) -> None:
 
 
 def _record_outcome(turn: Turn, itx: Itx, agent: str, outcome: str) -> None:
-    from sqlalchemy import update
-
-    turn.conn.execute(
-        update(offers)
-        .where(
-            offers.c.tenant == itx.tenant,
-            offers.c.interaction_id == itx.id,
-            offers.c.agent == agent,
-            offers.c.outcome.is_(None),
-        )
-        .values(outcome=outcome)
+    sql.run(
+        turn.conn,
+        sql.OFFER_OUTCOME,
+        {"b_tenant": itx.tenant, "b_id": itx.id, "b_agent": agent, "b_outcome": outcome},
     )
 
 
 def _ready(turn: Turn) -> dict[str, AgentSlot]:
     """Every ready agent of the tenant with its loads, read once per turn."""
-    from sqlalchemy import select
-
-    if "__all__" in turn.loaded_agents:
+    if turn.all_agents_read:
         return turn.agents
-    a, ld = agents.c, agent_loads.c
-    tenant = turn.ctx.tenant
+    tenant = {"b_tenant": turn.ctx.tenant}
     locked = not turn.ctx.store.postgresql  # SQLite: this transaction holds the write lock
-    for row in turn.conn.execute(
-        select(a.name, a.state, a.skills, a.capacity).where(a.tenant == tenant, a.state == "ready")
-    ):
+    for row in sql.run(turn.conn, sql.READY_AGENTS, tenant):
         if row.name not in turn.agents:
-            turn.agents[row.name] = AgentSlot(
-                row.name, row.state, json.loads(row.skills), json.loads(row.capacity), locked=locked
-            )
-    for row in turn.conn.execute(
-        select(ld.agent, ld.media_type, ld.load).where(ld.tenant == tenant)
-    ):
-        slot = turn.agents.get(row.agent)
-        if slot is not None and not slot.dirty and row.agent not in turn.loaded_agents:
+            skills, capacity = json.loads(row.skills), json.loads(row.capacity)
+            turn.agents[row.name] = AgentSlot(row.name, row.state, skills, capacity, locked=locked)
+    fresh = {name for name in turn.agents if name not in turn.loaded_agents}
+    for row in sql.run(turn.conn, sql.TENANT_LOADS, tenant):
+        if row.agent in fresh:
+            slot = turn.agents[row.agent]
             slot.loads[row.media_type] = row.load
             slot.stored.add(row.media_type)
     turn.loaded_agents.update(turn.agents)
-    turn.loaded_agents.add("__all__")
+    turn.all_agents_read = True
     return turn.agents
 
 
@@ -207,26 +194,14 @@ def _slot(turn: Turn, agent: str) -> AgentSlot | None:
 def _lock(turn: Turn, slot: AgentSlot, *, wait: bool) -> bool:
     """Lock the agent's row and re-read its state and loads; False when it does not exist
     or (``wait`` False) another transaction holds it."""
-    from sqlalchemy import select
-
-    a, ld = agents.c, agent_loads.c
-    tenant = turn.ctx.tenant
-    query = select(a.state, a.skills, a.capacity).where(a.tenant == tenant, a.name == slot.name)
-    if turn.ctx.store.postgresql:
-        query = query.with_for_update(skip_locked=not wait)
-    row = turn.conn.execute(query).first()
+    key = {"b_tenant": turn.ctx.tenant, "b_agent": slot.name}
+    statement = sql.agent_row(turn.ctx.store.postgresql, not wait)
+    row = sql.run(turn.conn, statement, key).first()
     if row is None:
         return False
-    slot.state, slot.skills, slot.capacity = (
-        row.state,
-        json.loads(row.skills),
-        json.loads(row.capacity),
-    )
-    slot.loads = dict(
-        turn.conn.execute(
-            select(ld.media_type, ld.load).where(ld.tenant == tenant, ld.agent == slot.name)
-        ).all()
-    )
+    slot.state = row.state
+    slot.skills, slot.capacity = json.loads(row.skills), json.loads(row.capacity)
+    slot.loads = {r.media_type: r.load for r in sql.run(turn.conn, sql.AGENT_LOADS, key)}
     slot.stored = set(slot.loads)
     slot.locked = True
     turn.loaded_agents.add(slot.name)
@@ -235,50 +210,38 @@ def _lock(turn: Turn, slot: AgentSlot, *, wait: bool) -> bool:
 
 def flush_loads(turn: Turn) -> None:
     """Write changed loads and wake interactions waiting for freed capacity."""
-    from sqlalchemy import bindparam, select, update
-
-    tenant, ld = turn.ctx.tenant, agent_loads.c
+    tenant = turn.ctx.tenant
     updates: list[dict[str, Any]] = []
     inserts: list[dict[str, Any]] = []
     for slot in turn.agents.values():
         if not slot.dirty:
             continue
         for media_type, load in slot.loads.items():
-            row = {"tenant": tenant, "agent": slot.name, "media_type": media_type, "load": load}
-            (updates if media_type in slot.stored else inserts).append(row)
-            slot.stored.add(media_type)
+            if media_type in slot.stored:
+                updates.append(
+                    {
+                        "b_tenant": tenant,
+                        "b_agent": slot.name,
+                        "b_media": media_type,
+                        "b_load": load,
+                    }
+                )
+            else:
+                inserts.append(
+                    {"tenant": tenant, "agent": slot.name, "media_type": media_type, "load": load}
+                )
+                slot.stored.add(media_type)
         slot.dirty = False
     if updates:
-        turn.conn.execute(
-            update(agent_loads)
-            .where(
-                ld.tenant == bindparam("b_tenant"),
-                ld.agent == bindparam("b_agent"),
-                ld.media_type == bindparam("b_media"),
-            )
-            .values(load=bindparam("load")),
-            [
-                {
-                    "b_tenant": r["tenant"],
-                    "b_agent": r["agent"],
-                    "b_media": r["media_type"],
-                    "load": r["load"],
-                }
-                for r in updates
-            ],
-        )
+        sql.run(turn.conn, sql.SET_LOAD, updates)
     if inserts:
         turn.conn.execute(agent_loads.insert(), inserts)
-    i = interactions.c
+    store = turn.ctx.store
     for media_type, count in turn.wake.items():
-        oldest = (
-            select(i.id)
-            .where(i.tenant == tenant, i.waiting == "target", i.media_type == media_type)
-            .order_by(i.placed_in_queue_at)
-            .limit(count)
-        )
-        turn.conn.execute(
-            update(interactions).where(i.tenant == tenant, i.id.in_(oldest)).values(due_at=turn.now)
+        sql.run(
+            turn.conn,
+            sql.wake(store.table, store.postgresql),
+            {"b_tenant": tenant, "b_media": media_type, "b_count": count, "b_now": turn.now},
         )
     turn.wake.clear()
 
@@ -302,13 +265,12 @@ def _agent_turn(ctx: EngineContext, agent: str) -> Iterator[tuple[Turn, AgentSlo
 
 def _held(turn: Turn, agent: str, interaction_id: str, states: tuple[str, ...]) -> Itx:
     """The interaction, locked, if it is ``agent``'s in one of ``states``."""
-    from sqlalchemy import select
-
-    table = turn.ctx.store.table
-    query = select(table).where(table.c.tenant == turn.ctx.tenant, table.c.id == interaction_id)
-    if turn.ctx.store.postgresql:
-        query = query.with_for_update()
-    row = turn.conn.execute(query).first()
+    store = turn.ctx.store
+    row = sql.run(
+        turn.conn,
+        sql.lock_one(store.table, store.postgresql, False),
+        {"b_tenant": turn.ctx.tenant, "b_id": interaction_id},
+    ).first()
     if row is None:
         raise AgentActionError(404, f"no interaction {interaction_id!r}")
     itx = turn.hold([row])[0]

@@ -18,7 +18,9 @@ from gsetup.runtime.errors import AgentActionError, IntakeError
 if TYPE_CHECKING:
     from gsetup.runtime.clock import Clock
     from gsetup.runtime.config import Deployment
+    from gsetup.runtime.context import Settings
     from gsetup.runtime.engine import Engine
+    from gsetup.runtime.outbox import Sender
     from gsetup.runtime.services.classification import Classifier
     from gsetup.runtime.store import Store
 
@@ -248,12 +250,15 @@ def open_runtime(
     classifier: Classifier | None = None,
     worker_id: str | None = None,
     deployment: Deployment | None = None,
+    settings: Settings | None = None,
+    sender: Sender | None = None,
 ) -> Runtime:
     """Load the tenant's installed strategies (refusing any malformed file) and open its store.
 
     ``store_url`` defaults to an embedded SQLite file beside the configuration database
     (:func:`gsetup.runtime.store.default_store_url`). ``deployment`` replaces reading the
-    configuration database (tests and the bench build one in memory).
+    configuration database (tests and the bench build one in memory); ``sender`` replaces
+    the HTTP delivery of DMS requests.
     """
     from gsetup.runtime.engine import build_engine
 
@@ -266,5 +271,7 @@ def open_runtime(
             classifier=classifier,
             worker_id=worker_id,
             deployment=deployment,
+            settings=settings,
+            sender=sender,
         )
     )

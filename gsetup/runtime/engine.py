@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from gsetup.runtime import sql
 from gsetup.runtime.agents import expire_offer
 from gsetup.runtime.clock import Clock, SystemClock
 from gsetup.runtime.context import EngineContext, Settings
@@ -69,18 +70,13 @@ class Engine:
         return max_turns
 
     def _claim(self, turn: Turn) -> list[object]:
-        from sqlalchemy import select
-
-        table = self.ctx.store.table
-        query = (
-            select(table)
-            .where(table.c.tenant == self.ctx.tenant, table.c.due_at <= turn.now)
-            .order_by(table.c.due_at)
-            .limit(self.ctx.settings.batch_size)
-        )
-        if self.ctx.store.postgresql:
-            query = query.with_for_update(skip_locked=True)
-        return list(turn.conn.execute(query))
+        store = self.ctx.store
+        params = {
+            "b_tenant": self.ctx.tenant,
+            "b_now": turn.now,
+            "b_limit": self.ctx.settings.batch_size,
+        }
+        return list(sql.run(turn.conn, sql.claim(store.table, store.postgresql), params))
 
     def _heartbeat(self, turn: Turn, processed: int) -> None:
         from sqlalchemy import update

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from gsetup.runtime import sql
 from gsetup.runtime.interpreter import StrategyError
 from gsetup.runtime.itx import Itx
 
 if TYPE_CHECKING:
-    from sqlalchemy import Table
-
     from gsetup.runtime.interpreter import Machine
 
 # find_interaction's states -> the interactions-table states they cover.
@@ -38,33 +38,27 @@ def merge_itx_data(run: Machine, args: dict[str, Any]) -> bool:
     """MergeItxData: merge this interaction into an older one of the same Business Process
     with the same ``column`` value, still before its target (one of ``flags`` set). The older
     one gets this one's user data in ``_mergedItems`` and every key it lacks; true when merged."""
-    from sqlalchemy import or_, select
-
-    table = run.turn.ctx.store.table
+    store = run.turn.ctx.store
     column = _column(run, args["column"])
     value = args["value"]
     if value in (None, ""):
         return False
-    flags = [_column(run, f) for f in (args.get("flags") or [])]
+    flags = tuple(_column(run, f) for f in (args.get("flags") or []))
     process = run.program.process_of_queue(run.itx.queue or "")
     queues = list(process.bp.queues) if process is not None else [run.itx.queue]
-    run.turn.flush()
-    query = (
-        select(table.c.id)
-        .where(
-            table.c.tenant == run.itx.tenant,
-            table.c[column] == value,
-            table.c.id != run.itx.id,
-            table.c.state.in_(("queued", "routing")),
-            table.c.queue.in_(queues),
-            table.c.received_at <= run.itx.received_at,
-        )
-        .order_by(table.c.received_at, table.c.id)
-        .limit(1)
-    )
-    if flags:
-        query = query.where(or_(*(table.c[f] == 1 for f in flags)))
-    older = _lock(run, query)
+    run.turn.flush_matching(column, value, run.itx)
+    found = sql.run(
+        run.turn.conn,
+        sql.merge_candidate(store.table, column, flags),
+        {
+            "b_tenant": run.itx.tenant,
+            "b_value": value,
+            "b_id": run.itx.id,
+            "b_queues": queues,
+            "b_received": run.itx.received_at,
+        },
+    ).scalar()
+    older = _lock(run, found) if found is not None else None
     if older is None:
         return False
     _merge_into(older, run.itx)
@@ -84,30 +78,26 @@ def _merge_into(older: Itx, itx: Itx) -> None:
 def find_interaction(run: Machine, args: dict[str, Any]) -> dict[str, Any] | None:
     """Another interaction with ``column`` = ``value`` in ``state`` (queued, routing, agent),
     created before ``before`` if given: ``{id, agent, queue}``, or none."""
-    from sqlalchemy import select
-
-    table = run.turn.ctx.store.table
+    store = run.turn.ctx.store
     column = _column(run, args["column"])
-    state = args["state"]
+    state, value = args["state"], args["value"]
     if state not in _STATES:
         raise StrategyError(f"state is one of {', '.join(_STATES)}, not {state!r}")
-    if args["value"] in (None, ""):
+    if value in (None, ""):
         return None
-    run.turn.flush()
-    query = (
-        select(table.c.id, table.c.assigned_to, table.c.queue)
-        .where(
-            table.c.tenant == run.itx.tenant,
-            table.c[column] == args["value"],
-            table.c.id != run.itx.id,
-            table.c.state.in_(_STATES[state]),
-        )
-        .order_by(table.c.received_at)
-        .limit(1)
-    )
-    if args.get("before") is not None:
-        query = query.where(table.c.received_at < float(args["before"]))
-    row = run.turn.conn.execute(query).first()
+    run.turn.flush_matching(column, value, run.itx)
+    before = args.get("before")
+    params = {
+        "b_tenant": run.itx.tenant,
+        "b_value": value,
+        "b_id": run.itx.id,
+        "b_states": list(_STATES[state]),
+    }
+    if before is not None:
+        params["b_before"] = float(before)
+    row = sql.run(
+        run.turn.conn, sql.find_other(store.table, column, before is not None), params
+    ).first()
     if row is None:
         return None
     return {"id": row.id, "agent": row.assigned_to, "queue": row.queue}
@@ -117,23 +107,23 @@ def keep_order(run: Machine, args: dict[str, Any]) -> None:
     """Hold this interaction while an older one whose user data ``key`` is ``value`` is still
     in this strategy's queue (not yet routed on). Older: received earlier or, with ``order``
     (a user data key holding a number, e.g. a tweet's status id), with a smaller number."""
-    from sqlalchemy import select
-
     key, value = _key(args["key"]), args["value"]
     if value in (None, ""):
         return
-    table = run.turn.ctx.store.table
+    itx = run.itx
+    order = _order_of(itx.udata, args.get("order"))
     run.turn.flush()
-    query = select(table.c.id, table.c.received_at, table.c.attached_data).where(
-        table.c.tenant == run.itx.tenant,
-        table.c.queue == run.itx.queue,
-        table.c.state.in_(("queued", "routing")),
-        table.c.id != run.itx.id,
+    rows = sql.run(
+        run.turn.conn,
+        sql.same_queue_older(run.turn.ctx.store.table),
+        {
+            "b_tenant": itx.tenant,
+            "b_queue": itx.queue,
+            "b_id": itx.id,
+            # With an order key, one received later may still be older.
+            "b_received": itx.received_at if order is None else math.inf,
+        },
     )
-    if args.get("order") in (None, ""):
-        query = query.where(table.c.received_at <= run.itx.received_at)
-    rows = run.turn.conn.execute(query)
-    order = _order_of(run.itx.udata, args.get("order"))
     for row in rows:
         udata = json.loads(row.attached_data)
         if udata.get(key) != value:
@@ -142,8 +132,8 @@ def keep_order(run: Machine, args: dict[str, Any]) -> None:
             other = _order_of(udata, args["order"])
             if other is None or other >= order:
                 continue
-        elif row.received_at == run.itx.received_at and row.id > run.itx.id:
-            continue
+        elif row.received_at == itx.received_at and row.id > itx.id:
+            continue  # received at the same moment: ids keep the order of submission
         run.suspend("order", run.turn.now + run.turn.ctx.settings.order_recheck, again=True)
 
 
@@ -195,24 +185,19 @@ def _column(run: Machine, name: Any) -> str:
     return columns[name.lower()]
 
 
-def _lock(run: Machine, query: Any) -> Itx | None:
-    """The interaction ``query`` finds, held by this turn (locked on PostgreSQL)."""
-    from sqlalchemy import select
-
+def _lock(run: Machine, found: str) -> Itx | None:
+    """Interaction ``found``, held by this turn (locked on PostgreSQL; None when another
+    worker is running it right now)."""
     turn = run.turn
-    found = turn.conn.execute(query).scalar()
-    if found is None:
-        return None
     if found in turn.held:
         return turn.held[found]
-    table: Table = turn.ctx.store.table
-    locking = select(table).where(table.c.id == found)
-    if turn.ctx.store.postgresql:
-        locking = locking.with_for_update(skip_locked=True)
-    row = turn.conn.execute(locking).first()
-    if row is None:  # another worker is running it right now: no merge this time
-        return None
-    return turn.hold([row])[0]
+    store = turn.ctx.store
+    row = sql.run(
+        turn.conn,
+        sql.lock_one(store.table, store.postgresql, True),
+        {"b_tenant": run.itx.tenant, "b_id": found},
+    ).first()
+    return turn.hold([row])[0] if row is not None else None
 
 
 FUNCTIONS: dict[str, Callable[[Machine, dict[str, Any]], Any]] = {

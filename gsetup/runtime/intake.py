@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from gsetup.runtime import sql
 from gsetup.runtime.api import Accepted
 from gsetup.runtime.config import DMS_TYPE
 from gsetup.runtime.errors import IntakeError
@@ -122,8 +123,6 @@ def _route(ctx: EngineContext, app: AppConfig, channel: str, where: str) -> str:
 def _store(
     ctx: EngineContext, conn: Connection, now: float, app: str, body: dict[str, Any], queue: str
 ) -> Accepted:
-    from sqlalchemy import select
-
     table = ctx.store.table
     udata = dict(body.get("attached_data") or {})
     has_strategy = queue in ctx.program.by_queue
@@ -145,15 +144,13 @@ def _store(
         "offers": 0,
     }
     values.update(custom_values(udata, ctx.store.custom))
-    keys = ["tenant", "channel", "external_id"]
-    if conn.execute(insert_ignore(ctx.store, table, keys).values(values)).rowcount:
+    statement = insert_ignore(ctx.store.postgresql, table, ("tenant", "channel", "external_id"))
+    if conn.execute(statement, values).first() is not None:
         return Accepted(values["id"], False, queue)
-    first = conn.execute(
-        select(table.c.id, table.c.queue).where(
-            table.c.tenant == ctx.tenant,
-            table.c.channel == body["channel"],
-            table.c.external_id == body["external_id"],
-        )
+    first = sql.run(
+        conn,
+        sql.intake_duplicate(table),
+        {"b_tenant": ctx.tenant, "b_channel": body["channel"], "b_external": body["external_id"]},
     ).one()
     return Accepted(first.id, True, first.queue or queue)
 

@@ -71,6 +71,7 @@ interactions = Table(
     Index("ix_itx_due", "tenant", "due_at"),
     Index("ix_itx_queue", "tenant", "queue", "state"),
     Index("ix_itx_agent", "tenant", "assigned_to"),
+    Index("ix_itx_waiting", "tenant", "waiting", "media_type", "placed_in_queue_at"),
 )
 
 # Every offer ever made: (interaction, agent, time). Lets tests and status see re-offers.

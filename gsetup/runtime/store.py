@@ -8,6 +8,7 @@ store whose schema version differs from this gsetup's is refused, never changed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -55,10 +56,12 @@ class Store:
     columns: dict[str, str] = field(default_factory=dict)
     custom: tuple[CustomField, ...] = ()
     table: Table = interactions
+    property_of: dict[str, str] = field(default_factory=dict)  # column -> custom property
 
     def refresh(self) -> None:
         """Read which custom columns the store has."""
         self.columns, self.custom = _custom_columns(self.engine)
+        self.property_of = {f.column: f.property for f in self.custom}
         self.table = interactions_with([(f.column, f.type, f.length) for f in self.custom])
 
     @property
@@ -218,12 +221,17 @@ def _first(exc: BaseException) -> str:
     )
 
 
-def insert_ignore(store: Store, table: Table, keys: list[str]) -> Any:
-    """An INSERT that does nothing when a row with the same ``keys`` exists (a unique key)."""
-    if store.postgresql:
+@functools.cache
+def insert_ignore(postgresql: bool, table: Table, keys: tuple[str, ...]) -> Any:
+    """An INSERT that does nothing when a row with the same ``keys`` exists (a unique key),
+    returning the primary key of what it inserted: ``.first()`` is None for a repeat
+    (rowcount is -1 with psycopg here). Built once per table."""
+    if postgresql:
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        return pg_insert(table).on_conflict_do_nothing(index_elements=keys)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        statement: Any = pg_insert(table).on_conflict_do_nothing(index_elements=list(keys))
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    return sqlite_insert(table).on_conflict_do_nothing(index_elements=keys)
+        statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=list(keys))
+    return statement.returning(*table.primary_key.columns)

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from gsetup.runtime import sql
 from gsetup.runtime.context import EngineContext, log
 from gsetup.runtime.itx import STATE_COLUMNS, Itx, from_row, to_values
 from gsetup.runtime.schema import SYSTEM
@@ -30,6 +31,7 @@ class Turn:
     dirty: dict[str, Itx] = field(default_factory=dict)
     agents: dict[str, AgentSlot] = field(default_factory=dict)  # agents seen this turn
     loaded_agents: set[str] = field(default_factory=set)  # whose loads are read
+    all_agents_read: bool = False  # every ready agent is in ``agents``
     wake: dict[str, int] = field(default_factory=dict)  # media type -> capacity freed
     outbox_rows: int = 0
 
@@ -49,12 +51,21 @@ class Turn:
         if self.dirty:
             store = self.ctx.store
             rows = [to_values(itx, store.custom) for itx in self.dirty.values()]
-            self.conn.execute(_update_statement(store.table), rows)
+            sql.run(self.conn, _update_statement(store.table), rows)
             self.dirty.clear()
         if self.agents:
             from gsetup.runtime.agents import flush_loads
 
             flush_loads(self)
+
+    def flush_matching(self, column: str, value: Any, asking: Itx) -> None:
+        """Flush before a query on ``column`` = ``value`` only when another changed
+        interaction of this turn could match it; the common case costs no statement."""
+        prop = self.ctx.store.property_of.get(column)
+        if prop is None or any(
+            itx.udata.get(prop) == value for itx in self.dirty.values() if itx is not asking
+        ):
+            self.flush()
 
     def log(self, itx: Itx, event: str, **fields: Any) -> None:
         """A structured debug line for a state change."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from gsetup.runtime import sql
 from gsetup.runtime.ids import new_id
 from gsetup.runtime.itx import dumps
 from gsetup.runtime.schema import contacts, ucs_interactions
@@ -30,7 +31,6 @@ def identify_contact(run: Machine, args: dict[str, Any]) -> dict[str, Any] | Non
     """The contact whose first given attribute matches; created when absent and ``create``.
     Args: ``media_type``, ``attributes`` (ordered: the first non-empty one identifies),
     ``create``. Result: ``{id, created, attributes}`` or none."""
-    from sqlalchemy import select
 
     attributes = args.get("attributes")
     if not isinstance(attributes, dict):
@@ -40,27 +40,25 @@ def identify_contact(run: Machine, args: dict[str, Any]) -> dict[str, Any] | Non
     if identity is None:
         return None
     tenant, conn = run.itx.tenant, run.turn.conn
-    query = select(contacts.c.id, contacts.c.attributes).where(
-        contacts.c.tenant == tenant, contacts.c.identity == identity
-    )
-    row = conn.execute(query).first()
+    key = {"b_tenant": tenant, "b_identity": identity}
+    row = sql.run(conn, sql.CONTACT_BY_IDENTITY, key).first()
     if row is not None:
         return {"id": row.id, "created": False, "attributes": json.loads(row.attributes)}
     if not args.get("create"):
         return None
     contact_id = new_id(run.turn.now)
-    inserted = conn.execute(
-        insert_ignore(run.turn.ctx.store, contacts, ["tenant", "identity"]).values(
-            id=contact_id,
-            tenant=tenant,
-            media_type=str(args.get("media_type") or run.itx.media_type),
-            identity=identity,
-            attributes=dumps(attributes),
-            created_at=run.turn.now,
-        )
-    ).rowcount
-    if not inserted:  # another worker created it at the same moment
-        found = conn.execute(query).first()
+    values = {
+        "id": contact_id,
+        "tenant": tenant,
+        "media_type": str(args.get("media_type") or run.itx.media_type),
+        "identity": identity,
+        "attributes": dumps(attributes),
+        "created_at": run.turn.now,
+    }
+    statement = insert_ignore(run.turn.ctx.store.postgresql, contacts, ("tenant", "identity"))
+    inserted = conn.execute(statement, values).first()
+    if inserted is None:  # another worker created it at the same moment
+        found = sql.run(conn, sql.CONTACT_BY_IDENTITY, key).first()
         if found is None:
             raise ServiceError("the contact could not be created")
         return {"id": found.id, "created": False, "attributes": json.loads(found.attributes)}
@@ -98,24 +96,20 @@ def create_interaction(run: Machine, args: dict[str, Any]) -> dict[str, Any]:
         "attributes": dumps(args.get("attributes") or {}),
         "created_at": run.turn.now,
     }
-    run.turn.conn.execute(
-        insert_ignore(run.turn.ctx.store, ucs_interactions, ["tenant", "id"]).values(values)
-    )
+    statement = insert_ignore(run.turn.ctx.store.postgresql, ucs_interactions, ("tenant", "id"))
+    sql.run(run.turn.conn, statement, values)
     return {"id": values["id"]}
 
 
 def update_interaction(run: Machine, args: dict[str, Any]) -> dict[str, Any]:
     """Merge ``attributes`` into a UCS interaction's attributes; none there is an error."""
-    from sqlalchemy import select, update
-
     _require("UpdateInteraction", args, "id")
-    t = ucs_interactions.c
-    key = (t.tenant == run.itx.tenant) & (t.id == str(args["id"]))
-    found = run.turn.conn.execute(select(t.attributes).where(key)).scalar()
+    key = {"b_tenant": run.itx.tenant, "b_id": str(args["id"])}
+    found = sql.run(run.turn.conn, sql.UCS_ATTRIBUTES, key).scalar()
     if found is None:
         raise ServiceError(f"UCS has no interaction {args['id']!r}")
     merged = {**json.loads(found), **(args.get("attributes") or {})}
-    run.turn.conn.execute(update(ucs_interactions).where(key).values(attributes=dumps(merged)))
+    sql.run(run.turn.conn, sql.UCS_SET_ATTRIBUTES, {**key, "b_attributes": dumps(merged)})
     return {"id": str(args["id"])}
 
 

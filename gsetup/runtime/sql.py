@@ -1,0 +1,233 @@
+"""The engine's statements, built once per table and run as SQL compiled once per dialect.
+
+Building a SQLAlchemy statement, computing its cache key and setting up its execution cost
+more than SQLite takes to run it. The hot paths (claim, flush, intake, functions, UCS,
+agents) therefore use statements built once here, and :func:`run` sends each as the SQL its
+dialect compiled the first time, with ``exec_driver_sql`` (no per-row parameter processing:
+the values are plain strings and numbers). Bound-parameter names start with ``b_`` so they
+never collide with column names in ``values()``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import bindparam, or_, select, update
+
+from gsetup.runtime.schema import agent_loads, agents, contacts, offers, ucs_interactions
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, CursorResult, Table
+
+Params = dict[str, Any] | list[dict[str, Any]]
+
+
+class _Compiled:
+    """A statement's SQL for one dialect, its positional parameter order (None: named) and
+    the values of the literals it binds itself (``state == 'ready'``)."""
+
+    def __init__(self, text: str, order: tuple[str, ...] | None, literals: dict[str, Any]):
+        self.text, self.order, self.literals = text, order, literals
+
+    def arguments(self, params: dict[str, Any]) -> Any:
+        if self.literals:
+            params = {**self.literals, **params}
+        return params if self.order is None else tuple(params[n] for n in self.order)
+
+
+# (statement, dialect, parameter names) -> compiled form, or None: let SQLAlchemy run it
+_COMPILED: dict[tuple[int, str, tuple[str, ...]], _Compiled | None] = {}
+
+
+def run(conn: Connection, statement: Any, params: Params) -> CursorResult[Any]:
+    """Execute a statement of this module (one that lives as long as the process)."""
+    rows = params if isinstance(params, list) else [params]
+    key = (id(statement), conn.dialect.name, tuple(rows[0]))
+    try:
+        compiled = _COMPILED[key]
+    except KeyError:
+        compiled = _COMPILED[key] = _compile(conn, statement, list(rows[0]))
+    if compiled is None:
+        return conn.execute(statement, params)
+    if isinstance(params, list):
+        return conn.exec_driver_sql(compiled.text, [compiled.arguments(p) for p in params])
+    return conn.exec_driver_sql(compiled.text, compiled.arguments(params))
+
+
+def _compile(conn: Connection, statement: Any, keys: list[str]) -> _Compiled | None:
+    from sqlalchemy.sql.dml import Insert
+
+    compiled = statement.compile(
+        dialect=conn.dialect, column_keys=keys if isinstance(statement, Insert) else None
+    )
+    text = str(compiled)
+    if "POSTCOMPILE" in text:  # expanding IN (...): rendered by SQLAlchemy at each call
+        return None
+    literals = {
+        name: bind.effective_value
+        for name, bind in compiled.binds.items()
+        if name not in keys and not bind.required
+    }
+    positional = conn.dialect.paramstyle in ("qmark", "numeric", "format")
+    return _Compiled(text, tuple(compiled.positiontup or ()) if positional else None, literals)
+
+
+@functools.cache
+def claim(table: Table, postgresql: bool) -> Any:
+    """Due interactions of a tenant, oldest due first."""
+    query = (
+        select(table)
+        .where(table.c.tenant == bindparam("b_tenant"), table.c.due_at <= bindparam("b_now"))
+        .order_by(table.c.due_at)
+        .limit(bindparam("b_limit"))
+    )
+    return query.with_for_update(skip_locked=True) if postgresql else query
+
+
+@functools.cache
+def lock_one(table: Table, postgresql: bool, skip_locked: bool) -> Any:
+    """One interaction by id, locked on PostgreSQL."""
+    query = select(table).where(
+        table.c.tenant == bindparam("b_tenant"), table.c.id == bindparam("b_id")
+    )
+    return query.with_for_update(skip_locked=skip_locked) if postgresql else query
+
+
+@functools.cache
+def intake_duplicate(table: Table) -> Any:
+    """The interaction a submission repeats."""
+    return select(table.c.id, table.c.queue).where(
+        table.c.tenant == bindparam("b_tenant"),
+        table.c.channel == bindparam("b_channel"),
+        table.c.external_id == bindparam("b_external"),
+    )
+
+
+@functools.cache
+def merge_candidate(table: Table, column: str, flags: tuple[str, ...]) -> Any:
+    """The oldest interaction of the same Business Process with the same column value,
+    still before its target (one of ``flags`` set)."""
+    query = (
+        select(table.c.id)
+        .where(
+            table.c.tenant == bindparam("b_tenant"),
+            table.c[column] == bindparam("b_value"),
+            table.c.id != bindparam("b_id"),
+            or_(table.c.state == "queued", table.c.state == "routing"),
+            table.c.queue.in_(bindparam("b_queues", expanding=True)),
+            table.c.received_at <= bindparam("b_received"),
+        )
+        .order_by(table.c.received_at, table.c.id)
+        .limit(1)
+    )
+    if flags:
+        query = query.where(or_(*(table.c[f] == 1 for f in flags)))
+    return query
+
+
+@functools.cache
+def find_other(table: Table, column: str, before: bool) -> Any:
+    """Another interaction with the column value in some states (find_interaction)."""
+    query = (
+        select(table.c.id, table.c.assigned_to, table.c.queue)
+        .where(
+            table.c.tenant == bindparam("b_tenant"),
+            table.c[column] == bindparam("b_value"),
+            table.c.id != bindparam("b_id"),
+            table.c.state.in_(bindparam("b_states", expanding=True)),
+        )
+        .order_by(table.c.received_at)
+        .limit(1)
+    )
+    return query.where(table.c.received_at < bindparam("b_before")) if before else query
+
+
+@functools.cache
+def same_queue_older(table: Table) -> Any:
+    """Older interactions still in a queue's strategy (keep_order)."""
+    return select(table.c.id, table.c.received_at, table.c.attached_data).where(
+        table.c.tenant == bindparam("b_tenant"),
+        table.c.queue == bindparam("b_queue"),
+        or_(table.c.state == "queued", table.c.state == "routing"),
+        table.c.id != bindparam("b_id"),
+        table.c.received_at <= bindparam("b_received"),
+    )
+
+
+CONTACT_BY_IDENTITY = select(contacts.c.id, contacts.c.attributes).where(
+    contacts.c.tenant == bindparam("b_tenant"), contacts.c.identity == bindparam("b_identity")
+)
+UCS_ATTRIBUTES = select(ucs_interactions.c.attributes).where(
+    ucs_interactions.c.tenant == bindparam("b_tenant"), ucs_interactions.c.id == bindparam("b_id")
+)
+UCS_SET_ATTRIBUTES = (
+    update(ucs_interactions)
+    .where(
+        ucs_interactions.c.tenant == bindparam("b_tenant"),
+        ucs_interactions.c.id == bindparam("b_id"),
+    )
+    .values(attributes=bindparam("b_attributes"))
+)
+READY_AGENTS = select(agents.c.name, agents.c.state, agents.c.skills, agents.c.capacity).where(
+    agents.c.tenant == bindparam("b_tenant"), agents.c.state == "ready"
+)
+TENANT_LOADS = select(agent_loads.c.agent, agent_loads.c.media_type, agent_loads.c.load).where(
+    agent_loads.c.tenant == bindparam("b_tenant")
+)
+AGENT_LOADS = select(agent_loads.c.media_type, agent_loads.c.load).where(
+    agent_loads.c.tenant == bindparam("b_tenant"), agent_loads.c.agent == bindparam("b_agent")
+)
+SET_LOAD = (
+    update(agent_loads)
+    .where(
+        agent_loads.c.tenant == bindparam("b_tenant"),
+        agent_loads.c.agent == bindparam("b_agent"),
+        agent_loads.c.media_type == bindparam("b_media"),
+    )
+    .values(load=bindparam("b_load"))
+)
+INSERT_OFFER = offers.insert()
+OFFER_OUTCOME = (
+    update(offers)
+    .where(
+        offers.c.tenant == bindparam("b_tenant"),
+        offers.c.interaction_id == bindparam("b_id"),
+        offers.c.agent == bindparam("b_agent"),
+        offers.c.outcome.is_(None),
+    )
+    .values(outcome=bindparam("b_outcome"))
+)
+
+
+@functools.cache
+def agent_row(postgresql: bool, skip_locked: bool) -> Any:
+    """An agent's row, locked on PostgreSQL."""
+    query = select(agents.c.state, agents.c.skills, agents.c.capacity).where(
+        agents.c.tenant == bindparam("b_tenant"), agents.c.name == bindparam("b_agent")
+    )
+    return query.with_for_update(skip_locked=skip_locked) if postgresql else query
+
+
+@functools.cache
+def wake(table: Table, postgresql: bool) -> Any:
+    """Make the oldest interactions waiting at a target for a media type due now; rows
+    another worker holds are running already and are skipped (no lock waits between turns)."""
+    oldest = (
+        select(table.c.id)
+        .where(
+            table.c.tenant == bindparam("b_tenant"),
+            table.c.waiting == "target",
+            table.c.media_type == bindparam("b_media"),
+            table.c.due_at > bindparam("b_now"),
+        )
+        .order_by(table.c.placed_in_queue_at)
+        .limit(bindparam("b_count"))
+    )
+    if postgresql:
+        oldest = oldest.with_for_update(skip_locked=True)
+    return (
+        update(table)
+        .where(table.c.tenant == bindparam("b_tenant"), table.c.id.in_(oldest))
+        .values(due_at=bindparam("b_now"))
+    )

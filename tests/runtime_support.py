@@ -1,0 +1,219 @@
+"""Shared set-up of routing-runtime tests: a configured tenant, a DMS receiver, stores."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.helpers import run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+TENANT = "Environment"
+DMS = "DMS_1"
+CHANNEL = "channel-facebook"
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """A running tests.dms_receiver process."""
+
+    url: str
+    log: Path
+    process: subprocess.Popen[str]
+
+    def delivered(self) -> list[dict[str, Any]]:
+        """Requests delivered (repeats dropped), in order."""
+        import json
+
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
+
+    def posts(self) -> int:
+        """POSTs received, repeats included."""
+        path = Path(f"{self.log}.posts")
+        return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+@contextmanager
+def receiver(directory: Path, fail_first: int = 0) -> Iterator[Receiver]:
+    """Start a DMS receiver on a free loopback port; stopped on exit."""
+    log = directory / "delivered.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.dms_receiver", str(log), str(fail_first)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline())
+        yield Receiver(f"http://127.0.0.1:{port}/outbound", log, process)
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def configure_tenant(
+    config_url: str,
+    workdir: Path,
+    *,
+    agents: Mapping[str, int],
+    outbound_url: str = "http://127.0.0.1:9/outbound",
+    packages: tuple[str, ...] = ("facebook-bp",),
+    channel_options: Mapping[str, str] | None = None,
+) -> None:
+    """Install ``packages`` and add what the runtime needs: a DMS whose Facebook channel
+    routes to the inbound queue, and agents (name -> capacity for facebook media types)."""
+    from gsetup.configdb.database import open_database
+    from gsetup.plan.apply import Operation, apply_state
+    from gsetup.state import DesiredObject, DesiredState, object_path, options
+
+    previous = Path.cwd()
+    os.chdir(workdir)
+    try:
+        for package in packages:
+            result = run_cli(
+                "--db",
+                config_url,
+                "install",
+                package,
+                "--answers",
+                str(EXAMPLES / f"{package}.yaml"),
+                "--yes",
+            )
+            assert result.exit_code == 0, result.stderr
+    finally:
+        os.chdir(previous)
+    state = DesiredState(TENANT)
+    channel = {"inbound-route": "1:facebook_queue", **(channel_options or {})}
+    state.add(
+        DesiredObject(
+            "application",
+            object_path("application", DMS),
+            {"app_type": "DigitalMessagingServer", "host": "127.0.0.1", "port": 9},
+            options(
+                {
+                    CHANNEL: channel,
+                    "endpoints:1": {"facebook_queue": "Facebook Inbound Queue"},
+                    "gsetup-runtime": {"outbound-url": outbound_url},
+                }
+            ),
+        )
+    )
+    for capacity in sorted(set(agents.values())):
+        state.add(
+            DesiredObject(
+                "capacity_rule",
+                object_path("capacity_rule", f"rule-{capacity}"),
+                {
+                    "limits": {
+                        m: capacity
+                        for m in ("facebook", "facebooksession", "facebookprivatemessage")
+                    }
+                },
+            )
+        )
+    for name, capacity in agents.items():
+        state.add(
+            DesiredObject(
+                "person",
+                object_path("person", name),
+                {
+                    "skills": {"facebook": 5},
+                    "capacity_rule": object_path("capacity_rule", f"rule-{capacity}"),
+                },
+            )
+        )
+    db = open_database(config_url)
+    try:
+        apply_state(db.engine, state, Operation("runtime test set-up", "tests"))
+    finally:
+        db.engine.dispose()
+
+
+def post(
+    n: int, *, post_id: str | None = None, text: str = "great, please help", **udata: Any
+) -> dict[str, Any]:
+    """A Facebook submission body (a post with comments, FacebookItxType 2)."""
+    return {
+        "media_type": "facebook",
+        "channel": CHANNEL,
+        "external_id": f"ext-{n}",
+        "text": text,
+        "attached_data": {
+            "_facebookPostId": post_id or f"post-{n}",
+            "_facebookActorId": f"user-{n % 7}",
+            "_facebookActorName": f"User {n % 7}",
+            "_umsChannel": CHANNEL,
+            "FacebookItxType": 2,
+            **udata,
+        },
+    }
+
+
+@dataclass
+class WorkerProcess:
+    """A ``python -m gsetup.runtime.worker`` subprocess."""
+
+    args: list[str]
+    process: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        """Start it and wait until it has loaded its strategies and opened the store."""
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gsetup.runtime.worker", *self.args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        assert line.strip() == "ready", self.process.stderr.read() if self.process.stderr else line
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to finish anything."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+            self._close()
+
+    def terminate(self) -> int:
+        """SIGTERM and wait; the exit status."""
+        assert self.process is not None
+        self.process.terminate()
+        code = self.process.wait(timeout=60)
+        self._close()
+        return code
+
+    def _close(self) -> None:
+        assert self.process is not None
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+        self.process = None
+
+
+def auto_agents(runtime: Any, agents: list[str], *, reply: bool) -> int:
+    """One pass of automatic agents: accept every offer, reply if asked, finish. Returns how
+    many interactions were handled."""
+    handled = 0
+    for agent in agents:
+        for offer in runtime.offers(TENANT, agent):
+            if offer.state == "offered":
+                runtime.accept(TENANT, agent, offer.interaction_id)
+            if reply:
+                runtime.reply(TENANT, agent, offer.interaction_id, f"re: {offer.interaction_id}")
+            runtime.done(TENANT, agent, offer.interaction_id)
+            handled += 1
+    return handled

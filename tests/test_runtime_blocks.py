@@ -1,0 +1,468 @@
+"""The interpreter on real stores: every block, function and service, checked in the rows of
+the interactions table, the contacts, the outbox and the agents' loads."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from gsetup.runtime.api import AgentActionError, IntakeError, Runtime, open_runtime
+from gsetup.runtime.clock import VirtualClock
+from gsetup.runtime.config import AgentConfig, AppConfig, BusinessProcess, Deployment
+from tests.runtime_support import CHANNEL, DMS, TENANT, receiver
+
+STRATEGIES = Path(__file__).resolve().parent / "runtime_strategies"
+QUEUES = ("Q In", "Q Deliver", "Q Order", "Test Stop Queue", "Test Outbound Queue")
+XML = (
+    "<post><comments><comment><id>c1</id><author>ann</author><text>nice</text></comment>"
+    "<comment><id>c2</id><author>bob</author><text>bad</text></comment></comments></post>"
+)
+
+
+def deployment(
+    agents: dict[str, tuple[int, int]], outbound_url: str = "http://127.0.0.1:9/x"
+) -> Deployment:
+    """The test Business Process; agents: name -> (facebook skill, capacity)."""
+    bp = BusinessProcess(
+        "Test BP", "test-bp", STRATEGIES, tuple(sorted(STRATEGIES.glob("*.yaml"))), QUEUES
+    )
+    dms = AppConfig(
+        DMS,
+        "DigitalMessagingServer",
+        "127.0.0.1",
+        9,
+        {
+            CHANNEL: {"inbound-route": "1:in", "grouping-timeout": "30"},
+            "endpoints:1": {"in": "Q In", "nowhere": "No Such Queue"},
+            "channel-broken": {"inbound-route": "1:nowhere"},
+            "gsetup-runtime": {"outbound-url": outbound_url},
+        },
+    )
+    return Deployment(
+        TENANT,
+        1,
+        (bp,),
+        {n: AgentConfig(n, {"facebook": s}, {"facebook": c}) for n, (s, c) in agents.items()},
+        {DMS: dms},
+        QUEUES,
+        ("facebook", "twitter"),
+    )
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock()
+
+
+def start(
+    store_url: str, clock: VirtualClock, agents: dict[str, tuple[int, int]] | None = None, **kw: Any
+) -> Runtime:
+    runtime = open_runtime(
+        TENANT, store_url=store_url, deployment=deployment(agents or {}, **kw), clock=clock
+    )
+    for name in agents or {}:
+        runtime.agent_login(TENANT, name)
+        runtime.agent_ready(TENANT, name)
+    return runtime
+
+
+@pytest.fixture
+def rows(store_url: str) -> Iterator[Any]:
+    engine = create_engine(store_url, poolclass=NullPool)
+
+    def query(sql: str, **params: Any) -> list[Any]:
+        with engine.connect() as conn:
+            return list(conn.execute(text(sql), params))
+
+    yield query
+    engine.dispose()
+
+
+def body(number: int, **udata: Any) -> dict[str, Any]:
+    return {
+        "media_type": "facebook",
+        "channel": CHANNEL,
+        "external_id": f"ext-{number}",
+        "text": udata.pop("text", "great, please help"),
+        "attached_data": {
+            "_facebookActorId": f"user-{number}",
+            "_facebookActorName": "Ann",
+            **udata,
+        },
+    }
+
+
+def udata(rows: Any, interaction_id: str) -> dict[str, Any]:
+    found = rows("SELECT attached_data FROM interactions WHERE id = :i", i=interaction_id)
+    return json.loads(found[0][0])
+
+
+def test_blocks_functions_and_services_write_the_store(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    runtime = start(store_url, clock, {"senior": (5, 2), "junior": (1, 2)})
+    first = runtime.submit(
+        TENANT, DMS, body(1, n=5, _facebookXML=XML, drop_me="x", followers=99, _facebookPostId="p1")
+    )
+    runtime.run_until_idle()
+    (row,) = rows(
+        "SELECT state, queue, assigned_to, desktop_sentiment, desktop_actionable, desktop_influence, "
+        "facebookInQueueAtTarget, facebookPostId FROM interactions WHERE id = :i",
+        i=first.interaction_id,
+    )
+    assert tuple(row) == ("offered", "Q Deliver", "senior", "positive", "actionable", 40, 1, "p1")
+    data = udata(rows, first.interaction_id)
+    assert data["loops"] == 3  # while: limit 3 although n is 5
+    assert data["comments"] == 2  # for_each over facebook_comments, through a subroutine
+    assert data["grouping"] == "30"  # channel_option
+    assert "drop_me" not in data
+    assert data["existed"] is False and data["update_failed"] == 1
+    assert data["found"] == first.interaction_id
+    (contact,) = rows("SELECT id, identity FROM ucs_contacts")
+    assert contact.identity == "_facebookActorId=user-1" and data["ContactId"] == contact.id
+    (history,) = rows("SELECT id, contact_id, attributes FROM ucs_interactions")
+    assert history.contact_id == contact.id
+    assert json.loads(history.attributes) == {"StatusId": "st-ext-1", "Status": "seen"}
+    assert rows("SELECT agent, media_type, load FROM runtime_agent_loads") == [
+        ("senior", "facebook", 1)
+    ]
+    # The same author again: the contact is found, not created twice.
+    runtime.submit(TENANT, DMS, body(2, _facebookActorId="user-1", _facebookPostId="p2"))
+    runtime.run_until_idle()
+    assert len(rows("SELECT id FROM ucs_contacts")) == 1
+    runtime.close()
+
+
+def test_subroutine_stop_ends_the_caller(store_url: str, clock: VirtualClock, rows: Any) -> None:
+    runtime = start(store_url, clock)
+    xml = "<p><comment><id>1</id><author>a</author><text>please stop this</text></comment></p>"
+    accepted = runtime.submit(TENANT, DMS, body(1, _facebookXML=xml))
+    runtime.run_until_idle()
+    assert rows(
+        "SELECT state, stop_reason FROM interactions WHERE id = :i", i=accepted.interaction_id
+    ) == [("stopped", "comment-said-stop")]
+    runtime.close()
+
+
+def test_target_waits_for_capacity_then_times_out(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    runtime = start(store_url, clock, {"senior": (5, 1), "junior": (1, 3)})
+    ids = [
+        runtime.submit(TENANT, DMS, body(n, _facebookPostId=f"p{n}")).interaction_id
+        for n in range(3)
+    ]
+    runtime.run_until_idle()
+    states = dict(rows("SELECT id, state FROM interactions"))
+    assert sorted(states.values()) == [
+        "offered",
+        "routing",
+        "routing",
+    ]  # capacity 1; junior lacks the skill
+    offered = next(i for i in ids if states[i] == "offered")
+    runtime.accept(TENANT, "senior", offered)
+    runtime.done(TENANT, "senior", offered)  # capacity freed: the oldest waiting one is woken
+    runtime.run_until_idle()
+    assert rows("SELECT queue, state FROM interactions WHERE id = :i", i=offered) == [
+        ("Test Stop Queue", "queued")
+    ]
+    ((woken,),) = rows("SELECT id FROM interactions WHERE state = 'offered'")
+    runtime.accept(TENANT, "senior", woken)
+    clock.advance(121)
+    runtime.run_until_idle()
+    stopped = rows("SELECT stop_reason FROM interactions WHERE state = 'stopped'")
+    assert stopped == [("nobody",)]  # the third never got capacity before its target's timeout
+    assert rows("SELECT load FROM runtime_agent_loads WHERE agent = 'senior'") == [(1,)]
+    runtime.close()
+
+
+def test_reservation_timeout_and_reject_offer_the_next_agent(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    runtime = start(store_url, clock, {"a1": (5, 1), "a2": (5, 1)})
+    accepted = runtime.submit(TENANT, DMS, body(1))
+    runtime.run_until_idle()
+    first = rows("SELECT assigned_to FROM interactions")[0][0]
+    runtime.reject(TENANT, first, accepted.interaction_id)
+    runtime.run_until_idle()
+    second = rows("SELECT assigned_to FROM interactions")[0][0]
+    assert {first, second} == {"a1", "a2"}
+    clock.advance(31)  # the reservation timeout passes
+    runtime.run_until_idle()
+    outcomes = rows("SELECT agent, outcome FROM runtime_offers ORDER BY id")
+    assert outcomes == [(first, "rejected"), (second, "expired")]
+    assert rows("SELECT agent, load FROM runtime_agent_loads ORDER BY agent") == [
+        ("a1", 0),
+        ("a2", 0),
+    ]
+    runtime.close()
+
+
+def test_wait_is_a_due_time_that_survives_a_restart(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    runtime = start(store_url, clock)
+    accepted = runtime.submit(TENANT, DMS, body(1, mode="wait"))
+    runtime.run_until_idle()
+    assert rows("SELECT state, waiting, due_at FROM interactions") == [
+        ("routing", "wait", clock.now() + 60)
+    ]
+    runtime.close()
+    clock.advance(60)
+    again = start(store_url, clock)
+    again.run_until_idle()
+    assert udata(rows, accepted.interaction_id)["waited"] == 1
+    assert rows("SELECT queue FROM interactions") == [("Q Deliver",)]
+    again.close()
+
+
+def test_outbound_init_waits_31_days_in_milliseconds(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    runtime = start(store_url, clock)
+    accepted = runtime.submit(TENANT, DMS, body(1, mode="wait"))
+    for _ in range(3):
+        runtime.run_until_idle()
+        clock.advance(31 * 24 * 3600)
+    runtime.run_until_idle()
+    assert udata(rows, accepted.interaction_id)["waited"] == 1
+    runtime.close()
+
+
+def test_dms_send_goes_through_the_outbox_once(
+    store_url: str, clock: VirtualClock, rows: Any, tmp_path: Path
+) -> None:
+    with receiver(tmp_path) as dms:
+        runtime = start(store_url, clock, outbound_url=dms.url)
+        first = runtime.submit(TENANT, DMS, body(1, mode="send", _facebookActorId="fan"))
+        runtime.run_until_idle()
+        assert rows("SELECT state, stop_reason FROM interactions") == [("stopped", "sent")]
+        assert udata(rows, first.interaction_id)["StatusId"] == "status-1"
+        # The same message to the same recipient within the RPC cache timeout: not sent again.
+        clock.advance(30)
+        second = runtime.submit(TENANT, DMS, body(2, mode="send", _facebookActorId="fan"))
+        runtime.run_until_idle()
+        assert udata(rows, second.interaction_id)["StatusId"] == "status-1"
+        assert dms.posts() == 1
+        assert sorted(r[0] for r in rows("SELECT state FROM runtime_outbox")) == ["cached", "sent"]
+        clock.advance(91)  # past the timeout (restarted by the repeat): sent again
+        third = runtime.submit(TENANT, DMS, body(3, mode="send", _facebookActorId="fan"))
+        runtime.run_until_idle()
+        assert udata(rows, third.interaction_id)["StatusId"] == "status-2"
+        delivered = dms.delivered()
+        assert [d["body"]["method"] for d in delivered] == ["SendMessage", "SendMessage"]
+        assert delivered[0]["body"]["args"] == {
+            "channel": CHANNEL,
+            "text": "great, please help",
+            "to": "fan",
+        }
+        runtime.close()
+
+
+def test_dms_send_retried_then_on_error(
+    store_url: str, clock: VirtualClock, rows: Any, tmp_path: Path
+) -> None:
+    with receiver(tmp_path, fail_first=2) as dms:
+        runtime = start(store_url, clock, outbound_url=dms.url)
+        runtime.submit(TENANT, DMS, body(1, mode="send"))
+        for _ in range(4):
+            runtime.run_until_idle()
+            clock.advance(10)
+        assert rows("SELECT stop_reason FROM interactions") == [("sent",)]
+        assert rows("SELECT attempts, state FROM runtime_outbox") == [(3, "sent")]
+        assert dms.posts() == 3 and len(dms.delivered()) == 1
+        runtime.close()
+    runtime = start(store_url, clock, outbound_url="http://127.0.0.1:9/outbound")  # nobody listens
+    runtime.submit(TENANT, DMS, body(2, mode="send", text="another"))
+    for _ in range(4):
+        runtime.run_until_idle()
+        clock.advance(10)
+    assert rows("SELECT stop_reason FROM interactions WHERE external_id = 'ext-2'") == [
+        ("send-failed",)
+    ]
+    runtime.close()
+
+
+def test_a_strategy_error_parks_only_that_interaction(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    runtime = start(store_url, clock)
+    bad = runtime.submit(TENANT, DMS, body(1, mode="bad"))
+    good = runtime.submit(TENANT, DMS, body(2))
+    runtime.run_until_idle()
+    ((state, error),) = rows(
+        "SELECT state, error FROM interactions WHERE id = :i", i=bad.interaction_id
+    )
+    assert state == "error"
+    assert "main.yaml: blocks[" in error and "wait needs a number of seconds" in error
+    assert rows("SELECT queue FROM interactions WHERE id = :i", i=good.interaction_id) == [
+        ("Q Deliver",)
+    ]
+    runtime.close()
+
+
+def test_merge_and_find_interaction(store_url: str, clock: VirtualClock, rows: Any) -> None:
+    runtime = start(store_url, clock)  # no agents: the first waits at its target
+    first = runtime.submit(TENANT, DMS, body(1, _facebookPostId="same", extra="a"))
+    runtime.run_until_idle()
+    second = runtime.submit(TENANT, DMS, body(2, _facebookPostId="same", other="b"))
+    runtime.run_until_idle()
+    assert rows("SELECT stop_reason FROM interactions WHERE id = :i", i=second.interaction_id) == [
+        ("merged",)
+    ]
+    merged = udata(rows, first.interaction_id)
+    assert [item["id"] for item in merged["_mergedItems"]] == [second.interaction_id]
+    assert merged["other"] == "b" and merged["extra"] == "a"  # keys it lacked, none replaced
+    runtime.close()
+    runtime = start(store_url, clock, {"a1": (5, 1)})
+    runtime.run_until_idle()
+    runtime.accept(TENANT, "a1", first.interaction_id)
+    third = runtime.submit(TENANT, DMS, body(3, _facebookPostId="same"))
+    runtime.run_until_idle()
+    assert udata(rows, third.interaction_id)["handled_by"] == "a1"  # find_interaction
+    runtime.close()
+
+
+def test_keep_order_holds_a_later_message_of_the_same_sender(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    runtime = start(store_url, clock)
+    first = runtime.submit(TENANT, DMS, body(1, mode="order", sender="s"))
+    second = runtime.submit(TENANT, DMS, body(2, mode="order", sender="s"))
+    runtime.run_until_idle()
+    assert rows("SELECT waiting FROM interactions WHERE id = :i", i=second.interaction_id) == [
+        ("order",)
+    ]
+    clock.advance(5)
+    runtime.run_until_idle()
+    assert rows("SELECT state FROM interactions WHERE id = :i", i=first.interaction_id) == [
+        ("stopped",)
+    ]
+    clock.advance(5)
+    runtime.run_until_idle()
+    clock.advance(5)
+    runtime.run_until_idle()
+    assert rows("SELECT state FROM interactions WHERE id = :i", i=second.interaction_id) == [
+        ("stopped",)
+    ]
+    runtime.close()
+
+
+@pytest.mark.parametrize(
+    ("app", "submission", "status", "reason"),
+    [
+        (DMS, ["not", "an", "object"], 400, "a submission is a JSON object"),
+        (DMS, {**body(1), "attached_data": {"blob": "x" * 2_000_000}}, 413, "at most 1048576"),
+        ("DMS_9", body(1), 404, "no Digital Messaging Server application 'DMS_9'"),
+        (DMS, {**body(1), "channel": "channel-broken"}, 422, "not a queue of an installed"),
+        (DMS, {**body(1), "channel": "channel-nope"}, 422, "no channel section 'channel-nope'"),
+        (DMS, {**body(1), "media_type": "fax"}, 422, "unknown media type 'fax'"),
+        (DMS, {**body(1), "extra": 1}, 400, "unknown field 'extra'"),
+        (DMS, {**body(1), "external_id": ""}, 400, "external_id must be a non-empty string"),
+    ],
+)
+def test_bad_submissions_store_nothing(
+    store_url: str,
+    clock: VirtualClock,
+    rows: Any,
+    app: str,
+    submission: Any,
+    status: int,
+    reason: str,
+) -> None:
+    runtime = start(store_url, clock)
+    with pytest.raises(IntakeError) as caught:
+        runtime.submit(TENANT, app, submission)
+    assert caught.value.status == status and reason in caught.value.reason
+    assert rows("SELECT count(*) FROM interactions") == [(0,)]
+    runtime.close()
+
+
+def test_intake_is_idempotent_on_channel_and_external_id(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    runtime = start(store_url, clock)
+    first = runtime.submit(TENANT, DMS, body(1))
+    again = runtime.submit(TENANT, DMS, body(1, text="changed"))
+    assert (again.interaction_id, again.duplicate, first.duplicate) == (
+        first.interaction_id,
+        True,
+        False,
+    )
+    results: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def client() -> None:
+        other = open_runtime(TENANT, store_url=store_url, deployment=deployment({}), clock=clock)
+        barrier.wait(timeout=30)
+        results.append(other.submit(TENANT, DMS, body(2)).interaction_id)
+        other.close()
+
+    threads = [threading.Thread(target=client) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(results) == 2 and results[0] == results[1]
+    assert rows(
+        "SELECT external_id, count(*) FROM interactions GROUP BY external_id ORDER BY external_id"
+    ) == [
+        ("ext-1", 1),
+        ("ext-2", 1),
+    ]
+    runtime.close()
+
+
+def test_agent_actions_on_what_is_not_theirs_change_nothing(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    runtime = start(store_url, clock, {"a1": (5, 1), "a2": (5, 1)})
+    accepted = runtime.submit(TENANT, DMS, body(1))
+    runtime.run_until_idle()
+    holder = rows("SELECT assigned_to FROM interactions")[0][0]
+    other = "a2" if holder == "a1" else "a1"
+    before = rows("SELECT state, assigned_to, due_at FROM interactions")
+    for action, status in [
+        (lambda: runtime.accept(TENANT, other, accepted.interaction_id), 403),
+        (lambda: runtime.done(TENANT, holder, accepted.interaction_id), 409),  # offered, not held
+        (lambda: runtime.accept(TENANT, "nobody", accepted.interaction_id), 404),
+        (lambda: runtime.accept(TENANT, holder, "no-such-id"), 404),
+        (lambda: runtime.reply(TENANT, holder, accepted.interaction_id, "hi"), 409),
+    ]:
+        with pytest.raises(AgentActionError) as caught:
+            action()
+        assert caught.value.status == status
+    assert rows("SELECT state, assigned_to, due_at FROM interactions") == before
+    runtime.accept(TENANT, holder, accepted.interaction_id)
+    reply = runtime.reply(TENANT, holder, accepted.interaction_id, "thanks")
+    assert rows("SELECT type, queue, parent_id, text FROM interactions WHERE id = :i", i=reply) == [
+        ("Outbound", "Test Outbound Queue", accepted.interaction_id, "thanks")
+    ]
+    runtime.done(TENANT, holder, accepted.interaction_id)
+    with pytest.raises(AgentActionError) as caught:
+        runtime.reply(TENANT, holder, accepted.interaction_id, "late")
+    assert caught.value.status == 403  # no longer held by anyone
+    runtime.close()
+
+
+def test_status_shows_queues_agents_and_workers(store_url: str, clock: VirtualClock) -> None:
+    runtime = start(store_url, clock, {"a1": (5, 2)})
+    for n in range(3):
+        runtime.submit(TENANT, DMS, body(n))
+    clock.advance(2)
+    runtime.run_until_idle()
+    status = runtime.status(TENANT)
+    assert [(q.name, q.depth, q.oldest_wait) for q in status.queues] == [("Q Deliver", 3, 0.0)]
+    assert [(a.name, a.state, dict(a.load), dict(a.capacity)) for a in status.agents] == [
+        ("a1", "ready", {"facebook": 2}, {"facebook": 2})
+    ]
+    assert [(w.processed, w.alive) for w in status.workers] == [(3, True)]
+    assert status.states == {"offered": 2, "routing": 1}
+    runtime.close()
