@@ -130,9 +130,10 @@ def agent_session(agent: str | None, url: str | None) -> AgentSession:
     """The saved session of ``agent`` (the only one saved when not named)."""
     sessions = _load_sessions()
     if agent is None:
-        if len(sessions) != 1:
-            names = ", ".join(sorted(sessions)) or "none"
-            raise BadInputError(f"give --agent NAME; logged-in agents here: {names}")
+        if not sessions:
+            raise NotFoundError("no agent is logged in here: run gsetup agent login NAME")
+        if len(sessions) > 1:
+            raise BadInputError(f"give --agent NAME; logged in here: {', '.join(sorted(sessions))}")
         agent = next(iter(sessions))
     saved = sessions.get(agent)
     if saved is None:

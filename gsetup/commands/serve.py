@@ -8,6 +8,7 @@ finishes its turn and stops, and the runtime's record as running is removed.
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 from collections.abc import Callable
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from gsetup.runtime.api import Runtime
 
 DEFAULT_LISTEN = "127.0.0.1:8470"  # loopback: nobody else gets in unless told otherwise
-IDLE_WAIT = 0.05  # seconds the loop sleeps when nothing was due (bounds the reaction time)
 
 
 @dataclass(frozen=True)
@@ -89,42 +89,49 @@ def serve(
     server = uvicorn.Server(
         uvicorn.Config(build_app(api), log_config=None, access_log=False, lifespan="off")
     )
-    loop = _Loop(runtime, api.lock, server)
+    loop = _Loop(runtime, server)
     record_endpoint(store, runtime.tenant, ctx.worker_id, url)
+    previous = _on_sigterm(server)
     try:
         loop.thread.start()
         ready(url)
         server.run(sockets=[sock])
     finally:
-        loop.stop.set()
+        loop.worker.stop()
         if loop.thread.is_alive():
             loop.thread.join()
         forget_endpoint(store, runtime.tenant, ctx.worker_id)
         sock.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     if loop.failure is not None:
         raise loop.failure
 
 
-class _Loop:
-    """The engine loop: a turn under the lock the HTTP calls share, deliveries outside it
-    (they wait on the network and claim their rows with leases). If it fails, the server
-    stops too: a runtime that accepts but never routes would hide the failure."""
+def _on_sigterm(server: Any) -> Any:
+    """Make SIGTERM a clean stop. uvicorn handles it while serving, then raises it again
+    for the handler it found: with the default one the process would die before the loop
+    finished its turn and the record as running was removed."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
 
-    def __init__(self, runtime: Runtime, lock: threading.Lock, server: Any) -> None:
-        self.runtime, self.lock, self.server = runtime, lock, server
-        self.stop = threading.Event()
+
+class _Loop:
+    """The engine's worker loop in a thread. If it fails, the server stops too: a runtime
+    that accepts but never routes would hide the failure."""
+
+    def __init__(self, runtime: Runtime, server: Any) -> None:
+        from gsetup.runtime.worker import Worker
+
+        self.worker, self.server = Worker(runtime), server
         self.failure: Exception | None = None
         self.thread = threading.Thread(target=self.run, name="engine", daemon=True)
 
     def run(self) -> None:
-        """Turns until stopped."""
+        """The worker's turns until stopped."""
         try:
-            while not self.stop.is_set():
-                with self.lock:
-                    ran = self.runtime.run_turn()
-                sent = self.runtime.engine.deliver()
-                if not ran and not sent:
-                    self.stop.wait(IDLE_WAIT)
+            self.worker.run()
         except Exception as exc:
             self.failure = exc
             self.server.should_exit = True

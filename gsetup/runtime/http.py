@@ -11,9 +11,8 @@ nothing. docs/runtime.md describes every route.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.applications import Starlette
@@ -51,23 +50,18 @@ class HttpError(Exception):
 @dataclass
 class Api:
     """What the routes act on: the tenant's runtime, the configuration database that holds
-    the credentials, and the metrics registry. ``lock`` serialises calls into the runtime
-    with the worker loop of the same process."""
+    the credentials, and the metrics registry."""
 
     runtime: Runtime
     config: Engine
     registry: CollectorRegistry | None = None
     max_body: int = MAX_BODY_BYTES
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a blocking runtime call in a worker thread, one at a time."""
-
-        def locked() -> T:
-            with self.lock:
-                return fn(*args)
-
-        return await run_in_threadpool(locked)
+        """Run a blocking runtime call in a worker thread. Calls run concurrently, with
+        each other and with the engine's loop, as workers sharing a store do: every one is
+        its own transaction, under the store's row locks."""
+        return await run_in_threadpool(fn, *args)
 
 
 def build_app(api: Api) -> Starlette:

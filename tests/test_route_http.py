@@ -1,0 +1,329 @@
+"""The routing runtime's HTTP API, through a real ``gsetup route run`` on 127.0.0.1: every
+route, its credentials (401/403 change nothing), bad input, intake idempotence, and the CLI
+clients (``route token``, ``route submit``, ``route status``, ``agent ...``)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import run_cli, snapshot
+from tests.route_process import RouteProcess, route_run, wait_for
+from tests.runtime_support import DMS, TENANT, configure_tenant, post
+
+STORE_TABLES = (
+    "interactions",
+    "runtime_agents",
+    "runtime_agent_loads",
+    "runtime_offers",
+    "runtime_outbox",
+)
+AGENT_TABLES = ("runtime_agents", "runtime_agent_loads", "runtime_offers")
+PASSWORD = "agent-pass-123"
+
+
+@pytest.fixture
+def served(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A configured tenant with agents alice (capacity 1) and bob (2), both with logins,
+    served by ``gsetup route run``; yields (runtime, store URL)."""
+    from gsetup.runtime.store import default_store_url
+
+    configure_tenant(db_url, tmp_path, agents={"alice": 1, "bob": 2})
+    monkeypatch.setenv("AGENT_PW", PASSWORD)
+    for name, rule in (("alice", "rule-1"), ("bob", "rule-2")):
+        added = run_cli(
+            "agent", "add", name, "--skill", "facebook=5", "--capacity-rule", rule,
+            "--password-from", "env:AGENT_PW",
+        )  # fmt: skip
+        assert added.exit_code == 0, added.stderr
+    with route_run({}, cwd=tmp_path) as runtime:
+        yield runtime, default_store_url(db_url)
+
+
+def _token(runtime: RouteProcess) -> str:
+    made = run_cli("route", "token", "create", "--app", DMS, "--json")
+    assert made.exit_code == 0, made.stderr
+    # the default intake URL: the runtime recorded as running for the tenant
+    url = run_cli("options", "get", "gsetup-runtime/intake-url", "--app", DMS)
+    assert url.stdout.strip() == runtime.url + "/interactions"
+    return str(made.json()["token"])
+
+
+def _login(runtime: RouteProcess, agent: str) -> str:
+    answer = runtime.request("POST", "/agents/login", body={"agent": agent, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["state"] == "not_ready"
+    return str(answer.json()["token"])
+
+
+def _stored(store: str) -> Any:
+    """What a refused request must not add to: the ids of interactions, offers and outbound
+    requests, and the agents' rows. (Rows the engine works on change on their own.)"""
+    tables = snapshot(store, STORE_TABLES)
+    return {t: rows if t in AGENT_TABLES else {r[0] for r in rows} for t, rows in tables.items()}
+
+
+def _agent_side(store: str, itx: str) -> Any:
+    """The agents' tables, the interaction ``itx`` and how many interactions there are."""
+    tables = snapshot(store, ("interactions", *AGENT_TABLES))
+    rows = tables.pop("interactions")
+    return tables, len(rows), [r for r in rows if r[0] == itx]
+
+
+def _offered(runtime: RouteProcess, session: str) -> list[dict[str, Any]]:
+    answer = runtime.request("GET", "/agents/offers", token=session)
+    assert answer.status_code == 200, answer.text
+    return [o for o in answer.json()["offers"] if o["state"] == "offered"]
+
+
+def test_http_api_end_to_end(served: Any, tmp_path: Path) -> None:
+    runtime, store = served
+    token = _intake(runtime, store, tmp_path)
+    _agents_over_http(runtime, store, token)
+    _agent_cli_clients_and_status(runtime, token)
+    _revoked(runtime, store, token, tmp_path / "inbound.jsonl")
+
+    assert runtime.stop() == 0
+    assert "Traceback" not in runtime.errors()
+    # no longer recorded as running: the default address is used again
+    down = run_cli("agent", "login", "bob", "--password-from", "env:AGENT_PW", "--url", runtime.url)
+    assert down.exit_code == 1 and "cannot reach the routing runtime" in down.stderr
+    assert run_cli("route", "token", "create", "--app", DMS, "--rotate").exit_code == 0
+    intake = run_cli("options", "get", "gsetup-runtime/intake-url", "--app", DMS)
+    assert intake.stdout.strip() == "http://127.0.0.1:8470/interactions"
+
+
+def _intake(runtime: RouteProcess, store: str, tmp_path: Path) -> str:
+    """Intake credentials, bad bodies, idempotence (also concurrent), status, metrics, events
+    and ``route submit``; returns the intake token."""
+    assert runtime.request("GET", "/healthz").json() == {"status": "ok", "tenant": TENANT}
+    before = _stored(store)
+    refused = [
+        runtime.request("POST", "/interactions", body=post(1)),
+        runtime.request("POST", "/interactions", token="not-a-token", body=post(1)),
+        runtime.request("POST", "/events", body={"type": "outbound-result"}),
+        runtime.request("GET", "/status"),
+        runtime.request("GET", "/metrics", token="wrong"),
+        runtime.request("POST", "/agents/ready"),
+        runtime.request("GET", "/agents/offers", token="not-a-session"),
+    ]
+    assert [r.status_code for r in refused] == [401] * len(refused)
+    assert refused[0].headers["www-authenticate"] == "Bearer"
+    assert "Authorization: Bearer" in refused[0].json()["error"]
+    assert _stored(store) == before
+
+    token = _token(runtime)
+    bad = {
+        "not an object": runtime.request("POST", "/interactions", token=token, body=[post(1)]),
+        "not JSON": runtime.request("POST", "/interactions", token=token, content=b"{nope"),
+        "empty": runtime.request("POST", "/interactions", token=token, content=b""),
+        "10 MB": runtime.request(
+            "POST", "/interactions", token=token, body=post(1, blob="x" * 10_000_000)
+        ),
+        "no channel": runtime.request(
+            "POST", "/interactions", token=token, body={**post(1), "channel": None}
+        ),
+    }
+    codes = {k: r.status_code for k, r in bad.items()}
+    assert codes == {
+        "not an object": 400,
+        "not JSON": 400,
+        "empty": 400,
+        "10 MB": 413,
+        "no channel": 400,
+    }
+    assert bad["not an object"].json()["error"] == "the body must be a JSON object, not an array"
+    assert _stored(store) == before
+
+    first = runtime.request("POST", "/interactions", token=token, body=post(1))
+    assert first.status_code == 201, first.text
+    assert first.json()["duplicate"] is False
+    assert first.json()["queue"] == "Facebook Inbound Queue"
+    again = runtime.request("POST", "/interactions", token=token, body=post(1))
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"] and again.json()["duplicate"] is True
+
+    # the same new submission from two clients at once: one interaction
+    answers: list[Any] = []
+    start = threading.Barrier(2)
+
+    def client() -> None:
+        start.wait(timeout=30)
+        answers.append(runtime.request("POST", "/interactions", token=token, body=post(2)))
+
+    threads = [threading.Thread(target=client) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(a.status_code for a in answers) == [200, 201]
+    assert len({a.json()["id"] for a in answers}) == 1
+    rows = snapshot(store, ("interactions",))["interactions"]
+    assert len(rows) == 2
+
+    status = runtime.request("GET", "/status", token=token)
+    assert status.status_code == 200 and status.json()["tenant"] == TENANT
+    metrics = runtime.request("GET", "/metrics", token=token)
+    assert metrics.status_code == 200
+    assert "gsetup_interactions_submitted_total 2.0" in metrics.text
+    assert "gsetup_submissions_duplicate_total 2.0" in metrics.text
+
+    event = runtime.request("POST", "/events", token=token, body={"type": "nonsense"})
+    assert event.status_code == 400, event.text
+
+    # route submit: a bad line is named and nothing is sent; a good file is posted in order
+    lines = tmp_path / "inbound.jsonl"
+    lines.write_text(json.dumps(post(3)) + "\n\n[1, 2]\n")
+    stored = _stored(store)
+    refused_file = run_cli("route", "submit", str(lines), "--app", DMS)
+    assert refused_file.exit_code == 2
+    assert "inbound.jsonl: line 3: a submission must be a JSON object" in refused_file.stderr
+    assert _stored(store) == stored
+    lines.write_text(json.dumps(post(3)) + "\n" + json.dumps(post(1)) + "\n")
+    submitted = run_cli("route", "submit", str(lines), "--app", DMS)
+    assert submitted.exit_code == 0, submitted.stderr
+    assert submitted.stdout.strip() == "2 submitted: 1 new, 1 already stored"
+    assert len(snapshot(store, ("interactions",))["interactions"]) == 3
+
+    return token
+
+
+def _agents_over_http(runtime: RouteProcess, store: str, token: str) -> None:
+    """Agent logins, sessions of another tenant, offers, and actions on others' offers."""
+    from gsetup.runtime.sessions import open_session
+
+    before = _stored(store)
+    wrong = [
+        runtime.request("POST", "/agents/login", body={"agent": "alice", "password": "nope-nope"}),
+        runtime.request("POST", "/agents/login", body={"agent": "ghost", "password": PASSWORD}),
+        runtime.request(
+            "POST",
+            "/agents/login",
+            body={"agent": "alice", "password": PASSWORD, "tenant": "Other"},
+        ),
+    ]
+    assert [r.status_code for r in wrong] == [401, 401, 401]
+    assert runtime.request("POST", "/agents/login", body={"agent": "alice"}).status_code == 400
+    # a session opened for another tenant's agent (a runtime of that tenant shares the store)
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(store, poolclass=NullPool)
+    try:
+        other, _ = open_session(engine, "Other", "eve")
+    finally:
+        engine.dispose()
+    forbidden = runtime.request("POST", "/agents/ready", token=other)
+    assert forbidden.status_code == 403
+    assert "of tenant 'Other' may not act on this tenant" in forbidden.json()["error"]
+    assert _stored(store) == before
+
+    alice, bob = _login(runtime, "alice"), _login(runtime, "bob")
+    ready = runtime.request("POST", "/agents/ready", token=alice)
+    assert ready.status_code == 200 and ready.json()["state"] == "ready"
+    # the interactions submitted so far wait for an agent; alice (capacity 1) gets one
+    offer = wait_for(lambda: _offered(runtime, alice), "an offer to alice", timeout=120)[0]
+    itx = offer["interaction_id"]
+    assert offer["media_type"] == "facebook" and offer["attached_data"]["_facebookPostId"]
+
+    # bob may not accept, reject or finish alice's offer; nothing changes
+    held = _agent_side(store, itx)
+    for action in ("accept", "reject", "done"):
+        answer = runtime.request("POST", f"/agents/interactions/{itx}/{action}", token=bob)
+        assert answer.status_code == 403, (action, answer.text)
+    assert runtime.request("POST", "/agents/interactions/nope/accept", token=bob).status_code == 404
+    assert _agent_side(store, itx) == held
+
+    accepted = runtime.request("POST", f"/agents/interactions/{itx}/accept", token=alice)
+    assert accepted.status_code == 200 and accepted.json()["state"] == "agent"
+    twice = runtime.request("POST", f"/agents/interactions/{itx}/accept", token=alice)
+    assert twice.status_code == 409  # no longer offered: held
+    empty = runtime.request("POST", f"/agents/interactions/{itx}/reply", token=alice, body={})
+    assert empty.status_code == 400
+    replied = runtime.request(
+        "POST", f"/agents/interactions/{itx}/reply", token=alice, body={"text": "Thanks!"}
+    )
+    assert replied.status_code == 201, replied.text
+    reply_id = replied.json()["reply_id"]
+    done = runtime.request("POST", f"/agents/interactions/{itx}/done", token=alice)
+    assert done.status_code == 200
+    # its Stop Queue's strategy ends it; the reply itself is being sent meanwhile
+    wait_for(lambda: _agent_side(store, itx)[2][0][4] == "stopped", "the end", timeout=120)
+    ended = _agent_side(store, itx)
+    late = runtime.request(
+        "POST", f"/agents/interactions/{itx}/reply", token=alice, body={"text": "again"}
+    )
+    assert late.status_code == 403 and str(itx) in late.json()["error"]
+    assert _agent_side(store, itx) == ended
+
+    rows = {r[0]: r for r in snapshot(store, ("interactions",))["interactions"]}
+    assert reply_id in rows
+    status = runtime.request("GET", "/status", token=alice).json()
+    loads = {a["name"]: a for a in status["agents"]}
+    # done freed her capacity (1), which the next waiting interaction may take at once
+    assert loads["alice"]["state"] == "ready" and loads["alice"]["load"].get("facebook", 0) <= 1
+    assert loads["alice"]["capacity"]["facebook"] == 1
+
+    out = runtime.request("POST", "/agents/logout", token=alice)
+    assert out.status_code == 200 and out.json()["state"] == "logged_out"
+    assert runtime.request("POST", "/agents/ready", token=alice).status_code == 401
+
+
+def _agent_cli_clients_and_status(runtime: RouteProcess, token: str) -> None:
+    """``gsetup agent ...`` clients, ``route status`` and a port already taken."""
+    url = ("--url", runtime.url)
+    unknown = run_cli("agent", "login", "ghost", "--password-from", "env:AGENT_PW", *url)
+    assert unknown.exit_code == 2
+    assert "the runtime refused (401): login failed" in unknown.stderr
+    logged = run_cli("agent", "login", "bob", "--password-from", "env:AGENT_PW", "--json")
+    assert logged.exit_code == 0, logged.stderr  # the URL recorded as running for the tenant
+    assert logged.json()["state"] == "not_ready" and "token" not in logged.json()
+    assert run_cli("agent", "ready").stdout.startswith("agent bob: ready")
+    assert runtime.request("POST", "/interactions", token=token, body=post(20)).status_code == 201
+
+    def offered() -> Any:
+        found = run_cli("agent", "offers", "--json").json()
+        return [o for o in found if o["state"] == "offered"]
+
+    itx = wait_for(offered, "an offer to bob", timeout=120)[0]["interaction_id"]
+    assert run_cli("agent", "accept", itx).exit_code == 0
+    never = run_cli("agent", "accept", "no-such-interaction")
+    assert never.exit_code == 2 and "(404)" in never.stderr
+    replied = run_cli("agent", "reply", itx, "--text", "On it", "--json")
+    assert replied.exit_code == 0 and replied.json()["id"] == itx
+    assert run_cli("agent", "done", itx).exit_code == 0
+    status = run_cli("route", "status", "--json")
+    assert status.exit_code == 0, status.stderr
+    agents = {a["name"]: a for a in status.json()["agents"]}
+    assert agents["bob"]["state"] == "ready"
+    text = run_cli("route", "status")
+    assert text.exit_code == 0 and "Queues" in text.stdout and "bob" in text.stdout
+    taken = run_cli("route", "run", "--listen", runtime.url.removeprefix("http://"))
+    assert taken.exit_code == 2 and "cannot listen there" in taken.stderr
+    assert run_cli("agent", "logout").exit_code == 0
+    gone = run_cli("agent", "ready")
+    assert gone.exit_code == 2 and "no agent is logged in here" in gone.stderr
+
+
+def _revoked(runtime: RouteProcess, store: str, token: str, lines: Path) -> None:
+    """A revoked token is refused at once, and nothing is stored."""
+    assert run_cli("route", "token", "revoke", "--app", DMS).exit_code == 0
+    stored = _stored(store)
+    revoked = runtime.request("POST", "/interactions", token=token, body=post(4))
+    assert revoked.status_code == 401
+    assert revoked.json()["error"] == "unknown or revoked intake token"
+    assert _stored(store) == stored
+    assert run_cli("route", "submit", str(lines), "--app", DMS).exit_code == 2
+
+
+def test_route_run_refusals(db_url: str, tmp_path: Path) -> None:
+    assert run_cli("tenant", "create", "Empty").exit_code == 0
+    empty = run_cli("route", "run", "--tenant", "Empty", "--listen", "127.0.0.1:0")
+    assert empty.exit_code == 2
+    assert "tenant 'Empty' has no installed Business Process" in empty.stderr
+    bad = run_cli("route", "run", "--listen", "localhost")
+    assert bad.exit_code == 2 and "use HOST:PORT" in bad.stderr
