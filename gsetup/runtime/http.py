@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gsetup.runtime.context import log
 from gsetup.runtime.credentials import check_agent_login, find_intake_caller
 from gsetup.runtime.errors import RuntimeRequestError
 from gsetup.runtime.sessions import Session, end_sessions, find_session, open_session
@@ -71,9 +72,15 @@ def build_app(api: Api) -> Starlette:
         async def endpoint(request: Request) -> Response:
             try:
                 return await handler(api, request)
-            except HttpError as exc:
-                return _error(exc.status, exc.reason)
-            except RuntimeRequestError as exc:
+            except (HttpError, RuntimeRequestError) as exc:
+                # A bad request or event is refused and logged; the runtime goes on.
+                log.warning(
+                    "event=refused method=%s path=%s status=%d reason=%r",
+                    request.method,
+                    request.url.path,
+                    exc.status,
+                    exc.reason,
+                )
                 return _error(exc.status, exc.reason)
 
         return Route(path, endpoint, methods=[method])
