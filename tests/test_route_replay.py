@@ -195,3 +195,44 @@ def test_intake_refuses_attached_data_of_the_wrong_type(tmp_path: Path) -> None:
         assert runtime.status("Environment").states == {}
     finally:
         runtime.close()
+
+
+def test_iwd_packages_create_the_adapter_queue_only_when_missing(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gsetup.configdb.database import open_database
+    from gsetup.packages.stages import IWD_ADAPTER_QUEUE
+    from gsetup.plan.apply import Operation, apply_state
+    from gsetup.state import DesiredObject, DesiredState, object_path
+
+    monkeypatch.chdir(tmp_path)
+    adapter = f"Environment/{object_path('queue', IWD_ADAPTER_QUEUE)}"
+
+    def install(package: str) -> None:
+        answers = EXAMPLES / f"{package}.yaml"
+        result = run_cli("install", package, "--answers", str(answers), "--yes")
+        assert result.exit_code == 0, result.stderr
+
+    def queues() -> set[str]:
+        return {o["path"] for o in run_cli("object", "list", "--json").json()}
+
+    install("facebook-bp")
+    install("facebook-bp-iwd")
+    assert adapter in queues()
+    checked = run_cli("route", "check", "--json")
+    assert checked.exit_code == 0, checked.stderr
+    assert [p["package"] for p in checked.json()["processes"]] == ["facebook-bp", "facebook-bp-iwd"]
+    assert run_cli("uninstall", "facebook-bp-iwd", "--tenant", "Environment").exit_code == 0
+    assert adapter not in queues()  # the package made it: it goes with the package
+
+    # A queue the iWD installation made is used as it is and survives the uninstall.
+    db = open_database(db_url)
+    try:
+        state = DesiredState("Environment")
+        state.add(DesiredObject("queue", object_path("queue", IWD_ADAPTER_QUEUE), {}))
+        apply_state(db.engine, state, Operation("the iWD installation", "tests"))
+    finally:
+        db.engine.dispose()
+    install("facebook-bp-iwd")
+    assert run_cli("uninstall", "facebook-bp-iwd", "--tenant", "Environment").exit_code == 0
+    assert adapter in queues()

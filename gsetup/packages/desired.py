@@ -139,4 +139,9 @@ def _business_process_objects(package: Package, answers: Answers) -> list[Desire
         )
         for s in package.strategies
     )
+    # No attributes: an existing queue (the iWD installation's) is left exactly as it is, and
+    # the package manages only one it created (or shares with the other iWD package).
+    objects.extend(
+        DesiredObject("queue", object_path("queue", q), {}) for q in package.foreign_queues
+    )
     return objects

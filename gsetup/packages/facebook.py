@@ -11,7 +11,7 @@ from gsetup.packages.attributes import (
 )
 from gsetup.packages.columns import FACEBOOK, IWD
 from gsetup.packages.model import Package
-from gsetup.packages.stages import Stage, Subroutine, build
+from gsetup.packages.stages import IWD_ADAPTER_QUEUE, Stage, Subroutine, build
 
 # The guide's latest Facebook BP release is 8.5.1 (its scripts are named ...Facebook851.sql);
 # the installation package's build number is not published, so gsetup uses .00.
@@ -138,6 +138,7 @@ FACEBOOK_BP_IWD = Package(
     script_pairs=(IWD,),
     requires=("facebook-bp",),
     settings={"delivery_queue": "Facebook iWD Delivery Queue"},
+    foreign_queues=(IWD_ADAPTER_QUEUE,),
 )
 
 _scr = build(

@@ -97,7 +97,7 @@ class Package:
     that ``requires`` another) has none and leaves capacity to the package it requires.
     ``queue_prefix`` and ``suffix`` are how its queue and strategy names are made
     (:func:`gsetup.packages.stages.build`). ``settings`` are extra values the strategy
-    templates are rendered with.
+    templates are rendered with; ``foreign_queues`` queues of another product it routes to.
     """
 
     name: str
@@ -115,6 +115,9 @@ class Package:
     iwd_values: tuple[AttributeValue, ...] = ()
     capacity: Mapping[str, int] = field(default_factory=dict)
     settings: Mapping[str, str] = field(default_factory=dict)
+    # Queues of another product that the strategies route to (iWD's adapter queue): created
+    # when missing, in no Business Process, and never changed when someone else made them.
+    foreign_queues: tuple[str, ...] = ()
 
     def stage_queue(self, stage: str) -> str:
         """The name of the package's queue of ``stage``; KeyError when it has none."""

@@ -13,8 +13,8 @@ from typing import TypedDict
 
 from gsetup.packages.model import Queue, Strategy
 
-# The entry queue of the iWD Business Process "Standard Genesys to iWD Adapter". It is
-# created by the iWD installation, not by gsetup; the iWD packages hand interactions to it.
+# The entry queue of the iWD Business Process "Standard Genesys to iWD Adapter", where the iWD
+# packages hand interactions to iWD. They create it when the iWD installation has not.
 IWD_ADAPTER_QUEUE = "Standard Genesys to iWD Adapter Queue"
 
 

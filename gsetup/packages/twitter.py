@@ -119,6 +119,7 @@ TWITTER_BP_IWD = Package(
     script_pairs=(IWD,),
     requires=("twitter-bp",),
     settings={"delivery_queue": IWD_ADAPTER_QUEUE},
+    foreign_queues=(IWD_ADAPTER_QUEUE,),
 )
 
 # Ten strategies, four subroutines, ten queues: the three grouping stages replace Twitter
