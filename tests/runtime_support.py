@@ -166,20 +166,30 @@ class WorkerProcess:
     """A ``python -m gsetup.runtime.worker`` subprocess."""
 
     args: list[str]
+    log: Path
     process: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
         """Start it and wait until it has loaded its strategies and opened the store."""
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gsetup.runtime.worker", *self.args],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
+        self.spawn()
+        self.wait_ready()
+
+    def spawn(self) -> None:
+        """Start the process without waiting for it (start several at once, then wait)."""
+        with self.log.open("a") as log:  # a file: a full pipe would block the worker
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gsetup.runtime.worker", *self.args],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+
+    def wait_ready(self) -> None:
+        """Wait for the worker's ``ready`` line."""
+        assert self.process is not None and self.process.stdout is not None
         line = self.process.stdout.readline()
-        assert line.strip() == "ready", self.process.stderr.read() if self.process.stderr else line
+        assert line.strip() == "ready", self.log.read_text()
 
     def kill(self) -> None:
         """SIGKILL: no chance to finish anything."""
@@ -198,9 +208,8 @@ class WorkerProcess:
 
     def _close(self) -> None:
         assert self.process is not None
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         self.process = None
 
 

@@ -120,13 +120,10 @@ def test_agent_add_bad_input(db_url: str, agent_env: None, monkeypatch: pytest.M
         assert result.exit_code == 2, (args, result.stdout)
         assert message in result.stderr, args
         assert "Traceback" not in result.stderr
+    unknown = run_cli("agent", "remove", "ghost")
+    assert unknown.exit_code == 2
+    assert "no person 'Persons/ghost' in tenant 'Environment'" in unknown.stderr
     assert snapshot(db_url) == before
-
-
-def test_agent_remove_unknown(db_url: str) -> None:
-    result = run_cli("agent", "remove", "ghost")
-    assert result.exit_code == 2
-    assert "no person 'Persons/ghost' in tenant 'Environment'" in result.stderr
 
 
 def _dms(name: str = "DMS_1", app_type: str = "DigitalMessagingServer") -> None:
@@ -135,6 +132,11 @@ def _dms(name: str = "DMS_1", app_type: str = "DigitalMessagingServer") -> None:
 
 def test_token_create_and_revoke(db_url: str) -> None:
     _dms()
+    before = snapshot(db_url)
+    dry = run_cli("route", "token", "create", "--app", "DMS_1", "--dry-run", "--json")
+    assert dry.exit_code == 0 and dry.json()["token"] is None
+    assert dry.json()["summary"]["create"] == 2
+    assert snapshot(db_url) == before
     made = run_cli("route", "token", "create", "--app", "DMS_1", "--url", "http://127.0.0.1:9000")
     assert made.exit_code == 0, made.stderr
     token = made.stdout.strip().splitlines()[-1]
@@ -168,15 +170,6 @@ def test_token_create_and_revoke(db_url: str) -> None:
         "route", "token", "revoke", "--app", "DMS_1", "--dry-run", "--detailed-exitcode"
     )
     assert twice.exit_code == 0
-
-
-def test_token_dry_run_makes_nothing(db_url: str) -> None:
-    _dms()
-    before = snapshot(db_url)
-    dry = run_cli("route", "token", "create", "--app", "DMS_1", "--dry-run", "--json")
-    assert dry.exit_code == 0 and dry.json()["token"] is None
-    assert dry.json()["summary"]["create"] == 2
-    assert snapshot(db_url) == before
 
 
 TOKEN_BAD_INPUT = [

@@ -174,6 +174,13 @@ def _intake(runtime: RouteProcess, store: str, tmp_path: Path) -> str:
 
     event = runtime.request("POST", "/events", token=token, body={"type": "nonsense"})
     assert event.status_code == 400, event.text
+    deleted = {"type": "compliance-delete", "external_id": "ext-2"}
+    event = runtime.request("POST", "/events", token=token, body=deleted)
+    assert event.status_code == 200 and event.json() == {"matched": "ext-2"}
+    texts = {r[8]: r[10] for r in snapshot(store, ("interactions",))["interactions"]}
+    assert texts == {"ext-1": post(1)["text"], "ext-2": None}
+    unknown = runtime.request("POST", "/events", token=token, body={**deleted, "external_id": "x"})
+    assert unknown.status_code == 404
 
     # route submit: a bad line is named and nothing is sent; a good file is posted in order
     lines = tmp_path / "inbound.jsonl"
@@ -268,6 +275,16 @@ def _agents_over_http(runtime: RouteProcess, store: str, token: str) -> None:
     assert loads["alice"]["state"] == "ready" and loads["alice"]["load"].get("facebook", 0) <= 1
     assert loads["alice"]["capacity"]["facebook"] == 1
 
+    # she refuses the next offer: it goes back to routing
+    nxt = wait_for(lambda: _offered(runtime, alice), "a second offer to alice", timeout=120)[0]
+    path = f"/agents/interactions/{nxt['interaction_id']}/reject"
+    rejected = runtime.request("POST", path, token=alice)
+    assert rejected.json() == {"id": nxt["interaction_id"], "rejected": True}
+    outcomes = snapshot(store, ("runtime_offers",))["runtime_offers"]
+    assert (nxt["interaction_id"], "alice", "rejected") in {(r[2], r[3], r[5]) for r in outcomes}
+    paused = runtime.request("POST", "/agents/not-ready", token=alice)
+    assert paused.status_code == 200 and paused.json()["state"] == "not_ready"
+
     out = runtime.request("POST", "/agents/logout", token=alice)
     assert out.status_code == 200 and out.json()["state"] == "logged_out"
     assert runtime.request("POST", "/agents/ready", token=alice).status_code == 401
@@ -327,3 +344,31 @@ def test_route_run_refusals(db_url: str, tmp_path: Path) -> None:
     assert "tenant 'Empty' has no installed Business Process" in empty.stderr
     bad = run_cli("route", "run", "--listen", "localhost")
     assert bad.exit_code == 2 and "use HOST:PORT" in bad.stderr
+
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def test_every_route_is_documented() -> None:
+    from starlette.routing import Route
+
+    from gsetup.runtime.http import Api, build_app
+
+    page = (DOCS / "runtime.md").read_text()
+    app = build_app(Api(None, None))  # type: ignore[arg-type]
+    routes = [r for r in app.routes if isinstance(r, Route)]
+    assert len(routes) == 14
+    for route in routes:
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            assert f"| `{method} {route.path.replace('{id}', 'ID')}` |" in page
+
+
+def test_runtime_page_commands_exist() -> None:
+    import re
+
+    page = (DOCS / "runtime.md").read_text()
+    commands = set(re.findall(r"^gsetup ((?:route token|route|agent) [a-z-]+)", page, re.M))
+    assert len(commands) >= 15
+    for command in sorted(commands):
+        result = run_cli(*command.split(), "--help")
+        assert result.exit_code == 0, (command, result.stderr)

@@ -28,12 +28,15 @@ AGENTS = {f"agent{n}": 1 + n % 3 for n in range(6)}
 DEADLINE = 600.0  # seconds: a bound, not a speed goal
 
 
+_ENGINES: dict[str, Any] = {}
+
+
 def _count(url: str, sql: str) -> int:
-    engine = create_engine(url, poolclass=NullPool)
+    engine = _ENGINES.get(url)
+    if engine is None:
+        engine = _ENGINES[url] = create_engine(url, poolclass=NullPool)
     with engine.connect() as conn:
-        value = conn.execute(text(sql)).scalar_one()
-    engine.dispose()
-    return int(value)
+        return int(conn.execute(text(sql)).scalar_one())
 
 
 def _rows(url: str, sql: str) -> list[Any]:
@@ -57,12 +60,13 @@ def _run(tmp_path: Path, store_url: str, count: int) -> None:
             runtime.agent_login(TENANT, agent)
             runtime.agent_ready(TENANT, agent)
         worker = WorkerProcess(
-            ["--config", config, "--store", store_url, "--lease", "2", "--batch-size", "50"]
+            ["--config", config, "--store", store_url, "--lease", "2", "--batch-size", "50"],
+            tmp_path / "worker.log",
         )
         worker.start()
         kill_at = [count // 5, count // 2, (4 * count) // 5]  # interactions stopped
         kills = 0
-        finished = f"SELECT count(*) FROM interactions WHERE state = 'stopped'"
+        finished = "SELECT count(*) FROM interactions WHERE state = 'stopped'"
         started = time.monotonic()
         try:
             while _count(store_url, finished) < 2 * count:  # each post and its reply

@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from gsetup.cli import route_check
 from gsetup.cli.common import (
     DEFAULT_TENANT,
     DETAILED_HELP,
@@ -214,37 +215,6 @@ def submit(
     print(f"{len(answers)} submitted: {len(answers) - repeats} new, {repeats} already stored")
 
 
-@app.command("check")
-def check(
-    ctx: typer.Context,
-    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-) -> None:
-    """Load and verify the tenant's strategies and rule files without serving.
-
-    A broken strategy or rule file is named with its line (exit 2); nothing is started.
-
-    Example: gsetup route check --tenant Environment
-    """
-    from gsetup.commands.route_replay import check_tenant
-
-    data = check_tenant(open_context(ctx), tenant)
-    if as_json:
-        emit_json(data)
-        return
-    from gsetup.cli.render import print_table
-
-    rows = [
-        (p["name"], p["strategies"], p["subroutines"], f"{p['rules']} ({len(p['rule_files'])})")
-        for p in data["processes"]
-    ]
-    print_table(
-        f"Runtime of {tenant}: loaded",
-        ("business process", "strategies", "subroutines", "rule files"),
-        rows,
-    )
-
-
 @app.command("replay")
 def replay(
     ctx: typer.Context,
@@ -310,3 +280,6 @@ def print_replay(report: Any) -> None:
             ("line", "status", "reason"),
             [(r["line"], r["status"], r["reason"]) for r in report.refused],
         )
+
+
+app.command("check")(route_check.check)

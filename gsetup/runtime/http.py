@@ -11,6 +11,7 @@ nothing. docs/runtime.md describes every route.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -21,7 +22,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gsetup.runtime.context import log
 from gsetup.runtime.credentials import check_agent_login, find_intake_caller
 from gsetup.runtime.errors import RuntimeRequestError
 from gsetup.runtime.sessions import Session, end_sessions, find_session, open_session
@@ -33,19 +33,11 @@ if TYPE_CHECKING:
 
     from gsetup.runtime.api import Runtime
 
+log = logging.getLogger("gsetup.runtime.http")
 # Bodies are small JSON documents; a megabyte leaves room for long texts and attached data.
 MAX_BODY_BYTES = 1024 * 1024
 T = TypeVar("T")
 ApiHandler = Callable[["Api", Request], Awaitable[Response]]
-
-
-class HttpError(Exception):
-    """A request refused with ``status`` and a reason for the client."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 @dataclass
@@ -72,16 +64,19 @@ def build_app(api: Api) -> Starlette:
         async def endpoint(request: Request) -> Response:
             try:
                 return await handler(api, request)
-            except (HttpError, RuntimeRequestError) as exc:
+            except RuntimeRequestError as exc:
                 # A bad request or event is refused and logged; the runtime goes on.
                 log.warning(
                     "event=refused method=%s path=%s status=%d reason=%r",
-                    request.method,
-                    request.url.path,
+                    method,
+                    path,
                     exc.status,
                     exc.reason,
                 )
                 return _error(exc.status, exc.reason)
+            except Exception:  # a bug or a failing store: logged here, never shown to clients
+                log.exception("event=request-failed method=%s path=%s", method, path)
+                return _error(500, "the runtime failed to answer; its log says why")
 
         return Route(path, endpoint, methods=[method])
 
@@ -116,7 +111,7 @@ def _error(status: int, reason: str) -> Response:
 def _bearer(request: Request) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise HttpError(401, "missing credentials: send Authorization: Bearer TOKEN")
+        raise RuntimeRequestError(401, "missing credentials: send Authorization: Bearer TOKEN")
     return token.strip()
 
 
@@ -125,7 +120,7 @@ async def _intake_app(api: Api, request: Request) -> str:
     token = _bearer(request)
     caller = await run_in_threadpool(find_intake_caller, api.config, api.runtime.tenant, token)
     if caller is None:
-        raise HttpError(401, "unknown or revoked intake token")
+        raise RuntimeRequestError(401, "unknown or revoked intake token")
     return caller.app
 
 
@@ -134,9 +129,11 @@ async def _session(api: Api, request: Request) -> Session:
     token = _bearer(request)
     session = await run_in_threadpool(find_session, api.runtime.store.engine, token)
     if session is None:
-        raise HttpError(401, "unknown or expired session: log in again (POST /agents/login)")
+        raise RuntimeRequestError(
+            401, "unknown or expired session: log in again (POST /agents/login)"
+        )
     if session.tenant != api.runtime.tenant:
-        raise HttpError(
+        raise RuntimeRequestError(
             403, f"agent {session.agent!r} of tenant {session.tenant!r} may not act on this tenant"
         )
     return session
@@ -158,19 +155,23 @@ async def _body(api: Api, request: Request) -> dict[str, Any]:
     """The request's JSON object; 413 past the size limit (read no further), else 400."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > api.max_body:
-        raise HttpError(413, f"the body has {declared} bytes; the limit is {api.max_body}")
+        raise RuntimeRequestError(
+            413, f"the body has {declared} bytes; the limit is {api.max_body}"
+        )
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > api.max_body:
-            raise HttpError(413, f"the body is larger than the limit of {api.max_body} bytes")
+            raise RuntimeRequestError(
+                413, f"the body is larger than the limit of {api.max_body} bytes"
+            )
         chunks.append(chunk)
     try:
         data = json.loads(b"".join(chunks) or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise HttpError(400, "the body is not valid JSON") from None
+    except ValueError:  # UnicodeDecodeError included
+        raise RuntimeRequestError(400, "the body is not valid JSON") from None
     if not isinstance(data, dict):
-        raise HttpError(400, f"the body must be a JSON object, not {_json_type(data)}")
+        raise RuntimeRequestError(400, f"the body must be a JSON object, not {_json_type(data)}")
     return data
 
 
@@ -184,7 +185,7 @@ def _text(body: dict[str, Any], key: str, *, required: bool = True) -> str | Non
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value:
-        raise HttpError(400, f"{key!r} must be a non-empty string")
+        raise RuntimeRequestError(400, f"{key!r} must be a non-empty string")
     return value
 
 
@@ -232,9 +233,9 @@ async def _login(api: Api, request: Request) -> Response:
     assert agent is not None and password is not None
     tenant = api.runtime.tenant
     if body.get("tenant", tenant) != tenant:  # another tenant's agent is not known here
-        raise HttpError(401, "login failed: wrong agent or password")
+        raise RuntimeRequestError(401, "login failed: wrong agent or password")
     if not await run_in_threadpool(check_agent_login, api.config, tenant, agent, password):
-        raise HttpError(401, "login failed: wrong agent or password")
+        raise RuntimeRequestError(401, "login failed: wrong agent or password")
     status = await api.call(api.runtime.agent_login, tenant, agent)
     token, session = await run_in_threadpool(open_session, api.runtime.store.engine, tenant, agent)
     return JSONResponse({"token": token, "expires_at": session.expires_at, **to_json(status)})

@@ -175,11 +175,18 @@ class Sender(Protocol):
 class HttpSender:
     """``POST <outbound-url>`` (default ``http://<host>:<port>/outbound``) of the DMS
     application, JSON body, ``Idempotency-Key`` header, ``Authorization: Bearer`` from the
-    application's ``[gsetup-runtime] outbound-token`` option when set."""
+    application's ``[gsetup-runtime] outbound-token`` option when set. One client, so
+    connections to a DMS are kept and reused."""
+
+    def __init__(self) -> None:
+        self._client: Any = None
 
     def send(self, ctx: EngineContext, app: AppConfig | None, item: Delivery) -> SendResult:
         """One attempt."""
         import httpx
+
+        if self._client is None:
+            self._client = httpx.Client()
 
         if app is None:
             return SendResult(False, error=f"no application {item.app!r} in the configuration")
@@ -197,7 +204,7 @@ class HttpSender:
             "args": item.body,
         }
         try:
-            response = httpx.post(url, json=payload, headers=headers, timeout=item.timeout)
+            response = self._client.post(url, json=payload, headers=headers, timeout=item.timeout)
         except httpx.HTTPError as exc:
             return SendResult(False, error=f"{type(exc).__name__}: {exc}")
         if response.status_code // 100 != 2:

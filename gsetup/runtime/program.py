@@ -40,6 +40,7 @@ class Program:
     lists: dict[tuple[str, str], m.Blocks] = field(default_factory=dict)
     blocks: dict[tuple[str, str], m.Block] = field(default_factory=dict)
     evaluators: dict[int, Evaluator] = field(default_factory=dict)
+    expressions: list[m.Expression] = field(default_factory=list)
     process_of: dict[str, Process] = field(default_factory=dict)  # strategy source -> process
 
     def evaluate(self, expression: m.Expression, names: Mapping[str, Any]) -> Any:
@@ -91,14 +92,15 @@ def _index(program: Program, process: Process, strategy: m.Strategy) -> None:
         program.by_queue[strategy.queue] = (process, strategy)
     program.by_source[strategy.source] = strategy
     program.process_of[strategy.source] = process
-    for expression in _expressions_of(strategy.variables):
-        program.evaluators[id(expression)] = evaluator(expression)
+    found = _expressions_of(strategy.variables)
     for path, blocks in _lists("blocks", strategy.blocks):
         program.lists[(strategy.source, path)] = blocks
         for block in blocks:
             program.blocks[(strategy.source, block.path)] = block
-            for expression in _block_expressions(block):
-                program.evaluators[id(expression)] = evaluator(expression)
+            found.extend(_block_expressions(block))
+    for expression in found:
+        program.evaluators[id(expression)] = evaluator(expression)
+    program.expressions.extend(found)
 
 
 def _lists(path: str, blocks: m.Blocks) -> Iterator[tuple[str, m.Blocks]]:

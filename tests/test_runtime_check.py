@@ -1,0 +1,133 @@
+"""``route check`` (load and verify without serving) and the compiled expressions."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gsetup.errors import BadInputError
+from gsetup.packages import Answers, catalogue
+from gsetup.runtime.check import check_tenant
+from gsetup.runtime.fastexpr import evaluator, is_fast
+from gsetup.strategy import parse_strategy, render_strategies, walk
+from gsetup.strategy.model import Strategy
+from tests.helpers import run_cli
+from tests.runtime_support import EXAMPLES, TENANT
+
+
+@pytest.fixture
+def installed(tmp_path: Path) -> str:
+    config = f"sqlite:///{tmp_path / 'config.db'}"
+    previous = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        for package in ("facebook-bp", "twitter-bp-tr"):
+            answers = str(EXAMPLES / f"{package}.yaml")
+            result = run_cli("--db", config, "install", package, "--answers", answers, "--yes")
+            assert result.exit_code == 0, result.stderr
+    finally:
+        os.chdir(previous)
+    return config
+
+
+def test_check_loads_every_installed_strategy(installed: str) -> None:
+    report = check_tenant(installed, TENANT)
+    by_package = {p.package: p for p in report.processes}
+    assert set(by_package) == {"facebook-bp", "twitter-bp-tr"}
+    facebook = by_package["facebook-bp"]
+    assert "Facebook Inbound Queue" in facebook.queues_served
+    assert facebook.subroutines >= 3 and facebook.blocks > 50
+    assert 0 < report.fast_expressions <= report.expressions
+
+
+def test_a_file_edited_broken_is_refused_with_file_block_and_line(
+    installed: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "gsetup-work" / "facebook-bp" / "Strategies"
+    target = next(
+        p
+        for p in path.iterdir()
+        if "Inbound_Buffer" in p.name or "inbound-buffer" in p.name.lower()
+    )
+    text = target.read_text()
+    assert "limit: 8640" in text
+    target.write_text(text.replace("limit: 8640", "limit: 0"))
+    line = 1 + text[: text.index("limit: 8640")].count("\n")
+    with pytest.raises(BadInputError) as caught:
+        check_tenant(installed, TENANT)
+    message = str(caught.value)
+    assert message.startswith(f"{target}: line {line}: blocks[")
+    assert ".limit: must be a whole number from 1 to 1000000" in message
+
+
+def test_a_tenant_without_business_processes_is_refused(tmp_path: Path) -> None:
+    config = f"sqlite:///{tmp_path / 'config.db'}"
+    assert run_cli("--db", config, "tenant", "create", "Empty").exit_code == 0
+    with pytest.raises(BadInputError, match="tenant 'Empty' has no installed Business Process"):
+        check_tenant(config, "Empty")
+
+
+def _shipped() -> list[Strategy]:
+    loaded = []
+    for package in catalogue():
+        if package.strategies:
+            files = render_strategies(package, Answers(TENANT, True, "/tmp/strategies"))
+            loaded.extend(parse_strategy(text, name) for name, text in files.items())
+    return loaded
+
+
+CONTEXTS: list[dict[str, Any]] = [
+    {},
+    {"udata": {}, "itx": {"id": "1", "media_type": "facebook", "text": ""}},
+    {
+        "udata": {
+            "FacebookItxType": "10",
+            "_facebookPostId": "p",
+            "_facebookXML": "<type>question</type>",
+            "CommentsNegative": 2,
+            "ScreenSentiment": "negative",
+            "ScreenActionability": "actionable",
+            "_twitterFromUserId": "7",
+            "_facebookContentCreatedOnlyByAdmin": "1",
+        },
+        "itx": {"id": "2", "media_type": "twitterdirect", "text": "hi", "external_id": "9"},
+        "screen": {"sentiment": "negative", "actionability": "actionable"},
+        "sentiment": {"category": "positive"},
+        "score": {"value": 42.6},
+        "sent": {"StatusId": "s", "ComplianceId": "c"},
+        "contact": {"id": "k"},
+        "grouping": "30",
+        "seconds": 30,
+        "comment": {"text": "nice"},
+        "handled": {"agent": "a1"},
+        "agent": {"id": "a1", "skills": {"facebook": 5}},
+    },
+]
+
+
+def _outcome(run: Any, context: dict[str, Any]) -> Any:
+    try:
+        return ("value", run(context))
+    except Exception as exc:
+        return ("error", type(exc).__name__)
+
+
+def test_closures_evaluate_every_shipped_expression_as_jinja2_does() -> None:
+    expressions = []
+    for strategy in _shipped():
+        expressions.extend(e for _, e in strategy.variables)
+        for block in walk(strategy.blocks):
+            for name in ("condition", "items", "skill", "seconds"):
+                if hasattr(block, name):
+                    expressions.append(getattr(block, name))
+            expressions.extend(getattr(block, "args", {}).values())
+            expressions.extend(e for _, e in getattr(block, "values", ()))
+    fast = [e for e in expressions if is_fast(e)]
+    assert len(fast) > 0.8 * len(expressions)  # the common shapes are compiled
+    for expression in expressions:
+        for context in CONTEXTS:
+            jinja = _outcome(lambda c, e=expression: e.compiled(**c), context)
+            assert _outcome(evaluator(expression), context) == jinja, expression.source
