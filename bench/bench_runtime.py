@@ -101,7 +101,10 @@ class Recorder:
     def attach(self, runtime: Runtime) -> None:
         from sqlalchemy import event
 
+        from gsetup.runtime import sql
+
         engine = runtime.store.engine
+        sql.LISTENERS.append(lambda text, params, many: self.current.append((text, params, many)))
 
         @event.listens_for(engine, "before_cursor_execute")
         def _statement(
@@ -172,6 +175,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=5000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--sort", default="cumulative", help="profile order: cumulative, tottime")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -198,15 +202,17 @@ def main() -> None:
     )
     print(
         f"engine: wall {engine_wall:.2f} s ({n / engine_wall:,.0f}/s), CPU {engine_cpu:.2f} s "
-        f"({n / engine_cpu:,.0f}/s; goal >= {GOAL:,.0f}/s: {'met' if n / engine_cpu >= GOAL else 'NOT met'})"
+        f"({n / engine_cpu:,.0f}/s; goal >= {GOAL:,.0f}/s: "
+        f"{'met' if n / engine_cpu >= GOAL else 'NOT met'})"
     )
     print(
-        f"replay: wall {raw_wall:.2f} s ({n / raw_wall:,.0f}/s), CPU {raw_cpu:.2f} s ({n / raw_cpu:,.0f}/s)"
+        f"replay: wall {raw_wall:.2f} s ({n / raw_wall:,.0f}/s), "
+        f"CPU {raw_cpu:.2f} s ({n / raw_cpu:,.0f}/s)"
     )
     print(f"ratio engine/replay: wall {engine_wall / raw_wall:.2f}, CPU {engine_cpu / raw_cpu:.2f}")
     print(f"max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(40)
 
 
 if __name__ == "__main__":

@@ -113,8 +113,9 @@ def test_blocks_functions_and_services_write_the_store(
     )
     runtime.run_until_idle()
     (row,) = rows(
-        "SELECT state, queue, assigned_to, desktop_sentiment, desktop_actionable, desktop_influence, "
-        "facebookInQueueAtTarget, facebookPostId FROM interactions WHERE id = :i",
+        "SELECT state, queue, assigned_to, desktop_sentiment, desktop_actionable, "
+        "desktop_influence, facebookInQueueAtTarget, facebookPostId FROM interactions "
+        "WHERE id = :i",
         i=first.interaction_id,
     )
     assert tuple(row) == ("offered", "Q Deliver", "senior", "positive", "actionable", 40, 1, "p1")

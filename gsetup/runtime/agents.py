@@ -250,7 +250,7 @@ def flush_loads(turn: Turn) -> None:
 
 
 @contextmanager
-def _agent_turn(ctx: EngineContext, agent: str) -> Iterator[tuple[Turn, AgentSlot]]:
+def _agent_turn(ctx: EngineContext, agent: str) -> Iterator[Turn]:
     """A transaction holding ``agent``'s row lock."""
     if agent not in ctx.deployment.agents:
         raise AgentActionError(404, f"no agent {agent!r} in tenant {ctx.tenant!r}")
@@ -259,7 +259,7 @@ def _agent_turn(ctx: EngineContext, agent: str) -> Iterator[tuple[Turn, AgentSlo
         slot = _slot(turn, agent)
         if slot is None:
             raise AgentActionError(409, f"agent {agent!r} is not logged in")
-        yield turn, slot
+        yield turn
         turn.flush()
 
 
@@ -314,7 +314,8 @@ def set_presence(ctx: EngineContext, agent: str, state: str) -> AgentStatus:
     """ready, not_ready or logged_out; logging out sends unaccepted offers back to routing."""
     from sqlalchemy import select, update
 
-    with _agent_turn(ctx, agent) as (turn, slot):
+    with _agent_turn(ctx, agent) as turn:
+        slot = turn.agents[agent]
         if slot.state == "logged_out" and state != "logged_out":
             raise AgentActionError(409, f"agent {agent!r} is logged out: log in first")
         if state == "logged_out":
@@ -341,7 +342,7 @@ def set_presence(ctx: EngineContext, agent: str, state: str) -> AgentStatus:
 
 def accept(ctx: EngineContext, agent: str, interaction_id: str) -> Offer:
     """The agent takes an interaction offered to it."""
-    with _agent_turn(ctx, agent) as (turn, _slot_):
+    with _agent_turn(ctx, agent) as turn:
         itx = _held(turn, agent, interaction_id, ("offered",))
         itx.state, itx.position, itx.waiting, itx.due_at = "agent", None, None, None
         turn.touch(itx)
@@ -352,7 +353,7 @@ def accept(ctx: EngineContext, agent: str, interaction_id: str) -> Offer:
 
 def reject(ctx: EngineContext, agent: str, interaction_id: str) -> None:
     """The agent refuses an offer: another agent is targeted."""
-    with _agent_turn(ctx, agent) as (turn, _slot_):
+    with _agent_turn(ctx, agent) as turn:
         itx = _held(turn, agent, interaction_id, ("offered",))
         _end_offer(turn, itx, "rejected")
 
@@ -365,7 +366,7 @@ def reply(
     the agent writes); returns the new interaction's id."""
     if not isinstance(text, str) or not text.strip():
         raise AgentActionError(400, "a reply needs a non-empty text")
-    with _agent_turn(ctx, agent) as (turn, _slot_):
+    with _agent_turn(ctx, agent) as turn:
         itx = _held(turn, agent, interaction_id, ("agent",))
         kind = "outbound init" if draft else "outbound"
         queue = _queue_named(ctx, itx, f" {kind.title()} Queue")
@@ -407,7 +408,7 @@ def done(ctx: EngineContext, agent: str, interaction_id: str, queue: str | None)
 
     if queue is not None and queue not in ctx.program.queues:
         raise AgentActionError(404, f"no queue {queue!r}")
-    with _agent_turn(ctx, agent) as (turn, _slot_):
+    with _agent_turn(ctx, agent) as turn:
         itx = _held(turn, agent, interaction_id, ("agent",))
         release(turn, agent, itx.media_type)
         itx.assigned_to = None
@@ -445,7 +446,7 @@ def offers_of(ctx: EngineContext, agent: str) -> list[Offer]:
             )
             .order_by(table.c.placed_in_queue_at)
         ).all()
-    return [_offer(from_row(row._mapping)) for row in rows]
+    return [_offer(from_row(dict(row._mapping))) for row in rows]
 
 
 def _offer(itx: Itx) -> Offer:

@@ -203,7 +203,8 @@ def _agents(session: Session, tenant_id: int) -> dict[str, AgentConfig]:
         .where(m.CfgObject.tenant_id == tenant_id, m.AgentGroup.capacity_rule_id.is_not(None))
     ).all():
         for member in members or []:
-            group_rule.setdefault(member, rule_id)
+            if rule_id is not None:
+                group_rule.setdefault(member, rule_id)
     agents: dict[str, AgentConfig] = {}
     for name, person in session.execute(
         select(m.CfgObject.name, m.Person)

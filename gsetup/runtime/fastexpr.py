@@ -184,7 +184,7 @@ def _filter(node: nodes.Filter) -> _Fn:
 def _test(node: nodes.Test) -> _Fn:
     if node.name not in _TESTS or node.kwargs or node.dyn_args or node.dyn_kwargs:
         raise _Unsupported(node.name)
-    func = environment().tests[node.name]
+    func: Any = environment().tests[node.name]
     value = _compile(node.node)
     args = [_compile(a) for a in node.args]
     return lambda ctx: func(value(ctx), *(a(ctx) for a in args))

@@ -45,16 +45,15 @@ def merge_itx_data(run: Machine, args: dict[str, Any]) -> bool:
         return False
     flags = tuple(_column(run, f) for f in (args.get("flags") or []))
     process = run.program.process_of_queue(run.itx.queue or "")
-    queues = list(process.bp.queues) if process is not None else [run.itx.queue]
+    queues = process.bp.queues if process is not None else (run.itx.queue or "",)
     run.turn.flush_matching(column, value, run.itx)
     found = sql.run(
         run.turn.conn,
-        sql.merge_candidate(store.table, column, flags),
+        sql.merge_candidate(store.table, column, flags, queues),
         {
             "b_tenant": run.itx.tenant,
             "b_value": value,
             "b_id": run.itx.id,
-            "b_queues": queues,
             "b_received": run.itx.received_at,
         },
     ).scalar()
@@ -87,16 +86,13 @@ def find_interaction(run: Machine, args: dict[str, Any]) -> dict[str, Any] | Non
         return None
     run.turn.flush_matching(column, value, run.itx)
     before = args.get("before")
-    params = {
-        "b_tenant": run.itx.tenant,
-        "b_value": value,
-        "b_id": run.itx.id,
-        "b_states": list(_STATES[state]),
-    }
+    params = {"b_tenant": run.itx.tenant, "b_value": value, "b_id": run.itx.id}
     if before is not None:
         params["b_before"] = float(before)
     row = sql.run(
-        run.turn.conn, sql.find_other(store.table, column, before is not None), params
+        run.turn.conn,
+        sql.find_other(store.table, column, _STATES[state], before is not None),
+        params,
     ).first()
     if row is None:
         return None

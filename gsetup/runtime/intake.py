@@ -90,7 +90,8 @@ def _check(ctx: EngineContext, app: AppConfig, body: Any, where: str) -> tuple[d
     if media_types and body["media_type"] not in media_types:
         raise IntakeError(
             422,
-            f"{where}unknown media type {body['media_type']!r}; the media types are: {', '.join(media_types)}",
+            f"{where}unknown media type {body['media_type']!r}; "
+            f"the media types are: {', '.join(media_types)}",
         )
     return dict(body), _route(ctx, app, body["channel"], where)
 
@@ -110,12 +111,14 @@ def _route(ctx: EngineContext, app: AppConfig, channel: str, where: str) -> str:
     if queue is None:
         raise IntakeError(
             422,
-            f"{where}{app.name} [{channel}] inbound-route {route!r}: no {access_point!r} in [endpoints:{dbid}]",
+            f"{where}{app.name} [{channel}] inbound-route {route!r}: "
+            f"no {access_point!r} in [endpoints:{dbid}]",
         )
     if queue not in ctx.program.queues:
         raise IntakeError(
             422,
-            f"{where}{app.name} [endpoints:{dbid}] {access_point} = {queue!r}, which is not a queue of an installed Business Process",
+            f"{where}{app.name} [endpoints:{dbid}] {access_point} = {queue!r}, "
+            "which is not a queue of an installed Business Process",
         )
     return queue
 

@@ -129,7 +129,7 @@ class Machine:
             frame = stack[-1]
             blocks = self.program.lists[(frame["s"], frame["l"])]
             if frame["i"] < len(blocks):
-                block = blocks[frame["i"]]
+                block: m.Block = blocks[frame["i"]]
                 frame["i"] += 1
                 return block
             self._end_of_list(stack, frame)

@@ -162,7 +162,7 @@ def _with_line(path: Path, message: str) -> str:
     line = _line_of(path, found.group("path"))
     if line is None:
         return message
-    start, end = found.span("path")
+    start = found.start("path")
     return f"{message[:start]}line {line}: {message[start:]}"
 
 

@@ -9,12 +9,15 @@ milliseconds. Every query is tenant-scoped, so a store can be sharded by tenant.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Column,
     Float,
     Index,
     Integer,
     MetaData,
+    Numeric,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -187,16 +190,15 @@ SYSTEM = frozenset(c.name for c in interactions.columns)
 def interactions_with(custom: list[tuple[str, str, int | None]]) -> Table:
     """The interactions table with the custom columns the Alter scripts added: (name as
     stored, type, length). Unquoted, as Interaction Server writes its SQL."""
-    from sqlalchemy import Numeric
-
-    types = {
-        "string": lambda n: String(n),
-        "integer": lambda _n: Integer(),
-        "number": lambda _n: Numeric(18, 4),
-    }
     return Table(
         "interactions",
         MetaData(),
         *(c._copy() for c in interactions.columns),
-        *(Column(name, types[kind](length), quote=False) for name, kind, length in custom),
+        *(Column(name, _type(kind, length), quote=False) for name, kind, length in custom),
     )
+
+
+def _type(kind: str, length: int | None) -> String | Integer | Numeric[Any]:
+    if kind == "string":
+        return String(length)
+    return Integer() if kind == "integer" else Numeric(18, 4)

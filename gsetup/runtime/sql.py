@@ -1,16 +1,19 @@
 """The engine's statements, built once per table and run as SQL compiled once per dialect.
 
 Building a SQLAlchemy statement, computing its cache key and setting up its execution cost
-more than SQLite takes to run it. The hot paths (claim, flush, intake, functions, UCS,
-agents) therefore use statements built once here, and :func:`run` sends each as the SQL its
-dialect compiled the first time, with ``exec_driver_sql`` (no per-row parameter processing:
-the values are plain strings and numbers). Bound-parameter names start with ``b_`` so they
-never collide with column names in ``values()``.
+several times what SQLite takes to run it. The hot paths (claim, flush, intake, functions,
+UCS, agents) therefore use statements built once here, and :func:`run` sends each to the
+driver's cursor as the SQL its dialect compiled the first time, as gsetup.plan.bulk does for
+bulk writes (no per-row parameter processing: the values are plain strings and numbers).
+Bound-parameter names start with ``b_`` so they never collide with column names in
+``values()``.
 """
 
 from __future__ import annotations
 
+import collections
 import functools
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, or_, select, update
@@ -18,7 +21,7 @@ from sqlalchemy import bindparam, or_, select, update
 from gsetup.runtime.schema import agent_loads, agents, contacts, offers, ucs_interactions
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection, CursorResult, Table
+    from sqlalchemy import Connection, Table
 
 Params = dict[str, Any] | list[dict[str, Any]]
 
@@ -40,8 +43,10 @@ class _Compiled:
 _COMPILED: dict[tuple[int, str, tuple[str, ...]], _Compiled | None] = {}
 
 
-def run(conn: Connection, statement: Any, params: Params) -> CursorResult[Any]:
-    """Execute a statement of this module (one that lives as long as the process)."""
+def run(conn: Connection, statement: Any, params: Params) -> Any:
+    """Execute a statement of this module (one that lives as long as the process) on the
+    connection's DBAPI cursor; the result has ``first``, ``scalar``, ``one``, ``all``,
+    iteration, ``rowcount``, and rows with attributes and ``_mapping``."""
     rows = params if isinstance(params, list) else [params]
     key = (id(statement), conn.dialect.name, tuple(rows[0]))
     try:
@@ -50,9 +55,66 @@ def run(conn: Connection, statement: Any, params: Params) -> CursorResult[Any]:
         compiled = _COMPILED[key] = _compile(conn, statement, list(rows[0]))
     if compiled is None:
         return conn.execute(statement, params)
-    if isinstance(params, list):
-        return conn.exec_driver_sql(compiled.text, [compiled.arguments(p) for p in params])
-    return conn.exec_driver_sql(compiled.text, compiled.arguments(params))
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if isinstance(params, list):
+            arguments = [compiled.arguments(p) for p in params]
+            for listener in LISTENERS:
+                listener(compiled.text, arguments, True)
+            cursor.executemany(compiled.text, arguments)
+        else:
+            argument = compiled.arguments(params)
+            for listener in LISTENERS:
+                listener(compiled.text, argument, False)
+            cursor.execute(compiled.text, argument)
+        return Result(cursor)
+    finally:
+        cursor.close()
+
+
+# Called with (SQL, parameters, many) before each statement :func:`run` sends itself; the
+# benchmark records the engine's statements with it. Empty in production.
+LISTENERS: list[Callable[[str, Any, bool], None]] = []
+
+
+class Result:
+    """The rows of a statement run by :func:`run`, fetched at once."""
+
+    def __init__(self, cursor: Any) -> None:
+        self.rowcount: int = cursor.rowcount
+        if cursor.description is None:
+            self.rows: list[Any] = []
+            return
+        row_type = _row_type(tuple(d[0] for d in cursor.description))
+        self.rows = [row_type(*values) for values in cursor.fetchall()]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.rows)
+
+    def all(self) -> list[Any]:
+        """Every row."""
+        return self.rows
+
+    def first(self) -> Any:
+        """The first row, or None."""
+        return self.rows[0] if self.rows else None
+
+    def one(self) -> Any:
+        """The only row; an error when there is not exactly one."""
+        if len(self.rows) != 1:
+            raise LookupError(f"expected one row, found {len(self.rows)}")
+        return self.rows[0]
+
+    def scalar(self) -> Any:
+        """The first column of the first row, or None."""
+        return self.rows[0][0] if self.rows else None
+
+
+@functools.cache
+def _row_type(names: tuple[str, ...]) -> type:
+    base = collections.namedtuple("Row", names, rename=True)  # type: ignore[misc]
+    mapping = property(lambda row: dict(zip(names, row, strict=True)))
+    return type("Row", (base,), {"__slots__": (), "_mapping": mapping})
 
 
 def _compile(conn: Connection, statement: Any, keys: list[str]) -> _Compiled | None:
@@ -105,9 +167,11 @@ def intake_duplicate(table: Table) -> Any:
 
 
 @functools.cache
-def merge_candidate(table: Table, column: str, flags: tuple[str, ...]) -> Any:
-    """The oldest interaction of the same Business Process with the same column value,
-    still before its target (one of ``flags`` set)."""
+def merge_candidate(
+    table: Table, column: str, flags: tuple[str, ...], queues: tuple[str, ...]
+) -> Any:
+    """The oldest interaction of the same Business Process (one of ``queues``) with the same
+    column value, still before its target (one of ``flags`` set)."""
     query = (
         select(table.c.id)
         .where(
@@ -115,7 +179,7 @@ def merge_candidate(table: Table, column: str, flags: tuple[str, ...]) -> Any:
             table.c[column] == bindparam("b_value"),
             table.c.id != bindparam("b_id"),
             or_(table.c.state == "queued", table.c.state == "routing"),
-            table.c.queue.in_(bindparam("b_queues", expanding=True)),
+            or_(*(table.c.queue == q for q in queues)),
             table.c.received_at <= bindparam("b_received"),
         )
         .order_by(table.c.received_at, table.c.id)
@@ -127,15 +191,15 @@ def merge_candidate(table: Table, column: str, flags: tuple[str, ...]) -> Any:
 
 
 @functools.cache
-def find_other(table: Table, column: str, before: bool) -> Any:
-    """Another interaction with the column value in some states (find_interaction)."""
+def find_other(table: Table, column: str, states: tuple[str, ...], before: bool) -> Any:
+    """Another interaction with the column value in one of ``states`` (find_interaction)."""
     query = (
         select(table.c.id, table.c.assigned_to, table.c.queue)
         .where(
             table.c.tenant == bindparam("b_tenant"),
             table.c[column] == bindparam("b_value"),
             table.c.id != bindparam("b_id"),
-            table.c.state.in_(bindparam("b_states", expanding=True)),
+            or_(*(table.c.state == s for s in states)),
         )
         .order_by(table.c.received_at)
         .limit(1)

@@ -28,7 +28,7 @@ def read_status(ctx: EngineContext) -> RuntimeStatus:
             .group_by(i.queue)
             .order_by(i.queue)
         ).all()
-        states = dict(
+        states: dict[str, int] = dict(
             conn.execute(
                 select(i.state, func.count()).where(i.tenant == tenant).group_by(i.state)
             ).all()

@@ -33,6 +33,8 @@ class Turn:
     loaded_agents: set[str] = field(default_factory=set)  # whose loads are read
     all_agents_read: bool = False  # every ready agent is in ``agents``
     wake: dict[str, int] = field(default_factory=dict)  # media type -> capacity freed
+    # (custom property, value) -> interactions of this turn changed while holding that value
+    changed: dict[tuple[str, Any], set[str]] = field(default_factory=dict)
     outbox_rows: int = 0
 
     def hold(self, rows: Iterable[Any]) -> list[Itx]:
@@ -43,8 +45,13 @@ class Turn:
         return loaded
 
     def touch(self, itx: Itx) -> None:
-        """Mark ``itx`` to be written back."""
+        """Mark ``itx`` to be written back, indexing its custom values for flush_matching."""
         self.dirty[itx.id] = itx
+        udata = itx.udata
+        for prop in self.ctx.store.property_of.values():
+            value = udata.get(prop)
+            if value is not None:
+                self.changed.setdefault((prop, _hashable(value)), set()).add(itx.id)
 
     def flush(self) -> None:
         """Write every changed interaction (one executemany) and the agents' loads."""
@@ -62,9 +69,8 @@ class Turn:
         """Flush before a query on ``column`` = ``value`` only when another changed
         interaction of this turn could match it; the common case costs no statement."""
         prop = self.ctx.store.property_of.get(column)
-        if prop is None or any(
-            itx.udata.get(prop) == value for itx in self.dirty.values() if itx is not asking
-        ):
+        others = self.changed.get((prop or "", _hashable(value)), set()) - {asking.id}
+        if prop is None or any(i in self.dirty for i in others):
             self.flush()
 
     def log(self, itx: Itx, event: str, **fields: Any) -> None:
@@ -80,6 +86,10 @@ class Turn:
                 itx.queue,
                 extra,
             )
+
+
+def _hashable(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool) else repr(value)
 
 
 _STATEMENTS: dict[int, Any] = {}
