@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gsetup.installer.strategies import render_strategies
 from gsetup.packages.catalogue import get_package
 from gsetup.packages.model import Answers
 from gsetup.runtime.api import Runtime, open_runtime
 from gsetup.runtime.config import AgentConfig, AppConfig, BusinessProcess, Deployment
-from gsetup.strategy import render_strategies
 
 TENANT = "Environment"
 DMS = "DMS_Bench"

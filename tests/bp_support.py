@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from gsetup.installer.strategies import render_strategies
 from gsetup.packages import get_package
 from gsetup.packages.attributes import MEDIA_TYPE
 from gsetup.packages.model import Answers
@@ -24,7 +25,6 @@ from gsetup.runtime.config import AgentConfig, AppConfig, BusinessProcess, Deplo
 from gsetup.runtime.replay import Replay, ReplayReport
 from gsetup.runtime.schema import agent_loads, contacts, outbox, ucs_interactions
 from gsetup.runtime.traffic import Event, read_traffic
-from gsetup.strategy.render import render_strategies
 
 TRAFFIC = Path(__file__).resolve().parent / "traffic"
 TENANT = "Environment"

@@ -114,7 +114,7 @@ def test_install_each_package_from_its_example(db_url: str, workdir: Path, packa
         "SELECT o.name, p.value FROM cfg_option p JOIN cfg_object o "
         "ON o.id = p.object_id WHERE p.section = 'translation'",
     )
-    from gsetup.packages.columns import SCRIPT_PAIRS
+    from gsetup.columns import SCRIPT_PAIRS
 
     columns = {c.property: c.name for pair in SCRIPT_PAIRS for c in pair.columns}
     assert all(columns[name] == column for name, column in translations)

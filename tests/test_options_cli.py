@@ -361,8 +361,8 @@ def test_get_set_unset_on_an_application(db_url: str) -> None:
 
 
 def _media_type_facebook(url: str) -> None:
-    from gsetup.commands.apply import run_plan
     from gsetup.context import connect
+    from gsetup.plan.run import run_plan
     from gsetup.state import DesiredObject, DesiredState
 
     state = DesiredState(

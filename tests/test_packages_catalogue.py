@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from gsetup.columns import SCRIPT_PAIRS
 from gsetup.errors import BadInputError, NotFoundError
 from gsetup.packages import Answers, catalogue, desired_state, get_package, next_steps
-from gsetup.packages.columns import SCRIPT_PAIRS
 from gsetup.state import DesiredObject, DesiredState, OptionValue
 
 ANSWERS = Answers(tenant="Environment", iwd_custom_properties=False, strategy_dir="/srv/bp")

@@ -171,15 +171,18 @@ def test_target_waits_for_capacity_then_times_out(
     runtime.accept(TENANT, "senior", offered)
     runtime.done(TENANT, "senior", offered)  # capacity freed: the oldest waiting one is woken
     runtime.run_until_idle()
-    assert rows("SELECT queue, state FROM interactions WHERE id = :i", i=offered) == [
-        ("Test Stop Queue", "queued")
+    assert rows("SELECT queue, state, stop_reason FROM interactions WHERE id = :i", i=offered) == [
+        ("Test Stop Queue", "stopped", "done")
     ]
     ((woken,),) = rows("SELECT id FROM interactions WHERE state = 'offered'")
     runtime.accept(TENANT, "senior", woken)
     clock.advance(121)
     runtime.run_until_idle()
-    stopped = rows("SELECT stop_reason FROM interactions WHERE state = 'stopped'")
-    assert stopped == [("nobody",)]  # the third never got capacity before its target's timeout
+    stopped = rows("SELECT stop_reason FROM interactions WHERE state = 'stopped' ORDER BY 1")
+    assert stopped == [
+        ("done",),
+        ("nobody",),
+    ]  # the third never got capacity before its target's timeout
     assert rows("SELECT load FROM runtime_agent_loads WHERE agent = 'senior'") == [(1,)]
     runtime.close()
 
@@ -447,9 +450,10 @@ def test_agent_actions_on_what_is_not_theirs_change_nothing(
         ("Outbound", "Test Outbound Queue", accepted.interaction_id, "thanks")
     ]
     runtime.done(TENANT, holder, accepted.interaction_id)
+    runtime.run_until_idle()  # the Stop queue's strategy ends it
     with pytest.raises(AgentActionError) as caught:
         runtime.reply(TENANT, holder, accepted.interaction_id, "late")
-    assert caught.value.status == 403  # no longer held by anyone
+    assert caught.value.status == 409 and "has ended" in caught.value.reason
     runtime.close()
 
 
@@ -466,4 +470,23 @@ def test_status_shows_queues_agents_and_workers(store_url: str, clock: VirtualCl
     ]
     assert [(w.processed, w.alive) for w in status.workers] == [(3, True)]
     assert status.states == {"offered": 2, "routing": 1}
+    runtime.close()
+
+
+def test_a_database_error_is_raised_as_sqlalchemy_raises_it_and_parks_nothing(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from gsetup.runtime import sql
+
+    runtime = start(store_url, clock)
+    runtime.submit(TENANT, DMS, body(1))
+    with runtime.store.begin() as conn:
+        conn.execute(text("DROP TABLE ucs_contacts"))
+    with pytest.raises(DBAPIError):  # the turn fails as a whole; the worker loop retries
+        runtime.run_until_idle()
+    assert rows("SELECT state, error FROM interactions") == [("queued", None)]
+    with runtime.store.begin() as conn, pytest.raises(DBAPIError):
+        sql.run(conn, sql.CONTACT_BY_IDENTITY, {"b_tenant": TENANT, "b_identity": "x"})
     runtime.close()

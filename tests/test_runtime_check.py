@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from gsetup.errors import BadInputError
+from gsetup.installer.strategies import render_strategies
 from gsetup.packages import Answers, catalogue
 from gsetup.runtime.check import check_tenant
 from gsetup.runtime.fastexpr import evaluator, is_fast
-from gsetup.strategy import parse_strategy, render_strategies, walk
+from gsetup.strategy import parse_strategy, walk
 from gsetup.strategy.model import Strategy
 from tests.helpers import run_cli
 from tests.runtime_support import EXAMPLES, TENANT

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from gsetup.columns import SCRIPT_PAIRS, CustomColumn
 from gsetup.errors import EXIT_BAD_INPUT, EXIT_OK
-from gsetup.packages.columns import SCRIPT_PAIRS, CustomColumn
 from gsetup.sqlscripts.apply import run_script
 from gsetup.sqlscripts.catalog import Script, get_script
 from gsetup.sqlscripts.history import HISTORY_TABLE

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from gsetup.errors import EXIT_BAD_INPUT, EXIT_OK, NeedsAnswerError
+from gsetup.packages.scripts import script_groups
 from gsetup.sqlscripts import place_scripts
-from gsetup.sqlscripts.catalog import groups_for_packages
 from gsetup.sqlscripts.generate import REPO_ROOT
 from gsetup.sqlscripts.servers import check_stopped, running_servers
 from tests.helpers import run_cli
@@ -29,7 +29,7 @@ IWD_PAIR = [
 @pytest.mark.parametrize(
     ("packages", "groups"),
     [
-        ([], ["iwd", "facebook", "twitter"]),
+        ([], None),
         (["facebook"], ["facebook"]),
         (["facebook-bp"], ["facebook"]),
         (["facebook-bp-simplified"], ["facebook"]),
@@ -38,8 +38,10 @@ IWD_PAIR = [
         (["Twitter"], ["twitter"]),
     ],
 )
-def test_package_names_map_to_groups_in_run_order(packages: list[str], groups: list[str]) -> None:
-    assert groups_for_packages(packages) == groups
+def test_package_names_map_to_groups_in_run_order(
+    packages: list[str], groups: list[str] | None
+) -> None:
+    assert script_groups(packages) == groups
 
 
 def test_list_shows_scripts_in_run_order() -> None:
@@ -92,7 +94,8 @@ def test_place_scripts_under_the_install_home(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["list", "--dbms", "informix"], "Unknown DBMS 'informix': use one of mssql, oracle"),
-        (["list", "--package", "rss-bp"], "Unknown package 'rss-bp'"),
+        (["list", "--package", "rss"], "Unknown package 'rss'"),
+        (["list", "--package", "rss-bp"], "package 'rss-bp' adds no Interaction Server columns"),
         (["show", "AlterTableInteractionsForRSS.sql", "--dbms", "mssql"], "No script named"),
         (["show", "AlterTableInteractionsForTwitter854.sql", "--dbms", "mysql"], "Unknown DBMS"),
         (["export", "--dbms", "sybase", "--dir", "out"], "Unknown DBMS 'sybase'"),
@@ -138,7 +141,7 @@ def test_docs_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_docs_explain_every_column_type() -> None:
-    from gsetup.packages.columns import SCRIPT_PAIRS
+    from gsetup.columns import SCRIPT_PAIRS
 
     docs = (REPO_ROOT / "docs" / "sql.md").read_text()
     for pair in SCRIPT_PAIRS:

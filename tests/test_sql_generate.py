@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gsetup.packages.columns import SCRIPT_PAIRS, ScriptPair
+from gsetup.columns import SCRIPT_PAIRS, ScriptPair
 from gsetup.sqlscripts.catalog import DBMSES, GROUPS, scripts_in_run_order
 from gsetup.sqlscripts.generate import (
     PACKAGE_DIR,

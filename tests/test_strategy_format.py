@@ -9,13 +9,13 @@ import pytest
 from jinja2.exceptions import SecurityError
 
 from gsetup.errors import BadInputError
+from gsetup.installer.strategies import render_strategies
 from gsetup.packages import Answers, catalogue, get_package
 from gsetup.packages.stages import IWD_ADAPTER_QUEUE
 from gsetup.strategy import (
     check_references,
     load_strategy,
     parse_strategy,
-    render_strategies,
     walk,
 )
 from gsetup.strategy import model as m

@@ -34,11 +34,14 @@ def list_(
 ) -> None:
     """List the scripts, in the order they run, and the DBMSes each exists for."""
     from gsetup.cli.render import print_table
+    from gsetup.packages.scripts import script_groups
     from gsetup.sqlscripts.catalog import list_scripts
 
     rows = [
         (number, script.group, script.name, ",".join(dbmses))
-        for number, (script, dbmses) in enumerate(list_scripts(package, dbms), start=1)
+        for number, (script, dbmses) in enumerate(
+            list_scripts(script_groups(package), dbms), start=1
+        )
     ]
     print_table("Interaction Server database scripts", ["#", "package", "script", "dbms"], rows)
 
@@ -62,9 +65,10 @@ def export(
     package: list[str] = typer.Option(None, "--package", "-p", help=PACKAGE_HELP),
 ) -> None:
     """Write the scripts for a DBA, with run-order.txt numbering them in run order."""
+    from gsetup.packages.scripts import script_groups
     from gsetup.sqlscripts.placement import export_scripts
 
-    for path in export_scripts(dbms, directory, package):
+    for path in export_scripts(dbms, directory, script_groups(package)):
         print(path)
 
 
@@ -104,11 +108,12 @@ def apply(
     """
     from gsetup.cli.common import open_context
     from gsetup.commands.apps import interaction_servers
+    from gsetup.packages.scripts import script_groups
     from gsetup.sqlscripts import apply as core
 
     request = core.ApplyRequest(
         url=url,
-        packages=package or [],
+        groups=script_groups(package),
         servers=[] if dry_run else interaction_servers(open_context(ctx), tenant),
         confirmed=yes,
         allow_data_loss=allow_data_loss,

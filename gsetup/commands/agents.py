@@ -14,12 +14,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gsetup.commands.apply import run_plan
 from gsetup.commands.objects import ObjectView, list_objects, show_object
 from gsetup.configdb.tenants import check_name
 from gsetup.context import Context
 from gsetup.errors import BadInputError
 from gsetup.plan.model import Plan
+from gsetup.plan.run import run_plan
 from gsetup.runtime.credentials import PASSWORD_KEY, SECTION
 from gsetup.state import DesiredObject, DesiredState, OptionValue, Removal, object_path
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gsetup.commands.apply import run_plan
 from gsetup.commands.objects import ObjectView, show_object
 from gsetup.configdb.tenants import check_name
 from gsetup.context import Context
 from gsetup.errors import BadInputError, ConflictError
 from gsetup.plan.model import Plan
+from gsetup.plan.run import run_plan
 from gsetup.state import DesiredObject, DesiredState, Removal, object_path
 
 APP_TYPES = (
@@ -118,10 +118,8 @@ def show_app(ctx: Context, tenant: str, name: str) -> ObjectView:
 
 def interaction_servers(ctx: Context, tenant: str) -> list[tuple[str, str, int]]:
     """The tenant's InteractionServer applications that have a host and port."""
-    from gsetup.commands.objects import list_objects
+    from gsetup import deployment
 
-    return [
-        (v.path.rsplit("/", 1)[-1], v.attrs["host"], v.attrs["port"])
-        for v in list_objects(ctx, [tenant], "application")
-        if v.attrs["app_type"] == "InteractionServer" and v.attrs["host"] and v.attrs["port"]
-    ]
+    with deployment.open_tenant(ctx, tenant) as (conn, tid):
+        found = deployment.applications(conn, tid, "InteractionServer")
+    return [(a.name, a.host, a.port) for a in found if a.host and a.port is not None]

@@ -21,22 +21,25 @@ from gsetup.configure.snapshot import (
     channel_sections,
     driver_channels,
     has_stages,
-    name_of,
     read_tenant,
 )
 from gsetup.configure.workspace import FAMILIES, QUEUE_STAGES, SECTION, WORKSPACE
 from gsetup.context import Context
+from gsetup.deployment import AttributeValue, ConfiguredApplication
 from gsetup.drivers.specs import Driver
+from gsetup.packages.attributes import MEDIA_TYPE
 from gsetup.packages.catalogue import catalogue
 from gsetup.packages.next_steps import SUBMIT_COMMENTS_BY_PACKAGE
-from gsetup.plan.current import CurrentObject
-from gsetup.state import object_path
 
 Severity = Literal["error", "warning"]
 
 DMS = "DigitalMessagingServer"
 CHAT_SERVER = "ChatServer"
 TWITTER_TR = "twitter-bp-tr"
+# The option sections the checks read (DMS access points and channels, Chat Server endpoints,
+# the plug-in's section, Interaction Server settings): an application's other options, which
+# may number hundreds of thousands, are never read.
+_SECTIONS = ("endpoint", "channel-", SECTION, DELAY_UPDATES[0])
 CHECKS = (
     "queue-options",
     "delay-updates",
@@ -89,7 +92,7 @@ class Diagnosis:
 
 def diagnose(ctx: Context, tenant: str) -> Diagnosis:
     """Run every check on ``tenant`` and return the findings, worst first."""
-    snap = read_tenant(ctx, tenant, full=True)
+    snap = read_tenant(ctx, tenant, [MEDIA_TYPE.name], sections=_SECTIONS)
     findings = [
         *_queue_options(snap),
         *_delay_updates(snap),
@@ -128,15 +131,19 @@ def _queue_options(snap: Snapshot) -> Iterator[Finding]:
 
 
 def _check_queue(
-    snap: Snapshot, app: CurrentObject, option: tuple[str, str], queue: str, step: str | None
+    snap: Snapshot,
+    app: ConfiguredApplication,
+    option: tuple[str, str],
+    queue: str,
+    step: str | None,
 ) -> Iterator[Finding]:
     if snap.queue_package(queue) is not None:
         return
-    where = f"{name_of(app)} [{option[0]}] {option[1]} = {queue!r}"
+    where = f"{app.name} [{option[0]}] {option[1]} = {queue!r}"
     owner = next((p for p in catalogue() if queue in {q.name for q in p.queues}), None)
     if owner is not None:
         why = f"a queue of {owner.name}, which is not installed"
-    elif snap.get(object_path("queue", queue), "queue") is not None:
+    elif queue in snap.queues:
         why = "a queue of no installed Business Process"
     else:
         why = "no such interaction queue"
@@ -149,7 +156,7 @@ def _check_queue(
     )
 
 
-def _workspace_queues(snap: Snapshot, wde: CurrentObject) -> Iterator[Finding]:
+def _workspace_queues(snap: Snapshot, wde: ConfiguredApplication) -> Iterator[Finding]:
     installed = snap.installed()
     with_queues = {
         family: sorted(
@@ -166,7 +173,7 @@ def _workspace_queues(snap: Snapshot, wde: CurrentObject) -> Iterator[Finding]:
         if len(names) > 1
         for word in (f"--{family}-bp", names[0])
     ]
-    fix = _command(snap, "configure", "workspace", "--workspace", name_of(wde), *choose)
+    fix = _command(snap, "configure", "workspace", "--workspace", wde.name, *choose)
     for family in FAMILIES:
         has_bp = bool(with_queues[family])
         for kind in ("default-queue", "outbound-queue"):
@@ -178,13 +185,13 @@ def _workspace_queues(snap: Snapshot, wde: CurrentObject) -> Iterator[Finding]:
                 yield Finding(
                     "queue-options",
                     "error",
-                    f"{name_of(wde)} [{SECTION}] {key[1]} is not set; the Social Media plug-in "
+                    f"{wde.name} [{SECTION}] {key[1]} is not set; the Social Media plug-in "
                     f"needs it for the installed {family.capitalize()} Business Process",
                     fix,
                 )
 
 
-def _twitter_tr_fix(snap: Snapshot, dms: CurrentObject) -> str | None:
+def _twitter_tr_fix(snap: Snapshot, dms: ConfiguredApplication) -> str | None:
     """``configure twitter-tr`` when Threaded Routing is installed and its grouping timeout
     is already known (gsetup does not guess one)."""
     if TWITTER_TR not in snap.installed():
@@ -198,14 +205,14 @@ def _twitter_tr_fix(snap: Snapshot, dms: CurrentObject) -> str | None:
         return None
     (timeout,) = timeouts
     return _command(
-        snap, "configure", "twitter-tr", "--dms", name_of(dms), "--grouping-timeout", timeout
+        snap, "configure", "twitter-tr", "--dms", dms.name, "--grouping-timeout", timeout
     )
 
 
-def _private_messaging_fix(snap: Snapshot, chat: CurrentObject) -> str | None:
+def _private_messaging_fix(snap: Snapshot, chat: ConfiguredApplication) -> str | None:
     if "facebook-bp" not in snap.installed():
         return None
-    return _command(snap, "configure", "facebook-private-messaging", "--chat-server", name_of(chat))
+    return _command(snap, "configure", "facebook-private-messaging", "--chat-server", chat.name)
 
 
 # -- Interaction Server -----------------------------------------------------------------------
@@ -222,9 +229,9 @@ def _delay_updates(snap: Snapshot) -> Iterator[Finding]:
         yield Finding(
             "delay-updates",
             "warning",
-            f"{name_of(ixn)} [{section}] {key} {now}; the inbound strategies' MergeItxData "
+            f"{ixn.name} [{section}] {key} {now}; the inbound strategies' MergeItxData "
             "needs false, so that every property update reaches the database at once",
-            _command(snap, "configure", "delay-updates", "--interaction-server", name_of(ixn)),
+            _command(snap, "configure", "delay-updates", "--interaction-server", ixn.name),
         )
 
 
@@ -247,14 +254,13 @@ def _submit_comments(snap: Snapshot) -> Iterator[Finding]:
             yield Finding(
                 "x-submit-comments-itx",
                 "error",
-                f"{name_of(dms)} [{section}] {SUBMIT_COMMENTS} is {shown}, but {package} "
-                f"needs {want}",
+                f"{dms.name} [{section}] {SUBMIT_COMMENTS} is {shown}, but {package} needs {want}",
                 _command(
                     snap,
                     "configure",
                     "facebook-comments",
                     "--dms",
-                    name_of(dms),
+                    dms.name,
                     "--channel",
                     section,
                     "--facebook-bp",
@@ -263,7 +269,7 @@ def _submit_comments(snap: Snapshot) -> Iterator[Finding]:
             )
 
 
-def _channel_package(snap: Snapshot, dms: CurrentObject, section: str) -> str | None:
+def _channel_package(snap: Snapshot, dms: ConfiguredApplication, section: str) -> str | None:
     """The installed Facebook BP a channel's interactions reach (inbound-route, then the
     DMS access point, then the queue's BP); else the one the installed BPs agree on."""
     route = dms.options.get((section, "inbound-route"))
@@ -295,10 +301,10 @@ def _shared_dms_drivers(snap: Snapshot) -> Iterator[Finding]:
                 yield Finding(
                     "shared-dms-drivers",
                     "error",
-                    f"{name_of(dms)} serves Twitter BP - Threaded Routing and Facebook, but its "
+                    f"{dms.name} serves Twitter BP - Threaded Routing and Facebook, but its "
                     f"{driver} channel(s) {', '.join(missing)} have no {DRIVER_KEY}: install "
                     f"the Cloud API Driver for {driver.capitalize()} on the same DMS",
-                    _command(snap, "driver", "install", driver, "--dms", name_of(dms)),
+                    _command(snap, "driver", "install", driver, "--dms", dms.name),
                 )
 
 
@@ -323,5 +329,5 @@ def _twitterdirect(snap: Snapshot) -> Iterator[Finding]:
     )
 
 
-def _media_type(snap: Snapshot, name: str) -> CurrentObject | None:
-    return snap.get(object_path("attribute_value", "Media Type", name), "attribute_value")
+def _media_type(snap: Snapshot, name: str) -> AttributeValue | None:
+    return snap.attribute_value(MEDIA_TYPE.name, name)

@@ -49,10 +49,10 @@ from gsetup.drivers.specs import (
 from gsetup.errors import BadInputError, NotFoundError
 from gsetup.plan.apply import Operation, apply_states, plan_states
 from gsetup.plan.model import Change, Plan
-from gsetup.state import DesiredState, OptionKey, OptionValue, object_path
+from gsetup.state import DesiredState, OptionKey, OptionValue
 
 if TYPE_CHECKING:
-    from gsetup.plan.current import CurrentObject
+    from gsetup.deployment import Application, ConfiguredApplication
 
 DMS_TYPE = "DigitalMessagingServer"
 _VERSION_LIMIT = 32  # the width of install_history.version
@@ -123,40 +123,46 @@ class _Step:
 
 def dms_names(ctx: Context, tenant: str) -> list[str]:
     """The tenant's Digital Messaging Server applications."""
-    from gsetup.commands.objects import list_objects
+    from gsetup import deployment
 
-    views = list_objects(ctx, [tenant], "application")
-    return [v.path.rsplit("/", 1)[-1] for v in views if v.attrs["app_type"] == DMS_TYPE]
-
-
-def dms_attrs(ctx: Context, tenant: str, dms: str) -> dict[str, Any]:
-    """The attributes (host, port, working_dir, backup...) of the DMS application ``dms``."""
-    return dict(_load_dms(ctx, tenant, dms).attrs)
+    with deployment.open_tenant(ctx, tenant) as (conn, tid):
+        return [app.name for app in deployment.applications(conn, tid, DMS_TYPE)]
 
 
-def _load_dms(ctx: Context, tenant: str, dms: str) -> CurrentObject:
-    from gsetup.configdb.tenants import tenant_id
-    from gsetup.plan.current import load_current
-
-    path = object_path("application", dms)
-    ctx.identity.require(tenant, change=False)
-    with ctx.db.engine.connect() as conn:
-        obj = load_current(conn, tenant_id(conn, tenant), {path}).objects.get(path)
-    if obj is None or obj.kind != "application":
-        raise NotFoundError(f"no application {dms!r} in tenant {tenant!r}")
-    if obj.attrs["app_type"] != DMS_TYPE:
-        raise BadInputError(
-            f"application {dms!r} is a {obj.attrs['app_type']}, not a {DMS_TYPE}: the Cloud "
-            "API drivers run in Digital Messaging Server"
-        )
-    return obj
+def dms_application(ctx: Context, tenant: str, dms: str) -> Application:
+    """The DMS application ``dms`` (host, port, working directory, backup...)."""
+    return _load_dms(ctx, tenant, [dms])[0].info
 
 
-def _values(obj: CurrentObject) -> dict[OptionKey, str]:
+def _load_dms(ctx: Context, tenant: str, names: list[str] | None) -> list[ConfiguredApplication]:
+    """The DMS applications called ``names`` (every DMS if None) with all their options."""
+    from gsetup import deployment
+
+    with deployment.open_tenant(ctx, tenant) as (conn, tid):
+        if names is None:
+            apps = deployment.applications(conn, tid, DMS_TYPE)
+        else:
+            apps = deployment.applications(conn, tid, names=names)
+        options = deployment.options_of(conn, tid, [app.path for app in apps])
+    by_name = {app.name: app for app in apps}
+    for name in names or ():
+        app = by_name.get(name)
+        if app is None:
+            raise NotFoundError(f"no application {name!r} in tenant {tenant!r}")
+        if app.app_type != DMS_TYPE:
+            raise BadInputError(
+                f"application {name!r} is a {app.app_type}, not a {DMS_TYPE}: the Cloud "
+                "API drivers run in Digital Messaging Server"
+            )
+    ordered = [by_name[name] for name in names] if names is not None else apps
+    return [deployment.ConfiguredApplication(a, options.get(a.path, {})) for a in ordered]
+
+
+def _values(obj: ConfiguredApplication) -> dict[OptionKey, str]:
     return {key: option.value for key, option in obj.options.items()}
 
 
-def _owners(obj: CurrentObject) -> set[str]:
+def _owners(obj: ConfiguredApplication) -> set[str]:
     return {owner for option in obj.options.values() for owner in option.managers}
 
 
@@ -228,8 +234,8 @@ def install_driver(
     driver = answers.driver
     ctx.identity.require(answers.tenant, change=not dry_run)
     section = channel_section(driver, answers.channel)
-    obj = _load_dms(ctx, answers.tenant, answers.dms)
-    working = staging.check_working_dir(obj.attrs["working_dir"], answers.dms)
+    (obj,) = _load_dms(ctx, answers.tenant, [answers.dms])
+    working = staging.check_working_dir(obj.info.working_dir, answers.dms)
     old = read_record(driver, _values(obj))
     package = answers.package or (None if old else builtin_package(driver))
     contents = _inspect(driver, package) if package else None
@@ -258,7 +264,7 @@ def install_driver(
     state = channel_state(
         answers.tenant,
         answers.dms,
-        owner_of(driver, obj.id, section),
+        owner_of(driver, obj.info.id, section),
         [
             file_defaults(file_options(driver, section, dbid, data, source), secrets),
             given,
@@ -277,8 +283,8 @@ def install_driver(
 
 def upgrade_order(ctx: Context, tenant: str, primary: str) -> list[tuple[str, str]]:
     """``(role, DMS)`` in the order of the guide's rolling upgrade: the backup first."""
-    backup = _load_dms(ctx, tenant, primary).attrs.get("backup")
-    order = [("backup", backup.rsplit("/", 1)[-1])] if backup else []
+    backup = dms_application(ctx, tenant, primary).backup
+    order = [("backup", backup)] if backup else []
     return [*order, ("primary", primary)]
 
 
@@ -333,15 +339,15 @@ def _upgrade_step(
 ) -> tuple[_Step, InstallRecord]:
     from gsetup.configdb.tenants import tenant_id
 
-    obj = _load_dms(ctx, tenant, dms)
+    (obj,) = _load_dms(ctx, tenant, [dms])
     old = read_record(driver, _values(obj))
-    sections = channel_sections(driver, obj.id, _owners(obj))
+    sections = channel_sections(driver, obj.info.id, _owners(obj))
     if old is None or not sections:
         raise BadInputError(
             f"the {driver} driver is not installed on {dms!r}; install it there first: "
             f"gsetup driver install {driver} --dms {dms}"
         )
-    working = staging.check_working_dir(obj.attrs["working_dir"], dms)
+    working = staging.check_working_dir(obj.info.working_dir, dms)
     files = staging.plan_files(contents, working, old)
     with ctx.db.engine.connect() as conn:
         dbid = tenant_id(conn, tenant)
@@ -350,7 +356,7 @@ def _upgrade_step(
     old_source = f"{working / staging.driver_directory(driver)} ({option_file_name(driver)})"
     states = []
     for section in sections:
-        owner = owner_of(driver, obj.id, section)
+        owner = owner_of(driver, obj.info.id, section)
         # What the channel holds now stays, unless it is still the old version's default: a
         # value nobody changed follows the new version (a new driver-classname, say).
         now = {
@@ -394,15 +400,15 @@ def uninstall_driver(
     """
     ctx.identity.require(tenant, change=not dry_run)
     section = channel_section(driver, channel)
-    obj = _load_dms(ctx, tenant, dms)
-    installed = channel_sections(driver, obj.id, _owners(obj))
+    (obj,) = _load_dms(ctx, tenant, [dms])
+    installed = channel_sections(driver, obj.info.id, _owners(obj))
     if section not in installed:
         raise NotFoundError(
             f"no {driver} driver channel [{section}] on {dms!r} in tenant {tenant!r}; "
             f"installed: {', '.join(installed) or '(none)'}"
         )
     old = read_record(driver, _values(obj))
-    states = [DesiredState(tenant, owner=owner_of(driver, obj.id, section))]
+    states = [DesiredState(tenant, owner=owner_of(driver, obj.info.id, section))]
     restore = restore_state(tenant, obj.path, driver, section, obj.options)
     if restore is not None:  # the user's values the install replaced, set back
         states.append(restore)
@@ -411,7 +417,7 @@ def uninstall_driver(
     files = (
         staging.plan_removal(old)
         if removes and old is not None
-        else staging.FilePlan(Path(obj.attrs["working_dir"]), old, old, ())
+        else staging.FilePlan(Path(obj.info.working_dir), old, old, ())
     )
     version = old.version if old else None
     answers = {"tenant": tenant, "dms": dms, "channel": channel}
@@ -434,13 +440,12 @@ def list_drivers(ctx: Context, tenant: str, dms: str | None = None) -> list[dict
     """The drivers installed on the tenant's DMS applications (or on ``dms`` only)."""
     from gsetup.drivers.specs import DRIVERS
 
-    names = [dms] if dms is not None else dms_names(ctx, tenant)
     found = []
-    for name in names:
-        obj = _load_dms(ctx, tenant, name)
+    for obj in _load_dms(ctx, tenant, [dms] if dms is not None else None):
+        name = obj.name
         for driver in DRIVERS:
             record = read_record(driver, _values(obj))
-            sections = channel_sections(driver, obj.id, _owners(obj))
+            sections = channel_sections(driver, obj.info.id, _owners(obj))
             if record is None and not sections:
                 continue
             found.append(

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gsetup.commands.objects import ObjectView, list_objects
+from gsetup import deployment
 from gsetup.context import Context
+from gsetup.deployment import FILES_SECTION, HOME_KEY, HOME_SECTION, InstalledPackage
 from gsetup.errors import BadInputError, NotFoundError
 from gsetup.installer import files as strategy_files
 from gsetup.packages import Answers, Package, catalogue, desired_state, get_package, next_steps
-from gsetup.packages.model import HOME_KEY, HOME_SECTION
 from gsetup.packages.next_steps import script_pairs
 from gsetup.plan.apply import Operation, apply_states, plan_states
 from gsetup.plan.model import Plan
@@ -50,15 +50,16 @@ class InstallResult:
         }
 
 
-def installed_packages(ctx: Context, tenant: str) -> dict[str, ObjectView]:
-    """The Business Processes installed in ``tenant``, by package name."""
-    views = list_objects(ctx, [tenant], "business_process")
-    return {v.attrs["package"]: v for v in views if v.attrs["package"]}
+def installed_packages(ctx: Context, tenant: str) -> dict[str, InstalledPackage]:
+    """The packages installed in ``tenant``, by name."""
+    with deployment.open_tenant(ctx, tenant) as (conn, tid):
+        return deployment.installed_packages(conn, tid)
 
 
 def capacity_rules(ctx: Context, tenant: str) -> list[str]:
     """Names of the tenant's capacity rules."""
-    return [v.path.rsplit("/", 1)[-1] for v in list_objects(ctx, [tenant], "capacity_rule")]
+    with deployment.open_tenant(ctx, tenant) as (conn, tid):
+        return [rule.name for rule in deployment.capacity_rules(conn, tid)]
 
 
 def install(
@@ -88,8 +89,8 @@ def install(
     home = install_home.expanduser().resolve()
 
     current = installed.get(package.name)
-    recorded = current.options.get(strategy_files.FILES_SECTION, {}) if current else {}
-    from gsetup.strategy.render import render_strategies
+    recorded = current.files if current else {}
+    from gsetup.installer.strategies import render_strategies
 
     file_plan = strategy_files.plan_files(directory, render_strategies(package, answers), recorded)
     states = _states(ctx, package, answers, home, file_plan, current)
@@ -123,7 +124,9 @@ def install(
     return InstallResult(package, plan, True, steps, backup, kept)
 
 
-def _check_requirements(package: Package, installed: dict[str, ObjectView], tenant: str) -> None:
+def _check_requirements(
+    package: Package, installed: dict[str, InstalledPackage], tenant: str
+) -> None:
     missing = [name for name in package.requires if name not in installed]
     if missing:
         raise BadInputError(
@@ -138,13 +141,13 @@ def _states(
     answers: Answers,
     home: Path,
     file_plan: strategy_files.FilePlan,
-    current: ObjectView | None,
+    current: InstalledPackage | None,
 ) -> list[DesiredState]:
     """The states applied in order: the old version's removal (if any), then the package."""
     desired = desired_state(package.name, answers)
     bp = next(o for o in desired.objects if o.kind == "business_process")
     checksums = {
-        (strategy_files.FILES_SECTION, name): OptionValue(strategy_files.digest(text))
+        (FILES_SECTION, name): OptionValue(strategy_files.digest(text))
         for name, text in file_plan.files.items()
     }
     desired.add(
@@ -157,35 +160,36 @@ def _states(
             },
         )
     )
-    if current is None or current.attrs["version"] == package.version:
+    if current is None or current.version == package.version:
         return [desired]
     return [*_remove_version(ctx, answers.tenant, current), desired]
 
 
-def _remove_version(ctx: Context, tenant: str, current: ObjectView) -> list[DesiredState]:
+def _remove_version(ctx: Context, tenant: str, current: InstalledPackage) -> list[DesiredState]:
     """The guide's step 2: deactivate the old version's strategies, then delete the BP."""
-    # Strategies and queues name their Business Process; find them by that reference.
-    views = list_objects(ctx, [tenant], "queue") + list_objects(ctx, [tenant], "strategy")
-    members = [v for v in views if v.attrs.get("business_process") == current.path]
-    strategies = [v for v in members if v.kind == "strategy" and v.attrs["active"]]
+    with deployment.open_tenant(ctx, tenant) as (conn, tid):
+        strategies = deployment.strategies(conn, tid, current.name)
+        queues = deployment.queues(conn, tid, current.name)
     deactivate = DesiredState(
-        tenant, [DesiredObject("strategy", v.path, {"active": False}) for v in strategies]
+        tenant,
+        [DesiredObject("strategy", s.path, {"active": False}) for s in strategies if s.active],
     )
     remove = DesiredState(
         tenant,
         removals=[
-            *(Removal(v.kind, v.path) for v in members),
+            *(Removal("queue", q.path) for q in queues),
+            *(Removal("strategy", s.path) for s in strategies),
             Removal("business_process", current.path),
         ],
     )
     return [deactivate, remove]
 
 
-def _old_directory(current: ObjectView | None, directory: Path) -> Path | None:
+def _old_directory(current: InstalledPackage | None, directory: Path) -> Path | None:
     """The strategy directory of the installed version, when the new one is elsewhere."""
-    if current is None or not current.attrs["strategy_dir"]:
+    if current is None or not current.strategy_dir:
         return None
-    old = Path(current.attrs["strategy_dir"])
+    old = Path(current.strategy_dir)
     return old if old != directory and old.is_dir() else None
 
 
@@ -211,8 +215,8 @@ def uninstall(ctx: Context, package_name: str, tenant: str, *, dry_run: bool) ->
             f"{', '.join(dependents)} requires {package.name} in tenant {tenant!r}: uninstall "
             f"{' and '.join(dependents)} first"
         )
-    recorded = current.options.get(strategy_files.FILES_SECTION, {})
-    directory = Path(current.attrs["strategy_dir"])
+    recorded = current.files
+    directory = Path(current.strategy_dir)
     file_plan = strategy_files.plan_files(directory, {}, recorded)
     state = DesiredState(tenant, owner=package.name)
     if dry_run:
@@ -222,7 +226,7 @@ def uninstall(ctx: Context, package_name: str, tenant: str, *, dry_run: bool) ->
     operation = Operation("uninstall", ctx.identity.name, package.name, package.version)
     plan = apply_states(ctx.db.engine, [state], operation)
     kept = strategy_files.remove_written(directory, recorded)
-    home = current.options.get(HOME_SECTION, {}).get(HOME_KEY)
+    home = current.home
     groups: list[str] = ["iwd", *(pair.group for pair in package.script_pairs)]
     if home:
         from gsetup.sqlscripts import remove_placed_scripts
@@ -235,25 +239,18 @@ def uninstall(ctx: Context, package_name: str, tenant: str, *, dry_run: bool) ->
 
 def list_packages(ctx: Context) -> list[dict[str, Any]]:
     """Every package of the catalogue and where it is installed (tenant, version, date)."""
-    from gsetup.commands.history import list_history
     from gsetup.commands.tenants import list_tenants
 
     installs: dict[str, list[dict[str, Any]]] = {}
-    history = list_history(ctx, limit=10_000)
     for tenant in list_tenants(ctx):
-        for name, view in installed_packages(ctx, tenant).items():
-            when = next(
-                (
-                    h["at"]
-                    for h in history
-                    if h["tenant"] == tenant
-                    and h["package"] == name
-                    and h["operation"] == "install"
-                ),
-                None,
-            )
+        for name, found in installed_packages(ctx, tenant).items():
+            when = found.installed_at
             installs.setdefault(name, []).append(
-                {"tenant": tenant, "version": view.attrs["version"], "installed_at": when}
+                {
+                    "tenant": tenant,
+                    "version": found.version,
+                    "installed_at": when.isoformat(timespec="seconds") if when else None,
+                }
             )
     return [
         {

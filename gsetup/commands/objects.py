@@ -35,12 +35,14 @@ class ObjectView:
         }
 
 
-def _load(ctx: Context, tenant: str) -> dict[str, ObjectView]:
+def _load(ctx: Context, tenant: str, scope: set[str] | None = None) -> dict[str, ObjectView]:
+    """Every object of ``tenant`` (only those at ``scope`` and their children, if given) as
+    the plan engine reads them: browsing shows any kind, with every attribute."""
     from gsetup.plan.current import load_current
 
     ctx.identity.require(tenant, change=False)
     with ctx.db.engine.connect() as conn:
-        current = load_current(conn, tenant_id(conn, tenant))
+        current = load_current(conn, tenant_id(conn, tenant), scope)
     views = {}
     for obj in current.objects.values():
         opts: dict[str, dict[str, str]] = {}
@@ -67,7 +69,7 @@ def list_objects(ctx: Context, tenants: list[str], kind: str | None = None) -> l
 
 def show_object(ctx: Context, tenant: str, path: str, kind: str | None = None) -> ObjectView:
     """One object by tenant-relative path."""
-    view = _load(ctx, tenant).get(path)
+    view = _load(ctx, tenant, {path}).get(path)
     if view is None or (kind is not None and view.kind != kind):
         what = KINDS[kind].title.lower() if kind else "object"
         raise NotFoundError(f"no {what} {path!r} in tenant {tenant!r}")

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gsetup.commands.apply import run_plan
 from gsetup.commands.objects import split_full_path
 from gsetup.configdb.tenants import DEFAULT_TENANT
 from gsetup.context import Context
 from gsetup.errors import BadInputError, NotFoundError
 from gsetup.plan.model import MASK, Plan
+from gsetup.plan.run import run_plan
 from gsetup.state import (
     KIND_FOLDERS,
     DesiredObject,

@@ -11,12 +11,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from gsetup.commands.apply import run_plan
 from gsetup.commands.apps import show_app
 from gsetup.commands.objects import ObjectView
 from gsetup.context import Context
 from gsetup.errors import BadInputError, ConflictError, NotFoundError
 from gsetup.plan.model import Plan
+from gsetup.plan.run import run_plan
 from gsetup.runtime.credentials import DMS_TYPE, SECTION, TOKEN_KEY, URL_KEY
 from gsetup.state import DesiredObject, DesiredState, OptionValue, Removal, object_path
 

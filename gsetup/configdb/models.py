@@ -34,6 +34,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+MANAGERS_SEPARATOR = "\n"  # between package names in cfg_option.managed_by
 NAME = 255  # Genesys object names are at most 255 characters
 PATH = 1024
 

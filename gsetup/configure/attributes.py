@@ -4,7 +4,6 @@ Twitter", Prerequisites) and the twitterdirect media type the guide says to add 
 
 from __future__ import annotations
 
-from gsetup.commands.apply import run_plan
 from gsetup.configure.snapshot import Snapshot, read_tenant
 from gsetup.context import Context
 from gsetup.errors import BadInputError
@@ -12,6 +11,7 @@ from gsetup.packages.attributes import COMPLIANCE_ID, INTERACTION_ATTRIBUTES, ME
 from gsetup.packages.desired import attribute_object, value_object
 from gsetup.packages.model import BusinessAttribute
 from gsetup.plan.model import Plan
+from gsetup.plan.run import run_plan
 from gsetup.state import DesiredObject, DesiredState, OptionValue, object_path
 
 TWITTER = "twitter"
@@ -20,18 +20,17 @@ TWITTERDIRECT = "twitterdirect"
 
 def existing_or_new(snap: Snapshot, attribute: BusinessAttribute) -> DesiredObject:
     """``attribute`` as the guide defines it when it is missing; left as it is otherwise."""
-    path = object_path("business_attribute", attribute.name)
-    if snap.get(path, "business_attribute") is not None:
-        return DesiredObject("business_attribute", path)
+    if attribute.name in snap.attributes:
+        return DesiredObject(
+            "business_attribute", object_path("business_attribute", attribute.name)
+        )
     return attribute_object(attribute)
 
 
 def enable_twitter_compliance(ctx: Context, tenant: str, *, dry_run: bool) -> Plan:
     """The interaction attribute ComplianceId (annex ``settings/is-sortable = true``) the
     Twitter Outbound Strategy stores each sent tweet's compliance id in."""
-    snap = read_tenant(
-        ctx, tenant, [object_path("business_attribute", INTERACTION_ATTRIBUTES.name)]
-    )
+    snap = read_tenant(ctx, tenant, [INTERACTION_ATTRIBUTES.name])
     state = DesiredState(tenant)
     state.add(existing_or_new(snap, INTERACTION_ATTRIBUTES))
     state.add(value_object(COMPLIANCE_ID))
@@ -41,8 +40,8 @@ def enable_twitter_compliance(ctx: Context, tenant: str, *, dry_run: bool) -> Pl
 def add_twitterdirect(ctx: Context, tenant: str, *, dry_run: bool) -> Plan:
     """The media type twitterdirect, "with the same values as the mediatype twitter
     attribute": its description and annex copied, its own name as display name."""
-    snap = read_tenant(ctx, tenant, [object_path("business_attribute", MEDIA_TYPE.name)])
-    twitter = snap.get(object_path("attribute_value", MEDIA_TYPE.name, TWITTER), "attribute_value")
+    snap = read_tenant(ctx, tenant, [MEDIA_TYPE.name])
+    twitter = snap.attribute_value(MEDIA_TYPE.name, TWITTER)
     if twitter is None:
         raise BadInputError(
             f"tenant {tenant!r} has no media type {TWITTER!r} to copy: install a Twitter "
@@ -50,9 +49,9 @@ def add_twitterdirect(ctx: Context, tenant: str, *, dry_run: bool) -> Plan:
         )
     annex = {
         key: OptionValue(option.value, secret=option.secret)
-        for key, option in twitter.options.items()
+        for key, option in twitter.annex.items()
     }
-    attrs = {"display_name": TWITTERDIRECT, "description": twitter.attrs["description"]}
+    attrs = {"display_name": TWITTERDIRECT, "description": twitter.description}
     path = object_path("attribute_value", MEDIA_TYPE.name, TWITTERDIRECT)
     state = DesiredState(tenant, [DesiredObject("attribute_value", path, attrs, annex)])
     return run_plan(ctx, state, "configure twitterdirect", dry_run=dry_run)

@@ -83,7 +83,7 @@ def emoji_objects(snap: Snapshot, attribute: str, emojis: tuple[Emoji, ...]) -> 
     value per emoji. Values not in ``emojis`` are kept."""
     path = object_path("business_attribute", attribute)
     attrs: dict[str, str] = {}
-    if snap.get(path, "business_attribute") is None:
+    if attribute not in snap.attributes:
         attrs = {
             "display_name": attribute,
             "description": "Emojis agents can send from the Social Media plug-in's emoji picker.",

@@ -4,7 +4,6 @@ Facebook BP", Important)."""
 
 from __future__ import annotations
 
-from gsetup.commands.apply import run_plan
 from gsetup.configure.snapshot import (
     Snapshot,
     choose_package,
@@ -20,6 +19,7 @@ from gsetup.errors import BadInputError
 from gsetup.packages.catalogue import get_package
 from gsetup.packages.next_steps import SUBMIT_COMMENTS_BY_PACKAGE
 from gsetup.plan.model import Plan
+from gsetup.plan.run import run_plan
 from gsetup.state import DesiredObject, DesiredState, OptionValue
 
 DMS = "DigitalMessagingServer"

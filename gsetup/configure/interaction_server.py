@@ -4,11 +4,11 @@ once (guide, the Important notes of Facebook BP and Twitter BP - Threaded Routin
 
 from __future__ import annotations
 
-from gsetup.commands.apply import run_plan
 from gsetup.configure.snapshot import find_app, read_tenant
 from gsetup.context import Context
 from gsetup.errors import NotFoundError
 from gsetup.plan.model import Plan
+from gsetup.plan.run import run_plan
 from gsetup.state import DesiredObject, DesiredState, options
 
 INTERACTION_SERVER = "InteractionServer"

@@ -20,12 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gsetup.commands.apply import run_plan
-from gsetup.configure.snapshot import find_app, name_of, read_tenant
+from gsetup.configure.snapshot import find_app, read_tenant
 from gsetup.context import Context
+from gsetup.deployment import ConfiguredApplication
 from gsetup.errors import BadInputError, GsetupError
-from gsetup.plan.current import CurrentObject
 from gsetup.plan.model import Action, Change, Plan
+from gsetup.plan.run import run_plan
 from gsetup.state import DesiredState
 
 if TYPE_CHECKING:
@@ -58,23 +58,23 @@ class IniEdit:
         return self.content != self.original
 
 
-def ini_path(app: CurrentObject) -> Path:
+def ini_path(app: ConfiguredApplication) -> Path:
     """``JavaServerStarter.ini`` in ``app``'s working directory, which must exist here."""
-    working_dir = app.attrs["working_dir"]
+    working_dir = app.info.working_dir
     if not working_dir:
         raise BadInputError(
-            f"application {name_of(app)!r} has no working directory, where {INI_NAME} is: "
-            f"record it with `gsetup app update {name_of(app)} --working-dir DIR`"
+            f"application {app.name!r} has no working directory, where {INI_NAME} is: "
+            f"record it with `gsetup app update {app.name} --working-dir DIR`"
         )
     directory = Path(working_dir)
     if not directory.is_dir():
         raise BadInputError(
-            f"the working directory {directory} of {name_of(app)!r} is not a directory on this "
+            f"the working directory {directory} of {app.name!r} is not a directory on this "
             f"machine: run gsetup where it is, or mount it there"
         )
     path = directory / INI_NAME
     if not path.is_file():
-        raise BadInputError(f"{path} does not exist: is {name_of(app)!r} installed in {directory}?")
+        raise BadInputError(f"{path} does not exist: is {app.name!r} installed in {directory}?")
     return path
 
 

@@ -3,94 +3,92 @@ queues and driver channels, with the checks that turn a wrong name into a clear 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from gsetup.context import Context
+from gsetup.deployment import (
+    AttributeValue,
+    BusinessAttribute,
+    ConfiguredApplication,
+    InstalledPackage,
+    Queue,
+)
 from gsetup.drivers.specs import Driver, parse_channel_section
 from gsetup.errors import BadInputError, NotFoundError
 from gsetup.packages.catalogue import catalogue, get_package
 from gsetup.packages.model import Family, Package
-from gsetup.plan.current import Current, CurrentObject
-from gsetup.state import object_path
-
-# The kinds a step needs to find its applications and check queue names; anything else is
-# loaded only when a step names its path (``extra``), so a tenant of many persons and
-# attribute values is not read for one option.
-_KINDS = ("application", "business_process", "queue")
 
 # An installed driver's channel section carries the Java class DMS loads (genesys-facts.md).
 DRIVER_KEY = "driver-classname"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Snapshot:
-    """A read of one tenant: its Genesys tenant DBID and the objects loaded."""
+    """A read of one tenant (gsetup.deployment): its Genesys tenant DBID, installed packages,
+    queues, applications with the options read, and the business attributes asked for."""
 
     tenant: str
     dbid: int
-    current: Current
+    packages: Mapping[str, InstalledPackage]
+    queues: Mapping[str, Queue]
+    applications: Mapping[str, ConfiguredApplication]
+    attributes: Mapping[str, BusinessAttribute]
 
-    def get(self, path: str, kind: str) -> CurrentObject | None:
-        """The object at ``path`` if it is of ``kind``."""
-        obj = self.current.objects.get(path)
-        return obj if obj is not None and obj.kind == kind else None
-
-    def apps(self, app_type: str) -> list[CurrentObject]:
-        """The tenant's applications of ``app_type``, by path."""
-        found = (o for o in self.current.objects.values() if o.kind == "application")
-        return sorted((o for o in found if o.attrs["app_type"] == app_type), key=_path)
+    def apps(self, app_type: str) -> list[ConfiguredApplication]:
+        """The tenant's applications of ``app_type``, by name."""
+        return [a for a in self.applications.values() if a.info.app_type == app_type]
 
     def installed(self) -> set[str]:
         """The names of the packages whose Business Process is in the tenant."""
-        return {
-            o.attrs["package"]
-            for o in self.current.objects.values()
-            if o.kind == "business_process" and o.attrs["package"]
-        }
+        return set(self.packages)
 
     def queue_package(self, queue: str) -> str | None:
         """The package of the installed Business Process that queue ``queue`` belongs to."""
-        obj = self.get(object_path("queue", queue), "queue")
-        bp_path = obj.attrs["business_process"] if obj is not None else None
-        bp = self.get(bp_path, "business_process") if bp_path else None
-        return (bp.attrs["package"] or None) if bp is not None else None
+        found = self.queues.get(queue)
+        return found.package if found is not None else None
+
+    def attribute_value(self, attribute: str, value: str) -> AttributeValue | None:
+        """The value ``value`` of business attribute ``attribute`` (read with the snapshot)."""
+        found = self.attributes.get(attribute)
+        return found.values.get(value) if found is not None else None
 
 
 def read_tenant(
-    ctx: Context, tenant: str, extra: Iterable[str] = (), *, full: bool = False
+    ctx: Context,
+    tenant: str,
+    attributes: Iterable[str] = (),
+    *,
+    sections: Collection[str] | None = None,
 ) -> Snapshot:
-    """Read ``tenant`` (the user must be allowed to see it): applications, Business
-    Processes and queues, the objects at the ``extra`` paths and their children; with
-    ``full``, everything."""
-    from sqlalchemy import select
+    """Read ``tenant`` (the user must be allowed to see it): installed packages, queues,
+    applications with their options (only sections starting with one of ``sections``, if
+    given) and the business attributes named ``attributes`` with their values."""
+    from gsetup import deployment
 
-    from gsetup.configdb.models import CfgObject
-    from gsetup.configdb.tenants import tenant_id
-    from gsetup.plan.current import load_current
-
-    ctx.identity.require(tenant, change=False)
-    with ctx.db.engine.connect() as conn:
-        tid = tenant_id(conn, tenant)
-        scope: set[str] | None = None
-        if not full:
-            query = select(CfgObject.path).where(
-                CfgObject.tenant_id == tid, CfgObject.kind.in_(_KINDS)
-            )
-            scope = {*conn.execute(query).scalars(), *extra}
-        current = load_current(conn, tid, scope)
-    return Snapshot(tenant, tid, current)
+    with deployment.open_tenant(ctx, tenant) as (conn, tid):
+        apps = deployment.applications(conn, tid)
+        options = deployment.options_of(conn, tid, [a.path for a in apps], sections)
+        names = list(attributes)
+        return Snapshot(
+            tenant,
+            tid,
+            deployment.installed_packages(conn, tid),
+            {q.name: q for q in deployment.queues(conn, tid)},
+            {a.name: ConfiguredApplication(a, options.get(a.path, {})) for a in apps},
+            deployment.business_attributes(conn, tid, names) if names else {},
+        )
 
 
-def find_app(snap: Snapshot, app_type: str, name: str | None, flag: str) -> CurrentObject:
+def find_app(snap: Snapshot, app_type: str, name: str | None, flag: str) -> ConfiguredApplication:
     """The application called ``name``, which must be of ``app_type``; without a name, the
     tenant's only application of that type (``flag`` is the option that names one)."""
     if name is not None:
-        obj = snap.get(object_path("application", name), "application")
+        obj = snap.applications.get(name)
         if obj is None:
             raise NotFoundError(f"no application {name!r} in tenant {snap.tenant!r}")
-        if obj.attrs["app_type"] != app_type:
-            have = obj.attrs["app_type"] or "an application without a type"
+        if obj.info.app_type != app_type:
+            have = obj.info.app_type or "an application without a type"
             raise BadInputError(
                 f"application {name!r} is {have}, not {app_type}: give a {app_type} with {flag}"
             )
@@ -103,7 +101,7 @@ def find_app(snap: Snapshot, app_type: str, name: str | None, flag: str) -> Curr
             f"tenant {snap.tenant!r} has no {app_type} application; create it with "
             f"`gsetup app create NAME --type {app_type}`"
         )
-    names = ", ".join(name_of(o) for o in found)
+    names = ", ".join(o.name for o in found)
     raise BadInputError(
         f"tenant {snap.tenant!r} has several {app_type} applications ({names}); "
         f"choose one with {flag}"
@@ -176,13 +174,13 @@ def has_stages(package: Package, stages: tuple[str, ...]) -> bool:
     return True
 
 
-def driver_channels(app: CurrentObject, driver: Driver) -> list[str]:
+def driver_channels(app: ConfiguredApplication, driver: Driver) -> list[str]:
     """The channel sections (not monitor sections) of ``driver`` installed on ``app``: those
     that carry driver-classname."""
     return sorted(s for s in channel_sections(app, driver) if (s, DRIVER_KEY) in app.options)
 
 
-def channel_sections(app: CurrentObject, driver: Driver) -> list[str]:
+def channel_sections(app: ConfiguredApplication, driver: Driver) -> list[str]:
     """Every channel section of ``driver`` on ``app``, with or without its driver."""
     found = set()
     for section, _key in app.options:
@@ -192,30 +190,21 @@ def channel_sections(app: CurrentObject, driver: Driver) -> list[str]:
     return sorted(found)
 
 
-def select_channels(app: CurrentObject, driver: Driver, given: str | None) -> list[str]:
+def select_channels(app: ConfiguredApplication, driver: Driver, given: str | None) -> list[str]:
     """The channel section named by ``--channel``, else every ``driver`` channel of ``app``;
     an error when the driver is not installed there."""
     installed = driver_channels(app, driver)
-    hint = f"install the {driver} driver on {name_of(app)} first (`gsetup driver install {driver}`)"
+    hint = f"install the {driver} driver on {app.name} first (`gsetup driver install {driver}`)"
     if not installed:
         raise BadInputError(
-            f"{name_of(app)} has no {driver} channel (a [channel-{driver}...] section with "
+            f"{app.name} has no {driver} channel (a [channel-{driver}...] section with "
             f"{DRIVER_KEY}): {hint}"
         )
     if given is None:
         return installed
     if given not in installed:
         raise BadInputError(
-            f"{name_of(app)} has no {driver} channel [{given}]; its {driver} channels: "
+            f"{app.name} has no {driver} channel [{given}]; its {driver} channels: "
             f"{', '.join(installed)}"
         )
     return [given]
-
-
-def name_of(obj: CurrentObject) -> str:
-    """An object's own name: the last segment of its path."""
-    return obj.path.rsplit("/", 1)[-1]
-
-
-def _path(obj: CurrentObject) -> str:
-    return obj.path

@@ -3,7 +3,6 @@ Twitter channels, DMS's ``twitter_queue`` access point and Workspace's Twitter q
 
 from __future__ import annotations
 
-from gsetup.commands.apply import run_plan
 from gsetup.configure.snapshot import (
     find_app,
     read_tenant,
@@ -16,6 +15,7 @@ from gsetup.context import Context
 from gsetup.drivers.specs import ACCESS_POINTS, validate_option
 from gsetup.packages.catalogue import get_package
 from gsetup.plan.model import Plan
+from gsetup.plan.run import run_plan
 from gsetup.state import DesiredObject, DesiredState, OptionKey, OptionValue
 
 DMS = "DigitalMessagingServer"

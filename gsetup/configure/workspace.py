@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gsetup.commands.apply import run_plan
 from gsetup.configdb.tenants import check_name
 from gsetup.configure.emojis import emoji_objects, load_emojis
 from gsetup.configure.guard import expect_options
@@ -14,7 +13,8 @@ from gsetup.context import Context
 from gsetup.errors import BadInputError
 from gsetup.packages.model import Family, Package
 from gsetup.plan.model import Plan
-from gsetup.state import DesiredObject, DesiredState, OptionKey, OptionValue, object_path
+from gsetup.plan.run import run_plan
+from gsetup.state import DesiredObject, DesiredState, OptionKey, OptionValue
 
 WORKSPACE = "WorkspaceDesktop"
 SECTION = "interaction-workspace"
@@ -80,7 +80,7 @@ def configure_workspace(
     social media types to the contact history filters and define the emoji picker."""
     emoji_set = None if skip_emojis else load_emojis(emojis)
     check_name(emoji_attribute, "business attribute")
-    snap = read_tenant(ctx, tenant, [object_path("business_attribute", emoji_attribute)])
+    snap = read_tenant(ctx, tenant, [emoji_attribute])
     app = find_app(snap, WORKSPACE, workspace, "--workspace")
     opts = _queue_options(snap, {"facebook": facebook_bp, "twitter": twitter_bp})
     have = app.options.get(MEDIA_FILTERS)

@@ -17,8 +17,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
+from gsetup.deployment import StoredOption
 from gsetup.drivers.specs import Driver
-from gsetup.plan.current import CurrentOption
 from gsetup.state import DesiredObject, DesiredState, OptionKey, OptionValue
 
 
@@ -41,7 +41,7 @@ def replaced_rows(
     driver: Driver,
     section: str,
     wanted: Mapping[OptionKey, OptionValue],
-    held: Mapping[OptionKey, CurrentOption],
+    held: Mapping[OptionKey, StoredOption],
 ) -> dict[OptionKey, OptionValue]:
     """The rows recording what installing ``section`` with ``wanted`` replaces in ``held``.
 
@@ -69,7 +69,7 @@ def replaced_rows(
 
 
 def restore_state(
-    tenant: str, path: str, driver: Driver, section: str, held: Mapping[OptionKey, CurrentOption]
+    tenant: str, path: str, driver: Driver, section: str, held: Mapping[OptionKey, StoredOption]
 ) -> DesiredState | None:
     """The user's options of ``section`` set back to their recorded values, where they still
     hold the value the install set (None: nothing to restore). Without an owner: the options

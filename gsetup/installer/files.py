@@ -19,8 +19,6 @@ from pathlib import Path
 from gsetup.errors import BadInputError
 from gsetup.plan.model import Change
 
-FILES_SECTION = "gsetup-strategy-files"
-
 
 def digest(text: str) -> str:
     """The checksum recorded for a file's content."""

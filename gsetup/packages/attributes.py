@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from gsetup.packages.columns import FACEBOOK, IWD, TWITTER, ScriptPair
+from gsetup.columns import FACEBOOK, IWD, TWITTER, ScriptPair
 from gsetup.packages.model import AttributeValue, BusinessAttribute
 
 MEDIA_TYPE = BusinessAttribute(

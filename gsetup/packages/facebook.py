@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gsetup.columns import FACEBOOK, IWD
 from gsetup.packages.attributes import (
     ENGLISH_SENTIMENT,
     FACEBOOK_VALUES,
@@ -9,7 +10,6 @@ from gsetup.packages.attributes import (
     UMS_MEDIA_ACCOUNT,
     capacity_for,
 )
-from gsetup.packages.columns import FACEBOOK, IWD
 from gsetup.packages.model import Package
 from gsetup.packages.stages import IWD_ADAPTER_QUEUE, Stage, Subroutine, build
 

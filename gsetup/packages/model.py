@@ -10,14 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from gsetup.packages.columns import ScriptPair
+from gsetup.columns import ScriptPair
 
 Family = Literal["facebook", "twitter", "rss"]
-
-# The Business Process's annex option naming where the installer placed its files (scripts,
-# rule files): [gsetup] install-home.
-HOME_SECTION = "gsetup"
-HOME_KEY = "install-home"
 
 
 @dataclass(frozen=True)

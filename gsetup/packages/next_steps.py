@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gsetup.packages.columns import IWD, ScriptPair
+from gsetup.columns import IWD, ScriptPair
 from gsetup.packages.model import Answers, Package
 from gsetup.packages.stages import IWD_ADAPTER_QUEUE
 

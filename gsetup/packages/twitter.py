@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gsetup.columns import IWD, TWITTER
 from gsetup.packages.attributes import (
     COMPLIANCE_ID,
     ENGLISH_SENTIMENT,
@@ -10,7 +11,6 @@ from gsetup.packages.attributes import (
     UMS_MEDIA_ACCOUNT,
     capacity_for,
 )
-from gsetup.packages.columns import IWD, TWITTER
 from gsetup.packages.model import Package
 from gsetup.packages.stages import IWD_ADAPTER_QUEUE, Stage, Subroutine, build
 

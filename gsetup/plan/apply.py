@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from gsetup.configdb.kinds import KINDS
+from gsetup.configdb.models import MANAGERS_SEPARATOR
 from gsetup.plan.bulk import insert_rows
-from gsetup.plan.current import MANAGERS_SEPARATOR, Current
+from gsetup.plan.current import Current
 from gsetup.plan.diff import KIND_ORDER, compute_plan
 from gsetup.plan.lock import tenant_lock
 from gsetup.plan.model import Change, Plan, option_row

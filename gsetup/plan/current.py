@@ -8,10 +8,10 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from gsetup.configdb.kinds import KINDS
+from gsetup.configdb.models import MANAGERS_SEPARATOR
 from gsetup.plan.bulk import fetch_rows
 from gsetup.state import OptionKey
 
-MANAGERS_SEPARATOR = "\n"  # between package names in cfg_option.managed_by
 NO_MANAGERS: frozenset[str] = frozenset()  # shared: most options are a user's
 
 if TYPE_CHECKING:

@@ -131,7 +131,8 @@ def release(turn: Turn, agent: str, media_type: str) -> None:
         return
     slot.loads[media_type] = max(0, slot.loads.get(media_type, 0) - 1)
     slot.dirty = True
-    turn.wake[media_type] = turn.wake.get(media_type, 0) + 1
+    # One more than freed: the oldest waiting one may not match this agent's skills.
+    turn.wake[media_type] = turn.wake.get(media_type, 0) + 2
 
 
 def expire_offer(turn: Turn, itx: Itx) -> None:
@@ -274,6 +275,8 @@ def _held(turn: Turn, agent: str, interaction_id: str, states: tuple[str, ...]) 
     if row is None:
         raise AgentActionError(404, f"no interaction {interaction_id!r}")
     itx = turn.hold([row])[0]
+    if itx.state in ("stopped", "error"):
+        raise AgentActionError(409, f"interaction {interaction_id} has ended ({itx.state})")
     if itx.assigned_to != agent:
         raise AgentActionError(
             403, f"interaction {interaction_id} is not offered to or held by {agent!r}"

@@ -1,6 +1,6 @@
-"""Every configuration read of the runtime, in one place: the tenant's installed Business
-Processes, their strategy files and queues, agents with their resolved capacity, and the
-DMS applications with their options.
+"""Every configuration read of the runtime, in one place, through the read side
+(:mod:`gsetup.deployment`): the tenant's installed Business Processes, their strategy files and
+queues, agents with their resolved capacity, and the applications with their options.
 
 The result is a plain :class:`Deployment`, so tests and the bench can also build one in memory.
 """
@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gsetup.errors import BadInputError, NotFoundError
-from gsetup.packages.model import HOME_KEY, HOME_SECTION
+from gsetup.errors import BadInputError
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from sqlalchemy import Connection
 
 DMS_TYPE = "DigitalMessagingServer"
 MEDIA_TYPE_ATTRIBUTE = "Media Type"
@@ -70,173 +69,93 @@ class Deployment:
 
 
 def read_deployment(config_url: str | None, tenant: str) -> Deployment:
-    """Read ``tenant``'s deployment; :class:`NotFoundError` for an unknown tenant or one
-    with no installed Business Process."""
-    from sqlalchemy.orm import Session
-
+    """Read ``tenant``'s deployment through the read side (:mod:`gsetup.deployment`);
+    :class:`NotFoundError` for an unknown tenant, :class:`BadInputError` for one with no
+    installed Business Process."""
     from gsetup.configdb.database import open_database, resolve_url
+    from gsetup.configdb.tenants import tenant_id
 
     db = open_database(resolve_url(config_url))
     try:
-        with Session(db.engine) as session:
-            return _read(session, tenant)
+        with db.engine.connect() as conn:
+            return _read(conn, tenant, tenant_id(conn, tenant))
     finally:
         db.engine.dispose()
 
 
-def _read(session: Session, tenant: str) -> Deployment:
-    from sqlalchemy import select
+def _read(conn: Connection, tenant: str, tid: int) -> Deployment:
+    from gsetup import deployment as read
 
-    from gsetup.configdb import models as m
-
-    row = session.execute(select(m.Tenant).where(m.Tenant.name == tenant)).scalar_one_or_none()
-    if row is None:
-        raise NotFoundError(f"no tenant {tenant!r} in the configuration database")
-    processes = _processes(session, row.id)
+    processes = _processes(conn, tid)
     if not processes:
         raise BadInputError(
             f"tenant {tenant!r} has no installed Business Process: install one first, "
             "e.g. gsetup install facebook-bp"
         )
-    queues = session.execute(
-        select(m.CfgObject.name).where(m.CfgObject.tenant_id == row.id, m.CfgObject.kind == "queue")
-    ).scalars()
+    media = read.business_attributes(conn, tid, [MEDIA_TYPE_ATTRIBUTE]).get(MEDIA_TYPE_ATTRIBUTE)
     return Deployment(
         tenant,
-        row.id,
+        tid,
         processes,
-        _agents(session, row.id),
-        _apps(session, row.id),
-        tuple(sorted(queues)),
-        _media_types(session, row.id),
+        _agents(conn, tid),
+        _apps(conn, tid),
+        tuple(q.name for q in read.queues(conn, tid)),
+        tuple(sorted(media.values)) if media is not None else (),
     )
 
 
-def _media_types(session: Session, tenant_id: int) -> tuple[str, ...]:
-    from sqlalchemy import select
-    from sqlalchemy.orm import aliased
+def _processes(conn: Connection, tid: int) -> tuple[BusinessProcess, ...]:
+    from gsetup import deployment as read
 
-    from gsetup.configdb import models as m
-
-    parent = aliased(m.CfgObject)
-    names = session.execute(
-        select(m.CfgObject.name)
-        .join(parent, parent.id == m.CfgObject.parent_id)
-        .where(
-            m.CfgObject.tenant_id == tenant_id,
-            m.CfgObject.kind == "attribute_value",
-            parent.name == MEDIA_TYPE_ATTRIBUTE,
-        )
-    ).scalars()
-    return tuple(sorted(names))
-
-
-def _processes(session: Session, tenant_id: int) -> tuple[BusinessProcess, ...]:
-    from sqlalchemy import or_, select
-
-    from gsetup.configdb import models as m
-
-    found: list[BusinessProcess] = []
-    rows = session.execute(
-        select(m.CfgObject, m.BusinessProcess)
-        .join(m.BusinessProcess, m.BusinessProcess.id == m.CfgObject.id)
-        .where(m.CfgObject.tenant_id == tenant_id)
-        .order_by(m.CfgObject.name)
-    ).all()
-    for obj, bp in rows:
-        directory = Path(bp.strategy_dir)
-        files = session.execute(
-            select(m.Strategy.file)
-            .where(
-                m.Strategy.business_process_id == bp.id,
-                or_(m.Strategy.active.is_(True), m.Strategy.subroutine.is_(True)),
-            )
-            .order_by(m.Strategy.file)
-        ).scalars()
-        queues = session.execute(
-            select(m.CfgObject.name)
-            .join(m.InteractionQueue, m.InteractionQueue.id == m.CfgObject.id)
-            .where(m.InteractionQueue.business_process_id == bp.id)
-            .order_by(m.CfgObject.name)
-        ).scalars()
-        home = session.execute(
-            select(m.CfgOption.value).where(
-                m.CfgOption.object_id == obj.id,
-                m.CfgOption.section == HOME_SECTION,
-                m.CfgOption.key == HOME_KEY,
-            )
-        ).scalar()
+    files: dict[str, list[str]] = {}
+    for strategy in read.strategies(conn, tid):
+        if strategy.file and (strategy.active or strategy.subroutine):
+            files.setdefault(strategy.package or "", []).append(strategy.file)
+    queues: dict[str, list[str]] = {}
+    for queue in read.queues(conn, tid):
+        queues.setdefault(queue.package or "", []).append(queue.name)
+    found = []
+    for name, package in sorted(read.installed_packages(conn, tid).items()):
+        directory = Path(package.strategy_dir)
         found.append(
             BusinessProcess(
-                obj.name,
-                bp.package,
+                package.path.rsplit("/", 1)[-1],
+                name,
                 directory,
-                tuple(directory / f for f in files if f),
-                tuple(queues),
-                Path(home) if home else None,
+                tuple(directory / f for f in sorted(files.get(name, []))),
+                tuple(sorted(queues.get(name, []))),
+                Path(package.home) if package.home else None,
             )
         )
     return tuple(found)
 
 
-def _agents(session: Session, tenant_id: int) -> dict[str, AgentConfig]:
-    from sqlalchemy import select
+def _agents(conn: Connection, tid: int) -> dict[str, AgentConfig]:
+    from gsetup import deployment as read
 
-    from gsetup.configdb import models as m
-
-    rules = dict(
-        session.execute(
-            select(m.CapacityRule.id, m.CapacityRule.limits)
-            .join(m.CfgObject, m.CfgObject.id == m.CapacityRule.id)
-            .where(m.CfgObject.tenant_id == tenant_id)
-        ).all()
-    )
-    settings = session.execute(
-        select(m.TenantSettings.default_capacity_rule_id)
-        .join(m.CfgObject, m.CfgObject.id == m.TenantSettings.id)
-        .where(m.CfgObject.tenant_id == tenant_id)
-    ).scalar()
-    group_rule: dict[str, int] = {}
-    for members, rule_id in session.execute(
-        select(m.AgentGroup.members, m.AgentGroup.capacity_rule_id)
-        .join(m.CfgObject, m.CfgObject.id == m.AgentGroup.id)
-        .where(m.CfgObject.tenant_id == tenant_id, m.AgentGroup.capacity_rule_id.is_not(None))
-    ).all():
-        for member in members or []:
-            if rule_id is not None:
-                group_rule.setdefault(member, rule_id)
-    agents: dict[str, AgentConfig] = {}
-    for name, person in session.execute(
-        select(m.CfgObject.name, m.Person)
-        .join(m.Person, m.Person.id == m.CfgObject.id)
-        .where(m.CfgObject.tenant_id == tenant_id, m.Person.is_agent.is_(True))
-    ).all():
-        rule_id = person.capacity_rule_id or group_rule.get(name) or settings
-        limits = rules.get(rule_id, {}) if rule_id is not None else {}
-        agents[name] = AgentConfig(name, dict(person.skills or {}), dict(limits))
-    return agents
+    limits = {rule.name: rule.limits for rule in read.capacity_rules(conn, tid)}
+    return {
+        agent.name: AgentConfig(
+            agent.name,
+            dict(agent.skills),
+            dict(limits.get(agent.capacity_rule or "", {})),
+        )
+        for agent in read.agents(conn, tid)
+    }
 
 
-def _apps(session: Session, tenant_id: int) -> dict[str, AppConfig]:
-    from sqlalchemy import select
+def _apps(conn: Connection, tid: int) -> dict[str, AppConfig]:
+    from gsetup import deployment as read
 
-    from gsetup.configdb import models as m
-
-    apps: dict[str, AppConfig] = {}
-    for obj, app in session.execute(
-        select(m.CfgObject, m.Application)
-        .join(m.Application, m.Application.id == m.CfgObject.id)
-        .where(m.CfgObject.tenant_id == tenant_id)
-    ).all():
+    apps = read.applications(conn, tid)
+    stored = read.options_of(conn, tid, [app.path for app in apps])
+    found = {}
+    for app in apps:
         options: dict[str, dict[str, str]] = {}
-        for section, key, value in session.execute(
-            select(m.CfgOption.section, m.CfgOption.key, m.CfgOption.value).where(
-                m.CfgOption.object_id == obj.id
-            )
-        ).all():
-            options.setdefault(section, {})[key] = value
-        apps[obj.name] = AppConfig(obj.name, app.app_type, app.host, app.port, options)
-    return apps
+        for (section, key), option in stored.get(app.path, {}).items():
+            options.setdefault(section, {})[key] = option.value
+        found[app.name] = AppConfig(app.name, app.app_type, app.host, app.port, options)
+    return found
 
 
 def capacity_for(agent: AgentConfig, media_type: str) -> int:

@@ -26,7 +26,10 @@ class Settings:
     batch_size: int = 200  # interactions claimed per loop turn (one transaction)
     max_hops: int = 32  # routes followed within one turn before yielding the interaction
     reservation_timeout: float = 30.0  # seconds an offer waits for the agent to accept
-    target_recheck: float = 30.0  # a waiting target looks for agents at least this often
+    # A waiting target is woken when capacity frees or an agent becomes ready; this periodic
+    # look is only a safety net, kept long so that thousands of waiting interactions do not
+    # poll (each look is a resume and a write).
+    target_recheck: float = 300.0
     order_recheck: float = 1.0  # keep_order looks again after this long
     lease: float = 30.0  # seconds an outbox claim is held by its worker
     heartbeat: float = 5.0  # how often a worker records that it is alive

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.exc import DBAPIError
 
 from gsetup.runtime.schema import agent_loads, agents, contacts, offers, ucs_interactions
 
@@ -55,19 +56,24 @@ def run(conn: Connection, statement: Any, params: Params) -> Any:
         compiled = _COMPILED[key] = _compile(conn, statement, list(rows[0]))
     if compiled is None:
         return conn.execute(statement, params)
+    arguments: Any = (
+        [compiled.arguments(p) for p in params]
+        if isinstance(params, list)
+        else compiled.arguments(params)
+    )
+    many = isinstance(params, list)
+    for listener in LISTENERS:
+        listener(compiled.text, arguments, many)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        if isinstance(params, list):
-            arguments = [compiled.arguments(p) for p in params]
-            for listener in LISTENERS:
-                listener(compiled.text, arguments, True)
-            cursor.executemany(compiled.text, arguments)
-        else:
-            argument = compiled.arguments(params)
-            for listener in LISTENERS:
-                listener(compiled.text, argument, False)
-            cursor.execute(compiled.text, argument)
+        (cursor.executemany if many else cursor.execute)(compiled.text, arguments)
         return Result(cursor)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        # As SQLAlchemy would raise it (OperationalError for a deadlock or a lost
+        # connection...), so callers and the worker loop see one kind of error.
+        raise DBAPIError.instance(
+            compiled.text, arguments, exc, conn.dialect.loaded_dbapi.Error, hide_parameters=True
+        ) from exc
     finally:
         cursor.close()
 

@@ -190,7 +190,7 @@ def _apply_scripts(conn: Connection, dbms: str) -> None:
 
 
 def _custom_columns(engine: Engine) -> tuple[dict[str, str], tuple[CustomField, ...]]:
-    from gsetup.packages.columns import SCRIPT_PAIRS
+    from gsetup.columns import SCRIPT_PAIRS
     from gsetup.sqlscripts.planning import existing_columns
 
     with engine.connect() as conn:

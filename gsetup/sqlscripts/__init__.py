@@ -1,6 +1,6 @@
 """Interaction Server database scripts: generation, listing, export, placement and apply.
 
-The scripts are generated from gsetup.packages.columns (``python -m gsetup.sqlscripts.generate``)
+The scripts are generated from gsetup.columns (``python -m gsetup.sqlscripts.generate``)
 and shipped as package data; see docs/sql.md.
 """
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gsetup.errors import ConflictError
-from gsetup.sqlscripts.catalog import groups_for_packages
+from gsetup.sqlscripts.catalog import check_groups
 from gsetup.sqlscripts.connect import (
     Target,
     create_engine_for,
@@ -30,7 +30,7 @@ class ApplyRequest:
     """What the user asked ``apply`` to do."""
 
     url: str
-    packages: list[str]
+    groups: list[str] | None  # None: every group
     servers: list[tuple[str, str, int]]  # registered Interaction Servers: name, host, port
     confirmed: bool = False  # --yes: none registered, the user stopped it themselves
     allow_data_loss: bool = False
@@ -43,7 +43,7 @@ def plan(request: ApplyRequest) -> ApplyPlan:
     engine = create_engine_for(target)
     try:
         with translated_errors(target, "reading the interactions table"), engine.connect() as conn:
-            return plan_apply(conn, target.dbms, groups_for_packages(request.packages))
+            return plan_apply(conn, target.dbms, check_groups(request.groups))
     finally:
         engine.dispose()
 
@@ -71,7 +71,7 @@ def apply(request: ApplyRequest, progress: Progress | None = None) -> ApplyPlan:
 
 
 def _apply(engine: Engine, target: Target, request: ApplyRequest, progress: Progress) -> ApplyPlan:
-    groups = groups_for_packages(request.packages)
+    groups = check_groups(request.groups)
     if target.dbms.transactional_ddl:
         # Plan, checks and changes share one transaction: a refusal or a failure rolls back
         # everything, and nobody can change the table between planning and running.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from gsetup.columns import SCRIPT_PAIRS, CustomColumn, ScriptPair
 from gsetup.errors import BadInputError, NotFoundError
-from gsetup.packages.columns import SCRIPT_PAIRS, CustomColumn, ScriptPair
 
 Kind = Literal["cleanup", "alter"]
 KINDS: tuple[Kind, ...] = ("cleanup", "alter")  # run order within a pair
@@ -56,13 +56,6 @@ class Script:
 
 GROUPS: tuple[str, ...] = tuple(pair.group for pair in SCRIPT_PAIRS)
 
-# BP package names -> the script groups they need. The guide installs the iWD pair with every BP
-# but the IWD custom properties only with the iWD variants, so only those need its columns.
-_PACKAGE_PREFIXES: tuple[tuple[str, str], ...] = (
-    ("facebook-bp", "facebook"),
-    ("twitter-bp", "twitter"),
-)
-
 
 def get_dbms(name: str) -> Dbms:
     """Return the DBMS called ``name``; raise BadInputError naming the allowed ones."""
@@ -73,30 +66,14 @@ def get_dbms(name: str) -> Dbms:
     raise BadInputError(f"Unknown DBMS {name!r}: use one of {allowed}.")
 
 
-def groups_for_packages(packages: list[str] | None) -> list[str]:
-    """Map ``--package`` values (groups or BP package names) to groups, in run order.
-
-    No package means every group. Unknown names raise NotFoundError.
-    """
-    if not packages:
+def check_groups(groups: list[str] | None) -> list[str]:
+    """``groups`` in run order, each checked; None means every group."""
+    if groups is None:
         return list(GROUPS)
-    wanted: set[str] = set()
-    for package in packages:
-        wanted.update(_groups_for_package(package.strip().lower()))
-    return [group for group in GROUPS if group in wanted]
-
-
-def _groups_for_package(package: str) -> set[str]:
-    if package in GROUPS:
-        return {package}
-    for prefix, group in _PACKAGE_PREFIXES:
-        if package.startswith(prefix):
-            return {"iwd", group} if package.endswith("-iwd") else {group}
-    allowed = ", ".join(GROUPS)
-    raise NotFoundError(
-        f"Unknown package {package!r}: use one of {allowed}, or a BP package "
-        "name such as facebook-bp or twitter-bp-iwd."
-    )
+    unknown = [g for g in groups if g not in GROUPS]
+    if unknown:
+        raise NotFoundError(f"Unknown script group {unknown[0]!r}: use one of {', '.join(GROUPS)}.")
+    return [group for group in GROUPS if group in groups]
 
 
 def scripts_in_run_order(groups: list[str]) -> list[Script]:
@@ -114,8 +91,9 @@ def get_script(name: str) -> Script:
 
 
 def list_scripts(
-    packages: list[str] | None = None, dbms: str | None = None
+    groups: list[str] | None = None, dbms: str | None = None
 ) -> list[tuple[Script, list[str]]]:
-    """The scripts of ``packages`` in run order, each with the DBMS names it exists for."""
+    """The scripts of ``groups`` (all if None) in run order, each with the DBMS names it
+    exists for."""
     names = [get_dbms(dbms).name] if dbms else [d.name for d in DBMSES]
-    return [(script, names) for script in scripts_in_run_order(groups_for_packages(packages))]
+    return [(script, names) for script in scripts_in_run_order(check_groups(groups))]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gsetup.packages.columns import CustomColumn
+from gsetup.columns import CustomColumn
 from gsetup.sqlscripts.operations import TABLE, index_name
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from gsetup.packages.columns import CustomColumn
+from gsetup.columns import CustomColumn
 from gsetup.sqlscripts.catalog import Script
 
 TABLE = "interactions"  # Interaction Server's table, as the guide's script names say

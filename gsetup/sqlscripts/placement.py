@@ -8,8 +8,8 @@ from gsetup.errors import BadInputError
 from gsetup.sqlscripts.catalog import (
     DBMSES,
     Script,
+    check_groups,
     get_dbms,
-    groups_for_packages,
     scripts_in_run_order,
 )
 from gsetup.sqlscripts.shipped import read_script
@@ -17,14 +17,15 @@ from gsetup.sqlscripts.shipped import read_script
 RUN_ORDER_FILE = "run-order.txt"
 
 
-def export_scripts(dbms: str, directory: Path, packages: list[str] | None = None) -> list[Path]:
-    """Write the scripts of ``packages`` for ``dbms`` into ``directory``, plus run-order.txt.
+def export_scripts(dbms: str, directory: Path, groups: list[str] | None = None) -> list[Path]:
+    """Write the scripts of ``groups`` (all if None) for ``dbms`` into ``directory``, plus
+    run-order.txt.
 
     The files keep the guide's names; run-order.txt numbers them in the order to run them.
     Returns the paths written, scripts in run order, run-order.txt last.
     """
     target = get_dbms(dbms)
-    scripts = scripts_in_run_order(groups_for_packages(packages))
+    scripts = scripts_in_run_order(check_groups(groups))
     written = [
         _write(directory / script.name, read_script(script, target.name)) for script in scripts
     ]
@@ -46,7 +47,7 @@ def placed_scripts(package_groups: list[str], home_dir: Path) -> dict[Path, str]
     """Where :func:`place_scripts` puts each script, and its content."""
     if not package_groups:
         raise BadInputError("place_scripts needs at least one package group.")
-    scripts = scripts_in_run_order(groups_for_packages(package_groups))
+    scripts = scripts_in_run_order(check_groups(package_groups))
     return {
         home_dir / "Scripts" / dbms.install_dir / script.name: read_script(script, dbms.name)
         for dbms in DBMSES

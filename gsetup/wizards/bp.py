@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gsetup.errors import BadInputError
+from gsetup.errors import BadInputError, NotFoundError
 from gsetup.packages.attributes import CAPACITY_RULE
 from gsetup.wizards.answers import AnswerSource, load_answers_file, parse_set, save_answers
 from gsetup.wizards.collect import Prompter, collect
@@ -236,15 +236,17 @@ def run_install(
 
 def _recorded_answers(ctx: Context, package: str, sources: list[AnswerSource]) -> dict[str, Any]:
     """The answers of the last install of ``package`` in the tenant the sources name."""
-    from gsetup.commands.history import list_history
+    from gsetup import deployment
 
     tenant = next((s.values["tenant"] for s in sources if "tenant" in s.values), None)
     if tenant is None:
         return {}
-    for entry in list_history(ctx, limit=10_000):
-        if entry["tenant"] == tenant and entry["package"] == package and entry["answers"]:
-            return {k: v for k, v in entry["answers"].items() if k != "tenant"}
-    return {}
+    try:
+        with deployment.open_tenant(ctx, tenant) as (conn, tid):
+            answers = deployment.recorded_answers(conn, tid, package)
+    except NotFoundError:  # the tenant question itself says which tenants there are
+        return {}
+    return {k: v for k, v in answers.items() if k != "tenant"}
 
 
 def check_answers_file(path: Path, package_name: str | None) -> dict[str, Any]:

@@ -161,17 +161,17 @@ def _accepted(ctx: Context, collected: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_host(ctx: Context, collected: Mapping[str, Any]) -> None:
-    from gsetup.commands.drivers import dms_attrs
+    from gsetup.commands.drivers import dms_application
 
-    attrs = dms_attrs(ctx, collected["tenant"], collected["dms"])
-    if attrs["host"] and str(collected["host"]).lower() != str(attrs["host"]).lower():
+    app = dms_application(ctx, collected["tenant"], collected["dms"])
+    if app.host and str(collected["host"]).lower() != app.host.lower():
         raise BadInputError(
-            f"host: {collected['dms']!r} runs on {attrs['host']!r}, not {collected['host']!r}; "
+            f"host: {collected['dms']!r} runs on {app.host!r}, not {collected['host']!r}; "
             "the driver's files go to its working directory on that host"
         )
-    if "port" in collected and collected["port"] != attrs["port"]:
+    if "port" in collected and collected["port"] != app.port:
         raise BadInputError(
-            f"port: {collected['dms']!r} listens on port {attrs['port']}, not {collected['port']}"
+            f"port: {collected['dms']!r} listens on port {app.port}, not {collected['port']}"
         )
 
 

@@ -20,6 +20,7 @@ from gsetup.wizards.questions import Question
 
 if TYPE_CHECKING:
     from gsetup.context import Context
+    from gsetup.deployment import Application
 
 # Answer key -> the channel option it sets ("Configure connections"). The Hub password is
 # gsa_password: "password" is the configuration database login's answer.
@@ -71,21 +72,21 @@ def driver_questions(driver: Driver, ctx: Context | None) -> list[Question]:
 
 
 def _target_questions(ctx: Context | None) -> list[Question]:
-    attrs: dict[tuple[str, str], dict[str, Any]] = {}
+    apps: dict[tuple[str, str], Application] = {}
 
-    def dms_attrs(answers: Collected) -> dict[str, Any]:
-        from gsetup.commands.drivers import dms_attrs as load
+    def dms(answers: Collected) -> Application:
+        from gsetup.commands.drivers import dms_application
 
         assert ctx is not None
         key = (answers["tenant"], answers["dms"])
-        if key not in attrs:
-            attrs[key] = load(ctx, *key)
-        return attrs[key]
+        if key not in apps:
+            apps[key] = dms_application(ctx, *key)
+        return apps[key]
 
     def host(answers: Collected) -> str:
         import socket
 
-        return str(dms_attrs(answers)["host"] or socket.gethostname()) if ctx else ""
+        return str(dms(answers).host or socket.gethostname()) if ctx else ""
 
     return [
         Question(
@@ -114,9 +115,9 @@ def _target_questions(ctx: Context | None) -> list[Question]:
             "Network port of the Digital Messaging Server:",
             "Port of the DMS (1-65535); must be the application's port. Asked only when the "
             "application has one.",
-            default=lambda a: dms_attrs(a)["port"] if ctx else None,
+            default=lambda a: dms(a).port if ctx else None,
             validate=_port,
-            when=lambda a: ctx is None or dms_attrs(a)["port"] is not None,
+            when=lambda a: ctx is None or dms(a).port is not None,
         ),
     ]
 

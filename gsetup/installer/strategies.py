@@ -1,4 +1,4 @@
-"""Render a package's strategy files from the templates in ``gsetup/templates/strategies``.
+"""Install time: render a package's strategy files from ``gsetup/templates/strategies``.
 
 The header and the top-level fields (format, name, kind, queue) come from the package data,
 the blocks from the strategy's template, so a file always names the objects the desired

@@ -1,0 +1,1 @@
+"""The installers' wizards: their questions, answer files and how answers are collected."""
