@@ -264,7 +264,7 @@ def _agents_over_http(runtime: RouteProcess, store: str, token: str) -> None:
     late = runtime.request(
         "POST", f"/agents/interactions/{itx}/reply", token=alice, body={"text": "again"}
     )
-    assert late.status_code == 403 and str(itx) in late.json()["error"]
+    assert late.status_code == 409 and "has ended" in late.json()["error"]
     assert _agent_side(store, itx) == ended
 
     rows = {r[0]: r for r in snapshot(store, ("interactions",))["interactions"]}

@@ -28,6 +28,7 @@ token_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(token_app, name="token")
+app.command("check")(route_check.check)
 
 URL_HELP = (
     "The runtime's base URL, e.g. http://127.0.0.1:8470 (default: the runtime recorded as "
