@@ -282,5 +282,3 @@ def print_replay(report: Any) -> None:
             [(r["line"], r["status"], r["reason"]) for r in report.refused],
         )
 
-
-app.command("check")(route_check.check)
