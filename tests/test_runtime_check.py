@@ -48,20 +48,16 @@ def test_a_file_edited_broken_is_refused_with_file_block_and_line(
     installed: str, tmp_path: Path
 ) -> None:
     path = tmp_path / "gsetup-work" / "facebook-bp" / "Strategies"
-    target = next(
-        p
-        for p in path.iterdir()
-        if "Inbound_Buffer" in p.name or "inbound-buffer" in p.name.lower()
-    )
+    target = path / "facebook-agent-delivery-strategy.yaml"
     text = target.read_text()
-    assert "limit: 8640" in text
-    target.write_text(text.replace("limit: 8640", "limit: 0"))
-    line = 1 + text[: text.index("limit: 8640")].count("\n")
+    assert "timeout: 86400" in text
+    target.write_text(text.replace("timeout: 86400", "timeout: 0"))
+    line = 1 + text[: text.index("timeout: 86400")].count("\n")
     with pytest.raises(BadInputError) as caught:
         check_tenant(installed, TENANT)
     message = str(caught.value)
     assert message.startswith(f"{target}: line {line}: blocks[")
-    assert ".limit: must be a whole number from 1 to 1000000" in message
+    assert ".timeout: must be a whole number from 1 to 2678400" in message
 
 
 def test_a_tenant_without_business_processes_is_refused(tmp_path: Path) -> None:

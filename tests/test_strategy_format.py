@@ -202,12 +202,16 @@ def test_twitter_outbound_keeps_the_compliance_id() -> None:
 def test_facebook_inbound_filters_bypasses_and_merges() -> None:
     files = render_strategies(get_package("facebook-bp"), ANSWERS)
     inbound = parse_strategy(files["facebook-inbound-strategy.yaml"], "inbound")
-    question, session, comment, merge = inbound.blocks[:4]
+    question, session, option, comment, merge = inbound.blocks[:5]
     assert isinstance(question, m.If) and question.condition.evaluate(
         {"udata": {"_facebookXML": "<x><type>question</type></x>"}}) is True
     assert isinstance(session, m.If) and session.then == (
         m.Route("blocks[1].then[0]", "Facebook Classify-Screen Queue"),)
+    # Comment-only (type 1) only when the channel submits comments (x-submit-comments-itx).
+    assert isinstance(option, m.Call) and option.function == "channel_option"
     assert isinstance(comment, m.If) and isinstance(comment.then[0], m.CallSubroutine)
+    assert comment.condition.evaluate({"itx_type": 1, "submit_comments": "true"}) is True
+    assert comment.condition.evaluate({"itx_type": 1, "submit_comments": "false"}) is False
     assert isinstance(merge, m.Call) and merge.function == "merge_itx_data"
     itx_type = dict(inbound.variables)["itx_type"]
     assert itx_type.evaluate({"udata": {"FacebookItxType": "10"}}) == 10

@@ -214,3 +214,71 @@ def submit(
         return
     repeats = sum(1 for a in answers if a.get("duplicate"))
     print(f"{len(answers)} submitted: {len(answers) - repeats} new, {repeats} already stored")
+
+
+@app.command("replay")
+def replay(
+    ctx: typer.Context,
+    traffic: Path = typer.Argument(..., help="JSON Lines traffic file (docs/traffic.md)."),
+    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    store: str | None = typer.Option(
+        None,
+        "--store",
+        help="Keep the rows in this interaction store URL (an empty one); default: a "
+        "throw-away SQLite file.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Replay recorded traffic through the tenant's Business Processes, in-process, on a
+    virtual clock, and show what happened to each interaction.
+
+    The whole file is checked first: a bad line is named with the reason (exit 2) and
+    nothing runs. Outbound requests are answered by the file's driver lines, never sent.
+
+    Example: gsetup route replay tests/traffic/fb-merge.jsonl --json
+    """
+    from gsetup.commands.route_replay import replay_file
+    from gsetup.runtime.views import to_json
+
+    report = replay_file(open_context(ctx), tenant, traffic, store)
+    if as_json:
+        emit_json(to_json(report))
+        return
+    print_replay(report)
+
+
+def print_replay(report: Any) -> None:
+    """Interactions, outbound requests, agent loads and refused actions as tables."""
+    from gsetup.cli.render import print_table
+
+    print_table(
+        f"Replay of {report.tenant}: {report.seconds:g} virtual seconds",
+        ("interaction", "media type", "state", "queue / reason", "agent", "offered to"),
+        [
+            (
+                i["ref"],
+                i["media_type"],
+                i["state"],
+                i["stop_reason"] or i["error"] or i["queue"],
+                i["agent"],
+                ", ".join(i["offered_to"]),
+            )
+            for i in report.interactions
+        ],
+    )
+    outbound = [(o["interaction"], o["method"], o["state"], o["attempts"]) for o in report.outbound]
+    if outbound:
+        print_table("Outbound requests", ("interaction", "method", "state", "attempts"), outbound)
+    loads = [
+        (agent, ", ".join(f"{m}={n}" for m, n in sorted(by_media.items())))
+        for agent, by_media in sorted(report.agents.items())
+    ]
+    if loads:
+        print_table("Agent loads", ("agent", "load"), loads)
+    if report.refused:
+        print_table(
+            "Agent actions refused",
+            ("line", "status", "reason"),
+            [(r["line"], r["status"], r["reason"]) for r in report.refused],
+        )
+

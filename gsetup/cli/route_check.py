@@ -17,9 +17,9 @@ def check(
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Load every active strategy of the tenant's installed Business Processes as route run
-    would, and report what was loaded; a malformed file is refused with its file, block and
-    line (exit 2). Changes nothing.
+    """Load every active strategy and classification rule file of the tenant's installed
+    Business Processes as route run would, and report what was loaded; a malformed file is
+    refused with its file, block (or rule) and line (exit 2). Changes nothing.
 
     Example: gsetup route check --tenant Environment --json
     """
@@ -34,6 +34,7 @@ def check(
             f"{process.name} ({process.package}): {process.strategies} strategies, "
             f"{process.subroutines} subroutines, {process.blocks} blocks in {process.strategy_dir}"
         )
+        print(f"  rule files: {', '.join(process.rule_files)} in {process.rules}")
         if process.queues_unserved:
             print(f"  queues no strategy serves: {', '.join(process.queues_unserved)}")
     print(

@@ -26,6 +26,8 @@ from gsetup.plan.apply import Operation, apply_states, plan_states
 from gsetup.plan.lock import holding_lock
 from gsetup.plan.model import Plan
 from gsetup.plan.pending import FileSwap
+from gsetup.runtime.classify.placement import rules_to_place, shipped_rules
+from gsetup.runtime.classify.rules import RULES_DIR
 from gsetup.state import DesiredObject, DesiredState, OptionValue, Removal
 
 
@@ -144,6 +146,8 @@ def _install(
     backup = strategy_files.add_replacement(swap, file_plan)
     groups: list[str] = [pair.group for pair in placed_pairs(package)]
     for path, text in (placed_scripts(groups, home) if groups else {}).items():
+        swap.write_file(path, text)
+    for path, text in rules_to_place(home).items():
         swap.write_file(path, text)
     kept = strategy_files.add_removal(swap, old_dir, recorded) if old_dir else []
     plan = apply_states(ctx.db.engine, states, operation, files=swap)
@@ -269,6 +273,9 @@ def _uninstall(ctx: Context, package: Package, tenant: str, *, dry_run: bool) ->
             if fileio.same_content(path, text):
                 swap.remove_file(path)
         swap.prune(Path(home) / "Scripts")
+        for path in shipped_rules(Path(home)):
+            swap.remove_file(path)
+        swap.prune(Path(home) / RULES_DIR)
     plan = apply_states(ctx.db.engine, [state], operation, files=swap)
     plan.changes.extend(file_plan.changes)
     return InstallResult(package, plan, True, kept_files=kept)

@@ -105,7 +105,8 @@ def _package_lines(package: Package) -> list[str]:
         return [
             "Install the iWD Business Processes Standard Genesys to iWD Adapter and IWDBP "
             "(iWD 8.5.104 and later: manually); the adapter's entry queue must be "
-            f"{IWD_ADAPTER_QUEUE!r}, or change the route in the delivery strategy file."
+            f"{IWD_ADAPTER_QUEUE!r} (created by this package when it did not exist), or "
+            "change the route in the delivery strategy file."
         ]
     if package.name == "twitter-bp-tr":
         return [

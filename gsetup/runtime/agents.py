@@ -361,17 +361,21 @@ def reject(ctx: EngineContext, agent: str, interaction_id: str) -> None:
         _end_offer(turn, itx, "rejected")
 
 
-def reply(ctx: EngineContext, agent: str, interaction_id: str, text: str) -> str:
+def reply(
+    ctx: EngineContext, agent: str, interaction_id: str, text: str, *, draft: bool = False
+) -> str:
     """An outbound reply to a held interaction, placed in its Business Process's outbound
-    queue; returns the new interaction's id."""
+    queue (a ``draft``: its outbound init queue, where the Social Media plug-in keeps it while
+    the agent writes); returns the new interaction's id."""
     if not isinstance(text, str) or not text.strip():
         raise AgentActionError(400, "a reply needs a non-empty text")
     with _agent_turn(ctx, agent) as turn:
         itx = _held(turn, agent, interaction_id, ("agent",))
-        queue = _queue_named(ctx, itx, " Outbound Queue")
+        kind = "outbound init" if draft else "outbound"
+        queue = _queue_named(ctx, itx, f" {kind.title()} Queue")
         if queue is None:
             raise AgentActionError(
-                409, f"the Business Process of queue {itx.queue!r} has no outbound queue"
+                409, f"the Business Process of queue {itx.queue!r} has no {kind} queue"
             )
         child = new_id(turn.now)
         udata = {k: v for k, v in itx.udata.items() if k != "_mergedItems"}

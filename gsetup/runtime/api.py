@@ -190,13 +190,16 @@ class Runtime:
         self._check_tenant(tenant, AgentActionError)
         reject(self.engine.ctx, agent, interaction_id)
 
-    def reply(self, tenant: str, agent: str, interaction_id: str, text: str) -> str:
+    def reply(
+        self, tenant: str, agent: str, interaction_id: str, text: str, *, draft: bool = False
+    ) -> str:
         """Answer a held interaction: an outbound interaction (child of it) is placed in the
-        Business Process's outbound queue, whose strategy sends it; returns its id."""
+        Business Process's outbound queue, whose strategy sends it (a ``draft``: in its
+        outbound init queue); returns its id."""
         from gsetup.runtime.agents import reply
 
         self._check_tenant(tenant, AgentActionError)
-        return reply(self.engine.ctx, agent, interaction_id, text)
+        return reply(self.engine.ctx, agent, interaction_id, text, draft=draft)
 
     def done(self, tenant: str, agent: str, interaction_id: str, queue: str | None = None) -> None:
         """The agent is finished: its capacity is freed and the interaction goes to

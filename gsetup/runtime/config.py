@@ -52,6 +52,7 @@ class BusinessProcess:
     strategy_dir: Path
     files: tuple[Path, ...]  # active strategies and subroutines
     queues: tuple[str, ...]
+    install_home: Path | None = None  # where the installer placed its scripts and rule files
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ def _processes(conn: Connection, tid: int) -> tuple[BusinessProcess, ...]:
                 directory,
                 tuple(directory / f for f in sorted(files.get(name, []))),
                 tuple(sorted(queues.get(name, []))),
+                Path(package.home) if package.home else None,
             )
         )
     return tuple(found)

@@ -52,3 +52,5 @@ class EngineContext:
     metrics: Metrics
     worker_id: str
     settings: Settings = field(default_factory=Settings)
+    # A Business Process's own classifier (its rule files), by its name; else ``classifier``.
+    classifiers: dict[str, Classifier] = field(default_factory=dict)

@@ -108,6 +108,21 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def rule_classifiers(deployment: Deployment) -> dict[str, Classifier]:
+    """Each Business Process's classifier: its rule files, loaded and checked (a bad file
+    refuses the start, naming file, rule and line)."""
+    from gsetup.runtime.classify.classifier import RulesClassifier
+    from gsetup.runtime.classify.rules import load_rules, rules_directory
+
+    books = {
+        d: load_rules(d) for d in {rules_directory(bp.install_home) for bp in deployment.processes}
+    }
+    return {
+        bp.name: RulesClassifier(books[rules_directory(bp.install_home)])
+        for bp in deployment.processes
+    }
+
+
 def build_engine(
     tenant: str,
     *,
@@ -139,6 +154,7 @@ def build_engine(
         deployment=deployment,
         program=program,
         classifier=classifier or KeywordClassifier(),
+        classifiers={} if classifier is not None else rule_classifiers(deployment),
         influence=FollowerCountInfluence(),
         metrics=Metrics(),
         worker_id=worker_id or default_worker_id(),

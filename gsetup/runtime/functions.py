@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -100,11 +101,13 @@ def find_interaction(run: Machine, args: dict[str, Any]) -> dict[str, Any] | Non
 
 def keep_order(run: Machine, args: dict[str, Any]) -> None:
     """Hold this interaction while an older one whose user data ``key`` is ``value`` is still
-    in this strategy's queue (not yet routed on)."""
+    in this strategy's queue (not yet routed on). Older: received earlier or, with ``order``
+    (a user data key holding a number, e.g. a tweet's status id), with a smaller number."""
     key, value = _key(args["key"]), args["value"]
     if value in (None, ""):
         return
     itx = run.itx
+    order = _order_of(itx.udata, args.get("order"))
     run.turn.flush()
     rows = sql.run(
         run.turn.conn,
@@ -113,21 +116,45 @@ def keep_order(run: Machine, args: dict[str, Any]) -> None:
             "b_tenant": itx.tenant,
             "b_queue": itx.queue,
             "b_id": itx.id,
-            "b_received": itx.received_at,
+            # With an order key, one received later may still be older.
+            "b_received": itx.received_at if order is None else math.inf,
         },
     )
     for row in rows:
-        if row.received_at == itx.received_at and row.id > itx.id:
+        udata = json.loads(row.attached_data)
+        if udata.get(key) != value:
+            continue
+        if order is not None:
+            other = _order_of(udata, args["order"])
+            if other is None or other >= order:
+                continue
+        elif row.received_at == itx.received_at and row.id > itx.id:
             continue  # received at the same moment: ids keep the order of submission
-        if json.loads(row.attached_data).get(key) == value:
-            run.suspend("order", run.turn.now + run.turn.ctx.settings.order_recheck, again=True)
+        run.suspend("order", run.turn.now + run.turn.ctx.settings.order_recheck, again=True)
+
+
+def _order_of(udata: dict[str, Any], key: Any) -> int | None:
+    """The number in user data ``key`` (None without a key or a number)."""
+    if key in (None, ""):
+        return None
+    try:
+        return int(udata.get(_key(key)))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
 
 
 def facebook_comments(run: Machine, args: dict[str, Any]) -> list[dict[str, str]]:
-    """The comments of a Facebook post's ``_facebookXML``: ``[{id, author, text}]``."""
+    """The comments of a Facebook post's ``_facebookXML``: ``[{id, author, text}]``. ``xml``
+    may be a list of documents (a post and the interactions merged into it): each comment
+    is listed once, in order of first appearance."""
     from gsetup.runtime.services.facebook_xml import comments
 
-    return comments(args["xml"] or "")
+    documents = args["xml"] if isinstance(args["xml"], list) else [args["xml"]]
+    found: dict[str, dict[str, str]] = {}
+    for document in documents:
+        for comment in comments(document if isinstance(document, str) else ""):
+            found.setdefault(comment["id"] or f"#{len(found)}", comment)
+    return list(found.values())
 
 
 def channel_option(run: Machine, args: dict[str, Any]) -> Any:

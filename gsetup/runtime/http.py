@@ -65,6 +65,14 @@ def build_app(api: Api) -> Starlette:
             try:
                 return await handler(api, request)
             except RuntimeRequestError as exc:
+                # A bad request or event is refused and logged; the runtime goes on.
+                log.warning(
+                    "event=refused method=%s path=%s status=%d reason=%r",
+                    method,
+                    path,
+                    exc.status,
+                    exc.reason,
+                )
                 return _error(exc.status, exc.reason)
             except Exception:  # a bug or a failing store: logged here, never shown to clients
                 log.exception("event=request-failed method=%s path=%s", method, path)

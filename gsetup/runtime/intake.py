@@ -20,6 +20,7 @@ from gsetup.runtime.ids import new_id
 from gsetup.runtime.itx import custom_values, dumps
 from gsetup.runtime.schema import NAME, interactions, outbox, ucs_interactions
 from gsetup.runtime.store import insert_ignore
+from gsetup.runtime.udata_types import attached_data_error
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -82,6 +83,9 @@ def _check(ctx: EngineContext, app: AppConfig, body: Any, where: str) -> tuple[d
     attached = body.get("attached_data", {})
     if not isinstance(attached, Mapping):
         raise IntakeError(400, f"{where}attached_data must be a JSON object")
+    wrong = attached_data_error(attached)
+    if wrong is not None:
+        raise IntakeError(400, f"{where}{wrong}")
     media_types = ctx.deployment.media_types
     if media_types and body["media_type"] not in media_types:
         raise IntakeError(

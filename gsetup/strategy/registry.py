@@ -41,7 +41,7 @@ FUNCTIONS: dict[str, Signature] = {
     "find_interaction": _sig("column value state", "before", result=True),
     # Hold this interaction while an older one whose user data `key` has `value` is still in
     # this strategy, so that a sender's messages reach agents in the order they were created.
-    "keep_order": _sig("key value"),
+    "keep_order": _sig("key value", "order"),
     # The comments of a Facebook post, from its _facebookXML: a list of {id, author, text}.
     "facebook_comments": _sig("xml", result=True),
     # An option of the Digital Messaging Server channel the interaction came from.

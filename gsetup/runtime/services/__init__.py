@@ -17,22 +17,32 @@ from gsetup.runtime.services.ucs import ServiceError
 
 if TYPE_CHECKING:
     from gsetup.runtime.interpreter import Machine
+    from gsetup.runtime.services.classification import Classifier
     from gsetup.strategy.model import Service
 
 Method = Callable[["Machine", dict[str, Any]], Any]
 
 
+def _classifier(run: Machine) -> Classifier:
+    """The classifier of the Business Process whose strategy is running."""
+    ctx = run.turn.ctx
+    process = run.program.process_of.get(run.position["stack"][-1]["s"])
+    return ctx.classifiers.get(process.bp.name, ctx.classifier) if process else ctx.classifier
+
+
 def _screen(run: Machine, args: dict[str, Any]) -> Any:
-    return dict(
-        run.turn.ctx.classifier.screen(str(args.get("text") or ""), str(args.get("rules") or ""))
-    )
+    text, rules = str(args.get("text") or ""), str(args.get("rules") or "")
+    try:
+        return dict(_classifier(run).screen(text, rules))
+    except ValueError as exc:
+        raise ServiceError(str(exc)) from None
 
 
 def _classify(run: Machine, args: dict[str, Any]) -> Any:
     root = str(args.get("category_root") or "")
     language = args.get("language")
     try:
-        return dict(run.turn.ctx.classifier.classify(str(args.get("text") or ""), root, language))
+        return dict(_classifier(run).classify(str(args.get("text") or ""), root, language))
     except ValueError as exc:
         raise ServiceError(str(exc)) from None
 

@@ -1,0 +1,297 @@
+"""Rule files (``gsetup-rules/1``, docs/classification.md): gsetup's equivalents of the
+Knowledge Manager exports the guide's Business Processes ship (SentimentAndActionabilityScreening
+Rules, EnglishSentiment, Actionability).
+
+A Business Process's rules are the ``*.yaml`` files of ``<install home>/Rules``. Loading
+checks every field and compiles every keyword and regular expression once; an error names the
+file, the rule and the line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gsetup.errors import BadInputError
+
+FORMAT = "gsetup-rules/1"
+KINDS = ("screening", "sentiment", "categories")
+MODELS = ("lexicon", "vader")
+SENTIMENTS = ("negative", "positive")
+ACTIONABILITY = ("actionable", "nonactionable")
+RULES_DIR = "Rules"
+DEFAULTS = Path(__file__).resolve().parent / "data"
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,99}")
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """Keywords and regular expressions of one rule or category, per language."""
+
+    patterns: Mapping[str, tuple[re.Pattern[str], ...]]  # language -> compiled patterns
+
+    def hits(self, text: str, language: str | None) -> int:
+        """How many of the patterns of ``language`` (every language: None) occur in text."""
+        return sum(
+            1
+            for name, patterns in self.patterns.items()
+            if applies(name, language)
+            for pattern in patterns
+            if pattern.search(text)
+        )
+
+
+@dataclass(frozen=True)
+class ScreeningRule:
+    """A screening rule: when it matches, it says a sentiment and/or an actionability."""
+
+    name: str
+    matcher: Matcher
+    sentiment: str | None
+    actionability: str | None
+
+
+@dataclass(frozen=True)
+class Category:
+    """A category of a ``categories`` file."""
+
+    name: str
+    matcher: Matcher
+
+
+@dataclass(frozen=True)
+class RuleFile:
+    """One checked rule file."""
+
+    path: Path
+    name: str  # the rules name Screen is asked for, or the category root Classify is
+    kind: str
+    rules: tuple[ScreeningRule, ...] = ()
+    categories: tuple[Category, ...] = ()
+    default: str = ""
+    model: str = "lexicon"
+    threshold: float = 1.0
+    lexicon: Mapping[str, float] = field(default_factory=dict)
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    """Every rule file of a Business Process, by name."""
+
+    directory: Path
+    files: Mapping[str, RuleFile]
+
+
+def applies(name: str, language: str | None) -> bool:
+    """Whether patterns listed under language ``name`` apply to a request in ``language``:
+    any request without one, ``English`` for ``English`` and ``English_Sentiment`` (the
+    Language business attribute's value)."""
+    return language is None or language == name or language.startswith(f"{name}_")
+
+
+def rules_directory(install_home: Path | None) -> Path:
+    """Where a Business Process's rule files are: ``<install home>/Rules``, else the
+    shipped defaults (a Business Process installed before rule files existed)."""
+    if install_home is not None and (install_home / RULES_DIR).is_dir():
+        return install_home / RULES_DIR
+    return DEFAULTS
+
+
+def load_rules(directory: Path) -> RuleBook:
+    """Load and check every ``*.yaml`` file of ``directory``; a book already loaded from the
+    same unchanged files is reused (the books are immutable)."""
+    paths = sorted(directory.glob("*.yaml"))
+    if not paths:
+        raise BadInputError(f"{directory}: no rule files (*.yaml)")
+    stamps = tuple((p, p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    book = _LOADED.get(directory)
+    if book is None or book[0] != stamps:
+        book = (stamps, _load_book(directory, paths))
+        _LOADED[directory] = book
+    return book[1]
+
+
+_LOADED: dict[Path, tuple[tuple[tuple[Path, int, int], ...], RuleBook]] = {}
+
+
+def _load_book(directory: Path, paths: list[Path]) -> RuleBook:
+    files: dict[str, RuleFile] = {}
+    for path in paths:
+        loaded = _FileLoader(path).load()
+        if loaded.name in files:
+            raise BadInputError(
+                f"{path}: name {loaded.name!r} is also the name of {files[loaded.name].path.name}"
+            )
+        files[loaded.name] = loaded
+    return RuleBook(directory, files)
+
+
+class _FileLoader:
+    """Checks one file; ``fail`` names the file, the place and its line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, node: Any, key: Any, where: str, message: str) -> BadInputError:
+        line = _line(node, key)
+        at = f"line {line}: " if line else ""
+        return BadInputError(f"{self.path}: {at}{where}: {message}")
+
+    def load(self) -> RuleFile:
+        from ruamel.yaml import YAML
+        from ruamel.yaml.error import YAMLError
+
+        try:
+            data = YAML(typ="rt").load(self.path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInputError(f"{self.path}: cannot read the rule file: {exc}") from None
+        except YAMLError as exc:
+            raise BadInputError(f"{self.path}: not a valid YAML document: {exc}") from None
+        if not isinstance(data, Mapping):
+            raise BadInputError(f"{self.path}: a rule file is a mapping (format, name, kind...)")
+        allowed = {
+            "screening": {"rules"},
+            "sentiment": {"model", "threshold", "lexicon", "language"},
+            "categories": {"categories", "default"},
+        }
+        kind = self._header(data)
+        unknown = sorted(set(data) - {"format", "name", "kind", "description"} - allowed[kind])
+        if unknown:
+            raise self.fail(data, unknown[0], unknown[0], f"not a key of a {kind} file")
+        return getattr(self, f"_{kind}")(data)  # type: ignore[no-any-return]
+
+    def _header(self, data: Mapping[str, Any]) -> str:
+        if data.get("format") != FORMAT:
+            raise self.fail(data, "format", "format", f"must be {FORMAT}")
+        name = data.get("name")
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise self.fail(data, "name", "name", "a name of letters, digits and _.- is required")
+        if data.get("kind") not in KINDS:
+            raise self.fail(data, "kind", "kind", f"is one of {', '.join(KINDS)}")
+        return str(data["kind"])
+
+    def _screening(self, data: Mapping[str, Any]) -> RuleFile:
+        rules = self._list(data, "rules")
+        loaded = []
+        for index, rule in enumerate(rules):
+            where = f"rules[{index}]"
+            name = self._item_name(rules, index, rule, where)
+            where = f"rule {name!r}"
+            unknown = sorted(
+                set(rule) - {"name", "sentiment", "actionability", "keywords", "regex"}
+            )
+            if unknown:
+                raise self.fail(rule, unknown[0], where, f"unknown key {unknown[0]!r}")
+            sentiment, actionability = rule.get("sentiment"), rule.get("actionability")
+            if sentiment is not None and sentiment not in SENTIMENTS:
+                raise self.fail(rule, "sentiment", where, f"sentiment is {' or '.join(SENTIMENTS)}")
+            if actionability is not None and actionability not in ACTIONABILITY:
+                raise self.fail(
+                    rule, "actionability", where, f"actionability is {' or '.join(ACTIONABILITY)}"
+                )
+            if sentiment is None and actionability is None:
+                raise self.fail(rules, index, where, "says a sentiment, an actionability or both")
+            loaded.append(ScreeningRule(name, self._matcher(rule, where), sentiment, actionability))
+        return RuleFile(self.path, data["name"], "screening", rules=tuple(loaded))
+
+    def _categories(self, data: Mapping[str, Any]) -> RuleFile:
+        items = self._list(data, "categories")
+        categories = []
+        for index, item in enumerate(items):
+            name = self._item_name(items, index, item, f"categories[{index}]")
+            unknown = sorted(set(item) - {"name", "keywords", "regex"})
+            if unknown:
+                raise self.fail(
+                    item, unknown[0], f"category {name!r}", f"unknown key {unknown[0]!r}"
+                )
+            categories.append(Category(name, self._matcher(item, f"category {name!r}")))
+        default = data.get("default")
+        if not isinstance(default, str) or not default:
+            raise self.fail(data, "default", "default", "the category of a text no rule matches")
+        return RuleFile(
+            self.path, data["name"], "categories", categories=tuple(categories), default=default
+        )
+
+    def _sentiment(self, data: Mapping[str, Any]) -> RuleFile:
+        model = data.get("model", "lexicon")
+        if model not in MODELS:
+            raise self.fail(data, "model", "model", f"is one of {', '.join(MODELS)}")
+        threshold = data.get("threshold", 1)
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float) or threshold <= 0:
+            raise self.fail(data, "threshold", "threshold", "a number above 0")
+        lexicon = data.get("lexicon")
+        if not isinstance(lexicon, Mapping) or not lexicon:
+            raise self.fail(data, "lexicon", "lexicon", "a mapping of word: score (-4 to 4)")
+        words: dict[str, float] = {}
+        for word, score in lexicon.items():
+            ok = isinstance(score, int | float) and not isinstance(score, bool) and -4 <= score <= 4
+            if not isinstance(word, str) or not word.strip() or not ok:
+                raise self.fail(lexicon, word, f"lexicon[{word!r}]", "a word with a score -4 to 4")
+            words[word.strip().lower()] = float(score)
+        language = data.get("language")
+        if language is not None and not isinstance(language, str):
+            raise self.fail(data, "language", "language", "a language name, e.g. English")
+        return RuleFile(
+            self.path, data["name"], "sentiment", model=str(model), threshold=float(threshold),
+            lexicon=words, language=language,
+        )  # fmt: skip
+
+    def _list(self, data: Mapping[str, Any], key: str) -> list[Any]:
+        items = data.get(key)
+        if not isinstance(items, list) or not items:
+            raise self.fail(data, key, key, "a non-empty list")
+        return items
+
+    def _item_name(self, items: list[Any], index: int, item: Any, where: str) -> str:
+        if not isinstance(item, Mapping):
+            raise self.fail(items, index, where, "a mapping with name, keywords and regex")
+        name = item.get("name")
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise self.fail(item, "name", where, "a name of letters, digits and _.- is required")
+        return name
+
+    def _matcher(self, rule: Mapping[str, Any], where: str) -> Matcher:
+        patterns: dict[str, list[re.Pattern[str]]] = {}
+        for key in ("keywords", "regex"):
+            by_language = rule.get(key, {})
+            if not isinstance(by_language, Mapping):
+                raise self.fail(rule, key, where, f"{key} maps a language to a list")
+            for language, entries in by_language.items():
+                if not isinstance(entries, list) or not entries:
+                    raise self.fail(
+                        by_language, language, where, f"{key}.{language} is a non-empty list"
+                    )
+                for n, entry in enumerate(entries):
+                    place = f"{where}: {key}.{language}[{n}]"
+                    patterns.setdefault(str(language), []).append(
+                        self._pattern(entries, n, entry, place, key == "regex")
+                    )
+        if not patterns:
+            raise self.fail(rule, "name", where, "needs keywords or regex")
+        return Matcher({k: tuple(v) for k, v in patterns.items()})
+
+    def _pattern(self, entries: list[Any], n: int, entry: Any, where: str, regex: bool) -> Any:
+        if not isinstance(entry, str) or not entry.strip():
+            raise self.fail(entries, n, where, "a non-empty string")
+        if not regex:  # a word or phrase, matched as whole words, any case
+            words = r"\s+".join(re.escape(w) for w in entry.split())
+            return re.compile(rf"(?<!\w){words}(?!\w)", re.IGNORECASE)
+        try:
+            return re.compile(entry, re.IGNORECASE)
+        except re.error as exc:
+            raise self.fail(entries, n, where, f"not a valid regular expression: {exc}") from None
+
+
+def _line(node: Any, key: Any) -> int | None:
+    """The 1-based line of ``node[key]`` in the round-trip YAML, if known."""
+    lc: Any = getattr(node, "lc", None)
+    try:
+        if isinstance(node, list):
+            return int(lc.item(key)[0]) + 1
+        return int(lc.key(key)[0]) + 1
+    except (AttributeError, KeyError, IndexError, TypeError):
+        return int(lc.line) + 1 if lc is not None else None

@@ -1,0 +1,221 @@
+"""Recorded traffic (docs/traffic.md): a JSON Lines file of timed events, read and checked
+against a tenant's deployment before anything runs.
+
+Each line is a JSON object with ``at`` (seconds from the start, never decreasing) and at most
+one event: ``inbound`` (a submission as a DMS sends it), ``agent`` with ``action``, ``driver``
+(the DMS's answer to the next outbound request of a method) or ``compliance_delete``. A line
+with ``at`` alone only moves the clock. A bad line is refused with its number and the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gsetup.errors import BadInputError
+from gsetup.runtime.config import DMS_TYPE, Deployment
+from gsetup.runtime.udata_types import attached_data_error
+
+KINDS = ("inbound", "agent", "driver", "compliance_delete")
+ACTIONS = ("login", "ready", "not_ready", "logout", "accept", "reject", "reply", "draft", "done")
+TEXT_ACTIONS = ("reply", "draft")
+DMS_METHODS = ("SendMessage", "SubmitPost", "SubmitComment")
+INBOUND_FIELDS = ("media_type", "channel", "text", "external_id", "attached_data")
+# Keys each kind of line may carry besides ``at``, its kind and ``#`` (a comment).
+_ALLOWED = {
+    "inbound": {"app"},
+    "agent": {"action", "interaction", "text", "as", "queue"},
+    "driver": {"app"},
+    "compliance_delete": {"app"},
+    "tick": set(),
+}
+MAX_AT = 400 * 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class Event:
+    """One checked line of a traffic file."""
+
+    line: int
+    at: float
+    kind: str  # inbound, agent, driver, compliance_delete, tick
+    app: str = ""
+    body: Mapping[str, Any] = field(default_factory=dict)  # inbound body or driver answer
+    agent: str = ""
+    action: str = ""
+    ref: str | None = None  # the interaction an agent action names
+    name: str | None = None  # ``as``: a name for the interaction a reply or draft creates
+    text: str = ""
+    queue: str | None = None
+
+
+def read_traffic(path: Path, deployment: Deployment) -> list[Event]:
+    """Every event of ``path``, checked; :class:`BadInputError` names the first bad line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise BadInputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInputError(f"{path}: cannot read it: {exc}") from None
+    checker = _Checker(deployment)
+    events: list[Event] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            events.append(checker.check(number, line))
+        except ValueError as exc:
+            raise BadInputError(f"{path}: line {number}: {exc}") from None
+    if not events:
+        raise BadInputError(f"{path}: no events in the file")
+    return events
+
+
+class _Checker:
+    """Checks lines in order: times, kinds, names of the deployment, references."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        self.deployment = deployment
+        self.dms = sorted(n for n, a in deployment.apps.items() if a.app_type == DMS_TYPE)
+        self.last_at = 0.0
+        self.refs: set[str] = set()
+
+    def check(self, number: int, line: str) -> Event:
+        try:
+            data = json.loads(line)
+        except ValueError as exc:
+            raise ValueError(f"not valid JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"a line is a JSON object, not {type(data).__name__}")
+        at = self._at(data.get("at"))
+        kinds = [k for k in KINDS if k in data]
+        if len(kinds) > 1:
+            raise ValueError(f"one event a line, not {' and '.join(kinds)}")
+        kind = kinds[0] if kinds else "tick"
+        unknown = sorted(set(data) - {"at", "#", kind} - _ALLOWED[kind])
+        if unknown:
+            allowed = ", ".join(sorted({"at", "#", *KINDS} | _ALLOWED[kind]))
+            raise ValueError(f"unknown key {unknown[0]!r} here; the keys are: {allowed}")
+        return getattr(self, f"_{kind}")(number, at, data)  # type: ignore[no-any-return]
+
+    def _at(self, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("at (seconds from the start, a number) is missing or not a number")
+        if not 0 <= value <= MAX_AT:
+            raise ValueError(f"at is 0 to {MAX_AT:.0f} seconds, not {value}")
+        if value < self.last_at:
+            raise ValueError(
+                f"out of order: at {value} is before the previous line's {self.last_at}"
+            )
+        self.last_at = float(value)
+        return float(value)
+
+    def _app(self, data: Mapping[str, Any]) -> str:
+        app = data.get("app")
+        if app is None:
+            if len(self.dms) != 1:
+                found = ", ".join(self.dms) or "none"
+                raise ValueError(f"app is needed: the tenant's DMS applications are: {found}")
+            return self.dms[0]
+        if app not in self.dms:
+            raise ValueError(
+                f"app {app!r} is not a Digital Messaging Server of the tenant; "
+                f"they are: {', '.join(self.dms) or 'none'}"
+            )
+        return str(app)
+
+    def _tick(self, number: int, at: float, data: Mapping[str, Any]) -> Event:
+        return Event(number, at, "tick")
+
+    def _inbound(self, number: int, at: float, data: Mapping[str, Any]) -> Event:
+        body = data["inbound"]
+        if not isinstance(body, dict):
+            raise ValueError("inbound is a JSON object (a submission)")
+        app = self._app(data)
+        unknown = sorted(set(body) - set(INBOUND_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"inbound: unknown field {unknown[0]!r}; "
+                f"the fields are: {', '.join(INBOUND_FIELDS)}"
+            )
+        for name in ("media_type", "channel", "external_id"):
+            if not isinstance(body.get(name), str) or not body[name]:
+                raise ValueError(f"inbound.{name} is a non-empty string")
+        media_types = self.deployment.media_types
+        if media_types and body["media_type"] not in media_types:
+            raise ValueError(
+                f"unknown media type {body['media_type']!r}; the media types are: "
+                f"{', '.join(media_types)}"
+            )
+        channels = sorted(
+            s for s, o in self.deployment.apps[app].options.items() if "inbound-route" in o
+        )
+        if body["channel"] not in channels:
+            raise ValueError(
+                f"unknown channel {body['channel']!r} of {app}; its channels are: "
+                f"{', '.join(channels) or 'none'}"
+            )
+        if body.get("text") is not None and not isinstance(body["text"], str):
+            raise ValueError("inbound.text is a string")
+        attached = body.get("attached_data", {})
+        if not isinstance(attached, dict):
+            raise ValueError("inbound.attached_data is a JSON object")
+        wrong = attached_data_error(attached)
+        if wrong is not None:
+            raise ValueError(f"wrong attached data type: {wrong}")
+        self.refs.add(body["external_id"])
+        return Event(number, at, "inbound", app=app, body=dict(body))
+
+    def _agent(self, number: int, at: float, data: Mapping[str, Any]) -> Event:
+        agent, action = data["agent"], data.get("action")
+        if agent not in self.deployment.agents:
+            raise ValueError(
+                f"unknown agent {agent!r}; the agents are: "
+                f"{', '.join(sorted(self.deployment.agents)) or 'none'}"
+            )
+        if action not in ACTIONS:
+            raise ValueError(f"action is one of {', '.join(ACTIONS)}, not {action!r}")
+        ref = data.get("interaction")
+        if ref is not None and ref not in self.refs:
+            raise ValueError(
+                f"interaction {ref!r} is neither the external_id of an earlier inbound line "
+                "nor the name (as) of an earlier reply or draft"
+            )
+        text = data.get("text", "")
+        if action in TEXT_ACTIONS and (not isinstance(text, str) or not text.strip()):
+            raise ValueError(f"a {action} needs text (a non-empty string)")
+        name = data.get("as")
+        if name is not None:
+            if action not in TEXT_ACTIONS or not isinstance(name, str) or not name:
+                raise ValueError("as (a name) goes only with a reply or a draft")
+            self.refs.add(name)
+        queue = data.get("queue")
+        if queue is not None and (action != "done" or not isinstance(queue, str)):
+            raise ValueError("queue (a queue name) goes only with done")
+        return Event(
+            number, at, "agent", agent=agent, action=action, ref=ref, name=name,
+            text=text, queue=queue,
+        )  # fmt: skip
+
+    def _driver(self, number: int, at: float, data: Mapping[str, Any]) -> Event:
+        answer = data["driver"]
+        if not isinstance(answer, dict):
+            raise ValueError("driver is a JSON object: method, ok, answer or error")
+        if answer.get("method") not in DMS_METHODS:
+            raise ValueError(
+                f"driver.method is one of {', '.join(DMS_METHODS)}, not {answer.get('method')!r}"
+            )
+        if not isinstance(answer.get("ok"), bool):
+            raise ValueError("driver.ok is true or false")
+        if not isinstance(answer.get("answer", {}), dict):
+            raise ValueError("driver.answer is a JSON object")
+        return Event(number, at, "driver", app=self._app(data), body=dict(answer))
+
+    def _compliance_delete(self, number: int, at: float, data: Mapping[str, Any]) -> Event:
+        external = data["compliance_delete"]
+        if not isinstance(external, str) or not external:
+            raise ValueError("compliance_delete is the deleted message's id (a string)")
+        return Event(number, at, "compliance_delete", app=self._app(data), ref=external)

@@ -1,0 +1,82 @@
+"""The types of the attached-data keys the Cloud API drivers set (docs/traffic.md).
+
+Attached data is a Genesys KV list: values are strings, integers, numbers or nested KV lists
+(JSON objects). The keys the Business Processes read have fixed types; a value of another
+type would make a strategy misroute the interaction, so intake refuses it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+# Integers (a string of digits is accepted too: drivers send KV values as text).
+INTEGER_KEYS = frozenset(
+    {
+        "FacebookItxType",
+        "_facebookItxType",
+        "_facebookContentCreatedOnlyByAdmin",
+        "_facebookNComments",
+        "_facebookNLikes",
+        "_facebookShareCount",
+        "_facebookCreatedTime",
+        "_facebookUpdatedTime",
+        "_facebookMediaAttachmentsCount",
+        "_twitterFollowersCount",
+    }
+)
+# Strings: ids stay text (a tweet's 64-bit status id does not survive a JSON number).
+STRING_KEYS = frozenset(
+    {
+        "Subject",
+        "_facebookXML",
+        "_facebookMessageText",
+        "_facebookPostId",
+        "_facebookCommentId",
+        "_facebookActorId",
+        "_facebookActorName",
+        "_umsChannel",
+        "_umsChannelMonitor",
+        "_umsInboundIxnSubmittedBy",
+        "_umsMediaType",
+        "TwitterMsgId",
+        "_twitterFromUserId",
+        "_twitterFromAddr",
+        "_twitterInReplyToStatusId",
+        "_twitterGroupId",
+        "_rssItemAuthor",
+    }
+)
+_DIGITS = re.compile(r"-?\d+")
+
+
+def attached_data_error(data: Mapping[str, Any]) -> str | None:
+    """Why ``data`` is not attached data the drivers could send, or None when it is."""
+    for key, value in data.items():
+        problem = _value_error(key, value)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _value_error(key: str, value: Any) -> str | None:
+    if key in INTEGER_KEYS:
+        if isinstance(value, bool) or not (
+            isinstance(value, int) or (isinstance(value, str) and _DIGITS.fullmatch(value))
+        ):
+            return f"attached_data.{key} is an integer, not {value!r}"
+        return None
+    if key in STRING_KEYS:
+        if not isinstance(value, str):
+            return f"attached_data.{key} is a string, not {value!r}"
+        return None
+    if isinstance(value, Mapping):
+        return attached_data_error(value)
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        kind = "null" if value is None else type(value).__name__
+        return (
+            f"attached_data.{key}: a value is a string, a number or a JSON object (a KV list), "
+            f"not {kind}"
+        )
+    return None

@@ -1,0 +1,137 @@
+"""The rule files and the two sentiment models (the rules' lexicon, VADER's packaged one) on
+the same messages, and rule files refused with their file, rule and line."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gsetup.errors import BadInputError
+from gsetup.runtime.classify.classifier import RulesClassifier
+from gsetup.runtime.classify.rules import DEFAULTS, load_rules
+
+SCREENING = "SentimentAndActionabilityScreeningRules"
+# message -> (rules sentiment, VADER sentiment, actionability)
+MESSAGES = {
+    "The app is broken and support is terrible": ("negative", "negative", "actionable"),
+    "I love this page, thanks!": ("positive", "positive", "nonactionable"),
+    "How do I get a refund?": ("neutral", "neutral", "actionable"),
+    "The delivery was not good at all": ("negative", "negative", "nonactionable"),
+    "Lovely photos from the opening": ("positive", "positive", "nonactionable"),
+    # Words the shipped lexicon lacks: VADER's lexicon of 7,500 terms knows them.
+    "What a delightful surprise": ("neutral", "positive", "nonactionable"),
+    "This is dreadful and ridiculous": ("neutral", "negative", "nonactionable"),
+}
+
+
+def _rules(tmp_path: Path, model: str = "lexicon") -> RulesClassifier:
+    directory = tmp_path / "Rules"
+    shutil.copytree(DEFAULTS, directory)
+    path = directory / "english-sentiment.yaml"
+    path.write_text(path.read_text().replace("model: lexicon", f"model: {model}"))
+    return RulesClassifier(load_rules(directory))
+
+
+@pytest.mark.parametrize("message", list(MESSAGES))
+def test_both_models_on_the_same_messages(tmp_path: Path, message: str) -> None:
+    lexicon_expected, vader_expected, actionability = MESSAGES[message]
+    lexicon, vader = _rules(tmp_path / "a"), _rules(tmp_path / "b", "vader")
+    for classifier, expected in ((lexicon, lexicon_expected), (vader, vader_expected)):
+        classified = classifier.classify(message, "EnglishSentiment", "English_Sentiment")
+        assert classified["category"] == expected, classifier.models
+        assert 50 <= classified["confidence"] <= 100
+        screened = classifier.screen(message, SCREENING)
+        assert screened["actionability"] == actionability
+        action = classifier.classify(message, "Actionability", "English_Sentiment")
+        assert action["category"] == actionability
+    # The screening rules' own sentiment when the lexicon model is selected; VADER's with it.
+    assert vader.screen(message, SCREENING)["sentiment"] == vader_expected
+
+
+def test_languages_select_keywords(tmp_path: Path) -> None:
+    rules = _rules(tmp_path)
+    assert rules.classify("¿cómo cancelo mi pedido", "Actionability", "Spanish")["category"] == (
+        "actionable"
+    )
+    assert rules.classify("mi pedido", "Actionability", "English")["category"] == "nonactionable"
+    assert rules.screen("gracias, excelente", SCREENING)["matched"] == ["praise"]
+    with pytest.raises(ValueError, match="EnglishSentiment classifies English, not French"):
+        rules.classify("bon", "EnglishSentiment", "French")
+    with pytest.raises(ValueError, match="no sentiment or categories rules named 'Topics'"):
+        rules.classify("x", "Topics", None)
+
+
+BAD = [
+    (
+        "actionability.yaml",
+        "      English: ['\\bhow (do|can|should) (i|we)\\b',",
+        "      English: ['\\bhow (do|can',",
+        r"category 'actionable': regex.English\[0\]: not a valid regular expression: missing \)",
+    ),
+    (
+        "screening.yaml",
+        "    sentiment: positive\n",
+        "    sentiment: glad\n",
+        r"rule 'praise': sentiment is negative or positive",
+    ),
+    (
+        "screening.yaml",
+        "  - name: request\n",
+        "  - name: request\n    weight: 3\n",
+        r"rule 'request': unknown key 'weight'",
+    ),
+    (
+        "english-sentiment.yaml",
+        "  hate: -3\n",
+        "  hate: -9\n",
+        r"lexicon\['hate'\]: a word with a score -4 to 4",
+    ),
+    (
+        "english-sentiment.yaml",
+        "model: lexicon\n",
+        "model: bert\n",
+        r"model: is one of lexicon, vader",
+    ),
+    (
+        "actionability.yaml",
+        "format: gsetup-rules/1\n",
+        "format: gsetup-rules/2\n",
+        r"format: must be gsetup-rules/1",
+    ),
+]
+
+
+@pytest.mark.parametrize(("file", "old", "new", "error"), BAD)
+def test_bad_rule_files_name_file_rule_and_line(
+    tmp_path: Path, file: str, old: str, new: str, error: str
+) -> None:
+    directory = tmp_path / "Rules"
+    shutil.copytree(DEFAULTS, directory)
+    path = directory / file
+    text = path.read_text()
+    assert old in text
+    changed = text.replace(old, new, 1)
+    path.write_text(changed)
+    # The line named is the one edited (the last line of a multi-line edit).
+    line = changed[: changed.index(new) + len(new.rstrip("\n"))].count("\n") + 1
+    with pytest.raises(BadInputError) as refused:
+        load_rules(directory)
+    assert str(refused.value).startswith(f"{path}: line {line}: ")
+    assert re.search(error, str(refused.value))
+
+
+def test_docs_examples_are_valid_rule_files(tmp_path: Path) -> None:
+    page = (Path(__file__).resolve().parent.parent / "docs" / "classification.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", page, flags=re.DOTALL)
+    assert len(blocks) == 3
+    for n, block in enumerate(blocks):
+        (tmp_path / f"{n}.yaml").write_text(block)
+    rules = RulesClassifier(load_rules(tmp_path))
+    screened = rules.screen("How do I get a refund? It never arrived", SCREENING)
+    assert screened["matched"] == ["complaint", "request"]
+    assert (screened["sentiment"], screened["actionability"]) == ("negative", "actionable")
+    assert rules.classify("not great", "EnglishSentiment", "English")["category"] == "negative"
+    assert rules.classify("Any news?", "Actionability", None)["category"] == "actionable"

@@ -1,0 +1,68 @@
+"""A running runtime refuses a bad event (attached data of the wrong type), logs it and
+goes on serving; nothing of the refused event is stored."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gsetup.runtime.api import open_runtime
+from gsetup.runtime.http import Api, build_app
+from tests.bp_support import deployment
+
+TOKEN = "intake-token-for-tests"
+
+
+def test_bad_event_is_logged_and_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from gsetup.configdb.database import open_database
+    from gsetup.plan.apply import Operation, apply_state
+    from gsetup.state import DesiredObject, DesiredState, OptionValue, object_path
+
+    db = open_database(f"sqlite:///{tmp_path / 'config.db'}")
+    state = DesiredState("Environment")
+    state.add(
+        DesiredObject(
+            "application",
+            object_path("application", "DMS_1"),
+            {"app_type": "DigitalMessagingServer", "host": "127.0.0.1", "port": 9},
+            {("gsetup-runtime", "intake-token"): OptionValue(TOKEN, secret=True)},
+        )
+    )
+    apply_state(db.engine, state, Operation("intake test set-up", "tests"))
+    deployed = deployment({"facebook-bp": "channel-facebook"}, tmp_path, agents={})
+    runtime = open_runtime(
+        "Environment", store_url=f"sqlite:///{tmp_path / 'store.db'}", deployment=deployed
+    )
+    body = {
+        "media_type": "facebook",
+        "channel": "channel-facebook",
+        "external_id": "x-1",
+        "attached_data": {"_facebookItxType": "two", "_facebookPostId": "p-1"},
+    }
+    try:
+        with caplog.at_level(logging.WARNING, logger="gsetup.runtime"):
+            refused, accepted = asyncio.run(_post_twice(build_app(Api(runtime, db.engine)), body))
+        assert refused.status_code == 400
+        assert refused.json()["error"] == "attached_data._facebookItxType is an integer, not 'two'"
+        assert "event=refused method=POST path=/interactions status=400" in caplog.text
+        assert accepted.status_code == 201
+        states = runtime.status("Environment").states
+        assert sum(states.values()) == 1  # only the good one
+    finally:
+        runtime.close()
+        db.engine.dispose()
+
+
+async def _post_twice(app: Any, body: dict[str, Any]) -> tuple[httpx.Response, httpx.Response]:
+    """The bad body, then the same with the right type, to the ASGI app in-process."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://runtime") as client:
+        refused = await client.post("/interactions", json=body, headers=headers)
+        good = {**body, "attached_data": {**body["attached_data"], "_facebookItxType": 2}}
+        return refused, await client.post("/interactions", json=good, headers=headers)

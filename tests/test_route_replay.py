@@ -1,0 +1,238 @@
+"""``gsetup route check`` and ``gsetup route replay`` on an installed Business Process (its
+rule files placed under the install home), and bad traffic refused line by line."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gsetup.runtime.classify.rules import RULES_DIR
+from tests.bp_support import TRAFFIC
+from tests.helpers import run_cli
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+DOCS = EXAMPLES.parent / "docs"
+
+
+@pytest.fixture
+def installed(db_url: str, tmp_path: Path) -> Iterator[Path]:
+    """facebook-bp installed in Environment, a DMS routing channel-facebook to it and an
+    agent ann; yields the install home."""
+    from gsetup.configdb.database import open_database
+    from gsetup.plan.apply import Operation, apply_state
+    from gsetup.state import DesiredObject, DesiredState, object_path, options
+
+    previous = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        answers = EXAMPLES / "facebook-bp.yaml"
+        result = run_cli("install", "facebook-bp", "--answers", str(answers), "--yes")
+        assert result.exit_code == 0, result.stderr
+    finally:
+        os.chdir(previous)
+    state = DesiredState("Environment")
+    state.add(
+        DesiredObject(
+            "application",
+            object_path("application", "DMS_1"),
+            {"app_type": "DigitalMessagingServer", "host": "127.0.0.1", "port": 9},
+            options(
+                {
+                    "channel-facebook": {"inbound-route": "1:facebook_queue"},
+                    "endpoints:1": {"facebook_queue": "Facebook Inbound Queue"},
+                }
+            ),
+        )
+    )
+    state.add(DesiredObject("person", object_path("person", "ann"), {"skills": {"facebook": 5}}))
+    db = open_database(db_url)
+    try:
+        apply_state(db.engine, state, Operation("replay test set-up", "tests"))
+    finally:
+        db.engine.dispose()
+    yield tmp_path / "gsetup-work" / "facebook-bp"
+
+
+def test_check_and_replay_an_installed_business_process(installed: Path) -> None:
+    rules = installed / RULES_DIR
+    assert sorted(p.name for p in rules.iterdir()) == [
+        "actionability.yaml",
+        "english-sentiment.yaml",
+        "screening.yaml",
+    ]
+    checked = run_cli("route", "check", "--json")
+    assert checked.exit_code == 0, checked.stderr
+    [process] = checked.json()["processes"]
+    assert (process["package"], process["strategies"], process["subroutines"]) == (
+        "facebook-bp",
+        8,
+        4,
+    )
+    assert process["rules"] == str(rules)
+
+    replayed = run_cli("route", "replay", str(TRAFFIC / "fb-question.jsonl"), "--json")
+    assert replayed.exit_code == 0, replayed.stderr
+    report = replayed.json()
+    outcome = {
+        i["ref"]: (i["state"], i["stop_reason"], i["offered_to"]) for i in report["interactions"]
+    }
+    assert outcome == {"q-1": ("stopped", "question", []), "s-1": ("offered", None, ["ann"])}
+    assert report["agents"] == {"ann": {"facebook": 1}}
+    # docs/traffic.md shows this file and (shortened) this output.
+    page = (DOCS / "traffic.md").read_text()
+    shown_file = page.split("```jsonl\n", 1)[1].split("```", 1)[0]
+    assert shown_file == (TRAFFIC / "fb-question.jsonl").read_text()
+    shown = json.loads(page.split("(shortened):\n\n```json\n", 1)[1].split("```", 1)[0])
+    assert {k: v for k, v in report.items() if k != "interactions"} == {
+        k: v for k, v in shown.items() if k != "interactions"
+    }
+    for documented, actual in zip(shown["interactions"], report["interactions"], strict=True):
+        assert {k: actual[k] for k in documented} == documented
+    shown = run_cli("route", "replay", str(TRAFFIC / "fb-question.jsonl"))
+    assert shown.exit_code == 0 and "question" in shown.stdout
+
+    # The runtime reads the rule files of the install home: an edit that breaks one is
+    # refused by check and replay alike, naming the file, the rule and the line.
+    screening = rules / "screening.yaml"
+    text = screening.read_text()
+    line = text[: text.index("sentiment: positive")].count("\n") + 1
+    screening.write_text(text.replace("sentiment: positive", "sentiment: glad"))
+    for args in (("route", "check"), ("route", "replay", str(TRAFFIC / "fb-question.jsonl"))):
+        refused = run_cli(*args)
+        assert refused.exit_code == 2
+        assert f"{screening}: line {line}: rule 'praise': sentiment is negative or positive" in (
+            refused.stderr
+        )
+        assert "Traceback" not in refused.stderr
+
+
+GOOD = json.loads((TRAFFIC / "fb-question.jsonl").read_text().splitlines()[2])
+BAD_LINES = [
+    ("{not json", "not valid JSON"),
+    ("[1, 2]", "a line is a JSON object, not list"),
+    ('{"at": 0.5}', "out of order: at 0.5 is before the previous line's 1.0"),
+    ('{"at": "soon"}', "at (seconds from the start, a number) is missing or not a number"),
+    (
+        json.dumps({**GOOD, "inbound": {**GOOD["inbound"], "media_type": "fax"}}),
+        "unknown media type 'fax'; the media types are: facebook, facebookprivatemessage, "
+        "facebooksession",
+    ),
+    (
+        json.dumps({**GOOD, "inbound": {**GOOD["inbound"], "channel": "channel-x"}}),
+        "unknown channel 'channel-x' of DMS_1; its channels are: channel-facebook",
+    ),
+    (
+        json.dumps(
+            {
+                **GOOD,
+                "inbound": {
+                    **GOOD["inbound"],
+                    "attached_data": {
+                        **GOOD["inbound"]["attached_data"],
+                        "_facebookItxType": "two",
+                    },
+                },
+            }
+        ),
+        "wrong attached data type: attached_data._facebookItxType is an integer, not 'two'",
+    ),
+    (
+        json.dumps(
+            {
+                **GOOD,
+                "inbound": {
+                    **GOOD["inbound"],
+                    "attached_data": {**GOOD["inbound"]["attached_data"], "_facebookPostId": 17},
+                },
+            }
+        ),
+        "wrong attached data type: attached_data._facebookPostId is a string, not 17",
+    ),
+    ('{"at": 2, "agent": "zed", "action": "ready"}', "unknown agent 'zed'; the agents are: ann"),
+    ('{"at": 2, "agent": "ann", "action": "dance"}', "action is one of login, ready"),
+    (
+        '{"at": 2, "agent": "ann", "action": "accept", "interaction": "nope"}',
+        "interaction 'nope' is neither the external_id of an earlier inbound line",
+    ),
+    ('{"at": 2, "driver": {"method": "Send", "ok": true}}', "driver.method is one of"),
+]
+
+
+def test_bad_traffic_lines_name_the_line_and_reason(installed: Path, tmp_path: Path) -> None:
+    head = (TRAFFIC / "fb-question.jsonl").read_text().splitlines()[:3]
+    traffic, store = tmp_path / "bad.jsonl", tmp_path / "kept.db"
+    for line, reason in BAD_LINES:
+        traffic.write_text("\n".join([*head, "", line]) + "\n")
+        result = run_cli("route", "replay", str(traffic), "--store", f"sqlite:///{store}")
+        assert result.exit_code == 2, (line, result.stdout)
+        assert f"{traffic}: line 5: {reason}" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+        assert not store.exists()  # nothing ran
+
+
+def test_intake_refuses_attached_data_of_the_wrong_type(tmp_path: Path) -> None:
+    from gsetup.runtime.api import IntakeError, open_runtime
+    from tests.bp_support import deployment
+
+    deployed = deployment({"facebook-bp": "channel-facebook"}, tmp_path, agents={})
+    runtime = open_runtime(
+        "Environment", store_url=f"sqlite:///{tmp_path / 's.db'}", deployment=deployed
+    )
+    try:
+        body = {**GOOD["inbound"], "attached_data": {"_facebookXML": ["<post/>"]}}
+        with pytest.raises(
+            IntakeError, match=r"attached_data\._facebookXML is a string"
+        ) as refused:
+            runtime.submit("Environment", "DMS_1", body)
+        assert refused.value.status == 400
+        nested = {**GOOD["inbound"], "attached_data": {"extra": {"list": [1]}}}
+        with pytest.raises(IntakeError, match="a value is a string, a number or a JSON object"):
+            runtime.submit("Environment", "DMS_1", nested)
+        assert runtime.status("Environment").states == {}
+    finally:
+        runtime.close()
+
+
+def test_iwd_packages_create_the_adapter_queue_only_when_missing(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gsetup.configdb.database import open_database
+    from gsetup.packages.stages import IWD_ADAPTER_QUEUE
+    from gsetup.plan.apply import Operation, apply_state
+    from gsetup.state import DesiredObject, DesiredState, object_path
+
+    monkeypatch.chdir(tmp_path)
+    adapter = f"Environment/{object_path('queue', IWD_ADAPTER_QUEUE)}"
+
+    def install(package: str) -> None:
+        answers = EXAMPLES / f"{package}.yaml"
+        result = run_cli("install", package, "--answers", str(answers), "--yes")
+        assert result.exit_code == 0, result.stderr
+
+    def queues() -> set[str]:
+        return {o["path"] for o in run_cli("object", "list", "--json").json()}
+
+    install("facebook-bp")
+    install("facebook-bp-iwd")
+    assert adapter in queues()
+    checked = run_cli("route", "check", "--json")
+    assert checked.exit_code == 0, checked.stderr
+    assert [p["package"] for p in checked.json()["processes"]] == ["facebook-bp", "facebook-bp-iwd"]
+    assert run_cli("uninstall", "facebook-bp-iwd", "--tenant", "Environment").exit_code == 0
+    assert adapter not in queues()  # the package made it: it goes with the package
+
+    # A queue the iWD installation made is used as it is and survives the uninstall.
+    db = open_database(db_url)
+    try:
+        state = DesiredState("Environment")
+        state.add(DesiredObject("queue", object_path("queue", IWD_ADAPTER_QUEUE), {}))
+        apply_state(db.engine, state, Operation("the iWD installation", "tests"))
+    finally:
+        db.engine.dispose()
+    install("facebook-bp-iwd")
+    assert run_cli("uninstall", "facebook-bp-iwd", "--tenant", "Environment").exit_code == 0
+    assert adapter in queues()
