@@ -81,7 +81,7 @@ def test_root_help_and_completion() -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,
         check=False,
     )
     assert completed.stdout.split() == ["options"]
