@@ -22,7 +22,7 @@ def _at_the_question(key: str) -> int:
     """``app delete`` in a pseudo-terminal, answering ``key`` at "Apply this plan?"."""
     import pexpect
 
-    child = pexpect.spawn(GSETUP, ["app", "delete", "IXN"], encoding="utf-8", timeout=60)
+    child = pexpect.spawn(GSETUP, ["app", "delete", "IXN"], encoding="utf-8", timeout=300)
     child.expect("Apply this plan")
     child.send(key)
     child.expect(pexpect.EOF)
@@ -41,7 +41,7 @@ def test_every_documented_exit_code() -> None:
             stdout=full,
             stderr=subprocess.PIPE,
             text=True,
-            timeout=60,
+            timeout=300,
             check=False,
         )
     assert failed.stderr.startswith("gsetup: error: unexpected OSError")

@@ -27,7 +27,7 @@ def gsetup(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[s
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         cwd=cwd,
         check=False,
     )
@@ -104,7 +104,7 @@ def _spawn(*args: str) -> object:
         list(args),
         env={**os.environ, "COLUMNS": "60"},
         encoding="utf-8",
-        timeout=60,
+        timeout=300,
         dimensions=(40, 60),
     )
 
