@@ -15,7 +15,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 from gsetup import deployment
+from gsetup.configdb import auth
 from gsetup.configdb.database import open_database
+from gsetup.configdb.kinds import KINDS
 from gsetup.configdb.tenants import tenant_id
 from gsetup.packages import get_package
 from gsetup.plan.apply import Operation, apply_state
@@ -103,7 +105,21 @@ QUERIES: dict[str, Query] = {
     "recorded_answers": lambda c, t: deployment.recorded_answers(c, t, "facebook-bp"),
     "default_capacity_rule": deployment.default_capacity_rule,
     "business_attributes": lambda c, t: deployment.business_attributes(c, t, ["Media Type"]),
+    "objects": deployment.objects,
+    "objects of a kind": lambda c, t: deployment.objects(c, t, "strategy"),
+    "configured_object": lambda c, t: deployment.configured_object(c, t, "Applications/DMS_1"),
+    "object_id": lambda c, t: deployment.object_id(c, t, "Applications/DMS_1"),
+    "option_rows": lambda c, t: deployment.option_rows(c, _id(c, t, "Applications/App 1-0")),
+    "history": lambda c, t: deployment.history(c, tenant="Environment", limit=500),
 }
+# One statement per kind present, beside the objects, references outside them and managers.
+PER_KIND = {"objects": 3 + len(KINDS), "objects of a kind": 4, "configured_object": 5}
+
+
+def _id(conn: Connection, tid: int, path: str) -> int:
+    found = deployment.object_id(conn, tid, path)
+    assert found is not None
+    return found[1]
 
 
 def _counts(url: str) -> dict[str, int]:
@@ -150,7 +166,7 @@ def test_statement_counts_stay_constant_as_the_tenant_grows(installed: str) -> N
     small = _counts(installed)
     _grow(installed, 30)
     assert _counts(installed) == small
-    assert all(count <= 3 for count in small.values()), small
+    assert all(count <= PER_KIND.get(name, 3) for name, count in small.items()), small
 
 
 def test_every_query_answers_from_a_real_install(installed: str, tmp_path: Path) -> None:
@@ -252,3 +268,101 @@ def _check_applications(conn: Connection, tid: int) -> None:
     assert {"facebook", "twitter"} <= set(media["Media Type"].values)
     assert deployment.recorded_answers(conn, tid, "twitter-bp")["capacity_rule"] == RULE
     assert deployment.recorded_answers(conn, tid, "rss-bp") == {}
+
+
+def test_browsing_reads_any_object_lists_without_options(installed: str) -> None:
+    with _counting(installed) as (conn, tid, _):
+        everything = deployment.objects(conn, tid)
+        apps = deployment.objects(conn, tid, "application")
+        strategies = {o.path: o for o in deployment.objects(conn, tid, "strategy")}
+        dms = deployment.configured_object(conn, tid, "Applications/DMS_1")
+        tenant = deployment.configured_object(conn, tid, "")
+        bp = deployment.configured_object(conn, tid, "Business Processes/Facebook BP")
+        missing = deployment.configured_object(conn, tid, "Applications/nope")
+        ids = deployment.object_id(conn, tid, "Applications/DMS_1")
+    order = list(KINDS)
+    assert [order.index(o.kind) for o in everything] == sorted(
+        order.index(o.kind) for o in everything
+    )
+    assert all(o.options is None for o in everything)
+    assert [o.path for o in apps] == [
+        "Applications/App 1-0",
+        "Applications/DMS_1",
+        "Applications/DMS_2",
+    ]
+    assert {o.path for o in apps} < {o.path for o in everything}
+    inbound = strategies["Strategies/Facebook Inbound Strategy"]
+    # A reference outside the objects read is still a path.
+    assert inbound.attrs["queue"] == "Interaction Queues/Facebook Inbound Queue"
+    assert inbound.managers == ("facebook-bp",)
+    assert dms is not None and dms.options is not None
+    assert dms.attrs["backup"] == "Applications/DMS_2" and dms.attrs["port"] == 4000
+    assert dms.managers == ()
+    assert dms.options[("endpoints:1", "default")].value == "Facebook Inbound Queue"
+    assert tenant is not None and tenant.kind == "tenant"
+    assert tenant.attrs["default_capacity_rule"] == f"Capacity Rules/{RULE}"
+    assert bp is not None and bp.options is not None
+    assert bp.options[(deployment.HOME_SECTION, deployment.HOME_KEY)].value
+    assert missing is None
+    assert ids is not None and ids[0] == "application"
+
+
+def test_option_rows_keep_the_order_options_were_added(installed: str) -> None:
+    for name in ("zeta/last", "alpha/first", "zeta/again"):
+        result = run_cli("options", "set", name, "v", "--app", "DMS_2")
+        assert result.exit_code == 0, result.stderr
+    with _counting(installed) as (conn, tid, seen):
+        dms2 = _id(conn, tid, "Applications/DMS_2")
+        seen.clear()
+        rows = deployment.option_rows(conn, dms2)
+        one = deployment.option_rows(conn, dms2, ("zeta", "again"))
+        assert len(seen) == 2
+    assert [(s, k) for s, k, _v, _secret in rows] == [
+        ("zeta", "last"),
+        ("alpha", "first"),
+        ("zeta", "again"),
+    ]
+    assert one == [("zeta", "again", "v", False)]
+    exported = run_cli("options", "export", "--app", "DMS_2").stdout
+    assert exported.index("[zeta]") < exported.index("[alpha]")
+
+
+def test_history_newest_first_filtered_in_one_statement(installed: str) -> None:
+    assert run_cli("tenant", "create", "Acme").exit_code == 0
+    with _counting(installed) as (conn, _tid, seen):
+        seen.clear()
+        newest = deployment.history(conn, limit=2)
+        assert len(seen) == 1
+        env = deployment.history(conn, tenant="Environment", limit=1000)
+        hidden = deployment.history(conn, visible=lambda tenant: tenant != "Acme", limit=1)
+        none = deployment.history(conn, tenant="Nobody")
+    assert [(e.tenant, e.operation) for e in newest] == [
+        ("Acme", "tenant create"),
+        ("Environment", "test history"),
+    ]
+    assert [e.id for e in env] == sorted((e.id for e in env), reverse=True)
+    assert {e.tenant for e in env} == {"Environment"}
+    installs = [e for e in env if e.operation == "install"]
+    assert [e.package for e in installs] == ["twitter-bp", "facebook-bp"]
+    assert installs[0].answers["capacity_rule"] == RULE and installs[0].changes
+    assert [e.operation for e in hidden] == ["test history"]
+    assert none == []
+
+
+def test_accounts_are_listed_with_their_roles(db_url: str) -> None:
+    engine = open_database(db_url).engine
+    with engine.begin() as conn:
+        before = auth.list_accounts(conn)  # the server's first admin, on PostgreSQL
+        assert auth.has_accounts(conn) == bool(before)
+        auth.create_account(conn, "zoe", "long-enough-1", superuser=False)
+        auth.create_account(conn, "adam", "long-enough-2", superuser=True)
+        auth.grant(conn, "zoe", "Environment", "operator")
+    with _counting(db_url) as (conn, _tid, seen):
+        seen.clear()
+        found = auth.list_accounts(conn)
+        assert auth.has_accounts(conn)
+        assert len(seen) == 3
+    assert [a for a in found if a not in before] == [
+        {"name": "adam", "superuser": True, "roles": {}},
+        {"name": "zoe", "superuser": False, "roles": {"Environment": "operator"}},
+    ]

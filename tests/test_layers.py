@@ -44,6 +44,7 @@ def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("configdb/kinds.py", "gsetup.plan.run", "Layers"),
         ("runtime/__init__.py", "gsetup.commands.doctor", "routing runtime"),
         ("strategy/model.py", "gsetup.packages.catalogue", "strategy file format"),
+        ("commands/history.py", "gsetup.configdb.models", "query the configuration tables"),
     ],
 )
 def test_an_upward_import_breaks_a_contract(

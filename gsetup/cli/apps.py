@@ -118,21 +118,22 @@ def list_(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List the tenant's applications."""
+    from gsetup.cli.objects import object_json
     from gsetup.commands.objects import list_objects
 
-    views = list_objects(open_context(ctx, writes=False), [tenant], "application")
+    found = list_objects(open_context(ctx, writes=False), [tenant], "application")
     if as_json:
-        emit_json([v.to_json() for v in views])
+        emit_json([object_json(t, a) for t, a in found])
         return
     rows = [
         (
-            v.path.rsplit("/", 1)[-1],
-            v.attrs["app_type"],
-            v.attrs["host"],
-            v.attrs["port"],
-            (v.attrs["backup"] or "").rsplit("/", 1)[-1],
+            a.path.rsplit("/", 1)[-1],
+            a.attrs["app_type"],
+            a.attrs["host"],
+            a.attrs["port"],
+            (a.attrs["backup"] or "").rsplit("/", 1)[-1],
         )
-        for v in views
+        for _t, a in found
     ]
     print_table(f"Applications of {tenant}", ("name", "type", "host", "port", "backup"), rows)
 
@@ -145,11 +146,11 @@ def show(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Show an application's settings and options (secrets masked)."""
-    from gsetup.cli.objects import print_view
+    from gsetup.cli.objects import object_json, print_object
     from gsetup.commands.apps import show_app
 
-    view = show_app(open_context(ctx, writes=False), tenant, name)
-    emit_json(view.to_json()) if as_json else print_view(view)
+    found = show_app(open_context(ctx, writes=False), tenant, name)
+    emit_json(object_json(tenant, found)) if as_json else print_object(tenant, found)
 
 
 @app.command("delete")

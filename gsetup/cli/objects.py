@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -10,7 +10,7 @@ from gsetup.cli.common import JSON_HELP, emit_json, open_context
 from gsetup.cli.render import print_mapping, print_table
 
 if TYPE_CHECKING:
-    from gsetup.commands.objects import ObjectView
+    from gsetup.deployment import ConfigObject
 
 app = typer.Typer(help="Browse configuration objects of any type.", no_args_is_help=True)
 
@@ -20,13 +20,37 @@ KIND_HELP = (
 )
 
 
-def print_view(view: ObjectView) -> None:
-    """An object's attributes, options and managing packages."""
+def _sections(obj: ConfigObject) -> dict[str, dict[str, str]]:
+    """The object's options by section and key, secrets masked."""
+    from gsetup.plan.model import MASK
+
+    found: dict[str, dict[str, str]] = {}
+    for (section, key), option in sorted((obj.options or {}).items()):
+        found.setdefault(section, {})[key] = MASK if option.secret else option.value
+    return found
+
+
+def object_json(tenant: str, obj: ConfigObject) -> dict[str, Any]:
+    """An object as ``--json`` gives it; ``options`` (secrets masked) only when read."""
+    data: dict[str, Any] = {
+        "tenant": tenant,
+        "kind": obj.kind,
+        "path": f"{tenant}/{obj.path}" if obj.path else tenant,
+        "attrs": dict(obj.attrs),
+        "managed_by": list(obj.managers),
+    }
+    if obj.options is not None:
+        data["options"] = _sections(obj)
+    return data
+
+
+def print_object(tenant: str, obj: ConfigObject) -> None:
+    """An object's attributes, options (secrets masked) and managing packages."""
     print_mapping(
-        f"{view.tenant}/{view.path}" if view.path else view.tenant,
-        {"type": view.kind, **view.attrs, "managed by": ", ".join(view.managed_by) or "(user)"},
+        f"{tenant}/{obj.path}" if obj.path else tenant,
+        {"type": obj.kind, **obj.attrs, "managed by": ", ".join(obj.managers) or "(user)"},
     )
-    for section, keys in view.options.items():
+    for section, keys in _sections(obj).items():
         print_mapping(f"  [{section}]", keys)
 
 
@@ -44,11 +68,11 @@ def list_(
     from gsetup.commands.tenants import list_tenants
 
     context = open_context(ctx, writes=False)
-    views = list_objects(context, tenant or list_tenants(context), kind)
+    found = list_objects(context, tenant or list_tenants(context), kind)
     if as_json:
-        emit_json([v.to_json() for v in views])
+        emit_json([object_json(t, obj) for t, obj in found])
         return
-    rows = [(v.tenant, v.kind, v.path or "(tenant)", ", ".join(v.managed_by)) for v in views]
+    rows = [(t, o.kind, o.path or "(tenant)", ", ".join(o.managers)) for t, o in found]
     print_table("Objects", ("tenant", "type", "path", "managed by"), rows)
 
 
@@ -64,5 +88,5 @@ def show(
     from gsetup.commands.objects import show_object, split_full_path
 
     tenant, rel = split_full_path(path)
-    view = show_object(open_context(ctx, writes=False), tenant, rel)
-    emit_json(view.to_json()) if as_json else print_view(view)
+    obj = show_object(open_context(ctx, writes=False), tenant, rel)
+    emit_json(object_json(tenant, obj)) if as_json else print_object(tenant, obj)

@@ -12,15 +12,11 @@ from gsetup.errors import ConflictError
 
 def init_database(db_url: str | None, admin: str | None, password: str | None) -> dict[str, Any]:
     """Create or migrate the schema; on a server, create the first admin (a superuser)."""
-    from sqlalchemy import func, select
-
-    from gsetup.configdb.models import Account
-
     db = open_database(resolve_url(db_url), upgrade=True)
     created = None
     if not db.embedded:
         with db.engine.begin() as conn:
-            if conn.execute(select(func.count()).select_from(Account)).scalar():
+            if auth.has_accounts(conn):
                 raise ConflictError(
                     f"{db.display_url} already has accounts; use `gsetup account create`"
                 )

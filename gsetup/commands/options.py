@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gsetup import deployment
 from gsetup.commands.objects import split_full_path
 from gsetup.configdb.tenants import DEFAULT_TENANT
 from gsetup.context import Context
@@ -32,8 +33,6 @@ from gsetup.state import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
-
     from gsetup.options import OptionSections
 
 _FOLDERS = frozenset(folder for folder in KIND_FOLDERS.values() if folder)
@@ -101,9 +100,8 @@ def find_target(
     else:
         assert annex is not None
         name, path = _split_annex(annex, tenant)
-    ctx.identity.require(name, change=False)
-    with ctx.db.engine.connect() as conn:
-        found = _lookup(conn, name, path)
+    with deployment.open_tenant(ctx, name) as (conn, tid):
+        found = deployment.object_id(conn, tid, path)
     if found is None or (app is not None and found[0] != "application"):
         what = f"application {app!r}" if app is not None else f"object {path!r}"
         raise NotFoundError(f"no {what} in tenant {name!r}")
@@ -121,20 +119,6 @@ def _split_annex(annex: str, tenant: str | None) -> tuple[str, str]:
             "give a tenant-relative path or drop --tenant"
         )
     return named, rel
-
-
-def _lookup(conn: Connection, tenant: str, path: str) -> tuple[str, int] | None:
-    from sqlalchemy import select
-
-    from gsetup.configdb.models import CfgObject
-    from gsetup.configdb.tenants import tenant_id
-
-    row = conn.execute(
-        select(CfgObject.kind, CfgObject.id).where(
-            CfgObject.tenant_id == tenant_id(conn, tenant), CfgObject.path == path
-        )
-    ).first()
-    return (row[0], row[1]) if row else None
 
 
 def parse_option_name(text: str) -> OptionKey:
@@ -182,24 +166,6 @@ def _check_not_mask(where: str, section: str, key: str, value: str) -> None:
             "secret; a real value is needed (export with --include-secrets --output FILE, or "
             "remove the line to keep the value in the database)"
         )
-
-
-def _stored(
-    conn: Connection, target: Target, name: OptionKey | None = None
-) -> list[tuple[str, str, str, bool]]:
-    """The target's (section, key, value, secret) rows (only ``name``'s if given), in the order
-    they were added."""
-    from sqlalchemy import select
-
-    from gsetup.configdb.models import CfgOption
-
-    query = select(CfgOption.section, CfgOption.key, CfgOption.value, CfgOption.secret).where(
-        CfgOption.object_id == target.id
-    )
-    if name is not None:
-        query = query.where(CfgOption.section == name[0], CfgOption.key == name[1])
-    rows = conn.execute(query.order_by(CfgOption.id))
-    return [(s, k, v, bool(secret)) for s, k, v, secret in rows]
 
 
 def _plan_options(
@@ -259,7 +225,7 @@ def export_options(
             "--include-secrets writes secret values in clear, so only to a file: give --output"
         )
     with ctx.db.engine.connect() as conn:
-        rows = _stored(conn, target)
+        rows = deployment.option_rows(conn, target.id)
     sections: OptionSections = {}
     for section, key, value, secret in rows:
         shown = MASK if secret and not include_secrets else value
@@ -272,7 +238,7 @@ def export_options(
 def get_option(ctx: Context, target: Target, name: OptionKey) -> OptionView:
     """One option; a secret's value is always masked."""
     with ctx.db.engine.connect() as conn:
-        rows = _stored(conn, target, name)
+        rows = deployment.option_rows(conn, target.id, name)
     for section, key, value, secret in rows:
         return OptionView(target, section, key, MASK if secret else value, secret)
     raise NotFoundError(f"no option [{name[0]}] {name[1]} on {target.describe()}")
@@ -298,7 +264,7 @@ def set_option(
     _check_not_mask(target.describe(), section, key, value)
     _check_driver_options(target.describe(), target, {section: {key: value}})
     with ctx.db.engine.connect() as conn:
-        stored = _stored(conn, target, name)
+        stored = deployment.option_rows(conn, target.id, name)
     secret = secret or key in known_secret_keys() or any(row[3] for row in stored)
     if secret and on_command_line:
         raise BadInputError(

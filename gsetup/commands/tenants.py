@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from gsetup.configdb import auth
@@ -19,10 +18,7 @@ def list_tenants(ctx: Context) -> list[str]:
 
 def create_tenant(ctx: Context, name: str, *, dry_run: bool) -> bool:
     """Create a tenant (superusers only); returns whether it was (or would be) created."""
-    from sqlalchemy import insert
-
-    from gsetup.configdb.models import InstallHistory
-    from gsetup.configdb.tenants import check_name
+    from gsetup.configdb.tenants import check_name, record_tenant_created
 
     ctx.identity.require_superuser("create tenants")
     check_name(name, "tenant")
@@ -31,18 +27,7 @@ def create_tenant(ctx: Context, name: str, *, dry_run: bool) -> bool:
         if dry_run:
             conn.rollback()
             return True
-        conn.execute(
-            insert(InstallHistory).values(
-                tenant_id=tid,
-                tenant_name=name,
-                operation="tenant create",
-                account=ctx.identity.name,
-                at=datetime.now(UTC),
-                answers={},
-                summary={"create": 1},
-                changes=[{"action": "create", "target": "object", "kind": "tenant", "path": name}],
-            )
-        )
+        record_tenant_created(conn, tid, name, ctx.identity.name)
     return True
 
 
@@ -62,23 +47,6 @@ def grant(ctx: Context, user: str, tenant: str, role: str) -> None:
 
 def list_accounts(ctx: Context) -> list[dict[str, Any]]:
     """Accounts and their roles (superusers only)."""
-    from sqlalchemy import select
-
-    from gsetup.configdb.models import Account, Grant, Tenant
-
     ctx.identity.require_superuser("list accounts")
     with ctx.db.engine.connect() as conn:
-        accounts = conn.execute(select(Account.id, Account.name, Account.superuser)).all()
-        grants = conn.execute(
-            select(Grant.account_id, Tenant.name, Grant.role).join(
-                Tenant, Tenant.id == Grant.tenant_id
-            )
-        ).all()
-    return [
-        {
-            "name": name,
-            "superuser": su,
-            "roles": {t: r for aid, t, r in grants if aid == account_id},
-        }
-        for account_id, name, su in sorted(accounts, key=lambda a: a[1])
-    ]
+        return auth.list_accounts(conn)

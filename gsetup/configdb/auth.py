@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gsetup.errors import BadInputError, NotFoundError, PermissionDeniedError
 
@@ -159,3 +159,33 @@ def grant(conn: Connection, user: str, tenant: str, role: str) -> None:
         raise NotFoundError(f"unknown tenant {tenant!r}")
     conn.execute(delete(Grant).where(Grant.account_id == account_id, Grant.tenant_id == tenant_id))
     conn.execute(insert(Grant).values(account_id=account_id, tenant_id=tenant_id, role=role))
+
+
+def has_accounts(conn: Connection) -> bool:
+    """Whether the database holds any login account."""
+    from sqlalchemy import select
+
+    from gsetup.configdb.models import Account
+
+    return conn.execute(select(Account.id).limit(1)).first() is not None
+
+
+def list_accounts(conn: Connection) -> list[dict[str, Any]]:
+    """Every account by name: name, superuser and roles (tenant -> role); two statements."""
+    from sqlalchemy import select
+
+    from gsetup.configdb.models import Account, Grant, Tenant
+
+    accounts = conn.execute(
+        select(Account.id, Account.name, Account.superuser).order_by(Account.name)
+    ).all()
+    roles: dict[int, dict[str, str]] = {}
+    grants = select(Grant.account_id, Tenant.name, Grant.role).join(
+        Tenant, Tenant.id == Grant.tenant_id
+    )
+    for account_id, tenant, role in conn.execute(grants.order_by(Tenant.name)):
+        roles.setdefault(account_id, {})[tenant] = role
+    return [
+        {"name": name, "superuser": superuser, "roles": roles.get(account_id, {})}
+        for account_id, name, superuser in accounts
+    ]

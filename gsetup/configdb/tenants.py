@@ -69,3 +69,23 @@ def list_tenants(conn: Connection, identity: Identity) -> list[str]:
 
     names = conn.execute(select(Tenant.name).order_by(Tenant.name)).scalars()
     return [n for n in names if identity.can_see(n)]
+
+
+def record_tenant_created(conn: Connection, tenant_id: int, name: str, account: str) -> None:
+    """Record the creation of tenant ``name`` by ``account`` in the install history."""
+    from sqlalchemy import insert
+
+    from gsetup.configdb.models import InstallHistory
+
+    conn.execute(
+        insert(InstallHistory).values(
+            tenant_id=tenant_id,
+            tenant_name=name,
+            operation="tenant create",
+            account=account,
+            at=datetime.now(UTC),
+            answers={},
+            summary={"create": 1},
+            changes=[{"action": "create", "target": "object", "kind": "tenant", "path": name}],
+        )
+    )

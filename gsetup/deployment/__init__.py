@@ -5,8 +5,10 @@ transaction. This package answers the questions the commands, the doctor, the co
 and the routing runtime ask of a tenant: which packages are installed (version, install home,
 strategy directory, the answers of the last install), their strategies and queues, the agents
 with their resolved capacity rule, agent groups, capacity rules, applications, business
-attributes, and the options of one object, one section, or some section prefixes of several
-objects. Each query takes an open connection and a tenant id, reads only what it returns in a
+attributes, any object for browsing (lists without options, one object with them), the
+install history, and the options of one object (in the order they were added), one section, or
+some section prefixes of several objects. Each query takes an open connection and a tenant
+id (the history a tenant name, ``option_rows`` an object id), reads only what it returns in a
 fixed number of statements (never one per object or option), and returns frozen records
 (``gsetup.deployment.model``). ``open_tenant`` checks the user may see the tenant and gives
 the connection and id.
@@ -23,10 +25,12 @@ from gsetup.deployment.apps import (
     application,
     application_options,
     applications,
+    option_rows,
     options,
     options_of,
 )
 from gsetup.deployment.attributes import business_attributes
+from gsetup.deployment.history import history
 from gsetup.deployment.model import (
     Agent,
     AgentGroup,
@@ -34,13 +38,16 @@ from gsetup.deployment.model import (
     AttributeValue,
     BusinessAttribute,
     CapacityRule,
+    ConfigObject,
     ConfiguredApplication,
+    HistoryEntry,
     InstalledPackage,
     Options,
     Queue,
     StoredOption,
     Strategy,
 )
+from gsetup.deployment.objects import configured_object, object_id, objects
 from gsetup.deployment.packages import (
     FILES_SECTION,
     HOME_KEY,
@@ -65,7 +72,9 @@ __all__ = [
     "AttributeValue",
     "BusinessAttribute",
     "CapacityRule",
+    "ConfigObject",
     "ConfiguredApplication",
+    "HistoryEntry",
     "InstalledPackage",
     "Options",
     "Queue",
@@ -78,9 +87,14 @@ __all__ = [
     "applications",
     "business_attributes",
     "capacity_rules",
+    "configured_object",
     "default_capacity_rule",
+    "history",
     "installed_packages",
+    "object_id",
+    "objects",
     "open_tenant",
+    "option_rows",
     "options",
     "options_of",
     "queues",

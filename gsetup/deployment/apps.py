@@ -162,3 +162,21 @@ def application_options(
 ) -> Options:
     """The options of application ``name`` (only ``sections`` if given)."""
     return options(conn, tenant_id, object_path("application", name), sections)
+
+
+def option_rows(
+    conn: Connection, object_id: int, name: OptionKey | None = None
+) -> list[tuple[str, str, str, bool]]:
+    """The (section, key, value, secret) options of the object ``object_id`` (only ``name``
+    if given) in the order they were added, as an option file lists them; one statement."""
+    from sqlalchemy import select
+
+    from gsetup.configdb.models import CfgOption
+
+    query = select(CfgOption.section, CfgOption.key, CfgOption.value, CfgOption.secret).where(
+        CfgOption.object_id == object_id
+    )
+    if name is not None:
+        query = query.where(CfgOption.section == name[0], CfgOption.key == name[1])
+    rows = conn.execute(query.order_by(CfgOption.id))
+    return [(s, k, v, bool(secret)) for s, k, v, secret in rows]

@@ -164,3 +164,32 @@ class BusinessAttribute:
     description: str
     attr_type: str
     values: Mapping[str, AttributeValue]
+
+
+@dataclass(frozen=True)
+class ConfigObject:
+    """Any configuration object as browsing shows it: every attribute (references as paths),
+    the packages that manage it, and its options or annex when read one object at a time
+    (None in lists)."""
+
+    kind: str
+    path: str
+    attrs: Mapping[str, Any]
+    managers: tuple[str, ...]
+    options: Options | None = None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """An applied plan as the history records it (answers redacted, options as rows)."""
+
+    id: int
+    at: datetime
+    tenant: str
+    operation: str
+    package: str | None
+    version: str | None
+    account: str
+    summary: Mapping[str, int]
+    answers: Mapping[str, Any]
+    changes: list[Any]

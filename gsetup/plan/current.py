@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from gsetup.configdb.kinds import KINDS
 from gsetup.configdb.models import MANAGERS_SEPARATOR
 from gsetup.plan.bulk import fetch_rows
 from gsetup.state import OptionKey
@@ -156,31 +155,8 @@ def _load_wanted_options(
 
 def _load_details(conn: Connection, where: Any, by_id: dict[int, CurrentObject]) -> None:
     """Fill each object's attributes from its kind's table, references turned into paths."""
-    from sqlalchemy import select
+    from gsetup.configdb.attributes import read_attributes
 
-    from gsetup.configdb.models import CfgObject
-
-    present = {o.kind for o in by_id.values()}
-    refs: list[tuple[CurrentObject, str, int]] = []
-    for kind in KINDS.values():
-        if kind.name not in present:
-            continue
-        table = kind.table
-        columns = [table.c.id, *(table.c[f] for f in kind.fields)]
-        columns += [table.c[col] for col, _target in kind.refs.values()]
-        query = select(*columns).join(CfgObject, CfgObject.id == table.c.id).where(where)
-        for row in conn.execute(query):
-            values = row._mapping
-            obj = by_id[values["id"]]
-            obj.attrs = {f: values[f] for f in kind.fields}
-            for attr, (col, _target) in kind.refs.items():
-                obj.attrs[attr] = None
-                if values[col] is not None:
-                    refs.append((obj, attr, values[col]))
-    paths = {oid: o.path for oid, o in by_id.items()}
-    missing = {ref for _obj, _attr, ref in refs if ref not in paths}
-    if missing:  # references that point outside the loaded scope
-        found = conn.execute(select(CfgObject.id, CfgObject.path).where(CfgObject.id.in_(missing)))
-        paths.update({oid: path for oid, path in found})
-    for obj, attr, ref in refs:
-        obj.attrs[attr] = paths[ref]
+    found = read_attributes(conn, where, {oid: (o.kind, o.path) for oid, o in by_id.items()})
+    for oid, attrs in found.items():
+        by_id[oid].attrs = attrs
