@@ -152,7 +152,7 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
     ),
     "symlink loop as install_home": (
         _install(_with("install_home", "loop-a")),
-        "install_home: loop-a cannot be resolved",
+        "key 'install_home': ",  # then the path and: cannot be resolved (a symbolic link loop?)
     ),
     "asyncpg": (
         _args("--db", "postgresql+asyncpg://u@localhost/x", "object", "list"),
@@ -193,7 +193,7 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
     ),
     "unwritable install home": (
         _install(_with("install_home", "/proc/gsetup-home")),
-        "install_home: /proc is not writable",
+        "key 'install_home': /proc is not writable",
     ),
 }
 

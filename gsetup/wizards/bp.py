@@ -101,6 +101,7 @@ def bp_questions(package: Package, ctx: Context | None) -> list[Question]:
             "CleanUp and Alter scripts.",
             type="path",
             default=home,
+            validate=_checked_directory,
         ),
         Question(
             "strategy_dir",
