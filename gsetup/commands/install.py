@@ -63,19 +63,9 @@ def installed_packages(ctx: Context, tenant: str) -> dict[str, InstalledPackage]
 
 def tenants_with(ctx: Context, package: str) -> list[str]:
     """The tenants the user may see where ``package`` is installed (one query)."""
-    from sqlalchemy import select
-
-    from gsetup.configdb.models import BusinessProcess, CfgObject, Tenant
-
-    query = (
-        select(Tenant.name)
-        .join(CfgObject, CfgObject.tenant_id == Tenant.id)
-        .join(BusinessProcess, BusinessProcess.id == CfgObject.id)
-        .where(BusinessProcess.package == package)
-        .order_by(Tenant.name)
-    )
     with ctx.db.engine.connect() as conn:
-        return [name for (name,) in conn.execute(query) if ctx.identity.can_see(name)]
+        names = deployment.tenants_with_package(conn, package)
+    return [name for name in names if ctx.identity.can_see(name)]
 
 
 def capacity_rules(ctx: Context, tenant: str) -> list[str]:

@@ -83,9 +83,9 @@ def while_stopped(
     from gsetup.errors import BadInputError
 
     names = [
-        view.path.rsplit("/", 1)[-1]
-        for view in list_objects(ctx, [tenant], "application")
-        if view.attrs["app_type"] == app_type
+        found.path.rsplit("/", 1)[-1]
+        for _tenant, found in list_objects(ctx, [tenant], "application")
+        if found.attrs["app_type"] == app_type
     ]
     if not names:
         raise BadInputError(f"no {app_type} application is registered in tenant {tenant!r}")

@@ -54,6 +54,7 @@ from gsetup.deployment.packages import (
     HOME_SECTION,
     installed_packages,
     recorded_answers,
+    tenants_with_package,
 )
 from gsetup.deployment.routing import queues, strategies
 
@@ -100,6 +101,7 @@ __all__ = [
     "queues",
     "recorded_answers",
     "strategies",
+    "tenants_with_package",
 ]
 
 

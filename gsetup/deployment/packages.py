@@ -94,3 +94,19 @@ def _last_installs(
     )
     query = select(H.package, H.answers, H.at).where(H.id.in_(newest))
     return {package: (answers or {}, at) for package, answers, at in conn.execute(query)}
+
+
+def tenants_with_package(conn: Connection, package: str) -> list[str]:
+    """The names of the tenants where ``package`` is installed, sorted (one statement)."""
+    from sqlalchemy import select
+
+    from gsetup.configdb.models import BusinessProcess, CfgObject, Tenant
+
+    query = (
+        select(Tenant.name)
+        .join(CfgObject, CfgObject.tenant_id == Tenant.id)
+        .join(BusinessProcess, BusinessProcess.id == CfgObject.id)
+        .where(BusinessProcess.package == package)
+        .order_by(Tenant.name)
+    )
+    return [name for (name,) in conn.execute(query)]
