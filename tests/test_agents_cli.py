@@ -77,7 +77,7 @@ def test_agent_add_list_remove(db_url: str, agent_env: None) -> None:
 
     dry = run_cli("agent", "remove", "alice", "--dry-run", "--detailed-exitcode")
     assert dry.exit_code == 3 and snapshot(db_url) == before
-    assert run_cli("agent", "remove", "alice").exit_code == 0
+    assert run_cli("agent", "remove", "alice", "--yes").exit_code == 0
     assert run_cli("agent", "list", "--json").json() == []
     assert _option(db_url, "Persons/alice", "password-hash") is None
 
@@ -163,7 +163,7 @@ def test_token_create_and_revoke(db_url: str) -> None:
         False,
     )
 
-    assert run_cli("route", "token", "revoke", "--app", "DMS_1").exit_code == 0
+    assert run_cli("route", "token", "revoke", "--app", "DMS_1", "--yes").exit_code == 0
     assert _option(db_url, "Applications/DMS_1", "intake-token") is None
     assert _option(db_url, "Applications/DMS_1", "intake-url") is not None
     twice = run_cli(

@@ -328,7 +328,7 @@ def _agent_cli_clients_and_status(runtime: RouteProcess, token: str) -> None:
 
 def _revoked(runtime: RouteProcess, store: str, token: str, lines: Path) -> None:
     """A revoked token is refused at once, and nothing is stored."""
-    assert run_cli("route", "token", "revoke", "--app", DMS).exit_code == 0
+    assert run_cli("route", "token", "revoke", "--app", DMS, "--yes").exit_code == 0
     stored = _stored(store)
     revoked = runtime.request("POST", "/interactions", token=token, body=post(4))
     assert revoked.status_code == 401

@@ -12,6 +12,8 @@ from gsetup.cli.common import (
     DRY_RUN_HELP,
     JSON_HELP,
     TENANT_HELP,
+    YES_HELP,
+    confirmation,
     emit_json,
     finish_plan,
     open_context,
@@ -67,8 +69,10 @@ def add(
     skills = parse_skills(skill or [])
     password = None if no_login else read_password(password_from)
     spec = AgentSpec(name, skills, capacity_rule, first_name, last_name, password)
-    plan = add_agent(open_context(ctx), tenant, spec, dry_run=dry_run)
-    finish_plan(plan, dry_run=dry_run, as_json=as_json, detailed_exitcode=detailed)
+    context = open_context(ctx)
+    mode = confirmation(dry_run, False, detailed, as_json)
+    plan = mode.apply_plan(lambda dry: add_agent(context, tenant, spec, dry_run=dry), risky=None)
+    finish_plan(plan, mode, as_json=as_json)
 
 
 @app.command("list")
@@ -102,18 +106,22 @@ def remove(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Agent name."),
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
     detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Remove an agent and its login; its skills stay.
+    """Remove an agent and its login; its skills stay (asks first on a terminal; --yes does
+    not).
 
-    Example: gsetup agent remove alice --dry-run
+    Example: gsetup agent remove alice --yes
     """
     from gsetup.commands.agents import remove_agent
 
-    plan = remove_agent(open_context(ctx), tenant, name, dry_run=dry_run)
-    finish_plan(plan, dry_run=dry_run, as_json=as_json, detailed_exitcode=detailed)
+    context = open_context(ctx)
+    mode = confirmation(dry_run, yes, detailed, as_json)
+    plan = mode.apply_plan(lambda dry: remove_agent(context, tenant, name, dry_run=dry))
+    finish_plan(plan, mode, as_json=as_json)
 
 
 def read_password(source: str | None, *, confirm: bool = True) -> str:

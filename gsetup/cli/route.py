@@ -14,6 +14,8 @@ from gsetup.cli.common import (
     DRY_RUN_HELP,
     JSON_HELP,
     TENANT_HELP,
+    YES_HELP,
+    confirmation,
     emit_json,
     finish_plan,
     globals_of,
@@ -74,18 +76,22 @@ def token_revoke(
     ctx: typer.Context,
     app_name: str = typer.Option(..., "--app", help="The DigitalMessagingServer application."),
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
     detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Revoke a DMS application's intake token: the runtime refuses it from now on.
+    """Revoke a DMS application's intake token: the runtime refuses it from now on (asks
+    first on a terminal; --yes does not).
 
-    Example: gsetup route token revoke --app DMS_1
+    Example: gsetup route token revoke --app DMS_1 --yes
     """
     from gsetup.commands.route_tokens import revoke_token
 
-    plan = revoke_token(open_context(ctx), tenant, app_name, dry_run=dry_run)
-    finish_plan(plan, dry_run=dry_run, as_json=as_json, detailed_exitcode=detailed)
+    context = open_context(ctx)
+    mode = confirmation(dry_run, yes, detailed, as_json)
+    plan = mode.apply_plan(lambda dry: revoke_token(context, tenant, app_name, dry_run=dry))
+    finish_plan(plan, mode, as_json=as_json)
 
 
 def default_url(ctx: typer.Context, tenant: str, given: str | None = None) -> str:

@@ -14,9 +14,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gsetup.commands.objects import ObjectView, list_objects, show_object
+from gsetup import deployment
+from gsetup.commands.objects import show_object
 from gsetup.configdb.tenants import check_name
 from gsetup.context import Context
+from gsetup.deployment import ConfigObject, Options
 from gsetup.errors import BadInputError
 from gsetup.plan.model import Plan
 from gsetup.plan.run import run_plan
@@ -127,17 +129,21 @@ def remove_agent(ctx: Context, tenant: str, name: str, *, dry_run: bool) -> Plan
 
 
 def list_agents(ctx: Context, tenant: str) -> list[AgentView]:
-    """The tenant's agents, sorted by name."""
-    return [_view(v) for v in list_objects(ctx, [tenant], "person") if v.attrs["is_agent"]]
+    """The tenant's agents, sorted by name (two statements for the objects, one for the
+    logins)."""
+    with deployment.open_tenant(ctx, tenant) as (conn, tid):
+        persons = [p for p in deployment.objects(conn, tid, "person") if p.attrs["is_agent"]]
+        logins = deployment.options_of(conn, tid, [p.path for p in persons], [SECTION])
+    return [_view(p, logins.get(p.path, {})) for p in persons]
 
 
-def _view(view: ObjectView) -> AgentView:
-    rule = view.attrs.get("capacity_rule")
+def _view(person: ConfigObject, options: Options) -> AgentView:
+    rule = person.attrs.get("capacity_rule")
     return AgentView(
-        view.path.rsplit("/", 1)[-1],
-        view.attrs["first_name"],
-        view.attrs["last_name"],
-        dict(view.attrs["skills"] or {}),
+        person.path.rsplit("/", 1)[-1],
+        person.attrs["first_name"],
+        person.attrs["last_name"],
+        dict(person.attrs["skills"] or {}),
         rule.rsplit("/", 1)[-1] if rule else None,
-        PASSWORD_KEY in view.options.get(SECTION, {}),
+        (SECTION, PASSWORD_KEY) in options,
     )

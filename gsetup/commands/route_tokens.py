@@ -12,8 +12,8 @@ import secrets
 from dataclasses import dataclass
 
 from gsetup.commands.apps import show_app
-from gsetup.commands.objects import ObjectView
 from gsetup.context import Context
+from gsetup.deployment import ConfigObject
 from gsetup.errors import BadInputError, ConflictError, NotFoundError
 from gsetup.plan.model import Plan
 from gsetup.plan.run import run_plan
@@ -53,8 +53,8 @@ def create_token(
     An application that already has a token keeps it unless ``rotate`` (a CI re-run must not
     cut off the DMS that uses it).
     """
-    view = _dms(ctx, tenant, app)
-    if TOKEN_KEY in view.options.get(SECTION, {}) and not rotate:
+    found = _dms(ctx, tenant, app)
+    if (SECTION, TOKEN_KEY) in (found.options or {}) and not rotate:
         raise ConflictError(
             f"application {app!r} already has an intake token; give --rotate to replace it "
             f"(the old one stops working) or revoke it with gsetup route token revoke --app {app}"
@@ -84,36 +84,20 @@ def revoke_token(ctx: Context, tenant: str, app: str, *, dry_run: bool) -> Plan:
 def stored_token(ctx: Context, tenant: str, app: str) -> str:
     """The intake token of ``app`` in clear, for gsetup's own clients (``route submit``);
     never printed."""
-    from sqlalchemy import select
-
-    from gsetup.configdb import models as m
-    from gsetup.configdb.tenants import tenant_id
-
-    _dms(ctx, tenant, app)
-    with ctx.db.engine.connect() as conn:
-        token = conn.execute(
-            select(m.CfgOption.value)
-            .join(m.CfgObject, m.CfgObject.id == m.CfgOption.object_id)
-            .where(
-                m.CfgObject.tenant_id == tenant_id(conn, tenant),
-                m.CfgObject.path == object_path("application", app),
-                m.CfgOption.section == SECTION,
-                m.CfgOption.key == TOKEN_KEY,
-            )
-        ).scalar()
+    token = (_dms(ctx, tenant, app).options or {}).get((SECTION, TOKEN_KEY))
     if token is None:
         raise NotFoundError(
             f"application {app!r} has no intake token: make one with "
             f"gsetup route token create --app {app}"
         )
-    return str(token)
+    return token.value
 
 
-def _dms(ctx: Context, tenant: str, app: str) -> ObjectView:
-    view = show_app(ctx, tenant, app)
-    if view.attrs["app_type"] != DMS_TYPE:
+def _dms(ctx: Context, tenant: str, app: str) -> ConfigObject:
+    found = show_app(ctx, tenant, app)
+    if found.attrs["app_type"] != DMS_TYPE:
         raise BadInputError(
-            f"application {app!r} is a {view.attrs['app_type'] or 'application of no type'}; "
+            f"application {app!r} is a {found.attrs['app_type'] or 'application of no type'}; "
             f"intake tokens belong to a {DMS_TYPE}"
         )
-    return view
+    return found

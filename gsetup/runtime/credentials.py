@@ -33,24 +33,10 @@ class IntakeCaller:
 
 def find_intake_caller(config: Engine, tenant: str, token: str) -> IntakeCaller | None:
     """The DMS application of ``tenant`` whose intake token is ``token``, if any."""
-    from sqlalchemy import select
+    from gsetup.deployment.logins import app_option_values
 
-    from gsetup.configdb import models as m
-
-    query = (
-        select(m.CfgObject.name, m.CfgOption.value)
-        .join(m.Tenant, m.Tenant.id == m.CfgObject.tenant_id)
-        .join(m.CfgOption, m.CfgOption.object_id == m.CfgObject.id)
-        .join(m.Application, m.Application.id == m.CfgObject.id)
-        .where(
-            m.Tenant.name == tenant,
-            m.Application.app_type == DMS_TYPE,
-            m.CfgOption.section == SECTION,
-            m.CfgOption.key == TOKEN_KEY,
-        )
-    )
     with config.connect() as conn:
-        rows = conn.execute(query).all()
+        rows = app_option_values(conn, tenant, DMS_TYPE, SECTION, TOKEN_KEY)
     found = None
     for app, stored in rows:  # compare every one: the time does not tell which matched
         if hmac.compare_digest(stored.encode(), token.encode()):
@@ -61,27 +47,10 @@ def find_intake_caller(config: Engine, tenant: str, token: str) -> IntakeCaller 
 def agent_password_hash(config: Engine, tenant: str, agent: str) -> str | None:
     """The stored password hash of agent ``agent`` of ``tenant`` (None: no such agent or
     no login)."""
-    from sqlalchemy import select
+    from gsetup.deployment.logins import agent_annex_value
 
-    from gsetup.configdb import models as m
-    from gsetup.state import object_path
-
-    query = (
-        select(m.CfgOption.value)
-        .join(m.CfgObject, m.CfgObject.id == m.CfgOption.object_id)
-        .join(m.Tenant, m.Tenant.id == m.CfgObject.tenant_id)
-        .join(m.Person, m.Person.id == m.CfgObject.id)
-        .where(
-            m.Tenant.name == tenant,
-            m.CfgObject.path == object_path("person", agent),
-            m.Person.is_agent.is_(True),
-            m.CfgOption.section == SECTION,
-            m.CfgOption.key == PASSWORD_KEY,
-        )
-    )
     with config.connect() as conn:
-        value = conn.execute(query).scalar()
-    return None if value is None else str(value)
+        return agent_annex_value(conn, tenant, agent, SECTION, PASSWORD_KEY)
 
 
 def check_agent_login(config: Engine, tenant: str, agent: str, password: str) -> bool:
