@@ -222,7 +222,7 @@ def test_iwd_packages_create_the_adapter_queue_only_when_missing(
     checked = run_cli("route", "check", "--json")
     assert checked.exit_code == 0, checked.stderr
     assert [p["package"] for p in checked.json()["processes"]] == ["facebook-bp", "facebook-bp-iwd"]
-    assert run_cli("uninstall", "facebook-bp-iwd", "--tenant", "Environment", "--yes").exit_code == 0
+    assert run_cli("uninstall", "facebook-bp-iwd", "-t", "Environment", "--yes").exit_code == 0
     assert adapter not in queues()  # the package made it: it goes with the package
 
     # A queue the iWD installation made is used as it is and survives the uninstall.
@@ -234,5 +234,5 @@ def test_iwd_packages_create_the_adapter_queue_only_when_missing(
     finally:
         db.engine.dispose()
     install("facebook-bp-iwd")
-    assert run_cli("uninstall", "facebook-bp-iwd", "--tenant", "Environment", "--yes").exit_code == 0
+    assert run_cli("uninstall", "facebook-bp-iwd", "-t", "Environment", "--yes").exit_code == 0
     assert adapter in queues()
