@@ -207,7 +207,11 @@ def test_history_pages_and_shows_changes_when_asked(db_url: str) -> None:
 def test_driver_install_takes_tenant_like_the_other_commands(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GSETUP_HUB_API_KEY", "hub-key")  # the example's secret reference
+    # The example's secret references must resolve before anything else is checked.
+    monkeypatch.setenv("GSETUP_HUB_API_KEY", "hub-key")
+    password = Path.home() / ".config" / "gsetup" / "hub-password"
+    password.parent.mkdir(parents=True, exist_ok=True)
+    password.write_text("hub-password\n", encoding="utf-8")
     answers = str(EXAMPLES / "driver-facebook.yaml")
     result = run_cli("driver", "install", "facebook", "--tenant", "Nope", "-a", answers, "--yes")
     assert result.exit_code == EXIT_BAD_INPUT
