@@ -89,10 +89,16 @@ def same_content(path: Path, data: str | bytes) -> bool:
 def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None) -> bool:
     """Replace ``path`` with ``data`` all at once; returns False when it already held ``data``.
 
-    The file keeps its permission bits when it exists (``mode`` otherwise, default 0644).
+    The file keeps its permission bits when it exists (``mode`` otherwise, default 0644). An
+    existing FIFO or device is written into, not replaced.
     """
     if same_content(path, data):
         return False
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # A FIFO or a device (--output /dev/stdout): renaming over it would replace it.
+        with path.open("wb") as stream:
+            stream.write(data.encode("utf-8") if isinstance(data, str) else data)
+        return True
     if mode is None:
         mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else 0o644
     temp = temp_name(path)

@@ -42,6 +42,8 @@ def test_eight_concurrent_installs_all_succeed(
                 "--yes",
                 "--answers",
                 str(EXAMPLES / f"{package}.yaml"),
+                "--set",
+                f"install_home=gsetup-work/{package}",  # the examples install in the data dir
             ],
             env=dict(os.environ),
             stdout=subprocess.PIPE,

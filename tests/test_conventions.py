@@ -47,8 +47,9 @@ CHANGING = {
 }
 
 
-# Read commands that print a document (JSON Schema, SQL script) rather than a result.
-DOCUMENTS = {("answers", "schema"), ("sql", "show")}
+# Read commands that print a document (JSON Schema, SQL script) rather than a result, and
+# servers, which run until stopped.
+DOCUMENTS = {("answers", "schema"), ("sql", "show"), ("dms", "run")}
 
 
 def test_help_placeholders_read_as_words_and_changing_commands_show_an_example() -> None:
@@ -203,7 +204,14 @@ def test_history_pages_and_shows_changes_when_asked(db_url: str) -> None:
     assert "Changes of entry" in table.stdout and "create T10/Applications/A" in table.stdout
 
 
-def test_driver_install_takes_tenant_like_the_other_commands(db_url: str) -> None:
+def test_driver_install_takes_tenant_like_the_other_commands(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The example's secret references must resolve before anything else is checked.
+    monkeypatch.setenv("GSETUP_HUB_API_KEY", "hub-key")
+    password = Path.home() / ".config" / "gsetup" / "hub-password"
+    password.parent.mkdir(parents=True, exist_ok=True)
+    password.write_text("hub-password\n", encoding="utf-8")
     answers = str(EXAMPLES / "driver-facebook.yaml")
     result = run_cli("driver", "install", "facebook", "--tenant", "Nope", "-a", answers, "--yes")
     assert result.exit_code == EXIT_BAD_INPUT

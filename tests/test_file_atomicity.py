@@ -27,7 +27,11 @@ from gsetup.fileio import CRASH_AT_ENV, TRACE_ENV, is_temp_name
 from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = (ROOT / "examples" / "facebook-bp.yaml").read_text(encoding="utf-8")
+# The example installs in the user's data directory; here, in the work directory the test
+# compares.
+EXAMPLE = (ROOT / "examples" / "facebook-bp.yaml").read_text(encoding="utf-8") + (
+    "install_home: gsetup-work/facebook-bp\nstrategy_dir: gsetup-work/facebook-bp/Strategies\n"
+)
 MOVED = EXAMPLE.replace("iwd_custom_properties: false", "iwd_custom_properties: true").replace(
     "strategy_dir: gsetup-work/facebook-bp/Strategies", "strategy_dir: gsetup-work/moved"
 )

@@ -37,7 +37,8 @@ def _files(root: Path) -> list[str]:
 
 def _install(env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [*INSTALL, str(ANSWERS)],
+        # The example installs in the data directory; here, in the work directory.
+        [*INSTALL, str(ANSWERS), "--set", "install_home=gsetup-work/facebook-bp"],
         env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

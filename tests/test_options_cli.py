@@ -616,3 +616,20 @@ def test_docs_examples_run(db_url: str, tmp_path: Path, monkeypatch: pytest.Monk
         assert result.exit_code == (EXIT_BAD_INPUT if failed else EXIT_OK), (command, output)
         for line in shown:
             assert line in output, (command, line, output)
+
+
+def test_export_into_a_fifo_writes_into_it_and_keeps_it(db_url: str, tmp_path: Path) -> None:
+    import os
+    import threading
+
+    _app("DMS_1")
+    _ok("options", "set", "--app", "DMS_1", "settings/x", "1")
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    _ok("options", "export", "--app", "DMS_1", "--output", str(fifo))
+    reader.join(timeout=30)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)  # not replaced by a regular file
+    assert received == [b"[settings]\nx=1\n"]

@@ -12,6 +12,7 @@ from gsetup.checks.workspace import workspace_fix
 from gsetup.configure.facebook import DMS
 from gsetup.configure.snapshot import Snapshot, driver_channels
 from gsetup.configure.workspace import PLUGIN_VERSION, WORKSPACE
+from gsetup.deployment import ConfiguredApplication
 from gsetup.drivers.installed import read_record
 from gsetup.drivers.specs import Driver
 from gsetup.packages.requirements import DRIVER_MINIMUMS, PLUGIN_MINIMUM, parse_version
@@ -49,10 +50,17 @@ def threaded_routing_versions(snap: Snapshot) -> Iterator[Finding]:
                 f"{dms.name}: the Cloud API Driver for {driver.capitalize()}",
                 record.version if record is not None else None,
                 DRIVER_MINIMUMS[driver],
-                command(snap, "driver", verb, driver, "--package", "PATH", "--dms", dms.name),
+                _driver_fix(snap, dms, driver, verb),
             )
             if finding is not None:
                 yield finding
+
+
+def _driver_fix(snap: Snapshot, dms: ConfiguredApplication, driver: Driver, verb: str) -> str:
+    """The driver command; an upgrade of a DMS without backup is a --single one (stopped,
+    upgraded, started), a pair's is rolling."""
+    single = ["--single"] if verb == "upgrade" and not dms.info.backup else []
+    return command(snap, "driver", verb, driver, "--package", "PATH", "--dms", dms.name, *single)
 
 
 def _compare(what: str, version: str | None, minimum: str, fix: str) -> Finding | None:
