@@ -105,7 +105,7 @@ AGENT_BAD_INPUT = [
     (("--no-login", "--capacity-rule", "Ghost"), "refers to 'Capacity Rules/Ghost'"),
     (("--password-from", "env:NOT_SET_ANYWHERE"), "environment variable NOT_SET_ANYWHERE"),
     (("--password-from", "plain-text"), "use env:NAME or file:PATH"),
-    (("--password-from", "file:/nonexistent/pw"), "cannot read /nonexistent/pw"),
+    (("--password-from", "file:/nonexistent/pw"), "secret file /nonexistent/pw: no such file"),
     (("--password-from", "env:SHORT_PW"), "at least 8 characters"),
     ((), "no terminal to ask for it"),
     (("--no-login", "--password-from", "env:AGENT_PW"), "not both"),

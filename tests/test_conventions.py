@@ -49,7 +49,7 @@ CHANGING = {
 
 # Read commands that print a document (JSON Schema, SQL script) rather than a result, and
 # servers, which run until stopped.
-DOCUMENTS = {("answers", "schema"), ("sql", "show"), ("dms", "run")}
+DOCUMENTS = {("answers", "schema"), ("sql", "show"), ("dms", "run"), ("route", "run")}
 
 
 def test_help_placeholders_read_as_words_and_changing_commands_show_an_example() -> None:
