@@ -64,7 +64,8 @@ def test_eight_concurrent_installs_all_succeed(
     work = tmp_path / "gsetup-work"
     assert sorted(p.name for p in work.iterdir()) == ["facebook-bp", "rss-bp", "twitter-bp"]
     for package in set(RUNS):
-        expected = ["Strategies"] if package == "rss-bp" else ["Scripts", "Strategies"]
+        scripts = [] if package == "rss-bp" else ["Scripts"]
+        expected = ["Rules", *scripts, "Strategies"]
         assert sorted(p.name for p in (work / package).iterdir()) == expected  # rss: no scripts
     assert not [p for p in tmp_path.rglob("*") if is_temp_name(p.name) or "backup" in p.name]
     # Each install after the first of a package changed nothing: one history row per package.
