@@ -101,6 +101,8 @@ def write_options(path: Path, sections: Mapping[str, Mapping[str, str]]) -> None
     text = format_options(sections)
     if path.is_dir():
         raise BadInputError(f"{path} is a directory; give the option file's name")
+    if not path.parent.is_dir():  # an export makes no directories
+        raise BadInputError(f"{path}: cannot write the option file: No such file or directory")
     try:
         fileio.write_atomic(path, text, mode=0o600)  # it may hold secrets
     except OSError as exc:
