@@ -30,7 +30,10 @@ def installed(db_url: str, tmp_path: Path) -> Iterator[Path]:
     os.chdir(tmp_path)
     try:
         answers = EXAMPLES / "facebook-bp.yaml"
-        result = run_cli("install", "facebook-bp", "--answers", str(answers), "--yes")
+        result = run_cli(
+            "install", "facebook-bp", "--answers", str(answers), "--yes",
+            "--set", "install_home=gsetup-work/facebook-bp",  # the example: the data directory
+        )  # fmt: skip
         assert result.exit_code == 0, result.stderr
     finally:
         os.chdir(previous)

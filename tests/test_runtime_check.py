@@ -27,7 +27,10 @@ def installed(tmp_path: Path) -> str:
     try:
         for package in ("facebook-bp", "twitter-bp-tr"):
             answers = str(EXAMPLES / f"{package}.yaml")
-            result = run_cli("--db", config, "install", package, "--answers", answers, "--yes")
+            home = f"install_home=gsetup-work/{package}"  # the example: the data directory
+            result = run_cli(
+                "--db", config, "install", package, "--answers", answers, "--yes", "--set", home
+            )
             assert result.exit_code == 0, result.stderr
     finally:
         os.chdir(previous)

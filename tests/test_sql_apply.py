@@ -454,10 +454,10 @@ def test_restart_stops_the_registered_interaction_server_applies_and_starts_it(
         assert run_cli("app", "start", "Interaction_Server", "--wait").exit_code == EXIT_OK
         before = read_pid_file(pid_file)
         assert before is not None
-        refused = run_cli("sql", "apply", "--url", itx_url)
+        refused = run_cli("sql", "apply", "--url", itx_url, "--yes")
         assert refused.exit_code == EXIT_BAD_INPUT and "Interaction_Server at" in refused.stderr
 
-        result = run_cli("sql", "apply", "--url", itx_url, "--restart")
+        result = run_cli("sql", "apply", "--url", itx_url, "--restart", "--yes")
         assert result.exit_code == EXIT_OK, result.stderr
         lines = result.stdout.splitlines()
         assert lines[0] == "stopped Interaction_Server"
