@@ -25,7 +25,8 @@ from pathlib import Path
 
 from gsetup.commands.apps import AppSpec, create_app
 from gsetup.commands.doctor import diagnose
-from gsetup.commands.install import install, list_packages
+from gsetup.commands.install import install
+from gsetup.commands.packages import list_packages
 from gsetup.context import Context, connect
 from gsetup.packages import Answers
 

@@ -1,4 +1,4 @@
-"""Errors the core raises; the CLI maps them to exit codes in one place (gsetup.cli.main).
+"""Errors the core raises; the CLI maps them to exit codes in one place (gsetup.cli.errors).
 
 The core never prints or exits. Messages are one clear sentence for the user: they name the
 file, key or object at fault and what is allowed, and never contain a secret.

@@ -28,7 +28,7 @@ class CliResult:
 
 def run_cli(*args: str) -> CliResult:
     """Run ``gsetup ARGS`` in this process through the same error mapping as the console script."""
-    from gsetup.cli import app
+    from gsetup.cli.app import app
     from gsetup.cli.errors import run
 
     out, err = io.StringIO(), io.StringIO()

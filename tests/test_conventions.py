@@ -18,7 +18,7 @@ from tests.test_safety import EXAMPLES, gsetup
 
 def _commands() -> list[tuple[tuple[str, ...], Any]]:
     """Every leaf command of the CLI with its click command."""
-    from gsetup.cli import app
+    from gsetup.cli.app import app
     from gsetup.cli.placeholders import build_command
 
     found: list[tuple[tuple[str, ...], Any]] = []

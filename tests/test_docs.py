@@ -37,7 +37,7 @@ def test_cli_page_examples_run_in_order(
 
 
 def test_every_command_is_documented_in_cli_page() -> None:
-    from gsetup.cli import app
+    from gsetup.cli.app import app
 
     page = (DOCS / "cli.md").read_text()
     names = [c.name for c in app.registered_commands] + [g.name for g in app.registered_groups]

@@ -188,3 +188,26 @@ def test_long_work_shows_progress_on_a_terminal_and_stays_plain_when_piped(
     piped = gsetup("options", "import", str(cfg), "--app", "DMS_1", "--dry-run")
     assert "Importing" not in piped.stdout + piped.stderr
     assert "\x1b[" not in piped.stdout  # no terminal codes in logs
+
+
+def test_under_json_the_preview_and_question_stay_off_standard_output(
+    db_url: str, tmp_path: Path
+) -> None:
+    import json
+    import shlex
+
+    import pexpect
+
+    assert run_cli("app", "create", "DMS_1", "--type", "DigitalMessagingServer").exit_code == 0
+    out = tmp_path / "result.json"
+    command = f"{shlex.quote(GSETUP)} app delete DMS_1 --json > {shlex.quote(str(out))}"
+    child = pexpect.spawn("/bin/sh", ["-c", command], encoding="utf-8", timeout=300)
+    child.expect("Apply this plan")  # on the terminal: standard error
+    child.send("y")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    result = json.loads(out.read_text())  # nothing but the result on standard output
+    assert result["applied"] is True
+    assert "Apply this plan" not in out.read_text()
+    assert run_cli("app", "show", "DMS_1").exit_code == 2

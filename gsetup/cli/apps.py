@@ -118,7 +118,7 @@ def list_(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List the tenant's applications."""
-    from gsetup.cli.objects import object_json
+    from gsetup.cli.reads import object_json
     from gsetup.commands.objects import list_objects
 
     found = list_objects(open_context(ctx, writes=False), [tenant], "application")
@@ -146,11 +146,9 @@ def show(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Show an application's settings and options (secrets masked)."""
-    from gsetup.cli.objects import object_json, print_object
-    from gsetup.commands.apps import show_app
+    from gsetup.cli.reads import show_app
 
-    found = show_app(open_context(ctx, writes=False), tenant, name)
-    emit_json(object_json(tenant, found)) if as_json else print_object(tenant, found)
+    show_app(open_context(ctx, writes=False), tenant, name, as_json=as_json)
 
 
 @app.command("delete")

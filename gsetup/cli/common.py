@@ -8,11 +8,11 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import typer
-
 from gsetup.errors import NeedsAnswerError
 
 if TYPE_CHECKING:
+    import typer
+
     from gsetup.cli.confirm import Confirmation
     from gsetup.context import Context
     from gsetup.plan.model import Plan
@@ -69,9 +69,13 @@ def open_context(
     A read-only command (``writes=False``) never creates a ``--db`` SQLite file that does
     not exist: an empty deployment would hide a mistyped path.
     """
+    return connect_as(globals_of(ctx), upgrade=upgrade, writes=writes)
+
+
+def connect_as(g: Globals, *, upgrade: bool | None = None, writes: bool = True) -> Context:
+    """:func:`open_context` for global options parsed without typer (gsetup.cli.quick)."""
     from gsetup.context import connect
 
-    g = globals_of(ctx)
     return connect(g.db, user=g.user, password=ask_password, upgrade=upgrade, create=writes)
 
 

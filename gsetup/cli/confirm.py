@@ -34,10 +34,16 @@ def _stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
 
-def _ask(question: str, default: bool) -> bool:
+def _ask(question: str, default: bool, *, to_stderr: bool = False) -> bool:
     import questionary
 
-    return bool(questionary.confirm(question, default=default).unsafe_ask())
+    if not to_stderr:
+        return bool(questionary.confirm(question, default=default).unsafe_ask())
+    from prompt_toolkit.output import create_output
+
+    # --json keeps standard output for the result: the question goes where the preview went.
+    output = create_output(stdout=sys.stderr)
+    return bool(questionary.confirm(question, default=default, output=output).unsafe_ask())
 
 
 @dataclass
@@ -47,7 +53,8 @@ class Confirmation:
     ``wizard``: the command asks its questions on a terminal, so every plan is confirmed.
     ``to_stderr``: the preview goes to standard error (``--json`` keeps standard output
     for the result). ``busy``: what a spinner says on a terminal while planning or applying
-    (long work). ``terminal`` and ``ask`` are replaced by tests that feed key presses.
+    (long work). ``terminal`` and ``ask`` are replaced by tests that feed key presses (``ask``
+None: questionary, on the stream the preview went to).
     """
 
     dry_run: bool = False
@@ -57,7 +64,7 @@ class Confirmation:
     to_stderr: bool = False
     busy: str = ""
     terminal: Callable[[], bool] = field(default=_stdin_is_terminal)
-    ask: Callable[[str, bool], bool] = field(default=_ask)
+    ask: Callable[[str, bool], bool] | None = None
 
     @property
     def plan_only(self) -> bool:
@@ -107,7 +114,8 @@ class Confirmation:
                 "(--dry-run shows it)"
             )
         show()
-        if not self.ask("Apply this plan?", default):
+        ask = self.ask or partial(_ask, to_stderr=self.to_stderr)
+        if not ask("Apply this plan?", default):
             raise CancelledError("cancelled: nothing was written")
 
     def _run(self, run: Callable[[bool], R], dry_run: bool) -> R:

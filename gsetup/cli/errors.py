@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 import traceback
-
-import typer
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from gsetup.errors import (
     EXIT_BAD_INPUT,
@@ -15,31 +15,50 @@ from gsetup.errors import (
     GsetupError,
 )
 
+if TYPE_CHECKING:
+    import typer
+
 
 def run(app: typer.Typer, argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit status; never shows local variables in a traceback."""
+    import typer
+
     from gsetup.cli.placeholders import build_command
 
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+
+    def main() -> int:
+        try:
+            result = build_command(app).main(args=argv, standalone_mode=False, prog_name="gsetup")
+        except typer.Abort:
+            print("\naborted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except typer.Exit as exc:
+            return int(exc.exit_code)
+        except typer.TyperException as exc:  # usage errors: unknown option, bad value...
+            _error(_usage_message(exc), debug)
+            return EXIT_BAD_INPUT
+        if result == EXIT_INTERRUPTED:  # typer turns Ctrl-C into a silent exit status 130
+            print("\ninterrupted", file=sys.stderr)
+        return result if isinstance(result, int) else 0
+
+    return guarded(main, debug)
+
+
+def guarded(command: Callable[[], int], debug: bool) -> int:
+    """Run ``command`` and map how it ended to the published exit codes (also for the quick
+    read commands, which run without typer)."""
     try:
-        result = build_command(app).main(args=argv, standalone_mode=False, prog_name="gsetup")
+        return command()
     except CancelledError as exc:  # "no" at a confirmation: not an error, one line
         print(str(exc), file=sys.stderr)
         return exc.exit_code
     except GsetupError as exc:
         _error(str(exc), debug)
         return exc.exit_code
-    except typer.Abort:
-        print("\naborted", file=sys.stderr)
-        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except typer.Exit as exc:
-        return int(exc.exit_code)
-    except typer.TyperException as exc:  # usage errors: unknown option, bad value...
-        _error(_usage_message(exc), debug)
-        return EXIT_BAD_INPUT
     except Exception as exc:  # the last resort: a bug, reported without locals
         from gsetup.configdb.database import explain_failure
 
@@ -49,9 +68,6 @@ def run(app: typer.Typer, argv: list[str] | None = None) -> int:
             return explained.exit_code
         _error(f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)", debug)
         return EXIT_FAILURE
-    if result == EXIT_INTERRUPTED:  # typer turns Ctrl-C into a silent exit status 130
-        print("\ninterrupted", file=sys.stderr)
-    return result if isinstance(result, int) else 0
 
 
 def _usage_message(exc: Exception) -> str:

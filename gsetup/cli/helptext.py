@@ -15,7 +15,7 @@ HELP_FILE = Path(__file__).with_name("root_help.txt")
 
 def render_root_help() -> str:
     """What typer prints for ``gsetup --help`` (click wraps it at 80 columns)."""
-    from gsetup.cli import app
+    from gsetup.cli.app import app
     from gsetup.cli.errors import run
 
     out = io.StringIO()

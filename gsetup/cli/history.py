@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import typer
 
-from gsetup.cli.common import JSON_HELP, emit_json, open_context
-from gsetup.cli.render import print_lines, print_table
+from gsetup.cli.common import JSON_HELP, open_context
 
 
 def history(
@@ -23,37 +20,6 @@ def history(
 
     Example: gsetup history --tenant Environment --limit 5 --changes
     """
-    from gsetup.commands.history import list_history
+    from gsetup.cli.reads import show_history
 
-    context = open_context(ctx, writes=False)
-    entries = list_history(context, tenant, limit, with_changes=changes)
-    if as_json:
-        emit_json(entries)
-        return
-    print_table(
-        "Install history",
-        ("id", "at", "tenant", "operation", "package", "version", "account", "changes"),
-        [_row(e) for e in entries],
-    )
-    for entry in entries if changes else ():
-        print_lines(f"Changes of entry {entry['id']}", [_change(c) for c in entry["changes"]])
-
-
-def _row(entry: dict[str, Any]) -> tuple[Any, ...]:
-    return (
-        entry["id"],
-        entry["at"],
-        entry["tenant"],
-        entry["operation"],
-        entry["package"] or "",
-        entry["version"] or "",
-        entry["account"],
-        ", ".join(f"{v} {k}" for k, v in entry["summary"].items() if v),
-    )
-
-
-def _change(change: dict[str, Any]) -> str:
-    text = f"{change['action']} {change['path']}"
-    if "before" in change or "after" in change:
-        text += f": {change.get('before')!r} -> {change.get('after')!r}"
-    return text
+    show_history(open_context(ctx, writes=False), tenant, limit, changes=changes, as_json=as_json)

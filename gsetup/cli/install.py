@@ -141,27 +141,9 @@ def list_packages(
     ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=JSON_HELP)
 ) -> None:
     """List the installable packages, what each requires, and where each is installed."""
-    from gsetup.cli.render import print_table
-    from gsetup.commands.install import list_packages as core
+    from gsetup.cli.reads import show_packages
 
-    packages = core(open_context(ctx, writes=False))
-    if as_json:
-        emit_json(packages)
-        return
-    rows = [
-        (
-            p["name"],
-            p["version"],
-            ", ".join(p["requires"]),
-            "; ".join(
-                f"{i['tenant']} {i['version']} {i['installed_at'] or ''}".strip()
-                for i in p["installed"]
-            ),
-            "; ".join(i["install_home"] or i["strategy_dir"] or "" for i in p["installed"]),
-        )
-        for p in packages
-    ]
-    print_table("Packages", ("package", "version", "requires", "installed", "where"), rows)
+    show_packages(open_context(ctx, writes=False), as_json=as_json)
 
 
 @answers_app.command("check")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from gsetup.cli.common import DRY_RUN_HELP, JSON_HELP, emit_json, open_context
-from gsetup.cli.render import print_table
 
 app = typer.Typer(help="Tenants of the configuration database.", no_args_is_help=True)
 
@@ -15,13 +14,9 @@ def list_(
     ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=JSON_HELP)
 ) -> None:
     """List the tenants you may see."""
-    from gsetup.commands.tenants import list_tenants
+    from gsetup.cli.reads import show_tenants
 
-    names = list_tenants(open_context(ctx, writes=False))
-    if as_json:
-        emit_json(names)
-    else:
-        print_table("Tenants", ("name",), [(n,) for n in names])
+    show_tenants(open_context(ctx, writes=False), as_json=as_json)
 
 
 @app.command("create")

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gsetup.commands.objects import show_object
+from gsetup.commands.objects import show_app
 from gsetup.configdb.tenants import check_name
 from gsetup.context import Context
-from gsetup.deployment import ConfigObject
 from gsetup.errors import BadInputError, ConflictError
 from gsetup.plan.model import Plan
 from gsetup.plan.run import run_plan
@@ -110,11 +109,6 @@ def delete_app(ctx: Context, tenant: str, name: str, *, dry_run: bool) -> Plan:
         tenant, removals=[Removal("application", object_path("application", name))]
     )
     return run_plan(ctx, state, "app delete", dry_run=dry_run)
-
-
-def show_app(ctx: Context, tenant: str, name: str) -> ConfigObject:
-    """One application with its options."""
-    return show_object(ctx, tenant, object_path("application", name), kind="application")
 
 
 def interaction_servers(ctx: Context, tenant: str) -> list[tuple[str, str, int]]:

@@ -269,32 +269,3 @@ def _uninstall(ctx: Context, package: Package, tenant: str, *, dry_run: bool) ->
     plan = apply_states(ctx.db.engine, [state], operation, files=swap)
     plan.changes.extend(file_plan.changes)
     return InstallResult(package, plan, True, kept_files=kept)
-
-
-def list_packages(ctx: Context) -> list[dict[str, Any]]:
-    """Every package of the catalogue and where it is installed (tenant, version, date)."""
-    from gsetup.commands.tenants import list_tenants
-
-    installs: dict[str, list[dict[str, Any]]] = {}
-    for tenant in list_tenants(ctx):
-        for name, found in installed_packages(ctx, tenant).items():
-            when = found.installed_at
-            installs.setdefault(name, []).append(
-                {
-                    "tenant": tenant,
-                    "version": found.version,
-                    "installed_at": when.isoformat(timespec="seconds") if when else None,
-                    "install_home": found.home,
-                    "strategy_dir": found.strategy_dir,
-                }
-            )
-    return [
-        {
-            "name": p.name,
-            "title": p.title,
-            "version": p.version,
-            "requires": list(p.requires),
-            "installed": installs.get(p.name, []),
-        }
-        for p in catalogue()
-    ]

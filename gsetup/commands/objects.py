@@ -7,6 +7,7 @@ from gsetup.configdb.kinds import KINDS, get_kind
 from gsetup.context import Context
 from gsetup.deployment import ConfigObject
 from gsetup.errors import NotFoundError
+from gsetup.state import object_path
 
 
 def list_objects(
@@ -31,6 +32,11 @@ def show_object(ctx: Context, tenant: str, path: str, kind: str | None = None) -
         what = KINDS[kind].title.lower() if kind else "object"
         raise NotFoundError(f"no {what} {path!r} in tenant {tenant!r}")
     return obj
+
+
+def show_app(ctx: Context, tenant: str, name: str) -> ConfigObject:
+    """One application with its options."""
+    return show_object(ctx, tenant, object_path("application", name), kind="application")
 
 
 def split_full_path(full: str) -> tuple[str, str]:

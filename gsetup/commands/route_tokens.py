@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from gsetup.commands.apps import show_app
+from gsetup.commands.objects import show_app
 from gsetup.context import Context
 from gsetup.deployment import ConfigObject
 from gsetup.errors import BadInputError, ConflictError, NotFoundError

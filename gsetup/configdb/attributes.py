@@ -20,10 +20,10 @@ def read_attributes(
     conn: Connection, where: ColumnElement[bool], objects: Mapping[int, tuple[str, str]]
 ) -> dict[int, dict[str, Any]]:
     """The attributes of ``objects`` (id -> (kind, path)), all selected by ``where`` on
-    ``CfgObject``: id -> attribute -> value, references as the referred object's path."""
+    ``cfg_object``: id -> attribute -> value, references as the referred object's path."""
     from sqlalchemy import select
 
-    from gsetup.configdb.models import CfgObject
+    from gsetup.configdb.tables import cfg_object
 
     present = {kind for kind, _path in objects.values()}
     found: dict[int, dict[str, Any]] = {}
@@ -34,7 +34,7 @@ def read_attributes(
         table = kind.table
         columns = [table.c.id, *(table.c[f] for f in kind.fields)]
         columns += [table.c[col] for col, _target in kind.refs.values()]
-        query = select(*columns).join(CfgObject, CfgObject.id == table.c.id).where(where)
+        query = select(*columns).join(cfg_object, cfg_object.c.id == table.c.id).where(where)
         for row in conn.execute(query):
             values = row._mapping
             attrs = found[values["id"]] = {f: values[f] for f in kind.fields}
@@ -45,7 +45,9 @@ def read_attributes(
     paths = {oid: path for oid, (_kind, path) in objects.items()}
     missing = {ref for _attrs, _attr, ref in refs if ref not in paths}
     if missing:  # references that point outside the objects read
-        rows = conn.execute(select(CfgObject.id, CfgObject.path).where(CfgObject.id.in_(missing)))
+        rows = conn.execute(
+            select(cfg_object.c.id, cfg_object.c.path).where(cfg_object.c.id.in_(missing))
+        )
         paths.update({oid: path for oid, path in rows})
     for attrs, attr, ref in refs:
         attrs[attr] = paths[ref]

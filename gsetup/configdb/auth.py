@@ -105,19 +105,22 @@ def login(conn: Connection, user: str, password: str) -> Identity:
     """Check the password of ``user``; one message for unknown users and wrong passwords."""
     from sqlalchemy import select
 
-    from gsetup.configdb.models import Account, Grant, Tenant
+    from gsetup.configdb.tables import account, account_grant
+    from gsetup.configdb.tables import tenant as tenants
 
     row = conn.execute(
-        select(Account.id, Account.password_hash, Account.superuser).where(Account.name == user)
+        select(account.c.id, account.c.password_hash, account.c.superuser).where(
+            account.c.name == user
+        )
     ).first()
     # Hash even for an unknown user so timing does not tell which accounts exist.
     stored = row.password_hash if row else hash_password(secrets.token_hex(8))
     if not verify_password(password, stored) or row is None:
         raise PermissionDeniedError(f"login failed for account {user!r}: wrong user or password")
     grants = conn.execute(
-        select(Tenant.name, Grant.role)
-        .join(Grant, Grant.tenant_id == Tenant.id)
-        .where(Grant.account_id == row.id)
+        select(tenants.c.name, account_grant.c.role)
+        .join(account_grant, account_grant.c.tenant_id == tenants.c.id)
+        .where(account_grant.c.account_id == row.id)
     ).all()
     return Identity(user, superuser=row.superuser, roles={name: role for name, role in grants})
 
@@ -133,16 +136,16 @@ def create_account(conn: Connection, user: str, password: str, *, superuser: boo
     """Insert an account; the name must be new."""
     from sqlalchemy import insert, select
 
-    from gsetup.configdb.models import Account
+    from gsetup.configdb.tables import account
     from gsetup.errors import ConflictError
 
     if not user or len(user) > 255:
         raise BadInputError("an account name must have 1 to 255 characters")
     check_password(password)
-    if conn.execute(select(Account.id).where(Account.name == user)).first():
+    if conn.execute(select(account.c.id).where(account.c.name == user)).first():
         raise ConflictError(f"account {user!r} already exists")
     result = conn.execute(
-        insert(Account).values(
+        insert(account).values(
             name=user, password_hash=hash_password(password), superuser=superuser
         )
     )
@@ -155,42 +158,50 @@ def grant(conn: Connection, user: str, tenant: str, role: str) -> None:
     """Give ``user`` the ``role`` in ``tenant`` (replacing an earlier grant)."""
     from sqlalchemy import delete, insert, select
 
-    from gsetup.configdb.models import Account, Grant, Tenant
+    from gsetup.configdb.tables import account, account_grant
+    from gsetup.configdb.tables import tenant as tenants
 
     check_role(role)
-    account_id = conn.execute(select(Account.id).where(Account.name == user)).scalar()
+    account_id = conn.execute(select(account.c.id).where(account.c.name == user)).scalar()
     if account_id is None:
         raise NotFoundError(f"unknown account {user!r}")
-    tenant_id = conn.execute(select(Tenant.id).where(Tenant.name == tenant)).scalar()
+    tenant_id = conn.execute(select(tenants.c.id).where(tenants.c.name == tenant)).scalar()
     if tenant_id is None:
         raise NotFoundError(f"unknown tenant {tenant!r}")
-    conn.execute(delete(Grant).where(Grant.account_id == account_id, Grant.tenant_id == tenant_id))
-    conn.execute(insert(Grant).values(account_id=account_id, tenant_id=tenant_id, role=role))
+    conn.execute(
+        delete(account_grant).where(
+            account_grant.c.account_id == account_id, account_grant.c.tenant_id == tenant_id
+        )
+    )
+    conn.execute(
+        insert(account_grant).values(account_id=account_id, tenant_id=tenant_id, role=role)
+    )
 
 
 def has_accounts(conn: Connection) -> bool:
     """Whether the database holds any login account."""
     from sqlalchemy import select
 
-    from gsetup.configdb.models import Account
+    from gsetup.configdb.tables import account
 
-    return conn.execute(select(Account.id).limit(1)).first() is not None
+    return conn.execute(select(account.c.id).limit(1)).first() is not None
 
 
 def list_accounts(conn: Connection) -> list[dict[str, Any]]:
     """Every account by name: name, superuser and roles (tenant -> role); two statements."""
     from sqlalchemy import select
 
-    from gsetup.configdb.models import Account, Grant, Tenant
+    from gsetup.configdb.tables import account, account_grant
+    from gsetup.configdb.tables import tenant as tenants
 
     accounts = conn.execute(
-        select(Account.id, Account.name, Account.superuser).order_by(Account.name)
+        select(account.c.id, account.c.name, account.c.superuser).order_by(account.c.name)
     ).all()
     roles: dict[int, dict[str, str]] = {}
-    grants = select(Grant.account_id, Tenant.name, Grant.role).join(
-        Tenant, Tenant.id == Grant.tenant_id
+    grants = select(account_grant.c.account_id, tenants.c.name, account_grant.c.role).join(
+        tenants, tenants.c.id == account_grant.c.tenant_id
     )
-    for account_id, tenant, role in conn.execute(grants.order_by(Tenant.name)):
+    for account_id, tenant, role in conn.execute(grants.order_by(tenants.c.name)):
         roles.setdefault(account_id, {})[tenant] = role
     return [
         {"name": name, "superuser": superuser, "roles": roles.get(account_id, {})}

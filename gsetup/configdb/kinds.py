@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from gsetup.configdb import models
+from gsetup.configdb import tables
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,6 @@ class Kind:
         return (*self.fields, *self.refs)
 
 
-def _t(model: type[models.Base]) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
-
-
 # Creation order: an object's parent and the objects it refers to come first; deletions run
 # in the reverse order.
 KINDS: dict[str, Kind] = {
@@ -44,32 +38,32 @@ KINDS: dict[str, Kind] = {
     for k in (
         Kind(
             "tenant",
-            _t(models.TenantSettings),
+            tables.tenant_settings,
             "Tenant",
             refs={"default_capacity_rule": ("default_capacity_rule_id", "capacity_rule")},
         ),
         Kind(
             "business_attribute",
-            _t(models.BusinessAttribute),
+            tables.business_attribute,
             "Business Attribute",
             {"display_name": "", "description": "", "attr_type": "Custom"},
         ),
         Kind(
             "attribute_value",
-            _t(models.AttributeValue),
+            tables.attribute_value,
             "Attribute Value",
             {"display_name": "", "description": "", "is_default": False},
         ),
         Kind(
             "capacity_rule",
-            _t(models.CapacityRule),
+            tables.capacity_rule,
             "Capacity Rule",
             {"description": "", "limits": {}},
         ),
-        Kind("skill", _t(models.Skill), "Skill", {"description": ""}),
+        Kind("skill", tables.skill, "Skill", {"description": ""}),
         Kind(
             "application",
-            _t(models.Application),
+            tables.application,
             "Application",
             {
                 "app_type": "",
@@ -84,20 +78,20 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             "business_process",
-            _t(models.BusinessProcess),
+            tables.business_process,
             "Business Process",
             {"package": "", "version": "", "strategy_dir": ""},
         ),
         Kind(
             "queue",
-            _t(models.InteractionQueue),
+            tables.interaction_queue,
             "Interaction Queue",
             {"description": ""},
             {"business_process": ("business_process_id", "business_process")},
         ),
         Kind(
             "strategy",
-            _t(models.Strategy),
+            tables.strategy,
             "Strategy",
             {"file": "", "active": True, "subroutine": False},
             {
@@ -107,14 +101,14 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             "person",
-            _t(models.Person),
+            tables.person,
             "Person",
             {"first_name": "", "last_name": "", "is_agent": True, "skills": {}},
             {"capacity_rule": ("capacity_rule_id", "capacity_rule")},
         ),
         Kind(
             "agent_group",
-            _t(models.AgentGroup),
+            tables.agent_group,
             "Agent Group",
             {"members": []},
             {"capacity_rule": ("capacity_rule_id", "capacity_rule")},

@@ -31,9 +31,9 @@ def tenant_id(conn: Connection, name: str) -> int:
     """The id of tenant ``name``."""
     from sqlalchemy import select
 
-    from gsetup.configdb.models import Tenant
+    from gsetup.configdb.tables import tenant
 
-    found = conn.execute(select(Tenant.id).where(Tenant.name == name)).scalar()
+    found = conn.execute(select(tenant.c.id).where(tenant.c.name == name)).scalar()
     if found is None:
         raise NotFoundError(f"unknown tenant {name!r}")
     return int(found)
@@ -43,21 +43,21 @@ def create_tenant(conn: Connection, name: str) -> int:
     """Create a tenant with its own configuration object (path "")."""
     from sqlalchemy import insert, select
 
-    from gsetup.configdb.models import CfgObject, Tenant, TenantSettings
+    from gsetup.configdb.tables import cfg_object, tenant, tenant_settings
 
     check_name(name, "tenant")
-    if conn.execute(select(Tenant.id).where(Tenant.name == name)).first():
+    if conn.execute(select(tenant.c.id).where(tenant.c.name == name)).first():
         raise ConflictError(f"tenant {name!r} already exists")
     key = conn.execute(
-        insert(Tenant).values(name=name, created_at=datetime.now(UTC))
+        insert(tenant).values(name=name, created_at=datetime.now(UTC))
     ).inserted_primary_key
     assert key is not None
     new_id = int(key[0])
     obj = conn.execute(
-        insert(CfgObject).values(tenant_id=new_id, kind="tenant", path="", name=name)
+        insert(cfg_object).values(tenant_id=new_id, kind="tenant", path="", name=name)
     ).inserted_primary_key
     assert obj is not None
-    conn.execute(insert(TenantSettings).values(id=obj[0]))
+    conn.execute(insert(tenant_settings).values(id=obj[0]))
     return new_id
 
 
@@ -65,9 +65,9 @@ def list_tenants(conn: Connection, identity: Identity) -> list[str]:
     """The names of the tenants ``identity`` may see, sorted."""
     from sqlalchemy import select
 
-    from gsetup.configdb.models import Tenant
+    from gsetup.configdb.tables import tenant
 
-    names = conn.execute(select(Tenant.name).order_by(Tenant.name)).scalars()
+    names = conn.execute(select(tenant.c.name).order_by(tenant.c.name)).scalars()
     return [n for n in names if identity.can_see(n)]
 
 
@@ -75,10 +75,10 @@ def record_tenant_created(conn: Connection, tenant_id: int, name: str, account: 
     """Record the creation of tenant ``name`` by ``account`` in the install history."""
     from sqlalchemy import insert
 
-    from gsetup.configdb.models import InstallHistory
+    from gsetup.configdb.tables import install_history
 
     conn.execute(
-        insert(InstallHistory).values(
+        insert(install_history).values(
             tenant_id=tenant_id,
             tenant_name=name,
             operation="tenant create",

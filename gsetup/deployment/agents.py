@@ -14,14 +14,14 @@ def capacity_rules(conn: Connection, tenant_id: int) -> list[CapacityRule]:
     """The tenant's capacity rules with their per-media limits, by name; one statement."""
     from sqlalchemy import select
 
-    from gsetup.configdb.models import CapacityRule as R
-    from gsetup.configdb.models import CfgObject
+    from gsetup.configdb.tables import capacity_rule as R
+    from gsetup.configdb.tables import cfg_object
 
     query = (
-        select(CfgObject.name, CfgObject.path, R.description, R.limits)
-        .join(R, R.id == CfgObject.id)
-        .where(CfgObject.tenant_id == tenant_id)
-        .order_by(CfgObject.name)
+        select(cfg_object.c.name, cfg_object.c.path, R.c.description, R.c.limits)
+        .join(R, R.c.id == cfg_object.c.id)
+        .where(cfg_object.c.tenant_id == tenant_id)
+        .order_by(cfg_object.c.name)
     )
     return [
         CapacityRule(name, path, description, dict(limits or {}))
@@ -32,17 +32,16 @@ def capacity_rules(conn: Connection, tenant_id: int) -> list[CapacityRule]:
 def default_capacity_rule(conn: Connection, tenant_id: int) -> str | None:
     """The name of the tenant's default capacity rule (Genesys defaultCapacityRuleDBID)."""
     from sqlalchemy import select
-    from sqlalchemy.orm import aliased
 
-    from gsetup.configdb.models import CfgObject, TenantSettings
+    from gsetup.configdb.tables import cfg_object, tenant_settings
 
-    rule = aliased(CfgObject)
+    rule = cfg_object.alias()
     query = (
-        select(rule.name)
-        .select_from(CfgObject)
-        .join(TenantSettings, TenantSettings.id == CfgObject.id)
-        .join(rule, rule.id == TenantSettings.default_capacity_rule_id)
-        .where(CfgObject.tenant_id == tenant_id, CfgObject.kind == "tenant")
+        select(rule.c.name)
+        .select_from(cfg_object)
+        .join(tenant_settings, tenant_settings.c.id == cfg_object.c.id)
+        .join(rule, rule.c.id == tenant_settings.c.default_capacity_rule_id)
+        .where(cfg_object.c.tenant_id == tenant_id, cfg_object.c.kind == "tenant")
     )
     name = conn.execute(query).scalar()
     return str(name) if name is not None else None
@@ -51,18 +50,17 @@ def default_capacity_rule(conn: Connection, tenant_id: int) -> str | None:
 def agent_groups(conn: Connection, tenant_id: int) -> list[AgentGroup]:
     """The tenant's agent groups with members and capacity rule, by name; one statement."""
     from sqlalchemy import select
-    from sqlalchemy.orm import aliased
 
-    from gsetup.configdb.models import AgentGroup as G
-    from gsetup.configdb.models import CfgObject
+    from gsetup.configdb.tables import agent_group as G
+    from gsetup.configdb.tables import cfg_object
 
-    rule = aliased(CfgObject)
+    rule = cfg_object.alias()
     query = (
-        select(CfgObject.name, CfgObject.path, G.members, rule.name)
-        .join(G, G.id == CfgObject.id)
-        .outerjoin(rule, rule.id == G.capacity_rule_id)
-        .where(CfgObject.tenant_id == tenant_id)
-        .order_by(CfgObject.name)
+        select(cfg_object.c.name, cfg_object.c.path, G.c.members, rule.c.name)
+        .join(G, G.c.id == cfg_object.c.id)
+        .outerjoin(rule, rule.c.id == G.c.capacity_rule_id)
+        .where(cfg_object.c.tenant_id == tenant_id)
+        .order_by(cfg_object.c.name)
     )
     return [
         AgentGroup(name, path, tuple(members or ()), rule_name)
@@ -75,28 +73,27 @@ def agents(conn: Connection, tenant_id: int, *, only_agents: bool = True) -> lis
     the capacity rule that applies: own, else the first agent group's (by group name) that
     has one, else the tenant default. Three statements whatever the number of persons."""
     from sqlalchemy import select
-    from sqlalchemy.orm import aliased
 
-    from gsetup.configdb.models import CfgObject, Person
+    from gsetup.configdb.tables import cfg_object, person
 
-    rule = aliased(CfgObject)
+    rule = cfg_object.alias()
     query = (
         select(
-            CfgObject.name,
-            CfgObject.path,
-            Person.first_name,
-            Person.last_name,
-            Person.is_agent,
-            Person.skills,
-            rule.name,
+            cfg_object.c.name,
+            cfg_object.c.path,
+            person.c.first_name,
+            person.c.last_name,
+            person.c.is_agent,
+            person.c.skills,
+            rule.c.name,
         )
-        .join(Person, Person.id == CfgObject.id)
-        .outerjoin(rule, rule.id == Person.capacity_rule_id)
-        .where(CfgObject.tenant_id == tenant_id)
-        .order_by(CfgObject.name)
+        .join(person, person.c.id == cfg_object.c.id)
+        .outerjoin(rule, rule.c.id == person.c.capacity_rule_id)
+        .where(cfg_object.c.tenant_id == tenant_id)
+        .order_by(cfg_object.c.name)
     )
     if only_agents:
-        query = query.where(Person.is_agent.is_(True))
+        query = query.where(person.c.is_agent.is_(True))
     rows = conn.execute(query).all()
     if not rows:
         return []

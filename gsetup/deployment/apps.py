@@ -27,35 +27,34 @@ def applications(
     """The tenant's applications (of ``app_type``, or called ``names``, if given), by name;
     one statement, no options."""
     from sqlalchemy import select
-    from sqlalchemy.orm import aliased
 
-    from gsetup.configdb.models import Application as A
-    from gsetup.configdb.models import CfgObject
+    from gsetup.configdb.tables import application as A
+    from gsetup.configdb.tables import cfg_object
 
-    backup = aliased(CfgObject)
+    backup = cfg_object.alias()
     query = (
         select(
-            CfgObject.id,
-            CfgObject.name,
-            CfgObject.path,
-            A.app_type,
-            A.host,
-            A.port,
-            A.working_dir,
-            A.start_cmd,
-            A.stop_cmd,
-            backup.name,
-            A.redundancy_type,
+            cfg_object.c.id,
+            cfg_object.c.name,
+            cfg_object.c.path,
+            A.c.app_type,
+            A.c.host,
+            A.c.port,
+            A.c.working_dir,
+            A.c.start_cmd,
+            A.c.stop_cmd,
+            backup.c.name,
+            A.c.redundancy_type,
         )
-        .join(A, A.id == CfgObject.id)
-        .outerjoin(backup, backup.id == A.backup_id)
-        .where(CfgObject.tenant_id == tenant_id)
-        .order_by(CfgObject.name)
+        .join(A, A.c.id == cfg_object.c.id)
+        .outerjoin(backup, backup.c.id == A.c.backup_id)
+        .where(cfg_object.c.tenant_id == tenant_id)
+        .order_by(cfg_object.c.name)
     )
     if app_type is not None:
-        query = query.where(A.app_type == app_type)
+        query = query.where(A.c.app_type == app_type)
     if names is not None:
-        query = query.where(CfgObject.name.in_(list(names)))
+        query = query.where(cfg_object.c.name.in_(list(names)))
     rows: list[Any] = list(conn.execute(query))
     return [Application(*row) for row in rows]
 
@@ -72,11 +71,11 @@ def options(
     """The options (or annex) of the object at ``path`` (only ``sections`` if given), by
     (section, key); one statement."""
 
-    from gsetup.configdb.models import CfgObject, CfgOption
+    from gsetup.configdb.tables import cfg_object, cfg_option
 
-    query = _option_rows(tenant_id).where(CfgObject.path == path)
+    query = _option_rows(tenant_id).where(cfg_object.c.path == path)
     if sections is not None:
-        query = query.where(CfgOption.section.in_(list(sections)))
+        query = query.where(cfg_option.c.section.in_(list(sections)))
     found: dict[str, dict[OptionKey, StoredOption]] = {}
     _collect(conn, query, found)
     return found.get(path, {})
@@ -97,11 +96,11 @@ def options_of(
     """
     from sqlalchemy import union_all
 
-    from gsetup.configdb.models import CfgObject
+    from gsetup.configdb.tables import cfg_object
 
     if not paths:
         return {}
-    query: Any = _option_rows(tenant_id).where(CfgObject.path.in_(list(paths)))
+    query: Any = _option_rows(tenant_id).where(cfg_object.c.path.in_(list(paths)))
     variants = None
     if prefixes is not None:
         variants = tuple({v for p in prefixes for v in (p, p.lower(), p.capitalize(), p.upper())})
@@ -120,9 +119,9 @@ def _starts_with(conn: Connection, prefix: str) -> ColumnElement[bool]:
     """
     from sqlalchemy import and_
 
-    from gsetup.configdb.models import CfgOption
+    from gsetup.configdb.tables import cfg_option
 
-    section = CfgOption.section
+    section = cfg_option.c.section
     if conn.dialect.name == "sqlite":
         return and_(section >= prefix, section < prefix[:-1] + chr(ord(prefix[-1]) + 1))
     return section.startswith(prefix, autoescape=True)
@@ -132,13 +131,13 @@ def _option_rows(tenant_id: int) -> OptionRows:
     """Options with their object's path, in the tenant."""
     from sqlalchemy import select
 
-    from gsetup.configdb.models import CfgObject, CfgOption
+    from gsetup.configdb.tables import cfg_object, cfg_option
 
-    columns = (CfgOption.section, CfgOption.key, CfgOption.value, CfgOption.secret)
+    columns = (cfg_option.c.section, cfg_option.c.key, cfg_option.c.value, cfg_option.c.secret)
     return (
-        select(CfgObject.path, *columns, CfgOption.managed_by)
-        .join(CfgObject, CfgObject.id == CfgOption.object_id)
-        .where(CfgObject.tenant_id == tenant_id)
+        select(cfg_object.c.path, *columns, cfg_option.c.managed_by)
+        .join(cfg_object, cfg_object.c.id == cfg_option.c.object_id)
+        .where(cfg_object.c.tenant_id == tenant_id)
     )
 
 
@@ -148,7 +147,7 @@ def _collect(
     found: dict[str, dict[OptionKey, StoredOption]],
     prefixes: tuple[str, ...] | None = None,
 ) -> None:
-    from gsetup.configdb.models import MANAGERS_SEPARATOR
+    from gsetup.configdb.tables import MANAGERS_SEPARATOR
 
     for path, section, key, value, secret, managed_by in conn.execute(query):
         if prefixes is not None and not section.startswith(prefixes):
@@ -171,12 +170,12 @@ def option_rows(
     if given) in the order they were added, as an option file lists them; one statement."""
     from sqlalchemy import select
 
-    from gsetup.configdb.models import CfgOption
+    from gsetup.configdb.tables import cfg_option
 
-    query = select(CfgOption.section, CfgOption.key, CfgOption.value, CfgOption.secret).where(
-        CfgOption.object_id == object_id
-    )
+    query = select(
+        cfg_option.c.section, cfg_option.c.key, cfg_option.c.value, cfg_option.c.secret
+    ).where(cfg_option.c.object_id == object_id)
     if name is not None:
-        query = query.where(CfgOption.section == name[0], CfgOption.key == name[1])
-    rows = conn.execute(query.order_by(CfgOption.id))
+        query = query.where(cfg_option.c.section == name[0], cfg_option.c.key == name[1])
+    rows = conn.execute(query.order_by(cfg_option.c.id))
     return [(s, k, v, bool(secret)) for s, k, v, secret in rows]

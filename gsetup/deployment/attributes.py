@@ -18,28 +18,29 @@ def business_attributes(
     """The business attributes called ``names`` that the tenant has, with their values and
     the values' annex, by name; three statements whatever the number of values."""
     from sqlalchemy import select
-    from sqlalchemy.orm import aliased
 
-    from gsetup.configdb.models import AttributeValue as V
-    from gsetup.configdb.models import BusinessAttribute as A
-    from gsetup.configdb.models import CfgObject
+    from gsetup.configdb.tables import attribute_value as V
+    from gsetup.configdb.tables import business_attribute as A
+    from gsetup.configdb.tables import cfg_object
 
     query = (
-        select(CfgObject.id, CfgObject.name, CfgObject.path, A.display_name, A.description)
-        .add_columns(A.attr_type)
-        .join(A, A.id == CfgObject.id)
-        .where(CfgObject.tenant_id == tenant_id, CfgObject.name.in_(list(names)))
+        select(
+            cfg_object.c.id, cfg_object.c.name, cfg_object.c.path, A.c.display_name, A.c.description
+        )
+        .add_columns(A.c.attr_type)
+        .join(A, A.c.id == cfg_object.c.id)
+        .where(cfg_object.c.tenant_id == tenant_id, cfg_object.c.name.in_(list(names)))
     )
     attributes = conn.execute(query).all()
     if not attributes:
         return {}
-    value = aliased(CfgObject)
+    value = cfg_object.alias()
     values = conn.execute(
-        select(value.parent_id, value.name, value.path, V.display_name, V.description)
-        .add_columns(V.is_default)
-        .join(V, V.id == value.id)
-        .where(value.parent_id.in_([row.id for row in attributes]))
-        .order_by(value.name)
+        select(value.c.parent_id, value.c.name, value.c.path, V.c.display_name, V.c.description)
+        .add_columns(V.c.is_default)
+        .join(V, V.c.id == value.c.id)
+        .where(value.c.parent_id.in_([row.id for row in attributes]))
+        .order_by(value.c.name)
     ).all()
     annex = options_of(conn, tenant_id, [row.path for row in values])
     by_parent: dict[int, dict[str, AttributeValue]] = {}

@@ -22,28 +22,28 @@ def history(
     accepts), newest first; one statement, read until ``limit`` entries are found."""
     from sqlalchemy import select
 
-    from gsetup.configdb.models import InstallHistory as H
+    from gsetup.configdb.tables import install_history as H
 
     query = select(
-        H.id,
-        H.at,
-        H.tenant_name,
-        H.operation,
-        H.package,
-        H.version,
-        H.account,
-        H.summary,
-        H.answers,
-        H.changes,
-    ).order_by(H.id.desc())
+        H.c.id,
+        H.c.at,
+        H.c.tenant_name,
+        H.c.operation,
+        H.c.package,
+        H.c.version,
+        H.c.account,
+        H.c.summary,
+        H.c.answers,
+        H.c.changes,
+    ).order_by(H.c.id.desc())
     if tenant is not None:
-        query = query.where(H.tenant_name == tenant)
+        query = query.where(H.c.tenant_name == tenant)
     entries: list[HistoryEntry] = []
     if limit <= 0:
         return entries
     for row in conn.execute(query):
         if visible(row.tenant_name):
-            entries.append(HistoryEntry(*row))
+            entries.append(HistoryEntry(*tuple(row)[:10]))  # the slice types its ten columns
             if len(entries) >= limit:
                 break
     return entries

@@ -16,18 +16,18 @@ def app_option_values(
     tenant named ``tenant`` that has it; one statement."""
     from sqlalchemy import select
 
-    from gsetup.configdb import models as m
+    from gsetup.configdb import tables as m
 
     query = (
-        select(m.CfgObject.name, m.CfgOption.value)
-        .join(m.Tenant, m.Tenant.id == m.CfgObject.tenant_id)
-        .join(m.CfgOption, m.CfgOption.object_id == m.CfgObject.id)
-        .join(m.Application, m.Application.id == m.CfgObject.id)
+        select(m.cfg_object.c.name, m.cfg_option.c.value)
+        .join(m.tenant, m.tenant.c.id == m.cfg_object.c.tenant_id)
+        .join(m.cfg_option, m.cfg_option.c.object_id == m.cfg_object.c.id)
+        .join(m.application, m.application.c.id == m.cfg_object.c.id)
         .where(
-            m.Tenant.name == tenant,
-            m.Application.app_type == app_type,
-            m.CfgOption.section == section,
-            m.CfgOption.key == key,
+            m.tenant.c.name == tenant,
+            m.application.c.app_type == app_type,
+            m.cfg_option.c.section == section,
+            m.cfg_option.c.key == key,
         )
     )
     return [(name, value) for name, value in conn.execute(query)]
@@ -40,20 +40,20 @@ def agent_annex_value(
     ``tenant``; None when there is no such agent or value. One statement."""
     from sqlalchemy import select
 
-    from gsetup.configdb import models as m
+    from gsetup.configdb import tables as m
     from gsetup.state import object_path
 
     query = (
-        select(m.CfgOption.value)
-        .join(m.CfgObject, m.CfgObject.id == m.CfgOption.object_id)
-        .join(m.Tenant, m.Tenant.id == m.CfgObject.tenant_id)
-        .join(m.Person, m.Person.id == m.CfgObject.id)
+        select(m.cfg_option.c.value)
+        .join(m.cfg_object, m.cfg_object.c.id == m.cfg_option.c.object_id)
+        .join(m.tenant, m.tenant.c.id == m.cfg_object.c.tenant_id)
+        .join(m.person, m.person.c.id == m.cfg_object.c.id)
         .where(
-            m.Tenant.name == tenant,
-            m.CfgObject.path == object_path("person", agent),
-            m.Person.is_agent.is_(True),
-            m.CfgOption.section == section,
-            m.CfgOption.key == key,
+            m.tenant.c.name == tenant,
+            m.cfg_object.c.path == object_path("person", agent),
+            m.person.c.is_agent.is_(True),
+            m.cfg_option.c.section == section,
+            m.cfg_option.c.key == key,
         )
     )
     value = conn.execute(query).scalar()

@@ -16,11 +16,11 @@ def objects(conn: Connection, tenant_id: int, kind: str | None = None) -> list[C
     """The tenant's objects (only of ``kind`` if given) in creation order of their kinds, then
     by path; without options. Three statements and one per kind present."""
     from gsetup.configdb.kinds import KINDS
-    from gsetup.configdb.models import CfgObject
+    from gsetup.configdb.tables import cfg_object
 
-    where = CfgObject.tenant_id == tenant_id
+    where = cfg_object.c.tenant_id == tenant_id
     if kind is not None:
-        where = where & (CfgObject.kind == kind)
+        where = where & (cfg_object.c.kind == kind)
     found = _read(conn, where)
     order = {name: i for i, name in enumerate(KINDS)}
     return sorted(found.values(), key=lambda o: (order[o.kind], o.path))
@@ -31,9 +31,9 @@ def configured_object(conn: Connection, tenant_id: int, path: str) -> ConfigObje
     most five statements whatever it holds."""
     from dataclasses import replace
 
-    from gsetup.configdb.models import CfgObject
+    from gsetup.configdb.tables import cfg_object
 
-    found = _read(conn, (CfgObject.tenant_id == tenant_id) & (CfgObject.path == path))
+    found = _read(conn, (cfg_object.c.tenant_id == tenant_id) & (cfg_object.c.path == path))
     if not found:
         return None
     return replace(found[path], options=options(conn, tenant_id, path))
@@ -43,11 +43,11 @@ def object_id(conn: Connection, tenant_id: int, path: str) -> tuple[str, int] | 
     """The kind and database id of the object at ``path``, if the tenant has one."""
     from sqlalchemy import select
 
-    from gsetup.configdb.models import CfgObject
+    from gsetup.configdb.tables import cfg_object
 
     row = conn.execute(
-        select(CfgObject.kind, CfgObject.id).where(
-            CfgObject.tenant_id == tenant_id, CfgObject.path == path
+        select(cfg_object.c.kind, cfg_object.c.id).where(
+            cfg_object.c.tenant_id == tenant_id, cfg_object.c.path == path
         )
     ).first()
     return (row[0], row[1]) if row else None
@@ -58,18 +58,20 @@ def _read(conn: Connection, where: ColumnElement[bool]) -> dict[str, ConfigObjec
     from sqlalchemy import select
 
     from gsetup.configdb.attributes import read_attributes
-    from gsetup.configdb.models import CfgObject, Managed
+    from gsetup.configdb.tables import cfg_object, managed
 
-    rows = conn.execute(select(CfgObject.id, CfgObject.kind, CfgObject.path).where(where)).all()
+    rows = conn.execute(
+        select(cfg_object.c.id, cfg_object.c.kind, cfg_object.c.path).where(where)
+    ).all()
     if not rows:
         return {}
     attrs = read_attributes(conn, where, {oid: (kind, path) for oid, kind, path in rows})
-    managed: dict[int, set[str]] = {}
-    selected = select(CfgObject.id).where(where)
-    query = select(Managed.object_id, Managed.package).where(Managed.object_id.in_(selected))
+    managers: dict[int, set[str]] = {}
+    selected = select(cfg_object.c.id).where(where)
+    query = select(managed.c.object_id, managed.c.package).where(managed.c.object_id.in_(selected))
     for oid, package in conn.execute(query):
-        managed.setdefault(oid, set()).add(package)
+        managers.setdefault(oid, set()).add(package)
     return {
-        path: ConfigObject(kind, path, attrs.get(oid, {}), tuple(sorted(managed.get(oid, ()))))
+        path: ConfigObject(kind, path, attrs.get(oid, {}), tuple(sorted(managers.get(oid, ()))))
         for oid, kind, path in rows
     }

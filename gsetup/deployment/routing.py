@@ -13,27 +13,26 @@ if TYPE_CHECKING:
 def queues(conn: Connection, tenant_id: int, package: str | None = None) -> list[Queue]:
     """The tenant's interaction queues (only ``package``'s if given), by name; one statement."""
     from sqlalchemy import select
-    from sqlalchemy.orm import aliased
 
-    from gsetup.configdb.models import BusinessProcess, CfgObject, InteractionQueue
+    from gsetup.configdb.tables import business_process, cfg_object, interaction_queue
 
-    bp = aliased(CfgObject)
+    bp = cfg_object.alias()
     query = (
         select(
-            CfgObject.name,
-            CfgObject.path,
-            InteractionQueue.description,
-            bp.path,
-            BusinessProcess.package,
+            cfg_object.c.name,
+            cfg_object.c.path,
+            interaction_queue.c.description,
+            bp.c.path,
+            business_process.c.package,
         )
-        .join(InteractionQueue, InteractionQueue.id == CfgObject.id)
-        .outerjoin(bp, bp.id == InteractionQueue.business_process_id)
-        .outerjoin(BusinessProcess, BusinessProcess.id == bp.id)
-        .where(CfgObject.tenant_id == tenant_id)
-        .order_by(CfgObject.name)
+        .join(interaction_queue, interaction_queue.c.id == cfg_object.c.id)
+        .outerjoin(bp, bp.c.id == interaction_queue.c.business_process_id)
+        .outerjoin(business_process, business_process.c.id == bp.c.id)
+        .where(cfg_object.c.tenant_id == tenant_id)
+        .order_by(cfg_object.c.name)
     )
     if package is not None:
-        query = query.where(BusinessProcess.package == package)
+        query = query.where(business_process.c.package == package)
     return [
         Queue(name, path, description, bp_path, package_name or None)
         for name, path, description, bp_path, package_name in conn.execute(query)
@@ -43,32 +42,31 @@ def queues(conn: Connection, tenant_id: int, package: str | None = None) -> list
 def strategies(conn: Connection, tenant_id: int, package: str | None = None) -> list[Strategy]:
     """The tenant's strategies (only ``package``'s if given), by name; one statement."""
     from sqlalchemy import select
-    from sqlalchemy.orm import aliased
 
-    from gsetup.configdb.models import BusinessProcess, CfgObject
-    from gsetup.configdb.models import Strategy as S
+    from gsetup.configdb.tables import business_process, cfg_object
+    from gsetup.configdb.tables import strategy as S
 
-    bp, queue = aliased(CfgObject), aliased(CfgObject)
+    bp, queue = cfg_object.alias(), cfg_object.alias()
     query = (
         select(
-            CfgObject.name,
-            CfgObject.path,
-            S.file,
-            S.active,
-            S.subroutine,
-            queue.name,
-            bp.path,
-            BusinessProcess.package,
+            cfg_object.c.name,
+            cfg_object.c.path,
+            S.c.file,
+            S.c.active,
+            S.c.subroutine,
+            queue.c.name,
+            bp.c.path,
+            business_process.c.package,
         )
-        .join(S, S.id == CfgObject.id)
-        .outerjoin(queue, queue.id == S.queue_id)
-        .outerjoin(bp, bp.id == S.business_process_id)
-        .outerjoin(BusinessProcess, BusinessProcess.id == bp.id)
-        .where(CfgObject.tenant_id == tenant_id)
-        .order_by(CfgObject.name)
+        .join(S, S.c.id == cfg_object.c.id)
+        .outerjoin(queue, queue.c.id == S.c.queue_id)
+        .outerjoin(bp, bp.c.id == S.c.business_process_id)
+        .outerjoin(business_process, business_process.c.id == bp.c.id)
+        .where(cfg_object.c.tenant_id == tenant_id)
+        .order_by(cfg_object.c.name)
     )
     if package is not None:
-        query = query.where(BusinessProcess.package == package)
+        query = query.where(business_process.c.package == package)
     return [
         Strategy(name, path, file, bool(active), bool(sub), q, bp_path, package_name or None)
         for name, path, file, active, sub, q, bp_path, package_name in conn.execute(query)

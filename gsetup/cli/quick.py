@@ -1,0 +1,125 @@
+"""The common read commands, answered without typer, pydantic or the ORM.
+
+Importing typer (and pydantic through it) and the ORM's mapped classes costs more than the
+read itself, and more than SQLAlchemy's own import, which a read needs anyway. So the console
+script first offers its arguments here: the exact forms below are parsed and answered through
+the same bodies the typer commands use (:mod:`gsetup.cli.reads`); anything else, including
+``-h``, a misspelt option or a repeated one, returns None and goes to typer, which then parses,
+explains or refuses it as always.
+
+    list          [--json]
+    tenant list   [--json]
+    object show   PATH [--json]
+    app show      NAME [--tenant NAME] [--json]
+    history       [--tenant NAME] [--limit N] [--changes] [--json]
+
+each after the global options ``--db URL``, ``--user NAME`` and ``--debug``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+
+from gsetup.cli.common import Globals, connect_as
+
+_GLOBAL_VALUES = {"--db": "db", "--user": "user", "-u": "user"}
+_VALUES = {"--tenant": "tenant", "-t": "tenant", "--limit": "limit", "-n": "limit"}
+_FLAGS = {"--json": "json", "--changes": "changes"}
+
+
+@dataclass
+class _Parsed:
+    words: list[str] = field(default_factory=list)  # the command, then its arguments
+    values: dict[str, str] = field(default_factory=dict)
+
+
+# The commands answered here: (words, positional arguments, options and flags they take).
+_COMMANDS: dict[tuple[str, ...], tuple[int, frozenset[str]]] = {
+    ("list",): (0, frozenset({"json"})),
+    ("tenant", "list"): (0, frozenset({"json"})),
+    ("object", "show"): (1, frozenset({"json"})),
+    ("app", "show"): (1, frozenset({"json", "tenant"})),
+    ("history",): (0, frozenset({"json", "tenant", "limit", "changes"})),
+}
+
+
+def answer(argv: list[str]) -> int | None:
+    """Run ``argv`` if it is one of the forms above and return its exit status, else None."""
+    from gsetup.cli.errors import guarded
+
+    parsed = _parse(argv)
+    if parsed is None:
+        return None
+    found = _command(parsed)
+    if found is None:
+        return None
+    run, debug = found
+    return guarded(run, debug)
+
+
+def _parse(argv: list[str]) -> _Parsed | None:
+    """Words and named values; None for anything this parser does not know for sure."""
+    parsed = _Parsed()
+    tokens = iter(argv)
+    for token in tokens:
+        name, eq, inline = token.partition("=")
+        options = _VALUES if parsed.words else _GLOBAL_VALUES  # global options come first
+        flags = _FLAGS if parsed.words else {"--debug": "debug"}
+        if name in options:
+            value = inline if eq else next(tokens, None)
+            if value is None or (not eq and value.startswith("-")):
+                return None
+            key = options[name]
+        elif token in flags:
+            key, value = flags[token], ""
+        elif token.startswith("-"):
+            return None
+        else:
+            parsed.words.append(token)
+            continue
+        if key in parsed.values:
+            return None
+        parsed.values[key] = value
+    return parsed
+
+
+def _command(parsed: _Parsed) -> tuple[Callable[[], int], bool] | None:
+    """The function that answers ``parsed``, and whether --debug was given."""
+    for words, (positional, allowed) in _COMMANDS.items():
+        arguments = parsed.words[len(words) :]
+        if tuple(parsed.words[: len(words)]) != words or len(arguments) != positional:
+            continue
+        limit = parsed.values.get("limit", "20")
+        if not set(parsed.values) - {"db", "user", "debug"} <= allowed or not _positive(limit):
+            return None
+        g = Globals(parsed.values.get("db"), parsed.values.get("user"), "debug" in parsed.values)
+        return partial(_run, words, arguments, parsed.values, g, int(limit)), g.debug
+    return None
+
+
+def _positive(text: str) -> bool:
+    return text.isdigit() and int(text) >= 1
+
+
+def _run(
+    words: tuple[str, ...], arguments: list[str], values: dict[str, str], g: Globals, limit: int
+) -> int:
+    from gsetup.cli import reads
+    from gsetup.cli.common import DEFAULT_TENANT
+
+    ctx = connect_as(g, writes=False)
+    as_json = "json" in values
+    tenant = values.get("tenant")
+    if words == ("list",):
+        reads.show_packages(ctx, as_json=as_json)
+    elif words == ("tenant", "list"):
+        reads.show_tenants(ctx, as_json=as_json)
+    elif words == ("object", "show"):
+        reads.show_object(ctx, arguments[0], as_json=as_json)
+    elif words == ("app", "show"):
+        reads.show_app(ctx, tenant or DEFAULT_TENANT, arguments[0], as_json=as_json)
+    else:
+        reads.show_history(ctx, tenant, limit, changes="changes" in values, as_json=as_json)
+    return 0
