@@ -64,7 +64,11 @@ def group_key(media_type: str, udata: Mapping[str, Any]) -> str | None:
 
 
 def assign_group(
-    ctx: EngineContext, conn: Connection, now: float, app: str, body: Mapping[str, Any],
+    ctx: EngineContext,
+    conn: Connection,
+    now: float,
+    app: str,
+    body: Mapping[str, Any],
     udata: dict[str, Any],
 ) -> None:
     """Set ``udata[_twitterGroupId]`` for a new tweet of a grouping channel that has none."""
@@ -85,7 +89,11 @@ def assign_group(
 
 
 def _join_or_start(
-    conn: Connection, postgresql: bool, ident: dict[str, str], tweet: str, now: float,
+    conn: Connection,
+    postgresql: bool,
+    ident: dict[str, str],
+    tweet: str,
+    now: float,
     timeout: int,
 ) -> str:
     """The group the tweet joins, or the one it starts. The insert of a new key waits for a
