@@ -94,7 +94,9 @@ def test_posted_tweets_group_concurrently_and_across_a_restart(
     app = build_app(Api(runtime, config))
     try:
         # A restarted runtime continues the group from the store.
-        assert asyncio.run(_post(app, [_tweet(6), _tweet(100, sender="u-2")])) == [201, 201]
+        # A sender id too long for the group id column: no group.
+        batch = [_tweet(6), _tweet(100, sender="u-2"), _tweet(101, sender="x" * 250)]
+        assert asyncio.run(_post(app, batch)) == [201, 201, 201]
         clock.advance(30)  # 60 s after the group started: the buffer has released it
         # A repeated submission changes no group; a new tweet starts one.
         assert asyncio.run(_post(app, [_tweet(0)])) == [200]
@@ -102,6 +104,7 @@ def test_posted_tweets_group_concurrently_and_across_a_restart(
         assert asyncio.run(_post(app, [_tweet(7)])) == [201]
         groups = _group_ids(runtime)
         assert (groups["t-6"], groups["t-7"], groups["t-100"]) == (first, "u-1:t-7", "u-2:t-100")
+        assert groups["t-101"] is None
         assert sorted(_group_rows(runtime)) == [
             ("u-1", "u-1:t-7", start + 60),
             ("u-2", "u-2:t-100", start + 30),

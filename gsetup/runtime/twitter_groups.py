@@ -9,7 +9,8 @@ the group>``. A tweet joins its key's group while it arrives less than the chann
 tweets must arrive in order to be grouped together"; Inbound Buffer-TR releases the group at
 that moment, so a later tweet could no longer be merged into it); from then on it starts a
 new group. A missing or out-of-range timeout (10-3600) leaves the tweet without a group id,
-and Threaded Routing works as Twitter BP.
+and Threaded Routing works as Twitter BP; so do ids too long for the ``twitterGroupId``
+column (255 characters), which would be cut and could join other senders' groups.
 
 The groups are rows of the store (``runtime_twitter_groups``), written in the submission's
 transaction: they survive restarts, and workers sharing a store agree under the row's lock.
@@ -25,7 +26,7 @@ from jinja2.filters import do_int
 from sqlalchemy import bindparam, select, update
 
 from gsetup.runtime import sql
-from gsetup.runtime.schema import twitter_groups
+from gsetup.runtime.schema import NAME, twitter_groups
 from gsetup.runtime.store import insert_ignore
 
 if TYPE_CHECKING:
@@ -77,8 +78,8 @@ def assign_group(
     key = group_key(body["media_type"], udata)
     config = ctx.deployment.apps.get(app)
     timeout = grouping_timeout(config.options.get(body["channel"], {})) if config else None
-    if key is None or timeout is None:
-        return
+    if key is None or timeout is None or len(key) + 1 + len(body["external_id"]) > NAME:
+        return  # no grouping; or ids too long for the twitterGroupId column
     ident = {"b_tenant": ctx.tenant, "b_channel": body["channel"]}
     repeat = {**ident, "b_external": body["external_id"]}
     if sql.run(conn, sql.intake_duplicate(ctx.store.table), repeat).first() is not None:
