@@ -226,3 +226,27 @@ def auto_agents(runtime: Any, agents: list[str], *, reply: bool) -> int:
             runtime.done(TENANT, agent, offer.interaction_id)
             handled += 1
     return handled
+
+
+INTAKE_TOKEN = "intake-token-for-tests"
+
+
+def intake_config(directory: Path) -> Any:
+    """A configuration database (its engine) with DMS_1 holding ``INTAKE_TOKEN``: what the
+    in-process HTTP app checks a ``POST /interactions`` against."""
+    from gsetup.configdb.database import open_database
+    from gsetup.plan.apply import Operation, apply_state
+    from gsetup.state import DesiredObject, DesiredState, OptionValue, object_path
+
+    db = open_database(f"sqlite:///{directory / 'config.db'}")
+    state = DesiredState(TENANT)
+    state.add(
+        DesiredObject(
+            "application",
+            object_path("application", DMS),
+            {"app_type": "DigitalMessagingServer", "host": "127.0.0.1", "port": 9},
+            {("gsetup-runtime", "intake-token"): OptionValue(INTAKE_TOKEN, secret=True)},
+        )
+    )
+    apply_state(db.engine, state, Operation("intake test set-up", "tests"))
+    return db.engine

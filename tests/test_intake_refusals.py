@@ -14,26 +14,11 @@ import pytest
 from gsetup.runtime.api import open_runtime
 from gsetup.runtime.http import Api, build_app
 from tests.bp_support import deployment
-
-TOKEN = "intake-token-for-tests"
+from tests.runtime_support import INTAKE_TOKEN, intake_config
 
 
 def test_bad_event_is_logged_and_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    from gsetup.configdb.database import open_database
-    from gsetup.plan.apply import Operation, apply_state
-    from gsetup.state import DesiredObject, DesiredState, OptionValue, object_path
-
-    db = open_database(f"sqlite:///{tmp_path / 'config.db'}")
-    state = DesiredState("Environment")
-    state.add(
-        DesiredObject(
-            "application",
-            object_path("application", "DMS_1"),
-            {"app_type": "DigitalMessagingServer", "host": "127.0.0.1", "port": 9},
-            {("gsetup-runtime", "intake-token"): OptionValue(TOKEN, secret=True)},
-        )
-    )
-    apply_state(db.engine, state, Operation("intake test set-up", "tests"))
+    config = intake_config(tmp_path)
     deployed = deployment({"facebook-bp": "channel-facebook"}, tmp_path, agents={})
     runtime = open_runtime(
         "Environment", store_url=f"sqlite:///{tmp_path / 'store.db'}", deployment=deployed
@@ -46,7 +31,7 @@ def test_bad_event_is_logged_and_skipped(tmp_path: Path, caplog: pytest.LogCaptu
     }
     try:
         with caplog.at_level(logging.WARNING, logger="gsetup.runtime"):
-            refused, accepted = asyncio.run(_post_twice(build_app(Api(runtime, db.engine)), body))
+            refused, accepted = asyncio.run(_post_twice(build_app(Api(runtime, config)), body))
         assert refused.status_code == 400
         assert refused.json()["error"] == "attached_data._facebookItxType is an integer, not 'two'"
         assert "event=refused method=POST path=/interactions status=400" in caplog.text
@@ -55,12 +40,12 @@ def test_bad_event_is_logged_and_skipped(tmp_path: Path, caplog: pytest.LogCaptu
         assert sum(states.values()) == 1  # only the good one
     finally:
         runtime.close()
-        db.engine.dispose()
+        config.dispose()
 
 
 async def _post_twice(app: Any, body: dict[str, Any]) -> tuple[httpx.Response, httpx.Response]:
     """The bad body, then the same with the right type, to the ASGI app in-process."""
-    headers = {"Authorization": f"Bearer {TOKEN}"}
+    headers = {"Authorization": f"Bearer {INTAKE_TOKEN}"}
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://runtime") as client:
         refused = await client.post("/interactions", json=body, headers=headers)

@@ -3,7 +3,8 @@
 A submission is committed before it is acknowledged, and is idempotent on (tenant, channel,
 external id): a repeat returns the first one's interaction id and stores nothing. Its first
 queue comes from the DMS channel's ``inbound-route`` (``<tenant dbid>:<access point>``) and
-the DMS ``[endpoints:<tenant dbid>]`` section, as in Interaction Server.
+the DMS ``[endpoints:<tenant dbid>]`` section, as in Interaction Server. A tweet of a channel
+with a grouping-timeout gets its Threaded Routing group (:mod:`gsetup.runtime.twitter_groups`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from gsetup.runtime.ids import new_id
 from gsetup.runtime.itx import custom_values, dumps
 from gsetup.runtime.schema import NAME, interactions, outbox, ucs_interactions
 from gsetup.runtime.store import insert_ignore
+from gsetup.runtime.twitter_groups import assign_group
 from gsetup.runtime.udata_types import attached_data_error
 
 if TYPE_CHECKING:
@@ -128,6 +130,7 @@ def _store(
 ) -> Accepted:
     table = ctx.store.table
     udata = dict(body.get("attached_data") or {})
+    assign_group(ctx, conn, now, app, body, udata)  # Threaded Routing, as the driver would
     has_strategy = queue in ctx.program.by_queue
     values = {
         "id": new_id(now),

@@ -25,8 +25,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-# Bumped whenever a table below changes; a store of another version is refused.
-SCHEMA_VERSION = 1
+# Bumped whenever a table below changes. An older store is brought up to date by creating
+# the tables of ADDED_IN (additions only); a newer one is refused.
+SCHEMA_VERSION = 2
 
 NAME = 255
 ID = 40
@@ -183,6 +184,22 @@ workers = Table(
     Column("heartbeat_at", Float, nullable=False),
     Column("processed", Integer, nullable=False, default=0),
 )
+
+# Threaded Routing's Twitter groups, one row per sender (or direct-message pair) and channel:
+# the group the next tweet joins while it arrives within grouping-timeout of started_at.
+twitter_groups = Table(
+    "runtime_twitter_groups",
+    metadata,
+    Column("tenant", String(NAME), nullable=False),
+    Column("channel", String(NAME), nullable=False),
+    Column("group_key", String(NAME), nullable=False),  # sender id, or the sorted pair
+    Column("group_id", String(NAME), nullable=False),  # <group_key>:<first tweet's id>
+    Column("started_at", Float, nullable=False),
+    PrimaryKeyConstraint("tenant", "channel", "group_key"),
+)
+
+# The tables each schema version added to the one before it.
+ADDED_IN: dict[int, tuple[Table, ...]] = {2: (twitter_groups,)}
 
 SYSTEM = frozenset(c.name for c in interactions.columns)
 

@@ -3,7 +3,7 @@
 A new store gets the tables of :mod:`gsetup.runtime.schema` and then the shipped CleanUp/Alter
 pairs of every Business Process, run with :mod:`gsetup.sqlscripts` exactly as ``gsetup sql
 apply`` runs them on an Interaction Server database (and recorded in its history table). A
-store whose schema version differs from this gsetup's is refused, never changed.
+store of an older schema version gets the tables added since; a newer one is refused.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from gsetup.runtime.errors import StoreError
 from gsetup.runtime.itx import CustomField
 from gsetup.runtime.schema import (
+    ADDED_IN,
     SCHEMA_VERSION,
     interactions,
     interactions_with,
@@ -151,14 +152,13 @@ def _prepare(conn: Connection, dbms: str) -> None:
     from sqlalchemy import inspect, select
 
     if inspect(conn).has_table(runtime_meta.name):
+        # Locked (PostgreSQL): two processes opening an older store upgrade it once.
         found = conn.execute(
-            select(runtime_meta.c.value).where(runtime_meta.c.key == "schema-version")
+            select(runtime_meta.c.value)
+            .where(runtime_meta.c.key == "schema-version")
+            .with_for_update()
         ).scalar()
-        if found != str(SCHEMA_VERSION):
-            raise StoreError(
-                f"the interaction store has schema version {found}, this gsetup uses "
-                f"{SCHEMA_VERSION}: use a store made by this version, or a new one"
-            )
+        _upgrade(conn, found)
         return
     if inspect(conn).has_table("interactions"):
         raise StoreError(
@@ -168,6 +168,29 @@ def _prepare(conn: Connection, dbms: str) -> None:
     metadata.create_all(conn)
     conn.execute(runtime_meta.insert().values(key="schema-version", value=str(SCHEMA_VERSION)))
     _apply_scripts(conn, dbms)
+
+
+def _upgrade(conn: Connection, found: str | None) -> None:
+    """Bring a store of an older schema version up to this one by creating the tables the
+    versions since added; a newer (or unknown) version is refused."""
+    from sqlalchemy import update
+
+    version = int(found) if found is not None and found.isdigit() else None
+    if version == SCHEMA_VERSION:
+        return
+    if version is None or version > SCHEMA_VERSION:
+        raise StoreError(
+            f"the interaction store has schema version {found}, this gsetup uses "
+            f"{SCHEMA_VERSION}: use a store made by this version, or a new one"
+        )
+    for added in range(version + 1, SCHEMA_VERSION + 1):
+        for table in ADDED_IN.get(added, ()):
+            table.create(conn, checkfirst=True)
+    conn.execute(
+        update(runtime_meta)
+        .where(runtime_meta.c.key == "schema-version")
+        .values(value=str(SCHEMA_VERSION))
+    )
 
 
 def _apply_scripts(conn: Connection, dbms: str) -> None:

@@ -43,6 +43,7 @@ STRING_KEYS = frozenset(
         "TwitterMsgId",
         "_twitterFromUserId",
         "_twitterFromAddr",
+        "_twitterToUserId",
         "_twitterInReplyToStatusId",
         "_twitterGroupId",
         "_rssItemAuthor",
