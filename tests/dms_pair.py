@@ -34,9 +34,13 @@ def jar(version: str) -> bytes:
     return out.getvalue()
 
 
-def driver_package(root: Path, version: str, *, broken: bool = False) -> Path:
+def driver_package(
+    root: Path, version: str, *, broken: bool = False, added: tuple[str, ...] = ()
+) -> Path:
     """A twitter driver package; ``broken``: its jar is not a zip (gsetup cannot tell, the
-    DMS can when it loads it)."""
+    DMS can when it loads it); ``added``: options its options file has beside
+    ``x-driver-build`` (which every version sets to its own number)."""
+    extra = "".join(f"{key}={version}\n" for key in added)
     write_tree(
         root,
         {
@@ -45,7 +49,9 @@ def driver_package(root: Path, version: str, *, broken: bool = False) -> Path:
                 "  - driver-for-twitter-options.cfg\n  - lib/twitter-driver.jar\n"
                 "options-file: driver-for-twitter-options.cfg\n"
             ),
-            "driver-for-twitter-options.cfg": (f"[channel-twitter]\nx-driver-build={version}\n"),
+            "driver-for-twitter-options.cfg": (
+                f"[channel-twitter]\nx-driver-build={version}\n{extra}"
+            ),
         },
     )
     (root / "lib").mkdir()
