@@ -40,6 +40,7 @@ from gsetup.commands.upgrade_members import (
     aside_directory,
     drop_aside,
     load_member,
+    port_taken,
     set_aside,
     start,
     state_of,
@@ -227,6 +228,14 @@ def _problems(
         if all(s.running for s in states) and roles.count("primary") != 1:
             shown = ", ".join(f"{s.name} is {s.role}" for s in states)
             problems.append(f"exactly one member must be primary ({shown})")
+    for state in states:
+        process = members[state.name].process
+        if not state.running and port_taken(members[state.name]):
+            problems.append(
+                f"{state.name} is not running and another process listens on "
+                f"{process.host}:{process.port}, so it could not start there; stop that "
+                "process first"
+            )
     if not request.force and all(r.version == to_version for r in records.values()):
         problems.append(f"version {to_version} is installed already; --force installs it again")
     for name, record in records.items():
@@ -351,7 +360,14 @@ def _after_failure(run: _Run, action: str, name: str) -> None:
     run.report.result = "failed"
     if action not in ("stop", "install", "start"):
         return
-    _restore(run, run.members[name])
+    try:
+        _restore(run, run.members[name])
+    except GsetupError as exc:
+        # It does not start even on its old version (a start command that exits at once, a
+        # port taken): the journal stays, so that --rollback finishes once that is fixed.
+        run.emit(StepReport("restore", name, "failed", str(exc)))
+        run.report.after = [state_of(m, run.driver) for m in run.members.values()]
+        return
     run.record(run.journal.without(name))
     if not any(step.startswith("install:") for step in run.journal.done):
         clear_journal(run.ctx, run.journal, run.progress.notice)
