@@ -229,12 +229,12 @@ def _problems(
             shown = ", ".join(f"{s.name} is {s.role}" for s in states)
             problems.append(f"exactly one member must be primary ({shown})")
     for state in states:
-        process = members[state.name].process
-        if not state.running and port_taken(members[state.name]):
+        member = members[state.name]
+        if not state.running and port_taken(member):
             problems.append(
                 f"{state.name} is not running and another process listens on "
-                f"{process.host}:{process.port}, so it could not start there; stop that "
-                "process first"
+                f"{member.process.host}:{member.process.port}, so it could not start there; "
+                "stop that process first"
             )
     if not request.force and all(r.version == to_version for r in records.values()):
         problems.append(f"version {to_version} is installed already; --force installs it again")
