@@ -34,9 +34,13 @@ def jar(version: str) -> bytes:
     return out.getvalue()
 
 
-def driver_package(root: Path, version: str, *, broken: bool = False) -> Path:
+def driver_package(
+    root: Path, version: str, *, broken: bool = False, added: tuple[str, ...] = ()
+) -> Path:
     """A twitter driver package; ``broken``: its jar is not a zip (gsetup cannot tell, the
-    DMS can when it loads it)."""
+    DMS can when it loads it); ``added``: options its options file has beside
+    ``x-driver-build`` (which every version sets to its own number)."""
+    extra = "".join(f"{key}={version}\n" for key in added)
     write_tree(
         root,
         {
@@ -45,7 +49,9 @@ def driver_package(root: Path, version: str, *, broken: bool = False) -> Path:
                 "  - driver-for-twitter-options.cfg\n  - lib/twitter-driver.jar\n"
                 "options-file: driver-for-twitter-options.cfg\n"
             ),
-            "driver-for-twitter-options.cfg": (f"[channel-twitter]\nx-driver-build={version}\n"),
+            "driver-for-twitter-options.cfg": (
+                f"[channel-twitter]\nx-driver-build={version}\n{extra}"
+            ),
         },
     )
     (root / "lib").mkdir()
@@ -128,10 +134,24 @@ class Pair:
                 process.stdout.close()
 
 
-def make_pair(root: Path, monkeypatch: Any) -> Pair:
-    """Create, install (twitter 1.0.0) and start the pair; start the intake receiver."""
+def hub_secrets(monkeypatch: Any) -> None:
+    """The Hub secrets the install's answers file reads (environment, file)."""
     monkeypatch.setenv("GSETUP_HUB_API_KEY", HUB_API_KEY)
     write_tree(Path.home() / ".config/gsetup", {"hub-password": "pw-V3ryS3cret\n"})
+
+
+def install_twitter(name: str, port: int, package: Path) -> None:
+    """Install the twitter driver ``package`` on DMS ``name`` (after :func:`hub_secrets`)."""
+    ok(
+        "driver", "install", "twitter", "--answers", str(EXAMPLES / "driver-twitter.yaml"),
+        "--dms", name, "--set", "host=127.0.0.1", "--set", f"port={port}",
+        "--package", str(package), "--yes",
+    )  # fmt: skip
+
+
+def make_pair(root: Path, monkeypatch: Any) -> Pair:
+    """Create, install (twitter 1.0.0) and start the pair; start the intake receiver."""
+    hub_secrets(monkeypatch)
     intake = subprocess.Popen(
         [sys.executable, "-m", "tests.intake_receiver", str(root / "intake.jsonl"), TOKEN],
         stdout=subprocess.PIPE,
@@ -181,11 +201,7 @@ def _create_members(pair: Pair) -> None:
         state.add(DesiredObject("application", f"Applications/{name}", attrs, options))
     apply_state(open_database(os.environ["GSETUP_DB"]).engine, state, Operation("test", "t"))
     for name in MEMBERS:
-        ok(
-            "driver", "install", "twitter", "--answers", str(EXAMPLES / "driver-twitter.yaml"),
-            "--dms", name, "--set", "host=127.0.0.1", "--set", f"port={pair.ports[name]}",
-            "--package", str(pair.old), "--yes",
-        )  # fmt: skip
+        install_twitter(name, pair.ports[name], pair.old)
 
 
 class Client(threading.Thread):

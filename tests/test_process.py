@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gsetup.process.pids import read_pid_file, start_time
-from tests.dms_pair import driver_package
+from tests.dms_pair import driver_package, hub_secrets, install_twitter
 from tests.helpers import free_port, run_cli, snapshot, write_tree
 
 SERVICE_PID = "svc.pid"
@@ -96,9 +96,11 @@ def test_local_adapter_refusals(db_url: str, tmp_path: Path) -> None:
     quits = f"{sys.executable} -c \"print('licence expired'); raise SystemExit(1)\""
     ok("app", "create", "Quits", "--type", "ChatServer", "--working-dir", str(working))
     ok("app", "update", "Quits", "--start-cmd", quits)
+    before = snapshot(db_url)
     message = refused("app", "start", "Quits", "--wait")
     assert "exited right after its start" in message and "licence expired" in message
     assert read_pid_file(working / "gsetup-app.pid") is None
+    assert snapshot(db_url) == before
 
 
 def test_the_stand_in_refuses_a_port_in_use_and_other_hosts(db_url: str, tmp_path: Path) -> None:
@@ -109,9 +111,16 @@ def test_the_stand_in_refuses_a_port_in_use_and_other_hosts(db_url: str, tmp_pat
         ok(
             "app", "create", "DMS_X", "--type", "DigitalMessagingServer", "--host", "127.0.0.1",
             "--port", str(port), "--working-dir", str(tmp_path),
+            "--start-cmd", f"{sys.executable} -m gsetup dms run --app DMS_X",
         )  # fmt: skip
+        before = snapshot(db_url)
         message = refused("dms", "run", "--app", "DMS_X")
         assert f"127.0.0.1:{port}: the port is in use" in message
+        started = refused("app", "start", "DMS_X", "--wait")
+        assert "exited right after its start" in started
+        assert f"127.0.0.1:{port}: the port is in use" in started
+        assert read_pid_file(tmp_path / "gsetup-app.pid") is None
+        assert snapshot(db_url) == before
     ok("app", "update", "DMS_X", "--host", "192.0.2.10", "--port", str(free_port()))
     assert "loopback addresses only" in refused("dms", "run", "--app", "DMS_X")
     ok("app", "create", "Ixn", "--type", "InteractionServer")
@@ -120,23 +129,33 @@ def test_the_stand_in_refuses_a_port_in_use_and_other_hosts(db_url: str, tmp_pat
     )
 
 
-def _dms(name: str, working: Path, *extra: str) -> None:
+def _dms(name: str, working: Path, *extra: str) -> int:
+    """A DigitalMessagingServer run by the stand-in; returns its port."""
     working.mkdir()
+    port = free_port()
     ok(
         "app", "create", name, "--type", "DigitalMessagingServer", "--host", "127.0.0.1",
-        "--port", str(free_port()), "--working-dir", str(working),
-        "--start-cmd", f"gsetup dms run --app {name}", *extra,
+        "--port", str(port), "--working-dir", str(working),
+        "--start-cmd", f"{sys.executable} -m gsetup dms run --app {name}", *extra,
     )  # fmt: skip
+    return port
 
 
-def test_upgrade_bad_input_changes_nothing(db_url: str, tmp_path: Path) -> None:
+def _tree(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` and its content."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_upgrade_bad_input_changes_nothing(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     package = driver_package(tmp_path / "twitter-2.0.0", "2.0.0")
     upgrade = ("driver", "upgrade", "twitter", "--package", str(package), "--yes")
     terms = ("--set", "accept_terms=true")
     ok("app", "create", "Ixn", "--type", "InteractionServer")
     _dms("DMS_Alone", tmp_path / "alone")
-    _dms("DMS_B", tmp_path / "b")
-    _dms("DMS_A", tmp_path / "a", "--backup", "DMS_B")
+    ports = {"DMS_B": _dms("DMS_B", tmp_path / "b")}
+    ports["DMS_A"] = _dms("DMS_A", tmp_path / "a", "--backup", "DMS_B")
     before = snapshot(db_url)
 
     not_dms = refused(*upgrade, *terms, "--dms", "Ixn")
@@ -154,3 +173,81 @@ def test_upgrade_bad_input_changes_nothing(db_url: str, tmp_path: Path) -> None:
     assert "not installed on" in refused(*upgrade, *terms, "--dms", "DMS_A")
     assert "nothing to undo" in refused(*upgrade, "--dms", "DMS_A", "--rollback")
     assert snapshot(db_url) == before
+    assert [_tree(tmp_path / d) for d in ("alone", "a", "b")] == [{}, {}, {}]
+
+    # A status command that hangs: the checks ask each member, and stop there.
+    hub_secrets(monkeypatch)
+    old = driver_package(tmp_path / "twitter-1.0.0", "1.0.0")
+    for name, port in ports.items():
+        install_twitter(name, port, old)
+    _set("DMS_B", adapter="command", start="true", stop="true", status="sleep 60", timeout="1")
+    before, files = snapshot(db_url), _tree(tmp_path)
+    hangs = refused(*upgrade, *terms, "--dms", "DMS_A")
+    assert (
+        "application 'DMS_B': the status command ([gsetup-process] status) did not finish "
+        "within 1 s and was killed"
+    ) in hangs
+    assert snapshot(db_url) == before and _tree(tmp_path) == files
+
+
+def _channel_option(name: str, key: str) -> str | None:
+    shown = ok("app", "show", name, "--json")["options"]
+    assert isinstance(shown, dict)
+    value = shown.get("channel-twitter", {}).get(key)
+    return value if isinstance(value, str) else None
+
+
+def test_single_upgrade_refuses_a_taken_port_and_rolls_back_a_start_that_exits(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--single: a port another process holds is refused before anything changes; a start
+    command that exits at once mid-upgrade gets the old version back (the member stays
+    down), and --rollback finishes once the start command is fixed."""
+    hub_secrets(monkeypatch)
+    working = tmp_path / "one"
+    port = _dms("DMS_1", working)
+    install_twitter("DMS_1", port, driver_package(tmp_path / "twitter-1.0.0", "1.0.0"))
+    new = driver_package(tmp_path / "twitter-2.0.0", "2.0.0", added=("x-added-option",))
+    single = ("driver", "upgrade", "twitter", "--dms", "DMS_1", "--package", str(new), "--yes")
+    single += ("--set", "accept_terms=true", "--single")
+    before, files = snapshot(db_url), _tree(working)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        message = refused(*single)
+    assert f"DMS_1 is not running and another process listens on 127.0.0.1:{port}" in message
+    assert snapshot(db_url) == before and _tree(working) == files
+
+    quits = f"{sys.executable} -c \"print('licence expired'); raise SystemExit(1)\""
+    good = ok("app", "show", "DMS_1", "--json")["attrs"]
+    assert isinstance(good, dict)
+    ok("app", "update", "DMS_1", "--start-cmd", quits)
+    result = run_cli(*single, "--json")
+    assert result.exit_code == 1, result.stderr
+    steps = result.json()["steps"]
+    assert [(s["action"], s["outcome"]) for s in steps] == [
+        ("stop", "done"),
+        ("install", "done"),
+        ("start", "failed"),
+        ("restore", "failed"),
+    ]
+    assert "exited right after its start" in steps[2]["detail"]
+    assert "licence expired" in steps[3]["detail"]
+    assert _channel_option("DMS_1", "x-driver-build") == "1.0.0"  # the old options are back
+    assert _channel_option("DMS_1", "x-added-option") is None
+    drivers = working / "media-channel-drivers"
+    assert _tree(drivers) == {k.split("/", 1)[1]: v for k, v in files.items() if "/" in k}
+
+    ok("app", "update", "DMS_1", "--start-cmd", str(good["start_cmd"]))
+    try:
+        rolled = ok("driver", "upgrade", "twitter", "--dms", "DMS_1", "--rollback", "--single",
+                    "--yes", "--json")  # fmt: skip
+        assert rolled["result"] == "restored"
+        status = ok("app", "status", "DMS_1", "--json")
+        assert status["healthy"] is True
+        assert isinstance(status["health"], dict)
+        assert status["health"]["drivers"][0]["version"] == "1.0.0"
+        assert snapshot(db_url) == before  # the journal is gone too
+        assert not (working / ".gsetup-upgrade").exists()
+    finally:
+        ok("app", "stop", "DMS_1")

@@ -3,7 +3,9 @@ a client submitting inbound interactions to the pair the whole time."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,8 +14,16 @@ from typing import Any
 
 import pytest
 
-from tests.dms_pair import Client, Pair, assert_nothing_lost, driver_package, make_pair
-from tests.helpers import run_cli
+from gsetup.commands.upgrade import KILL_AFTER_ENV
+from tests.dms_pair import (
+    MEMBERS,
+    Client,
+    Pair,
+    assert_nothing_lost,
+    driver_package,
+    make_pair,
+)
+from tests.helpers import CONFIG_TABLES, run_cli, snapshot
 
 # The scenarios that kill gsetup or break a package run on SQLite only: what they test is
 # process control, and the rolling upgrade itself runs on both backends.
@@ -72,24 +82,74 @@ def _pid(pair: Pair, name: str) -> str:
 
 
 @SQLITE_ONLY
-def test_broken_package_kills_resume_and_rollback(pair: Pair, tmp_path: Path) -> None:
-    """One pair, a client submitting throughout, four upgrades in a row: a broken package
-    (rolled back), killed after step 5 (--rollback), killed after step 4 (resumed, with
-    --switch-back)."""
+def test_broken_package_kills_resume_and_rollback(pair: Pair, db_url: str, tmp_path: Path) -> None:
+    """One pair, a client submitting throughout, upgrades in a row: a broken package (rolled
+    back), killed after step 4 (--rollback, after waiting for the tenant lock), killed after
+    step 5 (--rollback), killed after step 4 and again after step 5 (each re-run resumes, the
+    last one finishes with --switch-back). Each rollback leaves the configuration database
+    and the driver files exactly as they were before the upgrade."""
+    before = _configuration(pair, db_url)
     client = Client(pair)
     client.start()
     try:
         _broken_package_rolls_the_backup_back(pair, tmp_path)
-        new = driver_package(tmp_path / "twitter-2.0.0", "2.0.0")
-        _killed_after_step_5_rollback_restores_both(pair, new)
-        _killed_after_step_4_the_same_command_finishes(pair, new)
+        assert _configuration(pair, db_url) == before
+        new = driver_package(tmp_path / "twitter-2.0.0", "2.0.0", added=(ADDED,))
+        _waits_for_the_lock_then_killed_after_step_4(pair, db_url, new)
+        _rollback_restores_both(pair, ["restore DMS_B"])
+        assert _configuration(pair, db_url) == before
+        _killed_after("switchover:DMS_B", new)
+        assert pair.roles() == {"DMS_A": "backup", "DMS_B": "primary"}
+        assert pair.versions() == {"DMS_A": "1.0.0", "DMS_B": "2.0.0"}
+        _rollback_restores_both(pair, ["switchover DMS_A", "restore DMS_B"])
+        assert _configuration(pair, db_url) == before
+        _killed_after_step_4_then_5_the_same_command_finishes(pair, new)
     finally:
         client.finish()
     assert_nothing_lost(pair, client)
 
 
+ADDED = "x-added-option"  # an option the new version's options file brings
+
+
+def _configuration(pair: Pair, db_url: str) -> dict[str, Any]:
+    """Every configuration row (option rows by object path rather than row id: a rollback
+    may write one anew) and the sha-256 of each member's driver files."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    tables = tuple(t for t in CONFIG_TABLES if t != "cfg_option")
+    engine = create_engine(db_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            options = conn.execute(
+                text(
+                    "SELECT o.path, c.section, c.key, c.value, c.secret, c.managed_by "
+                    "FROM cfg_option c JOIN cfg_object o ON o.id = c.object_id"
+                )
+            )
+            rows = sorted((tuple(r) for r in options), key=repr)
+    finally:
+        engine.dispose()
+    files = {
+        str(path.relative_to(pair.root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for name in MEMBERS
+        for path in sorted((pair.working(name) / "media-channel-drivers").rglob("*"))
+        if path.is_file()
+    }
+    return {"tables": snapshot(db_url, tables), "options": rows, "files": files}
+
+
+def _channel_option(name: str, key: str) -> str | None:
+    shown = run_cli("app", "show", name, "--json")
+    assert shown.exit_code == 0, shown.stderr
+    options: dict[str, dict[str, str]] = shown.json()["options"]
+    return options.get("channel-twitter", {}).get(key)
+
+
 def _broken_package_rolls_the_backup_back(pair: Pair, tmp_path: Path) -> None:
-    broken = driver_package(tmp_path / "twitter-2.0.0-broken", "2.0.0", broken=True)
+    broken = tmp_path / "twitter-2.0.0-broken"
+    driver_package(broken, "2.0.0", broken=True, added=(ADDED,))
     primary_pid = _pid(pair, "DMS_A")
     args = ("--package", str(broken), "--yes", "--json")
     result = run_cli(*UPGRADE, *args)
@@ -105,6 +165,12 @@ def _broken_package_rolls_the_backup_back(pair: Pair, tmp_path: Path) -> None:
     detail = report["steps"][2]["detail"]
     assert "did not become healthy with the twitter driver 2.0.0" in detail
     assert "lib/twitter-driver.jar is not a jar (zip) archive" in detail
+    # The install added the new option and moved the old default along; both went back.
+    install, restore = (_option_actions(plan) for plan in report["plans"])
+    assert install[ADDED] == ("create", None, "2.0.0")
+    assert install["x-driver-build"] == ("update", "1.0.0", "2.0.0")
+    assert restore[ADDED] == ("delete", "2.0.0", None)
+    assert restore["x-driver-build"] == ("update", "2.0.0", "1.0.0")
     assert _pid(pair, "DMS_A") == primary_pid  # the primary was never stopped
     assert pair.versions() == {"DMS_A": "1.0.0", "DMS_B": "1.0.0"}
     assert _installed_versions() == {"DMS_A": "1.0.0", "DMS_B": "1.0.0"}
@@ -113,52 +179,107 @@ def _broken_package_rolls_the_backup_back(pair: Pair, tmp_path: Path) -> None:
     assert nothing.exit_code == 2 and "nothing to undo" in nothing.stderr
 
 
-def _killed_after(step: str, package: Path) -> None:
-    """Run the upgrade in a process of its own that SIGKILLs itself once ``step`` is recorded."""
-    env = {**os.environ, "GSETUP_TEST_KILL_AFTER_STEP": step}
-    command = [sys.executable, "-m", "gsetup", *UPGRADE, "--package", str(package), "--yes"]
+def _option_actions(plan: dict[str, Any]) -> dict[str, tuple[str, str | None, str | None]]:
+    """What a plan does to the options of [channel-twitter]: key -> (action, before, after)."""
+    return {
+        c["key"]: (c["action"], c.get("before"), c.get("after"))
+        for c in plan["changes"]
+        if c.get("section") == "channel-twitter"
+    }
+
+
+def _upgrade_command(package: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "gsetup", *UPGRADE, "--package", str(package), "--yes", *extra]
+
+
+def _killed_after(step: str, package: Path, *extra: str) -> str:
+    """Run the upgrade in a process of its own that SIGKILLs itself once ``step`` is
+    recorded; returns what it said on standard error."""
+    env = {**os.environ, KILL_AFTER_ENV: step}
     done = subprocess.run(
-        command, env=env, capture_output=True, text=True, timeout=300, check=False
+        _upgrade_command(package, *extra),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
-    assert done.returncode == -9, done.stderr
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    return done.stderr
+
+
+def _waits_for_the_lock_then_killed_after_step_4(pair: Pair, db_url: str, new: Path) -> None:
+    """Another gsetup holds the tenant lock: the upgrade names it and waits, changing
+    nothing; once it is released the upgrade goes on (and is killed after step 4)."""
+    from gsetup.configdb.database import open_database
+    from gsetup.plan.lock import tenant_lock
+
+    pids = {name: _pid(pair, name) for name in MEMBERS}
+    env = {**os.environ, KILL_AFTER_ENV: "start:DMS_B", "GSETUP_LOCK_TIMEOUT": "120"}
+    engine = open_database(db_url).engine
+    with engine.connect() as conn, tenant_lock(conn, "Environment", "alice@ops"):
+        upgrade = subprocess.Popen(
+            _upgrade_command(new), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        assert upgrade.stderr is not None
+        said = []
+        for line in upgrade.stderr:  # ends at the latest when the lock wait times out
+            said.append(line)
+            if "waiting for tenant" in line:
+                break
+        assert "waiting for tenant 'Environment', locked by alice@ops (pid " in said[-1], said
+        assert {name: _pid(pair, name) for name in MEMBERS} == pids  # nothing stopped
+        assert not (pair.working("DMS_B") / ".gsetup-upgrade").exists()
+    _out, rest = upgrade.communicate(timeout=300)
+    assert upgrade.returncode == -signal.SIGKILL, rest
+    assert "[3/7] start DMS_B: done" in rest
+    engine.dispose()
+    assert pair.versions() == {"DMS_A": "1.0.0", "DMS_B": "2.0.0"}
+    assert pair.roles() == {"DMS_A": "primary", "DMS_B": "backup"}
+    assert _channel_option("DMS_B", ADDED) == "2.0.0"
+    assert _channel_option("DMS_B", "x-driver-build") == "2.0.0"
 
 
 def _steps(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [(s["action"], s["dms"], s["outcome"]) for s in report["steps"]]
 
 
-def _killed_after_step_5_rollback_restores_both(pair: Pair, new: Path) -> None:
-    _killed_after("switchover:DMS_B", new)
-    assert pair.roles() == {"DMS_A": "backup", "DMS_B": "primary"}
-    assert pair.versions() == {"DMS_A": "1.0.0", "DMS_B": "2.0.0"}
+def _rollback_restores_both(pair: Pair, steps: list[str]) -> None:
     result = run_cli(*UPGRADE, "--rollback", "--yes", "--json")
     assert result.exit_code == 0, result.stderr
     assert result.json()["result"] == "restored"
-    assert _steps(result.json()) == [
-        ("switchover", "DMS_A", "done"),
-        ("restore", "DMS_B", "done"),
-    ]
+    assert [f"{action} {dms}" for action, dms, _ in _steps(result.json())] == steps
+    assert {outcome for _, _, outcome in _steps(result.json())} == {"done"}
     assert pair.versions() == {"DMS_A": "1.0.0", "DMS_B": "1.0.0"}
     assert _installed_versions() == {"DMS_A": "1.0.0", "DMS_B": "1.0.0"}
     assert pair.roles() == {"DMS_A": "primary", "DMS_B": "backup"}
+    assert _channel_option("DMS_B", ADDED) is None
+    assert _channel_option("DMS_B", "x-driver-build") == "1.0.0"
     nothing = run_cli(*UPGRADE, "--rollback", "--yes")
     assert nothing.exit_code == 2 and "nothing to undo" in nothing.stderr
 
 
-def _killed_after_step_4_the_same_command_finishes(pair: Pair, new: Path) -> None:
+def _killed_after_step_4_then_5_the_same_command_finishes(pair: Pair, new: Path) -> None:
     _killed_after("start:DMS_B", new)
     assert pair.versions() == {"DMS_A": "1.0.0", "DMS_B": "2.0.0"}
     planned = run_cli(*UPGRADE, "--package", str(new), "--dry-run", "--json", "--yes")
     assert planned.exit_code == 0, planned.stderr
     outcomes = [s["outcome"] for s in planned.json()["steps"]]
     assert outcomes[:4] == ["done before", "done before", "done before", "planned"]
+    # The re-run resumes at step 5 (and is killed once it is done).
+    said = _killed_after("switchover:DMS_B", new)
+    assert "[3/7] start DMS_B: done before" in said and "[4/7] switchover DMS_B: done" in said
+    assert "[5/7]" not in said
+    assert pair.roles() == {"DMS_A": "backup", "DMS_B": "primary"}
+    assert pair.versions() == {"DMS_A": "1.0.0", "DMS_B": "2.0.0"}
     result = run_cli(*UPGRADE, "--package", str(new), "--switch-back", "--yes", "--json")
     assert result.exit_code == 0, result.stderr
     assert _steps(result.json()) == [
         ("stop", "DMS_B", "done before"),
         ("install", "DMS_B", "done before"),
         ("start", "DMS_B", "done before"),
-        ("switchover", "DMS_B", "done"),
+        ("switchover", "DMS_B", "done before"),
         ("stop", "DMS_A", "done"),
         ("install", "DMS_A", "done"),
         ("start", "DMS_A", "done"),
@@ -166,4 +287,9 @@ def _killed_after_step_4_the_same_command_finishes(pair: Pair, new: Path) -> Non
     ]
     assert pair.versions() == {"DMS_A": "2.0.0", "DMS_B": "2.0.0"}
     assert pair.roles() == {"DMS_A": "primary", "DMS_B": "backup"}  # switched back
-    assert not (pair.working("DMS_B") / ".gsetup-upgrade").exists()
+    assert _installed_versions() == {"DMS_A": "2.0.0", "DMS_B": "2.0.0"}
+    for name in MEMBERS:
+        assert not (pair.working(name) / ".gsetup-upgrade").exists()
+        assert _channel_option(name, ADDED) == "2.0.0"
+        shown = run_cli("app", "show", name, "--json").json()["options"]
+        assert not [s for s in shown if s.startswith("gsetup-upgrade-")]  # journal, kept rows

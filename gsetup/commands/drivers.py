@@ -32,6 +32,7 @@ from gsetup.drivers.installed import (
     read_record,
     record_section,
 )
+from gsetup.drivers.kept import kept_option, kept_row, read_kept
 from gsetup.drivers.optionfile import option_file_name
 from gsetup.drivers.package import (
     InstallRecord,
@@ -47,10 +48,10 @@ from gsetup.drivers.specs import (
     secret_keys,
 )
 from gsetup.errors import BadInputError, NotFoundError
-from gsetup.plan.apply import Operation, apply_states, plan_states
+from gsetup.plan.apply import Operation, apply_state, apply_states, plan_states
 from gsetup.plan.model import Change, Plan
 from gsetup.plan.pending import FileSwap
-from gsetup.state import DesiredState, OptionKey, OptionValue
+from gsetup.state import DesiredObject, DesiredState, OptionKey, OptionValue, Removal
 
 if TYPE_CHECKING:
     from gsetup.deployment import Application, ConfiguredApplication
@@ -369,6 +370,62 @@ def _upgrade_step(
         layers = [now, new, record_options(files.record)]
         states.append(channel_state(tenant, dms, owner, layers))
     return _Step(dms, states, files, package, sections), old
+
+
+def has_kept_options(ctx: Context, driver: Driver, tenant: str, dms: str) -> bool:
+    """Whether the DMS's options from before an upgrade are kept (:func:`keep_options`)."""
+    (obj,) = _load_dms(ctx, tenant, [dms])
+    return read_kept(driver, dms, obj.options) is not None
+
+
+def keep_options(
+    ctx: Context, driver: Driver, tenant: str, dms: str, *, progress: Progress | None = None
+) -> None:
+    """Record the options the driver's channels manage on the DMS now, before its upgrade
+    changes them (one transaction), so that :func:`restore_member` puts them back exactly."""
+    (obj,) = _load_dms(ctx, tenant, [dms])
+    row = kept_row(driver, obj.info.id, obj.options)
+    state = DesiredState(tenant, [DesiredObject("application", obj.path, options=row)])
+    record = read_record(driver, option_values(obj))
+    answers = {"dms": dms, "kept": "options before the upgrade"}
+    op = _operation(ctx, "driver upgrade", driver, record.version if record else None, answers)
+    apply_state(ctx.db.engine, state, op, progress=progress)
+
+
+def restore_member(
+    ctx: Context,
+    driver: Driver,
+    tenant: str,
+    dms: str,
+    package: Path,
+    *,
+    history: Mapping[str, Any],
+    progress: Progress | None = None,
+) -> DriverResult | None:
+    """Undo one DMS's upgrade: the old version's files (``package``, set aside before the
+    upgrade) and exactly the options kept by :func:`keep_options`, whose row goes too, in one
+    transaction. None when nothing is kept: the upgrade did not change the DMS, or it was
+    restored already."""
+    (obj,) = _load_dms(ctx, tenant, [dms])
+    kept = read_kept(driver, dms, obj.options)
+    if kept is None:
+        return None
+    contents = inspect_driver_package(driver, package)
+    working = staging.check_working_dir(obj.info.working_dir, dms)
+    files = staging.plan_files(contents, working, read_record(driver, option_values(obj)))
+    # The record follows the files put back (the same rows as kept, the copy being exact).
+    record = record_options(files.record)
+    states = [
+        channel_state(tenant, dms, owner_of(driver, obj.info.id, section), [options, record])
+        for section, options in kept.items()
+    ]
+    states.append(
+        DesiredState(tenant, removals=[Removal("application", obj.path, kept_option(driver))])
+    )
+    version = contents.manifest.version
+    op = _operation(ctx, "driver upgrade", driver, version, {**history, "dms": dms})
+    plan = _run(ctx, _Step(dms, states, files, package, list(kept)), op, False, progress)
+    return DriverResult(driver, dms, plan, True, version, list(kept))
 
 
 # -- uninstall ---------------------------------------------------------------------------------

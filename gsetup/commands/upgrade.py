@@ -19,9 +19,12 @@ from dataclasses import dataclass
 from gsetup.commands.dms import find_pair
 from gsetup.commands.drivers import (
     check_upgrade_member,
+    has_kept_options,
     inspect_driver_package,
+    keep_options,
     load_dms,
     option_values,
+    restore_member,
     upgrade_member,
 )
 from gsetup.commands.upgrade_journal import (
@@ -37,6 +40,7 @@ from gsetup.commands.upgrade_members import (
     aside_directory,
     drop_aside,
     load_member,
+    port_taken,
     set_aside,
     start,
     state_of,
@@ -51,7 +55,7 @@ from gsetup.commands.upgrade_report import (
 )
 from gsetup.context import Context
 from gsetup.drivers.installed import read_record
-from gsetup.drivers.package import InstallRecord, read_manifest
+from gsetup.drivers.package import InstallRecord
 from gsetup.drivers.specs import Driver
 from gsetup.drivers.staging import DRIVERS_DIR
 from gsetup.errors import BadInputError, GsetupError
@@ -224,6 +228,14 @@ def _problems(
         if all(s.running for s in states) and roles.count("primary") != 1:
             shown = ", ".join(f"{s.name} is {s.role}" for s in states)
             problems.append(f"exactly one member must be primary ({shown})")
+    for state in states:
+        member = members[state.name]
+        if not state.running and port_taken(member):
+            problems.append(
+                f"{state.name} is not running and another process listens on "
+                f"{member.process.host}:{member.process.port}, so it could not start there; "
+                "stop that process first"
+            )
     if not request.force and all(r.version == to_version for r in records.values()):
         problems.append(f"version {to_version} is installed already; --force installs it again")
     for name, record in records.items():
@@ -314,8 +326,10 @@ def _do(run: _Run, action: str, name: str) -> str:
 def _install(run: _Run, member: Member) -> str:
     request = run.request
     record = _installed(run.ctx, request.tenant, member.name, run.driver)
-    if record.version != run.journal.to_version or not aside_directory(member, run.driver).exists():
+    if not has_kept_options(run.ctx, run.driver, request.tenant, member.name):
+        # Not done before (a resumed upgrade has both): the old files, then the old options.
         set_aside(member, record)
+        keep_options(run.ctx, run.driver, request.tenant, member.name, progress=run.progress.notice)
     assert request.package is not None
     result = upgrade_member(
         run.ctx,
@@ -346,7 +360,14 @@ def _after_failure(run: _Run, action: str, name: str) -> None:
     run.report.result = "failed"
     if action not in ("stop", "install", "start"):
         return
-    _restore(run, run.members[name])
+    try:
+        _restore(run, run.members[name])
+    except GsetupError as exc:
+        # It does not start even on its old version (a start command that exits at once, a
+        # port taken): the journal stays, so that --rollback finishes once that is fixed.
+        run.emit(StepReport("restore", name, "failed", str(exc)))
+        run.report.after = [state_of(m, run.driver) for m in run.members.values()]
+        return
     run.record(run.journal.without(name))
     if not any(step.startswith("install:") for step in run.journal.done):
         clear_journal(run.ctx, run.journal, run.progress.notice)
@@ -356,25 +377,24 @@ def _after_failure(run: _Run, action: str, name: str) -> None:
 
 
 def _restore(run: _Run, member: Member) -> None:
-    """Stop the member, put its old driver back (files and options), start it again."""
+    """Stop the member, put its old driver back (files, and options exactly as they were),
+    start it again."""
     began = time.monotonic()
     run.emit(StepReport("restore", member.name, "running"))
-    request, aside = run.request, aside_directory(member, run.driver)
+    request = run.request
     stop(member, request.timeout)
-    version = _installed(run.ctx, request.tenant, member.name, run.driver).version
-    if aside.is_dir():
-        version = read_manifest(aside).version
-        result = upgrade_member(
-            run.ctx,
-            run.driver,
-            request.tenant,
-            member.name,
-            aside,
-            dry_run=False,
-            history={**request.history, "rollback": True},
-            progress=run.progress.notice,
-        )
+    result = restore_member(
+        run.ctx,
+        run.driver,
+        request.tenant,
+        member.name,
+        aside_directory(member, run.driver),
+        history={**request.history, "rollback": True},
+        progress=run.progress.notice,
+    )
+    if result is not None:
         run.report.plans.append(result)
+    version = _installed(run.ctx, request.tenant, member.name, run.driver).version
     state = start(member, run.driver, version, request.timeout)
     detail = f"back on {state.version}, {state.role}"
     run.emit(StepReport("restore", member.name, "done", detail, time.monotonic() - began))
@@ -402,7 +422,11 @@ def _rollback(
     run = _Run(ctx, request, members, journal, report, progress)
     roles = {s.name: s.role for s in report.before}
     upgraded = sorted(
-        (m for m in members.values() if aside_directory(m, request.driver).is_dir()),
+        (
+            m
+            for m in members.values()
+            if has_kept_options(ctx, request.driver, request.tenant, m.name)
+        ),
         key=lambda m: roles[m.name] == "primary",
     )
     if request.dry_run:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from gsetup.context import Context
+from gsetup.drivers.kept import kept_option
 from gsetup.drivers.specs import Driver
 from gsetup.plan.apply import Operation, apply_state
 from gsetup.state import DesiredObject, DesiredState, OptionValue, Removal, object_path
@@ -115,10 +116,13 @@ def write_journal(
 def clear_journal(
     ctx: Context, journal: Journal, notice: Callable[[str], None] | None = None
 ) -> None:
-    """Remove the journal: the upgrade, or its rollback, is over."""
+    """Remove the journal, and the members' options kept for a rollback: the upgrade, or
+    its rollback, is over."""
     path = object_path("application", journal.app)
     section = journal_section(journal.driver)
     removals = [Removal("application", path, (section, key)) for key in _KEYS]
+    kept = kept_option(journal.driver)
+    removals += [Removal("application", object_path("application", m), kept) for m in journal.order]
     state = DesiredState(journal.tenant, removals=removals)
     apply_state(ctx.db.engine, state, _operation(ctx, journal), progress=notice)
 

@@ -3,14 +3,13 @@ old driver version kept aside for a rollback."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from gsetup.context import Context
-from gsetup.drivers.package import MANIFEST, InstallRecord
+from gsetup.drivers.package import InstallRecord
 from gsetup.drivers.specs import Driver
 from gsetup.drivers.staging import driver_directory
 from gsetup.errors import GsetupError
@@ -92,6 +91,14 @@ def _state(name: str, status: Status, driver: Driver) -> MemberState:
     )
 
 
+def port_taken(member: Member) -> bool:
+    """Whether another process listens on the member's host and port (it is not running)."""
+    from gsetup.process.health import port_taken as taken
+
+    config = member.process
+    return bool(config.host) and config.port is not None and taken(config.host, config.port)
+
+
 def stop(member: Member, timeout: float) -> None:
     """Stop the member and wait until it is down."""
     control.stop(member.process, timeout=timeout)
@@ -159,40 +166,20 @@ def aside_directory(member: Member, driver: Driver) -> Path:
 
 
 def set_aside(member: Member, record: InstallRecord) -> Path:
-    """Copy the installed driver's files aside, with a manifest: a package of the old
-    version that a rollback installs back. Done once (a resumed upgrade finds it)."""
+    """Copy the installed driver's files aside, its manifest too: a package of the old
+    version, byte for byte, that a rollback installs back. A copy left by an earlier
+    upgrade is replaced."""
     target = aside_directory(member, record.driver)
-    if (target / MANIFEST).is_file():
-        return target
     prefix = driver_directory(record.driver) + "/"
     temporary = target.with_name(target.name + ".partial")
     shutil.rmtree(temporary, ignore_errors=True)
-    files = []
     for item in record.files:
-        name = item.path.removeprefix(prefix)
-        if name == MANIFEST:
-            continue
-        destination = temporary / name
+        destination = temporary / item.path.removeprefix(prefix)
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(member.working_dir / item.path, destination)
-        files.append(name)
-    (temporary / MANIFEST).write_text(_manifest(record, files), encoding="utf-8")
+    shutil.rmtree(target, ignore_errors=True)
     os.replace(temporary, target)
     return target
-
-
-def _manifest(record: InstallRecord, files: list[str]) -> str:
-    from gsetup.drivers.optionfile import option_file_name
-
-    lines = [
-        f"driver: {json.dumps(record.driver)}",
-        f"version: {json.dumps(record.version)}",
-        "files:",
-        *(f"  - {json.dumps(name)}" for name in files),
-    ]
-    if option_file_name(record.driver) in files:
-        lines.append(f"options-file: {json.dumps(option_file_name(record.driver))}")
-    return "\n".join(lines) + "\n"
 
 
 def drop_aside(member: Member) -> None:

@@ -34,6 +34,15 @@ def probe(config: ProcessConfig) -> Health:
         return Health(False, detail=f"{config.host}:{config.port}: {exc.strerror or exc}")
 
 
+def port_taken(host: str, port: int) -> bool:
+    """Whether something accepts connections on ``host:port`` (a process there already)."""
+    try:
+        with socket.create_connection((host, port), timeout=PROBE_TIMEOUT):
+            return True
+    except OSError:
+        return False
+
+
 def _dms_health(host: str, port: int) -> Health:
     import httpx
 
