@@ -1,11 +1,15 @@
 """Benchmark the routing runtime's engine against a raw replay of the statements it issued.
 
-Run by hand: ``.venv/bin/python -m bench.bench_runtime [--count N] [--store URL] [--profile]``.
+Run by hand: ``.venv/bin/python -m bench.bench_runtime [--count N] [--profile]``;
+``--workers N (--start-pg | --store URL) [--rate R]`` runs N worker processes on PostgreSQL
+(throughput, and submission-to-offer latency at R submissions/s offered; see
+bench/runtime_workers.py); ``--rss-every N`` prints the RSS every N interactions (memory).
 
 The Facebook BP's shipped strategies (rendered from the package templates) run in-process on
 a fresh store: N interactions are submitted 100 per transaction, each goes through the full
 path (inbound, buffer, classify-screen, calculation, agent delivery with its contact
-subroutine and UCS record) to automatic agents that accept and finish it at once; the Stop
+subroutine and UCS record) to automatic agents that accept and finish what they are offered
+at once (one transaction for an agent's accepts, one for its dones); the Stop
 strategy then closes it in UCS and ends it. The figure is interactions finished per second.
 
 The baseline replays, with SQLAlchemy Core's ``exec_driver_sql`` on a fresh store and the
@@ -119,36 +123,67 @@ class Recorder:
             self.current = []
 
 
-def run_engine(runtime: Runtime, count: int) -> tuple[float, float]:
-    """Submit, route and finish ``count`` interactions; (wall, CPU) seconds taken."""
-    agents = list(runtime.engine.ctx.deployment.agents)
-    for agent in agents:
+def log_in_agents(runtime: Runtime) -> None:
+    """Every automatic agent logged in and ready."""
+    for agent in runtime.engine.ctx.deployment.agents:
         runtime.agent_login(TENANT, agent)
         runtime.agent_ready(TENANT, agent)
+
+
+def serve_agents(runtime: Runtime, agents: list[str], seen: dict[str, float] | None) -> int:
+    """Each automatic agent takes everything offered to it and finishes it at once: one
+    transaction for its accepts, one for its dones. ``seen`` gets when each offer was first
+    seen (wall clock). Returns how many interactions the agents handled."""
+    handled = 0
+    for agent in agents:
+        held = runtime.offers(TENANT, agent)
+        if not held:
+            continue
+        offered = [o.interaction_id for o in held if o.state == "offered"]
+        if offered:
+            if seen is not None:
+                now = time.time()
+                seen.update((i, now) for i in offered if i not in seen)
+            runtime.accept_many(TENANT, agent, offered)
+        runtime.done_many(TENANT, agent, [o.interaction_id for o in held])
+        handled += len(held)
+    return handled
+
+
+def rss_mib() -> float:
+    """The process's resident memory now."""
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
+def run_engine(
+    runtime: Runtime, count: int, rss_every: int = 0
+) -> tuple[float, float, list[tuple[int, float]]]:
+    """Submit, route and finish ``count`` interactions; (wall, CPU) seconds taken and, every
+    ``rss_every`` submitted interactions, the RSS."""
+    agents = list(runtime.engine.ctx.deployment.agents)
+    log_in_agents(runtime)
     gc.collect()
     start, cpu = time.perf_counter(), time.process_time()
-    submitted = 0
+    submitted, curve = 0, []
     while True:
         if submitted < count:
             runtime.submit_many(
                 TENANT, DMS, [body(n) for n in range(submitted, min(count, submitted + BATCH))]
             )
             submitted = min(count, submitted + BATCH)
+            if rss_every and submitted % rss_every == 0:
+                curve.append((submitted, rss_mib()))
         ran = runtime.run_turn()
-        handled = 0
-        for agent in agents:
-            for offer in runtime.offers(TENANT, agent):
-                if offer.state == "offered":
-                    runtime.accept(TENANT, agent, offer.interaction_id)
-                runtime.done(TENANT, agent, offer.interaction_id)
-                handled += 1
+        handled = serve_agents(runtime, agents, None)
         if submitted == count and not ran and not handled:
             break
-    elapsed = time.perf_counter() - start, time.process_time() - cpu
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     stopped = runtime.status(TENANT).states.get("stopped", 0)
     if stopped != count:
         raise SystemExit(f"only {stopped} of {count} interactions finished")
-    return elapsed
+    return wall, cpu, curve
 
 
 def replay(url: str, transactions: list[list[tuple[str, Any, bool]]]) -> tuple[float, float]:
@@ -172,29 +207,47 @@ def replay(url: str, transactions: list[list[tuple[str, Any, bool]]]) -> tuple[f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=5000)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--sort", default="cumulative", help="profile order: cumulative, tottime")
+    parser.add_argument("--store", help="a store URL for --workers (an empty database)")
+    parser.add_argument(
+        "--start-pg", action="store_true", help="--workers on a throwaway local PostgreSQL"
+    )
+    parser.add_argument("--workers", type=int, default=0, help="worker processes on --store")
+    parser.add_argument("--rate", type=float, default=0, help="--workers: submissions/s offered")
+    parser.add_argument(
+        "--rss-every", type=int, default=0, help="no replay; print the RSS every N interactions"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "strategies").mkdir()
-        runtime = open_runtime(
-            TENANT,
-            store_url=f"sqlite:///{root / 'engine.db'}",
-            deployment=deployment(root / "strategies"),
-        )
-        recorder = Recorder()
-        recorder.attach(runtime)
-        profiler = cProfile.Profile() if args.profile else None
-        if profiler:
-            profiler.enable()
-        engine_wall, engine_cpu = run_engine(runtime, args.count)
-        if profiler:
-            profiler.disable()
-        runtime.close()
-        raw_wall, raw_cpu = replay(f"sqlite:///{root / 'replay.db'}", recorder.transactions)
+        if args.workers:
+            _bench_workers(args, root / "strategies")
+        elif args.rss_every:
+            _bench_memory(args.count, args.rss_every, root)
+        else:
+            _bench_replay(args, root)
+
+
+def _bench_replay(args: argparse.Namespace, root: Path) -> None:
+    runtime = open_runtime(
+        TENANT,
+        store_url=f"sqlite:///{root / 'engine.db'}",
+        deployment=deployment(root / "strategies"),
+    )
+    recorder = Recorder()
+    recorder.attach(runtime)
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler:
+        profiler.enable()
+    engine_wall, engine_cpu, _ = run_engine(runtime, args.count)
+    if profiler:
+        profiler.disable()
+    runtime.close()
+    raw_wall, raw_cpu = replay(f"sqlite:///{root / 'replay.db'}", recorder.transactions)
     n = args.count
     statements = sum(len(t) for t in recorder.transactions)
     print(
@@ -213,6 +266,45 @@ def main() -> None:
     print(f"max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     if profiler:
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(40)
+
+
+def _bench_memory(count: int, every: int, root: Path) -> None:
+    runtime = open_runtime(
+        TENANT,
+        store_url=f"sqlite:///{root / 'engine.db'}",
+        deployment=deployment(root / "strategies"),
+    )
+    wall, cpu, curve = run_engine(runtime, count, every)
+    runtime.close()
+    print(f"interactions: {count}, wall {wall:.0f} s, CPU {cpu:.0f} s ({count / cpu:,.0f}/s)")
+    base = curve[0][1]
+    for done, rss in curve:
+        print(f"after {done:>9,}: RSS {rss:6.1f} MiB ({(rss / base - 1) * 100:+.1f}%)")
+
+
+def _bench_workers(args: argparse.Namespace, strategies: Path) -> None:
+    from contextlib import nullcontext
+
+    from bench.pg_server import throwaway_postgresql
+    from bench.runtime_workers import percentile, run_workers
+
+    if not args.store and not args.start_pg:
+        raise SystemExit("--workers needs --store URL (an empty database) or --start-pg")
+    server = throwaway_postgresql() if args.start_pg else nullcontext(args.store)
+    with server as url:
+        outcome = run_workers(url, strategies, args.count, args.workers, args.rate)
+    n, lat = outcome.count, outcome.latencies
+    offered = f"{args.rate:,.0f}/s offered" if args.rate else "submitted at once"
+    print(f"interactions: {n}, workers: {args.workers}, {offered}")
+    print(
+        f"finished: wall {outcome.wall:.2f} s ({n / outcome.wall:,.0f}/s); CPU of each worker "
+        + ", ".join(f"{c:.1f} s" for c in outcome.worker_cpu)
+        + f"; of the submitter {outcome.submitter_cpu:.1f} s"
+    )
+    print(
+        f"submission-to-offer ({len(lat)} seen): p50 {percentile(lat, 0.5) * 1000:.1f} ms, "
+        f"p99 {percentile(lat, 0.99) * 1000:.1f} ms, max {max(lat) * 1000:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

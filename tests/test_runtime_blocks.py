@@ -457,6 +457,31 @@ def test_agent_actions_on_what_is_not_theirs_change_nothing(
     runtime.close()
 
 
+def test_batched_agent_actions_are_all_or_nothing(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    runtime = start(store_url, clock, {"a1": (5, 3)})
+    ids = [runtime.submit(TENANT, DMS, body(n)).interaction_id for n in range(3)]
+    runtime.run_until_idle()
+    held = "SELECT id, state FROM interactions WHERE assigned_to = 'a1' ORDER BY id"
+    assert rows(held) == [(i, "offered") for i in sorted(ids)]
+    with pytest.raises(AgentActionError) as caught:  # the last one is not offered to a1
+        runtime.accept_many(TENANT, "a1", [*ids[:2], "no-such-id"])
+    assert caught.value.status == 404
+    assert rows(held) == [(i, "offered") for i in sorted(ids)]
+    assert rows("SELECT count(*) FROM runtime_offers WHERE outcome IS NOT NULL") == [(0,)]
+    taken = runtime.accept_many(TENANT, "a1", ids)
+    assert [o.state for o in taken] == ["agent"] * 3
+    with pytest.raises(AgentActionError) as caught:  # twice the same: held, not offered
+        runtime.accept_many(TENANT, "a1", ids[:1])
+    assert caught.value.status == 409
+    runtime.done_many(TENANT, "a1", ids)
+    assert rows("SELECT load FROM runtime_agent_loads WHERE agent = 'a1'") == [(0,)]
+    runtime.run_until_idle()
+    assert rows("SELECT state, count(*) FROM interactions GROUP BY state") == [("stopped", 3)]
+    runtime.close()
+
+
 def test_status_shows_queues_agents_and_workers(store_url: str, clock: VirtualClock) -> None:
     runtime = start(store_url, clock, {"a1": (5, 2)})
     for n in range(3):

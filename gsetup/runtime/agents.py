@@ -345,13 +345,22 @@ def set_presence(ctx: EngineContext, agent: str, state: str) -> AgentStatus:
 
 def accept(ctx: EngineContext, agent: str, interaction_id: str) -> Offer:
     """The agent takes an interaction offered to it."""
+    return accept_many(ctx, agent, [interaction_id])[0]
+
+
+def accept_many(ctx: EngineContext, agent: str, interaction_ids: list[str]) -> list[Offer]:
+    """The agent takes several interactions offered to it, in one transaction: all or none
+    (the first one not offered to it raises and nothing changes)."""
     with _agent_turn(ctx, agent) as turn:
-        itx = _held(turn, agent, interaction_id, ("offered",))
-        itx.state, itx.position, itx.waiting, itx.due_at = "agent", None, None, None
-        turn.touch(itx)
-        _record_outcome(turn, itx, agent, "accepted")
-        turn.log(itx, "accepted", agent=agent)
-    return _offer(itx)
+        taken = []
+        for interaction_id in interaction_ids:
+            itx = _held(turn, agent, interaction_id, ("offered",))
+            itx.state, itx.position, itx.waiting, itx.due_at = "agent", None, None, None
+            turn.touch(itx)
+            _record_outcome(turn, itx, agent, "accepted")
+            turn.log(itx, "accepted", agent=agent)
+            taken.append(itx)
+    return [_offer(itx) for itx in taken]
 
 
 def reject(ctx: EngineContext, agent: str, interaction_id: str) -> None:
@@ -407,20 +416,29 @@ def reply(
 def done(ctx: EngineContext, agent: str, interaction_id: str, queue: str | None) -> None:
     """The agent is finished: capacity freed; the interaction goes to ``queue``, else its
     Business Process's stop queue, else it is stopped."""
+    done_many(ctx, agent, [interaction_id], queue)
+
+
+def done_many(
+    ctx: EngineContext, agent: str, interaction_ids: list[str], queue: str | None
+) -> None:
+    """:func:`done` for several interactions held by the agent, in one transaction: all or
+    none."""
     from gsetup.runtime.interpreter import place, stop
 
     if queue is not None and queue not in ctx.program.queues:
         raise AgentActionError(404, f"no queue {queue!r}")
     with _agent_turn(ctx, agent) as turn:
-        itx = _held(turn, agent, interaction_id, ("agent",))
-        release(turn, agent, itx.media_type)
-        itx.assigned_to = None
-        destination = queue or _queue_named(ctx, itx, " Stop Queue")
-        if destination is None:
-            stop(turn, itx, "done")
-        else:
-            place(turn, itx, destination)
-        turn.log(itx, "done", agent=agent)
+        for interaction_id in interaction_ids:
+            itx = _held(turn, agent, interaction_id, ("agent",))
+            release(turn, agent, itx.media_type)
+            itx.assigned_to = None
+            destination = queue or _queue_named(ctx, itx, " Stop Queue")
+            if destination is None:
+                stop(turn, itx, "done")
+            else:
+                place(turn, itx, destination)
+            turn.log(itx, "done", agent=agent)
 
 
 def _queue_named(ctx: EngineContext, itx: Itx, suffix: str) -> str | None:
@@ -432,23 +450,13 @@ def _queue_named(ctx: EngineContext, itx: Itx, suffix: str) -> str | None:
 
 def offers_of(ctx: EngineContext, agent: str) -> list[Offer]:
     """What ``agent`` has been offered or holds, oldest first."""
-    from sqlalchemy import select
-
     from gsetup.runtime.itx import from_row
 
     if agent not in ctx.deployment.agents:
         raise AgentActionError(404, f"no agent {agent!r} in tenant {ctx.tenant!r}")
-    table = ctx.store.table
+    statement = sql.offers_of(ctx.store.table)
     with ctx.store.engine.connect() as conn:
-        rows = conn.execute(
-            select(table)
-            .where(
-                table.c.tenant == ctx.tenant,
-                table.c.assigned_to == agent,
-                table.c.state.in_(("offered", "agent")),
-            )
-            .order_by(table.c.placed_in_queue_at)
-        ).all()
+        rows = sql.run(conn, statement, {"b_tenant": ctx.tenant, "b_agent": agent}).all()
     return [_offer(from_row(dict(row._mapping))) for row in rows]
 
 

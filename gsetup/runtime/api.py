@@ -183,6 +183,13 @@ class Runtime:
         self._check_tenant(tenant, AgentActionError)
         return accept(self.engine.ctx, agent, interaction_id)
 
+    def accept_many(self, tenant: str, agent: str, interaction_ids: list[str]) -> list[Offer]:
+        """Accept several offers of ``agent`` in one transaction: all or none."""
+        from gsetup.runtime.agents import accept_many
+
+        self._check_tenant(tenant, AgentActionError)
+        return accept_many(self.engine.ctx, agent, interaction_ids)
+
     def reject(self, tenant: str, agent: str, interaction_id: str) -> None:
         """Refuse an offer: the reservation is released and the interaction is routed again."""
         from gsetup.runtime.agents import reject
@@ -208,6 +215,15 @@ class Runtime:
 
         self._check_tenant(tenant, AgentActionError)
         done(self.engine.ctx, agent, interaction_id, queue)
+
+    def done_many(
+        self, tenant: str, agent: str, interaction_ids: list[str], queue: str | None = None
+    ) -> None:
+        """:meth:`done` for several interactions of ``agent`` in one transaction: all or none."""
+        from gsetup.runtime.agents import done_many
+
+        self._check_tenant(tenant, AgentActionError)
+        done_many(self.engine.ctx, agent, interaction_ids, queue)
 
     # --- running ---------------------------------------------------------------------------
 

@@ -163,6 +163,20 @@ def lock_one(table: Table, postgresql: bool, skip_locked: bool) -> Any:
 
 
 @functools.cache
+def offers_of(table: Table) -> Any:
+    """What an agent has been offered or holds, oldest first."""
+    return (
+        select(table)
+        .where(
+            table.c.tenant == bindparam("b_tenant"),
+            table.c.assigned_to == bindparam("b_agent"),
+            or_(table.c.state == "offered", table.c.state == "agent"),
+        )
+        .order_by(table.c.placed_in_queue_at)
+    )
+
+
+@functools.cache
 def intake_duplicate(table: Table) -> Any:
     """The interaction a submission repeats."""
     return select(table.c.id, table.c.queue).where(

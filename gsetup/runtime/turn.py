@@ -33,25 +33,33 @@ class Turn:
     loaded_agents: set[str] = field(default_factory=set)  # whose loads are read
     all_agents_read: bool = False  # every ready agent is in ``agents``
     wake: dict[str, int] = field(default_factory=dict)  # media type -> capacity freed
-    # (custom property, value) -> interactions of this turn changed while holding that value
+    # (custom property, value) -> interactions of this turn changed while holding that value,
+    # kept only for the properties a query of this turn has asked about (``watched``)
     changed: dict[tuple[str, Any], set[str]] = field(default_factory=dict)
+    watched: dict[str, str] = field(default_factory=dict)  # custom property -> its column
+    loaded: dict[str, Any] = field(default_factory=dict)  # id -> its row as claimed
     outbox_rows: int = 0
 
     def hold(self, rows: Iterable[Any]) -> list[Itx]:
         """Take claimed rows into the turn."""
-        loaded = [from_row(row._mapping) for row in rows]
-        for itx in loaded:
+        loaded = []
+        for row in rows:
+            itx = from_row(row._mapping)
             self.held[itx.id] = itx
+            self.loaded[itx.id] = row._mapping
+            loaded.append(itx)
         return loaded
 
     def touch(self, itx: Itx) -> None:
-        """Mark ``itx`` to be written back, indexing its custom values for flush_matching."""
+        """Mark ``itx`` to be written back, indexing its watched values for flush_matching
+        (only those: a turn touches each interaction dozens of times)."""
         self.dirty[itx.id] = itx
-        udata = itx.udata
-        for prop in self.ctx.store.property_of.values():
-            value = udata.get(prop)
-            if value is not None:
-                self.changed.setdefault((prop, _hashable(value)), set()).add(itx.id)
+        if self.watched:
+            udata = itx.udata
+            for prop in self.watched:
+                value = udata.get(prop)
+                if value is not None:
+                    self.changed.setdefault((prop, _hashable(value)), set()).add(itx.id)
 
     def flush(self) -> None:
         """Write every changed interaction (one executemany) and the agents' loads."""
@@ -69,9 +77,24 @@ class Turn:
         """Flush before a query on ``column`` = ``value`` only when another changed
         interaction of this turn could match it; the common case costs no statement."""
         prop = self.ctx.store.property_of.get(column)
-        others = self.changed.get((prop or "", _hashable(value)), set()) - {asking.id}
-        if prop is None or any(i in self.dirty for i in others):
+        if prop is None:
             self.flush()
+            return
+        if prop not in self.watched:
+            self._watch(prop, column)
+        others = self.changed.get((prop, _hashable(value)), set()) - {asking.id}
+        if any(i in self.dirty for i in others):
+            self.flush()
+
+    def _watch(self, prop: str, column: str) -> None:
+        """Index ``prop`` from now on; a changed interaction counts with its value as claimed
+        (what the row still holds) and its value now."""
+        self.watched[prop] = column
+        for itx in self.dirty.values():
+            row = self.loaded.get(itx.id)
+            for value in (row.get(column) if row is not None else None, itx.udata.get(prop)):
+                if value is not None:
+                    self.changed.setdefault((prop, _hashable(value)), set()).add(itx.id)
 
     def log(self, itx: Itx, event: str, **fields: Any) -> None:
         """A structured debug line for a state change."""

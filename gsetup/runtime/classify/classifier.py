@@ -97,7 +97,7 @@ class RulesClassifier:
         """``{rules, sentiment, actionability, matched}``: the screening file ``rules``'s
         rules that match. A sentiment file with ``model: vader`` gives the sentiment."""
         screening = self._file(rules, "screening")
-        matched = [r for r in screening.rules if r.matcher.hits(text, None)]
+        matched = [r for r in screening.rules if r.matcher.matches(text)]
         negative = sum(1 for r in matched if r.sentiment == "negative")
         positive = sum(1 for r in matched if r.sentiment == "positive")
         sentiment = _label(positive - negative, 1)

@@ -43,6 +43,10 @@ class Matcher:
             if pattern.search(text)
         )
 
+    def matches(self, text: str) -> bool:
+        """True when any pattern, of any language, occurs in ``text`` (stops at the first)."""
+        return any(p.search(text) for patterns in self.patterns.values() for p in patterns)
+
 
 @dataclass(frozen=True)
 class ScreeningRule:

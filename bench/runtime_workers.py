@@ -1,0 +1,124 @@
+"""Several worker processes on one store: throughput and submission-to-offer latency.
+
+Each worker is a real process (spawned, so it shares no connection with this one) running
+the engine's turns for the tenant, as ``gsetup route run`` does, and playing the automatic
+agents assigned to it (agent ``i`` belongs to worker ``i % workers``). This process submits
+the interactions (as fast as it can, or at ``rate`` per second in 10 ms ticks) and notes when
+each submission started; a worker notes when its agent first sees each offer, right after the
+turn that made it committed. Latency is the difference: intake, claim, the strategy path up
+to the target, the commit and the agent's poll.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import bench_runtime as b
+
+POLL = 0.002  # seconds a worker with nothing to do waits
+
+
+@dataclass
+class Outcome:
+    """One multi-worker run."""
+
+    count: int
+    wall: float
+    worker_cpu: list[float]
+    submitter_cpu: float
+    latencies: list[float]  # seconds, one per interaction
+
+
+def _worker(url: str, strategies: str, index: int, workers: int, stop: Any, out: Any) -> None:
+    runtime = b.open_runtime(
+        b.TENANT,
+        store_url=url,
+        deployment=b.deployment(Path(strategies)),
+        worker_id=f"bench-{index}",
+    )
+    names = sorted(runtime.engine.ctx.deployment.agents)
+    mine = [name for n, name in enumerate(names) if n % workers == index]
+    seen: dict[str, float] = {}
+    cpu = time.process_time()
+    while not stop.is_set():
+        ran = runtime.run_turn()
+        handled = b.serve_agents(runtime, mine, seen)
+        if not ran and not handled:
+            stop.wait(POLL)
+    runtime.close()
+    out.put((time.process_time() - cpu, seen))
+
+
+def run_workers(url: str, strategies: Path, count: int, workers: int, rate: float) -> Outcome:
+    """Start ``workers`` processes, submit ``count`` interactions (at ``rate``/s; 0: at
+    once, 100 per transaction), wait until all are stopped; the workers' figures."""
+    context = multiprocessing.get_context("spawn")
+    stop, out = context.Event(), context.Queue()
+    runtime = b.open_runtime(b.TENANT, store_url=url, deployment=b.deployment(strategies))
+    b.log_in_agents(runtime)
+    procs = [
+        context.Process(target=_worker, args=(url, str(strategies), i, workers, stop, out))
+        for i in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+    try:
+        started, cpu = time.perf_counter(), time.process_time()
+        submitted_at = _submit(runtime, count, rate)
+        submitter_cpu = time.process_time() - cpu
+        _wait_stopped(runtime, count)
+        wall = time.perf_counter() - started
+        stop.set()
+        results = [out.get(timeout=120) for _ in procs]
+    finally:
+        stop.set()
+        for proc in procs:
+            proc.join(timeout=60)
+            if proc.is_alive():
+                proc.kill()
+        runtime.close()
+    seen = {k: v for _, s in results for k, v in s.items()}
+    latencies = [seen[i] - t for i, t in submitted_at.items() if i in seen]
+    return Outcome(count, wall, [c for c, _ in results], submitter_cpu, latencies)
+
+
+def _submit(runtime: b.Runtime, count: int, rate: float) -> dict[str, float]:
+    """Submit; interaction id -> when its submission started (wall clock)."""
+    submitted_at: dict[str, float] = {}
+    start, n = time.perf_counter(), 0
+    while n < count:
+        due = count if rate <= 0 else min(count, int((time.perf_counter() - start) * rate) + 1)
+        due = min(due, n + b.BATCH)
+        if due > n:
+            now = time.time()
+            bodies = [b.body(k) for k in range(n, due)]
+            for accepted in runtime.submit_many(b.TENANT, b.DMS, bodies):
+                submitted_at[accepted.interaction_id] = now
+            n = due
+        if rate > 0:
+            time.sleep(0.01)
+    return submitted_at
+
+
+def _wait_stopped(runtime: b.Runtime, count: int, timeout: float = 3600.0) -> None:
+    from sqlalchemy import func, select
+
+    table = runtime.store.table
+    query = select(func.count()).where(table.c.tenant == b.TENANT, table.c.state == "stopped")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with runtime.store.engine.connect() as conn:
+            if conn.execute(query).scalar() == count:
+                return
+        time.sleep(0.1)
+    raise SystemExit(f"not all {count} interactions stopped within {timeout:.0f} s")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value below which ``fraction`` of ``values`` lie (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
