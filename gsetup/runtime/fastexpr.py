@@ -2,11 +2,11 @@
 
 A sandboxed jinja2 expression costs about 7 µs a call (a template render); the shapes strategy
 files use most (names, ``udata.key``, literals, ``| default``, ``| int``, comparisons,
-``and``/``or``/``not``, ``a if c else b``, list and dict literals) cost well under 1 µs as
-closures. Semantics stay jinja2's: attribute and item access go through the sandbox's own
-``getattr``/``getitem``, a missing name is jinja2's ``Undefined``, filters and tests are the
-environment's functions, and an undefined result is None. Any other node (calls, ``~``,
-slices, filters that need a context) makes the whole expression fall back to jinja2.
+``and``/``or``/``not``, ``a if c else b``, ``~``, list and dict literals) cost well under
+1 µs as closures. Semantics stay jinja2's: attribute and item access go through the sandbox's
+own ``getattr``/``getitem``, a missing name is jinja2's ``Undefined``, filters and tests are
+the environment's functions, and an undefined result is None. Any other node (calls, slices,
+filters that need a context) makes the whole expression fall back to jinja2.
 """
 
 from __future__ import annotations
@@ -137,6 +137,10 @@ def _compile(node: nodes.Node) -> _Fn:
         items = [_compile(item) for item in node.items]
         kind = list if isinstance(node, nodes.List) else tuple
         return lambda ctx: kind(item(ctx) for item in items)
+    if isinstance(node, nodes.Concat):
+        # ``a ~ b``: jinja2's str_join (the environment does not autoescape)
+        parts = [_compile(item) for item in node.nodes]
+        return lambda ctx: "".join([str(part(ctx)) for part in parts])
     if isinstance(node, nodes.Dict):
         pairs = [(_compile(p.key), _compile(p.value)) for p in node.items]
         return lambda ctx: {k(ctx): v(ctx) for k, v in pairs}

@@ -154,8 +154,13 @@ def _column_value(value: Any, f: CustomField) -> Any:
         return None
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def plain(value: Any) -> Any:
     """``value`` with jinja2's Undefined (inside dicts and lists too) replaced by None."""
+    if type(value) in _SCALARS:  # most arguments: nothing to look into
+        return value
     if isinstance(value, Undefined):
         return None
     if isinstance(value, dict):
