@@ -469,6 +469,9 @@ def test_batched_agent_actions_are_all_or_nothing(
         runtime.accept_many(TENANT, "a1", [*ids[:2], "no-such-id"])
     assert caught.value.status == 404
     assert rows(held) == [(i, "offered") for i in sorted(ids)]
+    with pytest.raises(AgentActionError) as caught:
+        runtime.accept_many(TENANT, "a1", [ids[0], ids[1], ids[0]])
+    assert caught.value.status == 400
     assert rows("SELECT count(*) FROM runtime_offers WHERE outcome IS NOT NULL") == [(0,)]
     taken = runtime.accept_many(TENANT, "a1", ids)
     assert [o.state for o in taken] == ["agent"] * 3

@@ -153,11 +153,16 @@ def _end_offer(turn: Turn, itx: Itx, outcome: str) -> None:
 
 
 def _record_outcome(turn: Turn, itx: Itx, agent: str, outcome: str) -> None:
-    sql.run(
-        turn.conn,
-        sql.OFFER_OUTCOME,
-        {"b_tenant": itx.tenant, "b_id": itx.id, "b_agent": agent, "b_outcome": outcome},
-    )
+    _record_outcomes(turn, [itx], agent, outcome)
+
+
+def _record_outcomes(turn: Turn, itxs: list[Itx], agent: str, outcome: str) -> None:
+    rows = [
+        {"b_tenant": itx.tenant, "b_id": itx.id, "b_agent": agent, "b_outcome": outcome}
+        for itx in itxs
+    ]
+    if rows:
+        sql.run(turn.conn, sql.OFFER_OUTCOME, rows if len(rows) > 1 else rows[0])
 
 
 def _ready(turn: Turn) -> dict[str, AgentSlot]:
@@ -266,15 +271,33 @@ def _agent_turn(ctx: EngineContext, agent: str) -> Iterator[Turn]:
 
 def _held(turn: Turn, agent: str, interaction_id: str, states: tuple[str, ...]) -> Itx:
     """The interaction, locked, if it is ``agent``'s in one of ``states``."""
+    return _held_many(turn, agent, [interaction_id], states)[0]
+
+
+def _held_many(
+    turn: Turn, agent: str, interaction_ids: list[str], states: tuple[str, ...]
+) -> list[Itx]:
+    """The interactions, locked with one statement (in id order: no deadlock between two
+    batches), if each is ``agent``'s in one of ``states``; else the first one that is not
+    raises."""
+    if len(set(interaction_ids)) != len(interaction_ids):
+        raise AgentActionError(400, "an interaction id is given twice")
+    if not interaction_ids:
+        return []
     store = turn.ctx.store
-    row = sql.run(
-        turn.conn,
-        sql.lock_one(store.table, store.postgresql, False),
-        {"b_tenant": turn.ctx.tenant, "b_id": interaction_id},
-    ).first()
-    if row is None:
+    if len(interaction_ids) == 1:
+        statement = sql.lock_one(store.table, store.postgresql, False)
+        params: dict[str, Any] = {"b_tenant": turn.ctx.tenant, "b_id": interaction_ids[0]}
+    else:
+        statement = sql.lock_many(store.table, store.postgresql)
+        params = {"b_tenant": turn.ctx.tenant, "b_ids": sorted(set(interaction_ids))}
+    found = {itx.id: itx for itx in turn.hold(sql.run(turn.conn, statement, params))}
+    return [_check_held(found.get(i), i, agent, states) for i in interaction_ids]
+
+
+def _check_held(itx: Itx | None, interaction_id: str, agent: str, states: tuple[str, ...]) -> Itx:
+    if itx is None:
         raise AgentActionError(404, f"no interaction {interaction_id!r}")
-    itx = turn.hold([row])[0]
     if itx.state in ("stopped", "error"):
         raise AgentActionError(409, f"interaction {interaction_id} has ended ({itx.state})")
     if itx.assigned_to != agent:
@@ -352,14 +375,12 @@ def accept_many(ctx: EngineContext, agent: str, interaction_ids: list[str]) -> l
     """The agent takes several interactions offered to it, in one transaction: all or none
     (the first one not offered to it raises and nothing changes)."""
     with _agent_turn(ctx, agent) as turn:
-        taken = []
-        for interaction_id in interaction_ids:
-            itx = _held(turn, agent, interaction_id, ("offered",))
+        taken = _held_many(turn, agent, interaction_ids, ("offered",))
+        for itx in taken:
             itx.state, itx.position, itx.waiting, itx.due_at = "agent", None, None, None
             turn.touch(itx)
-            _record_outcome(turn, itx, agent, "accepted")
             turn.log(itx, "accepted", agent=agent)
-            taken.append(itx)
+        _record_outcomes(turn, taken, agent, "accepted")
     return [_offer(itx) for itx in taken]
 
 
@@ -429,8 +450,8 @@ def done_many(
     if queue is not None and queue not in ctx.program.queues:
         raise AgentActionError(404, f"no queue {queue!r}")
     with _agent_turn(ctx, agent) as turn:
-        for interaction_id in interaction_ids:
-            itx = _held(turn, agent, interaction_id, ("agent",))
+        held = _held_many(turn, agent, interaction_ids, ("agent",))
+        for itx in held:
             release(turn, agent, itx.media_type)
             itx.assigned_to = None
             destination = queue or _queue_named(ctx, itx, " Stop Queue")

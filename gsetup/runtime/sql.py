@@ -177,6 +177,20 @@ def offers_of(table: Table) -> Any:
 
 
 @functools.cache
+def lock_many(table: Table, postgresql: bool) -> Any:
+    """Interactions by id (``b_ids``, an expanding list), locked on PostgreSQL in id order."""
+    query = (
+        select(table)
+        .where(
+            table.c.tenant == bindparam("b_tenant"),
+            table.c.id.in_(bindparam("b_ids", expanding=True)),
+        )
+        .order_by(table.c.id)
+    )
+    return query.with_for_update() if postgresql else query
+
+
+@functools.cache
 def intake_duplicate(table: Table) -> Any:
     """The interaction a submission repeats."""
     return select(table.c.id, table.c.queue).where(

@@ -44,9 +44,10 @@ class Turn:
         """Take claimed rows into the turn."""
         loaded = []
         for row in rows:
-            itx = from_row(row._mapping)
+            mapping = row._mapping
+            itx = from_row(mapping)
             self.held[itx.id] = itx
-            self.loaded[itx.id] = row._mapping
+            self.loaded[itx.id] = mapping
             loaded.append(itx)
         return loaded
 
