@@ -87,10 +87,8 @@ def offer(turn: Turn, itx: Itx, agent: str) -> None:
     itx.due_at = turn.now + turn.ctx.settings.reservation_timeout
     itx.offers += 1
     turn.touch(itx)
-    sql.run(
-        turn.conn,
-        sql.INSERT_OFFER,
-        {"tenant": itx.tenant, "interaction_id": itx.id, "agent": agent, "offered_at": turn.now},
+    turn.new_offers.append(
+        {"tenant": itx.tenant, "interaction_id": itx.id, "agent": agent, "offered_at": turn.now}
     )
     turn.ctx.metrics.offers.inc()
     turn.log(itx, "offered", agent=agent)
@@ -161,6 +159,7 @@ def _record_outcomes(turn: Turn, itxs: list[Itx], agent: str, outcome: str) -> N
         {"b_tenant": itx.tenant, "b_id": itx.id, "b_agent": agent, "b_outcome": outcome}
         for itx in itxs
     ]
+    turn.flush_offers()
     if rows:
         sql.run(turn.conn, sql.OFFER_OUTCOME, rows if len(rows) > 1 else rows[0])
 

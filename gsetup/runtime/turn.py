@@ -39,6 +39,7 @@ class Turn:
     watched: dict[str, str] = field(default_factory=dict)  # custom property -> its column
     loaded: dict[str, Any] = field(default_factory=dict)  # id -> its row as claimed
     outbox_rows: int = 0
+    new_offers: list[dict[str, Any]] = field(default_factory=list)  # runtime_offers to insert
 
     def hold(self, rows: Iterable[Any]) -> list[Itx]:
         """Take claimed rows into the turn."""
@@ -63,7 +64,9 @@ class Turn:
                     self.changed.setdefault((prop, _hashable(value)), set()).add(itx.id)
 
     def flush(self) -> None:
-        """Write every changed interaction (one executemany) and the agents' loads."""
+        """Write every changed interaction and new offer (one executemany each) and the
+        agents' loads."""
+        self.flush_offers()
         if self.dirty:
             store = self.ctx.store
             rows = [to_values(itx, store.custom) for itx in self.dirty.values()]
@@ -73,6 +76,13 @@ class Turn:
             from gsetup.runtime.agents import flush_loads
 
             flush_loads(self)
+
+    def flush_offers(self) -> None:
+        """Insert the offers made so far (before anything reads or updates them)."""
+        if self.new_offers:
+            rows = self.new_offers if len(self.new_offers) > 1 else self.new_offers[0]
+            sql.run(self.conn, sql.INSERT_OFFER, rows)
+            self.new_offers = []
 
     def flush_matching(self, column: str, value: Any, asking: Itx) -> None:
         """Flush before a query on ``column`` = ``value`` only when another changed
