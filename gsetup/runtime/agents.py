@@ -276,21 +276,24 @@ def _held(turn: Turn, agent: str, interaction_id: str, states: tuple[str, ...]) 
 def _held_many(
     turn: Turn, agent: str, interaction_ids: list[str], states: tuple[str, ...]
 ) -> list[Itx]:
-    """The interactions, locked with one statement (in id order: no deadlock between two
-    batches), if each is ``agent``'s in one of ``states``; else the first one that is not
-    raises."""
+    """The interactions, locked with one statement per 128, if each is ``agent``'s in one of
+    ``states``; else the first one that is not raises."""
     if len(set(interaction_ids)) != len(interaction_ids):
         raise AgentActionError(400, "an interaction id is given twice")
     if not interaction_ids:
         return []
-    store = turn.ctx.store
+    store, tenant = turn.ctx.store, turn.ctx.tenant
+    found: dict[str, Itx] = {}
     if len(interaction_ids) == 1:
         statement = sql.lock_one(store.table, store.postgresql, False)
-        params: dict[str, Any] = {"b_tenant": turn.ctx.tenant, "b_id": interaction_ids[0]}
+        rows = sql.run(turn.conn, statement, {"b_tenant": tenant, "b_id": interaction_ids[0]})
+        found.update((itx.id, itx) for itx in turn.hold(rows))
     else:
-        statement = sql.lock_many(store.table, store.postgresql)
-        params = {"b_tenant": turn.ctx.tenant, "b_ids": sorted(set(interaction_ids))}
-    found = {itx.id: itx for itx in turn.hold(sql.run(turn.conn, statement, params))}
+        ordered, most = sorted(interaction_ids), sql.LOCK_MANY_SIZES[-1]
+        for start in range(0, len(ordered), most):  # in id order: no deadlock between batches
+            size, params = sql.lock_many_params(tenant, ordered[start : start + most])
+            rows = sql.run(turn.conn, sql.lock_many(store.table, store.postgresql, size), params)
+            found.update((itx.id, itx) for itx in turn.hold(rows))
     return [_check_held(found.get(i), i, agent, states) for i in interaction_ids]
 
 

@@ -176,14 +176,26 @@ def offers_of(table: Table) -> Any:
     )
 
 
+LOCK_MANY_SIZES = (2, 4, 8, 16, 32, 64, 128)
+
+
+def lock_many_params(tenant: str, ids: list[str]) -> tuple[Any, dict[str, Any]]:
+    """:func:`lock_many` for ``ids`` (at most the largest of ``LOCK_MANY_SIZES``) and its
+    parameters: the list is padded to the next size by repeating its last id, so a handful
+    of statements, each compiled once, serve every batch (no expanding IN to render)."""
+    size = next(n for n in LOCK_MANY_SIZES if n >= len(ids))
+    padded = [*ids, *([ids[-1]] * (size - len(ids)))]
+    return size, {"b_tenant": tenant, **{f"b_id{n}": i for n, i in enumerate(padded)}}
+
+
 @functools.cache
-def lock_many(table: Table, postgresql: bool) -> Any:
-    """Interactions by id (``b_ids``, an expanding list), locked on PostgreSQL in id order."""
+def lock_many(table: Table, postgresql: bool, size: int) -> Any:
+    """``size`` interactions by id (``b_id0``...), locked on PostgreSQL in id order."""
     query = (
         select(table)
         .where(
             table.c.tenant == bindparam("b_tenant"),
-            table.c.id.in_(bindparam("b_ids", expanding=True)),
+            or_(*(table.c.id == bindparam(f"b_id{n}") for n in range(size))),
         )
         .order_by(table.c.id)
     )
