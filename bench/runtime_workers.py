@@ -70,7 +70,7 @@ def run_workers(url: str, strategies: Path, count: int, workers: int, rate: floa
         started, cpu = time.perf_counter(), time.process_time()
         submitted_at = _submit(runtime, count, rate)
         submitter_cpu = time.process_time() - cpu
-        _wait_stopped(runtime, count)
+        _wait_stopped(runtime, count, procs)
         wall = time.perf_counter() - started
         stop.set()
         results = [out.get(timeout=120) for _ in procs]
@@ -104,13 +104,17 @@ def _submit(runtime: b.Runtime, count: int, rate: float) -> dict[str, float]:
     return submitted_at
 
 
-def _wait_stopped(runtime: b.Runtime, count: int, timeout: float = 3600.0) -> None:
+def _wait_stopped(
+    runtime: b.Runtime, count: int, procs: list[Any], timeout: float = 3600.0
+) -> None:
     from sqlalchemy import func, select
 
     table = runtime.store.table
     query = select(func.count()).where(table.c.tenant == b.TENANT, table.c.state == "stopped")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if any(not proc.is_alive() for proc in procs):
+            raise SystemExit("a worker process ended before the run finished")
         with runtime.store.engine.connect() as conn:
             if conn.execute(query).scalar() == count:
                 return
