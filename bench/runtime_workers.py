@@ -33,7 +33,9 @@ class Outcome:
     latencies: list[float]  # seconds, one per interaction
 
 
-def _worker(url: str, strategies: str, index: int, workers: int, stop: Any, out: Any) -> None:
+def _worker(
+    url: str, strategies: str, index: int, workers: int, stop: Any, out: Any, ready: Any
+) -> None:
     runtime = b.open_runtime(
         b.TENANT,
         store_url=url,
@@ -43,6 +45,7 @@ def _worker(url: str, strategies: str, index: int, workers: int, stop: Any, out:
     names = sorted(runtime.engine.ctx.deployment.agents)
     mine = [name for n, name in enumerate(names) if n % workers == index]
     seen: dict[str, float] = {}
+    ready.wait(timeout=300)  # every worker up before the first submission
     cpu = time.process_time()
     while not stop.is_set():
         ran = runtime.run_turn()
@@ -57,16 +60,17 @@ def run_workers(url: str, strategies: Path, count: int, workers: int, rate: floa
     """Start ``workers`` processes, submit ``count`` interactions (at ``rate``/s; 0: at
     once, 100 per transaction), wait until all are stopped; the workers' figures."""
     context = multiprocessing.get_context("spawn")
-    stop, out = context.Event(), context.Queue()
+    stop, out, ready = context.Event(), context.Queue(), context.Barrier(workers + 1)
     runtime = b.open_runtime(b.TENANT, store_url=url, deployment=b.deployment(strategies))
     b.log_in_agents(runtime)
     procs = [
-        context.Process(target=_worker, args=(url, str(strategies), i, workers, stop, out))
+        context.Process(target=_worker, args=(url, str(strategies), i, workers, stop, out, ready))
         for i in range(workers)
     ]
     for proc in procs:
         proc.start()
     try:
+        ready.wait(timeout=300)
         started, cpu = time.perf_counter(), time.process_time()
         submitted_at = _submit(runtime, count, rate)
         submitter_cpu = time.process_time() - cpu
