@@ -6,7 +6,8 @@ In one run, each read command (``list``, ``tenant list``, ``object show`` of one
 and on one populated by :func:`bench.bench_foundation.populate` (``--tenants`` tenants of 500
 objects and 5,000 options each). The figure is CPU time (user + system of the child, median),
 which contention on a shared machine disturbs less than wall time, as a ratio against the
-baseline of the same run. Goals (issue 11): every command <= 1.5x the baseline, and flat
+baseline; the baseline and the command on each database run in turns, so that a change of
+load hits all three alike. Goals (issue 11): every command <= 1.5x the baseline, and flat
 within 20% between the empty and the populated database.
 
 Both sides run with their bytecode compiled, as after ``pip install .`` (pip compiles the
@@ -45,15 +46,17 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def cpu_seconds(argv: list[str], env: dict[str, str], repeat: int) -> float:
-    """The median CPU time (user + system) of ``argv`` as a child process."""
-    times = []
+def cpu_seconds(runs: dict[str, tuple[list[str], dict[str, str]]], repeat: int) -> dict[str, float]:
+    """The median CPU time (user + system) of each child process of ``runs``, run in turns
+    (one of each, ``repeat`` times) so that a change of the machine's load hits all alike."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeat):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        subprocess.run(argv, stdout=subprocess.DEVNULL, env=env, check=True)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        times.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return statistics.median(times)
+        for name, (argv, env) in runs.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            subprocess.run(argv, stdout=subprocess.DEVNULL, env=env, check=True)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            times[name].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return {name: statistics.median(found) for name, found in times.items()}
 
 
 def prepare(url: str, tenants: int) -> None:
@@ -83,20 +86,24 @@ def main() -> None:
         if not big.exists():
             prepare(f"sqlite:///{big}", args.tenants)
         compileall.compile_dir(Path(gsetup.__file__).parent, quiet=1)
-        baseline = cpu_seconds(
-            [sys.executable, "-c", "import sqlalchemy"], child_env(), args.repeat
-        )
-        print(f"python -c 'import sqlalchemy': {baseline * 1000:.0f} ms CPU (baseline)")
+        baseline = [sys.executable, "-c", "import sqlalchemy"]
+        print(f"{'command':<20} {'baseline':>9} {'empty':>15} {args.tenants:>6} tenants  growth")
         for name, command in COMMANDS.items():
-            figures = []
-            for db in (empty, big):
-                env = child_env(GSETUP_DB=f"sqlite:///{db}")
-                figures.append(cpu_seconds([*gsetup_argv(), *command], env, args.repeat))
-            small, large = figures
+            found = cpu_seconds(
+                {
+                    "baseline": (baseline, child_env()),
+                    "empty": (
+                        [*gsetup_argv(), *command],
+                        child_env(GSETUP_DB=f"sqlite:///{empty}"),
+                    ),
+                    "big": ([*gsetup_argv(), *command], child_env(GSETUP_DB=f"sqlite:///{big}")),
+                },
+                args.repeat,
+            )
+            base, small, large = found["baseline"], found["empty"], found["big"]
             print(
-                f"{name}: empty {small * 1000:.0f} ms ({small / baseline:.2f}x), "
-                f"{args.tenants} tenants {large * 1000:.0f} ms ({large / baseline:.2f}x), "
-                f"growth {large / small - 1:+.0%}"
+                f"{name:<20} {base * 1000:>6.0f} ms {small * 1000:>5.0f} ms ({small / base:.2f}x) "
+                f"{large * 1000:>5.0f} ms ({large / base:.2f}x)  {large / small - 1:+.0%}"
             )
 
 
