@@ -54,7 +54,7 @@ class Confirmation:
     ``to_stderr``: the preview goes to standard error (``--json`` keeps standard output
     for the result). ``busy``: what a spinner says on a terminal while planning or applying
     (long work). ``terminal`` and ``ask`` are replaced by tests that feed key presses (``ask``
-None: questionary, on the stream the preview went to).
+    None: questionary, on the stream the preview went to).
     """
 
     dry_run: bool = False

@@ -287,4 +287,3 @@ def print_replay(report: Any) -> None:
             ("line", "status", "reason"),
             [(r["line"], r["status"], r["reason"]) for r in report.refused],
         )
-
