@@ -198,6 +198,5 @@ def _run(tmp_path: Path, store_url: str, count: int) -> None:
 
 @pytest.mark.pg
 def test_capacity_never_exceeded_with_four_workers(tmp_path: Path, pg_url: str) -> None:
-    """400 interactions by default, to keep the suite fast; the issue's 2,000:
-    GSETUP_TEST_CAPACITY_COUNT=2000."""
-    _run(tmp_path, pg_url, int(os.environ.get("GSETUP_TEST_CAPACITY_COUNT", "400")))
+    """2,000 interactions (about 45 s); GSETUP_TEST_CAPACITY_COUNT=N runs N."""
+    _run(tmp_path, pg_url, int(os.environ.get("GSETUP_TEST_CAPACITY_COUNT", "2000")))
