@@ -169,7 +169,6 @@ class Sender(Protocol):
 
     def send(self, ctx: EngineContext, app: AppConfig | None, item: Delivery) -> SendResult:
         """POST the request; never raises for network or HTTP errors."""
-        ...
 
 
 class HttpSender:

@@ -39,7 +39,6 @@ class Applier(Protocol):
         risky: Callable[[Plan], bool] | None = ...,
     ) -> R:
         """``run(dry_run)`` planned only, or confirmed as needed and applied."""
-        ...
 
 
 @dataclass

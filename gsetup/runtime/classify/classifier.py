@@ -28,7 +28,6 @@ class SentimentModel(Protocol):
 
     def score(self, text: str) -> float:
         """The text's sentiment score."""
-        ...
 
 
 class LexiconModel:

@@ -17,11 +17,9 @@ class Classifier(Protocol):
 
     def screen(self, text: str, rules: str) -> Mapping[str, Any]:
         """Screening rules: ``{sentiment, actionability, matched}``."""
-        ...
 
     def classify(self, text: str, category_root: str, language: str | None) -> Mapping[str, Any]:
         """The best category under ``category_root``: ``{category, confidence}``."""
-        ...
 
 
 _WORD = re.compile(r"[a-z']+")

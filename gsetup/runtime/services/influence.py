@@ -12,7 +12,6 @@ class InfluenceProvider(Protocol):
 
     def score(self, args: Mapping[str, Any], udata: Mapping[str, Any]) -> Mapping[str, Any]:
         """``{value, followers}`` for the user the arguments name."""
-        ...
 
 
 FOLLOWER_KEYS = ("followers", "_twitterFollowersCount", "_twitterFromFollowers", "FollowersCount")
