@@ -14,6 +14,8 @@ The populated database is built once with set-based SQL and kept in bench/result
 from __future__ import annotations
 
 import argparse
+import gc
+import platform
 import shutil
 import statistics
 import subprocess
@@ -41,6 +43,26 @@ def command_seconds(argv: list[str], repeat: int = 21) -> float:
     return median_seconds(
         lambda: subprocess.run(argv, stdout=subprocess.DEVNULL, check=True), repeat
     )
+
+
+def timed(action: Callable[[], object]) -> float:
+    """Seconds ``action`` takes, started after a full garbage collection so that no run pays
+    for the garbage of the runs before it (the collector stays on while a run is timed)."""
+    gc.collect()
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def cpu_model() -> str:
+    """This machine's processor, for the figures' heading."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def gsetup_argv() -> list[str]:

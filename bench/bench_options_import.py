@@ -15,7 +15,6 @@ Goals: import under 5x the parse time, unchanged re-import under 2x.
 from __future__ import annotations
 
 import argparse
-import gc
 import platform
 import shutil
 import tempfile
@@ -24,6 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.bench_foundation import cpu_model, timed
 from gsetup.commands.apps import AppSpec, create_app
 from gsetup.commands.options import find_target, import_options
 from gsetup.context import Context, connect
@@ -45,15 +45,6 @@ def option_file(path: Path, count: int, *, first: int, value: str) -> None:
             lines.append(f"[channel-bench-{n // KEYS_PER_SECTION}]")
         lines.append(f"option-{n}={value}-{n};#x")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def timed(action: Callable[[], object]) -> float:
-    """Seconds ``action`` takes, started after a full garbage collection so that no run pays
-    for the garbage of the runs before it (the collector stays on while a run is timed)."""
-    gc.collect()
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
 
 
 def parse_with_configobj(path: Path) -> None:
@@ -130,7 +121,7 @@ def _profile(ctx: Context, path: Path, restore: Callable[[], None]) -> None:
 
 
 def _report(parse: float, first: float, again: float) -> None:
-    cpu = _cpu()
+    cpu = cpu_model()
     print(f"machine: {cpu}, Python {platform.python_version()}, {platform.system()}")
     print(f"date: {datetime.now(UTC):%Y-%m-%d}")
     print(f"file: {IMPORTED:,} options; application holds {HELD:,}; best of {RUNS} rounds")
@@ -145,16 +136,6 @@ def _report(parse: float, first: float, again: float) -> None:
             f"{label + ':':<27} {seconds * 1000:8.1f} ms = {ratio:4.2f}x parse "
             f"(goal < {goal:g}x: {verdict})"
         )
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":

@@ -15,14 +15,13 @@ Goal: each command on the big tenant within 20% of the same command on the small
 
 from __future__ import annotations
 
-import gc
 import platform
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.bench_foundation import cpu_model, timed
 from gsetup.commands.apps import AppSpec, create_app
 from gsetup.commands.doctor import diagnose
 from gsetup.commands.install import install
@@ -45,14 +44,6 @@ HISTORY = 1_000
 KEYS_PER_SECTION = 100
 RUNS = 15
 GOAL = 1.2
-
-
-def timed(action: Callable[[], object]) -> float:
-    """Seconds ``action`` takes, after a full garbage collection."""
-    gc.collect()
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
 
 
 def deploy(root: Path) -> Context:
@@ -125,7 +116,7 @@ def main() -> None:
 
 
 def _report(best: dict[str, float]) -> None:
-    print(f"machine: {_cpu()}, Python {platform.python_version()}, {platform.system()}")
+    print(f"machine: {cpu_model()}, Python {platform.python_version()}, {platform.system()}")
     print(f"date: {datetime.now(UTC):%Y-%m-%d}; best of {RUNS} rounds")
     for command in ("list", "doctor"):
         small, big = best[f"{command} small"], best[f"{command} big"]
@@ -135,16 +126,6 @@ def _report(best: dict[str, float]) -> None:
             f"{command:<7} small tenant {small * 1000:7.1f} ms, big tenant {big * 1000:7.1f} ms"
             f" = {ratio:4.2f}x (goal <= {GOAL:g}x: {verdict})"
         )
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":
