@@ -198,6 +198,7 @@ def exchange(first: Path, second: Path, *, site: str = "exchange") -> bool:
 # Size limits of the files gsetup reads (issue 10: a limit keeps a wrong file from hanging it).
 OPTIONS_LIMIT = 64 * 1024 * 1024
 ANSWERS_LIMIT = 1024 * 1024
+JSONL_LIMIT = 256 * 1024 * 1024  # traffic and submission files: events of a long recording
 
 
 def read_regular(path: Path, limit: int, what: str) -> bytes:
@@ -232,6 +233,14 @@ def read_regular(path: Path, limit: int, what: str) -> bytes:
         raise BadInputError(f"{what} {path}: {_reason(exc)}") from None
     finally:
         os.close(fd)
+
+
+def read_lines(path: Path, limit: int, what: str) -> list[str]:
+    """The lines of a UTF-8 text file, read as :func:`read_regular` reads it."""
+    try:
+        return read_regular(path, limit, what).decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise BadInputError(f"{what} {path} is not UTF-8 text (byte {exc.start})") from None
 
 
 def _reason(exc: OSError) -> str:

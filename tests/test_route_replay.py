@@ -175,6 +175,17 @@ def test_bad_traffic_lines_name_the_line_and_reason(installed: Path, tmp_path: P
         assert f"{traffic}: line 5: {reason}" in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
         assert not store.exists()  # nothing ran
+    traffic.write_bytes(b'{"\xff": 1}\n')
+    unreadable = {
+        tmp_path / "missing.jsonl": f"traffic file {tmp_path / 'missing.jsonl'}: no such file",
+        tmp_path: f"traffic file {tmp_path} is a directory, not a regular file",
+        traffic: f"traffic file {traffic} is not UTF-8 text (byte 2)",
+    }
+    for path, message in unreadable.items():
+        result = run_cli("route", "replay", str(path), "--store", f"sqlite:///{store}")
+        assert result.exit_code == 2, path
+        assert result.stderr == f"gsetup: error: {message}\n"
+        assert not store.exists()
 
 
 def test_intake_refuses_attached_data_of_the_wrong_type(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from gsetup.context import Context
 from gsetup.errors import BadInputError, GsetupError, NotFoundError
+from gsetup.fileio import JSONL_LIMIT, read_lines
 
 SESSIONS_FILE = "agent-sessions.json"
 TIMEOUT_SECONDS = 30.0
@@ -173,12 +174,7 @@ def agent_offers(session: AgentSession) -> list[dict[str, Any]]:
 def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
     """The submissions of a JSON Lines file with their line numbers: one JSON object a line
     (blank lines skipped). A bad line is reported with its number; nothing is sent."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise BadInputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"{path}: cannot read it: {exc}") from None
+    lines = read_lines(path, JSONL_LIMIT, "submissions file")
     bodies = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():

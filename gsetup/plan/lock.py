@@ -92,7 +92,8 @@ def _acquire(
     try:
         while not _try_acquire(conn, tid, holder):
             owner = _holder(conn, tid)
-            if owner is not None and owner[1] == socket.gethostname() and not _alive(owner[2]):
+            here = owner is not None and owner[1] == socket.gethostname()
+            if owner is not None and here and not process_alive(owner[2]):
                 _release(conn, tid, pid=owner[2])
                 continue
             description = _describe(owner) if owner else "another gsetup writing to the database"
@@ -205,7 +206,8 @@ def force_unlock(engine: Engine, tenant: str) -> bool:
     return had
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this host (one we may not signal counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

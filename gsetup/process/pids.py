@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from gsetup.plan.lock import process_alive
+
 
 def start_time(pid: int) -> str | None:
     """The process's start time in clock ticks since boot (None: no such live process).
@@ -16,20 +18,10 @@ def start_time(pid: int) -> str | None:
     except FileNotFoundError:
         return None
     except OSError:
-        return "?" if _exists(pid) else None
+        return "?" if process_alive(pid) else None
     # The command name (field 2) is in parentheses and may hold spaces: split after it.
     fields = stat.rsplit(")", 1)[1].split()
     return None if fields[0] in ("Z", "X") else fields[19]
-
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def read_pid_file(path: Path) -> int | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gsetup.errors import BadInputError
+from gsetup.fileio import JSONL_LIMIT, read_lines
 from gsetup.runtime.config import DMS_TYPE, Deployment
 from gsetup.runtime.udata_types import attached_data_error
 
@@ -54,12 +55,7 @@ class Event:
 
 def read_traffic(path: Path, deployment: Deployment) -> list[Event]:
     """Every event of ``path``, checked; :class:`BadInputError` names the first bad line."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise BadInputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"{path}: cannot read it: {exc}") from None
+    lines = read_lines(path, JSONL_LIMIT, "traffic file")
     checker = _Checker(deployment)
     events: list[Event] = []
     for number, line in enumerate(lines, start=1):
