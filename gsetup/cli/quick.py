@@ -21,27 +21,68 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
-from gsetup.cli.common import Globals, connect_as
+from gsetup.cli import reads
+from gsetup.cli.common import DEFAULT_TENANT, Globals, connect_as
+
+if TYPE_CHECKING:
+    from gsetup.context import Context
 
 _GLOBAL_VALUES = {"--db": "db", "--user": "user", "-u": "user"}
 _VALUES = {"--tenant": "tenant", "-t": "tenant", "--limit": "limit", "-n": "limit"}
 _FLAGS = {"--json": "json", "--changes": "changes"}
 
 
+Values = dict[str, str]  # option and flag names -> values ("" for a flag)
+
+
 @dataclass
 class _Parsed:
     words: list[str] = field(default_factory=list)  # the command, then its arguments
-    values: dict[str, str] = field(default_factory=dict)
+    values: Values = field(default_factory=dict)
 
 
-# The commands answered here: (words, positional arguments, options and flags they take).
-_COMMANDS: dict[tuple[str, ...], tuple[int, frozenset[str]]] = {
-    ("list",): (0, frozenset({"json"})),
-    ("tenant", "list"): (0, frozenset({"json"})),
-    ("object", "show"): (1, frozenset({"json"})),
-    ("app", "show"): (1, frozenset({"json", "tenant"})),
-    ("history",): (0, frozenset({"json", "tenant", "limit", "changes"})),
+Reader = Callable[["Context", list[str], Values], None]
+
+
+def _tenant(values: Values) -> str:
+    return values.get("tenant", DEFAULT_TENANT)
+
+
+# The commands answered here: words -> (positional arguments, options and flags it takes, how).
+_COMMANDS: dict[tuple[str, ...], tuple[int, frozenset[str], Reader]] = {
+    ("list",): (
+        0,
+        frozenset({"json"}),
+        lambda c, a, v: reads.show_packages(c, as_json="json" in v),
+    ),
+    ("tenant", "list"): (
+        0,
+        frozenset({"json"}),
+        lambda c, a, v: reads.show_tenants(c, as_json="json" in v),
+    ),
+    ("object", "show"): (
+        1,
+        frozenset({"json"}),
+        lambda c, a, v: reads.show_object(c, a[0], as_json="json" in v),
+    ),
+    ("app", "show"): (
+        1,
+        frozenset({"json", "tenant"}),
+        lambda c, a, v: reads.show_app(c, _tenant(v), a[0], as_json="json" in v),
+    ),
+    ("history",): (
+        0,
+        frozenset({"json", "tenant", "limit", "changes"}),
+        lambda c, a, v: reads.show_history(
+            c,
+            v.get("tenant"),
+            int(v.get("limit", "20")),
+            changes="changes" in v,
+            as_json="json" in v,
+        ),
+    ),
 }
 
 
@@ -87,15 +128,16 @@ def _parse(argv: list[str]) -> _Parsed | None:
 
 def _command(parsed: _Parsed) -> tuple[Callable[[], int], bool] | None:
     """The function that answers ``parsed``, and whether --debug was given."""
-    for words, (positional, allowed) in _COMMANDS.items():
+    for words, (positional, allowed, reader) in _COMMANDS.items():
         arguments = parsed.words[len(words) :]
         if tuple(parsed.words[: len(words)]) != words or len(arguments) != positional:
             continue
-        limit = parsed.values.get("limit", "20")
-        if not set(parsed.values) - {"db", "user", "debug"} <= allowed or not _positive(limit):
+        values = parsed.values
+        limit = values.get("limit", "20")
+        if not set(values) - {"db", "user", "debug"} <= allowed or not _positive(limit):
             return None
-        g = Globals(parsed.values.get("db"), parsed.values.get("user"), "debug" in parsed.values)
-        return partial(_run, words, arguments, parsed.values, g, int(limit)), g.debug
+        g = Globals(values.get("db"), values.get("user"), "debug" in values)
+        return partial(_run, reader, arguments, values, g), g.debug
     return None
 
 
@@ -103,23 +145,6 @@ def _positive(text: str) -> bool:
     return text.isdigit() and int(text) >= 1
 
 
-def _run(
-    words: tuple[str, ...], arguments: list[str], values: dict[str, str], g: Globals, limit: int
-) -> int:
-    from gsetup.cli import reads
-    from gsetup.cli.common import DEFAULT_TENANT
-
-    ctx = connect_as(g, writes=False)
-    as_json = "json" in values
-    tenant = values.get("tenant")
-    if words == ("list",):
-        reads.show_packages(ctx, as_json=as_json)
-    elif words == ("tenant", "list"):
-        reads.show_tenants(ctx, as_json=as_json)
-    elif words == ("object", "show"):
-        reads.show_object(ctx, arguments[0], as_json=as_json)
-    elif words == ("app", "show"):
-        reads.show_app(ctx, tenant or DEFAULT_TENANT, arguments[0], as_json=as_json)
-    else:
-        reads.show_history(ctx, tenant, limit, changes="changes" in values, as_json=as_json)
+def _run(reader: Reader, arguments: list[str], values: Values, g: Globals) -> int:
+    reader(connect_as(g, writes=False), arguments, values)
     return 0
