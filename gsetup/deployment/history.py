@@ -27,7 +27,7 @@ def history(
     query = select(
         H.c.id,
         H.c.at,
-        H.c.tenant_name,
+        H.c.tenant_name.label("tenant"),
         H.c.operation,
         H.c.package,
         H.c.version,
@@ -42,8 +42,8 @@ def history(
     if limit <= 0:
         return entries
     for row in conn.execute(query):
-        if visible(row.tenant_name):
-            entries.append(HistoryEntry(*tuple(row)[:10]))  # the slice types its ten columns
+        if visible(row.tenant):
+            entries.append(HistoryEntry(**row._mapping))
             if len(entries) >= limit:
                 break
     return entries
