@@ -336,8 +336,6 @@ def wake(table: Table, postgresql: bool) -> Any:
     )
     if postgresql:
         oldest = oldest.with_for_update(skip_locked=True)
-    return (
-        update(table)
-        .where(table.c.tenant == bindparam("b_tenant"), table.c.id.in_(oldest))
-        .values(due_at=bindparam("b_now"))
-    )
+    # By id alone (the subquery names the tenant): with the tenant too, SQLite walks every
+    # interaction of the tenant through an index on it instead of looking up each id.
+    return update(table).where(table.c.id.in_(oldest)).values(due_at=bindparam("b_now"))
