@@ -175,7 +175,12 @@ def run_engine(
             submitted = min(count, submitted + BATCH)
             if rss_every and submitted % rss_every == 0:
                 curve.append((submitted, rss_mib()))
-                print(f"submitted {submitted:>9,}: RSS {curve[-1][1]:6.1f} MiB", flush=True)
+                used = time.process_time() - cpu
+                print(
+                    f"submitted {submitted:>9,}: RSS {curve[-1][1]:6.1f} MiB, "
+                    f"CPU {used:,.0f} s ({submitted / used:,.0f}/s so far)",
+                    flush=True,
+                )
         ran = runtime.run_turn()
         handled = serve_agents(runtime, agents, None)
         if submitted == count and not ran and not handled:
