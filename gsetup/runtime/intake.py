@@ -151,7 +151,7 @@ def _store(
     }
     values.update(custom_values(udata, ctx.store.custom))
     statement = insert_ignore(ctx.store.postgresql, table, ("tenant", "channel", "external_id"))
-    if conn.execute(statement, values).first() is not None:
+    if sql.run(conn, statement, values).first() is not None:
         return Accepted(values["id"], False, queue)
     first = sql.run(
         conn,

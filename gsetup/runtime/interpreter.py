@@ -11,13 +11,16 @@ the block; the engine goes on with the others.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from gsetup.runtime.itx import Itx, plain
 from gsetup.runtime.turn import Turn
 from gsetup.strategy import model as m
+
+if TYPE_CHECKING:
+    from gsetup.runtime.program import Program
 
 MAX_WAIT = 31 * 24 * 3600
 _SCOPE_NAMES = ("udata", "itx")
@@ -72,13 +75,21 @@ class Machine:
         try:
             if itx.waiting is not None:
                 self._resume()
-            while True:
-                block = self._next()
-                if block is None:
-                    raise StrategyError(
-                        "the strategy ended without routing, delivering or stopping the interaction"
-                    )
-                self._execute(block)
+            stack: list[dict[str, Any]] = self.position["stack"]
+            steps = self.program.steps
+            while stack:
+                frame = stack[-1]
+                entries = steps[(frame["s"], frame["l"])]
+                index = frame["i"]
+                if index < len(entries):
+                    frame["i"] = index + 1
+                    block, step = entries[index]
+                    step(self)
+                else:
+                    self._end_of_list(stack, frame)
+            raise StrategyError(
+                "the strategy ended without routing, delivering or stopping the interaction"
+            )
         except (Suspended, _Routed):
             raise
         except SQLAlchemyError:
@@ -123,18 +134,6 @@ class Machine:
         """The variables of the running strategy or subroutine."""
         return self.scopes[-1]
 
-    def _next(self) -> m.Block | None:
-        stack: list[dict[str, Any]] = self.position["stack"]
-        while stack:
-            frame = stack[-1]
-            blocks = self.program.lists[(frame["s"], frame["l"])]
-            if frame["i"] < len(blocks):
-                block: m.Block = blocks[frame["i"]]
-                frame["i"] += 1
-                return block
-            self._end_of_list(stack, frame)
-        return None
-
     def _end_of_list(self, stack: list[dict[str, Any]], frame: dict[str, Any]) -> None:
         kind = frame.get("k")
         if kind == "w":
@@ -156,8 +155,15 @@ class Machine:
 
     def push(self, block: m.Block, name: str, **extra: Any) -> None:
         """Run the block list ``name`` (then, else, do, on_error, on_timeout) of ``block`` next."""
-        source = self.position["stack"][-1]["s"]
-        self.position["stack"].append({"s": source, "l": f"{block.path}.{name}", "i": 0, **extra})
+        self.push_list(f"{block.path}.{name}", extra)
+
+    def push_list(self, path: str, extra: dict[str, Any] | None = None) -> None:
+        """Run the block list at ``path`` of the running strategy next."""
+        stack = self.position["stack"]
+        frame = {"s": stack[-1]["s"], "l": path, "i": 0}
+        if extra:
+            frame.update(extra)
+        stack.append(frame)
 
     def _again(self) -> None:
         """Run the block just taken again when the interaction resumes."""
@@ -171,21 +177,7 @@ class Machine:
         evaluate = self.program.evaluate
         return {name: plain(evaluate(expression, scope)) for name, expression in args.items()}
 
-    # --- blocks ------------------------------------------------------------------------------
-
-    def _execute(self, block: m.Block) -> None:
-        _HANDLERS[type(block)](self, block)
-
-    def _assign(self, block: m.Assign) -> None:
-        scope = self.scope
-        for name, expression in block.values:
-            scope[name] = self.program.evaluate(expression, scope)
-
-    def _if(self, block: m.If) -> None:
-        if self._eval(block.condition):
-            self.push(block, "then")
-        elif block.orelse:
-            self.push(block, "else")
+    # --- blocks (the common ones are compiled to steps: see compile_steps) ------------------
 
     def _while(self, block: m.While) -> None:
         if self._eval(block.condition):
@@ -200,18 +192,6 @@ class Machine:
         if items:
             self.scope[block.name] = items[0]
             self.push(block, "do", k="f", b=block.path, n=0, items=items, **{"as": block.name})
-
-    def _call(self, block: m.Call) -> None:
-        from gsetup.runtime.functions import FUNCTIONS
-
-        value = FUNCTIONS[block.function](self, self._args(block.args))
-        if block.result is not None:
-            self.scope[block.result] = value
-
-    def _service(self, block: m.Service) -> None:
-        from gsetup.runtime.services import call_service
-
-        call_service(self, block, self._args(block.args))
 
     def _route(self, block: m.Route) -> None:
         self.place(block.queue)
@@ -318,13 +298,74 @@ def stop(turn: Turn, itx: Itx, reason: str) -> None:
     turn.log(itx, "stopped", reason=reason)
 
 
+Step = Callable[[Machine], None]
+
+
+def compile_steps(program: Program) -> None:
+    """Give every block list of ``program`` its steps: each block with a closure that runs
+    it, its expressions' evaluators and its function bound once here, so a step costs no
+    lookup by block type, expression or name."""
+    for key, blocks in program.lists.items():
+        program.steps[key] = tuple((block, _step(program, block)) for block in blocks)
+
+
+def _step(program: Program, block: m.Block) -> Step:
+    evaluators = program.evaluators
+    if isinstance(block, m.Assign):
+        values = tuple((name, evaluators[id(e)]) for name, e in block.values)
+
+        def assign(run: Machine) -> None:
+            scope = run.scopes[-1]
+            for name, evaluate in values:
+                scope[name] = evaluate(scope)
+
+        return assign
+    if isinstance(block, m.If):
+        condition = evaluators[id(block.condition)]
+        then, orelse = f"{block.path}.then", f"{block.path}.else" if block.orelse else None
+
+        def if_(run: Machine) -> None:
+            if condition(run.scopes[-1]):
+                run.push_list(then)
+            elif orelse is not None:
+                run.push_list(orelse)
+
+        return if_
+    if isinstance(block, m.Call | m.Service):
+        args = tuple((name, evaluators[id(e)]) for name, e in block.args.items())
+        act = _call_of(block) if isinstance(block, m.Call) else _service_of(block)
+
+        def call(run: Machine) -> None:
+            scope = run.scopes[-1]
+            act(run, {name: plain(evaluate(scope)) for name, evaluate in args})
+
+        return call
+    handler = _HANDLERS[type(block)]
+    return lambda run: handler(run, block)
+
+
+def _call_of(block: m.Call) -> Callable[[Machine, dict[str, Any]], None]:
+    from gsetup.runtime.functions import FUNCTIONS
+
+    function, result = FUNCTIONS[block.function], block.result
+    if result is None:
+        return function
+
+    def call(run: Machine, args: dict[str, Any]) -> None:
+        run.scopes[-1][result] = function(run, args)
+
+    return call
+
+
+def _service_of(block: m.Service) -> Callable[[Machine, dict[str, Any]], None]:
+    from gsetup.runtime.services import call_service
+
+    return lambda run, args: call_service(run, block, args)
+
+
 _HANDLERS: dict[type[Any], Callable[[Machine, Any], None]] = {
-    m.Assign: Machine._assign,
-    m.If: Machine._if,
     m.While: Machine._while,
     m.ForEach: Machine._for_each,
-    m.Call: Machine._call,
-    m.Service: Machine._service,
     m.Route: Machine._route,
     m.Target: Machine._target,
     m.Wait: Machine._wait,

@@ -42,6 +42,8 @@ class Program:
     evaluators: dict[int, Evaluator] = field(default_factory=dict)
     expressions: list[m.Expression] = field(default_factory=list)
     process_of: dict[str, Process] = field(default_factory=dict)  # strategy source -> process
+    # (strategy source, block list path) -> each block with the step that runs it
+    steps: dict[tuple[str, str], tuple[tuple[m.Block, Any], ...]] = field(default_factory=dict)
 
     def evaluate(self, expression: m.Expression, names: Mapping[str, Any]) -> Any:
         """The value of a loaded expression."""
@@ -69,10 +71,13 @@ def load_program(deployment: Deployment) -> Program:
             else:
                 process.strategies[strategy.queue] = strategy
         processes.append(process)
+    from gsetup.runtime.interpreter import compile_steps
+
     program = Program(processes, queues)
     for process in processes:
         for strategy in [*process.strategies.values(), *process.subroutines.values()]:
             _index(program, process, strategy)
+    compile_steps(program)
     return program
 
 

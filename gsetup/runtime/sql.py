@@ -33,6 +33,10 @@ class _Compiled:
 
     def __init__(self, text: str, order: tuple[str, ...] | None, literals: dict[str, Any]):
         self.text, self.order, self.literals = text, order, literals
+        # The row type of its results, known after its first single run (None: no rows).
+        # Read once: psycopg builds a column object per column each time it describes.
+        self.row_type: type | None = None
+        self.described = False
 
     def arguments(self, params: dict[str, Any]) -> Any:
         if self.literals:
@@ -66,8 +70,16 @@ def run(conn: Connection, statement: Any, params: Params) -> Any:
         listener(compiled.text, arguments, many)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        (cursor.executemany if many else cursor.execute)(compiled.text, arguments)
-        return Result(cursor)
+        if many:  # no caller reads the rows of an executemany
+            cursor.executemany(compiled.text, arguments)
+            return Result(cursor, None)
+        cursor.execute(compiled.text, arguments)
+        if not compiled.described:
+            description = cursor.description
+            if description is not None:
+                compiled.row_type = _row_type(tuple(d[0] for d in description))
+            compiled.described = True
+        return Result(cursor, compiled.row_type)
     except conn.dialect.loaded_dbapi.Error as exc:
         # As SQLAlchemy would raise it (OperationalError for a deadlock or a lost
         # connection...), so callers and the worker loop see one kind of error.
@@ -86,13 +98,11 @@ LISTENERS: list[Callable[[str, Any, bool], None]] = []
 class Result:
     """The rows of a statement run by :func:`run`, fetched at once."""
 
-    def __init__(self, cursor: Any) -> None:
+    def __init__(self, cursor: Any, row_type: type | None) -> None:
         self.rowcount: int = cursor.rowcount
-        if cursor.description is None:
-            self.rows: list[Any] = []
-            return
-        row_type = _row_type(tuple(d[0] for d in cursor.description))
-        self.rows = [row_type(*values) for values in cursor.fetchall()]
+        self.rows: list[Any] = (
+            [] if row_type is None else [row_type(*values) for values in cursor.fetchall()]
+        )
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.rows)

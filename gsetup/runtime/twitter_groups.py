@@ -108,7 +108,7 @@ def _join_or_start(
         "started_at": now,
     }
     keys = ("tenant", "channel", "group_key")
-    if conn.execute(insert_ignore(postgresql, twitter_groups, keys), row).first() is not None:
+    if sql.run(conn, insert_ignore(postgresql, twitter_groups, keys), row).first() is not None:
         return new_group
     current = sql.run(conn, _current(), ident).one()
     if now - current.started_at < timeout:

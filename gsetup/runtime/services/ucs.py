@@ -56,7 +56,7 @@ def identify_contact(run: Machine, args: dict[str, Any]) -> dict[str, Any] | Non
         "created_at": run.turn.now,
     }
     statement = insert_ignore(run.turn.ctx.store.postgresql, contacts, ("tenant", "identity"))
-    inserted = conn.execute(statement, values).first()
+    inserted = sql.run(conn, statement, values).first()
     if inserted is None:  # another worker created it at the same moment
         found = sql.run(conn, sql.CONTACT_BY_IDENTITY, key).first()
         if found is None:
