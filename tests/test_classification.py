@@ -135,3 +135,20 @@ def test_docs_examples_are_valid_rule_files(tmp_path: Path) -> None:
     assert (screened["sentiment"], screened["actionability"]) == ("negative", "actionable")
     assert rules.classify("not great", "EnglishSentiment", "English")["category"] == "negative"
     assert rules.classify("Any news?", "Actionability", None)["category"] == "actionable"
+
+
+def test_one_search_per_rule_finds_what_each_pattern_finds() -> None:
+    from gsetup.runtime.classify.rules import Matcher
+
+    shipped = load_rules(DEFAULTS)
+    matchers = [r.matcher for f in shipped.files.values() for r in f.rules]
+    assert matchers and all(m.any_pattern is not None for m in matchers)
+    texts = ["", "please FIX this", "broken, please fix", "not bad at all", "Refund!", "ok"]
+    for matcher in matchers:
+        for text in texts:
+            each = any(p.search(text) for ps in matcher.patterns.values() for p in ps)
+            assert matcher.matches(text) == each
+    # A backreference keeps its meaning: such a rule searches pattern by pattern.
+    repeated = Matcher({"English": (re.compile(r"(\w)\1", re.I), re.compile("zz", re.I))})
+    assert repeated.any_pattern is None
+    assert repeated.matches("aa") and not repeated.matches("ab")

@@ -14,6 +14,7 @@ from gsetup.packages import Answers, catalogue
 from gsetup.runtime.check import check_tenant
 from gsetup.runtime.fastexpr import evaluator, is_fast
 from gsetup.strategy import parse_strategy, walk
+from gsetup.strategy.expressions import compile_expression
 from gsetup.strategy.model import Strategy
 from tests.helpers import run_cli
 from tests.runtime_support import EXAMPLES, TENANT
@@ -92,6 +93,7 @@ CONTEXTS: list[dict[str, Any]] = [
             "ScreenActionability": "actionable",
             "_twitterFromUserId": "7",
             "_facebookContentCreatedOnlyByAdmin": "1",
+            "_mergedItems": [{"udata": {"_facebookXML": "<x/>"}}, {"udata": {}}, {"id": "m"}],
         },
         "itx": {"id": "2", "media_type": "twitterdirect", "text": "hi", "external_id": "9"},
         "screen": {"sentiment": "negative", "actionability": "actionable"},
@@ -131,3 +133,33 @@ def test_closures_evaluate_every_shipped_expression_as_jinja2_does() -> None:
         for context in CONTEXTS:
             jinja = _outcome(lambda c, e=expression: e.compiled(**c), context)
             assert _outcome(evaluator(expression), context) == jinja, expression.source
+
+
+# Shapes the closures return without looking for an undefined, and the ``map`` filter.
+SHAPES = [
+    "udata.missing | lower",
+    "udata.missing ~ 'x'",
+    "[udata.missing, 1]",
+    "{'a': udata.missing}",
+    "udata.CommentsNegative + 1",
+    "not udata.missing",
+    "udata.missing is defined",
+    "udata.missing and udata.CommentsNegative",
+    "udata.missing or udata.other",
+    "udata._mergedItems | map(attribute='id') | list",
+    "udata._mergedItems | map(attribute='udata._facebookXML', default='-') | list",
+    "udata.missing | map(attribute='x') | list",
+    "udata._mergedItems | first",
+    "udata._mergedItems | last",
+    "udata.missing | first",
+    "[1, 2] | list",
+]
+
+
+def test_closures_of_every_shape_evaluate_as_jinja2_does() -> None:
+    for source in SHAPES:
+        expression = compile_expression(source)
+        assert is_fast(expression), source
+        for context in CONTEXTS:
+            jinja = _outcome(lambda c, e=expression: e.compiled(**c), context)
+            assert _outcome(evaluator(expression), context) == jinja, (source, context)

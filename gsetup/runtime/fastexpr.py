@@ -87,17 +87,47 @@ class _Unsupported(Exception):
 
 def evaluator(expression: Expression) -> Evaluator:
     """The fastest faithful evaluator of ``expression``."""
+    tree = _parse(expression.source)
     try:
-        fn = _compile(_parse(expression.source))
+        fn = _compile(tree)
     except _Unsupported:
         compiled = expression.compiled
         return lambda ctx: compiled(**ctx)
+    if _never_undefined(tree):
+        return fn
 
     def run(ctx: Mapping[str, Any]) -> Any:
         value = fn(ctx)
         return None if isinstance(value, Undefined) else value
 
     return run
+
+
+# Filters whose result is never an undefined: a string, a number or an error.
+_CONCRETE_FILTERS = frozenset(
+    {"int", "float", "lower", "upper", "trim", "length", "count", "string", "abs"}
+)
+
+
+def _never_undefined(node: nodes.Node) -> bool:
+    """True when the value of ``node`` is never jinja2's Undefined (a boolean, a literal, a
+    container, a string or number built by an operator or filter), so it needs no check."""
+    if isinstance(node, nodes.Filter):
+        return node.name in _CONCRETE_FILTERS
+    if isinstance(node, nodes.And | nodes.Or):  # BinExprs whose value is an operand's
+        return False
+    return isinstance(
+        node,
+        nodes.Const
+        | nodes.Compare
+        | nodes.Not
+        | nodes.Test
+        | nodes.Concat
+        | nodes.List
+        | nodes.Tuple
+        | nodes.Dict
+        | nodes.BinExpr,
+    )
 
 
 def is_fast(expression: Expression) -> bool:
@@ -173,9 +203,11 @@ def _getitem(obj: _Fn, key: _Fn) -> _Fn:
 
 
 def _filter(node: nodes.Filter) -> _Fn:
+    if node.name == "map":
+        return _map(node)
     if node.name not in _FILTERS or node.kwargs or node.dyn_args or node.dyn_kwargs:
         raise _Unsupported(node.name)
-    func = environment().filters[node.name]
+    func = _bound_filter(node.name)
     if node.node is None:
         raise _Unsupported("filter block")
     value = _compile(node.node)
@@ -183,6 +215,57 @@ def _filter(node: nodes.Filter) -> _Fn:
     if not args:
         return lambda ctx: func(value(ctx))
     return lambda ctx: func(value(ctx), *(a(ctx) for a in args))
+
+
+def _bound_filter(name: str) -> Callable[..., Any]:
+    """The filter, given the environment or evaluation context it asks for first (``first``,
+    ``last``, ``list``), as jinja2 calls it."""
+    from functools import partial
+
+    from jinja2.nodes import EvalContext
+
+    env = environment()
+    func = env.filters[name]
+    asks = getattr(func, "jinja_pass_arg", None)
+    if asks is None:
+        return func  # type: ignore[no-any-return]
+    if asks.name == "environment":
+        return partial(func, env)
+    if asks.name == "eval_context":
+        return partial(func, EvalContext(env))
+    raise _Unsupported(name)
+
+
+def _map(node: nodes.Filter) -> _Fn:
+    """``map(attribute='a.b', default=...)`` with literal arguments, through jinja2's own
+    attribute getter; a generator, as jinja2's filter is (``| list`` makes it a list)."""
+    from jinja2.filters import make_attrgetter
+
+    keywords: list[Any] = list(node.kwargs)  # Keyword nodes (typed as Pair by jinja2)
+    kwargs: dict[str, Any] = {k.key: k.value for k in keywords}
+    if (
+        node.node is None
+        or node.args
+        or node.dyn_args
+        or node.dyn_kwargs
+        or not set(kwargs) <= {"attribute", "default"}
+        or not all(isinstance(v, nodes.Const) for v in kwargs.values())
+        or "attribute" not in kwargs
+    ):
+        raise _Unsupported("map")
+    get = make_attrgetter(
+        environment(),
+        kwargs["attribute"].value,
+        default=kwargs["default"].value if "default" in kwargs else None,
+    )
+    value = _compile(node.node)
+
+    def mapped(ctx: Mapping[str, Any]) -> Any:
+        items = value(ctx)
+        if items:
+            yield from (get(item) for item in items)
+
+    return mapped
 
 
 def _test(node: nodes.Test) -> _Fn:

@@ -172,10 +172,14 @@ def plain(value: Any) -> Any:
 
 def dumps(value: Any) -> str:
     """Compact JSON; anything not JSON (an undefined, a set) is refused by :func:`plain` first."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_refuse)
+    return _ENCODER.encode(value)
 
 
 def _refuse(value: Any) -> Any:
     if isinstance(value, Undefined):
         return None
     raise TypeError(f"a {type(value).__name__} cannot be stored in an interaction")
+
+
+# One encoder: json.dumps with options builds a new one on every call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_refuse)

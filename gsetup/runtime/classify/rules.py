@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ ACTIONABILITY = ("actionable", "nonactionable")
 RULES_DIR = "Rules"
 DEFAULTS = Path(__file__).resolve().parent / "data"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,99}")
+_GROUP_REFERENCE = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")  # \1, (?P=name), (?(1)...)
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,24 @@ class Matcher:
 
     def matches(self, text: str) -> bool:
         """True when any pattern, of any language, occurs in ``text`` (stops at the first)."""
+        if self.any_pattern is not None:
+            return self.any_pattern.search(text) is not None
         return any(p.search(text) for patterns in self.patterns.values() for p in patterns)
+
+    @cached_property
+    def any_pattern(self) -> re.Pattern[str] | None:
+        """Every pattern as one alternation: one search instead of one per pattern. None when
+        a pattern refers to a group by number or name (its meaning would change) or they do
+        not combine."""
+        every = [p for patterns in self.patterns.values() for p in patterns]
+        if not every or any(
+            _GROUP_REFERENCE.search(p.pattern) or p.flags != every[0].flags for p in every
+        ):
+            return None
+        try:
+            return re.compile("|".join(f"(?:{p.pattern})" for p in every), every[0].flags)
+        except re.error:
+            return None
 
 
 @dataclass(frozen=True)
