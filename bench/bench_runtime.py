@@ -212,6 +212,32 @@ def replay(url: str, transactions: list[list[tuple[str, Any, bool]]]) -> tuple[f
     return elapsed
 
 
+def replay_sqlite3(path: Path, transactions: list[list[tuple[str, Any, bool]]]) -> float:
+    """The same statements through the sqlite3 module alone (no SQLAlchemy), with the store's
+    settings: what SQLite itself takes, the ceiling of any engine issuing them. CPU seconds."""
+    import sqlite3
+
+    from gsetup.runtime.store import open_store
+
+    open_store(f"sqlite:///{path}").dispose()  # the schema
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    gc.collect()
+    cpu = time.process_time()
+    for statements in transactions:
+        conn.execute("BEGIN IMMEDIATE")
+        for statement, params, many in statements:
+            if many:
+                conn.executemany(statement, list(params))
+            else:
+                conn.execute(statement, params).fetchall()
+        conn.execute("COMMIT")
+    cpu = time.process_time() - cpu
+    conn.close()
+    return cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=5000)
@@ -254,6 +280,7 @@ def _bench_replay(args: argparse.Namespace, root: Path) -> None:
         profiler.disable()
     runtime.close()
     raw_wall, raw_cpu = replay(f"sqlite:///{root / 'replay.db'}", recorder.transactions)
+    sqlite_cpu = replay_sqlite3(root / "sqlite3.db", recorder.transactions)
     n = args.count
     statements = sum(len(t) for t in recorder.transactions)
     print(
@@ -269,6 +296,10 @@ def _bench_replay(args: argparse.Namespace, root: Path) -> None:
         f"CPU {raw_cpu:.2f} s ({n / raw_cpu:,.0f}/s)"
     )
     print(f"ratio engine/replay: wall {engine_wall / raw_wall:.2f}, CPU {engine_cpu / raw_cpu:.2f}")
+    print(
+        f"the same statements through sqlite3 alone: CPU {sqlite_cpu:.2f} s "
+        f"({n / sqlite_cpu:,.0f}/s, the ceiling of any engine issuing them)"
+    )
     print(f"max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     if profiler:
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(40)
