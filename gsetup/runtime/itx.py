@@ -9,23 +9,6 @@ from typing import Any
 
 from jinja2.runtime import Undefined
 
-# The columns a turn writes back for every interaction it ran.
-STATE_COLUMNS = (
-    "state",
-    "queue",
-    "attached_data",
-    "placed_in_queue_at",
-    "due_at",
-    "assigned_to",
-    "strategy",
-    "position",
-    "waiting",
-    "stop_reason",
-    "error",
-    "ended_at",
-    "offers",
-)
-
 
 @dataclass(eq=False)
 class Itx:
@@ -107,7 +90,6 @@ def from_row(row: Mapping[str, Any]) -> Itx:
 def to_values(itx: Itx, custom: Sequence[CustomField]) -> dict[str, Any]:
     """The columns a turn writes: system state plus each custom column from the user data."""
     values = {
-        "b_id": itx.id,
         "state": itx.state,
         "queue": itx.queue,
         "attached_data": dumps(itx.udata),

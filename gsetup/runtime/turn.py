@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from gsetup.runtime import sql
 from gsetup.runtime.context import EngineContext, log
-from gsetup.runtime.itx import STATE_COLUMNS, Itx, from_row, to_values
-from gsetup.runtime.schema import SYSTEM
+from gsetup.runtime.itx import Itx, from_row, to_values
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Table
@@ -37,7 +36,7 @@ class Turn:
     # kept only for the properties a query of this turn has asked about (``watched``)
     changed: dict[tuple[str, Any], set[str]] = field(default_factory=dict)
     watched: dict[str, str] = field(default_factory=dict)  # custom property -> its column
-    loaded: dict[str, Any] = field(default_factory=dict)  # id -> its row as claimed
+    loaded: dict[str, Any] = field(default_factory=dict)  # id -> its row as last written
     outbox_rows: int = 0
     new_offers: list[dict[str, Any]] = field(default_factory=list)  # runtime_offers to insert
 
@@ -46,6 +45,8 @@ class Turn:
         loaded = []
         for row in rows:
             mapping = row._mapping
+            if not isinstance(mapping, dict):  # SQLAlchemy's (read-only); sql.run's is a dict
+                mapping = dict(mapping)
             itx = from_row(mapping)
             self.held[itx.id] = itx
             self.loaded[itx.id] = mapping
@@ -68,14 +69,36 @@ class Turn:
         agents' loads."""
         self.flush_offers()
         if self.dirty:
-            store = self.ctx.store
-            rows = [to_values(itx, store.custom) for itx in self.dirty.values()]
-            sql.run(self.conn, _update_statement(store.table), rows)
+            self._write_changed()
             self.dirty.clear()
         if self.agents:
             from gsetup.runtime.agents import flush_loads
 
             flush_loads(self)
+
+    def _write_changed(self) -> None:
+        """Update each changed interaction's columns that differ from its row, grouped by
+        which columns they are (one executemany a group): an index whose columns are set is
+        rewritten by SQLite even to the same value, and psycopg adapts every value sent."""
+        table = self.ctx.store.table
+        custom = self.ctx.store.custom
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for itx in self.dirty.values():
+            values = to_values(itx, custom)
+            row = self.loaded.get(itx.id)
+            if row is None:
+                changed = tuple(values)
+            else:
+                changed = tuple(k for k, v in values.items() if v != row.get(k, _ABSENT))
+                row.update(values)
+            if changed:
+                groups.setdefault(changed, []).append(
+                    {"b_id": itx.id, **{k: values[k] for k in changed}}
+                )
+        for columns, rows in groups.items():
+            sql.run(
+                self.conn, _update_statement(table, columns), rows if len(rows) > 1 else rows[0]
+            )
 
     def flush_offers(self) -> None:
         """Insert the offers made so far (before anything reads or updates them)."""
@@ -126,19 +149,21 @@ def _hashable(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool) else repr(value)
 
 
-_STATEMENTS: dict[int, Any] = {}
+_ABSENT = object()
+# (table, columns) -> its UPDATE by id; kept for the process (sql.run caches by statement), and
+# few: the sets of columns a step changes are a handful of shapes.
+_STATEMENTS: dict[tuple[int, tuple[str, ...]], Any] = {}
 
 
-def _update_statement(table: Table) -> Any:
-    statement = _STATEMENTS.get(id(table))
+def _update_statement(table: Table, columns: tuple[str, ...]) -> Any:
+    statement = _STATEMENTS.get((id(table), columns))
     if statement is None:
         from sqlalchemy import bindparam, update
 
-        names = (*STATE_COLUMNS, *(c.name for c in table.columns if c.name not in SYSTEM))
         statement = (
             update(table)
             .where(table.c.id == bindparam("b_id"))
-            .values({name: bindparam(name) for name in names})
+            .values({name: bindparam(name) for name in columns})
         )
-        _STATEMENTS[id(table)] = statement
+        _STATEMENTS[(id(table), columns)] = statement
     return statement
