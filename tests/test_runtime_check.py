@@ -114,7 +114,7 @@ def _outcome(run: Any, context: dict[str, Any]) -> Any:
     try:
         return ("value", run(context))
     except Exception as exc:
-        return ("error", type(exc).__name__)
+        return ("error", type(exc).__name__, str(exc))
 
 
 def test_closures_evaluate_every_shipped_expression_as_jinja2_does() -> None:
@@ -142,6 +142,9 @@ SHAPES = [
     "[udata.missing, 1]",
     "{'a': udata.missing}",
     "udata.CommentsNegative + 1",
+    "udata.missing + 1",
+    "udata.items",
+    "(udata.missing).x",
     "not udata.missing",
     "udata.missing is defined",
     "udata.missing and udata.CommentsNegative",

@@ -193,8 +193,24 @@ def _name(name: str) -> _Fn:
 
 
 def _getattr(obj: _Fn, attr: str) -> _Fn:
-    get = environment().getattr
-    return lambda ctx: get(obj(ctx), attr)
+    env = environment()
+    get = env.getattr
+    if hasattr(dict, attr):  # ``x.items``: jinja2 gives the method, the sandbox decides
+        return lambda ctx: get(obj(ctx), attr)
+    undefined = env.undefined
+
+    def lookup(ctx: Mapping[str, Any]) -> Any:
+        # What the sandbox's getattr does for a dict, whose attributes ``attr`` is not one
+        # of, without its failed getattr first (user data and service answers are dicts).
+        value = obj(ctx)
+        if type(value) is dict:
+            try:
+                return value[attr]
+            except KeyError:
+                return undefined(obj=value, name=attr)
+        return get(value, attr)
+
+    return lookup
 
 
 def _getitem(obj: _Fn, key: _Fn) -> _Fn:
