@@ -48,8 +48,8 @@ class LexiconModel:
             if value is not None:
                 negated = any(w in _NEGATIONS for w in words[max(0, n - 3) : n])
                 total += -value if negated else value
-        lowered = " ".join(words)
-        total += sum(v for k, v in self.phrases.items() if f" {k} " in f" {lowered} ")
+        padded = f" {' '.join(words)} "
+        total += sum(v for k, v in self.phrases.items() if f" {k} " in padded)
         return total
 
 
@@ -91,6 +91,7 @@ class RulesClassifier:
         self.models = {
             name: sentiment_model(f) for name, f in book.files.items() if f.kind == "sentiment"
         }
+        self.vader = next((m for m in self.models.values() if isinstance(m, VaderModel)), None)
 
     def screen(self, text: str, rules: str) -> Mapping[str, Any]:
         """``{rules, sentiment, actionability, matched}``: the screening file ``rules``'s
@@ -100,7 +101,7 @@ class RulesClassifier:
         negative = sum(1 for r in matched if r.sentiment == "negative")
         positive = sum(1 for r in matched if r.sentiment == "positive")
         sentiment = _label(positive - negative, 1)
-        vader = next((m for m in self.models.values() if isinstance(m, VaderModel)), None)
+        vader = self.vader
         if vader is not None:
             sentiment = _label(vader.score(text), vader.threshold)
         actionable = any(r.actionability == "actionable" for r in matched)

@@ -37,13 +37,17 @@ class Matcher:
 
     def hits(self, text: str, language: str | None) -> int:
         """How many of the patterns of ``language`` (every language: None) occur in text."""
-        return sum(
-            1
-            for name, patterns in self.patterns.items()
-            if applies(name, language)
-            for pattern in patterns
-            if pattern.search(text)
-        )
+        patterns = self._of_language.get(language)
+        if patterns is None:
+            patterns = self._of_language[language] = tuple(
+                p for name, ps in self.patterns.items() if applies(name, language) for p in ps
+            )
+        return sum(1 for pattern in patterns if pattern.search(text))
+
+    @cached_property
+    def _of_language(self) -> dict[str | None, tuple[re.Pattern[str], ...]]:
+        """The patterns that apply to a request language, by language, as asked."""
+        return {}
 
     def matches(self, text: str) -> bool:
         """True when any pattern, of any language, occurs in ``text`` (stops at the first)."""
