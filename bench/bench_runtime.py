@@ -132,18 +132,25 @@ def log_in_agents(runtime: Runtime) -> None:
 
 def serve_agents(runtime: Runtime, agents: list[str], seen: dict[str, float] | None) -> int:
     """Each automatic agent takes everything offered to it and finishes it at once: one
-    transaction for its accepts, one for its dones. ``seen`` gets when each offer was first
-    seen (wall clock). Returns how many interactions the agents handled."""
+    transaction for its accepts, one for its dones. Every agent looks at its offers first, as
+    agents' desktops poll side by side, so ``seen`` (when each offer was first seen, wall
+    clock) does not wait for the other agents' transactions. Returns how many interactions
+    the agents handled."""
+    looked = [(agent, runtime.offers(TENANT, agent)) for agent in agents]
+    if seen is not None:
+        now = time.time()
+        seen.update(
+            (o.interaction_id, now)
+            for _agent, held in looked
+            for o in held
+            if o.state == "offered" and o.interaction_id not in seen
+        )
     handled = 0
-    for agent in agents:
-        held = runtime.offers(TENANT, agent)
+    for agent, held in looked:
         if not held:
             continue
         offered = [o.interaction_id for o in held if o.state == "offered"]
         if offered:
-            if seen is not None:
-                now = time.time()
-                seen.update((i, now) for i in offered if i not in seen)
             runtime.accept_many(TENANT, agent, offered)
         runtime.done_many(TENANT, agent, [o.interaction_id for o in held])
         handled += len(held)
