@@ -254,6 +254,13 @@ def main() -> None:
     parser.add_argument(
         "--start-pg", action="store_true", help="--workers on a throwaway local PostgreSQL"
     )
+    parser.add_argument(
+        "--pg-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="--start-pg: a server setting (repeatable), e.g. synchronous_commit=off to diagnose",
+    )
     parser.add_argument("--workers", type=int, default=0, help="worker processes on --store")
     parser.add_argument("--rate", type=float, default=0, help="--workers: submissions/s offered")
     parser.add_argument(
@@ -334,7 +341,7 @@ def _bench_workers(args: argparse.Namespace, strategies: Path) -> None:
 
     if not args.store and not args.start_pg:
         raise SystemExit("--workers needs --store URL (an empty database) or --start-pg")
-    server = throwaway_postgresql() if args.start_pg else nullcontext(args.store)
+    server = throwaway_postgresql(*args.pg_setting) if args.start_pg else nullcontext(args.store)
     with server as url:
         outcome = run_workers(url, strategies, args.count, args.workers, args.rate)
     n, lat = outcome.count, outcome.latencies

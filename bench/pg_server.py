@@ -28,8 +28,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def throwaway_postgresql() -> Iterator[str]:
-    """Start a server; yields the URL of its ``postgres`` database."""
+def throwaway_postgresql(*settings: str) -> Iterator[str]:
+    """Start a server (``settings``: more ``name=value`` server settings); yields the URL of
+    its ``postgres`` database."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
         raise SystemExit("no PostgreSQL binaries under /usr/lib/postgresql/*/bin")
@@ -42,6 +43,7 @@ def throwaway_postgresql() -> Iterator[str]:
     initdb = [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]
     subprocess.run(_as_postgres([*initdb, "-E", "UTF8"]), check=True, capture_output=True)
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=50"
+    options += "".join(f" -c {setting}" for setting in settings)
     ctl = [str(bindir / "pg_ctl"), "-D", str(data)]
     start = [*ctl, "-o", options, "-l", str(root / "log"), "-w", "start"]
     subprocess.run(_as_postgres(start), check=True, capture_output=True)
