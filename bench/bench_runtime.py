@@ -326,8 +326,11 @@ def _bench_memory(count: int, every: int, root: Path) -> None:
         deployment=deployment(root / "strategies"),
     )
     wall, cpu, curve = run_engine(runtime, count, every)
+    finished = rss_mib()
     runtime.close()
     print(f"interactions: {count}, wall {wall:.0f} s, CPU {cpu:.0f} s ({count / cpu:,.0f}/s)")
+    high = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"RSS once all finished: {finished:.1f} MiB; highest over the run: {high:.1f} MiB")
     base = curve[0][1]
     for done, rss in curve:
         print(f"after {done:>9,}: RSS {rss:6.1f} MiB ({(rss / base - 1) * 100:+.1f}%)")
