@@ -329,7 +329,8 @@ def _bench_memory(count: int, every: int, root: Path) -> None:
     finished = rss_mib()
     runtime.close()
     print(f"interactions: {count}, wall {wall:.0f} s, CPU {cpu:.0f} s ({count / cpu:,.0f}/s)")
-    high = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with open("/proc/self/status", encoding="ascii") as status:
+        high = next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
     print(f"RSS once all finished: {finished:.1f} MiB; highest over the run: {high:.1f} MiB")
     base = curve[0][1]
     for done, rss in curve:
