@@ -241,10 +241,10 @@ def _bound_filter(name: str) -> Callable[..., Any]:
     from jinja2.nodes import EvalContext
 
     env = environment()
-    func = env.filters[name]
+    func: Callable[..., Any] = env.filters[name]
     asks = getattr(func, "jinja_pass_arg", None)
     if asks is None:
-        return func  # type: ignore[no-any-return]
+        return func
     if asks.name == "environment":
         return partial(func, env)
     if asks.name == "eval_context":
