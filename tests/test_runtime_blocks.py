@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -206,6 +207,53 @@ def test_reservation_timeout_and_reject_offer_the_next_agent(
         ("a1", 0),
         ("a2", 0),
     ]
+    runtime.close()
+
+
+def test_the_worker_wakes_on_work_this_process_commits(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    """``gsetup route run``'s worker sleeps a poll only while nothing is due: a submission,
+    an agent's done or reject in the same process wakes it at once."""
+    from gsetup.runtime.worker import Worker
+
+    runtime = start(store_url, clock, {"a1": (5, 1)})
+    worker = Worker(runtime, poll=120.0)  # far longer than the deadline below
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+
+    def offered_to(agent: str, state: str = "offered") -> list[str]:
+        deadline = time.monotonic() + 60
+        while True:
+            found = [o.interaction_id for o in runtime.offers(TENANT, agent) if o.state == state]
+            if found:
+                return found
+            assert time.monotonic() < deadline, "the worker slept through the work"
+            time.sleep(0.02)
+
+    def suspended_at_target(interaction: str) -> None:
+        deadline = time.monotonic() + 60
+        query = "SELECT due_at FROM interactions WHERE id = :i AND waiting = 'target'"
+        while not [r for r in rows(query, i=interaction) if r[0] > clock.now()]:
+            assert time.monotonic() < deadline, "the worker slept through the work"
+            time.sleep(0.02)
+
+    try:
+        time.sleep(0.2)  # the worker's first turn found nothing: it is asleep
+        first = runtime.submit(TENANT, DMS, body(1)).interaction_id
+        assert offered_to("a1") == [first]
+        second = runtime.submit(TENANT, DMS, body(2)).interaction_id  # waits: capacity 1
+        suspended_at_target(second)  # (a done while its turn decides it can miss it: notes)
+        runtime.accept(TENANT, "a1", first)
+        runtime.done(TENANT, "a1", first)  # frees capacity: the waiting one is offered
+        assert offered_to("a1") == [second]
+        runtime.reject(TENANT, "a1", second)  # due now: the target runs again, finds no one
+        suspended_at_target(second)
+    finally:
+        worker.stop()
+        thread.join(timeout=60)
+    assert not thread.is_alive()  # stop() wakes the sleeping loop too
+    assert rows("SELECT state FROM interactions WHERE id = :i", i=first) == [("stopped",)]
     runtime.close()
 
 

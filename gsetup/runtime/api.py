@@ -9,6 +9,7 @@ bench call. Every method commits before it returns, so a result is an acknowledg
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -109,6 +110,10 @@ class Runtime:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # Set when this process has committed work that is due now (a submission, a driver
+        # event, an agent action that routes an interaction or frees capacity): the worker
+        # loop of ``gsetup route run`` wakes on it instead of waiting out its poll.
+        self.work = threading.Event()
 
     @property
     def tenant(self) -> str:
@@ -138,7 +143,10 @@ class Runtime:
         from gsetup.runtime.intake import submit_many
 
         self._check_tenant(tenant, IntakeError)
-        return submit_many(self.engine.ctx, app, list(bodies))
+        accepted = submit_many(self.engine.ctx, app, list(bodies))
+        if any(not a.duplicate for a in accepted):
+            self.work.set()
+        return accepted
 
     def event(self, tenant: str, app: str, body: Any) -> str:
         """Apply a driver event (``outbound-result``, ``compliance-delete``); returns what it
@@ -146,7 +154,9 @@ class Runtime:
         from gsetup.runtime.intake import apply_event
 
         self._check_tenant(tenant, IntakeError)
-        return apply_event(self.engine.ctx, app, body)
+        matched = apply_event(self.engine.ctx, app, body)
+        self.work.set()
+        return matched
 
     # --- agents ----------------------------------------------------------------------------
 
@@ -196,6 +206,7 @@ class Runtime:
 
         self._check_tenant(tenant, AgentActionError)
         reject(self.engine.ctx, agent, interaction_id)
+        self.work.set()
 
     def reply(
         self, tenant: str, agent: str, interaction_id: str, text: str, *, draft: bool = False
@@ -206,7 +217,9 @@ class Runtime:
         from gsetup.runtime.agents import reply
 
         self._check_tenant(tenant, AgentActionError)
-        return reply(self.engine.ctx, agent, interaction_id, text, draft=draft)
+        child = reply(self.engine.ctx, agent, interaction_id, text, draft=draft)
+        self.work.set()
+        return child
 
     def done(self, tenant: str, agent: str, interaction_id: str, queue: str | None = None) -> None:
         """The agent is finished: its capacity is freed and the interaction goes to
@@ -215,6 +228,7 @@ class Runtime:
 
         self._check_tenant(tenant, AgentActionError)
         done(self.engine.ctx, agent, interaction_id, queue)
+        self.work.set()
 
     def done_many(
         self, tenant: str, agent: str, interaction_ids: list[str], queue: str | None = None
@@ -224,6 +238,7 @@ class Runtime:
 
         self._check_tenant(tenant, AgentActionError)
         done_many(self.engine.ctx, agent, interaction_ids, queue)
+        self.work.set()
 
     # --- running ---------------------------------------------------------------------------
 
@@ -250,7 +265,9 @@ class Runtime:
         from gsetup.runtime.agents import set_presence
 
         self._check_tenant(tenant, AgentActionError)
-        return set_presence(self.engine.ctx, agent, state)
+        status = set_presence(self.engine.ctx, agent, state)
+        self.work.set()  # ready: waiting targets woken; logged out: offers routed again
+        return status
 
     def _check_tenant(self, tenant: str, error: type[IntakeError | AgentActionError]) -> None:
         if tenant != self.tenant:

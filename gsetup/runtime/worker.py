@@ -26,15 +26,18 @@ class Worker:
     """Runs ``runtime``'s engine until ``stopping`` is set."""
 
     runtime: Runtime
-    poll: float = 0.05  # seconds to sleep when nothing was due
+    # Seconds to sleep when nothing was due, unless this process commits work first
+    # (``Runtime.work``): what the poll waits for is other processes' work and due times.
+    poll: float = 0.05
     stopping: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
         """Loop: a turn, then outbox deliveries; sleep only when both found nothing."""
         from sqlalchemy.exc import OperationalError
 
-        engine = self.runtime.engine
+        engine, work = self.runtime.engine, self.runtime.work
         while not self.stopping.is_set():
+            work.clear()  # work committed from now on is seen by this turn or wakes the wait
             try:
                 busy = engine.run_turn() + engine.deliver()
             except OperationalError as exc:
@@ -43,11 +46,12 @@ class Worker:
                 log.warning("event=turn-failed reason=%r", str(exc.orig or exc).splitlines()[0])
                 busy = 0
             if not busy:
-                self.stopping.wait(self.poll)
+                work.wait(self.poll)
 
     def stop(self) -> None:
         """Finish the turn in flight, then return from :meth:`run`."""
         self.stopping.set()
+        self.runtime.work.set()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
