@@ -210,6 +210,25 @@ def test_reservation_timeout_and_reject_offer_the_next_agent(
     runtime.close()
 
 
+def test_logout_sends_unaccepted_offers_to_the_next_agent(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    runtime = start(store_url, clock, {"a1": (5, 1), "a2": (5, 1)})
+    offered = runtime.submit(TENANT, DMS, body(1)).interaction_id
+    runtime.run_until_idle()
+    assert rows("SELECT assigned_to, state FROM interactions") == [("a1", "offered")]
+    status = runtime.agent_logout(TENANT, "a1")
+    assert status.state == "logged_out"
+    assert rows("SELECT agent, outcome FROM runtime_offers") == [("a1", "logged-out")]
+    assert rows(
+        "SELECT assigned_to, state, waiting FROM interactions WHERE id = :i", i=offered
+    ) == [(None, "routing", "target")]
+    assert rows("SELECT load FROM runtime_agent_loads WHERE agent = 'a1'") == [(0,)]
+    runtime.run_until_idle()
+    assert rows("SELECT assigned_to, state FROM interactions") == [("a2", "offered")]
+    runtime.close()
+
+
 def test_the_worker_wakes_on_work_this_process_commits(
     store_url: str, clock: VirtualClock, rows: Any
 ) -> None:

@@ -340,22 +340,15 @@ def login(ctx: EngineContext, agent: str) -> AgentStatus:
 
 def set_presence(ctx: EngineContext, agent: str, state: str) -> AgentStatus:
     """ready, not_ready or logged_out; logging out sends unaccepted offers back to routing."""
-    from sqlalchemy import select, update
+    from sqlalchemy import update
 
     with _agent_turn(ctx, agent) as turn:
         slot = turn.agents[agent]
         if slot.state == "logged_out" and state != "logged_out":
             raise AgentActionError(409, f"agent {agent!r} is logged out: log in first")
         if state == "logged_out":
-            table = ctx.store.table
-            rows = turn.conn.execute(
-                select(table).where(
-                    table.c.tenant == ctx.tenant,
-                    table.c.assigned_to == agent,
-                    table.c.state == "offered",
-                )
-            )
-            for itx in turn.hold(rows):
+            key = {"b_tenant": ctx.tenant, "b_agent": agent}
+            for itx in turn.hold(sql.run(turn.conn, sql.offered_to(ctx.store.table), key)):
                 _end_offer(turn, itx, "logged-out")
         turn.conn.execute(
             update(agents)

@@ -196,6 +196,16 @@ def offers_of(table: Table) -> Any:
     )
 
 
+@functools.cache
+def offered_to(table: Table) -> Any:
+    """The interactions offered to an agent and not yet accepted."""
+    return select(table).where(
+        table.c.tenant == bindparam("b_tenant"),
+        table.c.assigned_to == bindparam("b_agent"),
+        table.c.state == "offered",
+    )
+
+
 LOCK_MANY_SIZES = (2, 4, 8, 16, 32, 64, 128)
 
 

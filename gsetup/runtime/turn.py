@@ -41,12 +41,10 @@ class Turn:
     new_offers: list[dict[str, Any]] = field(default_factory=list)  # runtime_offers to insert
 
     def hold(self, rows: Iterable[Any]) -> list[Itx]:
-        """Take claimed rows into the turn."""
+        """Take claimed rows (of :func:`sql.run`, whose mappings are dicts) into the turn."""
         loaded = []
         for row in rows:
             mapping = row._mapping
-            if not isinstance(mapping, dict):  # SQLAlchemy's (read-only); sql.run's is a dict
-                mapping = dict(mapping)
             itx = from_row(mapping)
             self.held[itx.id] = itx
             self.loaded[itx.id] = mapping
