@@ -585,3 +585,112 @@ def test_a_database_error_is_raised_as_sqlalchemy_raises_it_and_parks_nothing(
     with runtime.store.begin() as conn, pytest.raises(DBAPIError):
         sql.run(conn, sql.CONTACT_BY_IDENTITY, {"b_tenant": TENANT, "b_identity": "x"})
     runtime.close()
+
+
+def _paused_flush(monkeypatch: pytest.MonkeyPatch, pause: dict[str, Any]) -> None:
+    """Make ``turn.flush`` (the last step before a commit) of the threads named in ``pause``
+    call that thread's hook before it returns, to play a race step by step."""
+    from gsetup.runtime import agents
+
+    original = agents.flush_loads
+
+    def flush_loads(turn: Any) -> None:
+        original(turn)
+        hook = pause.get(threading.current_thread().name)
+        if hook is not None:
+            hook()
+
+    monkeypatch.setattr(agents, "flush_loads", flush_loads)
+
+
+@pytest.mark.parametrize("commits", ["done-first", "turn-first"])
+def test_capacity_freed_while_a_turn_decides_is_not_missed(
+    store_url: str, clock: VirtualClock, rows: Any, monkeypatch: pytest.MonkeyPatch, commits: str
+) -> None:
+    """PostgreSQL runs a done and a worker's turn at once: the turn reads the agent as full,
+    the done frees it and commits before or after the turn suspends the interaction at its
+    target. Either way the interaction is offered at once, not after the 300 s recheck.
+    (SQLite runs one writer at a time: the race cannot happen there.)"""
+    if store_url.startswith("sqlite"):
+        pytest.skip("SQLite serialises writers")
+    pause: dict[str, Any] = {}
+    _paused_flush(monkeypatch, pause)
+    runtime = start(store_url, clock, {"a1": (5, 1)})
+    first = runtime.submit(TENANT, DMS, body(1)).interaction_id
+    runtime.run_until_idle()
+    runtime.accept(TENANT, "a1", first)
+    second = runtime.submit(TENANT, DMS, body(2)).interaction_id
+
+    flushed, resume = threading.Event(), threading.Event()
+
+    def hold_done() -> None:
+        flushed.set()
+        assert resume.wait(60)
+
+    def let_done_commit() -> None:
+        resume.set()
+        done.join(60)
+
+    pause["done"] = hold_done
+    done = threading.Thread(target=runtime.done, args=(TENANT, "a1", first), name="done")
+    done.start()
+    assert flushed.wait(60)  # the done has freed a1 but not committed
+    if commits == "done-first":
+        # The done commits after the turn has read a1 as full, before the turn commits.
+        pause[threading.current_thread().name] = let_done_commit
+    assert runtime.engine.run_turn() == 1  # a1 looked full: the second waits at its target
+    resume.set()
+    done.join(60)
+    assert not done.is_alive()
+    assert rows("SELECT waiting FROM interactions WHERE id = :i", i=second) == [("target",)]
+    runtime.run_until_idle()  # the virtual clock has not moved: no recheck is due
+    assert rows("SELECT state, assigned_to FROM interactions WHERE id = :i", i=second) == [
+        ("offered", "a1")
+    ]
+    runtime.close()
+
+
+def test_room_left_on_an_agent_another_turn_held_is_not_missed(
+    store_url: str, clock: VirtualClock, rows: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL, two workers' turns at once: one offers the first interaction to a1
+    (capacity 2) and holds a1's row until it commits; the other skips the locked a1 and
+    suspends the second interaction. a1 still has room after the first turn commits, so the
+    second is offered to it at once, not after the 300 s recheck."""
+    from gsetup.runtime.context import Settings
+
+    if store_url.startswith("sqlite"):
+        pytest.skip("SQLite serialises writers")
+    pause: dict[str, Any] = {}
+    _paused_flush(monkeypatch, pause)
+    runtime = open_runtime(
+        TENANT,
+        store_url=store_url,
+        deployment=deployment({"a1": (5, 2)}),
+        clock=clock,
+        settings=Settings(batch_size=1),
+    )
+    runtime.agent_login(TENANT, "a1")
+    runtime.agent_ready(TENANT, "a1")
+    first = runtime.submit(TENANT, DMS, body(1)).interaction_id
+    second = runtime.submit(TENANT, DMS, body(2)).interaction_id
+
+    flushed, resume = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        flushed.set()
+        assert resume.wait(60)
+
+    pause["offering"] = hold
+    offering = threading.Thread(target=runtime.engine.run_turn, name="offering")
+    offering.start()
+    assert flushed.wait(60)  # the first is offered to a1, not committed: a1's row is locked
+    assert runtime.engine.run_turn() == 1  # the second: a1 is locked, so it waits
+    resume.set()
+    offering.join(60)
+    assert not offering.is_alive()
+    assert rows("SELECT waiting FROM interactions WHERE id = :i", i=second) == [("target",)]
+    runtime.run_until_idle()  # the virtual clock has not moved: no recheck is due
+    offered = rows("SELECT id, state FROM interactions WHERE assigned_to = 'a1' ORDER BY id")
+    assert offered == sorted([(first, "offered"), (second, "offered")])
+    runtime.close()

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from gsetup.runtime import sql
 from gsetup.runtime.api import AgentStatus, Offer
+from gsetup.runtime.context import log
 from gsetup.runtime.errors import AgentActionError
 from gsetup.runtime.ids import new_id
 from gsetup.runtime.itx import Itx, dumps
@@ -77,6 +78,8 @@ def target(run: Machine, block: Target) -> None:
         if block.on_timeout:
             run.push(block, "on_timeout")
         return
+    if turn.ctx.store.postgresql:
+        turn.starved.append(Starved(itx.id, itx.media_type, accepts, frozenset(excluded)))
     recheck = min(deadline, turn.now + turn.ctx.settings.target_recheck)
     run.suspend("target", recheck, again=True)
 
@@ -120,6 +123,88 @@ def reserve(
         slot.dirty = True
         return slot.name
     return None
+
+
+@dataclass(frozen=True)
+class Starved:
+    """An interaction a turn suspended at a target for want of an agent."""
+
+    interaction_id: str
+    media_type: str
+    accepts: Callable[[dict[str, Any]], bool]
+    excluded: frozenset[str]
+
+
+def after_commit(turn: Turn) -> None:
+    """PostgreSQL, once ``turn`` has committed: make sure no capacity was freed unseen.
+
+    A turn reads the agents' loads, finds no agent for an interaction and suspends it. A
+    transaction freeing capacity meanwhile (a done, a reject, a ready, another turn leaving
+    room on an agent it locked) can commit after that read while its wake-up skips the
+    interaction, which the turn still holds. So a transaction that leaves a locked agent
+    ready with free capacity bumps the capacity epoch after its commit and then wakes the
+    oldest waiting interactions again; and a turn that starved interactions compares the
+    epoch after its commit with the one before its read, and if it moved, looks again.
+    Whichever of the two goes second sees the other's commit, with no lock waits. SQLite
+    runs one writer at a time: there is no such window."""
+    store = turn.ctx.store
+    if not store.postgresql:
+        return
+    if turn.starved:
+        _look_again(turn)
+    room: dict[str, int] = {}
+    for slot in turn.agents.values():
+        if slot.locked and slot.state == "ready":
+            for media_type in {*slot.capacity, *slot.loads}:
+                if slot.free(media_type) > 0:
+                    room[media_type] = room.get(media_type, 0) + slot.free(media_type)
+    if not room:
+        return
+    with store.autocommit() as conn:
+        sql.run(conn, sql.BUMP_EPOCH, {})
+        for media_type, count in room.items():
+            sql.run(
+                conn,
+                sql.wake(store.table, True),
+                {
+                    "b_tenant": turn.ctx.tenant,
+                    "b_media": media_type,
+                    "b_count": count + 1,  # the oldest may not match the agents' skills
+                    "b_now": turn.now,
+                },
+            )
+
+
+def _look_again(turn: Turn) -> None:
+    """Wake the turn's starved interactions that an agent freed since can take (each free
+    unit woken for once), if the capacity epoch moved since the turn read the agents."""
+    store = turn.ctx.store
+    with store.autocommit() as conn:
+        epoch = sql.run(conn, sql.EPOCH, {}).scalar()
+        if epoch == turn.epoch:
+            return
+        now = Turn(turn.ctx, conn, turn.now, epoch=epoch)
+        slots = _ready(now)
+        woken = []
+        for starved in turn.starved:
+            media_type = starved.media_type
+            for slot in slots.values():
+                if slot.name in starved.excluded or slot.free(media_type) <= 0:
+                    continue
+                if _may_accept(starved, slot):
+                    slot.loads[media_type] = slot.loads.get(media_type, 0) + 1
+                    woken.append({"b_id": starved.interaction_id, "b_now": turn.now})
+                    break
+        if woken:
+            sql.run(conn, sql.wake_one(store.table), woken)
+            log.debug("event=woken-after-commit tenant=%r count=%d", turn.ctx.tenant, len(woken))
+
+
+def _may_accept(starved: Starved, slot: AgentSlot) -> bool:
+    try:
+        return starved.accepts({"id": slot.name, "skills": slot.skills})
+    except Exception:  # its own turn evaluates it again and parks the interaction
+        return True
 
 
 def release(turn: Turn, agent: str, media_type: str) -> None:
@@ -170,6 +255,8 @@ def _ready(turn: Turn) -> dict[str, AgentSlot]:
         return turn.agents
     tenant = {"b_tenant": turn.ctx.tenant}
     locked = not turn.ctx.store.postgresql  # SQLite: this transaction holds the write lock
+    if not locked and turn.epoch is None:
+        turn.epoch = sql.run(turn.conn, sql.EPOCH, {}).scalar()  # before the read: after_commit
     for row in sql.run(turn.conn, sql.READY_AGENTS, tenant):
         if row.name not in turn.agents:
             skills, capacity = json.loads(row.skills), json.loads(row.capacity)
@@ -266,6 +353,7 @@ def _agent_turn(ctx: EngineContext, agent: str) -> Iterator[Turn]:
             raise AgentActionError(409, f"agent {agent!r} is not logged in")
         yield turn
         turn.flush()
+    after_commit(turn)
 
 
 def _held(turn: Turn, agent: str, interaction_id: str, states: tuple[str, ...]) -> Itx:
@@ -355,6 +443,7 @@ def set_presence(ctx: EngineContext, agent: str, state: str) -> AgentStatus:
             .where(agents.c.tenant == ctx.tenant, agents.c.name == agent)
             .values(state=state, updated_at=turn.now)
         )
+        slot.state = state
         if state == "ready":
             for media_type in {*slot.capacity, *slot.loads}:
                 turn.wake[media_type] = turn.wake.get(media_type, 0) + max(1, slot.free(media_type))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gsetup.runtime import sql
-from gsetup.runtime.agents import expire_offer
+from gsetup.runtime.agents import after_commit, expire_offer
 from gsetup.runtime.clock import Clock, SystemClock
 from gsetup.runtime.context import EngineContext, Settings
 from gsetup.runtime.interpreter import Machine
@@ -53,6 +53,7 @@ class Engine:
                 Machine(turn, itx).run()
             turn.flush()
             self._heartbeat(turn, len(claimed))
+        after_commit(turn)
         if claimed:
             ctx.metrics.steps.inc(len(claimed))
             ctx.metrics.turns.observe(time.perf_counter() - started)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     PrimaryKeyConstraint,
+    Sequence,
     String,
     Table,
     Text,
@@ -26,8 +27,8 @@ from sqlalchemy import (
 )
 
 # Bumped whenever a table below changes. An older store is brought up to date by creating
-# the tables of ADDED_IN (additions only); a newer one is refused.
-SCHEMA_VERSION = 2
+# the tables (and sequences) of ADDED_IN (additions only); a newer one is refused.
+SCHEMA_VERSION = 3
 
 NAME = 255
 ID = 40
@@ -198,8 +199,12 @@ twitter_groups = Table(
     PrimaryKeyConstraint("tenant", "channel", "group_key"),
 )
 
-# The tables each schema version added to the one before it.
-ADDED_IN: dict[int, tuple[Table, ...]] = {2: (twitter_groups,)}
+# PostgreSQL: bumped after each commit that leaves an agent ready with free capacity
+# (gsetup.runtime.agents.after_commit). SQLite has no sequences and needs none.
+capacity_epoch = Sequence("runtime_capacity_epoch", metadata=metadata)
+
+# The tables (and sequences) each schema version added to the one before it.
+ADDED_IN: dict[int, tuple[Table | Sequence, ...]] = {2: (twitter_groups,), 3: (capacity_epoch,)}
 
 SYSTEM = frozenset(c.name for c in interactions.columns)
 

@@ -16,10 +16,18 @@ import functools
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, literal_column, or_, select, update
+from sqlalchemy import table as table_clause
 from sqlalchemy.exc import DBAPIError
 
-from gsetup.runtime.schema import agent_loads, agents, contacts, offers, ucs_interactions
+from gsetup.runtime.schema import (
+    agent_loads,
+    agents,
+    capacity_epoch,
+    contacts,
+    offers,
+    ucs_interactions,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Table
@@ -369,3 +377,24 @@ def wake(table: Table, postgresql: bool) -> Any:
     # By id alone (the subquery names the tenant): with the tenant too, SQLite walks every
     # interaction of the tenant through an index on it instead of looking up each id.
     return update(table).where(table.c.id.in_(oldest)).values(due_at=bindparam("b_now"))
+
+
+@functools.cache
+def wake_one(table: Table) -> Any:
+    """PostgreSQL: make one interaction still waiting at a target due now, unless a worker
+    holds it (that worker's turn looks for agents itself)."""
+    waiting = (
+        select(table.c.id)
+        .where(
+            table.c.id == bindparam("b_id"),
+            table.c.waiting == "target",
+            table.c.due_at > bindparam("b_now"),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    return update(table).where(table.c.id.in_(waiting)).values(due_at=bindparam("b_now"))
+
+
+# PostgreSQL's capacity epoch (gsetup.runtime.agents.after_commit): its value, and the next.
+EPOCH: Any = select(literal_column("last_value")).select_from(table_clause(capacity_epoch.name))
+BUMP_EPOCH: Any = select(capacity_epoch.next_value())

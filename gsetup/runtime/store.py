@@ -76,6 +76,13 @@ class Store:
         with self.engine.begin() as conn:
             yield conn
 
+    @contextmanager
+    def autocommit(self) -> Iterator[Connection]:
+        """A connection whose statements each commit on their own: no BEGIN or COMMIT round
+        trips, for statements that need no transaction together."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            yield conn
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()

@@ -16,7 +16,7 @@ from gsetup.runtime.itx import Itx, from_row, to_values
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Table
 
-    from gsetup.runtime.agents import AgentSlot
+    from gsetup.runtime.agents import AgentSlot, Starved
 
 
 @dataclass
@@ -39,6 +39,10 @@ class Turn:
     loaded: dict[str, Any] = field(default_factory=dict)  # id -> its row as last written
     outbox_rows: int = 0
     new_offers: list[dict[str, Any]] = field(default_factory=list)  # runtime_offers to insert
+    # PostgreSQL: the capacity epoch before the agents were read, and the interactions
+    # suspended for want of an agent (agents.after_commit)
+    epoch: int | None = None
+    starved: list[Starved] = field(default_factory=list)
 
     def hold(self, rows: Iterable[Any]) -> list[Itx]:
         """Take claimed rows (of :func:`sql.run`, whose mappings are dicts) into the turn."""
