@@ -262,7 +262,7 @@ def test_the_worker_wakes_on_work_this_process_commits(
         first = runtime.submit(TENANT, DMS, body(1)).interaction_id
         assert offered_to("a1") == [first]
         second = runtime.submit(TENANT, DMS, body(2)).interaction_id  # waits: capacity 1
-        suspended_at_target(second)  # (a done while its turn decides it can miss it: notes)
+        suspended_at_target(second)  # so that the done below is what offers it
         runtime.accept(TENANT, "a1", first)
         runtime.done(TENANT, "a1", first)  # frees capacity: the waiting one is offered
         assert offered_to("a1") == [second]
