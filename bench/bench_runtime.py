@@ -108,7 +108,7 @@ class Recorder:
         from gsetup.runtime import sql
 
         engine = runtime.store.engine
-        sql.LISTENERS.append(lambda text, params, many: self.current.append((text, params, many)))
+        sql.LISTENERS.append(self._record)
 
         @event.listens_for(engine, "before_cursor_execute")
         def _statement(
@@ -121,6 +121,16 @@ class Recorder:
         def _commit(_conn: Any) -> None:
             self.transactions.append(self.current)
             self.current = []
+
+    def detach(self) -> None:
+        """Stop recording the statements :func:`sql.run` sends (the engine's events go with
+        its runtime)."""
+        from gsetup.runtime import sql
+
+        sql.LISTENERS.remove(self._record)
+
+    def _record(self, text: str, params: Any, many: bool) -> None:
+        self.current.append((text, params, many))
 
 
 def log_in_agents(runtime: Runtime) -> None:
@@ -165,10 +175,10 @@ def rss_mib() -> float:
 
 
 def run_engine(
-    runtime: Runtime, count: int, rss_every: int = 0
+    runtime: Runtime, count: int, rss_every: int = 0, first: int = 0
 ) -> tuple[float, float, list[tuple[int, float]]]:
-    """Submit, route and finish ``count`` interactions; (wall, CPU) seconds taken and, every
-    ``rss_every`` submitted interactions, the RSS."""
+    """Submit, route and finish ``count`` interactions (numbered from ``first``); (wall, CPU)
+    seconds taken and, every ``rss_every`` submitted interactions, the RSS."""
     agents = list(runtime.engine.ctx.deployment.agents)
     log_in_agents(runtime)
     gc.collect()
@@ -177,7 +187,9 @@ def run_engine(
     while True:
         if submitted < count:
             runtime.submit_many(
-                TENANT, DMS, [body(n) for n in range(submitted, min(count, submitted + BATCH))]
+                TENANT,
+                DMS,
+                [body(first + n) for n in range(submitted, min(count, submitted + BATCH))],
             )
             submitted = min(count, submitted + BATCH)
             if rss_every and submitted % rss_every == 0:
@@ -193,7 +205,7 @@ def run_engine(
         if submitted == count and not ran and not handled:
             break
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-    stopped = runtime.status(TENANT).states.get("stopped", 0)
+    stopped = runtime.status(TENANT).states.get("stopped", 0) - first
     if stopped != count:
         raise SystemExit(f"only {stopped} of {count} interactions finished")
     return wall, cpu, curve

@@ -31,6 +31,11 @@ if TYPE_CHECKING:
     from gsetup.runtime.services.classification import Classifier
 
 
+# Interactions run before the engine makes sure the store has planner statistics: enough
+# rows for ANALYZE to see that the tenant is one value and ids are unique.
+SAMPLE_AFTER = 256
+
+
 @dataclass
 class Engine:
     """Runs turns for one tenant."""
@@ -38,6 +43,9 @@ class Engine:
     ctx: EngineContext
     sender: Sender = field(default_factory=HttpSender)
     _last_heartbeat: float = -1e18
+    # Interactions this engine has run, until it has made sure the store has statistics
+    # (Store.ensure_statistics), once there are enough rows to sample; then None.
+    _unsampled: int | None = 0
 
     def run_turn(self) -> int:
         """Claim, run and commit one batch; returns how many interactions ran."""
@@ -57,6 +65,11 @@ class Engine:
         if claimed:
             ctx.metrics.steps.inc(len(claimed))
             ctx.metrics.turns.observe(time.perf_counter() - started)
+            if self._unsampled is not None:
+                self._unsampled += len(claimed)
+                if self._unsampled >= SAMPLE_AFTER:
+                    ctx.store.ensure_statistics()
+                    self._unsampled = None
         return len(claimed)
 
     def deliver(self) -> int:

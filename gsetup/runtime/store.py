@@ -83,6 +83,26 @@ class Store:
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             yield conn
 
+    def ensure_statistics(self) -> None:
+        """PostgreSQL: ANALYZE the store's tables unless the interactions table already has
+        statistics. Without them (a new store, before autovacuum's first pass) the planner
+        cannot tell the tenant, one value, from an id: its generic plans walked every
+        interaction of the tenant through whichever index starts with it, so each turn grew
+        slower as the store filled. ANALYZE invalidates the plans made before it."""
+        from sqlalchemy import text
+
+        if not self.postgresql:
+            return
+        with self.autocommit() as conn:
+            analyzed = conn.execute(
+                text(
+                    "SELECT coalesce(last_analyze, last_autoanalyze) IS NOT NULL "
+                    "FROM pg_stat_user_tables WHERE relid = 'interactions'::regclass"
+                )
+            ).scalar()
+            if not analyzed:
+                conn.execute(text(f"ANALYZE {', '.join(t.name for t in metadata.sorted_tables)}"))
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
