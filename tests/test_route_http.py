@@ -84,6 +84,7 @@ def test_http_api_end_to_end(served: Any, tmp_path: Path) -> None:
     runtime, store = served
     token = _intake(runtime, store, tmp_path)
     _agents_over_http(runtime, store, token)
+    _agent_added_while_running(runtime, store)
     _agent_cli_clients_and_status(runtime, token)
     _revoked(runtime, store, token, tmp_path / "inbound.jsonl")
 
@@ -335,6 +336,27 @@ def _revoked(runtime: RouteProcess, store: str, token: str, lines: Path) -> None
     assert revoked.json()["error"] == "unknown or revoked intake token"
     assert _stored(store) == stored
     assert run_cli("route", "submit", str(lines), "--app", DMS).exit_code == 2
+
+
+def _agent_added_while_running(runtime: RouteProcess, store: str) -> None:
+    """An agent added (or removed) after ``route run`` started is known at its login: its
+    skills and capacity are read then, not at the runtime's start."""
+    added = run_cli(
+        "agent", "add", "carol", "--skill", "facebook=5", "--capacity-rule", "rule-2",
+        "--password-from", "env:AGENT_PW",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.stderr
+    session = _login(runtime, "carol")
+    ready = runtime.request("POST", "/agents/ready", token=session)
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["state"] == "ready" and ready.json()["capacity"]["facebook"] == 2
+    assert (TENANT, "carol", "ready") in {
+        row[:3] for row in snapshot(store, ("runtime_agents",))["runtime_agents"]
+    }
+    assert runtime.request("POST", "/agents/logout", token=session).status_code == 200
+    assert run_cli("agent", "remove", "carol", "--yes").exit_code == 0
+    gone = runtime.request("POST", "/agents/login", body={"agent": "carol", "password": PASSWORD})
+    assert gone.status_code == 401
 
 
 def test_route_run_refusals(db_url: str, tmp_path: Path) -> None:

@@ -694,3 +694,28 @@ def test_room_left_on_an_agent_another_turn_held_is_not_missed(
     offered = rows("SELECT id, state FROM interactions WHERE assigned_to = 'a1' ORDER BY id")
     assert offered == sorted([(first, "offered"), (second, "offered")])
     runtime.close()
+
+
+def test_an_agent_logged_in_through_another_runtime_acts_through_this_one(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    """Runtimes sharing a store: an agent that logged in through one of them (added to the
+    configuration after the other started, so unknown to its start-up reading) is offered
+    interactions and acts through the other. An agent no runtime knows is still 404."""
+    first = start(store_url, clock, {"a1": (5, 1)})  # logs a1 in, ready
+    other = open_runtime(TENANT, store_url=store_url, deployment=deployment({}), clock=clock)
+    accepted = other.submit(TENANT, DMS, body(1)).interaction_id
+    other.run_until_idle()
+    assert [o.interaction_id for o in other.offers(TENANT, "a1")] == [accepted]
+    other.accept(TENANT, "a1", accepted)
+    other.done(TENANT, "a1", accepted)
+    other.run_until_idle()
+    assert rows("SELECT state FROM interactions WHERE id = :i", i=accepted) == [("stopped",)]
+    other.agent_not_ready(TENANT, "a1")
+    assert rows("SELECT state FROM runtime_agents WHERE name = 'a1'") == [("not_ready",)]
+    for action in (lambda: other.agent_ready(TENANT, "nobody"), lambda: other.offers(TENANT, "x")):
+        with pytest.raises(AgentActionError) as caught:
+            action()
+        assert caught.value.status == 404
+    other.close()
+    first.close()

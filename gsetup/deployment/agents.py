@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 from gsetup.deployment.model import Agent, AgentGroup, CapacityRule, CapacitySource
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from sqlalchemy.engine import Connection
 
 
@@ -68,10 +70,17 @@ def agent_groups(conn: Connection, tenant_id: int) -> list[AgentGroup]:
     ]
 
 
-def agents(conn: Connection, tenant_id: int, *, only_agents: bool = True) -> list[Agent]:
-    """The tenant's persons (agents only, unless ``only_agents`` is False) by name, each with
-    the capacity rule that applies: own, else the first agent group's (by group name) that
-    has one, else the tenant default. Three statements whatever the number of persons."""
+def agents(
+    conn: Connection,
+    tenant_id: int,
+    *,
+    only_agents: bool = True,
+    names: Collection[str] | None = None,
+) -> list[Agent]:
+    """The tenant's persons (agents only, unless ``only_agents`` is False; those called
+    ``names``, if given) by name, each with the capacity rule that applies: own, else the
+    first agent group's (by group name) that has one, else the tenant default. Three
+    statements whatever the number of persons."""
     from sqlalchemy import select
 
     from gsetup.configdb.tables import cfg_object, person
@@ -94,6 +103,8 @@ def agents(conn: Connection, tenant_id: int, *, only_agents: bool = True) -> lis
     )
     if only_agents:
         query = query.where(person.c.is_agent.is_(True))
+    if names is not None:
+        query = query.where(cfg_object.c.name.in_(names))
     rows = conn.execute(query).all()
     if not rows:
         return []

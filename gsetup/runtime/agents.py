@@ -26,6 +26,7 @@ from gsetup.runtime.schema import agent_loads, agents
 from gsetup.runtime.turn import Turn
 
 if TYPE_CHECKING:
+    from gsetup.runtime.config import AgentConfig
     from gsetup.runtime.context import EngineContext
     from gsetup.runtime.interpreter import Machine
     from gsetup.strategy.model import Target
@@ -343,14 +344,14 @@ def flush_loads(turn: Turn) -> None:
 
 @contextmanager
 def _agent_turn(ctx: EngineContext, agent: str) -> Iterator[Turn]:
-    """A transaction holding ``agent``'s row lock."""
-    if agent not in ctx.deployment.agents:
-        raise AgentActionError(404, f"no agent {agent!r} in tenant {ctx.tenant!r}")
+    """A transaction holding ``agent``'s row lock. The row, written at login, is what makes
+    an agent known: one that logged in through another process (or was added to the
+    configuration after this one started) acts here too."""
     with ctx.store.begin() as conn:
         turn = Turn(ctx, conn, ctx.clock.now())
         slot = _slot(turn, agent)
         if slot is None:
-            raise AgentActionError(409, f"agent {agent!r} is not logged in")
+            raise _not_logged_in(ctx, agent)
         yield turn
         turn.flush()
     after_commit(turn)
@@ -403,11 +404,18 @@ def _check_held(itx: Itx | None, interaction_id: str, agent: str, states: tuple[
     return itx
 
 
-def login(ctx: EngineContext, agent: str) -> AgentStatus:
-    """Log in (not ready), taking skills and capacity from the configuration."""
+def _not_logged_in(ctx: EngineContext, agent: str) -> AgentActionError:
+    if agent not in ctx.deployment.agents:
+        return AgentActionError(404, f"no agent {agent!r} in tenant {ctx.tenant!r}")
+    return AgentActionError(409, f"agent {agent!r} is not logged in")
+
+
+def login(ctx: EngineContext, agent: str, config: AgentConfig | None = None) -> AgentStatus:
+    """Log in (not ready), taking skills and capacity from ``config`` (the configuration
+    database's as of now), else from the configuration the runtime started with."""
     from sqlalchemy import select, update
 
-    config = ctx.deployment.agents.get(agent)
+    config = config or ctx.deployment.agents.get(agent)
     if config is None:
         raise AgentActionError(404, f"no agent {agent!r} in tenant {ctx.tenant!r}")
     values = {
@@ -557,11 +565,11 @@ def offers_of(ctx: EngineContext, agent: str) -> list[Offer]:
     """What ``agent`` has been offered or holds, oldest first."""
     from gsetup.runtime.itx import from_row
 
-    if agent not in ctx.deployment.agents:
-        raise AgentActionError(404, f"no agent {agent!r} in tenant {ctx.tenant!r}")
-    statement = sql.offers_of(ctx.store.table)
+    key = {"b_tenant": ctx.tenant, "b_agent": agent}
     with ctx.store.engine.connect() as conn:
-        rows = sql.run(conn, statement, {"b_tenant": ctx.tenant, "b_agent": agent}).all()
+        if agent not in ctx.deployment.agents and not sql.run(conn, sql.AGENT_KNOWN, key).first():
+            raise AgentActionError(404, f"no agent {agent!r} in tenant {ctx.tenant!r}")
+        rows = sql.run(conn, sql.offers_of(ctx.store.table), key).all()
     return [_offer(from_row(dict(row._mapping))) for row in rows]
 
 

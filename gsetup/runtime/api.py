@@ -18,7 +18,7 @@ from gsetup.runtime.errors import AgentActionError, IntakeError
 
 if TYPE_CHECKING:
     from gsetup.runtime.clock import Clock
-    from gsetup.runtime.config import Deployment
+    from gsetup.runtime.config import AgentConfig, Deployment
     from gsetup.runtime.context import Settings
     from gsetup.runtime.engine import Engine
     from gsetup.runtime.outbox import Sender
@@ -160,12 +160,15 @@ class Runtime:
 
     # --- agents ----------------------------------------------------------------------------
 
-    def agent_login(self, tenant: str, agent: str) -> AgentStatus:
-        """Log an agent of the configuration in, not ready; skills and capacity are read now."""
+    def agent_login(
+        self, tenant: str, agent: str, config: AgentConfig | None = None
+    ) -> AgentStatus:
+        """Log an agent in, not ready, with the skills and capacity of ``config`` (read from
+        the configuration database now), else of the configuration read at start."""
         from gsetup.runtime.agents import login
 
         self._check_tenant(tenant, AgentActionError)
-        return login(self.engine.ctx, agent)
+        return login(self.engine.ctx, agent, config)
 
     def agent_ready(self, tenant: str, agent: str) -> AgentStatus:
         """The agent can take interactions."""

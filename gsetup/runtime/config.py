@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from gsetup.errors import BadInputError
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
+    from sqlalchemy import Connection, Engine
 
 DMS_TYPE = "DigitalMessagingServer"
 MEDIA_TYPE_ATTRIBUTE = "Media Type"
@@ -130,7 +130,19 @@ def _processes(conn: Connection, tid: int) -> tuple[BusinessProcess, ...]:
     return tuple(found)
 
 
-def _agents(conn: Connection, tid: int) -> dict[str, AgentConfig]:
+def read_agent(config: Engine, tenant: str, name: str) -> AgentConfig | None:
+    """Agent ``name`` of ``tenant`` as the configuration database has it now (None: no such
+    agent): a running runtime reads it at each login, so agents added or changed since it
+    started log in with their current skills and capacity."""
+    from gsetup.configdb.tenants import tenant_id
+
+    with config.connect() as conn:
+        return _agents(conn, tenant_id(conn, tenant), [name]).get(name)
+
+
+def _agents(
+    conn: Connection, tid: int, names: list[str] | None = None
+) -> dict[str, AgentConfig]:
     from gsetup import deployment as read
 
     limits = {rule.name: rule.limits for rule in read.capacity_rules(conn, tid)}
@@ -140,7 +152,7 @@ def _agents(conn: Connection, tid: int) -> dict[str, AgentConfig]:
             dict(agent.skills),
             dict(limits.get(agent.capacity_rule or "", {})),
         )
-        for agent in read.agents(conn, tid)
+        for agent in read.agents(conn, tid, names=names)
     }
 
 

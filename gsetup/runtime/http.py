@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gsetup.runtime.config import read_agent
 from gsetup.runtime.credentials import check_agent_login, find_intake_caller
 from gsetup.runtime.errors import RuntimeRequestError
 from gsetup.runtime.sessions import Session, end_sessions, find_session, open_session
@@ -236,7 +237,11 @@ async def _login(api: Api, request: Request) -> Response:
         raise RuntimeRequestError(401, "login failed: wrong agent or password")
     if not await run_in_threadpool(check_agent_login, api.config, tenant, agent, password):
         raise RuntimeRequestError(401, "login failed: wrong agent or password")
-    status = await api.call(api.runtime.agent_login, tenant, agent)
+    # Read now: an agent added or changed since this runtime started logs in as it is now.
+    config = await run_in_threadpool(read_agent, api.config, tenant, agent)
+    if config is None:
+        raise RuntimeRequestError(404, f"{agent!r} is no longer an agent of tenant {tenant!r}")
+    status = await api.call(api.runtime.agent_login, tenant, agent, config)
     token, session = await run_in_threadpool(open_session, api.runtime.store.engine, tenant, agent)
     return JSONResponse({"token": token, "expires_at": session.expires_at, **to_json(status)})
 

@@ -323,6 +323,9 @@ READY_AGENTS = select(agents.c.name, agents.c.state, agents.c.skills, agents.c.c
 TENANT_LOADS = select(agent_loads.c.agent, agent_loads.c.media_type, agent_loads.c.load).where(
     agent_loads.c.tenant == bindparam("b_tenant")
 )
+AGENT_KNOWN = select(agents.c.name).where(
+    agents.c.tenant == bindparam("b_tenant"), agents.c.name == bindparam("b_agent")
+)
 AGENT_LOADS = select(agent_loads.c.media_type, agent_loads.c.load).where(
     agent_loads.c.tenant == bindparam("b_tenant"), agent_loads.c.agent == bindparam("b_agent")
 )
