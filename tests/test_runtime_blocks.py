@@ -719,3 +719,26 @@ def test_an_agent_logged_in_through_another_runtime_acts_through_this_one(
         assert caught.value.status == 404
     other.close()
     first.close()
+
+
+def test_an_agent_action_stands_when_the_wake_up_after_its_commit_fails(
+    store_url: str, clock: VirtualClock, rows: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The wake-up after a commit (PostgreSQL) is best effort: if it fails, the committed
+    action is still answered as done, and the failure is logged."""
+    from sqlalchemy.exc import OperationalError
+
+    if store_url.startswith("sqlite"):
+        pytest.skip("no wake-up after commit on SQLite")
+    runtime = start(store_url, clock, {"a1": (5, 1)})
+    runtime.agent_not_ready(TENANT, "a1")
+
+    def lost(*_args: Any) -> Any:
+        raise OperationalError("SELECT nextval(...)", {}, Exception("server closed the connection"))
+
+    runtime.store.autocommit = lost  # type: ignore[method-assign]
+    assert runtime.agent_ready(TENANT, "a1").state == "ready"
+    assert rows("SELECT state FROM runtime_agents WHERE name = 'a1'") == [("ready",)]
+    assert "event=wake-after-commit-failed" in caplog.text
+    assert "server closed the connection" in caplog.text
+    runtime.close()

@@ -147,10 +147,26 @@ def after_commit(turn: Turn) -> None:
     oldest waiting interactions again; and a turn that starved interactions compares the
     epoch after its commit with the one before its read, and if it moved, looks again.
     Whichever of the two goes second sees the other's commit, with no lock waits. SQLite
-    runs one writer at a time: there is no such window."""
-    store = turn.ctx.store
-    if not store.postgresql:
+    runs one writer at a time: there is no such window.
+
+    The turn has committed, so a failure here is logged, not raised: it only delays a
+    wake-up until the target's periodic recheck."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if not turn.ctx.store.postgresql:
         return
+    try:
+        _wake_after_commit(turn)
+    except SQLAlchemyError as exc:
+        log.warning(
+            "event=wake-after-commit-failed tenant=%r reason=%r",
+            turn.ctx.tenant,
+            str(getattr(exc, "orig", None) or exc).splitlines()[0],
+        )
+
+
+def _wake_after_commit(turn: Turn) -> None:
+    store = turn.ctx.store
     if turn.starved:
         _look_again(turn)
     room: dict[str, int] = {}
