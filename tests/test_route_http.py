@@ -13,7 +13,7 @@ import pytest
 
 from tests.helpers import run_cli, snapshot
 from tests.route_process import RouteProcess, route_run, wait_for
-from tests.runtime_support import DMS, TENANT, configure_tenant, post
+from tests.runtime_support import CHANNEL, DMS, TENANT, configure_tenant, post
 
 STORE_TABLES = (
     "interactions",
@@ -85,6 +85,7 @@ def test_http_api_end_to_end(served: Any, tmp_path: Path) -> None:
     token = _intake(runtime, store, tmp_path)
     _agents_over_http(runtime, store, token)
     _agent_added_while_running(runtime, store)
+    _dms_added_while_running(runtime, store)
     _agent_cli_clients_and_status(runtime, token)
     _revoked(runtime, store, token, tmp_path / "inbound.jsonl")
 
@@ -359,6 +360,26 @@ def _agent_added_while_running(runtime: RouteProcess, store: str) -> None:
     assert gone.status_code == 401
 
 
+def _dms_added_while_running(runtime: RouteProcess, store: str) -> None:
+    """A Digital Messaging Server application created after ``route run`` started, with its
+    channel's route and an intake token, submits at once: the runtime reads the applications
+    again when a valid token names one it does not know."""
+    made = [
+        run_cli("app", "create", "DMS_2", "--type", "DigitalMessagingServer", "--port", "9"),
+        run_cli("options", "set", f"{CHANNEL}/inbound-route", "1:fb", "--app", "DMS_2"),
+        run_cli("options", "set", "endpoints:1/fb", "Facebook Inbound Queue", "--app", "DMS_2"),
+    ]
+    assert [m.exit_code for m in made] == [0, 0, 0], [m.stderr for m in made]
+    created = run_cli("route", "token", "create", "--app", "DMS_2", "--json")
+    assert created.exit_code == 0, created.stderr
+    body = post(60, post_id="post-dms-2")
+    answer = runtime.request("POST", "/interactions", token=created.json()["token"], body=body)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["queue"] == "Facebook Inbound Queue"
+    stored = snapshot(store, ("interactions",))["interactions"]
+    assert [r for r in stored if r[0] == answer.json()["id"] and "DMS_2" in r]
+
+
 def test_route_run_refusals(db_url: str, tmp_path: Path) -> None:
     assert run_cli("tenant", "create", "Empty").exit_code == 0
     empty = run_cli("route", "run", "--tenant", "Empty", "--listen", "127.0.0.1:0")
@@ -394,3 +415,44 @@ def test_runtime_page_commands_exist() -> None:
     for command in sorted(commands):
         result = run_cli(*command.split(), "--help")
         assert result.exit_code == 0, (command, result.stderr)
+
+
+def test_a_running_worker_reads_changed_application_options(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The worker of ``route run`` reads the applications again every 10 s (here 50 ms): a
+    channel's inbound route changed in the configuration applies without a restart."""
+    import time
+
+    from gsetup.configdb.database import open_database
+    from gsetup.runtime.api import IntakeError, open_runtime
+    from gsetup.runtime.worker import Worker
+
+    configure_tenant(db_url, tmp_path, agents={})
+    runtime = open_runtime(TENANT, config_url=db_url, store_url=f"sqlite:///{tmp_path / 's.db'}")
+    config = open_database(db_url).engine
+    worker = Worker(
+        runtime, refresh=lambda: runtime.refresh_applications(config), refresh_every=0.05
+    )
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        assert runtime.submit(TENANT, DMS, post(1)).queue == "Facebook Inbound Queue"
+        changed = run_cli("options", "set", f"{CHANNEL}/inbound-route", "1:gone", "--app", DMS)
+        assert changed.exit_code == 0, changed.stderr
+        deadline, number = time.monotonic() + 30, 2
+        while True:
+            try:
+                runtime.submit(TENANT, DMS, post(number))
+            except IntakeError as refused:
+                assert refused.status == 422 and "gone" in refused.reason
+                break
+            assert time.monotonic() < deadline, "the changed route was never read"
+            number += 1
+            time.sleep(0.02)
+    finally:
+        worker.stop()
+        thread.join(timeout=60)
+        runtime.close()
+        config.dispose()
+    assert not thread.is_alive()

@@ -89,7 +89,7 @@ def serve(
     server = uvicorn.Server(
         uvicorn.Config(build_app(api), log_config=None, access_log=False, lifespan="off")
     )
-    loop = _Loop(runtime, server)
+    loop = _Loop(runtime, server, refresh=lambda: runtime.refresh_applications(config))
     record_endpoint(store, runtime.tenant, ctx.worker_id, url)
     previous = _on_sigterm(server)
     try:
@@ -121,10 +121,10 @@ class _Loop:
     """The engine's worker loop in a thread. If it fails, the server stops too: a runtime
     that accepts but never routes would hide the failure."""
 
-    def __init__(self, runtime: Runtime, server: Any) -> None:
+    def __init__(self, runtime: Runtime, server: Any, refresh: Callable[[], None]) -> None:
         from gsetup.runtime.worker import Worker
 
-        self.worker, self.server = Worker(runtime), server
+        self.worker, self.server = Worker(runtime, refresh=refresh), server
         self.failure: Exception | None = None
         self.thread = threading.Thread(target=self.run, name="engine", daemon=True)
 

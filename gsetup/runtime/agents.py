@@ -153,15 +153,15 @@ def after_commit(turn: Turn) -> None:
     wake-up until the target's periodic recheck."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from gsetup.runtime.store import first_line
+
     if not turn.ctx.store.postgresql:
         return
     try:
         _wake_after_commit(turn)
     except SQLAlchemyError as exc:
         log.warning(
-            "event=wake-after-commit-failed tenant=%r reason=%r",
-            turn.ctx.tenant,
-            str(getattr(exc, "orig", None) or exc).splitlines()[0],
+            "event=wake-after-commit-failed tenant=%r reason=%r", turn.ctx.tenant, first_line(exc)
         )
 
 

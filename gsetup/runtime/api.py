@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from gsetup.runtime.errors import AgentActionError, IntakeError
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine as SqlEngine
+
     from gsetup.runtime.clock import Clock
     from gsetup.runtime.config import AgentConfig, Deployment
     from gsetup.runtime.context import Settings
@@ -259,6 +261,17 @@ class Runtime:
 
         self._check_tenant(tenant, IntakeError)
         return read_status(self.engine.ctx)
+
+    def refresh_applications(self, config: SqlEngine) -> None:
+        """Read the tenant's applications and their options again from the configuration
+        database ``config`` (a DMS added, a channel's route changed): submissions, sends and
+        channel options use them from now on. Strategies and queues are read only at start."""
+        from dataclasses import replace
+
+        from gsetup.runtime.config import read_apps
+
+        ctx = self.engine.ctx
+        ctx.deployment = replace(ctx.deployment, apps=read_apps(config, ctx.tenant))
 
     def close(self) -> None:
         """Release the store's connections."""

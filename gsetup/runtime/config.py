@@ -140,6 +140,15 @@ def read_agent(config: Engine, tenant: str, name: str) -> AgentConfig | None:
         return _agents(conn, tenant_id(conn, tenant), [name]).get(name)
 
 
+def read_apps(config: Engine, tenant: str) -> dict[str, AppConfig]:
+    """``tenant``'s applications with their options as the configuration database has them
+    now (a running runtime reads them again: Runtime.refresh_applications)."""
+    from gsetup.configdb.tenants import tenant_id
+
+    with config.connect() as conn:
+        return _apps(conn, tenant_id(conn, tenant))
+
+
 def _agents(
     conn: Connection, tid: int, names: list[str] | None = None
 ) -> dict[str, AgentConfig]:

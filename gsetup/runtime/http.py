@@ -122,6 +122,9 @@ async def _intake_app(api: Api, request: Request) -> str:
     caller = await run_in_threadpool(find_intake_caller, api.config, api.runtime.tenant, token)
     if caller is None:
         raise RuntimeRequestError(401, "unknown or revoked intake token")
+    if caller.app not in api.runtime.engine.ctx.deployment.apps:
+        # Added since the runtime last read the applications: read them now.
+        await run_in_threadpool(api.runtime.refresh_applications, api.config)
     return caller.app
 
 

@@ -122,7 +122,7 @@ def open_store(url: str) -> Store:
     except SQLAlchemyError as exc:
         engine.dispose()
         raise StoreError(
-            f"cannot open the interaction store {_display(url)}: {_first(exc)}"
+            f"cannot open the interaction store {_display(url)}: {first_line(exc)}"
         ) from None
     except StoreError:
         engine.dispose()
@@ -265,7 +265,9 @@ def _display(url: str) -> str:
         return "(unparsable URL)"
 
 
-def _first(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of a database error's own message (not SQLAlchemy's statement and link
+    to its background page), for messages and log lines."""
     return (
         str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
     )

@@ -13,10 +13,12 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from gsetup.runtime.api import Runtime
+from gsetup.runtime.store import first_line
 
 log = logging.getLogger("gsetup.runtime.worker")
 
@@ -30,23 +32,40 @@ class Worker:
     # (``Runtime.work``): what the poll waits for is other processes' work and due times.
     poll: float = 0.05
     stopping: threading.Event = field(default_factory=threading.Event)
+    # Reads the configuration that may change while the worker runs (the applications and
+    # their options), every ``refresh_every`` seconds; None: never.
+    refresh: Callable[[], None] | None = None
+    refresh_every: float = 10.0
 
     def run(self) -> None:
         """Loop: a turn, then outbox deliveries; sleep only when both found nothing."""
         from sqlalchemy.exc import OperationalError
 
         engine, work = self.runtime.engine, self.runtime.work
+        refresh_at = time.monotonic() + self.refresh_every
         while not self.stopping.is_set():
+            if self.refresh is not None and time.monotonic() >= refresh_at:
+                self._refresh(self.refresh)
+                refresh_at = time.monotonic() + self.refresh_every
             work.clear()  # work committed from now on is seen by this turn or wakes the wait
             try:
                 busy = engine.run_turn() + engine.deliver()
             except OperationalError as exc:
                 # A lost connection or a deadlock victim: the turn rolled back, nothing was
                 # acknowledged; try again shortly.
-                log.warning("event=turn-failed reason=%r", str(exc.orig or exc).splitlines()[0])
+                log.warning("event=turn-failed reason=%r", first_line(exc))
                 busy = 0
             if not busy:
                 work.wait(self.poll)
+
+    @staticmethod
+    def _refresh(refresh: Callable[[], None]) -> None:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            refresh()
+        except SQLAlchemyError as exc:  # the configuration read so far stays in use
+            log.warning("event=refresh-failed reason=%r", first_line(exc))
 
     def stop(self) -> None:
         """Finish the turn in flight, then return from :meth:`run`."""
@@ -56,6 +75,7 @@ class Worker:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one worker in this process until SIGTERM."""
+    from gsetup.configdb.database import open_database, resolve_url
     from gsetup.errors import GsetupError
     from gsetup.runtime.api import open_runtime
     from gsetup.runtime.context import Settings
@@ -79,7 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GsetupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    worker = Worker(runtime)
+    config = open_database(resolve_url(args.config)).engine
+    worker = Worker(runtime, refresh=lambda: runtime.refresh_applications(config))
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     signal.signal(signal.SIGINT, lambda *_: worker.stop())
     print("ready", flush=True)
@@ -87,6 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         worker.run()
     finally:
         runtime.close()
+        config.dispose()
     return 0
 
 
