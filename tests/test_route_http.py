@@ -355,6 +355,15 @@ def _agent_added_while_running(runtime: RouteProcess, store: str) -> None:
         row[:3] for row in snapshot(store, ("runtime_agents",))["runtime_agents"]
     }
     assert runtime.request("POST", "/agents/logout", token=session).status_code == 200
+    changed = run_cli(
+        "agent", "add", "carol", "--skill", "facebook=5", "--capacity-rule", "rule-1",
+        "--no-login",
+    )  # fmt: skip
+    assert changed.exit_code == 0, changed.stderr
+    session = _login(runtime, "carol")  # the capacity as configured now, not at the first login
+    status = runtime.request("POST", "/agents/ready", token=session).json()
+    assert status["capacity"]["facebook"] == 1
+    assert runtime.request("POST", "/agents/logout", token=session).status_code == 200
     assert run_cli("agent", "remove", "carol", "--yes").exit_code == 0
     gone = runtime.request("POST", "/agents/login", body={"agent": "carol", "password": PASSWORD})
     assert gone.status_code == 401
