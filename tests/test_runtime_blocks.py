@@ -742,3 +742,36 @@ def test_an_agent_action_stands_when_the_wake_up_after_its_commit_fails(
     assert "event=wake-after-commit-failed" in caplog.text
     assert "server closed the connection" in caplog.text
     runtime.close()
+
+
+def test_a_failed_configuration_read_keeps_the_worker_running(
+    tmp_path: Path, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The worker's periodic configuration read (``route run`` reads the applications every
+    10 s) is logged when it fails (the database unreachable, the tenant deleted); the worker
+    goes on with the configuration it has."""
+    from gsetup.errors import NotFoundError
+    from gsetup.runtime.worker import Worker
+
+    runtime = start(f"sqlite:///{tmp_path / 'store.db'}", clock)
+    calls: list[int] = []
+
+    def refresh() -> None:
+        calls.append(1)
+        raise NotFoundError("unknown tenant 'Environment'")
+
+    worker = Worker(runtime, refresh=refresh, refresh_every=0.01)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(calls) < 3:
+            assert time.monotonic() < deadline, "the worker stopped reading the configuration"
+            time.sleep(0.01)
+        assert thread.is_alive()
+    finally:
+        worker.stop()
+        thread.join(timeout=60)
+        runtime.close()
+    assert not thread.is_alive()
+    assert "event=refresh-failed reason=\"unknown tenant 'Environment'\"" in caplog.text

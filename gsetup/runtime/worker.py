@@ -62,9 +62,11 @@ class Worker:
     def _refresh(refresh: Callable[[], None]) -> None:
         from sqlalchemy.exc import SQLAlchemyError
 
+        from gsetup.errors import GsetupError
+
         try:
             refresh()
-        except SQLAlchemyError as exc:  # the configuration read so far stays in use
+        except (SQLAlchemyError, GsetupError) as exc:  # the configuration read so far stays
             log.warning("event=refresh-failed reason=%r", first_line(exc))
 
     def stop(self) -> None:
