@@ -465,4 +465,3 @@ def test_a_running_worker_reads_changed_application_options(
         runtime.close()
         config.dispose()
     assert not thread.is_alive()
-
