@@ -26,6 +26,8 @@ from gsetup.runtime.schema import agent_loads, agents
 from gsetup.runtime.turn import Turn
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from gsetup.runtime.config import AgentConfig
     from gsetup.runtime.context import EngineContext
     from gsetup.runtime.interpreter import Machine
@@ -173,23 +175,16 @@ def _wake_after_commit(turn: Turn) -> None:
     for slot in turn.agents.values():
         if slot.locked and slot.state == "ready":
             for media_type in {*slot.capacity, *slot.loads}:
-                if slot.free(media_type) > 0:
-                    room[media_type] = room.get(media_type, 0) + slot.free(media_type)
+                free = slot.free(media_type)
+                if free > 0:
+                    room[media_type] = room.get(media_type, 0) + free
     if not room:
         return
     with store.autocommit() as conn:
         sql.run(conn, sql.BUMP_EPOCH, {})
         for media_type, count in room.items():
-            sql.run(
-                conn,
-                sql.wake(store.table, True),
-                {
-                    "b_tenant": turn.ctx.tenant,
-                    "b_media": media_type,
-                    "b_count": count + 1,  # the oldest may not match the agents' skills
-                    "b_now": turn.now,
-                },
-            )
+            # One more than the room: the oldest may not match the agents' skills.
+            _wake(turn, conn, media_type, count + 1)
 
 
 def _look_again(turn: Turn) -> None:
@@ -200,8 +195,7 @@ def _look_again(turn: Turn) -> None:
         epoch = sql.run(conn, sql.EPOCH, {}).scalar()
         if epoch == turn.epoch:
             return
-        now = Turn(turn.ctx, conn, turn.now, epoch=epoch)
-        slots = _ready(now)
+        slots = _ready(Turn(turn.ctx, conn, turn.now, epoch=epoch))
         woken = []
         for starved in turn.starved:
             media_type = starved.media_type
@@ -345,14 +339,19 @@ def flush_loads(turn: Turn) -> None:
         sql.run(turn.conn, sql.SET_LOAD, updates)
     if inserts:
         turn.conn.execute(agent_loads.insert(), inserts)
-    store = turn.ctx.store
     for media_type, count in turn.wake.items():
-        sql.run(
-            turn.conn,
-            sql.wake(store.table, store.postgresql),
-            {"b_tenant": tenant, "b_media": media_type, "b_count": count, "b_now": turn.now},
-        )
+        _wake(turn, turn.conn, media_type, count)
     turn.wake.clear()
+
+
+def _wake(turn: Turn, conn: Connection, media_type: str, count: int) -> None:
+    """Make the ``count`` oldest interactions waiting at a target for ``media_type`` due."""
+    store = turn.ctx.store
+    sql.run(
+        conn,
+        sql.wake(store.table, store.postgresql),
+        {"b_tenant": turn.ctx.tenant, "b_media": media_type, "b_count": count, "b_now": turn.now},
+    )
 
 
 # --- the agent side ------------------------------------------------------------------------------
