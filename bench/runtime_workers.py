@@ -4,14 +4,18 @@ Each worker is a real process (spawned, so it shares no connection with this one
 the engine's turns for the tenant, as ``gsetup route run`` does, and playing the automatic
 agents assigned to it (agent ``i`` belongs to worker ``i % workers``). This process submits
 the interactions (as fast as it can, or at ``rate`` per second in 10 ms ticks) and notes when
-each submission started; a worker notes when its agent first sees each offer, right after the
-turn that made it committed. Latency is the difference: intake, claim, the strategy path up
-to the target, the commit and the agent's poll.
+each submission started; a worker notes when its agent first sees each offer. Workers sleep
+as ``gsetup route run``'s do (a 50 ms poll, woken by the other processes' notifications:
+``gsetup.runtime.wakeups``), and a worker's agents look at their offers after each of its
+turns and whenever an offer to one of them is notified, as desks waiting on
+``GET /agents/offers?wait=`` do. Latency is the difference: intake, the notification, claim,
+the strategy path up to the target, the commit and the offer's notification.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +23,8 @@ from typing import Any
 
 from bench import bench_runtime as b
 
-POLL = 0.002  # seconds a worker with nothing to do waits
+POLL = 0.05  # seconds a worker with nothing to do waits, as in ``gsetup route run``
+DESK_RECHECK = 1.0  # seconds between two looks of an agent told of no offer (http.py's)
 
 
 @dataclass
@@ -43,15 +48,35 @@ def _worker(
         worker_id=f"bench-{index}",
     )
     names = sorted(runtime.engine.ctx.deployment.agents)
-    mine = [name for n, name in enumerate(names) if n % workers == index]
+    mine = frozenset(name for n, name in enumerate(names) if n % workers == index)
     seen: dict[str, float] = {}
+    # Woken as gsetup route run's worker is (another process's work, by notification), and
+    # as desks waiting for offers are: an offer to one of its agents, made anywhere. The
+    # agents look at their offers when told of one, and all of them every DESK_RECHECK.
+    told: set[str] = set()
+    lock = threading.Lock()
+
+    def offered(agents: frozenset[str] | None) -> None:
+        with lock:
+            told.update(mine if agents is None else agents & mine)
+        runtime.work.set()
+
+    runtime.listen()
+    runtime.watch_offers(offered)
     ready.wait(timeout=300)  # every worker up before the first submission
-    cpu = time.process_time()
+    cpu, recheck_at = time.process_time(), time.monotonic() + DESK_RECHECK
     while not stop.is_set():
+        runtime.work.clear()
         ran = runtime.run_turn()
-        handled = b.serve_agents(runtime, mine, seen)
+        if time.monotonic() >= recheck_at:
+            offered(None)
+            recheck_at = time.monotonic() + DESK_RECHECK
+        with lock:
+            looking = sorted(told)
+            told.clear()
+        handled = b.serve_agents(runtime, looking, seen)
         if not ran and not handled:
-            stop.wait(POLL)
+            runtime.work.wait(POLL)
     runtime.close()
     out.put((time.process_time() - cpu, seen))
 

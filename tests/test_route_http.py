@@ -304,11 +304,12 @@ def _agent_cli_clients_and_status(runtime: RouteProcess, token: str) -> None:
     assert run_cli("agent", "ready").stdout.startswith("agent bob: ready")
     assert runtime.request("POST", "/interactions", token=token, body=post(20)).status_code == 201
 
-    def offered() -> Any:
-        found = run_cli("agent", "offers", "--json").json()
-        return [o for o in found if o["state"] == "offered"]
-
-    itx = wait_for(offered, "an offer to bob", timeout=120)[0]["interaction_id"]
+    # answered once the offer is made (the runtime holds the request), not polled for
+    waited = run_cli("agent", "offers", "--wait", "60", "--json")
+    assert waited.exit_code == 0, waited.stderr
+    itx = next(o["interaction_id"] for o in waited.json() if o["state"] == "offered")
+    too_long = run_cli("agent", "offers", "--wait", "61")
+    assert too_long.exit_code == 2 and "--wait" in too_long.stderr
     assert run_cli("agent", "accept", itx).exit_code == 0
     never = run_cli("agent", "accept", "no-such-interaction")
     assert never.exit_code == 2 and "(404)" in never.stderr

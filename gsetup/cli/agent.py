@@ -202,13 +202,22 @@ app.command("logout", help="Log the agent out; offers not yet accepted go back t
 def offers(
     agent: str | None = typer.Option(None, "--agent", help=AGENT_HELP),
     url: str | None = typer.Option(None, "--url", help=CLIENT_URL_HELP),
+    wait: float = typer.Option(
+        0.0,
+        "--wait",
+        min=0.0,
+        max=60.0,
+        metavar="SECONDS",
+        help="Answer once an interaction is offered (not yet accepted), or after SECONDS "
+        "(0 to 60): the runtime holds the request instead of the client polling.",
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List the interactions offered to or held by the agent."""
     from gsetup.cli.render import print_table
     from gsetup.commands.runtime_client import agent_offers, agent_session
 
-    found = agent_offers(agent_session(agent, url))
+    found = agent_offers(agent_session(agent, url), wait)
     if as_json:
         emit_json(found)
         return

@@ -50,7 +50,13 @@ def runtime_url(config_db: str | None, tenant: str, given: str | None = None) ->
 
 
 def call(
-    base_url: str, method: str, path: str, *, token: str | None, body: Any = None
+    base_url: str,
+    method: str,
+    path: str,
+    *,
+    token: str | None,
+    body: Any = None,
+    timeout: float = TIMEOUT_SECONDS,
 ) -> dict[str, Any]:
     """One request; the JSON answer of a 2xx, else a clear error (4xx: exit 2, else 1)."""
     import httpx
@@ -58,7 +64,7 @@ def call(
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     url = base_url.rstrip("/") + path
     try:
-        answer = httpx.request(method, url, json=body, headers=headers, timeout=TIMEOUT_SECONDS)
+        answer = httpx.request(method, url, json=body, headers=headers, timeout=timeout)
     except httpx.HTTPError as exc:
         raise RuntimeUnreachableError(
             f"cannot reach the routing runtime at {base_url}: {exc or type(exc).__name__}; is "
@@ -165,9 +171,11 @@ def agent_action(
     return answer
 
 
-def agent_offers(session: AgentSession) -> list[dict[str, Any]]:
-    """The interactions offered to or held by the agent."""
-    answer = call(session.url, "GET", "/agents/offers", token=session.token)
+def agent_offers(session: AgentSession, wait: float = 0.0) -> list[dict[str, Any]]:
+    """The interactions offered to or held by the agent; with ``wait``, answered once one
+    is offered (not yet accepted) or after that many seconds."""
+    path = f"/agents/offers?wait={wait:g}" if wait else "/agents/offers"
+    answer = call(session.url, "GET", path, token=session.token, timeout=wait + TIMEOUT_SECONDS)
     return list(answer["offers"])
 
 

@@ -87,7 +87,7 @@ def serve(
     sock = bind(listen)
     url = listen.url(sock.getsockname()[1])
     server = uvicorn.Server(
-        uvicorn.Config(build_app(api), log_config=None, access_log=False, lifespan="off")
+        uvicorn.Config(build_app(api), log_config=None, access_log=False, lifespan="on")
     )
     loop = _Loop(runtime, server, refresh=lambda: runtime.refresh_applications(config))
     record_endpoint(store, runtime.tenant, ctx.worker_id, url)

@@ -10,7 +10,8 @@ bench call. Every method commits before it returns, so a result is an acknowledg
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,12 @@ if TYPE_CHECKING:
     from gsetup.runtime.outbox import Sender
     from gsetup.runtime.services.classification import Classifier
     from gsetup.runtime.store import Store
+    from gsetup.runtime.wakeups import Kind, Listener
+
+# Seconds between two notifications of committed work to the other processes (wakeups).
+NOTIFY_EVERY = 0.01
+# Called with the agents that may have new offers; None: any agent.
+OfferWatcher = Callable[[frozenset[str] | None], None]
 
 __all__ = [
     "Accepted",
@@ -112,10 +119,15 @@ class Runtime:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        # Set when this process has committed work that is due now (a submission, a driver
-        # event, an agent action that routes an interaction or frees capacity): the worker
-        # loop of ``gsetup route run`` wakes on it instead of waiting out its poll.
+        # Set when work due now was committed (a submission, a driver event, an agent action
+        # that routes an interaction or frees capacity), by this process or, once it
+        # listens (:meth:`listen`), by another on the same PostgreSQL store: the worker loop
+        # of ``gsetup route run`` wakes on it instead of waiting out its poll.
         self.work = threading.Event()
+        self._listener: Listener | None = None
+        self._offer_watchers: list[OfferWatcher] = []
+        self._work_notified = -NOTIFY_EVERY
+        engine.offers_made = self._offers_made
 
     @property
     def tenant(self) -> str:
@@ -147,7 +159,7 @@ class Runtime:
         self._check_tenant(tenant, IntakeError)
         accepted = submit_many(self.engine.ctx, app, list(bodies))
         if any(not a.duplicate for a in accepted):
-            self.work.set()
+            self._committed()
         return accepted
 
     def event(self, tenant: str, app: str, body: Any) -> str:
@@ -157,7 +169,7 @@ class Runtime:
 
         self._check_tenant(tenant, IntakeError)
         matched = apply_event(self.engine.ctx, app, body)
-        self.work.set()
+        self._committed()
         return matched
 
     # --- agents ----------------------------------------------------------------------------
@@ -211,7 +223,7 @@ class Runtime:
 
         self._check_tenant(tenant, AgentActionError)
         reject(self.engine.ctx, agent, interaction_id)
-        self.work.set()
+        self._committed()
 
     def reply(
         self, tenant: str, agent: str, interaction_id: str, text: str, *, draft: bool = False
@@ -223,7 +235,7 @@ class Runtime:
 
         self._check_tenant(tenant, AgentActionError)
         child = reply(self.engine.ctx, agent, interaction_id, text, draft=draft)
-        self.work.set()
+        self._committed()
         return child
 
     def done(self, tenant: str, agent: str, interaction_id: str, queue: str | None = None) -> None:
@@ -233,7 +245,7 @@ class Runtime:
 
         self._check_tenant(tenant, AgentActionError)
         done(self.engine.ctx, agent, interaction_id, queue)
-        self.work.set()
+        self._committed()
 
     def done_many(
         self, tenant: str, agent: str, interaction_ids: list[str], queue: str | None = None
@@ -243,7 +255,7 @@ class Runtime:
 
         self._check_tenant(tenant, AgentActionError)
         done_many(self.engine.ctx, agent, interaction_ids, queue)
-        self.work.set()
+        self._committed()
 
     # --- running ---------------------------------------------------------------------------
 
@@ -273,16 +285,62 @@ class Runtime:
         ctx = self.engine.ctx
         ctx.deployment = replace(ctx.deployment, apps=read_apps(config, ctx.tenant))
 
+    def listen(self) -> None:
+        """PostgreSQL: hear what the other processes on the store commit too (see
+        :mod:`gsetup.runtime.wakeups`): their work sets :attr:`work`, their offers call the
+        offer watchers; until :meth:`close`."""
+        from gsetup.runtime.wakeups import Listener
+
+        if self._listener is None and self.store.postgresql:
+            self._listener = Listener(self.store, self.tenant, self._noticed)
+            self._listener.start()
+
+    def watch_offers(self, callback: OfferWatcher) -> Callable[[], None]:
+        """Call ``callback`` (from any thread) with the agents that may have new offers
+        (None: any agent): after each turn of this process that made offers and, once it
+        listens, another process's. Returns what stops the calls."""
+        self._offer_watchers.append(callback)
+        return lambda: self._offer_watchers.remove(callback)
+
     def close(self) -> None:
-        """Release the store's connections."""
+        """Stop listening and release the store's connections."""
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
         self.engine.ctx.store.dispose()
+
+    def _committed(self) -> None:
+        """Work due now was committed: wake this process's worker, and tell the others so
+        that an idle one takes it while this one is busy, or at all if this process runs
+        no worker. A process that runs one (it listens) tells them at most once per
+        ``NOTIFY_EVERY`` seconds: its own worker takes what they leave."""
+        from gsetup.runtime.wakeups import notify
+
+        self.work.set()
+        now = time.monotonic()
+        if self._listener is None or now - self._work_notified >= NOTIFY_EVERY:
+            self._work_notified = now
+            notify(self.store, self.tenant, "work")
+
+    def _offers_made(self, agents: frozenset[str]) -> None:
+        from gsetup.runtime.wakeups import notify
+
+        self._noticed("offers", agents)
+        notify(self.store, self.tenant, "offers", agents)
+
+    def _noticed(self, kind: Kind, agents: frozenset[str] | None) -> None:
+        if kind == "work":
+            self.work.set()
+            return
+        for callback in tuple(self._offer_watchers):
+            callback(agents)
 
     def _presence(self, tenant: str, agent: str, state: str) -> AgentStatus:
         from gsetup.runtime.agents import set_presence
 
         self._check_tenant(tenant, AgentActionError)
         status = set_presence(self.engine.ctx, agent, state)
-        self.work.set()  # ready: waiting targets woken; logged out: offers routed again
+        self._committed()  # ready: waiting targets woken; logged out: offers routed again
         return status
 
     def _check_tenant(self, tenant: str, error: type[IntakeError | AgentActionError]) -> None:

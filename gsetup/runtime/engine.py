@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -43,9 +44,13 @@ class Engine:
     ctx: EngineContext
     sender: Sender = field(default_factory=HttpSender)
     _last_heartbeat: float = -1e18
+    _unrecorded: int = 0  # interactions processed since the last heartbeat was written
     # Interactions this engine has run, until it has made sure the store has statistics
     # (Store.ensure_statistics), once there are enough rows to sample; then None.
     _unsampled: int | None = 0
+    # Called with the agents offered to, once the turn that made the offers has committed
+    # (the Runtime answers the agents waiting for offers).
+    offers_made: Callable[[frozenset[str]], None] = lambda _agents: None
 
     def run_turn(self) -> int:
         """Claim, run and commit one batch; returns how many interactions ran."""
@@ -60,8 +65,11 @@ class Engine:
                 itx.refresh_props()
                 Machine(turn, itx).run()
             turn.flush()
-            self._heartbeat(turn, len(claimed))
+            unrecorded = self._heartbeat(turn, len(claimed))
+        self._unrecorded = unrecorded
         after_commit(turn)
+        if turn.offered_to:
+            self.offers_made(frozenset(turn.offered_to))
         if claimed:
             ctx.metrics.steps.inc(len(claimed))
             ctx.metrics.turns.observe(time.perf_counter() - started)
@@ -92,12 +100,18 @@ class Engine:
         }
         return list(sql.run(turn.conn, sql.claim(store.table, store.postgresql), params))
 
-    def _heartbeat(self, turn: Turn, processed: int) -> None:
+    def _heartbeat(self, turn: Turn, claimed: int) -> int:
+        """Record that this worker is alive and what it processed: every ``heartbeat``
+        seconds, and in the first turn that finds nothing after some that did (so a count
+        is never left unwritten for long, nor written by every turn of a busy worker).
+        Returns what is left to record once the turn has committed."""
         from sqlalchemy import update
 
         ctx = self.ctx
-        if not processed and turn.now - self._last_heartbeat < ctx.settings.heartbeat:
-            return
+        processed = self._unrecorded + claimed
+        due = turn.now - self._last_heartbeat >= ctx.settings.heartbeat
+        if not due and (claimed or not processed):
+            return processed
         w = workers.c
         changed = turn.conn.execute(
             update(workers)
@@ -115,6 +129,7 @@ class Engine:
                 )
             )
         self._last_heartbeat = turn.now
+        return 0
 
 
 def default_worker_id() -> str:

@@ -10,10 +10,12 @@ nothing. docs/runtime.md describes every route.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.applications import Starlette
@@ -37,6 +39,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("gsetup.runtime.http")
 # Bodies are small JSON documents; a megabyte leaves room for long texts and attached data.
 MAX_BODY_BYTES = 1024 * 1024
+# ``GET /agents/offers?wait=S``: the longest wait asked for, and how often a waiting request
+# reads the offers again even if no notification came (a lost one only delays the answer).
+MAX_OFFER_WAIT = 60.0
+OFFER_RECHECK = 1.0
 T = TypeVar("T")
 ApiHandler = Callable[["Api", Request], Awaitable[Response]]
 
@@ -50,6 +56,32 @@ class Api:
     config: Engine
     registry: CollectorRegistry | None = None
     max_body: int = MAX_BODY_BYTES
+    # agent -> the event its waiting ``GET /agents/offers?wait=`` requests wait on; set and
+    # dropped when offers may have been made to it (in the event loop's thread only)
+    _offers_waited: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    @contextlib.asynccontextmanager
+    async def watching_offers(self) -> AsyncIterator[None]:
+        """While serving: offers made (by this process's turns or, once it listens,
+        another's) wake the requests waiting for them."""
+        loop = asyncio.get_running_loop()
+
+        def made(agents: frozenset[str] | None) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+                loop.call_soon_threadsafe(self._wake_waiting, agents)
+
+        stop = self.runtime.watch_offers(made)
+        try:
+            yield
+        finally:
+            stop()
+
+    def _wake_waiting(self, agents: frozenset[str] | None) -> None:
+        names = list(self._offers_waited) if agents is None else agents
+        for name in names:
+            event = self._offers_waited.pop(name, None)
+            if event is not None:
+                event.set()
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking runtime call in a worker thread. Calls run concurrently, with
@@ -81,7 +113,13 @@ def build_app(api: Api) -> Starlette:
 
         return Route(path, endpoint, methods=[method])
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        async with api.watching_offers():
+            yield
+
     return Starlette(
+        lifespan=lifespan,
         routes=[
             route("/healthz", _healthz, "GET"),
             route("/interactions", _submit, "POST"),
@@ -97,7 +135,7 @@ def build_app(api: Api) -> Starlette:
             route("/agents/interactions/{id}/reject", _reject, "POST"),
             route("/agents/interactions/{id}/reply", _reply, "POST"),
             route("/agents/interactions/{id}/done", _done, "POST"),
-        ]
+        ],
     )
 
 
@@ -277,8 +315,32 @@ async def _logout(api: Api, request: Request) -> Response:
 
 async def _offers(api: Api, request: Request) -> Response:
     session = await _session(api, request)
-    offers = await api.call(api.runtime.offers, session.tenant, session.agent)
-    return JSONResponse({"offers": [to_json(o) for o in offers]})
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _offer_wait(request)
+    while True:
+        # Taken before the read: offers made after it set this event.
+        changed = api._offers_waited.setdefault(session.agent, asyncio.Event())
+        offers = await api.call(api.runtime.offers, session.tenant, session.agent)
+        remaining = deadline - loop.time()
+        if remaining <= 0 or any(o.state == "offered" for o in offers):
+            return JSONResponse({"offers": [to_json(o) for o in offers]})
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), min(remaining, OFFER_RECHECK))
+
+
+def _offer_wait(request: Request) -> float:
+    given = request.query_params.get("wait")
+    if given is None:
+        return 0.0
+    try:
+        seconds = float(given)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= MAX_OFFER_WAIT:  # also refuses nan
+        raise RuntimeRequestError(
+            400, f"wait is a number of seconds from 0 to {MAX_OFFER_WAIT:.0f}, not {given!r}"
+        )
+    return seconds
 
 
 async def _accept(api: Api, request: Request) -> Response:

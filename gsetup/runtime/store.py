@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 STORE_FILE = "gsetup-runtime.db"
 SQLITE_BUSY_SECONDS = 60.0
+PING_AFTER_IDLE = 1.0
 
 
 def default_store_url(config_url: str) -> str:
@@ -169,10 +170,38 @@ def _create_engine(url: str) -> Engine:
 
         return engine
     if backend == "postgresql":
-        return create_engine(parsed, hide_parameters=True, pool_size=4, pool_pre_ping=True)
+        engine = create_engine(parsed, hide_parameters=True, pool_size=4)
+        _ping_when_idle(engine)
+        return engine
     raise StoreError(
         f"unsupported store {_display(url)}: the interaction store is SQLite or PostgreSQL"
     )
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection before use only if it sat idle for ``PING_AFTER_IDLE``
+    seconds; a dead one is replaced. SQLAlchemy's ``pool_pre_ping`` pings on every checkout:
+    one more round trip per transaction, as many as the transactions themselves when the
+    engine runs small turns. A connection lost while in use fails its transaction, which
+    the worker retries and SQLAlchemy answers by replacing the pool's connections."""
+    import time
+
+    from sqlalchemy import event
+    from sqlalchemy.exc import DisconnectionError
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error:
+            raise DisconnectionError("the pooled connection is gone") from None
 
 
 def _prepare(conn: Connection, dbms: str) -> None:

@@ -39,6 +39,7 @@ class Turn:
     loaded: dict[str, Any] = field(default_factory=dict)  # id -> its row as last written
     outbox_rows: int = 0
     new_offers: list[dict[str, Any]] = field(default_factory=list)  # runtime_offers to insert
+    offered_to: set[str] = field(default_factory=set)  # agents this turn has made offers to
     # PostgreSQL: the capacity epoch before the agents were read, and the interactions
     # suspended for want of an agent (agents.after_commit)
     epoch: int | None = None
@@ -107,6 +108,7 @@ class Turn:
         if self.new_offers:
             rows = self.new_offers if len(self.new_offers) > 1 else self.new_offers[0]
             sql.run(self.conn, sql.INSERT_OFFER, rows)
+            self.offered_to.update(offer["agent"] for offer in self.new_offers)
             self.new_offers = []
 
     def flush_matching(self, column: str, value: Any, asking: Itx) -> None:

@@ -42,6 +42,7 @@ class Worker:
         from sqlalchemy.exc import OperationalError
 
         engine, work = self.runtime.engine, self.runtime.work
+        self.runtime.listen()
         refresh_at = time.monotonic() + self.refresh_every
         while not self.stopping.is_set():
             if self.refresh is not None and time.monotonic() >= refresh_at:

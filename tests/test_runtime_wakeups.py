@@ -1,0 +1,244 @@
+"""Wake-ups: a worker sleeping its poll wakes on work another process commits (PostgreSQL
+LISTEN/NOTIFY), agents waiting on ``GET /agents/offers?wait=`` are answered when an offer is
+made, the listening connection comes back after it is lost, a pooled connection that died
+while idle is replaced before use, and the worker's heartbeat is not written by every turn."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from gsetup.runtime import http, store
+from gsetup.runtime.api import Runtime, open_runtime
+from gsetup.runtime.clock import VirtualClock
+from tests.runtime_support import DMS, TENANT
+from tests.test_runtime_blocks import body, deployment, start
+
+DEADLINE = 30.0  # far below the polls the tests set (120 s): only a wake-up can meet it
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock()
+
+
+@pytest.fixture
+def pg_store(pg_url: str) -> str:
+    return pg_url
+
+
+def _admin(url: str) -> Any:
+    return create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+
+
+def _until(condition: Any, what: str, timeout: float = DEADLINE) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (found := condition()):
+        assert time.monotonic() < deadline, f"no {what} within {timeout:.0f} s"
+        time.sleep(0.02)
+    return found
+
+
+def _state(url: str, interaction: str) -> str | None:
+    with _admin(url).connect() as conn:
+        return conn.execute(
+            text("SELECT state FROM interactions WHERE id = :i"), {"i": interaction}
+        ).scalar()
+
+
+def _listening_pids(url: str) -> set[int]:
+    with _admin(url).connect() as conn:
+        rows = conn.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE query = 'LISTEN gsetup_runtime'")
+        )
+        return {r[0] for r in rows}
+
+
+def test_a_worker_wakes_on_work_another_process_commits(pg_store: str, clock: VirtualClock) -> None:
+    """Two runtimes on one PostgreSQL store, as two ``route run`` processes: only the first
+    runs a worker, with a 120 s poll. A submission and an agent's done committed through the
+    second wake it at once."""
+    from gsetup.runtime.worker import Worker
+
+    serving = start(pg_store, clock, {"a1": (5, 1)})
+    other = open_runtime(TENANT, store_url=pg_store, deployment=deployment({}), clock=clock)
+    worker = Worker(serving, poll=120.0)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        assert serving._listener is not None
+        assert serving._listener.listening.wait(DEADLINE)
+        time.sleep(0.2)  # the worker found nothing: it sleeps its poll
+        submitted = other.submit(TENANT, DMS, body(1)).interaction_id
+        _until(lambda: _state(pg_store, submitted) == "offered", "offer")
+        other.accept(TENANT, "a1", submitted)
+        other.done(TENANT, "a1", submitted)
+        _until(lambda: _state(pg_store, submitted) == "stopped", "stop")
+    finally:
+        worker.stop()
+        thread.join(timeout=60)
+        other.close()
+        serving.close()
+    assert not thread.is_alive()
+
+
+def test_the_listener_listens_again_after_losing_its_connection(
+    pg_store: str, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    serving = start(pg_store, clock)
+    other = open_runtime(TENANT, store_url=pg_store, deployment=deployment({}), clock=clock)
+    serving.listen()
+    try:
+        first = _until(lambda: _listening_pids(pg_store), "listening connection")
+        with _admin(pg_store).connect() as conn:
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM unnest(:p) pid"), {"p": [*first]}
+            )
+        again = _until(lambda: _listening_pids(pg_store) - first, "new listening connection")
+        assert again and not again & first
+        serving.work.clear()
+        other.submit(TENANT, DMS, body(1))
+        assert serving.work.wait(DEADLINE), "the notification after the reconnection was lost"
+        assert "event=listen-failed" in caplog.text
+    finally:
+        other.close()
+        serving.close()
+    assert not _listening_pids(pg_store)  # close() stops listening
+
+
+def test_a_pooled_connection_that_died_idle_is_replaced_before_use(
+    pg_store: str, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No ping per checkout (a round trip per transaction), but one after an idle second:
+    the server restarted or dropped the connection meanwhile, and the next call works."""
+    runtime = start(pg_store, clock)
+    runtime.submit(TENANT, DMS, body(1))
+    monkeypatch.setattr(store, "PING_AFTER_IDLE", 0.0)
+    with _admin(pg_store).connect() as conn:
+        killed = conn.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
+    assert killed
+    assert runtime.submit(TENANT, DMS, body(2)).duplicate is False
+    runtime.close()
+
+
+# --- GET /agents/offers?wait= ----------------------------------------------------------------
+
+
+@pytest.fixture
+def desk(store_url: str, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The HTTP API of a runtime (with agent a1 logged in, ready) served by uvicorn on
+    127.0.0.1, whose waiting requests read the offers again only every 120 s: an answer
+    sooner comes from a wake-up. Yields (runtime, base URL, a1's session token)."""
+    import uvicorn
+
+    from gsetup.commands.serve import Listen, bind
+    from gsetup.runtime.sessions import create_session_table, open_session
+
+    monkeypatch.setattr(http, "OFFER_RECHECK", 120.0)
+    runtime = start(store_url, clock, {"a1": (5, 1)})
+    runtime.listen()
+    create_session_table(runtime.store.engine)
+    token, _session = open_session(runtime.store.engine, TENANT, "a1")
+    config = create_engine("sqlite://")
+    api = http.Api(runtime, config)
+    sock = bind(Listen("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(http.build_app(api), log_config=None, lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    _until(lambda: server.started, "server start")
+    try:
+        yield runtime, f"http://127.0.0.1:{sock.getsockname()[1]}", token
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+        sock.close()
+        config.dispose()
+        runtime.close()
+
+
+def _offers(url: str, token: str, wait: str) -> httpx.Response:
+    return httpx.get(
+        f"{url}/agents/offers",
+        params={"wait": wait},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=200,
+    )
+
+
+def test_a_waiting_agent_is_answered_when_an_offer_is_made(
+    desk: Any, store_url: str, clock: VirtualClock
+) -> None:
+    """On SQLite the offer is made by the serving runtime's own turn; on PostgreSQL by
+    another runtime on the store, and the serving one hears of it by notification."""
+    runtime, url, token = desk
+    maker = runtime
+    if store_url.startswith("postgresql"):
+        maker = open_runtime(TENANT, store_url=store_url, deployment=deployment({}), clock=clock)
+    answers: list[httpx.Response] = []
+    waiting = threading.Thread(target=lambda: answers.append(_offers(url, token, "60")))
+    started = time.monotonic()
+    waiting.start()
+    time.sleep(0.3)  # the request reads no offer and waits
+    assert not answers
+    submitted = maker.submit(TENANT, DMS, body(1)).interaction_id
+    maker.run_until_idle()
+    waiting.join(timeout=DEADLINE)
+    assert not waiting.is_alive(), "the waiting request was not answered"
+    assert time.monotonic() - started < DEADLINE
+    assert answers[0].status_code == 200
+    offers = answers[0].json()["offers"]
+    assert [(o["interaction_id"], o["state"]) for o in offers] == [(submitted, "offered")]
+    if maker is not runtime:
+        maker.close()
+
+
+def test_offers_wait_is_bounded_and_checked(desk: Any) -> None:
+    _runtime, url, token = desk
+    started = time.monotonic()
+    nothing = _offers(url, token, "0.5")
+    assert nothing.status_code == 200 and nothing.json() == {"offers": []}
+    assert time.monotonic() - started >= 0.5
+    for bad in ("soon", "-1", "61", "nan"):
+        refused = _offers(url, token, bad)
+        assert refused.status_code == 400, bad
+        assert refused.json()["error"] == f"wait is a number of seconds from 0 to 60, not {bad!r}"
+
+
+# --- the worker's heartbeat --------------------------------------------------------------------
+
+
+def test_the_heartbeat_is_written_when_due_or_when_the_worker_goes_idle(
+    store_url: str, clock: VirtualClock
+) -> None:
+    def recorded(runtime: Runtime) -> list[int]:
+        with _admin(store_url).connect() as conn:
+            rows = conn.execute(text("SELECT processed FROM runtime_workers"))
+            return [r[0] for r in rows]
+
+    runtime = start(store_url, clock)
+    for n in range(2):
+        runtime.submit(TENANT, DMS, body(n))
+    assert runtime.run_turn() == 2
+    assert recorded(runtime) == [2]  # the first turn: due
+    runtime.submit(TENANT, DMS, body(3))
+    assert runtime.run_turn() == 1
+    assert recorded(runtime) == [2]  # busy, and not due: not written
+    assert runtime.run_turn() == 0
+    assert recorded(runtime) == [3]  # idle: what was left is written
+    runtime.submit(TENANT, DMS, body(4))
+    clock.advance(runtime.engine.ctx.settings.heartbeat)
+    assert runtime.run_turn() == 1
+    assert recorded(runtime) == [4]  # due again
+    runtime.close()
