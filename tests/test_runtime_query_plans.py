@@ -108,7 +108,8 @@ def test_postgresql_generic_plans_do_not_walk_the_tenant(pg_url: str, path_run: 
         # tables already does not see the invalidation that ANALYZE sends.
         dbapi.autocommit = True
         cursor = dbapi.cursor()
-        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        # what the store's connections run with (no planning per call): checked, not set
+        assert cursor.execute("SHOW plan_cache_mode").fetchone() == ("force_generic_plan",)
         explain: dict[str, str] = {}
         for number, (text, params) in enumerate(prepared.items()):
             numbered, names = _numbered(text)
