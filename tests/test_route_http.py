@@ -371,19 +371,24 @@ def _agent_added_while_running(runtime: RouteProcess, store: str) -> None:
 
 
 def _dms_added_while_running(runtime: RouteProcess, store: str) -> None:
-    """A Digital Messaging Server application created after ``route run`` started, with its
-    channel's route and an intake token, submits at once: the runtime reads the applications
-    again when a valid token names one it does not know."""
-    made = [
-        run_cli("app", "create", "DMS_2", "--type", "DigitalMessagingServer", "--port", "9"),
+    """A Digital Messaging Server application created after ``route run`` started submits at
+    once: the runtime reads the applications again when a valid token names one it does not
+    know, and when the options it read route nowhere (they may have been set since: the
+    periodic read is every 10 s)."""
+    made = run_cli("app", "create", "DMS_2", "--type", "DigitalMessagingServer", "--port", "9")
+    assert made.exit_code == 0, made.stderr
+    created = run_cli("route", "token", "create", "--app", "DMS_2", "--json")
+    assert created.exit_code == 0, created.stderr
+    token, body = created.json()["token"], post(60, post_id="post-dms-2")
+    unrouted = runtime.request("POST", "/interactions", token=token, body=body)
+    assert unrouted.status_code == 422  # read now, but it has no route yet
+    assert "DMS_2 has no channel section" in unrouted.json()["error"]
+    routed = [
         run_cli("options", "set", f"{CHANNEL}/inbound-route", "1:fb", "--app", "DMS_2"),
         run_cli("options", "set", "endpoints:1/fb", "Facebook Inbound Queue", "--app", "DMS_2"),
     ]
-    assert [m.exit_code for m in made] == [0, 0, 0], [m.stderr for m in made]
-    created = run_cli("route", "token", "create", "--app", "DMS_2", "--json")
-    assert created.exit_code == 0, created.stderr
-    body = post(60, post_id="post-dms-2")
-    answer = runtime.request("POST", "/interactions", token=created.json()["token"], body=body)
+    assert [m.exit_code for m in routed] == [0, 0], [m.stderr for m in routed]
+    answer = runtime.request("POST", "/interactions", token=token, body=body)
     assert answer.status_code == 201, answer.text
     assert answer.json()["queue"] == "Facebook Inbound Queue"
     stored = snapshot(store, ("interactions",))["interactions"]

@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from gsetup.runtime.config import read_agent
 from gsetup.runtime.credentials import check_agent_login, find_intake_caller
-from gsetup.runtime.errors import RuntimeRequestError
+from gsetup.runtime.errors import IntakeError, RuntimeRequestError
 from gsetup.runtime.sessions import Session, end_sessions, find_session, open_session
 from gsetup.runtime.views import to_json
 
@@ -241,7 +241,15 @@ async def _healthz(api: Api, request: Request) -> Response:
 async def _submit(api: Api, request: Request) -> Response:
     app = await _intake_app(api, request)
     body = await _body(api, request)
-    accepted = await api.call(api.runtime.submit, api.runtime.tenant, app, body)
+    try:
+        accepted = await api.call(api.runtime.submit, api.runtime.tenant, app, body)
+    except IntakeError as exc:
+        if exc.status != 422:
+            raise
+        # No route for it in the options as last read (every 10 s): they may have been set
+        # since, so read them now and try once more before refusing.
+        await run_in_threadpool(api.runtime.refresh_applications, api.config)
+        accepted = await api.call(api.runtime.submit, api.runtime.tenant, app, body)
     return JSONResponse(
         {"id": accepted.interaction_id, "duplicate": accepted.duplicate, "queue": accepted.queue},
         status_code=200 if accepted.duplicate else 201,
