@@ -8,15 +8,24 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from gsetup.runtime import sql
 from gsetup.runtime.api import AgentActionError, IntakeError, Runtime, open_runtime
 from gsetup.runtime.clock import VirtualClock
 from gsetup.runtime.config import AgentConfig, AppConfig, BusinessProcess, Deployment
+from gsetup.runtime.services.ucs import (
+    ServiceError,
+    create_interaction,
+    find_interaction,
+    update_interaction,
+)
+from gsetup.runtime.turn import Turn
 from tests.runtime_support import CHANNEL, DMS, TENANT, receiver
 
 STRATEGIES = Path(__file__).resolve().parent / "runtime_strategies"
@@ -775,3 +784,60 @@ def test_a_failed_configuration_read_keeps_the_worker_running(
         runtime.close()
     assert not thread.is_alive()
     assert "event=refresh-failed reason=\"unknown tenant 'Environment'\"" in caplog.text
+
+
+def _ucs_run(turn: Turn, number: int) -> Any:
+    """What the UCS methods read of the running strategy: its turn and interaction."""
+    itx = SimpleNamespace(
+        tenant=TENANT, id=f"i{number}", external_id=f"e{number}", media_type="facebook", text="t"
+    )
+    return SimpleNamespace(turn=turn, itx=itx)
+
+
+def _ucs_attributes(rows: Any, ucs_id: str) -> dict[str, Any]:
+    found = rows("SELECT attributes FROM ucs_interactions WHERE id = :i", i=ucs_id)
+    return {} if not found else dict(json.loads(found[0][0]))
+
+
+def test_ucs_writes_are_batched_per_turn_with_the_same_outcome(
+    store_url: str, rows: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UCS interactions recorded and attributes merged in a turn are written together at
+    its end (one executemany each) or before anything reads them, with the outcome of
+    writing each at once: a repeated CreateInteraction changes nothing, an update merges into
+    the stored row, FindInteraction sees the turn's writes, an unknown id is an error."""
+    clock = VirtualClock()
+    runtime = start(store_url, clock)
+    ctx = runtime.engine.ctx
+    sent: list[tuple[str, bool]] = []
+    monkeypatch.setattr(sql, "LISTENERS", [lambda text, _args, many: sent.append((text, many))])
+
+    with ctx.store.begin() as conn:
+        turn = Turn(ctx, conn, clock.now())
+        for n in range(3):
+            create_interaction(_ucs_run(turn, n), {"id": f"u{n}", "attributes": {"a": n}})
+        assert sent == []  # nothing written yet
+        update_interaction(_ucs_run(turn, 0), {"id": "u0", "attributes": {"b": 2}})  # written first
+        update_interaction(_ucs_run(turn, 0), {"id": "u0", "attributes": {"c": 3}})
+        turn.flush()
+    inserts = [many for text, many in sent if text.startswith("INSERT INTO ucs_interactions")]
+    assert inserts == [True]  # the three rows in one executemany
+    assert _ucs_attributes(rows, "u0") == {"a": 0, "b": 2, "c": 3}
+    assert _ucs_attributes(rows, "u2") == {"a": 2}
+
+    with ctx.store.begin() as conn:
+        turn = Turn(ctx, conn, clock.now())
+        run = _ucs_run(turn, 0)
+        create_interaction(run, {"id": "u0", "attributes": {"x": 9}})  # a repeat: ignored
+        update_interaction(run, {"id": "u0", "attributes": {"d": 4}})
+        update_interaction(run, {"id": "u1", "attributes": {"e": 5}})
+        update_interaction(run, {"id": "u1", "attributes": {"f": 6}})  # merges the pending one
+        found = find_interaction(run, {"attribute": "e", "value": 5})  # sees the pending one
+        assert found is not None and found["id"] == "u1"
+        with pytest.raises(ServiceError, match="UCS has no interaction 'nowhere'"):
+            update_interaction(run, {"id": "nowhere", "attributes": {"g": 7}})
+        turn.flush()
+    assert _ucs_attributes(rows, "u0") == {"a": 0, "b": 2, "c": 3, "d": 4}
+    assert _ucs_attributes(rows, "u1") == {"a": 1, "e": 5, "f": 6}
+    assert not rows("SELECT id FROM ucs_interactions WHERE id = 'nowhere'")
+    runtime.close()

@@ -314,10 +314,13 @@ def first_line(exc: BaseException) -> str:
 
 
 @functools.cache
-def insert_ignore(postgresql: bool, table: Table, keys: tuple[str, ...]) -> Any:
+def insert_ignore(
+    postgresql: bool, table: Table, keys: tuple[str, ...], *, returning: bool = True
+) -> Any:
     """An INSERT that does nothing when a row with the same ``keys`` exists (a unique key),
     returning the primary key of what it inserted: ``.first()`` is None for a repeat
-    (rowcount is -1 with psycopg here). Built once per table."""
+    (rowcount is -1 with psycopg here); without ``returning``, for an executemany. Built
+    once per table."""
     if postgresql:
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -326,4 +329,4 @@ def insert_ignore(postgresql: bool, table: Table, keys: tuple[str, ...]) -> Any:
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=list(keys))
-    return statement.returning(*table.primary_key.columns)
+    return statement.returning(*table.primary_key.columns) if returning else statement

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from gsetup.runtime import sql
 from gsetup.runtime.context import EngineContext, log
-from gsetup.runtime.itx import Itx, from_row, to_values
+from gsetup.runtime.itx import Itx, dumps, from_row, to_values
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Table
@@ -40,6 +40,10 @@ class Turn:
     outbox_rows: int = 0
     new_offers: list[dict[str, Any]] = field(default_factory=list)  # runtime_offers to insert
     offered_to: set[str] = field(default_factory=set)  # agents this turn has made offers to
+    # UCS interactions recorded and attributes merged by this turn, by (tenant, id): written
+    # by flush_ucs, before anything reads them and at the end of the turn
+    ucs_created: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    ucs_updated: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     # PostgreSQL: the capacity epoch before the agents were read, and the interactions
     # suspended for want of an agent (agents.after_commit)
     epoch: int | None = None
@@ -71,6 +75,7 @@ class Turn:
         """Write every changed interaction and new offer (one executemany each) and the
         agents' loads."""
         self.flush_offers()
+        self.flush_ucs()
         if self.dirty:
             self._write_changed()
             self.dirty.clear()
@@ -110,6 +115,27 @@ class Turn:
             sql.run(self.conn, sql.INSERT_OFFER, rows)
             self.offered_to.update(offer["agent"] for offer in self.new_offers)
             self.new_offers = []
+
+    def flush_ucs(self) -> None:
+        """Write the UCS interactions recorded (ignoring those UCS has already) and then the
+        attributes merged so far, one executemany each."""
+        if self.ucs_created:
+            from gsetup.runtime.schema import ucs_interactions
+            from gsetup.runtime.store import insert_ignore
+
+            statement = insert_ignore(
+                self.ctx.store.postgresql, ucs_interactions, ("tenant", "id"), returning=False
+            )
+            rows = list(self.ucs_created.values())
+            self.ucs_created = {}
+            sql.run(self.conn, statement, rows if len(rows) > 1 else rows[0])
+        if self.ucs_updated:
+            rows = [
+                {"b_tenant": tenant, "b_id": ucs_id, "b_attributes": dumps(attributes)}
+                for (tenant, ucs_id), attributes in self.ucs_updated.items()
+            ]
+            self.ucs_updated = {}
+            sql.run(self.conn, sql.UCS_SET_ATTRIBUTES, rows if len(rows) > 1 else rows[0])
 
     def flush_matching(self, column: str, value: Any, asking: Itx) -> None:
         """Flush before a query on ``column`` = ``value`` only when another changed

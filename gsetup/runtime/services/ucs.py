@@ -77,40 +77,48 @@ def interaction_exists(run: Machine, args: dict[str, Any]) -> bool:
         _require("InteractionExists", args, "external_id")
         condition = t.external_id == str(args["external_id"])
     query = select(t.id).where(t.tenant == run.itx.tenant, condition).limit(1)
+    run.turn.flush_ucs()
     return run.turn.conn.execute(query).first() is not None
 
 
 def create_interaction(run: Machine, args: dict[str, Any]) -> dict[str, Any]:
     """Record the interaction in UCS (again: nothing changes). Args: ``id``, ``contact_id``,
-    ``parent_id``, ``attributes``. Result: ``{id}``."""
+    ``parent_id``, ``attributes``. Result: ``{id}``. Written with the turn's other writes
+    (:meth:`Turn.flush_ucs`)."""
     _require("CreateInteraction", args, "id")
-    itx = run.itx
+    itx, ucs_id = run.itx, str(args["id"])
     values = {
-        "id": str(args["id"]),
+        "id": ucs_id,
         "tenant": itx.tenant,
         "contact_id": args.get("contact_id"),
         "parent_id": args.get("parent_id"),
-        "external_id": itx.external_id if str(args["id"]) == itx.id else None,
+        "external_id": itx.external_id if ucs_id == itx.id else None,
         "media_type": itx.media_type,
         "text": itx.text,
         "attributes": dumps(args.get("attributes") or {}),
         "created_at": run.turn.now,
     }
-    statement = insert_ignore(run.turn.ctx.store.postgresql, ucs_interactions, ("tenant", "id"))
-    sql.run(run.turn.conn, statement, values)
-    return {"id": values["id"]}
+    run.turn.ucs_created.setdefault((itx.tenant, ucs_id), values)
+    return {"id": ucs_id}
 
 
 def update_interaction(run: Machine, args: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``attributes`` into a UCS interaction's attributes; none there is an error."""
+    """Merge ``attributes`` into a UCS interaction's attributes; none there is an error.
+    The merge is written with the turn's other writes (:meth:`Turn.flush_ucs`)."""
     _require("UpdateInteraction", args, "id")
-    key = {"b_tenant": run.itx.tenant, "b_id": str(args["id"])}
-    found = sql.run(run.turn.conn, sql.UCS_ATTRIBUTES, key).scalar()
-    if found is None:
-        raise ServiceError(f"UCS has no interaction {args['id']!r}")
-    merged = {**json.loads(found), **(args.get("attributes") or {})}
-    sql.run(run.turn.conn, sql.UCS_SET_ATTRIBUTES, {**key, "b_attributes": dumps(merged)})
-    return {"id": str(args["id"])}
+    turn, ucs_id = run.turn, str(args["id"])
+    key = (run.itx.tenant, ucs_id)
+    if key in turn.ucs_created:  # its insert may be a repeat: the stored row decides
+        turn.flush_ucs()
+    stored = turn.ucs_updated.get(key)
+    if stored is None:
+        params = {"b_tenant": key[0], "b_id": ucs_id}
+        found = sql.run(turn.conn, sql.UCS_ATTRIBUTES, params).scalar()
+        if found is None:
+            raise ServiceError(f"UCS has no interaction {args['id']!r}")
+        stored = json.loads(found)
+    turn.ucs_updated[key] = {**stored, **(args.get("attributes") or {})}
+    return {"id": ucs_id}
 
 
 def find_interaction(run: Machine, args: dict[str, Any]) -> dict[str, Any] | None:
@@ -125,6 +133,7 @@ def find_interaction(run: Machine, args: dict[str, Any]) -> dict[str, Any] | Non
         query = query.where(t.contact_id == str(args["contact_id"]))
     # The JSON text narrows the rows; the parsed attributes decide.
     query = query.where(t.attributes.contains(json.dumps(args["value"], ensure_ascii=False)))
+    run.turn.flush_ucs()
     for row in run.turn.conn.execute(query.order_by(t.created_at)):
         attributes = json.loads(row.attributes)
         if attributes.get(args["attribute"]) == args["value"]:
