@@ -202,12 +202,20 @@ def test_reservation_timeout_and_reject_offer_the_next_agent(
 ) -> None:
     runtime = start(store_url, clock, {"a1": (5, 1), "a2": (5, 1)})
     accepted = runtime.submit(TENANT, DMS, body(1))
+    clock.advance(0.25)
     runtime.run_until_idle()
     first = rows("SELECT assigned_to FROM interactions")[0][0]
     runtime.reject(TENANT, first, accepted.interaction_id)
     runtime.run_until_idle()
     second = rows("SELECT assigned_to FROM interactions")[0][0]
     assert {first, second} == {"a1", "a2"}
+    # /metrics: submission to first offer, once per interaction (not again for the second)
+    latency = runtime.engine.ctx.metrics.offer_latency.collect()[0].samples
+    observed = {s.name: s.value for s in latency if s.name.endswith(("_count", "_sum"))}
+    assert observed == {
+        "gsetup_submission_to_offer_seconds_count": 1.0,
+        "gsetup_submission_to_offer_seconds_sum": 0.25,
+    }
     clock.advance(31)  # the reservation timeout passes
     runtime.run_until_idle()
     outcomes = rows("SELECT agent, outcome FROM runtime_offers ORDER BY id")

@@ -92,6 +92,8 @@ def offer(turn: Turn, itx: Itx, agent: str) -> None:
     itx.state, itx.assigned_to, itx.waiting = "offered", agent, "offer"
     itx.due_at = turn.now + turn.ctx.settings.reservation_timeout
     itx.offers += 1
+    if itx.offers == 1:
+        turn.first_offered.append(itx.received_at)
     turn.touch(itx)
     turn.new_offers.append(
         {"tenant": itx.tenant, "interaction_id": itx.id, "agent": agent, "offered_at": turn.now}

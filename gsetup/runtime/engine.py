@@ -70,6 +70,9 @@ class Engine:
         after_commit(turn)
         if turn.offered_to:
             self.offers_made(frozenset(turn.offered_to))
+            committed = ctx.clock.now()
+            for received_at in turn.first_offered:
+                ctx.metrics.offer_latency.observe(max(0.0, committed - received_at))
         if claimed:
             ctx.metrics.steps.inc(len(claimed))
             ctx.metrics.turns.observe(time.perf_counter() - started)

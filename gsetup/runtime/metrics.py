@@ -34,6 +34,12 @@ class Metrics:
         self.outbox = Counter(
             "gsetup_outbox_deliveries", "DMS requests by outcome", ["outcome"], registry=r
         )
+        self.offer_latency = Histogram(
+            "gsetup_submission_to_offer_seconds",
+            "From an interaction's submission to the commit of its first offer to an agent",
+            registry=r,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+        )
         self.turns = Histogram(
             "gsetup_turn_seconds",
             "Duration of one engine loop turn (one transaction)",
