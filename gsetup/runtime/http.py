@@ -76,6 +76,11 @@ class Api:
         finally:
             stop()
 
+    def offers_event(self, agent: str) -> asyncio.Event:
+        """What a request waiting for ``agent``'s offers waits on: set once offers may have
+        been made to it (take it before reading the offers, so none is missed between)."""
+        return self._offers_waited.setdefault(agent, asyncio.Event())
+
     def _wake_waiting(self, agents: frozenset[str] | None) -> None:
         names = list(self._offers_waited) if agents is None else agents
         for name in names:
@@ -326,8 +331,7 @@ async def _offers(api: Api, request: Request) -> Response:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + _offer_wait(request)
     while True:
-        # Taken before the read: offers made after it set this event.
-        changed = api._offers_waited.setdefault(session.agent, asyncio.Event())
+        changed = api.offers_event(session.agent)
         offers = await api.call(api.runtime.offers, session.tenant, session.agent)
         remaining = deadline - loop.time()
         if remaining <= 0 or any(o.state == "offered" for o in offers):
