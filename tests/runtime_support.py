@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -250,3 +251,21 @@ def intake_config(directory: Path) -> Any:
     )
     apply_state(db.engine, state, Operation("intake test set-up", "tests"))
     return db.engine
+
+
+@contextmanager
+def worker_thread(runtime: Any, **settings: Any) -> Iterator[Any]:
+    """``runtime``'s worker loop, as ``gsetup route run`` runs it, in a thread; yields the
+    thread. On leaving, the worker is stopped (``stop()`` wakes a sleeping loop too) and,
+    unless the block failed, must have ended."""
+    from gsetup.runtime.worker import Worker
+
+    worker = Worker(runtime, **settings)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        yield thread
+    finally:
+        worker.stop()
+        thread.join(timeout=60)
+    assert not thread.is_alive(), "the worker did not stop"

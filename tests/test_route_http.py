@@ -13,7 +13,7 @@ import pytest
 
 from tests.helpers import run_cli, snapshot
 from tests.route_process import RouteProcess, route_run, wait_for
-from tests.runtime_support import CHANNEL, DMS, TENANT, configure_tenant, post
+from tests.runtime_support import CHANNEL, DMS, TENANT, configure_tenant, post, worker_thread
 
 STORE_TABLES = (
     "interactions",
@@ -441,17 +441,15 @@ def test_a_running_worker_reads_changed_application_options(
 
     from gsetup.configdb.database import open_database
     from gsetup.runtime.api import IntakeError, open_runtime
-    from gsetup.runtime.worker import Worker
 
     configure_tenant(db_url, tmp_path, agents={})
     runtime = open_runtime(TENANT, config_url=db_url, store_url=f"sqlite:///{tmp_path / 's.db'}")
     config = open_database(db_url).engine
-    worker = Worker(
-        runtime, refresh=lambda: runtime.refresh_applications(config), refresh_every=0.05
-    )
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
-    try:
+
+    def refresh() -> None:
+        runtime.refresh_applications(config)
+
+    with worker_thread(runtime, refresh=refresh, refresh_every=0.05):
         assert runtime.submit(TENANT, DMS, post(1)).queue == "Facebook Inbound Queue"
         changed = run_cli("options", "set", f"{CHANNEL}/inbound-route", "1:gone", "--app", DMS)
         assert changed.exit_code == 0, changed.stderr
@@ -465,9 +463,5 @@ def test_a_running_worker_reads_changed_application_options(
             assert time.monotonic() < deadline, "the changed route was never read"
             number += 1
             time.sleep(0.02)
-    finally:
-        worker.stop()
-        thread.join(timeout=60)
-        runtime.close()
-        config.dispose()
-    assert not thread.is_alive()
+    runtime.close()
+    config.dispose()

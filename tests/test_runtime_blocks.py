@@ -26,7 +26,7 @@ from gsetup.runtime.services.ucs import (
     update_interaction,
 )
 from gsetup.runtime.turn import Turn
-from tests.runtime_support import CHANNEL, DMS, TENANT, receiver
+from tests.runtime_support import CHANNEL, DMS, TENANT, receiver, worker_thread
 
 STRATEGIES = Path(__file__).resolve().parent / "runtime_strategies"
 QUEUES = ("Q In", "Q Deliver", "Q Order", "Test Stop Queue", "Test Outbound Queue")
@@ -251,12 +251,8 @@ def test_the_worker_wakes_on_work_this_process_commits(
 ) -> None:
     """``gsetup route run``'s worker sleeps a poll only while nothing is due: a submission,
     an agent's done or reject in the same process wakes it at once."""
-    from gsetup.runtime.worker import Worker
 
     runtime = start(store_url, clock, {"a1": (5, 1)})
-    worker = Worker(runtime, poll=120.0)  # far longer than the deadline below
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
 
     def offered_to(agent: str, state: str = "offered") -> list[str]:
         deadline = time.monotonic() + 60
@@ -274,7 +270,7 @@ def test_the_worker_wakes_on_work_this_process_commits(
             assert time.monotonic() < deadline, "the worker slept through the work"
             time.sleep(0.02)
 
-    try:
+    with worker_thread(runtime, poll=120.0):  # a poll far longer than the deadlines
         time.sleep(0.2)  # the worker's first turn found nothing: it is asleep
         first = runtime.submit(TENANT, DMS, body(1)).interaction_id
         assert offered_to("a1") == [first]
@@ -285,10 +281,6 @@ def test_the_worker_wakes_on_work_this_process_commits(
         assert offered_to("a1") == [second]
         runtime.reject(TENANT, "a1", second)  # due now: the target runs again, finds no one
         suspended_at_target(second)
-    finally:
-        worker.stop()
-        thread.join(timeout=60)
-    assert not thread.is_alive()  # stop() wakes the sleeping loop too
     assert rows("SELECT state FROM interactions WHERE id = :i", i=first) == [("stopped",)]
     runtime.close()
 
@@ -768,7 +760,6 @@ def test_a_failed_configuration_read_keeps_the_worker_running(
     10 s) is logged when it fails (the database unreachable, the tenant deleted); the worker
     goes on with the configuration it has."""
     from gsetup.errors import NotFoundError
-    from gsetup.runtime.worker import Worker
 
     runtime = start(f"sqlite:///{tmp_path / 'store.db'}", clock)
     calls: list[int] = []
@@ -777,20 +768,13 @@ def test_a_failed_configuration_read_keeps_the_worker_running(
         calls.append(1)
         raise NotFoundError("unknown tenant 'Environment'")
 
-    worker = Worker(runtime, refresh=refresh, refresh_every=0.01)
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
-    try:
+    with worker_thread(runtime, refresh=refresh, refresh_every=0.01) as thread:
         deadline = time.monotonic() + 30
         while len(calls) < 3:
             assert time.monotonic() < deadline, "the worker stopped reading the configuration"
             time.sleep(0.01)
         assert thread.is_alive()
-    finally:
-        worker.stop()
-        thread.join(timeout=60)
-        runtime.close()
-    assert not thread.is_alive()
+    runtime.close()
     assert "event=refresh-failed reason=\"unknown tenant 'Environment'\"" in caplog.text
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.pool import NullPool
 from gsetup.runtime import http, store
 from gsetup.runtime.api import Runtime, open_runtime
 from gsetup.runtime.clock import VirtualClock
-from tests.runtime_support import DMS, TENANT
+from tests.runtime_support import DMS, TENANT, worker_thread
 from tests.test_runtime_blocks import body, deployment, start
 
 DEADLINE = 30.0  # far below the polls the tests set (120 s): only a wake-up can meet it
@@ -65,14 +65,9 @@ def test_a_worker_wakes_on_work_another_process_commits(pg_store: str, clock: Vi
     """Two runtimes on one PostgreSQL store, as two ``route run`` processes: only the first
     runs a worker, with a 120 s poll. A submission and an agent's done committed through the
     second wake it at once."""
-    from gsetup.runtime.worker import Worker
-
     serving = start(pg_store, clock, {"a1": (5, 1)})
     other = open_runtime(TENANT, store_url=pg_store, deployment=deployment({}), clock=clock)
-    worker = Worker(serving, poll=120.0)
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
-    try:
+    with worker_thread(serving, poll=120.0):
         assert serving._listener is not None
         assert serving._listener.listening.wait(DEADLINE)
         time.sleep(0.2)  # the worker found nothing: it sleeps its poll
@@ -81,12 +76,8 @@ def test_a_worker_wakes_on_work_another_process_commits(pg_store: str, clock: Vi
         other.accept(TENANT, "a1", submitted)
         other.done(TENANT, "a1", submitted)
         _until(lambda: _state(pg_store, submitted) == "stopped", "stop")
-    finally:
-        worker.stop()
-        thread.join(timeout=60)
-        other.close()
-        serving.close()
-    assert not thread.is_alive()
+    other.close()
+    serving.close()
 
 
 def test_the_listener_listens_again_after_losing_its_connection(
