@@ -75,7 +75,7 @@ def _worker(
             looking = sorted(told)
             told.clear()
         handled = b.serve_agents(runtime, looking, seen)
-        if not ran and not handled:
+        if not handled and not (ran and runtime.engine.more_due):
             runtime.work.wait(POLL)
     runtime.close()
     out.put((time.process_time() - cpu, seen))

@@ -285,6 +285,46 @@ def test_the_worker_wakes_on_work_this_process_commits(
     runtime.close()
 
 
+def test_the_worker_looks_again_at_once_only_when_a_turn_left_work_due(
+    store_url: str, clock: VirtualClock, rows: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a turn that ran a few interactions the worker sleeps (no empty turn to find
+    out there is nothing left), unless the turn made others due now: here an expired
+    reservation frees the agent, which wakes the interaction waiting for it."""
+    from gsetup.runtime.engine import Engine
+
+    claims: list[float] = []
+    claim = Engine._claim
+
+    def counted(engine: Engine, turn: Any) -> list[object]:
+        claims.append(turn.now)
+        return claim(engine, turn)
+
+    monkeypatch.setattr(Engine, "_claim", counted)
+    runtime = start(store_url, clock, {"a1": (5, 1)})
+    query = "SELECT assigned_to, state FROM interactions WHERE id = :i"
+    with worker_thread(runtime, poll=120.0):  # a poll far longer than the deadlines
+        time.sleep(0.5)  # idle: its first turns (at start; PostgreSQL: once listening) ran
+        idle = len(claims)
+        first = runtime.submit(TENANT, DMS, body(1)).interaction_id
+        deadline = time.monotonic() + 60
+        while rows(query, i=first) != [("a1", "offered")]:
+            assert time.monotonic() < deadline, "the worker slept through the submission"
+            time.sleep(0.02)
+        time.sleep(0.3)
+        assert len(claims) == idle + 1  # the submission's turn, and no empty turn after it
+        second = runtime.submit(TENANT, DMS, body(2)).interaction_id  # waits: capacity 1
+        while rows("SELECT waiting FROM interactions WHERE id = :i", i=second) != [("target",)]:
+            assert time.monotonic() < deadline, "the worker slept through the submission"
+            time.sleep(0.02)
+        clock.advance(31)  # the first one's reservation expires
+        runtime.work.set()  # as the poll would, but at once
+        while rows(query, i=second) != [("a1", "offered")]:  # woken by that turn, run by the next
+            assert time.monotonic() < deadline, "the woken interaction waited for the poll"
+            time.sleep(0.02)
+    runtime.close()
+
+
 def test_wait_is_a_due_time_that_survives_a_restart(
     store_url: str, clock: VirtualClock, rows: Any
 ) -> None:

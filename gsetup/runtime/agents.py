@@ -210,6 +210,7 @@ def _look_again(turn: Turn) -> None:
                     break
         if woken:
             sql.run(conn, sql.wake_one(store.table), woken)
+            turn.made_due = True
             log.debug("event=woken-after-commit tenant=%r count=%d", turn.ctx.tenant, len(woken))
 
 
@@ -349,11 +350,13 @@ def flush_loads(turn: Turn) -> None:
 def _wake(turn: Turn, conn: Connection, media_type: str, count: int) -> None:
     """Make the ``count`` oldest interactions waiting at a target for ``media_type`` due."""
     store = turn.ctx.store
-    sql.run(
+    woken = sql.run(
         conn,
         sql.wake(store.table, store.postgresql),
         {"b_tenant": turn.ctx.tenant, "b_media": media_type, "b_count": count, "b_now": turn.now},
-    )
+    ).rowcount
+    if woken:
+        turn.made_due = True
 
 
 # --- the agent side ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ bench call. Every method commits before it returns, so a result is an acknowledg
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -127,6 +128,8 @@ class Runtime:
         self._listener: Listener | None = None
         self._offer_watchers: list[OfferWatcher] = []
         self._work_notified = -NOTIFY_EVERY
+        # Names this runtime in its notifications, so that it ignores its own.
+        self._sender = secrets.token_hex(8)
         engine.offers_made = self._offers_made
 
     @property
@@ -292,7 +295,7 @@ class Runtime:
         from gsetup.runtime.wakeups import Listener
 
         if self._listener is None and self.store.postgresql:
-            self._listener = Listener(self.store, self.tenant, self._noticed)
+            self._listener = Listener(self.store, self._sender, self.tenant, self._noticed)
             self._listener.start()
 
     def watch_offers(self, callback: OfferWatcher) -> Callable[[], None]:
@@ -320,13 +323,13 @@ class Runtime:
         now = time.monotonic()
         if self._listener is None or now - self._work_notified >= NOTIFY_EVERY:
             self._work_notified = now
-            notify(self.store, self.tenant, "work")
+            notify(self.store, self._sender, self.tenant, "work")
 
     def _offers_made(self, agents: frozenset[str]) -> None:
         from gsetup.runtime.wakeups import notify
 
         self._noticed("offers", agents)
-        notify(self.store, self.tenant, "offers", agents)
+        notify(self.store, self._sender, self.tenant, "offers", agents)
 
     def _noticed(self, kind: Kind, agents: frozenset[str] | None) -> None:
         if kind == "work":

@@ -48,6 +48,10 @@ class Engine:
     # Interactions this engine has run, until it has made sure the store has statistics
     # (Store.ensure_statistics), once there are enough rows to sample; then None.
     _unsampled: int | None = 0
+    # Whether the last turn may have left work due now: it claimed a full batch, or made
+    # interactions due that it did not run. Otherwise the worker loop need not look again
+    # at once (an empty turn to find that out costs three round trips).
+    more_due: bool = False
     # Called with the agents offered to, once the turn that made the offers has committed
     # (the Runtime answers the agents waiting for offers).
     offers_made: Callable[[frozenset[str]], None] = lambda _agents: None
@@ -68,6 +72,7 @@ class Engine:
             unrecorded = self._heartbeat(turn, len(claimed))
         self._unrecorded = unrecorded
         after_commit(turn)
+        self.more_due = len(claimed) >= ctx.settings.batch_size or turn.made_due
         if turn.offered_to:
             self.offers_made(frozenset(turn.offered_to))
             committed = ctx.clock.now()

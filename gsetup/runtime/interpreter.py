@@ -62,6 +62,7 @@ class Machine:
             except Suspended:
                 return
         self.itx.due_at = self.turn.now  # a routing loop: let other interactions run first
+        self.turn.made_due = True
         self.turn.touch(self.itx)
 
     def _run_strategy(self) -> None:

@@ -41,6 +41,8 @@ class Turn:
     new_offers: list[dict[str, Any]] = field(default_factory=list)  # runtime_offers to insert
     offered_to: set[str] = field(default_factory=set)  # agents this turn has made offers to
     first_offered: list[float] = field(default_factory=list)  # their received_at, first offers
+    # it made interactions due now that it did not run (woken at a target, a routing loop)
+    made_due: bool = False
     # UCS interactions recorded and attributes merged by this turn, by (tenant, id): written
     # by flush_ucs, before anything reads them and at the end of the turn
     ucs_created: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)

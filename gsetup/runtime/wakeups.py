@@ -1,11 +1,12 @@
 """Wake-ups between the processes sharing a PostgreSQL store.
 
 A commit that leaves work due now (a submission, a driver event, an agent's action) is followed
-by a NOTIFY of kind ``work`` naming the tenant; a turn that made offers sends one of kind
-``offers`` naming the agents too. Each runtime that listens does so on a connection of its own,
-in a thread: ``work`` wakes its worker loop, so no worker waits out its poll for another's
-commit; ``offers`` answers the agents waiting through it (``GET /agents/offers?wait=``). The
-polls stay, for due times and as the fallback: a lost notification (a dropped listening
+by a NOTIFY of kind ``work`` naming the tenant and the runtime that sends it (which ignores
+its own: it has told itself already); a turn that made offers sends one of kind ``offers``
+naming the agents too. Each runtime that listens does so on a connection of its own, in a
+thread: ``work`` wakes its worker loop, so no worker waits out its poll for another's commit;
+``offers`` answers the agents waiting through it (``GET /agents/offers?wait=``). The polls
+stay, for due times and as the fallback: a lost notification (a dropped listening
 connection, a failed NOTIFY) only delays work until the next poll.
 
 SQLite has no such thing and needs none: one process writes the embedded store, and it wakes
@@ -37,10 +38,12 @@ MAX_PAYLOAD = 7900
 LISTEN_TIMEOUT = 0.5
 
 
-def notify(store: Store, tenant: str, kind: Kind, agents: Collection[str] = ()) -> None:
-    """PostgreSQL: tell the processes listening on ``store`` that ``tenant`` has new work or
-    new offers (to ``agents``). What they are about is committed already, so a failure is
-    logged, not raised: the polls find it."""
+def notify(
+    store: Store, sender: str, tenant: str, kind: Kind, agents: Collection[str] = ()
+) -> None:
+    """PostgreSQL: tell the runtimes listening on ``store``, but the one that is ``sender``,
+    that ``tenant`` has new work or new offers (to ``agents``). What they are about is
+    committed already, so a failure is logged, not raised: the polls find it."""
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -48,9 +51,10 @@ def notify(store: Store, tenant: str, kind: Kind, agents: Collection[str] = ()) 
 
     if not store.postgresql:
         return
-    payload = "\n".join((f"{kind} {tenant}", *sorted(agents)))
+    head = f"{kind} {sender} {tenant}"
+    payload = "\n".join((head, *sorted(agents)))
     if len(payload.encode()) > MAX_PAYLOAD:
-        payload = f"{kind} {tenant}"
+        payload = head
     try:
         with store.autocommit() as conn:
             conn.execute(
@@ -61,11 +65,12 @@ def notify(store: Store, tenant: str, kind: Kind, agents: Collection[str] = ()) 
         log.warning("event=notify-failed tenant=%r reason=%r", tenant, first_line(exc))
 
 
-def parse(payload: str, tenant: str) -> tuple[Kind, frozenset[str] | None] | None:
-    """What a notification says about ``tenant``; None when it is about another."""
+def parse(payload: str, me: str, tenant: str) -> tuple[Kind, frozenset[str] | None] | None:
+    """What a notification says about ``tenant``; None when it is about another, or was
+    sent by ``me`` (a runtime tells itself directly)."""
     head, *agents = payload.split("\n")
-    kind, _, about = head.partition(" ")
-    if about != tenant:
+    kind, sender, about = [*head.split(" ", 2), "", ""][:3]
+    if about != tenant or sender == me:
         return None
     if kind == "work":
         return "work", None
@@ -75,11 +80,11 @@ def parse(payload: str, tenant: str) -> tuple[Kind, frozenset[str] | None] | Non
 
 
 class Listener:
-    """A thread that calls ``noticed`` for each notification about ``tenant`` (from any
-    process, this one included)."""
+    """A thread that calls ``noticed`` for each notification about ``tenant`` from another
+    runtime than ``me``."""
 
-    def __init__(self, store: Store, tenant: str, noticed: Noticed) -> None:
-        self.store, self.tenant, self.noticed = store, tenant, noticed
+    def __init__(self, store: Store, me: str, tenant: str, noticed: Noticed) -> None:
+        self.store, self.me, self.tenant, self.noticed = store, me, tenant, noticed
         self._stopping = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"gsetup-listen-{tenant}", daemon=True
@@ -123,7 +128,7 @@ class Listener:
             self.noticed("offers", None)
             while not self._stopping.is_set():
                 for note in conn.notifies(timeout=LISTEN_TIMEOUT):
-                    said = parse(note.payload, self.tenant)
+                    said = parse(note.payload, self.me, self.tenant)
                     if said is not None:
                         self.noticed(*said)
         finally:

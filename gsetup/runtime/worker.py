@@ -50,13 +50,17 @@ class Worker:
                 refresh_at = time.monotonic() + self.refresh_every
             work.clear()  # work committed from now on is seen by this turn or wakes the wait
             try:
-                busy = engine.run_turn() + engine.deliver()
+                # Again at once only if the turn may have left work due now, or the outbox
+                # had some: a turn that ran a few interactions leaves none, and finding
+                # that out would cost an empty turn.
+                again = bool(engine.run_turn()) and engine.more_due
+                again = bool(engine.deliver()) or again
             except OperationalError as exc:
                 # A lost connection or a deadlock victim: the turn rolled back, nothing was
                 # acknowledged; try again shortly.
                 log.warning("event=turn-failed reason=%r", first_line(exc))
-                busy = 0
-            if not busy:
+                again = False
+            if not again:
                 work.wait(self.poll)
 
     @staticmethod
