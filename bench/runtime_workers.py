@@ -67,7 +67,7 @@ def _worker(
     cpu, recheck_at = time.process_time(), time.monotonic() + DESK_RECHECK
     while not stop.is_set():
         runtime.work.clear()
-        ran = runtime.run_turn()
+        runtime.run_turn()
         if time.monotonic() >= recheck_at:
             offered(None)
             recheck_at = time.monotonic() + DESK_RECHECK
@@ -75,7 +75,7 @@ def _worker(
             looking = sorted(told)
             told.clear()
         handled = b.serve_agents(runtime, looking, seen)
-        if not handled and not (ran and runtime.engine.more_due):
+        if not handled and not runtime.engine.more_due:
             runtime.work.wait(POLL)
     runtime.close()
     out.put((time.process_time() - cpu, seen))

@@ -260,7 +260,7 @@ def _record_outcomes(turn: Turn, itxs: list[Itx], agent: str, outcome: str) -> N
     ]
     turn.flush_offers()
     if rows:
-        sql.run(turn.conn, sql.OFFER_OUTCOME, rows if len(rows) > 1 else rows[0])
+        sql.write(turn.conn, sql.OFFER_OUTCOME, rows)
 
 
 def _ready(turn: Turn) -> dict[str, AgentSlot]:

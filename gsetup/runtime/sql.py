@@ -96,6 +96,12 @@ def run(conn: Connection, statement: Any, params: Params) -> Any:
         ) from exc
 
 
+def write(conn: Connection, statement: Any, rows: list[dict[str, Any]]) -> None:
+    """Write ``rows`` (at least one) with a statement of this module: an execute for one
+    row, which costs less than an executemany of one, else one executemany."""
+    run(conn, statement, rows if len(rows) > 1 else rows[0])
+
+
 def _cursor(conn: Connection) -> Any:
     """The DBAPI connection's cursor, one kept for its life: a psycopg cursor costs tens of
     microseconds to set up, a fifth of a short statement (results are fetched at once, so

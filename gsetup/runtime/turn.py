@@ -107,15 +107,12 @@ class Turn:
                     {"b_id": itx.id, **{k: values[k] for k in changed}}
                 )
         for columns, rows in groups.items():
-            sql.run(
-                self.conn, _update_statement(table, columns), rows if len(rows) > 1 else rows[0]
-            )
+            sql.write(self.conn, _update_statement(table, columns), rows)
 
     def flush_offers(self) -> None:
         """Insert the offers made so far (before anything reads or updates them)."""
         if self.new_offers:
-            rows = self.new_offers if len(self.new_offers) > 1 else self.new_offers[0]
-            sql.run(self.conn, sql.INSERT_OFFER, rows)
+            sql.write(self.conn, sql.INSERT_OFFER, self.new_offers)
             self.offered_to.update(offer["agent"] for offer in self.new_offers)
             self.new_offers = []
 
@@ -131,14 +128,14 @@ class Turn:
             )
             rows = list(self.ucs_created.values())
             self.ucs_created = {}
-            sql.run(self.conn, statement, rows if len(rows) > 1 else rows[0])
+            sql.write(self.conn, statement, rows)
         if self.ucs_updated:
             rows = [
                 {"b_tenant": tenant, "b_id": ucs_id, "b_attributes": dumps(attributes)}
                 for (tenant, ucs_id), attributes in self.ucs_updated.items()
             ]
             self.ucs_updated = {}
-            sql.run(self.conn, sql.UCS_SET_ATTRIBUTES, rows if len(rows) > 1 else rows[0])
+            sql.write(self.conn, sql.UCS_SET_ATTRIBUTES, rows)
 
     def flush_matching(self, column: str, value: Any, asking: Itx) -> None:
         """Flush before a query on ``column`` = ``value`` only when another changed

@@ -53,8 +53,8 @@ class Worker:
                 # Again at once only if the turn may have left work due now, or the outbox
                 # had some: a turn that ran a few interactions leaves none, and finding
                 # that out would cost an empty turn.
-                again = bool(engine.run_turn()) and engine.more_due
-                again = bool(engine.deliver()) or again
+                engine.run_turn()
+                again = bool(engine.deliver()) or engine.more_due
             except OperationalError as exc:
                 # A lost connection or a deadlock victim: the turn rolled back, nothing was
                 # acknowledged; try again shortly.
