@@ -130,3 +130,43 @@ def test_postgresql_generic_plans_do_not_walk_the_tenant(pg_url: str, path_run: 
         assert walks()  # planned on a new store: PostgreSQL walks the tenant
         bench_runtime.run_engine(runtime, 300, first=20)
         assert walks() == {}
+
+
+def test_statistics_are_gathered_for_every_table_that_has_none(pg_url: str) -> None:
+    """Autovacuum analyzes a busy table (the interactions) before quieter ones: the engine's
+    check looks at each table, so the UCS history is analyzed even when the interactions
+    table already has statistics (its generic plan once walked the tenant for lack of
+    them)."""
+    import time
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from gsetup.runtime.schema import metadata
+    from gsetup.runtime.store import open_store
+
+    store = open_store(pg_url)
+    admin = create_engine(pg_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    query = text(
+        "SELECT relname FROM pg_stat_user_tables "
+        "WHERE coalesce(last_analyze, last_autoanalyze) IS NOT NULL"
+    )
+
+    def analyzed() -> set[str]:
+        with admin.connect() as conn:
+            return set(conn.execute(query).scalars())
+
+    def until(expected: set[str]) -> None:
+        deadline = time.monotonic() + 30  # the statistics views are updated asynchronously
+        while not expected <= analyzed():
+            assert time.monotonic() < deadline, f"not analyzed: {expected - analyzed()}"
+            time.sleep(0.05)
+
+    with admin.connect() as conn:
+        conn.execute(text("ANALYZE interactions"))  # as autovacuum would, first
+    until({"interactions"})
+    assert "ucs_interactions" not in analyzed()
+    store.ensure_statistics()
+    until({t.name for t in metadata.sorted_tables})
+    store.dispose()
+    admin.dispose()

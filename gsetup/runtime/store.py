@@ -85,24 +85,29 @@ class Store:
             yield conn
 
     def ensure_statistics(self) -> None:
-        """PostgreSQL: ANALYZE the store's tables unless the interactions table already has
-        statistics. Without them (a new store, before autovacuum's first pass) the planner
-        cannot tell the tenant, one value, from an id: its generic plans walked every
-        interaction of the tenant through whichever index starts with it, so each turn grew
-        slower as the store filled. ANALYZE invalidates the plans made before it."""
-        from sqlalchemy import text
+        """PostgreSQL: ANALYZE the store's tables that have no statistics yet. Without them
+        (a new store, before autovacuum's first pass over that table) the planner cannot
+        tell the tenant, one value, from an id: its generic plans walked every row of the
+        tenant through whichever index starts with it, so each turn grew slower as the store
+        filled. Checked per table: autovacuum analyzes a busy table (the interactions) before
+        a quieter one. ANALYZE invalidates the plans made before it."""
+        from sqlalchemy import bindparam, text
 
         if not self.postgresql:
             return
+        names = [t.name for t in metadata.sorted_tables]
         with self.autocommit() as conn:
-            analyzed = conn.execute(
+            missing = conn.execute(
                 text(
-                    "SELECT coalesce(last_analyze, last_autoanalyze) IS NOT NULL "
-                    "FROM pg_stat_user_tables WHERE relid = 'interactions'::regclass"
-                )
-            ).scalar()
-            if not analyzed:
-                conn.execute(text(f"ANALYZE {', '.join(t.name for t in metadata.sorted_tables)}"))
+                    "SELECT relname FROM pg_stat_user_tables WHERE relname IN :names "
+                    "AND relid = to_regclass(quote_ident(relname)) "
+                    "AND coalesce(last_analyze, last_autoanalyze) IS NULL"
+                ).bindparams(bindparam("names", expanding=True)),
+                {"names": names},
+            ).scalars()
+            unanalyzed = sorted(missing)
+            if unanalyzed:
+                conn.execute(text(f"ANALYZE {', '.join(unanalyzed)}"))
 
     def dispose(self) -> None:
         """Close every pooled connection."""
