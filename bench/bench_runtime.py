@@ -358,8 +358,9 @@ def _bench_workers(args: argparse.Namespace, strategies: Path) -> None:
     if not args.store and not args.start_pg:
         raise SystemExit("--workers needs --store URL (an empty database) or --start-pg")
     server = throwaway_postgresql(*args.pg_setting) if args.start_pg else nullcontext(args.store)
+    profile = str(strategies.parent / "worker.prof") if args.profile else None
     with server as url:
-        outcome = run_workers(url, strategies, args.count, args.workers, args.rate)
+        outcome = run_workers(url, strategies, args.count, args.workers, args.rate, profile)
     n, lat = outcome.count, outcome.latencies
     offered = f"{args.rate:,.0f}/s offered" if args.rate else "submitted at once"
     print(f"interactions: {n}, workers: {args.workers}, {offered}")
@@ -372,6 +373,9 @@ def _bench_workers(args: argparse.Namespace, strategies: Path) -> None:
         f"submission-to-offer ({len(lat)} seen): p50 {percentile(lat, 0.5) * 1000:.1f} ms, "
         f"p99 {percentile(lat, 0.99) * 1000:.1f} ms, max {max(lat) * 1000:.1f} ms"
     )
+    if profile:  # the workers' turns and agents together, in CPU time
+        stats = pstats.Stats(*(f"{profile}.{i}" for i in range(args.workers)))
+        stats.sort_stats(args.sort).print_stats(40)
 
 
 if __name__ == "__main__":

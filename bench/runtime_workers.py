@@ -14,6 +14,7 @@ the strategy path up to the target, the commit and the offer's notification.
 
 from __future__ import annotations
 
+import cProfile
 import multiprocessing
 import threading
 import time
@@ -39,8 +40,17 @@ class Outcome:
 
 
 def _worker(
-    url: str, strategies: str, index: int, workers: int, stop: Any, out: Any, ready: Any
+    url: str,
+    strategies: str,
+    index: int,
+    workers: int,
+    stop: Any,
+    out: Any,
+    ready: Any,
+    profile: str | None,
 ) -> None:
+    # CPU time, not wall clock: what the worker spends, not its waits for the server
+    profiler = cProfile.Profile(time.process_time) if profile else None
     runtime = b.open_runtime(
         b.TENANT,
         store_url=url,
@@ -65,6 +75,8 @@ def _worker(
     runtime.watch_offers(offered)
     ready.wait(timeout=300)  # every worker up before the first submission
     cpu, recheck_at = time.process_time(), time.monotonic() + DESK_RECHECK
+    if profiler:
+        profiler.enable()
     while not stop.is_set():
         runtime.work.clear()
         runtime.run_turn()
@@ -77,19 +89,28 @@ def _worker(
         handled = b.serve_agents(runtime, looking, seen)
         if not handled and not runtime.engine.more_due:
             runtime.work.wait(POLL)
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(f"{profile}.{index}")
     runtime.close()
     out.put((time.process_time() - cpu, seen))
 
 
-def run_workers(url: str, strategies: Path, count: int, workers: int, rate: float) -> Outcome:
+def run_workers(
+    url: str, strategies: Path, count: int, workers: int, rate: float, profile: str | None = None
+) -> Outcome:
     """Start ``workers`` processes, submit ``count`` interactions (at ``rate``/s; 0: at
-    once, 100 per transaction), wait until all are stopped; the workers' figures."""
+    once, 100 per transaction), wait until all are stopped; the workers' figures. With
+    ``profile`` (a path prefix), worker ``i`` writes its cProfile stats to ``PROFILE.i``."""
     context = multiprocessing.get_context("spawn")
     stop, out, ready = context.Event(), context.Queue(), context.Barrier(workers + 1)
     runtime = b.open_runtime(b.TENANT, store_url=url, deployment=b.deployment(strategies))
     b.log_in_agents(runtime)
     procs = [
-        context.Process(target=_worker, args=(url, str(strategies), i, workers, stop, out, ready))
+        context.Process(
+            target=_worker,
+            args=(url, str(strategies), i, workers, stop, out, ready, profile),
+        )
         for i in range(workers)
     ]
     for proc in procs:
