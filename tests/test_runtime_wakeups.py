@@ -1,7 +1,8 @@
 """Wake-ups: a worker sleeping its poll wakes on work another process commits (PostgreSQL
 LISTEN/NOTIFY), agents waiting on ``GET /agents/offers?wait=`` are answered when an offer is
 made, the listening connection comes back after it is lost, a pooled connection that died
-while idle is replaced before use, and the worker's heartbeat is not written by every turn."""
+while idle is replaced before use, reads neither wait for writers nor hold them up, and the
+worker's heartbeat is not written by every turn."""
 
 from __future__ import annotations
 
@@ -121,6 +122,37 @@ def test_a_pooled_connection_that_died_idle_is_replaced_before_use(
         ).scalar()
     assert killed
     assert runtime.submit(TENANT, DMS, body(2)).duplicate is False
+    runtime.close()
+
+
+def test_reads_neither_wait_for_a_writer_nor_hold_one_up(
+    store_url: str, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A desk's poll, a session check and ``route status`` read while a turn holds the
+    write transaction (SQLite: its write lock), and a turn begins while a read is open."""
+    from gsetup.runtime.sessions import create_session_table, find_session, open_session
+
+    monkeypatch.setattr(store, "SQLITE_BUSY_SECONDS", 1.0)  # a wait fails fast, not in 60 s
+    runtime = start(store_url, clock, {"a1": (5, 1)})
+    create_session_table(runtime.store.engine)
+    token, _session = open_session(runtime.store.engine, TENANT, "a1")
+    runtime.submit(TENANT, DMS, body(1))
+    runtime.run_turn()
+    with runtime.store.begin() as writing:
+        writing.execute(text("UPDATE runtime_agents SET updated_at = 1"))
+        assert [o.state for o in runtime.offers(TENANT, "a1")] == ["offered"]
+        assert runtime.status(TENANT).states == {"offered": 1}
+        found = find_session(runtime.store.engine, token)
+        assert found is not None and found.agent == "a1"
+    with runtime.store.read() as reading:
+        assert reading.execute(text("SELECT count(*) FROM interactions")).scalar() == 1
+        with runtime.store.begin() as writing:
+            writing.execute(text("UPDATE runtime_agents SET updated_at = 2"))
+        if runtime.store.postgresql:  # no transaction around a read: no BEGIN, no ROLLBACK
+            from psycopg.pq import TransactionStatus
+
+            dbapi: Any = reading.connection.dbapi_connection
+            assert dbapi.info.transaction_status == TransactionStatus.IDLE
     runtime.close()
 
 

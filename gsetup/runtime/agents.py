@@ -586,7 +586,7 @@ def offers_of(ctx: EngineContext, agent: str) -> list[Offer]:
     from gsetup.runtime.itx import from_row
 
     key = {"b_tenant": ctx.tenant, "b_agent": agent}
-    with ctx.store.engine.connect() as conn:
+    with ctx.store.read() as conn:
         if agent not in ctx.deployment.agents and not sql.run(conn, sql.AGENT_KNOWN, key).first():
             raise AgentActionError(404, f"no agent {agent!r} in tenant {ctx.tenant!r}")
         rows = sql.run(conn, sql.offers_of(ctx.store.table), key).all()
@@ -610,7 +610,7 @@ def agent_status(ctx: EngineContext, agent: str) -> AgentStatus:
     from sqlalchemy import select
 
     a, ld = agents.c, agent_loads.c
-    with ctx.store.engine.connect() as conn:
+    with ctx.store.read() as conn:
         row = conn.execute(
             select(a.state, a.capacity).where(a.tenant == ctx.tenant, a.name == agent)
         ).first()

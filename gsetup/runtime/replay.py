@@ -166,7 +166,7 @@ class Replay:
 
         store, tenant = self.runtime.store, self.runtime.tenant
         table, o = store.table, outbox.c
-        with store.engine.connect() as conn:
+        with store.read() as conn:
             itx = conn.execute(select(func.min(table.c.due_at)).where(table.c.tenant == tenant))
             first = itx.scalar()
             sends = conn.execute(
@@ -182,7 +182,7 @@ class Replay:
         store, tenant = self.runtime.store, self.runtime.tenant
         table, names = store.table, {v: k for k, v in self.ids.items()}
         result = ReplayReport(tenant, self.clock.now() - self.start, refused=self.refused)
-        with store.engine.connect() as conn:
+        with store.read() as conn:
             offered: dict[str, list[str]] = {}
             for row in conn.execute(
                 select(offers.c.interaction_id, offers.c.agent)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, Float, Index, MetaData, String, Table
 
+from gsetup.runtime.store import reading
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
@@ -79,7 +81,7 @@ def find_session(engine: Engine, token: str) -> Session | None:
     query = select(sessions.c.tenant, sessions.c.agent, sessions.c.expires_at).where(
         sessions.c.token_hash == _digest(token), sessions.c.expires_at >= time.time()
     )
-    with engine.connect() as conn:
+    with reading(engine) as conn:  # every authenticated request: no write lock, one round trip
         row = conn.execute(query).first()
     return None if row is None else Session(row.tenant, row.agent, row.expires_at)
 

@@ -16,12 +16,13 @@ WINDOW = 60.0
 
 
 def read_status(ctx: EngineContext) -> RuntimeStatus:
-    """A consistent snapshot of the tenant's runtime."""
+    """The tenant's runtime as stored: one snapshot on SQLite; on PostgreSQL each figure is
+    as of its own statement (no transaction: a status never holds up the workers)."""
     from sqlalchemy import func, select
 
     i, a, ld, w = interactions.c, agents.c, agent_loads.c, workers.c
     tenant, now = ctx.tenant, ctx.clock.now()
-    with ctx.store.engine.connect() as conn:
+    with ctx.store.read() as conn:
         queue_rows = conn.execute(
             select(i.queue, func.count(), func.min(i.placed_in_queue_at))
             .where(i.tenant == tenant, i.state.in_(WAITING_STATES))

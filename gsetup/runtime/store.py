@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 STORE_FILE = "gsetup-runtime.db"
 SQLITE_BUSY_SECONDS = 60.0
 PING_AFTER_IDLE = 1.0
+READ_ONLY = "gsetup_read_only"  # the execution option of a connection from reading()
 
 
 def default_store_url(config_url: str) -> str:
@@ -77,6 +78,10 @@ class Store:
         with self.engine.begin() as conn:
             yield conn
 
+    def read(self) -> AbstractContextManager[Connection]:
+        """A connection for reads only: see :func:`reading`."""
+        return reading(self.engine)
+
     @contextmanager
     def autocommit(self) -> Iterator[Connection]:
         """A connection whose statements each commit on their own: no BEGIN or COMMIT round
@@ -112,6 +117,19 @@ class Store:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads only, which neither waits for writers nor holds them up. On
+    SQLite, a deferred transaction: a snapshot of the WAL, without the write lock a turn
+    takes. On PostgreSQL, autocommit: each statement reads what is committed, with no
+    BEGIN and ROLLBACK round trips around it (a desk's poll, a session check)."""
+    options: dict[str, Any] = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        options = {"isolation_level": "AUTOCOMMIT"}
+    with engine.connect().execution_options(**options) as conn:
+        yield conn
 
 
 def open_store(url: str) -> Store:
@@ -169,9 +187,11 @@ def _create_engine(url: str) -> Engine:
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _immediate(conn: Connection) -> None:
-            # Take the write lock at once: two processes never deadlock upgrading read locks.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn: Connection) -> None:
+            # A write transaction takes the write lock at once: two processes never deadlock
+            # upgrading read locks. A read takes none (WAL gives it a snapshot).
+            read = conn.get_execution_options().get(READ_ONLY)
+            conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
         return engine
     if backend == "postgresql":
