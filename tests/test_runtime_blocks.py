@@ -699,6 +699,51 @@ def test_capacity_freed_while_a_turn_decides_is_not_missed(
     runtime.close()
 
 
+def test_a_store_made_without_the_wake_function_gets_it_when_opened(
+    store_url: str, clock: VirtualClock, rows: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL: the after-commit bump and wake-up is one call of the store's function. A
+    store an older gsetup made (no function), or one with an outdated function, gets the
+    current one when opened."""
+    from gsetup.runtime.sql import bump_and_wake_function
+
+    if store_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL only: SQLite needs no wake-up after commit")
+    body_of_current = bump_and_wake_function().split("$function$")[1].strip()
+
+    def defined() -> str:
+        found = rows("SELECT pg_get_functiondef(oid) FROM pg_proc WHERE proname = :n", n=_WAKE)
+        return str(found[0][0]) if found else ""
+
+    runtime = start(store_url, clock)
+    assert body_of_current in defined()
+    with runtime.store.begin() as conn:
+        conn.execute(text(f"DROP FUNCTION {_WAKE}"))
+        conn.execute(text("DELETE FROM runtime_meta WHERE key = 'functions'"))
+    runtime.close()
+    runtime = start(store_url, clock, {"a1": (5, 1)})
+    assert body_of_current in defined()
+    first = runtime.submit(TENANT, DMS, body(1)).interaction_id
+    runtime.run_until_idle()
+    runtime.accept(TENANT, "a1", first)  # a1 left ready with room: bump and wake-up called
+    runtime.done(TENANT, "a1", first)
+    assert "wake-after-commit-failed" not in caplog.text
+    outdated = (
+        f"CREATE OR REPLACE FUNCTION {_WAKE}(varchar, varchar, integer, float) "
+        "RETURNS integer LANGUAGE sql AS 'SELECT -1'"
+    )
+    with runtime.store.begin() as conn:
+        conn.execute(text(outdated))
+        conn.execute(text("UPDATE runtime_meta SET value = 'old' WHERE key = 'functions'"))
+    runtime.close()
+    runtime = start(store_url, clock)
+    assert body_of_current in defined()
+    runtime.close()
+
+
+_WAKE = "gsetup_bump_and_wake"
+
+
 def test_room_left_on_an_agent_another_turn_held_is_not_missed(
     store_url: str, clock: VirtualClock, rows: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -183,10 +183,12 @@ def _wake_after_commit(turn: Turn) -> None:
     if not room:
         return
     with store.autocommit() as conn:
-        sql.run(conn, sql.BUMP_EPOCH, {})
         for media_type, count in room.items():
-            # One more than the room: the oldest may not match the agents' skills.
-            _wake(turn, conn, media_type, count + 1)
+            # One round trip each (a bump per media type only makes a turn look again). One
+            # more than the room: the oldest may not match the agents' skills.
+            key = {"b_tenant": turn.ctx.tenant, "b_media": media_type, "b_now": turn.now}
+            if sql.run(conn, sql.BUMP_AND_WAKE, {**key, "b_count": count + 1}).scalar():
+                turn.made_due = True
 
 
 def _look_again(turn: Turn) -> None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import collections
 import functools
+import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, literal_column, or_, select, update
+from sqlalchemy import Float, Integer, String, bindparam, func, literal_column, or_, select, update
 from sqlalchemy import table as table_clause
 from sqlalchemy.exc import DBAPIError
 
@@ -25,6 +26,7 @@ from gsetup.runtime.schema import (
     agents,
     capacity_epoch,
     contacts,
+    interactions,
     offers,
     ucs_interactions,
 )
@@ -404,6 +406,46 @@ def wake_one(table: Table) -> Any:
     return update(table).where(table.c.id.in_(waiting)).values(due_at=bindparam("b_now"))
 
 
-# PostgreSQL's capacity epoch (gsetup.runtime.agents.after_commit): its value, and the next.
+# PostgreSQL's capacity epoch (gsetup.runtime.agents.after_commit): its value, and the bump
+# and wake-up after a commit, in one round trip through the function below.
 EPOCH: Any = select(literal_column("last_value")).select_from(table_clause(capacity_epoch.name))
-BUMP_EPOCH: Any = select(capacity_epoch.next_value())
+BUMP_AND_WAKE: Any = select(
+    func.gsetup_bump_and_wake(
+        bindparam("b_tenant", type_=String),
+        bindparam("b_media", type_=String),
+        bindparam("b_count", type_=Integer),
+        bindparam("b_now", type_=Float),
+    )
+)
+
+
+def bump_and_wake_function() -> str:
+    """The store's ``gsetup_bump_and_wake(tenant, media type, count, now)``: bump the capacity
+    epoch, then run :func:`wake`'s UPDATE (the statement whose plans the tests check) and
+    return how many it woke. A volatile function takes a new snapshot for each statement,
+    so the wake-up sees every commit before the bump, as when they were two round trips."""
+    from sqlalchemy.dialects.postgresql import psycopg
+
+    order = ("b_tenant", "b_media", "b_count", "b_now")
+    compiled = wake(interactions, True).compile(dialect=psycopg.dialect())  # type: ignore[no-untyped-call]
+
+    def placeholder(found: re.Match[str]) -> str:
+        name = found.group(1)
+        if name in order:
+            return f"${order.index(name) + 1}"
+        literal = str(compiled.params[name])  # the statement's own ('target')
+        return "'" + literal.replace("'", "''") + "'"
+
+    body = re.sub(r"%\((\w+)\)s", placeholder, str(compiled))
+    return (
+        "CREATE OR REPLACE FUNCTION gsetup_bump_and_wake(varchar, varchar, integer, float)\n"
+        "RETURNS integer LANGUAGE plpgsql VOLATILE AS $function$\n"
+        "DECLARE woken integer;\n"
+        "BEGIN\n"
+        f"  PERFORM nextval('{capacity_epoch.name}');\n"
+        f"  {body};\n"
+        "  GET DIAGNOSTICS woken = ROW_COUNT;\n"
+        "  RETURN woken;\n"
+        "END\n"
+        "$function$"
+    )

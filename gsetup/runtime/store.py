@@ -251,6 +251,7 @@ def _prepare(conn: Connection, dbms: str) -> None:
             .with_for_update()
         ).scalar()
         _upgrade(conn, found)
+        _create_functions(conn, dbms)
         return
     if inspect(conn).has_table("interactions"):
         raise StoreError(
@@ -259,7 +260,31 @@ def _prepare(conn: Connection, dbms: str) -> None:
         )
     metadata.create_all(conn)
     conn.execute(runtime_meta.insert().values(key="schema-version", value=str(SCHEMA_VERSION)))
+    _create_functions(conn, dbms)
     _apply_scripts(conn, dbms)
+
+
+def _create_functions(conn: Connection, dbms: str) -> None:
+    """PostgreSQL: (re)create the store's function when its definition is not the one this
+    gsetup has, as recorded in ``runtime_meta``: a new store, one an older gsetup made, or
+    one whose function changed since. Not a schema version: an older gsetup, which does not
+    call it, still opens the store."""
+    import hashlib
+
+    from sqlalchemy import delete, select, text
+
+    from gsetup.runtime.sql import bump_and_wake_function
+
+    if dbms != "postgresql":
+        return
+    definition = bump_and_wake_function()
+    digest = hashlib.sha256(definition.encode()).hexdigest()
+    key = runtime_meta.c.key == "functions"
+    if conn.execute(select(runtime_meta.c.value).where(key)).scalar() == digest:
+        return
+    conn.execute(text(definition))
+    conn.execute(delete(runtime_meta).where(key))
+    conn.execute(runtime_meta.insert().values(key="functions", value=digest))
 
 
 def _upgrade(conn: Connection, found: str | None) -> None:
