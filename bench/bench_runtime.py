@@ -114,7 +114,8 @@ class Recorder:
         def _statement(
             _c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, many: bool
         ) -> None:
-            if statement != "BEGIN IMMEDIATE":  # the replay's own transactions begin so too
+            # the replay's own transactions begin so; a read's deferred BEGIN too
+            if statement not in ("BEGIN IMMEDIATE", "BEGIN"):
                 self.current.append((statement, params, many))
 
         @event.listens_for(engine, "commit")
