@@ -79,13 +79,18 @@ class Machine:
             stack: list[dict[str, Any]] = self.position["stack"]
             steps = self.program.steps
             while stack:
+                # The top frame's blocks run here until one pushes a frame (then, do,
+                # a subroutine...); its list is looked up once, not once a block.
                 frame = stack[-1]
                 entries = steps[(frame["s"], frame["l"])]
-                index = frame["i"]
-                if index < len(entries):
+                end, index = len(entries), frame["i"]
+                while index < end:
                     frame["i"] = index + 1
                     block, step = entries[index]
                     step(self)
+                    if stack[-1] is not frame:
+                        break
+                    index = frame["i"]
                 else:
                     self._end_of_list(stack, frame)
             raise StrategyError(
