@@ -152,3 +152,52 @@ def test_one_search_per_rule_finds_what_each_pattern_finds() -> None:
     repeated = Matcher({"English": (re.compile(r"(\w)\1", re.I), re.compile("zz", re.I))})
     assert repeated.any_pattern is None
     assert repeated.matches("aa") and not repeated.matches("ab")
+
+
+def test_gated_keywords_answer_as_the_searches_do(tmp_path: Path) -> None:
+    """An ASCII text's words decide one-word keywords and rule phrases out without a
+    search; on every kind of text the answers are those of searching each pattern."""
+    import random
+
+    from gsetup.runtime.classify.rules import keyword_gate, words_of
+
+    assert keyword_gate("Fix") == ("fix", True)
+    assert keyword_gate("contact me") == ("contact", False)
+    assert keyword_gate("e-mail") == ("e", False)
+    assert keyword_gate("cómo") is None and keyword_gate("-ish") is None
+    assert words_of("Fix_it, e-mail ME") == {"fix_it", "e", "mail", "me"}
+    assert words_of("\u017fo") is None  # the long s matches s in any case; lower() keeps it
+    directory = tmp_path / "Rules"
+    shutil.copytree(DEFAULTS, directory)
+    (directory / "extra.yaml").write_text(
+        "format: gsetup-rules/1\nname: Extra\nkind: categories\ndefault: none\n"
+        "categories:\n  - name: odd\n    keywords:\n"
+        "      English: [\"don't\", c++, e-mail, so, k, Fix, x_y, '42']\n"
+        "      Spanish: [cómo, año]\n    regex:\n      English: ['\\bwh\\w+\\b']\n"
+    )
+    book = load_rules(directory)
+    matchers = [r.matcher for f in book.files.values() for r in (*f.rules, *f.categories)]
+    assert sum(1 for m in matchers for g in m.gates.values() for gate in g if gate) > 60
+    pieces = [
+        "help", "HELP", "please", "fix", "Fix", "fixed", "fix_it", "contact", "me", "contact  me",
+        "contact,me", "my order", "my\norder", "where is", "don't", "dont", "c++", "c+", "e-mail",
+        "email", "so", "\u017fo", "k", "\u212a", "42", "x_y", "x", "cómo", "año", "never arrived",
+        "rip off", "why is", "how can i", "?", "!", ",", "-", "_", "'", " ", " ", "\t", "\n",
+        "thank you", "thanks", "not working", "broken", "love", "lovely",
+    ]  # fmt: skip
+    shuffle = random.Random(13)
+    texts = ["", *pieces, *("".join(shuffle.choices(pieces, k=6)) for _ in range(1500))]
+    for text in texts:
+        words = words_of(text)
+        for matcher in matchers:
+            each = [p for ps in matcher.patterns.values() for p in ps]
+            assert matcher.matches(text, words) == any(p.search(text) for p in each), text
+            for language in (None, "English", "English_Sentiment", "Spanish"):
+                searched = sum(
+                    1
+                    for name, ps in matcher.patterns.items()
+                    if language is None or language == name or language.startswith(f"{name}_")
+                    for p in ps
+                    if p.search(text)
+                )
+                assert matcher.hits(text, language, words) == searched, (text, language)

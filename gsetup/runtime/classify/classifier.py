@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any, Protocol
 
-from gsetup.runtime.classify.rules import RuleBook, RuleFile, applies
+from gsetup.runtime.classify.rules import RuleBook, RuleFile, applies, words_of
 
 _WORD = re.compile(r"[\w']+")
 _NEGATIONS = frozenset({"not", "no", "never", "isn't", "don't", "doesn't", "didn't", "can't"})
@@ -92,12 +92,23 @@ class RulesClassifier:
             name: sentiment_model(f) for name, f in book.files.items() if f.kind == "sentiment"
         }
         self.vader = next((m for m in self.models.values() if isinstance(m, VaderModel)), None)
+        # The last text's words: a strategy screens and classifies the same text in a row.
+        self._last: tuple[str, frozenset[str] | None] = ("", words_of(""))
+
+    def _words(self, text: str) -> frozenset[str] | None:
+        last = self._last
+        if last[0] == text:
+            return last[1]
+        words = words_of(text)
+        self._last = (text, words)
+        return words
 
     def screen(self, text: str, rules: str) -> Mapping[str, Any]:
         """``{rules, sentiment, actionability, matched}``: the screening file ``rules``'s
         rules that match. A sentiment file with ``model: vader`` gives the sentiment."""
         screening = self._file(rules, "screening")
-        matched = [r for r in screening.rules if r.matcher.matches(text)]
+        words = self._words(text)
+        matched = [r for r in screening.rules if r.matcher.matches(text, words)]
         negative = sum(1 for r in matched if r.sentiment == "negative")
         positive = sum(1 for r in matched if r.sentiment == "positive")
         sentiment = _label(positive - negative, 1)
@@ -127,7 +138,8 @@ class RulesClassifier:
                 "root": category_root,
                 "score": round(score, 4),
             }
-        hits = [(c.matcher.hits(text, language), c.name) for c in found.categories]
+        words = self._words(text)
+        hits = [(c.matcher.hits(text, language, words), c.name) for c in found.categories]
         best = max(hits, key=lambda h: h[0])
         if best[0] == 0:
             return {"category": found.default, "confidence": 50, "root": category_root}

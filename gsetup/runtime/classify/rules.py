@@ -10,7 +10,7 @@ file, the rule and the line.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -29,31 +29,103 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,99}")
 _GROUP_REFERENCE = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")  # \1, (?P=name), (?(1)...)
 
 
+# A keyword's gate: the word an ASCII text must contain (as a whole word, any case) for the
+# keyword to occur in it, and whether containing it is the occurrence (a one-word keyword).
+Gate = tuple[str, bool]
+_ASCII_WORD = re.compile(r"[A-Za-z0-9_]+")  # what \w matches in an ASCII text
+
+
+def words_of(text: str) -> frozenset[str] | None:
+    """The lower-case words of an ASCII text, for :class:`Matcher`'s gates; None for any
+    other text (case-insensitive matching of other letters is not ``lower()``: the long s,
+    U+017F, matches ``s``), which is searched pattern by pattern."""
+    return frozenset(_ASCII_WORD.findall(text.lower())) if text.isascii() else None
+
+
+def keyword_gate(keyword: str) -> Gate | None:
+    """The gate of a keyword (a word or phrase matched as whole words): its first word.
+    Matched, that word is a whole word of the text: a non-word character or the start is
+    before it, and a non-word character (the keyword's next one) or the end after it."""
+    if not keyword.isascii():  # the Kelvin sign matches k in any case: no word to require
+        return None
+    first = _ASCII_WORD.match(keyword)
+    if first is None:
+        return None
+    return first.group().lower(), first.end() == len(keyword)
+
+
 @dataclass(frozen=True)
 class Matcher:
-    """Keywords and regular expressions of one rule or category, per language."""
+    """Keywords and regular expressions of one rule or category, per language.
+
+    Each keyword's gate lets an ASCII text skip a regular-expression search: a one-word
+    keyword occurs exactly when the text's words contain it, a phrase only when they
+    contain its first word. ``tests/test_classification.py`` checks every answer against
+    the searches."""
 
     patterns: Mapping[str, tuple[re.Pattern[str], ...]]  # language -> compiled patterns
+    # language -> each pattern's gate, in the same order (None: a regular expression)
+    gates: Mapping[str, tuple[Gate | None, ...]] = field(default_factory=dict)
 
-    def hits(self, text: str, language: str | None) -> int:
-        """How many of the patterns of ``language`` (every language: None) occur in text."""
-        patterns = self._of_language.get(language)
-        if patterns is None:
-            patterns = self._of_language[language] = tuple(
-                p for name, ps in self.patterns.items() if applies(name, language) for p in ps
+    def hits(self, text: str, language: str | None, words: frozenset[str] | None = None) -> int:
+        """How many of the patterns of ``language`` (every language: None) occur in text;
+        ``words``: the text's :func:`words_of`."""
+        gated = self._of_language.get(language)
+        if gated is None:
+            gated = self._of_language[language] = tuple(
+                entry
+                for name, ps in self.patterns.items()
+                if applies(name, language)
+                for entry in zip(ps, self._gates(name), strict=True)
             )
-        return sum(1 for pattern in patterns if pattern.search(text))
+        if words is None:
+            return sum(1 for pattern, _gate in gated if pattern.search(text))
+        count = 0
+        for pattern, gate in gated:
+            if gate is not None:
+                if gate[0] not in words:
+                    continue
+                if gate[1]:
+                    count += 1
+                    continue
+            if pattern.search(text):
+                count += 1
+        return count
+
+    def _gates(self, language: str) -> tuple[Gate | None, ...]:
+        return self.gates.get(language) or (None,) * len(self.patterns[language])
 
     @cached_property
-    def _of_language(self) -> dict[str | None, tuple[re.Pattern[str], ...]]:
-        """The patterns that apply to a request language, by language, as asked."""
+    def _of_language(self) -> dict[str | None, tuple[tuple[re.Pattern[str], Gate | None], ...]]:
+        """The patterns (with their gates) that apply to a request language, as asked."""
         return {}
 
-    def matches(self, text: str) -> bool:
-        """True when any pattern, of any language, occurs in ``text`` (stops at the first)."""
-        if self.any_pattern is not None:
-            return self.any_pattern.search(text) is not None
-        return any(p.search(text) for patterns in self.patterns.values() for p in patterns)
+    def matches(self, text: str, words: frozenset[str] | None = None) -> bool:
+        """True when any pattern, of any language, occurs in ``text`` (stops at the first);
+        ``words``: the text's :func:`words_of`."""
+        if words is None:
+            return _search_any(self.any_pattern, self.patterns.values(), text)
+        exact, rest = self._split
+        if not exact.isdisjoint(words):
+            return True
+        if not any(gate is None or gate[0] in words for gate in rest.gates[""]):
+            return False
+        return _search_any(rest.any_pattern, rest.patterns.values(), text)
+
+    @cached_property
+    def _split(self) -> tuple[frozenset[str], Matcher]:
+        """The one-word keywords, and a matcher of the other patterns."""
+        exact: set[str] = set()
+        patterns: list[re.Pattern[str]] = []
+        gates: list[Gate | None] = []
+        for name, ps in self.patterns.items():
+            for pattern, gate in zip(ps, self._gates(name), strict=True):
+                if gate is not None and gate[1]:
+                    exact.add(gate[0])
+                else:
+                    patterns.append(pattern)
+                    gates.append(gate)
+        return frozenset(exact), Matcher({"": tuple(patterns)}, {"": tuple(gates)})
 
     @cached_property
     def any_pattern(self) -> re.Pattern[str] | None:
@@ -69,6 +141,14 @@ class Matcher:
             return re.compile("|".join(f"(?:{p.pattern})" for p in every), every[0].flags)
         except re.error:
             return None
+
+
+def _search_any(
+    combined: re.Pattern[str] | None, patterns: Iterable[Iterable[re.Pattern[str]]], text: str
+) -> bool:
+    if combined is not None:
+        return combined.search(text) is not None
+    return any(p.search(text) for ps in patterns for p in ps)
 
 
 @dataclass(frozen=True)
@@ -283,6 +363,7 @@ class _FileLoader:
 
     def _matcher(self, rule: Mapping[str, Any], where: str) -> Matcher:
         patterns: dict[str, list[re.Pattern[str]]] = {}
+        gates: dict[str, list[Gate | None]] = {}
         for key in ("keywords", "regex"):
             by_language = rule.get(key, {})
             if not isinstance(by_language, Mapping):
@@ -297,9 +378,13 @@ class _FileLoader:
                     patterns.setdefault(str(language), []).append(
                         self._pattern(entries, n, entry, place, key == "regex")
                     )
+                    gate = None if key == "regex" else keyword_gate(" ".join(entry.split()))
+                    gates.setdefault(str(language), []).append(gate)
         if not patterns:
             raise self.fail(rule, "name", where, "needs keywords or regex")
-        return Matcher({k: tuple(v) for k, v in patterns.items()})
+        return Matcher(
+            {k: tuple(v) for k, v in patterns.items()}, {k: tuple(v) for k, v in gates.items()}
+        )
 
     def _pattern(self, entries: list[Any], n: int, entry: Any, where: str, regex: bool) -> Any:
         if not isinstance(entry, str) or not entry.strip():
