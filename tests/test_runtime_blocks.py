@@ -601,6 +601,34 @@ def test_batched_agent_actions_are_all_or_nothing(
     runtime.close()
 
 
+def test_accept_and_done_leave_the_attached_data_as_stored(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    """An agent's accept and done change the state: the attached data (a post's XML can be
+    large) is neither decoded for the write nor written back."""
+    runtime = start(store_url, clock, {"a1": (5, 3)})
+    ids = [runtime.submit(TENANT, DMS, body(n)).interaction_id for n in range(2)]
+    runtime.run_until_idle()
+    # Spaced as another writer may have left it: encoded again, it would read differently.
+    engine = create_engine(store_url, poolclass=NullPool)
+    with engine.begin() as conn:
+        for stored_id, stored in conn.execute(text("SELECT id, attached_data FROM interactions")):
+            conn.execute(
+                text("UPDATE interactions SET attached_data = :a WHERE id = :i"),
+                {"a": json.dumps(json.loads(stored), indent=1), "i": stored_id},
+            )
+    engine.dispose()
+    data = "SELECT id, attached_data FROM interactions ORDER BY id"
+    spaced = rows(data)
+    taken = runtime.accept_many(TENANT, "a1", ids)
+    assert [o.attached_data["_facebookActorName"] for o in taken] == ["Ann", "Ann"]
+    assert rows("SELECT DISTINCT state FROM interactions") == [("agent",)]
+    runtime.done_many(TENANT, "a1", ids)
+    assert rows("SELECT DISTINCT state FROM interactions") == [("queued",)]
+    assert rows(data) == spaced
+    runtime.close()
+
+
 def test_status_shows_queues_agents_and_workers(store_url: str, clock: VirtualClock) -> None:
     runtime = start(store_url, clock, {"a1": (5, 2)})
     for n in range(3):

@@ -602,7 +602,7 @@ def _offer(itx: Itx) -> Offer:
         itx.media_type,
         itx.queue,
         itx.text,
-        dict(itx.udata),
+        itx.udata_copy(),
         itx.due_at if itx.state == "offered" else None,
     )
 

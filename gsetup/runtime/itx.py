@@ -12,7 +12,11 @@ from jinja2.runtime import Undefined
 
 @dataclass(eq=False)
 class Itx:
-    """One interaction: its row's values, its user data and its suspended strategy."""
+    """One interaction: its row's values, its user data and its suspended strategy.
+
+    The user data is decoded from the row's JSON when first asked for (:attr:`udata`); one
+    never asked for cannot have changed, so the row is written back without it (an agent's
+    accept or done changes the state only)."""
 
     id: str
     tenant: str
@@ -25,7 +29,7 @@ class Itx:
     external_id: str | None
     parent_id: str | None
     text: str | None
-    udata: dict[str, Any]
+    attached: str  # the row's attached data (JSON), as read
     received_at: float
     placed_in_queue_at: float | None = None
     due_at: float | None = None
@@ -38,6 +42,19 @@ class Itx:
     ended_at: float | None = None
     offers: int = 0
     props: dict[str, Any] = field(default_factory=dict)
+    decoded: dict[str, Any] | None = None  # the user data, once asked for
+
+    @property
+    def udata(self) -> dict[str, Any]:
+        """The user data (attached data), to read and change in place."""
+        if self.decoded is None:
+            self.decoded = json.loads(self.attached)
+        return self.decoded
+
+    def udata_copy(self) -> dict[str, Any]:
+        """A copy of the user data that does not count as asking for it (an answer to an
+        agent): the row is not written back for it."""
+        return dict(self.decoded) if self.decoded is not None else json.loads(self.attached)
 
     def refresh_props(self) -> dict[str, Any]:
         """The ``itx`` name of expressions: the interaction's properties."""
@@ -72,7 +89,7 @@ def from_row(row: Mapping[str, Any]) -> Itx:
         external_id=row["external_id"],
         parent_id=row["parent_id"],
         text=row["text"],
-        udata=json.loads(row["attached_data"]),
+        attached=row["attached_data"],
         received_at=row["received_at"],
         placed_in_queue_at=row["placed_in_queue_at"],
         due_at=row["due_at"],
@@ -88,11 +105,11 @@ def from_row(row: Mapping[str, Any]) -> Itx:
 
 
 def to_values(itx: Itx, custom: Sequence[CustomField]) -> dict[str, Any]:
-    """The columns a turn writes: system state plus each custom column from the user data."""
+    """The columns a turn writes: system state plus, when the user data was asked for, the
+    attached data and each custom column from it."""
     values = {
         "state": itx.state,
         "queue": itx.queue,
-        "attached_data": dumps(itx.udata),
         "placed_in_queue_at": itx.placed_in_queue_at,
         "due_at": itx.due_at,
         "assigned_to": itx.assigned_to,
@@ -104,7 +121,9 @@ def to_values(itx: Itx, custom: Sequence[CustomField]) -> dict[str, Any]:
         "ended_at": itx.ended_at,
         "offers": itx.offers,
     }
-    values.update(custom_values(itx.udata, custom))
+    if itx.decoded is not None:
+        values["attached_data"] = dumps(itx.decoded)
+        values.update(custom_values(itx.decoded, custom))
     return values
 
 
