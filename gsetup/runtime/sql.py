@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import operator
 import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,7 @@ class _Compiled:
 
     def __init__(self, text: str, order: tuple[str, ...] | None, literals: dict[str, Any]):
         self.text, self.order, self.literals = text, order, literals
+        self.pick = None if order is None else _picker(order)
         # The row type of its results, known after its first single run (None: no rows).
         # Read once: psycopg builds a column object per column each time it describes.
         self.row_type: type | None = None
@@ -51,7 +53,15 @@ class _Compiled:
     def arguments(self, params: dict[str, Any]) -> Any:
         if self.literals:
             params = {**self.literals, **params}
-        return params if self.order is None else tuple(params[n] for n in self.order)
+        return params if self.pick is None else self.pick(params)
+
+
+def _picker(order: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """The positional values of named parameters: one C call (itemgetter) for two or more."""
+    if len(order) > 1:
+        return operator.itemgetter(*order)
+    names = order
+    return lambda params: tuple(params[n] for n in names)
 
 
 # (statement, dialect, parameter names) -> compiled form, or None: let SQLAlchemy run it
