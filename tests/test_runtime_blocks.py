@@ -450,6 +450,23 @@ def test_merge_and_find_interaction(store_url: str, clock: VirtualClock, rows: A
     runtime.close()
 
 
+def test_merge_sees_what_an_earlier_interaction_of_the_same_turn_changed(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    """Both posts run in one turn: the first one's flag, set after the turn first asked about
+    the post id, is written before the second one's query."""
+    runtime = start(store_url, clock)
+    first = runtime.submit(TENANT, DMS, body(1, _facebookPostId="same"))
+    second = runtime.submit(TENANT, DMS, body(2, _facebookPostId="same"))
+    assert runtime.run_turn() == 2
+    assert rows("SELECT id, stop_reason FROM interactions ORDER BY id") == sorted(
+        [(first.interaction_id, None), (second.interaction_id, "merged")]
+    )
+    merged = udata(rows, first.interaction_id)
+    assert [item["id"] for item in merged["_mergedItems"]] == [second.interaction_id]
+    runtime.close()
+
+
 def test_keep_order_holds_a_later_message_of_the_same_sender(
     store_url: str, clock: VirtualClock, rows: Any
 ) -> None:

@@ -94,7 +94,7 @@ def offer(turn: Turn, itx: Itx, agent: str) -> None:
     itx.offers += 1
     if itx.offers == 1:
         turn.first_offered.append(itx.received_at)
-    turn.touch(itx)
+    turn.touch(itx, ())
     turn.new_offers.append(
         {"tenant": itx.tenant, "interaction_id": itx.id, "agent": agent, "offered_at": turn.now}
     )
@@ -247,7 +247,7 @@ def _end_offer(turn: Turn, itx: Itx, outcome: str) -> None:
     position["x"] = sorted({*position.get("x", []), agent})
     itx.position = position
     itx.state, itx.assigned_to, itx.waiting, itx.due_at = "routing", None, "target", turn.now
-    turn.touch(itx)
+    turn.touch(itx, ())
     turn.log(itx, f"offer-{outcome}", agent=agent)
 
 
@@ -492,7 +492,7 @@ def accept_many(ctx: EngineContext, agent: str, interaction_ids: list[str]) -> l
         taken = _held_many(turn, agent, interaction_ids, ("offered",))
         for itx in taken:
             itx.state, itx.position, itx.waiting, itx.due_at = "agent", None, None, None
-            turn.touch(itx)
+            turn.touch(itx, ())
             turn.log(itx, "accepted", agent=agent)
         _record_outcomes(turn, taken, agent, "accepted")
     return [_offer(itx) for itx in taken]

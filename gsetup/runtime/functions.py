@@ -24,14 +24,16 @@ _STATES = {
 
 def update_user_data(run: Machine, args: dict[str, Any]) -> None:
     """``Update[key, value]``: a key set again replaces its value."""
-    run.itx.udata[_key(args["key"])] = args["value"]
-    run.turn.touch(run.itx)
+    key = _key(args["key"])
+    run.itx.udata[key] = args["value"]
+    run.turn.touch(run.itx, (key,))
 
 
 def delete_user_data(run: Machine, args: dict[str, Any]) -> None:
     """Remove a key from the user data (nothing happens when it is absent)."""
-    run.itx.udata.pop(_key(args["key"]), None)
-    run.turn.touch(run.itx)
+    key = _key(args["key"])
+    run.itx.udata.pop(key, None)
+    run.turn.touch(run.itx, (key,))
 
 
 def merge_itx_data(run: Machine, args: dict[str, Any]) -> bool:

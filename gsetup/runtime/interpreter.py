@@ -63,7 +63,7 @@ class Machine:
                 return
         self.itx.due_at = self.turn.now  # a routing loop: let other interactions run first
         self.turn.made_due = True
-        self.turn.touch(self.itx)
+        self.turn.touch(self.itx, ())
 
     def _run_strategy(self) -> None:
         itx = self.itx
@@ -108,7 +108,7 @@ class Machine:
         entry = self.program.by_queue.get(itx.queue or "")
         if entry is None:  # a queue no strategy serves: the interaction waits there
             itx.state, itx.due_at, itx.strategy = "queued", None, None
-            self.turn.touch(itx)
+            self.turn.touch(itx, ())
             return False
         strategy = entry[1]
         itx.state, itx.strategy, itx.waiting = "routing", strategy.name, None
@@ -117,7 +117,7 @@ class Machine:
         self.scopes = [scope]
         for name, expression in strategy.variables:
             scope[name] = self.program.evaluate(expression, scope)
-        self.turn.touch(itx)
+        self.turn.touch(itx, ())
         self.turn.log(itx, "strategy-started", strategy=strategy.name)
         return True
 
@@ -125,7 +125,7 @@ class Machine:
         saved = self.itx.position or {}
         self.position = saved
         self.scopes = [self._new_scope(s) for s in saved.get("vars", [{}])]
-        self.turn.touch(self.itx)
+        self.turn.touch(self.itx, ())
 
     def _new_scope(self, values: dict[str, Any]) -> dict[str, Any]:
         scope = dict(values)
@@ -262,7 +262,7 @@ class Machine:
             for scope in self.scopes
         ]
         self.itx.position = self.position
-        self.turn.touch(self.itx)
+        self.turn.touch(self.itx, ())
 
     def _park(self, block: m.Block | None, exc: Exception) -> None:
         itx = self.itx
@@ -272,7 +272,7 @@ class Machine:
         itx.state, itx.error, itx.due_at, itx.waiting = "error", f"{where}: {exc}", None, None
         if self.position:
             self.save()
-        self.turn.touch(itx)
+        self.turn.touch(itx, ())
         self.turn.ctx.metrics.errors.inc()
         self.turn.log(itx, "parked", error=itx.error)
 
@@ -291,7 +291,7 @@ def place(turn: Turn, itx: Itx, queue: str) -> None:
     itx.placed_in_queue_at, itx.due_at, itx.strategy = turn.now, turn.now, None
     if itx.props:
         itx.props["queue"] = queue
-    turn.touch(itx)
+    turn.touch(itx, ())
     turn.log(itx, "routed")
 
 
@@ -299,7 +299,7 @@ def stop(turn: Turn, itx: Itx, reason: str) -> None:
     """Terminate ``itx``; ``reason`` is recorded."""
     itx.state, itx.stop_reason, itx.ended_at = "stopped", reason, turn.now
     itx.position = itx.waiting = itx.due_at = None
-    turn.touch(itx)
+    turn.touch(itx, ())
     turn.ctx.metrics.stopped.labels(reason=reason).inc()
     turn.log(itx, "stopped", reason=reason)
 

@@ -63,13 +63,18 @@ class Turn:
             loaded.append(itx)
         return loaded
 
-    def touch(self, itx: Itx) -> None:
+    def touch(self, itx: Itx, keys: tuple[str, ...] | None = None) -> None:
         """Mark ``itx`` to be written back, indexing its watched values for flush_matching
-        (only those: a turn touches each interaction dozens of times)."""
-        self.dirty[itx.id] = itx
-        if self.watched:
+        (only those: a turn touches each interaction dozens of times). ``keys``: the only
+        user data keys changed since it was last touched (None: any may have); when none of
+        them is watched, an interaction already marked needs no indexing again."""
+        dirty, watched = self.dirty, self.watched
+        if keys is not None and dirty.get(itx.id) is itx and watched.keys().isdisjoint(keys):
+            return
+        dirty[itx.id] = itx
+        if watched:
             udata = itx.udata
-            for prop in self.watched:
+            for prop in watched:
                 value = udata.get(prop)
                 if value is not None:
                     self.changed.setdefault((prop, _hashable(value)), set()).add(itx.id)
