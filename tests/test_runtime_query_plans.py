@@ -170,3 +170,34 @@ def test_statistics_are_gathered_for_every_table_that_has_none(pg_url: str) -> N
     until({t.name for t in metadata.sorted_tables})
     store.dispose()
     admin.dispose()
+
+
+def test_the_benchmarks_baselines_replay_what_the_engine_did(tmp_path: Path) -> None:
+    """The baselines the benchmark's ratio divides by run exactly the engine's statements
+    with its commits (reads' transactions included): on a new store, each replay leaves the
+    interactions as the engine left its own."""
+    from sqlalchemy import create_engine, text
+
+    (tmp_path / "strategies").mkdir()
+    url = f"sqlite:///{tmp_path / 'engine.db'}"
+    runtime = open_runtime(
+        bench_runtime.TENANT,
+        store_url=url,
+        deployment=bench_runtime.deployment(tmp_path / "strategies"),
+    )
+    recorder = bench_runtime.Recorder()
+    recorder.attach(runtime)
+    bench_runtime.run_engine(runtime, 60)
+    recorder.detach()
+    runtime.close()
+    bench_runtime.replay(f"sqlite:///{tmp_path / 'replay.db'}", recorder.transactions)
+    bench_runtime.replay_sqlite3(tmp_path / "sqlite3.db", recorder.transactions)
+    query = text("SELECT id, state, queue, stop_reason, attached_data FROM interactions ORDER BY 1")
+    found = []
+    for name in ("engine.db", "replay.db", "sqlite3.db"):
+        engine = create_engine(f"sqlite:///{tmp_path / name}")
+        with engine.connect() as conn:
+            found.append(list(conn.execute(query)))
+        engine.dispose()
+    assert len(found[0]) == 60 and {row.state for row in found[0]} == {"stopped"}
+    assert found[1] == found[0] and found[2] == found[0]
