@@ -153,6 +153,12 @@ def test_reads_neither_wait_for_a_writer_nor_hold_one_up(
 
             dbapi: Any = reading.connection.dbapi_connection
             assert dbapi.info.transaction_status == TransactionStatus.IDLE
+    if not runtime.store.postgresql:  # a second writer waits, then fails as SQLAlchemy raises
+        from sqlalchemy.exc import OperationalError
+
+        locked = pytest.raises(OperationalError, match="database is locked")
+        with runtime.store.begin(), locked, runtime.store.begin():
+            pass
     runtime.close()
 
 
