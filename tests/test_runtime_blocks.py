@@ -835,6 +835,37 @@ def test_room_left_on_an_agent_another_turn_held_is_not_missed(
     runtime.close()
 
 
+def test_a_turn_asks_for_an_agent_another_transaction_holds_once(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    """PostgreSQL: a1's row is locked elsewhere (another worker offering to it). The turn
+    asks for it once, not once an interaction: the others go to a2 without a round trip to
+    a1 each (the holder's commit wakes whatever still waits: see the test above)."""
+    if store_url.startswith("sqlite"):
+        pytest.skip("SQLite serialises writers")
+    runtime = start(store_url, clock, {"a1": (5, 3), "a2": (5, 3)})
+    ids = [runtime.submit(TENANT, DMS, body(n)).interaction_id for n in range(3)]
+    asked: list[Any] = []
+
+    def record(text: str, params: Any, _many: bool) -> None:
+        if "FROM runtime_agents" in text and "FOR UPDATE" in text:
+            asked.append(params["b_agent"])
+
+    holder = create_engine(store_url, poolclass=NullPool)
+    sql.LISTENERS.append(record)
+    try:
+        with holder.begin() as conn:
+            conn.execute(text("SELECT 1 FROM runtime_agents WHERE name = 'a1' FOR UPDATE"))
+            assert runtime.engine.run_turn() == 3
+    finally:
+        sql.LISTENERS.remove(record)
+        holder.dispose()
+    assert asked.count("a1") == 1
+    offered = "SELECT id, assigned_to FROM interactions WHERE state = 'offered' ORDER BY id"
+    assert rows(offered) == [(i, "a2") for i in sorted(ids)]
+    runtime.close()
+
+
 def test_an_agent_logged_in_through_another_runtime_acts_through_this_one(
     store_url: str, clock: VirtualClock, rows: Any
 ) -> None:

@@ -115,13 +115,15 @@ def reserve(
             s.name,
         ),
     )
+    busy = turn.busy_agents
     for slot in ordered:
         if slot.name in excluded or slot.state != "ready" or slot.free(media_type) <= 0:
             continue
-        if not accepts({"id": slot.name, "skills": slot.skills}):
+        if slot.name in busy or not accepts({"id": slot.name, "skills": slot.skills}):
             continue
         if not slot.locked and not _lock(turn, slot, wait=False):
-            continue  # another worker is offering to this agent right now
+            busy.add(slot.name)  # another worker is offering to this agent right now
+            continue
         if slot.state != "ready" or slot.free(media_type) <= 0:
             continue
         slot.loads[media_type] = slot.loads.get(media_type, 0) + 1

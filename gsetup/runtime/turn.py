@@ -31,6 +31,9 @@ class Turn:
     agents: dict[str, AgentSlot] = field(default_factory=dict)  # agents seen this turn
     loaded_agents: set[str] = field(default_factory=set)  # whose loads are read
     all_agents_read: bool = False  # every ready agent is in ``agents``
+    # PostgreSQL: agents whose row another transaction held locked when this turn asked, not
+    # asked again this turn (that transaction's commit wakes what waits: agents.after_commit)
+    busy_agents: set[str] = field(default_factory=set)
     wake: dict[str, int] = field(default_factory=dict)  # media type -> capacity freed
     # (custom property, value) -> interactions of this turn changed while holding that value,
     # kept only for the properties a query of this turn has asked about (``watched``)
