@@ -3,7 +3,9 @@
 Run by hand: ``.venv/bin/python -m bench.bench_runtime [--count N] [--profile]``;
 ``--workers N (--start-pg | --store URL) [--rate R]`` runs N worker processes on PostgreSQL
 (throughput, and submission-to-offer latency at R submissions/s offered; see
-bench/runtime_workers.py); ``--rss-every N`` prints the RSS every N interactions (memory).
+bench/runtime_workers.py); ``--rss-every N`` prints the RSS every N interactions (memory);
+``--engine-only`` runs the engine alone, to count its instructions with valgrind's callgrind
+(docs/performance.md: a figure that does not drift with the machine's speed).
 
 The Facebook BP's shipped strategies (rendered from the package templates) run in-process on
 a fresh store: N interactions are submitted 100 per transaction, each goes through the full
@@ -279,6 +281,9 @@ def main() -> None:
     parser.add_argument(
         "--rss-every", type=int, default=0, help="no replay; print the RSS every N interactions"
     )
+    parser.add_argument(
+        "--engine-only", action="store_true", help="no recording, no replay: the engine alone"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -287,6 +292,8 @@ def main() -> None:
             _bench_workers(args, root / "strategies")
         elif args.rss_every:
             _bench_memory(args.count, args.rss_every, root)
+        elif args.engine_only:
+            _bench_engine(args.count, root)
         else:
             _bench_replay(args, root)
 
@@ -330,6 +337,18 @@ def _bench_replay(args: argparse.Namespace, root: Path) -> None:
     print(f"max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     if profiler:
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(40)
+
+
+def _bench_engine(count: int, root: Path) -> None:
+    runtime = open_runtime(
+        TENANT,
+        store_url=f"sqlite:///{root / 'engine.db'}",
+        deployment=deployment(root / "strategies"),
+    )
+    wall, cpu, _ = run_engine(runtime, count)
+    runtime.close()
+    rates = f"wall {wall:.2f} s ({count / wall:,.0f}/s), CPU {cpu:.2f} s ({count / cpu:,.0f}/s)"
+    print(f"engine: {rates}")
 
 
 def _bench_memory(count: int, every: int, root: Path) -> None:
