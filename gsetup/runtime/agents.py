@@ -21,6 +21,7 @@ from gsetup.runtime.api import AgentStatus, Offer
 from gsetup.runtime.context import log
 from gsetup.runtime.errors import AgentActionError
 from gsetup.runtime.ids import new_id
+from gsetup.runtime.interpreter import Suspended
 from gsetup.runtime.itx import Itx, dumps
 from gsetup.runtime.schema import agent_loads, agents
 from gsetup.runtime.turn import Turn
@@ -59,8 +60,6 @@ class AgentSlot:
 def target(run: Machine, block: Target) -> None:
     """Offer the interaction to an agent the skill expression accepts, with free capacity;
     else wait (woken when capacity frees) until the block's timeout, then ``on_timeout``."""
-    from gsetup.runtime.interpreter import Suspended
-
     turn, itx, position = run.turn, run.itx, run.position
     deadline = position.setdefault("t", turn.now + block.timeout)
     excluded = set(position.get("x", []))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from gsetup.runtime import sql
 from gsetup.runtime.interpreter import StrategyError
 from gsetup.runtime.itx import Itx
+from gsetup.runtime.services.facebook_xml import comments
 
 if TYPE_CHECKING:
     from gsetup.runtime.interpreter import Machine
@@ -149,8 +150,6 @@ def facebook_comments(run: Machine, args: dict[str, Any]) -> list[dict[str, str]
     """The comments of a Facebook post's ``_facebookXML``: ``[{id, author, text}]``. ``xml``
     may be a list of documents (a post and the interactions merged into it): each comment
     is listed once, in order of first appearance."""
-    from gsetup.runtime.services.facebook_xml import comments
-
     documents = args["xml"] if isinstance(args["xml"], list) else [args["xml"]]
     found: dict[str, dict[str, str]] = {}
     for document in documents:

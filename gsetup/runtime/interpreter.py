@@ -203,11 +203,6 @@ class Machine:
         self.place(block.queue)
         raise _Routed
 
-    def _target(self, block: m.Target) -> None:
-        from gsetup.runtime.agents import target
-
-        target(self, block)
-
     def _wait(self, block: m.Wait) -> None:
         seconds = plain(self._eval(block.seconds))
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
@@ -346,6 +341,10 @@ def _step(program: Program, block: m.Block) -> Step:
             act(run, {name: plain(evaluate(scope)) for name, evaluate in args})
 
         return call
+    if isinstance(block, m.Target):
+        from gsetup.runtime.agents import target
+
+        return lambda run: target(run, block)
     handler = _HANDLERS[type(block)]
     return lambda run: handler(run, block)
 
@@ -373,7 +372,6 @@ _HANDLERS: dict[type[Any], Callable[[Machine, Any], None]] = {
     m.While: Machine._while,
     m.ForEach: Machine._for_each,
     m.Route: Machine._route,
-    m.Target: Machine._target,
     m.Wait: Machine._wait,
     m.Stop: Machine._stop,
     m.CallSubroutine: Machine._subroutine,

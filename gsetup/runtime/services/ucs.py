@@ -20,10 +20,10 @@ class ServiceError(Exception):
 
 
 def _require(method: str, args: dict[str, Any], *names: str) -> None:
-    from gsetup.runtime.interpreter import StrategyError
-
     missing = [n for n in names if args.get(n) in (None, "")]
     if missing:
+        from gsetup.runtime.interpreter import StrategyError
+
         raise StrategyError(f"UCS.{method} needs {', '.join(missing)}")
 
 
