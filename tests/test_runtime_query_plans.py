@@ -34,14 +34,7 @@ def path_run(tmp_path: Path) -> Iterator[Any]:
     opened: list[tuple[Runtime, bench_runtime.Recorder]] = []
 
     def run(store_url: str, count: int) -> tuple[Runtime, list[tuple[str, Any, bool]]]:
-        (tmp_path / "strategies").mkdir(exist_ok=True)
-        runtime = open_runtime(
-            bench_runtime.TENANT,
-            store_url=store_url,
-            deployment=bench_runtime.deployment(tmp_path / "strategies"),
-        )
-        recorder = bench_runtime.Recorder()
-        recorder.attach(runtime)
+        runtime, recorder = _recording(tmp_path, store_url)
         opened.append((runtime, recorder))
         bench_runtime.run_engine(runtime, count)
         return runtime, [s for t in recorder.transactions for s in t]
@@ -50,6 +43,19 @@ def path_run(tmp_path: Path) -> Iterator[Any]:
     for runtime, recorder in opened:
         recorder.detach()
         runtime.close()
+
+
+def _recording(tmp_path: Path, store_url: str) -> tuple[Runtime, bench_runtime.Recorder]:
+    """A runtime of the benchmark's deployment on ``store_url``, its statements recorded."""
+    (tmp_path / "strategies").mkdir(exist_ok=True)
+    runtime = open_runtime(
+        bench_runtime.TENANT,
+        store_url=store_url,
+        deployment=bench_runtime.deployment(tmp_path / "strategies"),
+    )
+    recorder = bench_runtime.Recorder()
+    recorder.attach(runtime)
+    return runtime, recorder
 
 
 def _distinct(statements: list[tuple[str, Any, bool]]) -> dict[str, Any]:
@@ -178,15 +184,7 @@ def test_the_benchmarks_baselines_replay_what_the_engine_did(tmp_path: Path) -> 
     interactions as the engine left its own."""
     from sqlalchemy import create_engine, text
 
-    (tmp_path / "strategies").mkdir()
-    url = f"sqlite:///{tmp_path / 'engine.db'}"
-    runtime = open_runtime(
-        bench_runtime.TENANT,
-        store_url=url,
-        deployment=bench_runtime.deployment(tmp_path / "strategies"),
-    )
-    recorder = bench_runtime.Recorder()
-    recorder.attach(runtime)
+    runtime, recorder = _recording(tmp_path, f"sqlite:///{tmp_path / 'engine.db'}")
     bench_runtime.run_engine(runtime, 60)
     recorder.detach()
     runtime.close()
