@@ -16,15 +16,16 @@ import pytest
 
 from bench import bench_runtime
 from gsetup.runtime.api import Runtime, open_runtime
+from gsetup.runtime.engine import SAMPLE_AT
 
 # A search of interactions by the tenant alone, or a full scan: cost grows with the store.
 _SQLITE_WALKS = re.compile(r"^(SCAN interactions\b|SEARCH interactions USING .*\(tenant=\?\)$)")
 _PG_WALKS = re.compile(
-    r"(Seq Scan on (interactions|ucs_interactions)\b"
+    r"(Seq Scan on (interactions|ucs_interactions|runtime_offers|ucs_contacts)\b"
     r"|Index Cond: \(\(tenant\)::text = \(\$\d+\)::text\)$)"
 )
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
-_TABLES = ("interactions", "ucs_interactions")
+_TABLES = ("interactions", "ucs_interactions", "runtime_offers", "ucs_contacts")
 
 
 @pytest.fixture
@@ -61,10 +62,9 @@ def _recording(tmp_path: Path, store_url: str) -> tuple[Runtime, bench_runtime.R
 def _distinct(statements: list[tuple[str, Any, bool]]) -> dict[str, Any]:
     """One set of parameters per statement text that reads or writes the tables above."""
     return {
-        text: params
+        text: params[0] if many else params
         for text, params, many in statements
-        if not many
-        and text.startswith(("SELECT", "UPDATE", "INSERT", "DELETE"))
+        if text.startswith(("SELECT", "UPDATE", "INSERT", "DELETE"))
         and any(f" {table}" in text for table in _TABLES)
     }
 
@@ -100,9 +100,11 @@ def test_postgresql_generic_plans_do_not_walk_the_tenant(pg_url: str, path_run: 
     default). A worker's connection prepares its statements in its first turns, on nearly
     empty tables, and PostgreSQL's generic plans then took any index starting with the
     tenant, the only value, walking every interaction, and kept them. The engine analyzes
-    the store once it has run a few hundred interactions (Store.ensure_statistics), which
-    makes PostgreSQL plan again: prepared on a new store, the statements' plans are checked
-    after that."""
+    the store after a few hundred interactions and again as it grows (engine.SAMPLE_AT,
+    Store.ensure_statistics), which makes PostgreSQL plan again: prepared on a new store,
+    the plans of the statements on the interactions, the UCS history, the offers and the
+    contacts are checked after the second time (the test below checks that the engine's
+    own connections stop reading the offers and contacts whole)."""
     from psycopg.sql import SQL, Literal
 
     runtime, statements = path_run(pg_url, 20)
@@ -134,7 +136,7 @@ def test_postgresql_generic_plans_do_not_walk_the_tenant(pg_url: str, path_run: 
             return found
 
         assert walks()  # planned on a new store: PostgreSQL walks the tenant
-        bench_runtime.run_engine(runtime, 300, first=20)
+        bench_runtime.run_engine(runtime, SAMPLE_AT[1], first=20)
         assert walks() == {}
 
 
@@ -199,3 +201,42 @@ def test_the_benchmarks_baselines_replay_what_the_engine_did(tmp_path: Path) -> 
         engine.dispose()
     assert len(found[0]) == 60 and {row.state for row in found[0]} == {"stopped"}
     assert found[1] == found[0] and found[2] == found[0]
+
+
+def test_offers_and_contacts_are_not_read_whole_once_the_store_grew(pg_url: str) -> None:
+    """The engine's own connections, prepared on a new store and analyzed at its first
+    check, planned to read the offers and the contacts whole while they were a few pages
+    long; the engine analyzes them again as they grow, so its plans find them by index."""
+    import tempfile
+    import time
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    admin = create_engine(pg_url, poolclass=NullPool)
+    query = text(
+        "SELECT sum(seq_scan) FROM pg_stat_user_tables "
+        "WHERE relname IN ('runtime_offers', 'ucs_contacts')"
+    )
+
+    def settled() -> int:
+        """The count once the workers' idle connections have reported theirs (within 1 s)."""
+        last, deadline = None, time.monotonic() + 30
+        while time.monotonic() < deadline:
+            time.sleep(1.2)
+            with admin.connect() as conn:
+                now = conn.execute(query).scalar()
+            if now == last:
+                return int(now or 0)
+            last = now
+        raise AssertionError("the statistics views did not settle")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        runtime, recorder = _recording(Path(tmp), pg_url)
+        recorder.detach()
+        bench_runtime.run_engine(runtime, SAMPLE_AT[1] + 20)  # past the second check
+        before = settled()
+        bench_runtime.run_engine(runtime, 200, first=SAMPLE_AT[1] + 20)
+        assert settled() == before
+        runtime.close()
+    admin.dispose()

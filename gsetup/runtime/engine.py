@@ -32,9 +32,11 @@ if TYPE_CHECKING:
     from gsetup.runtime.services.classification import Classifier
 
 
-# Interactions run before the engine makes sure the store has planner statistics: enough
-# rows for ANALYZE to see that the tenant is one value and ids are unique.
-SAMPLE_AFTER = 256
+# Interactions run when the engine makes sure the store's planner statistics follow its
+# growth (Store.ensure_statistics): first when ANALYZE can see that the tenant is one value
+# and ids are unique, then each time four times as many; past the last, autovacuum's
+# analyzes keep up.
+SAMPLE_AT = (256, 1_024, 4_096, 16_384, 65_536)
 
 
 @dataclass
@@ -45,9 +47,9 @@ class Engine:
     sender: Sender = field(default_factory=HttpSender)
     _last_heartbeat: float = -1e18
     _unrecorded: int = 0  # interactions processed since the last heartbeat was written
-    # Interactions this engine has run, until it has made sure the store has statistics
-    # (Store.ensure_statistics), once there are enough rows to sample; then None.
-    _unsampled: int | None = 0
+    # Interactions this engine has run, and how many of SAMPLE_AT it has passed
+    _ran: int = 0
+    _sampled: int = 0
     # Whether the last turn may have left work due now: it claimed a full batch, or made
     # interactions due that it did not run. Otherwise the worker loop need not look again
     # at once (an empty turn to find that out costs three round trips).
@@ -81,11 +83,11 @@ class Engine:
         if claimed:
             ctx.metrics.steps.inc(len(claimed))
             ctx.metrics.turns.observe(time.perf_counter() - started)
-            if self._unsampled is not None:
-                self._unsampled += len(claimed)
-                if self._unsampled >= SAMPLE_AFTER:
+            if self._sampled < len(SAMPLE_AT):
+                self._ran += len(claimed)
+                if self._ran >= SAMPLE_AT[self._sampled]:
                     ctx.store.ensure_statistics()
-                    self._unsampled = None
+                    self._sampled += 1
         return len(claimed)
 
     def deliver(self) -> int:

@@ -90,12 +90,15 @@ class Store:
             yield conn
 
     def ensure_statistics(self) -> None:
-        """PostgreSQL: ANALYZE the store's tables that have no statistics yet. Without them
-        (a new store, before autovacuum's first pass over that table) the planner cannot
-        tell the tenant, one value, from an id: its generic plans walked every row of the
-        tenant through whichever index starts with it, so each turn grew slower as the store
-        filled. Checked per table: autovacuum analyzes a busy table (the interactions) before
-        a quieter one. ANALYZE invalidates the plans made before it."""
+        """PostgreSQL: ANALYZE the store's tables that have no statistics yet, or that more
+        rows changed in since their last analyze than they held then. Without statistics (a
+        new store, before autovacuum's first pass over that table) the planner cannot tell
+        the tenant, one value, from an id: its generic plans walked every row of the tenant
+        through whichever index starts with it. With those of a table a few pages long, it
+        plans to read the table (offers, contacts), and keeps reading it as it grows until
+        autovacuum analyzes it again. Checked per table: autovacuum analyzes a busy table
+        (the interactions) before a quieter one. ANALYZE invalidates the plans made before
+        it."""
         from sqlalchemy import bindparam, text
 
         if not self.postgresql:
@@ -104,9 +107,11 @@ class Store:
         with self.autocommit() as conn:
             missing = conn.execute(
                 text(
-                    "SELECT relname FROM pg_stat_user_tables WHERE relname IN :names "
-                    "AND relid = to_regclass(quote_ident(relname)) "
-                    "AND coalesce(last_analyze, last_autoanalyze) IS NULL"
+                    "SELECT s.relname FROM pg_stat_user_tables s "
+                    "JOIN pg_class c ON c.oid = s.relid WHERE s.relname IN :names "
+                    "AND s.relid = to_regclass(quote_ident(s.relname)) "
+                    "AND (coalesce(s.last_analyze, s.last_autoanalyze) IS NULL "
+                    "OR s.n_mod_since_analyze > greatest(c.reltuples, 0))"
                 ).bindparams(bindparam("names", expanding=True)),
                 {"names": names},
             ).scalars()
