@@ -39,11 +39,12 @@ Params = dict[str, Any] | list[dict[str, Any]]
 
 
 class _Compiled:
-    """A statement's SQL for one dialect, its positional parameter order (None: named) and
-    the values of the literals it binds itself (``state == 'ready'``)."""
+    """A statement's SQL for one dialect, how its positional values are picked from named
+    parameters (None: the driver takes them named) and the values of the literals it binds
+    itself (``state == 'ready'``)."""
 
     def __init__(self, text: str, order: tuple[str, ...] | None, literals: dict[str, Any]):
-        self.text, self.order, self.literals = text, order, literals
+        self.text, self.literals = text, literals
         self.pick = None if order is None else _picker(order)
         # The row type of its results, known after its first single run (None: no rows).
         # Read once: psycopg builds a column object per column each time it describes.
@@ -57,11 +58,11 @@ class _Compiled:
 
 
 def _picker(order: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-    """The positional values of named parameters: one C call (itemgetter) for two or more."""
+    """The positional values of named parameters: one C call (itemgetter) for two or more
+    (itemgetter of one name returns the value, not a tuple)."""
     if len(order) > 1:
         return operator.itemgetter(*order)
-    names = order
-    return lambda params: tuple(params[n] for n in names)
+    return lambda params: tuple(params[n] for n in order)
 
 
 # (statement, dialect, parameter names) -> compiled form, or None: let SQLAlchemy run it
