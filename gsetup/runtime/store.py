@@ -90,8 +90,9 @@ class Store:
             yield conn
 
     def ensure_statistics(self) -> None:
-        """PostgreSQL: ANALYZE the store's tables that have no statistics yet, or that more
-        rows changed in since their last analyze than they held then. Without statistics (a
+        """PostgreSQL: ANALYZE the store's tables that have no statistics yet, or that grew by
+        half since their last analyze (their size on disk, which is exact at once: the
+        statistics views' counts lag up to a second). Without statistics (a
         new store, before autovacuum's first pass over that table) the planner cannot tell
         the tenant, one value, from an id: its generic plans walked every row of the tenant
         through whichever index starts with it. With those of a table a few pages long, it
@@ -111,7 +112,8 @@ class Store:
                     "JOIN pg_class c ON c.oid = s.relid WHERE s.relname IN :names "
                     "AND s.relid = to_regclass(quote_ident(s.relname)) "
                     "AND (coalesce(s.last_analyze, s.last_autoanalyze) IS NULL "
-                    "OR s.n_mod_since_analyze > greatest(c.reltuples, 0))"
+                    "OR 2 * pg_relation_size(s.relid) "
+                    "> 3 * greatest(c.relpages, 1) * current_setting('block_size')::int)"
                 ).bindparams(bindparam("names", expanding=True)),
                 {"names": names},
             ).scalars()
