@@ -15,7 +15,8 @@ def runtime_status(ctx: Context, tenant: str, store: str | None) -> dict[str, An
 
     ctx.identity.require(tenant, change=False)
     config_url = ctx.db.url.render_as_string(hide_password=False)
-    runtime = open_runtime(tenant, config_url=config_url, store_url=store)
+    # Read only: a mistyped --store is an error, not a new, empty store
+    runtime = open_runtime(tenant, config_url=config_url, store_url=store, create_store=False)
     try:
         status = runtime.status(tenant)
     finally:

@@ -362,13 +362,15 @@ def open_runtime(
     deployment: Deployment | None = None,
     settings: Settings | None = None,
     sender: Sender | None = None,
+    create_store: bool = True,
 ) -> Runtime:
     """Load the tenant's installed strategies (refusing any malformed file) and open its store.
 
     ``store_url`` defaults to an embedded SQLite file beside the configuration database
     (:func:`gsetup.runtime.store.default_store_url`). ``deployment`` replaces reading the
     configuration database (tests and the bench build one in memory); ``sender`` replaces
-    the HTTP delivery of DMS requests.
+    the HTTP delivery of DMS requests. Without ``create_store`` the store must exist already
+    and is not written (a read such as ``route status``).
     """
     from gsetup.runtime.engine import build_engine
 
@@ -383,5 +385,6 @@ def open_runtime(
             deployment=deployment,
             settings=settings,
             sender=sender,
+            create_store=create_store,
         )
     )

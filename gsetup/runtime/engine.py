@@ -173,8 +173,10 @@ def build_engine(
     deployment: Deployment | None = None,
     settings: Settings | None = None,
     sender: Sender | None = None,
+    create_store: bool = True,
 ) -> Engine:
-    """Load the tenant's program (all or nothing), open its store and build the engine."""
+    """Load the tenant's program (all or nothing), open its store (``create_store``: or
+    create it; see :func:`open_store`) and build the engine."""
     from gsetup.configdb.database import resolve_url
     from gsetup.runtime.config import read_deployment
     from gsetup.runtime.program import load_program
@@ -185,7 +187,7 @@ def build_engine(
     if deployment is None:
         deployment = read_deployment(config_url, tenant)
     program = load_program(deployment)
-    store = open_store(store_url or default_store_url(resolve_url(config_url)))
+    store = open_store(store_url or default_store_url(resolve_url(config_url)), create=create_store)
     ctx = EngineContext(
         tenant=tenant,
         store=store,

@@ -139,16 +139,23 @@ def reading(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-def open_store(url: str) -> Store:
-    """Open (creating on first use) the store at ``url``: SQLite or PostgreSQL."""
+def open_store(url: str, *, create: bool = True) -> Store:
+    """Open the store at ``url``: SQLite or PostgreSQL. ``create``: make a new store, or
+    upgrade an older one, as a runtime does. Without it (a read, such as ``route status``)
+    the store must exist at this schema version, and nothing is written: a mistyped URL is
+    an error, not an empty store."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    engine = _create_engine(url)
+    engine = _create_engine(url, create)
     dbms = engine.dialect.name
     store = Store(engine, dbms)
     try:
-        with store.begin() as conn:
-            _prepare(conn, dbms)
+        if create:
+            with store.begin() as conn:
+                _prepare(conn, dbms)
+        else:
+            with store.read() as conn:
+                _check_current(conn, url)
         store.refresh()
     except SQLAlchemyError as exc:
         engine.dispose()
@@ -161,7 +168,7 @@ def open_store(url: str) -> Store:
     return store
 
 
-def _create_engine(url: str) -> Engine:
+def _create_engine(url: str, create: bool) -> Engine:
     from sqlalchemy import create_engine, event
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, DBAPIError
@@ -177,7 +184,7 @@ def _create_engine(url: str) -> Engine:
     if backend == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
             raise StoreError("the embedded store needs a file path, e.g. sqlite:///runtime.db")
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        _sqlite_file(Path(parsed.database), create)
         engine = create_engine(
             parsed,
             hide_parameters=True,
@@ -230,6 +237,25 @@ def _create_engine(url: str) -> Engine:
     )
 
 
+def _sqlite_file(path: Path, create: bool) -> None:
+    """Create a new store's file readable by its owner only (it holds the messages, the UCS
+    contacts and the agents' session digests); without ``create``, it must exist."""
+    import os
+
+    if not create:
+        if not path.is_file():
+            raise StoreError(
+                f"no interaction store at {path.absolute()}: a runtime creates it when it "
+                "first runs (gsetup route run), or give the store's URL with --store"
+            )
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    except OSError as exc:
+        raise StoreError(f"cannot open the interaction store {path}: {exc.strerror}") from None
+
+
 def _ping_when_idle(engine: Engine) -> None:
     """Ping a pooled connection before use only if it sat idle for ``PING_AFTER_IDLE``
     seconds; a dead one is replaced. SQLAlchemy's ``pool_pre_ping`` pings on every checkout:
@@ -278,6 +304,25 @@ def _prepare(conn: Connection, dbms: str) -> None:
     conn.execute(runtime_meta.insert().values(key="schema-version", value=str(SCHEMA_VERSION)))
     _create_functions(conn, dbms)
     _apply_scripts(conn, dbms)
+
+
+def _check_current(conn: Connection, url: str) -> None:
+    """A store to read: one made by a runtime, at this schema version."""
+    from sqlalchemy import inspect, select
+
+    if not inspect(conn).has_table(runtime_meta.name):
+        raise StoreError(
+            f"{_display(url)} is not a gsetup interaction store (it has no "
+            f"{runtime_meta.name} table): give the URL the runtime runs with (--store)"
+        )
+    found = conn.execute(
+        select(runtime_meta.c.value).where(runtime_meta.c.key == "schema-version")
+    ).scalar()
+    if found != str(SCHEMA_VERSION):
+        raise StoreError(
+            f"the interaction store {_display(url)} has schema version {found}, this gsetup "
+            f"uses {SCHEMA_VERSION}: gsetup route run upgrades an older store"
+        )
 
 
 def _create_functions(conn: Connection, dbms: str) -> None:

@@ -1,0 +1,68 @@
+"""Opening the interaction store: a runtime creates or upgrades it; a read (``route status``)
+writes nothing and refuses what is not a store of this version."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, select, update
+from sqlalchemy.pool import NullPool
+
+from gsetup.runtime.errors import StoreError
+from gsetup.runtime.schema import SCHEMA_VERSION, runtime_meta
+from gsetup.runtime.store import open_store
+from tests.helpers import run_cli
+from tests.runtime_support import configure_tenant
+
+
+def _tables(url: str) -> list[str]:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return sorted(inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_a_read_neither_creates_nor_upgrades_a_store(store_url: str) -> None:
+    missing = "no interaction store at" if store_url.startswith("sqlite") else "no runtime_meta"
+    with pytest.raises(StoreError, match=missing):
+        open_store(store_url, create=False)
+    if store_url.startswith("sqlite"):
+        assert not Path(store_url.removeprefix("sqlite:///")).exists()
+    else:
+        assert _tables(store_url) == []
+
+    open_store(store_url).dispose()  # as a runtime's first start makes it
+    store = open_store(store_url, create=False)
+    store.dispose()
+    with store.engine.begin() as conn:  # as an older gsetup left it
+        conn.execute(update(runtime_meta).values(value="1"))
+    with pytest.raises(StoreError, match=f"schema version 1, this gsetup uses {SCHEMA_VERSION}"):
+        open_store(store_url, create=False)
+    with store.engine.connect() as conn:
+        assert conn.execute(select(runtime_meta.c.value)).scalar() == "1"
+    store.engine.dispose()
+
+
+def test_a_new_embedded_store_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "runtime" / "store.db"
+    open_store(f"sqlite:///{path}").dispose()
+    for made in path.parent.iterdir():  # the database, its WAL and shared-memory files
+        assert stat.S_IMODE(made.stat().st_mode) == 0o600, made
+
+
+def test_route_status_reads_only_a_runtime_store(db_url: str, tmp_path: Path) -> None:
+    configure_tenant(db_url, tmp_path, agents={})
+    before = _tables(db_url)
+    wrong = run_cli("route", "status", "--store", db_url)  # the configuration database
+    assert wrong.exit_code == 2
+    assert "is not a gsetup interaction store" in wrong.stderr
+    assert _tables(db_url) == before
+    if db_url.startswith("sqlite"):  # the default store, beside it, before any runtime ran
+        default = run_cli("route", "status")
+        assert default.exit_code == 2
+        assert "a runtime creates it when it first runs" in default.stderr
+        assert not (tmp_path / "gsetup-runtime.db").exists()
