@@ -102,6 +102,7 @@ AGENT_BAD_INPUT = [
     (("--skill", "facebook=500"), "level 500 is out of range; use 0 to 100"),
     (("--skill", "=3"), "use NAME=LEVEL"),
     (("--skill", "a/b=3"), "invalid skill name"),
+    (("--skill", "facebook=5", "--skill", "facebook=6"), "skill 'facebook' is given twice"),
     (("--no-login", "--capacity-rule", "Ghost"), "refers to 'Capacity Rules/Ghost'"),
     (("--password-from", "env:NOT_SET_ANYWHERE"), "environment variable NOT_SET_ANYWHERE"),
     (("--password-from", "plain-text"), "use env:NAME or file:PATH"),
@@ -176,6 +177,7 @@ TOKEN_BAD_INPUT = [
     (("--app", "Ghost"), "no application 'Applications/Ghost'"),
     (("--app", "CS_1"), "intake tokens belong to a DigitalMessagingServer"),
     (("--app", "DMS_1", "--url", "ftp://x"), "use http://HOST:PORT"),
+    (("--app", "DMS_1", "--url", "http://h:1/interactions"), "names the route /interactions"),
     (("--app", "DMS_1", "--tenant", "Nope"), "unknown tenant 'Nope'"),
 ]
 

@@ -298,6 +298,8 @@ def _agent_cli_clients_and_status(runtime: RouteProcess, token: str) -> None:
     unknown = run_cli("agent", "login", "ghost", "--password-from", "env:AGENT_PW", *url)
     assert unknown.exit_code == 2
     assert "the runtime refused (401): login failed" in unknown.stderr
+    elsewhere = run_cli("agent", "login", "bob", "--password-from", "env:AGENT_PW", "-t", "Nope")
+    assert elsewhere.exit_code == 2 and "unknown tenant 'Nope'" in elsewhere.stderr
     logged = run_cli("agent", "login", "bob", "--password-from", "env:AGENT_PW", "--json")
     assert logged.exit_code == 0, logged.stderr  # the URL recorded as running for the tenant
     assert logged.json()["state"] == "not_ready" and "token" not in logged.json()

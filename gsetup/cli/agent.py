@@ -25,10 +25,11 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-PASSWORD_FROM_HELP = (
+PASSWORD_FROM = (
     "Where the login password comes from: env:NAME (an environment variable) or file:PATH; "
-    "default: asked twice without echo."
+    "default: asked {} without echo."
 )
+PASSWORD_FROM_HELP = PASSWORD_FROM.format("twice")
 
 
 @app.command("add")
@@ -36,7 +37,9 @@ def add(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Agent (person) name, unique in the tenant."),
     skill: list[str] | None = typer.Option(
-        None, "--skill", help="A skill and its level, NAME=LEVEL (0-100); repeatable."
+        None,
+        "--skill",
+        help="A skill and its level, NAME=LEVEL (0-100; NAME alone is level 1); repeatable.",
     ),
     capacity_rule: str | None = typer.Option(
         None,
@@ -148,9 +151,10 @@ def read_password(source: str | None, *, confirm: bool = True) -> str:
     return first
 
 
-CLIENT_URL_HELP = (
-    "The runtime's base URL (default: where the agent logged in; for login, the runtime "
-    "recorded as running for the tenant)."
+CLIENT_URL_HELP = "The runtime's base URL (default: where the agent logged in)."
+LOGIN_URL_HELP = (
+    "The runtime's base URL, e.g. http://127.0.0.1:8470 (default: the runtime recorded as "
+    "running for the tenant)."
 )
 AGENT_HELP = "The logged-in agent to act as (default: the only one logged in here)."
 
@@ -159,8 +163,10 @@ AGENT_HELP = "The logged-in agent to act as (default: the only one logged in her
 def login(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="The agent's name."),
-    password_from: str | None = typer.Option(None, "--password-from", help=PASSWORD_FROM_HELP),
-    url: str | None = typer.Option(None, "--url", help=CLIENT_URL_HELP),
+    password_from: str | None = typer.Option(
+        None, "--password-from", help=PASSWORD_FROM.format("once")
+    ),
+    url: str | None = typer.Option(None, "--url", help=LOGIN_URL_HELP),
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
@@ -256,7 +262,7 @@ def reply(
 ) -> None:
     """Reply to a held interaction: the reply goes out through its Business Process.
 
-    Example: gsetup agent reply 01J... --text "Thanks, we are on it"
+    Example: gsetup agent reply 019ad1c5e2f1000001a3b4c5 --text "Thanks, we are on it"
     """
     from gsetup.commands.runtime_client import agent_action, agent_session
 

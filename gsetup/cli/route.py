@@ -18,7 +18,6 @@ from gsetup.cli.common import (
     confirmation,
     emit_json,
     finish_plan,
-    globals_of,
     open_context,
 )
 
@@ -95,10 +94,14 @@ def token_revoke(
 
 
 def default_url(ctx: typer.Context, tenant: str, given: str | None = None) -> str:
-    """``--url``, else the runtime recorded as running for ``tenant``, else the default."""
+    """``--url``, else the runtime recorded as running for ``tenant``, else the default
+    (a given URL needs no configuration database: a desk may have none)."""
+    from gsetup.commands.route_tokens import check_base_url
     from gsetup.commands.runtime_client import runtime_url
 
-    return runtime_url(globals_of(ctx).db, tenant, given)
+    if given is not None:
+        return check_base_url(given)
+    return runtime_url(open_context(ctx), tenant)
 
 
 @app.command("run")

@@ -77,6 +77,8 @@ def parse_skills(items: Iterable[str]) -> dict[str, int]:
             raise BadInputError(
                 f"--skill {item!r}: level {level} is out of range; use 0 to {MAX_SKILL_LEVEL}"
             )
+        if name in skills:  # which level was meant is not ours to guess
+            raise BadInputError(f"--skill {item!r}: skill {name!r} is given twice; give it once")
         skills[name] = level
     return skills
 

@@ -8,6 +8,7 @@ when created. Both are written through the plan engine.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -42,7 +43,18 @@ def check_base_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BadInputError(f"--url {url!r}: use http://HOST:PORT or https://HOST[:PORT]")
+    # The intake URL that token create prints is the likeliest mistake: every command adds
+    # its route to the base (a reverse proxy's path prefix stays allowed).
+    route = _ROUTE.search(parts.path)
+    if route is not None:
+        raise BadInputError(
+            f"--url {url!r} names the route {route[0]}: give the runtime's base URL "
+            f"(e.g. {parts.scheme}://{parts.netloc}); commands add their route to it"
+        )
     return url.rstrip("/")
+
+
+_ROUTE = re.compile(r"/(interactions|events|status|metrics|healthz|agents)(/.*)?$")
 
 
 def create_token(

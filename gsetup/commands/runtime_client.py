@@ -34,18 +34,23 @@ class RuntimeRefusedError(BadInputError):
         self.reason = reason
 
 
-def runtime_url(config_db: str | None, tenant: str, given: str | None = None) -> str:
-    """``given``, else the base URL of the runtime recorded as running for ``tenant`` on the
-    store beside the configuration database, else the default listen address."""
+def runtime_url(ctx: Context, tenant: str, given: str | None = None) -> str:
+    """``given``, else the base URL of the runtime recorded as running for ``tenant`` (which
+    must exist: an unknown one is named, not looked for at the default address) on the store
+    beside the configuration database, else the default listen address."""
     from gsetup.commands.route_tokens import check_base_url
     from gsetup.commands.serve import DEFAULT_LISTEN
-    from gsetup.configdb.database import resolve_url
+    from gsetup.configdb.tenants import tenant_id
     from gsetup.runtime.endpoints import running_url
     from gsetup.runtime.store import default_store_url
 
     if given is not None:
         return check_base_url(given)
-    recorded = running_url(default_store_url(resolve_url(config_db)), tenant)
+    ctx.identity.require(tenant, change=False)
+    with ctx.db.engine.connect() as conn:
+        tenant_id(conn, tenant)
+    config_url = ctx.db.url.render_as_string(hide_password=False)
+    recorded = running_url(default_store_url(config_url), tenant)
     return recorded or f"http://{DEFAULT_LISTEN}"
 
 
@@ -210,7 +215,7 @@ def submit_file(
 
     entries = read_jsonl(path)
     token = stored_token(ctx, tenant, app)
-    base_url = runtime_url(ctx.db.url.render_as_string(hide_password=False), tenant, url)
+    base_url = runtime_url(ctx, tenant, url)
     answers: list[dict[str, Any]] = []
     for number, body in entries:
         try:
