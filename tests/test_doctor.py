@@ -18,6 +18,7 @@ CHECKS = {
     "shared-dms-drivers",
     "twitterdirect-media-type",
     "private-messaging-route",
+    "inbound-endpoint",
     "twitter-tr-endpoint",
     "grouping-timeout",
     "twitter-compliance",
@@ -115,7 +116,11 @@ def _broken(url: str) -> None:
     # It fetches private messages, but no Chat Server defines its access point.
     facebook["channel-facebook"]["skip-private"] = "false"
     twitter = channel("twitter", **{"grouping-timeout": "30", "compliance-enabled": "false"})
-    add_app(url, "DMS_1", "DigitalMessagingServer", {**facebook, **twitter, **routes})
+    # A second channel routes to an access point the DMS does not define.
+    shop = channel(
+        "facebook", "shop", **{"inbound-route": "1:facebook_shop", "x-submit-comments-itx": "true"}
+    )
+    add_app(url, "DMS_1", "DigitalMessagingServer", {**facebook, **shop, **twitter, **routes})
     # Threaded Routing's DMS has a Facebook channel without its driver.
     add_app(
         url,
@@ -199,7 +204,12 @@ def test_broken_tenant_every_check_finds_its_problem(db_url: str) -> None:
         "gsetup driver install twitter --package PATH --dms DMS_1",
         "gsetup driver install facebook --package PATH --dms DMS_1",
         "gsetup driver install twitter --package PATH --dms DMS_2",
+        "gsetup options set --app DMS_1 endpoints:1/facebook_shop 'Facebook SCR Inbound Queue'",
     }
+    assert (
+        "DMS_1 [channel-facebook-shop] inbound-route names 1:facebook_shop, but DMS_1 has no "
+        "[endpoints:1] facebook_shop: the channel's interactions are refused" in messages
+    )
     assert "DMS_1 [channel-facebook] fetches private messages, but no Chat Server has " in messages
     assert "DMS_2 has no [endpoints:1] twitter_queue" in messages
     assert "DMS_2 [channel-twitter] grouping-timeout is not set" in messages

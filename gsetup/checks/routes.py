@@ -5,7 +5,7 @@ inbound-route option must match the endpoint that you configure for Chat Server"
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from gsetup.checks.findings import Finding, command
 from gsetup.configure.facebook import CHAT_SERVER, DMS, INBOUND, ROUTE, chat_endpoint_section
@@ -16,6 +16,7 @@ from gsetup.configure.snapshot import (
     has_stages,
 )
 from gsetup.deployment import ConfiguredApplication
+from gsetup.drivers.specs import ACCESS_POINTS
 from gsetup.packages.catalogue import catalogue
 
 
@@ -36,13 +37,58 @@ def routed_package(snap: Snapshot, dms: ConfiguredApplication, section: str) -> 
     return snap.queue_package(queue.value) if queue is not None else None
 
 
+def inbound_endpoint(snap: Snapshot, covered: Collection[tuple[str, str]]) -> Iterator[Finding]:
+    """Each driver channel's inbound-route names an access point of the DMS's endpoints:
+    without it Interaction Server, and gsetup's runtime, refuse the channel's interactions.
+    ``covered``: the (DMS, channel) pairs a more specific check reports on, as do the
+    channels that fetch private messages (their route is private-messaging-route's)."""
+    for dms in snap.apps(DMS):
+        for driver in ACCESS_POINTS:
+            for section in driver_channels(dms, driver):
+                endpoint = first_endpoint(dms, section)
+                if endpoint is None or (dms.name, section) in covered or _private(dms, section):
+                    continue
+                dbid, access_point = endpoint
+                if (endpoints_section(int(dbid)), access_point) in dms.options:
+                    continue
+                queue = _inbound_queue(snap, driver)
+                fix = f"endpoints:{dbid}/{access_point}"
+                yield Finding(
+                    "inbound-endpoint",
+                    "error",
+                    f"{dms.name} [{section}] inbound-route names {dbid}:{access_point}, but "
+                    f"{dms.name} has no [endpoints:{dbid}] {access_point}: the channel's "
+                    "interactions are refused (they have no queue to go to)",
+                    None
+                    if queue is None
+                    else command(snap, "options", "set", "--app", dms.name, fix, queue),
+                )
+
+
+def _private(dms: ConfiguredApplication, section: str) -> bool:
+    skip = dms.options.get((section, "skip-private"))
+    return skip is not None and skip.value.strip().lower() == "false"
+
+
+def _inbound_queue(snap: Snapshot, driver: str) -> str | None:
+    """The inbound queue of the first installed Business Process of the driver's family."""
+    installed = snap.installed()
+    return next(
+        (
+            p.stage_queue(INBOUND)
+            for p in catalogue()
+            if p.family == driver and p.name in installed and has_stages(p, (INBOUND,))
+        ),
+        None,
+    )
+
+
 def private_messaging_route(snap: Snapshot) -> Iterator[Finding]:
     """Each Facebook channel that fetches private messages (skip-private = false) routes them
     to an access point that DMS and a Chat Server both define, on the same queue."""
     for dms in snap.apps(DMS):
         for section in driver_channels(dms, "facebook"):
-            skip = dms.options.get((section, "skip-private"))
-            if skip is None or skip.value.strip().lower() != "false":
+            if not _private(dms, section):
                 continue
             problem, dbid, chats = _private_problem(snap, dms, section)
             if problem is None:

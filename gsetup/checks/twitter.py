@@ -39,7 +39,7 @@ def twitter_tr_command(
     return command(snap, *words, "--grouping-timeout", timeout)
 
 
-def _tr_channels(snap: Snapshot) -> Iterator[tuple[ConfiguredApplication, str]]:
+def tr_channels(snap: Snapshot) -> Iterator[tuple[ConfiguredApplication, str]]:
     """The Twitter channels that feed Threaded Routing: those whose route leads to its
     queue, and those whose route leads nowhere known when it is the only Twitter BP."""
     installed = snap.installed()
@@ -55,7 +55,7 @@ def _tr_channels(snap: Snapshot) -> Iterator[tuple[ConfiguredApplication, str]]:
 
 def tr_endpoint(snap: Snapshot) -> Iterator[Finding]:
     """A Threaded Routing channel's access point is defined in the DMS's endpoints."""
-    for dms, section in _tr_channels(snap):
+    for dms, section in tr_channels(snap):
         endpoint = first_endpoint(dms, section)
         dbid, access_point = endpoint or (str(snap.dbid), ACCESS_POINTS["twitter"])
         if (endpoints_section(int(dbid)), access_point) in dms.options:
@@ -87,7 +87,7 @@ def tr_endpoint(snap: Snapshot) -> Iterator[Finding]:
 def grouping_timeout(snap: Snapshot) -> Iterator[Finding]:
     """A Threaded Routing channel has a grouping timeout from 10 to 3600 seconds (guide:
     missing or invalid, Threaded Routing "works the same as Twitter BP")."""
-    for dms, section in _tr_channels(snap):
+    for dms, section in tr_channels(snap):
         option = dms.options.get((section, GROUPING_TIMEOUT))
         if option is not None:
             try:

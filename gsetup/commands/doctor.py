@@ -14,13 +14,14 @@ from typing import Any
 from gsetup.checks.findings import Finding, command
 from gsetup.checks.iwd import iwd_adapter_queue
 from gsetup.checks.pending import pending_files
-from gsetup.checks.routes import private_messaging_route, routed_package
+from gsetup.checks.routes import inbound_endpoint, private_messaging_route, routed_package
 from gsetup.checks.twitter import (
     TWITTER_TR,
     compliance,
     grouping_timeout,
     known_timeout,
     replaced_strategies,
+    tr_channels,
     tr_endpoint,
     twitter_tr_command,
 )
@@ -66,6 +67,7 @@ CHECKS = (
     "shared-dms-drivers",
     "twitterdirect-media-type",
     "private-messaging-route",
+    "inbound-endpoint",
     "twitter-tr-endpoint",
     "grouping-timeout",
     "twitter-compliance",
@@ -110,6 +112,7 @@ def diagnose(ctx: Context, tenant: str) -> Diagnosis:
         *_shared_dms_drivers(snap),
         *_twitterdirect(snap),
         *private_messaging_route(snap),
+        *inbound_endpoint(snap, {(dms.name, section) for dms, section in tr_channels(snap)}),
         *tr_endpoint(snap),
         *grouping_timeout(snap),
         *compliance(snap),
