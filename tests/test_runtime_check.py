@@ -64,6 +64,46 @@ def test_a_file_edited_broken_is_refused_with_file_block_and_line(
     assert ".timeout: must be a whole number from 1 to 2678400" in message
 
 
+BUFFER = "facebook-inbound-buffer-strategy.yaml"  # serves "Facebook Inbound Buffer Queue"
+
+
+def _strategy_file(tmp_path: Path, name: str = BUFFER) -> Path:
+    return tmp_path / "gsetup-work" / "facebook-bp" / "Strategies" / name
+
+
+def _line_of(path: Path, text: str) -> int:
+    content = path.read_text()
+    assert text in content
+    return 1 + content[: content.index(text)].count("\n")
+
+
+def _check_refuses(installed: str, path: Path, old: str, new: str) -> str:
+    """The one line ``route check`` prints after ``old`` becomes ``new`` in ``path``: it exits
+    2 and reports nothing loaded. The file is restored afterwards."""
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    try:
+        result = run_cli("--db", installed, "route", "check")
+    finally:
+        path.write_text(text)
+    assert (result.exit_code, result.stdout) == (2, ""), result.stderr
+    [line] = result.stderr.splitlines()
+    return line
+
+
+def test_a_yaml_syntax_error_is_refused_on_one_line_with_its_place(
+    installed: str, tmp_path: Path
+) -> None:
+    target = _strategy_file(tmp_path)
+    line = _line_of(target, '  - if: "handled"\n    then:')
+    message = _check_refuses(installed, target, '  - if: "handled"', '  - if "handled"')
+    # The parser finds the mistake at the next line's key.
+    assert message == (
+        f"gsetup: error: {target}: line {line + 1}, column 9: mapping values are not allowed here"
+    )
+
+
 def test_a_tenant_without_business_processes_is_refused(tmp_path: Path) -> None:
     config = f"sqlite:///{tmp_path / 'config.db'}"
     assert run_cli("--db", config, "tenant", "create", "Empty").exit_code == 0

@@ -132,8 +132,12 @@ def test_unknown_names_are_refused_at_load() -> None:
                               "known names: itx, itx_type, merged, udata")
 
 
-def test_yaml_errors_name_the_file() -> None:
-    assert refused("blocks: [").startswith("bad.yaml: not a valid YAML document")
+def test_yaml_errors_name_the_file_and_line_on_one_line() -> None:
+    # The parser's own message spans lines (context, the line, a caret): one line is kept.
+    assert refused("blocks: [") == (
+        "bad.yaml: line 1, column 10: expected the node content, but found '<stream end>'")
+    assert refused("name: a\nkind: \x01\n") == (
+        "bad.yaml: line 2: unacceptable character #x0001: special characters are not allowed")
     assert refused("- 1").startswith("bad.yaml: the document must be a mapping")
 
 
