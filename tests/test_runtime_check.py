@@ -104,6 +104,30 @@ def test_a_yaml_syntax_error_is_refused_on_one_line_with_its_place(
     )
 
 
+# (text, its replacement, the refusal after "FILE: line N: ", N the line of the text)
+PLACED = [
+    (
+        'route: "Facebook Classify-Screen Queue"',
+        'route: "No Such Queue"',
+        "blocks[3]: no queue 'No Such Queue'; the queues are: Facebook Agent Delivery Queue, ",
+    ),
+    (
+        "format: gsetup-strategy/1",
+        "format: gsetup-strategy/9",
+        "format: must be 'gsetup-strategy/1', not 'gsetup-strategy/9'",
+    ),
+    ('name: "Facebook Inbound Buffer Strategy"', "name: 5", "name: must be a non-empty string"),
+]
+
+
+def test_a_top_level_key_or_a_route_refused_names_its_line(installed: str, tmp_path: Path) -> None:
+    target = _strategy_file(tmp_path)
+    for old, new, refusal in PLACED:
+        line = _line_of(target, old)
+        message = _check_refuses(installed, target, old, new)
+        assert message.startswith(f"gsetup: error: {target}: line {line}: {refusal}"), message
+
+
 def test_a_tenant_without_business_processes_is_refused(tmp_path: Path) -> None:
     config = f"sqlite:///{tmp_path / 'config.db'}"
     assert run_cli("--db", config, "tenant", "create", "Empty").exit_code == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,9 @@ def load_program(deployment: Deployment) -> Program:
     processes: list[Process] = []
     queues = frozenset(deployment_queues(deployment))
     for bp in deployment.processes:
-        loaded = [_load(path) for path in bp.files]
-        check_references(loaded, queues)
+        with _placed():
+            loaded = [load_strategy(path) for path in bp.files]
+            check_references(loaded, queues)
         process = Process(bp)
         for strategy in loaded:
             if strategy.queue is None:
@@ -148,23 +150,26 @@ def _block_expressions(block: m.Block) -> list[m.Expression]:
     return []
 
 
-def _load(path: Path) -> m.Strategy:
+@contextmanager
+def _placed() -> Iterator[None]:
+    """Add its line to a refusal of a file's loader or of the references across files."""
     try:
-        return load_strategy(path)
+        yield
     except BadInputError as exc:
-        raise BadInputError(_with_line(path, str(exc))) from None
+        raise BadInputError(_with_line(str(exc))) from None
 
 
-_PLACE = re.compile(r"^(?P<file>.+?): (?P<path>(?:blocks|variables|parameters|args)[^:\s]*)")
+# "FILE: PLACE: ...", PLACE a top-level key or a block path (``blocks[3].then[0].args.key``).
+_PLACE = re.compile(r"^(?P<file>(?:(?!: ).)+): (?P<path>[A-Za-z_][^:\s]*): ")
 _SEGMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 
 
-def _with_line(path: Path, message: str) -> str:
-    """Add the line of the place a loader message names (``blocks[3].then[0]``)."""
+def _with_line(message: str) -> str:
+    """Add the line of the place a message names, read from the file it names."""
     found = _PLACE.match(message)
     if found is None:
         return message
-    line = _line_of(path, found.group("path"))
+    line = _line_of(Path(found.group("file")), found.group("path"))
     if line is None:
         return message
     start = found.start("path")
