@@ -128,6 +128,32 @@ def test_a_top_level_key_or_a_route_refused_names_its_line(installed: str, tmp_p
         assert message.startswith(f"gsetup: error: {target}: line {line}: {refusal}"), message
 
 
+def test_a_strategy_serves_one_queue_of_its_business_process(
+    installed: str, tmp_path: Path
+) -> None:
+    buffer, stop = _strategy_file(tmp_path), _strategy_file(tmp_path, "facebook-stop-strategy.yaml")
+    old = 'queue: "Facebook Inbound Buffer Queue"'
+    line = _line_of(buffer, old)
+    # A queue that does not exist (or is another Business Process's) would be served by none.
+    for elsewhere in ("Nope Queue", "Twitter TR Stop Queue"):
+        message = _check_refuses(installed, buffer, old, f'queue: "{elsewhere}"')
+        assert message.startswith(
+            f"gsetup: error: {buffer}: line {line}: queue: {elsewhere!r} is not a queue of its "
+            "Business Process; its queues are: Facebook Agent Delivery Queue, "
+        ), message
+        assert "Twitter" not in message.split("its queues are:")[1]
+    # Two strategies of one queue: one was dropped, reported as 7 strategies.
+    message = _check_refuses(installed, buffer, old, 'queue: "Facebook Stop Queue"')
+    assert message == (
+        f"gsetup: error: {stop}: line {_line_of(stop, 'queue:')}: queue: 'Facebook Stop Queue' "
+        f"is also served by {buffer}: one strategy serves a queue"
+    )
+    checked = run_cli("--db", installed, "route", "check", "--json")
+    assert checked.exit_code == 0, checked.stderr
+    facebook = next(p for p in checked.json()["processes"] if p["package"] == "facebook-bp")
+    assert (facebook["strategies"], facebook["queues_unserved"]) == (8, ["Facebook Parking Queue"])
+
+
 def test_a_tenant_without_business_processes_is_refused(tmp_path: Path) -> None:
     config = f"sqlite:///{tmp_path / 'config.db'}"
     assert run_cli("--db", config, "tenant", "create", "Empty").exit_code == 0

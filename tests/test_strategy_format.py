@@ -177,9 +177,23 @@ def test_subroutine_calls_must_match_parameters() -> None:
                             "caller.yaml")
     with pytest.raises(BadInputError, match=r"caller.yaml: blocks\[2\].else\[0\]: 'Sub' takes "
                                             r"exactly: text"):
-        check_references([caller, subroutine], {"Classify Queue", "Buffer Queue"})
+        check_references([caller, subroutine], {"Test Queue", "Classify Queue", "Buffer Queue"})
     with pytest.raises(BadInputError, match=r"blocks\[0\].then\[0\]: no queue 'Classify Queue'"):
-        check_references([parse_strategy(GOOD, "g.yaml")], {"Buffer Queue"})
+        check_references([parse_strategy(GOOD, "g.yaml")], {"Test Queue", "Buffer Queue"})
+
+
+def test_a_strategy_serves_a_known_queue_no_other_serves() -> None:
+    good = parse_strategy(GOOD, "good.yaml")
+    queues = {"Test Queue", "Classify Queue", "Buffer Queue"}
+    check_references([good], queues, {"Test Queue"})
+    with pytest.raises(BadInputError) as caught:
+        check_references([good], queues, {"Buffer Queue", "Classify Queue"})
+    assert str(caught.value) == ("good.yaml: queue: 'Test Queue' is not a queue of its Business "
+                                 "Process; its queues are: Buffer Queue, Classify Queue")
+    with pytest.raises(BadInputError) as caught:
+        check_references([good, parse_strategy(GOOD, "copy.yaml")], queues)
+    assert str(caught.value) == ("copy.yaml: queue: 'Test Queue' is also served by good.yaml: "
+                                 "one strategy serves a queue")
 
 
 def test_simplified_applies_the_known_issue_workaround() -> None:

@@ -65,7 +65,7 @@ def load_program(deployment: Deployment) -> Program:
     for bp in deployment.processes:
         with _placed():
             loaded = [load_strategy(path) for path in bp.files]
-            check_references(loaded, queues)
+            check_references(loaded, queues, bp.queues)
         process = Process(bp)
         for strategy in loaded:
             if strategy.queue is None:
@@ -89,13 +89,7 @@ def deployment_queues(deployment: Deployment) -> set[str]:
 
 
 def _index(program: Program, process: Process, strategy: m.Strategy) -> None:
-    if strategy.queue is not None:
-        if strategy.queue in program.by_queue:
-            other = program.by_queue[strategy.queue][1].source
-            raise BadInputError(
-                f"{strategy.source}: queue {strategy.queue!r} is already served by {other}: "
-                "one strategy serves a queue"
-            )
+    if strategy.queue is not None:  # one strategy a queue: checked with the references
         program.by_queue[strategy.queue] = (process, strategy)
     program.by_source[strategy.source] = strategy
     program.process_of[strategy.source] = process

@@ -8,10 +8,15 @@ from gsetup.errors import BadInputError
 from gsetup.strategy.model import CallSubroutine, Route, Strategy, walk
 
 
-def check_references(strategies: Iterable[Strategy], queues: Collection[str]) -> None:
-    """Refuse a route to a queue not in ``queues`` and a subroutine call that names no
-    subroutine of ``strategies`` or does not give exactly its parameters."""
+def check_references(
+    strategies: Iterable[Strategy], queues: Collection[str], served: Collection[str] | None = None
+) -> None:
+    """Refuse a strategy serving a queue not in ``served`` (by default ``queues``: a Business
+    Process's strategies serve its own queues) or one another strategy serves, a route to a
+    queue not in ``queues`` and a subroutine call that names no subroutine of ``strategies``
+    or does not give exactly its parameters."""
     loaded = list(strategies)
+    _check_served(loaded, queues if served is None else served)
     subroutines = {s.name: s for s in loaded if s.kind == "subroutine"}
     for strategy in loaded:
         for block in walk(strategy.blocks):
@@ -23,6 +28,28 @@ def check_references(strategies: Iterable[Strategy], queues: Collection[str]) ->
                 )
             if isinstance(block, CallSubroutine):
                 _check_call(block, subroutines, where)
+
+
+def _check_served(strategies: list[Strategy], served: Collection[str]) -> None:
+    # A queue served by no strategy is allowed (interactions wait there for an agent), but a
+    # strategy serving a queue that does not exist or another's would never run.
+    server: dict[str, Strategy] = {}
+    for strategy in strategies:
+        queue = strategy.queue
+        if queue is None:
+            continue
+        where = f"{strategy.source}: queue"
+        if queue not in served:
+            raise BadInputError(
+                f"{where}: {queue!r} is not a queue of its Business Process; its queues are: "
+                f"{', '.join(sorted(served))}"
+            )
+        if queue in server:
+            raise BadInputError(
+                f"{where}: {queue!r} is also served by {server[queue].source}: one strategy "
+                "serves a queue"
+            )
+        server[queue] = strategy
 
 
 def _check_call(block: CallSubroutine, subroutines: dict[str, Strategy], where: str) -> None:
