@@ -101,6 +101,12 @@ BAD = [
         "format: gsetup-rules/2\n",
         r"format: must be gsetup-rules/1",
     ),
+    (  # a YAML syntax error: one line, not the parser's dump
+        "screening.yaml",
+        "    sentiment: positive\n",
+        "    sentiment: positive: yes\n",
+        r"^[^\n]*: line \d+, column 24: mapping values are not allowed here$",
+    ),
 ]
 
 
@@ -119,7 +125,7 @@ def test_bad_rule_files_name_file_rule_and_line(
     line = changed[: changed.index(new) + len(new.rstrip("\n"))].count("\n") + 1
     with pytest.raises(BadInputError) as refused:
         load_rules(directory)
-    assert str(refused.value).startswith(f"{path}: line {line}: ")
+    assert re.match(rf"{re.escape(str(path))}: line {line}(, column \d+)?: ", str(refused.value))
     assert re.search(error, str(refused.value))
 
 

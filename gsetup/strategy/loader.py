@@ -15,6 +15,7 @@ from gsetup.errors import BadInputError
 from gsetup.strategy import model as m
 from gsetup.strategy.expressions import ExpressionError, compile_expression
 from gsetup.strategy.registry import AGENT_NAME, CONTEXT_NAMES, FORMAT, FUNCTIONS, SERVICES
+from gsetup.yamlerrors import yaml_problem
 
 _TOP_REQUIRED = ("format", "name", "kind", "blocks")
 _TOP_OPTIONAL = ("queue", "description", "parameters", "variables")
@@ -71,22 +72,8 @@ def parse_strategy(text: str, source: str = "<string>") -> m.Strategy:
     try:
         data = YAML(typ="safe", pure=True).load(text)
     except YAMLError as exc:
-        raise BadInputError(f"{source}: {_yaml_problem(exc, text)}") from None
+        raise BadInputError(f"{source}: {yaml_problem(exc, text)}") from None
     return _Loader(source).strategy(data)
-
-
-def _yaml_problem(exc: Exception, text: str) -> str:
-    """The parser's problem on one line with its place; its own text spans several lines
-    (the context, the offending line and a caret)."""
-    problem, mark = getattr(exc, "problem", None), getattr(exc, "problem_mark", None)
-    if problem and mark is not None:
-        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
-    first = str(exc).splitlines()[0]
-    position = getattr(exc, "position", None)  # a reader error: a character YAML refuses
-    if isinstance(position, int):
-        line = text.count("\n", 0, position) + 1
-        return f"line {line}: {first}"
-    return f"not a valid YAML document: {first}"
 
 
 class _Loader:

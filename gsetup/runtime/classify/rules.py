@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gsetup.errors import BadInputError
+from gsetup.yamlerrors import yaml_problem
 
 FORMAT = "gsetup-rules/1"
 KINDS = ("screening", "sentiment", "categories")
@@ -253,11 +254,12 @@ class _FileLoader:
         from ruamel.yaml.error import YAMLError
 
         try:
-            data = YAML(typ="rt").load(self.path.read_text(encoding="utf-8"))
+            text = self.path.read_text(encoding="utf-8")
+            data = YAML(typ="rt").load(text)
         except (OSError, UnicodeDecodeError) as exc:
             raise BadInputError(f"{self.path}: cannot read the rule file: {exc}") from None
         except YAMLError as exc:
-            raise BadInputError(f"{self.path}: not a valid YAML document: {exc}") from None
+            raise BadInputError(f"{self.path}: {yaml_problem(exc, text)}") from None
         if not isinstance(data, Mapping):
             raise BadInputError(f"{self.path}: a rule file is a mapping (format, name, kind...)")
         allowed = {
