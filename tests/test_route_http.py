@@ -284,6 +284,12 @@ def _agents_over_http(runtime: RouteProcess, store: str, token: str) -> None:
     assert rejected.json() == {"id": nxt["interaction_id"], "rejected": True}
     outcomes = snapshot(store, ("runtime_offers",))["runtime_offers"]
     assert (nxt["interaction_id"], "alice", "rejected") in {(r[2], r[3], r[5]) for r in outcomes}
+    # routing again, offered to nobody (bob is not ready): not another agent's, so 409, not 403
+    late = runtime.request(
+        "POST", f"/agents/interactions/{nxt['interaction_id']}/accept", token=alice
+    )
+    assert late.status_code == 409, late.text
+    assert late.json()["error"].startswith(f"interaction {nxt['interaction_id']} is routing")
     paused = runtime.request("POST", "/agents/not-ready", token=alice)
     assert paused.status_code == 200 and paused.json()["state"] == "not_ready"
 

@@ -590,6 +590,33 @@ def test_agent_actions_on_what_is_not_theirs_change_nothing(
     runtime.close()
 
 
+def test_actions_on_an_interaction_offered_to_nobody_are_409(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    """Rejected by its only agent, it is routing and offered to nobody: not another agent's
+    (403) but in a state that allows no accept, reject, reply or done (409)."""
+    runtime = start(store_url, clock, {"a1": (5, 1)})
+    itx = runtime.submit(TENANT, DMS, body(1)).interaction_id
+    runtime.run_until_idle()
+    runtime.reject(TENANT, "a1", itx)
+    runtime.run_until_idle()
+    routing = "SELECT state, assigned_to, due_at, offers FROM interactions"
+    before = rows(routing)
+    assert [r[:2] for r in before] == [("routing", None)]
+    for action in (
+        lambda: runtime.accept(TENANT, "a1", itx),
+        lambda: runtime.reject(TENANT, "a1", itx),
+        lambda: runtime.reply(TENANT, "a1", itx, "hi"),
+        lambda: runtime.done(TENANT, "a1", itx),
+    ):
+        with pytest.raises(AgentActionError) as caught:
+            action()
+        assert caught.value.status == 409
+        assert caught.value.reason.startswith(f"interaction {itx} is routing, not ")
+    assert rows(routing) == before
+    runtime.close()
+
+
 def test_batched_agent_actions_are_all_or_nothing(
     store_url: str, clock: VirtualClock, rows: Any
 ) -> None:

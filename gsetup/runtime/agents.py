@@ -414,11 +414,11 @@ def _check_held(itx: Itx | None, interaction_id: str, agent: str, states: tuple[
         raise AgentActionError(404, f"no interaction {interaction_id!r}")
     if itx.state in ("stopped", "error"):
         raise AgentActionError(409, f"interaction {interaction_id} has ended ({itx.state})")
-    if itx.assigned_to != agent:
+    if itx.assigned_to not in (agent, None):  # another agent's: not this one's business
         raise AgentActionError(
             403, f"interaction {interaction_id} is not offered to or held by {agent!r}"
         )
-    if itx.state not in states:
+    if itx.assigned_to is None or itx.state not in states:
         what = {"offered": "offered to", "agent": "held by"}
         wanted = " or ".join(what[s] for s in states)
         raise AgentActionError(
