@@ -83,6 +83,7 @@ def _offered(runtime: RouteProcess, session: str) -> list[dict[str, Any]]:
 def test_http_api_end_to_end(served: Any, tmp_path: Path) -> None:
     runtime, store = served
     token = _intake(runtime, store, tmp_path)
+    _errors_and_bodies(runtime, store, token)
     _agents_over_http(runtime, store, token)
     _agent_added_while_running(runtime, store)
     _dms_added_while_running(runtime, store)
@@ -199,6 +200,19 @@ def _intake(runtime: RouteProcess, store: str, tmp_path: Path) -> str:
     assert len(snapshot(store, ("interactions",))["interactions"]) == 3
 
     return token
+
+
+def _errors_and_bodies(runtime: RouteProcess, store: str, token: str) -> None:
+    """An unknown path or method is a JSON error like any other. Nothing changes."""
+    session = _login(runtime, "bob")
+    before = _stored(store)
+    unknown = runtime.request("GET", "/nope", token=session)
+    assert unknown.status_code == 404
+    assert unknown.json() == {"error": "no route /nope: docs/runtime.md lists the routes"}
+    wrong = runtime.request("GET", "/agents/ready", token=session)
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"
+    assert wrong.json() == {"error": "/agents/ready does not take GET, only POST"}
+    assert _stored(store) == before
 
 
 def _agents_over_http(runtime: RouteProcess, store: str, token: str) -> None:

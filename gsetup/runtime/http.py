@@ -14,12 +14,13 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -125,6 +126,7 @@ def build_app(api: Api) -> Starlette:
 
     return Starlette(
         lifespan=lifespan,
+        exception_handlers={HTTPException: _http_exception},
         routes=[
             route("/healthz", _healthz, "GET"),
             route("/interactions", _submit, "POST"),
@@ -144,9 +146,25 @@ def build_app(api: Api) -> Starlette:
     )
 
 
-def _error(status: int, reason: str) -> Response:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def _error(status: int, reason: str, headers: Mapping[str, str] | None = None) -> Response:
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return JSONResponse({"error": reason}, status_code=status, headers=headers)
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such path, a method the route does not take) answered
+    as every other error is: JSON with a reason, the status and headers (``Allow``) kept."""
+    refused = cast(HTTPException, exc)  # registered for HTTPException only
+    status, headers, path = refused.status_code, refused.headers, request.url.path
+    if status == 404:
+        reason = f"no route {path}: docs/runtime.md lists the routes"
+    elif status == 405:
+        allowed = (headers or {}).get("Allow", "")
+        reason = f"{path} does not take {request.method}, only {allowed}"
+    else:
+        reason = refused.detail
+    return _error(status, reason, headers)
 
 
 # --- credentials ---------------------------------------------------------------------------
