@@ -203,7 +203,9 @@ def _intake(runtime: RouteProcess, store: str, tmp_path: Path) -> str:
 
 
 def _errors_and_bodies(runtime: RouteProcess, store: str, token: str) -> None:
-    """An unknown path or method is a JSON error like any other. Nothing changes."""
+    """An unknown path or method is a JSON error like any other; every POST route reads its
+    body the same way, so one that takes none refuses one that is not a JSON object (400)
+    or too large (413) too, before acting. Nothing changes."""
     session = _login(runtime, "bob")
     before = _stored(store)
     unknown = runtime.request("GET", "/nope", token=session)
@@ -212,6 +214,16 @@ def _errors_and_bodies(runtime: RouteProcess, store: str, token: str) -> None:
     wrong = runtime.request("GET", "/agents/ready", token=session)
     assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"
     assert wrong.json() == {"error": "/agents/ready does not take GET, only POST"}
+
+    posts = [r.path.replace("{id}", "nope") for r in _routes() if "POST" in (r.methods or ())]
+    assert len(posts) == 10
+    too_large = b"{" + b" " * (1024 * 1024) + b"}"
+    for path in posts:
+        credential = token if path in ("/interactions", "/events") else session
+        for content, status in ((b"{bad", 400), (b"[1]", 400), (too_large, 413)):
+            answer = runtime.request("POST", path, token=credential, content=content)
+            assert answer.status_code == status, (path, content[:4], answer.text)
+            assert answer.json()["error"]
     assert _stored(store) == before
 
 
@@ -429,14 +441,19 @@ def test_route_run_refusals(db_url: str, tmp_path: Path) -> None:
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
-def test_every_route_is_documented() -> None:
+def _routes() -> list[Any]:
+    """The API's routes, from the application ``route run`` serves."""
     from starlette.routing import Route
 
     from gsetup.runtime.http import Api, build_app
 
-    page = (DOCS / "runtime.md").read_text()
     app = build_app(Api(None, None))  # type: ignore[arg-type]
-    routes = [r for r in app.routes if isinstance(r, Route)]
+    return [r for r in app.routes if isinstance(r, Route)]
+
+
+def test_every_route_is_documented() -> None:
+    page = (DOCS / "runtime.md").read_text()
+    routes = _routes()
     assert len(routes) == 14
     for route in routes:
         for method in sorted((route.methods or set()) - {"HEAD"}):

@@ -216,8 +216,10 @@ async def _any_credential(api: Api, request: Request) -> None:
 # --- bodies --------------------------------------------------------------------------------
 
 
-async def _body(api: Api, request: Request) -> dict[str, Any]:
-    """The request's JSON object; 413 past the size limit (read no further), else 400."""
+async def _body(api: Api, request: Request, *, required: bool = True) -> dict[str, Any]:
+    """The request's JSON object; 413 past the size limit (read no further), else 400. A
+    route that needs none reads it all the same (``required=False``: an empty body is
+    ``{}``), so no POST accepts a body the others would refuse."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > api.max_body:
         raise RuntimeRequestError(
@@ -231,8 +233,11 @@ async def _body(api: Api, request: Request) -> dict[str, Any]:
                 413, f"the body is larger than the limit of {api.max_body} bytes"
             )
         chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw and not required:
+        return {}
     try:
-        data = json.loads(b"".join(chunks) or b"null")
+        data = json.loads(raw or b"null")
     except ValueError:  # UnicodeDecodeError included
         raise RuntimeRequestError(400, "the body is not valid JSON") from None
     if not isinstance(data, dict):
@@ -320,6 +325,7 @@ async def _login(api: Api, request: Request) -> Response:
 
 async def _presence(api: Api, request: Request, action: str) -> Response:
     session = await _session(api, request)
+    await _body(api, request, required=False)
     runtime = api.runtime
     fn = {
         "ready": runtime.agent_ready,
@@ -375,6 +381,7 @@ def _offer_wait(request: Request) -> float:
 
 async def _accept(api: Api, request: Request) -> Response:
     session = await _session(api, request)
+    await _body(api, request, required=False)
     offer = await api.call(
         api.runtime.accept, session.tenant, session.agent, request.path_params["id"]
     )
@@ -383,6 +390,7 @@ async def _accept(api: Api, request: Request) -> Response:
 
 async def _reject(api: Api, request: Request) -> Response:
     session = await _session(api, request)
+    await _body(api, request, required=False)
     itx = request.path_params["id"]
     await api.call(api.runtime.reject, session.tenant, session.agent, itx)
     return JSONResponse({"id": itx, "rejected": True})
@@ -399,14 +407,8 @@ async def _reply(api: Api, request: Request) -> Response:
 
 async def _done(api: Api, request: Request) -> Response:
     session = await _session(api, request)
-    body = await _body(api, request) if await _has_body(request) else {}
+    body = await _body(api, request, required=False)
     queue = _text(body, "queue", required=False)
     itx = request.path_params["id"]
     await api.call(api.runtime.done, session.tenant, session.agent, itx, queue)
     return JSONResponse({"id": itx, "done": True})
-
-
-async def _has_body(request: Request) -> bool:
-    return request.headers.get("content-length", "0") not in ("", "0") or (
-        "chunked" in request.headers.get("transfer-encoding", "")
-    )
