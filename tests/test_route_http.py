@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,21 @@ def test_http_api_end_to_end(served: Any, tmp_path: Path) -> None:
     _agent_cli_clients_and_status(runtime, token)
     _revoked(runtime, store, token, tmp_path / "inbound.jsonl")
 
+    # SIGTERM answers a request waiting for offers at once (as its wait would end): uvicorn
+    # waits for open requests, and this one would hold the exit for its 30 s
+    session = _login(runtime, "bob")  # not ready: nothing is offered to him
+    polled: list[Any] = []
+    path = "/agents/offers?wait=30"
+    poll = threading.Thread(
+        target=lambda: polled.append(runtime.request("GET", path, token=session))
+    )
+    poll.start()
+    time.sleep(0.5)  # the request is waiting
+    started = time.monotonic()
     assert runtime.stop() == 0
+    poll.join(timeout=10)
+    assert time.monotonic() - started < 10
+    assert polled[0].status_code == 200 and polled[0].json() == {"offers": []}
     assert "Traceback" not in runtime.errors()
     # no longer recorded as running: the default address is used again
     down = run_cli("agent", "login", "bob", "--password-from", "env:AGENT_PW", "--url", runtime.url)

@@ -169,9 +169,8 @@ def test_reads_neither_wait_for_a_writer_nor_hold_one_up(
 def desk(store_url: str, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The HTTP API of a runtime (with agent a1 logged in, ready) served by uvicorn on
     127.0.0.1, whose waiting requests read the offers again only every 120 s: an answer
-    sooner comes from a wake-up. Yields (runtime, base URL, a1's session token)."""
-    import uvicorn
-
+    sooner comes from a wake-up. Yields (runtime, base URL, a1's session token, stop):
+    ``stop(timeout)`` shuts the server down and says whether it stopped within ``timeout``."""
     from gsetup.commands.serve import Listen, bind
     from gsetup.runtime.sessions import create_session_table, open_session
 
@@ -183,15 +182,20 @@ def desk(store_url: str, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch) -
     config = create_engine("sqlite://")
     api = http.Api(runtime, config)
     sock = bind(Listen("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(http.build_app(api), log_config=None, lifespan="on"))
+    server = http.Server(api)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     _until(lambda: server.started, "server start")
+
+    def stop(timeout: float) -> bool:
+        server.should_exit = True  # what uvicorn's (and route run's) SIGTERM handler does
+        thread.join(timeout=timeout)
+        return not thread.is_alive()
+
     try:
-        yield runtime, f"http://127.0.0.1:{sock.getsockname()[1]}", token
+        yield runtime, f"http://127.0.0.1:{sock.getsockname()[1]}", token, stop
     finally:
-        server.should_exit = True
-        thread.join(timeout=60)
+        stop(60)
         sock.close()
         config.dispose()
         runtime.close()
@@ -211,7 +215,7 @@ def test_a_waiting_agent_is_answered_when_an_offer_is_made(
 ) -> None:
     """On SQLite the offer is made by the serving runtime's own turn; on PostgreSQL by
     another runtime on the store, and the serving one hears of it by notification."""
-    runtime, url, token = desk
+    runtime, url, token, _stop = desk
     maker = runtime
     if store_url.startswith("postgresql"):
         maker = open_runtime(TENANT, store_url=store_url, deployment=deployment({}), clock=clock)
@@ -234,7 +238,7 @@ def test_a_waiting_agent_is_answered_when_an_offer_is_made(
 
 
 def test_offers_wait_is_bounded_and_checked(desk: Any) -> None:
-    _runtime, url, token = desk
+    _runtime, url, token, _stop = desk
     started = time.monotonic()
     nothing = _offers(url, token, "0.5")
     assert nothing.status_code == 200 and nothing.json() == {"offers": []}
@@ -243,6 +247,23 @@ def test_offers_wait_is_bounded_and_checked(desk: Any) -> None:
         refused = _offers(url, token, bad)
         assert refused.status_code == 400, bad
         assert refused.json()["error"] == f"wait is a number of seconds from 0 to 60, not {bad!r}"
+
+
+def test_a_waiting_agent_is_answered_when_the_server_shuts_down(desk: Any) -> None:
+    """uvicorn finishes open requests before it stops: a request waiting 30 s for offers is
+    answered as the shutdown begins, with the offers as they are, and the server stops
+    within seconds."""
+    _runtime, url, token, stop = desk
+    answers: list[httpx.Response] = []
+    waiting = threading.Thread(target=lambda: answers.append(_offers(url, token, "30")))
+    waiting.start()
+    time.sleep(0.3)  # the request reads no offer and waits
+    assert not answers
+    started = time.monotonic()
+    assert stop(5.0), "the server still waits for the long poll"
+    waiting.join(timeout=5.0)
+    assert time.monotonic() - started < 5.0
+    assert answers[0].status_code == 200 and answers[0].json() == {"offers": []}
 
 
 # --- the worker's heartbeat --------------------------------------------------------------------

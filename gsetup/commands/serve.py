@@ -2,8 +2,9 @@
 
 The process runs two things: the engine's loop (turns, then outbox deliveries) in a worker
 thread, and the HTTP API (:mod:`gsetup.runtime.http`) on uvicorn in the main thread. On
-SIGTERM (or Ctrl-C) uvicorn stops accepting and finishes the requests in flight; then the loop
-finishes its turn and stops, and the runtime's record as running is removed.
+SIGTERM (or Ctrl-C) uvicorn stops accepting, answers the requests waiting for offers at once
+and finishes the requests in flight; then the loop finishes its turn and stops, and the
+runtime's record as running is removed.
 """
 
 from __future__ import annotations
@@ -74,10 +75,8 @@ def serve(
 ) -> None:
     """Serve ``runtime`` on ``listen`` until SIGTERM; ``ready(url)`` is called once clients
     can connect."""
-    import uvicorn
-
     from gsetup.runtime.endpoints import forget_endpoint, record_endpoint
-    from gsetup.runtime.http import Api, build_app
+    from gsetup.runtime.http import Api, Server
     from gsetup.runtime.sessions import create_session_table
 
     store = runtime.store.engine
@@ -86,9 +85,7 @@ def serve(
     api = Api(runtime, config, ctx.metrics.registry, ctx.settings.max_body)
     sock = bind(listen)
     url = listen.url(sock.getsockname()[1])
-    server = uvicorn.Server(
-        uvicorn.Config(build_app(api), log_config=None, access_log=False, lifespan="on")
-    )
+    server = Server(api, access_log=False)
     loop = _Loop(runtime, server, refresh=lambda: runtime.refresh_applications(config))
     record_endpoint(store, runtime.tenant, ctx.worker_id, url)
     previous = _on_sigterm(server)

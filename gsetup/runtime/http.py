@@ -14,10 +14,12 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -60,6 +62,7 @@ class Api:
     # agent -> the event its waiting ``GET /agents/offers?wait=`` requests wait on; set and
     # dropped when offers may have been made to it (in the event loop's thread only)
     _offers_waited: dict[str, asyncio.Event] = field(default_factory=dict)
+    closing: bool = False  # the server is shutting down: waiting requests are answered now
 
     @contextlib.asynccontextmanager
     async def watching_offers(self) -> AsyncIterator[None]:
@@ -81,6 +84,12 @@ class Api:
         """What a request waiting for ``agent``'s offers waits on: set once offers may have
         been made to it (take it before reading the offers, so none is missed between)."""
         return self._offers_waited.setdefault(agent, asyncio.Event())
+
+    def stop_waiting(self) -> None:
+        """Answer every waiting ``GET /agents/offers?wait=`` now, with the offers as they
+        are, and those that come later without waiting (in the event loop's thread)."""
+        self.closing = True
+        self._wake_waiting(None)
 
     def _wake_waiting(self, agents: frozenset[str] | None) -> None:
         names = list(self._offers_waited) if agents is None else agents
@@ -144,6 +153,21 @@ def build_app(api: Api) -> Starlette:
             route("/agents/interactions/{id}/done", _done, "POST"),
         ],
     )
+
+
+class Server(uvicorn.Server):
+    """uvicorn serving ``api``. uvicorn finishes every open request before it stops, so as
+    it begins to shut down (SIGTERM, Ctrl-C, ``should_exit``) the requests waiting for
+    offers are answered at once: a long poll would otherwise hold the process up to 60 s."""
+
+    def __init__(self, api: Api, **options: Any) -> None:
+        config = uvicorn.Config(build_app(api), log_config=None, lifespan="on", **options)
+        super().__init__(config)
+        self.api = api
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.api.stop_waiting()
+        await super().shutdown(sockets)
 
 
 def _error(status: int, reason: str, headers: Mapping[str, str] | None = None) -> Response:
@@ -358,7 +382,7 @@ async def _offers(api: Api, request: Request) -> Response:
         changed = api.offers_event(session.agent)
         offers = await api.call(api.runtime.offers, session.tenant, session.agent)
         remaining = deadline - loop.time()
-        if remaining <= 0 or any(o.state == "offered" for o in offers):
+        if remaining <= 0 or api.closing or any(o.state == "offered" for o in offers):
             return JSONResponse({"offers": [to_json(o) for o in offers]})
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(changed.wait(), min(remaining, OFFER_RECHECK))
