@@ -20,8 +20,9 @@ class IntakeError(RuntimeRequestError):
 
 
 class AgentActionError(RuntimeRequestError):
-    """An agent action refused: 404 unknown agent/interaction, 403 not the agent's
-    interaction, 409 not in a state that allows it. Nothing was changed."""
+    """An agent action refused: 404 unknown agent/interaction, 403 another agent's
+    interaction, 409 not in a state that allows it (also offered to nobody). Nothing was
+    changed."""
 
 
 class StoreError(BadInputError):
