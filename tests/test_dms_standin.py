@@ -4,17 +4,21 @@ driver."""
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import httpx
 import pytest
 
+from gsetup.runtime.config import AppConfig
+from gsetup.runtime.outbox import Delivery, HttpSender
 from tests.dms_pair import HUB_API_KEY, TOKEN, driver_package
 from tests.helpers import free_port, run_cli, write_tree
 from tests.test_docs import _examples
@@ -94,11 +98,28 @@ def test_docs_examples_then_spool_forwarding_outbound_and_a_broken_driver(
     assert received[0]["media_type"] == "twitter"
 
     outbound = f"http://127.0.0.1:{port}/outbound"
-    message = {"idempotency_key": "k-1", "channel": "twitter", "text": "thanks", "to": "@acme"}
-    assert httpx.post(outbound, json=message).json() == {"status": "sent"}
-    assert httpx.post(outbound, json=message).json() == {"status": "duplicate"}
+    # The routing runtime's request, sent by its own sender; a repeat of its key (a resend
+    # after a lost answer) gets the first answer and is not carried out again.
+    sender = HttpSender()
+    app = AppConfig("DMS_1", "DigitalMessagingServer", "127.0.0.1", port, {})
+    item = Delivery("k-1", "i-1", "DMS_1", "channel-twitter", "SendMessage",
+                    {"text": "thanks", "to": "@acme"}, 1, 3, 10.0)  # fmt: skip
+    ctx = cast(Any, SimpleNamespace(tenant="Environment"))
+    first = sender.send(ctx, app, item)
+    assert first.ok and first.answer is not None
+    assert set(first.answer) == {"StatusId", "ComplianceId"}
+    assert sender.send(ctx, app, item) == first
+    sender.close()
     lines = (workdir / "gsetup-dms-outbound.jsonl").read_text().splitlines()
-    assert len(lines) == 1
+    message = json.loads(lines[0])["request"]
+    assert len(lines) == 1 and message["method"] == "SendMessage" and message["key"] == "k-1"
+    for bad, error in (
+        ({**message, "args": "thanks"}, "args: must be a JSON object"),
+        ({k: v for k, v in message.items() if k != "method"}, "method: required"),
+        ({**message, "text": "x"}, "unknown key 'text'"),
+    ):
+        refused = httpx.post(outbound, json=bad)
+        assert refused.status_code == 400 and error in refused.json()["error"]
 
     _broken_driver_makes_it_unhealthy(workdir, port, inbound)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 INTERACTION_KEYS = ("media_type", "channel", "text", "external_id", "attached_data")
-OUTBOUND_KEYS = ("idempotency_key", "channel", "to", "text", "attached_data")
+# The routing runtime's outbound request (docs/runtime.md, "Outbound requests")
+OUTBOUND_KEYS = ("key", "tenant", "interaction_id", "channel", "method", "args")
 
 
 def check_interaction(body: Any) -> dict[str, Any]:
@@ -18,11 +19,18 @@ def check_interaction(body: Any) -> dict[str, Any]:
 
 
 def check_outbound(body: Any) -> dict[str, Any]:
-    """An outbound dispatch of the routing runtime."""
-    return _check(body, OUTBOUND_KEYS, ("idempotency_key", "channel", "text"))
+    """An outbound request of the routing runtime: a DMS method and its arguments."""
+    checked = _check(body, OUTBOUND_KEYS, ("key", "channel", "method"), objects=("args",))
+    checked.setdefault("args", {})
+    return checked
 
 
-def _check(body: Any, allowed: tuple[str, ...], required: tuple[str, ...]) -> dict[str, Any]:
+def _check(
+    body: Any,
+    allowed: tuple[str, ...],
+    required: tuple[str, ...],
+    objects: tuple[str, ...] = ("attached_data",),
+) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ValueError("the body must be a JSON object")
     unknown = sorted(str(k) for k in body if k not in allowed)
@@ -32,8 +40,9 @@ def _check(body: Any, allowed: tuple[str, ...], required: tuple[str, ...]) -> di
         if not isinstance(body.get(key), str) or not body[key]:
             raise ValueError(f"{key}: required, a non-empty string")
     for key in allowed:
-        if key in body and key != "attached_data" and not isinstance(body[key], str):
+        if key in body and key not in objects and not isinstance(body[key], str):
             raise ValueError(f"{key}: must be a string")
-    if not isinstance(body.get("attached_data", {}), dict):
-        raise ValueError("attached_data: must be a JSON object")
+    for key in objects:
+        if not isinstance(body.get(key, {}), dict):
+            raise ValueError(f"{key}: must be a JSON object")
     return dict(body)

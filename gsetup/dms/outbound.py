@@ -1,9 +1,15 @@
-"""The runtime's outbound dispatches, recorded once each (by idempotency key)."""
+"""The runtime's outbound requests, carried out once each (by their key).
+
+Each new request is appended to ``gsetup-dms-outbound.jsonl`` with the answer it got: a
+``StatusId`` and ``ComplianceId``, as the Hub answers a message it posted. A repeat of a key
+(the runtime resends after a lost answer) is answered as the first time and not sent again.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import threading
 from pathlib import Path
 from typing import Any
@@ -12,26 +18,31 @@ OUTBOUND_FILE = "gsetup-dms-outbound.jsonl"
 
 
 class OutboundLog:
-    """``gsetup-dms-outbound.jsonl`` in the working directory: one line per message sent."""
+    """``gsetup-dms-outbound.jsonl`` in the working directory: one line per request sent."""
 
     def __init__(self, working_dir: Path) -> None:
         self.path = working_dir / OUTBOUND_FILE
         self._lock = threading.Lock()
-        self._keys: set[str] = set()
+        self._answers: dict[str, dict[str, Any]] = {}
         if self.path.exists():
             for line in self.path.read_text(encoding="utf-8").splitlines():
                 if line.strip():
-                    self._keys.add(str(json.loads(line)["idempotency_key"]))
+                    record = json.loads(line)
+                    self._answers[str(record["key"])] = record["answer"]
 
-    def record(self, message: dict[str, Any]) -> bool:
-        """Append ``message`` unless its key was recorded; returns whether it is new."""
-        key = str(message["idempotency_key"])
+    def record(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The answer to ``request``: a new one, or the first one for a repeat of its key."""
+        key = str(request["key"])
         with self._lock:
-            if key in self._keys:
-                return False
+            answer = self._answers.get(key)
+            if answer is not None:
+                return answer
+            token = secrets.token_hex(8)
+            answer = {"StatusId": f"status-{token}", "ComplianceId": f"compliance-{token}"}
+            line = {"key": key, "request": request, "answer": answer}
             with self.path.open("a", encoding="utf-8") as out:
-                out.write(json.dumps(message, ensure_ascii=False) + "\n")
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
                 out.flush()
                 os.fsync(out.fileno())
-            self._keys.add(key)
-        return True
+            self._answers[key] = answer
+        return answer

@@ -87,7 +87,8 @@ class DmsService:
         return _json({"accepted": True, "id": name}, 202)
 
     async def outbound(self, request: Request) -> JSONResponse:
-        """``POST /outbound``: record the message once per idempotency key."""
+        """``POST /outbound``: carry out the runtime's request once per key; a repeat gets
+        the first answer."""
         from starlette.concurrency import run_in_threadpool
 
         refusal = self._refusal()
@@ -97,8 +98,8 @@ class DmsService:
             message = check_outbound(await request.json())
         except ValueError as exc:
             return _json({"error": str(exc)}, 400)
-        new = await run_in_threadpool(self.outbound_log.record, message)
-        return _json({"status": "sent" if new else "duplicate"}, 200)
+        answer = await run_in_threadpool(self.outbound_log.record, message)
+        return _json(answer, 200)
 
     async def switchover(self, request: Request) -> JSONResponse:
         """``POST /switchover``: hand over to the backup; become backup once it is primary."""

@@ -306,10 +306,11 @@ class Runtime:
         return lambda: self._offer_watchers.remove(callback)
 
     def close(self) -> None:
-        """Stop listening and release the store's connections."""
+        """Stop listening and release the store's and the DMS sender's connections."""
         if self._listener is not None:
             self._listener.stop()
             self._listener = None
+        self.engine.sender.close()
         self.engine.ctx.store.dispose()
 
     def _committed(self) -> None:

@@ -170,6 +170,9 @@ class Sender(Protocol):
     def send(self, ctx: EngineContext, app: AppConfig | None, item: Delivery) -> SendResult:
         """POST the request; never raises for network or HTTP errors."""
 
+    def close(self) -> None:
+        """Release the connections kept (the runtime is closing)."""
+
 
 class HttpSender:
     """``POST <outbound-url>`` (default ``http://<host>:<port>/outbound``) of the DMS
@@ -213,6 +216,12 @@ class HttpSender:
         except ValueError:
             answer = {}
         return SendResult(True, answer if isinstance(answer, dict) else {"answer": answer})
+
+    def close(self) -> None:
+        """Close the client and its kept connections."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
 
 def deliver(ctx: EngineContext, sender: Sender) -> int:

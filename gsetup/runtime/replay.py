@@ -50,6 +50,9 @@ class ScriptedSender:
             return SendResult(True, dict(answer.get("answer") or {}))
         return SendResult(False, error=str(answer.get("error") or "the driver refused it"))
 
+    def close(self) -> None:
+        """Nothing to release."""
+
 
 @dataclass
 class ReplayReport:
