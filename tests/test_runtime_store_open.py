@@ -4,10 +4,11 @@ writes nothing and refuses what is not a store of this version."""
 from __future__ import annotations
 
 import stat
+import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, select, update
+from sqlalchemy import create_engine, inspect, select, text, update
 from sqlalchemy.pool import NullPool
 
 from gsetup.runtime.errors import StoreError
@@ -40,11 +41,53 @@ def test_a_read_neither_creates_nor_upgrades_a_store(store_url: str) -> None:
     store.dispose()
     with store.engine.begin() as conn:  # as an older gsetup left it
         conn.execute(update(runtime_meta).values(value="1"))
-    with pytest.raises(StoreError, match=f"schema version 1, this gsetup uses {SCHEMA_VERSION}"):
+    older = f"schema version 1, this gsetup uses {SCHEMA_VERSION}: gsetup route run upgrades"
+    with pytest.raises(StoreError, match=older):
         open_store(store_url, create=False)
     with store.engine.connect() as conn:
         assert conn.execute(select(runtime_meta.c.value)).scalar() == "1"
+    with store.engine.begin() as conn:  # as a newer gsetup left it
+        conn.execute(update(runtime_meta).values(value=str(SCHEMA_VERSION + 1)))
+    with pytest.raises(StoreError, match="read it with the gsetup that made it"):
+        open_store(store_url, create=False)
     store.engine.dispose()
+
+
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_workers_starting_together_on_a_new_store_all_open_it(store_url: str) -> None:
+    workers = 4
+    start = threading.Barrier(workers)
+    failures: list[BaseException] = []
+
+    def open_it() -> None:
+        start.wait(timeout=30)
+        try:
+            open_store(store_url).dispose()
+        except Exception as exc:  # collected for the assertion
+            failures.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    assert "interactions" in _tables(store_url)
+
+
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_a_dropped_store_function_is_made_again(store_url: str) -> None:
+    store = open_store(store_url)
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP FUNCTION gsetup_bump_and_wake"))
+    store.dispose()
+    store = open_store(store_url)
+    try:
+        with store.engine.connect() as conn:
+            found = conn.execute(text("SELECT to_regproc('gsetup_bump_and_wake')")).scalar()
+        assert found is not None
+    finally:
+        store.dispose()
 
 
 def test_a_new_embedded_store_is_readable_by_its_owner_only(tmp_path: Path) -> None:

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine, Table
 
 STORE_FILE = "gsetup-runtime.db"
+# pg_advisory_xact_lock key held while a store is created or upgraded ("gsetup" in ASCII)
+_PREPARE_LOCK = 0x67736574757000
 SQLITE_BUSY_SECONDS = 60.0
 PING_AFTER_IDLE = 1.0
 READ_ONLY = "gsetup_read_only"  # the execution option of a connection from reading()
@@ -283,8 +285,13 @@ def _ping_when_idle(engine: Engine) -> None:
 
 
 def _prepare(conn: Connection, dbms: str) -> None:
-    from sqlalchemy import inspect, select
+    from sqlalchemy import inspect, select, text
 
+    if dbms == "postgresql":
+        # Workers started together on a new store: one creates it, the others wait and then
+        # find it (each statement of theirs sees what committed before it). SQLite's BEGIN
+        # IMMEDIATE already serialises them.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PREPARE_LOCK})
     if inspect(conn).has_table(runtime_meta.name):
         # Locked (PostgreSQL): two processes opening an older store upgrade it once.
         found = conn.execute(
@@ -319,9 +326,15 @@ def _check_current(conn: Connection, url: str) -> None:
         select(runtime_meta.c.value).where(runtime_meta.c.key == "schema-version")
     ).scalar()
     if found != str(SCHEMA_VERSION):
+        older = found is not None and found.isdigit() and int(found) < SCHEMA_VERSION
+        advice = (
+            "gsetup route run upgrades it"
+            if older
+            else "read it with the gsetup that made it, or use a new store"
+        )
         raise StoreError(
             f"the interaction store {_display(url)} has schema version {found}, this gsetup "
-            f"uses {SCHEMA_VERSION}: gsetup route run upgrades an older store"
+            f"uses {SCHEMA_VERSION}: {advice}"
         )
 
 
@@ -341,7 +354,9 @@ def _create_functions(conn: Connection, dbms: str) -> None:
     definition = bump_and_wake_function()
     digest = hashlib.sha256(definition.encode()).hexdigest()
     key = runtime_meta.c.key == "functions"
-    if conn.execute(select(runtime_meta.c.value).where(key)).scalar() == digest:
+    recorded = conn.execute(select(runtime_meta.c.value).where(key)).scalar()
+    present = conn.execute(text("SELECT to_regproc('gsetup_bump_and_wake')")).scalar()
+    if recorded == digest and present is not None:  # dropped since: made again
         return
     conn.execute(text(definition))
     conn.execute(delete(runtime_meta).where(key))
