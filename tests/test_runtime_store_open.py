@@ -109,3 +109,9 @@ def test_route_status_reads_only_a_runtime_store(db_url: str, tmp_path: Path) ->
         assert default.exit_code == 2
         assert "a runtime creates it when it first runs" in default.stderr
         assert not (tmp_path / "gsetup-runtime.db").exists()
+
+
+def test_a_store_of_another_database_or_driver_is_refused() -> None:
+    for url in ("postgresql+asyncpg://u@127.0.0.1/db", "mysql://u@127.0.0.1/db"):
+        with pytest.raises(StoreError, match="the interaction store is SQLite .* psycopg"):
+            open_store(url)

@@ -101,7 +101,7 @@ def open_database(
     # Compact JSON: install-history records of large plans are written at every apply.
     # hide_parameters: a database error must never print the values bound (they hold secrets).
     compact = functools.partial(json.dumps, separators=(",", ":"), ensure_ascii=False)
-    if url.get_driver_name() not in _DRIVERS.get(url.get_backend_name(), ()):
+    if url.get_driver_name() not in DRIVERS.get(url.get_backend_name(), ()):
         raise _unsupported(url)
     if url.get_backend_name() == "sqlite":
         _prepare_sqlite_file(url, default=url_text == default_url(), create=create)
@@ -127,7 +127,7 @@ def open_database(
 
 
 # The drivers gsetup is built and tested with, per backend (None: the backend's default).
-_DRIVERS = {"sqlite": ("pysqlite",), "postgresql": ("psycopg",)}
+DRIVERS = {"sqlite": ("pysqlite",), "postgresql": ("psycopg",)}
 
 
 def _unsupported(url: URL) -> DatabaseError:

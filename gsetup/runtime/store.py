@@ -182,7 +182,14 @@ def _create_engine(url: str, create: bool) -> Engine:
             f"{url!r} is not a store URL; use e.g. sqlite:///runtime.db or "
             "postgresql+psycopg://user@host/dbname"
         ) from None
+    from gsetup.configdb.database import DRIVERS
+
     backend = parsed.get_backend_name()
+    if parsed.get_driver_name() not in DRIVERS.get(backend, ()):
+        raise StoreError(
+            f"unsupported store {_display(url)}: the interaction store is SQLite "
+            "(sqlite:///PATH) or PostgreSQL through psycopg (postgresql+psycopg://...)"
+        )
     if backend == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
             raise StoreError("the embedded store needs a file path, e.g. sqlite:///runtime.db")
@@ -219,24 +226,21 @@ def _create_engine(url: str, create: bool) -> Engine:
                 ) from exc
 
         return engine
-    if backend == "postgresql":
-        engine = create_engine(parsed, hide_parameters=True, pool_size=4)
-        _ping_when_idle(engine)
+    # PostgreSQL through psycopg, the only other pair DRIVERS allows
+    engine = create_engine(parsed, hide_parameters=True, pool_size=4)
+    _ping_when_idle(engine)
 
-        @event.listens_for(engine, "connect")
-        def _generic_plans(dbapi_conn: Any, _record: Any) -> None:
-            # Prepared statements keep one generic plan instead of planning again for their
-            # parameters: the engine's statements are checked to have good generic plans
-            # (tests/test_runtime_query_plans.py), and PostgreSQL planned the wake-up's
-            # UPDATE afresh at every call, 0.2 ms of server CPU each.
-            with dbapi_conn.cursor() as cursor:
-                cursor.execute("SET plan_cache_mode = force_generic_plan")
-            dbapi_conn.commit()
+    @event.listens_for(engine, "connect")
+    def _generic_plans(dbapi_conn: Any, _record: Any) -> None:
+        # Prepared statements keep one generic plan instead of planning again for their
+        # parameters: the engine's statements are checked to have good generic plans
+        # (tests/test_runtime_query_plans.py), and PostgreSQL planned the wake-up's
+        # UPDATE afresh at every call, 0.2 ms of server CPU each.
+        with dbapi_conn.cursor() as cursor:
+            cursor.execute("SET plan_cache_mode = force_generic_plan")
+        dbapi_conn.commit()
 
-        return engine
-    raise StoreError(
-        f"unsupported store {_display(url)}: the interaction store is SQLite or PostgreSQL"
-    )
+    return engine
 
 
 def _sqlite_file(path: Path, create: bool) -> None:
