@@ -292,3 +292,10 @@ def test_the_heartbeat_is_written_when_due_or_when_the_worker_goes_idle(
     assert runtime.run_turn() == 1
     assert recorded(runtime) == [4]  # due again
     runtime.close()
+    clock.advance(100.0)
+    restarted = start(store_url, clock)  # the same worker id (host:pid), started again
+    assert restarted.run_turn() == 0
+    with _admin(store_url).connect() as conn:
+        row = conn.execute(text("SELECT started_at, processed FROM runtime_workers")).one()
+    assert tuple(row) == (clock.now(), 4)  # started now; what it processed before is kept
+    restarted.close()

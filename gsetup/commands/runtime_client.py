@@ -41,6 +41,7 @@ def runtime_url(ctx: Context, tenant: str, given: str | None = None) -> str:
     from gsetup.commands.route_tokens import check_base_url
     from gsetup.commands.serve import DEFAULT_LISTEN
     from gsetup.configdb.tenants import tenant_id
+    from gsetup.runtime.context import Settings
     from gsetup.runtime.endpoints import running_url
     from gsetup.runtime.store import default_store_url
 
@@ -50,7 +51,7 @@ def runtime_url(ctx: Context, tenant: str, given: str | None = None) -> str:
     with ctx.db.engine.connect() as conn:
         tenant_id(conn, tenant)
     config_url = ctx.db.url.render_as_string(hide_password=False)
-    recorded = running_url(default_store_url(config_url), tenant)
+    recorded = running_url(default_store_url(config_url), tenant, lease=Settings().lease)
     return recorded or f"http://{DEFAULT_LISTEN}"
 
 

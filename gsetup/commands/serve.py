@@ -87,7 +87,11 @@ def serve(
     url = listen.url(sock.getsockname()[1])
     server = Server(api, access_log=False)
     loop = _Loop(runtime, server, refresh=lambda: runtime.refresh_applications(config))
-    record_endpoint(store, runtime.tenant, ctx.worker_id, url)
+    try:
+        record_endpoint(store, runtime.tenant, ctx.worker_id, url, lease=ctx.settings.lease)
+    except BaseException:
+        sock.close()
+        raise
     previous = _on_sigterm(server)
     try:
         loop.thread.start()

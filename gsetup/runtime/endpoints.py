@@ -8,7 +8,7 @@ import os
 import socket
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, Float, Integer, MetaData, PrimaryKeyConstraint, String, Table
 
@@ -29,15 +29,21 @@ endpoints = Table(
 )
 
 
-def record_endpoint(engine: Engine, tenant: str, worker_id: str, url: str) -> None:
-    """Record that worker ``worker_id`` serves ``tenant`` at ``url`` (replacing its last)."""
+def record_endpoint(engine: Engine, tenant: str, worker_id: str, url: str, *, lease: float) -> None:
+    """Record that worker ``worker_id`` serves ``tenant`` at ``url`` (replacing its last);
+    refused while another process serves under the same worker id."""
+    from gsetup.runtime.errors import StoreError
+
     _metadata.create_all(engine, checkfirst=True)
     with engine.begin() as conn:
-        conn.execute(
-            endpoints.delete().where(
-                endpoints.c.tenant == tenant, endpoints.c.worker_id == worker_id
-            )
-        )
+        key = (endpoints.c.tenant == tenant) & (endpoints.c.worker_id == worker_id)
+        for row in conn.execute(_with_heartbeat().where(key)).all():
+            if _alive(row, lease):
+                raise StoreError(
+                    f"worker id {worker_id!r} already serves tenant {tenant!r} at {row.url} "
+                    f"(pid {row.pid} on {row.host}): give each worker its own --worker-id"
+                )
+        conn.execute(endpoints.delete().where(key))
         conn.execute(
             endpoints.insert().values(
                 tenant=tenant,
@@ -51,20 +57,48 @@ def record_endpoint(engine: Engine, tenant: str, worker_id: str, url: str) -> No
 
 
 def forget_endpoint(engine: Engine, tenant: str, worker_id: str) -> None:
-    """The worker stopped serving."""
+    """This process stopped serving: its own record goes (not one another process made)."""
     with engine.begin() as conn:
         conn.execute(
             endpoints.delete().where(
-                endpoints.c.tenant == tenant, endpoints.c.worker_id == worker_id
+                endpoints.c.tenant == tenant,
+                endpoints.c.worker_id == worker_id,
+                endpoints.c.host == socket.gethostname(),
+                endpoints.c.pid == os.getpid(),
             )
         )
 
 
-def running_url(store_url: str, tenant: str) -> str | None:
-    """The URL of the runtime that most recently started serving ``tenant`` on the store at
-    ``store_url``; None when none is recorded (or the embedded store does not exist yet:
-    looking must not create it)."""
-    from sqlalchemy import create_engine, inspect, select
+def _with_heartbeat() -> Any:
+    """The endpoints with their worker's last heartbeat (None: none recorded yet)."""
+    from sqlalchemy import select
+
+    from gsetup.runtime.schema import workers
+
+    return select(endpoints, workers.c.heartbeat_at).outerjoin(
+        workers, workers.c.worker_id == endpoints.c.worker_id
+    )
+
+
+def _alive(row: Any, lease: float) -> bool:
+    """A process on this host is alive while its pid is; one on another host while its
+    heartbeat is younger than a lease (a killed worker's record stays until then)."""
+    if row.host == socket.gethostname():
+        try:
+            os.kill(row.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # another user's process
+            return True
+        return True
+    return row.heartbeat_at is not None and time.time() - row.heartbeat_at < lease
+
+
+def running_url(store_url: str, tenant: str, *, lease: float) -> str | None:
+    """The URL of the live runtime that most recently started serving ``tenant`` on the store
+    at ``store_url`` (see :func:`_alive`); None when none is recorded (or the embedded store
+    does not exist yet: looking must not create it)."""
+    from sqlalchemy import create_engine, inspect
     from sqlalchemy.engine import make_url
     from sqlalchemy.pool import NullPool
 
@@ -76,12 +110,11 @@ def running_url(store_url: str, tenant: str) -> str | None:
         with engine.connect() as conn:
             if not inspect(conn).has_table(endpoints.name):
                 return None
-            found = conn.execute(
-                select(endpoints.c.url)
+            rows = conn.execute(
+                _with_heartbeat()
                 .where(endpoints.c.tenant == tenant)
                 .order_by(endpoints.c.started_at.desc())
-                .limit(1)
-            ).scalar()
+            ).all()
     finally:
         engine.dispose()
-    return None if found is None else str(found)
+    return next((str(row.url) for row in rows if _alive(row, lease)), None)

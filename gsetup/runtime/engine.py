@@ -15,7 +15,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gsetup.runtime import sql
 from gsetup.runtime.agents import after_commit, expire_offer
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 # and ids are unique, then each time four times as many; past the last, autovacuum's
 # analyzes keep up.
 SAMPLE_AT = (256, 1_024, 4_096, 16_384, 65_536)
+_NEVER = -1e18  # the last heartbeat of a process that has not written one
 
 
 @dataclass
@@ -45,7 +46,7 @@ class Engine:
 
     ctx: EngineContext
     sender: Sender = field(default_factory=HttpSender)
-    _last_heartbeat: float = -1e18
+    _last_heartbeat: float = _NEVER
     _unrecorded: int = 0  # interactions processed since the last heartbeat was written
     # Interactions this engine has run, and how many of SAMPLE_AT it has passed
     _ran: int = 0
@@ -123,10 +124,11 @@ class Engine:
         if not due and (claimed or not processed):
             return processed
         w = workers.c
+        values: dict[str, Any] = {"heartbeat_at": turn.now, "processed": w.processed + processed}
+        if self._last_heartbeat == _NEVER:  # this process's first: a restarted worker's row
+            values["started_at"] = turn.now
         changed = turn.conn.execute(
-            update(workers)
-            .where(w.worker_id == ctx.worker_id)
-            .values(heartbeat_at=turn.now, processed=w.processed + processed)
+            update(workers).where(w.worker_id == ctx.worker_id).values(values)
         ).rowcount
         if not changed:
             turn.conn.execute(

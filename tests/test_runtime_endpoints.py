@@ -1,0 +1,83 @@
+"""Where a tenant's runtime listens: one live process per worker id, clients find a live
+one, and a stopping process removes only its own record."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, select, update
+
+from gsetup.runtime.endpoints import endpoints, forget_endpoint, record_endpoint, running_url
+from gsetup.runtime.errors import StoreError
+from gsetup.runtime.schema import workers
+from gsetup.runtime.store import open_store
+
+LEASE = 30.0
+
+
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
+    store = open_store(store_url)
+    yield store.engine
+    store.dispose()
+
+
+@pytest.fixture
+def other_process() -> Iterator[subprocess.Popen[bytes]]:
+    """A live process of this host, standing for another ``route run``."""
+    process = subprocess.Popen(["sleep", "60"])
+    yield process
+    process.kill()
+    process.wait(timeout=30)
+
+
+def _as(engine: Engine, worker_id: str, **values: object) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(endpoints).where(endpoints.c.worker_id == worker_id).values(values))
+
+
+def test_one_live_process_per_worker_id(
+    engine: Engine, store_url: str, other_process: subprocess.Popen[bytes]
+) -> None:
+    record_endpoint(engine, "T", "w1", "http://127.0.0.1:1", lease=LEASE)
+    _as(engine, "w1", pid=other_process.pid)  # another process serves as w1
+    with pytest.raises(StoreError, match="worker id 'w1' already serves tenant 'T'"):
+        record_endpoint(engine, "T", "w1", "http://127.0.0.1:2", lease=LEASE)
+    forget_endpoint(engine, "T", "w1")  # this process's stop removes no record of another's
+    assert running_url(store_url, "T", lease=LEASE) == "http://127.0.0.1:1"
+
+    other_process.kill()
+    other_process.wait(timeout=30)  # killed: its record no longer counts
+    assert running_url(store_url, "T", lease=LEASE) is None
+    record_endpoint(engine, "T", "w1", "http://127.0.0.1:2", lease=LEASE)
+    assert running_url(store_url, "T", lease=LEASE) == "http://127.0.0.1:2"
+    forget_endpoint(engine, "T", "w1")
+    with engine.connect() as conn:
+        assert conn.execute(select(endpoints)).all() == []
+
+
+def test_clients_find_the_newest_live_runtime(
+    engine: Engine, store_url: str, other_process: subprocess.Popen[bytes]
+) -> None:
+    record_endpoint(engine, "T", "alive", "http://127.0.0.1:1", lease=LEASE)
+    _as(engine, "alive", pid=other_process.pid)
+    record_endpoint(engine, "T", "killed", "http://127.0.0.1:2", lease=LEASE)
+    dead = subprocess.Popen(["true"])
+    dead.wait(timeout=30)
+    _as(engine, "killed", pid=dead.pid, started_at=time.time() + 1)
+    assert running_url(store_url, "T", lease=LEASE) == "http://127.0.0.1:1"
+
+    # On another host a worker is alive while its heartbeat is younger than a lease.
+    _as(engine, "killed", host=f"not-{socket.gethostname()}", pid=os.getpid())
+    with engine.begin() as conn:
+        row = {"tenant": "T", "started_at": 0.0, "processed": 0}
+        conn.execute(workers.insert().values(worker_id="killed", heartbeat_at=time.time(), **row))
+    assert running_url(store_url, "T", lease=LEASE) == "http://127.0.0.1:2"
+    with engine.begin() as conn:
+        conn.execute(update(workers).values(heartbeat_at=time.time() - LEASE - 1))
+    assert running_url(store_url, "T", lease=LEASE) == "http://127.0.0.1:1"
