@@ -273,6 +273,18 @@ def _agents_over_http(runtime: RouteProcess, store: str, token: str) -> None:
     assert _stored(store) == before
 
     alice, bob = _login(runtime, "alice"), _login(runtime, "bob")
+    # a real credential of the other kind is 403 (forbidden), not 401 (unknown)
+    before = _stored(store)
+    kinds = [
+        runtime.request("POST", "/interactions", token=alice, body=post(99)),
+        runtime.request("POST", "/events", token=alice, body={"type": "outbound-result"}),
+        runtime.request("GET", "/agents/offers", token=token),
+        runtime.request("POST", "/agents/ready", token=token),
+    ]
+    assert [r.status_code for r in kinds] == [403] * 4
+    assert "the session of agent 'alice'" in kinds[0].json()["error"]
+    assert "the intake token of 'DMS_1'" in kinds[2].json()["error"]
+    assert _stored(store) == before
     ready = runtime.request("POST", "/agents/ready", token=alice)
     assert ready.status_code == 200 and ready.json()["state"] == "ready"
     # the interactions submitted so far wait for an agent; alice (capacity 1) gets one

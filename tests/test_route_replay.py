@@ -162,6 +162,14 @@ BAD_LINES = [
         "interaction 'nope' is neither the external_id of an earlier inbound line",
     ),
     ('{"at": 2, "driver": {"method": "Send", "ok": true}}', "driver.method is one of"),
+    (
+        '{"at": 2, "agent": "ann", "action": "reply", "text": "hi", "as": 5}',
+        "as must be a non-empty string (the reply's name)",
+    ),
+    (
+        '{"at": 2, "agent": "ann", "action": "done", "as": "r1"}',
+        "as (a name) goes only with a reply or a draft",
+    ),
 ]
 
 
@@ -175,6 +183,13 @@ def test_bad_traffic_lines_name_the_line_and_reason(installed: Path, tmp_path: P
         assert f"{traffic}: line 5: {reason}" in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
         assert not store.exists()  # nothing ran
+    # An action the runtime refuses is reported with the runtime's reason, and the run goes on.
+    traffic.write_text("\n".join([*head[:2], '{"at": 1, "agent": "ann", "action": "done"}']))
+    done = run_cli("route", "replay", str(traffic), "--json")
+    assert done.exit_code == 0, done.stderr
+    assert [(r["line"], r["status"], r["reason"]) for r in done.json()["refused"]] == [
+        (3, 409, "agent 'ann' has no interaction that it holds")
+    ]
     traffic.write_bytes(b'{"\xff": 1}\n')
     unreadable = {
         tmp_path / "missing.jsonl": f"traffic file {tmp_path / 'missing.jsonl'}: no such file",

@@ -10,27 +10,29 @@ if TYPE_CHECKING:
 
 
 def app_option_values(
-    conn: Connection, tenant: str, app_type: str, section: str, key: str
-) -> list[tuple[str, str]]:
-    """(application name, value) of one option of every ``app_type`` application of the
-    tenant named ``tenant`` that has it; one statement."""
+    conn: Connection, tenant: str | None, app_type: str, section: str, key: str
+) -> list[tuple[str, str, str]]:
+    """(tenant name, application name, value) of one option of every ``app_type``
+    application of the tenant named ``tenant`` (None: of every tenant) that has it; one
+    statement."""
     from sqlalchemy import select
 
     from gsetup.configdb import tables as m
 
     query = (
-        select(m.cfg_object.c.name, m.cfg_option.c.value)
+        select(m.tenant.c.name, m.cfg_object.c.name, m.cfg_option.c.value)
         .join(m.tenant, m.tenant.c.id == m.cfg_object.c.tenant_id)
         .join(m.cfg_option, m.cfg_option.c.object_id == m.cfg_object.c.id)
         .join(m.application, m.application.c.id == m.cfg_object.c.id)
         .where(
-            m.tenant.c.name == tenant,
             m.application.c.app_type == app_type,
             m.cfg_option.c.section == section,
             m.cfg_option.c.key == key,
         )
     )
-    return [(name, value) for name, value in conn.execute(query)]
+    if tenant is not None:
+        query = query.where(m.tenant.c.name == tenant)
+    return [(owner, name, value) for owner, name, value in conn.execute(query)]
 
 
 def agent_annex_value(

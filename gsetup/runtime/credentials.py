@@ -31,16 +31,17 @@ class IntakeCaller:
     app: str
 
 
-def find_intake_caller(config: Engine, tenant: str, token: str) -> IntakeCaller | None:
-    """The DMS application of ``tenant`` whose intake token is ``token``, if any."""
+def find_intake_caller(config: Engine, tenant: str | None, token: str) -> IntakeCaller | None:
+    """The DMS application of ``tenant`` (None: of any tenant) whose intake token is
+    ``token``, if any."""
     from gsetup.deployment.logins import app_option_values
 
     with config.connect() as conn:
         rows = app_option_values(conn, tenant, DMS_TYPE, SECTION, TOKEN_KEY)
     found = None
-    for app, stored in rows:  # compare every one: the time does not tell which matched
+    for owner, app, stored in rows:  # compare every one: the time does not tell which matched
         if hmac.compare_digest(stored.encode(), token.encode()):
-            found = IntakeCaller(tenant, app)
+            found = IntakeCaller(owner, app)
     return found
 
 

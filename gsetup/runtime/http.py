@@ -206,7 +206,9 @@ async def _intake_app(api: Api, request: Request) -> str:
     token = _bearer(request)
     caller = await run_in_threadpool(find_intake_caller, api.config, api.runtime.tenant, token)
     if caller is None:
-        raise RuntimeRequestError(401, "unknown or revoked intake token")
+        raise await _refused(api, token, "a DMS application's intake token of this tenant") or (
+            RuntimeRequestError(401, "unknown or revoked intake token")
+        )
     if caller.app not in api.runtime.engine.ctx.deployment.apps:
         # Added since the runtime last read the applications: read them now.
         await run_in_threadpool(api.runtime.refresh_applications, api.config)
@@ -218,14 +220,31 @@ async def _session(api: Api, request: Request) -> Session:
     token = _bearer(request)
     session = await run_in_threadpool(find_session, api.runtime.store.engine, token)
     if session is None:
-        raise RuntimeRequestError(
-            401, "unknown or expired session: log in again (POST /agents/login)"
+        raise await _refused(api, token, "an agent's session of this tenant") or (
+            RuntimeRequestError(
+                401, "unknown or expired session: log in again (POST /agents/login)"
+            )
         )
     if session.tenant != api.runtime.tenant:
         raise RuntimeRequestError(
             403, f"agent {session.agent!r} of tenant {session.tenant!r} may not act on this tenant"
         )
     return session
+
+
+async def _refused(api: Api, token: str, wanted: str) -> RuntimeRequestError | None:
+    """403 for a real credential the route does not take (an agent's session where an
+    intake token is wanted, another tenant's intake token...); None for a token that is
+    nobody's (401)."""
+    caller = await run_in_threadpool(find_intake_caller, api.config, None, token)
+    if caller is not None:
+        held = f"the intake token of {caller.app!r} of tenant {caller.tenant!r}"
+    else:
+        session = await run_in_threadpool(find_session, api.runtime.store.engine, token)
+        if session is None:
+            return None
+        held = f"the session of agent {session.agent!r} of tenant {session.tenant!r}"
+    return RuntimeRequestError(403, f"{held} may not do this: it takes {wanted}")
 
 
 async def _any_credential(api: Api, request: Request) -> None:

@@ -161,7 +161,8 @@ class Replay:
             o for o in self.runtime.offers(self.runtime.tenant, event.agent) if o.state == state
         ]
         if not mine:
-            raise RuntimeRequestError(409, f"agent {event.agent!r} has no interaction {state}")
+            what = "offered to it" if state == "offered" else "that it holds"
+            raise RuntimeRequestError(409, f"agent {event.agent!r} has no interaction {what}")
         return mine[0].interaction_id
 
     def _next_due(self) -> float | None:

@@ -185,8 +185,10 @@ class _Checker:
             raise ValueError(f"a {action} needs text (a non-empty string)")
         name = data.get("as")
         if name is not None:
-            if action not in TEXT_ACTIONS or not isinstance(name, str) or not name:
+            if action not in TEXT_ACTIONS:
                 raise ValueError("as (a name) goes only with a reply or a draft")
+            if not isinstance(name, str) or not name.strip():
+                raise ValueError("as must be a non-empty string (the reply's name)")
             self.refs.add(name)
         queue = data.get("queue")
         if queue is not None and (action != "done" or not isinstance(queue, str)):
