@@ -63,7 +63,8 @@ def test_every_shipped_file_loads_and_its_references_resolve(package: str) -> No
         assert strategy.kind == ("subroutine" if spec.subroutine else "strategy")
         header = files[spec.file_name].splitlines()[0]
         assert header.startswith(f"# {spec.name}: ") and f"({pkg.name} {pkg.version})" in header
-    check_references(loaded, {q.name for q in pkg.queues} | {IWD_ADAPTER_QUEUE})
+    queues = {q.name for q in pkg.queues}
+    check_references(loaded, queues | {IWD_ADAPTER_QUEUE}, queues)
 
 
 def test_a_file_on_disk_loads(tmp_path: Path) -> None:
@@ -175,11 +176,13 @@ def test_subroutine_calls_must_match_parameters() -> None:
     """), "sub.yaml")
     caller = parse_strategy(GOOD.replace("      - wait: 10", "      - subroutine: Sub"),
                             "caller.yaml")
+    known = {"Test Queue", "Classify Queue", "Buffer Queue"}
     with pytest.raises(BadInputError, match=r"caller.yaml: blocks\[2\].else\[0\]: 'Sub' takes "
                                             r"exactly: text"):
-        check_references([caller, subroutine], {"Test Queue", "Classify Queue", "Buffer Queue"})
+        check_references([caller, subroutine], known, known)
+    known = {"Test Queue", "Buffer Queue"}
     with pytest.raises(BadInputError, match=r"blocks\[0\].then\[0\]: no queue 'Classify Queue'"):
-        check_references([parse_strategy(GOOD, "g.yaml")], {"Test Queue", "Buffer Queue"})
+        check_references([parse_strategy(GOOD, "g.yaml")], known, known)
 
 
 def test_a_strategy_serves_a_known_queue_no_other_serves() -> None:
@@ -191,7 +194,7 @@ def test_a_strategy_serves_a_known_queue_no_other_serves() -> None:
     assert str(caught.value) == ("good.yaml: queue: 'Test Queue' is not a queue of its Business "
                                  "Process; its queues are: Buffer Queue, Classify Queue")
     with pytest.raises(BadInputError) as caught:
-        check_references([good, parse_strategy(GOOD, "copy.yaml")], queues)
+        check_references([good, parse_strategy(GOOD, "copy.yaml")], queues, queues)
     assert str(caught.value) == ("copy.yaml: queue: 'Test Queue' is also served by good.yaml: "
                                  "one strategy serves a queue")
 

@@ -52,7 +52,7 @@ def inbound_endpoint(snap: Snapshot, covered: Collection[tuple[str, str]]) -> It
                 if (endpoints_section(int(dbid)), access_point) in dms.options:
                     continue
                 queue = _inbound_queue(snap, driver)
-                fix = f"endpoints:{dbid}/{access_point}"
+                option = f"endpoints:{dbid}/{access_point}"
                 yield Finding(
                     "inbound-endpoint",
                     "error",
@@ -61,7 +61,7 @@ def inbound_endpoint(snap: Snapshot, covered: Collection[tuple[str, str]]) -> It
                     "interactions are refused (they have no queue to go to)",
                     None
                     if queue is None
-                    else command(snap, "options", "set", "--app", dms.name, fix, queue),
+                    else command(snap, "options", "set", "--app", dms.name, option, queue),
                 )
 
 

@@ -88,8 +88,8 @@ def _alive(row: Any, lease: float) -> bool:
             os.kill(row.pid, 0)
         except ProcessLookupError:
             return False
-        except PermissionError:  # another user's process
-            return True
+        except PermissionError:  # another user's process: alive
+            pass
         return True
     return row.heartbeat_at is not None and time.time() - row.heartbeat_at < lease
 

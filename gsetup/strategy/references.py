@@ -9,14 +9,14 @@ from gsetup.strategy.model import CallSubroutine, Route, Strategy, walk
 
 
 def check_references(
-    strategies: Iterable[Strategy], queues: Collection[str], served: Collection[str] | None = None
+    strategies: Iterable[Strategy], queues: Collection[str], served: Collection[str]
 ) -> None:
-    """Refuse a strategy serving a queue not in ``served`` (by default ``queues``: a Business
-    Process's strategies serve its own queues) or one another strategy serves, a route to a
-    queue not in ``queues`` and a subroutine call that names no subroutine of ``strategies``
-    or does not give exactly its parameters."""
+    """Refuse a strategy serving a queue not in ``served`` (a Business Process's strategies
+    serve its own queues) or one another strategy serves, a route to a queue not in
+    ``queues`` and a subroutine call that names no subroutine of ``strategies`` or does not
+    give exactly its parameters."""
     loaded = list(strategies)
-    _check_served(loaded, queues if served is None else served)
+    _check_served(loaded, served)
     subroutines = {s.name: s for s in loaded if s.kind == "subroutine"}
     for strategy in loaded:
         for block in walk(strategy.blocks):
