@@ -85,3 +85,22 @@ def test_unknown_role_is_refused(server: str) -> None:
     result = run_cli("account", "grant", "vera", "--tenant", "Acme", "--role", "god")
     assert result.exit_code == 2
     assert "roles: viewer, operator, admin" in result.stderr
+
+
+def test_account_create_never_takes_the_logged_in_password(
+    server_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GSETUP_PASSWORD is the admin's login; a new account's password is GSETUP_NEW_PASSWORD
+    or a prompt, so without either (and no terminal) it is refused, naming the variable."""
+    monkeypatch.delenv("GSETUP_NEW_PASSWORD", raising=False)
+    result = run_cli("account", "create", "dave")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "gsetup: error: a password is needed and there is no terminal to ask for it: "
+        "set GSETUP_NEW_PASSWORD\n"
+    )
+    listed = run_cli("account", "list", "--json")
+    assert listed.exit_code == 0 and "dave" not in listed.stdout
+    # The admin's password does not log dave in: there is no dave.
+    _as(monkeypatch, "dave", PG_ADMIN_PASSWORD)
+    assert run_cli("db", "status").exit_code == 2

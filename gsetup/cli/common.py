@@ -52,11 +52,12 @@ def globals_of(ctx: typer.Context) -> Globals:
     return root.obj
 
 
-def ask_password(prompt: str = "Password: ") -> str:
-    """Ask for a password without echo; refuse when there is no terminal to ask on."""
+def ask_password(prompt: str = "Password: ", variable: str = "GSETUP_PASSWORD") -> str:
+    """Ask for a password without echo; refuse when there is no terminal to ask on, naming
+    the environment ``variable`` that gives it instead."""
     if not sys.stdin.isatty():
         raise NeedsAnswerError(
-            "a password is needed and there is no terminal to ask for it: set GSETUP_PASSWORD"
+            f"a password is needed and there is no terminal to ask for it: set {variable}"
         )
     return getpass.getpass(prompt)
 

@@ -26,13 +26,18 @@ account_app = typer.Typer(
 )
 
 
-def _new_password(what: str) -> str:
-    """A new password: GSETUP_PASSWORD, else asked twice on the terminal."""
-    env = os.environ.get("GSETUP_PASSWORD")
+def _new_password(what: str, variable: str = "GSETUP_PASSWORD") -> str:
+    """A new password: the environment ``variable``, else asked twice on the terminal.
+
+    ``db init`` takes the first admin's from GSETUP_PASSWORD, the password it then logs in
+    with; ``account create`` takes GSETUP_NEW_PASSWORD only, never the logged-in account's
+    GSETUP_PASSWORD (a new account must not silently get the admin's password).
+    """
+    env = os.environ.get(variable)
     if env is not None:
         return env
-    first = ask_password(f"Password for {what}: ")
-    if ask_password("Repeat the password: ") != first:
+    first = ask_password(f"Password for {what}: ", variable)
+    if ask_password("Repeat the password: ", variable) != first:
         raise BadInputError("the two passwords differ")
     return first
 
@@ -117,7 +122,7 @@ def account_create(
     from gsetup.commands.tenants import create_account
 
     context = open_context(ctx)
-    password = os.environ.get("GSETUP_NEW_PASSWORD") or _new_password(f"account {name!r}")
+    password = _new_password(f"account {name!r}", "GSETUP_NEW_PASSWORD")
     create_account(context, name, password, superuser=superuser)
     print(f"account {name!r} created")
 
