@@ -190,6 +190,13 @@ def test_bad_traffic_lines_name_the_line_and_reason(installed: Path, tmp_path: P
     assert [(r["line"], r["status"], r["reason"]) for r in done.json()["refused"]] == [
         (3, 409, "agent 'ann' has no interaction that it holds")
     ]
+    # A file whose lines only move the clock has no event: refused, nothing run.
+    for ticks in ("", '{"at": 0}\n\n{"at": 5, "#": "only the clock"}\n'):
+        traffic.write_text(ticks)
+        result = run_cli("route", "replay", str(traffic), "--store", f"sqlite:///{store}")
+        assert result.exit_code == 2, result.stdout
+        assert result.stderr.startswith(f"gsetup: error: {traffic}: no events in the file")
+        assert not store.exists()
     traffic.write_bytes(b'{"\xff": 1}\n')
     unreadable = {
         tmp_path / "missing.jsonl": f"traffic file {tmp_path / 'missing.jsonl'}: no such file",

@@ -65,8 +65,12 @@ def read_traffic(path: Path, deployment: Deployment) -> list[Event]:
             events.append(checker.check(number, line))
         except ValueError as exc:
             raise BadInputError(f"{path}: line {number}: {exc}") from None
-    if not events:
-        raise BadInputError(f"{path}: no events in the file")
+    if all(event.kind == "tick" for event in events):
+        raise BadInputError(
+            f"{path}: no events in the file (a line with `at` alone only moves the clock)"
+            if events
+            else f"{path}: no events in the file"
+        )
     return events
 
 
