@@ -101,7 +101,7 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
     # Secret references, checked even where the database needs no login.
     "vault reference": (
         _install(_with("password", "{vault: x}")),
-        "key 'password': give a secret as",
+        "key 'password': {vault: ...} is not a secret reference; give {env: NAME} or {file: PATH}",
     ),
     "empty env name": (_install(_with("password", "{env: ''}")), "{env: ...} needs an environment"),
     "missing variable": (_install(_with("password", "{env: NOT_SET_X}")), "NOT_SET_X is not set"),

@@ -130,6 +130,10 @@ def secret_reference(raw: Any, source: AnswerSource, key: str) -> tuple[str, str
         if kind in ("env", "file"):
             what = "an environment variable's name" if kind == "env" else "a file's path"
             raise BadInputError(f"{source.name}: key {key!r}: {{{kind}: ...}} needs {what}")
+        raise BadInputError(
+            f"{source.name}: key {key!r}: {{{kind}: ...}} is not a secret reference; "
+            "give {env: NAME} or {file: PATH}"
+        )
     if isinstance(raw, str) and source.clear_secrets:
         return "clear", raw
     raise BadInputError(
