@@ -17,6 +17,8 @@ from __future__ import annotations
 import ctypes
 import errno
 import itertools
+import json
+import math
 import os
 import secrets
 import shutil
@@ -24,6 +26,7 @@ import signal
 import stat
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from gsetup.errors import BadInputError
 
@@ -241,6 +244,24 @@ def read_lines(path: Path, limit: int, what: str) -> list[str]:
         return read_regular(path, limit, what).decode("utf-8").splitlines()
     except UnicodeDecodeError as exc:
         raise BadInputError(f"{what} {path} is not UTF-8 text (byte {exc.start})") from None
+
+
+def json_loads(text: str | bytes) -> Any:
+    """``text`` parsed as JSON. ``json.loads`` also takes NaN, Infinity and numbers past a
+    float's range (``1e999``), which are not JSON: stored, they would make every later answer
+    that holds them fail to encode. They raise ValueError here, as any other bad JSON does."""
+    return json.loads(text, parse_constant=_not_a_number, parse_float=_finite)
+
+
+def _not_a_number(token: str) -> float:
+    raise ValueError(f"{token} is not a JSON number")
+
+
+def _finite(token: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):
+        raise ValueError(f"{token} is past the range of a number")
+    return value
 
 
 def _reason(exc: OSError) -> str:

@@ -51,3 +51,34 @@ async def _post_twice(app: Any, body: dict[str, Any]) -> tuple[httpx.Response, h
         refused = await client.post("/interactions", json=body, headers=headers)
         good = {**body, "attached_data": {**body["attached_data"], "_facebookItxType": 2}}
         return refused, await client.post("/interactions", json=good, headers=headers)
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_a_number_json_cannot_hold_is_refused(tmp_path: Path, number: str) -> None:
+    """Python's json reads NaN and Infinity; stored in attached data, they made every offer
+    of the interaction fail to encode (500) afterwards. Not JSON: refused, nothing stored."""
+    config = intake_config(tmp_path)
+    deployed = deployment({"facebook-bp": "channel-facebook"}, tmp_path, agents={})
+    runtime = open_runtime(
+        "Environment", store_url=f"sqlite:///{tmp_path / 'store.db'}", deployment=deployed
+    )
+    body = (
+        '{"media_type": "facebook", "channel": "channel-facebook", "external_id": "x-1", '
+        f'"attached_data": {{"_facebookPostId": "p-1", "score": {number}}}}}'
+    )
+    try:
+        refused = asyncio.run(_post_raw(build_app(Api(runtime, config)), body.encode()))
+        assert refused.status_code == 400
+        assert refused.json()["error"].startswith("the body is not valid JSON")
+        assert number.lstrip("-") in refused.json()["error"]
+        assert sum(runtime.status("Environment").states.values()) == 0
+    finally:
+        runtime.close()
+        config.dispose()
+
+
+async def _post_raw(app: Any, content: bytes) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {INTAKE_TOKEN}", "Content-Type": "application/json"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://runtime") as client:
+        return await client.post("/interactions", content=content, headers=headers)

@@ -15,7 +15,7 @@ from typing import Any
 
 from gsetup.context import Context
 from gsetup.errors import BadInputError, GsetupError, NotFoundError
-from gsetup.fileio import JSONL_LIMIT, read_lines
+from gsetup.fileio import JSONL_LIMIT, json_loads, read_lines
 
 SESSIONS_FILE = "agent-sessions.json"
 TIMEOUT_SECONDS = 30.0
@@ -194,7 +194,7 @@ def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
         if not line.strip():
             continue
         try:
-            body = json.loads(line)
+            body = json_loads(line)
         except ValueError as exc:
             raise BadInputError(f"{path}: line {number}: not valid JSON ({exc})") from None
         if not isinstance(body, dict):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -27,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gsetup.fileio import json_loads
 from gsetup.runtime.config import read_agent
 from gsetup.runtime.credentials import check_agent_login, find_intake_caller
 from gsetup.runtime.errors import IntakeError, RuntimeRequestError
@@ -280,9 +280,9 @@ async def _body(api: Api, request: Request, *, required: bool = True) -> dict[st
     if not raw and not required:
         return {}
     try:
-        data = json.loads(raw or b"null")
-    except ValueError:  # UnicodeDecodeError included
-        raise RuntimeRequestError(400, "the body is not valid JSON") from None
+        data = json_loads(raw or b"null")
+    except ValueError as exc:  # UnicodeDecodeError included
+        raise RuntimeRequestError(400, f"the body is not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise RuntimeRequestError(400, f"the body must be a JSON object, not {_json_type(data)}")
     return data
