@@ -1,6 +1,6 @@
 """``gsetup route submit`` checks the whole file before sending anything: every line the
-runtime's intake would refuse for its form (not JSON, a number JSON cannot hold) is named
-with its number, exit 2, and no request is made."""
+runtime's intake would refuse for its form (not JSON, a number JSON cannot hold, past the
+size limit) is named with its number, exit 2, and no request is made."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def no_requests(monkeypatch: pytest.MonkeyPatch) -> None:
         ('{"external_id": "p-2", "attached_data": {"n": NaN}}', "NaN is not a JSON number"),
         ('{"external_id": "p-2", "attached_data": {"n": -Infinity}}', "-Infinity is not a JSON"),
         ('{"external_id": "p-2", "attached_data": {"n": 1e999}}', "1e999 is past the range"),
+        (json.dumps({**GOOD, "text": "x" * (1024 * 1024)}), "the runtime accepts at most 1048576"),
     ],
 )
 def test_a_line_the_intake_refuses_is_named_and_nothing_sent(

@@ -187,7 +187,12 @@ def agent_offers(session: AgentSession, wait: float = 0.0) -> list[dict[str, Any
 
 def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
     """The submissions of a JSON Lines file with their line numbers: one JSON object a line
-    (blank lines skipped). A bad line is reported with its number; nothing is sent."""
+    (blank lines skipped) within the intake's size limit. A bad line is reported with its
+    number; nothing is sent."""
+    from gsetup.runtime.context import Settings
+    from gsetup.runtime.intake import submission_size
+
+    limit = Settings().max_body
     lines = read_lines(path, JSONL_LIMIT, "submissions file")
     bodies = []
     for number, line in enumerate(lines, start=1):
@@ -199,6 +204,12 @@ def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
             raise BadInputError(f"{path}: line {number}: not valid JSON ({exc})") from None
         if not isinstance(body, dict):
             raise BadInputError(f"{path}: line {number}: a submission must be a JSON object")
+        size = submission_size(body)
+        if size > limit:
+            raise BadInputError(
+                f"{path}: line {number}: the submission is {size} bytes; the runtime accepts "
+                f"at most {limit}"
+            )
         bodies.append((number, body))
     if not bodies:
         raise BadInputError(f"{path}: no submissions in the file")

@@ -51,6 +51,12 @@ def submit_many(ctx: EngineContext, app: str, bodies: list[Any]) -> list[Accepte
     return accepted
 
 
+def submission_size(body: Mapping[str, Any]) -> int:
+    """The size the intake limits a submission by: at least the bytes it takes on the wire,
+    so ``route submit`` can check a file against it before sending anything."""
+    return len(json.dumps(body, default=str))
+
+
 def _dms(ctx: EngineContext, app: str) -> AppConfig:
     config = ctx.deployment.apps.get(app)
     if config is None or config.app_type != DMS_TYPE:
@@ -63,7 +69,7 @@ def _dms(ctx: EngineContext, app: str) -> AppConfig:
 def _check(ctx: EngineContext, app: AppConfig, body: Any, where: str) -> tuple[dict[str, Any], str]:
     if not isinstance(body, Mapping):
         raise IntakeError(400, f"{where}a submission is a JSON object, not {type(body).__name__}")
-    size = len(json.dumps(body, default=str))
+    size = submission_size(body)
     if size > ctx.settings.max_body:
         raise IntakeError(
             413,
