@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from gsetup.runtime.schema import interactions, ucs_interactions
 from tests.bp_support import deployment, replayed, store_url
 
 __all__ = ["store_url"]
@@ -81,6 +82,19 @@ def test_newer_interaction_of_a_post_is_merged(store_url: str, tmp_path: Path) -
         assert data["_facebookShareCount"] == 4  # a key it lacked is added
         assert data["_facebookNComments"] == 1  # its own is kept: no duplicate keys
         assert run.loads() == {("ann", "facebook"): 1}
+
+
+def test_compliance_delete_of_a_merged_interaction_removes_its_text_everywhere(
+    store_url: str, tmp_path: Path
+) -> None:
+    with replayed(store_url, _facebook(tmp_path), "fb-merge-compliance.jsonl") as run:
+        newer, older = run.row("post-7b"), run.row("post-7a")
+        assert newer["stop_reason"] == "merged" and newer["text"] is None
+        [item] = older["attached_data"]["_mergedItems"]
+        assert item["id"] == newer["id"] and item["text"] is None
+        assert "555-0100" not in json.dumps(run.rows(interactions) + run.rows(ucs_interactions))
+        assert older["text"] == "Our new store opens Monday"  # another message: kept
+        assert run.report.refused == []
 
 
 def test_buffer_holds_for_the_handling_agent_until_it_has_capacity(

@@ -235,6 +235,7 @@ def _compliance_delete(ctx: EngineContext, body: Mapping[str, Any]) -> str:
             .where(i.tenant == ctx.tenant, i.external_id == external)
             .values(text=None)
         ).rowcount
+        _forget_merged_text(conn, ctx.tenant, external)
         if ids:
             conn.execute(
                 update(ucs_interactions)
@@ -244,3 +245,44 @@ def _compliance_delete(ctx: EngineContext, body: Mapping[str, Any]) -> str:
         if not ids and not changed:
             raise IntakeError(404, f"no stored message {external!r}")
     return external
+
+
+def _forget_merged_text(conn: Connection, tenant: str, external: str) -> None:
+    """merge_itx_data copied the text of each interaction of message ``external`` into the
+    ``_mergedItems`` of the one it was merged into: removed there too."""
+    from sqlalchemy import or_, select, update
+
+    i = interactions.c
+    ids = set(
+        conn.execute(select(i.id).where(i.tenant == tenant, i.external_id == external)).scalars()
+    )
+    if not ids:
+        return
+    holders = conn.execute(
+        select(i.id, i.attached_data)
+        .where(i.tenant == tenant, or_(*(i.attached_data.contains(itx) for itx in ids)))
+        .with_for_update()  # a turn holding the row commits first; this reads its result
+    )
+    for row in holders.all():
+        udata = json.loads(row.attached_data)
+        if _blank_merged(udata, ids):
+            conn.execute(
+                update(interactions)
+                .where(i.tenant == tenant, i.id == row.id)
+                .values(attached_data=dumps(udata))
+            )
+
+
+def _blank_merged(udata: dict[str, Any], ids: set[str]) -> bool:
+    """Set the text of the merged items of ``ids`` to none, also in items merged into an item
+    (an interaction that had merged others was merged itself); true when one changed."""
+    changed = False
+    for item in udata.get("_mergedItems") or []:
+        if not isinstance(item, dict):
+            continue
+        if item.get("id") in ids and item.get("text") is not None:
+            item["text"] = None
+            changed = True
+        if isinstance(item.get("udata"), dict):
+            changed = _blank_merged(item["udata"], ids) or changed
+    return changed
