@@ -93,6 +93,13 @@ def test_an_unreadable_file_is_named(tmp_path: Path) -> None:
      "bad.yaml: blocks[2].then[0].reason: unknown key in a 'stop' block; allowed: stop"),
     ("      - wait: 10", "      - wait: 0",
      "bad.yaml: blocks[2].else[0].wait: must be a whole number from 1 to 2678400"),
+    ("      - wait: 10", "      - wait: true",
+     "bad.yaml: blocks[2].else[0].wait: must be a number of seconds or an expression, not "
+     "true/false"),
+    ("      - wait: 10", "      - wait: 0.5",
+     "bad.yaml: blocks[2].else[0].wait: must be a number from 1 to 2678400, not 0.5"),
+    ("      - wait: 10", "      - wait: .inf",
+     "bad.yaml: blocks[2].else[0].wait: must be a number from 1 to 2678400, not inf"),
     ("call: merge_itx_data", "call: merge",
      "bad.yaml: blocks[1].call: unknown function 'merge'; the functions are: channel_option, "),
     ("{column: \"'facebookPostId'\", ", "{",

@@ -224,9 +224,17 @@ class _Loader:
         return m.Target(path, skill, timeout, on_timeout)
 
     def block_wait(self, b: Mapping[str, Any], path: str) -> m.Wait:
-        if isinstance(b["wait"], int) and not isinstance(b["wait"], bool):
-            self.integer(b["wait"], f"{path}.wait", 1, 31 * _DAY)
-        return m.Wait(path, self.expr(b["wait"], f"{path}.wait"))
+        seconds = b["wait"]
+        # A literal is checked now: at run time a wrong one would park every interaction.
+        if isinstance(seconds, bool):
+            self.fail(
+                f"{path}.wait", "must be a number of seconds or an expression, not true/false"
+            )
+        if isinstance(seconds, int):
+            self.integer(seconds, f"{path}.wait", 1, 31 * _DAY)
+        elif isinstance(seconds, float) and not 1 <= seconds <= 31 * _DAY:
+            self.fail(f"{path}.wait", f"must be a number from 1 to {31 * _DAY}, not {seconds}")
+        return m.Wait(path, self.expr(seconds, f"{path}.wait"))
 
     def block_stop(self, b: Mapping[str, Any], path: str) -> m.Stop:
         return m.Stop(path, self.text(b["stop"], f"{path}.stop"))
