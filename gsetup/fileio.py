@@ -202,6 +202,7 @@ def exchange(first: Path, second: Path, *, site: str = "exchange") -> bool:
 OPTIONS_LIMIT = 64 * 1024 * 1024
 ANSWERS_LIMIT = 1024 * 1024
 JSONL_LIMIT = 256 * 1024 * 1024  # traffic and submission files: events of a long recording
+RULES_LIMIT = 16 * 1024 * 1024  # a strategy or classification rule file (a long lexicon)
 
 
 def read_regular(path: Path, limit: int, what: str) -> bytes:
@@ -240,8 +241,13 @@ def read_regular(path: Path, limit: int, what: str) -> bytes:
 
 def read_lines(path: Path, limit: int, what: str) -> list[str]:
     """The lines of a UTF-8 text file, read as :func:`read_regular` reads it."""
+    return read_text(path, limit, what).splitlines()
+
+
+def read_text(path: Path, limit: int, what: str) -> str:
+    """A UTF-8 text file, read as :func:`read_regular` reads it."""
     try:
-        return read_regular(path, limit, what).decode("utf-8").splitlines()
+        return read_regular(path, limit, what).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadInputError(f"{what} {path} is not UTF-8 text (byte {exc.start})") from None
 

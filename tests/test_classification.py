@@ -3,8 +3,10 @@ the same messages, and rule files refused with their file, rule and line."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -127,6 +129,25 @@ def test_bad_rule_files_name_file_rule_and_line(
         load_rules(directory)
     assert re.match(rf"{re.escape(str(path))}: line {line}(, column \d+)?: ", str(refused.value))
     assert re.search(error, str(refused.value))
+
+
+def test_a_rule_file_that_is_not_regular_is_refused_not_waited_on(tmp_path: Path) -> None:
+    directory = tmp_path / "Rules"
+    shutil.copytree(DEFAULTS, directory)
+    fifo = directory / "screening.yaml"
+    fifo.unlink()
+    os.mkfifo(fifo)
+    refusals: list[str] = []
+
+    def load() -> None:
+        with pytest.raises(BadInputError) as refused:
+            load_rules(directory)
+        refusals.append(str(refused.value))
+
+    loader = threading.Thread(target=load, daemon=True)
+    loader.start()
+    loader.join(10)
+    assert refusals == [f"rule file {fifo} is a FIFO (named pipe), not a regular file"]
 
 
 def test_docs_examples_are_valid_rule_files(tmp_path: Path) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -81,8 +83,25 @@ def test_a_file_on_disk_loads(tmp_path: Path) -> None:
 
 
 def test_an_unreadable_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(BadInputError, match=r"missing\.yaml: cannot read"):
+    with pytest.raises(BadInputError, match=r"^strategy file \S+missing\.yaml: no such file$"):
         load_strategy(tmp_path / "missing.yaml")
+
+
+def test_a_file_that_is_not_regular_is_refused_not_waited_on(tmp_path: Path) -> None:
+    """A FIFO put in a strategy's place hung route check and route run for a writer."""
+    fifo = tmp_path / "inbound.yaml"
+    os.mkfifo(fifo)
+    refusals: list[str] = []
+
+    def load() -> None:
+        with pytest.raises(BadInputError) as refused:
+            load_strategy(fifo)
+        refusals.append(str(refused.value))
+
+    loader = threading.Thread(target=load, daemon=True)
+    loader.start()
+    loader.join(10)
+    assert refusals == [f"strategy file {fifo} is a FIFO (named pipe), not a regular file"]
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from gsetup.errors import BadInputError
+from gsetup.fileio import RULES_LIMIT, read_text
 from gsetup.strategy import model as m
 from gsetup.strategy.expressions import ExpressionError, compile_expression
 from gsetup.strategy.registry import AGENT_NAME, CONTEXT_NAMES, FORMAT, FUNCTIONS, SERVICES
@@ -57,11 +58,7 @@ _DAY = 24 * 60 * 60
 
 def load_strategy(path: Path) -> m.Strategy:
     """Load, validate and compile the strategy file at ``path``."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"{path}: cannot read the strategy file: {exc}") from None
-    return parse_strategy(text, str(path))
+    return parse_strategy(read_text(path, RULES_LIMIT, "strategy file"), str(path))
 
 
 def parse_strategy(text: str, source: str = "<string>") -> m.Strategy:

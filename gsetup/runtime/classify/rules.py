@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gsetup.errors import BadInputError
+from gsetup.fileio import RULES_LIMIT, read_text
 from gsetup.yamlerrors import yaml_problem
 
 FORMAT = "gsetup-rules/1"
@@ -253,11 +254,9 @@ class _FileLoader:
         from ruamel.yaml import YAML
         from ruamel.yaml.error import YAMLError
 
+        text = read_text(self.path, RULES_LIMIT, "rule file")
         try:
-            text = self.path.read_text(encoding="utf-8")
             data = YAML(typ="rt").load(text)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BadInputError(f"{self.path}: cannot read the rule file: {exc}") from None
         except YAMLError as exc:
             raise BadInputError(f"{self.path}: {yaml_problem(exc, text)}") from None
         if not isinstance(data, Mapping):
