@@ -159,6 +159,7 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
         "unsupported",
     ),
     "pysqlcipher": (_args("--db", "sqlite+pysqlcipher:///x.db", "object", "list"), "unsupported"),
+    "an unknown database scheme": (_args("--db", "bogus://x", "object", "list"), "unsupported"),
     "options export to a directory": (
         _args("options", "export", "--app", "DMS_1", "--output", "folder"),
         "folder is a directory; give the option file's name",

@@ -112,6 +112,6 @@ def test_route_status_reads_only_a_runtime_store(db_url: str, tmp_path: Path) ->
 
 
 def test_a_store_of_another_database_or_driver_is_refused() -> None:
-    for url in ("postgresql+asyncpg://u@127.0.0.1/db", "mysql://u@127.0.0.1/db"):
+    for url in ("postgresql+asyncpg://u@127.0.0.1/db", "mysql://u@127.0.0.1/db", "bogus://x"):
         with pytest.raises(StoreError, match=r"the interaction store is SQLite .* psycopg"):
             open_store(url)

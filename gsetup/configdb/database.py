@@ -101,7 +101,7 @@ def open_database(
     # Compact JSON: install-history records of large plans are written at every apply.
     # hide_parameters: a database error must never print the values bound (they hold secrets).
     compact = functools.partial(json.dumps, separators=(",", ":"), ensure_ascii=False)
-    if url.get_driver_name() not in DRIVERS.get(url.get_backend_name(), ()):
+    if not supported(url):
         raise _unsupported(url)
     if url.get_backend_name() == "sqlite":
         _prepare_sqlite_file(url, default=url_text == default_url(), create=create)
@@ -128,6 +128,18 @@ def open_database(
 
 # The drivers gsetup is built and tested with, per backend (None: the backend's default).
 DRIVERS = {"sqlite": ("pysqlite",), "postgresql": ("psycopg",)}
+
+
+def supported(url: URL) -> bool:
+    """Whether ``url`` names a backend and driver of :data:`DRIVERS`. A scheme SQLAlchemy does
+    not know is not one (finding its default driver raises NoSuchModuleError)."""
+    from sqlalchemy.exc import NoSuchModuleError
+
+    try:
+        driver = url.get_driver_name()
+    except NoSuchModuleError:
+        return False
+    return driver in DRIVERS.get(url.get_backend_name(), ())
 
 
 def _unsupported(url: URL) -> DatabaseError:

@@ -182,10 +182,10 @@ def _create_engine(url: str, create: bool) -> Engine:
             f"{url!r} is not a store URL; use e.g. sqlite:///runtime.db or "
             "postgresql+psycopg://user@host/dbname"
         ) from None
-    from gsetup.configdb.database import DRIVERS
+    from gsetup.configdb.database import supported
 
     backend = parsed.get_backend_name()
-    if parsed.get_driver_name() not in DRIVERS.get(backend, ()):
+    if not supported(parsed):
         raise StoreError(
             f"unsupported store {_display(url)}: the interaction store is SQLite "
             "(sqlite:///PATH) or PostgreSQL through psycopg (postgresql+psycopg://...)"
