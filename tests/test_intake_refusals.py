@@ -13,6 +13,7 @@ import pytest
 
 from gsetup.runtime.api import open_runtime
 from gsetup.runtime.http import Api, build_app
+from gsetup.runtime.sessions import create_session_table
 from tests.bp_support import deployment
 from tests.runtime_support import INTAKE_TOKEN, intake_config
 
@@ -82,3 +83,34 @@ async def _post_raw(app: Any, content: bytes) -> httpx.Response:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://runtime") as client:
         return await client.post("/interactions", content=content, headers=headers)
+
+
+def test_status_and_metrics_refuse_an_unknown_token_naming_both_kinds(tmp_path: Path) -> None:
+    """They take an intake token or a session: a revoked intake token was told to log in."""
+    config = intake_config(tmp_path)
+    deployed = deployment({"facebook-bp": "channel-facebook"}, tmp_path, agents={})
+    runtime = open_runtime(
+        "Environment", store_url=f"sqlite:///{tmp_path / 'store.db'}", deployment=deployed
+    )
+    create_session_table(runtime.store.engine)  # as route run does
+    try:
+        answers = asyncio.run(_get(build_app(Api(runtime, config)), ("/status", "/metrics")))
+        assert [a.status_code for a in answers] == [200, 200, 401, 401]
+        assert {a.json()["error"] for a in answers[2:]} == {
+            "unknown, revoked or expired token: send an intake token or an agent's session of "
+            "this tenant"
+        }
+    finally:
+        runtime.close()
+        config.dispose()
+
+
+async def _get(app: Any, paths: tuple[str, ...]) -> list[httpx.Response]:
+    """Each path with the intake token, then with a token that is nobody's."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://runtime") as client:
+        return [
+            await client.get(path, headers={"Authorization": f"Bearer {token}"})
+            for token in (INTAKE_TOKEN, "revoked")
+            for path in paths
+        ]

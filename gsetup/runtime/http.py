@@ -253,7 +253,15 @@ async def _any_credential(api: Api, request: Request) -> None:
     tenant = api.runtime.tenant
     if await run_in_threadpool(find_intake_caller, api.config, tenant, token) is not None:
         return
-    await _session(api, request)
+    session = await run_in_threadpool(find_session, api.runtime.store.engine, token)
+    if session is not None and session.tenant == tenant:
+        return
+    # Either kind may have been meant: the refusal names both (a revoked intake token is not
+    # told to log in again).
+    either = "an intake token or an agent's session of this tenant"
+    raise await _refused(api, token, either) or RuntimeRequestError(
+        401, f"unknown, revoked or expired token: send {either}"
+    )
 
 
 # --- bodies --------------------------------------------------------------------------------
