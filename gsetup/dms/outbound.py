@@ -30,6 +30,11 @@ class OutboundLog:
                     record = json.loads(line)
                     self._answers[str(record["key"])] = record["answer"]
 
+    def answered(self, key: str) -> dict[str, Any] | None:
+        """The answer given to ``key`` before, if it was carried out."""
+        with self._lock:
+            return self._answers.get(key)
+
     def record(self, request: dict[str, Any]) -> dict[str, Any]:
         """The answer to ``request``: a new one, or the first one for a repeat of its key."""
         key = str(request["key"])

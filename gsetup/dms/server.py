@@ -91,13 +91,18 @@ class DmsService:
         the first answer."""
         from starlette.concurrency import run_in_threadpool
 
-        refusal = self._refusal()
-        if refusal:
-            return _json({"error": refusal, "role": self.role.role}, 503)
         try:
             message = check_outbound(await request.json())
         except ValueError as exc:
             return _json({"error": str(exc)}, 400)
+        # A repeat was carried out by this member: its answer, whatever the role is now, so
+        # that a resend after a switchover does not reach the other member and go out twice.
+        answer = self.outbound_log.answered(message["key"])
+        if answer is not None:
+            return _json(answer, 200)
+        refusal = self._refusal()
+        if refusal:
+            return _json({"error": refusal, "role": self.role.role}, 503)
         answer = await run_in_threadpool(self.outbound_log.record, message)
         return _json(answer, 200)
 

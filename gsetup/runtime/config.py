@@ -41,6 +41,7 @@ class AppConfig:
     host: str
     port: int | None
     options: Mapping[str, Mapping[str, str]]
+    backup: str | None = None  # the other member of a primary/backup pair (the backup link)
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,9 @@ def _apps(conn: Connection, tid: int) -> dict[str, AppConfig]:
         options: dict[str, dict[str, str]] = {}
         for (section, key), option in stored.get(app.path, {}).items():
             options.setdefault(section, {})[key] = option.value
-        found[app.name] = AppConfig(app.name, app.app_type, app.host, app.port, options)
+        found[app.name] = AppConfig(
+            app.name, app.app_type, app.host, app.port, options, app.backup or None
+        )
     return found
 
 

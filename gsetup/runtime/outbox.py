@@ -162,6 +162,8 @@ class SendResult:
     ok: bool
     answer: Mapping[str, Any] | None = None
     error: str | None = None
+    # Not carried out, and the other member of a pair may take it: a refused connection, 503
+    failover: bool = False
 
 
 class Sender(Protocol):
@@ -208,9 +210,11 @@ class HttpSender:
         try:
             response = self._client.post(url, json=payload, headers=headers, timeout=item.timeout)
         except httpx.HTTPError as exc:
-            return SendResult(False, error=f"{type(exc).__name__}: {exc}")
+            unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+            return SendResult(False, error=f"{type(exc).__name__}: {exc}", failover=unsent)
         if response.status_code // 100 != 2:
-            return SendResult(False, error=f"HTTP {response.status_code}: {response.text[:200]}")
+            error = f"HTTP {response.status_code}: {response.text[:200]}"
+            return SendResult(False, error=error, failover=response.status_code == 503)
         try:
             answer = response.json()
         except ValueError:
@@ -229,14 +233,35 @@ def deliver(ctx: EngineContext, sender: Sender) -> int:
     claimed = _claim(ctx)
     if not claimed:
         return 0
-    results = [
-        (item, sender.send(ctx, ctx.deployment.apps.get(item.app), item)) for item in claimed
-    ]
+    results = [(item, _send(ctx, sender, item)) for item in claimed]
     with ctx.store.begin() as conn:
         now = ctx.clock.now()
         for item, result in results:
             _record(ctx, conn, now, item, result)
     return len(claimed)
+
+
+def _send(ctx: EngineContext, sender: Sender, item: Delivery) -> SendResult:
+    """Send to the application the interaction came from; when it is down or not the
+    primary (since a switchover), to the other member of its pair, as every client of a DMS
+    pair does (docs/upgrades.md)."""
+    apps = ctx.deployment.apps
+    result = sender.send(ctx, apps.get(item.app), item)
+    other = _other_member(apps, item.app)
+    if result.ok or not result.failover or other is None:
+        return result
+    second = sender.send(ctx, other, item)
+    if second.ok:
+        return second
+    return SendResult(False, error=f"{item.app}: {result.error}; {other.name}: {second.error}")
+
+
+def _other_member(apps: Mapping[str, AppConfig], name: str) -> AppConfig | None:
+    """The other member of ``name``'s pair, from the backup link either way."""
+    app = apps.get(name)
+    if app is not None and app.backup and app.backup in apps:
+        return apps[app.backup]
+    return next((a for a in apps.values() if a.backup == name), None)
 
 
 def _claim(ctx: EngineContext) -> list[Delivery]:
