@@ -96,12 +96,17 @@ def run_dms(
     ctx: Context, tenant: str, app: str, ready: Callable[[DmsSettings], None] | None = None
 ) -> None:
     """Run the stand-in for ``app`` until it is stopped (SIGTERM or Ctrl-C)."""
-    from gsetup.dms.server import bind, serve
+    from gsetup.dms.server import bind, serve, service_for
 
     ctx.identity.require(tenant, change=False)
     settings = dms_settings(ctx, tenant, app)
     ctx.db.engine.dispose()  # read once: the stand-in keeps no connection
     sock = bind(settings)
+    try:
+        service = service_for(settings)
+    except BaseException:
+        sock.close()
+        raise
     if ready is not None:
         ready(settings)
-    serve(settings, sock)
+    serve(service, sock)

@@ -14,6 +14,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from gsetup.errors import BadInputError
+
 OUTBOUND_FILE = "gsetup-dms-outbound.jsonl"
 
 
@@ -25,10 +27,30 @@ class OutboundLog:
         self._lock = threading.Lock()
         self._answers: dict[str, dict[str, Any]] = {}
         if self.path.exists():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    record = json.loads(line)
-                    self._answers[str(record["key"])] = record["answer"]
+            self._load()
+
+    def _load(self) -> None:
+        data = self.path.read_bytes()
+        complete = data[: data.rfind(b"\n") + 1]
+        if len(complete) < len(data):
+            # A line cut short by a crash while it was written: its request was not answered
+            # (the answer follows the flush), so the runtime sends it again. Drop it, or the
+            # next line would be appended to it.
+            with self.path.open("r+b") as out:
+                out.truncate(len(complete))
+                os.fsync(out.fileno())
+        for number, line in enumerate(complete.split(b"\n"), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                self._answers[str(record["key"])] = record["answer"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise BadInputError(
+                    f"{self.path}, line {number}: not a record of the DMS stand-in "
+                    f"({type(exc).__name__}: {exc}); repair the line or move the file aside "
+                    "(the runtime's repeats of those keys would then be carried out again)"
+                ) from None
 
     def answered(self, key: str) -> dict[str, Any] | None:
         """The answer given to ``key`` before, if it was carried out."""

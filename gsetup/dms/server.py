@@ -220,11 +220,15 @@ def bind(settings: DmsSettings) -> socket.socket:
     return sock
 
 
-def serve(settings: DmsSettings, sock: socket.socket) -> None:
+def service_for(settings: DmsSettings) -> DmsService:
+    """The member as it starts: its drivers loaded, its role, spool and outbound log read."""
+    return DmsService(settings, load_drivers(settings.working_dir, settings.drivers))
+
+
+def serve(service: DmsService, sock: socket.socket) -> None:
     """Serve until SIGTERM or SIGINT (uvicorn finishes the requests in flight first)."""
     import uvicorn
 
-    service = DmsService(settings, load_drivers(settings.working_dir, settings.drivers))
     config = uvicorn.Config(
         service.app(),
         log_level="warning",

@@ -1,0 +1,54 @@
+"""The stand-in's outbound log after a crash: a line cut short is dropped (it was never
+answered), a damaged line stops the start with one clear message (exit 2)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from gsetup.dms.outbound import OUTBOUND_FILE, OutboundLog
+from gsetup.errors import BadInputError
+from tests.helpers import free_port, run_cli
+
+ANSWER = {"StatusId": "status-1", "ComplianceId": "compliance-1"}
+RECORD = json.dumps({"key": "k-1", "request": {"key": "k-1"}, "answer": ANSWER}) + "\n"
+
+
+def test_a_line_cut_short_is_dropped_and_the_log_goes_on(tmp_path: Path) -> None:
+    log_file = tmp_path / OUTBOUND_FILE
+    log_file.write_text(RECORD + '{"key": "k-2", "request": {"ke')  # killed while writing
+    log = OutboundLog(tmp_path)
+    assert log.answered("k-1") == ANSWER and log.answered("k-2") is None
+    assert log_file.read_text() == RECORD
+    request = {"key": "k-2", "channel": "channel-twitter", "method": "SendMessage"}
+    answer = log.record(request)  # the runtime's resend is carried out, once
+    assert log.record(request) == answer
+    lines = log_file.read_text().splitlines()
+    assert [json.loads(line)["key"] for line in lines] == ["k-1", "k-2"]
+    assert OutboundLog(tmp_path).answered("k-2") == answer
+
+
+def test_a_damaged_line_is_named(tmp_path: Path) -> None:
+    (tmp_path / OUTBOUND_FILE).write_text(RECORD + "not json\n" + RECORD)
+    with pytest.raises(BadInputError, match=rf"{OUTBOUND_FILE}, line 2: not a record"):
+        OutboundLog(tmp_path)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_dms_run_refuses_a_damaged_log_with_one_line(db_url: str, tmp_path: Path) -> None:
+    (tmp_path / OUTBOUND_FILE).write_text('{"key": "k-1"}\n')
+    port = str(free_port())
+    created = run_cli(
+        "app", "create", "DMS_X", "--type", "DigitalMessagingServer", "--host", "127.0.0.1",
+        "--port", port, "--working-dir", str(tmp_path),
+        "--start-cmd", f"{sys.executable} -m gsetup dms run --app DMS_X",
+    )  # fmt: skip
+    assert created.exit_code == 0
+    result = run_cli("dms", "run", "--app", "DMS_X")
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert result.stderr.count("gsetup: error:") == 1
+    assert f"{OUTBOUND_FILE}, line 1: not a record of the DMS stand-in" in result.stderr
+    assert "DMS stand-in on" not in result.stderr  # it never said it was up
