@@ -3,11 +3,14 @@ stand-in's refusals, and the upgrade's bad input: real processes, bounded waits.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -103,6 +106,40 @@ def test_local_adapter_refusals(db_url: str, tmp_path: Path) -> None:
     assert snapshot(db_url) == before
 
 
+class _HealthyDms(BaseHTTPRequestHandler):
+    """Another DMS (a stand-in started by hand) answering its health probe as healthy."""
+
+    def do_GET(self) -> None:
+        body = json.dumps({"healthy": True, "role": "primary", "drivers": []}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_app_start_refuses_a_port_a_healthy_dms_holds(db_url: str, tmp_path: Path) -> None:
+    """The process started could not listen, but the one that does answers the probe: the
+    start is refused first, not reported as healthy with the pid of a process that died."""
+    with ThreadingHTTPServer(("127.0.0.1", 0), _HealthyDms) as other:
+        threading.Thread(target=other.serve_forever, daemon=True).start()
+        port = other.server_address[1]
+        ok(
+            "app", "create", "DMS_X", "--type", "DigitalMessagingServer", "--host", "127.0.0.1",
+            "--port", str(port), "--working-dir", str(tmp_path),
+            "--start-cmd", f"{sys.executable} -m gsetup dms run --app DMS_X",
+        )  # fmt: skip
+        before = snapshot(db_url)
+        message = refused("app", "start", "DMS_X", "--wait")
+        other.shutdown()
+    assert f"another process listens on 127.0.0.1:{port}, so it could not start" in message
+    assert not (tmp_path / "gsetup-app.pid").exists()
+    assert snapshot(db_url) == before
+
+
 def test_the_stand_in_refuses_a_port_in_use_and_other_hosts(db_url: str, tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -117,9 +154,8 @@ def test_the_stand_in_refuses_a_port_in_use_and_other_hosts(db_url: str, tmp_pat
         message = refused("dms", "run", "--app", "DMS_X")
         assert f"127.0.0.1:{port}: the port is in use" in message
         started = refused("app", "start", "DMS_X", "--wait")
-        assert "exited right after its start" in started
-        assert f"127.0.0.1:{port}: the port is in use" in started
-        assert read_pid_file(tmp_path / "gsetup-app.pid") is None
+        assert f"another process listens on 127.0.0.1:{port}, so it could not start" in started
+        assert not (tmp_path / "gsetup-app.pid").exists()
         assert snapshot(db_url) == before
     ok("app", "update", "DMS_X", "--host", "192.0.2.10", "--port", str(free_port()))
     assert "loopback addresses only" in refused("dms", "run", "--app", "DMS_X")

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from gsetup.errors import BadInputError
 from gsetup.process.config import ProcessConfig
-from gsetup.process.health import Health, probe
+from gsetup.process.health import Health, port_taken, probe
 
 _POLL = 0.1
 # A local process still alive this long after its start did not "exit at once".
@@ -84,6 +84,8 @@ def start(
 ) -> Status:
     """Start the application; with ``wait``, return once ``ready`` (default: healthy)."""
     adapter = adapter_for(config)
+    if config.adapter == "local" and not adapter.running()[0]:
+        _refuse_taken_port(config)
     adapter.start()
     if config.adapter == "local":
         _check_alive(config, adapter, START_GRACE)
@@ -97,6 +99,17 @@ def stop(config: ProcessConfig, *, timeout: float) -> Status:
     adapter = adapter_for(config)
     adapter.stop()
     return wait_for(config, adapter, lambda s: not s.running, timeout, "stop")
+
+
+def _refuse_taken_port(config: ProcessConfig) -> None:
+    # The new process could not listen there, but the one that does would answer its
+    # health probe: --wait would report a start that failed as healthy.
+    if config.host and config.port and port_taken(config.host, config.port):
+        raise BadInputError(
+            f"application {config.app!r} is not running and another process listens on "
+            f"{config.host}:{config.port}, so it could not start there; stop that process "
+            "first (nothing was started)"
+        )
 
 
 def _healthy(now: Status) -> bool:
