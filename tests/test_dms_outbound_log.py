@@ -1,5 +1,6 @@
 """The stand-in's outbound log after a crash: a line cut short is dropped (it was never
-answered), a damaged line stops the start with one clear message (exit 2)."""
+answered), a damaged line stops the start with one clear message (exit 2). Its HTTP
+refusals are JSON, also for an unknown path or method."""
 
 from __future__ import annotations
 
@@ -52,3 +53,28 @@ def test_dms_run_refuses_a_damaged_log_with_one_line(db_url: str, tmp_path: Path
     assert result.stderr.count("gsetup: error:") == 1
     assert f"{OUTBOUND_FILE}, line 1: not a record of the DMS stand-in" in result.stderr
     assert "DMS stand-in on" not in result.stderr  # it never said it was up
+
+
+def test_unknown_paths_and_methods_are_json_refusals(tmp_path: Path) -> None:
+    import asyncio
+
+    import httpx
+
+    from gsetup.dms.server import service_for
+    from gsetup.dms.settings import DmsSettings
+
+    settings = DmsSettings("DMS_X", "127.0.0.1", 9, tmp_path, "primary", None, "", "", ())
+    app = service_for(settings).app()  # no lifespan: no peer asked, no forwarder
+
+    async def ask(method: str, path: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://dms") as client:
+            return await client.request(method, path)
+
+    missing = asyncio.run(ask("GET", "/nope"))
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "no route /nope: docs/upgrades.md lists the DMS "
+                              "stand-in's routes"}  # fmt: skip
+    wrong = asyncio.run(ask("DELETE", "/health"))
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "HEAD, GET"
+    assert wrong.json() == {"error": "/health does not take DELETE, only HEAD, GET"}

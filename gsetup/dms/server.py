@@ -12,7 +12,7 @@ import ipaddress
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from gsetup.dms.bodies import check_interaction, check_outbound
 from gsetup.dms.drivers import LoadedDriver, load_drivers
@@ -24,6 +24,7 @@ from gsetup.errors import BadInputError
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException
     from starlette.requests import Request
     from starlette.responses import JSONResponse
 
@@ -150,6 +151,7 @@ class DmsService:
     def app(self) -> Starlette:
         """The ASGI application; the forwarder runs while it is up."""
         from starlette.applications import Starlette
+        from starlette.exceptions import HTTPException
         from starlette.routing import Route
 
         @asynccontextmanager
@@ -172,7 +174,9 @@ class DmsService:
             Route("/switchover", self.switchover, methods=["POST"]),
             Route("/promote", self.promote, methods=["POST"]),
         ]
-        return Starlette(routes=routes, lifespan=lifespan)
+        return Starlette(
+            routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _refused}
+        )
 
 
 async def _promote(peer_url: str) -> str:
@@ -187,6 +191,25 @@ async def _promote(peer_url: str) -> str:
     if role != "primary":
         return f"{peer_url}/promote answered HTTP {answer.status_code}: {answer.text[:200]}"
     return ""
+
+
+async def _refused(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own refusals (no such path, a method the route does not take) as JSON
+    with a reason, like the stand-in's other errors; ``Allow`` is kept."""
+    from starlette.responses import JSONResponse
+
+    refused = cast("HTTPException", exc)  # registered for HTTPException only
+    path = request.url.path
+    if refused.status_code == 404:
+        reason = f"no route {path}: docs/upgrades.md lists the DMS stand-in's routes"
+    elif refused.status_code == 405:
+        allowed = (refused.headers or {}).get("Allow", "")
+        reason = f"{path} does not take {request.method}, only {allowed}"
+    else:
+        reason = refused.detail
+    return JSONResponse(
+        {"error": reason}, status_code=refused.status_code, headers=refused.headers
+    )
 
 
 def _json(data: dict[str, Any], status: int) -> JSONResponse:
