@@ -1,6 +1,6 @@
 """The stand-in's outbound log after a crash: a line cut short is dropped (it was never
 answered), a damaged line stops the start with one clear message (exit 2). Its HTTP
-refusals are JSON, also for an unknown path or method."""
+refusals are JSON, also for an unknown path or method. SIGTERM stops it with status 0."""
 
 from __future__ import annotations
 
@@ -78,3 +78,37 @@ def test_unknown_paths_and_methods_are_json_refusals(tmp_path: Path) -> None:
     wrong = asyncio.run(ask("DELETE", "/health"))
     assert wrong.status_code == 405 and wrong.headers["allow"] == "HEAD, GET"
     assert wrong.json() == {"error": "/health does not take DELETE, only HEAD, GET"}
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sigterm_is_a_clean_stop(db_url: str, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import time
+
+    import httpx
+
+    port = free_port()
+    created = run_cli(
+        "app", "create", "DMS_X", "--type", "DigitalMessagingServer", "--host", "127.0.0.1",
+        "--port", str(port), "--working-dir", str(tmp_path),
+    )  # fmt: skip
+    assert created.exit_code == 0
+    command = [sys.executable, "-m", "gsetup", "dms", "run", "--app", "DMS_X"]
+    process = subprocess.Popen(command, env=os.environ.copy(), stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
