@@ -212,6 +212,9 @@ def test_the_terms_must_be_accepted(
     result = run_cli("driver", "install", "facebook", "--answers", str(answers), "--yes")
     assert result.exit_code == 2
     assert "accept_terms" in result.stderr
+    assert result.stderr.strip().count("\n") == 0  # one line, also for a missing answer
+    if answer is None:
+        assert "no answer for 'accept_terms' (Do you accept these terms)" in result.stderr
     assert snapshot(db_url) == before and _tree(dms) == tree
 
 

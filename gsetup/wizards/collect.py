@@ -128,8 +128,11 @@ def _answer(
         origin = "recorded install" if question.key in recorded else "default"
         return question.parse(default, origin, answers)
     how = "run in a terminal without --yes" if not prompter.interactive or yes else ""
+    # The question itself: a prompt's last line (the legal terms' lines before it say where
+    # they are), so that the error stays one line.
+    asked = question.prompt.strip().splitlines()[-1].strip().rstrip("?:")
     raise NeedsAnswerError(
-        f"no answer for {question.key!r} ({question.prompt.rstrip('?:')}): give it in the "
+        f"no answer for {question.key!r} ({asked}): give it in the "
         f"answers file or with --set {question.key}=..."
         + (", or " + how if how and not question.secret else "")
     )
