@@ -293,3 +293,24 @@ def _killed_after_step_4_then_5_the_same_command_finishes(pair: Pair, new: Path)
         assert _channel_option(name, ADDED) == "2.0.0"
         shown = run_cli("app", "show", name, "--json").json()["options"]
         assert not [s for s in shown if s.startswith("gsetup-upgrade-")]  # journal, kept rows
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_primary_that_died_before_the_switchover_is_started_again(
+    pair: Pair, tmp_path: Path
+) -> None:
+    """gsetup killed after step 3, then the primary killed too: the same command starts the
+    primary again on its version, switches over and finishes (it failed at the switchover,
+    connection refused, leaving the pair without a primary)."""
+    new = driver_package(tmp_path / "twitter-2.0.0", "2.0.0")
+    assert "[3/7] start DMS_B: done" in _killed_after("start:DMS_B", new)
+    os.killpg(int(_pid(pair, "DMS_A").split()[0]), signal.SIGKILL)
+    result = run_cli("driver", "upgrade", "twitter", "--answers", ANSWERS, "--dms", "DMS_B",
+                     "--package", str(new), "--yes", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    report = result.json()
+    assert report["result"] == "upgraded"
+    started = [(s["action"], s["dms"], s["detail"]) for s in report["steps"]][3]
+    assert started == ("start", "DMS_A", "healthy, twitter driver 1.0.0")
+    assert pair.versions() == {"DMS_A": "2.0.0", "DMS_B": "2.0.0"}
+    assert pair.roles() == {"DMS_A": "backup", "DMS_B": "primary"}

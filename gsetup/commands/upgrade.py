@@ -319,6 +319,9 @@ def _do(run: _Run, action: str, name: str) -> str:
         state = start(member, run.driver, run.journal.to_version, timeout)
         return f"healthy, {run.driver} driver {state.version}, {state.role}"
     other = run.members[next(n for n in run.members if n != name)]
+    # The primary may have died since the checks (or before a resumed run): started again on
+    # its version, it takes its role back and can hand it over; else nobody would be primary.
+    _ensure_running(run, other)
     switch_over(other, member, run.driver, timeout)
     return f"{name} is primary, {other.name} backup"
 
