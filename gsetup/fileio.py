@@ -160,6 +160,12 @@ def writable(directory: Path) -> bool:
         return False
 
 
+def private(path: str, flags: int) -> int:
+    """An ``opener`` for :func:`open` creating files only their owner may read (message
+    texts, tokens)."""
+    return os.open(path, flags, 0o600)
+
+
 def sync_directory(directory: Path) -> None:
     """fsync a directory so the renames in it survive a power loss."""
     try:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gsetup.errors import BadInputError
+from gsetup.fileio import private
 
 OUTBOUND_FILE = "gsetup-dms-outbound.jsonl"
 
@@ -67,7 +68,7 @@ class OutboundLog:
             token = secrets.token_hex(8)
             answer = {"StatusId": f"status-{token}", "ComplianceId": f"compliance-{token}"}
             line = {"key": key, "request": request, "answer": answer}
-            with self.path.open("a", encoding="utf-8") as out:
+            with open(self.path, "a", encoding="utf-8", opener=private) as out:
                 out.write(json.dumps(line, ensure_ascii=False) + "\n")
                 out.flush()
                 os.fsync(out.fileno())

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gsetup.fileio import private, sync_directory
+
 SPOOL_DIR = "gsetup-dms-spool"
 REJECTED_DIR = "rejected"
 
@@ -23,7 +25,7 @@ class Spool:
 
     def __init__(self, working_dir: Path) -> None:
         self.directory = working_dir / SPOOL_DIR
-        self.directory.mkdir(exist_ok=True)
+        self.directory.mkdir(mode=0o700, exist_ok=True)  # message texts: the owner's only
         self._lock = threading.Lock()
         self._counter = 0
 
@@ -33,12 +35,12 @@ class Spool:
             self._counter += 1
             name = f"{time.time_ns():020d}-{self._counter:06d}.json"
         temporary = self.directory / f".{name}.tmp"
-        with temporary.open("w", encoding="utf-8") as out:
+        with open(temporary, "w", encoding="utf-8", opener=private) as out:
             json.dump(item, out, ensure_ascii=False)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, self.directory / name)
-        _sync_directory(self.directory)
+        sync_directory(self.directory)
         return name
 
     def pending(self) -> list[Path]:
@@ -52,13 +54,6 @@ class Spool:
     def reject(self, path: Path) -> None:
         """Set aside an interaction the runtime refused for good (kept for people to look at)."""
         rejected = self.directory / REJECTED_DIR
-        rejected.mkdir(exist_ok=True)
+        rejected.mkdir(mode=0o700, exist_ok=True)
         os.replace(path, rejected / path.name)
 
-
-def _sync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
