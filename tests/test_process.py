@@ -160,7 +160,7 @@ def test_the_stand_in_refuses_a_port_in_use_and_other_hosts(db_url: str, tmp_pat
     ok("app", "update", "DMS_X", "--host", "192.0.2.10", "--port", str(free_port()))
     assert "loopback addresses only" in refused("dms", "run", "--app", "DMS_X")
     ok("app", "create", "Ixn", "--type", "InteractionServer")
-    assert "is a InteractionServer, not a DigitalMessagingServer" in refused(
+    assert "is of type InteractionServer, not DigitalMessagingServer" in refused(
         "dms", "run", "--app", "Ixn"
     )
 

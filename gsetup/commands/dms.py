@@ -47,8 +47,8 @@ def find_pair(ctx: Context, tenant: str, dms: str) -> DmsPair | None:
     for other in linked:
         if other.app_type != DMS_TYPE:
             raise BadInputError(
-                f"application {other.name!r} names {dms!r} as its backup but is a "
-                f"{other.app_type}, not a {DMS_TYPE}"
+                f"application {other.name!r} names {dms!r} as its backup but is of "
+                f"type {other.app_type}, not {DMS_TYPE}"
             )
         return DmsPair(other.name, dms)
     return None

@@ -158,7 +158,7 @@ def _load_dms(ctx: Context, tenant: str, names: list[str] | None) -> list[Config
             raise NotFoundError(f"no application {name!r} in tenant {tenant!r}")
         if app.app_type != DMS_TYPE:
             raise BadInputError(
-                f"application {name!r} is a {app.app_type}, not a {DMS_TYPE}: the Cloud "
+                f"application {name!r} is of type {app.app_type}, not {DMS_TYPE}: the Cloud "
                 "API drivers run in Digital Messaging Server"
             )
     ordered = [by_name[name] for name in names] if names is not None else apps

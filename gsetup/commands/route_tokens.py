@@ -109,7 +109,7 @@ def _dms(ctx: Context, tenant: str, app: str) -> ConfigObject:
     found = show_app(ctx, tenant, app)
     if found.attrs["app_type"] != DMS_TYPE:
         raise BadInputError(
-            f"application {app!r} is a {found.attrs['app_type'] or 'application of no type'}; "
+            f"application {app!r} is of type {found.attrs['app_type'] or '(none)'}; "
             f"intake tokens belong to a {DMS_TYPE}"
         )
     return found
