@@ -78,6 +78,7 @@ def serve(
     from gsetup.runtime.endpoints import forget_endpoint, record_endpoint
     from gsetup.runtime.http import Api, Server
     from gsetup.runtime.sessions import create_session_table
+    from gsetup.sigterm import stop_on_sigterm
 
     store = runtime.store.engine
     create_session_table(store)
@@ -92,7 +93,7 @@ def serve(
     except BaseException:
         sock.close()
         raise
-    previous = _on_sigterm(server)
+    previous = stop_on_sigterm(server)
     try:
         loop.thread.start()
         ready(url)
@@ -107,15 +108,6 @@ def serve(
             signal.signal(signal.SIGTERM, previous)
     if loop.failure is not None:
         raise loop.failure
-
-
-def _on_sigterm(server: Any) -> Any:
-    """Make SIGTERM a clean stop. uvicorn handles it while serving, then raises it again
-    for the handler it found: with the default one the process would die before the loop
-    finished its turn and the record as running was removed."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
 
 
 class _Loop:

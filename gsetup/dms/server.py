@@ -9,9 +9,7 @@ becomes backup only once the backup answered that it is primary); ``POST /outbou
 from __future__ import annotations
 
 import ipaddress
-import signal
 import socket
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, cast
@@ -23,6 +21,7 @@ from gsetup.dms.outbound import OutboundLog
 from gsetup.dms.settings import DmsSettings, RoleState
 from gsetup.dms.spool import Spool
 from gsetup.errors import BadInputError
+from gsetup.sigterm import stop_on_sigterm
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -209,9 +208,7 @@ async def _refused(request: Request, exc: Exception) -> JSONResponse:
         reason = f"{path} does not take {request.method}, only {allowed}"
     else:
         reason = refused.detail
-    return JSONResponse(
-        {"error": reason}, status_code=refused.status_code, headers=refused.headers
-    )
+    return JSONResponse({"error": reason}, status_code=refused.status_code, headers=refused.headers)
 
 
 def _json(data: dict[str, Any], status: int) -> JSONResponse:
@@ -262,8 +259,5 @@ def serve(service: DmsService, sock: socket.socket) -> None:
         timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
-    # uvicorn raises SIGTERM again after its shutdown, for the handler it found: with the
-    # default one a clean stop would end with status 143 instead of 0, as route run does.
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
+    stop_on_sigterm(server)  # status 0, as route run's
     server.run(sockets=[sock])
