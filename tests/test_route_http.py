@@ -107,6 +107,10 @@ def test_http_api_end_to_end(served: Any, tmp_path: Path) -> None:
     assert time.monotonic() - started < 10
     assert polled[0].status_code == 200 and polled[0].json() == {"offers": []}
     assert "Traceback" not in runtime.errors()
+    # A stopped worker leaves the status at once (a killed one stays alive there until its
+    # heartbeat is a lease old).
+    stopped = run_cli("route", "status", "--json")
+    assert stopped.exit_code == 0 and stopped.json()["workers"] == []
     # no longer recorded as running: the default address is used again
     down = run_cli("agent", "login", "bob", "--password-from", "env:AGENT_PW", "--url", runtime.url)
     assert down.exit_code == 1 and "cannot reach the routing runtime" in down.stderr
@@ -381,6 +385,7 @@ def _agent_cli_clients_and_status(runtime: RouteProcess, token: str) -> None:
     assert status.exit_code == 0, status.stderr
     agents = {a["name"]: a for a in status.json()["agents"]}
     assert agents["bob"]["state"] == "ready"
+    assert [w["alive"] for w in status.json()["workers"]] == [True]
     text = run_cli("route", "status")
     assert text.exit_code == 0 and "Queues" in text.stdout and "bob" in text.stdout
     taken = run_cli("route", "run", "--listen", runtime.url.removeprefix("http://"))

@@ -102,6 +102,14 @@ class Engine:
                 return turns
         return max_turns
 
+    def retire(self) -> None:
+        """This process stops working for the tenant: its worker row goes, so ``route status``
+        no longer shows it alive until its heartbeat ages past the lease. A killed worker
+        keeps its row, shown dead once the lease has run out."""
+        with self.ctx.store.begin() as conn:
+            conn.execute(workers.delete().where(workers.c.worker_id == self.ctx.worker_id))
+        self._last_heartbeat, self._unrecorded = _NEVER, 0
+
     def _claim(self, turn: Turn) -> list[object]:
         store = self.ctx.store
         params = {

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from gsetup.runtime.api import Runtime
+from gsetup.runtime.engine import Engine
 from gsetup.runtime.store import first_line
 
 log = logging.getLogger("gsetup.runtime.worker")
@@ -62,6 +63,16 @@ class Worker:
                 again = False
             if not again:
                 work.wait(self.poll)
+        self._retire(engine)
+
+    @staticmethod
+    def _retire(engine: Engine) -> None:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            engine.retire()
+        except SQLAlchemyError as exc:  # the row then ages out as a killed worker's does
+            log.warning("event=retire-failed reason=%r", first_line(exc))
 
     @staticmethod
     def _refresh(refresh: Callable[[], None]) -> None:
