@@ -386,8 +386,13 @@ def _agent_cli_clients_and_status(runtime: RouteProcess, token: str) -> None:
     agents = {a["name"]: a for a in status.json()["agents"]}
     assert agents["bob"]["state"] == "ready"
     assert [w["alive"] for w in status.json()["workers"]] == [True]
+    # The replies' sends: nobody listens at the DMS's address, so they wait or have failed.
+    outbox = status.json()["outbox"]
+    assert set(outbox["states"]) <= {"pending", "failed"} and sum(outbox["states"].values())
+    assert (outbox["oldest_pending"] is None) == ("pending" not in outbox["states"])
     text = run_cli("route", "status")
     assert text.exit_code == 0 and "Queues" in text.stdout and "bob" in text.stdout
+    assert "Requests to DMS applications" in text.stdout
     taken = run_cli("route", "run", "--listen", runtime.url.removeprefix("http://"))
     assert taken.exit_code == 2 and "cannot listen there" in taken.stderr
     assert run_cli("agent", "logout").exit_code == 0

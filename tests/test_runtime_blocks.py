@@ -392,7 +392,11 @@ def test_dms_send_retried_then_on_error(
     with receiver(tmp_path, fail_first=2) as dms:
         runtime = start(store_url, clock, outbound_url=dms.url)
         runtime.submit(TENANT, DMS, body(1, mode="send"))
-        for _ in range(4):
+        runtime.run_until_idle()  # the first attempt fails: due again later
+        clock.advance(10)
+        waiting = runtime.status(TENANT).outbox
+        assert (dict(waiting.states), waiting.oldest_pending) == ({"pending": 1}, 10.0)
+        for _ in range(3):
             runtime.run_until_idle()
             clock.advance(10)
         assert rows("SELECT stop_reason FROM interactions") == [("sent",)]
@@ -407,6 +411,8 @@ def test_dms_send_retried_then_on_error(
     assert rows("SELECT stop_reason FROM interactions WHERE external_id = 'ext-2'") == [
         ("send-failed",)
     ]
+    ended = runtime.status(TENANT).outbox
+    assert (dict(ended.states), ended.oldest_pending) == ({"failed": 1, "sent": 1}, None)
     runtime.close()
 
 

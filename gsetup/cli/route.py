@@ -153,8 +153,9 @@ def status(
     store: str | None = typer.Option(None, "--store", help="Interaction store URL (see run)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Show the runtime's queues (depth, oldest wait), agents (state, load), throughput and
-    workers, read from its store."""
+    """Show the runtime's queues (depth, oldest wait), agents (state, load), throughput,
+    workers and its requests to DMS applications (per state, oldest pending), read from its
+    store."""
     from gsetup.commands.route_status import runtime_status
 
     data = runtime_status(open_context(ctx), tenant, store)
@@ -195,6 +196,15 @@ def print_status(data: dict[str, Any]) -> None:
         (w["worker_id"], w["processed"], "yes" if w["alive"] else "no") for w in data["workers"]
     ]
     print_table("Workers", ("worker", "processed", "alive"), workers)
+    sent = data["outbox"]
+    pending = sent["oldest_pending"]
+    print_mapping(
+        "Requests to DMS applications",
+        {
+            "by state": ", ".join(f"{k}={v}" for k, v in sent["states"].items()) or "none",
+            "oldest pending": "" if pending is None else wait(pending),
+        },
+    )
 
 
 @app.command("submit")

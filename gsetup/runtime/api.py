@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gsetup.runtime.errors import AgentActionError, IntakeError
@@ -103,6 +103,15 @@ class WorkerStatus:
 
 
 @dataclass(frozen=True)
+class OutboxStatus:
+    """The requests to DMS applications: per state (pending, sent, failed, cached), and how
+    long the oldest pending one has waited since it was made (None: none pending)."""
+
+    states: Mapping[str, int]
+    oldest_pending: float | None
+
+
+@dataclass(frozen=True)
 class RuntimeStatus:
     """What ``gsetup route status`` shows."""
 
@@ -112,7 +121,8 @@ class RuntimeStatus:
     finished_last_minute: int
     throughput: float  # interactions finished per second over the last minute
     workers: tuple[WorkerStatus, ...]
-    states: Mapping[str, int] = field(default_factory=dict)  # interactions per state
+    states: Mapping[str, int]  # interactions per state
+    outbox: OutboxStatus
 
 
 class Runtime:

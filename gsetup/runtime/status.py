@@ -5,8 +5,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from gsetup.runtime.api import AgentStatus, QueueStatus, RuntimeStatus, WorkerStatus
-from gsetup.runtime.schema import agent_loads, agents, interactions, workers
+from gsetup.runtime.api import (
+    AgentStatus,
+    OutboxStatus,
+    QueueStatus,
+    RuntimeStatus,
+    WorkerStatus,
+)
+from gsetup.runtime.schema import agent_loads, agents, interactions, outbox, workers
 
 if TYPE_CHECKING:
     from gsetup.runtime.context import EngineContext
@@ -20,7 +26,7 @@ def read_status(ctx: EngineContext) -> RuntimeStatus:
     as of its own statement (no transaction: a status never holds up the workers)."""
     from sqlalchemy import func, select
 
-    i, a, ld, w = interactions.c, agents.c, agent_loads.c, workers.c
+    i, a, ld, w, o = interactions.c, agents.c, agent_loads.c, workers.c, outbox.c
     tenant, now = ctx.tenant, ctx.clock.now()
     with ctx.store.read() as conn:
         queue_rows = conn.execute(
@@ -50,6 +56,12 @@ def read_status(ctx: EngineContext) -> RuntimeStatus:
             .where(w.tenant == tenant)
             .order_by(w.worker_id)
         ).all()
+        requests = conn.execute(
+            select(o.state, func.count(), func.min(o.created_at))
+            .where(o.tenant == tenant)
+            .group_by(o.state)
+            .order_by(o.state)
+        ).all()
     lease = ctx.settings.lease
     return RuntimeStatus(
         tenant=tenant,
@@ -70,4 +82,8 @@ def read_status(ctx: EngineContext) -> RuntimeStatus:
             for r in worker_rows
         ),
         states=states,
+        outbox=OutboxStatus(
+            {state: n for state, n, _ in requests},
+            next((now - first for state, _, first in requests if state == "pending"), None),
+        ),
     )
