@@ -120,6 +120,13 @@ def test_docs_examples_then_spool_forwarding_outbound_and_a_broken_driver(
     ):
         refused = httpx.post(outbound, json=bad)
         assert refused.status_code == 400 and error in refused.json()["error"]
+    # Bodies are read as the runtime reads its own: within 1 MiB, and strict JSON.
+    for route in (outbound, inbound):
+        huge = httpx.post(route, content=b'{"text": "' + b"x" * 1024 * 1024 + b'"}')
+        assert huge.status_code == 413 and "the limit is 1048576" in huge.json()["error"]
+        nan = httpx.post(route, content=b'{"key": NaN}')
+        assert nan.status_code == 400 and "NaN is not a JSON number" in nan.json()["error"]
+    assert len((workdir / "gsetup-dms-outbound.jsonl").read_text().splitlines()) == 1
 
     _broken_driver_makes_it_unhealthy(workdir, port, inbound)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+MAX_BODY = 1024 * 1024  # bytes: the routing runtime's intake takes no larger submission
 INTERACTION_KEYS = ("media_type", "channel", "text", "external_id", "attached_data")
 # The routing runtime's outbound request (docs/runtime.md, "Outbound requests")
 OUTBOUND_KEYS = ("key", "tenant", "interaction_id", "channel", "method", "args")

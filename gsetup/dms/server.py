@@ -14,13 +14,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, cast
 
-from gsetup.dms.bodies import check_interaction, check_outbound
+from gsetup.dms.bodies import MAX_BODY, check_interaction, check_outbound
 from gsetup.dms.drivers import LoadedDriver, load_drivers
 from gsetup.dms.forward import Forwarder
 from gsetup.dms.outbound import OutboundLog
 from gsetup.dms.settings import DmsSettings, RoleState
 from gsetup.dms.spool import Spool
 from gsetup.errors import BadInputError
+from gsetup.httpbody import BodyError, json_object
 from gsetup.sigterm import stop_on_sigterm
 
 if TYPE_CHECKING:
@@ -80,7 +81,9 @@ class DmsService:
         if refusal:
             return _json({"error": refusal, "role": self.role.role}, 503)
         try:
-            item = check_interaction(await request.json())
+            item = check_interaction(await json_object(request, MAX_BODY))
+        except BodyError as exc:
+            return _json({"error": exc.reason}, exc.status)
         except ValueError as exc:
             return _json({"error": str(exc)}, 400)
         name = await run_in_threadpool(self.spool.put, item)
@@ -94,7 +97,9 @@ class DmsService:
         from starlette.concurrency import run_in_threadpool
 
         try:
-            message = check_outbound(await request.json())
+            message = check_outbound(await json_object(request, MAX_BODY))
+        except BodyError as exc:
+            return _json({"error": exc.reason}, exc.status)
         except ValueError as exc:
             return _json({"error": str(exc)}, 400)
         # A repeat was carried out by this member: its answer, whatever the role is now, so

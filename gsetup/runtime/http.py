@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gsetup.fileio import json_loads
+from gsetup.httpbody import BodyError, json_object
 from gsetup.runtime.config import read_agent
 from gsetup.runtime.credentials import check_agent_login, find_intake_caller
 from gsetup.runtime.errors import IntakeError, RuntimeRequestError
@@ -268,37 +268,13 @@ async def _any_credential(api: Api, request: Request) -> None:
 
 
 async def _body(api: Api, request: Request, *, required: bool = True) -> dict[str, Any]:
-    """The request's JSON object; 413 past the size limit (read no further), else 400. A
-    route that needs none reads it all the same (``required=False``: an empty body is
-    ``{}``), so no POST accepts a body the others would refuse."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > api.max_body:
-        raise RuntimeRequestError(
-            413, f"the body has {declared} bytes; the limit is {api.max_body}"
-        )
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > api.max_body:
-            raise RuntimeRequestError(
-                413, f"the body is larger than the limit of {api.max_body} bytes"
-            )
-        chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw and not required:
-        return {}
+    """The request's JSON object (:func:`gsetup.httpbody.json_object`). A route that needs
+    none reads it all the same (``required=False``: an empty body is ``{}``), so no POST
+    accepts a body the others would refuse."""
     try:
-        data = json_loads(raw or b"null")
-    except ValueError as exc:  # UnicodeDecodeError included
-        raise RuntimeRequestError(400, f"the body is not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise RuntimeRequestError(400, f"the body must be a JSON object, not {_json_type(data)}")
-    return data
-
-
-def _json_type(value: Any) -> str:
-    names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
-    return names.get(type(value), "a number")
+        return await json_object(request, api.max_body, required=required)
+    except BodyError as exc:
+        raise RuntimeRequestError(exc.status, exc.reason) from None
 
 
 def _text(body: dict[str, Any], key: str, *, required: bool = True) -> str | None:
