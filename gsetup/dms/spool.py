@@ -56,4 +56,3 @@ class Spool:
         rejected = self.directory / REJECTED_DIR
         rejected.mkdir(mode=0o700, exist_ok=True)
         os.replace(path, rejected / path.name)
-
