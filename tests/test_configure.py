@@ -391,15 +391,18 @@ def test_workspace_display_options_font_and_plugin_version(social: str) -> None:
         "--set", "workbin.twitter.draft=Twitter Drafts",
     )  # fmt: skip
     wde = app_options("WDE")
-    assert wde["interaction-workspace"].items() >= {
-        "facebook.font-name": "Segoe UI Emoji",  # the guide's emoji font, with the picker
-        "twitter.font-name": "Segoe UI Emoji",
-        "twitter.font-size": "16",
-        "facebook.url-regex": "https?://\\S+",
-        "twitter.mention-regex": "@(?<user>\\w+)",
-        "facebooksession.background-color-agent": "#E7F3FF",
-        "workbin.twitter.draft": "Twitter Drafts",
-    }.items()
+    assert (
+        wde["interaction-workspace"].items()
+        >= {
+            "facebook.font-name": "Segoe UI Emoji",  # the guide's emoji font, with the picker
+            "twitter.font-name": "Segoe UI Emoji",
+            "twitter.font-size": "16",
+            "facebook.url-regex": "https?://\\S+",
+            "twitter.mention-regex": "@(?<user>\\w+)",
+            "facebooksession.background-color-agent": "#E7F3FF",
+            "workbin.twitter.draft": "Twitter Drafts",
+        }.items()
+    )
     assert "facebook.font-size" not in wde["interaction-workspace"]  # 14 unless changed
     assert wde["gsetup-plugin"] == {"version": "8.5.400.86"}
     # Without the picker the font is left alone; a font given is set.

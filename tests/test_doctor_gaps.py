@@ -44,9 +44,7 @@ def driver_package(root: Path, driver: Driver, version: str) -> Path:
 
 
 @pytest.fixture
-def healthy(
-    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> dict[str, Path]:
+def healthy(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     """Facebook BP and Twitter BP - Threaded Routing on one DMS, both drivers at versions the
     guide accepts, and every step of docs/configure.md done: doctor finds nothing."""
     monkeypatch.chdir(tmp_path)

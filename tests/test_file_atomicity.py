@@ -194,9 +194,7 @@ def test_sigkill_at_each_file_site_of_an_upgrade_on_postgresql(starts: Starts) -
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_sigkill_at_every_file_operation_leaves_before_or_after(
-    starts: Starts, name: str
-) -> None:
+def test_sigkill_at_every_file_operation_leaves_before_or_after(starts: Starts, name: str) -> None:
     _check_kills(starts, name, every=True)
 
 

@@ -22,8 +22,11 @@ def by_kind(state: DesiredState, kind: str) -> dict[str, DesiredObject]:
 
 def values_of(state: DesiredState, attribute: str) -> dict[str, DesiredObject]:
     prefix = f"Business Attributes/{attribute}/"
-    return {o.name: o for o in state.objects
-            if o.kind == "attribute_value" and o.path.startswith(prefix)}
+    return {
+        o.name: o
+        for o in state.objects
+        if o.kind == "attribute_value" and o.path.startswith(prefix)
+    }
 
 
 def counts(name: str) -> tuple[int, int, int]:
@@ -34,8 +37,14 @@ def counts(name: str) -> tuple[int, int, int]:
 
 def test_catalogue_lists_the_guides_packages() -> None:
     assert [p.name for p in catalogue()] == [
-        "facebook-bp", "facebook-bp-simplified", "facebook-bp-iwd",
-        "facebook-bp-single-comment", "twitter-bp", "twitter-bp-iwd", "twitter-bp-tr", "rss-bp",
+        "facebook-bp",
+        "facebook-bp-simplified",
+        "facebook-bp-iwd",
+        "facebook-bp-single-comment",
+        "twitter-bp",
+        "twitter-bp-iwd",
+        "twitter-bp-tr",
+        "rss-bp",
     ]
     assert get_package("facebook-bp-iwd").requires == ("facebook-bp",)
     assert get_package("twitter-bp-iwd").requires == ("twitter-bp",)
@@ -55,44 +64,88 @@ def test_counts_the_guide_gives() -> None:
     assert counts("twitter-bp-tr") == (10, 4, 10)
 
 
-@pytest.mark.parametrize(("package", "names"), [
-    ("facebook-bp", [
-        "Facebook Inbound Strategy", "Facebook Inbound Buffer Strategy",
-        "Facebook Classify-Screen Strategy", "Facebook Calculation Strategy",
-        "Facebook Agent Delivery Strategy", "Facebook Outbound Strategy",
-        "Facebook Stop Strategy", "Stop Interaction Comments in Parking Queue"]),
-    ("facebook-bp-iwd", [
-        "Facebook Inbound Strategy-iWD", "Facebook Inbound Buffer Strategy-iWD",
-        "Facebook Calculation Strategy-iWD", "Facebook iWD Delivery Strategy"]),
-    ("facebook-bp-single-comment", [
-        "Facebook Inbound Strategy - Single Comment Routing",
-        "Facebook Calculation Strategy - Single Comment Routing",
-        "Facebook Agent Delivery Strategy - Single Comment Routing",
-        "Facebook Outbound Strategy - Single Comment Routing",
-        "Facebook Stop Strategy - Single Comment Routing"]),
-    ("facebook-bp-simplified", ["Facebook Agent Delivery Strategy - Simplified"]),
-    ("twitter-bp", [
-        "Twitter Inbound Strategy", "Twitter Classify-Screen Strategy",
-        "Twitter Influence Calculation Strategy", "Twitter Calculation Strategy",
-        "Twitter Agent Delivery Strategy", "Twitter Outbound Strategy"]),
-    ("twitter-bp-iwd", [
-        "Twitter Inbound Strategy-iWD", "Twitter Classify-Screen Strategy-iWD",
-        "Twitter Influence Calculation Strategy-iWD", "Twitter Calculation Strategy-iWD"]),
-    ("twitter-bp-tr", [
-        "Twitter Inbound Strategy-TR", "Twitter Inbound Buffer Strategy-TR",
-        "Twitter Post Buffer Strategy-TR", "TwitterCalculationOfDesktopFlagsOtherPosts-TR",
-        "TwitterCalculationOfDesktopFlags-TR"]),
-])
+@pytest.mark.parametrize(
+    ("package", "names"),
+    [
+        (
+            "facebook-bp",
+            [
+                "Facebook Inbound Strategy",
+                "Facebook Inbound Buffer Strategy",
+                "Facebook Classify-Screen Strategy",
+                "Facebook Calculation Strategy",
+                "Facebook Agent Delivery Strategy",
+                "Facebook Outbound Strategy",
+                "Facebook Stop Strategy",
+                "Stop Interaction Comments in Parking Queue",
+            ],
+        ),
+        (
+            "facebook-bp-iwd",
+            [
+                "Facebook Inbound Strategy-iWD",
+                "Facebook Inbound Buffer Strategy-iWD",
+                "Facebook Calculation Strategy-iWD",
+                "Facebook iWD Delivery Strategy",
+            ],
+        ),
+        (
+            "facebook-bp-single-comment",
+            [
+                "Facebook Inbound Strategy - Single Comment Routing",
+                "Facebook Calculation Strategy - Single Comment Routing",
+                "Facebook Agent Delivery Strategy - Single Comment Routing",
+                "Facebook Outbound Strategy - Single Comment Routing",
+                "Facebook Stop Strategy - Single Comment Routing",
+            ],
+        ),
+        ("facebook-bp-simplified", ["Facebook Agent Delivery Strategy - Simplified"]),
+        (
+            "twitter-bp",
+            [
+                "Twitter Inbound Strategy",
+                "Twitter Classify-Screen Strategy",
+                "Twitter Influence Calculation Strategy",
+                "Twitter Calculation Strategy",
+                "Twitter Agent Delivery Strategy",
+                "Twitter Outbound Strategy",
+            ],
+        ),
+        (
+            "twitter-bp-iwd",
+            [
+                "Twitter Inbound Strategy-iWD",
+                "Twitter Classify-Screen Strategy-iWD",
+                "Twitter Influence Calculation Strategy-iWD",
+                "Twitter Calculation Strategy-iWD",
+            ],
+        ),
+        (
+            "twitter-bp-tr",
+            [
+                "Twitter Inbound Strategy-TR",
+                "Twitter Inbound Buffer Strategy-TR",
+                "Twitter Post Buffer Strategy-TR",
+                "TwitterCalculationOfDesktopFlagsOtherPosts-TR",
+                "TwitterCalculationOfDesktopFlags-TR",
+            ],
+        ),
+    ],
+)
 def test_strategies_the_guide_names(package: str, names: list[str]) -> None:
     assert set(names) <= {s.name for s in get_package(package).strategies}
 
 
 def test_queues_the_guide_names() -> None:
     assert {"Facebook Inbound Queue", "Facebook Outbound Init Queue"} <= {
-        q.name for q in get_package("facebook-bp").queues}
+        q.name for q in get_package("facebook-bp").queues
+    }
     assert {"Twitter Outbound Init Queue"} <= {q.name for q in get_package("twitter-bp").queues}
-    assert {"Twitter TR Inbound Queue", "Twitter TR Outbound Init Queue",
-            "Twitter TR Outbound Queue"} <= {q.name for q in get_package("twitter-bp-tr").queues}
+    assert {
+        "Twitter TR Inbound Queue",
+        "Twitter TR Outbound Init Queue",
+        "Twitter TR Outbound Queue",
+    } <= {q.name for q in get_package("twitter-bp-tr").queues}
 
 
 def test_no_two_packages_share_a_queue_or_strategy() -> None:
@@ -105,18 +158,26 @@ def test_no_two_packages_share_a_queue_or_strategy() -> None:
 def test_business_process_queues_and_strategies_reference_each_other() -> None:
     state = desired_state("facebook-bp", ANSWERS)
     bp = by_kind(state, "business_process")
-    assert bp == {"Business Processes/Facebook BP": DesiredObject(
-        "business_process", "Business Processes/Facebook BP",
-        {"package": "facebook-bp", "version": "8.5.100.00", "strategy_dir": "/srv/bp"})}
+    assert bp == {
+        "Business Processes/Facebook BP": DesiredObject(
+            "business_process",
+            "Business Processes/Facebook BP",
+            {"package": "facebook-bp", "version": "8.5.100.00", "strategy_dir": "/srv/bp"},
+        )
+    }
     queues = by_kind(state, "queue")
     strategies = by_kind(state, "strategy")
-    assert all(q.attrs["business_process"] == "Business Processes/Facebook BP"
-               for q in queues.values())
+    assert all(
+        q.attrs["business_process"] == "Business Processes/Facebook BP" for q in queues.values()
+    )
     inbound = strategies["Strategies/Facebook Inbound Strategy"].attrs
-    assert inbound == {"business_process": "Business Processes/Facebook BP",
-                       "queue": "Interaction Queues/Facebook Inbound Queue",
-                       "file": "facebook-inbound-strategy.yaml", "active": True,
-                       "subroutine": False}
+    assert inbound == {
+        "business_process": "Business Processes/Facebook BP",
+        "queue": "Interaction Queues/Facebook Inbound Queue",
+        "file": "facebook-inbound-strategy.yaml",
+        "active": True,
+        "subroutine": False,
+    }
     parking = strategies["Strategies/Stop Interaction Comments in Parking Queue"].attrs
     assert (parking["queue"], parking["active"], parking["subroutine"]) == (None, False, True)
     served = {s.attrs["queue"] for s in strategies.values()} - {None}
@@ -131,13 +192,16 @@ def test_common_objects() -> None:
         language = values_of(state, "Language")["English_Sentiment"]
         assert language.attrs["display_name"] == "English for Sentiment Analysis"
         assert "Capacity Rules/Default_Social_Media_Capacity_rule" in by_kind(
-            state, "capacity_rule")
+            state, "capacity_rule"
+        )
 
 
 def test_business_attributes_have_the_guides_names_and_types() -> None:
     state = desired_state("twitter-bp", WITH_IWD)
-    attributes = {o.name: (o.attrs["display_name"], o.attrs["attr_type"])
-                  for o in by_kind(state, "business_attribute").values()}
+    attributes = {
+        o.name: (o.attrs["display_name"], o.attrs["attr_type"])
+        for o in by_kind(state, "business_attribute").values()
+    }
     assert attributes == {
         "ContactAttributes": ("Contact Attributes", "Contact Attributes"),
         "Language": ("Language", "Language"),
@@ -150,35 +214,55 @@ def test_business_attributes_have_the_guides_names_and_types() -> None:
 def test_facebook_objects() -> None:
     state = desired_state("facebook-bp", ANSWERS)
     contact = {n: o.attrs["display_name"] for n, o in values_of(state, "ContactAttributes").items()}
-    assert contact == {"_umsMediaAccount": "_umsMediaAccount",
-                       "_facebookActorId": "Facebook Actor ID",
-                       "_facebookActorName": "Facebook Actor Name"}
+    assert contact == {
+        "_umsMediaAccount": "_umsMediaAccount",
+        "_facebookActorId": "Facebook Actor ID",
+        "_facebookActorName": "Facebook Actor Name",
+    }
     assert set(values_of(state, "InteractionAttributes")) == {"_facebookPostId"}
     assert set(values_of(state, "InteractionCustomProperties")) == {
-        "_facebookCommentId", "_facebookInBufferBeforeTarget", "_facebookInQueueAtTarget",
-        "_facebookPostId"}
+        "_facebookCommentId",
+        "_facebookInBufferBeforeTarget",
+        "_facebookInQueueAtTarget",
+        "_facebookPostId",
+    }
     assert set(values_of(state, "Media Type")) == {
-        "facebook", "facebookprivatemessage", "facebooksession"}
+        "facebook",
+        "facebookprivatemessage",
+        "facebooksession",
+    }
 
 
 def test_twitter_objects() -> None:
     state = desired_state("twitter-bp", ANSWERS)
     contact = {n: o.attrs["display_name"] for n, o in values_of(state, "ContactAttributes").items()}
-    assert contact == {"_umsMediaAccount": "_umsMediaAccount",
-                       "_twitterFromUserId": "Twitter User ID",
-                       "_twitterFromAddr": "Twitter From Address"}
+    assert contact == {
+        "_umsMediaAccount": "_umsMediaAccount",
+        "_twitterFromUserId": "Twitter User ID",
+        "_twitterFromAddr": "Twitter From Address",
+    }
     assert set(values_of(state, "InteractionCustomProperties")) == {
-        "_twitterGroupId", "_twitterInBufferBeforeTarget", "_twitterInAfterBeforeTarget"}
+        "_twitterGroupId",
+        "_twitterInBufferBeforeTarget",
+        "_twitterInAfterBeforeTarget",
+    }
     assert set(values_of(state, "InteractionAttributes")) == {
-        "TwitterMsgId", "_twitterGroupId", "ComplianceId"}
+        "TwitterMsgId",
+        "_twitterGroupId",
+        "ComplianceId",
+    }
     assert set(values_of(state, "Media Type")) == {"twitter", "twitterdirect"}
 
 
 def test_compliance_id_is_sortable() -> None:
     compliance = values_of(desired_state("twitter-bp", ANSWERS), "InteractionAttributes")[
-        "ComplianceId"]
-    assert compliance.attrs == {"display_name": "ComplianceId",
-                                "description": "Twitter ComplianceId", "is_default": False}
+        "ComplianceId"
+    ]
+    assert compliance.attrs == {
+        "display_name": "ComplianceId",
+        "description": "Twitter ComplianceId",
+        "is_default": False,
+    }
     assert compliance.options == {("settings", "is-sortable"): OptionValue("true")}
 
 
@@ -195,12 +279,17 @@ def test_rss_objects() -> None:
     assert set(values_of(state, "ContactAttributes")) == {"_rssItemAuthor"}
     assert set(values_of(state, "Media Type")) == {"rss"}
     assert set(values_of(state, "Language")) == {"English_Sentiment"}
-    assert by_kind(state, "capacity_rule")[
-        "Capacity Rules/Default_Social_Media_Capacity_rule"].attrs["limits"]["rss"] == 5
+    assert (
+        by_kind(state, "capacity_rule")["Capacity Rules/Default_Social_Media_Capacity_rule"].attrs[
+            "limits"
+        ]["rss"]
+        == 5
+    )
 
 
-@pytest.mark.parametrize("package", ["facebook-bp", "twitter-bp", "rss-bp",
-                                     "facebook-bp-single-comment"])
+@pytest.mark.parametrize(
+    "package", ["facebook-bp", "twitter-bp", "rss-bp", "facebook-bp-single-comment"]
+)
 def test_iwd_properties_only_with_the_option(package: str) -> None:
     without = values_of(desired_state(package, ANSWERS), "InteractionCustomProperties")
     with_iwd = values_of(desired_state(package, WITH_IWD), "InteractionCustomProperties")
@@ -213,7 +302,12 @@ def test_iwd_packages_install_the_iwd_properties_and_nothing_shared(package: str
     state = desired_state(package, ANSWERS)
     assert set(values_of(state, "InteractionCustomProperties")) == IWD_PROPERTIES
     assert {o.kind for o in state.objects} == {
-        "business_attribute", "attribute_value", "business_process", "queue", "strategy"}
+        "business_attribute",
+        "attribute_value",
+        "business_process",
+        "queue",
+        "strategy",
+    }
 
 
 def test_every_custom_property_translates_to_a_column() -> None:
@@ -222,8 +316,7 @@ def test_every_custom_property_translates_to_a_column() -> None:
     for package in catalogue():
         state = desired_state(package.name, WITH_IWD)
         for name, value in values_of(state, "InteractionCustomProperties").items():
-            assert value.options == {
-                ("translation", "translate-to"): OptionValue(columns[name])}
+            assert value.options == {("translation", "translate-to"): OptionValue(columns[name])}
             seen.add(name)
     assert seen == set(columns)
 
@@ -232,13 +325,19 @@ def test_default_capacity_rule_is_created_and_made_the_tenant_default() -> None:
     state = desired_state("facebook-bp", ANSWERS)
     rule = by_kind(state, "capacity_rule")["Capacity Rules/Default_Social_Media_Capacity_rule"]
     # The rule is shared by every base package, so it always holds every social media type.
-    assert rule.attrs["limits"] == {"facebook": 5, "facebookprivatemessage": 5,
-                                    "facebooksession": 3, "twitter": 5, "twitterdirect": 5,
-                                    "rss": 5}
+    assert rule.attrs["limits"] == {
+        "facebook": 5,
+        "facebookprivatemessage": 5,
+        "facebooksession": 3,
+        "twitter": 5,
+        "twitterdirect": 5,
+        "rss": 5,
+    }
     twitter = by_kind(desired_state("twitter-bp", ANSWERS), "capacity_rule")
     assert twitter["Capacity Rules/Default_Social_Media_Capacity_rule"].attrs == rule.attrs
     assert by_kind(state, "tenant")[""].attrs == {
-        "default_capacity_rule": "Capacity Rules/Default_Social_Media_Capacity_rule"}
+        "default_capacity_rule": "Capacity Rules/Default_Social_Media_Capacity_rule"
+    }
 
 
 def test_an_existing_capacity_rule_is_used_and_none_created() -> None:
@@ -246,7 +345,8 @@ def test_an_existing_capacity_rule_is_used_and_none_created() -> None:
     state = desired_state("twitter-bp", answers)
     assert by_kind(state, "capacity_rule") == {}
     assert by_kind(state, "tenant")[""].attrs == {
-        "default_capacity_rule": "Capacity Rules/Agents Rule"}
+        "default_capacity_rule": "Capacity Rules/Agents Rule"
+    }
 
 
 def test_add_on_packages_leave_capacity_alone() -> None:
@@ -256,8 +356,12 @@ def test_add_on_packages_leave_capacity_alone() -> None:
 
 @pytest.mark.parametrize("field", ["tenant", "strategy_dir", "capacity_rule"])
 def test_empty_answers_are_refused(field: str) -> None:
-    values = {"tenant": "Environment", "iwd_custom_properties": False,
-              "strategy_dir": "/srv/bp", "capacity_rule": "Rule"}
+    values = {
+        "tenant": "Environment",
+        "iwd_custom_properties": False,
+        "strategy_dir": "/srv/bp",
+        "capacity_rule": "Rule",
+    }
     answers = Answers(**{**values, field: " "})  # type: ignore[arg-type]
     with pytest.raises(BadInputError, match=f"answer '{field}' is empty"):
         desired_state("facebook-bp", answers)
@@ -269,12 +373,12 @@ def test_next_steps_name_scripts_delay_updates_and_submit_comments() -> None:
     iwd = text.index("CleanUpTableInteractionsForIWDIntegration851.sql")
     assert iwd < text.index("AlterTableInteractionsForIWDIntegration851.sql")
     assert text.index("CleanUpTableInteractionsForFacebook851.sql") < text.index(
-        "AlterTableInteractionsForFacebook851.sql")
+        "AlterTableInteractionsForFacebook851.sql"
+    )
     assert "/opt/fb/Scripts/" in text
     assert "settings/delay-updates to false" in text
     assert "x-submit-comments-itx must be false" in text
-    single = "\n".join(next_steps(get_package("facebook-bp-single-comment"), ANSWERS,
-                                  Path("/s")))
+    single = "\n".join(next_steps(get_package("facebook-bp-single-comment"), ANSWERS, Path("/s")))
     assert "x-submit-comments-itx must be true" in single
     assert "delay-updates" not in single
     # Without the iWD checkbox the iWD pair is placed all the same, named, and not to be run.
@@ -298,7 +402,8 @@ def test_next_steps_for_threaded_routing() -> None:
 
 def test_docs_list_every_strategy_and_queue() -> None:
     doc = (Path(__file__).resolve().parent.parent / "docs" / "packages.md").read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )
     for package in catalogue():
         assert f"### {package.name} — {package.title} {package.version}" in doc
         for name in [s.name for s in package.strategies] + [q.name for q in package.queues]:
@@ -309,7 +414,8 @@ def test_docs_say_the_capacity_rule_carries_every_social_media_type() -> None:
     from gsetup.packages.attributes import CAPACITY_LIMITS
 
     doc = (Path(__file__).resolve().parent.parent / "docs" / "packages.md").read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )
     limits = ", ".join(f"{media} {limit}" for media, limit in CAPACITY_LIMITS.items())
     lines = [line for line in doc.splitlines() if line.startswith("Capacity rule ")]
     assert len(lines) == len([p for p in catalogue() if p.capacity])

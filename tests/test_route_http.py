@@ -508,9 +508,7 @@ def test_runtime_page_commands_exist() -> None:
         assert result.exit_code == 0, (command, result.stderr)
 
 
-def test_a_running_worker_reads_changed_application_options(
-    db_url: str, tmp_path: Path
-) -> None:
+def test_a_running_worker_reads_changed_application_options(db_url: str, tmp_path: Path) -> None:
     """The worker of ``route run`` reads the applications again every 10 s (here 50 ms): a
     channel's inbound route changed in the configuration applies without a restart."""
     import time

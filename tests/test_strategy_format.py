@@ -75,8 +75,14 @@ def test_a_file_on_disk_loads(tmp_path: Path) -> None:
     strategy = load_strategy(path)
     assert [type(b) for b in strategy.blocks] == [m.If, m.Call, m.If]
     assert [b.path for b in walk(strategy.blocks)] == [
-        "blocks[0]", "blocks[0].then[0]", "blocks[1]", "blocks[2]", "blocks[2].then[0]",
-        "blocks[2].else[0]", "blocks[2].else[1]"]
+        "blocks[0]",
+        "blocks[0].then[0]",
+        "blocks[1]",
+        "blocks[2]",
+        "blocks[2].then[0]",
+        "blocks[2].else[0]",
+        "blocks[2].else[1]",
+    ]
     condition = strategy.blocks[0]
     assert isinstance(condition, m.If)
     assert condition.condition.evaluate({"itx_type": 10}) is True
@@ -104,36 +110,78 @@ def test_a_file_that_is_not_regular_is_refused_not_waited_on(tmp_path: Path) -> 
     assert refusals == [f"strategy file {fifo} is a FIFO (named pipe), not a regular file"]
 
 
-@pytest.mark.parametrize(("old", "new", "message"), [
-    ("      - route: Buffer Queue", "      - rout: Buffer Queue",
-     "bad.yaml: blocks[2].else[1]: a block has exactly one of: assign, if, while, for_each, "
-     "call, service, route, target, wait, stop, subroutine (found: rout)"),
-    ("      - stop: merged", "      - stop: merged\n        reason: x",
-     "bad.yaml: blocks[2].then[0].reason: unknown key in a 'stop' block; allowed: stop"),
-    ("      - wait: 10", "      - wait: 0",
-     "bad.yaml: blocks[2].else[0].wait: must be a whole number from 1 to 2678400"),
-    ("      - wait: 10", "      - wait: true",
-     "bad.yaml: blocks[2].else[0].wait: must be a number of seconds or an expression, not "
-     "true/false"),
-    ("      - wait: 10", "      - wait: 0.5",
-     "bad.yaml: blocks[2].else[0].wait: must be a number from 1 to 2678400, not 0.5"),
-    ("      - wait: 10", "      - wait: .inf",
-     "bad.yaml: blocks[2].else[0].wait: must be a number from 1 to 2678400, not inf"),
-    ("call: merge_itx_data", "call: merge",
-     "bad.yaml: blocks[1].call: unknown function 'merge'; the functions are: channel_option, "),
-    ("{column: \"'facebookPostId'\", ", "{",
-     "bad.yaml: blocks[1].args: merge_itx_data needs column"),
-    ("    then:\n      - route: Classify Queue\n", "",
-     "bad.yaml: blocks[0]: a 'if' block needs 'then'"),
-    ("format: gsetup-strategy/1", "format: gsetup-strategy/2",
-     "bad.yaml: format: must be 'gsetup-strategy/1', not 'gsetup-strategy/2'"),
-    ("queue: Test Queue\n", "",
-     "bad.yaml: queue: a strategy names the queue it serves; a subroutine has none"),
-    ("result: merged", "result: 2merged",
-     "bad.yaml: blocks[1].result: '2merged' is not a variable name"),
-    ("value: \"udata._facebookPostId\"", "value: \"udata._facebookPostId\", extra: 1",
-     "bad.yaml: blocks[1].args.extra: merge_itx_data takes only: column, flags, value"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "      - route: Buffer Queue",
+            "      - rout: Buffer Queue",
+            "bad.yaml: blocks[2].else[1]: a block has exactly one of: assign, if, while, for_each, "
+            "call, service, route, target, wait, stop, subroutine (found: rout)",
+        ),
+        (
+            "      - stop: merged",
+            "      - stop: merged\n        reason: x",
+            "bad.yaml: blocks[2].then[0].reason: unknown key in a 'stop' block; allowed: stop",
+        ),
+        (
+            "      - wait: 10",
+            "      - wait: 0",
+            "bad.yaml: blocks[2].else[0].wait: must be a whole number from 1 to 2678400",
+        ),
+        (
+            "      - wait: 10",
+            "      - wait: true",
+            "bad.yaml: blocks[2].else[0].wait: must be a number of seconds or an expression, not "
+            "true/false",
+        ),
+        (
+            "      - wait: 10",
+            "      - wait: 0.5",
+            "bad.yaml: blocks[2].else[0].wait: must be a number from 1 to 2678400, not 0.5",
+        ),
+        (
+            "      - wait: 10",
+            "      - wait: .inf",
+            "bad.yaml: blocks[2].else[0].wait: must be a number from 1 to 2678400, not inf",
+        ),
+        (
+            "call: merge_itx_data",
+            "call: merge",
+            "bad.yaml: blocks[1].call: unknown function 'merge'; the functions are: channel_option, ",
+        ),
+        (
+            "{column: \"'facebookPostId'\", ",
+            "{",
+            "bad.yaml: blocks[1].args: merge_itx_data needs column",
+        ),
+        (
+            "    then:\n      - route: Classify Queue\n",
+            "",
+            "bad.yaml: blocks[0]: a 'if' block needs 'then'",
+        ),
+        (
+            "format: gsetup-strategy/1",
+            "format: gsetup-strategy/2",
+            "bad.yaml: format: must be 'gsetup-strategy/1', not 'gsetup-strategy/2'",
+        ),
+        (
+            "queue: Test Queue\n",
+            "",
+            "bad.yaml: queue: a strategy names the queue it serves; a subroutine has none",
+        ),
+        (
+            "result: merged",
+            "result: 2merged",
+            "bad.yaml: blocks[1].result: '2merged' is not a variable name",
+        ),
+        (
+            'value: "udata._facebookPostId"',
+            'value: "udata._facebookPostId", extra: 1',
+            "bad.yaml: blocks[1].args.extra: merge_itx_data takes only: column, flags, value",
+        ),
+    ],
+)
 def test_bad_blocks_name_their_exact_place(old: str, new: str, message: str) -> None:
     assert old in GOOD
     assert refused(GOOD.replace(old, new)).startswith(message)
@@ -142,7 +190,8 @@ def test_bad_blocks_name_their_exact_place(old: str, new: str, message: str) -> 
 def test_services_and_methods_are_checked() -> None:
     text = GOOD + "  - service: UCS\n    method: Identify\n"
     assert refused(text).startswith(
-        "bad.yaml: blocks[3].method: UCS has no method 'Identify'; it has: CreateInteraction")
+        "bad.yaml: blocks[3].method: UCS has no method 'Identify'; it has: CreateInteraction"
+    )
 
 
 def test_expression_syntax_errors_are_refused_at_load() -> None:
@@ -155,26 +204,35 @@ def test_expression_syntax_errors_are_refused_at_load() -> None:
 
 def test_unknown_names_are_refused_at_load() -> None:
     message = refused(GOOD.replace('"merged"', '"merge"'))
-    assert message.startswith("bad.yaml: blocks[2].if: unknown name 'merge' in 'merge'; "
-                              "known names: itx, itx_type, merged, udata")
+    assert message.startswith(
+        "bad.yaml: blocks[2].if: unknown name 'merge' in 'merge'; "
+        "known names: itx, itx_type, merged, udata"
+    )
 
 
 def test_yaml_errors_name_the_file_and_line_on_one_line() -> None:
     # The parser's own message spans lines (context, the line, a caret): one line is kept.
     assert refused("blocks: [") == (
-        "bad.yaml: line 1, column 10: expected the node content, but found '<stream end>'")
+        "bad.yaml: line 1, column 10: expected the node content, but found '<stream end>'"
+    )
     assert refused("name: a\nkind: \x01\n") == (
-        "bad.yaml: line 2: unacceptable character #x0001: special characters are not allowed")
+        "bad.yaml: line 2: unacceptable character #x0001: special characters are not allowed"
+    )
     assert refused("- 1").startswith("bad.yaml: the document must be a mapping")
 
 
 def test_sandbox_refuses_attribute_access_at_load() -> None:
-    for source in ("().__class__", "udata.__class__.__mro__", "x['__globals__']",
-                   "x | attr('__class__')"):
+    for source in (
+        "().__class__",
+        "udata.__class__.__mro__",
+        "x['__globals__']",
+        "x | attr('__class__')",
+    ):
         with pytest.raises(ExpressionError, match="names starting with '__' are not allowed"):
             compile_expression(source)
     assert refused(GOOD.replace('"itx_type == 10"', '"().__class__"')).startswith(
-        "bad.yaml: blocks[0].if: bad expression: '().__class__' reaches '__class__'")
+        "bad.yaml: blocks[0].if: bad expression: '().__class__' reaches '__class__'"
+    )
 
 
 def test_sandbox_refuses_attribute_access_when_run() -> None:
@@ -192,19 +250,26 @@ def test_sandbox_is_immutable() -> None:
 
 
 def test_subroutine_calls_must_match_parameters() -> None:
-    subroutine = parse_strategy(textwrap.dedent("""\
+    subroutine = parse_strategy(
+        textwrap.dedent("""\
         format: gsetup-strategy/1
         name: Sub
         kind: subroutine
         parameters: [text]
         blocks:
           - stop: "done"
-    """), "sub.yaml")
-    caller = parse_strategy(GOOD.replace("      - wait: 10", "      - subroutine: Sub"),
-                            "caller.yaml")
+    """),
+        "sub.yaml",
+    )
+    caller = parse_strategy(
+        GOOD.replace("      - wait: 10", "      - subroutine: Sub"), "caller.yaml"
+    )
     known = {"Test Queue", "Classify Queue", "Buffer Queue"}
-    with pytest.raises(BadInputError, match=r"caller.yaml: blocks\[2\].else\[0\]: 'Sub' takes "
-                                            r"exactly: text"):
+    with pytest.raises(
+        BadInputError,
+        match=r"caller.yaml: blocks\[2\].else\[0\]: 'Sub' takes "
+        r"exactly: text",
+    ):
         check_references([caller, subroutine], known, known)
     known = {"Test Queue", "Buffer Queue"}
     with pytest.raises(BadInputError, match=r"blocks\[0\].then\[0\]: no queue 'Classify Queue'"):
@@ -217,19 +282,25 @@ def test_a_strategy_serves_a_known_queue_no_other_serves() -> None:
     check_references([good], queues, {"Test Queue"})
     with pytest.raises(BadInputError) as caught:
         check_references([good], queues, {"Buffer Queue", "Classify Queue"})
-    assert str(caught.value) == ("good.yaml: queue: 'Test Queue' is not a queue of its Business "
-                                 "Process; its queues are: Buffer Queue, Classify Queue")
+    assert str(caught.value) == (
+        "good.yaml: queue: 'Test Queue' is not a queue of its Business "
+        "Process; its queues are: Buffer Queue, Classify Queue"
+    )
     with pytest.raises(BadInputError) as caught:
         check_references([good, parse_strategy(GOOD, "copy.yaml")], queues, queues)
-    assert str(caught.value) == ("copy.yaml: queue: 'Test Queue' is also served by good.yaml: "
-                                 "one strategy serves a queue")
+    assert str(caught.value) == (
+        "copy.yaml: queue: 'Test Queue' is also served by good.yaml: one strategy serves a queue"
+    )
 
 
 def test_simplified_applies_the_known_issue_workaround() -> None:
     files = render_strategies(get_package("facebook-bp-simplified"), ANSWERS)
     inbound = parse_strategy(files["facebook-inbound-strategy-simplified.yaml"], "inbound")
-    guard = next(b for b in walk(inbound.blocks)
-                 if isinstance(b, m.If) and "umsInbItxSubmittedBy" in b.condition.names)
+    guard = next(
+        b
+        for b in walk(inbound.blocks)
+        if isinstance(b, m.If) and "umsInbItxSubmittedBy" in b.condition.names
+    )
     assert guard.condition.evaluate({"umsInbItxSubmittedBy": ""}) is True
     (update,) = guard.then
     assert isinstance(update, m.Call) and update.function == "update_user_data"
@@ -239,8 +310,11 @@ def test_simplified_applies_the_known_issue_workaround() -> None:
 def test_twitter_outbound_keeps_the_compliance_id() -> None:
     files = render_strategies(get_package("twitter-bp"), ANSWERS)
     outbound = parse_strategy(files["twitter-outbound-strategy.yaml"], "outbound")
-    keys = [b.args["key"].evaluate({}) for b in walk(outbound.blocks)
-            if isinstance(b, m.Call) and b.function == "update_user_data"]
+    keys = [
+        b.args["key"].evaluate({})
+        for b in walk(outbound.blocks)
+        if isinstance(b, m.Call) and b.function == "update_user_data"
+    ]
     assert "ComplianceId" in keys
     send = next(b for b in walk(outbound.blocks) if isinstance(b, m.Service))
     assert (send.method, send.result, send.attempts) == ("SendMessage", "sent", 5)
@@ -250,10 +324,14 @@ def test_facebook_inbound_filters_bypasses_and_merges() -> None:
     files = render_strategies(get_package("facebook-bp"), ANSWERS)
     inbound = parse_strategy(files["facebook-inbound-strategy.yaml"], "inbound")
     question, session, option, comment, merge = inbound.blocks[:5]
-    assert isinstance(question, m.If) and question.condition.evaluate(
-        {"udata": {"_facebookXML": "<x><type>question</type></x>"}}) is True
+    assert (
+        isinstance(question, m.If)
+        and question.condition.evaluate({"udata": {"_facebookXML": "<x><type>question</type></x>"}})
+        is True
+    )
     assert isinstance(session, m.If) and session.then == (
-        m.Route("blocks[1].then[0]", "Facebook Classify-Screen Queue"),)
+        m.Route("blocks[1].then[0]", "Facebook Classify-Screen Queue"),
+    )
     # Comment-only (type 1) only when the channel submits comments (x-submit-comments-itx).
     assert isinstance(option, m.Call) and option.function == "channel_option"
     assert isinstance(comment, m.If) and isinstance(comment.then[0], m.CallSubroutine)
@@ -266,8 +344,11 @@ def test_facebook_inbound_filters_bypasses_and_merges() -> None:
 
 def test_the_documented_example_loads() -> None:
     doc = (Path(__file__).resolve().parent.parent / "docs" / "strategy-format.md").read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )
     example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
     strategy = parse_strategy(example, "docs/strategy-format.md")
-    assert (strategy.name, strategy.queue) == ("Facebook Inbound Strategy",
-                                               "Facebook Inbound Queue")
+    assert (strategy.name, strategy.queue) == (
+        "Facebook Inbound Strategy",
+        "Facebook Inbound Queue",
+    )

@@ -150,9 +150,7 @@ def read_apps(config: Engine, tenant: str) -> dict[str, AppConfig]:
         return _apps(conn, tenant_id(conn, tenant))
 
 
-def _agents(
-    conn: Connection, tid: int, names: list[str] | None = None
-) -> dict[str, AgentConfig]:
+def _agents(conn: Connection, tid: int, names: list[str] | None = None) -> dict[str, AgentConfig]:
     from gsetup import deployment as read
 
     limits = {rule.name: rule.limits for rule in read.capacity_rules(conn, tid)}
