@@ -148,7 +148,8 @@ def test_a_file_that_is_not_regular_is_refused_not_waited_on(tmp_path: Path) -> 
         (
             "call: merge_itx_data",
             "call: merge",
-            "bad.yaml: blocks[1].call: unknown function 'merge'; the functions are: channel_option, ",
+            "bad.yaml: blocks[1].call: unknown function 'merge'; the functions are: "
+            "channel_option, ",
         ),
         (
             "{column: \"'facebookPostId'\", ",
