@@ -194,3 +194,37 @@ def test_token_bad_input(db_url: str) -> None:
         result = run_cli("route", "token", "revoke", *args)
         assert result.exit_code == 2 and message in result.stderr, args
     assert snapshot(db_url) == before
+
+
+def test_an_agent_holding_interactions_is_not_removed(db_url: str, tmp_path: Path) -> None:
+    """Removed, an agent could not log in again to finish what it holds, and nobody else
+    may: those interactions would stay held for ever."""
+    from gsetup.runtime.api import open_runtime
+    from gsetup.runtime.clock import VirtualClock
+    from tests.runtime_support import DMS, TENANT, configure_tenant, post
+
+    configure_tenant(db_url, tmp_path, agents={"alice": 2})
+    clock = VirtualClock()
+    runtime = open_runtime(TENANT, config_url=db_url, clock=clock)
+    try:
+        runtime.agent_login(TENANT, "alice")
+        runtime.agent_ready(TENANT, "alice")
+        itx = runtime.submit(TENANT, DMS, post(1)).interaction_id
+        for _ in range(20):  # the inbound strategy buffers a post a few seconds first
+            runtime.run_until_idle()
+            if runtime.offers(TENANT, "alice"):
+                break
+            clock.advance(5)
+        runtime.accept(TENANT, "alice", itx)
+        before = snapshot(db_url)
+        for args in ((), ("--dry-run",)):
+            refused = run_cli("agent", "remove", "alice", "--yes", *args)
+            assert refused.exit_code == 2, refused.stdout
+            assert f"agent 'alice' holds 1 interaction(s) in the routing runtime ({itx})" in (
+                refused.stderr
+            )
+        assert snapshot(db_url) == before
+        runtime.done(TENANT, "alice", itx)
+        assert run_cli("agent", "remove", "alice", "--yes").exit_code == 0
+    finally:
+        runtime.close()

@@ -124,8 +124,20 @@ def _password_hash(ctx: Context, tenant: str, name: str, password: str) -> str:
 
 
 def remove_agent(ctx: Context, tenant: str, name: str, *, dry_run: bool) -> Plan:
-    """Delete an agent with its login; its skills stay (other agents may hold them)."""
+    """Delete an agent with its login; its skills stay (other agents may hold them). An
+    agent that holds interactions in the runtime's store is refused: removed, it could not
+    log in again to finish them, and nobody else may."""
+    from gsetup.runtime.status import held_by
+    from gsetup.runtime.store import default_store_url
+
     show_object(ctx, tenant, object_path("person", name), kind="person")
+    store_url = default_store_url(ctx.db.url.render_as_string(hide_password=False))
+    held = held_by(store_url, tenant, name)
+    if held:
+        raise BadInputError(
+            f"agent {name!r} holds {len(held)} interaction(s) in the routing runtime "
+            f"({', '.join(held)}): have it finish them (gsetup agent done ID), then remove it"
+        )
     state = DesiredState(tenant, removals=[Removal("person", object_path("person", name))])
     return run_plan(ctx, state, "agent remove", dry_run=dry_run)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import socket
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, Float, Integer, MetaData, PrimaryKeyConstraint, String, Table
@@ -98,23 +97,14 @@ def running_url(store_url: str, tenant: str, *, lease: float) -> str | None:
     """The URL of the live runtime that most recently started serving ``tenant`` on the store
     at ``store_url`` (see :func:`_alive`); None when none is recorded (or the embedded store
     does not exist yet: looking must not create it)."""
-    from sqlalchemy import create_engine, inspect
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.pool import NullPool
+    from gsetup.runtime.store import peek
 
-    url = make_url(store_url)
-    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
-        return None
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            if not inspect(conn).has_table(endpoints.name):
-                return None
-            rows = conn.execute(
-                _with_heartbeat()
-                .where(endpoints.c.tenant == tenant)
-                .order_by(endpoints.c.started_at.desc())
-            ).all()
-    finally:
-        engine.dispose()
+    with peek(store_url, endpoints.name) as conn:
+        if conn is None:
+            return None
+        rows = conn.execute(
+            _with_heartbeat()
+            .where(endpoints.c.tenant == tenant)
+            .order_by(endpoints.c.started_at.desc())
+        ).all()
     return next((str(row.url) for row in rows if _alive(row, lease)), None)

@@ -87,3 +87,18 @@ def read_status(ctx: EngineContext) -> RuntimeStatus:
             next((now - first for state, _, first in requests if state == "pending"), None),
         ),
     )
+
+
+def held_by(store_url: str, tenant: str, agent: str) -> list[str]:
+    """The interactions ``agent`` has accepted and not finished in the store at
+    ``store_url``, oldest first (none when there is no store yet)."""
+    from sqlalchemy import select
+
+    from gsetup.runtime.store import peek
+
+    i = interactions.c
+    with peek(store_url, interactions.name) as conn:
+        if conn is None:
+            return []
+        query = select(i.id).where(i.tenant == tenant, i.assigned_to == agent, i.state == "agent")
+        return list(conn.execute(query.order_by(i.id)).scalars())

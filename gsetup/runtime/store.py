@@ -48,6 +48,27 @@ def default_store_url(config_url: str) -> str:
     return config_url
 
 
+@contextmanager
+def peek(store_url: str, table: str) -> Iterator[Connection | None]:
+    """A connection to the store at ``store_url`` for a client's look (``gsetup agent``,
+    ``route token``...), or None when it has no ``table``: the embedded store may not exist
+    yet, and looking must not create it."""
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    url = make_url(store_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        yield None
+        return
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            yield conn if inspect(conn).has_table(table) else None
+    finally:
+        engine.dispose()
+
+
 @dataclass
 class Store:
     """An open interaction store.
