@@ -228,3 +228,23 @@ def test_an_agent_holding_interactions_is_not_removed(db_url: str, tmp_path: Pat
         assert run_cli("agent", "remove", "alice", "--yes").exit_code == 0
     finally:
         runtime.close()
+
+
+def test_agent_client_url_is_checked() -> None:
+    """``--url`` of the session commands is bad input when it is not a runtime's base URL
+    (exit 2), as for ``agent login``; it was sent as is and failed as unreachable (exit 1)."""
+    import json
+
+    from gsetup.commands.runtime_client import sessions_path
+
+    path = sessions_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"alice": {"url": "http://127.0.0.1:9", "token": "t"}}))
+    for args in (("ready",), ("offers",), ("accept", "X"), ("done", "X")):
+        for url, reason in (
+            ("notaurl", "use http://HOST:PORT"),
+            ("http://127.0.0.1:8470/agents", "names the route /agents"),
+        ):
+            result = run_cli("agent", *args, "--url", url)
+            assert result.exit_code == 2, (args, url, result.stderr)
+            assert f"gsetup: error: --url '{url}'" in result.stderr and reason in result.stderr

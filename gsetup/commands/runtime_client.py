@@ -140,7 +140,11 @@ def agent_login(base_url: str, agent: str, password: str) -> dict[str, Any]:
 
 
 def agent_session(agent: str | None, url: str | None) -> AgentSession:
-    """The saved session of ``agent`` (the only one saved when not named)."""
+    """The saved session of ``agent`` (the only one saved when not named), at ``url`` when
+    given (checked as ``agent login`` checks it: a mistyped one is bad input, not a runtime
+    that does not answer)."""
+    from gsetup.commands.route_tokens import check_base_url
+
     sessions = _load_sessions()
     if agent is None:
         if not sessions:
@@ -151,7 +155,7 @@ def agent_session(agent: str | None, url: str | None) -> AgentSession:
     saved = sessions.get(agent)
     if saved is None:
         raise NotFoundError(f"agent {agent!r} is not logged in here: run gsetup agent login")
-    return AgentSession(url or saved["url"], agent, saved["token"])
+    return AgentSession(check_base_url(url) if url else saved["url"], agent, saved["token"])
 
 
 def agent_action(
