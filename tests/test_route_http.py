@@ -398,6 +398,16 @@ def _agent_cli_clients_and_status(runtime: RouteProcess, token: str) -> None:
     assert run_cli("agent", "logout").exit_code == 0
     gone = run_cli("agent", "ready")
     assert gone.exit_code == 2 and "no agent is logged in here" in gone.stderr
+    # Logged out from another desk: this desk's saved session is refused, then forgotten.
+    again = run_cli("agent", "login", "bob", "--password-from", "env:AGENT_PW")
+    assert again.exit_code == 0, again.stderr
+    other_desk = _login(runtime, "bob")
+    assert runtime.request("POST", "/agents/logout", token=other_desk).status_code == 200
+    stale = run_cli("agent", "offers")
+    assert stale.exit_code == 2 and "(401)" in stale.stderr
+    assert "the session saved for 'bob' is forgotten" in stale.stderr
+    gone = run_cli("agent", "logout")
+    assert gone.exit_code == 2 and "no agent is logged in here" in gone.stderr
 
 
 def _revoked(runtime: RouteProcess, store: str, token: str, lines: Path) -> None:

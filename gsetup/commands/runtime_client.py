@@ -173,11 +173,9 @@ def agent_action(
         if interaction
         else f"/agents/{action}"
     )
-    answer = call(session.url, "POST", path, token=session.token, body=body)
+    answer = _session_call(session, "POST", path, body=body)
     if action == "logout":
-        sessions = _load_sessions()
-        sessions.pop(session.agent, None)
-        _save_sessions(sessions)
+        _forget(session)
     return answer
 
 
@@ -185,8 +183,41 @@ def agent_offers(session: AgentSession, wait: float = 0.0) -> list[dict[str, Any
     """The interactions offered to or held by the agent; with ``wait``, answered once one
     is offered (not yet accepted) or after that many seconds."""
     path = f"/agents/offers?wait={wait:g}" if wait else "/agents/offers"
-    answer = call(session.url, "GET", path, token=session.token, timeout=wait + TIMEOUT_SECONDS)
+    answer = _session_call(session, "GET", path, timeout=wait + TIMEOUT_SECONDS)
     return list(answer["offers"])
+
+
+def _session_call(
+    session: AgentSession,
+    method: str,
+    path: str,
+    *,
+    body: Any = None,
+    timeout: float = TIMEOUT_SECONDS,
+) -> dict[str, Any]:
+    """:func:`call` with the agent's session. A 401 means the runtime that issued it ended
+    it (a logout from another desk, an expiry): it is forgotten here, so that the next
+    command asks for a login instead of sending it again."""
+    try:
+        return call(session.url, method, path, token=session.token, body=body, timeout=timeout)
+    except RuntimeRefusedError as exc:
+        if exc.status != 401 or not _forget(session):
+            raise
+        raise RuntimeRefusedError(
+            401, f"{exc.reason}; the session saved for {session.agent!r} is forgotten"
+        ) from None
+
+
+def _forget(session: AgentSession) -> bool:
+    """Remove ``session`` from the saved ones (not a newer login of the agent, nor one of
+    another runtime); whether it was there."""
+    sessions = _load_sessions()
+    saved = sessions.get(session.agent)
+    if saved is None or (saved["url"], saved["token"]) != (session.url, session.token):
+        return False
+    del sessions[session.agent]
+    _save_sessions(sessions)
+    return True
 
 
 def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
