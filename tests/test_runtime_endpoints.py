@@ -8,14 +8,16 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select, text, update
 
 from gsetup.runtime.endpoints import endpoints, forget_endpoint, record_endpoint, running_url
 from gsetup.runtime.errors import StoreError
 from gsetup.runtime.schema import workers
-from gsetup.runtime.store import open_store
+from gsetup.runtime.sessions import create_session_table, sessions
+from gsetup.runtime.store import _PREPARE_LOCK, open_store
 
 LEASE = 30.0
 
@@ -59,6 +61,30 @@ def test_one_live_process_per_worker_id(
     forget_endpoint(engine, "T", "w1")
     with engine.connect() as conn:
         assert conn.execute(select(endpoints)).all() == []
+
+
+def test_workers_started_together_create_the_servers_tables_once(pg_url: str) -> None:
+    """Each ``route run`` creates the sessions and endpoints tables it serves with: one that
+    finds them missing while another worker creates them waits for it (the store's lock),
+    rather than failing on the duplicate table."""
+    store = open_store(pg_url)
+    try:
+        with ThreadPoolExecutor(2) as pool, store.engine.begin() as other:
+            # the other worker, creating the tables under the store's lock
+            other.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PREPARE_LOCK})
+            created = [
+                pool.submit(create_session_table, store.engine),
+                pool.submit(record_endpoint, store.engine, "T", "w1", "http://x", lease=LEASE),
+            ]
+            time.sleep(0.5)
+            assert not any(future.done() for future in created)
+            sessions.create(other)
+            endpoints.create(other)
+        for future in created:
+            future.result(timeout=30)
+        assert running_url(pg_url, "T", lease=LEASE) == "http://x"
+    finally:
+        store.dispose()
 
 
 def test_clients_find_the_newest_live_runtime(

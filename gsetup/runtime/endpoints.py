@@ -32,8 +32,9 @@ def record_endpoint(engine: Engine, tenant: str, worker_id: str, url: str, *, le
     """Record that worker ``worker_id`` serves ``tenant`` at ``url`` (replacing its last);
     refused while another process serves under the same worker id."""
     from gsetup.runtime.errors import StoreError
+    from gsetup.runtime.store import create_tables
 
-    _metadata.create_all(engine, checkfirst=True)
+    create_tables(engine, _metadata)
     with engine.begin() as conn:
         key = (endpoints.c.tenant == tenant) & (endpoints.c.worker_id == worker_id)
         for row in conn.execute(_with_heartbeat().where(key)).all():

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, Float, Index, MetaData, String, Table
 
-from gsetup.runtime.store import reading
+from gsetup.runtime.store import create_tables, reading
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -46,7 +46,7 @@ class Session:
 
 def create_session_table(engine: Engine) -> None:
     """Create the sessions table in the store if it is missing."""
-    _metadata.create_all(engine, checkfirst=True)
+    create_tables(engine, _metadata)
 
 
 def _digest(token: str) -> str:

@@ -27,7 +27,7 @@ from gsetup.runtime.schema import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection, Engine, Table
+    from sqlalchemy import Connection, Engine, MetaData, Table
 
 STORE_FILE = "gsetup-runtime.db"
 # pg_advisory_xact_lock key held while a store is created or upgraded ("gsetup" in ASCII)
@@ -309,14 +309,29 @@ def _ping_when_idle(engine: Engine) -> None:
             raise DisconnectionError("the pooled connection is gone") from None
 
 
-def _prepare(conn: Connection, dbms: str) -> None:
-    from sqlalchemy import inspect, select, text
+def create_tables(engine: Engine, tables: MetaData) -> None:
+    """Create those of ``tables`` the store lacks (the HTTP server's sessions and endpoints),
+    under the lock that creates the store: workers started together on a new store would
+    otherwise each find a table missing and all but one fail creating it."""
+    with engine.begin() as conn:
+        _lock_prepare(conn, engine.dialect.name)
+        tables.create_all(conn)
+
+
+def _lock_prepare(conn: Connection, dbms: str) -> None:
+    from sqlalchemy import text
 
     if dbms == "postgresql":
         # Workers started together on a new store: one creates it, the others wait and then
         # find it (each statement of theirs sees what committed before it). SQLite's BEGIN
         # IMMEDIATE already serialises them.
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PREPARE_LOCK})
+
+
+def _prepare(conn: Connection, dbms: str) -> None:
+    from sqlalchemy import inspect, select
+
+    _lock_prepare(conn, dbms)
     if inspect(conn).has_table(runtime_meta.name):
         # Locked (PostgreSQL): two processes opening an older store upgrade it once.
         found = conn.execute(
