@@ -132,4 +132,7 @@ class Listener:
                     if said is not None:
                         self.noticed(*said)
         finally:
-            pooled.close()
+            # The driver's own close: the pool's would first roll back (a reset this
+            # autocommit connection does not need) and log a lost connection's failed
+            # rollback as an error, with its traceback.
+            conn.close()
