@@ -114,3 +114,34 @@ async def _get(app: Any, paths: tuple[str, ...]) -> list[httpx.Response]:
             for token in (INTAKE_TOKEN, "revoked")
             for path in paths
         ]
+
+
+def test_an_unreachable_store_is_one_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL restarting under a running runtime fails every request for a while: each
+    is answered 500 and logged on one line with the reason, not with a traceback."""
+    from sqlalchemy.exc import OperationalError
+
+    config = intake_config(tmp_path)
+    deployed = deployment({"facebook-bp": "channel-facebook"}, tmp_path, agents={})
+    runtime = open_runtime(
+        "Environment", store_url=f"sqlite:///{tmp_path / 'store.db'}", deployment=deployed
+    )
+
+    def unreachable(*_args: object) -> None:
+        raise OperationalError("INSERT", {}, Exception("connection refused\n\tIs the server"))
+
+    monkeypatch.setattr(runtime, "submit", unreachable)
+    body = b'{"media_type": "facebook", "channel": "channel-facebook", "external_id": "x-1"}'
+    try:
+        with caplog.at_level(logging.WARNING, logger="gsetup.runtime"):
+            failed = asyncio.run(_post_raw(build_app(Api(runtime, config)), body))
+        assert failed.status_code == 500
+        assert failed.json()["error"] == "the runtime failed to answer; its log says why"
+        assert "event=request-failed method=POST path=/interactions reason=" in caplog.text
+        assert "connection refused" in caplog.text
+        assert not [r.getMessage() for r in caplog.records if r.exc_info]
+    finally:
+        runtime.close()
+        config.dispose()

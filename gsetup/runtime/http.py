@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import uvicorn
+from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -31,6 +32,7 @@ from gsetup.runtime.config import read_agent
 from gsetup.runtime.credentials import check_agent_login, find_intake_caller
 from gsetup.runtime.errors import IntakeError, RuntimeRequestError
 from gsetup.runtime.sessions import Session, end_sessions, find_session, open_session
+from gsetup.runtime.store import first_line
 from gsetup.runtime.views import to_json
 
 if TYPE_CHECKING:
@@ -122,7 +124,17 @@ def build_app(api: Api) -> Starlette:
                     exc.reason,
                 )
                 return _error(exc.status, exc.reason)
-            except Exception:  # a bug or a failing store: logged here, never shown to clients
+            except OperationalError as exc:
+                # The store or the configuration database unreachable (a restart, a lost
+                # connection): one line, as a worker's turn-failed, not a traceback a request.
+                log.warning(
+                    "event=request-failed method=%s path=%s reason=%r",
+                    method,
+                    path,
+                    first_line(exc),
+                )
+                return _error(500, "the runtime failed to answer; its log says why")
+            except Exception:  # a bug: logged here, never shown to clients
                 log.exception("event=request-failed method=%s path=%s", method, path)
                 return _error(500, "the runtime failed to answer; its log says why")
 
