@@ -972,6 +972,36 @@ def test_a_failed_configuration_read_keeps_the_worker_running(
     assert "event=refresh-failed reason=\"unknown tenant 'Environment'\"" in caplog.text
 
 
+def test_a_store_down_backs_off_the_turns(
+    tmp_path: Path, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Turns failing in a row (PostgreSQL restarting) wait longer each time, up to a second:
+    the log gets a turn-failed line a second, not one every 50 ms poll; a turn that works
+    again runs at once."""
+    from sqlalchemy.exc import OperationalError
+
+    runtime = start(f"sqlite:///{tmp_path / 'store.db'}", clock)
+    run_turn, failed = runtime.engine.run_turn, threading.Event()
+
+    def down() -> None:
+        if not failed.is_set():
+            raise OperationalError("SELECT", {}, Exception("connection refused"))
+        run_turn()
+
+    runtime.engine.run_turn = down  # type: ignore[method-assign]
+    with worker_thread(runtime, poll=0.05, retry_max=0.4):
+        time.sleep(2.0)
+        failures = caplog.text.count("event=turn-failed")
+        failed.set()
+        runtime.submit(TENANT, DMS, body(1))
+        deadline = time.monotonic() + 30
+        while runtime.status(TENANT).states.get("queued"):
+            assert time.monotonic() < deadline, "the worker did not recover"
+            time.sleep(0.01)
+    runtime.close()
+    assert 3 <= failures <= 8  # 0.1, 0.2, 0.4, 0.4...; without the back-off, 40
+
+
 def _ucs_run(turn: Turn, number: int) -> Any:
     """What the UCS methods read of the running strategy: its turn and interaction."""
     itx = SimpleNamespace(

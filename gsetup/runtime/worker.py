@@ -37,6 +37,9 @@ class Worker:
     # their options), every ``refresh_every`` seconds; None: never.
     refresh: Callable[[], None] | None = None
     refresh_every: float = 10.0
+    # Turns failing in a row (the store down, e.g. PostgreSQL restarting) double the wait
+    # before the next up to this: a line a second in the log, not one a poll.
+    retry_max: float = 1.0
 
     def run(self) -> None:
         """Loop: a turn, then outbox deliveries; sleep only when both found nothing."""
@@ -45,6 +48,7 @@ class Worker:
         engine, work = self.runtime.engine, self.runtime.work
         self.runtime.listen()
         refresh_at = time.monotonic() + self.refresh_every
+        failures = 0
         while not self.stopping.is_set():
             if self.refresh is not None and time.monotonic() >= refresh_at:
                 self._refresh(self.refresh)
@@ -56,12 +60,15 @@ class Worker:
                 # that out would cost an empty turn.
                 engine.run_turn()
                 again = bool(engine.deliver()) or engine.more_due
+                failures = 0
             except OperationalError as exc:
                 # A lost connection or a deadlock victim: the turn rolled back, nothing was
                 # acknowledged; try again shortly.
                 log.warning("event=turn-failed reason=%r", first_line(exc))
-                again = False
-            if not again:
+                again, failures = False, failures + 1
+            if failures:
+                work.wait(min(self.poll * 2 ** min(failures, 16), self.retry_max))
+            elif not again:
                 work.wait(self.poll)
         self._retire(engine)
 
