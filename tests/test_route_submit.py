@@ -23,6 +23,7 @@ def no_requests(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("a request was made")
 
     monkeypatch.setattr(httpx, "request", refuse)
+    monkeypatch.setattr(httpx.Client, "request", refuse)
 
 
 @pytest.mark.parametrize(
