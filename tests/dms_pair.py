@@ -12,6 +12,8 @@ import sys
 import threading
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,8 +151,10 @@ def install_twitter(name: str, port: int, package: Path) -> None:
     )  # fmt: skip
 
 
-def make_pair(root: Path, monkeypatch: Any) -> Pair:
-    """Create, install (twitter 1.0.0) and start the pair; start the intake receiver."""
+@contextmanager
+def running_pair(root: Path, monkeypatch: Any) -> Iterator[Pair]:
+    """Create, install (twitter 1.0.0) and start the pair; start the intake receiver; stop
+    them all at the end."""
     hub_secrets(monkeypatch)
     intake = subprocess.Popen(
         [sys.executable, "-m", "tests.intake_receiver", str(root / "intake.jsonl"), TOKEN],
@@ -167,10 +171,9 @@ def make_pair(root: Path, monkeypatch: Any) -> Pair:
         _create_members(pair)
         for name in MEMBERS:
             ok("app", "start", name, "--wait", "--timeout", "60")
-    except BaseException:
+        yield pair
+    finally:
         pair.close()
-        raise
-    return pair
 
 
 def _create_members(pair: Pair) -> None:

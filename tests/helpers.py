@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,28 @@ def snapshot(url: str, tables: tuple[str, ...] = CONFIG_TABLES) -> dict[str, lis
             }
     finally:
         engine.dispose()
+
+
+def refusal_without_waiting(load: Callable[[], object], timeout: float = 10.0) -> str:
+    """The BadInputError message of ``load()``, run in a thread so that a load that waits
+    (for a FIFO's writer) fails the test instead of hanging it."""
+    import threading
+
+    from gsetup.errors import BadInputError
+
+    refusals: list[str] = []
+
+    def run() -> None:
+        try:
+            load()
+        except BadInputError as exc:
+            refusals.append(str(exc))
+
+    loader = threading.Thread(target=run, daemon=True)
+    loader.start()
+    loader.join(timeout)
+    assert refusals, f"not refused within {timeout} s"
+    return refusals[0]
 
 
 def free_port() -> int:

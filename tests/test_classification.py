@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from gsetup.errors import BadInputError
 from gsetup.runtime.classify.classifier import RulesClassifier
 from gsetup.runtime.classify.rules import DEFAULTS, load_rules
+from tests.helpers import refusal_without_waiting
 
 SCREENING = "SentimentAndActionabilityScreeningRules"
 # message -> (rules sentiment, VADER sentiment, actionability)
@@ -137,17 +137,8 @@ def test_a_rule_file_that_is_not_regular_is_refused_not_waited_on(tmp_path: Path
     fifo = directory / "screening.yaml"
     fifo.unlink()
     os.mkfifo(fifo)
-    refusals: list[str] = []
-
-    def load() -> None:
-        with pytest.raises(BadInputError) as refused:
-            load_rules(directory)
-        refusals.append(str(refused.value))
-
-    loader = threading.Thread(target=load, daemon=True)
-    loader.start()
-    loader.join(10)
-    assert refusals == [f"rule file {fifo} is a FIFO (named pipe), not a regular file"]
+    refused = refusal_without_waiting(lambda: load_rules(directory))
+    assert refused == f"rule file {fifo} is a FIFO (named pipe), not a regular file"
 
 
 def test_docs_examples_are_valid_rule_files(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ import pytest
 from gsetup.configdb.database import open_database
 from gsetup.runtime.config import read_apps
 from gsetup.runtime.outbox import Delivery, HttpSender, _send
-from tests.dms_pair import Pair, make_pair
+from tests.dms_pair import Pair, running_pair
 
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -25,11 +25,8 @@ SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.fixture
 def pair(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pair]:
     """DMS_A (primary) and DMS_B (backup)."""
-    started = make_pair(tmp_path, monkeypatch)
-    try:
+    with running_pair(tmp_path, monkeypatch) as started:
         yield started
-    finally:
-        started.close()
 
 
 def _sent(pair: Pair, name: str) -> list[str]:

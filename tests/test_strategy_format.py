@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import textwrap
-import threading
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from gsetup.strategy import (
 )
 from gsetup.strategy import model as m
 from gsetup.strategy.expressions import ExpressionError, compile_expression
+from tests.helpers import refusal_without_waiting
 
 ANSWERS = Answers(tenant="Environment", iwd_custom_properties=True, strategy_dir="/srv/bp")
 
@@ -97,17 +97,8 @@ def test_a_file_that_is_not_regular_is_refused_not_waited_on(tmp_path: Path) -> 
     """A FIFO put in a strategy's place hung route check and route run for a writer."""
     fifo = tmp_path / "inbound.yaml"
     os.mkfifo(fifo)
-    refusals: list[str] = []
-
-    def load() -> None:
-        with pytest.raises(BadInputError) as refused:
-            load_strategy(fifo)
-        refusals.append(str(refused.value))
-
-    loader = threading.Thread(target=load, daemon=True)
-    loader.start()
-    loader.join(10)
-    assert refusals == [f"strategy file {fifo} is a FIFO (named pipe), not a regular file"]
+    refused = refusal_without_waiting(lambda: load_strategy(fifo))
+    assert refused == f"strategy file {fifo} is a FIFO (named pipe), not a regular file"
 
 
 @pytest.mark.parametrize(

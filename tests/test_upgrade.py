@@ -21,7 +21,7 @@ from tests.dms_pair import (
     Pair,
     assert_nothing_lost,
     driver_package,
-    make_pair,
+    running_pair,
 )
 from tests.helpers import CONFIG_TABLES, run_cli, snapshot
 
@@ -37,11 +37,8 @@ ANSWERS = str(Path(__file__).resolve().parent.parent / "examples" / "driver-twit
 @pytest.fixture
 def pair(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pair]:
     """DMS_A (primary) and DMS_B (backup) running the twitter driver 1.0.0."""
-    started = make_pair(tmp_path, monkeypatch)
-    try:
+    with running_pair(tmp_path, monkeypatch) as started:
         yield started
-    finally:
-        started.close()
 
 
 def test_rolling_upgrade_loses_nothing(pair: Pair, tmp_path: Path) -> None:
