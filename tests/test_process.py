@@ -127,11 +127,7 @@ def test_app_start_refuses_a_port_a_healthy_dms_holds(db_url: str, tmp_path: Pat
     with ThreadingHTTPServer(("127.0.0.1", 0), _HealthyDms) as other:
         threading.Thread(target=other.serve_forever, daemon=True).start()
         port = other.server_address[1]
-        ok(
-            "app", "create", "DMS_X", "--type", "DigitalMessagingServer", "--host", "127.0.0.1",
-            "--port", str(port), "--working-dir", str(tmp_path),
-            "--start-cmd", f"{sys.executable} -m gsetup dms run --app DMS_X",
-        )  # fmt: skip
+        _dms("DMS_X", tmp_path, port=port)
         before = snapshot(db_url)
         message = refused("app", "start", "DMS_X", "--wait")
         other.shutdown()
@@ -145,11 +141,7 @@ def test_the_stand_in_refuses_a_port_in_use_and_other_hosts(db_url: str, tmp_pat
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        ok(
-            "app", "create", "DMS_X", "--type", "DigitalMessagingServer", "--host", "127.0.0.1",
-            "--port", str(port), "--working-dir", str(tmp_path),
-            "--start-cmd", f"{sys.executable} -m gsetup dms run --app DMS_X",
-        )  # fmt: skip
+        _dms("DMS_X", tmp_path, port=port)
         before = snapshot(db_url)
         message = refused("dms", "run", "--app", "DMS_X")
         assert f"127.0.0.1:{port}: the port is in use" in message
@@ -165,10 +157,11 @@ def test_the_stand_in_refuses_a_port_in_use_and_other_hosts(db_url: str, tmp_pat
     )
 
 
-def _dms(name: str, working: Path, *extra: str) -> int:
-    """A DigitalMessagingServer run by the stand-in; returns its port."""
-    working.mkdir()
-    port = free_port()
+def _dms(name: str, working: Path, *extra: str, port: int | None = None) -> int:
+    """A DigitalMessagingServer run by the stand-in (on ``port``, else a free one); returns
+    its port."""
+    working.mkdir(exist_ok=True)
+    port = port or free_port()
     ok(
         "app", "create", name, "--type", "DigitalMessagingServer", "--host", "127.0.0.1",
         "--port", str(port), "--working-dir", str(working),
