@@ -131,6 +131,24 @@ def test_unsupported_url_is_refused() -> None:
     assert "SQLite (sqlite:///PATH) or PostgreSQL" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "gsetup:s3cr3t-pw@db.example.com/gsetup",  # no dialect
+        "postgresql+psycopg://gsetup:s3cr3t-pw@db.example.com:5432x/gsetup",  # port
+    ],
+)
+def test_a_malformed_url_is_refused_without_its_password(url: str) -> None:
+    result = run_cli("--db", url, "db", "status")
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith("gsetup: error: '") and result.stderr.count("\n") == 1
+    assert "gsetup:***@db.example.com" in result.stderr
+    assert "is not a database URL" in result.stderr
+    assert "s3cr3t-pw" not in result.stdout + result.stderr
+    version = run_cli("--db", url, "version", "--json")
+    assert version.exit_code == 0 and version.json()["database"] == "(not a database URL)"
+
+
 @pytest.mark.pg
 def test_server_database_behind_says_so_then_upgrade(
     pg_url: str, monkeypatch: pytest.MonkeyPatch

@@ -323,6 +323,7 @@ def test_bad_urls_exit_2_without_the_password(tmp_path: Path) -> None:
         "postgresql+psycopg://ixn:***@127.0.0.1:1/ixn",
         "informix://ixn:s3cr3t-pw@host/db": "Unknown database dialect 'informix'",
         "ixn:s3cr3t-pw@host/db": "cannot be parsed",
+        "postgresql+psycopg://ixn:s3cr3t-pw@host:x/db": "cannot be parsed",
         f"sqlite:///{tmp_path / 'nowhere.db'}": "does not exist",
     }
     for url, message in cases.items():

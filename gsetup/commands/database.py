@@ -40,7 +40,7 @@ def versions(db_url: str | None) -> dict[str, Any]:
     url = resolve_url(db_url)
     try:
         shown = make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         shown = "(not a database URL)"
     return {
         "gsetup": __version__,

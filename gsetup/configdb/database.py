@@ -87,17 +87,9 @@ def open_database(
     ``check`` False leaves the schema to :func:`check_schema` (after a login, say).
     """
     from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
     from sqlalchemy.pool import NullPool
 
-    try:
-        url = make_url(url_text)
-    except ArgumentError:
-        raise DatabaseError(
-            f"{url_text!r} is not a database URL; use e.g. sqlite:///path/gsetup.db or "
-            "postgresql+psycopg://user@host/dbname"
-        ) from None
+    url = parse_url(url_text)
     # Compact JSON: install-history records of large plans are written at every apply.
     # hide_parameters: a database error must never print the values bound (they hold secrets).
     compact = functools.partial(json.dumps, separators=(",", ":"), ensure_ascii=False)
@@ -124,6 +116,28 @@ def open_database(
     if check:
         check_schema(db, upgrade=db.embedded if upgrade is None else upgrade)
     return db
+
+
+def parse_url(url_text: str) -> URL:
+    """Parse a configuration database URL; DatabaseError, its password masked, if it cannot be."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url_text)
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise DatabaseError(
+            f"{redact_url(url_text)!r} is not a database URL; use e.g. "
+            "sqlite:///path/gsetup.db or postgresql+psycopg://user@host:5432/dbname"
+        ) from None
+
+
+def redact_url(url_text: str) -> str:
+    """``url_text`` with the password of its user part masked, parsable or not."""
+    scheme, sep, rest = url_text.rpartition("://")
+    userinfo, at, host = rest.rpartition("@")
+    user, colon, _password = userinfo.partition(":")
+    return f"{scheme}{sep}{user}:***{at}{host}" if colon else url_text
 
 
 # The drivers gsetup is built and tested with, per backend (None: the backend's default).

@@ -196,14 +196,15 @@ def _create_engine(url: str, create: bool) -> Engine:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, DBAPIError
 
+    from gsetup.configdb.database import redact_url, supported
+
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise StoreError(
-            f"{url!r} is not a store URL; use e.g. sqlite:///runtime.db or "
+            f"{redact_url(url)!r} is not a store URL; use e.g. sqlite:///runtime.db or "
             "postgresql+psycopg://user@host/dbname"
         ) from None
-    from gsetup.configdb.database import supported
 
     backend = parsed.get_backend_name()
     if not supported(parsed):

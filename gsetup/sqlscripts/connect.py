@@ -65,7 +65,7 @@ def parse_target(url: str) -> Target:
 
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         # SQLAlchemy's own message repeats the URL, password included.
         raise BadInputError(
             "The database URL cannot be parsed: use the form "
