@@ -156,7 +156,24 @@ BAD_LINES = [
         "wrong attached data type: attached_data._facebookPostId is a string, not 17",
     ),
     ('{"at": 2, "agent": "zed", "action": "ready"}', "unknown agent 'zed'; the agents are: ann"),
+    ('{"at": 2, "agent": ["ann"], "action": "ready"}', "unknown agent ['ann']; the agents"),
     ('{"at": 2, "agent": "ann", "action": "dance"}', "action is one of login, ready"),
+    (
+        '{"at": 2, "agent": "ann", "action": "accept", "interaction": {"id": 1}}',
+        "interaction {'id': 1} is neither the external_id of an earlier inbound line",
+    ),
+    (
+        json.dumps({**GOOD, "inbound": {**GOOD["inbound"], "external_id": "x" * 256}}),
+        "inbound.external_id is a non-empty string of at most 255 characters",
+    ),
+    (
+        json.dumps({**GOOD, "inbound": {**GOOD["inbound"], "channel": " "}}),
+        "inbound.channel is a non-empty string of at most 255 characters",
+    ),
+    (
+        json.dumps({**GOOD, "inbound": {**GOOD["inbound"], "text": "caf\udce9"}}),
+        "a string holds a lone surrogate (\\udce9); text is UTF-8 characters",
+    ),
     (
         '{"at": 2, "agent": "ann", "action": "accept", "interaction": "nope"}',
         "interaction 'nope' is neither the external_id of an earlier inbound line",

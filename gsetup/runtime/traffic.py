@@ -18,6 +18,7 @@ from typing import Any
 from gsetup.errors import BadInputError
 from gsetup.fileio import JSONL_LIMIT, read_lines
 from gsetup.runtime.config import DMS_TYPE, Deployment
+from gsetup.runtime.schema import NAME
 from gsetup.runtime.udata_types import attached_data_error
 
 KINDS = ("inbound", "agent", "driver", "compliance_delete")
@@ -88,6 +89,8 @@ class _Checker:
             data = json.loads(line)
         except ValueError as exc:
             raise ValueError(f"not valid JSON ({exc})") from None
+        if "\\ud" in line.lower():  # a lone surrogate is only ever written escaped
+            _check_encodable(data)
         if not isinstance(data, dict):
             raise ValueError(f"a line is a JSON object, not {type(data).__name__}")
         at = self._at(data.get("at"))
@@ -142,8 +145,12 @@ class _Checker:
                 f"the fields are: {', '.join(INBOUND_FIELDS)}"
             )
         for name in ("media_type", "channel", "external_id"):
-            if not isinstance(body.get(name), str) or not body[name]:
-                raise ValueError(f"inbound.{name} is a non-empty string")
+            value = body.get(name)
+            # The intake's limits: refused there, the line would stop a replay half run.
+            if not isinstance(value, str) or not value.strip() or len(value) > NAME:
+                raise ValueError(
+                    f"inbound.{name} is a non-empty string of at most {NAME} characters"
+                )
         media_types = self.deployment.media_types
         if media_types and body["media_type"] not in media_types:
             raise ValueError(
@@ -171,7 +178,7 @@ class _Checker:
 
     def _agent(self, number: int, at: float, data: Mapping[str, Any]) -> Event:
         agent, action = data["agent"], data.get("action")
-        if agent not in self.deployment.agents:
+        if not isinstance(agent, str) or agent not in self.deployment.agents:
             raise ValueError(
                 f"unknown agent {agent!r}; the agents are: "
                 f"{', '.join(sorted(self.deployment.agents)) or 'none'}"
@@ -179,7 +186,7 @@ class _Checker:
         if action not in ACTIONS:
             raise ValueError(f"action is one of {', '.join(ACTIONS)}, not {action!r}")
         ref = data.get("interaction")
-        if ref is not None and ref not in self.refs:
+        if ref is not None and (not isinstance(ref, str) or ref not in self.refs):
             raise ValueError(
                 f"interaction {ref!r} is neither the external_id of an earlier inbound line "
                 "nor the name (as) of an earlier reply or draft"
@@ -221,3 +228,14 @@ class _Checker:
         if not isinstance(external, str) or not external:
             raise ValueError("compliance_delete is the deleted message's id (a string)")
         return Event(number, at, "compliance_delete", app=self._app(data), ref=external)
+
+
+def _check_encodable(data: Any) -> None:
+    """Refuse a lone UTF-16 surrogate (``"\\ud800"``): JSON allows it, UTF-8 cannot store it."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError as exc:
+        found = ord(exc.object[exc.start])
+        raise ValueError(
+            f"a string holds a lone surrogate (\\u{found:04x}); text is UTF-8 characters"
+        ) from None
