@@ -289,3 +289,15 @@ def test_iwd_packages_create_the_adapter_queue_only_when_missing(
     install("facebook-bp-iwd")
     assert run_cli("uninstall", "facebook-bp-iwd", "-t", "Environment", "--yes").exit_code == 0
     assert adapter in queues()
+
+
+def test_replay_refuses_a_kept_store_that_is_not_empty(installed: Path, tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'kept.db'}"
+    args = ("route", "replay", str(TRAFFIC / "fb-question.jsonl"), "--store", store)
+    assert run_cli(*args).exit_code == 0
+    again = run_cli(*args)  # the first run's rows would make every line a duplicate
+    assert again.exit_code == 2, again.stdout
+    assert again.stderr == (
+        f"gsetup: error: --store {store}: the store holds 2 interactions; "
+        "a replay needs an empty one\n"
+    )

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gsetup.context import Context
+from gsetup.errors import BadInputError
 from gsetup.runtime.replay import ReplayReport
+
+if TYPE_CHECKING:
+    from gsetup.runtime.store import Store
 
 
 def replay_file(ctx: Context, tenant: str, path: Path, store: str | None) -> ReplayReport:
@@ -32,6 +37,21 @@ def replay_file(ctx: Context, tenant: str, path: Path, store: str | None) -> Rep
             deployment=deployment,
         )
         try:
+            if store:
+                _require_empty(runtime.store, store)
             return Replay(runtime, clock).run(events)
         finally:
             runtime.close()
+
+
+def _require_empty(store: Store, url: str) -> None:
+    """A kept store must be empty: an earlier run's rows would take the file's external ids
+    (a resubmission is a duplicate) and its agents' capacity, so the report would be wrong."""
+    from sqlalchemy import func, select
+
+    with store.read() as conn:
+        found = conn.scalar(select(func.count()).select_from(store.table))
+    if found:
+        raise BadInputError(
+            f"--store {url}: the store holds {found} interactions; a replay needs an empty one"
+        )
