@@ -261,8 +261,26 @@ def read_text(path: Path, limit: int, what: str) -> str:
 def json_loads(text: str | bytes) -> Any:
     """``text`` parsed as JSON. ``json.loads`` also takes NaN, Infinity and numbers past a
     float's range (``1e999``), which are not JSON: stored, they would make every later answer
-    that holds them fail to encode. They raise ValueError here, as any other bad JSON does."""
-    return json.loads(text, parse_constant=_not_a_number, parse_float=_finite)
+    that holds them fail to encode. They raise ValueError here, as any other bad JSON does,
+    and so does a lone UTF-16 surrogate (``"\\ud800"``), which UTF-8 cannot store."""
+    data = json.loads(text, parse_constant=_not_a_number, parse_float=_finite)
+    # A surrogate is only ever written escaped: other texts need no check.
+    escaped = b"\\ud" in text.lower() if isinstance(text, bytes) else "\\ud" in text.lower()
+    if escaped:
+        check_encodable(data)
+    return data
+
+
+def check_encodable(data: Any) -> None:
+    """ValueError when a string of ``data`` holds a lone surrogate: JSON allows it (escaped),
+    UTF-8 cannot store it."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError as exc:
+        found = ord(exc.object[exc.start])
+        raise ValueError(
+            f"a string holds a lone surrogate (\\u{found:04x}); text is UTF-8 characters"
+        ) from None
 
 
 def _not_a_number(token: str) -> float:

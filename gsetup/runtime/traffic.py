@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gsetup.errors import BadInputError
-from gsetup.fileio import JSONL_LIMIT, read_lines
+from gsetup.fileio import JSONL_LIMIT, check_encodable, read_lines
 from gsetup.runtime.config import DMS_TYPE, Deployment
 from gsetup.runtime.schema import NAME
 from gsetup.runtime.udata_types import attached_data_error
@@ -90,7 +90,7 @@ class _Checker:
         except ValueError as exc:
             raise ValueError(f"not valid JSON ({exc})") from None
         if "\\ud" in line.lower():  # a lone surrogate is only ever written escaped
-            _check_encodable(data)
+            check_encodable(data)
         if not isinstance(data, dict):
             raise ValueError(f"a line is a JSON object, not {type(data).__name__}")
         at = self._at(data.get("at"))
@@ -228,14 +228,3 @@ class _Checker:
         if not isinstance(external, str) or not external:
             raise ValueError("compliance_delete is the deleted message's id (a string)")
         return Event(number, at, "compliance_delete", app=self._app(data), ref=external)
-
-
-def _check_encodable(data: Any) -> None:
-    """Refuse a lone UTF-16 surrogate (``"\\ud800"``): JSON allows it, UTF-8 cannot store it."""
-    try:
-        json.dumps(data, ensure_ascii=False).encode()
-    except UnicodeEncodeError as exc:
-        found = ord(exc.object[exc.start])
-        raise ValueError(
-            f"a string holds a lone surrogate (\\u{found:04x}); text is UTF-8 characters"
-        ) from None
