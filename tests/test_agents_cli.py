@@ -248,3 +248,31 @@ def test_agent_client_url_is_checked() -> None:
             result = run_cli("agent", *args, "--url", url)
             assert result.exit_code == 2, (args, url, result.stderr)
             assert f"gsetup: error: --url '{url}'" in result.stderr and reason in result.stderr
+
+
+def test_logout_forgets_the_session_at_any_url_a_refusal_only_at_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A logout through another spelling of the runtime's URL still forgets the saved
+    session; a 401 from a runtime it was not saved for (another --url) keeps it."""
+    import json
+
+    from gsetup.commands import runtime_client
+    from gsetup.commands.runtime_client import RuntimeRefusedError, sessions_path
+
+    path = sessions_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    saved = {"alice": {"url": "http://127.0.0.1:9", "token": "t"}}
+
+    def refuse(*_args: object, **_kwargs: object) -> dict[str, object]:
+        raise RuntimeRefusedError(401, "unknown or expired session")
+
+    path.write_text(json.dumps(saved))
+    monkeypatch.setattr(runtime_client, "call", refuse)
+    refused = run_cli("agent", "ready", "--url", "http://localhost:9")
+    assert refused.exit_code == 2 and "forgotten" not in refused.stderr
+    assert json.loads(path.read_text()) == saved
+    out = {"name": "alice", "state": "logged_out", "load": {}, "capacity": {}}
+    monkeypatch.setattr(runtime_client, "call", lambda *_a, **_k: out)
+    assert run_cli("agent", "logout", "--url", "http://localhost:9").exit_code == 0
+    assert json.loads(path.read_text()) == {}

@@ -207,19 +207,22 @@ def _session_call(
     try:
         return call(session.url, method, path, token=session.token, body=body, timeout=timeout)
     except RuntimeRefusedError as exc:
-        if exc.status != 401 or not _forget(session):
+        if exc.status != 401 or not _forget(session, refused_at_saved_url=True):
             raise
         raise RuntimeRefusedError(
             401, f"{exc.reason}; the session saved for {session.agent!r} is forgotten"
         ) from None
 
 
-def _forget(session: AgentSession) -> bool:
-    """Remove ``session`` from the saved ones (not a newer login of the agent, nor one of
-    another runtime); whether it was there."""
+def _forget(session: AgentSession, *, refused_at_saved_url: bool = False) -> bool:
+    """Remove ``session`` from the saved ones (not a newer login of the agent); whether it
+    was there. A refusal (401) forgets it only when it came from the runtime it was saved
+    for: another ``--url`` may name a runtime that never knew it."""
     sessions = _load_sessions()
     saved = sessions.get(session.agent)
-    if saved is None or (saved["url"], saved["token"]) != (session.url, session.token):
+    if saved is None or saved["token"] != session.token:
+        return False
+    if refused_at_saved_url and saved["url"] != session.url:
         return False
     del sessions[session.agent]
     _save_sessions(sessions)
