@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from gsetup.configdb import auth
-from gsetup.configdb.database import HEAD, open_database, resolve_url, schema_revision
+from gsetup.configdb.database import (
+    HEAD,
+    open_database,
+    resolve_url,
+    schema_revision,
+    url_or_none,
+)
 from gsetup.context import Context
 from gsetup.errors import ConflictError
 
@@ -32,16 +38,11 @@ def versions(db_url: str | None) -> dict[str, Any]:
     import platform
 
     import sqlalchemy
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
 
     from gsetup import __version__
 
-    url = resolve_url(db_url)
-    try:
-        shown = make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
-        shown = "(not a database URL)"
+    parsed = url_or_none(resolve_url(db_url))
+    shown = "(not a database URL)" if parsed is None else parsed.render_as_string()
     return {
         "gsetup": __version__,
         "schema": HEAD,

@@ -120,16 +120,25 @@ def open_database(
 
 def parse_url(url_text: str) -> URL:
     """Parse a configuration database URL; DatabaseError, its password masked, if it cannot be."""
+    url = url_or_none(url_text)
+    if url is None:
+        raise DatabaseError(
+            f"{redact_url(url_text)!r} is not a database URL; use e.g. "
+            "sqlite:///path/gsetup.db or postgresql+psycopg://user@host:5432/dbname"
+        )
+    return url
+
+
+def url_or_none(url_text: str) -> URL | None:
+    """``url_text`` parsed by SQLAlchemy, or None when it cannot be read (its own errors
+    repeat the URL, password included)."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:
         return make_url(url_text)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
-        raise DatabaseError(
-            f"{redact_url(url_text)!r} is not a database URL; use e.g. "
-            "sqlite:///path/gsetup.db or postgresql+psycopg://user@host:5432/dbname"
-        ) from None
+        return None
 
 
 def redact_url(url_text: str) -> str:

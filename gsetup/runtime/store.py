@@ -193,19 +193,16 @@ def open_store(url: str, *, create: bool = True) -> Store:
 
 def _create_engine(url: str, create: bool) -> Engine:
     from sqlalchemy import create_engine, event
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, DBAPIError
+    from sqlalchemy.exc import DBAPIError
 
-    from gsetup.configdb.database import redact_url, supported
+    from gsetup.configdb.database import redact_url, supported, url_or_none
 
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+    parsed = url_or_none(url)
+    if parsed is None:
         raise StoreError(
             f"{redact_url(url)!r} is not a store URL; use e.g. sqlite:///runtime.db or "
             "postgresql+psycopg://user@host/dbname"
-        ) from None
-
+        )
     backend = parsed.get_backend_name()
     if not supported(parsed):
         raise StoreError(

@@ -60,17 +60,14 @@ class Target:
 
 def parse_target(url: str) -> Target:
     """Parse ``url`` and detect its DBMS; BadInputError for what gsetup cannot use."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    from gsetup.configdb.database import url_or_none
 
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
-        # SQLAlchemy's own message repeats the URL, password included.
+    parsed = url_or_none(url)
+    if parsed is None:
         raise BadInputError(
             "The database URL cannot be parsed: use the form "
             "dialect+driver://user:password@host:port/database."
-        ) from None
+        )
     backend = parsed.get_backend_name()
     if backend not in _BACKENDS:
         allowed = ", ".join(sorted(set(_BACKENDS.values())))
