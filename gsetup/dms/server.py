@@ -21,7 +21,7 @@ from gsetup.dms.outbound import OutboundLog
 from gsetup.dms.settings import DmsSettings, RoleState
 from gsetup.dms.spool import Spool
 from gsetup.errors import BadInputError
-from gsetup.httpbody import BodyError, json_object
+from gsetup.httpjson import BodyError, json_object, refusal_reason
 from gsetup.sigterm import stop_on_sigterm
 
 if TYPE_CHECKING:
@@ -205,14 +205,7 @@ async def _refused(request: Request, exc: Exception) -> JSONResponse:
     from starlette.responses import JSONResponse
 
     refused = cast("HTTPException", exc)  # registered for HTTPException only
-    path = request.url.path
-    if refused.status_code == 404:
-        reason = f"no route {path}: docs/upgrades.md lists the DMS stand-in's routes"
-    elif refused.status_code == 405:
-        allowed = (refused.headers or {}).get("Allow", "")
-        reason = f"{path} does not take {request.method}, only {allowed}"
-    else:
-        reason = refused.detail
+    reason = refusal_reason(request, refused, "docs/upgrades.md lists the DMS stand-in's routes")
     return JSONResponse({"error": reason}, status_code=refused.status_code, headers=refused.headers)
 
 

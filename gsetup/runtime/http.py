@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gsetup.httpbody import BodyError, json_object
+from gsetup.httpjson import BodyError, json_object, refusal_reason
 from gsetup.runtime.config import read_agent
 from gsetup.runtime.credentials import check_agent_login, find_intake_caller
 from gsetup.runtime.errors import IntakeError, RuntimeRequestError
@@ -192,15 +192,8 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     """Starlette's own refusals (no such path, a method the route does not take) answered
     as every other error is: JSON with a reason, the status and headers (``Allow``) kept."""
     refused = cast(HTTPException, exc)  # registered for HTTPException only
-    status, headers, path = refused.status_code, refused.headers, request.url.path
-    if status == 404:
-        reason = f"no route {path}: docs/runtime.md lists the routes"
-    elif status == 405:
-        allowed = (headers or {}).get("Allow", "")
-        reason = f"{path} does not take {request.method}, only {allowed}"
-    else:
-        reason = refused.detail
-    return _error(status, reason, headers)
+    reason = refusal_reason(request, refused, "docs/runtime.md lists the routes")
+    return _error(refused.status_code, reason, refused.headers)
 
 
 # --- credentials ---------------------------------------------------------------------------
@@ -280,7 +273,7 @@ async def _any_credential(api: Api, request: Request) -> None:
 
 
 async def _body(api: Api, request: Request, *, required: bool = True) -> dict[str, Any]:
-    """The request's JSON object (:func:`gsetup.httpbody.json_object`). A route that needs
+    """The request's JSON object (:func:`gsetup.httpjson.json_object`). A route that needs
     none reads it all the same (``required=False``: an empty body is ``{}``), so no POST
     accepts a body the others would refuse."""
     try:

@@ -1,5 +1,6 @@
-"""A request's JSON object body, read within a size limit: the one reader of the routing
-runtime's HTTP API and the DMS stand-in, so both refuse the same bodies the same way."""
+"""JSON over HTTP, shared by the routing runtime's API and the DMS stand-in so that both
+refuse the same requests the same way: a request's JSON object body read within a size
+limit, and the reason given for Starlette's own refusals (no such route, a wrong method)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from gsetup.fileio import json_loads
 
 if TYPE_CHECKING:
+    from starlette.exceptions import HTTPException
     from starlette.requests import Request
 
 
@@ -42,6 +44,18 @@ async def json_object(request: Request, limit: int, *, required: bool = True) ->
     if not isinstance(data, dict):
         raise BodyError(400, f"the body must be a JSON object, not {_json_type(data)}")
     return data
+
+
+def refusal_reason(request: Request, refused: HTTPException, routes: str) -> str:
+    """What to say for Starlette's own refusal: the path no route serves, then ``routes``
+    (where they are listed), or the methods the route takes (its ``Allow`` header)."""
+    path = request.url.path
+    if refused.status_code == 404:
+        return f"no route {path}: {routes}"
+    if refused.status_code == 405:
+        allowed = (refused.headers or {}).get("Allow", "")
+        return f"{path} does not take {request.method}, only {allowed}"
+    return str(refused.detail)
 
 
 def _json_type(value: Any) -> str:
