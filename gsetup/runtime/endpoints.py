@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, Float, Integer, MetaData, PrimaryKeyConstraint, String, Table
 
+from gsetup.plan.lock import process_alive
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
@@ -84,13 +86,7 @@ def _alive(row: Any, lease: float) -> bool:
     """A process on this host is alive while its pid is; one on another host while its
     heartbeat is younger than a lease (a killed worker's record stays until then)."""
     if row.host == socket.gethostname():
-        try:
-            os.kill(row.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:  # another user's process: alive
-            pass
-        return True
+        return process_alive(row.pid)
     return row.heartbeat_at is not None and time.time() - row.heartbeat_at < lease
 
 
