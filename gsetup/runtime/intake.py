@@ -230,34 +230,33 @@ def _compliance_delete(ctx: EngineContext, body: Mapping[str, Any]) -> str:
             )
             if row.external_id == external or json.loads(row.attributes).get("StatusId") == external
         ]
-        changed = conn.execute(
-            update(interactions)
-            .where(i.tenant == ctx.tenant, i.external_id == external)
-            .values(text=None)
-        ).rowcount
-        _forget_merged_text(conn, ctx.tenant, external)
+        own = set(
+            conn.execute(
+                select(i.id).where(i.tenant == ctx.tenant, i.external_id == external)
+            ).scalars()
+        )
+        if own:
+            conn.execute(
+                update(interactions).where(i.tenant == ctx.tenant, i.id.in_(own)).values(text=None)
+            )
+            _forget_merged_text(conn, ctx.tenant, own)
         if ids:
             conn.execute(
                 update(ucs_interactions)
                 .where(u.tenant == ctx.tenant, u.id.in_(ids))
                 .values(text=None)
             )
-        if not ids and not changed:
+        if not ids and not own:
             raise IntakeError(404, f"no stored message {external!r}")
     return external
 
 
-def _forget_merged_text(conn: Connection, tenant: str, external: str) -> None:
-    """merge_itx_data copied the text of each interaction of message ``external`` into the
+def _forget_merged_text(conn: Connection, tenant: str, ids: set[str]) -> None:
+    """merge_itx_data copied the text of each of the interactions ``ids`` into the
     ``_mergedItems`` of the one it was merged into: removed there too."""
     from sqlalchemy import or_, select, update
 
     i = interactions.c
-    ids = set(
-        conn.execute(select(i.id).where(i.tenant == tenant, i.external_id == external)).scalars()
-    )
-    if not ids:
-        return
     holders = conn.execute(
         select(i.id, i.attached_data)
         .where(i.tenant == tenant, or_(*(i.attached_data.contains(itx) for itx in ids)))
