@@ -40,7 +40,6 @@ from gsetup.commands.upgrade_members import (
     aside_directory,
     drop_aside,
     load_member,
-    port_taken,
     set_aside,
     start,
     state_of,
@@ -59,6 +58,7 @@ from gsetup.drivers.package import InstallRecord
 from gsetup.drivers.specs import Driver
 from gsetup.drivers.staging import DRIVERS_DIR
 from gsetup.errors import BadInputError, GsetupError
+from gsetup.process.control import port_holder
 
 # Fault injection for the tests: SIGKILL this process once the named step is recorded.
 KILL_AFTER_ENV = "GSETUP_TEST_KILL_AFTER_STEP"
@@ -230,12 +230,9 @@ def _problems(
             problems.append(f"exactly one member must be primary ({shown})")
     for state in states:
         member = members[state.name]
-        if not state.running and port_taken(member):
-            problems.append(
-                f"{state.name} is not running and another process listens on "
-                f"{member.process.host}:{member.process.port}, so it could not start there; "
-                "stop that process first"
-            )
+        taken = None if state.running else port_holder(member.process)
+        if taken is not None:
+            problems.append(f"{state.name} is not running and {taken}")
     if not request.force and all(r.version == to_version for r in records.values()):
         problems.append(f"version {to_version} is installed already; --force installs it again")
     for name, record in records.items():

@@ -91,14 +91,6 @@ def _state(name: str, status: Status, driver: Driver) -> MemberState:
     )
 
 
-def port_taken(member: Member) -> bool:
-    """Whether another process listens on the member's host and port (it is not running)."""
-    from gsetup.process.health import port_taken as taken
-
-    config = member.process
-    return bool(config.host) and config.port is not None and taken(config.host, config.port)
-
-
 def stop(member: Member, timeout: float) -> None:
     """Stop the member and wait until it is down."""
     control.stop(member.process, timeout=timeout)

@@ -85,7 +85,13 @@ def start(
     """Start the application; with ``wait``, return once ``ready`` (default: healthy)."""
     adapter = adapter_for(config)
     if config.adapter == "local" and not adapter.running()[0]:
-        _refuse_taken_port(config)
+        # The new process could not listen there, but the one that does would answer its
+        # health probe: --wait would report a start that failed as healthy.
+        taken = port_holder(config)
+        if taken is not None:
+            raise BadInputError(
+                f"application {config.app!r} is not running and {taken} (nothing was started)"
+            )
     adapter.start()
     if config.adapter == "local":
         _check_alive(config, adapter, START_GRACE)
@@ -101,15 +107,15 @@ def stop(config: ProcessConfig, *, timeout: float) -> Status:
     return wait_for(config, adapter, lambda s: not s.running, timeout, "stop")
 
 
-def _refuse_taken_port(config: ProcessConfig) -> None:
-    # The new process could not listen there, but the one that does would answer its
-    # health probe: --wait would report a start that failed as healthy.
+def port_holder(config: ProcessConfig) -> str | None:
+    """What stops the application from starting on its address when another process
+    listens there (ask only while it is not running); None when the port is free."""
     if config.host and config.port and port_taken(config.host, config.port):
-        raise BadInputError(
-            f"application {config.app!r} is not running and another process listens on "
-            f"{config.host}:{config.port}, so it could not start there; stop that process "
-            "first (nothing was started)"
+        return (
+            f"another process listens on {config.host}:{config.port}, so it could not start "
+            "there; stop that process first"
         )
+    return None
 
 
 def _healthy(now: Status) -> bool:
