@@ -232,11 +232,14 @@ def auto_agents(runtime: Any, agents: list[str], *, reply: bool) -> int:
 INTAKE_TOKEN = "intake-token-for-tests"
 
 
-def intake_config(directory: Path) -> Any:
-    """A configuration database (its engine) with DMS_1 holding ``INTAKE_TOKEN``: what the
-    in-process HTTP app checks a ``POST /interactions`` against."""
+def intake_config(directory: Path, logins: Mapping[str, str] | None = None) -> Any:
+    """A configuration database (its engine) with DMS_1 holding ``INTAKE_TOKEN``, and the
+    agents of ``logins`` (name -> password) with their logins: what the in-process HTTP app
+    checks a ``POST /interactions`` or an agent's session against."""
+    from gsetup.configdb.auth import hash_password
     from gsetup.configdb.database import open_database
     from gsetup.plan.apply import Operation, apply_state
+    from gsetup.runtime.credentials import PASSWORD_KEY, SECTION
     from gsetup.state import DesiredObject, DesiredState, OptionValue, object_path
 
     db = open_database(f"sqlite:///{directory / 'config.db'}")
@@ -249,6 +252,9 @@ def intake_config(directory: Path) -> Any:
             {("gsetup-runtime", "intake-token"): OptionValue(INTAKE_TOKEN, secret=True)},
         )
     )
+    for agent, password in (logins or {}).items():
+        login = {(SECTION, PASSWORD_KEY): OptionValue(hash_password(password), secret=True)}
+        state.add(DesiredObject("person", object_path("person", agent), {}, login))
     apply_state(db.engine, state, Operation("intake test set-up", "tests"))
     return db.engine
 

@@ -271,7 +271,7 @@ def _agents_over_http(runtime: RouteProcess, store: str, token: str) -> None:
 
     engine = create_engine(store, poolclass=NullPool)
     try:
-        other, _ = open_session(engine, "Other", "eve")
+        other, _ = open_session(engine, "Other", "eve", "0" * 64)
     finally:
         engine.dispose()
     forbidden = runtime.request("POST", "/agents/ready", token=other)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,7 +20,7 @@ from sqlalchemy.pool import NullPool
 from gsetup.runtime import http, store
 from gsetup.runtime.api import Runtime, open_runtime
 from gsetup.runtime.clock import VirtualClock
-from tests.runtime_support import DMS, TENANT, worker_thread
+from tests.runtime_support import DMS, TENANT, intake_config, worker_thread
 from tests.test_runtime_blocks import body, deployment, start
 
 DEADLINE = 30.0  # far below the polls the tests set (120 s): only a wake-up can meet it
@@ -137,7 +138,7 @@ def test_reads_neither_wait_for_a_writer_nor_hold_one_up(
     monkeypatch.setattr(store, "SQLITE_BUSY_SECONDS", 1.0)  # a wait fails fast, not in 60 s
     runtime = start(store_url, clock, {"a1": (5, 1)})
     create_session_table(runtime.store.engine)
-    token, _session = open_session(runtime.store.engine, TENANT, "a1")
+    token, _session = open_session(runtime.store.engine, TENANT, "a1", "0" * 64)
     runtime.submit(TENANT, DMS, body(1))
     runtime.run_turn()
     with runtime.store.begin() as writing:
@@ -168,20 +169,25 @@ def test_reads_neither_wait_for_a_writer_nor_hold_one_up(
 
 
 @pytest.fixture
-def desk(store_url: str, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def desk(
+    store_url: str, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Any]:
     """The HTTP API of a runtime (with agent a1 logged in, ready) served by uvicorn on
     127.0.0.1, whose waiting requests read the offers again only every 120 s: an answer
     sooner comes from a wake-up. Yields (runtime, base URL, a1's session token, stop):
     ``stop(timeout)`` shuts the server down and says whether it stopped within ``timeout``."""
     from gsetup.commands.serve import Listen, bind
+    from gsetup.runtime.credentials import check_agent_login
     from gsetup.runtime.sessions import create_session_table, open_session
 
     monkeypatch.setattr(http, "OFFER_RECHECK", 120.0)
     runtime = start(store_url, clock, {"a1": (5, 1)})
     runtime.listen()
     create_session_table(runtime.store.engine)
-    token, _session = open_session(runtime.store.engine, TENANT, "a1")
-    config = create_engine("sqlite://")
+    config = intake_config(tmp_path, {"a1": "a1-password"})  # each request checks a1's login
+    credential = check_agent_login(config, TENANT, "a1", "a1-password")
+    assert credential is not None
+    token, _session = open_session(runtime.store.engine, TENANT, "a1", credential)
     api = http.Api(runtime, config)
     sock = bind(Listen("127.0.0.1", 0))
     server = http.Server(api)

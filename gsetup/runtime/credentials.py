@@ -4,11 +4,14 @@ Both live in the configuration database, written by ``gsetup route token create`
 ``gsetup agent add`` through the plan engine: an application's secret option
 ``[gsetup-runtime] intake-token`` (beside ``intake-url``), and a person's secret annex
 ``[gsetup-runtime] password-hash`` (an scrypt hash). They are read here on every check, so a
-revoked token or a removed agent is refused at once by a running runtime.
+revoked token is refused at once by a running runtime, and so is an agent's session once its
+password changed or the agent was removed: a session keeps the :func:`credential_mark` of the
+hash it was opened with.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -54,8 +57,16 @@ def agent_password_hash(config: Engine, tenant: str, agent: str) -> str | None:
         return agent_annex_value(conn, tenant, agent, SECTION, PASSWORD_KEY)
 
 
-def check_agent_login(config: Engine, tenant: str, agent: str, password: str) -> bool:
-    """Whether ``password`` is agent ``agent``'s; an unknown agent costs the same time."""
+def credential_mark(stored: str) -> str:
+    """What a session keeps of the password hash it was opened with: a SHA-256 of it, which
+    changes with the hash (a new password, a new salt) and gives nothing to guess from."""
+    return hashlib.sha256(stored.encode()).hexdigest()
+
+
+def check_agent_login(config: Engine, tenant: str, agent: str, password: str) -> str | None:
+    """The :func:`credential_mark` of agent ``agent``'s password hash if ``password`` is
+    its (the hash checked, not one read again: a change in between ends the session), else
+    None; an unknown agent costs the same time."""
     import secrets
 
     from gsetup.configdb.auth import hash_password, verify_password
@@ -63,4 +74,14 @@ def check_agent_login(config: Engine, tenant: str, agent: str, password: str) ->
     stored = agent_password_hash(config, tenant, agent)
     # Hash for an unknown agent too, so the answer's timing does not tell which agents exist.
     ok = verify_password(password, stored or hash_password(secrets.token_hex(8)))
-    return ok and stored is not None
+    return credential_mark(stored) if ok and stored is not None else None
+
+
+def login_still_holds(config: Engine, tenant: str, agent: str, mark: str | None) -> bool:
+    """Whether agent ``agent`` still has the password hash ``mark`` was made of: False once
+    its password changed or it was removed (or is no agent any more), and for a session
+    without a mark (opened before sessions kept one)."""
+    stored = agent_password_hash(config, tenant, agent)
+    if stored is None or mark is None:
+        return False
+    return hmac.compare_digest(credential_mark(stored).encode(), mark.encode())

@@ -5,7 +5,9 @@ bench drive :class:`gsetup.runtime.api.Runtime` in-process. Every route but ``/h
 needs ``Authorization: Bearer TOKEN``: a DMS application's intake token for intake and
 events, an agent session (``POST /agents/login``) for ``/agents/...``, either for status and
 metrics. Credentials are checked before the body is read, so a refused request changes
-nothing. docs/runtime.md describes every route.
+nothing, and read from the configuration database on every request: a revoked token, or the
+session of an agent whose password changed or who was removed, is refused at once.
+docs/runtime.md describes every route.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from starlette.routing import Route
 
 from gsetup.httpjson import BodyError, json_object, refusal_reason
 from gsetup.runtime.config import read_agent
-from gsetup.runtime.credentials import check_agent_login, find_intake_caller
+from gsetup.runtime.credentials import check_agent_login, find_intake_caller, login_still_holds
 from gsetup.runtime.errors import IntakeError, RuntimeRequestError
 from gsetup.runtime.sessions import Session, end_sessions, find_session, open_session
 from gsetup.runtime.store import first_line
@@ -234,7 +236,25 @@ async def _session(api: Api, request: Request) -> Session:
         raise RuntimeRequestError(
             403, f"agent {session.agent!r} of tenant {session.tenant!r} may not act on this tenant"
         )
+    ended = await _ended(api, session)
+    if ended is not None:
+        raise ended
     return session
+
+
+async def _ended(api: Api, session: Session) -> RuntimeRequestError | None:
+    """401 for a session of this tenant whose agent's password changed, or which was
+    removed, since the session was opened; None while its login holds. Either cause is
+    named, so the refusal tells no more than the session did (its agent's name)."""
+    if await run_in_threadpool(
+        login_still_holds, api.config, session.tenant, session.agent, session.credential
+    ):
+        return None
+    return RuntimeRequestError(
+        401,
+        "session ended: the agent's password changed or the agent was removed; "
+        "log in again (POST /agents/login)",
+    )
 
 
 async def _refused(api: Api, token: str, wanted: str) -> RuntimeRequestError | None:
@@ -248,6 +268,10 @@ async def _refused(api: Api, token: str, wanted: str) -> RuntimeRequestError | N
         session = await run_in_threadpool(find_session, api.runtime.store.engine, token)
         if session is None:
             return None
+        if session.tenant == api.runtime.tenant:  # another tenant's logins are not ours to read
+            ended = await _ended(api, session)
+            if ended is not None:
+                return ended
         held = f"the session of agent {session.agent!r} of tenant {session.tenant!r}"
     return RuntimeRequestError(403, f"{held} may not do this: it takes {wanted}")
 
@@ -260,6 +284,9 @@ async def _any_credential(api: Api, request: Request) -> None:
         return
     session = await run_in_threadpool(find_session, api.runtime.store.engine, token)
     if session is not None and session.tenant == tenant:
+        ended = await _ended(api, session)
+        if ended is not None:
+            raise ended
         return
     # Either kind may have been meant: the refusal names both (a revoked intake token is not
     # told to log in again).
@@ -344,14 +371,17 @@ async def _login(api: Api, request: Request) -> Response:
     tenant = api.runtime.tenant
     if body.get("tenant", tenant) != tenant:  # another tenant's agent is not known here
         raise RuntimeRequestError(401, "login failed: wrong agent or password")
-    if not await run_in_threadpool(check_agent_login, api.config, tenant, agent, password):
+    credential = await run_in_threadpool(check_agent_login, api.config, tenant, agent, password)
+    if credential is None:
         raise RuntimeRequestError(401, "login failed: wrong agent or password")
     # Read now: an agent added or changed since this runtime started logs in as it is now.
     config = await run_in_threadpool(read_agent, api.config, tenant, agent)
     if config is None:
         raise RuntimeRequestError(404, f"{agent!r} is no longer an agent of tenant {tenant!r}")
     status = await api.call(api.runtime.agent_login, tenant, agent, config)
-    token, session = await run_in_threadpool(open_session, api.runtime.store.engine, tenant, agent)
+    token, session = await run_in_threadpool(
+        open_session, api.runtime.store.engine, tenant, agent, credential
+    )
     return JSONResponse({"token": token, "expires_at": session.expires_at, **to_json(status)})
 
 

@@ -9,7 +9,7 @@ store of an older schema version gets the tables added since; a newer one is ref
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -307,13 +307,18 @@ def _ping_when_idle(engine: Engine) -> None:
             raise DisconnectionError("the pooled connection is gone") from None
 
 
-def create_tables(engine: Engine, tables: MetaData) -> None:
+def create_tables(
+    engine: Engine, tables: MetaData, upgrade: Callable[[Connection], None] | None = None
+) -> None:
     """Create those of ``tables`` the store lacks (the HTTP server's sessions and endpoints),
-    under the lock that creates the store: workers started together on a new store would
-    otherwise each find a table missing and all but one fail creating it."""
+    then ``upgrade`` the ones an older gsetup made, under the lock that creates the store:
+    workers started together on a new store would otherwise each find a table (or column)
+    missing and all but one fail creating it."""
     with engine.begin() as conn:
         _lock_prepare(conn, engine.dialect.name)
         tables.create_all(conn)
+        if upgrade is not None:
+            upgrade(conn)
 
 
 def _lock_prepare(conn: Connection, dbms: str) -> None:

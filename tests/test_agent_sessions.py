@@ -1,0 +1,187 @@
+"""An agent's sessions end when its password changes or it is removed, on whatever store the
+runtime uses: two real ``gsetup route run`` workers sharing a store of their own (not the
+default one beside the configuration database), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from tests.helpers import run_cli, snapshot
+from tests.route_process import RouteProcess, route_run, wait_for
+from tests.runtime_support import DMS, configure_tenant, post
+
+FIRST, SECOND = "agent-pass-123", "agent-pass-456"
+ENDED = (
+    "session ended: the agent's password changed or the agent was removed; "
+    "log in again (POST /agents/login)"
+)
+OLD_TOKEN = "opened-before-sessions-kept-a-mark"
+
+
+@pytest.fixture
+def own_store(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """An empty store on the configuration database's backend, given to ``route run --store``."""
+    if db_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'own-store.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def workers(
+    db_url: str, own_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[RouteProcess, RouteProcess]]:
+    """Agent alice with a login, and two workers serving the tenant on ``own_store``, whose
+    sessions table is the one an older gsetup made (no credential column) with a session."""
+    configure_tenant(db_url, tmp_path, agents={"alice": 1})
+    _agent_add(monkeypatch, FIRST)
+    _old_sessions_table(own_store)
+    with ExitStack() as stack:
+        served = []
+        for name in ("w1", "w2"):
+            workdir = tmp_path / name
+            workdir.mkdir()
+            args = ("--store", own_store, "--worker-id", name)
+            served.append(stack.enter_context(route_run({}, *args, cwd=workdir)))
+        yield served[0], served[1]
+
+
+def _agent_add(monkeypatch: pytest.MonkeyPatch, password: str) -> str:
+    monkeypatch.setenv("AGENT_PW", password)
+    added = run_cli(
+        "agent", "add", "alice", "--skill", "facebook=5", "--capacity-rule", "rule-1",
+        "--password-from", "env:AGENT_PW",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.stderr
+    return added.stdout
+
+
+def _old_sessions_table(store: str) -> None:
+    """The sessions table as gsetup made it before sessions kept a credential mark, holding
+    a live session of alice."""
+    import hashlib
+
+    engine = create_engine(store, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "CREATE TABLE runtime_sessions (token_hash VARCHAR(64) PRIMARY KEY, "
+                    "tenant VARCHAR(255) NOT NULL, agent VARCHAR(255) NOT NULL, "
+                    "created_at FLOAT NOT NULL, expires_at FLOAT NOT NULL)"
+                )
+            )
+            conn.execute(
+                text("INSERT INTO runtime_sessions VALUES (:h, 'Environment', 'alice', :c, :e)"),
+                {
+                    "h": hashlib.sha256(OLD_TOKEN.encode()).hexdigest(),
+                    "c": time.time(),
+                    "e": time.time() + 3600,
+                },
+            )
+    finally:
+        engine.dispose()
+
+
+def _login(runtime: RouteProcess, password: str) -> Any:
+    return runtime.request("POST", "/agents/login", body={"agent": "alice", "password": password})
+
+
+def _session(runtime: RouteProcess, password: str) -> str:
+    answer = _login(runtime, password)
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["token"])
+
+
+def _offered(runtime: RouteProcess, session: str) -> list[str]:
+    answer = runtime.request("GET", "/agents/offers", token=session)
+    assert answer.status_code == 200, answer.text
+    return [o["interaction_id"] for o in answer.json()["offers"] if o["state"] == "offered"]
+
+
+def test_a_password_change_or_removal_ends_the_agents_sessions(
+    workers: tuple[RouteProcess, RouteProcess],
+    own_store: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w1, w2 = workers
+    old = w1.request("GET", "/agents/offers", token=OLD_TOKEN)
+    assert (old.status_code, old.json()["error"]) == (401, ENDED)  # logs in once more
+    made = run_cli("route", "token", "create", "--app", DMS, "--json")
+    assert made.exit_code == 0, made.stderr
+    intake = str(made.json()["token"])
+
+    session = _session(w1, FIRST)
+    assert w2.request("POST", "/agents/ready", token=session).status_code == 200
+    submitted = w1.request("POST", "/interactions", token=intake, body=post(1))
+    assert submitted.status_code == 201, submitted.text
+    itx = submitted.json()["id"]
+    assert wait_for(lambda: _offered(w2, session), "the offer to alice") == [itx]
+
+    again = _agent_add(monkeypatch, FIRST)  # the same password: changes nothing
+    assert "0 to create, 0 to update" in again
+    assert _offered(w1, session) == [itx] and _offered(w2, session) == [itx]
+
+    _agent_add(monkeypatch, SECOND)
+    for runtime in (w1, w2):  # each worker reads the configuration database itself
+        for method, path in (
+            ("POST", f"/agents/interactions/{itx}/accept"),
+            ("POST", f"/agents/interactions/{itx}/done"),
+            ("GET", "/agents/offers"),
+            ("GET", "/status"),
+            ("POST", "/interactions"),  # not 403 "may not do this": the session is over
+        ):
+            refused = runtime.request(method, path, token=session, body={})
+            assert refused.status_code == 401, (runtime.url, path, refused.text)
+            assert refused.json()["error"] == ENDED
+            assert refused.headers["www-authenticate"] == "Bearer"
+    assert _handled(own_store) == (0, 0)  # no accept, no done
+
+    assert _login(w2, FIRST).status_code == 401
+    session = _session(w2, SECOND)
+    assert w1.request("POST", "/agents/ready", token=session).status_code == 200
+    accepted = w1.request("POST", f"/agents/interactions/{itx}/accept", token=session)
+    assert accepted.status_code == 200, accepted.text
+    done = w2.request("POST", f"/agents/interactions/{itx}/done", token=session, body={})
+    assert done.status_code == 200, done.text
+
+    assert run_cli("agent", "remove", "alice", "--yes").exit_code == 0
+    for runtime in (w1, w2):
+        gone = runtime.request("POST", "/agents/ready", token=session)
+        assert (gone.status_code, gone.json()["error"]) == (401, ENDED)
+    assert _login(w1, SECOND).status_code == 401
+    assert _handled(own_store) == (1, 1)
+    _no_secret_stored(own_store)
+
+
+def _handled(store: str) -> tuple[int, int]:
+    """Offers accepted, and interactions held or finished: what an accept or a done changes
+    (the engine may let an offer expire and make it again meanwhile)."""
+    engine = create_engine(store, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return (
+                conn.execute(
+                    text("SELECT count(*) FROM runtime_offers WHERE outcome = 'accepted'")
+                ).scalar_one(),
+                conn.execute(
+                    text("SELECT count(*) FROM interactions WHERE state IN ('agent', 'stopped')")
+                ).scalar_one(),
+            )
+    finally:
+        engine.dispose()
+
+
+def _no_secret_stored(store: str) -> None:
+    """The sessions keep a SHA-256 of the password hash, never the hash nor the password."""
+    rows = snapshot(store, ("runtime_sessions",))["runtime_sessions"]
+    kept = {str(value) for row in rows for value in row}
+    assert not any(value.startswith("scrypt$") or value in (FIRST, SECOND) for value in kept)
+    assert len(rows) == 3  # the old session and the two of alice's logins
