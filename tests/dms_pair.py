@@ -264,3 +264,30 @@ def assert_nothing_lost(pair: Pair, client: Client) -> None:
     assert len(received) == len(set(received))
     assert set(client.acked) <= set(received)
     assert json.dumps(pair.received()[0]).count(TOKEN) == 0
+
+
+@contextmanager
+def listener(port: int) -> Iterator[subprocess.Popen[str]]:
+    """Another process listening on 127.0.0.1:``port`` (accepting nothing); killed at the end.
+    SO_REUSEADDR: the connections of a member that just stopped may still be in TIME_WAIT."""
+    code = (
+        "import socket, sys, time\n"
+        "s = socket.socket()\n"
+        "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+        "s.bind(('127.0.0.1', int(sys.argv[1])))\n"
+        "s.listen()\n"
+        "print('listening', flush=True)\n"
+        "time.sleep(300)\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, str(port)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline() == "listening\n"
+        yield process
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()

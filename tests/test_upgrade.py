@@ -21,6 +21,8 @@ from tests.dms_pair import (
     Pair,
     assert_nothing_lost,
     driver_package,
+    listener,
+    ok,
     running_pair,
 )
 from tests.helpers import CONFIG_TABLES, run_cli, snapshot
@@ -311,3 +313,40 @@ def test_a_primary_that_died_before_the_switchover_is_started_again(
     assert started == ("start", "DMS_A", "healthy, twitter driver 1.0.0")
     assert pair.versions() == {"DMS_A": "2.0.0", "DMS_B": "2.0.0"}
     assert pair.roles() == {"DMS_A": "backup", "DMS_B": "primary"}
+
+
+def _journal_sections(name: str) -> list[str]:
+    """The upgrade's option sections on a member (its journal, its kept options)."""
+    options = run_cli("app", "show", name, "--json").json()["options"]
+    return [section for section in options if section.startswith("gsetup-upgrade-")]
+
+
+def _taken(name: str, port: int) -> str:
+    return (
+        f"{name} is not running and another process listens on 127.0.0.1:{port}, so it could "
+        "not start there; stop that process first"
+    )
+
+
+def test_a_member_port_another_process_holds_is_refused(
+    pair: Pair, db_url: str, tmp_path: Path
+) -> None:
+    """The backup is down and another process listens on its port: it could not start
+    there, so the upgrade is refused before the first change (exit 2, naming member and
+    port); the database, the files and the processes are as they were."""
+    new = driver_package(tmp_path / "twitter-2.0.0", "2.0.0")
+    ok("app", "stop", "DMS_B")
+    primary, before = _pid(pair, "DMS_A"), _configuration(pair, db_url)
+    port = pair.ports["DMS_B"]
+    with listener(port) as other:
+        result = run_cli(*UPGRADE, "--package", str(new), "--yes")
+        assert other.poll() is None  # still there, still holding the port
+    assert result.exit_code == 2, result.stderr
+    assert "gsetup: error: the upgrade cannot start (nothing was changed): " in result.stderr
+    assert _taken("DMS_B", port) in result.stderr
+    assert _configuration(pair, db_url) == before
+    assert _journal_sections("DMS_A") == [] and _journal_sections("DMS_B") == []
+    assert _pid(pair, "DMS_A") == primary
+    assert pair.roles() == {"DMS_A": "primary", "DMS_B": None}
+    assert not (pair.working("DMS_B") / "gsetup-app.pid").exists()
+    assert not any((pair.working(name) / ".gsetup-upgrade").exists() for name in MEMBERS)
