@@ -350,3 +350,39 @@ def test_a_member_port_another_process_holds_is_refused(
     assert pair.roles() == {"DMS_A": "primary", "DMS_B": None}
     assert not (pair.working("DMS_B") / "gsetup-app.pid").exists()
     assert not any((pair.working(name) / ".gsetup-upgrade").exists() for name in MEMBERS)
+
+
+@SQLITE_ONLY
+def test_a_resumed_upgrade_and_its_dry_run_check_as_a_fresh_one(
+    pair: Pair, db_url: str, tmp_path: Path
+) -> None:
+    """Killed after the former primary's install (it is down, both have the new version in
+    the database), then its port taken: the dry run of the same command shows the problem,
+    the command refuses to resume, changing nothing. Once the port is free, both show no
+    problem (a member down, the new version installed on both are no problem when resuming)
+    and the command finishes."""
+    new = driver_package(tmp_path / "twitter-2.0.0", "2.0.0")
+    _killed_after("install:DMS_A", new)
+    port, serving = pair.ports["DMS_A"], _pid(pair, "DMS_B")
+    before = _configuration(pair, db_url)
+    again = (*UPGRADE, "--package", str(new), "--yes")
+    with listener(port):
+        planned = run_cli(*again, "--dry-run", "--json")
+        assert planned.exit_code == 0, planned.stderr
+        outcomes = [s["outcome"] for s in planned.json()["steps"]]
+        assert outcomes == ["done before"] * 6 + ["planned"]
+        assert planned.json()["problems"] == [_taken("DMS_A", port)]
+        refused = run_cli(*again)
+    assert refused.exit_code == 2, refused.stderr
+    assert "the upgrade cannot resume (nothing was changed): " in refused.stderr
+    assert _taken("DMS_A", port) in refused.stderr
+    assert _configuration(pair, db_url) == before
+    assert _pid(pair, "DMS_B") == serving
+    assert pair.roles() == {"DMS_A": None, "DMS_B": "primary"}
+
+    assert run_cli(*again, "--dry-run", "--json").json()["problems"] == []
+    result = run_cli(*again, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["result"] == "upgraded"
+    assert pair.versions() == {"DMS_A": "2.0.0", "DMS_B": "2.0.0"}
+    assert _journal_sections("DMS_A") == [] and _journal_sections("DMS_B") == []

@@ -144,8 +144,11 @@ def run_upgrade(
     from_version = journal.from_version if journal else records[order[0]].version
     report = UpgradeReport(request.driver, request.tenant, from_version, to_version)
     report.before = states
+    # The dry run and the real run, fresh or resumed, check the same: a dry run shows what
+    # the run would refuse.
+    report.problems = _problems(request, members, records, states, to_version, journal)
+    resumed = journal is not None
     if journal is None:
-        report.problems = _problems(request, members, records, states, to_version)
         journal = Journal(
             request.tenant,
             anchor,
@@ -162,7 +165,8 @@ def run_upgrade(
         return _plan(run, steps)
     if report.problems:
         raise BadInputError(
-            "the upgrade cannot start (nothing was changed): " + "; ".join(report.problems)
+            f"the upgrade cannot {'resume' if resumed else 'start'} (nothing was changed): "
+            + "; ".join(report.problems)
         )
     if not run.journal.done:
         run.record(run.journal)
@@ -215,13 +219,20 @@ def _problems(
     records: dict[str, InstallRecord],
     states: list[MemberState],
     to_version: str,
+    journal: Journal | None,
 ) -> list[str]:
-    """Everything that stops the upgrade from starting, for a message or the dry run."""
+    """Everything that stops the upgrade from starting, or a half-done one (``journal``)
+    from resuming, for a message or the dry run. A resumed upgrade starts a member found
+    down, and a member it installed on already has the new version and its old one aside."""
+    fresh = journal is None
+    done = journal.done if journal else ()
+    installed = {step.partition(":")[2] for step in done if step.startswith("install:")}
     problems = []
     if not request.single:
         for state in states:
             if not state.running:
-                problems.append(f"{state.name} is not running")
+                if fresh:
+                    problems.append(f"{state.name} is not running")
             elif not state.healthy:
                 problems.append(f"{state.name} is not healthy ({state.detail})")
         roles = [s.role for s in states]
@@ -233,13 +244,15 @@ def _problems(
         taken = None if state.running else port_holder(member.process)
         if taken is not None:
             problems.append(f"{state.name} is not running and {taken}")
-    if not request.force and all(r.version == to_version for r in records.values()):
+    if fresh and not request.force and all(r.version == to_version for r in records.values()):
         problems.append(f"version {to_version} is installed already; --force installs it again")
     for name, record in records.items():
         working = members[name].working_dir
         target = working / DRIVERS_DIR
         if not os.access(target if target.exists() else working, os.W_OK):
             problems.append(f"{target} is not writable")
+        if name in installed:
+            continue
         missing = [f.path for f in record.files if not (working / f.path).is_file()]
         if missing:
             problems.append(
