@@ -7,8 +7,10 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -280,3 +282,74 @@ def test_single_upgrade_refuses_a_taken_port_and_rolls_back_a_start_that_exits(
         assert not (working / ".gsetup-upgrade").exists()
     finally:
         ok("app", "stop", "DMS_1")
+
+
+def _launchers(working: Path) -> list[int]:
+    """The pids of gsetup.process.launch processes starting something in ``working``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"gsetup.process.launch" in argv and str(working).encode() in argv:
+            found.append(int(entry.name))
+    return found
+
+
+def _kill_in(working: Path) -> None:
+    """SIGKILL whatever runs in ``working`` (an application gsetup lost track of)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "cwd").resolve() == working.resolve():
+                os.kill(int(entry.name), signal.SIGKILL)
+        except OSError:
+            continue
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_app_start_interrupted_while_launching_keeps_track_of_the_process(
+    db_url: str, tmp_path: Path, how: str
+) -> None:
+    """Ctrl-C (SIGINT to gsetup's process group, as a terminal sends it) or SIGTERM while the
+    launcher runs: the application it started is recorded in the pid file all the same, so
+    `app status` sees it and `app stop` stops it (it ran on with no pid file: "not running",
+    its port taken by "another process", a resumed upgrade refused)."""
+    working = tmp_path / "w"
+    working.mkdir()
+    listens = f'{sys.executable} -c "import time; time.sleep(300)"'
+    ok("app", "create", "Slow", "--type", "ChatServer", "--working-dir", str(working))
+    ok("app", "update", "Slow", "--start-cmd", listens)
+    gsetup = subprocess.Popen(
+        [sys.executable, "-m", "gsetup", "app", "start", "Slow"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a shell's foreground job
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _launchers(working):
+            assert gsetup.poll() is None and time.monotonic() < deadline
+            time.sleep(0.001)
+        if how == "ctrl-c":
+            os.killpg(gsetup.pid, signal.SIGINT)
+        else:
+            gsetup.terminate()
+        _out, said = gsetup.communicate(timeout=30)
+        assert gsetup.returncode in (0, 130, -signal.SIGTERM), said
+        while _launchers(working):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        status = ok("app", "status", "Slow", "--json")
+        assert status["running"] is True, said
+        pid = status["pid"]
+        assert isinstance(pid, int) and Path(f"/proc/{pid}/cwd").resolve() == working.resolve()
+        assert ok("app", "stop", "Slow", "--json")["running"] is False
+        assert start_time(pid) is None
+    finally:
+        if gsetup.poll() is None:
+            gsetup.kill()
+            gsetup.wait()
+        _kill_in(working)

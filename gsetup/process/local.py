@@ -15,8 +15,9 @@ import sys
 import time
 
 from gsetup.errors import BadInputError, GsetupError
+from gsetup.interrupts import deferred_interrupt
 from gsetup.process.config import ProcessConfig
-from gsetup.process.pids import read_pid_file, start_time, write_pid_file
+from gsetup.process.pids import read_pid_file, start_time
 
 PID_FILE = "gsetup-app.pid"
 LOG_FILE = "gsetup-app.log"
@@ -48,20 +49,25 @@ class LocalAdapter:
                 f"application {self.config.app!r}: its start command cannot be split ({exc})"
             ) from exc
         launcher = [sys.executable, "-m", "gsetup.process.launch"]
-        done = subprocess.run(
-            [*launcher, str(self.config.working_dir), str(self.log_file), "--", *argv],
-            capture_output=True,
-            text=True,
-            env={**os.environ, **self.config.env},
-            timeout=self.config.timeout,
-            check=False,
-        )
+        where = [str(self.config.working_dir), str(self.log_file), str(self.pid_file)]
+        # The launcher records the pid and is left to finish (its own session, out of reach
+        # of a terminal's Ctrl-C; a Ctrl-C here waits for it): interrupted half-way, the
+        # application would run on untracked, holding its port.
+        with deferred_interrupt():
+            done = subprocess.run(
+                [*launcher, *where, "--", *argv],
+                capture_output=True,
+                text=True,
+                env={**os.environ, **self.config.env},
+                timeout=self.config.timeout,
+                check=False,
+                start_new_session=True,
+            )
         if done.returncode != 0:
             raise BadInputError(
                 f"application {self.config.app!r}: its start command failed: "
                 f"{done.stderr.strip() or done.returncode}"
             )
-        write_pid_file(self.pid_file, int(done.stdout))
 
     def stop(self) -> None:
         """SIGTERM to the process group, SIGKILL after the timeout; wait until it is gone."""
