@@ -191,6 +191,7 @@ def test_upgrade_bad_input_changes_nothing(
 
     not_dms = refused(*upgrade, *terms, "--dms", "Ixn")
     assert "key 'dms': 'Ixn' is not one of the choices: DMS_A, DMS_Alone, DMS_B" in not_dms
+    assert len(not_dms.splitlines()) == 1  # one line, also when standard error is no terminal
     alone = refused(*upgrade, *terms, "--dms", "DMS_Alone")
     assert "has no backup link" in alone and "--single" in alone
     assert "is paired with 'DMS_A'" in refused(*upgrade, *terms, "--dms", "DMS_B", "--single")

@@ -82,7 +82,10 @@ class StepProgress:
         self._task: Any = None
 
     def __enter__(self) -> StepProgress:
-        self._progress.start()
+        # Piped, there is no spinner to show, and rich's stop would print an empty line
+        # (before an error's one line, after the steps).
+        if self._progress.console.is_terminal:
+            self._progress.start()
         return self
 
     def __exit__(
@@ -91,7 +94,8 @@ class StepProgress:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        self._progress.stop()
+        if self._progress.live.is_started:
+            self._progress.stop()
 
     def step(self, report: StepReport) -> None:
         """A step started (spinner) or ended (a line)."""
