@@ -410,7 +410,7 @@ def test_upgrade_plans_backup_first_and_refuses_a_pair_that_is_not_running(
 
     before, tree = snapshot(db_url), _tree(dms)
     planned = run_cli(*args, "--set", "accept_terms=true", "--yes", "--dry-run", "--json")
-    assert planned.exit_code == 0, planned.stderr
+    assert planned.exit_code == 2, planned.stderr  # the run would be refused: see problems
     report = planned.json()
     assert [(s["action"], s["dms"]) for s in report["steps"]] == [
         ("stop", "DMS_Backup"),
@@ -435,7 +435,7 @@ def test_upgrade_plans_backup_first_and_refuses_a_pair_that_is_not_running(
         assert options[("gsetup-driver-facebook", "version")] == ("update", "9.0.016.07")
 
     shown = run_cli(*args, "--set", "accept_terms=true", "--yes", "--dry-run")
-    assert shown.exit_code == 0, shown.stderr
+    assert shown.exit_code == 2, shown.stderr
     assert "The pair now" in shown.stdout and "Plan (nothing written)" in shown.stdout
     assert "DMS_1 is not running" in shown.stdout  # what would stop the upgrade
 

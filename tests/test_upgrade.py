@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from gsetup.commands.upgrade import KILL_AFTER_ENV
+from gsetup.commands.upgrade import KILL_AFTER_ENV, KILL_SIGNAL_ENV
 from tests.dms_pair import (
     MEMBERS,
     Client,
@@ -191,10 +191,12 @@ def _upgrade_command(package: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "gsetup", *UPGRADE, "--package", str(package), "--yes", *extra]
 
 
-def _killed_after(step: str, package: Path, *extra: str) -> str:
-    """Run the upgrade in a process of its own that SIGKILLs itself once ``step`` is
-    recorded; returns what it said on standard error."""
-    env = {**os.environ, KILL_AFTER_ENV: step}
+def _killed_after(
+    step: str, package: Path, *extra: str, signum: signal.Signals = signal.SIGKILL
+) -> str:
+    """Run the upgrade in a process of its own that sends itself ``signum`` once ``step``
+    is recorded; returns what it said on standard error."""
+    env = {**os.environ, KILL_AFTER_ENV: step, KILL_SIGNAL_ENV: signum.name}
     done = subprocess.run(
         _upgrade_command(package, *extra),
         env=env,
@@ -203,7 +205,8 @@ def _killed_after(step: str, package: Path, *extra: str) -> str:
         timeout=300,
         check=False,
     )
-    assert done.returncode == -signal.SIGKILL, done.stderr
+    # Ctrl-C is gsetup's own exit status 130; SIGKILL ends it where it is
+    assert done.returncode == (130 if signum == signal.SIGINT else -signum), done.stderr
     return done.stderr
 
 
@@ -260,12 +263,16 @@ def _rollback_restores_both(pair: Pair, steps: list[str]) -> None:
 
 
 def _killed_after_step_4_then_5_the_same_command_finishes(pair: Pair, new: Path) -> None:
-    _killed_after("start:DMS_B", new)
+    said = _killed_after("start:DMS_B", new, signum=signal.SIGINT)  # Ctrl-C: told what next
+    assert "run the same command again to resume it, or add --rollback" in said
     assert pair.versions() == {"DMS_A": "1.0.0", "DMS_B": "2.0.0"}
     planned = run_cli(*UPGRADE, "--package", str(new), "--dry-run", "--json", "--yes")
     assert planned.exit_code == 0, planned.stderr
     outcomes = [s["outcome"] for s in planned.json()["steps"]]
     assert outcomes[:4] == ["done before", "done before", "done before", "planned"]
+    detailed = run_cli(*UPGRADE, "--package", str(new), "--detailed-exitcode", "--yes")
+    assert detailed.exit_code == 3, detailed.stderr  # steps left to do
+    assert "The pair now" in detailed.stdout
     # The re-run resumes at step 5 (and is killed once it is done).
     said = _killed_after("switchover:DMS_B", new)
     assert "[3/7] start DMS_B: done before" in said and "[4/7] switchover DMS_B: done" in said
@@ -368,7 +375,7 @@ def test_a_resumed_upgrade_and_its_dry_run_check_as_a_fresh_one(
     again = (*UPGRADE, "--package", str(new), "--yes")
     with listener(port):
         planned = run_cli(*again, "--dry-run", "--json")
-        assert planned.exit_code == 0, planned.stderr
+        assert planned.exit_code == 2, planned.stderr  # what the run would refuse
         outcomes = [s["outcome"] for s in planned.json()["steps"]]
         assert outcomes == ["done before"] * 6 + ["planned"]
         assert planned.json()["problems"] == [_taken("DMS_A", port)]
@@ -381,8 +388,9 @@ def test_a_resumed_upgrade_and_its_dry_run_check_as_a_fresh_one(
     assert pair.roles() == {"DMS_A": None, "DMS_B": "primary"}
 
     assert run_cli(*again, "--dry-run", "--json").json()["problems"] == []
-    result = run_cli(*again, "--json")
+    result = run_cli(*again)
     assert result.exit_code == 0, result.stderr
-    assert result.json()["result"] == "upgraded"
+    assert "The pair before the upgrade" in result.stdout
+    assert "upgraded: the twitter driver 1.0.0 -> 2.0.0" in result.stdout
     assert pair.versions() == {"DMS_A": "2.0.0", "DMS_B": "2.0.0"}
     assert _journal_sections("DMS_A") == [] and _journal_sections("DMS_B") == []

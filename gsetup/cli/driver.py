@@ -21,6 +21,7 @@ from gsetup.cli.common import (
     globals_of,
     open_context,
 )
+from gsetup.errors import EXIT_BAD_INPUT, EXIT_CHANGES_PENDING
 
 if TYPE_CHECKING:
     from gsetup.cli.confirm import Confirmation
@@ -144,7 +145,8 @@ UPGRADE_EPILOG = (
     "primary. A member that does not become healthy within --timeout gets its old version "
     "back and is started again. A killed upgrade is resumed by running the same command "
     "again, or undone with --rollback. Exit 0: upgraded (or restored); 1: a member was "
-    "rolled back or a step failed (the report says which); 2: refused, nothing changed. "
+    "rolled back or a step failed (the report says which); 2: refused, nothing changed (a "
+    "dry run too, when the run would be refused); 3: --detailed-exitcode and steps to do. "
     "See docs/upgrades.md.\n\n"
     "Example: gsetup driver upgrade twitter --package ./driver-9.0.1 --dms DMS_1 "
     "--set accept_terms=true --yes --json"
@@ -206,12 +208,26 @@ def upgrade(
     g = globals_of(ctx)
     context = login(g.db, g.user, sources, prompter, yes)
     mode = _wizard_mode(prompter, (dry_run, yes, detailed, as_json), f"Upgrading {driver}")
-    with StepProgress() as progress:
-        report = run_driver_upgrade(context, request, sources, prompter, mode, progress)
+    try:
+        with StepProgress() as progress:
+            report = run_driver_upgrade(context, request, sources, prompter, mode, progress)
+    except KeyboardInterrupt:
+        if not (dry_run or detailed):
+            print(
+                "gsetup: the upgrade stopped where it was: run the same command again to "
+                "resume it, or add --rollback to undo it",
+                file=sys.stderr,
+            )
+        raise
     if as_json:
         emit_json(report.to_json())
     else:
         _show_upgrade(report, show_all=show_all)
+    if report.result == "planned":
+        if report.problems:  # the run would refuse, exit 2: a script need not read them
+            raise typer.Exit(EXIT_BAD_INPUT)
+        if detailed and any(step.outcome == "planned" for step in report.steps):
+            raise typer.Exit(EXIT_CHANGES_PENDING)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -220,7 +236,8 @@ def _show_upgrade(report: UpgradeReport, *, show_all: bool) -> None:
     from gsetup.cli.render import print_lines, print_plan, print_table
 
     rows = [(m.name, m.running, m.healthy, m.role, m.version) for m in report.before]
-    print_table("The pair now", ("DMS", "running", "healthy", "role", "driver version"), rows)
+    title = "The pair now" if report.result == "planned" else "The pair before the upgrade"
+    print_table(title, ("DMS", "running", "healthy", "role", "driver version"), rows)
     if report.result == "planned":
         steps = [(s.number, s.action, s.dms, s.outcome) for s in report.steps]
         print_table("Steps", ("#", "step", "DMS", ""), steps)

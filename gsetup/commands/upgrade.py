@@ -60,8 +60,10 @@ from gsetup.drivers.staging import DRIVERS_DIR
 from gsetup.errors import BadInputError, GsetupError
 from gsetup.process.control import port_holder
 
-# Fault injection for the tests: SIGKILL this process once the named step is recorded.
+# Fault injection for the tests: SIGKILL this process (or send it the signal named in
+# KILL_SIGNAL_ENV, such as SIGINT for a Ctrl-C) once the named step is recorded.
 KILL_AFTER_ENV = "GSETUP_TEST_KILL_AFTER_STEP"
+KILL_SIGNAL_ENV = "GSETUP_TEST_KILL_SIGNAL"
 
 Step = tuple[str, str]  # (action, DMS)
 
@@ -309,7 +311,7 @@ def _execute(run: _Run, steps: list[Step]) -> None:
         run.record(run.journal.with_done(step_id))
         run.emit(StepReport(action, name, "done", detail, took, number, len(steps)))
         if os.environ.get(KILL_AFTER_ENV) == step_id:
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), signal.Signals[os.environ.get(KILL_SIGNAL_ENV, "SIGKILL")])
     clear_journal(run.ctx, run.journal, run.progress.notice)
     for member in run.members.values():
         drop_aside(member)
