@@ -123,6 +123,25 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
         _driver_set("option.reconnection-timeout=30\n0"),
         "the value holds a line break",
     ),
+    # Numbers are plain ASCII decimals: int() and float() take 1_0 (10), spaces and other
+    # scripts' digits; isdigit() takes a superscript two, which int() then refuses.
+    "underscores in a number": (
+        _args("agent", "offers", "--wait", "1_0"),
+        "Invalid value for '--wait': '1_0'; allowed: a plain decimal number (e.g. 30 or 2.5) "
+        "from 0 to 60",
+    ),
+    "another script's digits": (
+        _args("history", "--limit", "\u0665"),
+        "Invalid value for '--limit' / '-n': '\u0665'; allowed: a whole number of at least 1",
+    ),
+    "spaces around a number": (
+        _args("app", "create", "X", "--type", "DigitalMessagingServer", "--port", " 80"),
+        "Invalid value for '--port': ' 80'; allowed: a whole number from 1 to 65535",
+    ),
+    "a superscript port": (
+        _args("route", "run", "--listen", "127.0.0.1:\u00b2"),
+        "--listen '127.0.0.1:\u00b2': use HOST:PORT, e.g. 127.0.0.1:8470",
+    ),
     # Bounded reads of regular files only.
     "options import of /dev/zero": (
         _args("options", "import", "/dev/zero", "--app", "DMS_1"),

@@ -71,7 +71,10 @@ def test_detailed_exitcode_is_zero_without_changes(db_url: str) -> None:
     ("args", "message"),
     [
         (("app", "create", "X", "--type", "Nope"), "unknown application type 'Nope'; types: "),
-        (("app", "create", "X", "--type", "ChatServer", "--port", "70000"), "use 1 to 65535"),
+        (
+            ("app", "create", "X", "--type", "ChatServer", "--port", "70000"),
+            "a whole number from 1 to 65535",
+        ),
         (
             ("app", "create", "X", "--type", "ChatServer", "--backup", "Ghost"),
             "refers to 'Applications/Ghost'",

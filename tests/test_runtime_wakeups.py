@@ -251,10 +251,14 @@ def test_offers_wait_is_bounded_and_checked(desk: Any) -> None:
     nothing = _offers(url, token, "0.5")
     assert nothing.status_code == 200 and nothing.json() == {"offers": []}
     assert time.monotonic() - started >= 0.5
-    for bad in ("soon", "-1", "61", "nan"):
+    # Only plain ASCII decimals: int() and float() would take 1_0 (10), spaces, other
+    # scripts' digits, exponents and nan.
+    for bad in ("soon", "-1", "61", "nan", "1_0", " 1", "1 ", "\u0665", "1e1", "inf", "0x1", ""):
         refused = _offers(url, token, bad)
         assert refused.status_code == 400, bad
-        assert refused.json()["error"] == f"wait is a number of seconds from 0 to 60, not {bad!r}"
+        assert refused.json()["error"] == (
+            f"wait is a plain decimal number of seconds from 0 to 60 (e.g. 30 or 2.5), not {bad!r}"
+        )
 
 
 def test_a_waiting_agent_is_answered_when_the_server_shuts_down(desk: Any) -> None:

@@ -16,6 +16,7 @@ from gsetup.cli.common import (
     confirmation,
     emit_json,
     finish_plan,
+    number,
     open_context,
 )
 from gsetup.errors import BadInputError, NeedsAnswerError
@@ -211,8 +212,7 @@ def offers(
     wait: float = typer.Option(
         0.0,
         "--wait",
-        min=0.0,
-        max=60.0,
+        parser=number(0, 60),
         metavar="SECONDS",
         help="Answer once an interaction is offered (not yet accepted), or after SECONDS "
         "(0 to 60): the runtime holds the request instead of the client polling.",

@@ -17,6 +17,7 @@ from gsetup.cli.common import (
     confirmation,
     emit_json,
     finish_plan,
+    number,
     open_context,
 )
 from gsetup.cli.render import print_mapping, print_table
@@ -38,7 +39,9 @@ def create(
     name: str = typer.Argument(..., help="Application name, unique in the tenant."),
     app_type: str = typer.Option(..., "--type", help=TYPES_HELP),
     host: str = typer.Option("", "--host", help="Host the application runs on."),
-    port: int | None = typer.Option(None, "--port", help="Its listening port (1-65535)."),
+    port: int | None = typer.Option(
+        None, "--port", parser=number(1, 65535, whole=True), help="Its listening port (1-65535)."
+    ),
     working_dir: str = typer.Option("", "--working-dir", help="Its working directory."),
     start_cmd: str = typer.Option("", "--start-cmd", help="Command line that starts it."),
     stop_cmd: str = typer.Option("", "--stop-cmd", help="Command line that stops it."),
@@ -70,7 +73,9 @@ def update(
     name: str = typer.Argument(..., help="Application name."),
     app_type: str | None = typer.Option(None, "--type", help=TYPES_HELP),
     host: str | None = typer.Option(None, "--host", help="Host the application runs on."),
-    port: int | None = typer.Option(None, "--port", help="Its listening port (1-65535)."),
+    port: int | None = typer.Option(
+        None, "--port", parser=number(1, 65535, whole=True), help="Its listening port (1-65535)."
+    ),
     working_dir: str | None = typer.Option(None, "--working-dir", help="Its working directory."),
     start_cmd: str | None = typer.Option(None, "--start-cmd", help="Command line that starts it."),
     stop_cmd: str | None = typer.Option(None, "--stop-cmd", help="Command line that stops it."),
@@ -204,7 +209,7 @@ def start(
     ctx: typer.Context,
     name: str = typer.Argument(..., help=NAME_HELP),
     wait: bool = typer.Option(False, "--wait", help=WAIT_HELP),
-    timeout: float | None = typer.Option(None, "--timeout", help=TIMEOUT_HELP, min=0.1),
+    timeout: float | None = typer.Option(None, "--timeout", help=TIMEOUT_HELP, parser=number(0.1)),
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
@@ -219,7 +224,7 @@ def start(
 def stop(
     ctx: typer.Context,
     name: str = typer.Argument(..., help=NAME_HELP),
-    timeout: float | None = typer.Option(None, "--timeout", help=TIMEOUT_HELP, min=0.1),
+    timeout: float | None = typer.Option(None, "--timeout", help=TIMEOUT_HELP, parser=number(0.1)),
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
@@ -238,7 +243,7 @@ def restart(
     ctx: typer.Context,
     name: str = typer.Argument(..., help=NAME_HELP),
     wait: bool = typer.Option(False, "--wait", help=WAIT_HELP),
-    timeout: float | None = typer.Option(None, "--timeout", help=TIMEOUT_HELP, min=0.1),
+    timeout: float | None = typer.Option(None, "--timeout", help=TIMEOUT_HELP, parser=number(0.1)),
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:

@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gsetup.errors import NeedsAnswerError
+from gsetup.numbers import decimal_number, whole_number
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import typer
 
     from gsetup.cli.confirm import Confirmation
@@ -50,6 +53,26 @@ def globals_of(ctx: typer.Context) -> Globals:
     root = ctx.find_root()
     assert isinstance(root.obj, Globals)
     return root.obj
+
+
+def number(low: float, high: float | None = None, *, whole: bool = False) -> Callable[[Any], Any]:
+    """A typer ``parser`` for a numeric option: plain ASCII decimal (:mod:`gsetup.numbers`)
+    from ``low`` to ``high``, whole if ``whole``. Typer's own int and float would also take
+    ``1_0`` (10), spaces and other scripts' digits."""
+    kind = "a whole number" if whole else "a plain decimal number (e.g. 30 or 2.5)"
+    bound = f"from {low:g} to {high:g}" if high is not None else f"of at least {low:g}"
+
+    def parse(given: Any) -> Any:
+        if not isinstance(given, str):  # the option's default, already a number
+            return given
+        value = whole_number(given) if whole else decimal_number(given)
+        if value is None or value < low or (high is not None and value > high):
+            import typer
+
+            raise typer.BadParameter(f"{given!r}; allowed: {kind} {bound}")
+        return value
+
+    return parse
 
 
 def ask_password(prompt: str = "Password: ", variable: str = "GSETUP_PASSWORD") -> str:

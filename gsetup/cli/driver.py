@@ -19,6 +19,7 @@ from gsetup.cli.common import (
     confirmation,
     emit_json,
     globals_of,
+    number,
     open_context,
 )
 from gsetup.errors import EXIT_BAD_INPUT, EXIT_CHANGES_PENDING
@@ -173,7 +174,10 @@ def upgrade(
     ),
     force: bool = typer.Option(False, "--force", help="Install the same version again."),
     timeout: float = typer.Option(
-        120.0, "--timeout", min=1.0, help="Seconds a member may take to stop or become healthy."
+        120.0,
+        "--timeout",
+        parser=number(1),
+        help="Seconds a member may take to stop or become healthy.",
     ),
     yes: bool = typer.Option(False, "--yes", "-y", help=WIZARD_YES_HELP),
     dry_run: bool = typer.Option(

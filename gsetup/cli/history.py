@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from gsetup.cli.common import JSON_HELP, open_context
+from gsetup.cli.common import JSON_HELP, number, open_context
 
 
 def history(
     ctx: typer.Context,
     tenant: str | None = typer.Option(None, "--tenant", "-t", help="Only this tenant."),
-    limit: int = typer.Option(20, "--limit", "-n", min=1, help="At most this many entries."),
+    limit: int = typer.Option(
+        20, "--limit", "-n", parser=number(1, whole=True), help="At most this many entries."
+    ),
     changes: bool = typer.Option(
         False, "--changes", help="Also show each entry's changes (secrets masked)."
     ),

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from gsetup.cli import reads
 from gsetup.cli.common import DEFAULT_TENANT, Globals, connect_as
+from gsetup.numbers import whole_number
 
 if TYPE_CHECKING:
     from gsetup.context import Context
@@ -78,7 +79,7 @@ _COMMANDS: dict[tuple[str, ...], tuple[int, frozenset[str], Reader]] = {
         lambda c, a, v: reads.show_history(
             c,
             v.get("tenant"),
-            int(v.get("limit", "20")),
+            int(v.get("limit", "20")),  # checked by _positive
             changes="changes" in v,
             as_json="json" in v,
         ),
@@ -142,7 +143,8 @@ def _command(parsed: _Parsed) -> tuple[Callable[[], int], bool] | None:
 
 
 def _positive(text: str) -> bool:
-    return text.isdigit() and int(text) >= 1
+    number = whole_number(text)
+    return number is not None and number >= 1
 
 
 def _run(reader: Reader, arguments: list[str], values: Values, g: Globals) -> int:

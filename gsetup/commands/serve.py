@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gsetup.errors import BadInputError
+from gsetup.numbers import whole_number
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -43,11 +44,12 @@ class Listen:
 def parse_listen(text: str | None) -> Listen:
     """``HOST:PORT`` (``[::1]:8470`` for IPv6; None: the default) -> :class:`Listen`."""
     text = DEFAULT_LISTEN if text is None else text
-    host, sep, port = text.rpartition(":")
+    host, sep, given = text.rpartition(":")
     host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+    port = whole_number(given)
+    if not sep or not host or port is None or not 0 <= port <= 65535:
         raise BadInputError(f"--listen {text!r}: use HOST:PORT, e.g. 127.0.0.1:8470")
-    return Listen(host, int(port))
+    return Listen(host, port)
 
 
 def bind(listen: Listen) -> socket.socket:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gsetup.errors import ConflictError, DatabaseError, GsetupError
+from gsetup.numbers import decimal_number
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
@@ -32,11 +33,8 @@ DEFAULT_LOCK_TIMEOUT = 120.0
 def lock_timeout() -> float:
     """Seconds a writer waits for a lock (``GSETUP_LOCK_TIMEOUT``, default 120)."""
     text = os.environ.get(LOCK_TIMEOUT_ENV)
-    try:
-        value = float(text) if text else DEFAULT_LOCK_TIMEOUT
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < 1e7:
+    value = decimal_number(text) if text else DEFAULT_LOCK_TIMEOUT
+    if value is None or not 0 <= value < 1e7:
         raise DatabaseError(f"{LOCK_TIMEOUT_ENV}={text!r}: give a number of seconds, e.g. 120")
     return value
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gsetup.errors import BadInputError
+from gsetup.numbers import whole_number
 from gsetup.state import OptionKey, OptionValue
 
 SECTION = "interaction-workspace"
@@ -78,12 +79,13 @@ def check_plugin_value(option: PluginOption, value: str) -> str:
     if option.kind == "color" and not _COLOR.fullmatch(value):
         raise BadInputError(f"{where} is not allowed; use a hexadecimal colour such as #E7F3FF")
     if option.kind == "font-size":
-        if not value.isdigit() or not 1 <= int(value) <= 400:
+        points = whole_number(value)
+        if points is None or not 1 <= points <= 400:
             raise BadInputError(
                 f"{where} is not allowed; use a whole number of points from 1 to 400 (the "
                 f"plug-in's default is {DEFAULT_FONT_SIZE})"
             )
-        return str(int(value))
+        return str(points)
     if option.kind in ("workbin", "font-name") and not _NAME.fullmatch(value):
         raise BadInputError(f"{where} is not allowed; give a name")
     return value

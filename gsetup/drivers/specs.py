@@ -18,6 +18,7 @@ from typing import Literal
 
 from gsetup.errors import BadInputError
 from gsetup.fileio import quote_prefix
+from gsetup.numbers import whole_number
 
 Driver = Literal["facebook", "twitter"]
 DRIVERS: tuple[Driver, ...] = ("facebook", "twitter")
@@ -285,9 +286,7 @@ def validate_value(spec: OptionSpec, value: str, *, where: str, echo: bool = Tru
 
 
 def _check_int(spec: OptionSpec, value: str, what: str) -> str:
-    text = value.strip()
-    # At most 18 digits: any option's range fits, and int() of a huge text would be refused.
-    number = int(text) if re.fullmatch(r"[+-]?[0-9]{1,18}", text) else None
+    number = whole_number(value.strip())
     low, high = spec.minimum, spec.maximum
     if number is None or (low is not None and number < low) or (high is not None and number > high):
         if low is not None and high is not None:

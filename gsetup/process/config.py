@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gsetup.errors import BadInputError
+from gsetup.numbers import decimal_number
 
 SECTION = "gsetup-process"
 KEYS = ("adapter", "start", "stop", "status", "timeout")
@@ -81,11 +82,8 @@ def process_config(
 def _timeout(value: str | None, where: str) -> float:
     if value is None:
         return DEFAULT_TIMEOUT
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 < seconds <= 3600:
+    seconds = decimal_number(value)
+    if seconds is None or not 0 < seconds <= 3600:
         raise BadInputError(f"{where} timeout: {value!r}; allowed: seconds from 0 to 3600")
     return seconds
 

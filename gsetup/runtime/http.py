@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gsetup.httpjson import BodyError, json_object, refusal_reason
+from gsetup.numbers import decimal_number
 from gsetup.runtime.config import read_agent
 from gsetup.runtime.credentials import check_agent_login, find_intake_caller, login_still_holds
 from gsetup.runtime.errors import IntakeError, RuntimeRequestError
@@ -430,13 +431,12 @@ def _offer_wait(request: Request) -> float:
     given = request.query_params.get("wait")
     if given is None:
         return 0.0
-    try:
-        seconds = float(given)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= MAX_OFFER_WAIT:  # also refuses nan
+    seconds = decimal_number(given)
+    if seconds is None or not 0 <= seconds <= MAX_OFFER_WAIT:
         raise RuntimeRequestError(
-            400, f"wait is a number of seconds from 0 to {MAX_OFFER_WAIT:.0f}, not {given!r}"
+            400,
+            f"wait is a plain decimal number of seconds from 0 to {MAX_OFFER_WAIT:.0f} "
+            f"(e.g. 30 or 2.5), not {given!r}",
         )
     return seconds
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from gsetup.numbers import decimal_number, whole_number
 from gsetup.runtime.api import Runtime
 from gsetup.runtime.engine import Engine
 from gsetup.runtime.store import first_line
@@ -98,6 +99,18 @@ class Worker:
         self.runtime.work.set()
 
 
+def _positive(parse: Callable[[str], float | None], kind: str) -> Callable[[str], float]:
+    """An argparse type: ``kind`` of number above 0, plain ASCII decimal (:mod:`gsetup.numbers`)."""
+
+    def convert(text: str) -> float:
+        value = parse(text)
+        if value is None or value <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r}; allowed: {kind} above 0")
+        return value
+
+    return convert
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one worker in this process until SIGTERM."""
     from gsetup.configdb.database import open_database, resolve_url
@@ -110,8 +123,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--config", default=None, help="configuration database URL")
     parser.add_argument("--store", default=None, help="interaction store URL")
     parser.add_argument("--worker-id", default=None)
-    parser.add_argument("--batch-size", type=int, default=200, help="interactions per turn")
-    parser.add_argument("--lease", type=float, default=30.0, help="seconds an outbox claim is held")
+    parser.add_argument(
+        "--batch-size",
+        type=_positive(whole_number, "a whole number"),
+        default=200,
+        help="interactions per turn",
+    )
+    parser.add_argument(
+        "--lease",
+        type=_positive(decimal_number, "a plain decimal number"),
+        default=30.0,
+        help="seconds an outbox claim is held",
+    )
     args = parser.parse_args(argv)
     try:
         runtime = open_runtime(

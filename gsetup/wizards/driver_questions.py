@@ -16,6 +16,7 @@ from gsetup.drivers.specs import CHANNEL_OPTIONS, RPC_CACHE_TIMEOUT, Driver, val
 from gsetup.drivers.terms import SOCIAL_ENGAGEMENT_TERMS as TERMS
 from gsetup.errors import EXIT_BAD_INPUT, BadInputError, GsetupError
 from gsetup.fileio import quote_prefix
+from gsetup.numbers import whole_number
 from gsetup.wizards.questions import Answers as Collected
 from gsetup.wizards.questions import Question
 
@@ -144,12 +145,12 @@ def _dms_choices(ctx: Context | None, tenant: str) -> list[str]:
 
 
 def _port(value: Any) -> int:
-    text = str(value)
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
+    port = whole_number(str(value))
+    if port is None or not 1 <= port <= 65535:
         raise ValueError(
             f"{quote_prefix(str(value))} is not a port; use a whole number from 1 to 65535"
         )
-    return int(text)
+    return port
 
 
 def _rpc_cache_timeout(value: Any) -> int:

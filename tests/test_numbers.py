@@ -1,0 +1,58 @@
+"""Numbers users give (command-line values, option files, the environment) are plain ASCII
+decimals, as the docs say: Python's int() and float() would take 1_0 (10), spaces around,
+other scripts' digits, exponents, nan and inf, and str.isdigit() a superscript two, which
+int() then refuses with a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from gsetup.commands.serve import Listen, parse_listen
+from gsetup.configdb.database import LOCK_TIMEOUT_ENV, lock_timeout
+from gsetup.errors import BadInputError, DatabaseError
+from gsetup.numbers import decimal_number, whole_number
+from gsetup.process.config import process_config
+from gsetup.runtime.worker import main as worker_main
+from gsetup.wizards.driver_questions import _port
+
+NOT_PLAIN = ["1_0", " 1", "1 ", "\u0665", "\u00b2", "1e1", "nan", "inf", "0x1", "", "1.", ".5"]
+
+
+@pytest.mark.parametrize("text", NOT_PLAIN)
+def test_only_plain_ascii_decimals_are_numbers(text: str) -> None:
+    assert decimal_number(text) is None
+    assert whole_number(text) is None
+
+
+def test_plain_decimals() -> None:
+    assert [decimal_number(t) for t in ("30", "2.5", "-1", "+0.25")] == [30, 2.5, -1, 0.25]
+    assert [whole_number(t) for t in ("30", "-1", "+7")] == [30, -1, 7]
+    assert whole_number("2.5") is None
+    assert whole_number("9" * 19) is None  # past every range, and int() of a huge text fails
+
+
+@pytest.mark.parametrize("text", ["1_0", "\u0665", "\u00b2"])
+def test_places_that_read_numbers_refuse_others(
+    text: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(BadInputError, match="use HOST:PORT"):
+        parse_listen(f"127.0.0.1:{text}")
+    with pytest.raises(BadInputError, match=r"timeout: .*; allowed: seconds from 0 to 3600"):
+        process_config("A", {}, {"timeout": text})
+    monkeypatch.setenv(LOCK_TIMEOUT_ENV, text)
+    with pytest.raises(DatabaseError, match=LOCK_TIMEOUT_ENV):
+        lock_timeout()
+    with pytest.raises(ValueError, match="is not a port"):
+        _port(text)
+    for option in ("--batch-size", "--lease"):
+        with pytest.raises(SystemExit) as exited:
+            worker_main([option, text])
+        assert exited.value.code == 2
+        assert f"argument {option}: {text!r}; allowed: " in capsys.readouterr().err
+
+
+def test_plain_numbers_are_read() -> None:
+    assert parse_listen("127.0.0.1:8470") == Listen("127.0.0.1", 8470)
+    attrs = {"start_cmd": "true", "working_dir": "/"}
+    assert process_config("A", attrs, {"timeout": "2.5"}).timeout == 2.5
+    assert _port("8080") == 8080
