@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.pool import NullPool
 
 from tests.helpers import PG_ADMIN_PASSWORD, run_cli, snapshot
 
@@ -104,3 +106,46 @@ def test_account_create_never_takes_the_logged_in_password(
     # The admin's password does not log dave in: there is no dave.
     _as(monkeypatch, "dave", PG_ADMIN_PASSWORD)
     assert run_cli("db", "status").exit_code == 2
+
+
+BAD_ACCOUNT_NAMES = ["two words", " otto", "a/b", "no\u00a0break", "tab\there", "c1\x85", ""]
+
+
+@pytest.mark.parametrize("name", BAD_ACCOUNT_NAMES)
+def test_account_names_are_login_names(
+    server: str, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """An account name is what --user and GSETUP_USER give: the product's name rule (as for
+    tenants, agents and objects) with no spaces or invisible characters. Refused before the
+    password is asked for; nothing written."""
+    monkeypatch.setenv("GSETUP_NEW_PASSWORD", "a-good-password")
+    before = snapshot(server)
+    result = run_cli("account", "create", name)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"gsetup: error: invalid account name {name!r}: use 1 to 255 characters without '/', "
+        "spaces or controls\n"
+    )
+    assert snapshot(server) == before
+    # Other commands that take an account name look it up: such a name is nobody's.
+    granted = run_cli("account", "grant", name, "--tenant", "Acme", "--role", "viewer")
+    assert granted.exit_code == 2 and f"unknown account {name!r}" in granted.stderr
+    assert snapshot(server) == before
+
+
+def test_a_first_admin_named_otherwise_is_refused(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``db init --user NAME`` creates the first account: its name is checked before the
+    schema is written."""
+    monkeypatch.setenv("GSETUP_DB", pg_url)
+    monkeypatch.setenv("GSETUP_PASSWORD", "first-admin-pw")
+    refused = run_cli("--user", "first admin", "db", "init")
+    assert refused.exit_code == 2
+    assert "invalid account name 'first admin'" in refused.stderr
+    engine = create_engine(pg_url, poolclass=NullPool)
+    try:
+        assert inspect(engine).get_table_names() == []  # no schema: nothing written
+    finally:
+        engine.dispose()
+    assert run_cli("--user", "first.admin@example.com", "db", "init").exit_code == 0

@@ -56,8 +56,11 @@ def init(
     """
     from gsetup.commands.database import init_database
     from gsetup.configdb.database import open_database, resolve_url
+    from gsetup.configdb.tenants import check_name
 
     g = globals_of(ctx)
+    if g.user is not None:  # the first admin's name: refused before the schema is written
+        check_name(g.user, "account", spaces=False)
     server = not open_database(resolve_url(g.db), upgrade=True).embedded
     if server and not g.user:
         raise BadInputError("a server database needs a first admin: give --user NAME")
@@ -120,7 +123,9 @@ def account_create(
     Example: GSETUP_NEW_PASSWORD=... gsetup --user admin account create deployer
     """
     from gsetup.commands.tenants import create_account
+    from gsetup.configdb.tenants import check_name
 
+    check_name(name, "account", spaces=False)  # before the password is asked for
     context = open_context(ctx)
     password = _new_password(f"account {name!r}", "GSETUP_NEW_PASSWORD")
     create_account(context, name, password, superuser=superuser)

@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from gsetup.configdb.tenants import check_name
 from gsetup.errors import BadInputError, NotFoundError, PermissionDeniedError
 
 if TYPE_CHECKING:
@@ -139,8 +140,7 @@ def create_account(conn: Connection, user: str, password: str, *, superuser: boo
     from gsetup.configdb.tables import account
     from gsetup.errors import ConflictError
 
-    if not user or len(user) > 255:
-        raise BadInputError("an account name must have 1 to 255 characters")
+    check_name(user, "account", spaces=False)
     check_password(password)
     if conn.execute(select(account.c.id).where(account.c.name == user)).first():
         raise ConflictError(f"account {user!r} already exists")

@@ -17,12 +17,17 @@ DEFAULT_TENANT = "Environment"
 _NAME = re.compile(r"^[^/\x00-\x1f]{1,255}$")
 
 
-def check_name(name: str, what: str) -> str:
-    """Validate an object or tenant name: 1-255 characters, no '/' or control characters."""
-    if not _NAME.match(name) or name != name.strip():
+def check_name(name: str, what: str, *, spaces: bool = True) -> str:
+    """Validate an object or tenant name: 1-255 characters, no '/' or control characters.
+    Without ``spaces`` (account names, typed after ``--user``) no space or other invisible
+    character either (no-break space, line separator, C1 controls...)."""
+    fits = _NAME.match(name) is not None and name == name.strip()
+    if not spaces:
+        fits = fits and all(c.isprintable() and not c.isspace() for c in name)
+    if not fits:
+        unwanted = "control characters or surrounding spaces" if spaces else "spaces or controls"
         raise BadInputError(
-            f"invalid {what} name {name!r}: use 1 to 255 characters without '/', control "
-            "characters or surrounding spaces"
+            f"invalid {what} name {name!r}: use 1 to 255 characters without '/', {unwanted}"
         )
     return name
 
