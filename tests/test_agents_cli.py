@@ -230,6 +230,73 @@ def test_an_agent_holding_interactions_is_not_removed(db_url: str, tmp_path: Pat
         runtime.close()
 
 
+def test_stores_of_the_tenants_runtimes_are_checked_too(db_url: str, tmp_path: Path) -> None:
+    """A runtime on another store than the default one (``--store``) records it beside the
+    configuration database, without its password: ``agent remove`` checks it there, also
+    once the runtime has stopped. A store that cannot be read refuses, naming it (password
+    masked), unless told to skip it."""
+    from gsetup.runtime.api import open_runtime
+    from gsetup.runtime.clock import VirtualClock
+    from gsetup.runtime.endpoints import record_store, recorded_stores
+    from gsetup.runtime.store import default_store_url
+    from tests.runtime_support import DMS, TENANT, configure_tenant, post
+
+    configure_tenant(db_url, tmp_path, agents={"alice": 2})
+    other = tmp_path / "elsewhere" / "other-store.db"
+    clock = VirtualClock()
+    runtime = open_runtime(TENANT, config_url=db_url, store_url=f"sqlite:///{other}", clock=clock)
+    try:
+        runtime.agent_login(TENANT, "alice")
+        runtime.agent_ready(TENANT, "alice")
+        itx = runtime.submit(TENANT, DMS, post(1)).interaction_id
+        for _ in range(20):  # the inbound strategy buffers a post a few seconds first
+            runtime.run_until_idle()
+            if runtime.offers(TENANT, "alice"):
+                break
+            clock.advance(5)
+        runtime.accept(TENANT, "alice", itx)
+    finally:
+        runtime.close()
+    before = snapshot(db_url)
+    refused = run_cli("agent", "remove", "alice", "--yes")
+    assert refused.exit_code == 2, refused.stdout
+    assert refused.stderr == (
+        f"gsetup: error: agent 'alice' holds 1 interaction(s) in the routing runtime ({itx}) "
+        f"in the store sqlite:///{other}: have it finish them (gsetup agent done ID), then "
+        "remove it\n"
+    )
+    # A store nobody can reach (a recorded server store whose password is not at hand).
+    unreachable = "postgresql+psycopg://rt:s3cret-pw@127.0.0.1:9/store"
+    record_store(default_store_url(db_url), TENANT, unreachable)
+    assert recorded_stores(default_store_url(db_url), TENANT) == [
+        "postgresql+psycopg://rt@127.0.0.1:9/store",  # never the password
+        f"sqlite:///{other}",
+    ]
+    for given in ((), ("--store", unreachable)):
+        refused = run_cli("agent", "remove", "alice", "--yes", "--skip-unreachable", *given)
+        assert refused.exit_code == 2 and f"({itx}) in the store sqlite:///{other}" in (
+            refused.stderr
+        )
+    runtime = open_runtime(TENANT, config_url=db_url, store_url=f"sqlite:///{other}", clock=clock)
+    try:
+        runtime.done(TENANT, "alice", itx)
+    finally:
+        runtime.close()
+    for given in ((), ("--store", unreachable)):
+        refused = run_cli("agent", "remove", "alice", "--yes", *given)
+        assert refused.exit_code == 2
+        assert refused.stderr.startswith(
+            "gsetup: error: cannot check the interaction store "
+            f"postgresql+psycopg://rt{':***' if given else ''}@127.0.0.1:9/store "
+            "for interactions agent 'alice' holds ("
+        )
+        assert "s3cret-pw" not in refused.stderr
+    assert snapshot(db_url) == before
+    removed = run_cli("agent", "remove", "alice", "--yes", "--skip-unreachable")
+    assert removed.exit_code == 0, removed.stderr
+    assert "alice" not in run_cli("agent", "list").stdout
+
+
 def test_agent_client_url_is_checked() -> None:
     """``--url`` of the session commands is bad input when it is not a runtime's base URL
     (exit 2), as for ``agent login``; it was sent as is and failed as unreachable (exit 1)."""

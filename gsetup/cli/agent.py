@@ -110,13 +110,23 @@ def remove(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Agent name."),
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    store: list[str] | None = typer.Option(
+        None,
+        "--store",
+        metavar="URL",
+        help="Also check this interaction store (repeatable); the store beside the "
+        "configuration database and those the tenant's runtimes used are always checked.",
+    ),
+    skip_unreachable: bool = typer.Option(
+        False, "--skip-unreachable", help="Remove the agent even if a store cannot be checked."
+    ),
     yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
     detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Remove an agent and its login; its skills stay (asks first on a terminal; --yes does
-    not).
+    not). Refused while the agent holds interactions in a runtime's store.
 
     Example: gsetup agent remove alice --yes
     """
@@ -124,7 +134,16 @@ def remove(
 
     context = open_context(ctx)
     mode = confirmation(dry_run, yes, detailed, as_json)
-    plan = mode.apply_plan(lambda dry: remove_agent(context, tenant, name, dry_run=dry))
+    plan = mode.apply_plan(
+        lambda dry: remove_agent(
+            context,
+            tenant,
+            name,
+            dry_run=dry,
+            stores=store or (),
+            skip_unreachable=skip_unreachable,
+        )
+    )
     finish_plan(plan, mode, as_json=as_json)
 
 

@@ -10,7 +10,7 @@ hash is kept when the password still matches it).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,23 +123,65 @@ def _password_hash(ctx: Context, tenant: str, name: str, password: str) -> str:
     return hash_password(password)
 
 
-def remove_agent(ctx: Context, tenant: str, name: str, *, dry_run: bool) -> Plan:
+def remove_agent(
+    ctx: Context,
+    tenant: str,
+    name: str,
+    *,
+    dry_run: bool,
+    stores: Sequence[str] = (),
+    skip_unreachable: bool = False,
+) -> Plan:
     """Delete an agent with its login; its skills stay (other agents may hold them). An
-    agent that holds interactions in the runtime's store is refused: removed, it could not
-    log in again to finish them, and nobody else may."""
+    agent that holds interactions in a runtime's store is refused: removed, it could not
+    log in again to finish them, and nobody else may. The stores checked: ``stores``, the one
+    beside the configuration database and those the tenant's runtimes recorded there. One
+    that cannot be read refuses too, unless ``skip_unreachable``."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from gsetup.configdb.database import redact_url
     from gsetup.runtime.status import held_by
-    from gsetup.runtime.store import default_store_url
+    from gsetup.runtime.store import default_store_url, first_line
 
     show_object(ctx, tenant, object_path("person", name), kind="person")
-    store_url = default_store_url(ctx.db.url.render_as_string(hide_password=False))
-    held = held_by(store_url, tenant, name)
-    if held:
-        raise BadInputError(
-            f"agent {name!r} holds {len(held)} interaction(s) in the routing runtime "
-            f"({', '.join(held)}): have it finish them (gsetup agent done ID), then remove it"
-        )
+    config_url = ctx.db.url.render_as_string(hide_password=False)
+    for url in _stores_to_check(default_store_url(config_url), tenant, stores):
+        try:
+            held = held_by(url, tenant, name)
+        except SQLAlchemyError as exc:
+            if skip_unreachable:
+                continue
+            raise BadInputError(
+                f"cannot check the interaction store {redact_url(url)} for interactions agent "
+                f"{name!r} holds ({first_line(exc)}): give its URL with --store (with the "
+                "password), or --skip-unreachable to remove the agent without checking it"
+            ) from None
+        if held:
+            raise BadInputError(
+                f"agent {name!r} holds {len(held)} interaction(s) in the routing runtime "
+                f"({', '.join(held)}) in the store {redact_url(url)}: have it finish them "
+                "(gsetup agent done ID), then remove it"
+            )
     state = DesiredState(tenant, removals=[Removal("person", object_path("person", name))])
     return run_plan(ctx, state, "agent remove", dry_run=dry_run)
+
+
+def _stores_to_check(default: str, tenant: str, given: Sequence[str]) -> list[str]:
+    """``given`` (checked as URLs), then the default store and the recorded ones not given
+    (a recorded one has no password: given, its URL is used instead)."""
+    from gsetup.configdb.database import redact_url, url_or_none
+    from gsetup.runtime.endpoints import recorded_stores, store_key
+
+    for url in given:
+        if url_or_none(url) is None:
+            raise BadInputError(
+                f"--store {redact_url(url)!r} is not a store URL; use e.g. sqlite:///runtime.db "
+                "or postgresql+psycopg://user@host/dbname"
+            )
+    urls = {store_key(url): url for url in given}
+    for key in (store_key(default), *recorded_stores(default, tenant)):
+        urls.setdefault(key, default if key == store_key(default) else key)
+    return list(urls.values())
 
 
 def list_agents(ctx: Context, tenant: str) -> list[AgentView]:

@@ -1,12 +1,14 @@
 """Where a tenant's runtime listens: ``gsetup route run`` records its URL in the store while
 it serves, so clients (``gsetup agent ...``, ``gsetup route submit``, ``route token create``)
-find it without being told."""
+find it without being told. A runtime on another store than the one beside the configuration
+database records that store there (:func:`record_store`): ``agent remove`` checks them all."""
 
 from __future__ import annotations
 
 import os
 import socket
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, Float, Integer, MetaData, PrimaryKeyConstraint, String, Table
@@ -27,6 +29,17 @@ endpoints = Table(
     Column("pid", Integer, nullable=False),
     Column("started_at", Float, nullable=False),
     PrimaryKeyConstraint("tenant", "worker_id"),
+)
+# In the store beside the configuration database only: the other stores a tenant's runtimes
+# used. Kept when they stop: the interactions agents hold stay in those stores.
+_stores_metadata = MetaData()
+used_stores = Table(
+    "runtime_stores",
+    _stores_metadata,
+    Column("tenant", String(255), nullable=False),
+    Column("store", String(1024), nullable=False),  # store_key: no password
+    Column("last_used_at", Float, nullable=False),
+    PrimaryKeyConstraint("tenant", "store"),
 )
 
 
@@ -105,3 +118,62 @@ def running_url(store_url: str, tenant: str, *, lease: float) -> str | None:
             .order_by(endpoints.c.started_at.desc())
         ).all()
     return next((str(row.url) for row in rows if _alive(row, lease)), None)
+
+
+def store_key(store_url: str) -> str:
+    """How a store is recorded and compared: its URL without the password (a secret: never
+    written; the server's own ways, such as ~/.pgpass, supply it), an SQLite path absolute."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(store_url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        url = url.set(database=str(Path(url.database).resolve()))
+    # URL.set() keeps a password given as None; the tuple's own _replace drops it.
+    return url._replace(password=None).render_as_string(hide_password=False)
+
+
+def record_store(default_url: str, tenant: str, store_url: str) -> None:
+    """A runtime of ``tenant`` uses the store at ``store_url``: unless that is the default one
+    (``default_url``, beside the configuration database), it is recorded in the default one.
+    A runtime that cannot record it does not start: its agents' interactions would go
+    unchecked when one is removed."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from gsetup.configdb.database import redact_url
+    from gsetup.runtime.errors import StoreError
+    from gsetup.runtime.store import create_tables, first_line, store_engine
+
+    key = store_key(store_url)
+    if key == store_key(default_url):
+        return
+    try:
+        engine = store_engine(default_url, True)
+        try:
+            create_tables(engine, _stores_metadata)
+            with engine.begin() as conn:
+                mine = (used_stores.c.tenant == tenant) & (used_stores.c.store == key)
+                conn.execute(used_stores.delete().where(mine))
+                conn.execute(
+                    used_stores.insert().values(tenant=tenant, store=key, last_used_at=time.time())
+                )
+        finally:
+            engine.dispose()
+    except SQLAlchemyError as exc:
+        raise StoreError(
+            f"cannot record the store {redact_url(store_url)} in {redact_url(default_url)} "
+            f"(where gsetup agent remove looks for the stores in use): {first_line(exc)}"
+        ) from None
+
+
+def recorded_stores(default_url: str, tenant: str) -> list[str]:
+    """The stores other than the default one that ``tenant``'s runtimes used (their
+    :func:`store_key`), by name."""
+    from sqlalchemy import select
+
+    from gsetup.runtime.store import peek
+
+    with peek(default_url, used_stores.name) as conn:
+        if conn is None:
+            return []
+        query = select(used_stores.c.store).where(used_stores.c.tenant == tenant)
+        return list(conn.execute(query.order_by(used_stores.c.store)).scalars())

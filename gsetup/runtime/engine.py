@@ -189,15 +189,25 @@ def build_engine(
     create it; see :func:`open_store`) and build the engine."""
     from gsetup.configdb.database import resolve_url
     from gsetup.runtime.config import read_deployment
+    from gsetup.runtime.endpoints import record_store
+    from gsetup.runtime.errors import StoreError
     from gsetup.runtime.program import load_program
     from gsetup.runtime.services.classification import KeywordClassifier
     from gsetup.runtime.services.influence import FollowerCountInfluence
     from gsetup.runtime.store import default_store_url, open_store
 
+    configured = deployment is None  # from a configuration database, not built in memory
     if deployment is None:
         deployment = read_deployment(config_url, tenant)
     program = load_program(deployment)
-    store = open_store(store_url or default_store_url(resolve_url(config_url)), create=create_store)
+    default = default_store_url(resolve_url(config_url))
+    store = open_store(store_url or default, create=create_store)
+    if configured and create_store and store_url is not None:
+        try:
+            record_store(default, tenant, store_url)
+        except StoreError:
+            store.engine.dispose()
+            raise
     ctx = EngineContext(
         tenant=tenant,
         store=store,

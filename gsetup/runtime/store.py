@@ -169,7 +169,7 @@ def open_store(url: str, *, create: bool = True) -> Store:
     an error, not an empty store."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    engine = _create_engine(url, create)
+    engine = store_engine(url, create)
     dbms = engine.dialect.name
     store = Store(engine, dbms)
     try:
@@ -191,7 +191,9 @@ def open_store(url: str, *, create: bool = True) -> Store:
     return store
 
 
-def _create_engine(url: str, create: bool) -> Engine:
+def store_engine(url: str, create: bool) -> Engine:
+    """An engine for the store at ``url`` (SQLite: WAL, write transactions that lock at
+    once); without ``create`` a missing SQLite file is refused, not made."""
     from sqlalchemy import create_engine, event
     from sqlalchemy.exc import DBAPIError
 
