@@ -101,6 +101,11 @@ def test_agent_password_from_file_and_change(db_url: str, tmp_path: Path) -> Non
 AGENT_BAD_INPUT = [
     (("--skill", "facebook=500"), "level 500 is out of range; use 0 to 100"),
     (("--skill", "=3"), "use NAME=LEVEL"),
+    # \d took other scripts' digits (Arabic-Indic 5 was level 5), and int() of thousands of
+    # digits failed with a traceback
+    (("--skill", "facebook=\u0665"), "use NAME=LEVEL, LEVEL a whole number"),
+    (("--skill", "facebook=" + "1" * 5000), "use NAME=LEVEL, LEVEL a whole number"),
+    (("--skill", "facebook=1_0"), "use NAME=LEVEL, LEVEL a whole number"),
     (("--skill", "a/b=3"), "invalid skill name"),
     (("--skill", "facebook=5", "--skill", "facebook=6"), "skill 'facebook' is given twice"),
     (("--no-login", "--capacity-rule", "Ghost"), "refers to 'Capacity Rules/Ghost'"),

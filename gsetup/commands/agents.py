@@ -20,13 +20,14 @@ from gsetup.configdb.tenants import check_name
 from gsetup.context import Context
 from gsetup.deployment import ConfigObject, Options
 from gsetup.errors import BadInputError
+from gsetup.numbers import whole_number
 from gsetup.plan.model import Plan
 from gsetup.plan.run import run_plan
 from gsetup.runtime.credentials import PASSWORD_KEY, SECTION
 from gsetup.state import DesiredObject, DesiredState, OptionValue, Removal, object_path
 
 MAX_SKILL_LEVEL = 100
-_SKILL = re.compile(r"^(?P<name>[^=]+?)(?:=(?P<level>-?\d+))?$")
+_SKILL = re.compile(r"^(?P<name>[^=]+?)(?:=(?P<level>.*))?$", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,12 @@ def parse_skills(items: Iterable[str]) -> dict[str, int]:
     skills: dict[str, int] = {}
     for item in items:
         match = _SKILL.match(item.strip())
-        if match is None:
-            raise BadInputError(f"--skill {item!r}: use NAME=LEVEL, e.g. facebook=5")
+        level = 1 if match is None or match["level"] is None else whole_number(match["level"])
+        if match is None or level is None:
+            raise BadInputError(
+                f"--skill {item!r}: use NAME=LEVEL, LEVEL a whole number, e.g. facebook=5"
+            )
         name = check_name(match["name"].strip(), "skill")
-        level = int(match["level"]) if match["level"] is not None else 1
         if not 0 <= level <= MAX_SKILL_LEVEL:
             raise BadInputError(
                 f"--skill {item!r}: level {level} is out of range; use 0 to {MAX_SKILL_LEVEL}"
