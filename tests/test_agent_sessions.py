@@ -117,6 +117,9 @@ def test_a_password_change_or_removal_ends_the_agents_sessions(
     made = run_cli("route", "token", "create", "--app", DMS, "--json")
     assert made.exit_code == 0, made.stderr
     intake = str(made.json()["token"])
+    # Without --url, a client finds the runtime on the store its workers recorded.
+    shown = run_cli("app", "show", DMS, "--json").json()["options"]["gsetup-runtime"]
+    assert shown["intake-url"] in (f"{w1.url}/interactions", f"{w2.url}/interactions")
 
     session = _session(w1, FIRST)
     assert w2.request("POST", "/agents/ready", token=session).status_code == 200

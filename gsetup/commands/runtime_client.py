@@ -40,12 +40,16 @@ class RuntimeRefusedError(BadInputError):
 def runtime_url(ctx: Context, tenant: str, given: str | None = None) -> str:
     """``given``, else the base URL of the runtime recorded as running for ``tenant`` (which
     must exist: an unknown one is named, not looked for at the default address) on the store
-    beside the configuration database, else the default listen address."""
+    beside the configuration database, else on the other stores the tenant's runtimes
+    recorded there (one that cannot be read is passed over), else the default listen
+    address."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from gsetup.commands.route_tokens import check_base_url
     from gsetup.commands.serve import DEFAULT_LISTEN
     from gsetup.configdb.tenants import tenant_id
     from gsetup.runtime.context import Settings
-    from gsetup.runtime.endpoints import running_url
+    from gsetup.runtime.endpoints import recorded_stores, running_url
     from gsetup.runtime.store import default_store_url
 
     if given is not None:
@@ -53,9 +57,16 @@ def runtime_url(ctx: Context, tenant: str, given: str | None = None) -> str:
     ctx.identity.require(tenant, change=False)
     with ctx.db.engine.connect() as conn:
         tenant_id(conn, tenant)
-    config_url = ctx.db.url.render_as_string(hide_password=False)
-    recorded = running_url(default_store_url(config_url), tenant, lease=Settings().lease)
-    return recorded or f"http://{DEFAULT_LISTEN}"
+    default = default_store_url(ctx.db.url.render_as_string(hide_password=False))
+    lease = Settings().lease
+    for store in (default, *recorded_stores(default, tenant)):
+        try:
+            recorded = running_url(store, tenant, lease=lease)
+        except SQLAlchemyError:
+            continue
+        if recorded is not None:
+            return recorded
+    return f"http://{DEFAULT_LISTEN}"
 
 
 def call(
