@@ -6,9 +6,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from gsetup.runtime.schema import interactions, ucs_interactions
-from tests.bp_support import deployment, replayed, store_url
+from gsetup.runtime.schema import (
+    SCHEMA_VERSION,
+    interactions,
+    merges,
+    runtime_meta,
+    ucs_interactions,
+)
+from gsetup.runtime.store import open_store
+from tests.bp_support import DMS, TENANT, deployment, replayed, store_url
+from tests.plan_support import pg_prepare, pg_walks, sqlite_walks
 
 __all__ = ["store_url"]
 
@@ -94,6 +103,90 @@ def test_compliance_delete_of_a_merged_interaction_removes_its_text_everywhere(
         assert item["id"] == newer["id"] and item["text"] is None
         assert "555-0100" not in json.dumps(run.rows(interactions) + run.rows(ucs_interactions))
         assert older["text"] == "Our new store opens Monday"  # another message: kept
+        assert run.report.refused == []
+
+
+def test_compliance_delete_finds_the_merged_copies_by_index(store_url: str, tmp_path: Path) -> None:
+    """The interactions a message was merged into are found through runtime_merges: on a
+    store of thousands of interactions, no statement of the delete walks the tenant's
+    interactions (a search of their attached data for the id was a full scan per delete)."""
+    from sqlalchemy import event, insert
+
+    with replayed(
+        store_url, _facebook(tmp_path), "fb-merge-compliance.jsonl", pause_after=5
+    ) as run:
+        store = run.runtime.store
+        others = [
+            {
+                "id": f"other-{n}",
+                "tenant": TENANT,
+                "type": "Inbound",
+                "media_type": "facebook",
+                "state": "stopped",
+                "channel": "channel-facebook",
+                "external_id": f"other-{n}",
+                "attached_data": "{}",
+                "received_at": 0.0,
+                "offers": 0,
+            }
+            for n in range(2000)
+        ]
+        with store.begin() as conn:
+            conn.execute(insert(interactions), others)
+        store.ensure_statistics()  # as the engine gathers them (PostgreSQL)
+        statements: dict[str, Any] = {}
+
+        def capture(_c: Any, _cur: Any, text: str, params: Any, _x: Any, _many: bool) -> None:
+            if " interactions" in text and text.startswith(("SELECT", "UPDATE")):
+                statements[text] = params
+
+        event.listen(store.engine, "before_cursor_execute", capture)
+        run.runtime.event(TENANT, DMS, {"type": "compliance-delete", "external_id": "post-7b"})
+        event.remove(store.engine, "before_cursor_execute", capture)
+        newer, older = run.row("post-7b"), run.row("post-7a")
+        [item] = older["attached_data"]["_mergedItems"]
+        assert item["id"] == newer["id"] and item["text"] is None and newer["text"] is None
+        assert older["text"] == "Our new store opens Monday"
+        assert len(statements) >= 3 and any("runtime_merges" in text for text in statements)
+        with store.engine.connect() as conn:
+            dbapi: Any = conn.connection.dbapi_connection
+            if store.postgresql:
+                dbapi.autocommit = True
+                cursor = dbapi.cursor()
+                walks = pg_walks(cursor, pg_prepare(cursor, statements))
+            else:
+                walks = sqlite_walks(dbapi.cursor(), statements)
+        assert walks == {}
+
+
+def test_a_store_of_version_3_records_its_merges_when_upgraded(
+    store_url: str, tmp_path: Path
+) -> None:
+    """A store made before runtime_merges: opening it as ``route run`` does records the
+    merges it holds, so a compliance delete still blanks the copies merged before."""
+    from sqlalchemy import inspect, select, text, update
+
+    version = runtime_meta.c.key == "schema-version"
+    with replayed(
+        store_url, _facebook(tmp_path), "fb-merge-compliance.jsonl", pause_after=5
+    ) as run:
+        with run.runtime.store.begin() as conn:  # as schema version 3 left it
+            conn.execute(text("DROP TABLE runtime_merges"))
+            conn.execute(text("DROP INDEX ix_itx_external"))
+            conn.execute(update(runtime_meta).where(version).values(value="3"))
+        open_store(store_url).dispose()
+        newer, older = run.row("post-7b"), run.row("post-7a")
+        with run.runtime.store.engine.connect() as conn:
+            found = conn.execute(select(runtime_meta.c.value).where(version)).scalar()
+            assert found == str(SCHEMA_VERSION)
+            assert "ix_itx_external" in {
+                i["name"] for i in inspect(conn).get_indexes("interactions")
+            }
+            recorded = conn.execute(select(merges.c.merged_id, merges.c.into_id)).all()
+        assert recorded == [(newer["id"], older["id"])]
+        run.resume()  # the compliance delete
+        [item] = run.row("post-7a")["attached_data"]["_mergedItems"]
+        assert item["id"] == newer["id"] and item["text"] is None
         assert run.report.refused == []
 
 

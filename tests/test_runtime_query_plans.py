@@ -7,7 +7,6 @@ prepared statements settle on), on a new store whose statistics the engine itsel
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,14 +16,8 @@ import pytest
 from bench import bench_runtime
 from gsetup.runtime.api import Runtime, open_runtime
 from gsetup.runtime.engine import SAMPLE_AT
+from tests.plan_support import pg_prepare, pg_walks, sqlite_walks
 
-# A search of interactions by the tenant alone, or a full scan: cost grows with the store.
-_SQLITE_WALKS = re.compile(r"^(SCAN interactions\b|SEARCH interactions USING .*\(tenant=\?\)$)")
-_PG_WALKS = re.compile(
-    r"(Seq Scan on (interactions|ucs_interactions|runtime_offers|ucs_contacts)\b"
-    r"|Index Cond: \(\(tenant\)::text = \(\$\d+\)::text\)$)"
-)
-_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 _TABLES = ("interactions", "ucs_interactions", "runtime_offers", "ucs_contacts")
 
 
@@ -69,24 +62,13 @@ def _distinct(statements: list[tuple[str, Any, bool]]) -> dict[str, Any]:
     }
 
 
-def _numbered(text: str) -> tuple[str, list[str]]:
-    """psycopg's ``%(name)s`` placeholders as PREPARE's ``$1``..., and the names in order."""
-    names = list(dict.fromkeys(_PLACEHOLDER.findall(text)))
-    return _PLACEHOLDER.sub(lambda m: f"${names.index(m.group(1)) + 1}", text), names
-
-
 def test_every_statement_finds_interactions_by_more_than_the_tenant(
     tmp_path: Path, path_run: Any
 ) -> None:
     runtime, statements = path_run(f"sqlite:///{tmp_path / 'engine.db'}", 300)
-    walks: dict[str, list[str]] = {}
     with runtime.store.engine.connect() as conn:
         cursor = conn.connection.dbapi_connection.cursor()
-        for text, params in _distinct(statements).items():
-            plan = [row[3] for row in cursor.execute(f"EXPLAIN QUERY PLAN {text}", params)]
-            bad = [line for line in plan if _SQLITE_WALKS.match(line)]
-            if bad:
-                walks[" ".join(text.split())[:120]] = bad
+        walks = sqlite_walks(cursor, _distinct(statements))
     assert len(_distinct(statements)) >= 8  # the path's reads and writes were seen
     assert walks == {}
     updates = [text for text, _, _ in statements if text.startswith("UPDATE interactions SET")]
@@ -105,8 +87,6 @@ def test_postgresql_generic_plans_do_not_walk_the_tenant(pg_url: str, path_run: 
     the plans of the statements on the interactions, the UCS history, the offers and the
     contacts are checked after the second time (the test below checks that the engine's
     own connections stop reading the offers and contacts whole)."""
-    from psycopg.sql import SQL, Literal
-
     runtime, statements = path_run(pg_url, 20)
     prepared = _distinct(statements)
     assert len(prepared) >= 8  # the path's reads and writes were seen
@@ -118,26 +98,10 @@ def test_postgresql_generic_plans_do_not_walk_the_tenant(pg_url: str, path_run: 
         cursor = dbapi.cursor()
         # what the store's connections run with (no planning per call): checked, not set
         assert cursor.execute("SHOW plan_cache_mode").fetchone() == ("force_generic_plan",)
-        explain: dict[str, str] = {}
-        for number, (text, params) in enumerate(prepared.items()):
-            numbered, names = _numbered(text)
-            cursor.execute(f"PREPARE plan_{number} AS {numbered}")
-            # Literal values: EXPLAIN, a utility statement, takes no bound parameters.
-            values = SQL(", ").join(Literal(params[n]) for n in names).as_string(cursor)
-            explain[text] = f"EXPLAIN EXECUTE plan_{number}" + (f"({values})" if names else "")
-
-        def walks() -> dict[str, list[str]]:
-            found = {}
-            for text, statement in explain.items():
-                plan = [row[0] for row in cursor.execute(statement)]
-                bad = [line.strip() for line in plan if _PG_WALKS.search(line)]
-                if bad:
-                    found[" ".join(text.split())[:120]] = bad
-            return found
-
-        assert walks()  # planned on a new store: PostgreSQL walks the tenant
+        explain = pg_prepare(cursor, prepared)
+        assert pg_walks(cursor, explain)  # planned on a new store: PostgreSQL walks the tenant
         bench_runtime.run_engine(runtime, SAMPLE_AT[1], first=20)
-        assert walks() == {}
+        assert pg_walks(cursor, explain) == {}
 
 
 def test_statistics_are_gathered_for_every_table_that_has_none(pg_url: str) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from gsetup.runtime import sql
 from gsetup.runtime.interpreter import StrategyError
 from gsetup.runtime.itx import Itx
+from gsetup.runtime.merges import merged_ids, record
 from gsetup.runtime.services.facebook_xml import comments
 
 if TYPE_CHECKING:
@@ -65,6 +66,9 @@ def merge_itx_data(run: Machine, args: dict[str, Any]) -> bool:
         return False
     _merge_into(older, run.itx)
     run.turn.touch(older)
+    # where the copies of the texts are, for a compliance delete
+    merged = [run.itx.id, *merged_ids(run.itx.udata)]
+    record(run.turn.conn, store.postgresql, run.itx.tenant, older.id, merged)
     run.turn.log(run.itx, "merged", into=older.id)
     return True
 

@@ -19,6 +19,7 @@ from gsetup.runtime.config import DMS_TYPE
 from gsetup.runtime.errors import IntakeError
 from gsetup.runtime.ids import new_id
 from gsetup.runtime.itx import custom_values, dumps
+from gsetup.runtime.merges import forget_text
 from gsetup.runtime.schema import NAME, interactions, outbox, ucs_interactions
 from gsetup.runtime.store import insert_ignore
 from gsetup.runtime.twitter_groups import assign_group
@@ -239,7 +240,7 @@ def _compliance_delete(ctx: EngineContext, body: Mapping[str, Any]) -> str:
             conn.execute(
                 update(interactions).where(i.tenant == ctx.tenant, i.id.in_(own)).values(text=None)
             )
-            _forget_merged_text(conn, ctx.tenant, own)
+            forget_text(conn, ctx.tenant, own)  # merge_itx_data's copies of it
         if ids:
             conn.execute(
                 update(ucs_interactions)
@@ -249,39 +250,3 @@ def _compliance_delete(ctx: EngineContext, body: Mapping[str, Any]) -> str:
         if not ids and not own:
             raise IntakeError(404, f"no stored message {external!r}")
     return external
-
-
-def _forget_merged_text(conn: Connection, tenant: str, ids: set[str]) -> None:
-    """merge_itx_data copied the text of each of the interactions ``ids`` into the
-    ``_mergedItems`` of the one it was merged into: removed there too."""
-    from sqlalchemy import or_, select, update
-
-    i = interactions.c
-    holders = conn.execute(
-        select(i.id, i.attached_data)
-        .where(i.tenant == tenant, or_(*(i.attached_data.contains(itx) for itx in ids)))
-        .with_for_update()  # a turn holding the row commits first; this reads its result
-    )
-    for row in holders.all():
-        udata = json.loads(row.attached_data)
-        if _blank_merged(udata, ids):
-            conn.execute(
-                update(interactions)
-                .where(i.tenant == tenant, i.id == row.id)
-                .values(attached_data=dumps(udata))
-            )
-
-
-def _blank_merged(udata: dict[str, Any], ids: set[str]) -> bool:
-    """Set the text of the merged items of ``ids`` to none, also in items merged into an item
-    (an interaction that had merged others was merged itself); true when one changed."""
-    changed = False
-    for item in udata.get("_mergedItems") or []:
-        if not isinstance(item, dict):
-            continue
-        if item.get("id") in ids and item.get("text") is not None:
-            item["text"] = None
-            changed = True
-        if isinstance(item.get("udata"), dict):
-            changed = _blank_merged(item["udata"], ids) or changed
-    return changed

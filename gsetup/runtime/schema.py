@@ -27,8 +27,9 @@ from sqlalchemy import (
 )
 
 # Bumped whenever a table below changes. An older store is brought up to date by creating
-# the tables (and sequences) of ADDED_IN (additions only); a newer one is refused.
-SCHEMA_VERSION = 3
+# the tables (and sequences, indexes) of ADDED_IN (additions only), filling those that record
+# what it holds (gsetup.runtime.store); a newer one is refused.
+SCHEMA_VERSION = 4
 
 NAME = 255
 ID = 40
@@ -78,6 +79,8 @@ interactions = Table(
     Index("ix_itx_agent", "tenant", "assigned_to"),
     Index("ix_itx_waiting", "tenant", "waiting", "media_type", "placed_in_queue_at"),
 )
+# A compliance delete names the message alone, not its channel (uq_itx_intake's second).
+itx_external = Index("ix_itx_external", interactions.c.tenant, interactions.c.external_id)
 
 # Every offer ever made: (interaction, agent, time). Lets tests and status see re-offers.
 offers = Table(
@@ -199,12 +202,27 @@ twitter_groups = Table(
     PrimaryKeyConstraint("tenant", "channel", "group_key"),
 )
 
+# merge_itx_data's copies: ``merged_id``'s text (an interaction merged, or one merged into it
+# before) is in the ``_mergedItems`` of ``into_id``. A compliance delete finds them here by key.
+merges = Table(
+    "runtime_merges",
+    metadata,
+    Column("tenant", String(NAME), nullable=False),
+    Column("merged_id", String(ID), nullable=False),
+    Column("into_id", String(ID), nullable=False),
+    PrimaryKeyConstraint("tenant", "merged_id", "into_id"),
+)
+
 # PostgreSQL: bumped after each commit that leaves an agent ready with free capacity
 # (gsetup.runtime.agents.after_commit). SQLite has no sequences and needs none.
 capacity_epoch = Sequence("runtime_capacity_epoch", metadata=metadata)
 
-# The tables (and sequences) each schema version added to the one before it.
-ADDED_IN: dict[int, tuple[Table | Sequence, ...]] = {2: (twitter_groups,), 3: (capacity_epoch,)}
+# The tables (and sequences, indexes) each schema version added to the one before it.
+ADDED_IN: dict[int, tuple[Table | Sequence | Index, ...]] = {
+    2: (twitter_groups,),
+    3: (capacity_epoch,),
+    4: (merges, itx_external),
+}
 
 SYSTEM = frozenset(c.name for c in interactions.columns)
 

@@ -35,6 +35,7 @@ _PREPARE_LOCK = 0x67736574757000
 SQLITE_BUSY_SECONDS = 60.0
 PING_AFTER_IDLE = 1.0
 READ_ONLY = "gsetup_read_only"  # the execution option of a connection from reading()
+MERGES_RECORDED = 4  # the schema version from which runtime_merges records every merge
 
 
 def default_store_url(config_url: str) -> str:
@@ -410,7 +411,8 @@ def _create_functions(conn: Connection, dbms: str) -> None:
 
 def _upgrade(conn: Connection, found: str | None) -> None:
     """Bring a store of an older schema version up to this one by creating the tables the
-    versions since added; a newer (or unknown) version is refused."""
+    versions since added (and recording the merges made before ``runtime_merges``); a newer
+    (or unknown) version is refused."""
     from sqlalchemy import update
 
     version = int(found) if found is not None and found.isdigit() else None
@@ -424,6 +426,10 @@ def _upgrade(conn: Connection, found: str | None) -> None:
     for added in range(version + 1, SCHEMA_VERSION + 1):
         for table in ADDED_IN.get(added, ()):
             table.create(conn, checkfirst=True)
+    if version < MERGES_RECORDED:
+        from gsetup.runtime.merges import record_stored
+
+        record_stored(conn, conn.dialect.name == "postgresql")
     conn.execute(
         update(runtime_meta)
         .where(runtime_meta.c.key == "schema-version")
