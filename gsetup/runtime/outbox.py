@@ -14,12 +14,14 @@ request's answer, and each repeat restarts the timeout.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from gsetup.runtime import sql
 from gsetup.runtime.ids import new_id
 from gsetup.runtime.itx import dumps
 from gsetup.runtime.schema import interactions, outbox
@@ -264,26 +266,36 @@ def _other_member(apps: Mapping[str, AppConfig], name: str) -> AppConfig | None:
     return next((a for a in apps.values() if a.backup == name), None)
 
 
+@functools.cache
+def _due(postgresql: bool) -> Any:
+    """Due outbox rows not leased, oldest first: built once (a worker's every loop, and a
+    replay's every step, asks, mostly finding none)."""
+    from sqlalchemy import bindparam, or_, select
+
+    o = outbox.c
+    now: Any = bindparam("b_now")
+    query = (
+        select(outbox)
+        .where(
+            o.tenant == bindparam("b_tenant"),
+            o.state == "pending",
+            o.due_at <= now,
+            or_(o.lease_until.is_(None), o.lease_until < now),
+        )
+        .order_by(o.due_at)
+        .limit(bindparam("b_limit"))
+    )
+    return query.with_for_update(skip_locked=True) if postgresql else query
+
+
 def _claim(ctx: EngineContext) -> list[Delivery]:
-    from sqlalchemy import or_, select, update
+    from sqlalchemy import update
 
     o = outbox.c
     with ctx.store.begin() as conn:
         now = ctx.clock.now()
-        query = (
-            select(outbox)
-            .where(
-                o.tenant == ctx.tenant,
-                o.state == "pending",
-                o.due_at <= now,
-                or_(o.lease_until.is_(None), o.lease_until < now),
-            )
-            .order_by(o.due_at)
-            .limit(ctx.settings.outbox_batch)
-        )
-        if ctx.store.postgresql:
-            query = query.with_for_update(skip_locked=True)
-        rows = conn.execute(query).all()
+        params = {"b_tenant": ctx.tenant, "b_now": now, "b_limit": ctx.settings.outbox_batch}
+        rows = sql.run(conn, _due(ctx.store.postgresql), params).all()
         if not rows:
             return []
         conn.execute(

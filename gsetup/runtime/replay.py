@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gsetup.errors import BadInputError
+from gsetup.runtime import sql
 from gsetup.runtime.errors import RuntimeRequestError
 from gsetup.runtime.outbox import Delivery, SendResult
-from gsetup.runtime.schema import agent_loads, offers, outbox
+from gsetup.runtime.schema import agent_loads, interactions, offers, outbox
 
 if TYPE_CHECKING:
     from gsetup.runtime.api import Runtime
@@ -166,17 +167,9 @@ class Replay:
         return mine[0].interaction_id
 
     def _next_due(self) -> float | None:
-        from sqlalchemy import func, select
-
-        store, tenant = self.runtime.store, self.runtime.tenant
-        table, o = store.table, outbox.c
-        with store.read() as conn:
-            itx = conn.execute(select(func.min(table.c.due_at)).where(table.c.tenant == tenant))
-            first = itx.scalar()
-            sends = conn.execute(
-                select(func.min(o.due_at)).where(o.tenant == tenant, o.state == "pending")
-            ).scalar()
-        found = [t for t in (first, sends) if t is not None]
+        with self.runtime.store.read() as conn:
+            row = sql.run(conn, _NEXT_DUE, {"b_tenant": self.runtime.tenant}).one()
+        found = [t for t in row if t is not None]
         return float(min(found)) if found else None
 
     def report(self) -> ReplayReport:
@@ -210,6 +203,24 @@ class Replay:
             for row in conn.execute(select(agent_loads).where(agent_loads.c.tenant == tenant)):
                 result.agents.setdefault(row.agent, {})[row.media_type] = row.load
         return result
+
+
+def _next_due_statement() -> Any:
+    from sqlalchemy import bindparam, func, select
+
+    i, o = interactions.c, outbox.c
+    tenant: Any = bindparam("b_tenant")
+    return select(
+        select(func.min(i.due_at)).where(i.tenant == tenant).scalar_subquery(),
+        select(func.min(o.due_at))
+        .where(o.tenant == tenant, o.state == "pending")
+        .scalar_subquery(),
+    )
+
+
+# When the next timer falls due: an interaction's or an outbound request's. Asked at every
+# step of a replay: built once, as the engine's statements are (gsetup.runtime.sql).
+_NEXT_DUE = _next_due_statement()
 
 
 def _interaction_view(
