@@ -301,3 +301,47 @@ def test_replay_refuses_a_kept_store_that_is_not_empty(installed: Path, tmp_path
         f"gsetup: error: --store {store}: the store holds 2 interactions; "
         "a replay needs an empty one\n"
     )
+
+
+def test_a_long_replay_shows_its_progress_on_a_terminal_only(
+    installed: Path, tmp_path: Path
+) -> None:
+    """An offer left unanswered for two virtual days: on a terminal, a bar (standard error)
+    follows the virtual clock; piped, nothing but the report."""
+    import subprocess
+    import sys
+
+    import pexpect
+
+    post = {
+        "media_type": "facebook",
+        "channel": "channel-facebook",
+        "external_id": "p-1",
+        "text": "Where is my parcel?",
+        "attached_data": {"_facebookPostId": "p-1", "_facebookActorId": "u-1"},
+    }
+    traffic = tmp_path / "idle.jsonl"
+    lines = [
+        {"at": 0, "agent": "ann", "action": "login"},
+        {"at": 0, "agent": "ann", "action": "ready"},
+        {"at": 1, "inbound": post},
+        {"at": 2 * 86400, "agent": "ann", "action": "logout"},
+    ]
+    traffic.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    gsetup = str(Path(sys.executable).with_name("gsetup"))
+    child = pexpect.spawn(gsetup, ["route", "replay", str(traffic)], encoding="utf-8", timeout=300)
+    child.expect(r"Replaying.*virtual seconds")
+    child.expect("Replay of Environment: 172800 virtual seconds")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    piped = subprocess.run(
+        [gsetup, "route", "replay", str(traffic), "--json"],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert "Replaying" not in piped.stdout + piped.stderr
+    [itx] = json.loads(piped.stdout)["interactions"]
+    assert itx["ref"] == "p-1" and itx["offered_to"][:2] == ["ann", "ann"]

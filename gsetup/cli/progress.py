@@ -1,6 +1,6 @@
-"""Progress of long work on standard error: a bar or spinner on a terminal, plain lines when
-piped; and the rolling upgrade's step display (a spinner on the running step, a line per
-finished one)."""
+"""Progress of long work on standard error: a bar or spinner on a terminal, plain lines (or
+nothing) when piped; and the rolling upgrade's step display (a spinner on the running step, a
+line per finished one)."""
 
 from __future__ import annotations
 
@@ -62,6 +62,37 @@ def working(what: str) -> Iterator[None]:
 
     with Console(stderr=True).status(escape(what)):
         yield
+
+
+@contextmanager
+def measured(what: str, unit: str) -> Iterator[Callable[[float, float], None]]:
+    """Yield ``update(done, total)`` for work measured in ``unit`` (a replay's virtual
+    seconds): a bar naming ``what`` on a terminal (standard error), from the first update
+    (a spinner may show before, such as a large rule file's), nothing when piped."""
+    if not sys.stderr.isatty():
+        yield lambda _done, _total: None
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn(escape(what)),
+        BarColumn(),
+        TextColumn(f"{{task.completed:,.0f}}/{{task.total:,.0f}} {escape(unit)}"),
+        TimeElapsedColumn(),
+    )
+    bar = Progress(*columns, console=Console(stderr=True), transient=True)
+    task = bar.add_task("", total=0.0)
+
+    def update(done: float, total: float) -> None:
+        bar.start()  # a no-op once started
+        bar.update(task, completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        bar.stop()
 
 
 class StepProgress:

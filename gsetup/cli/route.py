@@ -256,10 +256,12 @@ def replay(
 
     Example: gsetup route replay tests/traffic/fb-merge.jsonl --json
     """
+    from gsetup.cli.progress import measured
     from gsetup.commands.route_replay import replay_file
     from gsetup.runtime.views import to_json
 
-    report = replay_file(open_context(ctx), tenant, traffic, store)
+    with measured("Replaying", "virtual seconds") as update:
+        report = replay_file(open_context(ctx), tenant, traffic, store, update)
     if as_json:
         emit_json(to_json(report))
         return

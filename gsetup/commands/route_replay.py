@@ -9,16 +9,18 @@ from typing import TYPE_CHECKING
 
 from gsetup.context import Context
 from gsetup.errors import BadInputError
-from gsetup.runtime.replay import ReplayReport
+from gsetup.runtime.replay import Progress, ReplayReport
 
 if TYPE_CHECKING:
     from gsetup.runtime.store import Store
 
 
-def replay_file(ctx: Context, tenant: str, path: Path, store: str | None) -> ReplayReport:
+def replay_file(
+    ctx: Context, tenant: str, path: Path, store: str | None, progress: Progress | None = None
+) -> ReplayReport:
     """Replay ``path`` through the tenant's runtime on a virtual clock. The file is checked
     first (nothing runs when a line is bad); the store is a throw-away SQLite file unless
-    ``store`` names one."""
+    ``store`` names one. ``progress`` is told how far the virtual clock has come."""
     from gsetup.runtime.api import open_runtime
     from gsetup.runtime.clock import VirtualClock
     from gsetup.runtime.config import read_deployment
@@ -39,7 +41,7 @@ def replay_file(ctx: Context, tenant: str, path: Path, store: str | None) -> Rep
         try:
             if store:
                 _require_empty(runtime.store, store)
-            return Replay(runtime, clock).run(events)
+            return Replay(runtime, clock, progress).run(events)
         finally:
             runtime.close()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from gsetup.runtime.traffic import Event
 
 MAX_STEPS = 10_000_000  # timer steps of one replay: a routing loop cannot spin forever
+# Told (virtual seconds replayed, the file's last line's time) as the clock moves.
+Progress = Callable[[float, float], None]
 
 
 class ScriptedSender:
@@ -71,10 +73,14 @@ class ReplayReport:
 class Replay:
     """Applies events to a runtime whose clock is ``clock``."""
 
-    def __init__(self, runtime: Runtime, clock: VirtualClock) -> None:
+    def __init__(
+        self, runtime: Runtime, clock: VirtualClock, progress: Progress | None = None
+    ) -> None:
         self.runtime = runtime
         self.clock = clock
         self.start = clock.now()
+        self.progress = progress
+        self.end = 0.0  # the virtual seconds of the last event to run
         self.sender = ScriptedSender()
         runtime.engine.sender = self.sender
         self.ids: dict[str, str] = {}  # traffic reference -> interaction id
@@ -82,6 +88,7 @@ class Replay:
 
     def run(self, events: list[Event]) -> ReplayReport:
         """Apply every event at its time, running the engine in between; the report."""
+        self.end = max((event.at for event in events), default=0.0)
         for event in events:
             self.advance(self.start + event.at)
             self.apply(event)
@@ -96,8 +103,14 @@ class Replay:
             if due is None or due > until:
                 break
             self.clock.advance(max(due - self.clock.now(), 0.001))
+            self._tell()
         if until > self.clock.now():
             self.clock.advance(until - self.clock.now())
+            self._tell()
+
+    def _tell(self) -> None:
+        if self.progress is not None:
+            self.progress(self.clock.now() - self.start, self.end)
 
     def apply(self, event: Event) -> None:
         """One event; an agent action the runtime refuses is recorded, not fatal."""
