@@ -345,3 +345,36 @@ def test_a_long_replay_shows_its_progress_on_a_terminal_only(
     assert "Replaying" not in piped.stdout + piped.stderr
     [itx] = json.loads(piped.stdout)["interactions"]
     assert itx["ref"] == "p-1" and itx["offered_to"][:2] == ["ann", "ann"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_large_rule_file_shows_a_spinner_while_it_loads(installed: Path) -> None:
+    """Over LARGE_FILE, a rule file takes seconds to load: on a terminal a spinner names it
+    (standard error); piped, nothing is added."""
+    import subprocess
+    import sys
+
+    import pexpect
+
+    from gsetup.runtime.classify.rules import LARGE_FILE
+
+    lexicon = "".join(f"  word{n}: {n % 9 - 4}\n" for n in range(LARGE_FILE // 14))
+    big = installed / RULES_DIR / "big.yaml"
+    big.write_text(
+        f"format: gsetup-rules/1\nname: BigLexicon\nkind: sentiment\nlexicon:\n{lexicon}"
+    )
+    assert big.stat().st_size >= LARGE_FILE
+    gsetup = str(Path(sys.executable).with_name("gsetup"))
+    child = pexpect.spawn(gsetup, ["route", "check"], encoding="utf-8", timeout=600)
+    child.expect(r"Loading the rule file big\.yaml \(1\.\d MB\)")
+    child.expect("rule files: .*big.yaml")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    piped = subprocess.run(
+        [gsetup, "route", "check", "--json"], check=False, capture_output=True, text=True
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert "Loading" not in piped.stdout + piped.stderr
+    [process] = json.loads(piped.stdout)["processes"]
+    assert "big.yaml" in process["rule_files"]

@@ -95,6 +95,15 @@ def measured(what: str, unit: str) -> Iterator[Callable[[float, float], None]]:
         bar.stop()
 
 
+def show_rule_loading() -> None:
+    """A large classification rule file loading shows a spinner naming it (a terminal only)."""
+    from gsetup.runtime.classify import rules
+
+    rules.loading = lambda path, size: working(
+        f"Loading the rule file {path.name} ({size / 1e6:.1f} MB)"
+    )
+
+
 class StepProgress:
     """Shows each step and member as it runs and how it ended (an ``UpgradeProgress``)."""
 

@@ -134,9 +134,11 @@ def run(
 
     Example: gsetup route run --listen 127.0.0.1:8470
     """
+    from gsetup.cli.progress import show_rule_loading
     from gsetup.commands.serve import parse_listen, run_tenant
 
     address = parse_listen(listen)
+    show_rule_loading()
 
     def ready(url: str) -> None:
         print(f"routing tenant {tenant} at {url}", flush=True)
@@ -256,10 +258,11 @@ def replay(
 
     Example: gsetup route replay tests/traffic/fb-merge.jsonl --json
     """
-    from gsetup.cli.progress import measured
+    from gsetup.cli.progress import measured, show_rule_loading
     from gsetup.commands.route_replay import replay_file
     from gsetup.runtime.views import to_json
 
+    show_rule_loading()
     with measured("Replaying", "virtual seconds") as update:
         report = replay_file(open_context(ctx), tenant, traffic, store, update)
     if as_json:

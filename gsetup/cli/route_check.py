@@ -23,8 +23,10 @@ def check(
 
     Example: gsetup route check --tenant Environment --json
     """
+    from gsetup.cli.progress import show_rule_loading
     from gsetup.commands.route_check import check_route
 
+    show_rule_loading()
     report = check_route(open_context(ctx), tenant)
     if as_json:
         emit_json(dataclasses.asdict(report))

@@ -10,7 +10,8 @@ file, the rule and the line.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -29,6 +30,11 @@ RULES_DIR = "Rules"
 DEFAULTS = Path(__file__).resolve().parent / "data"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,99}")
 _GROUP_REFERENCE = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")  # \1, (?P=name), (?(1)...)
+# A rule file this large takes seconds to load: its YAML parse (pure Python, line numbers
+# kept for the errors) and its keywords' compilation, linear, about 13 s a MB. ``loading``
+# (the CLI's spinner on a terminal) is shown while one loads; None: nothing.
+LARGE_FILE = 1024 * 1024
+loading: Callable[[Path, int], AbstractContextManager[None]] | None = None
 
 
 # A keyword's gate: the word an ASCII text must contain (as a whole word, any case) for the
@@ -230,13 +236,19 @@ _LOADED: dict[Path, tuple[tuple[tuple[Path, int, int], ...], RuleBook]] = {}
 def _load_book(directory: Path, paths: list[Path]) -> RuleBook:
     files: dict[str, RuleFile] = {}
     for path in paths:
-        loaded = _FileLoader(path).load()
+        with _shown(path):
+            loaded = _FileLoader(path).load()
         if loaded.name in files:
             raise BadInputError(
                 f"{path}: name {loaded.name!r} is also the name of {files[loaded.name].path.name}"
             )
         files[loaded.name] = loaded
     return RuleBook(directory, files)
+
+
+def _shown(path: Path) -> AbstractContextManager[None]:
+    size = path.stat().st_size
+    return loading(path, size) if loading is not None and size >= LARGE_FILE else nullcontext()
 
 
 class _FileLoader:
