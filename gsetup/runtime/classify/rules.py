@@ -9,6 +9,7 @@ file, the rule and the line.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
@@ -34,6 +35,7 @@ _GROUP_REFERENCE = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")  # \1, (?P=name), (?(1).
 # kept for the errors) and its keywords' compilation, linear, about 13 s a MB. ``loading``
 # (the CLI's spinner on a terminal) is shown while one loads; None: nothing.
 LARGE_FILE = 1024 * 1024
+LARGE_FILE_ENV = "GSETUP_TEST_LARGE_RULE_FILE"  # the tests' smaller LARGE_FILE, in bytes
 loading: Callable[[Path, int], AbstractContextManager[None]] | None = None
 
 
@@ -248,7 +250,8 @@ def _load_book(directory: Path, paths: list[Path]) -> RuleBook:
 
 def _shown(path: Path) -> AbstractContextManager[None]:
     size = path.stat().st_size
-    return loading(path, size) if loading is not None and size >= LARGE_FILE else nullcontext()
+    large = int(os.environ.get(LARGE_FILE_ENV) or LARGE_FILE)
+    return loading(path, size) if loading is not None and size >= large else nullcontext()
 
 
 class _FileLoader:
