@@ -1,6 +1,7 @@
-"""An agent's sessions end when its password changes or it is removed, on whatever store the
-runtime uses: two real ``gsetup route run`` workers sharing a store of their own (not the
-default one beside the configuration database), on SQLite and PostgreSQL."""
+"""An agent's sessions end when its password changes or it is removed, and a removed agent
+leaves routing, on whatever store the runtime uses: two real ``gsetup route run`` workers
+sharing a store of their own (not the default one beside the configuration database), on
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -38,9 +39,10 @@ def own_store(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> st
 def workers(
     db_url: str, own_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[RouteProcess, RouteProcess]]:
-    """Agent alice with a login, and two workers serving the tenant on ``own_store``, whose
-    sessions table is the one an older gsetup made (no credential column) with a session."""
-    configure_tenant(db_url, tmp_path, agents={"alice": 1})
+    """Agent alice with a login (and bob, capacity 2, without), and two workers serving the
+    tenant on ``own_store``, whose sessions table is the one an older gsetup made (no
+    credential column) with a session."""
+    configure_tenant(db_url, tmp_path, agents={"alice": 1, "bob": 2})
     _agent_add(monkeypatch, FIRST)
     _old_sessions_table(own_store)
     with ExitStack() as stack:
@@ -53,11 +55,17 @@ def workers(
         yield served[0], served[1]
 
 
-def _agent_add(monkeypatch: pytest.MonkeyPatch, password: str) -> str:
+def _agent_add(
+    monkeypatch: pytest.MonkeyPatch,
+    password: str,
+    name: str = "alice",
+    rule: str = "rule-1",
+    skills: tuple[str, ...] = ("facebook=5",),
+) -> str:
     monkeypatch.setenv("AGENT_PW", password)
     added = run_cli(
-        "agent", "add", "alice", "--skill", "facebook=5", "--capacity-rule", "rule-1",
-        "--password-from", "env:AGENT_PW",
+        "agent", "add", name, *(a for skill in skills for a in ("--skill", skill)),
+        "--capacity-rule", rule, "--password-from", "env:AGENT_PW",
     )  # fmt: skip
     assert added.exit_code == 0, added.stderr
     return added.stdout
@@ -90,12 +98,12 @@ def _old_sessions_table(store: str) -> None:
         engine.dispose()
 
 
-def _login(runtime: RouteProcess, password: str) -> Any:
-    return runtime.request("POST", "/agents/login", body={"agent": "alice", "password": password})
+def _login(runtime: RouteProcess, password: str, agent: str = "alice") -> Any:
+    return runtime.request("POST", "/agents/login", body={"agent": agent, "password": password})
 
 
-def _session(runtime: RouteProcess, password: str) -> str:
-    answer = _login(runtime, password)
+def _session(runtime: RouteProcess, password: str, agent: str = "alice") -> str:
+    answer = _login(runtime, password, agent)
     assert answer.status_code == 200, answer.text
     return str(answer.json()["token"])
 
@@ -167,17 +175,18 @@ def test_a_password_change_or_removal_ends_the_agents_sessions(
 def _handled(store: str) -> tuple[int, int]:
     """Offers accepted, and interactions held or finished: what an accept or a done changes
     (the engine may let an offer expire and make it again meanwhile)."""
+    [(accepted,)] = _rows(store, "SELECT count(*) FROM runtime_offers WHERE outcome = 'accepted'")
+    [(handled,)] = _rows(
+        store, "SELECT count(*) FROM interactions WHERE state IN ('agent', 'stopped')"
+    )
+    return accepted, handled
+
+
+def _rows(store: str, statement: str, **params: Any) -> list[tuple[Any, ...]]:
     engine = create_engine(store, poolclass=NullPool)
     try:
         with engine.connect() as conn:
-            return (
-                conn.execute(
-                    text("SELECT count(*) FROM runtime_offers WHERE outcome = 'accepted'")
-                ).scalar_one(),
-                conn.execute(
-                    text("SELECT count(*) FROM interactions WHERE state IN ('agent', 'stopped')")
-                ).scalar_one(),
-            )
+            return [tuple(row) for row in conn.execute(text(statement), params)]
     finally:
         engine.dispose()
 
@@ -188,3 +197,77 @@ def _no_secret_stored(store: str) -> None:
     kept = {str(value) for row in rows for value in row}
     assert not any(value.startswith("scrypt$") or value in (FIRST, SECOND) for value in kept)
     assert len(rows) == 3  # the old session and the two of alice's logins
+
+
+def test_a_changed_agent_gets_its_new_skills_and_capacity_at_its_next_login(
+    workers: tuple[RouteProcess, RouteProcess],
+    own_store: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w1, w2 = workers
+    session = _session(w1, FIRST)
+    assert w2.request("POST", "/agents/ready", token=session).status_code == 200
+    _agent_add(monkeypatch, FIRST, rule="rule-2", skills=("facebook=5", "english=3"))
+    ready = w1.request("POST", "/agents/ready", token=session)
+    assert (ready.status_code, ready.json()["capacity"]["facebook"]) == (200, 1)
+    assert _agent_row(own_store, "alice") == ("ready", {"facebook": 5}, 1)
+
+    again = _login(w2, FIRST)
+    assert (again.status_code, again.json()["capacity"]["facebook"]) == (200, 2)
+    assert _agent_row(own_store, "alice") == ("not_ready", {"facebook": 5, "english": 3}, 2)
+
+
+def test_a_removed_agent_is_logged_out_and_its_offers_go_to_another_agent(
+    workers: tuple[RouteProcess, RouteProcess],
+    own_store: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w1, w2 = workers
+    made = run_cli("route", "token", "create", "--app", DMS, "--json")
+    assert made.exit_code == 0, made.stderr
+    intake = str(made.json()["token"])
+    _agent_add(monkeypatch, SECOND, name="bob", rule="rule-2")
+    alice, bob = _session(w1, FIRST), _session(w2, SECOND, "bob")
+    assert w2.request("POST", "/agents/ready", token=alice).status_code == 200
+
+    first = w1.request("POST", "/interactions", token=intake, body=post(1))
+    assert first.status_code == 201, first.text
+    itx1 = first.json()["id"]
+    assert wait_for(lambda: _offered(w1, alice), "the offer to alice") == [itx1]
+    assert w1.request("POST", "/agents/ready", token=bob).status_code == 200
+    _agent_add(monkeypatch, SECOND, name="bob", rule="rule-2", skills=("facebook=5", "english=3"))
+
+    assert run_cli("agent", "remove", "alice", "--yes").exit_code == 0
+    # Within a housekeeping pass (10 s), well before the offer's reservation (30 s) expires;
+    # bob, changed but still an agent, stays ready.
+    wait_for(lambda: _agent_row(own_store, "alice")[0] == "logged_out", "alice logged out", 20)
+    assert _agent_row(own_store, "bob") == ("ready", {"facebook": 5}, 2)
+    assert wait_for(lambda: _offered(w2, bob), "the offer to bob") == [itx1]
+
+    second = w2.request("POST", "/interactions", token=intake, body=post(2))
+    assert second.status_code == 201, second.text
+    itx2 = second.json()["id"]
+    assert wait_for(lambda: len(_offered(w1, bob)) == 2, "the second offer to bob")
+    offers = "SELECT interaction_id, agent, outcome FROM runtime_offers ORDER BY id"
+    assert _rows(own_store, offers) == [
+        (itx1, "alice", "logged-out"),
+        (itx1, "bob", None),
+        (itx2, "bob", None),
+    ]
+    held = "SELECT id, state, assigned_to FROM interactions ORDER BY id"
+    assert sorted(_rows(own_store, held)) == sorted(
+        [(itx1, "offered", "bob"), (itx2, "offered", "bob")]
+    )
+    loads = "SELECT agent, load FROM runtime_agent_loads WHERE media_type = 'facebook'"
+    assert sorted(_rows(own_store, loads)) == [("alice", 0), ("bob", 2)]
+    logged = "event=removed-agent-logged-out tenant='Environment' agent='alice'"
+    assert sum(w.errors().count(logged) for w in workers) == 1  # by one worker, once
+
+
+def _agent_row(store: str, agent: str) -> tuple[str, dict[str, int], int]:
+    """The agent's presence, skills and facebook capacity in the store."""
+    import json
+
+    statement = "SELECT state, skills, capacity FROM runtime_agents WHERE name = :agent"
+    [(state, skills, capacity)] = _rows(store, statement, agent=agent)
+    return state, json.loads(skills), json.loads(capacity)["facebook"]

@@ -246,6 +246,47 @@ def test_logout_sends_unaccepted_offers_to_the_next_agent(
     runtime.close()
 
 
+def test_agents_removed_from_the_configuration_are_logged_out_once(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    """The worker loop's housekeeping logs out the logged-in agents the configuration
+    database no longer has, their offers routed again as at a logout. Each is looked up
+    again under its row lock: one added back meanwhile stays, and one another worker logged
+    out meanwhile is not logged out twice."""
+    from gsetup.runtime.agents import log_out_removed
+
+    runtime = start(store_url, clock, {"a1": (5, 1), "a2": (5, 1), "a3": (5, 1)})
+    runtime.agent_login(TENANT, "a3")  # logged in, not ready: logged out too when removed
+    offered = runtime.submit(TENANT, DMS, body(1)).interaction_id
+    runtime.run_until_idle()
+    assert rows("SELECT assigned_to FROM interactions") == [("a1",)]
+    asked: list[list[str]] = []
+
+    def a3_added_back(names: list[str]) -> set[str]:
+        asked.append(sorted(names))
+        return {"a2", *(["a3"] if len(asked) > 1 else [])} & set(names)
+
+    assert log_out_removed(runtime.engine.ctx, a3_added_back) == ["a1"]
+    assert asked == [["a1", "a2", "a3"], ["a1"], ["a3"]]
+    agents = "SELECT name, state FROM runtime_agents ORDER BY name"
+    assert rows(agents) == [("a1", "logged_out"), ("a2", "ready"), ("a3", "not_ready")]
+    assert rows("SELECT agent, outcome FROM runtime_offers") == [("a1", "logged-out")]
+    runtime.run_until_idle()
+    assert rows("SELECT id, assigned_to FROM interactions") == [(offered, "a2")]
+
+    def logged_out_elsewhere(names: list[str]) -> set[str]:
+        assert sorted(names) == ["a2", "a3"]  # a2 is not looked up again: it is logged out
+        runtime.agent_logout(TENANT, "a2")  # by another worker, between the read and the lock
+        return {"a3"}
+
+    assert log_out_removed(runtime.engine.ctx, logged_out_elsewhere) == []
+    assert rows("SELECT agent, outcome FROM runtime_offers ORDER BY id") == [
+        ("a1", "logged-out"),
+        ("a2", "logged-out"),
+    ]
+    runtime.close()
+
+
 def test_the_worker_wakes_on_work_this_process_commits(
     store_url: str, clock: VirtualClock, rows: Any
 ) -> None:

@@ -89,7 +89,7 @@ def serve(
     sock = bind(listen)
     url = listen.url(sock.getsockname()[1])
     server = Server(api, access_log=False)
-    loop = _Loop(runtime, server, refresh=lambda: runtime.refresh_applications(config))
+    loop = _Loop(runtime, server, refresh=lambda: runtime.refresh(config))
     try:
         record_endpoint(store, runtime.tenant, ctx.worker_id, url, lease=ctx.settings.lease)
     except BaseException:

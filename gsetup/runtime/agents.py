@@ -11,7 +11,7 @@ no agent ever holds more than its rule allows, whatever the number of workers.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -459,26 +459,61 @@ def login(ctx: EngineContext, agent: str, config: AgentConfig | None = None) -> 
 
 def set_presence(ctx: EngineContext, agent: str, state: str) -> AgentStatus:
     """ready, not_ready or logged_out; logging out sends unaccepted offers back to routing."""
-    from sqlalchemy import update
-
     with _agent_turn(ctx, agent) as turn:
         slot = turn.agents[agent]
         if slot.state == "logged_out" and state != "logged_out":
             raise AgentActionError(409, f"agent {agent!r} is logged out: log in first")
-        if state == "logged_out":
-            key = {"b_tenant": ctx.tenant, "b_agent": agent}
-            for itx in turn.hold(sql.run(turn.conn, sql.offered_to(ctx.store.table), key)):
-                _end_offer(turn, itx, "logged-out")
-        turn.conn.execute(
-            update(agents)
-            .where(agents.c.tenant == ctx.tenant, agents.c.name == agent)
-            .values(state=state, updated_at=turn.now)
-        )
-        slot.state = state
-        if state == "ready":
-            for media_type in {*slot.capacity, *slot.loads}:
-                turn.wake[media_type] = turn.wake.get(media_type, 0) + max(1, slot.free(media_type))
+        _change_presence(turn, slot, state)
     return agent_status(ctx, agent)
+
+
+def _change_presence(turn: Turn, slot: AgentSlot, state: str) -> None:
+    """Under the agent's row lock: its new presence, its offers back to routing when it logs
+    out, the interactions waiting for its capacity woken when it gets ready."""
+    from sqlalchemy import update
+
+    ctx = turn.ctx
+    if state == "logged_out":
+        key = {"b_tenant": ctx.tenant, "b_agent": slot.name}
+        for itx in turn.hold(sql.run(turn.conn, sql.offered_to(ctx.store.table), key)):
+            _end_offer(turn, itx, "logged-out")
+    turn.conn.execute(
+        update(agents)
+        .where(agents.c.tenant == ctx.tenant, agents.c.name == slot.name)
+        .values(state=state, updated_at=turn.now)
+    )
+    slot.state = state
+    if state == "ready":
+        for media_type in {*slot.capacity, *slot.loads}:
+            turn.wake[media_type] = turn.wake.get(media_type, 0) + max(1, slot.free(media_type))
+
+
+def log_out_removed(
+    ctx: EngineContext, agents_now: Callable[[list[str]], Collection[str]]
+) -> list[str]:
+    """Log out the agents logged in to the store that are no longer agents (``agents_now``
+    tells which of the names it is given still are, in the configuration database): their
+    offers not accepted go back to routing, as at a logout. Returns them.
+
+    The worker loop's housekeeping, not the turn's: a removed agent is read once per pass,
+    never per offer. Each one found is looked up again under its row lock, so an agent added
+    again and logged in meanwhile stays (its login's write waits for the lock), and workers
+    doing this at once log it out once."""
+    with ctx.store.read() as conn:
+        present = [r.name for r in sql.run(conn, sql.LOGGED_IN_AGENTS, {"b_tenant": ctx.tenant})]
+    known = set(agents_now(present)) if present else set()
+    gone = []
+    for agent in present:
+        if agent in known:
+            continue
+        with _agent_turn(ctx, agent) as turn:
+            slot = turn.agents[agent]
+            if slot.state != "logged_out" and not agents_now([agent]):
+                _change_presence(turn, slot, "logged_out")
+                gone.append(agent)
+    for agent in gone:
+        log.warning("event=removed-agent-logged-out tenant=%r agent=%r", ctx.tenant, agent)
+    return gone
 
 
 def accept(ctx: EngineContext, agent: str, interaction_id: str) -> Offer:

@@ -287,6 +287,27 @@ class Runtime:
         self._check_tenant(tenant, IntakeError)
         return read_status(self.engine.ctx)
 
+    def refresh(self, config: SqlEngine) -> None:
+        """The worker loop's housekeeping: read what may change while the runtime runs from
+        the configuration database ``config`` (:meth:`refresh_applications`), and log out
+        the agents removed from it (:meth:`log_out_removed_agents`)."""
+        self.refresh_applications(config)
+        self.log_out_removed_agents(config)
+
+    def log_out_removed_agents(self, config: SqlEngine) -> list[str]:
+        """Log out the agents logged in to the store that the configuration database
+        ``config`` no longer has (``gsetup agent remove``): their offers not accepted are
+        routed again, to agents that are still there. Returns them."""
+        from gsetup.runtime.agents import log_out_removed
+        from gsetup.runtime.config import read_agents
+
+        gone = log_out_removed(
+            self.engine.ctx, lambda names: read_agents(config, self.tenant, names)
+        )
+        if gone:
+            self._committed()  # their offers are due to be targeted again
+        return gone
+
     def refresh_applications(self, config: SqlEngine) -> None:
         """Read the tenant's applications and their options again from the configuration
         database ``config`` (a DMS added, a channel's route changed): submissions, sends and

@@ -135,10 +135,16 @@ def read_agent(config: Engine, tenant: str, name: str) -> AgentConfig | None:
     """Agent ``name`` of ``tenant`` as the configuration database has it now (None: no such
     agent): a running runtime reads it at each login, so agents added or changed since it
     started log in with their current skills and capacity."""
+    return read_agents(config, tenant, [name]).get(name)
+
+
+def read_agents(config: Engine, tenant: str, names: list[str]) -> dict[str, AgentConfig]:
+    """Those of ``names`` that are agents of ``tenant`` in the configuration database now
+    (a running runtime logs out the others: Runtime.refresh)."""
     from gsetup.configdb.tenants import tenant_id
 
     with config.connect() as conn:
-        return _agents(conn, tenant_id(conn, tenant), [name]).get(name)
+        return _agents(conn, tenant_id(conn, tenant), names)
 
 
 def read_apps(config: Engine, tenant: str) -> dict[str, AppConfig]:

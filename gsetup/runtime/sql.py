@@ -342,6 +342,9 @@ READY_AGENTS = select(agents.c.name, agents.c.state, agents.c.skills, agents.c.c
 TENANT_LOADS = select(agent_loads.c.agent, agent_loads.c.media_type, agent_loads.c.load).where(
     agent_loads.c.tenant == bindparam("b_tenant")
 )
+LOGGED_IN_AGENTS = select(agents.c.name).where(
+    agents.c.tenant == bindparam("b_tenant"), agents.c.state != "logged_out"
+)
 AGENT_KNOWN = select(agents.c.name).where(
     agents.c.tenant == bindparam("b_tenant"), agents.c.name == bindparam("b_agent")
 )

@@ -35,7 +35,8 @@ class Worker:
     poll: float = 0.05
     stopping: threading.Event = field(default_factory=threading.Event)
     # Reads the configuration that may change while the worker runs (the applications and
-    # their options), every ``refresh_every`` seconds; None: never.
+    # their options; the agents removed, logged out), every ``refresh_every`` seconds;
+    # None: never.
     refresh: Callable[[], None] | None = None
     refresh_every: float = 10.0
     # Turns failing in a row (the store down, e.g. PostgreSQL restarting) double the wait
@@ -148,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     config = open_database(resolve_url(args.config)).engine
-    worker = Worker(runtime, refresh=lambda: runtime.refresh_applications(config))
+    worker = Worker(runtime, refresh=lambda: runtime.refresh(config))
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     signal.signal(signal.SIGINT, lambda *_: worker.stop())
     print("ready", flush=True)
