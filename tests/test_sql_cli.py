@@ -78,6 +78,22 @@ def test_export_writes_the_scripts_and_their_run_order(tmp_path: Path) -> None:
     assert order[6] == "6. Start Interaction Server and DB Server (IXN)."
 
 
+@pytest.mark.parametrize("where", ["file", "under-file"])
+def test_export_into_a_file_is_refused_with_nothing_written(tmp_path: Path, where: str) -> None:
+    # Was exit 1, "unexpected NotADirectoryError".
+    work = tmp_path / "work"
+    work.mkdir()
+    existing = work / "notes.txt"
+    existing.write_text("kept\n")
+    target = existing if where == "file" else existing / "for-dba"
+    result = run_cli("sql", "export", "--dbms", "mssql", "--dir", str(target))
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert result.stderr == (f"gsetup: error: --dir: {existing} is a file, not a directory\n")
+    assert result.stdout == ""
+    assert existing.read_text() == "kept\n"
+    assert [p.name for p in work.iterdir()] == ["notes.txt"]
+
+
 def test_place_scripts_under_the_install_home(tmp_path: Path) -> None:
     home = tmp_path / "Genesys Business process for use with Facebook"
     written = place_scripts(["iwd", "facebook"], home)

@@ -79,10 +79,13 @@ def export(
 
     Example: gsetup sql export --dbms oracle --dir scripts/
     """
+    from gsetup.installer.files import check_directory
     from gsetup.packages.scripts import script_groups
     from gsetup.sqlscripts.placement import export_scripts
 
-    for path in export_scripts(dbms, directory, script_groups(package)):
+    groups = script_groups(package)
+    check_directory(directory, "--dir")
+    for path in export_scripts(dbms, directory, groups):
         print(path)
 
 

@@ -55,7 +55,9 @@ def check_directory(directory: Path, source: str = "strategy_dir") -> Path:
     if path.exists() and not path.is_dir():
         raise BadInputError(f"{source}: {path} is a file, not a directory")
     parent = path if path.exists() else next(p for p in path.parents if p.exists())
-    if not parent.is_dir() or not writable(parent):
+    if not parent.is_dir():  # a file where a directory of the path would be made
+        raise BadInputError(f"{source}: {parent} is a file, not a directory")
+    if not writable(parent):
         raise BadInputError(f"{source}: {parent} is not writable")
     if path.exists() and not writable(path.parent):
         raise BadInputError(f"{source}: {path.parent} is not writable, so {path} can't be replaced")
