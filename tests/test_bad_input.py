@@ -179,6 +179,11 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
     ),
     "pysqlcipher": (_args("--db", "sqlite+pysqlcipher:///x.db", "object", "list"), "unsupported"),
     "an unknown database scheme": (_args("--db", "bogus://x", "object", "list"), "unsupported"),
+    # Listed nothing with exit 0, so a mistyped tenant read as "no history".
+    "history of an unknown tenant": (
+        _args("history", "--tenant", "Nope", "--json"),
+        "gsetup: error: unknown tenant 'Nope'",
+    ),
     "options export to a directory": (
         _args("options", "export", "--app", "DMS_1", "--output", "folder"),
         "folder is a directory; give the option file's name",

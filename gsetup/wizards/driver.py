@@ -162,7 +162,8 @@ def _recorded(
     tenant, dms = given("tenant") or DEFAULT_TENANT, given("dms")
     if dms is None:
         return {}
-    for entry in list_history(ctx, tenant, limit=10_000):
+    # An unknown tenant has no history here: the tenant question refuses it, naming the choices.
+    for entry in list_history(ctx, tenant, limit=10_000, known_tenant=False):
         answers = entry["answers"] or {}
         if (
             entry["package"] == f"driver-{driver}"
