@@ -149,6 +149,22 @@ def test_a_malformed_url_is_refused_without_its_password(url: str) -> None:
     assert version.exit_code == 0 and version.json()["database"] == "(not a database URL)"
 
 
+@pytest.mark.parametrize(
+    "query", ["password=s3cr3t-pw", "sslpassword=s3cr3t-pw&user=gsetup", "PWD=s3cr3t-pw"]
+)
+def test_a_password_in_the_query_string_is_masked(query: str) -> None:
+    url = f"postgresql+psycopg://gsetup@127.0.0.1:1/gsetup?{query}"
+    result = run_cli("--db", url, "db", "status")
+    assert result.exit_code == 2, result.stderr
+    assert "the configuration database postgresql+psycopg://gsetup@127.0.0.1:1/gsetup?" in (
+        result.stderr
+    )
+    assert "=***" in result.stderr
+    version = run_cli("--db", url, "version", "--json")
+    assert version.exit_code == 0 and "=***" in version.json()["database"]
+    assert "s3cr3t-pw" not in result.stdout + result.stderr + version.stdout + version.stderr
+
+
 @pytest.mark.pg
 def test_server_database_behind_says_so_then_upgrade(
     pg_url: str, monkeypatch: pytest.MonkeyPatch

@@ -325,6 +325,11 @@ def test_bad_urls_exit_2_without_the_password(tmp_path: Path) -> None:
         "ixn:s3cr3t-pw@host/db": "cannot be parsed",
         "postgresql+psycopg://ixn:s3cr3t-pw@host:x/db": "cannot be parsed",
         f"sqlite:///{tmp_path / 'nowhere.db'}": "does not exist",
+        # A password in the query string (libpq's password=, ODBC's PWD) was printed in clear.
+        "postgresql+psycopg://ixn@127.0.0.1:1/ixn?password=s3cr3t-pw": "Cannot connect to "
+        "postgresql+psycopg://ixn@127.0.0.1:1/ixn?password=***",
+        "mssql+pyodbc://ixn@host/db?odbc_connect=DRIVER%3Dx%3BPWD%3Ds3cr3t-pw": "Cannot use "
+        "mssql+pyodbc://ixn@host/db?odbc_connect=***",
     }
     for url, message in cases.items():
         result = run_cli("sql", "apply", "--url", url, "--yes")

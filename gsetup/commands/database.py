@@ -10,6 +10,7 @@ from gsetup.configdb.database import (
     open_database,
     resolve_url,
     schema_revision,
+    shown_url,
     url_or_none,
 )
 from gsetup.context import Context
@@ -42,7 +43,7 @@ def versions(db_url: str | None) -> dict[str, Any]:
     from gsetup import __version__
 
     parsed = url_or_none(resolve_url(db_url))
-    shown = "(not a database URL)" if parsed is None else parsed.render_as_string()
+    shown = "(not a database URL)" if parsed is None else shown_url(parsed)
     return {
         "gsetup": __version__,
         "schema": HEAD,

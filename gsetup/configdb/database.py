@@ -66,7 +66,7 @@ class Database:
     @property
     def display_url(self) -> str:
         """The URL without its password, for messages."""
-        return self.url.render_as_string(hide_password=True)
+        return shown_url(self.url)
 
 
 def open_database(
@@ -139,12 +139,26 @@ def url_or_none(url_text: str) -> URL | None:
         return None
 
 
+# Query parameters that hand a password to the driver: libpq's password and sslpassword,
+# ODBC's PWD (alone or inside odbc_connect), a secret of any other name alike.
+_SECRET_PARAMETER = re.compile(
+    r"([?&][^=&#]*(?:pass|pwd|secret|token|odbc_connect)[^=&#]*=)[^&#]*", re.IGNORECASE
+)
+
+
 def redact_url(url_text: str) -> str:
-    """``url_text`` with the password of its user part masked, parsable or not."""
+    """``url_text`` with the password of its user part and secret query parameters masked,
+    parsable or not."""
     scheme, sep, rest = url_text.rpartition("://")
     userinfo, at, host = rest.rpartition("@")
     user, colon, _password = userinfo.partition(":")
-    return f"{scheme}{sep}{user}:***{at}{host}" if colon else url_text
+    shown = f"{scheme}{sep}{user}:***{at}{host}" if colon else url_text
+    return _SECRET_PARAMETER.sub(r"\1***", shown)
+
+
+def shown_url(url: URL) -> str:
+    """``url`` for messages and reports, without its password (nor one in its query)."""
+    return redact_url(url.render_as_string(hide_password=True))
 
 
 # The drivers gsetup is built and tested with, per backend (None: the backend's default).
@@ -165,7 +179,7 @@ def supported(url: URL) -> bool:
 
 def _unsupported(url: URL) -> DatabaseError:
     return DatabaseError(
-        f"unsupported database {url.render_as_string(hide_password=True)!r}: gsetup keeps its "
+        f"unsupported database {shown_url(url)!r}: gsetup keeps its "
         "configuration in SQLite (sqlite:///PATH) or PostgreSQL (postgresql+psycopg://...)"
     )
 

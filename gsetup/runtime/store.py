@@ -476,8 +476,10 @@ def _custom_columns(engine: Engine) -> tuple[dict[str, str], tuple[CustomField, 
 def _display(url: str) -> str:
     from sqlalchemy.engine import make_url
 
+    from gsetup.configdb.database import shown_url
+
     try:
-        return repr(make_url(url).render_as_string(hide_password=True))
+        return repr(shown_url(make_url(url)))
     except Exception:
         return "(unparsable URL)"
 

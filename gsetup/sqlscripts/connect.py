@@ -50,7 +50,9 @@ class Target:
     @property
     def shown(self) -> str:
         """The URL with its password masked."""
-        return self.url.render_as_string(hide_password=True)
+        from gsetup.configdb.database import shown_url
+
+        return shown_url(self.url)
 
     @property
     def password(self) -> str | None:
