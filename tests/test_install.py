@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from gsetup.packages import Answers, catalogue, desired_state
-from tests.helpers import run_cli, snapshot
+from tests.helpers import CliResult, run_cli, snapshot
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PACKAGES = [p.name for p in catalogue()]
@@ -375,3 +375,110 @@ def test_the_iwd_adapter_queue_stays_until_the_last_iwd_package_goes(
     assert queue in _objects(db_url)
     assert run_cli("uninstall", "twitter-bp-iwd", "--yes").exit_code == 0
     assert queue not in _objects(db_url)
+
+
+def _placed(home: Path) -> set[str]:
+    """The files under the home's Scripts/ and Rules/ directories."""
+    return {str(p) for d in ("Scripts", "Rules") for p in (home / d).rglob("*") if p.is_file()}
+
+
+def _home_changes(result_stdout: str, *homes: Path) -> dict[str, str]:
+    """The plan's file changes under the homes' Scripts/ and Rules/: path -> action."""
+    import json
+
+    roots = tuple(str(home / d) + os.sep for home in homes for d in ("Scripts", "Rules"))
+    changes = json.loads(result_stdout)["changes"]
+    return {c["path"]: c["action"] for c in changes if c["path"].startswith(roots)}
+
+
+def _install_at(home: Path, *extra: str) -> CliResult:
+    return run_cli(
+        "install",
+        "facebook-bp",
+        "--answers",
+        str(EXAMPLES / "facebook-bp.yaml"),
+        "--set",
+        f"install_home={home}",
+        "--json",
+        *extra,
+    )
+
+
+def test_the_plan_lists_the_install_homes_scripts_and_rule_files(
+    db_url: str, workdir: Path
+) -> None:
+    h1, h2 = workdir / "h1", workdir / "h2"
+    dry = _install_at(h1, "--dry-run")
+    assert dry.exit_code == 0, dry.stderr
+    planned = _home_changes(dry.stdout, h1)
+    assert not h1.exists()  # a dry run writes nothing
+    # The Facebook pair and the iWD one (the guide ships it too), for each RDBMS; the rules.
+    pairs = ("Facebook851", "IWDIntegration851")
+    assert planned.keys() == {
+        *(
+            str(h1 / "Scripts" / dbms / f"{step}TableInteractionsFor{pair}.sql")
+            for dbms in ("MSSQL", "Oracle", "DB2", "PostgreSQL", "SQLite")
+            for step in ("CleanUp", "Alter")
+            for pair in pairs
+        ),
+        *(
+            str(h1 / "Rules" / f"{n}.yaml")
+            for n in ("actionability", "english-sentiment", "screening")
+        ),
+    }
+    assert set(planned.values()) == {"create"}
+
+    applied = _install_at(h1, "--yes")
+    assert applied.exit_code == 0, applied.stderr
+    assert _home_changes(applied.stdout, h1) == planned
+    assert _placed(h1) == set(planned)
+
+    again = _install_at(h1, "--dry-run", "--detailed-exitcode")
+    assert again.exit_code == 0, again.stdout
+    assert set(_home_changes(again.stdout, h1).values()) == {"keep"}
+
+    # Only a home file differs: the plan says so, and --detailed-exitcode exits 3.
+    missing = h1 / "Scripts" / "SQLite" / "AlterTableInteractionsForFacebook851.sql"
+    missing.unlink()
+    edited = h1 / "Scripts" / "MSSQL" / "AlterTableInteractionsForFacebook851.sql"
+    edited.write_text("-- edited\n")
+    drift = _install_at(h1, "--dry-run", "--detailed-exitcode")
+    assert drift.exit_code == 3, drift.stderr
+    changed = {p: a for p, a in _home_changes(drift.stdout, h1).items() if a != "keep"}
+    assert changed == {str(missing): "create", str(edited): "update"}
+    assert _install_at(h1, "--yes").exit_code == 0
+    assert _placed(h1) == set(planned)
+
+    # A move to another home: the new one's files created, the old one's removed (a rule file
+    # edited by hand stays), shown in the plan and done by the apply.
+    rule = h1 / "Rules" / "screening.yaml"
+    rule.write_text(rule.read_text() + "# tuned\n")
+    moved = {p.replace(str(h1), str(h2)): "create" for p in planned}
+    removed = {p: "delete" for p in planned if p != str(rule)}
+    dry = _install_at(h2, "--dry-run")
+    assert dry.exit_code == 0, dry.stderr
+    assert _home_changes(dry.stdout, h1, h2) == {**moved, **removed, str(rule): "keep"}
+    assert not h2.exists()
+    applied = _install_at(h2, "--yes")
+    assert applied.exit_code == 0, applied.stderr
+    assert _home_changes(applied.stdout, h1, h2) == {**moved, **removed, str(rule): "keep"}
+    assert _placed(h2) == set(moved)
+    assert _placed(h1) == {str(rule)}
+    assert not (h1 / "Scripts").exists()
+
+
+def test_uninstall_plan_lists_the_install_homes_files_it_removes(
+    db_url: str, workdir: Path
+) -> None:
+    home = workdir / "home"
+    assert _install_at(home, "--yes").exit_code == 0
+    placed = _placed(home)
+    dry = run_cli("uninstall", "facebook-bp", "--dry-run", "--json", "--detailed-exitcode")
+    assert dry.exit_code == 3, dry.stderr
+    assert _home_changes(dry.stdout, home) == dict.fromkeys(placed, "delete")
+    assert _placed(home) == placed
+    done = run_cli("uninstall", "facebook-bp", "--yes", "--json")
+    assert done.exit_code == 0, done.stderr
+    assert _home_changes(done.stdout, home) == dict.fromkeys(placed, "delete")
+    assert _placed(home) == set()
+    assert not (home / "Scripts").exists() and not (home / "Rules").exists()

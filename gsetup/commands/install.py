@@ -2,10 +2,11 @@
 
 An install is one plan: the package's configuration objects (gsetup.packages), the removal of
 another installed version first (the guide's step 2: strategies deactivated, the Business
-Process deleted), the strategy directory and the SQL scripts. The database part is applied in
-one transaction; the files are staged before the commit and renamed into place after it,
-under the tenant lock, with a pending-files record that lets the next run finish or undo an
-interrupted swap (gsetup.plan.pending).
+Process deleted), the strategy directory, and the SQL scripts and rule files of the install
+home (gsetup.installer.home). The database part is applied in one transaction; the files are
+staged before the commit and renamed into place after it, under the tenant lock, with a
+pending-files record that lets the next run finish or undo an interrupted swap
+(gsetup.plan.pending).
 """
 
 from __future__ import annotations
@@ -15,19 +16,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gsetup import deployment, fileio
+from gsetup import deployment
 from gsetup.context import Context
 from gsetup.deployment import FILES_SECTION, HOME_KEY, HOME_SECTION, InstalledPackage
 from gsetup.errors import BadInputError, NotFoundError
 from gsetup.installer import files as strategy_files
+from gsetup.installer.home import HomeFiles, placement, removal
 from gsetup.packages import Answers, Package, catalogue, desired_state, get_package, next_steps
-from gsetup.packages.next_steps import placed_pairs
 from gsetup.plan.apply import Operation, apply_states, plan_states
 from gsetup.plan.lock import holding_lock
 from gsetup.plan.model import Plan
 from gsetup.plan.pending import FileSwap
-from gsetup.runtime.classify.placement import rules_to_place, shipped_rules
-from gsetup.runtime.classify.rules import RULES_DIR
 from gsetup.state import DesiredObject, DesiredState, OptionValue, Removal
 
 
@@ -120,28 +119,29 @@ def _install(
     current = installed.get(package.name)
     recorded = current.files if current else {}
     from gsetup.installer.strategies import render_strategies
-    from gsetup.sqlscripts.placement import placed_scripts
 
     file_plan = strategy_files.plan_files(directory, render_strategies(package, answers), recorded)
     states = _states(ctx, package, answers, home, file_plan, current)
     old_dir = _old_directory(current, directory)
     old_plan = strategy_files.plan_files(old_dir, {}, recorded) if old_dir else None
+    # A move to another home takes the package's scripts and rule files out of the old one,
+    # as an uninstall would (edited ones stay).
+    old_home = _old_home(current, home)
+    home_files = [placement(package, home), *([removal(package, old_home)] if old_home else [])]
     steps = next_steps(package, answers, home / "Scripts")
     if operation is None:
         plan = plan_states(ctx.db.engine, states)
-        _add_file_changes(plan, file_plan, old_plan)
+        _add_file_changes(plan, file_plan, old_plan, home_files)
         return InstallResult(package, plan, False, steps)
 
     swap = FileSwap()
     backup = strategy_files.add_replacement(swap, file_plan)
-    groups: list[str] = [pair.group for pair in placed_pairs(package)]
-    for path, text in (placed_scripts(groups, home) if groups else {}).items():
-        swap.write_file(path, text)
-    for path, text in rules_to_place(home).items():
-        swap.write_file(path, text)
+    home_files[0].add_to(swap)
     kept = strategy_files.add_removal(swap, old_dir, recorded) if old_dir else []
+    for old in home_files[1:]:
+        old.add_to(swap)
     plan = apply_states(ctx.db.engine, states, operation, files=swap)
-    _add_file_changes(plan, file_plan, old_plan)
+    _add_file_changes(plan, file_plan, old_plan, home_files)
     return InstallResult(package, plan, True, steps, backup, kept)
 
 
@@ -214,12 +214,25 @@ def _old_directory(current: InstalledPackage | None, directory: Path) -> Path | 
     return old if old != directory and old.is_dir() else None
 
 
+def _old_home(current: InstalledPackage | None, home: Path) -> Path | None:
+    """The install home of the installed version, when the new one is elsewhere."""
+    if current is None or not current.home:
+        return None
+    old = Path(current.home)
+    return old if old != home else None
+
+
 def _add_file_changes(
-    plan: Plan, file_plan: strategy_files.FilePlan, old_plan: strategy_files.FilePlan | None
+    plan: Plan,
+    file_plan: strategy_files.FilePlan,
+    old_plan: strategy_files.FilePlan | None,
+    home_files: list[HomeFiles],
 ) -> None:
     plan.changes.extend(file_plan.changes)
     if old_plan is not None:
         plan.changes.extend(c for c in old_plan.changes if not c.note)
+    for placed in home_files:
+        plan.changes.extend(placed.changes)
 
 
 def uninstall(ctx: Context, package_name: str, tenant: str, *, dry_run: bool) -> InstallResult:
@@ -246,26 +259,16 @@ def _uninstall(ctx: Context, package: Package, tenant: str, *, dry_run: bool) ->
     recorded = current.files
     directory = Path(current.strategy_dir)
     file_plan = strategy_files.plan_files(directory, {}, recorded, uninstall=True)
+    home_files = removal(package, Path(current.home)) if current.home else HomeFiles()
     state = DesiredState(tenant, owner=package.name)
     if dry_run:
         plan = plan_states(ctx.db.engine, [state])
-        plan.changes.extend(file_plan.changes)
+        _add_file_changes(plan, file_plan, None, [home_files])
         return InstallResult(package, plan, False)
     operation = Operation("uninstall", ctx.identity.name, package.name, package.version)
     swap = FileSwap()
     kept = strategy_files.add_removal(swap, directory, recorded)
-    home = current.home
-    if home:
-        from gsetup.sqlscripts.placement import placed_scripts
-
-        groups: list[str] = ["iwd", *(pair.group for pair in placed_pairs(package))]
-        for path, text in placed_scripts(groups, Path(home)).items():
-            if fileio.same_content(path, text):
-                swap.remove_file(path)
-        swap.prune(Path(home) / "Scripts")
-        for path in shipped_rules(Path(home)):
-            swap.remove_file(path)
-        swap.prune(Path(home) / RULES_DIR)
+    home_files.add_to(swap)
     plan = apply_states(ctx.db.engine, [state], operation, files=swap)
-    plan.changes.extend(file_plan.changes)
+    _add_file_changes(plan, file_plan, None, [home_files])
     return InstallResult(package, plan, True, kept_files=kept)
