@@ -7,10 +7,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-# A search of interactions by the tenant alone, or a full scan: cost grows with the store.
-SQLITE_WALKS = re.compile(r"^(SCAN interactions\b|SEARCH interactions USING .*\(tenant=\?\)$)")
+# A search of interactions (or the UCS history) by the tenant alone, or a full scan: cost
+# grows with the store.
+_GROWING = r"(interactions|ucs_interactions|ucs_attributes)"
+SQLITE_WALKS = re.compile(rf"^(SCAN {_GROWING}\b|SEARCH {_GROWING} USING .*\(tenant=\?\)$)")
 PG_WALKS = re.compile(
-    r"(Seq Scan on (interactions|ucs_interactions|runtime_offers|ucs_contacts)\b"
+    r"(Seq Scan on (interactions|ucs_interactions|ucs_attributes|runtime_offers|ucs_contacts)\b"
     r"|Index Cond: \(\(tenant\)::text = \(\$\d+\)::text\)$)"
 )
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")

@@ -21,6 +21,7 @@ from gsetup.runtime.ids import new_id
 from gsetup.runtime.itx import custom_values, dumps
 from gsetup.runtime.merges import forget_text
 from gsetup.runtime.schema import NAME, interactions, outbox, ucs_interactions
+from gsetup.runtime.services.ucs import with_attribute
 from gsetup.runtime.store import insert_ignore
 from gsetup.runtime.twitter_groups import assign_group
 from gsetup.runtime.udata_types import attached_data_error
@@ -222,15 +223,12 @@ def _compliance_delete(ctx: EngineContext, body: Mapping[str, Any]) -> str:
     u, i = ucs_interactions.c, interactions.c
     with ctx.store.begin() as conn:
         # The message's own id, or the StatusId UCS keeps for a sent tweet.
-        ids = [
-            row.id
-            for row in conn.execute(
-                select(u.id, u.external_id, u.attributes)
-                .where(u.tenant == ctx.tenant)
-                .where((u.external_id == external) | u.attributes.contains(json.dumps(external)))
-            )
-            if row.external_id == external or json.loads(row.attributes).get("StatusId") == external
-        ]
+        ids = list(
+            conn.execute(
+                select(u.id).where(u.tenant == ctx.tenant, u.external_id == external)
+            ).scalars()
+        )
+        ids += [row.id for row in with_attribute(conn, ctx.tenant, "StatusId", external)]
         own = set(
             conn.execute(
                 select(i.id).where(i.tenant == ctx.tenant, i.external_id == external)

@@ -29,7 +29,7 @@ from sqlalchemy import (
 # Bumped whenever a table below changes. An older store is brought up to date by creating
 # the tables (and sequences, indexes) of ADDED_IN (additions only), filling those that record
 # what it holds (gsetup.runtime.store); a newer one is refused.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 NAME = 255
 ID = 40
@@ -124,6 +124,22 @@ ucs_interactions = Table(
     PrimaryKeyConstraint("tenant", "id"),
     Index("ix_ucs_external", "tenant", "external_id"),
     Index("ix_ucs_contact", "tenant", "contact_id"),
+)
+
+# The scalar attributes of the UCS interactions, one row each, so FindInteraction and the
+# compliance delete find an interaction by (name, value) through an index: searching the JSON
+# text read every interaction of the tenant. value: the attribute's JSON encoding
+# (gsetup.runtime.itx.dumps) when it is a string, number or boolean of at most NAME
+# characters encoded; any other value has no row (services.ucs.indexed).
+ucs_attributes = Table(
+    "ucs_attributes",
+    metadata,
+    Column("tenant", String(NAME), nullable=False),
+    Column("ucs_id", String(ID), nullable=False),
+    Column("name", String(NAME), nullable=False),
+    Column("value", String(NAME), nullable=False),
+    PrimaryKeyConstraint("tenant", "ucs_id", "name"),
+    Index("ix_ucs_attribute", "tenant", "name", "value"),
 )
 
 # Outbound requests to a DMS application: delivered over HTTP, at least once, with key.
@@ -222,6 +238,7 @@ ADDED_IN: dict[int, tuple[Table | Sequence | Index, ...]] = {
     2: (twitter_groups,),
     3: (capacity_epoch,),
     4: (merges, itx_external),
+    5: (ucs_attributes,),
 }
 
 SYSTEM = frozenset(c.name for c in interactions.columns)

@@ -18,7 +18,20 @@ import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Float, Integer, String, bindparam, func, literal_column, or_, select, update
+from sqlalchemy import (
+    Float,
+    Integer,
+    String,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy import table as table_clause
 from sqlalchemy.exc import DBAPIError
 
@@ -29,6 +42,7 @@ from gsetup.runtime.schema import (
     contacts,
     interactions,
     offers,
+    ucs_attributes,
     ucs_interactions,
 )
 
@@ -336,6 +350,68 @@ UCS_SET_ATTRIBUTES = (
     )
     .values(attributes=bindparam("b_attributes"))
 )
+# The attributes of UCS interactions about to be recorded (rows b_tenant, b_id, b_name,
+# b_value), sent before them: none of one UCS has already, whose repeated CreateInteraction
+# changes nothing. Two turns recording one id at once: the second fails on the key and is
+# retried, seeing the first's.
+UCS_INDEX_NEW = insert(ucs_attributes).from_select(
+    ["tenant", "ucs_id", "name", "value"],
+    select(
+        bindparam("b_tenant", type_=String),
+        bindparam("b_id", type_=String),
+        bindparam("b_name", type_=String),
+        bindparam("b_value", type_=String),
+    ).where(
+        ~exists().where(
+            ucs_interactions.c.tenant == bindparam("b_tenant", type_=String),
+            ucs_interactions.c.id == bindparam("b_id", type_=String),
+        )
+    ),
+)
+UCS_INDEX_DROP = delete(ucs_attributes).where(
+    ucs_attributes.c.tenant == bindparam("b_tenant"),
+    ucs_attributes.c.ucs_id == bindparam("b_id"),
+    ucs_attributes.c.name == bindparam("b_name"),
+)
+
+
+@functools.cache
+def ucs_index_set(postgresql: bool) -> Any:
+    """Set the indexed value of a UCS interaction's attribute (rows: the table's columns)."""
+    if postgresql:
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        statement: Any = pg_insert(ucs_attributes)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(ucs_attributes)
+    return statement.on_conflict_do_update(
+        index_elements=["tenant", "ucs_id", "name"], set_={"value": statement.excluded.value}
+    )
+
+
+@functools.cache
+def ucs_with_attribute(contact: bool, first: bool) -> Any:
+    """The UCS interactions whose attribute b_name has the indexed value b_value (of contact
+    b_contact if ``contact``), oldest first; the first alone if ``first``."""
+    a, u = ucs_attributes.c, ucs_interactions.c
+    query = (
+        select(u.id, u.contact_id, u.attributes)
+        .select_from(ucs_attributes.join(ucs_interactions, u.id == a.ucs_id))
+        .where(
+            a.tenant == bindparam("b_tenant"),
+            a.name == bindparam("b_name"),
+            a.value == bindparam("b_value"),
+            u.tenant == bindparam("b_tenant"),
+        )
+        .order_by(u.created_at)
+    )
+    if contact:
+        query = query.where(u.contact_id == bindparam("b_contact"))
+    return query.limit(1) if first else query
+
+
 READY_AGENTS = select(agents.c.name, agents.c.state, agents.c.skills, agents.c.capacity).where(
     agents.c.tenant == bindparam("b_tenant"), agents.c.state == "ready"
 )

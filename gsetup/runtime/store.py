@@ -35,7 +35,6 @@ _PREPARE_LOCK = 0x67736574757000
 SQLITE_BUSY_SECONDS = 60.0
 PING_AFTER_IDLE = 1.0
 READ_ONLY = "gsetup_read_only"  # the execution option of a connection from reading()
-MERGES_RECORDED = 4  # the schema version from which runtime_merges records every merge
 
 
 def default_store_url(config_url: str) -> str:
@@ -411,7 +410,8 @@ def _create_functions(conn: Connection, dbms: str) -> None:
 
 def _upgrade(conn: Connection, found: str | None) -> None:
     """Bring a store of an older schema version up to this one by creating the tables the
-    versions since added (and recording the merges made before ``runtime_merges``); a newer
+    versions since added, and filling those that record what the store holds (the merges
+    made before ``runtime_merges``, the UCS attributes before ``ucs_attributes``); a newer
     (or unknown) version is refused."""
     from sqlalchemy import update
 
@@ -426,15 +426,23 @@ def _upgrade(conn: Connection, found: str | None) -> None:
     for added in range(version + 1, SCHEMA_VERSION + 1):
         for table in ADDED_IN.get(added, ()):
             table.create(conn, checkfirst=True)
-    if version < MERGES_RECORDED:
-        from gsetup.runtime.merges import record_stored
-
-        record_stored(conn, conn.dialect.name == "postgresql")
+    for added, fill in _fillers().items():
+        if version < added:
+            fill(conn, conn.dialect.name == "postgresql")
     conn.execute(
         update(runtime_meta)
         .where(runtime_meta.c.key == "schema-version")
         .values(value=str(SCHEMA_VERSION))
     )
+
+
+def _fillers() -> dict[int, Callable[[Connection, bool], None]]:
+    """Schema version -> what fills the table it added that records what a store holds,
+    from the rows an older store has."""
+    from gsetup.runtime.merges import record_stored
+    from gsetup.runtime.services.ucs import index_stored
+
+    return {4: record_stored, 5: index_stored}
 
 
 def _apply_scripts(conn: Connection, dbms: str) -> None:

@@ -50,6 +50,10 @@ class Turn:
     # by flush_ucs, before anything reads them and at the end of the turn
     ucs_created: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     ucs_updated: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    # and their rows of ucs_attributes: those of the interactions recorded, and the value of
+    # each attribute merged by (tenant, id, name) (None: no row, services.ucs.indexed)
+    ucs_new_attributes: list[dict[str, Any]] = field(default_factory=list)
+    ucs_set_attributes: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
     # PostgreSQL: the capacity epoch before the agents were read, and the interactions
     # suspended for want of an agent (agents.after_commit)
     epoch: int | None = None
@@ -126,7 +130,8 @@ class Turn:
 
     def flush_ucs(self) -> None:
         """Write the UCS interactions recorded (ignoring those UCS has already) and then the
-        attributes merged so far, one executemany each."""
+        attributes merged so far, one executemany each, with their rows of ucs_attributes
+        (one more each)."""
         if self.ucs_created:
             from gsetup.runtime.schema import ucs_interactions
             from gsetup.runtime.store import insert_ignore
@@ -136,6 +141,9 @@ class Turn:
             )
             rows = list(self.ucs_created.values())
             self.ucs_created = {}
+            if self.ucs_new_attributes:  # first: it looks for the interactions UCS had
+                sql.write(self.conn, sql.UCS_INDEX_NEW, self.ucs_new_attributes)
+                self.ucs_new_attributes = []
             sql.write(self.conn, statement, rows)
         if self.ucs_updated:
             rows = [
@@ -144,6 +152,22 @@ class Turn:
             ]
             self.ucs_updated = {}
             sql.write(self.conn, sql.UCS_SET_ATTRIBUTES, rows)
+        if self.ucs_set_attributes:
+            values = [
+                {"tenant": key[0], "ucs_id": key[1], "name": key[2], "value": value}
+                for key, value in self.ucs_set_attributes.items()
+                if value is not None
+            ]
+            dropped = [
+                {"b_tenant": key[0], "b_id": key[1], "b_name": key[2]}
+                for key, value in self.ucs_set_attributes.items()
+                if value is None
+            ]
+            self.ucs_set_attributes = {}
+            if values:
+                sql.write(self.conn, sql.ucs_index_set(self.ctx.store.postgresql), values)
+            if dropped:
+                sql.write(self.conn, sql.UCS_INDEX_DROP, dropped)
 
     def flush_matching(self, column: str, value: Any, asking: Itx) -> None:
         """Flush before a query on ``column`` = ``value`` only when another changed

@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any
 from gsetup.runtime import sql
 from gsetup.runtime.ids import new_id
 from gsetup.runtime.itx import dumps
-from gsetup.runtime.schema import contacts, ucs_interactions
+from gsetup.runtime.schema import NAME, contacts, ucs_attributes, ucs_interactions
 from gsetup.runtime.store import insert_ignore
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from gsetup.runtime.interpreter import Machine
 
 
@@ -86,8 +88,12 @@ def create_interaction(run: Machine, args: dict[str, Any]) -> dict[str, Any]:
     ``parent_id``, ``attributes``. Result: ``{id}``. Written with the turn's other writes
     (:meth:`Turn.flush_ucs`)."""
     _require("CreateInteraction", args, "id")
-    itx, ucs_id = run.itx, str(args["id"])
-    values = {
+    itx, turn, ucs_id = run.itx, run.turn, str(args["id"])
+    attributes = args.get("attributes") or {}
+    key = (itx.tenant, ucs_id)
+    if key in turn.ucs_created:  # the first one recorded stands
+        return {"id": ucs_id}
+    turn.ucs_created[key] = {
         "id": ucs_id,
         "tenant": itx.tenant,
         "contact_id": args.get("contact_id"),
@@ -95,10 +101,14 @@ def create_interaction(run: Machine, args: dict[str, Any]) -> dict[str, Any]:
         "external_id": itx.external_id if ucs_id == itx.id else None,
         "media_type": itx.media_type,
         "text": itx.text,
-        "attributes": dumps(args.get("attributes") or {}),
-        "created_at": run.turn.now,
+        "attributes": dumps(attributes),
+        "created_at": turn.now,
     }
-    run.turn.ucs_created.setdefault((itx.tenant, ucs_id), values)
+    turn.ucs_new_attributes.extend(
+        {"b_tenant": itx.tenant, "b_id": ucs_id, "b_name": name, "b_value": value}
+        for name, value in index_rows(attributes).items()
+        if value is not None
+    )
     return {"id": ucs_id}
 
 
@@ -117,28 +127,116 @@ def update_interaction(run: Machine, args: dict[str, Any]) -> dict[str, Any]:
         if found is None:
             raise ServiceError(f"UCS has no interaction {args['id']!r}")
         stored = json.loads(found)
-    turn.ucs_updated[key] = {**stored, **(args.get("attributes") or {})}
+    merged = args.get("attributes") or {}
+    turn.ucs_updated[key] = {**stored, **merged}
+    for name, value in index_rows(merged).items():
+        turn.ucs_set_attributes[(key[0], ucs_id, name)] = value
     return {"id": ucs_id}
 
 
 def find_interaction(run: Machine, args: dict[str, Any]) -> dict[str, Any] | None:
     """The first UCS interaction (of ``contact_id`` if given) whose ``attribute`` is
     ``value``: ``{id, contact_id, attributes}``, or none."""
+    _require("FindInteraction", args, "attribute", "value")
+    contact = args.get("contact_id")
+    run.turn.flush_ucs()
+    found = with_attribute(
+        run.turn.conn,
+        run.itx.tenant,
+        args["attribute"],
+        args["value"],
+        contact_id=None if contact in (None, "") else str(contact),
+        first=True,
+    )
+    if not found:
+        return None
+    row = found[0]
+    return {"id": row.id, "contact_id": row.contact_id, "attributes": json.loads(row.attributes)}
+
+
+def with_attribute(
+    conn: Connection,
+    tenant: str,
+    name: Any,
+    value: Any,
+    *,
+    contact_id: str | None = None,
+    first: bool = False,
+) -> list[Any]:
+    """The UCS interactions (of ``contact_id`` if given) whose attribute ``name`` is
+    ``value``, oldest first (the first alone if ``first``): rows of id, contact_id and
+    attributes. A value ucs_attributes holds is looked up there (the JSON encodings equal);
+    any other, by reading the tenant's interactions (a string's: those with it in their JSON
+    text), equal once parsed."""
     from sqlalchemy import select
 
-    _require("FindInteraction", args, "attribute", "value")
+    encoded = indexed(value)
+    if encoded is not None and isinstance(name, str) and len(name) <= NAME:
+        params = {"b_tenant": tenant, "b_name": name, "b_value": encoded}
+        if contact_id is not None:
+            params["b_contact"] = contact_id
+        statement = sql.ucs_with_attribute(contact_id is not None, first)
+        return list(sql.run(conn, statement, params).all())
     t = ucs_interactions.c
-    query = select(t.id, t.contact_id, t.attributes).where(t.tenant == run.itx.tenant)
-    if args.get("contact_id") not in (None, ""):
-        query = query.where(t.contact_id == str(args["contact_id"]))
-    # The JSON text narrows the rows; the parsed attributes decide.
-    query = query.where(t.attributes.contains(json.dumps(args["value"], ensure_ascii=False)))
-    run.turn.flush_ucs()
-    for row in run.turn.conn.execute(query.order_by(t.created_at)):
+    query = select(t.id, t.contact_id, t.attributes).where(t.tenant == tenant)
+    if contact_id is not None:
+        query = query.where(t.contact_id == contact_id)
+    if isinstance(value, str):  # stored as encoded here; a list's or object's text may differ
+        query = query.where(t.attributes.contains(dumps(value)))
+    found = []
+    for row in conn.execute(query.order_by(t.created_at)):
         attributes = json.loads(row.attributes)
-        if attributes.get(args["attribute"]) == args["value"]:
-            return {"id": row.id, "contact_id": row.contact_id, "attributes": attributes}
+        if isinstance(attributes, dict) and attributes.get(name) == value:
+            found.append(row)
+            if first:
+                break
+    return found
+
+
+def indexed(value: Any) -> str | None:
+    """An attribute's value as ucs_attributes holds it: the JSON encoding of a string, number
+    or boolean that fits the column; None for any other value, which has no row."""
+    if isinstance(value, str | int | float):  # bool is an int
+        encoded = dumps(value)
+        if len(encoded) <= NAME:
+            return encoded
     return None
+
+
+def index_rows(attributes: Any) -> dict[str, str | None]:
+    """Each attribute's name, as the stored JSON has it, and :func:`indexed` value; a name
+    longer than the column has none (found by reading, as any value without a row)."""
+    if not isinstance(attributes, dict):
+        return {}
+    rows: dict[str, str | None] = {}
+    for name, value in attributes.items():
+        # a number or boolean key is a string in JSON (the last of equal ones stands)
+        key = name if isinstance(name, str) else next(iter(json.loads(dumps({name: None}))))
+        if len(key) <= NAME:
+            rows[key] = indexed(value)
+    return rows
+
+
+def index_stored(conn: Connection, postgresql: bool) -> None:
+    """Index the attributes of the UCS interactions a store recorded before ucs_attributes
+    (an upgrade to schema version 5): the one scan of them, in batches."""
+    from sqlalchemy import select
+
+    t = ucs_interactions.c
+    statement = insert_ignore(
+        postgresql, ucs_attributes, ("tenant", "ucs_id", "name"), returning=False
+    )
+    # yield_per on the query alone: the connection's option would stream the inserts too
+    stored = conn.execute(select(t.tenant, t.id, t.attributes).execution_options(yield_per=5000))
+    for batch in stored.partitions():
+        rows = [
+            {"tenant": row.tenant, "ucs_id": row.id, "name": name, "value": value}
+            for row in batch
+            for name, value in index_rows(json.loads(row.attributes)).items()
+            if value is not None
+        ]
+        if rows:
+            conn.execute(statement, rows)
 
 
 METHODS = {
