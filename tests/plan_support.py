@@ -65,3 +65,15 @@ def pg_walks(cursor: Any, explain: dict[str, str]) -> dict[str, list[str]]:
         if bad:
             found[_short(text)] = bad
     return found
+
+
+def store_walks(store: Any, statements: dict[str, Any]) -> dict[str, list[str]]:
+    """:func:`sqlite_walks` or, prepared, :func:`pg_walks` of ``statements`` on a store
+    (gsetup.runtime.store.Store), each EXPLAIN in a transaction of its own."""
+    with store.engine.connect() as conn:
+        dbapi: Any = conn.connection.dbapi_connection
+        if not store.postgresql:
+            return sqlite_walks(dbapi.cursor(), statements)
+        dbapi.autocommit = True
+        cursor = dbapi.cursor()
+        return pg_walks(cursor, pg_prepare(cursor, statements))

@@ -4,12 +4,17 @@ objects and secret options written through the plan engine, on SQLite and Postgr
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from tests.helpers import run_cli, snapshot
+
+if TYPE_CHECKING:
+    from gsetup.runtime.api import Runtime
+    from gsetup.runtime.clock import VirtualClock
 
 PASSWORD = "agent-pass-123"
 
@@ -201,26 +206,34 @@ def test_token_bad_input(db_url: str) -> None:
     assert snapshot(db_url) == before
 
 
+def _alice_holds_one(runtime: Runtime, clock: VirtualClock) -> str:
+    """Agent alice logged in, ready, offered a post and holding it (accepted): its id."""
+    from tests.runtime_support import DMS, TENANT, post
+
+    runtime.agent_login(TENANT, "alice")
+    runtime.agent_ready(TENANT, "alice")
+    itx = runtime.submit(TENANT, DMS, post(1)).interaction_id
+    for _ in range(20):  # the inbound strategy buffers a post a few seconds first
+        runtime.run_until_idle()
+        if runtime.offers(TENANT, "alice"):
+            break
+        clock.advance(5)
+    runtime.accept(TENANT, "alice", itx)
+    return itx
+
+
 def test_an_agent_holding_interactions_is_not_removed(db_url: str, tmp_path: Path) -> None:
     """Removed, an agent could not log in again to finish what it holds, and nobody else
     may: those interactions would stay held for ever."""
     from gsetup.runtime.api import open_runtime
     from gsetup.runtime.clock import VirtualClock
-    from tests.runtime_support import DMS, TENANT, configure_tenant, post
+    from tests.runtime_support import TENANT, configure_tenant
 
     configure_tenant(db_url, tmp_path, agents={"alice": 2})
     clock = VirtualClock()
     runtime = open_runtime(TENANT, config_url=db_url, clock=clock)
     try:
-        runtime.agent_login(TENANT, "alice")
-        runtime.agent_ready(TENANT, "alice")
-        itx = runtime.submit(TENANT, DMS, post(1)).interaction_id
-        for _ in range(20):  # the inbound strategy buffers a post a few seconds first
-            runtime.run_until_idle()
-            if runtime.offers(TENANT, "alice"):
-                break
-            clock.advance(5)
-        runtime.accept(TENANT, "alice", itx)
+        itx = _alice_holds_one(runtime, clock)
         before = snapshot(db_url)
         for args in ((), ("--dry-run",)):
             refused = run_cli("agent", "remove", "alice", "--yes", *args)
@@ -244,22 +257,14 @@ def test_stores_of_the_tenants_runtimes_are_checked_too(db_url: str, tmp_path: P
     from gsetup.runtime.clock import VirtualClock
     from gsetup.runtime.endpoints import record_store, recorded_stores
     from gsetup.runtime.store import default_store_url
-    from tests.runtime_support import DMS, TENANT, configure_tenant, post
+    from tests.runtime_support import TENANT, configure_tenant
 
     configure_tenant(db_url, tmp_path, agents={"alice": 2})
     other = tmp_path / "elsewhere" / "other-store.db"
     clock = VirtualClock()
     runtime = open_runtime(TENANT, config_url=db_url, store_url=f"sqlite:///{other}", clock=clock)
     try:
-        runtime.agent_login(TENANT, "alice")
-        runtime.agent_ready(TENANT, "alice")
-        itx = runtime.submit(TENANT, DMS, post(1)).interaction_id
-        for _ in range(20):  # the inbound strategy buffers a post a few seconds first
-            runtime.run_until_idle()
-            if runtime.offers(TENANT, "alice"):
-                break
-            clock.advance(5)
-        runtime.accept(TENANT, "alice", itx)
+        itx = _alice_holds_one(runtime, clock)
     finally:
         runtime.close()
     before = snapshot(db_url)

@@ -17,7 +17,7 @@ from gsetup.runtime.schema import (
 )
 from gsetup.runtime.store import open_store
 from tests.bp_support import DMS, TENANT, deployment, replayed, store_url
-from tests.plan_support import pg_prepare, pg_walks, sqlite_walks
+from tests.plan_support import store_walks
 
 __all__ = ["store_url"]
 
@@ -148,15 +148,7 @@ def test_compliance_delete_finds_the_merged_copies_by_index(store_url: str, tmp_
         assert item["id"] == newer["id"] and item["text"] is None and newer["text"] is None
         assert older["text"] == "Our new store opens Monday"
         assert len(statements) >= 3 and any("runtime_merges" in text for text in statements)
-        with store.engine.connect() as conn:
-            dbapi: Any = conn.connection.dbapi_connection
-            if store.postgresql:
-                dbapi.autocommit = True
-                cursor = dbapi.cursor()
-                walks = pg_walks(cursor, pg_prepare(cursor, statements))
-            else:
-                walks = sqlite_walks(dbapi.cursor(), statements)
-        assert walks == {}
+        assert store_walks(store, statements) == {}
 
 
 def test_a_store_of_version_3_records_its_merges_when_upgraded(

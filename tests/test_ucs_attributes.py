@@ -22,7 +22,7 @@ from gsetup.runtime.services.ucs import create_interaction, find_interaction, up
 from gsetup.runtime.store import open_store
 from gsetup.runtime.turn import Turn
 from tests.bp_support import DMS, TENANT, deployment, replayed
-from tests.plan_support import pg_prepare, pg_walks, sqlite_walks
+from tests.plan_support import store_walks
 
 STORED = 3000
 
@@ -105,15 +105,7 @@ def test_find_and_compliance_delete_use_the_index(
         t: p for t, p in statements.items() if t.startswith(("SELECT", "UPDATE")) and "ucs_" in t
     }
     assert sum("ucs_attributes" in t for t in reads) >= 3  # the index was searched
-    with runtime.store.engine.connect() as conn:
-        dbapi: Any = conn.connection.dbapi_connection
-        if runtime.store.postgresql:
-            dbapi.autocommit = True
-            cursor = dbapi.cursor()
-            walks = pg_walks(cursor, pg_prepare(cursor, reads))
-        else:
-            walks = sqlite_walks(dbapi.cursor(), reads)
-    assert walks == {}
+    assert store_walks(runtime.store, reads) == {}
 
 
 def test_the_index_follows_merged_attributes(runtime: Runtime) -> None:
