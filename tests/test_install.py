@@ -391,12 +391,12 @@ def _home_changes(result_stdout: str, *homes: Path) -> dict[str, str]:
     return {c["path"]: c["action"] for c in changes if c["path"].startswith(roots)}
 
 
-def _install_at(home: Path, *extra: str) -> CliResult:
+def _install_at(home: Path, *extra: str, package: str = "facebook-bp") -> CliResult:
     return run_cli(
         "install",
-        "facebook-bp",
+        package,
         "--answers",
-        str(EXAMPLES / "facebook-bp.yaml"),
+        str(EXAMPLES / f"{package}.yaml"),
         "--set",
         f"install_home={home}",
         "--json",
@@ -482,3 +482,71 @@ def test_uninstall_plan_lists_the_install_homes_files_it_removes(
     assert _home_changes(done.stdout, home) == dict.fromkeys(placed, "delete")
     assert _placed(home) == set()
     assert not (home / "Scripts").exists() and not (home / "Rules").exists()
+
+
+def _contents(home: Path) -> dict[str, bytes]:
+    """The bytes of each file under the home's Scripts/ and Rules/."""
+    return {path: Path(path).read_bytes() for path in _placed(home)}
+
+
+def _planned(result: CliResult, home: Path, action: str) -> set[str]:
+    assert result.exit_code == 0, result.stderr
+    return {p for p, a in _home_changes(result.stdout, home).items() if a == action}
+
+
+def test_uninstalling_one_of_two_packages_of_a_shared_home_keeps_the_others_files(
+    db_url: str, workdir: Path
+) -> None:
+    home = workdir / "shared"
+    facebook = _install_at(home, "--yes")
+    assert facebook.exit_code == 0, facebook.stderr
+    # Each its own strategy directory: the Strategies/ of a home is one package's.
+    twitter = _install_at(
+        home, "--yes", "--set", f"strategy_dir={workdir / 'tw'}", package="twitter-bp"
+    )
+    assert twitter.exit_code == 0, twitter.stderr
+    # Both place the iWD pair and the rules; each its own pair besides.
+    facebooks = set(_home_changes(facebook.stdout, home))
+    twitters = set(_home_changes(twitter.stdout, home))
+    shared = facebooks & twitters
+    assert any("IWDIntegration" in p for p in shared) and any("Rules" in p for p in shared)
+    before = _contents(home)
+
+    dry = run_cli("uninstall", "facebook-bp", "--dry-run", "--json")
+    assert _planned(dry, home, "delete") == facebooks - twitters
+    assert _planned(dry, home, "keep") == shared
+    notes = {c.get("note") for c in dry.json()["changes"] if c["path"] in shared}
+    assert notes == {"also placed by twitter-bp: left in place"}
+    done = run_cli("uninstall", "facebook-bp", "--yes", "--json")
+    assert _planned(done, home, "delete") == facebooks - twitters
+    assert _contents(home) == {p: before[p] for p in twitters}
+
+    last = run_cli("uninstall", "twitter-bp", "--yes", "--json")
+    assert _planned(last, home, "delete") == twitters
+    assert _placed(home) == set()
+    assert not (home / "Scripts").exists() and not (home / "Rules").exists()
+
+
+def test_a_move_keeps_the_old_homes_files_another_tenant_still_uses(
+    db_url: str, workdir: Path
+) -> None:
+    old, new = workdir / "old", workdir / "new"
+    assert run_cli("tenant", "create", "Acme").exit_code == 0
+    assert _install_at(old, "--yes").exit_code == 0
+    acme = ("--set", "tenant=Acme", "--set", f"strategy_dir={workdir / 'acme'}")
+    assert _install_at(old, "--yes", *acme).exit_code == 0
+    before = _contents(old)
+
+    moved = _install_at(new, "--yes")  # Environment's facebook-bp; Acme's stays in old
+    assert _planned(moved, old, "delete") == set()
+    assert _planned(moved, old, "keep") == set(before)
+    notes = {c.get("note") for c in moved.json()["changes"] if c["path"] in before}
+    assert notes == {"also placed by facebook-bp (tenant Acme): left in place"}
+    assert _contents(old) == before
+    assert _placed(new) == {p.replace(str(old), str(new)) for p in before}
+
+    gone = run_cli("uninstall", "facebook-bp", "--tenant", "Acme", "--yes", "--json")
+    assert _planned(gone, old, "delete") == set(before)
+    assert _placed(old) == set()
+    assert not (old / "Scripts").exists() and not (old / "Rules").exists()
+    assert _placed(new) == {p.replace(str(old), str(new)) for p in before}

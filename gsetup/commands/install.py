@@ -125,9 +125,12 @@ def _install(
     old_dir = _old_directory(current, directory)
     old_plan = strategy_files.plan_files(old_dir, {}, recorded) if old_dir else None
     # A move to another home takes the package's scripts and rule files out of the old one,
-    # as an uninstall would (edited ones stay).
+    # as an uninstall would (edited ones, and those another package of that home uses, stay).
     old_home = _old_home(current, home)
-    home_files = [placement(package, home), *([removal(package, old_home)] if old_home else [])]
+    home_files = [placement(package, home)]
+    if old_home:
+        sharing = _sharing(ctx, answers.tenant, package.name, old_home)
+        home_files.append(removal(package, old_home, sharing))
     steps = next_steps(package, answers, home / "Scripts")
     if operation is None:
         plan = plan_states(ctx.db.engine, states)
@@ -222,6 +225,28 @@ def _old_home(current: InstalledPackage | None, home: Path) -> Path | None:
     return old if old != home else None
 
 
+def _sharing(ctx: Context, tenant: str, package: str, home: Path) -> list[tuple[str, Package]]:
+    """The other installations whose install home is ``home``, in any tenant (their files
+    stay), each with a label for the plan: a tenant the user may not see is not named."""
+    with ctx.db.engine.connect() as conn:
+        found = deployment.installations(conn)
+    return [
+        (_label(ctx, tenant, where, other.name), get_package(other.name))
+        for where, other in found
+        if other.home and Path(other.home) == home and (where, other.name) != (tenant, package)
+    ]
+
+
+def _label(ctx: Context, tenant: str, where: str, package: str) -> str:
+    if where == tenant:
+        return package
+    return (
+        f"{package} (tenant {where})"
+        if ctx.identity.can_see(where)
+        else "a package of another tenant"
+    )
+
+
 def _add_file_changes(
     plan: Plan,
     file_plan: strategy_files.FilePlan,
@@ -259,7 +284,10 @@ def _uninstall(ctx: Context, package: Package, tenant: str, *, dry_run: bool) ->
     recorded = current.files
     directory = Path(current.strategy_dir)
     file_plan = strategy_files.plan_files(directory, {}, recorded, uninstall=True)
-    home_files = removal(package, Path(current.home)) if current.home else HomeFiles()
+    home = Path(current.home) if current.home else None
+    home_files = (
+        removal(package, home, _sharing(ctx, tenant, package.name, home)) if home else HomeFiles()
+    )
     state = DesiredState(tenant, owner=package.name)
     if dry_run:
         plan = plan_states(ctx.db.engine, [state])

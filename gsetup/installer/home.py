@@ -7,6 +7,7 @@ what the plan lists is what gets written or removed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from gsetup.packages import Package
 from gsetup.packages.next_steps import placed_pairs
 from gsetup.plan.model import Action, Change
 from gsetup.plan.pending import FileSwap
-from gsetup.runtime.classify.placement import rule_files, shipped_rules
+from gsetup.runtime.classify.placement import rule_files
 from gsetup.runtime.classify.rules import RULES_DIR
 from gsetup.sqlscripts.placement import placed_scripts
 
@@ -61,19 +62,20 @@ def placement(package: Package, home: Path) -> HomeFiles:
     return placed
 
 
-def removal(package: Package, home: Path) -> HomeFiles:
+def removal(package: Package, home: Path, others: Sequence[tuple[str, Package]] = ()) -> HomeFiles:
     """Uninstall, or a move to another home: remove the scripts and rule files still as shipped,
-    leave edited ones, then the emptied directories."""
+    leave edited ones and those another installation of ``home`` would place (``others``: a
+    label naming it, and its package), then the emptied directories."""
     removed = HomeFiles(prunes=[home / SCRIPTS_DIR, home / RULES_DIR])
-    shipped = set(shipped_rules(home))
-    for path, text in _scripts(package, home).items():
-        if same_content(path, text):
-            _change(removed, "delete", path)
-            removed.removals.append(path)
-        elif path.exists():
-            _change(removed, "keep", path, LEFT_IN_PLACE)
-    for path in rule_files(home):
-        if path in shipped:
+    users: dict[Path, list[str]] = {}
+    for label, other in others:
+        for path in {**_scripts(other, home), **rule_files(home)}:
+            users.setdefault(path, []).append(label)
+    for path, text in {**_scripts(package, home), **rule_files(home)}.items():
+        if path in users and path.exists():
+            labels = ", ".join(dict.fromkeys(users[path]))
+            _change(removed, "keep", path, f"also placed by {labels}: left in place")
+        elif same_content(path, text):
             _change(removed, "delete", path)
             removed.removals.append(path)
         elif path.exists():
