@@ -500,7 +500,22 @@ def test_uninstalling_one_of_two_packages_of_a_shared_home_keeps_the_others_file
     home = workdir / "shared"
     facebook = _install_at(home, "--yes")
     assert facebook.exit_code == 0, facebook.stderr
-    # Each its own strategy directory: the Strategies/ of a home is one package's.
+    # Each its own strategy directory: the Strategies/ of a home is one package's. The
+    # default one, or one holding it, would replace facebook-bp's strategy files: refused.
+
+    def tree() -> dict[Path, bytes]:
+        return {f: f.read_bytes() for f in workdir.rglob("*") if f.is_file()}
+
+    before, files = snapshot(db_url), tree()
+    for extra in ((), ("--set", f"strategy_dir={home}")):
+        refused = _install_at(home, "--yes", *extra, package="twitter-bp")
+        assert refused.exit_code == 2, refused.stdout
+        assert refused.stderr.startswith("gsetup: error: strategy_dir: ")
+        assert refused.stderr.endswith(
+            f"would replace the strategy files of facebook-bp in {home / 'Strategies'}: give "
+            "twitter-bp a strategy directory of its own\n"
+        )
+    assert snapshot(db_url) == before and tree() == files  # no Strategies.backup-* either
     twitter = _install_at(
         home, "--yes", "--set", f"strategy_dir={workdir / 'tw'}", package="twitter-bp"
     )

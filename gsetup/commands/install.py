@@ -116,6 +116,7 @@ def _install(
             f"{answers.capacity_rule!r}; rules: {', '.join(rules) or '(none)'}"
         )
     directory = Path(answers.strategy_dir)
+    _check_own_strategy_dir(ctx, answers.tenant, package.name, directory)
     current = installed.get(package.name)
     recorded = current.files if current else {}
     from gsetup.installer.strategies import render_strategies
@@ -235,6 +236,28 @@ def _sharing(ctx: Context, tenant: str, package: str, home: Path) -> list[tuple[
         for where, other in found
         if other.home and Path(other.home) == home and (where, other.name) != (tenant, package)
     ]
+
+
+def _check_own_strategy_dir(ctx: Context, tenant: str, package: str, directory: Path) -> None:
+    """Refuse a strategy directory that is, holds or lies in another installation's (any
+    tenant): the install replaces its directory, so the other one's strategy files would go."""
+    with ctx.db.engine.connect() as conn:
+        found = deployment.installations(conn)
+    for where, other in found:
+        theirs = Path(other.strategy_dir)
+        if (where, other.name) == (tenant, package):
+            continue
+        if (
+            theirs == directory
+            or theirs.is_relative_to(directory)
+            or directory.is_relative_to(theirs)
+        ):
+            seen = where == tenant or ctx.identity.can_see(where)
+            raise BadInputError(
+                f"strategy_dir: {directory} would replace the strategy files of "
+                f"{_label(ctx, tenant, where, other.name)}{f' in {theirs}' if seen else ''}: "
+                f"give {package} a strategy directory of its own"
+            )
 
 
 def _label(ctx: Context, tenant: str, where: str, package: str) -> str:
