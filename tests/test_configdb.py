@@ -165,6 +165,20 @@ def test_a_password_in_the_query_string_is_masked(query: str) -> None:
     assert "s3cr3t-pw" not in result.stdout + result.stderr + version.stdout + version.stderr
 
 
+def test_embedded_db_init_shows_no_admin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded database has no accounts: no empty ``admin:`` line (null in --json)."""
+    url = f"sqlite:///{tmp_path / 'config.db'}"
+    monkeypatch.setenv("GSETUP_DB", url)
+    done = run_cli("db", "init")
+    assert done.exit_code == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "Configuration database ready",
+        f"  url: {url}",
+        f"  revision: {HEAD}",
+    ]
+    assert run_cli("db", "init", "--json").json() == {"url": url, "revision": HEAD, "admin": None}
+
+
 @pytest.mark.pg
 def test_server_database_behind_says_so_then_upgrade(
     pg_url: str, monkeypatch: pytest.MonkeyPatch

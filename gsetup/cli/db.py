@@ -68,8 +68,10 @@ def init(
     result = init_database(g.db, g.user if server else None, password)
     if as_json:
         emit_json(result)
-    else:
-        print_mapping("Configuration database ready", result)
+    else:  # no admin line for the embedded database (it has no accounts) or a re-run
+        print_mapping(
+            "Configuration database ready", {k: v for k, v in result.items() if v is not None}
+        )
 
 
 @app.command("upgrade")
