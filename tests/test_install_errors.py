@@ -79,7 +79,9 @@ def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ),
         (
             ("install", "rss-bp", "--answers", "unknown.ini", "--yes"),
-            "unknown.ini: unknown key [Other] Key",
+            "unknown.ini: unknown key [Other] Key; known keys: [ConfigServer] ApplicationName, "
+            "[ConfigServer] Host, [ConfigServer] Password, [ConfigServer] Port, [ConfigServer] "
+            "User, [IPCommon] DataModel, [IPCommon] InstallPath",  # sorted: the same every run
         ),
         (("install", "rss-bp", "--set", "tenant", "--yes"), "--set 'tenant': use --set key=value"),
         (

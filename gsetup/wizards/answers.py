@@ -96,7 +96,9 @@ def _load_silent_ini(path: Path) -> AnswerSource:
                 continue
             answer = SILENT_INI_MAP.get((section, key))
             if answer is None:
-                known = ", ".join(f"[{s}] {k}" for s, k in (*SILENT_INI_MAP, *SILENT_INI_IGNORED))
+                known = ", ".join(
+                    f"[{s}] {k}" for s, k in sorted({*SILENT_INI_MAP, *SILENT_INI_IGNORED})
+                )
                 raise BadInputError(f"{path}: unknown key [{section}] {key}; known keys: {known}")
             if value:
                 values[answer] = value
