@@ -28,6 +28,7 @@ def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             "a-file": "I am a file",
             "file-dir.yaml": "tenant: Environment\nstrategy_dir: a-file\n",
             "unknown.ini": "[ConfigServer]\nUser=x\n[Other]\nKey=v\n",
+            "slash-tenant.yaml": "tenant: a/b\n",
         },
     )
     return tmp_path
@@ -182,6 +183,14 @@ def test_answers_check(files: Path) -> None:
     assert bad.exit_code == 2 and "'maybe' is not true or false" in bad.stderr
     unknown = run_cli("answers", "check", "unknown-key.yaml", "--package", "twitter-bp")
     assert unknown.exit_code == 2 and "unknown key 'colour'" in unknown.stderr
+    # No tenants to choose from without a database, but a name no tenant can have is refused.
+    for kind in (("--package", "facebook-bp"), ("--driver", "twitter")):
+        slash = run_cli("answers", "check", "slash-tenant.yaml", *kind)
+        assert slash.exit_code == 2
+        assert slash.stderr == (
+            "gsetup: error: slash-tenant.yaml: invalid tenant name 'a/b': use 1 to 255 "
+            "characters without '/', control characters or surrounding spaces\n"
+        )
 
 
 def test_answers_check_of_driver_files(files: Path) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gsetup.configdb.tenants import DEFAULT_TENANT
+from gsetup.configdb.tenants import DEFAULT_TENANT, check_name
 from gsetup.errors import BadInputError, NotFoundError
 from gsetup.packages.attributes import CAPACITY_RULE
 from gsetup.wizards.answers import (
@@ -85,6 +85,7 @@ def bp_questions(package: Package, ctx: Context | None) -> list[Question]:
             "Tenant to install the Business Process in.",
             type="choice",
             choices=tenants if ctx else None,
+            validate=lambda name: check_name(name, "tenant"),  # answers check has no tenants
         ),
         Question(
             "iwd_custom_properties",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gsetup.configdb.tenants import DEFAULT_TENANT
+from gsetup.configdb.tenants import DEFAULT_TENANT, check_name
 from gsetup.drivers.specs import CHANNEL_OPTIONS, RPC_CACHE_TIMEOUT, Driver, validate_value
 from gsetup.drivers.terms import SOCIAL_ENGAGEMENT_TERMS as TERMS
 from gsetup.errors import EXIT_BAD_INPUT, BadInputError, GsetupError
@@ -98,6 +98,7 @@ def _target_questions(ctx: Context | None) -> list[Question]:
             type="choice",
             default=DEFAULT_TENANT,
             choices=(lambda _: _tenants(ctx)) if ctx else None,
+            validate=lambda name: check_name(name, "tenant"),  # answers check has no tenants
         ),
         Question(
             "dms",
