@@ -542,6 +542,34 @@ def test_uninstalling_one_of_two_packages_of_a_shared_home_keeps_the_others_file
     assert not (home / "Scripts").exists() and not (home / "Rules").exists()
 
 
+def test_the_default_strategy_dir_follows_a_new_install_home(db_url: str, workdir: Path) -> None:
+    """A strategy directory left to its default (``<install_home>/Strategies``) moves with
+    ``install_home`` on a re-run that gives only the new home (the recorded answers held the
+    old home's path, so the strategies stayed there); an explicit one stays where it is."""
+    import json
+
+    old, new = workdir / "old", workdir / "new"
+    assert _install_at(old, "--yes").exit_code == 0
+    files = sorted(p.name for p in (old / "Strategies").iterdir())
+    moved = run_cli("install", "facebook-bp", "--set", f"install_home={new}", "--yes", "--json")
+    assert moved.exit_code == 0, moved.stderr
+    changes = {(c["action"], c["path"]) for c in json.loads(moved.stdout)["changes"]}
+    for name in files:
+        assert ("create", str(new / "Strategies" / name)) in changes
+        assert ("delete", str(old / "Strategies" / name)) in changes
+    assert sorted(p.name for p in (new / "Strategies").iterdir()) == files
+    assert not (old / "Strategies").exists()
+    again = run_cli("install", "facebook-bp", "--yes", "--detailed-exitcode")
+    assert again.exit_code == 0, again.stdout  # nothing left to change
+
+    mine = workdir / "mine"
+    given = ("--set", f"strategy_dir={mine}")
+    assert run_cli("install", "facebook-bp", *given, "--yes").exit_code == 0
+    assert run_cli("install", "facebook-bp", "--set", f"install_home={old}", "--yes").exit_code == 0
+    assert sorted(p.name for p in mine.iterdir()) == files  # given: it stays
+    assert not (old / "Strategies").exists()
+
+
 def test_a_move_keeps_the_old_homes_files_another_tenant_still_uses(
     db_url: str, workdir: Path
 ) -> None:

@@ -243,6 +243,9 @@ def run_install(
     )
     home = Path(collected["install_home"])
     history = {k: v for k, v in collected.items() if k != "password"}
+    if collected["strategy_dir"] == str(home / "Strategies"):
+        # the default: recorded as such, it follows install_home when a re-run changes that
+        del history["strategy_dir"]
     result = applier.apply(
         lambda dry: install(
             ctx, package.name, answers, home, dry_run=dry, recorded_answers=history
