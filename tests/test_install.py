@@ -542,6 +542,39 @@ def test_uninstalling_one_of_two_packages_of_a_shared_home_keeps_the_others_file
     assert not (home / "Scripts").exists() and not (home / "Rules").exists()
 
 
+def test_a_strategy_dir_holding_an_install_homes_scripts_and_rules_is_refused(
+    db_url: str, workdir: Path
+) -> None:
+    """The strategy directory is replaced as a whole: one that is or holds an install home,
+    or lies in its ``Scripts/`` or ``Rules/``, would take that home's scripts and rule files
+    (another package's to a backup; the package's own were written, then replaced)."""
+    home = workdir / "srv" / "shared"
+    assert _install_at(home, "--yes", "--set", f"strategy_dir={workdir / 'fb'}").exit_code == 0
+
+    def tree() -> dict[Path, bytes]:
+        return {f: f.read_bytes() for f in workdir.rglob("*") if f.is_file()}
+
+    before, files = snapshot(db_url), tree()
+    for directory in (home, home.parent, home / "Rules", home / "Scripts" / "SQLite"):
+        refused = run_cli(
+            "install", "rss-bp", "--tenant", "Environment", "--set",
+            f"strategy_dir={directory}", "--yes",
+        )  # fmt: skip
+        assert refused.exit_code == 2, refused.stdout
+        assert refused.stderr == (
+            f"gsetup: error: strategy_dir: {directory} would replace the scripts and rule files "
+            f"of facebook-bp in {home}: give rss-bp a strategy directory of its own\n"
+        )
+    own = workdir / "own"
+    refused = _install_at(own, "--yes", "--set", f"strategy_dir={own}", package="twitter-bp")
+    assert refused.exit_code == 2, refused.stdout
+    assert refused.stderr == (
+        f"gsetup: error: strategy_dir: {own} would replace the scripts and rule files of "
+        f"twitter-bp in {own}: give twitter-bp a strategy directory of its own\n"
+    )
+    assert snapshot(db_url) == before and tree() == files  # no backup either
+
+
 def test_the_default_strategy_dir_follows_a_new_install_home(db_url: str, workdir: Path) -> None:
     """A strategy directory left to its default (``<install_home>/Strategies``) moves with
     ``install_home`` on a re-run that gives only the new home (the recorded answers held the

@@ -21,12 +21,13 @@ from gsetup.context import Context
 from gsetup.deployment import FILES_SECTION, HOME_KEY, HOME_SECTION, InstalledPackage
 from gsetup.errors import BadInputError, NotFoundError
 from gsetup.installer import files as strategy_files
-from gsetup.installer.home import HomeFiles, placement, removal
+from gsetup.installer.home import SCRIPTS_DIR, HomeFiles, placement, removal
 from gsetup.packages import Answers, Package, catalogue, desired_state, get_package, next_steps
 from gsetup.plan.apply import Operation, apply_states, plan_states
 from gsetup.plan.lock import holding_lock
 from gsetup.plan.model import Plan
 from gsetup.plan.pending import FileSwap
+from gsetup.runtime.classify.rules import RULES_DIR
 from gsetup.state import DesiredObject, DesiredState, OptionValue, Removal
 
 
@@ -116,7 +117,7 @@ def _install(
             f"{answers.capacity_rule!r}; rules: {', '.join(rules) or '(none)'}"
         )
     directory = Path(answers.strategy_dir)
-    _check_own_strategy_dir(ctx, answers.tenant, package.name, directory)
+    _check_own_strategy_dir(ctx, answers.tenant, package.name, directory, home)
     current = installed.get(package.name)
     recorded = current.files if current else {}
     from gsetup.installer.strategies import render_strategies
@@ -238,26 +239,52 @@ def _sharing(ctx: Context, tenant: str, package: str, home: Path) -> list[tuple[
     ]
 
 
-def _check_own_strategy_dir(ctx: Context, tenant: str, package: str, directory: Path) -> None:
-    """Refuse a strategy directory that is, holds or lies in another installation's (any
-    tenant): the install replaces its directory, so the other one's strategy files would go."""
+def _check_own_strategy_dir(
+    ctx: Context, tenant: str, package: str, directory: Path, home: Path
+) -> None:
+    """Refuse a strategy directory that the install's replacement of it would take another
+    installation's files from (any tenant): one that is, holds or lies in its strategy
+    directory, or that is or holds an install home (this package's too) or lies in its
+    ``Scripts/`` or ``Rules/``."""
     with ctx.db.engine.connect() as conn:
         found = deployment.installations(conn)
     for where, other in found:
-        theirs = Path(other.strategy_dir)
         if (where, other.name) == (tenant, package):
             continue
-        if (
-            theirs == directory
-            or theirs.is_relative_to(directory)
-            or directory.is_relative_to(theirs)
-        ):
-            seen = where == tenant or ctx.identity.can_see(where)
-            raise BadInputError(
-                f"strategy_dir: {directory} would replace the strategy files of "
-                f"{_label(ctx, tenant, where, other.name)}{f' in {theirs}' if seen else ''}: "
-                f"give {package} a strategy directory of its own"
-            )
+        theirs = Path(other.strategy_dir)
+        if _holds(directory, theirs) or _holds(theirs, directory):
+            what, path = "strategy files", theirs
+        elif other.home and _takes_home_files(directory, Path(other.home)):
+            what, path = "scripts and rule files", Path(other.home)
+        else:
+            continue
+        seen = where == tenant or ctx.identity.can_see(where)
+        raise _replaces(
+            directory, what, _label(ctx, tenant, where, other.name), path if seen else None, package
+        )
+    if _takes_home_files(directory, home):
+        raise _replaces(directory, "scripts and rule files", package, home, package)
+
+
+def _holds(outer: Path, inner: Path) -> bool:
+    return inner.is_relative_to(outer)
+
+
+def _takes_home_files(directory: Path, home: Path) -> bool:
+    """Whether replacing ``directory`` would take files placed under ``home``."""
+    return _holds(directory, home) or any(
+        _holds(home / placed, directory) for placed in (SCRIPTS_DIR, RULES_DIR)
+    )
+
+
+def _replaces(
+    directory: Path, what: str, owner: str, path: Path | None, package: str
+) -> BadInputError:
+    where = f" in {path}" if path is not None else ""
+    return BadInputError(
+        f"strategy_dir: {directory} would replace the {what} of {owner}{where}: "
+        f"give {package} a strategy directory of its own"
+    )
 
 
 def _label(ctx: Context, tenant: str, where: str, package: str) -> str:
