@@ -379,6 +379,11 @@ def test_a_resumed_upgrade_and_its_dry_run_check_as_a_fresh_one(
         outcomes = [s["outcome"] for s in planned.json()["steps"]]
         assert outcomes == ["done before"] * 6 + ["planned"]
         assert planned.json()["problems"] == [_taken("DMS_A", port)]
+        # The refusal's one line on standard error, as the run prints it, for a script.
+        assert planned.stderr == (
+            f"gsetup: error: the upgrade cannot resume (nothing was changed): "
+            f"{_taken('DMS_A', port)}\n"
+        )
         refused = run_cli(*again)
     assert refused.exit_code == 2, refused.stderr
     assert "the upgrade cannot resume (nothing was changed): " in refused.stderr

@@ -22,7 +22,7 @@ from gsetup.cli.common import (
     number,
     open_context,
 )
-from gsetup.errors import EXIT_BAD_INPUT, EXIT_CHANGES_PENDING
+from gsetup.errors import EXIT_CHANGES_PENDING, BadInputError
 
 if TYPE_CHECKING:
     from gsetup.cli.confirm import Confirmation
@@ -228,8 +228,8 @@ def upgrade(
     else:
         _show_upgrade(report, show_all=show_all)
     if report.result == "planned":
-        if report.problems:  # the run would refuse, exit 2: a script need not read them
-            raise typer.Exit(EXIT_BAD_INPUT)
+        if report.problems:  # the run would refuse, exit 2 with its line, after the report
+            raise BadInputError(report.refusal())
         if detailed and any(step.outcome == "planned" for step in report.steps):
             raise typer.Exit(EXIT_CHANGES_PENDING)
     if not report.ok:

@@ -149,7 +149,7 @@ def run_upgrade(
     # The dry run and the real run, fresh or resumed, check the same: a dry run shows what
     # the run would refuse.
     report.problems = _problems(request, members, records, states, to_version, journal)
-    resumed = journal is not None
+    report.resumed = journal is not None
     if journal is None:
         journal = Journal(
             request.tenant,
@@ -166,10 +166,7 @@ def run_upgrade(
     if request.dry_run:
         return _plan(run, steps)
     if report.problems:
-        raise BadInputError(
-            f"the upgrade cannot {'resume' if resumed else 'start'} (nothing was changed): "
-            + "; ".join(report.problems)
-        )
+        raise BadInputError(report.refusal())
     if not run.journal.done:
         run.record(run.journal)
     _execute(run, steps)

@@ -76,6 +76,12 @@ class UpgradeReport:
     steps: list[StepReport] = field(default_factory=list)
     plans: list[DriverResult] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    resumed: bool = False  # a half-done upgrade's journal was found
+
+    def refusal(self) -> str:
+        """Why the run refuses: the ``problems``, for the run's error and the dry run's."""
+        action = "resume" if self.resumed else "start"
+        return f"the upgrade cannot {action} (nothing was changed): " + "; ".join(self.problems)
 
     @property
     def ok(self) -> bool:
