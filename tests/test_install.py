@@ -575,6 +575,36 @@ def test_a_strategy_dir_holding_an_install_homes_scripts_and_rules_is_refused(
     assert snapshot(db_url) == before and tree() == files  # no backup either
 
 
+def test_an_install_home_in_another_packages_strategy_dir_is_refused(
+    db_url: str, workdir: Path
+) -> None:
+    """An install home in another package's strategy directory put its scripts and rule
+    files where that package's next install replaces them (it was then refused)."""
+    theirs = workdir / "fb"
+    assert _install_at(workdir / "home", "--yes", "--set", f"strategy_dir={theirs}").exit_code == 0
+    before = snapshot(db_url)
+
+    def install_rss(home: Path) -> CliResult:
+        return run_cli(
+            "install", "rss-bp", "--tenant", "Environment", "--set", f"install_home={home}",
+            "--set", f"strategy_dir={workdir / 'rss'}", "--yes",
+        )  # fmt: skip
+
+    for home in (theirs, theirs / "rss"):
+        refused = install_rss(home)
+        assert refused.exit_code == 2, refused.stdout
+        assert refused.stderr == (
+            f"gsetup: error: install_home: {home} would put the scripts and rule files of "
+            f"rss-bp in the strategy directory of facebook-bp in {theirs}: give rss-bp an "
+            "install home of its own\n"
+        )
+        assert not (workdir / "rss").exists() and not (theirs / "rss").exists()
+    assert snapshot(db_url) == before
+    beside = install_rss(workdir)
+    assert beside.exit_code == 0, beside.stderr
+    assert run_cli("install", "facebook-bp", "--yes").exit_code == 0  # re-run: not wedged
+
+
 def test_the_default_strategy_dir_follows_a_new_install_home(db_url: str, workdir: Path) -> None:
     """A strategy directory left to its default (``<install_home>/Strategies``) moves with
     ``install_home`` on a re-run that gives only the new home (the recorded answers held the

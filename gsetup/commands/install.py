@@ -117,7 +117,7 @@ def _install(
             f"{answers.capacity_rule!r}; rules: {', '.join(rules) or '(none)'}"
         )
     directory = Path(answers.strategy_dir)
-    _check_own_strategy_dir(ctx, answers.tenant, package.name, directory, home)
+    _check_own_directories(ctx, answers.tenant, package.name, directory, home)
     current = installed.get(package.name)
     recorded = current.files if current else {}
     from gsetup.installer.strategies import render_strategies
@@ -239,29 +239,33 @@ def _sharing(ctx: Context, tenant: str, package: str, home: Path) -> list[tuple[
     ]
 
 
-def _check_own_strategy_dir(
+def _check_own_directories(
     ctx: Context, tenant: str, package: str, directory: Path, home: Path
 ) -> None:
     """Refuse a strategy directory that the install's replacement of it would take another
     installation's files from (any tenant): one that is, holds or lies in its strategy
     directory, or that is or holds an install home (this package's too) or lies in its
-    ``Scripts/`` or ``Rules/``."""
+    ``Scripts/`` or ``Rules/``; and a ``home`` whose files would be in another's strategy
+    directory, which that package's next install replaces."""
     with ctx.db.engine.connect() as conn:
         found = deployment.installations(conn)
     for where, other in found:
         if (where, other.name) == (tenant, package):
             continue
         theirs = Path(other.strategy_dir)
+        label = _label(ctx, tenant, where, other.name)
+        shown = theirs if where == tenant or ctx.identity.can_see(where) else None
         if _holds(directory, theirs) or _holds(theirs, directory):
-            what, path = "strategy files", theirs
-        elif other.home and _takes_home_files(directory, Path(other.home)):
-            what, path = "scripts and rule files", Path(other.home)
-        else:
-            continue
-        seen = where == tenant or ctx.identity.can_see(where)
-        raise _replaces(
-            directory, what, _label(ctx, tenant, where, other.name), path if seen else None, package
-        )
+            raise _replaces(directory, "strategy files", label, shown, package)
+        if other.home and _takes_home_files(directory, Path(other.home)):
+            shown = Path(other.home) if shown else None
+            raise _replaces(directory, "scripts and rule files", label, shown, package)
+        if _takes_home_files(theirs, home):  # that package's next install would replace them
+            raise BadInputError(
+                f"install_home: {home} would put the scripts and rule files of {package} in "
+                f"the strategy directory of {label}{f' in {shown}' if shown else ''}: give "
+                f"{package} an install home of its own"
+            )
     if _takes_home_files(directory, home):
         raise _replaces(directory, "scripts and rule files", package, home, package)
 
