@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from gsetup.configdb.database import redact_url
 from tests.helpers import run_cli, snapshot
 
 if TYPE_CHECKING:
@@ -305,6 +306,26 @@ def test_stores_of_the_tenants_runtimes_are_checked_too(db_url: str, tmp_path: P
     removed = run_cli("agent", "remove", "alice", "--yes", "--skip-unreachable")
     assert removed.exit_code == 0, removed.stderr
     assert "alice" not in run_cli("agent", "list").stdout
+
+
+def test_agent_remove_refuses_a_store_url_of_another_database(db_url: str, tmp_path: Path) -> None:
+    """``--store`` of another database than SQLite or PostgreSQL is bad input, as for ``route
+    run``: it was tried as a store (an unreadable one), so ``--skip-unreachable`` removed the
+    agent without checking the store meant."""
+    from tests.runtime_support import configure_tenant
+
+    configure_tenant(db_url, tmp_path, agents={"alice": 2})
+    before = snapshot(db_url)
+    for url in ("mysql://rt:s3cret-pw@127.0.0.1/store", "nosuch://127.0.0.1/store"):
+        refused = run_cli("agent", "remove", "alice", "--yes", "--skip-unreachable", "--store", url)
+        assert refused.exit_code == 2, refused.stdout
+        assert refused.stderr == (
+            f"gsetup: error: --store {redact_url(url)!r}: unsupported store: the interaction "
+            "store is SQLite (sqlite:///PATH) or PostgreSQL through psycopg "
+            "(postgresql+psycopg://...)\n"
+        )
+        assert "s3cret-pw" not in refused.stderr
+    assert snapshot(db_url) == before
 
 
 def test_agent_client_url_is_checked() -> None:

@@ -172,14 +172,20 @@ def remove_agent(
 def _stores_to_check(default: str, tenant: str, given: Sequence[str]) -> list[str]:
     """``given`` (checked as URLs), then the default store and the recorded ones not given
     (a recorded one has no password: given, its URL is used instead)."""
-    from gsetup.configdb.database import redact_url, url_or_none
+    from gsetup.configdb.database import redact_url, supported, url_or_none
     from gsetup.runtime.endpoints import recorded_stores, store_key
 
     for url in given:
-        if url_or_none(url) is None:
+        parsed = url_or_none(url)
+        if parsed is None:
             raise BadInputError(
                 f"--store {redact_url(url)!r} is not a store URL; use e.g. sqlite:///runtime.db "
                 "or postgresql+psycopg://user@host/dbname"
+            )
+        if not supported(parsed):  # else tried as a store: unreadable, or a missing driver
+            raise BadInputError(
+                f"--store {redact_url(url)!r}: unsupported store: the interaction store is "
+                "SQLite (sqlite:///PATH) or PostgreSQL through psycopg (postgresql+psycopg://...)"
             )
     urls = {store_key(url): url for url in given}
     for key in (store_key(default), *recorded_stores(default, tenant)):
