@@ -374,3 +374,34 @@ def test_logout_forgets_the_session_at_any_url_a_refusal_only_at_its_own(
     monkeypatch.setattr(runtime_client, "call", lambda *_a, **_k: out)
     assert run_cli("agent", "logout", "--url", "http://localhost:9").exit_code == 0
     assert json.loads(path.read_text()) == {}
+
+
+def test_a_recorded_sqlite_store_whose_file_is_gone_is_unreachable(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A recorded store whose file was deleted was taken as one holding nothing: the agent was
+    removed unchecked. It cannot be checked, so it refuses as an unreachable store does, and
+    looking at it creates no file."""
+    from gsetup.runtime.endpoints import record_store
+    from gsetup.runtime.store import default_store_url
+    from tests.runtime_support import TENANT, configure_tenant
+
+    configure_tenant(db_url, tmp_path, agents={"alice": 2})
+    gone = tmp_path / "gone" / "store.db"
+    gone.parent.mkdir()
+    record_store(default_store_url(db_url), TENANT, f"sqlite:///{gone}")
+    before = snapshot(db_url)
+    for given in ((), ("--store", f"sqlite:///{gone}")):
+        refused = run_cli("agent", "remove", "alice", "--yes", *given)
+        assert refused.exit_code == 2, refused.stdout
+        assert refused.stderr.startswith(
+            f"gsetup: error: cannot check the interaction store sqlite:///{gone} for "
+            "interactions agent 'alice' holds ("
+        ), refused.stderr
+        assert "--skip-unreachable" in refused.stderr
+        assert list(gone.parent.iterdir()) == []
+    assert snapshot(db_url) == before
+    removed = run_cli("agent", "remove", "alice", "--yes", "--skip-unreachable")
+    assert removed.exit_code == 0, removed.stderr
+    assert list(gone.parent.iterdir()) == []
+    assert "alice" not in run_cli("agent", "list").stdout

@@ -139,19 +139,22 @@ def remove_agent(
     agent that holds interactions in a runtime's store is refused: removed, it could not
     log in again to finish them, and nobody else may. The stores checked: ``stores``, the one
     beside the configuration database and those the tenant's runtimes recorded there. One
-    that cannot be read refuses too, unless ``skip_unreachable``."""
+    that cannot be read refuses too, unless ``skip_unreachable``: so does one other than the
+    default whose SQLite file is gone (it may have held interactions)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from gsetup.configdb.database import redact_url
+    from gsetup.runtime.endpoints import store_key
+    from gsetup.runtime.errors import StoreError
     from gsetup.runtime.status import held_by
     from gsetup.runtime.store import default_store_url, first_line
 
     show_object(ctx, tenant, object_path("person", name), kind="person")
-    config_url = ctx.db.url.render_as_string(hide_password=False)
-    for url in _stores_to_check(default_store_url(config_url), tenant, stores):
+    default = default_store_url(ctx.db.url.render_as_string(hide_password=False))
+    for url in _stores_to_check(default, tenant, stores):
         try:
-            held = held_by(url, tenant, name)
-        except SQLAlchemyError as exc:
+            held = held_by(url, tenant, name, must_exist=store_key(url) != store_key(default))
+        except (SQLAlchemyError, StoreError) as exc:
             if skip_unreachable:
                 continue
             raise BadInputError(

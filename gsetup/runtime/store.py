@@ -49,19 +49,32 @@ def default_store_url(config_url: str) -> str:
 
 
 @contextmanager
-def peek(store_url: str, table: str) -> Iterator[Connection | None]:
+def peek(store_url: str, table: str, *, must_exist: bool = False) -> Iterator[Connection | None]:
     """A connection to the store at ``store_url`` for a client's look (``gsetup agent``,
     ``route token``...), or None when it has no ``table``: the embedded store may not exist
-    yet, and looking must not create it."""
+    yet, and looking must not create it. ``must_exist``: a store a runtime used, whose
+    SQLite file is gone, is not an empty one: StoreError."""
+    import sqlite3
+
     from sqlalchemy import create_engine, inspect
     from sqlalchemy.engine import make_url
     from sqlalchemy.pool import NullPool
 
     url = make_url(store_url)
-    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
-        yield None
-        return
-    engine = create_engine(url, poolclass=NullPool)
+    if url.get_backend_name() == "sqlite":
+        path = Path(url.database or "").absolute()
+        if not path.is_file():
+            if must_exist:
+                raise StoreError(f"no interaction store at {path}: its file is gone")
+            yield None
+            return
+        # mode=rw: a file deleted since is an error, never created anew by the driver.
+        uri = f"{path.as_uri()}?mode=rw"
+        engine = create_engine(
+            "sqlite://", poolclass=NullPool, creator=lambda: sqlite3.connect(uri, uri=True)
+        )
+    else:
+        engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as conn:
             yield conn if inspect(conn).has_table(table) else None
