@@ -141,9 +141,8 @@ def url_or_none(url_text: str) -> URL | None:
 
 # Query parameters that hand a password to the driver: libpq's password and sslpassword,
 # ODBC's PWD (alone or inside odbc_connect), a secret of any other name alike.
-_SECRET_PARAMETER = re.compile(
-    r"([?&][^=&#]*(?:pass|pwd|secret|token|odbc_connect)[^=&#]*=)[^&#]*", re.IGNORECASE
-)
+_SECRET_NAME = r"[^=&#]*(?:pass|pwd|secret|token|odbc_connect)[^=&#]*"
+_SECRET_PARAMETER = re.compile(rf"([?&]{_SECRET_NAME}=)[^&#]*", re.IGNORECASE)
 
 
 def redact_url(url_text: str) -> str:
@@ -154,6 +153,13 @@ def redact_url(url_text: str) -> str:
     user, colon, _password = userinfo.partition(":")
     shown = f"{scheme}{sep}{user}:***{at}{host}" if colon else url_text
     return _SECRET_PARAMETER.sub(r"\1***", shown)
+
+
+def without_secrets(url: URL) -> URL:
+    """``url`` without its password nor its secret query parameters: what may be written."""
+    secret = [key for key in url.query if re.fullmatch(_SECRET_NAME, key, re.IGNORECASE)]
+    # URL.set() keeps a password given as None; the tuple's own _replace drops it.
+    return url._replace(password=None).difference_update_query(secret)
 
 
 def shown_url(url: URL) -> str:

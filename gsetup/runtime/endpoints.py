@@ -121,15 +121,17 @@ def running_url(store_url: str, tenant: str, *, lease: float) -> str | None:
 
 
 def store_key(store_url: str) -> str:
-    """How a store is recorded and compared: its URL without the password (a secret: never
-    written; the server's own ways, such as ~/.pgpass, supply it), an SQLite path absolute."""
+    """How a store is recorded and compared: its URL without the password, in its user part
+    or its query (a secret: never written; the server's own ways, such as ~/.pgpass, supply
+    it), an SQLite path absolute."""
     from sqlalchemy.engine import make_url
+
+    from gsetup.configdb.database import without_secrets
 
     url = make_url(store_url)
     if url.get_backend_name() == "sqlite" and url.database:
         url = url.set(database=str(Path(url.database).resolve()))
-    # URL.set() keeps a password given as None; the tuple's own _replace drops it.
-    return url._replace(password=None).render_as_string(hide_password=False)
+    return without_secrets(url).render_as_string(hide_password=False)
 
 
 def record_store(default_url: str, tenant: str, store_url: str) -> None:
