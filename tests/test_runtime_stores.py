@@ -4,12 +4,16 @@ driver's errors about them without the URL's password."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from gsetup.runtime.endpoints import record_store, recorded_stores
+from gsetup.runtime.store import default_store_url
+from tests.helpers import run_cli
 
 TENANT = "Environment"
 
@@ -38,3 +42,130 @@ def test_a_store_is_recorded_without_a_password_in_its_query(tmp_path: Path) -> 
     assert _rows(default) == [(TENANT, kept)]
     raw = (tmp_path / "runtime.db").read_bytes()
     assert not any(f"pw-{s}".encode() in raw for s in ("user-1", "query-2", "query-3", "query-4"))
+
+
+def _record(db_url: str, tmp_path: Path) -> dict[str, str]:
+    """Three stores recorded for the tenant: one that exists, one whose file is gone, a
+    server that does not answer (its password given only to the runtime)."""
+    from gsetup.runtime.store import open_store
+
+    default = default_store_url(db_url)
+    stores = {
+        "live": f"sqlite:///{tmp_path / 'live.db'}",
+        "gone": f"sqlite:///{tmp_path / 'gone' / 'store.db'}",
+        "server": "postgresql+psycopg://rt:s3cret-pw@127.0.0.1:9/old_store",
+    }
+    open_store(stores["live"]).dispose()
+    (tmp_path / "gone").mkdir()
+    for url in stores.values():
+        record_store(default, TENANT, url)
+    return stores
+
+
+def test_route_store_list(db_url: str, tmp_path: Path) -> None:
+    """Each recorded store with when it was last used and whether agent remove can read it
+    (and why not), its password masked; a tenant that does not exist is bad input."""
+    stores = _record(db_url, tmp_path)
+    listed = run_cli("route", "store", "list", "--json")
+    assert listed.exit_code == 0, listed.stderr
+    found = {s["store"]: s for s in json.loads(listed.stdout)}
+    server = "postgresql+psycopg://rt@127.0.0.1:9/old_store"
+    assert sorted(found) == sorted([stores["live"], stores["gone"], server])
+    assert all(s["tenant"] == TENANT for s in found.values())
+    assert [found[s]["reachable"] for s in (stores["live"], stores["gone"], server)] == [
+        True,
+        False,
+        False,
+    ]
+    assert found[stores["live"]]["reason"] is None
+    assert found[stores["gone"]]["reason"] == (
+        f"no interaction store at {tmp_path / 'gone' / 'store.db'}: its file is gone"
+    )
+    assert "port 9 failed" in found[server]["reason"]
+    assert all(datetime.fromisoformat(s["last_used_at"]).tzinfo for s in found.values())
+    assert list((tmp_path / "gone").iterdir()) == []  # looking created nothing
+    table = run_cli("route", "store", "list", "--tenant", TENANT)
+    assert table.exit_code == 0 and "s3cret-pw" not in table.stdout
+    assert server in table.stdout and "its file is gone" in table.stdout
+    for args in (("--tenant", "Nope"), ("--tenant", "Nope", "--json")):
+        refused = run_cli("route", "store", "list", *args)
+        assert (refused.exit_code, refused.stdout) == (2, "")
+        assert refused.stderr == "gsetup: error: unknown tenant 'Nope'\n"
+
+
+def test_route_store_forget(db_url: str, tmp_path: Path) -> None:
+    """A store dropped for good made every agent remove need --skip-unreachable: forgotten
+    (previewed, confirmed as deletions are), agent remove no longer checks it. An unknown
+    store, or one a runtime serves on, is refused (exit 2), nothing written."""
+    from tests.runtime_support import configure_tenant
+
+    configure_tenant(db_url, tmp_path, agents={"alice": 2, "bob": 2})
+    stores = _record(db_url, tmp_path)
+    default = default_store_url(db_url)
+    before = _rows(default)
+    refused = run_cli("agent", "remove", "alice", "--yes")
+    assert refused.exit_code == 2 and "gsetup route store forget URL" in refused.stderr
+
+    for args, code in (((), 2), (("--dry-run",), 0), (("--dry-run", "--detailed-exitcode"), 3)):
+        planned = run_cli("route", "store", "forget", stores["gone"], *args)
+        assert planned.exit_code == code, planned.stderr
+        assert _rows(default) == before
+    no_terminal = run_cli("route", "store", "forget", stores["gone"])
+    assert "there is no terminal to confirm it on: add --yes" in no_terminal.stderr
+    shown = run_cli("route", "store", "forget", stores["gone"], "--dry-run")
+    assert f"- delete {stores['gone']}" in shown.stdout
+
+    unknown = run_cli("route", "store", "forget", f"sqlite:///{tmp_path / 'nope.db'}", "--yes")
+    assert unknown.exit_code == 2
+    assert unknown.stderr.startswith(
+        f"gsetup: error: the store sqlite:///{tmp_path / 'nope.db'} is not recorded for "
+        f"tenant {TENANT!r} (recorded: "
+    )
+    for args in (("--tenant", "Nope"), ()):
+        bad = run_cli("route", "store", "forget", "not a url", "--yes", *args)
+        assert bad.exit_code == 2 and bad.stderr.startswith("gsetup: error: "), bad.stderr
+    assert _rows(default) == before
+
+    applied = run_cli("route", "store", "forget", stores["gone"], "--yes", "--json")
+    assert applied.exit_code == 0, applied.stderr
+    assert json.loads(applied.stdout)["changes"] == [
+        {
+            "action": "delete",
+            "target": "store",
+            "kind": "runtime store",
+            "path": stores["gone"],
+            "note": "gsetup agent remove no longer checks it",
+        }
+    ]
+    # Given with its password, the server store is the one recorded without it.
+    forgot = run_cli("route", "store", "forget", stores["server"], "--yes")
+    assert forgot.exit_code == 0, forgot.stderr
+    assert "s3cret-pw" not in forgot.stdout + forgot.stderr
+    assert _rows(default) == [(TENANT, stores["live"])]
+    assert list((tmp_path / "gone").iterdir()) == []
+    removed = run_cli("agent", "remove", "alice", "--yes")
+    assert removed.exit_code == 0, removed.stderr
+
+
+def test_a_store_a_runtime_serves_on_is_not_forgotten(db_url: str, tmp_path: Path) -> None:
+    from gsetup.runtime.endpoints import forget_endpoint, record_endpoint
+    from gsetup.runtime.store import open_store
+
+    stores = _record(db_url, tmp_path)
+    default = default_store_url(db_url)
+    before = _rows(default)
+    store = open_store(stores["live"])
+    try:
+        record_endpoint(store.engine, TENANT, "w1", "http://127.0.0.1:8471", lease=30)
+        refused = run_cli("route", "store", "forget", stores["live"], "--yes")
+        assert refused.exit_code == 2
+        assert refused.stderr == (
+            f"gsetup: error: a runtime serves tenant {TENANT!r} on the store {stores['live']} "
+            "(at http://127.0.0.1:8471): stop it first; the store stays in use\n"
+        )
+        assert _rows(default) == before
+        forget_endpoint(store.engine, TENANT, "w1")
+    finally:
+        store.dispose()
+    assert run_cli("route", "store", "forget", stores["live"], "--yes").exit_code == 0
+    assert stores["live"] not in [store for _tenant, store in _rows(default)]

@@ -29,6 +29,12 @@ token_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(token_app, name="token")
+store_app = typer.Typer(
+    help="The other interaction stores the tenants' runtimes used (route run --store), which "
+    "gsetup agent remove checks.",
+    no_args_is_help=True,
+)
+app.add_typer(store_app, name="store")
 app.command("check")(route_check.check)
 
 URL_HELP = (
@@ -90,6 +96,58 @@ def token_revoke(
     context = open_context(ctx)
     mode = confirmation(dry_run, yes, detailed, as_json)
     plan = mode.apply_plan(lambda dry: revoke_token(context, tenant, app_name, dry_run=dry))
+    finish_plan(plan, mode, as_json=as_json)
+
+
+@store_app.command("list")
+def store_list(
+    ctx: typer.Context,
+    tenant: str | None = typer.Option(None, "--tenant", "-t", help="Only this tenant."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """List the stores other than the default one that the tenants' runtimes used (passwords
+    masked), when last used, and whether gsetup agent remove can read them now.
+
+    Example: gsetup route store list --tenant Environment
+    """
+    from gsetup.cli.render import print_table
+    from gsetup.commands.route_stores import list_stores
+
+    stores = list_stores(open_context(ctx, writes=False), tenant)
+    if as_json:
+        emit_json(stores)
+        return
+    rows = [
+        (s["store"], s["tenant"], s["last_used_at"], "yes" if s["reachable"] else s["reason"])
+        for s in stores
+    ]
+    print_table("Runtime stores", ("store", "tenant", "last used", "reachable"), rows)
+
+
+@store_app.command("forget")
+def store_forget(
+    ctx: typer.Context,
+    store: str = typer.Argument(
+        ...,
+        metavar="URL",
+        help="The store's URL, as route store list shows it (or with its password).",
+    ),
+    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
+    detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Forget a store dropped for good: gsetup agent remove stops checking it (asks first on
+    a terminal; --yes does not). Refused while a runtime serves the tenant on it.
+
+    Example: gsetup route store forget postgresql+psycopg://rt@db1/old_store --yes
+    """
+    from gsetup.commands.route_stores import forget_store
+
+    context = open_context(ctx)
+    mode = confirmation(dry_run, yes, detailed, as_json)
+    plan = mode.apply_plan(lambda dry: forget_store(context, tenant, store, dry_run=dry))
     finish_plan(plan, mode, as_json=as_json)
 
 

@@ -160,7 +160,8 @@ def remove_agent(
             raise BadInputError(
                 f"cannot check the interaction store {redact_url(url)} for interactions agent "
                 f"{name!r} holds ({first_line(exc)}): give its URL with --store (with the "
-                "password), or --skip-unreachable to remove the agent without checking it"
+                "password), or --skip-unreachable to remove the agent without checking it (a "
+                "store dropped for good: gsetup route store forget URL)"
             ) from None
         if held:
             raise BadInputError(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Action = Literal["create", "update", "keep", "delete"]
-Target = Literal["object", "option", "file"]
+Target = Literal["object", "option", "file", "store"]  # store: a runtime store recorded
 Ownership = Literal["", "adopt", "release"]
 MASK = "********"
 
@@ -35,7 +35,11 @@ class Change:
     def display_path(self, tenant: str) -> str:
         """A readable path such as ``Environment/Applications/DMS_1 [channel-facebook] port``."""
         base = (
-            self.path if self.target == "file" else f"{tenant}/{self.path}" if self.path else tenant
+            self.path
+            if self.target in ("file", "store")
+            else f"{tenant}/{self.path}"
+            if self.path
+            else tenant
         )
         return f"{base} [{self.option[0]}] {self.option[1]}" if self.option else base
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -167,9 +168,18 @@ def record_store(default_url: str, tenant: str, store_url: str) -> None:
         ) from None
 
 
-def recorded_stores(default_url: str, tenant: str) -> list[str]:
-    """The stores other than the default one that ``tenant``'s runtimes used (their
-    :func:`store_key`), by name."""
+@dataclass(frozen=True)
+class UsedStore:
+    """A store other than the default one that a tenant's runtimes used."""
+
+    tenant: str
+    store: str  # its store_key; an older gsetup's may hold a query password (show it redacted)
+    last_used_at: float
+
+
+def used_stores_of(default_url: str, tenant: str | None) -> list[UsedStore]:
+    """The stores recorded in the default one (``default_url``) for ``tenant`` (None: for
+    every tenant), by tenant and name."""
     from sqlalchemy import select
 
     from gsetup.runtime.store import peek
@@ -177,5 +187,47 @@ def recorded_stores(default_url: str, tenant: str) -> list[str]:
     with peek(default_url, used_stores.name) as conn:
         if conn is None:
             return []
-        query = select(used_stores.c.store).where(used_stores.c.tenant == tenant)
-        return list(conn.execute(query.order_by(used_stores.c.store)).scalars())
+        query = select(used_stores)
+        if tenant is not None:
+            query = query.where(used_stores.c.tenant == tenant)
+        rows = conn.execute(query.order_by(used_stores.c.tenant, used_stores.c.store))
+        return [UsedStore(row.tenant, row.store, row.last_used_at) for row in rows]
+
+
+def recorded_stores(default_url: str, tenant: str) -> list[str]:
+    """The stores other than the default one that ``tenant``'s runtimes used (their
+    :func:`store_key`), by name."""
+    return [used.store for used in used_stores_of(default_url, tenant)]
+
+
+def forget_store(default_url: str, tenant: str, store: str) -> None:
+    """``agent remove`` stops checking ``store`` (a recorded one, as recorded) for
+    ``tenant``: the user dropped it for good."""
+    from gsetup.runtime.store import store_engine
+
+    engine = store_engine(default_url, False)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                used_stores.delete().where(
+                    used_stores.c.tenant == tenant, used_stores.c.store == store
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def unreadable(store_url: str) -> str | None:
+    """Why ``agent remove`` cannot check the store at ``store_url`` (a store a runtime
+    used: its SQLite file must exist), or None when it can."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from gsetup.runtime.errors import StoreError
+    from gsetup.runtime.schema import interactions
+    from gsetup.runtime.store import first_line, peek
+
+    try:
+        with peek(store_url, interactions.name, must_exist=True):
+            return None
+    except (SQLAlchemyError, StoreError) as exc:
+        return first_line(exc)

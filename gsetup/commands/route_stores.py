@@ -1,0 +1,114 @@
+"""The other interaction stores a tenant's runtimes used, recorded beside the configuration
+database for ``gsetup agent remove`` to check: list them, and forget one dropped for good (it
+would refuse every removal, unless told to skip the stores it cannot read)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from gsetup.configdb.database import redact_url, url_or_none
+from gsetup.configdb.tenants import tenant_id
+from gsetup.context import Context
+from gsetup.errors import BadInputError, ConflictError, NotFoundError
+from gsetup.plan.model import Change, Plan
+from gsetup.runtime.endpoints import UsedStore, store_key, unreadable, used_stores_of
+
+
+def list_stores(ctx: Context, tenant: str | None) -> list[dict[str, Any]]:
+    """The recorded stores of ``tenant`` (None: of every tenant the user may see), each
+    with whether ``agent remove`` can read it now, and if not why."""
+    if tenant is not None:
+        _check_tenant(ctx, tenant, change=False)
+    found = [
+        used
+        for used in used_stores_of(_default_store(ctx), tenant)
+        if ctx.identity.can_see(used.tenant)
+    ]
+    problems = {store: unreadable(store) for store in {used.store for used in found}}
+    return [
+        {
+            "tenant": used.tenant,
+            "store": redact_url(used.store),
+            "last_used_at": datetime.fromtimestamp(used.last_used_at, UTC).isoformat(
+                timespec="seconds"
+            ),
+            "reachable": problems[used.store] is None,
+            "reason": problems[used.store],
+        }
+        for used in found
+    ]
+
+
+def forget_store(ctx: Context, tenant: str, store: str, *, dry_run: bool) -> Plan:
+    """Forget the recorded store ``store`` (its URL, with or without its password, or as
+    listed) of ``tenant``. Refused while a runtime serves the tenant on it."""
+    from gsetup.runtime.endpoints import forget_store as forget
+
+    _check_tenant(ctx, tenant, change=True)
+    if url_or_none(store) is None:
+        raise BadInputError(
+            f"{redact_url(store)!r} is not a store URL; give one that gsetup route store list "
+            "shows, e.g. sqlite:///path/runtime.db or postgresql+psycopg://user@host/dbname"
+        )
+    default = _default_store(ctx)
+    recorded = used_stores_of(default, tenant)
+    matches = [used for used in recorded if store_key(used.store) == store_key(store)]
+    if not matches:
+        known = ", ".join(redact_url(used.store) for used in recorded) or "none"
+        raise NotFoundError(
+            f"the store {redact_url(store)} is not recorded for tenant {tenant!r} (recorded: "
+            f"{known}; the default store is not one of them, it is always checked)"
+        )
+    _refuse_if_serving(tenant, store, matches)
+    plan = Plan(
+        tenant,
+        changes=[
+            Change(
+                "delete",
+                "store",
+                "runtime store",
+                redact_url(used.store),
+                note="gsetup agent remove no longer checks it",
+            )
+            for used in matches
+        ],
+    )
+    if not dry_run:
+        for used in matches:
+            forget(default, tenant, used.store)
+    return plan
+
+
+def _refuse_if_serving(tenant: str, given: str, matches: list[UsedStore]) -> None:
+    """A runtime serving on the store would go on holding interactions there, unchecked."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from gsetup.runtime.context import Settings
+    from gsetup.runtime.endpoints import running_url
+
+    for url in (given, *(used.store for used in matches)):
+        try:
+            serving = running_url(url, tenant, lease=Settings().lease)
+        except SQLAlchemyError:  # unreadable with this URL: no runtime seen serving there
+            continue
+        if serving is not None:
+            raise ConflictError(
+                f"a runtime serves tenant {tenant!r} on the store {redact_url(given)} (at "
+                f"{serving}): stop it first; the store stays in use"
+            )
+        return
+
+
+def _check_tenant(ctx: Context, tenant: str, *, change: bool) -> None:
+    """A tenant the user may see (``change``: change), which exists: a mistyped name is not
+    a tenant without stores."""
+    ctx.identity.require(tenant, change=change)
+    with ctx.db.engine.connect() as conn:
+        tenant_id(conn, tenant)
+
+
+def _default_store(ctx: Context) -> str:
+    from gsetup.runtime.store import default_store_url
+
+    return default_store_url(ctx.db.url.render_as_string(hide_password=False))
