@@ -4,10 +4,15 @@ driver's errors about them without the URL's password."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -169,3 +174,111 @@ def test_a_store_a_runtime_serves_on_is_not_forgotten(db_url: str, tmp_path: Pat
         store.dispose()
     assert run_cli("route", "store", "forget", stores["live"], "--yes").exit_code == 0
     assert stores["live"] not in [store for _tenant, store in _rows(default)]
+
+
+def _bad_servers(pg_server: str) -> list[str]:
+    """PostgreSQL URLs with their password in the query string whose connection fails: a
+    wrong port, a host that does not resolve, a database that does not exist."""
+    secret = "?password=pw-in-query-7&sslpassword=pw-in-query-8"
+    return [
+        f"postgresql+psycopg://rt@127.0.0.1:1/store{secret}",
+        f"postgresql+psycopg://rt@nosuchhost.invalid/store{secret}",
+        f"{pg_server}/no_such_store{secret}",
+    ]
+
+
+def _no_password(*texts: str) -> None:
+    for shown in texts:
+        assert "pw-in-query" not in shown, shown
+
+
+@pytest.mark.pg
+def test_driver_errors_show_no_password_of_the_query_string(
+    db_url: str, pg_server: str, tmp_path: Path
+) -> None:
+    """Every command that reports a driver's error on a URL whose password is in its query
+    string, and the runtime worker's log: the error, never the password."""
+    from tests.runtime_support import configure_tenant
+
+    configure_tenant(db_url, tmp_path, agents={"alice": 2})
+    for url in _bad_servers(pg_server):
+        for args in (
+            ("--db", url, "tenant", "list"),
+            ("--db", url, "--debug", "doctor"),
+            ("route", "status", "--store", url),
+            ("route", "run", "--store", url, "--listen", "127.0.0.1:0"),
+            ("agent", "remove", "alice", "--dry-run", "--store", url),
+            ("sql", "apply", "--url", url, "--yes"),
+        ):
+            result = run_cli(*args)
+            assert result.exit_code == 2, (args, result.stdout, result.stderr)
+            assert "password=***" in result.stderr, result.stderr  # the URL, masked
+            _no_password(result.stdout, result.stderr)
+        log = tmp_path / "worker.log"
+        with log.open("w") as err:
+            worker = subprocess.run(
+                [sys.executable, "-m", "gsetup.runtime.worker", "--store", url],
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+        assert worker.returncode == 2, log.read_text()
+        _no_password(worker.stdout, log.read_text())
+
+
+@pytest.mark.pg
+def test_a_server_store_with_its_password_in_the_query(
+    db_url: str, pg_url: str, tmp_path: Path
+) -> None:
+    """A runtime on a PostgreSQL store given its password in the query string records and
+    lists it without."""
+    from gsetup.runtime.api import open_runtime
+    from tests.runtime_support import configure_tenant
+
+    configure_tenant(db_url, tmp_path, agents={"alice": 2})
+    given = f"{pg_url}?password=pw-in-query-7&application_name=gsetup"
+    open_runtime(TENANT, config_url=db_url, store_url=given).close()
+    listed = run_cli("route", "store", "list", "--json")
+    assert [s["store"] for s in json.loads(listed.stdout)] == [f"{pg_url}?application_name=gsetup"]
+    _no_password(listed.stdout, str(_rows(default_store_url(db_url))))
+    assert run_cli("route", "store", "forget", given, "--yes").exit_code == 0
+    assert _rows(default_store_url(db_url)) == []
+
+
+def test_a_driver_message_echoing_a_given_password_is_scrubbed(tmp_path: Path) -> None:
+    """A driver may echo its connection string (libpq's key=value, ODBC's PWD=) in an error:
+    the passwords of every URL given, user part or query, are masked in what the CLI prints,
+    its --debug traceback, and the runtime's one-line reasons."""
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    from gsetup.cli.errors import guarded
+    from gsetup.configdb.database import url_or_none
+    from gsetup.runtime.store import first_line
+
+    url = (
+        "mssql+pyodbc://rt:pw-user-5@db/x?password=pw-in-query-7"
+        "&odbc_connect=DRIVER%3Dx%3BPWD%3D%7Bpw-in-query-9%7D"
+    )
+    assert url_or_none(url) is not None
+    echoed = psycopg.OperationalError(
+        "invalid connection string: host=db password=pw-in-query-7 user=rt:pw-user-5 "
+        "PWD={pw-in-query-9}"
+    )
+    error = DBAPIError.instance("SELECT 1", None, echoed, psycopg.Error, hide_parameters=True)
+    assert (
+        first_line(error) == "invalid connection string: host=db password=*** user=rt:*** PWD={***}"
+    )
+
+    def fails() -> int:
+        raise error
+
+    for debug in (False, True):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            assert guarded(fails, debug) == 1
+        assert "password=*** user=rt:***" in err.getvalue()
+        _no_password(err.getvalue())
+        assert "pw-user-5" not in err.getvalue()

@@ -79,6 +79,10 @@ def _usage_message(exc: Exception) -> str:
 
 
 def _error(message: str, debug: bool) -> None:
+    # The last guard for a driver's error that reached here unexplained (or a traceback),
+    # which may echo a database URL's password.
+    from gsetup.configdb.database import scrub
+
     if debug:
-        traceback.print_exc(file=sys.stderr)
-    print(f"gsetup: error: {message}", file=sys.stderr)
+        print(scrub(traceback.format_exc()), end="", file=sys.stderr)
+    print(f"gsetup: error: {scrub(message)}", file=sys.stderr)

@@ -129,14 +129,42 @@ def parse_url(url_text: str) -> URL:
 
 def url_or_none(url_text: str) -> URL | None:
     """``url_text`` parsed by SQLAlchemy, or None when it cannot be read (its own errors
-    repeat the URL, password included)."""
+    repeat the URL, password included). Its passwords are kept for :func:`scrub`."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:
-        return make_url(url_text)
+        url = make_url(url_text)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return None
+    _GIVEN_SECRETS.update(_secrets_of(url))
+    return url
+
+
+# The passwords of the database URLs this process was given (every one is parsed by
+# url_or_none): a driver's message may echo its connection string, in any format.
+_GIVEN_SECRETS: set[str] = set()
+_ODBC_PWD = re.compile(r"\bpwd=\{?([^;}]*)", re.IGNORECASE)
+
+
+def _secrets_of(url: URL) -> set[str]:
+    """The URL's password and the values of its secret query parameters (ODBC's PWD inside
+    odbc_connect too)."""
+    found = {str(url.password)} if url.password else set()
+    for key, given in url.query.items():
+        if re.fullmatch(_SECRET_NAME, key, re.IGNORECASE):
+            for value in (given,) if isinstance(given, str) else given:
+                found.add(value)
+                found.update(_ODBC_PWD.findall(value))
+    return {secret for secret in found if secret}
+
+
+def scrub(text: str) -> str:
+    """``text`` (a driver's error, a traceback) with every password of the database URLs this
+    process was given masked, the longest first (one may contain another)."""
+    for secret in sorted(_GIVEN_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 # Query parameters that hand a password to the driver: libpq's password and sslpassword,
@@ -327,7 +355,8 @@ def explain_failure(exc: BaseException) -> GsetupError | None:
 
 
 def _first_line(exc: BaseException | None) -> str:
-    return str(exc).strip().splitlines()[0] if exc and str(exc).strip() else "no reason given"
+    text = str(exc).strip() if exc else ""
+    return scrub(text.splitlines()[0]) if text else "no reason given"
 
 
 def check_schema(db: Database, *, upgrade: bool) -> None:

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -29,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gsetup.configdb.database import scrub
 from gsetup.httpjson import BodyError, json_object, refusal_reason
 from gsetup.numbers import decimal_number
 from gsetup.runtime.config import read_agent
@@ -137,8 +139,13 @@ def build_app(api: Api) -> Starlette:
                     first_line(exc),
                 )
                 return _error(500, "the runtime failed to answer; its log says why")
-            except Exception:  # a bug: logged here, never shown to clients
-                log.exception("event=request-failed method=%s path=%s", method, path)
+            except Exception:  # a bug: logged here (no URL's password), never shown to clients
+                log.error(
+                    "event=request-failed method=%s path=%s\n%s",
+                    method,
+                    path,
+                    scrub(traceback.format_exc()).rstrip(),
+                )
                 return _error(500, "the runtime failed to answer; its log says why")
 
         return Route(path, endpoint, methods=[method])

@@ -507,10 +507,11 @@ def _display(url: str) -> str:
 
 def first_line(exc: BaseException) -> str:
     """The first line of a database error's own message (not SQLAlchemy's statement and link
-    to its background page), for messages and log lines."""
-    return (
-        str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
-    )
+    to its background page), for messages and log lines; no password of a URL in it."""
+    from gsetup.configdb.database import scrub
+
+    text = str(getattr(exc, "orig", exc)).strip()
+    return scrub(text.splitlines()[0]) if text else type(exc).__name__
 
 
 @functools.cache

@@ -1,7 +1,8 @@
 """Open the Interaction Server database named by a SQLAlchemy URL; turn driver errors into ours.
 
-No message built here contains the password: URLs are shown with it masked, and driver
-messages have it removed in case a driver echoes its connection string.
+No message built here contains a password: URLs are shown with it masked, and driver
+messages have every password of a URL given scrubbed, in case a driver echoes its connection
+string.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gsetup.configdb.database import scrub
 from gsetup.errors import BadInputError, DatabaseError, GsetupError, PermissionDeniedError
 from gsetup.sqlscripts.catalog import Dbms, get_dbms
 
@@ -54,11 +56,6 @@ class Target:
 
         return shown_url(self.url)
 
-    @property
-    def password(self) -> str | None:
-        """The URL's password, to scrub from driver messages."""
-        return None if self.url.password is None else str(self.url.password)
-
 
 def parse_target(url: str) -> Target:
     """Parse ``url`` and detect its DBMS; BadInputError for what gsetup cannot use."""
@@ -98,9 +95,7 @@ def create_engine_for(target: Target) -> Engine:
     try:
         engine = create_engine(target.url, hide_parameters=True)  # errors never print values
     except (NoSuchModuleError, ArgumentError, ImportError) as error:
-        raise BadInputError(
-            f"Cannot use {target.shown}: {scrub(str(error), target.password)}"
-        ) from None
+        raise BadInputError(f"Cannot use {target.shown}: {scrub(str(error))}") from None
     if target.dbms.name == "sqlite":
         # pysqlite opens transactions only before DML, so DDL would commit as it goes;
         # SQLAlchemy's documented recipe: let us emit BEGIN ourselves.
@@ -128,7 +123,7 @@ def translated_errors(target: Target, doing: str, outcome: str = "") -> Iterator
     except GsetupError:
         raise
     except DBAPIError as error:
-        detail = scrub(_first_line(str(error.orig)), target.password)
+        detail = scrub(_first_line(str(error.orig)))
         if error.connection_invalidated or _is_connect_error(error):
             raise DatabaseError(f"Cannot connect to {target.shown}: {detail}") from None
         if _is_privilege_error(error, detail):
@@ -141,17 +136,12 @@ def translated_errors(target: Target, doing: str, outcome: str = "") -> Iterator
             _sentence(f"Failed while {doing} on {target.shown}: {detail}", outcome)
         ) from None
     except SQLAlchemyError as error:
-        detail = scrub(_first_line(str(error)), target.password)
+        detail = scrub(_first_line(str(error)))
         raise DatabaseError(f"Failed while {doing} on {target.shown}: {detail}") from None
 
 
 def _sentence(message: str, outcome: str) -> str:
     return f"{message.rstrip('.')}. {outcome}" if outcome else message
-
-
-def scrub(text: str, password: str | None) -> str:
-    """``text`` with the password, if any, replaced by ***."""
-    return text.replace(password, "***") if password else text
 
 
 def _first_line(text: str) -> str:
