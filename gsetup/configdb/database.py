@@ -28,6 +28,9 @@ REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
 HEAD = REVISIONS[-1]
 LOCK_TIMEOUT_ENV = "GSETUP_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT = 120.0
+# psycopg waits for ever on a server that accepts the connection and never answers it.
+CONNECT_TIMEOUT = 10
+LIBPQ_DRIVERS = ("psycopg", "psycopg2")
 
 
 def lock_timeout() -> float:
@@ -106,7 +109,11 @@ def open_database(
         _configure_sqlite(engine)
     elif url.get_backend_name() == "postgresql":
         engine = create_engine(
-            url, poolclass=NullPool, json_serializer=compact, hide_parameters=True
+            url,
+            poolclass=NullPool,
+            json_serializer=compact,
+            hide_parameters=True,
+            connect_args=connect_args(url),
         )
     else:
         raise _unsupported(url)
@@ -114,6 +121,17 @@ def open_database(
     if check:
         check_schema(db, upgrade=db.embedded if upgrade is None else upgrade)
     return db
+
+
+def connect_args(url: URL) -> dict[str, Any]:
+    """The driver's arguments for a PostgreSQL server through libpq (psycopg, psycopg2): a
+    connection attempt gives up after CONNECT_TIMEOUT seconds unless the URL's
+    ``connect_timeout`` or libpq's ``PGCONNECT_TIMEOUT`` says otherwise."""
+    if url.get_backend_name() != "postgresql" or url.get_driver_name() not in LIBPQ_DRIVERS:
+        return {}
+    if "connect_timeout" in url.query or os.environ.get("PGCONNECT_TIMEOUT"):
+        return {}
+    return {"connect_timeout": CONNECT_TIMEOUT}
 
 
 def parse_url(url_text: str) -> URL:

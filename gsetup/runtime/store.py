@@ -60,6 +60,8 @@ def peek(store_url: str, table: str, *, must_exist: bool = False) -> Iterator[Co
     from sqlalchemy.engine import make_url
     from sqlalchemy.pool import NullPool
 
+    from gsetup.configdb.database import connect_args
+
     url = make_url(store_url)
     if url.get_backend_name() == "sqlite":
         path = Path(url.database or "").absolute()
@@ -74,7 +76,7 @@ def peek(store_url: str, table: str, *, must_exist: bool = False) -> Iterator[Co
             "sqlite://", poolclass=NullPool, creator=lambda: sqlite3.connect(uri, uri=True)
         )
     else:
-        engine = create_engine(url, poolclass=NullPool)
+        engine = create_engine(url, poolclass=NullPool, connect_args=connect_args(url))
     try:
         with engine.connect() as conn:
             yield conn if inspect(conn).has_table(table) else None
@@ -210,7 +212,7 @@ def store_engine(url: str, create: bool) -> Engine:
     from sqlalchemy import create_engine, event
     from sqlalchemy.exc import DBAPIError
 
-    from gsetup.configdb.database import redact_url, supported, url_or_none
+    from gsetup.configdb.database import connect_args, redact_url, supported, url_or_none
 
     parsed = url_or_none(url)
     if parsed is None:
@@ -261,7 +263,9 @@ def store_engine(url: str, create: bool) -> Engine:
 
         return engine
     # PostgreSQL through psycopg, the only other pair DRIVERS allows
-    engine = create_engine(parsed, hide_parameters=True, pool_size=4)
+    engine = create_engine(
+        parsed, hide_parameters=True, pool_size=4, connect_args=connect_args(parsed)
+    )
     _ping_when_idle(engine)
 
     @event.listens_for(engine, "connect")

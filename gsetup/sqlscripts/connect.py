@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gsetup.configdb.database import scrub
+from gsetup.configdb.database import connect_args, scrub
 from gsetup.errors import BadInputError, DatabaseError, GsetupError, PermissionDeniedError
 from gsetup.sqlscripts.catalog import Dbms, get_dbms
 
@@ -93,7 +93,10 @@ def create_engine_for(target: Target) -> Engine:
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     try:
-        engine = create_engine(target.url, hide_parameters=True)  # errors never print values
+        # hide_parameters: errors never print values
+        engine = create_engine(
+            target.url, hide_parameters=True, connect_args=connect_args(target.url)
+        )
     except (NoSuchModuleError, ArgumentError, ImportError) as error:
         raise BadInputError(f"Cannot use {target.shown}: {scrub(str(error))}") from None
     if target.dbms.name == "sqlite":
