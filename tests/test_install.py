@@ -633,6 +633,40 @@ def test_the_default_strategy_dir_follows_a_new_install_home(db_url: str, workdi
     assert not (old / "Strategies").exists()
 
 
+def test_saved_answers_leave_a_default_strategy_dir_to_follow_install_home(
+    db_url: str, workdir: Path
+) -> None:
+    """``--save-answers`` wrote the default strategy directory as a path, so replaying the
+    file with another install home left the strategies in the old one: it is left out."""
+    import json
+
+    from ruamel.yaml import YAML
+
+    old, new, saved = workdir / "old", workdir / "new", workdir / "saved.yaml"
+    assert _install_at(old, "--yes", "--save-answers", str(saved)).exit_code == 0
+    written = YAML(typ="safe").load(saved.read_text())
+    assert written["install_home"] == str(old) and "strategy_dir" not in written
+    files = sorted(p.name for p in (old / "Strategies").iterdir())
+
+    replay = run_cli(
+        "install", "facebook-bp", "--answers", str(saved), "--set", f"install_home={new}",
+        "--yes",
+    )  # fmt: skip
+    assert replay.exit_code == 0, replay.stderr
+    assert sorted(p.name for p in (new / "Strategies").iterdir()) == files
+    assert not (old / "Strategies").exists()
+    ((answers, changes),) = _rows(
+        db_url, "SELECT answers, changes FROM install_history ORDER BY id DESC LIMIT 1"
+    )
+    answers, changes = (json.loads(v) if isinstance(v, str) else v for v in (answers, changes))
+    assert answers["install_home"] == str(new) and "strategy_dir" not in answers
+    bp = next(c for c in changes if isinstance(c, dict) and c["kind"] == "business_process")
+    assert (bp["before"], bp["after"]) == (
+        {"strategy_dir": str(old / "Strategies")},
+        {"strategy_dir": str(new / "Strategies")},
+    )
+
+
 def test_a_move_keeps_the_old_homes_files_another_tenant_still_uses(
     db_url: str, workdir: Path
 ) -> None:

@@ -224,7 +224,7 @@ def run_install(
 
     def keep_partial(partial: dict[str, Any]) -> None:
         if request.save_answers is not None:
-            save_answers(request.save_answers, questions, partial)
+            save_answers(request.save_answers, questions, _decisions(partial))
 
     collected = collect(
         questions,
@@ -242,20 +242,27 @@ def run_install(
         None if rule == CAPACITY_RULE else rule,
     )
     home = Path(collected["install_home"])
-    history = {k: v for k, v in collected.items() if k != "password"}
-    if collected["strategy_dir"] == str(home / "Strategies"):
-        # the default: recorded as such, it follows install_home when a re-run changes that
-        del history["strategy_dir"]
+    decided = _decisions(collected)
     result = applier.apply(
         lambda dry: install(
-            ctx, package.name, answers, home, dry_run=dry, recorded_answers=history
+            ctx, package.name, answers, home, dry_run=dry, recorded_answers=decided
         ),
         lambda r: [r.plan],
         risky=Plan.deletes,
     )
     if request.save_answers is not None:
-        save_answers(request.save_answers, questions, collected)
+        save_answers(request.save_answers, questions, decided)
     return result
+
+
+def _decisions(answers: dict[str, Any]) -> dict[str, Any]:
+    """The answers to record or save: no password, and a strategy_dir left to its default
+    left out, so it follows install_home when a re-run or a replay changes that."""
+    decided = {k: v for k, v in answers.items() if k != "password"}
+    home = decided.get("install_home")
+    if home is not None and decided.get("strategy_dir") == str(Path(home) / "Strategies"):
+        del decided["strategy_dir"]
+    return decided
 
 
 def _recorded_answers(ctx: Context, package: str, sources: list[AnswerSource]) -> dict[str, Any]:
