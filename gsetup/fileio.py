@@ -30,10 +30,12 @@ from typing import Any
 
 from gsetup.errors import BadInputError
 
-# Fault injection: SIGKILL (or SIGINT) this process after the Nth file operation, or after the
-# first operation of a named site; a trace file, when set, receives one site name per line.
+# Fault injection: SIGKILL (SIGINT, or SIGSTOP for the race tests) this process after the Nth
+# file operation, or after the first operation of a named site; a trace file, when set,
+# receives one site name per line.
 CRASH_AT_ENV = "GSETUP_TEST_CRASH_AT_FILE_OP"
 INTERRUPT_AT_ENV = "GSETUP_TEST_INTERRUPT_AT"
+STOP_AT_ENV = "GSETUP_TEST_STOP_AT"
 TRACE_ENV = "GSETUP_TEST_FILE_OPS"
 TEMP_MARK = ".gsetup-"  # in every temporary and set-aside name gsetup makes
 
@@ -47,7 +49,11 @@ def checkpoint(site: str) -> None:
     if trace:
         with open(trace, "a", encoding="utf-8") as handle:
             handle.write(site + "\n")
-    for env, sig in ((CRASH_AT_ENV, signal.SIGKILL), (INTERRUPT_AT_ENV, signal.SIGINT)):
+    for env, sig in (
+        (CRASH_AT_ENV, signal.SIGKILL),
+        (INTERRUPT_AT_ENV, signal.SIGINT),
+        (STOP_AT_ENV, signal.SIGSTOP),
+    ):
         wanted = os.environ.get(env)
         if wanted and wanted in (site, str(number)):
             os.kill(os.getpid(), sig)

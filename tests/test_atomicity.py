@@ -120,3 +120,49 @@ def test_sqlite_readers_never_wait_and_writers_name_the_holder(
     assert "database is locked" not in result.stderr
     assert waited < 30  # GSETUP_LOCK_TIMEOUT=1, not SQLite's own wait
     assert not (tmp_path / "gsetup-work").exists()
+
+
+def test_install_homes_lock_of_a_gone_process_is_named_and_removed_by_db_unlock(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process on another host that died installing in Acme holds Acme's lock and the
+    install-homes lock: an install in Environment waits for it, names it and the tenant to
+    unlock, and gives up after GSETUP_LOCK_TIMEOUT; ``db unlock --tenant Acme`` frees both."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import create_engine, insert, select
+    from sqlalchemy.pool import NullPool
+
+    from gsetup.configdb.tables import apply_lock, install_homes_lock, tenant
+    from tests.helpers import run_cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GSETUP_LOCK_TIMEOUT", "1")
+    assert run_cli("tenant", "create", "Acme").exit_code == 0
+    gone = {"holder": "bob@ops", "host": "elsewhere", "pid": 4242, "since": datetime.now(UTC)}
+    engine = create_engine(db_url, poolclass=NullPool)
+    with engine.begin() as conn:
+        acme = conn.execute(select(tenant.c.id).where(tenant.c.name == "Acme")).scalar_one()
+        conn.execute(insert(apply_lock).values(tenant_id=acme, **gone))
+        conn.execute(insert(install_homes_lock).values(name="install-homes", tenant="Acme", **gone))
+    before = snapshot(db_url)
+    answers = str(ROOT / "examples" / "facebook-bp.yaml")
+    install = ("install", "facebook-bp", "--answers", answers, "--set", "install_home=h", "--yes")
+
+    refused = run_cli(*install)
+    assert refused.exit_code == 2, refused.stdout
+    waited, error = refused.stderr.splitlines()
+    assert waited.startswith("gsetup: waiting for the install homes, locked by bob@ops (pid 4242 ")
+    assert error.startswith("gsetup: error: the install homes are locked by bob@ops (pid 4242 ")
+    assert error.endswith(
+        "; wait for it to finish, or run `gsetup db unlock --tenant Acme` if that process is gone"
+    )
+    assert snapshot(db_url) == before and not (tmp_path / "h").exists()
+
+    unlocked = run_cli("db", "unlock", "--tenant", "Acme")
+    assert (unlocked.exit_code, unlocked.stdout) == (0, "tenant 'Acme': lock removed\n")
+    with engine.connect() as conn:
+        for table in (apply_lock, install_homes_lock):
+            assert conn.execute(select(table)).all() == []
+    engine.dispose()
+    assert run_cli(*install).exit_code == 0

@@ -1,17 +1,21 @@
-"""Eight installs started at once on one database: all succeed, each package once, no strays."""
+"""Concurrent installs and uninstalls on one database, as real processes: eight installs
+started at once all succeed, each package once, no strays; an uninstall and another tenant's
+install into the same home wait for each other."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from gsetup.fileio import is_temp_name
+from gsetup.fileio import STOP_AT_ENV, is_temp_name
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # The same package several times (the losers wait, then find it installed) and three others.
@@ -70,3 +74,96 @@ def test_eight_concurrent_installs_all_succeed(
     assert not [p for p in tmp_path.rglob("*") if is_temp_name(p.name) or "backup" in p.name]
     # Each install after the first of a package changed nothing: one history row per package.
     assert _count(db_url, "SELECT count(*) FROM install_history") == 3
+
+
+def _stopped(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        return stat.read().rpartition(")")[2].split()[0] == "T"
+
+
+def _gsetup(args: list[str], stop_at: str | None, stderr: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, STOP_AT_ENV: stop_at} if stop_at else dict(os.environ)
+    with stderr.open("w") as err:
+        return subprocess.Popen(
+            [sys.executable, "-m", "gsetup", *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            text=True,
+        )
+
+
+@pytest.mark.parametrize(
+    ("paused", "stop_at"),
+    [
+        ("uninstall", "committed"),  # its rows gone, its file removals still to come
+        ("install", "recorded"),  # planned (the home's files already there), not committed
+    ],
+)
+def test_an_uninstall_and_another_tenants_install_into_the_same_home_keep_its_files(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, paused: str, stop_at: str
+) -> None:
+    """Acme uninstalls facebook-bp from a home while Environment installs it there: one is
+    stopped half-way while the other runs. The shared-home check ran under each tenant's own
+    lock, so the uninstall deleted the files the install counted on; now the second waits."""
+    from tests.helpers import run_cli
+
+    monkeypatch.chdir(tmp_path)
+    home = tmp_path / "shared"
+    answers = str(EXAMPLES / "facebook-bp.yaml")
+    assert run_cli("tenant", "create", "Acme").exit_code == 0
+    acme = run_cli(
+        "install", "facebook-bp", "--answers", answers, "--tenant", "Acme", "--set",
+        f"install_home={home}", "--set", f"strategy_dir={tmp_path / 'acme'}", "--yes",
+    )  # fmt: skip
+    assert acme.exit_code == 0, acme.stderr
+    placed = sorted(p for p in home.rglob("*") if p.is_file())
+    assert placed
+
+    commands = {
+        "uninstall": ["uninstall", "facebook-bp", "--tenant", "Acme", "--yes"],
+        "install": [
+            "install", "facebook-bp", "--answers", answers, "--set", f"install_home={home}",
+            "--set", f"strategy_dir={tmp_path / 'environment'}", "--yes",
+        ],
+    }  # fmt: skip
+    other = next(name for name in commands if name != paused)
+    errors = {name: tmp_path / f"{name}.err" for name in commands}
+    first = _gsetup(commands[paused], stop_at, errors[paused])
+    second: subprocess.Popen[str] | None = None
+    try:
+        deadline = time.monotonic() + 120
+        while not _stopped(first.pid):
+            assert first.poll() is None, errors[paused].read_text()
+            assert time.monotonic() < deadline, f"{paused} never reached {stop_at}"
+            time.sleep(0.05)
+        second = _gsetup(commands[other], None, errors[other])
+        while second.poll() is None and "waiting" not in errors[other].read_text():
+            assert time.monotonic() < deadline, f"{other} neither waited nor finished"
+            time.sleep(0.05)
+        os.kill(first.pid, signal.SIGCONT)
+        assert first.wait(timeout=120) == 0, errors[paused].read_text()
+        assert second.wait(timeout=120) == 0, errors[other].read_text()
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)
+
+    assert sorted(p for p in home.rglob("*") if p.is_file()) == placed  # Environment's
+    assert [line for line in errors[other].read_text().splitlines() if "waiting" not in line] == []
+    assert errors[paused].read_text() == ""
+    in_tenant = (
+        "SELECT t.name FROM business_process bp JOIN cfg_object o ON o.id = bp.id "
+        "JOIN tenant t ON t.id = o.tenant_id WHERE bp.package = 'facebook-bp'"
+    )
+    engine = create_engine(db_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            assert [r[0] for r in conn.execute(text(in_tenant))] == ["Environment"]
+    finally:
+        engine.dispose()
+    for table in ("apply_lock", "install_homes_lock", "pending_files"):
+        assert _count(db_url, f"SELECT count(*) FROM {table}") == 0
+    again = run_cli("install", "facebook-bp", "--yes", "--detailed-exitcode")
+    assert again.exit_code == 0, again.stdout  # the files are where the database says

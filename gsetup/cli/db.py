@@ -104,7 +104,8 @@ def unlock(
     ctx: typer.Context,
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
 ) -> None:
-    """Remove a tenant's apply lock left behind by a gsetup process that is gone.
+    """Remove a tenant's apply lock left behind by a gsetup process that is gone, and the
+    install-homes lock it took for an install or uninstall in the tenant.
 
     Example: gsetup db unlock --tenant Environment
     """

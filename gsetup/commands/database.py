@@ -70,7 +70,7 @@ def status(ctx: Context) -> dict[str, Any]:
 
 
 def unlock(ctx: Context, tenant: str) -> bool:
-    """Remove a tenant's apply lock left by a process that is gone."""
+    """Remove a tenant's apply lock (and install-homes lock) left by a process that is gone."""
     from gsetup.plan.lock import force_unlock
 
     ctx.identity.require(tenant, change=True)

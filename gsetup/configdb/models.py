@@ -216,17 +216,6 @@ class InstallHistory(Base):
     changes: Mapped[list[dict[str, Any]]]
 
 
-class ApplyLock(Base):
-    """The per-tenant apply lock; the row names its holder while an apply runs."""
-
-    __table__ = tables.apply_lock
-    tenant_id: Mapped[int]
-    holder: Mapped[str]
-    host: Mapped[str]
-    pid: Mapped[int]
-    since: Mapped[datetime]
-
-
 class PendingFiles(Base):
     """The file operations of an apply, recorded in its transaction until they are done.
 

@@ -285,6 +285,20 @@ apply_lock = Table(
     _when("since"),
 )
 
+# The install-homes lock, one row while held: a package install or uninstall (any tenant)
+# takes it after its tenant's apply lock, as the files it checks and changes may be shared
+# with another tenant's packages. ``tenant`` is the holder's, for ``gsetup db unlock``.
+install_homes_lock = Table(
+    "install_homes_lock",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    _text("tenant", NAME),
+    _text("holder", NAME),
+    _text("host", NAME),
+    Column("pid", Integer, nullable=False),
+    _when("since"),
+)
+
 # The file operations of an apply, recorded in its transaction until they are done: "staged"
 # while the new files are written beside their destinations (the next run removes them),
 # "committed" once the transaction committed (the next run finishes the renames). The row is

@@ -1,9 +1,14 @@
-"""The per-tenant apply lock: a committed row that names its holder.
+"""The per-tenant apply lock and the install-homes lock: committed rows that name a holder.
 
 A second gsetup that wants the same tenant waits and says who holds it. A lock left by a
 process that died on this host is taken over; a lock from another host is waited for until
 ``GSETUP_LOCK_TIMEOUT`` seconds, then reported (``gsetup db unlock`` removes it by hand).
 The wait is told at once (holder and since when), then every few seconds.
+
+Package installs and uninstalls also hold the install-homes lock, one for every tenant: the
+files they check and change (a shared install home, a strategy directory beside another
+package's) may belong to another tenant's packages. It is always taken after the tenant's
+lock, and a process holding it never waits for a tenant's, so the two cannot deadlock.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -22,6 +27,7 @@ from gsetup.errors import ConflictError
 from gsetup.interrupts import deferred_interrupt
 
 if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement, Delete, Table
     from sqlalchemy.engine import Connection, Engine
 
 POLL_SECONDS = 0.1
@@ -47,12 +53,12 @@ def tenant_lock(
     from gsetup.plan.pending import resolve
 
     tid = _tenant_id(conn, tenant)
-    owner = _holder(conn, tid)
-    if owner is not None and owner[1:3] == (socket.gethostname(), os.getpid()):
-        yield HeldLock(tid, nested=True)
+    slot = _tenant_slot(tid, tenant)
+    if _mine(_holder(conn, slot)):
+        yield HeldLock(tid, slot, nested=True)
         return
-    _acquire(conn, tid, tenant, holder, progress or wait_reporter)
-    held = HeldLock(tid)
+    _acquire(conn, slot, holder, progress or wait_reporter)
+    held = HeldLock(tid, slot)
     try:
         resolve(conn, tid)
         yield held
@@ -60,11 +66,86 @@ def tenant_lock(
         with deferred_interrupt():
             if conn.in_transaction():
                 conn.rollback()
-            _release(conn, tid, pid=os.getpid())
+            _release(conn, slot, _me())
         raise
     if not held.released:
         with deferred_interrupt():
-            _release(conn, tid, pid=os.getpid())
+            _release(conn, slot, _me())
+
+
+@contextmanager
+def install_homes_lock(
+    conn: Connection, tenant: str, holder: str, progress: Reporter | None = None
+) -> Iterator[None]:
+    """Hold the install-homes lock for the block, for an install or uninstall in ``tenant``
+    (whose lock is held already); taken again by its holder at no cost."""
+    slot = _homes_slot(tenant)
+    if _mine(_holder(conn, slot)):
+        yield
+        return
+    _acquire(conn, slot, holder, progress or wait_reporter)
+    try:
+        yield
+    finally:
+        with deferred_interrupt():
+            if conn.in_transaction():
+                conn.rollback()
+            _release(conn, slot, _me())
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """One lock row: its table, the values of its key, and how messages name the lock."""
+
+    table: Table
+    key: dict[str, object]
+    subject: str  # "tenant 'Acme'", "the install homes"
+    verb: str  # "is" / "are"
+    tenant: str  # whose it is (the tenant's), or the one it is wanted for (the install homes)
+    values: dict[str, object] = field(default_factory=dict)  # the row's other columns
+
+    def where(self) -> list[ColumnElement[bool]]:
+        return [self.table.c[column] == value for column, value in self.key.items()]
+
+
+@dataclass(frozen=True)
+class _Owner:
+    holder: str
+    host: str
+    pid: int
+    since: datetime
+    tenant: str  # the tenant it was taken for
+
+    def describe(self) -> str:
+        return (
+            f"{self.holder} (pid {self.pid} on {self.host}, since {self.since:%Y-%m-%d %H:%M:%S})"
+        )
+
+
+def _tenant_slot(tid: int, tenant: str) -> _Slot:
+    from gsetup.configdb.tables import apply_lock
+
+    return _Slot(apply_lock, {"tenant_id": tid}, f"tenant {tenant!r}", "is", tenant)
+
+
+HOMES_KEY = "install-homes"
+
+
+def _homes_slot(tenant: str) -> _Slot:
+    from gsetup.configdb.tables import install_homes_lock
+
+    return _Slot(
+        install_homes_lock, {"name": HOMES_KEY}, "the install homes", "are", tenant,
+        {"tenant": tenant},
+    )  # fmt: skip
+
+
+def _me() -> tuple[str, int]:
+    return socket.gethostname(), os.getpid()
+
+
+def _mine(owner: _Owner | None) -> bool:
+    return owner is not None and (owner.host, owner.pid) == _me()
 
 
 def _tenant_id(conn: Connection, tenant: str) -> int:
@@ -76,9 +157,7 @@ def _tenant_id(conn: Connection, tenant: str) -> int:
         conn.rollback()
 
 
-def _acquire(
-    conn: Connection, tid: int, tenant: str, holder: str, progress: Reporter | None
-) -> None:
+def _acquire(conn: Connection, slot: _Slot, holder: str, progress: Reporter | None) -> None:
     """Insert the lock row, waiting (and saying for whom) while another process holds it.
 
     On SQLite a process inside its apply transaction holds the whole database: the attempt
@@ -90,75 +169,64 @@ def _acquire(
     told: tuple[str, float] | None = None
     set_busy_timeout(conn, POLL_SECONDS)
     try:
-        while not _try_acquire(conn, tid, holder):
-            owner = _holder(conn, tid)
-            here = owner is not None and owner[1] == socket.gethostname()
-            if owner is not None and here and not process_alive(owner[2]):
-                _release(conn, tid, pid=owner[2])
+        while not _try_acquire(conn, slot, holder):
+            owner = _holder(conn, slot)
+            here = owner is not None and owner.host == socket.gethostname()
+            if owner is not None and here and not process_alive(owner.pid):
+                _release(conn, slot, (owner.host, owner.pid))
                 continue
-            description = _describe(owner) if owner else "another gsetup writing to the database"
+            description = owner.describe() if owner else "another gsetup writing to the database"
             waited = time.monotonic() - start
             if waited > timeout:
+                tenant = owner.tenant if owner else slot.tenant
                 raise ConflictError(
-                    f"tenant {tenant!r} is locked by {description}; wait for it to finish, or "
-                    "run `gsetup db unlock` if that process is gone"
+                    f"{slot.subject} {slot.verb} locked by {description}; wait for it to "
+                    f"finish, or run `gsetup db unlock --tenant {tenant}` if that process "
+                    "is gone"
                 )
             if progress and (told is None or told[0] != description):
-                progress(f"waiting for tenant {tenant!r}, locked by {description}")
+                progress(f"waiting for {slot.subject}, locked by {description}")
                 told = (description, waited)
             elif progress and told is not None and waited - told[1] >= REPEAT_SECONDS:
-                progress(f"still waiting for tenant {tenant!r} ({waited:.0f} s of {timeout:.0f})")
+                progress(f"still waiting for {slot.subject} ({waited:.0f} s of {timeout:.0f})")
                 told = (description, waited)
             time.sleep(POLL_SECONDS)
     finally:
         set_busy_timeout(conn, timeout)
 
 
-def _describe(owner: tuple[str, str, int, datetime]) -> str:
-    return f"{owner[0]} (pid {owner[2]} on {owner[1]}, since {owner[3]:%Y-%m-%d %H:%M:%S})"
-
-
 @dataclass
 class HeldLock:
-    """A lock being held; :meth:`release_in` lets it go inside the apply's own transaction."""
+    """A tenant's lock being held; :meth:`release_in` lets it go inside the apply's own
+    transaction."""
 
     tenant_id: int
+    slot: _Slot
     released: bool = False
     nested: bool = False  # taken again by its holder, who releases it
 
     def release_in(self, conn: Connection) -> None:
         """Delete the lock row in ``conn``'s transaction: it goes with the commit, saving one."""
-        from sqlalchemy import delete
-
         if self.nested:
             return
-
-        from gsetup.configdb.models import ApplyLock
-
-        conn.execute(
-            delete(ApplyLock).where(
-                ApplyLock.tenant_id == self.tenant_id,
-                ApplyLock.pid == os.getpid(),
-                ApplyLock.host == socket.gethostname(),
-            )
-        )
+        conn.execute(_delete(self.slot, _me()))
         self.released = True
 
 
-def _try_acquire(conn: Connection, tid: int, holder: str) -> bool:
+def _try_acquire(conn: Connection, slot: _Slot, holder: str) -> bool:
     from sqlalchemy import insert
     from sqlalchemy.exc import IntegrityError, OperationalError
 
-    from gsetup.configdb.models import ApplyLock
-
+    host, pid = _me()
     try:
         with conn.begin():
             conn.execute(
-                insert(ApplyLock).values(
-                    tenant_id=tid,
+                insert(slot.table).values(
+                    **slot.key,
+                    **slot.values,
                     holder=holder,
-                    host=socket.gethostname(),
-                    pid=os.getpid(),
+                    host=host,
+                    pid=pid,
                     since=datetime.now(UTC),
                 )
             )
@@ -171,38 +239,45 @@ def _try_acquire(conn: Connection, tid: int, holder: str) -> bool:
     return True
 
 
-def _holder(conn: Connection, tid: int) -> tuple[str, str, int, datetime] | None:
+def _holder(conn: Connection, slot: _Slot) -> _Owner | None:
     from sqlalchemy import select
 
-    from gsetup.configdb.models import ApplyLock
-
-    row = conn.execute(
-        select(ApplyLock.holder, ApplyLock.host, ApplyLock.pid, ApplyLock.since).where(
-            ApplyLock.tenant_id == tid
-        )
-    ).first()
+    row = conn.execute(select(slot.table).where(*slot.where())).first()
     conn.rollback()  # a read: never waits for a writer
-    return (row[0], row[1], row[2], row[3]) if row else None
+    if row is None:
+        return None
+    found = row._mapping
+    tenant = found.get("tenant", slot.tenant)
+    return _Owner(found["holder"], found["host"], found["pid"], found["since"], tenant)
 
 
-def _release(conn: Connection, tid: int, *, pid: int | None = None) -> None:
+def _delete(slot: _Slot, owner: tuple[str, int] | None) -> Delete:
+    """Delete ``slot``'s row; only if held by ``owner`` (host, pid) when given."""
     from sqlalchemy import delete
 
-    from gsetup.configdb.models import ApplyLock
+    columns = slot.table.c
+    stmt = delete(slot.table).where(*slot.where())
+    if owner is not None:
+        stmt = stmt.where(columns.host == owner[0], columns.pid == owner[1])
+    return stmt
 
-    stmt = delete(ApplyLock).where(ApplyLock.tenant_id == tid)
-    if pid is not None:
-        stmt = stmt.where(ApplyLock.pid == pid, ApplyLock.host == socket.gethostname())
+
+def _release(conn: Connection, slot: _Slot, owner: tuple[str, int] | None = None) -> None:
     with conn.begin():
-        conn.execute(stmt)
+        conn.execute(_delete(slot, owner))
 
 
 def force_unlock(engine: Engine, tenant: str) -> bool:
-    """Remove the tenant's lock whoever holds it; returns whether there was one."""
+    """Remove the tenant's lock whoever holds it, and the install-homes lock when it was
+    taken for the tenant (by the same gone process); returns whether there was one."""
     with engine.connect() as conn:
-        tid = _tenant_id(conn, tenant)
-        had = _holder(conn, tid) is not None
-        _release(conn, tid)
+        slot, homes = _tenant_slot(_tenant_id(conn, tenant), tenant), _homes_slot(tenant)
+        had = _holder(conn, slot) is not None
+        _release(conn, slot)
+        owner = _holder(conn, homes)
+        if owner is not None and owner.tenant == tenant:
+            _release(conn, homes, (owner.host, owner.pid))
+            had = True
     return had
 
 
@@ -221,10 +296,16 @@ def process_alive(pid: int) -> bool:
 def holding_lock(
     engine: Engine, tenant: str, holder: str, progress: Reporter | None = None
 ) -> Iterator[None]:
-    """Hold ``tenant``'s lock around the reads a plan depends on and its apply.
+    """Hold ``tenant``'s lock, then the install-homes lock, around the reads an install or
+    uninstall plan depends on and its apply.
 
-    The apply takes the lock again at no cost; nothing can change the tenant between what
-    was read and what is written, and files are put in place before another run starts.
+    The apply takes the tenant's lock again at no cost; nothing can change the tenant, nor
+    another tenant's packages sharing its directories, between what was read and what is
+    written, and files are put in place before another run starts.
     """
-    with engine.connect() as conn, tenant_lock(conn, tenant, holder, progress):
+    with (
+        engine.connect() as conn,
+        tenant_lock(conn, tenant, holder, progress),
+        install_homes_lock(conn, tenant, holder, progress),
+    ):
         yield
