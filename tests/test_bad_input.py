@@ -65,6 +65,14 @@ def _install(answers: str, *extra: str) -> Callable[[Path], tuple[str, ...]]:
     return prepare
 
 
+def _answers_check(answers: str) -> Callable[[Path], tuple[str, ...]]:
+    def prepare(work: Path) -> tuple[str, ...]:
+        (work / "bad.yaml").write_text(answers, encoding="utf-8")
+        return ("answers", "check", "bad.yaml", "--package", "facebook-bp")
+
+    return prepare
+
+
 def _args(*args: str) -> Callable[[Path], tuple[str, ...]]:
     return lambda _work: args
 
@@ -118,6 +126,14 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
     "newline through options set": (
         _args("options", "set", "--app", "DMS_1", "a/k", "x\ny"),
         "[a] k: the value holds a line break",
+    ),
+    "newline in an install_home": (
+        _install(_with("install_home", '"home\\nnext"')),
+        "bad.yaml: key 'install_home': the value holds a line break at position 5",
+    ),
+    "escape character in a strategy_dir, answers check": (
+        _answers_check(_with("strategy_dir", '"s\\e[31m"')),
+        "bad.yaml: key 'strategy_dir': the value holds a control character (U+001B)",
     ),
     "newline through driver --set": (
         _driver_set("option.reconnection-timeout=30\n0"),

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from gsetup.errors import BadInputError, GsetupError
 from gsetup.fileio import quote_prefix
+from gsetup.options import check_text
 
 QuestionType = Literal["text", "bool", "choice", "path", "secret"]
 Answers = Mapping[str, Any]
@@ -103,6 +104,7 @@ class Question:
         text = str(raw).strip()
         if not text:
             raise BadInputError(f"{where}: an empty value is not allowed")
+        check_text(text, where)  # answers end up in option values and paths: one line of text
         if self.type == "path":  # stored absolute: a re-run elsewhere must not move the install
             return os.path.abspath(os.path.expanduser(text))
         return text
