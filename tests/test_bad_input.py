@@ -127,6 +127,15 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
         _args("options", "set", "--app", "DMS_1", "a/k", "x\ny"),
         "[a] k: the value holds a line break",
     ),
+    "null strategy_dir": (
+        _install(_with("strategy_dir", "~")),
+        "bad.yaml: key 'strategy_dir': expected text, not null (leave the key out for its "
+        "default)\n",
+    ),
+    "a list as tenant, answers check": (
+        _answers_check(_with("tenant", "[Environment]")),
+        "bad.yaml: key 'tenant': expected text, not a list\n",
+    ),
     "newline in an install_home": (
         _install(_with("install_home", '"home\\nnext"')),
         "bad.yaml: key 'install_home': the value holds a line break at position 5",

@@ -100,7 +100,7 @@ class Question:
                 return text in _TRUE
             raise BadInputError(f"{where}: {quote_prefix(str(raw))} is not true or false")
         if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
-            raise BadInputError(f"{where}: expected text, not {type(raw).__name__}")
+            raise BadInputError(f"{where}: expected text, not {_kind(raw)}")
         text = str(raw).strip()
         if not text:
             raise BadInputError(f"{where}: an empty value is not allowed")
@@ -108,6 +108,23 @@ class Question:
         if self.type == "path":  # stored absolute: a re-run elsewhere must not move the install
             return os.path.abspath(os.path.expanduser(text))
         return text
+
+
+def _kind(raw: Any) -> str:
+    """What YAML gave instead of text, in the words of the answers file."""
+    import datetime
+
+    if raw is None:
+        return "null (leave the key out for its default)"
+    if isinstance(raw, bool):
+        return "true/false"
+    if isinstance(raw, Mapping):
+        return "a mapping"
+    if isinstance(raw, (list, set)):
+        return "a list"
+    if isinstance(raw, datetime.date):
+        return "a date"
+    return type(raw).__name__
 
 
 def find_question(questions: Sequence[Question], key: str, source: str) -> Question:
