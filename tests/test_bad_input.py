@@ -237,6 +237,10 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
         _install(FACEBOOK, "--save-answers", "folder"),
         "--save-answers folder is a directory",
     ),
+    "save answers in a file": (
+        _install(FACEBOOK, "--save-answers", "fb.yaml/answers.yaml"),
+        "--save-answers fb.yaml/answers.yaml: fb.yaml is a file, not a directory\n",
+    ),
     "save answers where nothing can be written": (
         _install(FACEBOOK, "--save-answers", "/proc/answers.yaml"),
         "--save-answers /proc/answers.yaml: not writable",

@@ -177,6 +177,8 @@ def check_save_path(path: Path) -> None:
     if path.is_dir():
         raise BadInputError(f"--save-answers {path} is a directory; give a file name")
     parent = path.parent if str(path.parent) else Path()
+    if parent.exists() and not parent.is_dir():
+        raise BadInputError(f"--save-answers {path}: {parent} is a file, not a directory")
     if not parent.is_dir():
         raise BadInputError(f"--save-answers {path}: the directory {parent} does not exist")
     if not writable(parent):
