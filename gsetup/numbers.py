@@ -10,12 +10,14 @@ import re
 # At most 18 digits either side of the point: every range the product has fits, and int()
 # of a huge text would be refused.
 _WHOLE = re.compile(r"[+-]?[0-9]{1,18}")
+_DIGITS = re.compile(r"[0-9]{1,18}")
 _DECIMAL = re.compile(r"[+-]?[0-9]{1,18}(?:\.[0-9]{1,18})?")
 
 
-def whole_number(text: str) -> int | None:
-    """``text`` as an int when it is ASCII digits with an optional sign; None otherwise."""
-    return int(text) if _WHOLE.fullmatch(text) else None
+def whole_number(text: str, *, signed: bool = True) -> int | None:
+    """``text`` as an int when it is ASCII digits with an optional sign (none unless
+    ``signed``); None otherwise."""
+    return int(text) if (_WHOLE if signed else _DIGITS).fullmatch(text) else None
 
 
 def decimal_number(text: str) -> float | None:

@@ -112,6 +112,9 @@ AGENT_BAD_INPUT = [
     (("--skill", "facebook=\u0665"), "use NAME=LEVEL, LEVEL a whole number"),
     (("--skill", "facebook=" + "1" * 5000), "use NAME=LEVEL, LEVEL a whole number"),
     (("--skill", "facebook=1_0"), "use NAME=LEVEL, LEVEL a whole number"),
+    # a sign was taken (+5 was level 5, -0 level 0): levels are digits only
+    (("--skill", "facebook=+5"), "--skill 'facebook=+5': use NAME=LEVEL, LEVEL a whole number"),
+    (("--skill", "facebook=-0"), "--skill 'facebook=-0': use NAME=LEVEL, LEVEL a whole number"),
     (("--skill", "a/b=3"), "invalid skill name"),
     (("--skill", "facebook=5", "--skill", "facebook=6"), "skill 'facebook' is given twice"),
     (("--no-login", "--capacity-rule", "Ghost"), "refers to 'Capacity Rules/Ghost'"),

@@ -28,6 +28,7 @@ def test_plain_decimals() -> None:
     assert [decimal_number(t) for t in ("30", "2.5", "-1", "+0.25")] == [30, 2.5, -1, 0.25]
     assert [whole_number(t) for t in ("30", "-1", "+7")] == [30, -1, 7]
     assert whole_number("2.5") is None
+    assert [whole_number(t, signed=False) for t in ("+7", "-0", "07")] == [None, None, 7]
     assert whole_number("9" * 19) is None  # past every range, and int() of a huge text fails
 
 

@@ -70,10 +70,12 @@ def parse_skills(items: Iterable[str]) -> dict[str, int]:
     skills: dict[str, int] = {}
     for item in items:
         match = _SKILL.match(item.strip())
-        level = 1 if match is None or match["level"] is None else whole_number(match["level"])
+        given = None if match is None else match["level"]
+        level = 1 if given is None else whole_number(given, signed=False)
         if match is None or level is None:
             raise BadInputError(
-                f"--skill {item!r}: use NAME=LEVEL, LEVEL a whole number, e.g. facebook=5"
+                f"--skill {item!r}: use NAME=LEVEL, LEVEL a whole number from 0 to "
+                f"{MAX_SKILL_LEVEL} (digits only, no sign), e.g. facebook=5"
             )
         name = check_name(match["name"].strip(), "skill")
         if not 0 <= level <= MAX_SKILL_LEVEL:
