@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FACEBOOK = (ROOT / "examples" / "facebook-bp.yaml").read_text(encoding="utf-8")
 TWITTER_DRIVER = (ROOT / "examples" / "driver-twitter.yaml").read_text(encoding="utf-8")
 BIG_VALUE = "9" * 500_000
+LONG = "x" * 3000  # a value echoed in a message is cut to its first 40 characters
+CUT = "'" + "x" * 40 + "'... (3000 characters)"
 
 
 def _with(key: str, value: str) -> str:
@@ -167,6 +169,39 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
         _args("route", "run", "--listen", "127.0.0.1:\u00b2"),
         "--listen '127.0.0.1:\u00b2': use HOST:PORT, e.g. 127.0.0.1:8470",
     ),
+    # Long values were echoed whole.
+    "a long --skill level": (
+        _args("agent", "add", "carol", "--no-login", "--skill", "x" * 40 + "=" + "1" * 2959),
+        f"--skill {CUT}: use NAME=LEVEL",
+    ),
+    "a long skill name": (
+        _args("agent", "add", "carol", "--no-login", "--skill", LONG),
+        f"invalid skill name {CUT}",
+    ),
+    "a long agent name": (_args("agent", "add", LONG, "--no-login"), f"invalid agent name {CUT}"),
+    "a long tenant": (_args("agent", "list", "--tenant", LONG), f"unknown tenant {CUT}"),
+    "a long agent to remove": (_args("agent", "remove", LONG), "Persons/" + "x" * 32),
+    "a long --wait": (
+        _args("agent", "offers", "--wait", LONG),
+        f"Invalid value for '--wait': {CUT}; allowed: a plain decimal number",
+    ),
+    "a long account": (
+        _args("account", "grant", LONG, "--tenant", "Environment", "--role", "admin"),
+        f"unknown account {CUT}",
+    ),
+    "a long role": (
+        _args("account", "grant", "admin", "--tenant", "Environment", "--role", LONG),
+        f"unknown role {CUT}; roles: ",
+    ),
+    "a long tenant to create": (_args("tenant", "create", LONG), f"invalid tenant name {CUT}"),
+    "a long --listen": (_args("route", "run", "--listen", LONG), f"--listen {CUT}: use HOST:PORT"),
+    "a long --url": (
+        _args("route", "token", "create", "--app", "DMS_1", "--url", LONG),
+        f"--url {CUT}: use http://HOST:PORT",
+    ),
+    "a long --app": (_args("route", "token", "create", "--app", LONG), "Applications/" + "x" * 27),
+    "a long package": (_args("answers", "schema", LONG), f"no package {CUT}; the packages are"),
+    "a long --set": (_install(FACEBOOK, "--set", LONG), f"--set {CUT}: use --set key=value"),
     # Bounded reads of regular files only.
     "options import of /dev/zero": (
         _args("options", "import", "/dev/zero", "--app", "DMS_1"),
@@ -261,7 +296,7 @@ def test_bad_input_exits_2_and_writes_nothing(db_url: str, work: Path, case: str
     assert result.exit_code == 2, result.stderr
     assert words in result.stderr
     assert "Traceback" not in result.stderr
-    assert len(result.stderr) < 1000
+    assert len(result.stderr) < 1000 and result.stderr.count("\n") == 1
     assert (snapshot(db_url), _files(work)) == before
 
 

@@ -443,7 +443,7 @@ def test_annex_of_any_object(db_url: str) -> None:
             ("set", "--app", "DMS_1", "channel-facebook-acme/grouping-timeout", "30"),
             "[channel-facebook-acme] grouping-timeout is an option of the twitter driver's",
         ),
-        (("set", "--app", "DMS_1", "a/" + "k" * 256, "1"), "256 characters long; at most 255"),
+        (("set", "--app", "DMS_1", "a/" + "k" * 256, "1"), "(256 characters) is too long"),
         (("get", "--app", "DMS_1", "--annex", "Environment", "a/b"), "give either"),
     ],
 )
@@ -482,7 +482,7 @@ def test_driver_option_out_of_range_or_too_long_names_are_refused_whole(
     result = run_cli("options", "import", str(long), "--app", "DMS_1")
     assert result.exit_code == EXIT_BAD_INPUT
     assert f"{long}: Applications/DMS_1: option section 'channel-facebook-sss" in result.stderr
-    assert "267 characters long; at most 255 are allowed" in result.stderr
+    assert "(267 characters) is too long; at most 255 characters are allowed" in result.stderr
     assert "Hunter2" not in result.stderr + result.stdout
     assert snapshot(db_url) == before
 

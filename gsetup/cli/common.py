@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gsetup.errors import NeedsAnswerError
+from gsetup.fileio import quote_prefix
 from gsetup.numbers import decimal_number, whole_number
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def number(low: float, high: float | None = None, *, whole: bool = False) -> Cal
         if value is None or value < low or (high is not None and value > high):
             import typer
 
-            raise typer.BadParameter(f"{given!r}; allowed: {kind} {bound}")
+            raise typer.BadParameter(f"{quote_prefix(given)}; allowed: {kind} {bound}")
         return value
 
     return parse

@@ -20,6 +20,7 @@ from gsetup.configdb.tenants import check_name
 from gsetup.context import Context
 from gsetup.deployment import ConfigObject, Options
 from gsetup.errors import BadInputError
+from gsetup.fileio import quote_prefix
 from gsetup.numbers import whole_number
 from gsetup.plan.model import Plan
 from gsetup.plan.run import run_plan
@@ -69,21 +70,24 @@ def parse_skills(items: Iterable[str]) -> dict[str, int]:
     """``NAME=LEVEL`` (or ``NAME``, level 1) -> {name: level}; levels 0 to 100."""
     skills: dict[str, int] = {}
     for item in items:
+        shown = quote_prefix(item)
         match = _SKILL.match(item.strip())
         given = None if match is None else match["level"]
         level = 1 if given is None else whole_number(given, signed=False)
         if match is None or level is None:
             raise BadInputError(
-                f"--skill {item!r}: use NAME=LEVEL, LEVEL a whole number from 0 to "
+                f"--skill {shown}: use NAME=LEVEL, LEVEL a whole number from 0 to "
                 f"{MAX_SKILL_LEVEL} (digits only, no sign), e.g. facebook=5"
             )
         name = check_name(match["name"].strip(), "skill")
         if not 0 <= level <= MAX_SKILL_LEVEL:
             raise BadInputError(
-                f"--skill {item!r}: level {level} is out of range; use 0 to {MAX_SKILL_LEVEL}"
+                f"--skill {shown}: level {level} is out of range; use 0 to {MAX_SKILL_LEVEL}"
             )
         if name in skills:  # which level was meant is not ours to guess
-            raise BadInputError(f"--skill {item!r}: skill {name!r} is given twice; give it once")
+            raise BadInputError(
+                f"--skill {shown}: skill {quote_prefix(name)} is given twice; give it once"
+            )
         skills[name] = level
     return skills
 
@@ -182,15 +186,15 @@ def _stores_to_check(default: str, tenant: str, given: Sequence[str]) -> list[st
     from gsetup.runtime.endpoints import recorded_stores, store_key
 
     for url in given:
-        parsed = url_or_none(url)
+        parsed, shown = url_or_none(url), quote_prefix(redact_url(url))
         if parsed is None:
             raise BadInputError(
-                f"--store {redact_url(url)!r} is not a store URL; use e.g. sqlite:///runtime.db "
+                f"--store {shown} is not a store URL; use e.g. sqlite:///runtime.db "
                 "or postgresql+psycopg://user@host/dbname"
             )
         if not supported(parsed):  # else tried as a store: unreadable, or a missing driver
             raise BadInputError(
-                f"--store {redact_url(url)!r}: unsupported store: the interaction store is "
+                f"--store {shown}: unsupported store: the interaction store is "
                 "SQLite (sqlite:///PATH) or PostgreSQL through psycopg (postgresql+psycopg://...)"
             )
     urls = {store_key(url): url for url in given}

@@ -7,6 +7,7 @@ from gsetup.configdb.kinds import KINDS, get_kind
 from gsetup.context import Context
 from gsetup.deployment import ConfigObject
 from gsetup.errors import NotFoundError
+from gsetup.fileio import quote_prefix
 from gsetup.state import object_path
 
 
@@ -30,7 +31,7 @@ def show_object(ctx: Context, tenant: str, path: str, kind: str | None = None) -
         obj = deployment.configured_object(conn, tid, path)
     if obj is None or (kind is not None and obj.kind != kind):
         what = KINDS[kind].title.lower() if kind else "object"
-        raise NotFoundError(f"no {what} {path!r} in tenant {tenant!r}")
+        raise NotFoundError(f"no {what} {quote_prefix(path)} in tenant {quote_prefix(tenant)}")
     return obj
 
 

@@ -16,6 +16,7 @@ from gsetup.commands.objects import show_app
 from gsetup.context import Context
 from gsetup.deployment import ConfigObject
 from gsetup.errors import BadInputError, ConflictError, NotFoundError
+from gsetup.fileio import quote_prefix
 from gsetup.plan.model import Plan
 from gsetup.plan.run import run_plan
 from gsetup.runtime.credentials import DMS_TYPE, SECTION, TOKEN_KEY, URL_KEY
@@ -42,13 +43,15 @@ def check_base_url(url: str) -> str:
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BadInputError(f"--url {url!r}: use http://HOST:PORT or https://HOST[:PORT]")
+        raise BadInputError(
+            f"--url {quote_prefix(url)}: use http://HOST:PORT or https://HOST[:PORT]"
+        )
     # The intake URL that token create prints is the likeliest mistake: every command adds
     # its route to the base (a reverse proxy's path prefix stays allowed).
     route = _ROUTE.search(parts.path)
     if route is not None:
         raise BadInputError(
-            f"--url {url!r} names the route {route[0]}: give the runtime's base URL "
+            f"--url {quote_prefix(url)} names the route {route[0]}: give the runtime's base URL "
             f"(e.g. {parts.scheme}://{parts.netloc}); commands add their route to it"
         )
     return url.rstrip("/")

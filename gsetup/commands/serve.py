@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gsetup.errors import BadInputError
+from gsetup.fileio import quote_prefix
 from gsetup.numbers import whole_number
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def parse_listen(text: str | None) -> Listen:
     host = host.strip("[]")
     port = whole_number(given)
     if not sep or not host or port is None or not 0 <= port <= 65535:
-        raise BadInputError(f"--listen {text!r}: use HOST:PORT, e.g. 127.0.0.1:8470")
+        raise BadInputError(f"--listen {quote_prefix(text)}: use HOST:PORT, e.g. 127.0.0.1:8470")
     return Listen(host, port)
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from gsetup.configdb.tenants import check_name
 from gsetup.errors import BadInputError, NotFoundError, PermissionDeniedError
+from gsetup.fileio import quote_prefix
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -84,7 +85,7 @@ class Identity:
         """
         role = self.role(tenant)
         if role is None:
-            raise NotFoundError(f"unknown tenant {tenant!r}")
+            raise NotFoundError(f"unknown tenant {quote_prefix(tenant)}")
         if change and role not in CHANGE_ROLES:
             raise PermissionDeniedError(
                 f"account {self.name!r} is a {role} in tenant {tenant!r} and may not change it; "
@@ -117,7 +118,9 @@ def login(conn: Connection, user: str, password: str) -> Identity:
     # Hash even for an unknown user so timing does not tell which accounts exist.
     stored = row.password_hash if row else hash_password(secrets.token_hex(8))
     if not verify_password(password, stored) or row is None:
-        raise PermissionDeniedError(f"login failed for account {user!r}: wrong user or password")
+        raise PermissionDeniedError(
+            f"login failed for account {quote_prefix(user)}: wrong user or password"
+        )
     grants = conn.execute(
         select(tenants.c.name, account_grant.c.role)
         .join(account_grant, account_grant.c.tenant_id == tenants.c.id)
@@ -129,7 +132,7 @@ def login(conn: Connection, user: str, password: str) -> Identity:
 def check_role(role: str) -> str:
     """Validate a role name."""
     if role not in ROLES:
-        raise BadInputError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+        raise BadInputError(f"unknown role {quote_prefix(role)}; roles: {', '.join(ROLES)}")
     return role
 
 
@@ -164,10 +167,10 @@ def grant(conn: Connection, user: str, tenant: str, role: str) -> None:
     check_role(role)
     account_id = conn.execute(select(account.c.id).where(account.c.name == user)).scalar()
     if account_id is None:
-        raise NotFoundError(f"unknown account {user!r}")
+        raise NotFoundError(f"unknown account {quote_prefix(user)}")
     tenant_id = conn.execute(select(tenants.c.id).where(tenants.c.name == tenant)).scalar()
     if tenant_id is None:
-        raise NotFoundError(f"unknown tenant {tenant!r}")
+        raise NotFoundError(f"unknown tenant {quote_prefix(tenant)}")
     conn.execute(
         delete(account_grant).where(
             account_grant.c.account_id == account_id, account_grant.c.tenant_id == tenant_id

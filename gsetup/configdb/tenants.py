@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from gsetup.errors import BadInputError, ConflictError, NotFoundError
+from gsetup.fileio import quote_prefix
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -27,7 +28,8 @@ def check_name(name: str, what: str, *, spaces: bool = True) -> str:
     if not fits:
         unwanted = "control characters or surrounding spaces" if spaces else "spaces or controls"
         raise BadInputError(
-            f"invalid {what} name {name!r}: use 1 to 255 characters without '/', {unwanted}"
+            f"invalid {what} name {quote_prefix(name)}: use 1 to 255 characters without '/', "
+            f"{unwanted}"
         )
     return name
 
@@ -40,7 +42,7 @@ def tenant_id(conn: Connection, name: str) -> int:
 
     found = conn.execute(select(tenant.c.id).where(tenant.c.name == name)).scalar()
     if found is None:
-        raise NotFoundError(f"unknown tenant {name!r}")
+        raise NotFoundError(f"unknown tenant {quote_prefix(name)}")
     return int(found)
 
 

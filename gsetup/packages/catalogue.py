@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gsetup.errors import NotFoundError
+from gsetup.fileio import quote_prefix
 from gsetup.packages import facebook, rss, twitter
 from gsetup.packages.model import Package
 
@@ -22,4 +23,4 @@ def get_package(name: str) -> Package:
         return _PACKAGES[name]
     except KeyError:
         known = ", ".join(_PACKAGES)
-        raise NotFoundError(f"no package {name!r}; the packages are: {known}") from None
+        raise NotFoundError(f"no package {quote_prefix(name)}; the packages are: {known}") from None

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from gsetup.configdb.kinds import KINDS, PARENT_KIND, Kind
 from gsetup.configdb.tenants import check_name
 from gsetup.errors import BadInputError, ConflictError
+from gsetup.fileio import quote_prefix
 from gsetup.plan.current import Current, CurrentObject, CurrentOption
 from gsetup.plan.model import MASK, Change, Ownership, Plan
 from gsetup.state import KIND_FOLDERS, DesiredObject, DesiredState, OptionKey, OptionValue
@@ -125,7 +126,7 @@ class _Planner:
             target = self.desired.get(ref) or self.current.objects.get(ref)
             if target is None or target.kind != target_kind or ref in deleted:
                 raise BadInputError(
-                    f"{obj.path}: {attr} refers to {ref!r}, which is not an existing "
+                    f"{obj.path}: {attr} refers to {quote_prefix(ref)}, which is not an existing "
                     f"{KINDS[target_kind].title}"
                 )
 
@@ -350,8 +351,8 @@ def _check_option_names(obj: DesiredObject) -> None:
         if len(section) > NAME or len(key) > NAME:
             what, name = ("section", section) if len(section) > NAME else ("key", key)
             raise BadInputError(
-                f"{obj.path}: option {what} {name[:40]!r}... is {len(name)} characters long; "
-                f"at most {NAME} are allowed"
+                f"{obj.path}: option {what} {quote_prefix(name)} is too long; "
+                f"at most {NAME} characters are allowed"
             )
 
 
@@ -376,7 +377,8 @@ def _check_path(kind: str, path: str) -> None:
     depth = 3 if kind in PARENT_KIND else 2
     if parts[0] != folder or len(parts) != depth:
         shape = f"{folder}/<attribute>/<value>" if kind in PARENT_KIND else f"{folder}/<name>"
-        raise BadInputError(f"invalid path {path!r} for a {KINDS[kind].title}: use {shape}")
+        shown = quote_prefix(path)
+        raise BadInputError(f"invalid path {shown} for a {KINDS[kind].title}: use {shape}")
     for name in parts[1:]:
         check_name(name, KINDS[kind].title.lower())
 

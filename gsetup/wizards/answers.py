@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gsetup.errors import BadInputError
-from gsetup.fileio import ANSWERS_LIMIT, read_regular, writable, write_atomic
+from gsetup.fileio import ANSWERS_LIMIT, quote_prefix, read_regular, writable, write_atomic
 from gsetup.options import check_text
 from gsetup.wizards.questions import Question, find_question
 
@@ -111,7 +111,7 @@ def parse_set(items: Sequence[str]) -> AnswerSource:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise BadInputError(f"--set {item!r}: use --set key=value")
+            raise BadInputError(f"--set {quote_prefix(item)}: use --set key=value")
         values[key.strip()] = value
     return AnswerSource("--set", values)
 

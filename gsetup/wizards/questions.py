@@ -133,4 +133,4 @@ def find_question(questions: Sequence[Question], key: str, source: str) -> Quest
         if question.key == key:
             return question
     known = ", ".join(q.key for q in questions)
-    raise BadInputError(f"{source}: unknown key {key!r}; known keys: {known}")
+    raise BadInputError(f"{source}: unknown key {quote_prefix(key)}; known keys: {known}")
