@@ -25,6 +25,7 @@ import shutil
 import signal
 import stat
 import tempfile
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -329,3 +330,44 @@ def quote_prefix(value: str, limit: int = 40) -> str:
     if len(value) <= limit:
         return repr(value)
     return f"{value[:limit]!r}... ({len(value)} characters)"
+
+
+# What values are called in messages: YAML's words for answers and strategy files, JSON's for
+# bodies and traffic lines, never Python's (NoneType, dict). In order: bool is an int, a
+# datetime a date.
+_YAML_KINDS: dict[type, str] = {
+    type(None): "nothing (null)",
+    bool: "true or false",
+    int: "a whole number",
+    float: "a number",
+    str: "text",
+    list: "a list",
+    tuple: "a list",
+    dict: "a mapping",
+    datetime: "a timestamp",
+    date: "a date",
+    bytes: "binary data",
+    set: "a set",
+}
+_JSON_KINDS = {
+    **_YAML_KINDS,
+    type(None): "null",
+    int: "a number",
+    str: "a string",
+    list: "an array",
+    tuple: "an array",
+    dict: "an object",
+}
+
+
+def kind_name(kind: type, *, json: bool = False) -> str:
+    """The type ``kind`` in the words of YAML (of JSON with ``json``): ``a list``."""
+    for known, name in (_JSON_KINDS if json else _YAML_KINDS).items():
+        if issubclass(kind, known):
+            return name
+    return "a value of another kind"
+
+
+def value_kind(value: object, *, json: bool = False) -> str:
+    """What ``value`` is, in the words of YAML (of JSON with ``json``): ``a mapping``."""
+    return kind_name(type(value), json=json)

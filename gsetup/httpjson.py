@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gsetup.fileio import json_loads
+from gsetup.fileio import json_loads, value_kind
 
 if TYPE_CHECKING:
     from starlette.exceptions import HTTPException
@@ -42,7 +42,7 @@ async def json_object(request: Request, limit: int, *, required: bool = True) ->
     except ValueError as exc:  # UnicodeDecodeError included
         raise BodyError(400, f"the body is not valid JSON ({exc})") from None
     if not isinstance(data, dict):
-        raise BodyError(400, f"the body must be a JSON object, not {_json_type(data)}")
+        raise BodyError(400, f"the body must be a JSON object, not {value_kind(data, json=True)}")
     return data
 
 
@@ -56,8 +56,3 @@ def refusal_reason(request: Request, refused: HTTPException, routes: str) -> str
         allowed = (refused.headers or {}).get("Allow", "")
         return f"{path} does not take {request.method}, only {allowed}"
     return str(refused.detail)
-
-
-def _json_type(value: Any) -> str:
-    names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
-    return names.get(type(value), "a number")

@@ -131,8 +131,8 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
     ),
     "null strategy_dir": (
         _install(_with("strategy_dir", "~")),
-        "bad.yaml: key 'strategy_dir': expected text, not null (leave the key out for its "
-        "default)\n",
+        "bad.yaml: key 'strategy_dir': expected text, not nothing (null): leave the key out "
+        "for its default\n",
     ),
     "a list as tenant, answers check": (
         _answers_check(_with("tenant", "[Environment]")),
@@ -202,6 +202,23 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
     "a long --app": (_args("route", "token", "create", "--app", LONG), "Applications/" + "x" * 27),
     "a long package": (_args("answers", "schema", LONG), f"no package {CUT}; the packages are"),
     "a long --set": (_install(FACEBOOK, "--set", LONG), f"--set {CUT}: use --set key=value"),
+    # Python's type names were shown (expected text, not NoneType).
+    "no value as the tenant": (
+        _install(_with("tenant", "")),
+        "bad.yaml: key 'tenant': expected text, not nothing (null)",
+    ),
+    "a list as the tenant": (
+        _install(_with("tenant", "[a, b]")),
+        "bad.yaml: key 'tenant': expected text, not a list",
+    ),
+    "a mapping as the tenant": (
+        _install(_with("tenant", "{a: 1}")),
+        "bad.yaml: key 'tenant': expected text, not a mapping",
+    ),
+    "a date as the tenant": (
+        _install(_with("tenant", "2024-01-31")),
+        "bad.yaml: key 'tenant': expected text, not a date",
+    ),
     # Bounded reads of regular files only.
     "options import of /dev/zero": (
         _args("options", "import", "/dev/zero", "--app", "DMS_1"),

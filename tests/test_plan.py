@@ -239,7 +239,7 @@ def test_explicit_removal_of_an_option(db_url: str) -> None:
         ),
         (
             DesiredObject("application", "Applications/x", {"port": "80"}),
-            "port must be int or nothing",
+            "port must be a whole number or nothing (null), not '80'",
         ),
         (
             DesiredObject("application", "Applications/x", {"backup": "Applications/nope"}),

@@ -116,7 +116,7 @@ def test_check_and_replay_an_installed_business_process(installed: Path) -> None
 GOOD = json.loads((TRAFFIC / "fb-question.jsonl").read_text().splitlines()[2])
 BAD_LINES = [
     ("{not json", "not valid JSON"),
-    ("[1, 2]", "a line is a JSON object, not list"),
+    ("[1, 2]", "a line is a JSON object, not an array"),
     ('{"at": 0.5}', "out of order: at 0.5 is before the previous line's 1.0"),
     ('{"at": "soon"}', "at (seconds from the start, a number) is missing or not a number"),
     (
@@ -243,7 +243,10 @@ def test_intake_refuses_attached_data_of_the_wrong_type(tmp_path: Path) -> None:
             runtime.submit("Environment", "DMS_1", body)
         assert refused.value.status == 400
         nested = {**GOOD["inbound"], "attached_data": {"extra": {"list": [1]}}}
-        with pytest.raises(IntakeError, match="a value is a string, a number or a JSON object"):
+        with pytest.raises(
+            IntakeError,
+            match=r"a value is a string, a number or a JSON object \(a KV list\), not an array",
+        ):
             runtime.submit("Environment", "DMS_1", nested)
         assert runtime.status("Environment").states == {}
     finally:

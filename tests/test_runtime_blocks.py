@@ -475,6 +475,19 @@ def test_a_strategy_error_parks_only_that_interaction(
     runtime.close()
 
 
+def test_for_each_over_text_names_it_in_yaml_words(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    runtime = start(store_url, clock)
+    bad = runtime.submit(TENANT, DMS, body(1, mode="text loop"))
+    runtime.run_until_idle()
+    ((state, error),) = rows(
+        "SELECT state, error FROM interactions WHERE id = :i", i=bad.interaction_id
+    )
+    assert state == "error" and "for_each needs a list, not text" in error  # was: a str
+    runtime.close()
+
+
 def test_merge_and_find_interaction(store_url: str, clock: VirtualClock, rows: Any) -> None:
     runtime = start(store_url, clock)  # no agents: the first waits at its target
     first = runtime.submit(TENANT, DMS, body(1, _facebookPostId="same", extra="a"))
@@ -542,7 +555,7 @@ def test_keep_order_holds_a_later_message_of_the_same_sender(
 @pytest.mark.parametrize(
     ("app", "submission", "status", "reason"),
     [
-        (DMS, ["not", "an", "object"], 400, "a submission is a JSON object"),
+        (DMS, ["not", "an", "object"], 400, "a submission is a JSON object, not an array"),
         (DMS, {**body(1), "attached_data": {"blob": "x" * 2_000_000}}, 413, "at most 1048576"),
         ("DMS_9", body(1), 404, "no Digital Messaging Server application 'DMS_9'"),
         (DMS, {**body(1), "channel": "channel-broken"}, 422, "not a queue of an installed"),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from gsetup.configdb.kinds import KINDS, PARENT_KIND, Kind
 from gsetup.configdb.tenants import check_name
 from gsetup.errors import BadInputError, ConflictError
-from gsetup.fileio import quote_prefix
+from gsetup.fileio import kind_name, quote_prefix
 from gsetup.plan.current import Current, CurrentObject, CurrentOption
 from gsetup.plan.model import MASK, Change, Ownership, Plan
 from gsetup.state import KIND_FOLDERS, DesiredObject, DesiredState, OptionKey, OptionValue
@@ -393,5 +393,5 @@ def _check_type(path: str, attr: str, value: Any, default: Any) -> None:
     else:
         expected = (type(default),)
     if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
-        names = " or ".join("nothing" if t is type(None) else t.__name__ for t in expected)
+        names = " or ".join(kind_name(t) for t in expected)
         raise BadInputError(f"{path}: {attr} must be {names}, not {value!r}")

@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from gsetup.fileio import value_kind
 from gsetup.runtime import sql
 from gsetup.runtime.api import Accepted
 from gsetup.runtime.config import DMS_TYPE
@@ -70,7 +71,8 @@ def _dms(ctx: EngineContext, app: str) -> AppConfig:
 
 def _check(ctx: EngineContext, app: AppConfig, body: Any, where: str) -> tuple[dict[str, Any], str]:
     if not isinstance(body, Mapping):
-        raise IntakeError(400, f"{where}a submission is a JSON object, not {type(body).__name__}")
+        kind = value_kind(body, json=True)
+        raise IntakeError(400, f"{where}a submission is a JSON object, not {kind}")
     size = submission_size(body)
     if size > ctx.settings.max_body:
         raise IntakeError(
@@ -178,7 +180,7 @@ def apply_event(ctx: EngineContext, app: str, body: Any) -> str:
     interactions and history. Returns the id matched."""
     _dms(ctx, app)
     if not isinstance(body, Mapping):
-        raise IntakeError(400, f"an event is a JSON object, not {type(body).__name__}")
+        raise IntakeError(400, f"an event is a JSON object, not {value_kind(body, json=True)}")
     kind = body.get("type")
     if kind == "outbound-result":
         return _outbound_result(ctx, body)

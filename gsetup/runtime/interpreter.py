@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from gsetup.fileio import value_kind
 from gsetup.runtime.itx import Itx, plain
 from gsetup.runtime.turn import Turn
 from gsetup.strategy import model as m
@@ -194,7 +195,7 @@ class Machine:
         if items is None:
             items = []
         if not isinstance(items, list):
-            raise StrategyError(f"for_each needs a list, not a {type(items).__name__}")
+            raise StrategyError(f"for_each needs a list, not {value_kind(items)}")
         if items:
             self.scope[block.name] = items[0]
             self.push(block, "do", k="f", b=block.path, n=0, items=items, **{"as": block.name})

@@ -9,6 +9,8 @@ from typing import Any
 
 from jinja2.runtime import Undefined
 
+from gsetup.fileio import value_kind
+
 
 @dataclass(eq=False)
 class Itx:
@@ -179,7 +181,7 @@ def dumps(value: Any) -> str:
 def _refuse(value: Any) -> Any:
     if isinstance(value, Undefined):
         return None
-    raise TypeError(f"a {type(value).__name__} cannot be stored in an interaction")
+    raise TypeError(f"{value_kind(value)} cannot be stored in an interaction")
 
 
 # One encoder: json.dumps with options builds a new one on every call.

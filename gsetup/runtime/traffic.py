@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gsetup.errors import BadInputError
-from gsetup.fileio import JSONL_LIMIT, check_encodable, read_lines
+from gsetup.fileio import JSONL_LIMIT, check_encodable, read_lines, value_kind
 from gsetup.runtime.config import DMS_TYPE, Deployment
 from gsetup.runtime.schema import NAME
 from gsetup.runtime.udata_types import attached_data_error
@@ -92,7 +92,7 @@ class _Checker:
         if "\\ud" in line.lower():  # a lone surrogate is only ever written escaped
             check_encodable(data)
         if not isinstance(data, dict):
-            raise ValueError(f"a line is a JSON object, not {type(data).__name__}")
+            raise ValueError(f"a line is a JSON object, not {value_kind(data, json=True)}")
         at = self._at(data.get("at"))
         kinds = [k for k in KINDS if k in data]
         if len(kinds) > 1:

@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from gsetup.fileio import value_kind
+
 # Integers (a string of digits is accepted too: drivers send KV values as text).
 INTEGER_KEYS = frozenset(
     {
@@ -75,9 +77,8 @@ def _value_error(key: str, value: Any) -> str | None:
     if isinstance(value, Mapping):
         return attached_data_error(value)
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        kind = "null" if value is None else type(value).__name__
         return (
             f"attached_data.{key}: a value is a string, a number or a JSON object (a KV list), "
-            f"not {kind}"
+            f"not {value_kind(value, json=True)}"
         )
     return None

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from gsetup.errors import BadInputError, GsetupError
-from gsetup.fileio import quote_prefix
+from gsetup.fileio import quote_prefix, value_kind
 from gsetup.options import check_text
 
 QuestionType = Literal["text", "bool", "choice", "path", "secret"]
@@ -100,7 +100,8 @@ class Question:
                 return text in _TRUE
             raise BadInputError(f"{where}: {quote_prefix(str(raw))} is not true or false")
         if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
-            raise BadInputError(f"{where}: expected text, not {_kind(raw)}")
+            default = ": leave the key out for its default" if raw is None else ""
+            raise BadInputError(f"{where}: expected text, not {value_kind(raw)}{default}")
         text = str(raw).strip()
         if not text:
             raise BadInputError(f"{where}: an empty value is not allowed")
@@ -108,23 +109,6 @@ class Question:
         if self.type == "path":  # stored absolute: a re-run elsewhere must not move the install
             return os.path.abspath(os.path.expanduser(text))
         return text
-
-
-def _kind(raw: Any) -> str:
-    """What YAML gave instead of text, in the words of the answers file."""
-    import datetime
-
-    if raw is None:
-        return "null (leave the key out for its default)"
-    if isinstance(raw, bool):
-        return "true/false"
-    if isinstance(raw, Mapping):
-        return "a mapping"
-    if isinstance(raw, (list, set)):
-        return "a list"
-    if isinstance(raw, datetime.date):
-        return "a date"
-    return type(raw).__name__
 
 
 def find_question(questions: Sequence[Question], key: str, source: str) -> Question:
