@@ -188,8 +188,8 @@ def test_answers_check(files: Path) -> None:
         slash = run_cli("answers", "check", "slash-tenant.yaml", *kind)
         assert slash.exit_code == 2
         assert slash.stderr == (
-            "gsetup: error: slash-tenant.yaml: invalid tenant name 'a/b': use 1 to 255 "
-            "characters without '/', control characters or surrounding spaces\n"
+            "gsetup: error: slash-tenant.yaml: key 'tenant': invalid tenant name 'a/b': use 1 "
+            "to 255 characters without '/', control characters or surrounding spaces\n"
         )
 
 

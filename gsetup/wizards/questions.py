@@ -83,9 +83,9 @@ class Question:
         if self.validate is not None:
             try:
                 value = self.validate(value)
-            except ValueError as exc:
+            except (ValueError, BadInputError) as exc:  # a name check's BadInputError too
                 raise BadInputError(f"{where}: {exc}") from None
-            except GsetupError as exc:  # a validator's own error: say which file it came from
+            except GsetupError as exc:  # another refusal (terms not accepted): its own exit
                 if source != "prompt":
                     exc.args = (f"{source}: {exc}",)
                 raise
