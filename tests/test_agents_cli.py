@@ -135,6 +135,11 @@ def test_agent_add_bad_input(db_url: str, agent_env: None, monkeypatch: pytest.M
         assert result.exit_code == 2, (args, result.stdout)
         assert message in result.stderr, args
         assert "Traceback" not in result.stderr
+    # The value was echoed: one typed where env:NAME belongs is likely the password itself.
+    for command in (("add", "carol"), ("login", "carol")):
+        typed = run_cli("agent", *command, "--password-from", "Hunter2-typed")
+        assert typed.exit_code == 2 and "--password-from: use env:NAME" in typed.stderr
+        assert "Hunter2" not in typed.stderr + typed.stdout
     unknown = run_cli("agent", "remove", "ghost")
     assert unknown.exit_code == 2
     assert "no person 'Persons/ghost' in tenant 'Environment'" in unknown.stderr

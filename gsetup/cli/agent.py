@@ -158,7 +158,8 @@ def read_password(source: str | None, *, confirm: bool = True) -> str:
     if source is not None:
         kind, sep, ref = source.partition(":")
         if not sep or kind not in ("env", "file") or not ref:
-            raise BadInputError(f"--password-from {source!r}: use env:NAME or file:PATH")
+            # not echoed: what was typed where env:NAME belongs may be the password itself
+            raise BadInputError("--password-from: use env:NAME or file:PATH")
         return resolve_secret({kind: ref}, AnswerSource("--password-from"), "password")
     if not sys.stdin.isatty():
         raise NeedsAnswerError(
