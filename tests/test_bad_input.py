@@ -202,6 +202,12 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
     "a long --app": (_args("route", "token", "create", "--app", LONG), "Applications/" + "x" * 27),
     "a long package": (_args("answers", "schema", LONG), f"no package {CUT}; the packages are"),
     "a long --set": (_install(FACEBOOK, "--set", LONG), f"--set {CUT}: use --set key=value"),
+    # DEL and the C1 controls (NEL a line break to some terminals) were taken in names.
+    "DEL in an agent name": (
+        _args("agent", "add", "a\x7fb", "--no-login"),
+        "invalid agent name 'a\\x7fb': use 1 to 255 characters without '/', control characters",
+    ),
+    "NEL in a tenant name": (_args("tenant", "create", "a\x85b"), "invalid tenant name 'a\\x85b'"),
     # Python's type names were shown (expected text, not NoneType).
     "no value as the tenant": (
         _install(_with("tenant", "")),

@@ -15,14 +15,14 @@ if TYPE_CHECKING:
     from gsetup.configdb.auth import Identity
 
 DEFAULT_TENANT = "Environment"
-_NAME = re.compile(r"^[^/\x00-\x1f]{1,255}$")
+_NAME = re.compile(r"[^/\x00-\x1f\x7f-\x9f]{1,255}")  # no C0, DEL or C1 control
 
 
 def check_name(name: str, what: str, *, spaces: bool = True) -> str:
     """Validate an object or tenant name: 1-255 characters, no '/' or control characters.
     Without ``spaces`` (account names, typed after ``--user``) no space or other invisible
     character either (no-break space, line separator, C1 controls...)."""
-    fits = _NAME.match(name) is not None and name == name.strip()
+    fits = _NAME.fullmatch(name) is not None and name == name.strip()
     if not spaces:
         fits = fits and all(c.isprintable() and not c.isspace() for c in name)
     if not fits:
