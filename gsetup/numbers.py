@@ -9,18 +9,18 @@ import re
 
 # At most 18 digits either side of the point: every range the product has fits, and int()
 # of a huge text would be refused.
-_WHOLE = re.compile(r"[+-]?[0-9]{1,18}")
-_DIGITS = re.compile(r"[0-9]{1,18}")
-_DECIMAL = re.compile(r"[+-]?[0-9]{1,18}(?:\.[0-9]{1,18})?")
+_SIGN = {True: "[+-]?", False: ""}  # keyed by whether a sign is allowed
+_WHOLE = {s: re.compile(rf"{sign}[0-9]{{1,18}}") for s, sign in _SIGN.items()}
+_DECIMAL = {s: re.compile(rf"{sign}[0-9]{{1,18}}(?:\.[0-9]{{1,18}})?") for s, sign in _SIGN.items()}
 
 
 def whole_number(text: str, *, signed: bool = True) -> int | None:
     """``text`` as an int when it is ASCII digits with an optional sign (none unless
     ``signed``); None otherwise."""
-    return int(text) if (_WHOLE if signed else _DIGITS).fullmatch(text) else None
+    return int(text) if _WHOLE[signed].fullmatch(text) else None
 
 
-def decimal_number(text: str) -> float | None:
-    """``text`` as a float when it is ASCII digits with an optional sign and fraction
-    (``30``, ``2.5``); None otherwise."""
-    return float(text) if _DECIMAL.fullmatch(text) else None
+def decimal_number(text: str, *, signed: bool = True) -> float | None:
+    """``text`` as a float when it is ASCII digits with an optional sign (none unless
+    ``signed``) and fraction (``30``, ``2.5``); None otherwise."""
+    return float(text) if _DECIMAL[signed].fullmatch(text) else None

@@ -225,6 +225,20 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
         _install(_with("tenant", "2024-01-31")),
         "bad.yaml: key 'tenant': expected text, not a date",
     ),
+    # A sign was taken (+80 was port 80, -0 was 0): the ranges start at 0 or above.
+    "a signed port": (
+        _args("app", "create", "X", "--type", "DigitalMessagingServer", "--port", "+80"),
+        "Invalid value for '--port': '+80'; allowed: a whole number from 1 to 65535",
+    ),
+    "a signed --limit": (
+        _args("history", "--limit", "+3"),
+        "Invalid value for '--limit' / '-n': '+3'; allowed: a whole number of at least 1",
+    ),
+    "a signed --wait": (_args("agent", "offers", "--wait", "-0"), "'--wait': '-0'; allowed: "),
+    "a signed --listen port": (
+        _args("route", "run", "--listen", "127.0.0.1:+80"),
+        "--listen '127.0.0.1:+80': use HOST:PORT",
+    ),
     # Bounded reads of regular files only.
     "options import of /dev/zero": (
         _args("options", "import", "/dev/zero", "--app", "DMS_1"),

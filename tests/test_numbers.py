@@ -29,6 +29,7 @@ def test_plain_decimals() -> None:
     assert [whole_number(t) for t in ("30", "-1", "+7")] == [30, -1, 7]
     assert whole_number("2.5") is None
     assert [whole_number(t, signed=False) for t in ("+7", "-0", "07")] == [None, None, 7]
+    assert [decimal_number(t, signed=False) for t in ("+7", "-0.5", "2.5")] == [None, None, 2.5]
     assert whole_number("9" * 19) is None  # past every range, and int() of a huge text fails
 
 

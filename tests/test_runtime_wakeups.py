@@ -253,7 +253,8 @@ def test_offers_wait_is_bounded_and_checked(desk: Any) -> None:
     assert time.monotonic() - started >= 0.5
     # Only plain ASCII decimals: int() and float() would take 1_0 (10), spaces, other
     # scripts' digits, exponents and nan.
-    for bad in ("soon", "-1", "61", "nan", "1_0", " 1", "1 ", "\u0665", "1e1", "inf", "0x1", ""):
+    bad_waits = ("soon", "-1", "61", "nan", "1_0", " 1", "1 ", "\u0665", "1e1", "inf", "0x1", "")
+    for bad in (*bad_waits, "+5", "-0"):  # a sign was taken
         refused = _offers(url, token, bad)
         assert refused.status_code == 400, bad
         assert refused.json()["error"] == (

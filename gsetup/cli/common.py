@@ -58,15 +58,16 @@ def globals_of(ctx: typer.Context) -> Globals:
 
 def number(low: float, high: float | None = None, *, whole: bool = False) -> Callable[[Any], Any]:
     """A typer ``parser`` for a numeric option: plain ASCII decimal (:mod:`gsetup.numbers`)
-    from ``low`` to ``high``, whole if ``whole``. Typer's own int and float would also take
-    ``1_0`` (10), spaces and other scripts' digits."""
+    from ``low`` to ``high``, whole if ``whole``, signed only where ``low`` is negative. Typer's
+    own int and float would also take ``1_0`` (10), spaces and other scripts' digits."""
     kind = "a whole number" if whole else "a plain decimal number (e.g. 30 or 2.5)"
     bound = f"from {low:g} to {high:g}" if high is not None else f"of at least {low:g}"
 
     def parse(given: Any) -> Any:
         if not isinstance(given, str):  # the option's default, already a number
             return given
-        value = whole_number(given) if whole else decimal_number(given)
+        read = whole_number if whole else decimal_number
+        value = read(given, signed=low < 0)
         if value is None or value < low or (high is not None and value > high):
             import typer
 

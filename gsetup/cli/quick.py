@@ -143,7 +143,7 @@ def _command(parsed: _Parsed) -> tuple[Callable[[], int], bool] | None:
 
 
 def _positive(text: str) -> bool:
-    number = whole_number(text)
+    number = whole_number(text, signed=False)
     return number is not None and number >= 1
 
 

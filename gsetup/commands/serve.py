@@ -47,7 +47,7 @@ def parse_listen(text: str | None) -> Listen:
     text = DEFAULT_LISTEN if text is None else text
     host, sep, given = text.rpartition(":")
     host = host.strip("[]")
-    port = whole_number(given)
+    port = whole_number(given, signed=False)
     if not sep or not host or port is None or not 0 <= port <= 65535:
         raise BadInputError(f"--listen {quote_prefix(text)}: use HOST:PORT, e.g. 127.0.0.1:8470")
     return Listen(host, port)

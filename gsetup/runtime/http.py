@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gsetup.configdb.database import scrub
+from gsetup.fileio import quote_prefix
 from gsetup.httpjson import BodyError, json_object, refusal_reason
 from gsetup.numbers import decimal_number
 from gsetup.runtime.config import read_agent
@@ -438,12 +439,12 @@ def _offer_wait(request: Request) -> float:
     given = request.query_params.get("wait")
     if given is None:
         return 0.0
-    seconds = decimal_number(given)
+    seconds = decimal_number(given, signed=False)
     if seconds is None or not 0 <= seconds <= MAX_OFFER_WAIT:
         raise RuntimeRequestError(
             400,
             f"wait is a plain decimal number of seconds from 0 to {MAX_OFFER_WAIT:.0f} "
-            f"(e.g. 30 or 2.5), not {given!r}",
+            f"(e.g. 30 or 2.5), not {quote_prefix(given)}",
         )
     return seconds
 
