@@ -115,3 +115,12 @@ def test_a_store_of_another_database_or_driver_is_refused() -> None:
     for url in ("postgresql+asyncpg://u@127.0.0.1/db", "mysql://u@127.0.0.1/db", "bogus://x"):
         with pytest.raises(StoreError, match=r"the interaction store is SQLite .* psycopg"):
             open_store(url)
+
+
+def test_an_empty_store_url_is_refused_not_taken_as_the_default(
+    db_url: str, tmp_path: Path
+) -> None:
+    configure_tenant(db_url, tmp_path, agents={})
+    empty = run_cli("route", "status", "--store", "")
+    assert empty.exit_code == 2
+    assert empty.stderr.startswith("gsetup: error: '' is not a store URL; use e.g. sqlite:///")

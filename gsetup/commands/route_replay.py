@@ -34,12 +34,12 @@ def replay_file(
         clock = VirtualClock()
         runtime = open_runtime(
             tenant,
-            store_url=store or f"sqlite:///{Path(scratch) / 'replay.db'}",
+            store_url=f"sqlite:///{Path(scratch) / 'replay.db'}" if store is None else store,
             clock=clock,
             deployment=deployment,
         )
         try:
-            if store:
+            if store is not None:
                 _require_empty(runtime.store, store)
             return Replay(runtime, clock, progress).run(events)
         finally:

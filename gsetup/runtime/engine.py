@@ -201,7 +201,8 @@ def build_engine(
         deployment = read_deployment(config_url, tenant)
     program = load_program(deployment)
     default = default_store_url(resolve_url(config_url))
-    store = open_store(store_url or default, create=create_store)
+    # an empty --store is refused as a URL, not taken as "no --store"
+    store = open_store(default if store_url is None else store_url, create=create_store)
     if configured and create_store and store_url is not None:
         try:
             record_store(default, tenant, store_url)
