@@ -208,6 +208,11 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
         "invalid agent name 'a\\x7fb': use 1 to 255 characters without '/', control characters",
     ),
     "NEL in a tenant name": (_args("tenant", "create", "a\x85b"), "invalid tenant name 'a\\x85b'"),
+    # An empty value was taken as none given: every package checked, exit 0.
+    "an empty --package": (
+        _args("answers", "check", "fb.yaml", "--package", ""),
+        "no package ''; the packages are: ",
+    ),
     # Python's type names were shown (expected text, not NoneType).
     "no value as the tenant": (
         _install(_with("tenant", "")),

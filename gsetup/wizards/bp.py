@@ -294,7 +294,7 @@ def check_answers_file(path: Path, package_name: str | None) -> dict[str, Any]:
     from gsetup.wizards.collect import check_source, require_answers
 
     source = load_answers_file(path)
-    packages = [get_package(package_name)] if package_name else catalogue()
+    packages = catalogue() if package_name is None else [get_package(package_name)]
     checked: dict[str, Any] = {}
     for package in packages:
         questions = bp_questions(package, None)
