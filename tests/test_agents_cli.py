@@ -350,6 +350,7 @@ def test_agent_client_url_is_checked() -> None:
         for url, reason in (
             ("notaurl", "use http://HOST:PORT"),
             ("http://127.0.0.1:8470/agents", "names the route /agents"),
+            ("", "use http://HOST:PORT"),  # was taken as no --url: the saved one
         ):
             result = run_cli("agent", *args, "--url", url)
             assert result.exit_code == 2, (args, url, result.stderr)

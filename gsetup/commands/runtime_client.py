@@ -172,7 +172,8 @@ def agent_session(agent: str | None, url: str | None) -> AgentSession:
     saved = sessions.get(agent)
     if saved is None:
         raise NotFoundError(f"agent {agent!r} is not logged in here: run gsetup agent login")
-    return AgentSession(check_base_url(url) if url else saved["url"], agent, saved["token"])
+    base_url = saved["url"] if url is None else check_base_url(url)  # "" is a bad --url
+    return AgentSession(base_url, agent, saved["token"])
 
 
 def agent_action(
