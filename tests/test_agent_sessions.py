@@ -271,3 +271,33 @@ def _agent_row(store: str, agent: str) -> tuple[str, dict[str, int], int]:
     statement = "SELECT state, skills, capacity FROM runtime_agents WHERE name = :agent"
     [(state, skills, capacity)] = _rows(store, statement, agent=agent)
     return state, json.loads(skills), json.loads(capacity)["facebook"]
+
+
+def test_a_long_poll_waiting_when_the_password_changes_answers_401(
+    workers: tuple[RouteProcess, RouteProcess],
+    own_store: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A ``GET /agents/offers?wait=`` checks the session when it starts and again when it
+    answers: one waiting while the password changes (``gsetup agent add`` with another one)
+    hands the offers made since to nobody."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    w1, w2 = workers
+    made = run_cli("route", "token", "create", "--app", DMS, "--json")
+    assert made.exit_code == 0, made.stderr
+    intake = str(made.json()["token"])
+    session = _session(w1, FIRST)
+    assert w1.request("POST", "/agents/ready", token=session).status_code == 200
+    with ThreadPoolExecutor(1) as pool:
+        poll = pool.submit(w1.request, "GET", "/agents/offers?wait=60", token=session)
+        time.sleep(1)
+        _agent_add(monkeypatch, SECOND)
+        assert not poll.done()  # it began before the change: still waiting
+        submitted = w2.request("POST", "/interactions", token=intake, body=post(1))
+        assert submitted.status_code == 201, submitted.text
+        answer = poll.result(timeout=60)
+    assert (answer.status_code, answer.json()) == (401, {"error": ENDED})
+    # The offer was made (to alice, still ready in the store); the poll told nobody of it.
+    [(state, agent)] = _rows(own_store, "SELECT state, assigned_to FROM interactions")
+    assert (state, agent) == ("offered", "alice")

@@ -425,14 +425,20 @@ async def _offers(api: Api, request: Request) -> Response:
     session = await _session(api, request)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + _offer_wait(request)
+    waited = False
     while True:
         changed = api.offers_event(session.agent)
         offers = await api.call(api.runtime.offers, session.tenant, session.agent)
         remaining = deadline - loop.time()
         if remaining <= 0 or api.closing or any(o.state == "offered" for o in offers):
+            if waited:
+                # The session checked at the start may have ended since (a new password, a
+                # removal, a logout): then 401, and the offers made meanwhile told to nobody.
+                await _session(api, request)
             return JSONResponse({"offers": [to_json(o) for o in offers]})
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(changed.wait(), min(remaining, OFFER_RECHECK))
+        waited = True
 
 
 def _offer_wait(request: Request) -> float:
