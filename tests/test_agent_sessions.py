@@ -156,8 +156,13 @@ def test_a_password_change_or_removal_ends_the_agents_sessions(
     assert _handled(own_store) == (0, 0)  # no accept, no done
 
     assert _login(w2, FIRST).status_code == 401
-    session = _session(w2, SECOND)
+    session = _session(w2, SECOND)  # as after a logout: the offer went back to routing
+    assert _rows(own_store, "SELECT state FROM interactions") == [("routing",)]
     assert w1.request("POST", "/agents/ready", token=session).status_code == 200
+    submitted = w1.request("POST", "/interactions", token=intake, body=post(2))
+    assert submitted.status_code == 201, submitted.text
+    itx = submitted.json()["id"]
+    assert wait_for(lambda: _offered(w2, session), "the offer to alice") == [itx]
     accepted = w1.request("POST", f"/agents/interactions/{itx}/accept", token=session)
     assert accepted.status_code == 200, accepted.text
     done = w2.request("POST", f"/agents/interactions/{itx}/done", token=session, body={})
@@ -301,3 +306,53 @@ def test_a_long_poll_waiting_when_the_password_changes_answers_401(
     # The offer was made (to alice, still ready in the store); the poll told nobody of it.
     [(state, agent)] = _rows(own_store, "SELECT state, assigned_to FROM interactions")
     assert (state, agent) == ("offered", "alice")
+
+
+def test_a_login_while_logged_in_sends_the_offers_not_accepted_back_to_routing(
+    workers: tuple[RouteProcess, RouteProcess],
+    own_store: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Logging in again (another desk, a restarted client) starts not ready, as a logout
+    and a login would: the offers not yet accepted go to another agent at once, not after
+    their reservation timeout; what the agent accepted it keeps."""
+    w1, w2 = workers
+    made = run_cli("route", "token", "create", "--app", DMS, "--json")
+    assert made.exit_code == 0, made.stderr
+    intake = str(made.json()["token"])
+    _agent_add(monkeypatch, FIRST, rule="rule-2")
+    _agent_add(monkeypatch, SECOND, name="bob", rule="rule-2")
+    alice, bob = _session(w1, FIRST), _session(w2, SECOND, "bob")
+    assert w1.request("POST", "/agents/ready", token=alice).status_code == 200
+    itxs = []
+    for n in (1, 2):
+        submitted = w1.request("POST", "/interactions", token=intake, body=post(n))
+        assert submitted.status_code == 201, submitted.text
+        itxs.append(submitted.json()["id"])
+        assert wait_for(lambda: len(_offered(w1, alice)) == 1, f"the offer of post {n}")
+        if n == 1:
+            accepted = w2.request("POST", f"/agents/interactions/{itxs[0]}/accept", token=alice)
+            assert accepted.status_code == 200, accepted.text
+    held, offered = itxs
+
+    again = _login(w2, FIRST)
+    assert again.status_code == 200, again.text
+    assert (again.json()["state"], again.json()["load"]) == ("not_ready", {"facebook": 1})
+    assert _agent_row(own_store, "alice")[0] == "not_ready"
+    states = "SELECT id, state, assigned_to FROM interactions ORDER BY id"
+    assert sorted(_rows(own_store, states)) == sorted(
+        [(held, "agent", "alice"), (offered, "routing", None)]
+    )
+    assert w1.request("POST", "/agents/ready", token=bob).status_code == 200
+    assert wait_for(lambda: _offered(w2, bob), "the offer to bob") == [offered]
+    offers = "SELECT interaction_id, agent, outcome FROM runtime_offers ORDER BY id"
+    assert _rows(own_store, offers) == [
+        (held, "alice", "accepted"),
+        (offered, "alice", "logged-out"),
+        (offered, "bob", None),
+    ]
+    loads = "SELECT agent, load FROM runtime_agent_loads WHERE media_type = 'facebook'"
+    assert sorted(_rows(own_store, loads)) == [("alice", 1), ("bob", 1)]
+    # Both sessions of alice still work: the one it had holds the accepted interaction.
+    done = w1.request("POST", f"/agents/interactions/{held}/done", token=alice, body={})
+    assert done.status_code == 200, done.text

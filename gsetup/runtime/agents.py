@@ -435,8 +435,10 @@ def _not_logged_in(ctx: EngineContext, agent: str) -> AgentActionError:
 
 def login(ctx: EngineContext, agent: str, config: AgentConfig | None = None) -> AgentStatus:
     """Log in (not ready), taking skills and capacity from ``config`` (the configuration
-    database's as of now), else from the configuration the runtime started with."""
-    from sqlalchemy import select, update
+    database's as of now), else from the configuration the runtime started with. An agent
+    logged in already starts again as a logout and a login would: its offers not accepted go
+    back to routing; what it accepted it keeps."""
+    from sqlalchemy import update
 
     config = config or ctx.deployment.agents.get(agent)
     if config is None:
@@ -447,13 +449,18 @@ def login(ctx: EngineContext, agent: str, config: AgentConfig | None = None) -> 
         "capacity": dumps(dict(config.capacity)),
         "updated_at": ctx.clock.now(),
     }
-    a = agents.c
     with ctx.store.begin() as conn:
-        key = (a.tenant == ctx.tenant) & (a.name == agent)
-        if conn.execute(select(a.state).where(key)).first() is None:
+        turn = Turn(ctx, conn, ctx.clock.now())
+        slot = _slot(turn, agent)
+        if slot is None:
             conn.execute(agents.insert().values(tenant=ctx.tenant, name=agent, **values))
         else:
+            _end_offers_of(turn, agent)
+            key = (agents.c.tenant == ctx.tenant) & (agents.c.name == agent)
             conn.execute(update(agents).where(key).values(**values))
+            slot.state = "not_ready"
+        turn.flush()
+    after_commit(turn)
     return agent_status(ctx, agent)
 
 
@@ -474,9 +481,7 @@ def _change_presence(turn: Turn, slot: AgentSlot, state: str) -> None:
 
     ctx = turn.ctx
     if state == "logged_out":
-        key = {"b_tenant": ctx.tenant, "b_agent": slot.name}
-        for itx in turn.hold(sql.run(turn.conn, sql.offered_to(ctx.store.table), key)):
-            _end_offer(turn, itx, "logged-out")
+        _end_offers_of(turn, slot.name)
     turn.conn.execute(
         update(agents)
         .where(agents.c.tenant == ctx.tenant, agents.c.name == slot.name)
@@ -486,6 +491,14 @@ def _change_presence(turn: Turn, slot: AgentSlot, state: str) -> None:
     if state == "ready":
         for media_type in {*slot.capacity, *slot.loads}:
             turn.wake[media_type] = turn.wake.get(media_type, 0) + max(1, slot.free(media_type))
+
+
+def _end_offers_of(turn: Turn, agent: str) -> None:
+    """Under the agent's row lock: its offers not accepted back to routing (outcome
+    ``logged-out``), for another agent."""
+    key = {"b_tenant": turn.ctx.tenant, "b_agent": agent}
+    for itx in turn.hold(sql.run(turn.conn, sql.offered_to(turn.ctx.store.table), key)):
+        _end_offer(turn, itx, "logged-out")
 
 
 def log_out_removed(

@@ -191,11 +191,14 @@ class Runtime:
         self, tenant: str, agent: str, config: AgentConfig | None = None
     ) -> AgentStatus:
         """Log an agent in, not ready, with the skills and capacity of ``config`` (read from
-        the configuration database now), else of the configuration read at start."""
+        the configuration database now), else of the configuration read at start. Logged in
+        already, its offers not yet accepted go back to routing, as at a logout."""
         from gsetup.runtime.agents import login
 
         self._check_tenant(tenant, AgentActionError)
-        return login(self.engine.ctx, agent, config)
+        status = login(self.engine.ctx, agent, config)
+        self._committed()  # offers it had are routed again
+        return status
 
     def agent_ready(self, tenant: str, agent: str) -> AgentStatus:
         """The agent can take interactions."""
