@@ -4,7 +4,7 @@ objects and secret options written through the plan engine, on SQLite and Postgr
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -414,3 +414,144 @@ def test_a_recorded_sqlite_store_whose_file_is_gone_is_unreachable(
     assert removed.exit_code == 0, removed.stderr
     assert list(gone.parent.iterdir()) == []
     assert "alice" not in run_cli("agent", "list").stdout
+
+
+def _alice_offered_one(runtime: Runtime, clock: VirtualClock) -> str:
+    """Agent alice logged in, ready and offered a post (not accepted): its id."""
+    from tests.runtime_support import DMS, TENANT, post
+
+    runtime.agent_login(TENANT, "alice")
+    runtime.agent_ready(TENANT, "alice")
+    itx = runtime.submit(TENANT, DMS, post(1)).interaction_id
+    for _ in range(20):  # the inbound strategy buffers a post a few seconds first
+        runtime.run_until_idle()
+        if runtime.offers(TENANT, "alice"):
+            return itx
+        clock.advance(5)
+    raise AssertionError("alice was never offered the post")
+
+
+BEING_REMOVED = (
+    "agent 'alice' is being removed (gsetup agent remove): it can neither log in nor take "
+    "interactions"
+)
+
+
+def _store_rows(url: str, statement: str) -> list[tuple[object, ...]]:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(statement))]
+    finally:
+        engine.dispose()
+
+
+def test_an_accept_between_the_check_and_the_removal_is_refused(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``agent remove`` marks the agent in each store as it checks it holds nothing: an
+    accept (or a login, a ready) landing after that check, before the person is removed, is
+    refused, so no interaction stays held by an agent that no longer exists."""
+    import gsetup.commands.agents
+    from gsetup.configdb.database import open_database
+    from gsetup.errors import BadInputError
+    from gsetup.runtime.api import open_runtime
+    from gsetup.runtime.clock import VirtualClock
+    from gsetup.runtime.store import default_store_url
+    from tests.runtime_support import TENANT, configure_tenant
+
+    configure_tenant(db_url, tmp_path, agents={"alice": 2})
+    store = default_store_url(db_url)
+    clock = VirtualClock()
+    runtime = open_runtime(TENANT, config_url=db_url, clock=clock)
+    refusals: list[tuple[int, str]] = []
+    apply = gsetup.commands.agents.run_plan
+
+    def accept_first(*args: Any, dry_run: bool, **kwargs: Any) -> Any:
+        """The removal, with the agent's actions in the window before it."""
+        if not dry_run:
+            for act in (
+                lambda: runtime.accept(TENANT, "alice", itx),
+                lambda: runtime.agent_login(TENANT, "alice"),
+                lambda: runtime.agent_ready(TENANT, "alice"),
+            ):
+                try:
+                    act()
+                except BadInputError as exc:
+                    refusals.append((getattr(exc, "status", 0), str(exc)))
+        return apply(*args, dry_run=dry_run, **kwargs)
+
+    try:
+        itx = _alice_offered_one(runtime, clock)
+        monkeypatch.setattr(gsetup.commands.agents, "run_plan", accept_first)
+        removed = run_cli("agent", "remove", "alice", "--yes")
+        assert removed.exit_code == 0, removed.stderr
+        assert refusals == [(409, BEING_REMOVED)] * 3
+        rows = "SELECT id, state, assigned_to FROM interactions"
+        assert _store_rows(store, rows) == [(itx, "offered", "alice")]
+        agent = "SELECT state FROM runtime_agents WHERE name = 'alice'"
+        assert _store_rows(store, agent) == [("removing",)]  # the offer keeps it marked
+        config = open_database(db_url)
+        try:
+            assert runtime.log_out_removed_agents(config.engine) == ["alice"]
+        finally:
+            config.engine.dispose()
+        assert _store_rows(store, agent) == [("logged_out",)]
+        assert _store_rows(store, rows) == [(itx, "routing", None)]
+        outcomes = "SELECT agent, outcome FROM runtime_offers"
+        assert _store_rows(store, outcomes) == [("alice", "logged-out")]
+    finally:
+        runtime.close()
+
+
+def test_a_refused_or_failed_removal_leaves_the_agent_working(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The marks ``agent remove`` set in the stores it checked first are taken off when a
+    later store refuses (the agent holds interactions there) or the removal fails: the agent
+    is as it was, and accepts its offer."""
+    import gsetup.commands.agents
+    from gsetup.errors import BadInputError
+    from gsetup.runtime.api import open_runtime
+    from gsetup.runtime.clock import VirtualClock
+    from gsetup.runtime.store import default_store_url
+    from tests.runtime_support import TENANT, configure_tenant
+
+    configure_tenant(db_url, tmp_path, agents={"alice": 2})
+    store, other = default_store_url(db_url), f"sqlite:///{tmp_path / 'other-store.db'}"
+    clock = VirtualClock()
+    elsewhere = open_runtime(TENANT, config_url=db_url, store_url=other, clock=clock)
+    try:
+        held = _alice_holds_one(elsewhere, clock)
+    finally:
+        elsewhere.close()
+    runtime = open_runtime(TENANT, config_url=db_url, clock=clock)
+    try:
+        itx = _alice_offered_one(runtime, clock)
+        agent = "SELECT state FROM runtime_agents WHERE name = 'alice'"
+        before = snapshot(db_url)
+        refused = run_cli("agent", "remove", "alice", "--yes")
+        assert refused.exit_code == 2, refused.stdout
+        assert f"holds 1 interaction(s) in the routing runtime ({held})" in refused.stderr
+        assert _store_rows(store, agent) == [("ready",)]
+
+        def fail(*args: Any, dry_run: bool, **kwargs: Any) -> Any:
+            if not dry_run:
+                raise BadInputError("the plan failed")
+            return apply(*args, dry_run=dry_run, **kwargs)
+
+        elsewhere = open_runtime(TENANT, config_url=db_url, store_url=other, clock=clock)
+        try:
+            elsewhere.done(TENANT, "alice", held)
+        finally:
+            elsewhere.close()
+        apply = gsetup.commands.agents.run_plan
+        monkeypatch.setattr(gsetup.commands.agents, "run_plan", fail)
+        failed = run_cli("agent", "remove", "alice", "--yes")  # marked in both, then failed
+        assert (failed.exit_code, failed.stderr) == (2, "gsetup: error: the plan failed\n")
+        assert _store_rows(store, agent) == [("ready",)]
+        assert _store_rows(other, agent) == [("ready",)]
+        assert snapshot(db_url) == before
+        assert runtime.accept(TENANT, "alice", itx).state == "agent"
+    finally:
+        runtime.close()

@@ -9,10 +9,12 @@ hash is kept when the password still matches it).
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from gsetup import deployment
 from gsetup.commands.objects import show_object
@@ -26,6 +28,9 @@ from gsetup.plan.model import Plan
 from gsetup.plan.run import run_plan
 from gsetup.runtime.credentials import PASSWORD_KEY, SECTION
 from gsetup.state import DesiredObject, DesiredState, OptionValue, Removal, object_path
+
+if TYPE_CHECKING:
+    from gsetup.runtime.removal import Mark
 
 MAX_SKILL_LEVEL = 100
 _SKILL = re.compile(r"^(?P<name>[^=]+?)(?:=(?P<level>.*))?$", re.DOTALL)
@@ -146,37 +151,88 @@ def remove_agent(
     log in again to finish them, and nobody else may. The stores checked: ``stores``, the one
     beside the configuration database and those the tenant's runtimes recorded there. One
     that cannot be read refuses too, unless ``skip_unreachable``: so does one other than the
-    default whose SQLite file is gone (it may have held interactions)."""
-    from sqlalchemy.exc import SQLAlchemyError
+    default whose SQLite file is gone (it may have held interactions).
 
-    from gsetup.configdb.database import redact_url
+    Each store is checked as the agent is marked there as being removed (one transaction
+    under its row lock): from then on it can neither log in nor accept, so nothing it could
+    accept before the person is gone escapes the check. A refusal or a failure takes the
+    marks off again; the removal done, the agent is logged out in each store."""
     from gsetup.runtime.endpoints import store_key
-    from gsetup.runtime.errors import StoreError
-    from gsetup.runtime.status import held_by
-    from gsetup.runtime.store import default_store_url, first_line
+    from gsetup.runtime.removal import Mark, finish, held_by, mark_removing, unmark
+    from gsetup.runtime.store import default_store_url
 
     show_object(ctx, tenant, object_path("person", name), kind="person")
     default = default_store_url(ctx.db.url.render_as_string(hide_password=False))
-    for url in _stores_to_check(default, tenant, stores):
-        try:
-            held = held_by(url, tenant, name, must_exist=store_key(url) != store_key(default))
-        except (SQLAlchemyError, StoreError) as exc:
-            if skip_unreachable:
-                continue
-            raise BadInputError(
-                f"cannot check the interaction store {redact_url(url)} for interactions agent "
-                f"{name!r} holds ({first_line(exc)}): give its URL with --store (with the "
-                "password), or --skip-unreachable to remove the agent without checking it (a "
-                "store dropped for good: gsetup route store forget URL)"
-            ) from None
-        if held:
-            raise BadInputError(
-                f"agent {name!r} holds {len(held)} interaction(s) in the routing runtime "
-                f"({', '.join(held)}) in the store {redact_url(url)}: have it finish them "
-                "(gsetup agent done ID), then remove it"
-            )
+    # must_exist: a store other than the default is one a runtime used (no file: not empty)
+    urls = [
+        (u, store_key(u) != store_key(default)) for u in _stores_to_check(default, tenant, stores)
+    ]
     state = DesiredState(tenant, removals=[Removal("person", object_path("person", name))])
-    return run_plan(ctx, state, "agent remove", dry_run=dry_run)
+    if dry_run:
+        for url, must_exist in urls:
+            _checked(url, name, partial(held_by, url, tenant, name, must_exist), skip_unreachable)
+        return run_plan(ctx, state, "agent remove", dry_run=True)
+    marks: list[Mark] = []
+    try:
+        for url, must_exist in urls:
+            look = partial(mark_removing, url, tenant, name, must_exist)
+            marked = _checked(url, name, look, skip_unreachable)
+            if isinstance(marked, Mark):
+                marks.append(marked)
+        plan = run_plan(ctx, state, "agent remove", dry_run=False)
+    except BaseException:  # refused, failed or interrupted: the agent works on as before
+        for mark in marks:
+            _best_effort(unmark, mark)
+        raise
+    for mark in marks:
+        _best_effort(finish, mark)
+    return plan
+
+
+def _checked(
+    url: str,
+    name: str,
+    check: Callable[[], Mark | list[str] | None],
+    skip_unreachable: bool,
+) -> Mark | list[str] | None:
+    """``check`` of the store at ``url``: the interactions agent ``name`` holds there (or
+    its mark when none); refused when it holds some, or (unless ``skip_unreachable``) when
+    the store cannot be read."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from gsetup.configdb.database import redact_url
+    from gsetup.runtime.errors import StoreError
+    from gsetup.runtime.store import first_line
+
+    try:
+        found = check()
+    except (SQLAlchemyError, StoreError) as exc:
+        if skip_unreachable:
+            return None
+        raise BadInputError(
+            f"cannot check the interaction store {redact_url(url)} for interactions agent "
+            f"{name!r} holds ({first_line(exc)}): give its URL with --store (with the "
+            "password), or --skip-unreachable to remove the agent without checking it (a "
+            "store dropped for good: gsetup route store forget URL)"
+        ) from None
+    if isinstance(found, list) and found:
+        raise BadInputError(
+            f"agent {name!r} holds {len(found)} interaction(s) in the routing runtime "
+            f"({', '.join(found)}) in the store {redact_url(url)}: have it finish them "
+            "(gsetup agent done ID), then remove it"
+        )
+    return found
+
+
+def _best_effort(step: Callable[[Mark], None], mark: Mark) -> None:
+    """Take a mark off, or finish it, when the store can be reached; one that cannot keeps
+    the mark (docs/runtime.md says what to do then)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from gsetup.runtime.errors import StoreError
+
+    with contextlib.suppress(SQLAlchemyError, StoreError):
+        step(mark)
 
 
 def _stores_to_check(default: str, tenant: str, given: Sequence[str]) -> list[str]:

@@ -23,6 +23,7 @@ from gsetup.runtime.errors import AgentActionError
 from gsetup.runtime.ids import new_id
 from gsetup.runtime.interpreter import Suspended
 from gsetup.runtime.itx import Itx, dumps
+from gsetup.runtime.removal import REMOVING
 from gsetup.runtime.schema import agent_loads, agents
 from gsetup.runtime.turn import Turn
 
@@ -427,6 +428,14 @@ def _check_held(itx: Itx | None, interaction_id: str, agent: str, states: tuple[
     return itx
 
 
+def _being_removed(agent: str) -> AgentActionError:
+    return AgentActionError(
+        409,
+        f"agent {agent!r} is being removed (gsetup agent remove): it can neither log in nor "
+        "take interactions",
+    )
+
+
 def _not_logged_in(ctx: EngineContext, agent: str) -> AgentActionError:
     if agent not in ctx.deployment.agents:
         return AgentActionError(404, f"no agent {agent!r} in tenant {ctx.tenant!r}")
@@ -454,6 +463,8 @@ def login(ctx: EngineContext, agent: str, config: AgentConfig | None = None) -> 
         slot = _slot(turn, agent)
         if slot is None:
             conn.execute(agents.insert().values(tenant=ctx.tenant, name=agent, **values))
+        elif slot.state == REMOVING:
+            raise _being_removed(agent)
         else:
             _end_offers_of(turn, agent)
             key = (agents.c.tenant == ctx.tenant) & (agents.c.name == agent)
@@ -465,12 +476,19 @@ def login(ctx: EngineContext, agent: str, config: AgentConfig | None = None) -> 
 
 
 def set_presence(ctx: EngineContext, agent: str, state: str) -> AgentStatus:
-    """ready, not_ready or logged_out; logging out sends unaccepted offers back to routing."""
+    """ready, not_ready or logged_out; logging out sends unaccepted offers back to routing.
+    An agent being removed only logs out, and keeps its mark (no login until the removal
+    is refused)."""
     with _agent_turn(ctx, agent) as turn:
         slot = turn.agents[agent]
-        if slot.state == "logged_out" and state != "logged_out":
+        if slot.state == REMOVING:
+            if state != "logged_out":
+                raise _being_removed(agent)
+            _end_offers_of(turn, agent)
+        elif slot.state == "logged_out" and state != "logged_out":
             raise AgentActionError(409, f"agent {agent!r} is logged out: log in first")
-        _change_presence(turn, slot, state)
+        else:
+            _change_presence(turn, slot, state)
     return agent_status(ctx, agent)
 
 
@@ -538,6 +556,8 @@ def accept_many(ctx: EngineContext, agent: str, interaction_ids: list[str]) -> l
     """The agent takes several interactions offered to it, in one transaction: all or none
     (the first one not offered to it raises and nothing changes)."""
     with _agent_turn(ctx, agent) as turn:
+        if turn.agents[agent].state == REMOVING:
+            raise _being_removed(agent)
         taken = _held_many(turn, agent, interaction_ids, ("offered",))
         for itx in taken:
             itx.state, itx.position, itx.waiting, itx.due_at = "agent", None, None, None

@@ -87,19 +87,3 @@ def read_status(ctx: EngineContext) -> RuntimeStatus:
             next((now - first for state, _, first in requests if state == "pending"), None),
         ),
     )
-
-
-def held_by(store_url: str, tenant: str, agent: str, *, must_exist: bool) -> list[str]:
-    """The interactions ``agent`` has accepted and not finished in the store at
-    ``store_url``, oldest first (none when there is no store yet, unless ``must_exist``:
-    see :func:`~gsetup.runtime.store.peek`)."""
-    from sqlalchemy import select
-
-    from gsetup.runtime.store import peek
-
-    i = interactions.c
-    with peek(store_url, interactions.name, must_exist=must_exist) as conn:
-        if conn is None:
-            return []
-        query = select(i.id).where(i.tenant == tenant, i.assigned_to == agent, i.state == "agent")
-        return list(conn.execute(query.order_by(i.id)).scalars())
