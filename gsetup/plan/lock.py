@@ -281,6 +281,15 @@ def force_unlock(engine: Engine, tenant: str) -> bool:
     return had
 
 
+def holder_alive(host: str, pid: int, until: float | None) -> bool:
+    """Whether the holder of something a process recorded (host, pid) is still there: on
+    this host while its pid is; on another, whose processes cannot be seen, until the
+    wall-clock time ``until`` (its lease; None: none)."""
+    if host == socket.gethostname():
+        return process_alive(pid)
+    return until is not None and time.time() < until
+
+
 def process_alive(pid: int) -> bool:
     """Whether a process ``pid`` exists on this host (one we may not signal counts)."""
     try:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, Float, Integer, MetaData, PrimaryKeyConstraint, String, Table
 
-from gsetup.plan.lock import process_alive
+from gsetup.plan.lock import holder_alive
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -99,9 +99,8 @@ def _with_heartbeat() -> Any:
 def _alive(row: Any, lease: float) -> bool:
     """A process on this host is alive while its pid is; one on another host while its
     heartbeat is younger than a lease (a killed worker's record stays until then)."""
-    if row.host == socket.gethostname():
-        return process_alive(row.pid)
-    return row.heartbeat_at is not None and time.time() - row.heartbeat_at < lease
+    until = None if row.heartbeat_at is None else row.heartbeat_at + lease
+    return holder_alive(row.host, row.pid, until)
 
 
 def running_url(store_url: str, tenant: str, *, lease: float) -> str | None:
