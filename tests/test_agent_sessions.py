@@ -226,6 +226,7 @@ def test_a_removed_agent_is_logged_out_and_its_offers_go_to_another_agent(
     workers: tuple[RouteProcess, RouteProcess],
     own_store: str,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     w1, w2 = workers
     made = run_cli("route", "token", "create", "--app", DMS, "--json")
@@ -243,9 +244,9 @@ def test_a_removed_agent_is_logged_out_and_its_offers_go_to_another_agent(
     _agent_add(monkeypatch, SECOND, name="bob", rule="rule-2", skills=("facebook=5", "english=3"))
 
     assert run_cli("agent", "remove", "alice", "--yes").exit_code == 0
-    # Within a housekeeping pass (10 s), well before the offer's reservation (30 s) expires;
-    # bob, changed but still an agent, stays ready.
-    wait_for(lambda: _agent_row(own_store, "alice")[0] == "logged_out", "alice logged out", 20)
+    # Logged out by the removal itself, its offer routed again well before its reservation
+    # (30 s) expires; bob, changed but still an agent, stays ready.
+    assert _agent_row(own_store, "alice")[0] == "logged_out"
     assert _agent_row(own_store, "bob") == ("ready", {"facebook": 5}, 2)
     assert wait_for(lambda: _offered(w2, bob), "the offer to bob") == [itx1]
 
@@ -266,7 +267,9 @@ def test_a_removed_agent_is_logged_out_and_its_offers_go_to_another_agent(
     loads = "SELECT agent, load FROM runtime_agent_loads WHERE media_type = 'facebook'"
     assert sorted(_rows(own_store, loads)) == [("alice", 0), ("bob", 2)]
     logged = "event=removed-agent-logged-out tenant='Environment' agent='alice'"
-    assert sum(w.errors().count(logged) for w in workers) == 1  # by one worker, once
+    # by the removal, or by a worker's housekeeping passing as it opened the store; once
+    by_workers = sum(w.errors().count(logged) for w in workers)
+    assert by_workers + caplog.text.count(logged) == 1
 
 
 def _agent_row(store: str, agent: str) -> tuple[str, dict[str, int], int]:

@@ -416,13 +416,13 @@ def test_a_recorded_sqlite_store_whose_file_is_gone_is_unreachable(
     assert "alice" not in run_cli("agent", "list").stdout
 
 
-def _alice_offered_one(runtime: Runtime, clock: VirtualClock) -> str:
-    """Agent alice logged in, ready and offered a post (not accepted): its id."""
+def _alice_offered_one(runtime: Runtime, clock: VirtualClock, n: int = 1) -> str:
+    """Agent alice logged in, ready and offered post ``n`` (not accepted): its id."""
     from tests.runtime_support import DMS, TENANT, post
 
     runtime.agent_login(TENANT, "alice")
     runtime.agent_ready(TENANT, "alice")
-    itx = runtime.submit(TENANT, DMS, post(1)).interaction_id
+    itx = runtime.submit(TENANT, DMS, post(n)).interaction_id
     for _ in range(20):  # the inbound strategy buffers a post a few seconds first
         runtime.run_until_idle()
         if runtime.offers(TENANT, "alice"):
@@ -435,6 +435,11 @@ BEING_REMOVED = (
     "agent 'alice' is being removed (gsetup agent remove): it can neither log in nor take "
     "interactions"
 )
+
+
+AGENT = "SELECT state FROM runtime_agents WHERE name = 'alice'"
+ROWS = "SELECT id, state, assigned_to FROM interactions ORDER BY id"
+MARKS = "SELECT COUNT(*) FROM runtime_removals"
 
 
 def _store_rows(url: str, statement: str) -> list[tuple[object, ...]]:
@@ -487,19 +492,115 @@ def test_an_accept_between_the_check_and_the_removal_is_refused(
         removed = run_cli("agent", "remove", "alice", "--yes")
         assert removed.exit_code == 0, removed.stderr
         assert refusals == [(409, BEING_REMOVED)] * 3
-        rows = "SELECT id, state, assigned_to FROM interactions"
-        assert _store_rows(store, rows) == [(itx, "offered", "alice")]
-        agent = "SELECT state FROM runtime_agents WHERE name = 'alice'"
-        assert _store_rows(store, agent) == [("removing",)]  # the offer keeps it marked
-        config = open_database(db_url)
-        try:
-            assert runtime.log_out_removed_agents(config.engine) == ["alice"]
-        finally:
-            config.engine.dispose()
-        assert _store_rows(store, agent) == [("logged_out",)]
-        assert _store_rows(store, rows) == [(itx, "routing", None)]
+        # logged out by the removal itself, its offer back to routing: no mark is left
+        assert _store_rows(store, AGENT) == [("logged_out",)]
+        assert _store_rows(store, ROWS) == [(itx, "routing", None)]
         outcomes = "SELECT agent, outcome FROM runtime_offers"
         assert _store_rows(store, outcomes) == [("alice", "logged-out")]
+        assert _store_rows(store, MARKS) == [(0,)]
+        config = open_database(db_url)
+        try:
+            assert runtime.log_out_removed_agents(config.engine) == []
+        finally:
+            config.engine.dispose()
+    finally:
+        runtime.close()
+
+
+def test_an_agent_added_again_after_its_removal_logs_in(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A removal done while the agent had an offer left it marked ``removing`` for the
+    workers to log out: added again before that (or with no runtime running), it could never
+    log in to that store again. The removal logs it out itself, its offer back to routing,
+    and the agent added again logs in and accepts."""
+    from gsetup.runtime.api import open_runtime
+    from gsetup.runtime.clock import VirtualClock
+    from gsetup.runtime.store import default_store_url
+    from tests.runtime_support import TENANT, configure_tenant
+
+    configure_tenant(db_url, tmp_path, agents={"alice": 2})
+    store = default_store_url(db_url)
+    clock = VirtualClock()
+    runtime = open_runtime(TENANT, config_url=db_url, clock=clock)
+    try:
+        first = _alice_offered_one(runtime, clock)
+        removed = run_cli("agent", "remove", "alice", "--yes")
+        assert removed.exit_code == 0, removed.stderr
+        assert _store_rows(store, AGENT) == [("logged_out",)]
+        assert _store_rows(store, ROWS) == [(first, "routing", None)]
+        monkeypatch.setenv("ALICE_PASSWORD", PASSWORD)
+        add = ("agent", "add", "alice", "--skill", "facebook=5", "--skill", "english")
+        added = run_cli(*add, "--password-from", "env:ALICE_PASSWORD")
+        assert added.exit_code == 0, added.stderr
+        second = _alice_offered_one(runtime, clock, 2)
+        assert runtime.accept(TENANT, "alice", second).state == "agent"
+        assert _store_rows(store, AGENT) == [("ready",)]
+    finally:
+        runtime.close()
+
+
+# Holds the mark of ``agent remove alice`` until it is killed: it says so and sleeps where
+# the removal would apply its plan.
+_HOLDS_THE_MARK = """
+import sys, time
+import gsetup.commands.agents as agents
+from gsetup.cli.app import app
+from gsetup.cli.errors import run
+
+apply = agents.run_plan
+
+def held(*args, dry_run, **kwargs):
+    if not dry_run:
+        print("marked", flush=True)
+        time.sleep(120)
+    return apply(*args, dry_run=dry_run, **kwargs)
+
+agents.run_plan = held
+sys.exit(run(app, ["agent", "remove", "alice", "--yes"]))
+"""
+
+
+def test_a_mark_whose_remover_was_killed_is_no_mark(db_url: str, tmp_path: Path) -> None:
+    """A removal killed (SIGKILL) while it held the agent's mark could not take it off: the
+    agent could never log in or accept in that store again. A mark names its remover (host,
+    pid): while it lives the agent is refused; once it is gone, the agent's next action takes
+    the mark off (the agent as it was: its offer still its own)."""
+    import subprocess
+    import sys
+
+    from gsetup.runtime.api import open_runtime
+    from gsetup.runtime.clock import VirtualClock
+    from gsetup.runtime.errors import AgentActionError
+    from gsetup.runtime.store import default_store_url
+    from tests.runtime_support import TENANT, configure_tenant
+
+    configure_tenant(db_url, tmp_path, agents={"alice": 2})
+    store = default_store_url(db_url)
+    clock = VirtualClock()
+    runtime = open_runtime(TENANT, config_url=db_url, clock=clock)
+    command = [sys.executable, "-c", _HOLDS_THE_MARK]
+    try:
+        itx = _alice_offered_one(runtime, clock)
+        with subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ) as remover:
+            try:
+                said = remover.stdout.readline()
+                assert said == "marked\n", remover.stderr.read()
+                with pytest.raises(AgentActionError, match="is being removed") as refused:
+                    runtime.accept(TENANT, "alice", itx)
+                assert refused.value.status == 409
+            finally:
+                remover.kill()
+        assert remover.returncode == -9
+        assert _store_rows(store, AGENT) == [("removing",)]  # left behind
+        assert runtime.accept(TENANT, "alice", itx).state == "agent"
+        assert _store_rows(store, AGENT) == [("ready",)]
+        assert _store_rows(store, MARKS) == [(0,)]
+        runtime.done(TENANT, "alice", itx)
+        assert runtime.agent_login(TENANT, "alice").state == "not_ready"
+        assert "alice" in run_cli("agent", "list").stdout  # never removed
     finally:
         runtime.close()
 
@@ -528,12 +629,11 @@ def test_a_refused_or_failed_removal_leaves_the_agent_working(
     runtime = open_runtime(TENANT, config_url=db_url, clock=clock)
     try:
         itx = _alice_offered_one(runtime, clock)
-        agent = "SELECT state FROM runtime_agents WHERE name = 'alice'"
         before = snapshot(db_url)
         refused = run_cli("agent", "remove", "alice", "--yes")
         assert refused.exit_code == 2, refused.stdout
         assert f"holds 1 interaction(s) in the routing runtime ({held})" in refused.stderr
-        assert _store_rows(store, agent) == [("ready",)]
+        assert _store_rows(store, AGENT) == [("ready",)]
 
         def fail(*args: Any, dry_run: bool, **kwargs: Any) -> Any:
             if not dry_run:
@@ -549,9 +649,25 @@ def test_a_refused_or_failed_removal_leaves_the_agent_working(
         monkeypatch.setattr(gsetup.commands.agents, "run_plan", fail)
         failed = run_cli("agent", "remove", "alice", "--yes")  # marked in both, then failed
         assert (failed.exit_code, failed.stderr) == (2, "gsetup: error: the plan failed\n")
-        assert _store_rows(store, agent) == [("ready",)]
-        assert _store_rows(other, agent) == [("ready",)]
+        assert _store_rows(store, AGENT) == [("ready",)]
+        assert _store_rows(other, AGENT) == [("ready",)]
         assert snapshot(db_url) == before
         assert runtime.accept(TENANT, "alice", itx).state == "agent"
     finally:
         runtime.close()
+
+
+def test_a_mark_from_another_host_holds_until_its_lease() -> None:
+    """A remover on this host holds its mark while its pid lives; one on another host, whose
+    processes cannot be seen, until its lease runs out."""
+    import os
+    import socket
+    import time
+
+    from gsetup.plan.lock import holder_alive
+
+    here, now = socket.gethostname(), time.time()
+    assert holder_alive(here, os.getpid(), None)
+    assert holder_alive("elsewhere.invalid", 1, now + 60)
+    assert not holder_alive("elsewhere.invalid", 1, now - 1)
+    assert not holder_alive("elsewhere.invalid", 1, None)

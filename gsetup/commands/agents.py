@@ -21,7 +21,7 @@ from gsetup.commands.objects import show_object
 from gsetup.configdb.tenants import check_name
 from gsetup.context import Context
 from gsetup.deployment import ConfigObject, Options
-from gsetup.errors import BadInputError
+from gsetup.errors import BadInputError, GsetupError
 from gsetup.fileio import quote_prefix
 from gsetup.numbers import whole_number
 from gsetup.plan.model import Plan
@@ -185,7 +185,7 @@ def remove_agent(
             _best_effort(unmark, mark)
         raise
     for mark in marks:
-        _best_effort(finish, mark)
+        _best_effort(partial(finish, config=ctx.db.engine), mark)
     return plan
 
 
@@ -225,13 +225,11 @@ def _checked(
 
 
 def _best_effort(step: Callable[[Mark], None], mark: Mark) -> None:
-    """Take a mark off, or finish it, when the store can be reached; one that cannot keeps
-    the mark (docs/runtime.md says what to do then)."""
+    """Take a mark off, or finish it, when the store can be reached: one left behind is no
+    longer held once this process ends (docs/runtime.md)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from gsetup.runtime.errors import StoreError
-
-    with contextlib.suppress(SQLAlchemyError, StoreError):
+    with contextlib.suppress(SQLAlchemyError, GsetupError):
         step(mark)
 
 

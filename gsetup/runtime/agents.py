@@ -23,7 +23,7 @@ from gsetup.runtime.errors import AgentActionError
 from gsetup.runtime.ids import new_id
 from gsetup.runtime.interpreter import Suspended
 from gsetup.runtime.itx import Itx, dumps
-from gsetup.runtime.removal import REMOVING
+from gsetup.runtime.removal import REMOVING, forget, left_behind
 from gsetup.runtime.schema import agent_loads, agents
 from gsetup.runtime.turn import Turn
 
@@ -428,6 +428,18 @@ def _check_held(itx: Itx | None, interaction_id: str, agent: str, states: tuple[
     return itx
 
 
+def _marked(turn: Turn, slot: AgentSlot) -> bool:
+    """Whether a removal that is running holds the agent marked ``removing`` (under its row
+    lock); a mark whose remover is gone is taken off first, the agent as it was before."""
+    if slot.state != REMOVING:
+        return False
+    before = left_behind(turn.conn, turn.ctx.tenant, slot.name)
+    if before is None:
+        return True
+    _change_presence(turn, slot, before)
+    return False
+
+
 def _being_removed(agent: str) -> AgentActionError:
     return AgentActionError(
         409,
@@ -463,7 +475,7 @@ def login(ctx: EngineContext, agent: str, config: AgentConfig | None = None) -> 
         slot = _slot(turn, agent)
         if slot is None:
             conn.execute(agents.insert().values(tenant=ctx.tenant, name=agent, **values))
-        elif slot.state == REMOVING:
+        elif _marked(turn, slot):
             raise _being_removed(agent)
         else:
             _end_offers_of(turn, agent)
@@ -481,7 +493,7 @@ def set_presence(ctx: EngineContext, agent: str, state: str) -> AgentStatus:
     is refused)."""
     with _agent_turn(ctx, agent) as turn:
         slot = turn.agents[agent]
-        if slot.state == REMOVING:
+        if _marked(turn, slot):
             if state != "logged_out":
                 raise _being_removed(agent)
             _end_offers_of(turn, agent)
@@ -540,6 +552,8 @@ def log_out_removed(
         with _agent_turn(ctx, agent) as turn:
             slot = turn.agents[agent]
             if slot.state != "logged_out" and not agents_now([agent]):
+                if slot.state == REMOVING:  # its removal is done: the mark goes
+                    forget(turn.conn, ctx.tenant, agent)
                 _change_presence(turn, slot, "logged_out")
                 gone.append(agent)
     for agent in gone:
@@ -556,7 +570,7 @@ def accept_many(ctx: EngineContext, agent: str, interaction_ids: list[str]) -> l
     """The agent takes several interactions offered to it, in one transaction: all or none
     (the first one not offered to it raises and nothing changes)."""
     with _agent_turn(ctx, agent) as turn:
-        if turn.agents[agent].state == REMOVING:
+        if _marked(turn, turn.agents[agent]):
             raise _being_removed(agent)
         taken = _held_many(turn, agent, interaction_ids, ("offered",))
         for itx in taken:

@@ -6,35 +6,62 @@ one transaction under the agent's row lock (PostgreSQL: ``FOR UPDATE``; SQLite: 
 write lock), the lock every accept, login and presence change takes: an accept committed
 before the mark is seen by the check, one after it finds the mark and is refused (as are a
 login and ``ready``; the engine offers only to ready agents). A removal refused or failed
-puts the agent's state back; one done leaves it logged out.
+puts the agent's state back; one done leaves it logged out, its offers back to routing.
+
+A mark never outlives the removal that made it: ``runtime_removals`` names its remover (host,
+pid, and a lease for another host, as the apply lock does, :mod:`gsetup.plan.lock`) and the
+agent's state before it. One whose remover is gone (killed, or its store lost as it took the
+mark off) is no mark: the agent's next login, presence change or accept takes it off
+(:func:`left_behind`), and the workers log out one whose agent was removed.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Column, Float, Integer, MetaData, PrimaryKeyConstraint, String, Table
+
+from gsetup.plan.lock import holder_alive
 from gsetup.runtime import sql
 from gsetup.runtime.schema import agents, interactions
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
+    from sqlalchemy import Connection, Engine
 
 REMOVING = "removing"
+# How long a removal on another host may hold its marks past its wait for the tenant's lock
+# (GSETUP_LOCK_TIMEOUT): marking the other stores, applying the plan.
+MARK_MARGIN = 300.0
+
+# Made by the first mark in a store, as the endpoints' tables are (not a schema version's).
+_metadata = MetaData()
+removers = Table(
+    "runtime_removals",
+    _metadata,
+    Column("tenant", String(255), nullable=False),
+    Column("agent", String(255), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("until", Float, nullable=False),  # the lease seen from another host
+    Column("before", String(16)),  # the agent's state before the mark; NULL: no row then
+    PrimaryKeyConstraint("tenant", "agent"),
+)
 
 
 @dataclass(frozen=True)
 class Mark:
-    """Agent ``agent`` marked as being removed in the store at ``store_url``; ``before``:
-    its state there before (None: it had no row, the mark made one)."""
+    """Agent ``agent`` marked by this process as being removed in the store at
+    ``store_url``."""
 
     store_url: str
     tenant: str
     agent: str
-    before: str | None
 
 
 def held_by(store_url: str, tenant: str, agent: str, must_exist: bool) -> list[str]:
@@ -62,50 +89,126 @@ def mark_removing(
 
 
 def _mark(store_url: str, tenant: str, agent: str, must_exist: bool) -> Mark | list[str] | None:
+    from gsetup.configdb.database import lock_timeout
+
     with _agent_locked(store_url, tenant, agent, must_exist) as locked:
         if locked is None:
             return None
-        conn, before = locked
+        conn, state = locked
         held = _held(conn, tenant, agent)
         if held:
             return held
-        if before is None:  # never logged in there: a row that a login finds marked
+        before = state
+        if state == REMOVING:  # another removal's mark: this one takes it over
+            row = _holder(conn, tenant, agent)
+            before = "logged_out" if row is None else row.before
+            forget(conn, tenant, agent)
+        elif state is None:  # never logged in there: a row that a login finds marked
             values = {"state": REMOVING, "skills": "{}", "capacity": "{}"}
             conn.execute(
                 agents.insert().values(tenant=tenant, name=agent, updated_at=time.time(), **values)
             )
         else:
             _set_state(conn, tenant, agent, REMOVING)
-        return Mark(store_url, tenant, agent, before)
+        until = time.time() + lock_timeout() + MARK_MARGIN
+        conn.execute(
+            removers.insert().values(
+                tenant=tenant,
+                agent=agent,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                until=until,
+                before=before,
+            )
+        )
+        return Mark(store_url, tenant, agent)
 
 
 def unmark(mark: Mark) -> None:
     """The removal was refused or failed: the agent as it was before the mark."""
-    with _agent_locked(mark.store_url, mark.tenant, mark.agent) as locked:
-        if locked is None or locked[1] != REMOVING:
-            return
-        conn, _ = locked
-        if mark.before is None:
-            _delete(conn, mark)
-        else:
-            _set_state(conn, mark.tenant, mark.agent, mark.before)
+    with _own_mark(mark) as marked:
+        if marked is not None:
+            conn, before = marked
+            if before is None:
+                _delete(conn, mark)
+            else:
+                _set_state(conn, mark.tenant, mark.agent, before)
 
 
-def finish(mark: Mark) -> None:
-    """The agent was removed: logged out in the store (its row deleted if the mark made it).
-    With offers not accepted it keeps the mark: the runtime's workers log it out, which
-    sends them back to routing (``log_out_removed``)."""
-    with _agent_locked(mark.store_url, mark.tenant, mark.agent) as locked:
-        if locked is None or locked[1] != REMOVING:
+def finish(mark: Mark, config: Engine) -> None:
+    """The agent was removed (from the configuration database ``config``): logged out in
+    the store, its row deleted if the mark made it. Offers it has not accepted go back to
+    routing as the workers' housekeeping sends those of a removed agent
+    (``log_out_removed``), through a runtime opened on the store; should that fail, the mark
+    it leaves is no longer held (see the module's docstring), and the workers do it."""
+    from gsetup.runtime.api import open_runtime
+
+    with _own_mark(mark) as marked:
+        if marked is None:
             return
-        conn, _ = locked
+        conn, before = marked
         key = {"b_tenant": mark.tenant, "b_agent": mark.agent}
-        if conn.execute(sql.offered_to(interactions), key).first() is not None:
+        offered = conn.execute(sql.offered_to(interactions), key).first() is not None
+        if not offered:
+            if before is None:
+                _delete(conn, mark)
+            else:
+                _set_state(conn, mark.tenant, mark.agent, "logged_out")
+    if offered:  # still ``removing``, a mark let go of: what the housekeeping logs out
+        runtime = open_runtime(
+            mark.tenant,
+            config_url=config.url.render_as_string(hide_password=False),
+            store_url=mark.store_url,
+            create_store=False,
+        )
+        try:
+            runtime.log_out_removed_agents(config)
+        finally:
+            runtime.close()
+
+
+def left_behind(conn: Connection, tenant: str, agent: str) -> str | None:
+    """Under the row lock of ``agent``, marked ``removing``: None while the removal that
+    marked it runs; else the mark is taken off, and the state the agent goes back to is
+    returned (as before the mark; logged out if the mark made its row, or if the removal
+    was done and let go of it)."""
+    row = _holder(conn, tenant, agent)
+    if row is not None and holder_alive(row.host, row.pid, row.until):
+        return None
+    forget(conn, tenant, agent)
+    return "logged_out" if row is None or row.before is None else str(row.before)
+
+
+def forget(conn: Connection, tenant: str, agent: str) -> None:
+    """The record of ``agent``'s mark goes: the agent leaves ``removing`` in the same
+    transaction."""
+    r = removers.c
+    conn.execute(removers.delete().where(r.tenant == tenant, r.agent == agent))
+
+
+@contextmanager
+def _own_mark(mark: Mark) -> Iterator[tuple[Connection, str | None] | None]:
+    """Under the agent's row lock: the mark's record let go of, and the agent's state before
+    it (None: no row), for the block to write the agent's state; None when it is no longer
+    this process's mark (taken off, or over by another removal) or the store is gone."""
+    with _agent_locked(mark.store_url, mark.tenant, mark.agent) as locked:
+        if locked is None or locked[1] != REMOVING:
+            yield None
             return
-        if mark.before is None:
-            _delete(conn, mark)
-        else:
-            _set_state(conn, mark.tenant, mark.agent, "logged_out")
+        conn = locked[0]
+        row = _holder(conn, mark.tenant, mark.agent)
+        if row is None or (row.host, row.pid) != (socket.gethostname(), os.getpid()):
+            yield None
+            return
+        forget(conn, mark.tenant, mark.agent)
+        yield conn, row.before
+
+
+def _holder(conn: Connection, tenant: str, agent: str) -> Any:
+    from sqlalchemy import select
+
+    r = removers.c
+    return conn.execute(select(removers).where(r.tenant == tenant, r.agent == agent)).first()
 
 
 @contextmanager
@@ -115,7 +218,7 @@ def _agent_locked(
     """A write transaction on the store holding ``agent``'s row lock, and its state (None:
     no row); None when there is no store there yet (looking does not create it; StoreError
     if ``must_exist``)."""
-    from gsetup.runtime.store import peek, store_engine
+    from gsetup.runtime.store import create_tables, peek, store_engine
 
     with peek(store_url, agents.name, must_exist=must_exist) as conn:
         if conn is None:
@@ -123,6 +226,7 @@ def _agent_locked(
             return
     engine = store_engine(store_url, create=False)
     try:
+        create_tables(engine, _metadata)
         with engine.begin() as conn:
             statement = sql.agent_row(engine.dialect.name == "postgresql", False)
             row = conn.execute(statement, {"b_tenant": tenant, "b_agent": agent}).first()
