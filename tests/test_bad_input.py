@@ -202,6 +202,55 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
     "a long --app": (_args("route", "token", "create", "--app", LONG), "Applications/" + "x" * 27),
     "a long package": (_args("answers", "schema", LONG), f"no package {CUT}; the packages are"),
     "a long --set": (_install(FACEBOOK, "--set", LONG), f"--set {CUT}: use --set key=value"),
+    "a long option to get": (
+        _args("options", "get", "--app", "DMS_1", "a/" + LONG),
+        "no option 'a/" + "x" * 38 + "'... (3002 characters) on application 'DMS_1'",
+    ),
+    "a long --app of options": (
+        _args("options", "export", "--app", LONG),
+        f"no application {CUT} in tenant 'Environment'",
+    ),
+    "a long --annex": (
+        _args("options", "get", "--annex", "Applications/" + LONG, "a/b"),
+        "no object 'Applications/" + "x" * 27 + "'... (3013 characters) in tenant 'Environment'",
+    ),
+    "a long driver": (_args("driver", "install", LONG, "--yes"), f"unknown driver {CUT}; use one"),
+    "a long --dms to uninstall from": (
+        _args("driver", "uninstall", "twitter", "--dms", LONG, "--yes"),
+        f"no application {CUT} in tenant",
+    ),
+    "a long driver to upgrade": (
+        _args("driver", "upgrade", LONG, "--package", ".", "--dms", "DMS_1", "--yes"),
+        f"unknown driver {CUT}; use one",
+    ),
+    "a long application type": (
+        _args("app", "create", "X", "--type", LONG),
+        f"unknown application type {CUT}; types: ",
+    ),
+    "a long redundancy type": (
+        _args("app", "create", "X", "--type", "DigitalMessagingServer", "--redundancy-type", LONG),
+        f"unknown redundancy type {CUT}; types: ",
+    ),
+    "a long application to start": (_args("app", "start", LONG), f"no application {CUT} in"),
+    "a long --dms to configure": (
+        _args("configure", "dms-utf8", "--dms", LONG),
+        f"no application {CUT} in tenant",
+    ),
+    "a long plug-in --set": (
+        _args("configure", "workspace", "--set", LONG),
+        f"--set {CUT} is not allowed; use KEY=VALUE",
+    ),
+    "a long --dbms": (_args("sql", "list", "--dbms", LONG), f"Unknown DBMS {CUT}: use one of"),
+    "a long script": (
+        _args("sql", "show", LONG, "--dbms", "mssql"),
+        f"No script named {CUT}: run 'gsetup sql list'",
+    ),
+    "a long sql --package": (_args("sql", "list", "--package", LONG), f"Unknown package {CUT}"),
+    "a long dialect": (
+        _args("sql", "apply", "--url", LONG + "://x", "--dry-run"),
+        f"Unknown database dialect {CUT} in the URL",
+    ),
+    "a long --app of dms run": (_args("dms", "run", "--app", LONG), f"no application {CUT} in"),
     # DEL and the C1 controls (NEL a line break to some terminals) were taken in names.
     "DEL in an agent name": (
         _args("agent", "add", "a\x7fb", "--no-login"),

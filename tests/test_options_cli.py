@@ -357,7 +357,7 @@ def test_get_set_unset_on_an_application(db_url: str) -> None:
     assert "Nothing to change" in _ok("options", "unset", "--yes", "--app", "DMS_1", name)
     missing = run_cli("options", "get", "--app", "DMS_1", name)
     assert missing.exit_code == EXIT_BAD_INPUT
-    assert "no option [endpoints:101] facebook_queue on application 'DMS_1'" in missing.stderr
+    assert "no option 'endpoints:101/facebook_queue' on application 'DMS_1'" in missing.stderr
 
 
 def _media_type_facebook(url: str) -> None:

@@ -9,6 +9,7 @@ from gsetup.commands.objects import show_app
 from gsetup.configdb.tenants import check_name
 from gsetup.context import Context
 from gsetup.errors import BadInputError, ConflictError
+from gsetup.fileio import quote_prefix
 from gsetup.plan.model import Plan
 from gsetup.plan.run import run_plan
 from gsetup.state import DesiredObject, DesiredState, Removal, object_path
@@ -43,11 +44,13 @@ class AppSpec:
 def _attrs(spec: AppSpec) -> dict[str, Any]:
     if spec.app_type not in APP_TYPES:
         raise BadInputError(
-            f"unknown application type {spec.app_type!r}; types: {', '.join(APP_TYPES)}"
+            f"unknown application type {quote_prefix(spec.app_type)}; types: {', '.join(APP_TYPES)}"
         )
     if spec.redundancy_type not in REDUNDANCY_TYPES:
         allowed = ", ".join(t for t in REDUNDANCY_TYPES if t)
-        raise BadInputError(f"unknown redundancy type {spec.redundancy_type!r}; types: {allowed}")
+        raise BadInputError(
+            f"unknown redundancy type {quote_prefix(spec.redundancy_type)}; types: {allowed}"
+        )
     if spec.port is not None and not 1 <= spec.port <= 65535:
         raise BadInputError(f"port {spec.port} is out of range; use 1 to 65535")
     check_name(spec.name, "application")

@@ -48,6 +48,7 @@ from gsetup.drivers.specs import (
     secret_keys,
 )
 from gsetup.errors import BadInputError, NotFoundError
+from gsetup.fileio import quote_prefix
 from gsetup.plan.apply import Operation, apply_state, apply_states, plan_states
 from gsetup.plan.model import Change, Plan
 from gsetup.plan.pending import FileSwap
@@ -155,7 +156,7 @@ def _load_dms(ctx: Context, tenant: str, names: list[str] | None) -> list[Config
     for name in names or ():
         app = by_name.get(name)
         if app is None:
-            raise NotFoundError(f"no application {name!r} in tenant {tenant!r}")
+            raise NotFoundError(f"no application {quote_prefix(name)} in tenant {tenant!r}")
         if app.app_type != DMS_TYPE:
             raise BadInputError(
                 f"application {name!r} is of type {app.app_type}, not {DMS_TYPE}: the Cloud "

@@ -50,8 +50,9 @@ class Target:
     def describe(self) -> str:
         """``application 'DMS_1' in tenant 'Environment'``, for messages."""
         if self.kind == "application":
-            return f"application {self.path.rsplit('/', 1)[-1]!r} in tenant {self.tenant!r}"
-        return f"object {self.path!r} in tenant {self.tenant!r}"
+            name = self.path.rsplit("/", 1)[-1]
+            return f"application {quote_prefix(name)} in tenant {self.tenant!r}"
+        return f"object {quote_prefix(self.path)} in tenant {self.tenant!r}"
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,11 @@ def find_target(
     with deployment.open_tenant(ctx, name) as (conn, tid):
         found = deployment.object_id(conn, tid, path)
     if found is None or (app is not None and found[0] != "application"):
-        what = f"application {app!r}" if app is not None else f"object {path!r}"
+        what = (
+            f"application {quote_prefix(app)}"
+            if app is not None
+            else f"object {quote_prefix(path)}"
+        )
         raise NotFoundError(f"no {what} in tenant {name!r}")
     return Target(name, found[0], path, found[1])
 
@@ -115,8 +120,8 @@ def _split_annex(annex: str, tenant: str | None) -> tuple[str, str]:
     named, rel = split_full_path(path)
     if tenant is not None and tenant != named:
         raise BadInputError(
-            f"--annex {annex!r} starts with tenant {named!r} but --tenant is {tenant!r}; "
-            "give a tenant-relative path or drop --tenant"
+            f"--annex {quote_prefix(annex)} starts with tenant {named!r} but --tenant is "
+            f"{tenant!r}; give a tenant-relative path or drop --tenant"
         )
     return named, rel
 
@@ -241,7 +246,7 @@ def get_option(ctx: Context, target: Target, name: OptionKey) -> OptionView:
         rows = deployment.option_rows(conn, target.id, name)
     for section, key, value, secret in rows:
         return OptionView(target, section, key, MASK if secret else value, secret)
-    raise NotFoundError(f"no option [{name[0]}] {name[1]} on {target.describe()}")
+    raise NotFoundError(f"no option {quote_prefix('/'.join(name))} on {target.describe()}")
 
 
 def set_option(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from gsetup.context import Context
 from gsetup.errors import NotFoundError
+from gsetup.fileio import quote_prefix
 from gsetup.process.config import SECTION, ProcessConfig, process_config
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ def process_of(ctx: Context, tenant: str, name: str) -> ProcessConfig:
     with deployment.open_tenant(ctx, tenant) as (conn, tid):
         app = deployment.application(conn, tid, name)
         if app is None:
-            raise NotFoundError(f"no application {name!r} in tenant {tenant!r}")
+            raise NotFoundError(f"no application {quote_prefix(name)} in tenant {tenant!r}")
         stored = deployment.options(conn, tid, app.path, sections=[SECTION])
     options = {key: option.value for (_section, key), option in stored.items()}
     # What the application runs may be gsetup itself (the DMS stand-in): same database.

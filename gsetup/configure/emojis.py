@@ -10,6 +10,7 @@ from pathlib import Path
 
 from gsetup.configure.snapshot import Snapshot
 from gsetup.errors import BadInputError
+from gsetup.fileio import quote_prefix
 from gsetup.state import DesiredObject, OptionValue, object_path
 
 # The guide's example name; facebook.emojis-business-attribute and
@@ -37,8 +38,8 @@ def check_code(text: str, where: str) -> str:
     number = int(match.group(1), 16) if match else -1
     if not 0 < number <= 0x10FFFF or number in _SURROGATES:
         raise BadInputError(
-            f"{where}: {text!r} is not a Unicode code point in hexadecimal; use one such as "
-            "1F607 (U+1F607 is accepted too)"
+            f"{where}: {quote_prefix(text)} is not a Unicode code point in hexadecimal; use one "
+            "such as 1F607 (U+1F607 is accepted too)"
         )
     return f"{number:X}"
 

@@ -18,6 +18,7 @@ from gsetup.context import Context
 from gsetup.deployment import StoredOption
 from gsetup.drivers.specs import validate_option
 from gsetup.errors import BadInputError
+from gsetup.fileio import quote_prefix
 from gsetup.packages.catalogue import get_package
 from gsetup.packages.next_steps import SUBMIT_COMMENTS_BY_PACKAGE
 from gsetup.plan.model import Plan
@@ -94,7 +95,9 @@ def submit_comments_value(snap: Snapshot, facebook_bp: str | None) -> tuple[str,
     if facebook_bp is not None:
         if facebook_bp not in SUBMIT_COMMENTS_BY_PACKAGE:
             allowed = ", ".join(SUBMIT_COMMENTS_BY_PACKAGE)
-            raise BadInputError(f"--facebook-bp {facebook_bp!r} is not allowed; use {allowed}")
+            raise BadInputError(
+                f"--facebook-bp {quote_prefix(facebook_bp)} is not allowed; use {allowed}"
+            )
         require_installed(snap, get_package(facebook_bp), (INBOUND,))
         return facebook_bp, SUBMIT_COMMENTS_BY_PACKAGE[facebook_bp]
     installed = sorted(p for p in snap.installed() if p in SUBMIT_COMMENTS_BY_PACKAGE)

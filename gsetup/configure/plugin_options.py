@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gsetup.errors import BadInputError
+from gsetup.fileio import quote_prefix
 from gsetup.numbers import whole_number
 from gsetup.state import OptionKey, OptionValue
 
@@ -60,7 +61,8 @@ def plugin_option_values(given: Iterable[str], *, emojis: bool) -> dict[OptionKe
         if option is None or not equals:
             allowed = ", ".join(PLUGIN_OPTIONS)
             raise BadInputError(
-                f"--set {item!r} is not allowed; use KEY=VALUE with KEY one of: {allowed}"
+                f"--set {quote_prefix(item)} is not allowed; use KEY=VALUE with KEY one of: "
+                f"{allowed}"
             )
         values[option.key] = check_plugin_value(option, value.strip())
     return {(SECTION, key): OptionValue(value) for key, value in values.items()}
@@ -68,7 +70,7 @@ def plugin_option_values(given: Iterable[str], *, emojis: bool) -> dict[OptionKe
 
 def check_plugin_value(option: PluginOption, value: str) -> str:
     """``value`` if ``option`` can take it; an error that says what is allowed."""
-    where = f"[{SECTION}] {option.key}: {value!r}"
+    where = f"[{SECTION}] {option.key}: {quote_prefix(value)}"
     if option.kind == "regex":
         try:
             # The plug-in runs .NET regular expressions; (?<name>...) is Python's (?P<name>...).

@@ -16,6 +16,7 @@ from gsetup.deployment import (
 )
 from gsetup.drivers.specs import Driver, parse_channel_section
 from gsetup.errors import BadInputError, NotFoundError
+from gsetup.fileio import quote_prefix
 from gsetup.packages.catalogue import catalogue, get_package
 from gsetup.packages.model import Family, Package
 
@@ -86,7 +87,7 @@ def find_app(snap: Snapshot, app_type: str, name: str | None, flag: str) -> Conf
     if name is not None:
         obj = snap.applications.get(name)
         if obj is None:
-            raise NotFoundError(f"no application {name!r} in tenant {snap.tenant!r}")
+            raise NotFoundError(f"no application {quote_prefix(name)} in tenant {snap.tenant!r}")
         if obj.info.app_type != app_type:
             have = obj.info.app_type or "an application without a type"
             raise BadInputError(
@@ -151,7 +152,9 @@ def choose_package(
         package = get_package(given)
         if package.family != family or not has_stages(package, stages):
             fitting = ", ".join(p.name for p in catalogue() if _fits(p, family, stages))
-            raise BadInputError(f"{flag} {given!r} does not fit here; use one of: {fitting}")
+            raise BadInputError(
+                f"{flag} {quote_prefix(given)} does not fit here; use one of: {fitting}"
+            )
         require_installed(snap, package, stages)
         return package
     installed = snap.installed()

@@ -14,6 +14,7 @@ from gsetup.configure.snapshot import Snapshot, choose_package, find_app, read_t
 from gsetup.context import Context
 from gsetup.deployment import ConfiguredApplication
 from gsetup.errors import BadInputError
+from gsetup.fileio import quote_prefix
 from gsetup.packages.model import Family, Package
 from gsetup.packages.requirements import parse_version
 from gsetup.plan.model import Plan
@@ -40,8 +41,8 @@ def plugin_version_option(version: str) -> dict[OptionKey, OptionValue]:
     """The record of the plug-in's version; an error unless it is dotted numbers."""
     if parse_version(version) is None:
         raise BadInputError(
-            f"--plugin-version {version!r} is not allowed; use the plug-in's version as "
-            "Genesys numbers it, such as 8.5.400.86"
+            f"--plugin-version {quote_prefix(version)} is not allowed; use the plug-in's version "
+            "as Genesys numbers it, such as 8.5.400.86"
         )
     return {PLUGIN_VERSION: OptionValue(version.strip())}
 

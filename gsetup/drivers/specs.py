@@ -321,4 +321,6 @@ def secret_keys(driver: Driver) -> frozenset[str]:
 
 def _check_driver(driver: str) -> None:
     if driver not in DRIVERS:
-        raise BadInputError(f"unknown driver {driver!r}; use one of: {', '.join(DRIVERS)}")
+        raise BadInputError(
+            f"unknown driver {quote_prefix(driver)}; use one of: {', '.join(DRIVERS)}"
+        )

@@ -8,6 +8,7 @@ gsetup.sqlscripts never guesses them from package names.
 from __future__ import annotations
 
 from gsetup.errors import NotFoundError
+from gsetup.fileio import quote_prefix
 from gsetup.packages.catalogue import catalogue, get_package
 from gsetup.sqlscripts.catalog import GROUPS
 
@@ -28,8 +29,8 @@ def _groups_of(name: str) -> set[str]:
         return {name}
     if name not in {p.name for p in catalogue()}:
         raise NotFoundError(
-            f"Unknown package {name!r}: use one of {', '.join(GROUPS)}, or a BP package "
-            "name such as facebook-bp or twitter-bp-iwd."
+            f"Unknown package {quote_prefix(name)}: use one of {', '.join(GROUPS)}, or a BP "
+            "package name such as facebook-bp or twitter-bp-iwd."
         )
     package = get_package(name)
     groups: set[str] = {pair.group for pair in package.script_pairs}

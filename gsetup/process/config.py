@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gsetup.errors import BadInputError
+from gsetup.fileio import quote_prefix
 from gsetup.numbers import decimal_number
 
 SECTION = "gsetup-process"
@@ -48,13 +49,15 @@ def process_config(
     env: Mapping[str, str] | None = None,
 ) -> ProcessConfig:
     """Check ``attrs`` (the application's fields) and ``options`` (its ``[gsetup-process]``)."""
-    where = f"application {app!r}, [{SECTION}]"
+    where = f"application {quote_prefix(app)}, [{SECTION}]"
     unknown = sorted(set(options) - set(KEYS))
     if unknown:
         raise BadInputError(f"{where} {unknown[0]}: unknown key; allowed: {', '.join(KEYS)}")
     adapter = options.get("adapter", "local")
     if adapter not in ADAPTERS:
-        raise BadInputError(f"{where} adapter: {adapter!r}; allowed: {', '.join(ADAPTERS)}")
+        raise BadInputError(
+            f"{where} adapter: {quote_prefix(adapter)}; allowed: {', '.join(ADAPTERS)}"
+        )
     working = attrs.get("working_dir") or ""
     if working and (not Path(working).is_absolute() or not Path(working).is_dir()):
         raise BadInputError(
@@ -84,7 +87,9 @@ def _timeout(value: str | None, where: str) -> float:
         return DEFAULT_TIMEOUT
     seconds = decimal_number(value)
     if seconds is None or not 0 < seconds <= 3600:
-        raise BadInputError(f"{where} timeout: {value!r}; allowed: seconds from 0 to 3600")
+        raise BadInputError(
+            f"{where} timeout: {quote_prefix(value)}; allowed: seconds from 0 to 3600"
+        )
     return seconds
 
 

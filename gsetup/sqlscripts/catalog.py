@@ -7,6 +7,7 @@ from typing import Literal
 
 from gsetup.columns import SCRIPT_PAIRS, CustomColumn, ScriptPair
 from gsetup.errors import BadInputError, NotFoundError
+from gsetup.fileio import quote_prefix
 
 Kind = Literal["cleanup", "alter"]
 KINDS: tuple[Kind, ...] = ("cleanup", "alter")  # run order within a pair
@@ -63,7 +64,7 @@ def get_dbms(name: str) -> Dbms:
         if dbms.name == name.lower():
             return dbms
     allowed = ", ".join(d.name for d in DBMSES)
-    raise BadInputError(f"Unknown DBMS {name!r}: use one of {allowed}.")
+    raise BadInputError(f"Unknown DBMS {quote_prefix(name)}: use one of {allowed}.")
 
 
 def check_groups(groups: list[str] | None) -> list[str]:
@@ -72,7 +73,9 @@ def check_groups(groups: list[str] | None) -> list[str]:
         return list(GROUPS)
     unknown = [g for g in groups if g not in GROUPS]
     if unknown:
-        raise NotFoundError(f"Unknown script group {unknown[0]!r}: use one of {', '.join(GROUPS)}.")
+        raise NotFoundError(
+            f"Unknown script group {quote_prefix(unknown[0])}: use one of {', '.join(GROUPS)}."
+        )
     return [group for group in GROUPS if group in groups]
 
 
@@ -87,7 +90,7 @@ def get_script(name: str) -> Script:
     for script in scripts_in_run_order(list(GROUPS)):
         if script.name.lower() == wanted:
             return script
-    raise NotFoundError(f"No script named {name!r}: run 'gsetup sql list' to see them.")
+    raise NotFoundError(f"No script named {quote_prefix(name)}: run 'gsetup sql list' to see them.")
 
 
 def list_scripts(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from gsetup.configdb.database import connect_args, scrub
 from gsetup.errors import BadInputError, DatabaseError, GsetupError, PermissionDeniedError
+from gsetup.fileio import quote_prefix
 from gsetup.sqlscripts.catalog import Dbms, get_dbms
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def parse_target(url: str) -> Target:
     if backend not in _BACKENDS:
         allowed = ", ".join(sorted(set(_BACKENDS.values())))
         raise BadInputError(
-            f"Unknown database dialect {backend!r} in the URL: use one of {allowed}."
+            f"Unknown database dialect {quote_prefix(backend)} in the URL: use one of {allowed}."
         )
     target = Target(parsed, get_dbms(_BACKENDS[backend]))
     _check_sqlite_file(target)

@@ -24,6 +24,7 @@ from gsetup.drivers.specs import (
 )
 from gsetup.drivers.terms import SOCIAL_ENGAGEMENT_TERMS as TERMS
 from gsetup.errors import BadInputError
+from gsetup.fileio import quote_prefix
 from gsetup.options import check_text
 from gsetup.wizards.answers import (
     AnswerSource,
@@ -95,7 +96,7 @@ def parse_driver(name: str) -> Driver:
     for driver in DRIVERS:
         if name == driver:
             return driver
-    raise BadInputError(f"unknown driver {name!r}; use one of: {', '.join(DRIVERS)}")
+    raise BadInputError(f"unknown driver {quote_prefix(name)}; use one of: {', '.join(DRIVERS)}")
 
 
 def answer_sources(request: DriverRequest) -> list[AnswerSource]:
