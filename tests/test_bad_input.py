@@ -251,6 +251,14 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
         f"Unknown database dialect {CUT} in the URL",
     ),
     "a long --app of dms run": (_args("dms", "run", "--app", LONG), f"no application {CUT} in"),
+    "a long extra argument": (
+        _args("object", "list", "x" * 5000),
+        "Got unexpected extra argument(s) ('" + "x" * 40 + "'... (5000 characters)) (gsetup",
+    ),
+    "extra arguments": (
+        _args("history", "a", "b"),
+        "Got unexpected extra argument(s) ('a b') (gsetup history -h shows the usage)",
+    ),
     # DEL and the C1 controls (NEL a line break to some terminals) were taken in names.
     "DEL in an agent name": (
         _args("agent", "add", "a\x7fb", "--no-login"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -70,10 +71,18 @@ def guarded(command: Callable[[], int], debug: bool) -> int:
         return EXIT_FAILURE
 
 
+_EXTRA_ARGS = re.compile(r"(Got unexpected extra argument\(s\)) \((.*)\)", re.DOTALL)
+
+
 def _usage_message(exc: Exception) -> str:
     """``No such option: --bogus (gsetup tenant list -h shows the usage)``."""
+    from gsetup.fileio import quote_prefix
+
     format_message = getattr(exc, "format_message", None)
     message = format_message() if format_message is not None else str(exc)
+    extra = _EXTRA_ARGS.fullmatch(message)
+    if extra:  # click repeats the extra arguments whole: they may be megabytes
+        message = f"{extra[1]} ({quote_prefix(extra[2])})"
     command = getattr(getattr(exc, "ctx", None), "command_path", None)
     return f"{message.rstrip('.')} ({command} -h shows the usage)" if command else message
 
