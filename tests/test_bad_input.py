@@ -259,6 +259,27 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
         _args("history", "a", "b"),
         "Got unexpected extra argument(s) ('a b') (gsetup history -h shows the usage)",
     ),
+    # A store URL that cannot be parsed was refused without naming --store.
+    "a long --store of route run": (
+        _args("route", "run", "--store", LONG),
+        f"--store {CUT} is not a store URL; use e.g. sqlite:///",
+    ),
+    "an empty --store of route status": (
+        _args("route", "status", "--store", ""),
+        "--store '' is not a store URL; use e.g. sqlite:///",
+    ),
+    "a --store of route replay": (
+        _args("route", "replay", "x.jsonl", "--store", "not a url"),
+        "--store 'not a url' is not a store URL",
+    ),
+    "a --store of agent remove": (
+        _args("agent", "remove", "bob", "--store", "sqlite:///ok.db", "--store", "::"),
+        "--store '::' is not a store URL",
+    ),
+    "a long store to forget": (
+        _args("route", "store", "forget", LONG),
+        f"{CUT} is not a store URL; give one that gsetup route store list shows",
+    ),
     # DEL and the C1 controls (NEL a line break to some terminals) were taken in names.
     "DEL in an agent name": (
         _args("agent", "add", "a\x7fb", "--no-login"),

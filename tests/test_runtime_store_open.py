@@ -123,4 +123,6 @@ def test_an_empty_store_url_is_refused_not_taken_as_the_default(
     configure_tenant(db_url, tmp_path, agents={})
     empty = run_cli("route", "status", "--store", "")
     assert empty.exit_code == 2
-    assert empty.stderr.startswith("gsetup: error: '' is not a store URL; use e.g. sqlite:///")
+    assert empty.stderr.startswith(
+        "gsetup: error: --store '' is not a store URL; use e.g. sqlite:///"
+    )

@@ -13,6 +13,7 @@ from gsetup.cli.common import (
     JSON_HELP,
     TENANT_HELP,
     YES_HELP,
+    check_store,
     confirmation,
     emit_json,
     finish_plan,
@@ -132,6 +133,8 @@ def remove(
     """
     from gsetup.commands.agents import remove_agent
 
+    for url in store or ():
+        check_store(url)
     context = open_context(ctx)
     mode = confirmation(dry_run, yes, detailed, as_json)
     plan = mode.apply_plan(

@@ -105,6 +105,14 @@ def connect_as(g: Globals, *, upgrade: bool | None = None, writes: bool = True) 
     return connect(g.db, user=g.user, password=ask_password, upgrade=upgrade, create=writes)
 
 
+def check_store(url: str | None) -> None:
+    """Refuse a ``--store`` that is no URL before anything runs, naming the option."""
+    if url is not None:
+        from gsetup.runtime.store import parse_store_url
+
+        parse_store_url(url, "--store")
+
+
 def emit_json(data: Any) -> None:
     """Print ``data`` as indented JSON."""
     print(json.dumps(data, indent=2, default=str, ensure_ascii=False))

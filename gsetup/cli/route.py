@@ -15,6 +15,7 @@ from gsetup.cli.common import (
     JSON_HELP,
     TENANT_HELP,
     YES_HELP,
+    check_store,
     confirmation,
     emit_json,
     finish_plan,
@@ -195,6 +196,7 @@ def run(
     from gsetup.cli.progress import show_rule_loading
     from gsetup.commands.serve import parse_listen, run_tenant
 
+    check_store(store)
     address = parse_listen(listen)
     show_rule_loading()
 
@@ -218,6 +220,7 @@ def status(
     store."""
     from gsetup.commands.route_status import runtime_status
 
+    check_store(store)
     data = runtime_status(open_context(ctx), tenant, store)
     if as_json:
         emit_json(data)
@@ -320,6 +323,7 @@ def replay(
     from gsetup.commands.route_replay import replay_file
     from gsetup.runtime.views import to_json
 
+    check_store(store)
     show_rule_loading()
     with measured("Replaying", "virtual seconds") as update:
         report = replay_file(open_context(ctx), tenant, traffic, store, update)

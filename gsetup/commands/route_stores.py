@@ -11,6 +11,7 @@ from gsetup.configdb.database import redact_url, url_or_none
 from gsetup.configdb.tenants import tenant_id
 from gsetup.context import Context
 from gsetup.errors import BadInputError, ConflictError, NotFoundError
+from gsetup.fileio import quote_prefix
 from gsetup.plan.model import Change, Plan
 from gsetup.runtime.endpoints import UsedStore, store_key, unreadable, used_stores_of
 
@@ -48,8 +49,8 @@ def forget_store(ctx: Context, tenant: str, store: str, *, dry_run: bool) -> Pla
     _check_tenant(ctx, tenant, change=True)
     if url_or_none(store) is None:
         raise BadInputError(
-            f"{redact_url(store)!r} is not a store URL; give one that gsetup route store list "
-            "shows, e.g. sqlite:///path/runtime.db or postgresql+psycopg://user@host/dbname"
+            f"{quote_prefix(redact_url(store))} is not a store URL; give one that gsetup route "
+            "store list shows, e.g. sqlite:///path/runtime.db or postgresql+psycopg://user@host/dbname"
         )
     default = _default_store(ctx)
     recorded = used_stores_of(default, tenant)

@@ -28,6 +28,7 @@ from gsetup.runtime.schema import (
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine, MetaData, Table
+    from sqlalchemy.engine import URL
 
 STORE_FILE = "gsetup-runtime.db"
 # pg_advisory_xact_lock key held while a store is created or upgraded ("gsetup" in ASCII)
@@ -206,20 +207,30 @@ def open_store(url: str, *, create: bool = True) -> Store:
     return store
 
 
+def parse_store_url(url: str, option: str = "") -> URL:
+    """``url`` parsed; a StoreError naming ``option`` (``--store``) when it is no URL."""
+    from gsetup.configdb.database import redact_url, url_or_none
+    from gsetup.fileio import quote_prefix
+
+    parsed = url_or_none(url)
+    if parsed is None:
+        given = f"{option} " if option else ""
+        raise StoreError(
+            f"{given}{quote_prefix(redact_url(url))} is not a store URL; use e.g. "
+            "sqlite:///runtime.db or postgresql+psycopg://user@host/dbname"
+        )
+    return parsed
+
+
 def store_engine(url: str, create: bool) -> Engine:
     """An engine for the store at ``url`` (SQLite: WAL, write transactions that lock at
     once); without ``create`` a missing SQLite file is refused, not made."""
     from sqlalchemy import create_engine, event
     from sqlalchemy.exc import DBAPIError
 
-    from gsetup.configdb.database import connect_args, redact_url, supported, url_or_none
+    from gsetup.configdb.database import connect_args, supported
 
-    parsed = url_or_none(url)
-    if parsed is None:
-        raise StoreError(
-            f"{redact_url(url)!r} is not a store URL; use e.g. sqlite:///runtime.db or "
-            "postgresql+psycopg://user@host/dbname"
-        )
+    parsed = parse_store_url(url)
     backend = parsed.get_backend_name()
     if not supported(parsed):
         raise StoreError(
