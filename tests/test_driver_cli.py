@@ -130,6 +130,8 @@ def test_install_from_the_example_keeps_existing_options(
     dumped = json.dumps(history)
     assert API_KEY not in dumped and HUB_PASSWORD not in dumped
     assert history["operation"] == "driver install"
+    recorded = [c for c in history["changes"] if isinstance(c, dict) and c["target"] == "file"]
+    assert recorded == file_changes  # the files the plan showed, recorded with it
     assert history["answers"]["terms"]["version"] == "9.0.0"
     assert history["answers"]["terms"]["accepted_by"]
     assert history["answers"]["accept_terms"] is True
@@ -227,7 +229,10 @@ def test_install_then_uninstall_leaves_the_dms_as_before(db_url: str, dms: Path)
     for driver in ("facebook", "twitter"):
         gone = run_cli("driver", "uninstall", "--yes", driver, "--dms", "DMS_1", "--json")
         assert gone.exit_code == 0, gone.stderr
-        assert {c["action"] for c in gone.json()["changes"] if c["target"] == "file"} == {"delete"}
+        removed = [c for c in gone.json()["changes"] if c["target"] == "file"]
+        assert {c["action"] for c in removed} == {"delete"}
+        recorded = _history(db_url)[-1]["changes"]
+        assert [c for c in recorded if isinstance(c, dict) and c["target"] == "file"] == removed
     assert _options(db_url).pop(("channel-facebook", "x-added-later"))[1] == "kept"
     _user_option(db_url, "channel-facebook", "x-added-later", None)
     assert snapshot(db_url) == before

@@ -690,3 +690,54 @@ def test_a_move_keeps_the_old_homes_files_another_tenant_still_uses(
     assert _placed(old) == set()
     assert not (old / "Scripts").exists() and not (old / "Rules").exists()
     assert _placed(new) == {p.replace(str(old), str(new)) for p in before}
+
+
+def _file_changes(changes: list[dict[str, object]]) -> set[tuple[object, object]]:
+    """The (action, path) of the file changes that did something."""
+    return {
+        (c["action"], c["path"]) for c in changes if c["target"] == "file" and c["action"] != "keep"
+    }
+
+
+def test_the_history_records_the_file_changes_the_plan_showed(db_url: str, workdir: Path) -> None:
+    """The strategy, script and rule files an install or uninstall writes, moves or deletes
+    were added to the plan after the history row was written: the row lacked them."""
+    old, new = workdir / "old", workdir / "new"
+
+    def recorded() -> list[tuple[str, set[tuple[object, object]], dict[str, int]]]:
+        entries = run_cli("history", "--changes", "--json").json()
+        return [(e["operation"], _file_changes(e["changes"]), e["summary"]) for e in entries]
+
+    def check(result: CliResult, operation: str, entries: int) -> set[tuple[object, object]]:
+        assert result.exit_code == 0, result.stderr
+        history = recorded()
+        assert len(history) == entries
+        shown = result.json()
+        assert history[0] == (operation, _file_changes(shown["changes"]), shown["summary"])
+        return history[0][1]
+
+    first = check(_install_at(old, "--yes"), "install", 1)
+    assert ("create", str(old / "Strategies" / "facebook-inbound-strategy.yaml")) in first
+    assert ("create", str(old / "Rules" / "screening.yaml")) in first
+    assert {a for a, _ in first} == {"create"}
+
+    # Nothing to do: no entry, as before. Only a file to put back: an entry saying so.
+    assert _install_at(old, "--yes").exit_code == 0
+    assert len(recorded()) == 1
+    (old / "Rules" / "screening.yaml").unlink()
+    restored = check(_install_at(old, "--yes"), "install", 2)
+    assert restored == {("create", str(old / "Rules" / "screening.yaml"))}
+
+    moved = check(_install_at(new, "--yes"), "install", 3)
+    assert ("delete", str(old / "Strategies" / "facebook-inbound-strategy.yaml")) in moved
+    assert ("create", str(new / "Strategies" / "facebook-inbound-strategy.yaml")) in moved
+    assert ("delete", str(old / "Rules" / "screening.yaml")) in moved
+    assert ("create", str(new / "Rules" / "screening.yaml")) in moved
+
+    gone = check(run_cli("uninstall", "facebook-bp", "--yes", "--json"), "uninstall", 4)
+    assert {p for _, p in moved if p.startswith(str(new))} == {p for _, p in gone}
+    assert {a for a, _ in gone} == {"delete"}
+
+    table = run_cli("history", "--changes")
+    assert table.exit_code == 0, table.stderr
+    assert f"delete {new / 'Rules' / 'screening.yaml'}" in table.stdout

@@ -189,14 +189,16 @@ def _run(
     ctx: Context, step: _Step, operation: Operation, dry_run: bool, progress: Progress | None
 ) -> Plan:
     """Plan, or stage the files, apply the states in one transaction, then place the files."""
+    changes = _file_changes(step.files)
     if dry_run:
         plan = plan_states(ctx.db.engine, step.states)
-    else:
-        files = FileSwap()
-        staging.add_steps(files, step.files, step.package)
-        plan = apply_states(ctx.db.engine, step.states, operation, progress=progress, files=files)
-    plan.changes.extend(_file_changes(step.files))
-    return plan
+        plan.changes.extend(changes)
+        return plan
+    files = FileSwap()
+    staging.add_steps(files, step.files, step.package)
+    return apply_states(
+        ctx.db.engine, step.states, operation, progress=progress, files=files, file_changes=changes
+    )
 
 
 def _operation(
@@ -471,14 +473,15 @@ def uninstall_driver(
     version = old.version if old else None
     answers = {"tenant": tenant, "dms": dms, "channel": channel}
     kept: list[str] = []
+    changes = _file_changes(files)
     if dry_run:
         plan = plan_states(ctx.db.engine, states)
+        plan.changes.extend(changes)
     else:
         op = _operation(ctx, "driver uninstall", driver, version, answers)
-        plan = apply_states(ctx.db.engine, states, op)
+        plan = apply_states(ctx.db.engine, states, op, file_changes=changes)
         if removes and old is not None:
             kept = list(remove_installed(old).kept)
-    plan.changes.extend(_file_changes(files))
     return DriverResult(driver, dms, plan, not dry_run, version, [section], kept_files=kept)
 
 

@@ -25,7 +25,7 @@ from gsetup.installer.home import SCRIPTS_DIR, HomeFiles, placement, removal
 from gsetup.packages import Answers, Package, catalogue, desired_state, get_package, next_steps
 from gsetup.plan.apply import Operation, apply_states, plan_states
 from gsetup.plan.lock import holding_lock
-from gsetup.plan.model import Plan
+from gsetup.plan.model import Change, Plan
 from gsetup.plan.pending import FileSwap
 from gsetup.runtime.classify.rules import RULES_DIR
 from gsetup.state import DesiredObject, DesiredState, OptionValue, Removal
@@ -136,7 +136,7 @@ def _install(
     steps = next_steps(package, answers, home / "Scripts")
     if operation is None:
         plan = plan_states(ctx.db.engine, states)
-        _add_file_changes(plan, file_plan, old_plan, home_files)
+        plan.changes.extend(_file_changes(file_plan, old_plan, home_files))
         return InstallResult(package, plan, False, steps)
 
     swap = FileSwap()
@@ -145,8 +145,8 @@ def _install(
     kept = strategy_files.add_removal(swap, old_dir, recorded) if old_dir else []
     for old in home_files[1:]:
         old.add_to(swap)
-    plan = apply_states(ctx.db.engine, states, operation, files=swap)
-    _add_file_changes(plan, file_plan, old_plan, home_files)
+    changes = _file_changes(file_plan, old_plan, home_files)
+    plan = apply_states(ctx.db.engine, states, operation, files=swap, file_changes=changes)
     return InstallResult(package, plan, True, steps, backup, kept)
 
 
@@ -301,17 +301,18 @@ def _label(ctx: Context, tenant: str, where: str, package: str) -> str:
     )
 
 
-def _add_file_changes(
-    plan: Plan,
+def _file_changes(
     file_plan: strategy_files.FilePlan,
     old_plan: strategy_files.FilePlan | None,
     home_files: list[HomeFiles],
-) -> None:
-    plan.changes.extend(file_plan.changes)
+) -> list[Change]:
+    """The file changes of the plan: the strategy directory, the old one, the homes' files."""
+    changes = list(file_plan.changes)
     if old_plan is not None:
-        plan.changes.extend(c for c in old_plan.changes if not c.note)
+        changes.extend(c for c in old_plan.changes if not c.note)
     for placed in home_files:
-        plan.changes.extend(placed.changes)
+        changes.extend(placed.changes)
+    return changes
 
 
 def uninstall(ctx: Context, package_name: str, tenant: str, *, dry_run: bool) -> InstallResult:
@@ -345,12 +346,12 @@ def _uninstall(ctx: Context, package: Package, tenant: str, *, dry_run: bool) ->
     state = DesiredState(tenant, owner=package.name)
     if dry_run:
         plan = plan_states(ctx.db.engine, [state])
-        _add_file_changes(plan, file_plan, None, [home_files])
+        plan.changes.extend(_file_changes(file_plan, None, [home_files]))
         return InstallResult(package, plan, False)
     operation = Operation("uninstall", ctx.identity.name, package.name, package.version)
     swap = FileSwap()
     kept = strategy_files.add_removal(swap, directory, recorded)
     home_files.add_to(swap)
-    plan = apply_states(ctx.db.engine, [state], operation, files=swap)
-    _add_file_changes(plan, file_plan, None, [home_files])
+    changes = _file_changes(file_plan, None, [home_files])
+    plan = apply_states(ctx.db.engine, [state], operation, files=swap, file_changes=changes)
     return InstallResult(package, plan, True, kept_files=kept)

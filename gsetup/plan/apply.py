@@ -92,6 +92,7 @@ def apply_states(
     progress: Progress | None = None,
     before_commit: Callable[[Connection, Plan], None] | None = None,
     files: FileSwap | None = None,
+    file_changes: Sequence[Change] = (),
 ) -> Plan:
     """Apply ``states`` in order, in ONE transaction, and record them as one plan.
 
@@ -99,7 +100,8 @@ def apply_states(
     succeed for the apply to count; raising there rolls back. File changes it appends to the
     plan are recorded in the history with the rest. ``files`` are staged before the
     transaction and put in place after its commit, under the same lock, all or nothing with
-    it (:mod:`gsetup.plan.pending`).
+    it (:mod:`gsetup.plan.pending`); ``file_changes`` describe them, and join the plan (and
+    its history record) after the database changes.
     """
     tenant = states[0].tenant
     assert all(s.tenant == tenant for s in states)
@@ -110,6 +112,7 @@ def apply_states(
         try:
             writer_count = _Counter()
             plan = _write_all(conn, states, writer_count)
+            plan.changes.extend(file_changes)
             if before_commit is not None:
                 before_commit(conn, plan)  # may add the file changes it made to the plan
             if files:
