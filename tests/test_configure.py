@@ -427,6 +427,14 @@ def test_workspace_refuses_bad_display_options(social: str, given: str, words: s
     assert words in refused(social, "configure", "workspace", "--set", given)
 
 
+def test_workspace_refuses_a_display_option_given_twice(social: str) -> None:
+    install_bp(social, "facebook-bp")
+    twice_given = ("--set", "twitter.font-size=16", "--set", "twitter.font-size= 18")
+    assert refused(social, "configure", "workspace", "--skip-emojis", *twice_given) == (
+        "gsetup: error: --set twitter.font-size given twice; give each key once\n"
+    )
+
+
 def test_workspace_asks_for_the_plugin_version_until_one_is_recorded(social: str) -> None:
     from gsetup.configure.workspace import configure_workspace
     from gsetup.context import connect

@@ -55,6 +55,7 @@ def plugin_option_values(given: Iterable[str], *, emojis: bool) -> dict[OptionKe
     values: dict[str, str] = {}
     if emojis:
         values.update({f"{f}.font-name": EMOJI_FONT for f in ("facebook", "twitter")})
+    seen: set[str] = set()
     for item in given:
         key, equals, value = item.partition("=")
         option = PLUGIN_OPTIONS.get(key.strip())
@@ -64,6 +65,9 @@ def plugin_option_values(given: Iterable[str], *, emojis: bool) -> dict[OptionKe
                 f"--set {quote_prefix(item)} is not allowed; use KEY=VALUE with KEY one of: "
                 f"{allowed}"
             )
+        if option.key in seen:
+            raise BadInputError(f"--set {option.key} given twice; give each key once")
+        seen.add(option.key)
         values[option.key] = check_plugin_value(option, value.strip())
     return {(SECTION, key): OptionValue(value) for key, value in values.items()}
 

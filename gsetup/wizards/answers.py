@@ -106,12 +106,14 @@ def _load_silent_ini(path: Path) -> AnswerSource:
 
 
 def parse_set(items: Sequence[str]) -> AnswerSource:
-    """``--set key=value`` items."""
+    """``--set key=value`` items, each key once (which of two should win?)."""
     values: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise BadInputError(f"--set {quote_prefix(item)}: use --set key=value")
+        if key.strip() in values:
+            raise BadInputError(f"--set {key.strip()} given twice; give each key once")
         values[key.strip()] = value
     return AnswerSource("--set", values)
 
