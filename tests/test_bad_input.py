@@ -99,10 +99,11 @@ def _big_answers(work: Path) -> tuple[str, ...]:
     return ("install", "facebook-bp", "--answers", "bad.yaml", "--yes")
 
 
-def _driver_set(option: str) -> Callable[[Path], tuple[str, ...]]:
+def _driver_set(*options: str) -> Callable[[Path], tuple[str, ...]]:
     def prepare(work: Path) -> tuple[str, ...]:
         (work / "drv.yaml").write_text(TWITTER_DRIVER, encoding="utf-8")
-        return ("driver", "install", "twitter", "--answers", "drv.yaml", "--yes", "--set", option)
+        sets = [arg for option in options for arg in ("--set", option)]
+        return ("driver", "install", "twitter", "--answers", "drv.yaml", "--yes", *sets)
 
     return prepare
 
@@ -399,6 +400,38 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
     "save answers where nothing can be written": (
         _install(FACEBOOK, "--save-answers", "/proc/answers.yaml"),
         "--save-answers /proc/answers.yaml: not writable",
+    ),
+    # Directories no install may take: the strategy directory is replaced as a whole, and the
+    # install home gets Scripts/, Rules/ and, by default, the strategy directory. Dry runs, so
+    # a gsetup that let them through writes nothing there either.
+    "filesystem root as install_home": (
+        _install(_with("install_home", "/"), "--dry-run"),
+        "gsetup: error: bad.yaml: key 'install_home': / is the filesystem root; give a "
+        "directory of its own\n",
+    ),
+    "home directory as install_home": (
+        _install(_with("install_home", '"~"'), "--dry-run"),
+        "is the home directory; give a directory of its own in it\n",
+    ),
+    "filesystem root as install_home, answers check": (
+        _answers_check(_with("install_home", "/")),
+        "bad.yaml: key 'install_home': / is the filesystem root",
+    ),
+    "home directory as strategy_dir through --set": (
+        _install(FACEBOOK, "--set", "strategy_dir=~", "--dry-run"),
+        "gsetup: error: --set: key 'strategy_dir': ",  # then the path: is the home directory
+    ),
+    "a directory holding the home as strategy_dir": (
+        _install(_with("strategy_dir", ".."), "--dry-run"),  # the work directory's parent
+        "holds the home directory ",
+    ),
+    "--set given twice": (
+        _install(FACEBOOK, "--set", "strategy_dir=a", "--set", "strategy_dir=b"),
+        "gsetup: error: --set strategy_dir given twice; give each key once\n",
+    ),
+    "driver --set given twice": (
+        _driver_set("option.reconnection-timeout=10", "option.reconnection-timeout=20"),
+        "gsetup: error: --set option.reconnection-timeout given twice; give each key once\n",
     ),
     "unwritable install home": (
         _install(_with("install_home", "/proc/gsetup-home")),

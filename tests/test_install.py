@@ -470,7 +470,7 @@ def test_the_plan_lists_the_install_homes_scripts_and_rule_files(
 def test_uninstall_plan_lists_the_install_homes_files_it_removes(
     db_url: str, workdir: Path
 ) -> None:
-    home = workdir / "home"
+    home = workdir / "fb-home"
     assert _install_at(home, "--yes").exit_code == 0
     placed = _placed(home)
     dry = run_cli("uninstall", "facebook-bp", "--dry-run", "--json", "--detailed-exitcode")
@@ -507,10 +507,14 @@ def test_uninstalling_one_of_two_packages_of_a_shared_home_keeps_the_others_file
         return {f: f.read_bytes() for f in workdir.rglob("*") if f.is_file()}
 
     before, files = snapshot(db_url), tree()
-    for extra in ((), ("--set", f"strategy_dir={home}")):
+    # Named as given: the default by its key, a --set answer as such.
+    for extra, named in (
+        ((), "strategy_dir"),
+        (("--set", f"strategy_dir={home}"), "--set: key 'strategy_dir'"),
+    ):
         refused = _install_at(home, "--yes", *extra, package="twitter-bp")
         assert refused.exit_code == 2, refused.stdout
-        assert refused.stderr.startswith("gsetup: error: strategy_dir: ")
+        assert refused.stderr.startswith(f"gsetup: error: {named}: ")
         assert refused.stderr.endswith(
             f"would replace the strategy files of facebook-bp in {home / 'Strategies'}: give "
             "twitter-bp a strategy directory of its own\n"
@@ -550,6 +554,9 @@ def test_a_strategy_dir_holding_an_install_homes_scripts_and_rules_is_refused(
     (another package's to a backup; the package's own were written, then replaced)."""
     home = workdir / "srv" / "shared"
     assert _install_at(home, "--yes", "--set", f"strategy_dir={workdir / 'fb'}").exit_code == 0
+    own = workdir / "own"
+    answers = workdir / "own.yaml"
+    answers.write_text(f"tenant: Environment\ninstall_home: {own}\nstrategy_dir: {own}\n")
 
     def tree() -> dict[Path, bytes]:
         return {f: f.read_bytes() for f in workdir.rglob("*") if f.is_file()}
@@ -562,15 +569,15 @@ def test_a_strategy_dir_holding_an_install_homes_scripts_and_rules_is_refused(
         )  # fmt: skip
         assert refused.exit_code == 2, refused.stdout
         assert refused.stderr == (
-            f"gsetup: error: strategy_dir: {directory} would replace the scripts and rule files "
-            f"of facebook-bp in {home}: give rss-bp a strategy directory of its own\n"
+            f"gsetup: error: --set: key 'strategy_dir': {directory} would replace the scripts "
+            f"and rule files of facebook-bp in {home}: give rss-bp a strategy directory of its "
+            "own\n"
         )
-    own = workdir / "own"
-    refused = _install_at(own, "--yes", "--set", f"strategy_dir={own}", package="twitter-bp")
+    refused = run_cli("install", "twitter-bp", "--answers", str(answers), "--yes")
     assert refused.exit_code == 2, refused.stdout
     assert refused.stderr == (
-        f"gsetup: error: strategy_dir: {own} would replace the scripts and rule files of "
-        f"twitter-bp in {own}: give twitter-bp a strategy directory of its own\n"
+        f"gsetup: error: {answers}: key 'strategy_dir': {own} would replace the scripts and "
+        f"rule files of twitter-bp in {own}: give twitter-bp a strategy directory of its own\n"
     )
     assert snapshot(db_url) == before and tree() == files  # no backup either
 
@@ -581,7 +588,8 @@ def test_an_install_home_in_another_packages_strategy_dir_is_refused(
     """An install home in another package's strategy directory put its scripts and rule
     files where that package's next install replaces them (it was then refused)."""
     theirs = workdir / "fb"
-    assert _install_at(workdir / "home", "--yes", "--set", f"strategy_dir={theirs}").exit_code == 0
+    installed = _install_at(workdir / "fb-home", "--yes", "--set", f"strategy_dir={theirs}")
+    assert installed.exit_code == 0, installed.stderr
     before = snapshot(db_url)
 
     def install_rss(home: Path) -> CliResult:
@@ -594,11 +602,16 @@ def test_an_install_home_in_another_packages_strategy_dir_is_refused(
         refused = install_rss(home)
         assert refused.exit_code == 2, refused.stdout
         assert refused.stderr == (
-            f"gsetup: error: install_home: {home} would put the scripts and rule files of "
-            f"rss-bp in the strategy directory of facebook-bp in {theirs}: give rss-bp an "
-            "install home of its own\n"
+            f"gsetup: error: --set: key 'install_home': {home} would put the scripts and rule "
+            f"files of rss-bp in the strategy directory of facebook-bp in {theirs}: give rss-bp "
+            "an install home of its own\n"
         )
         assert not (workdir / "rss").exists() and not (theirs / "rss").exists()
+    answers = workdir / "rss.yaml"
+    answers.write_text(f"tenant: Environment\ninstall_home: {theirs}\nstrategy_dir: rss\n")
+    refused = run_cli("install", "rss-bp", "--answers", str(answers), "--yes")
+    assert refused.exit_code == 2, refused.stdout
+    assert refused.stderr.startswith(f"gsetup: error: {answers}: key 'install_home': {theirs} ")
     assert snapshot(db_url) == before
     beside = install_rss(workdir)
     assert beside.exit_code == 0, beside.stderr

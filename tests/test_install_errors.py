@@ -231,3 +231,28 @@ def test_answers_check_of_driver_files(files: Path) -> None:
         assert bad.exit_code == 2, name
         assert message in bad.stderr and f"{name}" in bad.stderr, (name, bad.stderr)
         assert "hunter2" not in bad.stderr
+
+
+def test_a_strategy_dir_holding_the_configuration_database_is_refused(
+    files: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The strategy directory is replaced as a whole: the database file would go with it."""
+    from gsetup.configdb.database import open_database
+
+    database = files / "state" / "db" / "gsetup.db"
+    database.parent.mkdir(parents=True)
+    url = f"sqlite:///{database}"
+    open_database(url)
+    monkeypatch.setenv("GSETUP_DB", url)
+    before, listing = snapshot(url), sorted(database.parent.parent.rglob("*"))
+    for directory in (database.parent, database.parent.parent):
+        result = run_cli(
+            "install", "rss-bp", "--set", "tenant=Environment", "--set",
+            f"strategy_dir={directory}", "--yes",
+        )  # fmt: skip
+        assert result.exit_code == 2, result.stdout
+        assert result.stderr == (
+            f"gsetup: error: --set: key 'strategy_dir': {directory} holds the configuration "
+            f"database {database}; give a directory of its own\n"
+        )
+    assert snapshot(url) == before and sorted(database.parent.parent.rglob("*")) == listing

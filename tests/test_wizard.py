@@ -36,7 +36,7 @@ def _wizard(keys: PipeInput, package: str, save: Path | None = None) -> object:
 def test_wizard_then_saved_answers_replay_to_the_same_database(
     db_url: str, second_db_url: str, tmp_path: Path, keys: PipeInput
 ) -> None:
-    home, strategies = tmp_path / "home", tmp_path / "strategies"
+    home, strategies = tmp_path / "bp-home", tmp_path / "strategies"
     saved = tmp_path / "saved.yaml"
     keys.send_text(
         ENTER  # tenant: Environment
@@ -76,7 +76,7 @@ def test_wizard_reasks_until_the_answer_is_valid(
         ENTER
         + "n"
         + CLEAR
-        + f"{tmp_path / 'home'}{ENTER}"
+        + f"{tmp_path / 'bp-home'}{ENTER}"
         + CLEAR
         + f"{a_file}{ENTER}"  # refused: a file
         + CLEAR
@@ -116,7 +116,7 @@ def test_full_wizard_in_a_terminal(db_url: str, tmp_path: Path) -> None:
     child.expect("iWD integration")
     child.send("n")
     child.expect("Installation home")
-    child.send(CLEAR + str(tmp_path / "home") + ENTER)
+    child.send(CLEAR + str(tmp_path / "bp-home") + ENTER)
     child.expect("Destination directory")
     child.send(CLEAR + str(tmp_path / "s") + ENTER)
     child.expect("capacity rule")

@@ -11,7 +11,7 @@ pending-files record that lets the next run finish or undo an interrupted swap
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -83,28 +83,53 @@ def install(
     dry_run: bool,
     recorded_answers: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> InstallResult:
     """Plan (``dry_run``) or apply the install of ``package_name`` with ``answers``.
 
     An apply holds the tenant's lock from its first read to its last file: a second install
-    waits, then plans on the first one's result.
+    waits, then plans on the first one's result. ``labels`` name the answers in errors
+    (``FILE: key 'strategy_dir'``, ``--set: key 'install_home'``); the key by default.
     """
     package = get_package(package_name)
     ctx.identity.require(answers.tenant, change=not dry_run)
-    directory = strategy_files.check_directory(Path(answers.strategy_dir))
+    named = _Named(labels or {})
+    directory = strategy_files.check_directory(
+        Path(answers.strategy_dir), named.strategy_dir, own="replaced"
+    )
     answers = replace(answers, strategy_dir=str(directory))
-    home = strategy_files.check_directory(install_home, "install_home")
+    home = strategy_files.check_directory(install_home, named.install_home, own="placed")
     if dry_run:
-        return _install(ctx, package, answers, home, None)
+        return _install(ctx, package, answers, home, None, named)
     operation = Operation(
         "install", ctx.identity.name, package.name, package.version, recorded_answers
     )
     with holding_lock(ctx.db.engine, answers.tenant, operation.account, progress):
-        return _install(ctx, package, answers, home, operation)
+        return _install(ctx, package, answers, home, operation, named)
+
+
+@dataclass(frozen=True)
+class _Named:
+    """How errors name the strategy directory and install home answers."""
+
+    labels: Mapping[str, str]
+
+    @property
+    def strategy_dir(self) -> str:
+        return self.labels.get("strategy_dir", "strategy_dir")
+
+    @property
+    def install_home(self) -> str:
+        return self.labels.get("install_home", "install_home")
 
 
 def _install(
-    ctx: Context, package: Package, answers: Answers, home: Path, operation: Operation | None
+    ctx: Context,
+    package: Package,
+    answers: Answers,
+    home: Path,
+    operation: Operation | None,
+    named: _Named,
 ) -> InstallResult:
     """Plan the install; apply it too when given the ``operation`` to record."""
     installed = installed_packages(ctx, answers.tenant)
@@ -117,7 +142,7 @@ def _install(
             f"{answers.capacity_rule!r}; rules: {', '.join(rules) or '(none)'}"
         )
     directory = Path(answers.strategy_dir)
-    _check_own_directories(ctx, answers.tenant, package.name, directory, home)
+    _check_own_directories(ctx, answers.tenant, package.name, directory, home, named)
     current = installed.get(package.name)
     recorded = current.files if current else {}
     from gsetup.installer.strategies import render_strategies
@@ -240,13 +265,20 @@ def _sharing(ctx: Context, tenant: str, package: str, home: Path) -> list[tuple[
 
 
 def _check_own_directories(
-    ctx: Context, tenant: str, package: str, directory: Path, home: Path
+    ctx: Context, tenant: str, package: str, directory: Path, home: Path, named: _Named
 ) -> None:
-    """Refuse a strategy directory that the install's replacement of it would take another
-    installation's files from (any tenant): one that is, holds or lies in its strategy
-    directory, or that is or holds an install home (this package's too) or lies in its
-    ``Scripts/`` or ``Rules/``; and a ``home`` whose files would be in another's strategy
-    directory, which that package's next install replaces."""
+    """Refuse a strategy directory that the install's replacement of it would take the
+    configuration database (SQLite) or another installation's files from (any tenant): one
+    that is, holds or lies in its strategy directory, or that is or holds an install home
+    (this package's too) or lies in its ``Scripts/`` or ``Rules/``; and a ``home`` whose
+    files would be in another's strategy directory, which that package's next install
+    replaces."""
+    database = ctx.db.file
+    if database is not None and _holds(directory, database):
+        raise BadInputError(
+            f"{named.strategy_dir}: {directory} holds the configuration database {database}; "
+            "give a directory of its own"
+        )
     with ctx.db.engine.connect() as conn:
         found = deployment.installations(conn)
     for where, other in found:
@@ -256,18 +288,18 @@ def _check_own_directories(
         label = _label(ctx, tenant, where, other.name)
         shown = theirs if where == tenant or ctx.identity.can_see(where) else None
         if _holds(directory, theirs) or _holds(theirs, directory):
-            raise _replaces(directory, "strategy files", label, shown, package)
+            raise _replaces(named, directory, "strategy files", label, shown, package)
         if other.home and _takes_home_files(directory, Path(other.home)):
             shown = Path(other.home) if shown else None
-            raise _replaces(directory, "scripts and rule files", label, shown, package)
+            raise _replaces(named, directory, "scripts and rule files", label, shown, package)
         if _takes_home_files(theirs, home):  # that package's next install would replace them
             raise BadInputError(
-                f"install_home: {home} would put the scripts and rule files of {package} in "
-                f"the strategy directory of {label}{f' in {shown}' if shown else ''}: give "
-                f"{package} an install home of its own"
+                f"{named.install_home}: {home} would put the scripts and rule files of "
+                f"{package} in the strategy directory of {label}"
+                f"{f' in {shown}' if shown else ''}: give {package} an install home of its own"
             )
     if _takes_home_files(directory, home):
-        raise _replaces(directory, "scripts and rule files", package, home, package)
+        raise _replaces(named, directory, "scripts and rule files", package, home, package)
 
 
 def _holds(outer: Path, inner: Path) -> bool:
@@ -282,11 +314,11 @@ def _takes_home_files(directory: Path, home: Path) -> bool:
 
 
 def _replaces(
-    directory: Path, what: str, owner: str, path: Path | None, package: str
+    named: _Named, directory: Path, what: str, owner: str, path: Path | None, package: str
 ) -> BadInputError:
     where = f" in {path}" if path is not None else ""
     return BadInputError(
-        f"strategy_dir: {directory} would replace the {what} of {owner}{where}: "
+        f"{named.strategy_dir}: {directory} would replace the {what} of {owner}{where}: "
         f"give {package} a strategy directory of its own"
     )
 

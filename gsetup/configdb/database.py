@@ -67,6 +67,11 @@ class Database:
         return self.url.get_backend_name() == "sqlite"
 
     @property
+    def file(self) -> Path | None:
+        """The SQLite database's file, resolved; None for a server database."""
+        return Path(self.url.database or "").expanduser().resolve() if self.embedded else None
+
+    @property
     def display_url(self) -> str:
         """The URL without its password, for messages."""
         return shown_url(self.url)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from gsetup.errors import BadInputError
 from gsetup.fileio import writable
@@ -43,8 +44,14 @@ class FilePlan:
         return any(c.action != "keep" for c in self.changes)
 
 
-def check_directory(directory: Path, source: str = "strategy_dir") -> Path:
-    """The destination must be a directory (or not exist yet) that this user can write."""
+# What a package does with a directory of its own: places files in it (an install home) or
+# replaces it as a whole (a strategy directory); "" for any other destination.
+Own = Literal["", "placed", "replaced"]
+
+
+def check_directory(directory: Path, source: str = "strategy_dir", *, own: Own = "") -> Path:
+    """The destination must be a directory (or not exist yet) that this user can write; with
+    ``own``, one the package may have (:func:`_check_own`)."""
     try:
         path = directory.expanduser().resolve()
         path.exists()
@@ -54,6 +61,8 @@ def check_directory(directory: Path, source: str = "strategy_dir") -> Path:
         ) from None
     if path.exists() and not path.is_dir():
         raise BadInputError(f"{source}: {path} is a file, not a directory")
+    if own:
+        _check_own(path, source, own)
     parent = path if path.exists() else next(p for p in path.parents if p.exists())
     if not parent.is_dir():  # a file where a directory of the path would be made
         raise BadInputError(f"{source}: {parent} is a file, not a directory")
@@ -62,6 +71,26 @@ def check_directory(directory: Path, source: str = "strategy_dir") -> Path:
     if path.exists() and not writable(path.parent):
         raise BadInputError(f"{source}: {path.parent} is not writable, so {path} can't be replaced")
     return path
+
+
+def _check_own(path: Path, source: str, own: Own) -> None:
+    """Refuse the filesystem root and the user's home directory, which hold everything else:
+    a package's files do not belong at their top; and for a directory ``replaced`` as a whole,
+    one holding the home too (the replacement would take the home with it)."""
+    if path == Path(path.anchor):
+        raise BadInputError(f"{source}: {path} is the filesystem root; give a directory of its own")
+    try:
+        home = Path.home().resolve()
+    except (RuntimeError, KeyError, OSError):  # no home directory to protect
+        return
+    if path == home:
+        raise BadInputError(
+            f"{source}: {path} is the home directory; give a directory of its own in it"
+        )
+    if own == "replaced" and home.is_relative_to(path):
+        raise BadInputError(
+            f"{source}: {path} holds the home directory {home}; give a directory of its own"
+        )
 
 
 def plan_files(

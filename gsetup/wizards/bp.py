@@ -8,7 +8,7 @@ files and ``--set``, so scripted and interactive installs can't drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,11 +26,12 @@ from gsetup.wizards.answers import (
 )
 from gsetup.wizards.collect import Applier, Prompter, collect
 from gsetup.wizards.questions import Answers as Collected
-from gsetup.wizards.questions import Question
+from gsetup.wizards.questions import Question, answer_label
 
 if TYPE_CHECKING:
     from gsetup.commands.install import InstallResult
     from gsetup.context import Context
+    from gsetup.installer.files import Own
     from gsetup.packages import Package
 
 LOGIN_QUESTIONS = (
@@ -49,13 +50,18 @@ LOGIN_QUESTIONS = (
 )
 
 
-def _checked_directory(value: str) -> str:
-    from gsetup.installer.files import check_directory
+def _checked_directory(own: Own) -> Callable[[str], str]:
+    """The validator of a directory the package places files in or replaces (``own``)."""
 
-    try:
-        return str(check_directory(Path(value)))
-    except BadInputError as exc:
-        raise ValueError(str(exc).removeprefix("strategy_dir: ")) from None
+    def check(value: str) -> str:
+        from gsetup.installer.files import check_directory
+
+        try:
+            return str(check_directory(Path(value), own=own))
+        except BadInputError as exc:
+            raise ValueError(str(exc).removeprefix("strategy_dir: ")) from None
+
+    return check
 
 
 def bp_questions(package: Package, ctx: Context | None) -> list[Question]:
@@ -102,7 +108,7 @@ def bp_questions(package: Package, ctx: Context | None) -> list[Question]:
             "CleanUp and Alter scripts.",
             type="path",
             default=home,
-            validate=_checked_directory,
+            validate=_checked_directory("placed"),
         ),
         Question(
             "strategy_dir",
@@ -111,7 +117,7 @@ def bp_questions(package: Package, ctx: Context | None) -> list[Question]:
             "replaced as a whole, files changed by hand are backed up.",
             type="path",
             default=lambda a: str(Path(a["install_home"]) / "Strategies"),
-            validate=_checked_directory,
+            validate=_checked_directory("replaced"),
         ),
         Question(
             "capacity_rule",
@@ -226,6 +232,7 @@ def run_install(
         if request.save_answers is not None:
             save_answers(request.save_answers, questions, _decisions(partial))
 
+    origins: dict[str, str] = {}
     collected = collect(
         questions,
         bp_sources,
@@ -233,7 +240,9 @@ def run_install(
         yes=request.yes,
         recorded=recorded,
         on_interrupt=keep_partial,
+        origins=origins,
     )
+    labels = {key: answer_label(origin, key) for key, origin in origins.items()}
     rule = collected.get("capacity_rule", CAPACITY_RULE)
     answers = Answers(
         collected["tenant"],
@@ -245,7 +254,7 @@ def run_install(
     decided = _decisions(collected)
     result = applier.apply(
         lambda dry: install(
-            ctx, package.name, answers, home, dry_run=dry, recorded_answers=decided
+            ctx, package.name, answers, home, dry_run=dry, recorded_answers=decided, labels=labels
         ),
         lambda r: [r.plan],
         risky=Plan.deletes,

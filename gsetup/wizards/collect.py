@@ -20,7 +20,7 @@ from gsetup.wizards.answers import (
     resolve_secret,
     secret_reference,
 )
-from gsetup.wizards.questions import Question
+from gsetup.wizards.questions import DEFAULT, PROMPT, RECORDED, Question
 
 if TYPE_CHECKING:
     from gsetup.plan.model import Plan
@@ -83,8 +83,10 @@ def collect(
     yes: bool,
     recorded: Mapping[str, Any] | None = None,
     on_interrupt: Callable[[dict[str, Any]], None] | None = None,
+    origins: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The checked answers of every question that applies.
+    """The checked answers of every question that applies; ``origins``, when given, gets
+    where each came from (a source's name, ``recorded install``, ``default`` or ``prompt``).
 
     Every secret given is resolved first, even one this database will not ask for (an
     embedded database needs no login): a broken reference is an error wherever it runs.
@@ -97,9 +99,11 @@ def collect(
         for question in questions:
             if not question.asked(answers):
                 continue
-            answers[question.key] = _answer(
+            answers[question.key], origin = _answer(
                 question, sources, answers, prompter, yes, recorded or {}
             )
+            if origins is not None:
+                origins[question.key] = origin
     except KeyboardInterrupt:
         if on_interrupt is not None:
             on_interrupt(answers)
@@ -114,19 +118,20 @@ def _answer(
     prompter: Prompter,
     yes: bool,
     recorded: Mapping[str, Any],
-) -> Any:
+) -> tuple[Any, str]:
+    """The checked answer, and where it came from."""
     for source in sources:
         if question.key in source.values:
             raw = source.values[question.key]
             if question.secret:
                 raw = resolve_secret(raw, source, question.key)
-            return question.parse(raw, source.name, answers)
+            return question.parse(raw, source.name, answers), source.name
     default = recorded.get(question.key, question.default_for(answers))
     if prompter.interactive and not yes:
-        return _ask_until_valid(question, default, answers, prompter)
+        return _ask_until_valid(question, default, answers, prompter), PROMPT
     if default is not None and not question.secret:
-        origin = "recorded install" if question.key in recorded else "default"
-        return question.parse(default, origin, answers)
+        origin = RECORDED if question.key in recorded else DEFAULT
+        return question.parse(default, origin, answers), origin
     how = "run in a terminal without --yes" if not prompter.interactive or yes else ""
     # The question itself: a prompt's last line (the legal terms' lines before it say where
     # they are), so that the error stays one line.
@@ -146,9 +151,9 @@ def _ask_until_valid(
         if raw is None:
             raise KeyboardInterrupt
         try:
-            return question.parse(raw, "prompt", answers)
+            return question.parse(raw, PROMPT, answers)
         except BadInputError as exc:
-            print(str(exc).removeprefix("prompt: "), file=sys.stderr)
+            print(str(exc).removeprefix(f"{PROMPT}: "), file=sys.stderr)
 
 
 def check_source(questions: Sequence[Question], source: AnswerSource) -> dict[str, Any]:

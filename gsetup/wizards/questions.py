@@ -86,7 +86,7 @@ class Question:
             except (ValueError, BadInputError) as exc:  # a name check's BadInputError too
                 raise BadInputError(f"{where}: {exc}") from None
             except GsetupError as exc:  # another refusal (terms not accepted): its own exit
-                if source != "prompt":
+                if source != PROMPT:
                     exc.args = (f"{source}: {exc}",)
                 raise
         return value
@@ -109,6 +109,18 @@ class Question:
         if self.type == "path":  # stored absolute: a re-run elsewhere must not move the install
             return os.path.abspath(os.path.expanduser(text))
         return text
+
+
+# Where an answer nobody wrote down came from (see :func:`answer_label`).
+PROMPT = "prompt"
+RECORDED = "recorded install"
+DEFAULT = "default"
+
+
+def answer_label(source: str, key: str) -> str:
+    """How a later error names the answer to ``key``: ``FILE: key 'k'`` or ``--set: key 'k'``
+    as given; the key alone for a prompt's, a default or a recorded install's answer."""
+    return key if source in (PROMPT, RECORDED, DEFAULT) else f"{source}: key {key!r}"
 
 
 def find_question(questions: Sequence[Question], key: str, source: str) -> Question:
