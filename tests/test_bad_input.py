@@ -293,9 +293,9 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
         "no package ''; the packages are: ",
     ),
     # Python's type names were shown (expected text, not NoneType).
-    "no value as the tenant": (
+    "no value as the tenant": (  # it has no default: leaving the key out is no answer
         _install(_with("tenant", "")),
-        "bad.yaml: key 'tenant': expected text, not nothing (null)",
+        "bad.yaml: key 'tenant': expected text, not nothing (null)\n",
     ),
     "a list as the tenant": (
         _install(_with("tenant", "[a, b]")),

@@ -100,8 +100,13 @@ class Question:
                 return text in _TRUE
             raise BadInputError(f"{where}: {quote_prefix(str(raw))} is not true or false")
         if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
-            default = ": leave the key out for its default" if raw is None else ""
-            raise BadInputError(f"{where}: expected text, not {value_kind(raw)}{default}")
+            # left out, a question without a default has no answer at all: no such advice
+            hint = (
+                ": leave the key out for its default"
+                if raw is None and self.default is not None
+                else ""
+            )
+            raise BadInputError(f"{where}: expected text, not {value_kind(raw)}{hint}")
         text = str(raw).strip()
         if not text:
             raise BadInputError(f"{where}: an empty value is not allowed")
