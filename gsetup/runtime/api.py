@@ -86,7 +86,7 @@ class AgentStatus:
     """An agent's presence and its load and capacity per media type."""
 
     name: str
-    state: str  # logged_out, not_ready, ready
+    state: str  # logged_out, not_ready, ready, removing (gsetup agent remove)
     load: Mapping[str, int]
     capacity: Mapping[str, int]
 

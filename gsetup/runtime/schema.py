@@ -176,7 +176,7 @@ agents = Table(
     metadata,
     Column("tenant", String(NAME), nullable=False),
     Column("name", String(NAME), nullable=False),
-    Column("state", String(16), nullable=False),  # logged_out, not_ready, ready
+    Column("state", String(16), nullable=False),  # logged_out, not_ready, ready, removing
     Column("skills", Text, nullable=False),  # JSON {skill: level}
     Column("capacity", Text, nullable=False),  # JSON {media type: limit}
     Column("updated_at", Float, nullable=False),
