@@ -166,3 +166,32 @@ def test_install_homes_lock_of_a_gone_process_is_named_and_removed_by_db_unlock(
             assert conn.execute(select(table)).all() == []
     engine.dispose()
     assert run_cli(*install).exit_code == 0
+
+
+def test_the_unlock_command_named_after_a_lock_wait_can_be_run_as_shown(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tenant name with a space was pasted into the command unquoted (``--tenant Acme
+    Corp``: the shell passes ``Corp`` as an argument of its own)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import create_engine, insert, select
+    from sqlalchemy.pool import NullPool
+
+    from gsetup.configdb.tables import apply_lock, tenant
+    from tests.helpers import run_cli
+
+    monkeypatch.setenv("GSETUP_LOCK_TIMEOUT", "0.5")
+    assert run_cli("tenant", "create", "Acme Corp").exit_code == 0
+    engine = create_engine(db_url, poolclass=NullPool)
+    with engine.begin() as conn:
+        acme = conn.execute(select(tenant.c.id).where(tenant.c.name == "Acme Corp")).scalar_one()
+        conn.execute(
+            insert(apply_lock).values(
+                tenant_id=acme, holder="bob", host="elsewhere", pid=4242, since=datetime.now(UTC)
+            )
+        )
+    engine.dispose()
+    refused = run_cli("agent", "add", "alice", "--no-login", "--tenant", "Acme Corp")
+    assert refused.exit_code == 2
+    assert "run `gsetup db unlock --tenant 'Acme Corp'` if that process is gone" in refused.stderr

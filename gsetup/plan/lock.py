@@ -14,6 +14,7 @@ lock, and a process holding it never waits for a tenant's, so the two cannot dea
 from __future__ import annotations
 
 import os
+import shlex
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -181,8 +182,8 @@ def _acquire(conn: Connection, slot: _Slot, holder: str, progress: Reporter | No
                 tenant = owner.tenant if owner else slot.tenant
                 raise ConflictError(
                     f"{slot.subject} {slot.verb} locked by {description}; wait for it to "
-                    f"finish, or run `gsetup db unlock --tenant {tenant}` if that process "
-                    "is gone"
+                    f"finish, or run `gsetup db unlock --tenant {shlex.quote(tenant)}` if "
+                    "that process is gone"
                 )
             if progress and (told is None or told[0] != description):
                 progress(f"waiting for {slot.subject}, locked by {description}")
