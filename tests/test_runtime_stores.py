@@ -40,9 +40,13 @@ def test_a_store_is_recorded_without_a_password_in_its_query(tmp_path: Path) -> 
     given = (
         "postgresql+psycopg://rt:pw-user-1@127.0.0.1:9/store"
         "?password=pw-query-2&sslpassword=pw-query-3&sslmode=prefer&PWD=pw-query-4"
+        "&passfile=/etc/gsetup/pgpass"
     )
     record_store(default, TENANT, given)
-    kept = "postgresql+psycopg://rt@127.0.0.1:9/store?sslmode=prefer"
+    # The password file's path is no secret: the store is reached with it.
+    kept = (
+        "postgresql+psycopg://rt@127.0.0.1:9/store?passfile=%2Fetc%2Fgsetup%2Fpgpass&sslmode=prefer"
+    )
     assert recorded_stores(default, TENANT) == [kept]
     assert _rows(default) == [(TENANT, kept)]
     raw = (tmp_path / "runtime.db").read_bytes()

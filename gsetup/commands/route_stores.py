@@ -76,8 +76,7 @@ def forget_store(ctx: Context, tenant: str, store: str, *, dry_run: bool) -> Pla
         ],
     )
     if not dry_run:
-        for used in matches:
-            forget(default, tenant, used.store)
+        forget(default, tenant, [used.store for used in matches])
     return plan
 
 

@@ -191,8 +191,9 @@ def scrub(text: str) -> str:
 
 
 # Query parameters that hand a password to the driver: libpq's password and sslpassword,
-# ODBC's PWD (alone or inside odbc_connect), a secret of any other name alike.
-_SECRET_NAME = r"[^=&#]*(?:pass|pwd|secret|token|odbc_connect)[^=&#]*"
+# ODBC's PWD (alone or inside odbc_connect), a secret of any other name alike. Not libpq's
+# passfile: the path of a password file, which a recorded store needs to be reached.
+_SECRET_NAME = r"(?!passfile\b)[^=&#]*(?:pass|pwd|secret|token|odbc_connect)[^=&#]*"
 _SECRET_PARAMETER = re.compile(rf"([?&]{_SECRET_NAME}=)[^&#]*", re.IGNORECASE)
 
 

@@ -199,9 +199,10 @@ def recorded_stores(default_url: str, tenant: str) -> list[str]:
     return [used.store for used in used_stores_of(default_url, tenant)]
 
 
-def forget_store(default_url: str, tenant: str, store: str) -> None:
-    """``agent remove`` stops checking ``store`` (a recorded one, as recorded) for
-    ``tenant``: the user dropped it for good."""
+def forget_store(default_url: str, tenant: str, stores: list[str]) -> None:
+    """``agent remove`` stops checking ``stores`` (recorded ones, as recorded: one store may
+    be recorded twice, with and without a password by an older gsetup) for ``tenant``: the
+    user dropped it for good. All or none."""
     from gsetup.runtime.store import store_engine
 
     engine = store_engine(default_url, False)
@@ -209,7 +210,7 @@ def forget_store(default_url: str, tenant: str, store: str) -> None:
         with engine.begin() as conn:
             conn.execute(
                 used_stores.delete().where(
-                    used_stores.c.tenant == tenant, used_stores.c.store == store
+                    used_stores.c.tenant == tenant, used_stores.c.store.in_(stores)
                 )
             )
     finally:
