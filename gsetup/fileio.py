@@ -29,7 +29,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from gsetup.errors import BadInputError
+from gsetup.errors import BadInputError, GsetupError
 
 # Fault injection: SIGKILL (SIGINT, or SIGSTOP for the race tests) this process after the Nth
 # file operation, or after the first operation of a named site; a trace file, when set,
@@ -216,6 +216,20 @@ OPTIONS_LIMIT = 64 * 1024 * 1024
 ANSWERS_LIMIT = 1024 * 1024
 JSONL_LIMIT = 256 * 1024 * 1024  # traffic and submission files: events of a long recording
 RULES_LIMIT = 16 * 1024 * 1024  # a strategy or classification rule file (a long lexicon)
+
+
+def lookup(
+    path: Path, what: str, error: type[GsetupError] = BadInputError
+) -> os.stat_result | None:
+    """``path``'s status, None when nothing is there. A path the system cannot look up (too
+    long, a symbolic link loop...) is an ``error`` naming ``what`` and the path, cut: Path's
+    ``is_file`` and ``exists`` raise a bare OSError for it."""
+    try:
+        return path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise error(f"{what} {quote_prefix(str(path))}: {_reason(exc)}") from None
 
 
 def read_regular(path: Path, limit: int, what: str) -> bytes:

@@ -281,6 +281,15 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
         _args("route", "store", "forget", LONG),
         f"{CUT} is not a store URL; give one that gsetup route store list shows",
     ),
+    # Path.is_file() of a path the system refuses raised OSError: exit 1, the path whole.
+    "a too long SQLite file to apply SQL to": (
+        _args("sql", "apply", "--url", f"sqlite:///{LONG}", "--dry-run"),
+        f"The SQLite database file {CUT}: file name too long",
+    ),
+    "a too long SQLite --db": (
+        _args("--db", f"sqlite:///{LONG}", "object", "list"),
+        f"the database file {CUT}: file name too long",
+    ),
     # DEL and the C1 controls (NEL a line break to some terminals) were taken in names.
     "DEL in an agent name": (
         _args("agent", "add", "a\x7fb", "--no-login"),
@@ -482,3 +491,22 @@ def test_db_upgrade_on_a_server_needs_a_superuser(
     monkeypatch.setenv("GSETUP_USER", "admin")
     monkeypatch.setenv("GSETUP_PASSWORD", PG_ADMIN_PASSWORD)
     assert run_cli("db", "upgrade").exit_code == 0
+
+
+def test_a_too_long_sqlite_store_is_a_store_error(tmp_path: Path) -> None:
+    """Opening or peeking at a store whose file name the system refuses: one short StoreError
+    (Path.is_file() raised OSError, shown whole as an unexpected error)."""
+    from gsetup.fileio import quote_prefix
+    from gsetup.runtime.errors import StoreError
+    from gsetup.runtime.store import peek, store_engine
+
+    (tmp_path / "stores").mkdir()
+    path = tmp_path / "stores" / LONG
+    cut = quote_prefix(str(path))
+    with pytest.raises(StoreError) as opened:
+        store_engine(f"sqlite:///{path}", create=False)
+    assert str(opened.value) == f"the interaction store {cut}: file name too long"
+    with pytest.raises(StoreError) as peeked, peek(f"sqlite:///{path}", "agents"):
+        pass
+    assert str(peeked.value) == f"the interaction store {cut}: file name too long"
+    assert list((tmp_path / "stores").iterdir()) == []

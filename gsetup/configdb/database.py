@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gsetup.errors import ConflictError, DatabaseError, GsetupError
+from gsetup.fileio import lookup
 from gsetup.numbers import decimal_number
 
 if TYPE_CHECKING:
@@ -247,7 +248,7 @@ def _prepare_sqlite_file(url: URL, *, default: bool, create: bool) -> None:
     if not url.database or url.database == ":memory:":
         raise DatabaseError("the embedded database needs a file path, e.g. sqlite:///gsetup.db")
     path = Path(url.database).expanduser()
-    if not default and not path.exists():
+    if not default and lookup(path, "the database file", DatabaseError) is None:
         _check_creatable(path, create)
     try:
         if default:

@@ -66,7 +66,7 @@ def peek(store_url: str, table: str, *, must_exist: bool = False) -> Iterator[Co
     url = make_url(store_url)
     if url.get_backend_name() == "sqlite":
         path = Path(url.database or "").absolute()
-        if not path.is_file():
+        if not _is_file(path):
             if must_exist:
                 raise StoreError(f"no interaction store at {path}: its file is gone")
             yield None
@@ -298,7 +298,7 @@ def _sqlite_file(path: Path, create: bool) -> None:
     import os
 
     if not create:
-        if not path.is_file():
+        if not _is_file(path):
             raise StoreError(
                 f"no interaction store at {path.absolute()}: a runtime creates it when it "
                 "first runs (gsetup route run), or give the store's URL with --store"
@@ -309,6 +309,15 @@ def _sqlite_file(path: Path, create: bool) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
     except OSError as exc:
         raise StoreError(f"cannot open the interaction store {path}: {exc.strerror}") from None
+
+
+def _is_file(path: Path) -> bool:
+    import stat
+
+    from gsetup.fileio import lookup
+
+    info = lookup(path, "the interaction store", StoreError)
+    return info is not None and stat.S_ISREG(info.st_mode)
 
 
 def _ping_when_idle(engine: Engine) -> None:

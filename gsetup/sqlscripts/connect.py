@@ -7,6 +7,7 @@ string.
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from gsetup.configdb.database import connect_args, scrub
 from gsetup.errors import BadInputError, DatabaseError, GsetupError, PermissionDeniedError
-from gsetup.fileio import quote_prefix
+from gsetup.fileio import lookup, quote_prefix
 from gsetup.sqlscripts.catalog import Dbms, get_dbms
 
 if TYPE_CHECKING:
@@ -84,7 +85,10 @@ def _check_sqlite_file(target: Target) -> None:
     database = target.url.database
     if target.dbms.name != "sqlite" or not database or database == ":memory:":
         return
-    if not database.startswith("file:") and not Path(database).is_file():
+    if database.startswith("file:"):
+        return
+    info = lookup(Path(database), "The SQLite database file")
+    if info is None or not stat.S_ISREG(info.st_mode):
         raise BadInputError(f"The SQLite database file {database} does not exist.")
 
 
