@@ -98,6 +98,40 @@ def test_unknown_paths_and_methods_are_json_refusals(tmp_path: Path) -> None:
     assert wrong.json() == {"error": f"/health does not take DELETE, only {allowed}"}
 
 
+def test_a_long_unknown_key_is_cut_in_the_refusal(tmp_path: Path) -> None:
+    """A 3,000-character unknown key of a message or outbound request was echoed whole in
+    the 400; it is cut to 40 characters and its length, and nothing is kept."""
+    import asyncio
+
+    import httpx
+
+    from gsetup.dms.server import service_for
+    from gsetup.dms.settings import DmsSettings
+
+    settings = DmsSettings("DMS_X", "127.0.0.1", 9, tmp_path, "primary", None, "", "", ())
+    app = service_for(settings).app()
+    long = "x" * 3000
+    bodies = {
+        "/interactions": {"channel": "c", "external_id": "e-1", long: 1},
+        "/outbound": {"key": "k-1", "channel": "c", "method": "SendMessage", long: 1},
+    }
+
+    async def post(path: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://dms") as client:
+            return await client.post(path, json=bodies[path])
+
+    before = sorted(tmp_path.rglob("*"))
+    for path in bodies:
+        refused = asyncio.run(post(path))
+        assert refused.status_code == 400
+        assert refused.json()["error"].startswith(
+            "unknown key '" + "x" * 40 + "'... (3000 characters); allowed: "
+        )
+        assert len(refused.text) < 300
+    assert sorted(tmp_path.rglob("*")) == before
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_sigterm_is_a_clean_stop(db_url: str, tmp_path: Path) -> None:
     import os

@@ -26,6 +26,8 @@ STORE_TABLES = (
 )
 AGENT_TABLES = ("runtime_agents", "runtime_agent_loads", "runtime_offers")
 PASSWORD = "agent-pass-123"
+LONG = "x" * 3000  # a request's value quoted in a refusal is cut to its first 40 characters
+CUT = "'" + "x" * 40 + "'... (3000 characters)"
 
 
 @pytest.fixture
@@ -477,6 +479,30 @@ def _dms_added_while_running(runtime: RouteProcess, store: str) -> None:
     assert answer.json()["queue"] == "Facebook Inbound Queue"
     stored = snapshot(store, ("interactions",))["interactions"]
     assert [r for r in stored if r[0] == answer.json()["id"] and "DMS_2" in r]
+
+
+def test_long_request_values_are_cut_in_refusals(served: Any) -> None:
+    """A request's value quoted in a 4xx reason is cut to 40 characters and its length (a
+    3,000-character one was echoed whole); nothing is stored."""
+    runtime, store = served
+    token = _token(runtime)
+    session = _login(runtime, "alice")
+    before = _stored(store)
+    outbound = {"type": "outbound-result", "key": LONG, "ok": True}
+    deleted = {"type": "compliance-delete", "external_id": LONG}
+    for path, credential, body, status, reason in (
+        ("/interactions", token, {**post(1), LONG: 1}, 400, f"unknown field {CUT}; the fields"),
+        ("/events", token, {"type": LONG}, 400, f"unknown event type {CUT}; the types are: "),
+        ("/events", token, outbound, 404, f"no outbound request {CUT}"),
+        ("/events", token, deleted, 404, f"no stored message {CUT}"),
+        (f"/agents/interactions/{LONG}/accept", session, None, 404, f"no interaction {CUT}"),
+        ("/agents/interactions/x/done", session, {"queue": LONG}, 404, f"no queue {CUT}"),
+    ):
+        answer = runtime.request("POST", path, token=credential, body=body)
+        assert answer.status_code == status, (path, answer.text[:300])
+        assert answer.json()["error"].startswith(reason), answer.text[:300]
+        assert len(answer.text) < 200
+    assert _stored(store) == before
 
 
 def test_route_run_refusals(db_url: str, tmp_path: Path) -> None:

@@ -28,6 +28,10 @@ from gsetup.runtime.services.ucs import (
 from gsetup.runtime.turn import Turn
 from tests.runtime_support import CHANNEL, DMS, TENANT, receiver, worker_thread
 
+LONG = "x" * 3000  # a request's value quoted in a refusal is cut to its first 40 characters
+CUT = "'" + "x" * 40 + "'... (3000 characters)"
+CUT_255 = "'" + "m" * 40 + "'... (255 characters)"
+
 STRATEGIES = Path(__file__).resolve().parent / "runtime_strategies"
 QUEUES = ("Q In", "Q Deliver", "Q Order", "Test Stop Queue", "Test Outbound Queue")
 XML = (
@@ -563,6 +567,11 @@ def test_keep_order_holds_a_later_message_of_the_same_sender(
         (DMS, {**body(1), "media_type": "fax"}, 422, "unknown media type 'fax'"),
         (DMS, {**body(1), "extra": 1}, 400, "unknown field 'extra'"),
         (DMS, {**body(1), "external_id": ""}, 400, "external_id must be a non-empty string"),
+        # Values of the request quoted in a reason are cut (they were echoed whole).
+        (LONG, body(1), 404, f"no Digital Messaging Server application {CUT} in tenant"),
+        (DMS, {**body(1), LONG: 1}, 400, f"unknown field {CUT}; the fields are: "),
+        (DMS, {**body(1), "media_type": "m" * 255}, 422, f"unknown media type {CUT_255};"),
+        (DMS, {**body(1), "channel": "m" * 255}, 422, f"no channel section {CUT_255}"),
     ],
 )
 def test_bad_submissions_store_nothing(
@@ -578,7 +587,34 @@ def test_bad_submissions_store_nothing(
     with pytest.raises(IntakeError) as caught:
         runtime.submit(TENANT, app, submission)
     assert caught.value.status == status and reason in caught.value.reason
+    assert len(caught.value.reason) < 200
     assert rows("SELECT count(*) FROM interactions") == [(0,)]
+    runtime.close()
+
+
+def test_a_long_tenant_or_agent_is_cut_in_the_refusal(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    """The tenant and agent of an in-process call, quoted in its refusal, are cut (they were
+    echoed whole); nothing is stored."""
+    runtime = start(store_url, clock)
+    with pytest.raises(IntakeError) as tenant:
+        runtime.submit(LONG, DMS, body(1))
+    assert (tenant.value.status, tenant.value.reason) == (
+        404,
+        f"this runtime serves tenant {TENANT!r}, not {CUT}",
+    )
+    with pytest.raises(AgentActionError) as agent:
+        runtime.offers(TENANT, LONG)
+    assert (agent.value.status, agent.value.reason) == (
+        404,
+        f"no agent {CUT} in tenant {TENANT!r}",
+    )
+    with pytest.raises(AgentActionError) as login:
+        runtime.agent_login(TENANT, LONG)
+    assert login.value.reason == f"no agent {CUT} in tenant {TENANT!r}"
+    assert rows("SELECT count(*) FROM interactions") == [(0,)]
+    assert rows("SELECT count(*) FROM runtime_agents") == [(0,)]
     runtime.close()
 
 

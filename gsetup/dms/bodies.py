@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gsetup.fileio import quote_prefix
+
 MAX_BODY = 1024 * 1024  # bytes: the routing runtime's intake takes no larger submission
 INTERACTION_KEYS = ("media_type", "channel", "text", "external_id", "attached_data")
 # The routing runtime's outbound request (docs/runtime.md, "Outbound requests")
@@ -36,7 +38,7 @@ def _check(
         raise ValueError("the body must be a JSON object")
     unknown = sorted(str(k) for k in body if k not in allowed)
     if unknown:
-        raise ValueError(f"unknown key {unknown[0]!r}; allowed: {', '.join(allowed)}")
+        raise ValueError(f"unknown key {quote_prefix(unknown[0])}; allowed: {', '.join(allowed)}")
     for key in required:
         if not isinstance(body.get(key), str) or not body[key]:
             raise ValueError(f"{key}: required, a non-empty string")

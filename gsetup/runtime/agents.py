@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from gsetup.fileio import quote_prefix
 from gsetup.runtime import sql
 from gsetup.runtime.api import AgentStatus, Offer
 from gsetup.runtime.context import log
@@ -412,7 +413,7 @@ def _held_many(
 
 def _check_held(itx: Itx | None, interaction_id: str, agent: str, states: tuple[str, ...]) -> Itx:
     if itx is None:
-        raise AgentActionError(404, f"no interaction {interaction_id!r}")
+        raise AgentActionError(404, f"no interaction {quote_prefix(interaction_id)}")
     if itx.state in ("stopped", "error"):
         raise AgentActionError(409, f"interaction {interaction_id} has ended ({itx.state})")
     if itx.assigned_to not in (agent, None):  # another agent's: not this one's business
@@ -450,7 +451,7 @@ def _being_removed(agent: str) -> AgentActionError:
 
 def _not_logged_in(ctx: EngineContext, agent: str) -> AgentActionError:
     if agent not in ctx.deployment.agents:
-        return AgentActionError(404, f"no agent {agent!r} in tenant {ctx.tenant!r}")
+        return AgentActionError(404, f"no agent {quote_prefix(agent)} in tenant {ctx.tenant!r}")
     return AgentActionError(409, f"agent {agent!r} is not logged in")
 
 
@@ -463,7 +464,7 @@ def login(ctx: EngineContext, agent: str, config: AgentConfig | None = None) -> 
 
     config = config or ctx.deployment.agents.get(agent)
     if config is None:
-        raise AgentActionError(404, f"no agent {agent!r} in tenant {ctx.tenant!r}")
+        raise AgentActionError(404, f"no agent {quote_prefix(agent)} in tenant {ctx.tenant!r}")
     values = {
         "state": "not_ready",
         "skills": dumps(dict(config.skills)),
@@ -645,7 +646,7 @@ def done_many(
     from gsetup.runtime.interpreter import place, stop
 
     if queue is not None and queue not in ctx.program.queues:
-        raise AgentActionError(404, f"no queue {queue!r}")
+        raise AgentActionError(404, f"no queue {quote_prefix(queue)}")
     with _agent_turn(ctx, agent) as turn:
         held = _held_many(turn, agent, interaction_ids, ("agent",))
         for itx in held:
@@ -673,7 +674,7 @@ def offers_of(ctx: EngineContext, agent: str) -> list[Offer]:
     key = {"b_tenant": ctx.tenant, "b_agent": agent}
     with ctx.store.read() as conn:
         if agent not in ctx.deployment.agents and not sql.run(conn, sql.AGENT_KNOWN, key).first():
-            raise AgentActionError(404, f"no agent {agent!r} in tenant {ctx.tenant!r}")
+            raise AgentActionError(404, f"no agent {quote_prefix(agent)} in tenant {ctx.tenant!r}")
         rows = sql.run(conn, sql.offers_of(ctx.store.table), key).all()
     return [_offer(from_row(dict(row._mapping))) for row in rows]
 

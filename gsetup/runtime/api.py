@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gsetup.fileio import quote_prefix
 from gsetup.runtime.errors import AgentActionError, IntakeError
 
 if TYPE_CHECKING:
@@ -383,7 +384,8 @@ class Runtime:
 
     def _check_tenant(self, tenant: str, error: type[IntakeError | AgentActionError]) -> None:
         if tenant != self.tenant:
-            raise error(404, f"this runtime serves tenant {self.tenant!r}, not {tenant!r}")
+            shown = quote_prefix(tenant)
+            raise error(404, f"this runtime serves tenant {self.tenant!r}, not {shown}")
 
 
 def open_runtime(

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from gsetup.fileio import value_kind
+from gsetup.fileio import quote_prefix, value_kind
 from gsetup.runtime import sql
 from gsetup.runtime.api import Accepted
 from gsetup.runtime.config import DMS_TYPE
@@ -64,7 +64,8 @@ def _dms(ctx: EngineContext, app: str) -> AppConfig:
     config = ctx.deployment.apps.get(app)
     if config is None or config.app_type != DMS_TYPE:
         raise IntakeError(
-            404, f"no Digital Messaging Server application {app!r} in tenant {ctx.tenant!r}"
+            404,
+            f"no Digital Messaging Server application {quote_prefix(app)} in tenant {ctx.tenant!r}",
         )
     return config
 
@@ -81,9 +82,8 @@ def _check(ctx: EngineContext, app: AppConfig, body: Any, where: str) -> tuple[d
         )
     unknown = sorted(set(body) - set(FIELDS))
     if unknown:
-        raise IntakeError(
-            400, f"{where}unknown field {unknown[0]!r}; the fields are: {', '.join(FIELDS)}"
-        )
+        shown = quote_prefix(unknown[0])
+        raise IntakeError(400, f"{where}unknown field {shown}; the fields are: {', '.join(FIELDS)}")
     for name in REQUIRED:
         value = body.get(name)
         if not isinstance(value, str) or not value.strip() or len(value) > NAME:
@@ -102,7 +102,7 @@ def _check(ctx: EngineContext, app: AppConfig, body: Any, where: str) -> tuple[d
     if media_types and body["media_type"] not in media_types:
         raise IntakeError(
             422,
-            f"{where}unknown media type {body['media_type']!r}; "
+            f"{where}unknown media type {quote_prefix(body['media_type'])}; "
             f"the media types are: {', '.join(media_types)}",
         )
     return dict(body), _route(ctx, app, body["channel"], where)
@@ -111,7 +111,7 @@ def _check(ctx: EngineContext, app: AppConfig, body: Any, where: str) -> tuple[d
 def _route(ctx: EngineContext, app: AppConfig, channel: str, where: str) -> str:
     section = app.options.get(channel)
     if section is None:
-        raise IntakeError(422, f"{where}{app.name} has no channel section {channel!r}")
+        raise IntakeError(422, f"{where}{app.name} has no channel section {quote_prefix(channel)}")
     route = section.get("inbound-route", "").split(",")[0].strip()
     dbid, _, access_point = route.partition(":")
     if not access_point:
@@ -186,8 +186,9 @@ def apply_event(ctx: EngineContext, app: str, body: Any) -> str:
         return _outbound_result(ctx, body)
     if kind == "compliance-delete":
         return _compliance_delete(ctx, body)
+    shown = quote_prefix(kind) if isinstance(kind, str) else value_kind(kind, json=True)
     raise IntakeError(
-        400, f"unknown event type {kind!r}; the types are: outbound-result, compliance-delete"
+        400, f"unknown event type {shown}; the types are: outbound-result, compliance-delete"
     )
 
 
@@ -203,7 +204,7 @@ def _outbound_result(ctx: EngineContext, body: Mapping[str, Any]) -> str:
     with ctx.store.begin() as conn:
         state = conn.execute(select(o.state).where(o.tenant == ctx.tenant, o.id == key)).scalar()
         if state is None:
-            raise IntakeError(404, f"no outbound request {key!r}")
+            raise IntakeError(404, f"no outbound request {quote_prefix(key)}")
         if state == "pending":
             now = ctx.clock.now()
             values: dict[str, Any] = (
@@ -248,5 +249,5 @@ def _compliance_delete(ctx: EngineContext, body: Mapping[str, Any]) -> str:
                 .values(text=None)
             )
         if not ids and not own:
-            raise IntakeError(404, f"no stored message {external!r}")
+            raise IntakeError(404, f"no stored message {quote_prefix(external)}")
     return external
