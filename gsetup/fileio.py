@@ -339,8 +339,12 @@ def _size(limit: int) -> str:
     return f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit} bytes"
 
 
-def quote_prefix(value: str, limit: int = 40) -> str:
-    """``value`` quoted for a message, cut to a short prefix (values may be megabytes)."""
+def quote_prefix(value: object, limit: int = 40) -> str:
+    """``value`` quoted for a message, cut to a short prefix (values may be megabytes); a value
+    of a file that is not text (a JSON array...) as Python shows it, cut alike."""
+    if not isinstance(value, str):
+        shown = repr(value)
+        return shown if len(shown) <= limit else f"{shown[:limit]}... ({len(shown)} characters)"
     if len(value) <= limit:
         return repr(value)
     return f"{value[:limit]!r}... ({len(value)} characters)"

@@ -113,6 +113,8 @@ def test_check_and_replay_an_installed_business_process(installed: Path) -> None
         assert "Traceback" not in refused.stderr
 
 
+LONG = "x" * 3000  # a value of the file quoted in a message is cut to its first 40 characters
+CUT = "'" + "x" * 40 + "'... (3000 characters)"
 GOOD = json.loads((TRAFFIC / "fb-question.jsonl").read_text().splitlines()[2])
 BAD_LINES = [
     ("{not json", "not valid JSON"),
@@ -187,6 +189,39 @@ BAD_LINES = [
         '{"at": 2, "agent": "ann", "action": "done", "as": "r1"}',
         "as (a name) goes only with a reply or a draft",
     ),
+    # A value of the file quoted in the reason is cut (it was echoed whole).
+    (json.dumps({**GOOD, LONG: 1}), f"unknown key {CUT} here; the keys are: "),
+    (json.dumps({**GOOD, "app": LONG}), f"app {CUT} is not a Digital Messaging Server"),
+    (
+        json.dumps({**GOOD, "inbound": {**GOOD["inbound"], LONG: 1}}),
+        f"inbound: unknown field {CUT}; the fields are: ",
+    ),
+    (
+        json.dumps({**GOOD, "inbound": {**GOOD["inbound"], "media_type": "m" * 255}}),
+        "unknown media type '" + "m" * 40 + "'... (255 characters); the media types are: ",
+    ),
+    (
+        json.dumps({**GOOD, "inbound": {**GOOD["inbound"], "channel": "m" * 255}}),
+        "unknown channel '" + "m" * 40 + "'... (255 characters) of DMS_1; its channels are: ",
+    ),
+    (json.dumps({"at": 2, "agent": LONG, "action": "ready"}), f"unknown agent {CUT}; the agents"),
+    (
+        json.dumps({"at": 2, "agent": ["a"] * 1000, "action": "ready"}),
+        "unknown agent ['a', 'a', 'a', 'a', 'a', 'a', 'a', 'a',... (5000 characters); the agents",
+    ),
+    (
+        json.dumps({"at": 2, "agent": "ann", "action": LONG}),
+        f"action is one of login, ready, not_ready, logout, accept, reject, reply, draft, done, "
+        f"not {CUT}",
+    ),
+    (
+        json.dumps({"at": 2, "agent": "ann", "action": "accept", "interaction": LONG}),
+        f"interaction {CUT} is neither the external_id of an earlier inbound line",
+    ),
+    (
+        json.dumps({"at": 2, "driver": {"method": LONG, "ok": True}}),
+        f"driver.method is one of SendMessage, SubmitPost, SubmitComment, not {CUT}",
+    ),
 ]
 
 
@@ -198,6 +233,7 @@ def test_bad_traffic_lines_name_the_line_and_reason(installed: Path, tmp_path: P
         result = run_cli("route", "replay", str(traffic), "--store", f"sqlite:///{store}")
         assert result.exit_code == 2, (line, result.stdout)
         assert f"{traffic}: line 5: {reason}" in result.stderr, result.stderr
+        assert len(result.stderr) < 1000 and result.stderr.count("\n") == 1
         assert "Traceback" not in result.stderr
         assert not store.exists()  # nothing ran
     # An action the runtime refuses is reported with the runtime's reason, and the run goes on.

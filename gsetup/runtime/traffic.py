@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gsetup.errors import BadInputError
-from gsetup.fileio import JSONL_LIMIT, check_encodable, read_lines, value_kind
+from gsetup.fileio import JSONL_LIMIT, check_encodable, quote_prefix, read_lines, value_kind
 from gsetup.runtime.config import DMS_TYPE, Deployment
 from gsetup.runtime.schema import NAME
 from gsetup.runtime.udata_types import attached_data_error
@@ -101,7 +101,8 @@ class _Checker:
         unknown = sorted(set(data) - {"at", "#", kind} - _ALLOWED[kind])
         if unknown:
             allowed = ", ".join(sorted({"at", "#", *KINDS} | _ALLOWED[kind]))
-            raise ValueError(f"unknown key {unknown[0]!r} here; the keys are: {allowed}")
+            shown = quote_prefix(unknown[0])
+            raise ValueError(f"unknown key {shown} here; the keys are: {allowed}")
         return getattr(self, f"_{kind}")(number, at, data)  # type: ignore[no-any-return]
 
     def _at(self, value: Any) -> float:
@@ -125,7 +126,7 @@ class _Checker:
             return self.dms[0]
         if app not in self.dms:
             raise ValueError(
-                f"app {app!r} is not a Digital Messaging Server of the tenant; "
+                f"app {quote_prefix(app)} is not a Digital Messaging Server of the tenant; "
                 f"they are: {', '.join(self.dms) or 'none'}"
             )
         return str(app)
@@ -141,7 +142,7 @@ class _Checker:
         unknown = sorted(set(body) - set(INBOUND_FIELDS))
         if unknown:
             raise ValueError(
-                f"inbound: unknown field {unknown[0]!r}; "
+                f"inbound: unknown field {quote_prefix(unknown[0])}; "
                 f"the fields are: {', '.join(INBOUND_FIELDS)}"
             )
         for name in ("media_type", "channel", "external_id"):
@@ -154,7 +155,7 @@ class _Checker:
         media_types = self.deployment.media_types
         if media_types and body["media_type"] not in media_types:
             raise ValueError(
-                f"unknown media type {body['media_type']!r}; the media types are: "
+                f"unknown media type {quote_prefix(body['media_type'])}; the media types are: "
                 f"{', '.join(media_types)}"
             )
         channels = sorted(
@@ -162,7 +163,7 @@ class _Checker:
         )
         if body["channel"] not in channels:
             raise ValueError(
-                f"unknown channel {body['channel']!r} of {app}; its channels are: "
+                f"unknown channel {quote_prefix(body['channel'])} of {app}; its channels are: "
                 f"{', '.join(channels) or 'none'}"
             )
         if body.get("text") is not None and not isinstance(body["text"], str):
@@ -180,16 +181,16 @@ class _Checker:
         agent, action = data["agent"], data.get("action")
         if not isinstance(agent, str) or agent not in self.deployment.agents:
             raise ValueError(
-                f"unknown agent {agent!r}; the agents are: "
+                f"unknown agent {quote_prefix(agent)}; the agents are: "
                 f"{', '.join(sorted(self.deployment.agents)) or 'none'}"
             )
         if action not in ACTIONS:
-            raise ValueError(f"action is one of {', '.join(ACTIONS)}, not {action!r}")
+            raise ValueError(f"action is one of {', '.join(ACTIONS)}, not {quote_prefix(action)}")
         ref = data.get("interaction")
         if ref is not None and (not isinstance(ref, str) or ref not in self.refs):
             raise ValueError(
-                f"interaction {ref!r} is neither the external_id of an earlier inbound line "
-                "nor the name (as) of an earlier reply or draft"
+                f"interaction {quote_prefix(ref)} is neither the external_id of an earlier "
+                "inbound line nor the name (as) of an earlier reply or draft"
             )
         text = data.get("text", "")
         if action in TEXT_ACTIONS and (not isinstance(text, str) or not text.strip()):
@@ -215,7 +216,8 @@ class _Checker:
             raise ValueError("driver is a JSON object: method, ok, answer or error")
         if answer.get("method") not in DMS_METHODS:
             raise ValueError(
-                f"driver.method is one of {', '.join(DMS_METHODS)}, not {answer.get('method')!r}"
+                f"driver.method is one of {', '.join(DMS_METHODS)}, "
+                f"not {quote_prefix(answer.get('method'))}"
             )
         if not isinstance(answer.get("ok"), bool):
             raise ValueError("driver.ok is true or false")
