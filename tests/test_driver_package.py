@@ -24,6 +24,8 @@ from gsetup.drivers.package import (
 from gsetup.errors import BadInputError, GsetupError
 from gsetup.options import read_options
 
+LONG = "x" * 3000  # a manifest value quoted in a message is cut to its first 40 characters
+CUT = "'" + "x" * 40 + "'... (3000 characters)"
 MANIFEST = """\
 driver: twitter
 version: "9.0.012.09"
@@ -218,6 +220,15 @@ def test_a_listed_file_that_is_a_link_refused(tmp_path: Path) -> None:
         ),
         ("driver: [twitter\n", "manifest.yaml, line 2: not valid YAML"),
         ("- a list\n", "must be a mapping"),
+        # A value of the manifest quoted in the message is cut (it was echoed whole).
+        (MANIFEST.replace("twitter\n", LONG + "\n", 1), f"driver: {CUT} is not a driver"),
+        (MANIFEST.replace('"9.0.012.09"', f'"9 {LONG}"'), "version '9 " + "x" * 38 + "'... (3002"),
+        (MANIFEST + f"? {LONG}\n: blue\n", f"unknown key {CUT}; allowed: "),  # a long key
+        (MANIFEST.replace("lib/ext/oauth.jar", f"/{LONG}"), "files: '/" + "x" * 39 + "'... (3001"),
+        (
+            MANIFEST.replace("lib/ext/oauth.jar", f"lib/{LONG}"),
+            "lists 'lib/" + "x" * 36 + "'... (3004 characters), which is not in the package",
+        ),
     ],
 )
 def test_manifest_errors_name_the_file_and_key(tmp_path: Path, manifest: str, words: str) -> None:
@@ -226,6 +237,7 @@ def test_manifest_errors_name_the_file_and_key(tmp_path: Path, manifest: str, wo
         install_package(source, tmp_path / "target")
     assert "manifest.yaml" in str(caught.value)
     assert words in str(caught.value)
+    assert len(str(caught.value)) < 1000
     assert not (tmp_path / "target").exists()
 
 

@@ -34,6 +34,7 @@ from typing import IO, Any, cast
 from gsetup.drivers.archive import Entry, PackageReader, leaves_package, open_package
 from gsetup.drivers.specs import DRIVERS, Driver
 from gsetup.errors import BadInputError, GsetupError
+from gsetup.fileio import quote_prefix
 
 MANIFEST = "manifest.yaml"
 # Far above any real driver deliverable, low enough to stop an archive bomb before writing.
@@ -226,8 +227,8 @@ def _inspect(reader: PackageReader) -> tuple[Manifest, str]:
     bad = [entry.name for entry in entries.values() if entry.kind == "special"]
     if bad:
         raise BadInputError(
-            f"{reader.source}: {bad[0]!r} is a device, pipe or socket; a driver package holds "
-            "only files and directories"
+            f"{reader.source}: {quote_prefix(bad[0])} is a device, pipe or socket; a driver "
+            "package holds only files and directories"
         )
     root = _find_root(reader.source, entries)
     where = f"{reader.source}: {_join(root, MANIFEST)}"
@@ -261,10 +262,13 @@ def _find_root(source: Path, entries: Mapping[str, Entry]) -> str:
 
 def _check_listed(source: Path, name: str, entry: Entry | None) -> None:
     if entry is None:
-        raise BadInputError(f"{source}: {MANIFEST} lists {name!r}, which is not in the package")
+        raise BadInputError(
+            f"{source}: {MANIFEST} lists {quote_prefix(name)}, which is not in the package"
+        )
     if entry.kind != "file":
         raise BadInputError(
-            f"{source}: {MANIFEST} lists {name!r}, which is a {entry.kind}, not a regular file"
+            f"{source}: {MANIFEST} lists {quote_prefix(name)}, which is a {entry.kind}, "
+            "not a regular file"
         )
 
 
@@ -285,7 +289,7 @@ def parse_manifest(data: bytes, where: str) -> Manifest:
     unknown = sorted(str(key) for key in loaded if key not in _MANIFEST_KEYS)
     if unknown:
         allowed = ", ".join(sorted(_MANIFEST_KEYS))
-        raise BadInputError(f"{where}: unknown key {unknown[0]!r}; allowed: {allowed}")
+        raise BadInputError(f"{where}: unknown key {quote_prefix(unknown[0])}; allowed: {allowed}")
     files = _manifest_files(loaded.get("files"), where)
     options_file = loaded.get("options-file")
     if options_file is not None and (options_file not in files or options_file[-4:] != ".cfg"):
@@ -309,7 +313,7 @@ def _manifest_version(version: object, where: str) -> str:
             "9.0 as a number)"
         )
     if any(ch.isspace() for ch in version):
-        raise BadInputError(f"{where}: version {version!r} may not contain spaces")
+        raise BadInputError(f"{where}: version {quote_prefix(version)} may not contain spaces")
     return version
 
 
@@ -320,8 +324,9 @@ def _manifest_files(files: object, where: str) -> tuple[str, ...]:
     for name in names:
         if not _is_plain_relative(name) or name == MANIFEST:
             raise BadInputError(
-                f"{where}: files: {name!r} is not allowed; use a relative path inside the "
-                "package, without '..', './', '//' or a trailing '/', other than the manifest"
+                f"{where}: files: {quote_prefix(name)} is not allowed; use a relative path "
+                "inside the package, without '..', './', '//' or a trailing '/', other than the "
+                "manifest"
             )
     if len(set(names)) != len(names):
         raise BadInputError(f"{where}: files lists the same path twice")
@@ -337,7 +342,9 @@ def _check_driver_name(driver: object, where: str) -> Driver:
     for name in DRIVERS:
         if driver == name:
             return name
-    raise BadInputError(f"{where}: {driver!r} is not a driver; use one of: {', '.join(DRIVERS)}")
+    raise BadInputError(
+        f"{where}: {quote_prefix(driver)} is not a driver; use one of: {', '.join(DRIVERS)}"
+    )
 
 
 def _plan_destination(target: Path, files: tuple[str, ...]) -> tuple[str, ...]:
