@@ -25,6 +25,8 @@ from tests.helpers import refusal_without_waiting
 
 ANSWERS = Answers(tenant="Environment", iwd_custom_properties=True, strategy_dir="/srv/bp")
 
+LONG = "x" * 3000  # a value of the file quoted in a message is cut to its first 40 characters
+CUT = "'" + "x" * 40 + "'... (3000 characters)"
 GOOD = """\
 format: gsetup-strategy/1
 name: Test Strategy
@@ -200,6 +202,38 @@ def test_unknown_names_are_refused_at_load() -> None:
         "bad.yaml: blocks[2].if: unknown name 'merge' in 'merge'; "
         "known names: itx, itx_type, merged, udata"
     )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "format: gsetup-strategy/1",
+            f"format: {LONG}",
+            f"format: must be 'gsetup-strategy/1', not {CUT}",
+        ),
+        ("kind: strategy", f"kind: {LONG}", f"kind: must be 'strategy' or 'subroutine', not {CUT}"),
+        ("call: merge_itx_data", f"call: {LONG}", f"blocks[1].call: unknown function {CUT}; the"),
+        ("result: merged", f"result: 2{LONG}", "blocks[1].result: '2" + "x" * 39 + "'... (3001"),
+        ('"merged"', f'"{LONG}"', f"blocks[2].if: unknown name {CUT} in {CUT}; known names: "),
+        (
+            "blocks:\n",
+            f"blocks:\n  - service: {LONG}\n    method: x\n",
+            f"blocks[0].service: unknown service {CUT}; the services are: ",
+        ),
+        (
+            "blocks:\n",
+            f"blocks:\n  - service: UCS\n    method: {LONG}\n",
+            f"blocks[0].method: UCS has no method {CUT}; it has: ",
+        ),
+    ],
+)
+def test_a_long_value_is_cut_in_the_message(old: str, new: str, message: str) -> None:
+    """A 3,000-character value of the file quoted in a message was shown whole."""
+    assert old in GOOD
+    shown = refused(GOOD.replace(old, new, 1))
+    assert shown.startswith(f"bad.yaml: {message}"), shown[:300]
+    assert len(shown) < 1000
 
 
 def test_yaml_errors_name_the_file_and_line_on_one_line() -> None:

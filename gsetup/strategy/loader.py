@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from gsetup.errors import BadInputError
-from gsetup.fileio import RULES_LIMIT, read_text
+from gsetup.fileio import RULES_LIMIT, quote_prefix, read_text
 from gsetup.strategy import model as m
 from gsetup.strategy.expressions import ExpressionError, compile_expression
 from gsetup.strategy.registry import AGENT_NAME, CONTEXT_NAMES, FORMAT, FUNCTIONS, SERVICES
@@ -88,10 +88,10 @@ class _Loader:
     def strategy(self, data: Any) -> m.Strategy:
         doc = self.mapping(data, "", _TOP_REQUIRED, _TOP_OPTIONAL, "the document")
         if doc["format"] != FORMAT:
-            self.fail("format", f"must be {FORMAT!r}, not {doc['format']!r}")
+            self.fail("format", f"must be {FORMAT!r}, not {quote_prefix(doc['format'])}")
         kind = doc["kind"]
         if kind not in ("strategy", "subroutine"):
-            self.fail("kind", f"must be 'strategy' or 'subroutine', not {kind!r}")
+            self.fail("kind", f"must be 'strategy' or 'subroutine', not {quote_prefix(kind)}")
         queue = self.text(doc["queue"], "queue") if "queue" in doc else None
         if (queue is None) != (kind == "subroutine"):
             self.fail("queue", "a strategy names the queue it serves; a subroutine has none")
@@ -169,7 +169,8 @@ class _Loader:
         if function not in FUNCTIONS:
             self.fail(
                 f"{path}.call",
-                f"unknown function {function!r}; the functions are: {', '.join(sorted(FUNCTIONS))}",
+                f"unknown function {quote_prefix(function)}; the functions are: "
+                f"{', '.join(sorted(FUNCTIONS))}",
             )
         signature = FUNCTIONS[function]
         args = self.args(b.get("args", {}), f"{path}.args")
@@ -191,12 +192,13 @@ class _Loader:
         if service not in SERVICES:
             self.fail(
                 f"{path}.service",
-                f"unknown service {service!r}; the services are: {', '.join(sorted(SERVICES))}",
+                f"unknown service {quote_prefix(service)}; the services are: "
+                f"{', '.join(sorted(SERVICES))}",
             )
         if method not in SERVICES[service]:
             self.fail(
                 f"{path}.method",
-                f"{service} has no method {method!r}; it has: "
+                f"{service} has no method {quote_prefix(method)}; it has: "
                 f"{', '.join(sorted(SERVICES[service]))}",
             )
         on_error = self.blocks(b["on_error"], f"{path}.on_error") if "on_error" in b else ()
@@ -281,7 +283,7 @@ class _Loader:
             reserved = ", ".join(sorted(_RESERVED))
             self.fail(
                 path,
-                f"{value!r} is not a variable name: use letters, digits and _, "
+                f"{quote_prefix(value)} is not a variable name: use letters, digits and _, "
                 f"not starting with a digit, and none of {reserved}",
             )
         self.defined.add(value)
@@ -327,8 +329,8 @@ class _Loader:
                 known = ", ".join(sorted(self.defined | extra))
                 self.fail(
                     path,
-                    f"unknown name {', '.join(map(repr, unknown))} in "
-                    f"{expression.source!r}; known names: {known}",
+                    f"unknown name {', '.join(map(quote_prefix, unknown))} in "
+                    f"{quote_prefix(expression.source)}; known names: {known}",
                 )
 
 
