@@ -592,6 +592,29 @@ def test_bad_submissions_store_nothing(
     runtime.close()
 
 
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        ({}, "an event needs a 'type': outbound-result or compliance-delete"),
+        ({"type": None}, "an event needs a 'type': outbound-result or compliance-delete"),
+        ({"type": 3}, "an event's 'type' is a string, not a number"),
+        (
+            {"type": "x"},
+            "unknown event type 'x'; the types are: outbound-result, compliance-delete",
+        ),
+    ],
+)
+def test_an_event_without_a_known_type_is_refused(
+    store_url: str, clock: VirtualClock, event: dict[str, Any], reason: str
+) -> None:
+    """A missing type was refused as "unknown event type null"."""
+    runtime = start(store_url, clock)
+    with pytest.raises(IntakeError) as caught:
+        runtime.event(TENANT, DMS, event)
+    assert (caught.value.status, caught.value.reason) == (400, reason)
+    runtime.close()
+
+
 def test_a_long_tenant_or_agent_is_cut_in_the_refusal(
     store_url: str, clock: VirtualClock, rows: Any
 ) -> None:

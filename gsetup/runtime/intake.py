@@ -186,9 +186,14 @@ def apply_event(ctx: EngineContext, app: str, body: Any) -> str:
         return _outbound_result(ctx, body)
     if kind == "compliance-delete":
         return _compliance_delete(ctx, body)
-    shown = quote_prefix(kind) if isinstance(kind, str) else value_kind(kind, json=True)
+    if kind is None:
+        raise IntakeError(400, "an event needs a 'type': outbound-result or compliance-delete")
+    if not isinstance(kind, str):
+        raise IntakeError(400, f"an event's 'type' is a string, not {value_kind(kind, json=True)}")
     raise IntakeError(
-        400, f"unknown event type {shown}; the types are: outbound-result, compliance-delete"
+        400,
+        f"unknown event type {quote_prefix(kind)}; the types are: outbound-result, "
+        "compliance-delete",
     )
 
 
