@@ -157,12 +157,12 @@ def remove_agent(
     under its row lock): from then on it can neither log in nor accept, so nothing it could
     accept before the person is gone escapes the check. A refusal or a failure takes the
     marks off again; the removal done, the agent is logged out in each store."""
+    from gsetup.commands.route_stores import default_store
     from gsetup.runtime.endpoints import store_key
     from gsetup.runtime.removal import Mark, finish, held_by, mark_removing, unmark
-    from gsetup.runtime.store import default_store_url
 
     show_object(ctx, tenant, object_path("person", name), kind="person")
-    default = default_store_url(ctx.db.url.render_as_string(hide_password=False))
+    default = default_store(ctx)
     # must_exist: a store other than the default is one a runtime used (no file: not empty)
     urls = [
         (u, store_key(u) != store_key(default)) for u in _stores_to_check(default, tenant, stores)

@@ -20,10 +20,10 @@ def list_stores(ctx: Context, tenant: str | None) -> list[dict[str, Any]]:
     """The recorded stores of ``tenant`` (None: of every tenant the user may see), each
     with whether ``agent remove`` can read it now, and if not why."""
     if tenant is not None:
-        _check_tenant(ctx, tenant, change=False)
+        check_tenant(ctx, tenant, change=False)
     found = [
         used
-        for used in used_stores_of(_default_store(ctx), tenant)
+        for used in used_stores_of(default_store(ctx), tenant)
         if ctx.identity.can_see(used.tenant)
     ]
     problems = {store: unreadable(store) for store in {used.store for used in found}}
@@ -46,13 +46,13 @@ def forget_store(ctx: Context, tenant: str, store: str, *, dry_run: bool) -> Pla
     listed) of ``tenant``. Refused while a runtime serves the tenant on it."""
     from gsetup.runtime.endpoints import forget_store as forget
 
-    _check_tenant(ctx, tenant, change=True)
+    check_tenant(ctx, tenant, change=True)
     if url_or_none(store) is None:
         raise BadInputError(
             f"{quote_prefix(redact_url(store))} is not a store URL; give one that gsetup route "
             "store list shows, e.g. sqlite:///path/runtime.db or postgresql+psycopg://user@host/dbname"
         )
-    default = _default_store(ctx)
+    default = default_store(ctx)
     recorded = used_stores_of(default, tenant)
     matches = [used for used in recorded if store_key(used.store) == store_key(store)]
     if not matches:
@@ -100,15 +100,17 @@ def _refuse_if_serving(tenant: str, given: str, matches: list[UsedStore]) -> Non
         return
 
 
-def _check_tenant(ctx: Context, tenant: str, *, change: bool) -> None:
+def check_tenant(ctx: Context, tenant: str, *, change: bool) -> None:
     """A tenant the user may see (``change``: change), which exists: a mistyped name is not
-    a tenant without stores."""
+    a tenant without stores (nor one without a runtime)."""
     ctx.identity.require(tenant, change=change)
     with ctx.db.engine.connect() as conn:
         tenant_id(conn, tenant)
 
 
-def _default_store(ctx: Context) -> str:
+def default_store(ctx: Context) -> str:
+    """The interaction store beside the configuration database, where the other ones a
+    tenant's runtimes used are recorded."""
     from gsetup.runtime.store import default_store_url
 
     return default_store_url(ctx.db.url.render_as_string(hide_password=False))

@@ -45,19 +45,16 @@ def runtime_url(ctx: Context, tenant: str, given: str | None = None) -> str:
     address."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from gsetup.commands.route_stores import check_tenant, default_store
     from gsetup.commands.route_tokens import check_base_url
     from gsetup.commands.serve import DEFAULT_LISTEN
-    from gsetup.configdb.tenants import tenant_id
     from gsetup.runtime.context import Settings
     from gsetup.runtime.endpoints import recorded_stores, running_url
-    from gsetup.runtime.store import default_store_url
 
     if given is not None:
         return check_base_url(given)
-    ctx.identity.require(tenant, change=False)
-    with ctx.db.engine.connect() as conn:
-        tenant_id(conn, tenant)
-    default = default_store_url(ctx.db.url.render_as_string(hide_password=False))
+    check_tenant(ctx, tenant, change=False)
+    default = default_store(ctx)
     lease = Settings().lease
     for store in (default, *recorded_stores(default, tenant)):
         try:
