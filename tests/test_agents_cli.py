@@ -3,6 +3,11 @@ objects and secret options written through the plan engine, on SQLite and Postgr
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -540,25 +545,50 @@ def test_an_agent_added_again_after_its_removal_logs_in(
         runtime.close()
 
 
-# Holds the mark of ``agent remove alice`` until it is killed: it says so and sleeps where
-# the removal would apply its plan.
-_HOLDS_THE_MARK = """
-import sys, time
+# ``agent remove alice`` in a process of its own: argv ``WHEN GO HOST``. It says ``marked``
+# before applying its plan (WHEN ``before``), or ``applied`` after (``after``), then waits
+# (at most 60 s) for the file GO to exist. HOST not empty: a remover on that host, its lease
+# two seconds (GSETUP_LOCK_TIMEOUT=1 and a margin of one).
+_REMOVER = """
+import socket, sys, time
+from pathlib import Path
 import gsetup.commands.agents as agents
+import gsetup.runtime.removal as removal
 from gsetup.cli.app import app
 from gsetup.cli.errors import run
 
+when, go, host = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+if host:
+    socket.gethostname = lambda: host
+    removal.MARK_MARGIN = 1.0
 apply = agents.run_plan
 
-def held(*args, dry_run, **kwargs):
-    if not dry_run:
-        print("marked", flush=True)
-        time.sleep(120)
-    return apply(*args, dry_run=dry_run, **kwargs)
+def wait(said):
+    print(said, flush=True)
+    deadline = time.monotonic() + 60
+    while not go.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
-agents.run_plan = held
+def paused(*args, dry_run, **kwargs):
+    if not dry_run and when == "before":
+        wait("marked")
+    plan = apply(*args, dry_run=dry_run, **kwargs)
+    if not dry_run and when == "after":
+        wait("applied")
+    return plan
+
+agents.run_plan = paused
 sys.exit(run(app, ["agent", "remove", "alice", "--yes"]))
 """
+
+
+def _remover(go: Path, when: str = "before", host: str = "") -> subprocess.Popen[str]:
+    """``agent remove alice`` started in a process of its own (see ``_REMOVER``)."""
+    env = {**os.environ, "GSETUP_LOCK_TIMEOUT": "1"} if host else None
+    command = [sys.executable, "-c", _REMOVER, when, str(go), host]
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
 
 
 def test_a_mark_whose_remover_was_killed_is_no_mark(db_url: str, tmp_path: Path) -> None:
@@ -566,9 +596,6 @@ def test_a_mark_whose_remover_was_killed_is_no_mark(db_url: str, tmp_path: Path)
     agent could never log in or accept in that store again. A mark names its remover (host,
     pid): while it lives the agent is refused; once it is gone, the agent's next action takes
     the mark off (the agent as it was: its offer still its own)."""
-    import subprocess
-    import sys
-
     from gsetup.runtime.api import open_runtime
     from gsetup.runtime.clock import VirtualClock
     from gsetup.runtime.errors import AgentActionError
@@ -579,12 +606,9 @@ def test_a_mark_whose_remover_was_killed_is_no_mark(db_url: str, tmp_path: Path)
     store = default_store_url(db_url)
     clock = VirtualClock()
     runtime = open_runtime(TENANT, config_url=db_url, clock=clock)
-    command = [sys.executable, "-c", _HOLDS_THE_MARK]
     try:
         itx = _alice_offered_one(runtime, clock)
-        with subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        ) as remover:
+        with _remover(tmp_path / "never") as remover:
             try:
                 said = remover.stdout.readline()
                 assert said == "marked\n", remover.stderr.read()
@@ -671,3 +695,178 @@ def test_a_mark_from_another_host_holds_until_its_lease() -> None:
     assert holder_alive("elsewhere.invalid", 1, now + 60)
     assert not holder_alive("elsewhere.invalid", 1, now - 1)
     assert not holder_alive("elsewhere.invalid", 1, None)
+
+
+def test_a_second_removal_is_refused_while_the_first_holds_the_mark(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A second ``agent remove`` of an agent whose mark a live removal holds took that mark
+    over: failing after the first removal was done, it put the removed agent back. It is
+    refused (exit 2, naming the agent and the other remover, nothing written), the first
+    one's mark left as it is; the first then removes the agent."""
+    from gsetup.runtime.api import open_runtime
+    from gsetup.runtime.clock import VirtualClock
+    from gsetup.runtime.store import default_store_url
+    from tests.runtime_support import TENANT, configure_tenant
+
+    configure_tenant(db_url, tmp_path, agents={"alice": 2})
+    store = default_store_url(db_url)
+    clock = VirtualClock()
+    runtime = open_runtime(TENANT, config_url=db_url, clock=clock)
+    go = tmp_path / "go"
+    try:
+        itx = _alice_offered_one(runtime, clock)
+        with _remover(go) as first:
+            try:
+                assert first.stdout.readline() == "marked\n", first.stderr.read()
+                before = snapshot(db_url)
+                second = run_cli("agent", "remove", "alice", "--yes")
+                assert second.exit_code == 2, second.stdout
+                assert second.stderr.startswith(
+                    "gsetup: error: agent 'alice' is being removed by another gsetup agent "
+                    f"remove (pid {first.pid} on {socket.gethostname()}) in the store "
+                ), second.stderr
+                assert snapshot(db_url) == before
+                assert _store_rows(store, "SELECT pid FROM runtime_removals") == [(first.pid,)]
+                assert _store_rows(store, AGENT) == [("removing",)]
+                go.touch()
+                assert first.wait(60) == 0, first.stderr.read()
+            finally:
+                first.kill()
+        assert _store_rows(store, AGENT) == [("logged_out",)]
+        assert _store_rows(store, ROWS) == [(itx, "routing", None)]
+        assert _store_rows(store, MARKS) == [(0,)]
+        assert "alice" not in run_cli("agent", "list").stdout
+    finally:
+        runtime.close()
+
+
+def test_a_removal_failing_after_another_was_done_does_not_undo_it(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A removal killed (SIGKILL) after its plan was applied, before it logged the agent out,
+    leaves its mark; a second removal started before that takes the mark over and then
+    fails: it put the agent back as it was before the first mark (ready, in the store), a
+    removed agent. The agent removed, the failure finishes the mark instead: logged out,
+    its offer back to routing."""
+    import gsetup.commands.agents
+    from gsetup.errors import BadInputError
+    from gsetup.runtime.api import open_runtime
+    from gsetup.runtime.clock import VirtualClock
+    from gsetup.runtime.store import default_store_url
+    from tests.runtime_support import TENANT, configure_tenant
+
+    configure_tenant(db_url, tmp_path, agents={"alice": 2})
+    store = default_store_url(db_url)
+    clock = VirtualClock()
+    runtime = open_runtime(TENANT, config_url=db_url, clock=clock)
+    show = gsetup.commands.agents.show_object
+
+    def first_removal_applied(*args: Any, **kwargs: Any) -> Any:
+        """The agent found, then removed by another removal that is killed before its end."""
+        found = show(*args, **kwargs)
+        with _remover(tmp_path / "never", "after") as first:
+            try:
+                assert first.stdout.readline() == "applied\n", first.stderr.read()
+            finally:
+                first.kill()
+        assert _store_rows(store, AGENT) == [("removing",)]
+        return found
+
+    def fail(*args: Any, dry_run: bool, **kwargs: Any) -> Any:
+        raise BadInputError("the plan failed")
+
+    try:
+        itx = _alice_offered_one(runtime, clock)
+        monkeypatch.setattr(gsetup.commands.agents, "show_object", first_removal_applied)
+        monkeypatch.setattr(gsetup.commands.agents, "run_plan", fail)
+        failed = run_cli("agent", "remove", "alice", "--yes")
+        assert (failed.exit_code, failed.stderr) == (2, "gsetup: error: the plan failed\n")
+        assert _store_rows(store, AGENT) == [("logged_out",)]
+        assert _store_rows(store, ROWS) == [(itx, "routing", None)]
+        assert _store_rows(store, MARKS) == [(0,)]
+    finally:
+        runtime.close()
+
+
+def test_a_removal_on_another_host_keeps_its_marks_past_its_lease(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A removal on another host is seen alive only until its lease: one running longer
+    (a long wait for the tenant's lock) let its mark lapse, and the agent could accept
+    before the removal was applied. The lease is renewed while the removal runs."""
+    from gsetup.runtime.api import open_runtime
+    from gsetup.runtime.clock import VirtualClock
+    from gsetup.runtime.errors import AgentActionError
+    from gsetup.runtime.store import default_store_url
+    from tests.runtime_support import TENANT, configure_tenant
+
+    configure_tenant(db_url, tmp_path, agents={"alice": 2})
+    store = default_store_url(db_url)
+    clock = VirtualClock()
+    runtime = open_runtime(TENANT, config_url=db_url, clock=clock)
+    go, lease = tmp_path / "go", "SELECT host, until FROM runtime_removals"
+    try:
+        itx = _alice_offered_one(runtime, clock)
+        with _remover(go, "before", "elsewhere.invalid") as remover:
+            try:
+                assert remover.stdout.readline() == "marked\n", remover.stderr.read()
+                [(host, until)] = _store_rows(store, lease)
+                assert host == "elsewhere.invalid"
+                time.sleep(max(0.0, float(until) + 1.5 - time.time()))  # past its first lease
+                with pytest.raises(AgentActionError, match="is being removed") as refused:
+                    runtime.accept(TENANT, "alice", itx)
+                assert refused.value.status == 409
+                [(_, renewed)] = _store_rows(store, lease)
+                assert float(renewed) > time.time()
+                go.touch()
+                assert remover.wait(60) == 0, remover.stderr.read()
+            finally:
+                remover.kill()
+        assert _store_rows(store, AGENT) == [("logged_out",)]
+        assert _store_rows(store, ROWS) == [(itx, "routing", None)]
+        assert _store_rows(store, MARKS) == [(0,)]
+    finally:
+        runtime.close()
+
+
+def test_a_store_marked_by_an_older_gsetup_gets_the_token_column(
+    db_url: str, tmp_path: Path
+) -> None:
+    """``runtime_removals`` made by an older gsetup has no ``token``: the first mark adds
+    it, and the removal is done."""
+    from sqlalchemy import inspect
+
+    from gsetup.runtime.api import open_runtime
+    from gsetup.runtime.clock import VirtualClock
+    from gsetup.runtime.store import default_store_url
+    from tests.runtime_support import TENANT, configure_tenant
+
+    configure_tenant(db_url, tmp_path, agents={"alice": 2})
+    store = default_store_url(db_url)
+    clock = VirtualClock()
+    runtime = open_runtime(TENANT, config_url=db_url, clock=clock)
+    try:
+        itx = _alice_offered_one(runtime, clock)
+    finally:
+        runtime.close()
+    engine = create_engine(store, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "CREATE TABLE runtime_removals (tenant VARCHAR(255) NOT NULL, agent "
+                    "VARCHAR(255) NOT NULL, host VARCHAR(255) NOT NULL, pid INTEGER NOT NULL, "
+                    "until FLOAT NOT NULL, before VARCHAR(16), PRIMARY KEY (tenant, agent))"
+                )
+            )
+        removed = run_cli("agent", "remove", "alice", "--yes")
+        assert removed.exit_code == 0, removed.stderr
+        with engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("runtime_removals")}
+        assert "token" in columns
+    finally:
+        engine.dispose()
+    assert _store_rows(store, AGENT) == [("logged_out",)]
+    assert _store_rows(store, ROWS) == [(itx, "routing", None)]
+    assert _store_rows(store, MARKS) == [(0,)]

@@ -21,7 +21,7 @@ from gsetup.commands.objects import show_object
 from gsetup.configdb.tenants import check_name
 from gsetup.context import Context
 from gsetup.deployment import ConfigObject, Options
-from gsetup.errors import BadInputError, GsetupError
+from gsetup.errors import BadInputError, ConflictError, GsetupError
 from gsetup.fileio import quote_prefix
 from gsetup.numbers import whole_number
 from gsetup.plan.model import Plan
@@ -30,7 +30,7 @@ from gsetup.runtime.credentials import PASSWORD_KEY, SECTION
 from gsetup.state import DesiredObject, DesiredState, OptionValue, Removal, object_path
 
 if TYPE_CHECKING:
-    from gsetup.runtime.removal import Mark
+    from gsetup.runtime.removal import Mark, Remover
 
 MAX_SKILL_LEVEL = 100
 _SKILL = re.compile(r"^(?P<name>[^=]+?)(?:=(?P<level>.*))?$", re.DOTALL)
@@ -156,10 +156,12 @@ def remove_agent(
     Each store is checked as the agent is marked there as being removed (one transaction
     under its row lock): from then on it can neither log in nor accept, so nothing it could
     accept before the person is gone escapes the check. A refusal or a failure takes the
-    marks off again; the removal done, the agent is logged out in each store."""
+    marks off again (finishes them if the person is gone all the same); the removal done,
+    the agent is logged out in each store. Another removal of the agent running refuses;
+    the marks' leases are renewed while this one runs (:func:`renewing`)."""
     from gsetup.commands.route_stores import default_store
     from gsetup.runtime.endpoints import store_key
-    from gsetup.runtime.removal import Mark, finish, held_by, mark_removing, unmark
+    from gsetup.runtime.removal import Mark, finish, held_by, mark_removing, renewing, unmark
 
     show_object(ctx, tenant, object_path("person", name), kind="person")
     default = default_store(ctx)
@@ -173,35 +175,53 @@ def remove_agent(
             _checked(url, name, partial(held_by, url, tenant, name, must_exist), skip_unreachable)
         return run_plan(ctx, state, "agent remove", dry_run=True)
     marks: list[Mark] = []
-    try:
-        for url, must_exist in urls:
-            look = partial(mark_removing, url, tenant, name, must_exist)
-            marked = _checked(url, name, look, skip_unreachable)
-            if isinstance(marked, Mark):
-                marks.append(marked)
-        plan = run_plan(ctx, state, "agent remove", dry_run=False)
-    except BaseException:  # refused, failed or interrupted: the agent works on as before
+    with renewing(marks):  # until each mark is taken off or finished
+        try:
+            for url, must_exist in urls:
+                look = partial(mark_removing, url, tenant, name, must_exist)
+                marked = _checked(url, name, look, skip_unreachable)
+                if isinstance(marked, Mark):
+                    marks.append(marked)
+            plan = run_plan(ctx, state, "agent remove", dry_run=False)
+        except BaseException:  # refused, failed or interrupted: the agent works on as before...
+            # ...unless it was removed all the same (this plan committed before the failure,
+            # or a removal whose mark this one took over did): that is not undone
+            done = not _still_agent(ctx, tenant, name)
+            for mark in marks:
+                _best_effort(partial(finish, config=ctx.db.engine) if done else unmark, mark)
+            raise
         for mark in marks:
-            _best_effort(unmark, mark)
-        raise
-    for mark in marks:
-        _best_effort(partial(finish, config=ctx.db.engine), mark)
+            _best_effort(partial(finish, config=ctx.db.engine), mark)
     return plan
+
+
+def _still_agent(ctx: Context, tenant: str, name: str) -> bool:
+    """Whether ``name`` is an agent of ``tenant`` in the configuration database (taken as
+    one when that cannot be read: a removal failing there is taken to have removed nothing)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from gsetup.runtime.config import read_agents
+
+    try:
+        return name in read_agents(ctx.db.engine, tenant, [name])
+    except (SQLAlchemyError, GsetupError):
+        return True
 
 
 def _checked(
     url: str,
     name: str,
-    check: Callable[[], Mark | list[str] | None],
+    check: Callable[[], Mark | list[str] | Remover | None],
     skip_unreachable: bool,
 ) -> Mark | list[str] | None:
     """``check`` of the store at ``url``: the interactions agent ``name`` holds there (or
-    its mark when none); refused when it holds some, or (unless ``skip_unreachable``) when
-    the store cannot be read."""
+    its mark when none); refused when it holds some, when another removal of it runs, or
+    (unless ``skip_unreachable``) when the store cannot be read."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from gsetup.configdb.database import redact_url
     from gsetup.runtime.errors import StoreError
+    from gsetup.runtime.removal import Remover
     from gsetup.runtime.store import first_line
 
     try:
@@ -215,6 +235,12 @@ def _checked(
             "password), or --skip-unreachable to remove the agent without checking it (a "
             "store dropped for good: gsetup route store forget URL)"
         ) from None
+    if isinstance(found, Remover):  # its mark is its own: taken over, a failure here undid it
+        raise ConflictError(
+            f"agent {name!r} is being removed by another gsetup agent remove (pid "
+            f"{found.pid} on {found.host}) in the store {redact_url(url)}: wait for it to "
+            "finish (gsetup agent list then shows whether it removed the agent)"
+        )
     if isinstance(found, list) and found:
         raise BadInputError(
             f"agent {name!r} holds {len(found)} interaction(s) in the routing runtime "
