@@ -332,6 +332,22 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
         _args("route", "run", "--listen", "127.0.0.1:+80"),
         "--listen '127.0.0.1:+80': use HOST:PORT",
     ),
+    # Values gsetup checks against a range starting at 0 or above took a sign as well
+    # (+180 was 180, -0 was 0); they follow the command line's rule.
+    "a signed option in an option file": (
+        _options_file("[channel-twitter]\nreconnection-timeout=+180\n"),
+        "bad.cfg: [channel-twitter] reconnection-timeout: the value is not allowed; use a "
+        "whole number of at least 10\n",
+    ),
+    "a signed driver option through --set": (
+        _driver_set("option.grouping-timeout=+60"),
+        "--set option.grouping-timeout: [channel-twitter] grouping-timeout: '+60' is not "
+        "allowed; use a whole number from 10 to 3600\n",
+    ),
+    "a signed RPC cache timeout through --set": (
+        _driver_set("rpc_cache_timeout=-0"),
+        "the RPC cache timeout: '-0' is not allowed; use a whole number from 0 to 3600",
+    ),
     # Bounded reads of regular files only.
     "options import of /dev/zero": (
         _args("options", "import", "/dev/zero", "--app", "DMS_1"),

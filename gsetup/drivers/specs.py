@@ -286,8 +286,9 @@ def validate_value(spec: OptionSpec, value: str, *, where: str, echo: bool = Tru
 
 
 def _check_int(spec: OptionSpec, value: str, what: str) -> str:
-    number = whole_number(value.strip())
     low, high = spec.minimum, spec.maximum
+    # A sign only where the range has negative numbers: the command line's rule (+180 was 180).
+    number = whole_number(value.strip(), signed=low is None or low < 0)
     if number is None or (low is not None and number < low) or (high is not None and number > high):
         if low is not None and high is not None:
             allowed = f"a whole number from {low} to {high}"
