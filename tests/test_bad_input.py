@@ -348,6 +348,10 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
         _driver_set("rpc_cache_timeout=-0"),
         "the RPC cache timeout: '-0' is not allowed; use a whole number from 0 to 3600",
     ),
+    "a signed driver port through --set": (
+        _driver_set("port=+4000"),
+        "'+4000' is not a port; use a whole number from 1 to 65535",
+    ),
     # Bounded reads of regular files only.
     "options import of /dev/zero": (
         _args("options", "import", "/dev/zero", "--app", "DMS_1"),

@@ -417,6 +417,7 @@ def test_workspace_display_options_font_and_plugin_version(social: str) -> None:
         ("facebooksession.background-color-client=blue", "use a hexadecimal colour"),
         ("twitter.font-size=0", "from 1 to 400 (the plug-in's default is 14)"),
         ("twitter.font-size=\u0661\u0666", "from 1 to 400"),  # Arabic-Indic 16
+        ("twitter.font-size=+16", "'+16' is not allowed; use a whole number of points"),  # was 16
         ("facebook.nope=1", "use KEY=VALUE with KEY one of: facebook.url-regex"),
         ("twitter.font-size", "use KEY=VALUE"),
         ("workbin.facebook.draft= ", "give a name"),

@@ -85,7 +85,7 @@ def check_plugin_value(option: PluginOption, value: str) -> str:
     if option.kind == "color" and not _COLOR.fullmatch(value):
         raise BadInputError(f"{where} is not allowed; use a hexadecimal colour such as #E7F3FF")
     if option.kind == "font-size":
-        points = whole_number(value)
+        points = whole_number(value, signed=False)
         if points is None or not 1 <= points <= 400:
             raise BadInputError(
                 f"{where} is not allowed; use a whole number of points from 1 to 400 (the "

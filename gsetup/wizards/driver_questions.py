@@ -146,7 +146,7 @@ def _dms_choices(ctx: Context | None, tenant: str) -> list[str]:
 
 
 def _port(value: Any) -> int:
-    port = whole_number(str(value))
+    port = whole_number(str(value), signed=False)
     if port is None or not 1 <= port <= 65535:
         raise ValueError(
             f"{quote_prefix(str(value))} is not a port; use a whole number from 1 to 65535"
