@@ -108,6 +108,26 @@ def _driver_set(*options: str) -> Callable[[Path], tuple[str, ...]]:
     return prepare
 
 
+def _process_timeout(timeout: str) -> Callable[[Path], tuple[str, ...]]:
+    """``app start DMS_1`` with the command adapter (its start command writes a file in the
+    work directory) and ``[gsetup-process] timeout`` = ``timeout``."""
+
+    def prepare(work: Path) -> tuple[str, ...]:
+        lines = {
+            "adapter": "command",
+            "start": f"touch {work / 'started'}",
+            "stop": "true",
+            "status": "false",
+            "timeout": timeout,
+        }
+        for key, value in lines.items():
+            set_option = ("options", "set", "--app", "DMS_1", f"gsetup-process/{key}", value)
+            assert run_cli(*set_option).exit_code == 0
+        return ("app", "start", "DMS_1")
+
+    return prepare
+
+
 CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
     # Secret references, checked even where the database needs no login.
     "vault reference": (
@@ -351,6 +371,11 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
     "a signed driver port through --set": (
         _driver_set("port=+4000"),
         "'+4000' is not a port; use a whole number from 1 to 65535",
+    ),
+    "a signed [gsetup-process] timeout": (
+        _process_timeout("+1"),
+        "application 'DMS_1', [gsetup-process] timeout: '+1'; allowed: seconds above 0 and "
+        "at most 3600, a plain decimal number (e.g. 30 or 2.5)\n",
     ),
     # Bounded reads of regular files only.
     "options import of /dev/zero": (

@@ -39,7 +39,7 @@ def test_places_that_read_numbers_refuse_others(
 ) -> None:
     with pytest.raises(BadInputError, match="use HOST:PORT"):
         parse_listen(f"127.0.0.1:{text}")
-    with pytest.raises(BadInputError, match=r"timeout: .*; allowed: seconds from 0 to 3600"):
+    with pytest.raises(BadInputError, match=r"timeout: .*; allowed: seconds above 0 and"):
         process_config("A", {}, {"timeout": text})
     monkeypatch.setenv(LOCK_TIMEOUT_ENV, text)
     with pytest.raises(DatabaseError, match=LOCK_TIMEOUT_ENV):

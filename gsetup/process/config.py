@@ -85,10 +85,11 @@ def process_config(
 def _timeout(value: str | None, where: str) -> float:
     if value is None:
         return DEFAULT_TIMEOUT
-    seconds = decimal_number(value)
+    seconds = decimal_number(value, signed=False)
     if seconds is None or not 0 < seconds <= 3600:
         raise BadInputError(
-            f"{where} timeout: {quote_prefix(value)}; allowed: seconds from 0 to 3600"
+            f"{where} timeout: {quote_prefix(value)}; allowed: seconds above 0 and at most "
+            "3600, a plain decimal number (e.g. 30 or 2.5)"
         )
     return seconds
 
