@@ -507,6 +507,22 @@ def test_bad_input_exits_2_and_writes_nothing(db_url: str, work: Path, case: str
     assert (snapshot(db_url), _files(work)) == before
 
 
+@pytest.mark.parametrize("given", ["+5", "-0", "1_0"])  # a sign was taken: +5 was 5 seconds
+def test_a_bad_lock_timeout_is_one_error_naming_the_variable(
+    db_url: str, work: Path, monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    before = snapshot(db_url), _files(work)
+    monkeypatch.setenv("GSETUP_LOCK_TIMEOUT", given)
+    result = run_cli("options", "set", "--app", "DMS_1", "a/k", "v")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"gsetup: error: GSETUP_LOCK_TIMEOUT='{given}': give seconds, 0 or more and below "
+        "10000000, as a plain decimal number (e.g. 120 or 2.5)\n"
+    )
+    monkeypatch.delenv("GSETUP_LOCK_TIMEOUT")
+    assert (snapshot(db_url), _files(work)) == before
+
+
 def test_a_dropped_table_is_one_sentence(db_url: str, work: Path) -> None:
     assert run_cli("install", "facebook-bp", "--answers", "fb.yaml", "--yes").exit_code == 0
     engine = create_engine(db_url, poolclass=NullPool)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gsetup.errors import ConflictError, DatabaseError, GsetupError
-from gsetup.fileio import lookup
+from gsetup.fileio import lookup, quote_prefix
 from gsetup.numbers import decimal_number
 
 if TYPE_CHECKING:
@@ -37,9 +37,12 @@ LIBPQ_DRIVERS = ("psycopg", "psycopg2")
 def lock_timeout() -> float:
     """Seconds a writer waits for a lock (``GSETUP_LOCK_TIMEOUT``, default 120)."""
     text = os.environ.get(LOCK_TIMEOUT_ENV)
-    value = decimal_number(text) if text else DEFAULT_LOCK_TIMEOUT
+    value = decimal_number(text, signed=False) if text else DEFAULT_LOCK_TIMEOUT
     if value is None or not 0 <= value < 1e7:
-        raise DatabaseError(f"{LOCK_TIMEOUT_ENV}={text!r}: give a number of seconds, e.g. 120")
+        raise DatabaseError(
+            f"{LOCK_TIMEOUT_ENV}={quote_prefix(text)}: give seconds, 0 or more and below "
+            "10000000, as a plain decimal number (e.g. 120 or 2.5)"
+        )
     return value
 
 
