@@ -5,6 +5,10 @@ int() then refuses with a traceback."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from gsetup.commands.serve import Listen, parse_listen
@@ -14,6 +18,7 @@ from gsetup.numbers import decimal_number, whole_number
 from gsetup.process.config import process_config
 from gsetup.runtime.worker import main as worker_main
 from gsetup.wizards.driver_questions import _port
+from tests.runtime_support import ROOT, configure_tenant
 
 NOT_PLAIN = ["1_0", " 1", "1 ", "\u0665", "\u00b2", "1e1", "nan", "inf", "0x1", "", "1.", ".5"]
 
@@ -58,3 +63,26 @@ def test_plain_numbers_are_read() -> None:
     attrs = {"start_cmd": "true", "working_dir": "/"}
     assert process_config("A", attrs, {"timeout": "2.5"}).timeout == 2.5
     assert _port("8080") == 8080
+
+
+@pytest.mark.parametrize(("option", "given"), [("--batch-size", "+50"), ("--lease", "+2")])
+def test_worker_arguments_take_no_sign(tmp_path: Path, option: str, given: str) -> None:
+    """A sign was taken (--lease +2 was 2 seconds): exit 2 naming the argument, as gsetup's
+    command line does, and the store is not created."""
+    config = f"sqlite:///{tmp_path / 'config.db'}"
+    configure_tenant(config, tmp_path, agents={"alice": 1})
+    store = tmp_path / "store.db"
+    argv = ["--config", config, "--store", f"sqlite:///{store}", option, given]
+    worker = subprocess.run(
+        [sys.executable, "-m", "gsetup.runtime.worker", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,  # one that took the sign runs until killed here
+        check=False,
+    )
+    assert worker.returncode == 2, worker.stderr
+    assert worker.stdout == ""
+    kind = "a whole number" if option == "--batch-size" else "a plain decimal number"
+    assert worker.stderr.endswith(f"error: argument {option}: {given!r}; allowed: {kind} above 0\n")
+    assert not store.exists()

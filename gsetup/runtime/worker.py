@@ -100,11 +100,12 @@ class Worker:
         self.runtime.work.set()
 
 
-def _positive(parse: Callable[[str], float | None], kind: str) -> Callable[[str], float]:
-    """An argparse type: ``kind`` of number above 0, plain ASCII decimal (:mod:`gsetup.numbers`)."""
+def _positive(parse: Callable[..., float | None], kind: str) -> Callable[[str], float]:
+    """An argparse type: ``kind`` of number above 0, plain ASCII decimal (:mod:`gsetup.numbers`)
+    without a sign, as on gsetup's command line."""
 
     def convert(text: str) -> float:
-        value = parse(text)
+        value = parse(text, signed=False)
         if value is None or value <= 0:
             raise argparse.ArgumentTypeError(f"{text!r}; allowed: {kind} above 0")
         return value
