@@ -286,3 +286,30 @@ def test_a_driver_message_echoing_a_given_password_is_scrubbed(tmp_path: Path) -
         assert "password=*** user=rt:***" in err.getvalue()
         _no_password(err.getvalue())
         assert "pw-user-5" not in err.getvalue()
+
+
+def test_a_short_password_is_masked_where_a_driver_prints_it_and_nowhere_else(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A short password ('a', 'pg') was masked inside every word that holds it ('psycopg'
+    read 'psyco***'); it is masked where it stands alone, as drivers print it (password=,
+    user:pw@host, PWD={pw}, quoted), a long one everywhere as before."""
+    from gsetup.configdb import database
+    from gsetup.configdb.database import scrub, url_or_none
+
+    monkeypatch.setattr(database, "_GIVEN_SECRETS", set())
+    for url in (
+        "postgresql+psycopg://rt:pg@db/x?sslpassword=a",
+        "postgresql+psycopg://rt:long-pw-1234@db/x",
+    ):
+        assert url_or_none(url) is not None
+    echoed = (
+        "invalid connection string: host=db password=pg sslpassword='a' "
+        "postgresql+psycopg://rt:pg@db/x PWD={pg}; a pg_hba.conf entry at /var/lib/data "
+        "names pgdata; password=long-pw-1234 or xlong-pw-12345"
+    )
+    assert scrub(echoed) == (
+        "invalid connection string: host=db password=*** sslpassword='***' "
+        "postgresql+psycopg://rt:***@db/x PWD={***}; *** pg_hba.conf entry at /var/lib/data "
+        "names pgdata; password=*** or x***5"
+    )

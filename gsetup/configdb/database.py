@@ -186,11 +186,21 @@ def _secrets_of(url: URL) -> set[str]:
     return {secret for secret in found if secret}
 
 
+# A password of 8 characters or more (the least an agent's may have, NIST's minimum too) is
+# masked wherever it occurs: it does not occur by chance. A shorter one ('pg', 'admin') is
+# part of words, paths and schemes, so it is masked where it stands alone, as drivers print
+# it: between delimiters (password=pg, user:pg@host, PWD={pg}, 'pg'), a lone word too.
+_MASKED_EVERYWHERE = 8
+
+
 def scrub(text: str) -> str:
-    """``text`` (a driver's error, a traceback) with every password of the database URLs this
+    """``text`` (a driver's error, a traceback) with the passwords of the database URLs this
     process was given masked, the longest first (one may contain another)."""
     for secret in sorted(_GIVEN_SECRETS, key=len, reverse=True):
-        text = text.replace(secret, "***")
+        if len(secret) >= _MASKED_EVERYWHERE:
+            text = text.replace(secret, "***")
+        else:
+            text = re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", "***", text)
     return text
 
 
