@@ -339,6 +339,15 @@ def _size(limit: int) -> str:
     return f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit} bytes"
 
 
+def elide_middle(text: str) -> str:
+    """``text`` (a path, a URL) whole up to 200 characters, else its first 120 and last 60
+    characters and its length: unlike :func:`quote_prefix`, a usual one is shown whole, and a
+    long one keeps its start (scheme, host) and its end (file or database name)."""
+    if len(text) <= 200:
+        return text
+    return f"{text[:120]}...{text[-60:]} ({len(text)} characters)"
+
+
 def quote_prefix(value: object, limit: int = 40) -> str:
     """``value`` quoted for a message, cut to a short prefix (values may be megabytes); a value
     of a file that is not text (a JSON array...) as Python shows it, cut alike."""

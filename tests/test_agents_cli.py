@@ -333,7 +333,7 @@ def test_agent_remove_refuses_a_store_url_of_another_database(db_url: str, tmp_p
         refused = run_cli("agent", "remove", "alice", "--yes", "--skip-unreachable", "--store", url)
         assert refused.exit_code == 2, refused.stdout
         assert refused.stderr == (
-            f"gsetup: error: --store {redact_url(url)!r}: unsupported store: the interaction "
+            f"gsetup: error: --store {redact_url(url)}: unsupported store: the interaction "
             "store is SQLite (sqlite:///PATH) or PostgreSQL through psycopg "
             "(postgresql+psycopg://...)\n"
         )

@@ -313,3 +313,37 @@ def test_a_short_password_is_masked_where_a_driver_prints_it_and_nowhere_else(
         "postgresql+psycopg://rt:***@db/x PWD={***}; *** pg_hba.conf entry at /var/lib/data "
         "names pgdata; password=*** or x***5"
     )
+
+
+def test_a_long_store_url_is_shown_elided_in_messages(db_url: str, tmp_path: Path) -> None:
+    """``agent remove --store`` and ``route store forget`` of a store URL of 600 characters
+    showed it whole; it is shown masked, its middle elided (its scheme, host and file name
+    kept) with its length."""
+    from gsetup.configdb.database import short_url
+    from tests.runtime_support import configure_tenant
+
+    configure_tenant(db_url, tmp_path, agents={"alice": 2})
+    deep = tmp_path / ("d" * 250) / ("e" * 250) / "store.db"
+    given = f"sqlite:///{deep}"
+    elided = f"{given[:120]}...{given[-60:]} ({len(given)} characters)"
+    assert short_url(given) == elided and len(given) > 500
+    server = f"postgresql+psycopg://rt:s3cret-pw@127.0.0.1:9/store?application_name={'a' * 300}"
+    shown = short_url(server)
+    assert shown.startswith("postgresql+psycopg://rt:***@127.0.0.1:9/store?application_name=aaa")
+    assert shown.endswith(f"aaa ({len(server) - len('s3cret-pw') + 3} characters)")
+    assert short_url(f"sqlite:///{tmp_path / 'runtime.db'}") == (
+        f"sqlite:///{tmp_path / 'runtime.db'}"  # a usual URL whole
+    )
+
+    removed = run_cli("agent", "remove", "alice", "--yes", "--store", given)
+    assert removed.exit_code == 2
+    assert removed.stderr.startswith(
+        f"gsetup: error: cannot check the interaction store {elided} for interactions agent "
+        f"'alice' holds (no interaction store at {str(deep)[:120]}..."
+    ), removed.stderr
+    forgotten = run_cli("route", "store", "forget", given, "--yes")
+    assert forgotten.exit_code == 2
+    assert forgotten.stderr.startswith(
+        f"gsetup: error: the store {elided} is not recorded for tenant {TENANT!r}"
+    ), forgotten.stderr
+    assert given not in removed.stderr + forgotten.stderr

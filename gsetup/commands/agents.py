@@ -219,7 +219,7 @@ def _checked(
     (unless ``skip_unreachable``) when the store cannot be read."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from gsetup.configdb.database import redact_url
+    from gsetup.configdb.database import short_url
     from gsetup.runtime.errors import StoreError
     from gsetup.runtime.removal import Remover
     from gsetup.runtime.store import first_line
@@ -230,7 +230,7 @@ def _checked(
         if skip_unreachable:
             return None
         raise BadInputError(
-            f"cannot check the interaction store {redact_url(url)} for interactions agent "
+            f"cannot check the interaction store {short_url(url)} for interactions agent "
             f"{name!r} holds ({first_line(exc)}): give its URL with --store (with the "
             "password), or --skip-unreachable to remove the agent without checking it (a "
             "store dropped for good: gsetup route store forget URL)"
@@ -244,7 +244,7 @@ def _checked(
     if isinstance(found, list) and found:
         raise BadInputError(
             f"agent {name!r} holds {len(found)} interaction(s) in the routing runtime "
-            f"({', '.join(found)}) in the store {redact_url(url)}: have it finish them "
+            f"({', '.join(found)}) in the store {short_url(url)}: have it finish them "
             "(gsetup agent done ID), then remove it"
         )
     return found
@@ -262,19 +262,19 @@ def _best_effort(step: Callable[[Mark], None], mark: Mark) -> None:
 def _stores_to_check(default: str, tenant: str, given: Sequence[str]) -> list[str]:
     """``given`` (checked as URLs), then the default store and the recorded ones not given
     (a recorded one has no password: given, its URL is used instead)."""
-    from gsetup.configdb.database import redact_url, supported, url_or_none
+    from gsetup.configdb.database import redact_url, short_url, supported, url_or_none
     from gsetup.runtime.endpoints import recorded_stores, store_key
 
     for url in given:
-        parsed, shown = url_or_none(url), quote_prefix(redact_url(url))
+        parsed = url_or_none(url)
         if parsed is None:
             raise BadInputError(
-                f"--store {shown} is not a store URL; use e.g. sqlite:///runtime.db "
-                "or postgresql+psycopg://user@host/dbname"
+                f"--store {quote_prefix(redact_url(url))} is not a store URL; use e.g. "
+                "sqlite:///runtime.db or postgresql+psycopg://user@host/dbname"
             )
         if not supported(parsed):  # else tried as a store: unreadable, or a missing driver
             raise BadInputError(
-                f"--store {shown}: unsupported store: the interaction store is "
+                f"--store {short_url(url)}: unsupported store: the interaction store is "
                 "SQLite (sqlite:///PATH) or PostgreSQL through psycopg (postgresql+psycopg://...)"
             )
     urls = {store_key(url): url for url in given}

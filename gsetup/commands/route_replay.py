@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gsetup.configdb.database import short_url
 from gsetup.context import Context
 from gsetup.errors import BadInputError
 from gsetup.runtime.replay import Progress, ReplayReport
@@ -55,5 +56,6 @@ def _require_empty(store: Store, url: str) -> None:
         found = conn.scalar(select(func.count()).select_from(store.table))
     if found:
         raise BadInputError(
-            f"--store {url}: the store holds {found} interactions; a replay needs an empty one"
+            f"--store {short_url(url)}: the store holds {found} interactions; a replay needs an "
+            "empty one"
         )

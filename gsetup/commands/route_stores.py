@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from gsetup.configdb.database import redact_url, url_or_none
+from gsetup.configdb.database import redact_url, short_url, url_or_none
 from gsetup.configdb.tenants import tenant_id
 from gsetup.context import Context
 from gsetup.errors import BadInputError, ConflictError, NotFoundError
@@ -56,9 +56,9 @@ def forget_store(ctx: Context, tenant: str, store: str, *, dry_run: bool) -> Pla
     recorded = used_stores_of(default, tenant)
     matches = [used for used in recorded if store_key(used.store) == store_key(store)]
     if not matches:
-        known = ", ".join(redact_url(used.store) for used in recorded) or "none"
+        known = ", ".join(short_url(used.store) for used in recorded) or "none"
         raise NotFoundError(
-            f"the store {redact_url(store)} is not recorded for tenant {tenant!r} (recorded: "
+            f"the store {short_url(store)} is not recorded for tenant {tenant!r} (recorded: "
             f"{known}; the default store is not one of them, it is always checked)"
         )
     _refuse_if_serving(tenant, store, matches)
@@ -69,7 +69,7 @@ def forget_store(ctx: Context, tenant: str, store: str, *, dry_run: bool) -> Pla
                 "delete",
                 "store",
                 "runtime store",
-                redact_url(used.store),
+                short_url(used.store),
                 note="gsetup agent remove no longer checks it",
             )
             for used in matches
@@ -94,7 +94,7 @@ def _refuse_if_serving(tenant: str, given: str, matches: list[UsedStore]) -> Non
             continue
         if serving is not None:
             raise ConflictError(
-                f"a runtime serves tenant {tenant!r} on the store {redact_url(given)} (at "
+                f"a runtime serves tenant {tenant!r} on the store {short_url(given)} (at "
                 f"{serving}): stop it first; the store stays in use"
             )
         return

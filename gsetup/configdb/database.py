@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gsetup.errors import ConflictError, DatabaseError, GsetupError
-from gsetup.fileio import lookup, quote_prefix
+from gsetup.fileio import elide_middle, lookup, quote_prefix
 from gsetup.numbers import decimal_number
 
 if TYPE_CHECKING:
@@ -219,6 +219,12 @@ def redact_url(url_text: str) -> str:
     user, colon, _password = userinfo.partition(":")
     shown = f"{scheme}{sep}{user}:***{at}{host}" if colon else url_text
     return _SECRET_PARAMETER.sub(r"\1***", shown)
+
+
+def short_url(url_text: str) -> str:
+    """``url_text`` (a store's) for a message: its password masked, its middle elided when
+    very long."""
+    return elide_middle(redact_url(url_text))
 
 
 def without_secrets(url: URL) -> URL:

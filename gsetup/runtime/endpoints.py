@@ -141,7 +141,7 @@ def record_store(default_url: str, tenant: str, store_url: str) -> None:
     unchecked when one is removed."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from gsetup.configdb.database import redact_url
+    from gsetup.configdb.database import short_url
     from gsetup.runtime.errors import StoreError
     from gsetup.runtime.store import create_tables, first_line, store_engine
 
@@ -162,7 +162,7 @@ def record_store(default_url: str, tenant: str, store_url: str) -> None:
             engine.dispose()
     except SQLAlchemyError as exc:
         raise StoreError(
-            f"cannot record the store {redact_url(store_url)} in {redact_url(default_url)} "
+            f"cannot record the store {short_url(store_url)} in {short_url(default_url)} "
             f"(where gsetup agent remove looks for the stores in use): {first_line(exc)}"
         ) from None
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gsetup.configdb.database import short_url
+from gsetup.fileio import elide_middle
 from gsetup.runtime.errors import StoreError
 from gsetup.runtime.itx import CustomField
 from gsetup.runtime.schema import (
@@ -68,7 +70,9 @@ def peek(store_url: str, table: str, *, must_exist: bool = False) -> Iterator[Co
         path = Path(url.database or "").absolute()
         if not _is_file(path):
             if must_exist:
-                raise StoreError(f"no interaction store at {path}: its file is gone")
+                raise StoreError(
+                    f"no interaction store at {elide_middle(str(path))}: its file is gone"
+                )
             yield None
             return
         # mode=rw: a file deleted since is an error, never created anew by the driver.
@@ -199,7 +203,7 @@ def open_store(url: str, *, create: bool = True) -> Store:
     except SQLAlchemyError as exc:
         engine.dispose()
         raise StoreError(
-            f"cannot open the interaction store {_display(url)}: {first_line(exc)}"
+            f"cannot open the interaction store {short_url(url)}: {first_line(exc)}"
         ) from None
     except StoreError:
         engine.dispose()
@@ -234,7 +238,7 @@ def store_engine(url: str, create: bool) -> Engine:
     backend = parsed.get_backend_name()
     if not supported(parsed):
         raise StoreError(
-            f"unsupported store {_display(url)}: the interaction store is SQLite "
+            f"unsupported store {short_url(url)}: the interaction store is SQLite "
             "(sqlite:///PATH) or PostgreSQL through psycopg (postgresql+psycopg://...)"
         )
     if backend == "sqlite":
@@ -300,15 +304,18 @@ def _sqlite_file(path: Path, create: bool) -> None:
     if not create:
         if not _is_file(path):
             raise StoreError(
-                f"no interaction store at {path.absolute()}: a runtime creates it when it "
-                "first runs (gsetup route run), or give the store's URL with --store"
+                f"no interaction store at {elide_middle(str(path.absolute()))}: a runtime "
+                "creates it when it first runs (gsetup route run), or give the store's URL with "
+                "--store"
             )
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
     except OSError as exc:
-        raise StoreError(f"cannot open the interaction store {path}: {exc.strerror}") from None
+        raise StoreError(
+            f"cannot open the interaction store {elide_middle(str(path))}: {exc.strerror}"
+        ) from None
 
 
 def _is_file(path: Path) -> bool:
@@ -401,7 +408,7 @@ def _check_current(conn: Connection, url: str) -> None:
 
     if not inspect(conn).has_table(runtime_meta.name):
         raise StoreError(
-            f"{_display(url)} is not a gsetup interaction store (it has no "
+            f"{short_url(url)} is not a gsetup interaction store (it has no "
             f"{runtime_meta.name} table): give the URL the runtime runs with (--store)"
         )
     found = conn.execute(
@@ -415,7 +422,7 @@ def _check_current(conn: Connection, url: str) -> None:
             else "read it with the gsetup that made it, or use a new store"
         )
         raise StoreError(
-            f"the interaction store {_display(url)} has schema version {found}, this gsetup "
+            f"the interaction store {short_url(url)} has schema version {found}, this gsetup "
             f"uses {SCHEMA_VERSION}: {advice}"
         )
 
@@ -516,17 +523,6 @@ def _custom_columns(engine: Engine) -> tuple[dict[str, str], tuple[CustomField, 
                 columns[column.name.lower()] = stored
                 custom.append(CustomField(column.property, stored, column.type, column.length))
     return columns, tuple(custom)
-
-
-def _display(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    from gsetup.configdb.database import shown_url
-
-    try:
-        return repr(shown_url(make_url(url)))
-    except Exception:
-        return "(unparsable URL)"
 
 
 def first_line(exc: BaseException) -> str:
