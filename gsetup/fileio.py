@@ -339,6 +339,11 @@ def _size(limit: int) -> str:
     return f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit} bytes"
 
 
+# DEL and the C1 controls (U+0080-U+009F: NEL is a line break to some readers, CSI starts a
+# terminal escape): refused with the C0 controls in names and answers.
+DEL_AND_C1 = "\x7f-\x9f"
+
+
 def elide_middle(text: str) -> str:
     """``text`` (a path, a URL) whole up to 200 characters, else its first 120 and last 60
     characters and its length: unlike :func:`quote_prefix`, a usual one is shown whole, and a

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from gsetup import fileio
 from gsetup.errors import BadInputError
-from gsetup.fileio import OPTIONS_LIMIT, read_regular
+from gsetup.fileio import DEL_AND_C1, OPTIONS_LIMIT, read_regular
 
 if TYPE_CHECKING:
     from configobj import ConfigObj
@@ -57,13 +57,17 @@ def read_options(path: Path) -> OptionSections:
     return parse_options(read_regular(path, OPTIONS_LIMIT, "option file"), str(path))
 
 
-# Control characters other than tab: Genesys option values are one line of text.
+# Control characters other than tab: Genesys option values are one line of text. An answer
+# holds no C1 control either, as names: an option file's value is kept as it is (an export
+# gives it back), an answer is typed.
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_ANSWER_CONTROL = re.compile(rf"[\x00-\x08\x0a-\x1f{DEL_AND_C1}]")
 
 
-def check_text(value: str, where: str) -> None:
-    """Refuse a value holding a line break, NUL or another control character (tab is text)."""
-    found = _CONTROL.search(value)
+def check_text(value: str, where: str, *, answer: bool = False) -> None:
+    """Refuse a value holding a line break, NUL or another control character (tab is text);
+    an ``answer`` (answers file, ``--set``, secret) a C1 control too."""
+    found = (_ANSWER_CONTROL if answer else _CONTROL).search(value)
     if found:
         char = found.group()
         what = "a line break" if char in "\r\n" else f"a control character (U+{ord(char):04X})"

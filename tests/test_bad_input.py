@@ -67,6 +67,14 @@ def _install(answers: str, *extra: str) -> Callable[[Path], tuple[str, ...]]:
     return prepare
 
 
+def _secret_file(secret: str) -> Callable[[Path], tuple[str, ...]]:
+    def prepare(work: Path) -> tuple[str, ...]:
+        (work / "secret").write_text(secret, encoding="utf-8")
+        return _install(_with("password", "{file: secret}"))(work)
+
+    return prepare
+
+
 def _answers_check(answers: str) -> Callable[[Path], tuple[str, ...]]:
     def prepare(work: Path) -> tuple[str, ...]:
         (work / "bad.yaml").write_text(answers, encoding="utf-8")
@@ -170,6 +178,23 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
     "newline through driver --set": (
         _driver_set("option.reconnection-timeout=30\n0"),
         "the value holds a line break",
+    ),
+    # C1 controls (NEL a line break to some readers, CSI an escape) were taken in answers.
+    "NEL in an answers value": (
+        _install(_with("strategy_dir", '"s\\x85t"')),
+        "bad.yaml: key 'strategy_dir': the value holds a control character (U+0085) at position 2",
+    ),
+    "a C1 control through install --set": (
+        _install(FACEBOOK, "--set", "strategy_dir=s\x9bt"),
+        "--set: key 'strategy_dir': the value holds a control character (U+009B)",
+    ),
+    "a C1 control through driver --set": (
+        _driver_set("gsa_channel_name=ACME\x85Twitter"),
+        "--set: key 'gsa_channel_name': the value holds a control character (U+0085) at position 5",
+    ),
+    "a C1 control in a secret file": (
+        _secret_file("pass\x85word"),
+        "key 'password': the value holds a control character (U+0085)",
     ),
     # Numbers are plain ASCII decimals: int() and float() take 1_0 (10), spaces and other
     # scripts' digits; isdigit() takes a superscript two, which int() then refuses.

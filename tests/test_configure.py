@@ -421,6 +421,15 @@ def test_workspace_display_options_font_and_plugin_version(social: str) -> None:
         ("facebook.nope=1", "use KEY=VALUE with KEY one of: facebook.url-regex"),
         ("twitter.font-size", "use KEY=VALUE"),
         ("workbin.facebook.draft= ", "give a name"),
+        # Option values are one line of text: no line break nor control, C1 ones included.
+        (
+            "twitter.url-regex=a\nb",
+            "[interaction-workspace] twitter.url-regex: the value holds a line break",
+        ),
+        (
+            "facebook.font-name=Segoe\x85UI",
+            "font-name: the value holds a control character (U+0085)",
+        ),
     ],
 )
 def test_workspace_refuses_bad_display_options(social: str, given: str, words: str) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from gsetup.errors import BadInputError, ConflictError, NotFoundError
-from gsetup.fileio import quote_prefix
+from gsetup.fileio import DEL_AND_C1, quote_prefix
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from gsetup.configdb.auth import Identity
 
 DEFAULT_TENANT = "Environment"
-_NAME = re.compile(r"[^/\x00-\x1f\x7f-\x9f]{1,255}")  # no C0, DEL or C1 control
+_NAME = re.compile(rf"[^/\x00-\x1f{DEL_AND_C1}]{{1,255}}")  # no C0, DEL or C1 control
 
 
 def check_name(name: str, what: str, *, spaces: bool = True) -> str:

@@ -12,6 +12,7 @@ from typing import Literal
 from gsetup.errors import BadInputError
 from gsetup.fileio import quote_prefix
 from gsetup.numbers import whole_number
+from gsetup.options import check_text
 from gsetup.state import OptionKey, OptionValue
 
 SECTION = "interaction-workspace"
@@ -74,6 +75,7 @@ def plugin_option_values(given: Iterable[str], *, emojis: bool) -> dict[OptionKe
 
 def check_plugin_value(option: PluginOption, value: str) -> str:
     """``value`` if ``option`` can take it; an error that says what is allowed."""
+    check_text(value, f"[{SECTION}] {option.key}", answer=True)
     where = f"[{SECTION}] {option.key}: {quote_prefix(value)}"
     if option.kind == "regex":
         try:

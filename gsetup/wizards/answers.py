@@ -162,7 +162,7 @@ def resolve_secret(raw: Any, source: AnswerSource, key: str) -> str:
             raise BadInputError(f"{where}: secret file {ref} is not UTF-8") from None
     else:
         value = ref
-    check_text(value, where)  # a secret is stored as an option value: one line of text
+    check_text(value, where, answer=True)  # a secret is stored as an option value: one line of text
     return value
 
 

@@ -144,7 +144,7 @@ def _split(
                 values[key] = value
         cleaned.append(AnswerSource(source.name, values, source.clear_secrets))
     for key, value in extras.options.items():
-        check_text(str(value), f"{extras.where} ({key})")
+        check_text(str(value), f"{extras.where} ({key})", answer=True)
         answer = next((a for a, option in HUB_ANSWERS.items() if option == key), None)
         if answer is not None:
             raise BadInputError(f"{extras.where}: give {key} with the answer {answer!r}")

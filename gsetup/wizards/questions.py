@@ -110,7 +110,8 @@ class Question:
         text = str(raw).strip()
         if not text:
             raise BadInputError(f"{where}: an empty value is not allowed")
-        check_text(text, where)  # answers end up in option values and paths: one line of text
+        # answers end up in option values and paths: one line of text
+        check_text(text, where, answer=True)
         if self.type == "path":  # stored absolute: a re-run elsewhere must not move the install
             return os.path.abspath(os.path.expanduser(text))
         return text
