@@ -792,6 +792,27 @@ def test_accept_and_done_leave_the_attached_data_as_stored(
     runtime.close()
 
 
+def test_an_integer_column_takes_only_a_plain_whole_number(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    """Python's int() stored '1_0' as 10, ' 7 ' as 7, and 7.9 as 7 in an integer
+    custom column, and a number past INTEGER's 32 bits failed the turn on PostgreSQL; a
+    plain whole number is stored, anything else leaves the column NULL, the attached data
+    keeping the value."""
+    given = ["-7", 42, "+3", 8.0, "1_0", " 7 ", "\u0663", 7.9, "2147483648", 2**31, 10**400, "1e3"]
+    runtime = start(store_url, clock)
+    ids = [
+        runtime.submit(TENANT, DMS, body(n, _twitterInAfterBeforeTarget=value)).interaction_id
+        for n, value in enumerate(given)
+    ]
+    runtime.run_until_idle()
+    found = dict(rows("SELECT id, twitterInBufferAfterTarget FROM interactions"))
+    assert [found[i] for i in ids] == [-7, 42, 3, 8, *[None] * 8]
+    assert [udata(rows, i)["_twitterInAfterBeforeTarget"] for i in ids] == given
+    assert rows("SELECT DISTINCT error FROM interactions") == [(None,)]
+    runtime.close()
+
+
 def test_status_shows_queues_agents_and_workers(store_url: str, clock: VirtualClock) -> None:
     runtime = start(store_url, clock, {"a1": (5, 2)})
     for n in range(3):

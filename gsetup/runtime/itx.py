@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from jinja2.runtime import Undefined
 
 from gsetup.fileio import value_kind
+from gsetup.numbers import decimal_number, whole_number
 
 
 @dataclass(eq=False)
@@ -145,16 +147,32 @@ def custom_values(udata: Mapping[str, Any], custom: Sequence[CustomField]) -> di
     return {f.column: _column_value(udata.get(f.property), f) for f in custom}
 
 
+# INTEGER holds 32 bits in every dialect the Alter scripts target: a larger number does not fit.
+_INTEGER = range(-(2**31), 2**31)
+
+
 def _column_value(value: Any, f: CustomField) -> Any:
     if value is None:
         return None
     if f.type == "string":
         text = value if isinstance(value, str) else json.dumps(value)
         return text[: f.length] if f.length else text
-    try:
-        return int(value) if f.type == "integer" else float(value)
-    except (TypeError, ValueError):
+    if isinstance(value, str):
+        # Plain ASCII decimals (gsetup.numbers): int() and float() also took 1_0, ' 7 ',
+        # other scripts' digits, nan and exponents.
+        value = whole_number(value) if f.type == "integer" else decimal_number(value)
+    elif isinstance(value, bool) or not isinstance(value, int | float):
+        return None  # a list or a KV list is no number
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return None
+    if f.type == "number":
+        try:
+            return float(value)
+        except OverflowError:  # an integer past a double's range
+            return None
+    if isinstance(value, float) and not value.is_integer():  # 7.9 was cut to 7
+        return None
+    return int(value) if int(value) in _INTEGER else None
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
