@@ -238,7 +238,7 @@ def _checked(
     if isinstance(found, Remover):  # its mark is its own: taken over, a failure here undid it
         raise ConflictError(
             f"agent {name!r} is being removed by another gsetup agent remove (pid "
-            f"{found.pid} on {found.host}) in the store {redact_url(url)}: wait for it to "
+            f"{found.pid} on {found.host}) in the store {short_url(url)}: wait for it to "
             "finish (gsetup agent list then shows whether it removed the agent)"
         )
     if isinstance(found, list) and found:
