@@ -279,6 +279,37 @@ def test_uninstall_sets_back_the_values_the_install_replaced(db_url: str, dms: P
     assert snapshot(db_url) == before
 
 
+def test_the_digest_of_a_replaced_secret_is_never_printed(db_url: str, dms: Path) -> None:
+    # An unsalted SHA-256 of a password can be looked up or guessed offline: the digest row
+    # of a secret the install set over the user's is a secret too, masked wherever shown.
+    _user_option(db_url, "channel-facebook", "password", "old-pw", secret=True)
+    shown = hashlib.sha256(HUB_PASSWORD.encode()).hexdigest()
+    outputs = [
+        _install("facebook", "--dry-run", "--json"),
+        _install("facebook", "--json"),
+        run_cli("app", "show", "DMS_1"),
+        run_cli("options", "export", "--app", "DMS_1"),
+        run_cli(
+            "options",
+            "get",
+            "--app",
+            "DMS_1",
+            "gsetup-driver-facebook-replaced-by/channel-facebook/password",
+        ),
+        run_cli("history", "--changes"),
+    ]
+    for result in outputs:
+        assert result.exit_code == 0, result.stderr
+        assert shown not in result.stdout + result.stderr
+    digest_row = "gsetup-driver-facebook-replaced-by"
+    secret = _rows(db_url, f"SELECT key FROM cfg_option WHERE section = '{digest_row}' AND secret")
+    assert secret == [("channel-facebook/password",)]
+    # The uninstall still recognises the value the install set, and sets the user's back.
+    gone = run_cli("driver", "uninstall", "--yes", "facebook", "--dms", "DMS_1")
+    assert gone.exit_code == 0, gone.stderr
+    assert _options(db_url)[("channel-facebook", "password")][1] == "old-pw"
+
+
 def test_uninstall_keeps_a_replaced_value_edited_since(db_url: str, dms: Path) -> None:
     _user_option(db_url, "channel-facebook", "gsa-user-name", "old-admin@acme.example")
     _user_option(db_url, "channel-facebook", "reconnection-timeout", "60")

@@ -6,10 +6,10 @@ user's (the plan engine never hands a user's option to a package) and two rows a
 keyed ``<channel section>/<key>``: the earlier value in the DMS option section
 ``gsetup-driver-<driver>-replaced`` (secret when the option was), and the SHA-256 of the value
 the install set in ``gsetup-driver-<driver>-replaced-by`` (a digest, so a secret is not stored
-twice). The rows belong to the channel's plan owner, so upgrades carry them and the channel's
-uninstall deletes them, in the same transaction as it sets the earlier values back: each one
-whose option still holds the value the install set. An option the user edited since keeps the
-edit.
+twice; secret too when the option is, so that it is never printed). The rows belong to the
+channel's plan owner, so upgrades carry them and the channel's uninstall deletes them, in the
+same transaction as it sets the earlier values back: each one whose option still holds the
+value the install set. An option the user edited since keeps the edit.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ def replaced_rows(
         if recorded or (not have.managers and have.value != want.value):  # the user's, replaced
             earlier = OptionValue(have.value, overwrite=False, secret=have.secret)
             rows.setdefault((before, prefix + key), earlier)
-            rows[(by, prefix + key)] = OptionValue(digest(want.value))
+            # Unsalted, a secret's digest could be looked up or guessed: masked like it.
+            rows[(by, prefix + key)] = OptionValue(digest(want.value), secret=want.secret)
     return rows
 
 
