@@ -165,7 +165,7 @@ def pg_config_template(pg_server: str) -> str:
     from gsetup.commands.database import init_database
 
     name, url = _new_database(pg_server)
-    init_database(url, PG_ADMIN, PG_ADMIN_PASSWORD)
+    init_database(url, PG_ADMIN, lambda: PG_ADMIN_PASSWORD)
     return name
 
 

@@ -202,6 +202,39 @@ def test_server_database_behind_says_so_then_upgrade(
     assert again.exit_code == 2 and "already has accounts" in again.stderr
 
 
+def _revision(url: str) -> str | None:
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.connect() as conn:
+        if not conn.dialect.has_table(conn, "alembic_version"):
+            return None
+        revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    engine.dispose()
+    return revision
+
+
+@pytest.mark.pg
+def test_server_db_init_refusals_write_nothing(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """db init's refusals (no --user, a short password, a database that has accounts) come
+    before the schema is written: exit 2 leaves an empty database empty, and a database
+    behind with accounts is migrated only by a superuser's `db upgrade`."""
+    monkeypatch.setenv("GSETUP_DB", pg_url)
+    monkeypatch.setenv("GSETUP_PASSWORD", "short")
+    for args in (("db", "init"), ("--user", "root", "db", "init")):
+        refused = run_cli(*args)
+        assert refused.exit_code == 2, refused.stdout
+        assert _revision(pg_url) is None, args
+    monkeypatch.setenv("GSETUP_PASSWORD", "first-admin-pw")
+    assert run_cli("--user", "root", "db", "init").exit_code == 0
+    _migrate_to(pg_url, "0001")
+    monkeypatch.delenv("GSETUP_PASSWORD")
+    again = run_cli("--user", "someone", "db", "init")
+    assert again.exit_code == 2 and "already has accounts" in again.stderr
+    assert "gsetup db upgrade" in again.stderr
+    assert _revision(pg_url) == "0001"
+
+
 def _migrate_to(url: str, revision: str) -> None:
     """Move a database's schema to ``revision`` (down or up) with the shipped migrations."""
     from alembic import command

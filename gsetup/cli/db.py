@@ -55,17 +55,12 @@ def init(
     GSETUP_PASSWORD=... gsetup --user admin db init
     """
     from gsetup.commands.database import init_database
-    from gsetup.configdb.database import open_database, resolve_url
     from gsetup.configdb.tenants import check_name
 
     g = globals_of(ctx)
     if g.user is not None:  # the first admin's name: refused before the schema is written
         check_name(g.user, "account", spaces=False)
-    server = not open_database(resolve_url(g.db), upgrade=True).embedded
-    if server and not g.user:
-        raise BadInputError("a server database needs a first admin: give --user NAME")
-    password = _new_password(f"account {g.user!r}") if server else None
-    result = init_database(g.db, g.user if server else None, password)
+    result = init_database(g.db, g.user, lambda: _new_password(f"account {g.user!r}"))
     if as_json:
         emit_json(result)
     else:  # no admin line for the embedded database (it has no accounts) or a re-run

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from gsetup.configdb import auth
 from gsetup.configdb.database import (
     HEAD,
+    Database,
+    check_schema,
     open_database,
     resolve_url,
     schema_revision,
@@ -14,24 +17,44 @@ from gsetup.configdb.database import (
     url_or_none,
 )
 from gsetup.context import Context
-from gsetup.errors import ConflictError
+from gsetup.errors import BadInputError, ConflictError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 
-def init_database(db_url: str | None, admin: str | None, password: str | None) -> dict[str, Any]:
-    """Create or migrate the schema; on a server, create the first admin (a superuser)."""
-    db = open_database(resolve_url(db_url), upgrade=True)
-    created = None
-    if not db.embedded:
-        with db.engine.begin() as conn:
-            if auth.has_accounts(conn):
-                raise ConflictError(
-                    f"{db.display_url} already has accounts; use `gsetup account create`"
-                )
-            if not admin or password is None:
-                raise ConflictError("a server database needs a first admin: give --user")
-            auth.create_account(conn, admin, password, superuser=True)
-            created = admin
-    return {"url": db.display_url, "revision": schema_revision(db), "admin": created}
+def init_database(
+    db_url: str | None, admin: str | None, password: Callable[[], str]
+) -> dict[str, Any]:
+    """Create or migrate the schema; on a server, create the first admin (a superuser).
+
+    On a server database every refusal comes before the schema is written, ``password`` (the
+    admin's, asked only then) included: a refused init leaves an empty database empty, and
+    one that has accounts is migrated by a superuser's ``db upgrade``, not by whoever runs init.
+    """
+    db = open_database(resolve_url(db_url), check=False)
+    if db.embedded:
+        check_schema(db, upgrade=True)
+        return {"url": db.display_url, "revision": schema_revision(db), "admin": None}
+    if schema_revision(db) is not None:
+        with db.engine.connect() as conn:
+            _refuse_accounts(db, conn)
+    if not admin:
+        raise BadInputError("a server database needs a first admin: give --user NAME")
+    secret = auth.check_password(password())
+    check_schema(db, upgrade=True)
+    with db.engine.begin() as conn:
+        _refuse_accounts(db, conn)  # another init since the look above
+        auth.create_account(conn, admin, secret, superuser=True)
+    return {"url": db.display_url, "revision": schema_revision(db), "admin": admin}
+
+
+def _refuse_accounts(db: Database, conn: Connection) -> None:
+    if auth.has_accounts(conn):
+        raise ConflictError(
+            f"{db.display_url} already has accounts; use `gsetup account create` (and "
+            "`gsetup db upgrade`, as a superuser, to migrate its schema)"
+        )
 
 
 def versions(db_url: str | None) -> dict[str, Any]:
