@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.pool import NullPool
@@ -149,3 +151,30 @@ def test_a_first_admin_named_otherwise_is_refused(
     finally:
         engine.dispose()
     assert run_cli("--user", "first.admin@example.com", "db", "init").exit_code == 0
+
+
+def test_a_viewer_never_reads_a_secret_in_clear(
+    server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A viewer sees secrets masked everywhere: export --include-secrets needs a role that
+    may change the tenant (an operator sets secrets, a viewer only looks)."""
+    _as(monkeypatch, "otto")
+    assert run_cli("app", "create", "DMS", "--type", "ChatServer", "-t", "Acme").exit_code == 0
+    monkeypatch.setenv("HUB_KEY", "hub-key-Sup3rS3cret")
+    key = ("--app", "DMS", "-t", "Acme", "channel-facebook/gsa-api-key")
+    assert run_cli("options", "set", *key, "--value-env", "HUB_KEY").exit_code == 0
+    _as(monkeypatch, "vera")
+    viewer_file = tmp_path / "vera.cfg"
+    export = ("options", "export", "--app", "DMS", "-t", "Acme", "--include-secrets", "--output")
+    refused = run_cli(*export, str(viewer_file))
+    assert refused.exit_code == 2
+    assert (
+        "is a viewer in tenant 'Acme'" in refused.stderr and "--include-secrets" in refused.stderr
+    )
+    assert not viewer_file.exists()
+    masked = run_cli("options", "export", "--app", "DMS", "-t", "Acme")
+    assert masked.exit_code == 0 and "gsa-api-key=********" in masked.stdout
+    _as(monkeypatch, "otto")
+    operator_file = tmp_path / "otto.cfg"
+    assert run_cli(*export, str(operator_file)).exit_code == 0
+    assert "gsa-api-key=hub-key-Sup3rS3cret" in operator_file.read_text()

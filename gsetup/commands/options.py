@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from gsetup import deployment
 from gsetup.commands.objects import split_full_path
+from gsetup.configdb.auth import CHANGE_ROLES
 from gsetup.configdb.tenants import DEFAULT_TENANT
 from gsetup.context import Context
-from gsetup.errors import BadInputError, NotFoundError
+from gsetup.errors import BadInputError, NotFoundError, PermissionDeniedError
 from gsetup.fileio import quote_prefix
 from gsetup.plan.model import MASK, Plan
 from gsetup.plan.run import run_plan
@@ -228,6 +229,13 @@ def export_options(
     if include_secrets and output is None:
         raise BadInputError(
             "--include-secrets writes secret values in clear, so only to a file: give --output"
+        )
+    role = ctx.identity.role(target.tenant)
+    if include_secrets and role not in CHANGE_ROLES:  # a viewer only looks, at masks
+        raise PermissionDeniedError(
+            f"account {ctx.identity.name!r} is a {role} in tenant {target.tenant!r}: "
+            f"--include-secrets (secrets in clear) needs a role that may change it: "
+            f"{', '.join(CHANGE_ROLES)}"
         )
     with ctx.db.engine.connect() as conn:
         rows = deployment.option_rows(conn, target.id)
