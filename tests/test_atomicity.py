@@ -7,12 +7,17 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from gsetup.configdb.database import open_database
 from gsetup.plan.apply import Operation, apply_state
 from tests.helpers import snapshot
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+    from sqlalchemy.engine import Engine
 from tests.worker import build
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,3 +200,56 @@ def test_the_unlock_command_named_after_a_lock_wait_can_be_run_as_shown(
     refused = run_cli("agent", "add", "alice", "--no-login", "--tenant", "Acme Corp")
     assert refused.exit_code == 2
     assert "run `gsetup db unlock --tenant 'Acme Corp'` if that process is gone" in refused.stderr
+
+
+def test_db_unlock_refuses_the_lock_of_a_process_still_running_here(db_url: str) -> None:
+    """A holder on this host whose process runs is applying: removing its lock would let a
+    second apply run beside it. ``db unlock`` refuses, naming it; once it is gone, it unlocks."""
+    import socket
+    from datetime import UTC, datetime
+
+    from sqlalchemy import create_engine, insert, select
+    from sqlalchemy.pool import NullPool
+
+    from gsetup.configdb.tables import apply_lock, install_homes_lock, tenant
+    from tests.helpers import run_cli
+
+    assert run_cli("tenant", "create", "Acme").exit_code == 0
+    running = subprocess.Popen(["sleep", "60"])
+    try:
+        held = {
+            "holder": "bob@ops",
+            "host": socket.gethostname(),
+            "pid": running.pid,
+            "since": datetime.now(UTC),
+        }
+        engine = create_engine(db_url, poolclass=NullPool)
+        with engine.begin() as conn:
+            acme = conn.execute(select(tenant.c.id).where(tenant.c.name == "Acme")).scalar_one()
+            conn.execute(insert(apply_lock).values(tenant_id=acme, **held))
+            conn.execute(
+                insert(install_homes_lock).values(name="install-homes", tenant="Acme", **held)
+            )
+        before = {t.name: _rows(engine, t) for t in (apply_lock, install_homes_lock)}
+        refused = run_cli("db", "unlock", "--tenant", "Acme")
+        assert refused.exit_code == 2, refused.stdout
+        assert f"bob@ops (pid {running.pid} on {held['host']}" in refused.stderr
+        assert "still running" in refused.stderr
+        assert {t.name: _rows(engine, t) for t in (apply_lock, install_homes_lock)} == before
+    finally:
+        running.kill()
+        running.wait()
+    unlocked = run_cli("db", "unlock", "--tenant", "Acme")
+    assert (unlocked.exit_code, unlocked.stdout) == (0, "tenant 'Acme': lock removed\n")
+    assert {t.name: _rows(engine, t) for t in (apply_lock, install_homes_lock)} == {
+        "apply_lock": [],
+        "install_homes_lock": [],
+    }
+    engine.dispose()
+
+
+def _rows(engine: Engine, table: Table) -> list[tuple[object, ...]]:
+    from sqlalchemy import select
+
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(select(table))]

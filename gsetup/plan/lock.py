@@ -269,17 +269,24 @@ def _release(conn: Connection, slot: _Slot, owner: tuple[str, int] | None = None
 
 
 def force_unlock(engine: Engine, tenant: str) -> bool:
-    """Remove the tenant's lock whoever holds it, and the install-homes lock when it was
-    taken for the tenant (by the same gone process); returns whether there was one."""
+    """Remove the tenant's lock, and the install-homes lock when it was taken for the tenant
+    (by the same gone process); returns whether there was one. A holder still running on
+    this host is applying: it is refused (another host's processes cannot be seen)."""
     with engine.connect() as conn:
         slot, homes = _tenant_slot(_tenant_id(conn, tenant), tenant), _homes_slot(tenant)
-        had = _holder(conn, slot) is not None
+        held, owner = _holder(conn, slot), _holder(conn, homes)
+        taken = owner if owner is not None and owner.tenant == tenant else None
+        for lock, by in ((slot, held), (homes, taken)):
+            if by is not None and by.host == socket.gethostname() and process_alive(by.pid):
+                raise ConflictError(
+                    f"{lock.subject} {lock.verb} locked by {by.describe()}, which is still "
+                    "running: wait for it to finish or stop it; `gsetup db unlock` removes a "
+                    "lock whose process is gone"
+                )
         _release(conn, slot)
-        owner = _holder(conn, homes)
-        if owner is not None and owner.tenant == tenant:
-            _release(conn, homes, (owner.host, owner.pid))
-            had = True
-    return had
+        if taken is not None:
+            _release(conn, homes, (taken.host, taken.pid))
+    return held is not None or taken is not None
 
 
 def holder_alive(host: str, pid: int, until: float | None) -> bool:
