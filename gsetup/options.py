@@ -58,19 +58,23 @@ def read_options(path: Path) -> OptionSections:
 
 
 # Control characters other than tab: Genesys option values are one line of text. An answer
-# holds no C1 control either, as names: an option file's value is kept as it is (an export
-# gives it back), an answer is typed.
+# holds no C1 control either, as names, nor Unicode's line and paragraph separators (line
+# breaks to YAML, JSON readers and editors): an option file's value is kept as it is (an
+# export gives it back), an answer is typed.
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_ANSWER_CONTROL = re.compile(rf"[\x00-\x08\x0a-\x1f{DEL_AND_C1}]")
+_ANSWER_CONTROL = re.compile(rf"[\x00-\x08\x0a-\x1f{DEL_AND_C1}\u2028\u2029]")
+_LINE_BREAKS = "\r\n\u2028\u2029"
 
 
 def check_text(value: str, where: str, *, answer: bool = False) -> None:
     """Refuse a value holding a line break, NUL or another control character (tab is text);
-    an ``answer`` (answers file, ``--set``, secret) a C1 control too."""
+    an ``answer`` (answers file, ``--set``, secret) a C1 control or line separator too."""
     found = (_ANSWER_CONTROL if answer else _CONTROL).search(value)
     if found:
         char = found.group()
-        what = "a line break" if char in "\r\n" else f"a control character (U+{ord(char):04X})"
+        what = (
+            "a line break" if char in _LINE_BREAKS else f"a control character (U+{ord(char):04X})"
+        )
         raise BadInputError(
             f"{where}: the value holds {what} at position {found.start() + 1}; option values "
             "are one line of text (tab allowed)"

@@ -192,6 +192,14 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
         _driver_set("gsa_channel_name=ACME\x85Twitter"),
         "--set: key 'gsa_channel_name': the value holds a control character (U+0085) at position 5",
     ),
+    "a line separator (U+2028) through install --set": (
+        _install(FACEBOOK, "--set", "strategy_dir=s\u2028t"),
+        "--set: key 'strategy_dir': the value holds a line break at position 2",
+    ),
+    "a paragraph separator (U+2029) in an answers value": (
+        _install(_with("strategy_dir", '"s\\u2029t"')),
+        "bad.yaml: key 'strategy_dir': the value holds a line break at position 2",
+    ),
     "a C1 control in a secret file": (
         _secret_file("pass\x85word"),
         "key 'password': the value holds a control character (U+0085)",
