@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -827,6 +828,29 @@ def test_status_shows_queues_agents_and_workers(store_url: str, clock: VirtualCl
     assert [(w.processed, w.alive) for w in status.workers] == [(3, True)]
     assert status.states == {"offered": 2, "routing": 1}
     runtime.close()
+
+
+def test_two_tenants_workers_of_one_id_share_a_store(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    """A worker id names a worker of its tenant (``route run`` checks it per tenant): each
+    tenant's worker ``w1`` has its own row, shown in its tenant's status, and one stopping
+    leaves the other's."""
+    mine, theirs = (
+        open_runtime(t, store_url=store_url, deployment=d, clock=clock, worker_id="w1")
+        for t, d in ((TENANT, deployment({})), ("Other", replace(deployment({}), tenant="Other")))
+    )
+    mine.submit(TENANT, DMS, body(1))
+    mine.run_until_idle()
+    theirs.run_until_idle()
+    workers = "SELECT tenant, worker_id, processed FROM runtime_workers ORDER BY tenant"
+    assert rows(workers) == [(TENANT, "w1", 1), ("Other", "w1", 0)]
+    assert [(w.worker_id, w.processed) for w in mine.status(TENANT).workers] == [("w1", 1)]
+    assert [(w.worker_id, w.processed) for w in theirs.status("Other").workers] == [("w1", 0)]
+    theirs.engine.retire()
+    assert rows("SELECT tenant, worker_id FROM runtime_workers") == [(TENANT, "w1")]
+    mine.close()
+    theirs.close()
 
 
 def test_a_database_error_is_raised_as_sqlalchemy_raises_it_and_parks_nothing(

@@ -106,4 +106,7 @@ def test_clients_find_the_newest_live_runtime(
     assert running_url(store_url, "T", lease=LEASE) == "http://127.0.0.1:2"
     with engine.begin() as conn:
         conn.execute(update(workers).values(heartbeat_at=time.time() - LEASE - 1))
+        # another tenant's worker of the same id is not this one
+        other = {**row, "tenant": "U", "heartbeat_at": time.time()}
+        conn.execute(workers.insert().values(worker_id="killed", **other))
     assert running_url(store_url, "T", lease=LEASE) == "http://127.0.0.1:1"

@@ -53,6 +53,34 @@ def test_a_read_neither_creates_nor_upgrades_a_store(store_url: str) -> None:
     store.engine.dispose()
 
 
+def test_an_older_store_gets_its_workers_keyed_by_tenant(store_url: str) -> None:
+    """Schema 5 keyed ``runtime_workers`` by worker id alone: the upgrade keys it by (tenant,
+    worker id), keeping its rows, so each tenant's worker ``w1`` may have its own."""
+    store = open_store(store_url)
+    with store.begin() as conn:  # the table as schema version 5 made it, with a worker
+        conn.execute(text("DROP TABLE runtime_workers"))
+        conn.execute(
+            text(
+                "CREATE TABLE runtime_workers (worker_id VARCHAR(255) PRIMARY KEY, tenant "
+                "VARCHAR(255) NOT NULL, started_at FLOAT NOT NULL, heartbeat_at FLOAT NOT NULL, "
+                "processed INTEGER NOT NULL)"
+            )
+        )
+        conn.execute(text("INSERT INTO runtime_workers VALUES ('w1', 'A', 1.0, 2.0, 3)"))
+        conn.execute(update(runtime_meta).values(value="5"))
+    store.dispose()
+    store = open_store(store_url)
+    try:
+        with store.begin() as conn:
+            conn.execute(text("INSERT INTO runtime_workers VALUES ('w1', 'B', 4.0, 5.0, 6)"))
+            found = conn.execute(text("SELECT * FROM runtime_workers ORDER BY tenant")).all()
+            version = conn.execute(select(runtime_meta.c.value)).scalar()
+        assert [tuple(row) for row in found] == [("w1", "A", 1.0, 2.0, 3), ("w1", "B", 4.0, 5.0, 6)]
+        assert version == str(SCHEMA_VERSION)
+    finally:
+        store.dispose()
+
+
 @pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
 def test_workers_starting_together_on_a_new_store_all_open_it(store_url: str) -> None:
     workers = 4

@@ -92,7 +92,8 @@ def _with_heartbeat() -> Any:
     from gsetup.runtime.schema import workers
 
     return select(endpoints, workers.c.heartbeat_at).outerjoin(
-        workers, workers.c.worker_id == endpoints.c.worker_id
+        workers,
+        (workers.c.tenant == endpoints.c.tenant) & (workers.c.worker_id == endpoints.c.worker_id),
     )
 
 

@@ -107,7 +107,11 @@ class Engine:
         no longer shows it alive until its heartbeat ages past the lease. A killed worker
         keeps its row, shown dead once the lease has run out."""
         with self.ctx.store.begin() as conn:
-            conn.execute(workers.delete().where(workers.c.worker_id == self.ctx.worker_id))
+            conn.execute(
+                workers.delete().where(
+                    workers.c.tenant == self.ctx.tenant, workers.c.worker_id == self.ctx.worker_id
+                )
+            )
         self._last_heartbeat, self._unrecorded = _NEVER, 0
 
     def _claim(self, turn: Turn) -> list[object]:
@@ -135,9 +139,8 @@ class Engine:
         values: dict[str, Any] = {"heartbeat_at": turn.now, "processed": w.processed + processed}
         if self._last_heartbeat == _NEVER:  # this process's first: a restarted worker's row
             values["started_at"] = turn.now
-        changed = turn.conn.execute(
-            update(workers).where(w.worker_id == ctx.worker_id).values(values)
-        ).rowcount
+        mine = (w.tenant == ctx.tenant) & (w.worker_id == ctx.worker_id)
+        changed = turn.conn.execute(update(workers).where(mine).values(values)).rowcount
         if not changed:
             turn.conn.execute(
                 workers.insert().values(

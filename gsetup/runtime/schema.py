@@ -29,7 +29,7 @@ from sqlalchemy import (
 # Bumped whenever a table below changes. An older store is brought up to date by creating
 # the tables (and sequences, indexes) of ADDED_IN (additions only), filling those that record
 # what it holds (gsetup.runtime.store); a newer one is refused.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 NAME = 255
 ID = 40
@@ -194,15 +194,17 @@ agent_loads = Table(
     PrimaryKeyConstraint("tenant", "agent", "media_type"),
 )
 
-# Workers sharing the store: heartbeat and work done, for status and lease takeover.
+# Workers sharing the store: heartbeat and work done, for status and lease takeover. A worker
+# id names a worker of its tenant (as the endpoints key it): two tenants' "w1" are two rows.
 workers = Table(
     "runtime_workers",
     metadata,
-    Column("worker_id", String(NAME), primary_key=True),
+    Column("worker_id", String(NAME), nullable=False),
     Column("tenant", String(NAME), nullable=False),
     Column("started_at", Float, nullable=False),
     Column("heartbeat_at", Float, nullable=False),
     Column("processed", Integer, nullable=False, default=0),
+    PrimaryKeyConstraint("tenant", "worker_id"),
 )
 
 # Threaded Routing's Twitter groups, one row per sender (or direct-message pair) and channel:

@@ -26,6 +26,7 @@ from gsetup.runtime.schema import (
     interactions_with,
     metadata,
     runtime_meta,
+    workers,
 )
 
 if TYPE_CHECKING:
@@ -486,7 +487,19 @@ def _fillers() -> dict[int, Callable[[Connection, bool], None]]:
     from gsetup.runtime.merges import record_stored
     from gsetup.runtime.services.ucs import index_stored
 
-    return {4: record_stored, 5: index_stored}
+    return {4: record_stored, 5: index_stored, 6: _rekey_workers}
+
+
+def _rekey_workers(conn: Connection, _postgresql: bool) -> None:
+    """Version 6 keys ``runtime_workers`` by (tenant, worker id), as the endpoints are: the
+    table is made again with its rows (a killed worker's too: shown dead, not forgotten)."""
+    from sqlalchemy import select
+
+    kept = [dict(row._mapping) for row in conn.execute(select(workers))]
+    workers.drop(conn)
+    workers.create(conn)
+    if kept:
+        conn.execute(workers.insert(), kept)
 
 
 def _apply_scripts(conn: Connection, dbms: str) -> None:
