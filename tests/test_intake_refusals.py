@@ -4,6 +4,7 @@ goes on serving; nothing of the refused event is stored."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,55 @@ def test_a_value_json_or_utf8_cannot_hold_is_refused(
         refused = asyncio.run(_post_raw(build_app(Api(runtime, config)), body.encode()))
         assert refused.status_code == 400
         assert refused.json()["error"] == f"the body is not valid JSON ({reason})"
+        assert sum(runtime.status("Environment").states.values()) == 0
+    finally:
+        runtime.close()
+        config.dispose()
+
+
+LONG = "x" * 3000
+
+
+@pytest.mark.parametrize(
+    ("udata", "reason"),
+    [
+        (
+            {"TwitterMsgId": list(range(3000))},
+            "attached_data.TwitterMsgId is a string, not an array",
+        ),
+        (
+            {"_facebookPostId": {"a": LONG}},
+            "attached_data._facebookPostId is a string, not an object",
+        ),
+        ({"_facebookPostId": True}, "attached_data._facebookPostId is a string, not true or false"),
+        ({"_facebookPostId": 17}, "attached_data._facebookPostId is a string, not 17"),
+        (
+            {"FacebookItxType": LONG},
+            f"attached_data.FacebookItxType is an integer, not '{'x' * 40}'... (3000 characters)",
+        ),
+        (
+            {LONG: [1]},
+            f"attached_data.'{'x' * 40}'... (3000 characters): a value is a string, a number or "
+            "a JSON object (a KV list), not an array",
+        ),
+    ],
+)
+def test_attached_data_of_a_wrong_type_is_named_not_echoed(
+    tmp_path: Path, udata: dict[str, Any], reason: str
+) -> None:
+    """The refused value was quoted whole, as Python shows it (a 3,000-item array: a 17 kB
+    reason, also logged): text is cut to 40 characters and its length, an array or object
+    named by its kind; nothing stored."""
+    config = intake_config(tmp_path)
+    deployed = deployment({"facebook-bp": "channel-facebook"}, tmp_path, agents={})
+    runtime = open_runtime(
+        "Environment", store_url=f"sqlite:///{tmp_path / 'store.db'}", deployment=deployed
+    )
+    body = {"media_type": "facebook", "channel": "channel-facebook", "external_id": "x-1"}
+    try:
+        content = json.dumps({**body, "attached_data": udata}).encode()
+        refused = asyncio.run(_post_raw(build_app(Api(runtime, config)), content))
+        assert (refused.status_code, refused.json()["error"]) == (400, reason)
         assert sum(runtime.status("Environment").states.values()) == 0
     finally:
         runtime.close()

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from gsetup.fileio import value_kind
+from gsetup.fileio import quote_prefix, value_kind
 
 # Integers (a string of digits is accepted too: drivers send KV values as text).
 INTEGER_KEYS = frozenset(
@@ -52,6 +52,7 @@ STRING_KEYS = frozenset(
     }
 )
 _DIGITS = re.compile(r"-?\d+")
+_SHOWN = 40  # characters of a refused key or value quoted in a message
 
 
 def attached_data_error(data: Mapping[str, Any]) -> str | None:
@@ -68,17 +69,26 @@ def _value_error(key: str, value: Any) -> str | None:
         if isinstance(value, bool) or not (
             isinstance(value, int) or (isinstance(value, str) and _DIGITS.fullmatch(value))
         ):
-            return f"attached_data.{key} is an integer, not {value!r}"
+            return f"attached_data.{key} is an integer, not {_shown(value)}"
         return None
     if key in STRING_KEYS:
         if not isinstance(value, str):
-            return f"attached_data.{key} is a string, not {value!r}"
+            return f"attached_data.{key} is a string, not {_shown(value)}"
         return None
     if isinstance(value, Mapping):
         return attached_data_error(value)
     if isinstance(value, bool) or not isinstance(value, str | int | float):
+        name = key if len(key) <= _SHOWN else quote_prefix(key, _SHOWN)
         return (
-            f"attached_data.{key}: a value is a string, a number or a JSON object (a KV list), "
+            f"attached_data.{name}: a value is a string, a number or a JSON object (a KV list), "
             f"not {value_kind(value, json=True)}"
         )
     return None
+
+
+def _shown(value: Any) -> str:
+    """A refused value in a message: text and numbers quoted and cut (a request's value may
+    be a megabyte), anything else by its JSON kind."""
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return quote_prefix(value, _SHOWN)
+    return value_kind(value, json=True)
