@@ -362,6 +362,29 @@ def test_agent_client_url_is_checked() -> None:
             assert f"gsetup: error: --url '{url}'" in result.stderr and reason in result.stderr
 
 
+def test_an_interaction_id_that_names_no_path_segment_is_bad_input() -> None:
+    """``''``, ``.`` and ``..`` were sent in the URL path, which made them another route
+    (``agent done ''``: POST /agents/done, a 404 saying that the route does not exist, or
+    exit 1 with the runtime down); they are refused before anything is sent (exit 2)."""
+    import json
+
+    from gsetup.commands.runtime_client import sessions_path
+
+    path = sessions_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"alice": {"url": "http://127.0.0.1:9", "token": "t"}}))
+    for action in ("accept", "reject", "done"):
+        for interaction in ("", ".", ".."):
+            result = run_cli("agent", action, interaction)
+            assert result.exit_code == 2, (action, interaction, result.stderr)
+            assert result.stderr == (
+                f"gsetup: error: ID {interaction!r} is not an interaction id: give one that "
+                "gsetup agent offers lists\n"
+            )
+    replied = run_cli("agent", "reply", "..", "--text", "hi")
+    assert replied.exit_code == 2 and "ID '..' is not an interaction id" in replied.stderr
+
+
 def test_logout_forgets_the_session_at_any_url_a_refusal_only_at_its_own(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

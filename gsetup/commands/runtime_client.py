@@ -183,9 +183,13 @@ def agent_action(
     also forgets the saved session."""
     from urllib.parse import quote
 
+    if interaction in ("", ".", ".."):  # a URL path drops them: another route
+        raise BadInputError(
+            f"ID {interaction!r} is not an interaction id: give one that gsetup agent offers lists"
+        )
     path = (
         f"/agents/interactions/{quote(interaction, safe='')}/{action}"
-        if interaction
+        if interaction is not None
         else f"/agents/{action}"
     )
     answer = _session_call(session, "POST", path, body=body)
