@@ -119,8 +119,13 @@ def test_a_file_that_is_not_regular_is_refused_not_waited_on(tmp_path: Path) -> 
         ),
         (
             "      - wait: 10",
-            "      - wait: 0",
-            "bad.yaml: blocks[2].else[0].wait: must be a whole number from 1 to 2678400",
+            "      - wait: 0",  # not "a whole number": 1.5 is a wait
+            "bad.yaml: blocks[2].else[0].wait: must be a number from 1 to 2678400, not 0",
+        ),
+        (
+            "      - wait: 10",
+            "      - wait: 2678401",
+            "bad.yaml: blocks[2].else[0].wait: must be a number from 1 to 2678400, not 2678401",
         ),
         (
             "      - wait: 10",

@@ -229,10 +229,11 @@ class _Loader:
             self.fail(
                 f"{path}.wait", "must be a number of seconds or an expression, not true/false"
             )
-        if isinstance(seconds, int):
-            self.integer(seconds, f"{path}.wait", 1, 31 * _DAY)
-        elif isinstance(seconds, float) and not 1 <= seconds <= 31 * _DAY:
-            self.fail(f"{path}.wait", f"must be a number from 1 to {31 * _DAY}, not {seconds}")
+        if isinstance(seconds, int | float) and not 1 <= seconds <= 31 * _DAY:
+            self.fail(
+                f"{path}.wait",
+                f"must be a number from 1 to {31 * _DAY}, not {quote_prefix(seconds)}",
+            )
         return m.Wait(path, self.expr(seconds, f"{path}.wait"))
 
     def block_stop(self, b: Mapping[str, Any], path: str) -> m.Stop:
