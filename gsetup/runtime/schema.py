@@ -27,8 +27,9 @@ from sqlalchemy import (
 )
 
 # Bumped whenever a table below changes. An older store is brought up to date by creating
-# the tables (and sequences, indexes) of ADDED_IN (additions only), filling those that record
-# what it holds (gsetup.runtime.store); a newer one is refused.
+# the tables (and sequences, indexes) of ADDED_IN, and by each version's filler
+# (gsetup.runtime.store): those that record what it holds, 6's re-keying of the workers'
+# table with its rows; a newer one is refused.
 SCHEMA_VERSION = 6
 
 NAME = 255
