@@ -3,6 +3,7 @@ pydantic or the ORM, and exactly as the typer commands do; anything else goes to
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -126,3 +127,25 @@ def test_a_mistyped_database_path_is_refused_quickly_too(tmp_path: Path) -> None
     assert result.exit_code == 2
     assert "does not exist" in result.stderr and "gsetup db init" in result.stderr
     assert not missing.parent.exists()
+
+
+def test_a_reader_that_goes_away_stops_quick_and_typer_reads_alike(deployment: str) -> None:
+    """``gsetup list --json | head -1``: the pipe's reader is gone before the output is written.
+    A quick read stops quietly with status 1, as typer does for the other commands, rather
+    than report an unexpected error."""
+    for args in (("list", "--json"), ("history", "--json"), ("object", "list", "--json")):
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "gsetup", *args],
+                stdin=subprocess.DEVNULL,
+                stdout=write_end,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+        finally:
+            os.close(write_end)
+        assert (done.returncode, done.stderr) == (1, ""), args

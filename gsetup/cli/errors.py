@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import traceback
@@ -60,6 +61,11 @@ def guarded(command: Callable[[], int], debug: bool) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The output's reader went away (`| head`): stop quietly, as typer does for the
+        # commands it runs; stdout goes to /dev/null so the flush at exit cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
     except Exception as exc:  # the last resort: a bug, reported without locals
         from gsetup.configdb.database import explain_failure
 
