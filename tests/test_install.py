@@ -303,6 +303,19 @@ def test_list_shows_where_packages_are_installed(db_url: str, workdir: Path) -> 
     assert str(_home("rss-bp")) in "".join(table.split())  # folded at the width, not cut
 
 
+def test_list_shows_a_strategy_directory_outside_the_install_home(
+    db_url: str, workdir: Path
+) -> None:
+    strategies = workdir / "strategies-of-rss"
+    _install("rss-bp", "--set", f"strategy_dir={strategies}")
+    (where,) = next(p for p in run_cli("list", "--json").json() if p["name"] == "rss-bp")[
+        "installed"
+    ]
+    assert where["strategy_dir"] == str(strategies)
+    table = "".join(run_cli("list").stdout.split())
+    assert str(_home("rss-bp")) in table and str(strategies) in table
+
+
 def test_silent_ini_answers(db_url: str, workdir: Path) -> None:
     result = run_cli(
         "install",

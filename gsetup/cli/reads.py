@@ -7,6 +7,7 @@ answers the same whichever path parsed it. Nothing here imports typer or the ORM
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gsetup.cli.common import emit_json
@@ -34,11 +35,21 @@ def show_packages(ctx: Context, *, as_json: bool) -> None:
                 f"{i['tenant']} {i['version']} {i['installed_at'] or ''}".strip()
                 for i in p["installed"]
             ),
-            "; ".join(i["install_home"] or i["strategy_dir"] or "" for i in p["installed"]),
+            "; ".join(_where(i) for i in p["installed"]),
         )
         for p in packages
     ]
     print_table("Packages", ("package", "version", "requires", "installed", "where"), rows)
+
+
+def _where(installed: dict[str, Any]) -> str:
+    """The install home, and the strategy directory unless it is the home's default one."""
+    home, strategies = installed["install_home"], installed["strategy_dir"]
+    if home is None or strategies is None:
+        return home or strategies or ""
+    if strategies == str(Path(home) / "Strategies"):
+        return str(home)
+    return f"{home} (strategies: {strategies})"
 
 
 def show_tenants(ctx: Context, *, as_json: bool) -> None:
