@@ -115,6 +115,29 @@ def test_clear_password_in_yaml_is_refused_and_not_echoed(
     assert "hunter2" not in result.stderr + result.stdout
 
 
+def test_a_missing_password_says_how_it_can_be_given(
+    server_db_url: str, files: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--set never takes a secret (it would be a clear text on the command line), so the
+    refusal of a missing password does not send the user there."""
+    from tests.helpers import PG_ADMIN
+
+    monkeypatch.delenv("GSETUP_PASSWORD")
+    missing = run_cli("install", "rss-bp", "--set", "tenant=Environment", "--yes")
+    assert missing.exit_code == 2
+    assert missing.stderr == (
+        "gsetup: error: no answer for 'password' (Password): give it in the answers file as "
+        "{env: NAME} or {file: PATH}\n"
+    )
+    assert "--set" not in missing.stderr
+    refused = run_cli("install", "rss-bp", "--set", "tenant=Environment", "--set", "password=x")
+    assert refused.exit_code == 2 and "give a secret as {env: NAME}" in refused.stderr
+    monkeypatch.setenv("DEPLOY_PW", "x")
+    (files / "pw.yaml").write_text(f"user: {PG_ADMIN}\npassword: {{env: DEPLOY_PW}}\n")
+    wrong = run_cli("install", "rss-bp", "--answers", "pw.yaml", "--set", "tenant=Environment")
+    assert wrong.exit_code == 2 and "no answer for" not in wrong.stderr  # a failed login
+
+
 def test_server_login_from_answers_secret_reference(
     server_db_url: str, files: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -136,10 +136,14 @@ def _answer(
     # The question itself: a prompt's last line (the legal terms' lines before it say where
     # they are), so that the error stays one line.
     asked = question.prompt.strip().splitlines()[-1].strip().rstrip("?:")
+    if question.secret:  # --set refuses a secret: it would be clear text on a command line
+        raise NeedsAnswerError(
+            f"no answer for {question.key!r} ({asked}): give it in the answers file as "
+            "{env: NAME} or {file: PATH}"
+        )
     raise NeedsAnswerError(
         f"no answer for {question.key!r} ({asked}): give it in the "
-        f"answers file or with --set {question.key}=..."
-        + (", or " + how if how and not question.secret else "")
+        f"answers file or with --set {question.key}=..." + (", or " + how if how else "")
     )
 
 
