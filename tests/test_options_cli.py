@@ -487,6 +487,48 @@ def test_driver_option_out_of_range_or_too_long_names_are_refused_whole(
     assert snapshot(db_url) == before
 
 
+def test_driver_options_are_stored_in_canonical_form(db_url: str, tmp_path: Path) -> None:
+    """Import and set store a spec'd integer or boolean as driver install does (docs/drivers.md,
+    "Option specs"); text without a spec stays as written, and a re-run plans nothing."""
+    _app("DMS_1")
+    cfg = tmp_path / "twitter.cfg"
+    cfg.write_text(
+        '[channel-twitter]\nreconnection-timeout=" 0180"\ngrouping-timeout=060\n'
+        'ucs-in-use=TRUE\ncompliance-enabled= False\nx-other=" 007"\n'
+    )
+    _ok("options", "import", str(cfg), "--app", "DMS_1")
+    _ok("options", "set", "--app", "DMS_1", "channel-twitter-Support/reconnection-timeout", "0200")
+    assert app_options(db_url, "DMS_1") == {
+        ("channel-twitter", "reconnection-timeout"): ("180", False),
+        ("channel-twitter", "grouping-timeout"): ("60", False),
+        ("channel-twitter", "ucs-in-use"): ("true", False),
+        ("channel-twitter", "compliance-enabled"): ("false", False),
+        ("channel-twitter", "x-other"): (" 007", False),
+        ("channel-twitter-Support", "reconnection-timeout"): ("200", False),
+    }
+
+    state = snapshot(db_url)
+    for overwrite in ((), ("--overwrite",)):
+        again = run_cli(
+            "options",
+            "import",
+            str(cfg),
+            "--app",
+            "DMS_1",
+            "--dry-run",
+            "--detailed-exitcode",
+            *overwrite,
+        )
+        assert again.exit_code == EXIT_OK, again.stdout
+        assert "0 to create, 0 to update, 0 to delete" in again.stdout
+    key = "channel-twitter-Support/reconnection-timeout"
+    same = run_cli(
+        "options", "set", "--app", "DMS_1", key, "200 ", "--dry-run", "--detailed-exitcode"
+    )
+    assert same.exit_code == EXIT_OK, same.stdout
+    assert snapshot(db_url) == state
+
+
 def test_an_out_of_range_secret_is_not_echoed(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

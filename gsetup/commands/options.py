@@ -146,23 +146,28 @@ def _check_writable(section: str, key: str, value: str) -> None:
     format_options({section: {key: value}})  # raises BadInputError naming what is allowed
 
 
-def _check_driver_options(where: str, target: Target, sections: OptionSections) -> None:
-    """Values of the Cloud API drivers' channel options must be in their ranges (a DMS would
-    fall back to defaults, or fail, on what the guide does not allow). The message never shows
-    the value: it may be a secret."""
+def _driver_options(where: str, target: Target, sections: OptionSections) -> OptionSections:
+    """``sections`` with the Cloud API drivers' channel options checked and in canonical form,
+    as driver install stores them (a DMS would fall back to defaults, or fail, on what the
+    guide does not allow). The message never shows the value: it may be a secret."""
     from gsetup.drivers.specs import parse_channel_section, validate_option
 
     if target.kind != "application":
-        return
+        return sections
+    checked: OptionSections = {}
     for section, keys in sections.items():
         channel = parse_channel_section(section)
         if channel is None:
+            checked[section] = keys
             continue
-        for key, value in keys.items():
-            try:
-                validate_option(channel.driver, section, key, value, echo=False)
-            except BadInputError as exc:
-                raise BadInputError(f"{where}: {exc}") from None
+        try:
+            checked[section] = {
+                key: validate_option(channel.driver, section, key, value, echo=False)
+                for key, value in keys.items()
+            }
+        except BadInputError as exc:
+            raise BadInputError(f"{where}: {exc}") from None
+    return checked
 
 
 def _check_not_mask(where: str, section: str, key: str, value: str) -> None:
@@ -201,8 +206,7 @@ def import_options(
 
     names = known_secret_keys() | set(secret_keys)
     with gc_paused():
-        sections = read_options(file)
-        _check_driver_options(str(file), target, sections)
+        sections = _driver_options(str(file), target, read_options(file))
         for section, keys in sections.items():
             if MASK in keys.values():
                 key = next(k for k, v in keys.items() if v == MASK)
@@ -275,7 +279,7 @@ def set_option(
     section, key = name
     _check_writable(section, key, value)
     _check_not_mask(target.describe(), section, key, value)
-    _check_driver_options(target.describe(), target, {section: {key: value}})
+    value = _driver_options(target.describe(), target, {section: {key: value}})[section][key]
     with ctx.db.engine.connect() as conn:
         stored = deployment.option_rows(conn, target.id, name)
     secret = secret or key in known_secret_keys() or any(row[3] for row in stored)
