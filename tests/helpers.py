@@ -111,3 +111,25 @@ def write_tree(root: Path, files: dict[str, str]) -> None:
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content, encoding="utf-8")
+
+
+def store_unchecked(url: str, app: str, section: str, key: str, value: str) -> None:
+    """Replace the value of application ``app``'s option (tenant Environment; the row must
+    exist) in the database directly, as a gsetup that did not check it left it."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            updated = conn.execute(
+                text(
+                    "UPDATE cfg_option SET value = :value WHERE section = :section AND "
+                    "key = :key AND object_id = (SELECT c.id FROM cfg_object c JOIN tenant t "
+                    "ON t.id = c.tenant_id WHERE t.name = 'Environment' AND c.path = :path)"
+                ),
+                {"value": value, "section": section, "key": key, "path": f"Applications/{app}"},
+            )
+            assert updated.rowcount == 1, (app, section, key)
+    finally:
+        engine.dispose()

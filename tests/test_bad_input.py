@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from tests.helpers import PG_ADMIN_PASSWORD, run_cli, snapshot, write_tree
+from tests.helpers import PG_ADMIN_PASSWORD, run_cli, snapshot, store_unchecked, write_tree
 from tests.test_driver_cli import API_KEY, HUB_PASSWORD, _add_dms
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,7 +118,8 @@ def _driver_set(*options: str) -> Callable[[Path], tuple[str, ...]]:
 
 def _process_timeout(timeout: str) -> Callable[[Path], tuple[str, ...]]:
     """``app start DMS_1`` with the command adapter (its start command writes a file in the
-    work directory) and ``[gsetup-process] timeout`` = ``timeout``."""
+    work directory) and ``[gsetup-process] timeout`` = ``timeout``, stored unchecked (as an
+    older gsetup did: ``options set`` refuses it now)."""
 
     def prepare(work: Path) -> tuple[str, ...]:
         lines = {
@@ -126,11 +127,12 @@ def _process_timeout(timeout: str) -> Callable[[Path], tuple[str, ...]]:
             "start": f"touch {work / 'started'}",
             "stop": "true",
             "status": "false",
-            "timeout": timeout,
+            "timeout": "30",
         }
         for key, value in lines.items():
             set_option = ("options", "set", "--app", "DMS_1", f"gsetup-process/{key}", value)
             assert run_cli(*set_option).exit_code == 0
+        store_unchecked(os.environ["GSETUP_DB"], "DMS_1", "gsetup-process", "timeout", timeout)
         return ("app", "start", "DMS_1")
 
     return prepare
@@ -409,6 +411,12 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
         _process_timeout("+1"),
         "application 'DMS_1', [gsetup-process] timeout: '+1'; allowed: seconds above 0 and "
         "at most 3600, a plain decimal number (e.g. 30 or 2.5)\n",
+    ),
+    "a signed [gsetup-process] timeout through options set": (
+        _args("options", "set", "--app", "DMS_1", "gsetup-process/timeout", "+1"),
+        "application 'DMS_1' in tenant 'Environment': [gsetup-process] timeout: the value is "
+        "not allowed; allowed: seconds above 0 and at most 3600, a plain decimal number (e.g. "
+        "30 or 2.5)\n",
     ),
     # Bounded reads of regular files only.
     "options import of /dev/zero": (

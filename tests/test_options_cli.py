@@ -529,6 +529,41 @@ def test_driver_options_are_stored_in_canonical_form(db_url: str, tmp_path: Path
     assert snapshot(db_url) == state
 
 
+PROCESS = "application 'DMS_1' in tenant 'Environment': [gsetup-process]"
+TIMEOUT_ALLOWED = (
+    "allowed: seconds above 0 and at most 3600, a plain decimal number (e.g. 30 or 2.5)"
+)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "words"),
+    [
+        ("timeout", "+5", f"timeout: the value is not allowed; {TIMEOUT_ALLOWED}"),
+        ("timeout", "0", f"timeout: the value is not allowed; {TIMEOUT_ALLOWED}"),
+        ("adapter", "systemd", "adapter: the value is not allowed; allowed: local, command"),
+        ("timout", "5", "timout: unknown key; allowed: adapter, start, stop, status, timeout"),
+    ],
+)
+def test_process_options_are_checked_when_written(
+    db_url: str, tmp_path: Path, key: str, value: str, words: str
+) -> None:
+    """What app start/stop would refuse in [gsetup-process] is refused by set and import."""
+    _app("DMS_1")
+    _ok("options", "set", "--app", "DMS_1", "gsetup-process/timeout", "2.5")
+    before = snapshot(db_url)
+    result = run_cli("options", "set", "--app", "DMS_1", f"gsetup-process/{key}", value)
+    assert result.exit_code == EXIT_BAD_INPUT, result.stdout
+    assert result.stderr == f"gsetup: error: {PROCESS} {words}\n"
+    cfg = tmp_path / "process.cfg"
+    cfg.write_text(f"[log]\nverbose=all\n[gsetup-process]\nstop=true\n{key}={value}\n")
+    for overwrite in ((), ("--overwrite",)):
+        result = run_cli("options", "import", str(cfg), "--app", "DMS_1", *overwrite)
+        assert result.exit_code == EXIT_BAD_INPUT, result.stdout
+        assert f"{cfg}: [gsetup-process] {words}" in result.stderr
+    assert snapshot(db_url) == before
+    assert app_options(db_url, "DMS_1") == {("gsetup-process", "timeout"): ("2.5", False)}
+
+
 def test_an_out_of_range_secret_is_not_echoed(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from gsetup.process.pids import read_pid_file, start_time
 from tests.dms_pair import driver_package, hub_secrets, install_twitter
-from tests.helpers import free_port, run_cli, snapshot, write_tree
+from tests.helpers import free_port, run_cli, snapshot, store_unchecked, write_tree
 
 SERVICE_PID = "svc.pid"
 # A service driven by command lines, as systemctl or ssh would: a sleep in the background.
@@ -87,7 +87,8 @@ def test_command_adapter_failures_are_clear(service: Path) -> None:
     assert "the status command ([gsetup-process] status) did not finish within 1 s" in message
     _set("Svc", start="sh -c 'echo no licence; exit 3'")
     assert "start command exited with status 3: no licence" in refused("app", "start", "Svc")
-    _set("Svc", adapter="systemd")
+    # A value an older gsetup stored unchecked (options set refuses it now).
+    store_unchecked(os.environ["GSETUP_DB"], "Svc", "gsetup-process", "adapter", "systemd")
     assert "[gsetup-process] adapter: 'systemd'; allowed: local, command" in refused(
         "app", "status", "Svc"
     )

@@ -146,25 +146,29 @@ def _check_writable(section: str, key: str, value: str) -> None:
     format_options({section: {key: value}})  # raises BadInputError naming what is allowed
 
 
-def _driver_options(where: str, target: Target, sections: OptionSections) -> OptionSections:
-    """``sections`` with the Cloud API drivers' channel options checked and in canonical form,
-    as driver install stores them (a DMS would fall back to defaults, or fail, on what the
-    guide does not allow). The message never shows the value: it may be a secret."""
+def _checked(where: str, target: Target, sections: OptionSections) -> OptionSections:
+    """``sections`` with the options gsetup reads itself checked, as their readers check them:
+    the Cloud API drivers' channel options in canonical form, as driver install stores them
+    (a DMS would fall back to defaults, or fail, on what the guide does not allow), and
+    ``[gsetup-process]`` (what app start and stop would refuse). The message never shows the
+    value: it may be a secret."""
     from gsetup.drivers.specs import parse_channel_section, validate_option
+    from gsetup.process.config import SECTION, checked_options
 
     if target.kind != "application":
         return sections
     checked: OptionSections = {}
     for section, keys in sections.items():
+        checked[section] = keys
         channel = parse_channel_section(section)
-        if channel is None:
-            checked[section] = keys
-            continue
         try:
-            checked[section] = {
-                key: validate_option(channel.driver, section, key, value, echo=False)
-                for key, value in keys.items()
-            }
+            if section == SECTION:
+                checked_options(keys, f"[{section}]", echo=False)
+            elif channel is not None:
+                checked[section] = {
+                    key: validate_option(channel.driver, section, key, value, echo=False)
+                    for key, value in keys.items()
+                }
         except BadInputError as exc:
             raise BadInputError(f"{where}: {exc}") from None
     return checked
@@ -206,7 +210,7 @@ def import_options(
 
     names = known_secret_keys() | set(secret_keys)
     with gc_paused():
-        sections = _driver_options(str(file), target, read_options(file))
+        sections = _checked(str(file), target, read_options(file))
         for section, keys in sections.items():
             if MASK in keys.values():
                 key = next(k for k, v in keys.items() if v == MASK)
@@ -279,7 +283,7 @@ def set_option(
     section, key = name
     _check_writable(section, key, value)
     _check_not_mask(target.describe(), section, key, value)
-    value = _driver_options(target.describe(), target, {section: {key: value}})[section][key]
+    value = _checked(target.describe(), target, {section: {key: value}})[section][key]
     with ctx.db.engine.connect() as conn:
         stored = deployment.option_rows(conn, target.id, name)
     secret = secret or key in known_secret_keys() or any(row[3] for row in stored)

@@ -50,14 +50,7 @@ def process_config(
 ) -> ProcessConfig:
     """Check ``attrs`` (the application's fields) and ``options`` (its ``[gsetup-process]``)."""
     where = f"application {quote_prefix(app)}, [{SECTION}]"
-    unknown = sorted(set(options) - set(KEYS))
-    if unknown:
-        raise BadInputError(f"{where} {unknown[0]}: unknown key; allowed: {', '.join(KEYS)}")
-    adapter = options.get("adapter", "local")
-    if adapter not in ADAPTERS:
-        raise BadInputError(
-            f"{where} adapter: {quote_prefix(adapter)}; allowed: {', '.join(ADAPTERS)}"
-        )
+    adapter, timeout = checked_options(options, where)
     working = attrs.get("working_dir") or ""
     if working and (not Path(working).is_absolute() or not Path(working).is_dir()):
         raise BadInputError(
@@ -70,25 +63,45 @@ def process_config(
         host=attrs.get("host") or "",
         port=attrs.get("port"),
         working_dir=Path(working) if working else None,
-        adapter="command" if adapter == "command" else "local",
+        adapter=adapter,
         start_cmd=attrs.get("start_cmd") or "",
         start=options.get("start", ""),
         stop=options.get("stop", ""),
         status=options.get("status", ""),
-        timeout=_timeout(options.get("timeout"), where),
+        timeout=timeout,
         env=dict(env or {}),
     )
     _check_commands(config, where)
     return config
 
 
-def _timeout(value: str | None, where: str) -> float:
+def checked_options(
+    options: Mapping[str, str], where: str, *, echo: bool = True
+) -> tuple[Adapter, float]:
+    """The adapter and timeout of ``options`` (a ``[gsetup-process]`` section); refuses an
+    unknown key or a value outside what is allowed. ``gsetup options`` checks what it writes
+    with it, the app commands what they read (a value an older gsetup stored unchecked).
+    ``where`` names the section in the message, which shows the value only when ``echo``."""
+    unknown = sorted(set(options) - set(KEYS))
+    if unknown:
+        raise BadInputError(f"{where} {unknown[0]}: unknown key; allowed: {', '.join(KEYS)}")
+    adapter = options.get("adapter", "local")
+    if adapter not in ADAPTERS:
+        shown = quote_prefix(adapter) if echo else "the value is not allowed"
+        raise BadInputError(f"{where} adapter: {shown}; allowed: {', '.join(ADAPTERS)}")
+    return ("command" if adapter == "command" else "local"), _timeout(
+        options.get("timeout"), where, echo
+    )
+
+
+def _timeout(value: str | None, where: str, echo: bool) -> float:
     if value is None:
         return DEFAULT_TIMEOUT
     seconds = decimal_number(value, signed=False)
     if seconds is None or not 0 < seconds <= 3600:
+        shown = quote_prefix(value) if echo else "the value is not allowed"
         raise BadInputError(
-            f"{where} timeout: {quote_prefix(value)}; allowed: seconds above 0 and at most "
+            f"{where} timeout: {shown}; allowed: seconds above 0 and at most "
             "3600, a plain decimal number (e.g. 30 or 2.5)"
         )
     return seconds
