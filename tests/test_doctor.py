@@ -306,3 +306,38 @@ def test_an_interrupted_apply_is_reported_until_the_next_run_finishes_it(db_url:
     assert run_cli("app", "create", "Chat_9", "--type", "ChatServer").exit_code == 0
     assert (Path.home() / "late.txt").read_text() == "late\n"
     assert doctor()[1]["findings"] == []
+
+
+def test_grouping_timeout_is_read_as_the_runtime_reads_it(db_url: str) -> None:
+    """A grouping-timeout an older gsetup stored with a sign or leading zeros groups in the
+    runtime (as Inbound Buffer-TR reads it): the doctor finds nothing wrong with it, its fixes
+    name the number the runtime uses, and only what the runtime cannot use is a finding."""
+    from gsetup.runtime.twitter_groups import grouping_timeout
+
+    install_bp(db_url, "twitter-bp-tr")
+    stored = {"+60": 60, "0060": 60, " 60.5": 60, "+5": None, "sixty": None}
+    assert {v: grouping_timeout({"grouping-timeout": v}) for v in stored} == stored
+    channels = {
+        section: options
+        for number, value in enumerate(stored)
+        for section, options in channel(
+            "twitter", f"c{number}", **{"grouping-timeout": value}
+        ).items()
+    }
+    add_app(db_url, "DMS_1", "DigitalMessagingServer", channels)  # unchecked, as an older gsetup
+    add_app(db_url, "WDE", "WorkspaceDesktop")
+    _code, report = doctor()
+    grouping = [f["message"] for f in report["findings"] if f["check"] == "grouping-timeout"]
+    assert grouping == [
+        "DMS_1 [channel-twitter-c3] grouping-timeout is '+5', not a whole number from 10 to "
+        "3600: Threaded Routing groups nothing and works as Twitter BP",
+        "DMS_1 [channel-twitter-c4] grouping-timeout is 'sixty', not a whole number from 10 to "
+        "3600: Threaded Routing groups nothing and works as Twitter BP",
+    ]
+    # The channels that group agree on 60: the fix gives it, and configure twitter-tr takes it.
+    endpoint = [f["fix"] for f in report["findings"] if f["check"] == "twitter-tr-endpoint"]
+    assert set(endpoint) == {"gsetup configure twitter-tr --dms DMS_1 --grouping-timeout 60"}
+    result = run_cli(*shlex.split(endpoint[0])[1:])
+    assert result.exit_code == 0, result.stderr
+    _code, after = doctor()
+    assert not [f for f in after["findings"] if f["check"].startswith(("grouping", "twitter-tr"))]

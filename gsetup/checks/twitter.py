@@ -11,9 +11,9 @@ from gsetup.configure.facebook import DMS
 from gsetup.configure.snapshot import Snapshot, driver_channels, endpoints_section
 from gsetup.configure.twitter_tr import GROUPING_TIMEOUT
 from gsetup.deployment import ConfiguredApplication, Strategy
-from gsetup.drivers.specs import ACCESS_POINTS, validate_option
-from gsetup.errors import BadInputError
+from gsetup.drivers.specs import ACCESS_POINTS
 from gsetup.packages.catalogue import catalogue
+from gsetup.runtime import twitter_groups
 
 TWITTER_TR = "twitter-bp-tr"
 COMPLIANCE = "compliance-enabled"
@@ -21,14 +21,19 @@ COMPLIANCE = "compliance-enabled"
 SECONDS = "SECONDS"
 
 
+def read_timeout(dms: ConfiguredApplication, section: str) -> int | None:
+    """The channel's grouping timeout as the runtime and Inbound Buffer-TR read it (``+60``,
+    which an older gsetup stored, is 60); None: missing or out of range, no grouping."""
+    option = dms.options.get((section, GROUPING_TIMEOUT))
+    if option is None:
+        return None
+    return twitter_groups.grouping_timeout({GROUPING_TIMEOUT: option.value})
+
+
 def known_timeout(dms: ConfiguredApplication) -> str | None:
-    """The grouping timeout every Twitter channel of ``dms`` already has, if they agree."""
-    timeouts = {
-        dms.options[(s, GROUPING_TIMEOUT)].value
-        for s in driver_channels(dms, "twitter")
-        if (s, GROUPING_TIMEOUT) in dms.options
-    }
-    return timeouts.pop() if len(timeouts) == 1 else None
+    """The grouping timeout the Twitter channels of ``dms`` that group agree on, if any."""
+    timeouts = {read_timeout(dms, s) for s in driver_channels(dms, "twitter")} - {None}
+    return str(timeouts.pop()) if len(timeouts) == 1 else None
 
 
 def twitter_tr_command(
@@ -88,13 +93,11 @@ def grouping_timeout(snap: Snapshot) -> Iterator[Finding]:
     """A Threaded Routing channel has a grouping timeout from 10 to 3600 seconds (guide:
     missing or invalid, Threaded Routing "works the same as Twitter BP")."""
     for dms, section in tr_channels(snap):
+        if read_timeout(dms, section) is not None:
+            continue
         option = dms.options.get((section, GROUPING_TIMEOUT))
         if option is not None:
-            try:
-                validate_option("twitter", section, GROUPING_TIMEOUT, option.value)
-                continue
-            except BadInputError:
-                now = f"is {option.value!r}, not a whole number from 10 to 3600"
+            now = f"is {option.value!r}, not a whole number from 10 to 3600"
         else:
             now = "is not set"
         yield Finding(
