@@ -322,6 +322,38 @@ def test_a_primary_that_died_before_the_switchover_is_started_again(
     assert pair.roles() == {"DMS_A": "backup", "DMS_B": "primary"}
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_an_upgraded_member_that_died_is_started_again_before_it_is_relied_on(
+    pair: Pair, tmp_path: Path
+) -> None:
+    """gsetup killed after the backup's start, then that member killed: the same command
+    starts it again on the new version before switching over to it (it failed there, the
+    primary's promote refused, every run the same). Killed again after the former primary's
+    stop, then the new primary killed: the same command starts it again before it goes on,
+    and finishes with one primary, both running (it said "upgraded", exit 0, with both
+    members down and no primary)."""
+    new = driver_package(tmp_path / "twitter-2.0.0", "2.0.0")
+    assert "[3/7] start DMS_B: done" in _killed_after("start:DMS_B", new)
+    os.killpg(int(_pid(pair, "DMS_B").split()[0]), signal.SIGKILL)
+    said = _killed_after("stop:DMS_A", new)
+    assert "[4/7] switchover DMS_B: done" in said, said
+    assert pair.roles() == {"DMS_A": None, "DMS_B": "primary"}
+    os.killpg(int(_pid(pair, "DMS_B").split()[0]), signal.SIGKILL)
+    result = run_cli(*UPGRADE, "--package", str(new), "--yes", "--json")
+    assert result.exit_code == 0, result.stderr
+    report = result.json()
+    assert report["result"] == "upgraded"
+    assert ("start", "DMS_B", "done", "healthy, twitter driver 2.0.0") in [
+        (s["action"], s["dms"], s["outcome"], s["detail"]) for s in report["steps"]
+    ]
+    assert pair.versions() == {"DMS_A": "2.0.0", "DMS_B": "2.0.0"}
+    assert pair.roles() == {"DMS_A": "backup", "DMS_B": "primary"}
+    assert [(m["dms"], m["running"], m["role"]) for m in report["after"]] == [
+        ("DMS_A", True, "backup"),
+        ("DMS_B", True, "primary"),
+    ]
+
+
 def _journal_sections(name: str) -> list[str]:
     """The upgrade's option sections on a member (its journal, its kept options)."""
     options = run_cli("app", "show", name, "--json").json()["options"]

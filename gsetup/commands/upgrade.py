@@ -319,6 +319,11 @@ def _execute(run: _Run, steps: list[Step]) -> None:
 def _do(run: _Run, action: str, name: str) -> str:
     """One step; returns what to say about it."""
     member, timeout = run.members[name], run.request.timeout
+    other = next((m for m in run.members.values() if m is not member), None)
+    # A member may have died since the checks, or before a resumed run (killed, crashed):
+    # started again on the version it has, the other one serves while this one is down.
+    if other is not None:
+        _ensure_running(run, other)
     if action == "stop":
         stop(member, timeout)
         return "stopped"
@@ -327,10 +332,10 @@ def _do(run: _Run, action: str, name: str) -> str:
     if action == "start":
         state = start(member, run.driver, run.journal.to_version, timeout)
         return f"healthy, {run.driver} driver {state.version}, {state.role}"
-    other = run.members[next(n for n in run.members if n != name)]
-    # The primary may have died since the checks (or before a resumed run): started again on
-    # its version, it takes its role back and can hand it over; else nobody would be primary.
-    _ensure_running(run, other)
+    # The primary (started above) takes its role back and can hand it over; the member that
+    # takes over must be up too, or the primary's promote fails on every run.
+    assert other is not None  # a switchover has a pair
+    _ensure_running(run, member)
     switch_over(other, member, run.driver, timeout)
     return f"{name} is primary, {other.name} backup"
 
