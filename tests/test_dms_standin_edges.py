@@ -48,8 +48,19 @@ def test_message_texts_are_written_for_the_owner_only(tmp_path: Path) -> None:
     assert stat.S_IMODE((spool.directory / REJECTED_DIR).stat().st_mode) == 0o700
 
 
-def test_a_damaged_line_is_named(tmp_path: Path) -> None:
-    (tmp_path / OUTBOUND_FILE).write_text(RECORD + "not json\n" + RECORD)
+@pytest.mark.parametrize(
+    "damaged",
+    [
+        "not json",
+        '["k-2"]',
+        # an answer that is no object would be sent back to the runtime as the answer of
+        # every repeat of the key ("5"), which is no answer of a DMS
+        '{"key": "k-2", "request": {}, "answer": 5}',
+        '{"key": "k-2", "request": {}, "answer": ["status-1"]}',
+    ],
+)
+def test_a_damaged_line_is_named(tmp_path: Path, damaged: str) -> None:
+    (tmp_path / OUTBOUND_FILE).write_text(RECORD + damaged + "\n" + RECORD)
     with pytest.raises(BadInputError, match=rf"{OUTBOUND_FILE}, line 2: not a record"):
         OutboundLog(tmp_path)
 

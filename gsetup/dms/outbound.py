@@ -45,7 +45,10 @@ class OutboundLog:
                 continue
             try:
                 record = json.loads(line)
-                self._answers[str(record["key"])] = record["answer"]
+                answer = record["answer"]
+                if not isinstance(answer, dict):  # it is what every repeat of the key gets
+                    raise TypeError(f"the answer is {type(answer).__name__}, not an object")
+                self._answers[str(record["key"])] = answer
             except (ValueError, KeyError, TypeError) as exc:
                 raise BadInputError(
                     f"{self.path}, line {number}: not a record of the DMS stand-in "
