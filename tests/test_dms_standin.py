@@ -169,3 +169,59 @@ def _broken_driver_makes_it_unhealthy(workdir: Path, port: int, inbound: str) ->
     assert refused.status_code == 503 and "unhealthy" in refused.json()["error"]
     status = run_cli("app", "status", "DMS_1", "--json").json()
     assert status["running"] and not status["healthy"]
+
+
+def _wait_health(port: int, done: Any, what: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while not done(health := _health(port)):
+        assert time.monotonic() < deadline, f"{what}: {health}"
+        time.sleep(0.1)
+    return health
+
+
+@SQLITE_ONLY
+def test_a_running_stand_in_follows_a_rotated_token_and_a_moved_intake(
+    tmp_path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The intake's URL and token changed while the stand-in runs (`route token create
+    --rotate`, a runtime moved): it forwards with the new ones, without a restart. It kept
+    sending the old ones until restarted: the spool waited, 401 after 401."""
+    port, intake_port, nobody = free_port(), free_port(), free_port()
+    created = run_cli(
+        "app", "create", "DMS_1", "--type", "DigitalMessagingServer", "--host", "127.0.0.1",
+        "--port", str(port), "--working-dir", str(workdir),
+        "--start-cmd", f"{sys.executable} -m gsetup dms run --app DMS_1",
+    )  # fmt: skip
+    assert created.exit_code == 0, created.stderr
+
+    def set_intake(url: str, token: str) -> None:
+        monkeypatch.setenv("TEST_INTAKE_TOKEN", token)
+        for args in (
+            ("gsetup-runtime/intake-url", url),
+            ("gsetup-runtime/intake-token", "--secret", "--value-env", "TEST_INTAKE_TOKEN"),
+        ):
+            assert run_cli("options", "set", *args, "--app", "DMS_1").exit_code == 0
+
+    set_intake(f"http://127.0.0.1:{nobody}/interactions", "old-T0ken")
+    assert run_cli("app", "start", "DMS_1", "--wait").exit_code == 0
+    inbound = f"http://127.0.0.1:{port}/interactions"
+    accepted = httpx.post(inbound, json={"channel": "twitter", "external_id": "r-1"})
+    assert accepted.status_code == 202
+    record = tmp_path / "intake.jsonl"
+    command = [sys.executable, "-m", "tests.intake_receiver", str(record), TOKEN, str(intake_port)]
+    root = Path(__file__).resolve().parent.parent
+    intake = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=root)
+    try:
+        url = f"http://127.0.0.1:{intake_port}/interactions"
+        set_intake(url, "old-T0ken")  # the runtime moved; the token not rotated yet
+        health = _wait_health(port, lambda h: "HTTP 401" in h["intake_error"], "moved intake")
+        assert health["intake"] == url and health["spooled"] == 1
+        set_intake(url, TOKEN)  # rotated
+        health = _wait_health(port, lambda h: h["spooled"] == 0, "rotated token")
+        assert health["forwarded"] == 1 and health["intake_error"] == ""
+        received = httpx.get(f"http://127.0.0.1:{intake_port}/received", timeout=5).json()
+        assert [item["external_id"] for item in received["received"]] == ["r-1"]
+    finally:
+        intake.kill()
+        intake.wait(timeout=30)
+    assert "old-T0ken" not in json.dumps(_health(port))

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 from gsetup.commands.drivers import DMS_TYPE, load_dms, option_values
 from gsetup.context import Context
+from gsetup.dms.forward import IntakeReader
 from gsetup.dms.settings import DmsSettings, Peer
-from gsetup.errors import BadInputError
+from gsetup.errors import BadInputError, GsetupError
 
 if TYPE_CHECKING:
     from gsetup.deployment import Application
@@ -70,6 +71,7 @@ def dms_settings(ctx: Context, tenant: str, app: str) -> DmsSettings:
         peer_host, peer_port = _address(load_dms(ctx, tenant, other).info)
         peer = Peer(other, peer_host, peer_port)
     values = option_values(obj)
+    intake_url, intake_token = _intake(values)
     return DmsSettings(
         app=app,
         host=host,
@@ -77,10 +79,32 @@ def dms_settings(ctx: Context, tenant: str, app: str) -> DmsSettings:
         working_dir=working,
         role="backup" if pair is not None and pair.backup == app else "primary",
         peer=peer,
-        intake_url=values.get((RUNTIME_SECTION, "intake-url"), ""),
-        intake_token=values.get((RUNTIME_SECTION, "intake-token"), ""),
+        intake_url=intake_url,
+        intake_token=intake_token,
         drivers=tuple(d for d in DRIVERS if read_record(d, values) is not None),
     )
+
+
+def _intake(values: dict[tuple[str, str], str]) -> tuple[str, str]:
+    """The intake's URL and token among an application's option values."""
+    url = values.get((RUNTIME_SECTION, "intake-url"), "")
+    return url, values.get((RUNTIME_SECTION, "intake-token"), "")
+
+
+def _intake_reader(ctx: Context, tenant: str, app: str) -> IntakeReader:
+    """The intake's URL and token as the configuration database holds them now, for the
+    stand-in's forwarder once a forward failed; None while the database is out of reach."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    def current() -> tuple[str, str] | None:
+        try:
+            return _intake(option_values(load_dms(ctx, tenant, app)))
+        except (GsetupError, SQLAlchemyError):
+            return None  # it keeps forwarding with what it has
+        finally:
+            ctx.db.engine.dispose()  # the stand-in keeps no connection
+
+    return current
 
 
 def _address(app: Application) -> tuple[str, int]:
@@ -103,7 +127,7 @@ def run_dms(
     ctx.db.engine.dispose()  # read once: the stand-in keeps no connection
     sock = bind(settings)
     try:
-        service = service_for(settings)
+        service = service_for(settings, _intake_reader(ctx, tenant, app))
     except BaseException:
         sock.close()
         raise

@@ -3,12 +3,16 @@
 The intake is idempotent on (channel, external id), so a forward that is retried after an
 answer was lost is not duplicated. An interaction is dropped from the spool only once the
 intake took it (2xx) or already had it (409); one it refuses for good (another 4xx) is set
-aside in ``rejected/``; anything else (unreachable, 5xx, a refused token) is retried.
+aside in ``rejected/``; anything else (unreachable, 5xx, a refused token) is retried, and
+makes it read the intake's URL and token again (a rotated token, a moved runtime are
+followed without a restart).
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,16 +24,24 @@ if TYPE_CHECKING:
 _RETRY_SECONDS = 0.2
 _IDLE_SECONDS = 1.0
 _KEEP_AND_RETRY = {401, 403, 408, 425, 429}
+_REREAD_SECONDS = 5.0
+
+# The intake's URL and token as configured now; None when they cannot be read.
+IntakeReader = Callable[[], tuple[str, str] | None]
 
 
 class Forwarder(threading.Thread):
     """The thread that empties the spool into the intake."""
 
-    def __init__(self, spool: Spool, url: str, token: str) -> None:
+    def __init__(
+        self, spool: Spool, url: str, token: str, reread: IntakeReader | None = None
+    ) -> None:
         super().__init__(name="dms-forwarder", daemon=True)
         self.spool = spool
         self.url = url
         self.token = token
+        self._reread = reread
+        self._reread_at = time.monotonic()
         self.wake = threading.Event()
         self.halt = threading.Event()
         self.last_error = ""
@@ -39,8 +51,7 @@ class Forwarder(threading.Thread):
         """Forward until halted; wait for :attr:`wake` when the spool is empty."""
         import httpx
 
-        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
-        with httpx.Client(timeout=5.0, headers=headers) as client:
+        with httpx.Client(timeout=5.0) as client:
             while not self.halt.is_set():
                 self.wake.clear()
                 pending = self.spool.pending()
@@ -49,14 +60,27 @@ class Forwarder(threading.Thread):
                     continue
                 for path in pending:
                     if self.halt.is_set() or not self._forward(client, path):
+                        self._follow_configuration()
                         self.halt.wait(_RETRY_SECONDS)
                         break
+
+    def _follow_configuration(self) -> None:
+        """After a failed forward: the URL and token the configuration holds now, read at
+        most every few seconds."""
+        now = time.monotonic()
+        if self._reread is None or now - self._reread_at < _REREAD_SECONDS:
+            return
+        self._reread_at = now
+        current = self._reread()
+        if current is not None and all(current):
+            self.url, self.token = current
 
     def _forward(self, client: httpx.Client, path: Path) -> bool:
         import httpx
 
         try:
-            answer = client.post(self.url, content=path.read_bytes())
+            headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+            answer = client.post(self.url, content=path.read_bytes(), headers=headers)
         except FileNotFoundError:
             return True  # already forwarded
         except httpx.HTTPError as exc:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from gsetup.dms.bodies import MAX_BODY, check_interaction, check_outbound
 from gsetup.dms.drivers import LoadedDriver, load_drivers
-from gsetup.dms.forward import Forwarder
+from gsetup.dms.forward import Forwarder, IntakeReader
 from gsetup.dms.outbound import OutboundLog
 from gsetup.dms.settings import DmsSettings, RoleState
 from gsetup.dms.spool import Spool
@@ -36,9 +36,15 @@ _PEER_TIMEOUT = 10.0
 class DmsService:
     """One running member: its state and the handlers of its routes."""
 
-    def __init__(self, settings: DmsSettings, drivers: list[LoadedDriver]) -> None:
+    def __init__(
+        self,
+        settings: DmsSettings,
+        drivers: list[LoadedDriver],
+        reread_intake: IntakeReader | None = None,
+    ) -> None:
         self.settings = settings
         self.drivers = drivers
+        self.reread_intake = reread_intake
         self.problems = [f"{d.driver}: {d.error}" for d in drivers if d.error]
         self.role = RoleState(settings.working_dir, settings.role)
         self.spool = Spool(settings.working_dir)
@@ -56,7 +62,7 @@ class DmsService:
             "drivers": [d.to_json() for d in self.drivers],
             "peer": self.settings.peer.app if self.settings.peer else None,
             "spooled": len(self.spool.pending()),
-            "intake": self.settings.intake_url or None,
+            "intake": (forwarder.url if forwarder else self.settings.intake_url) or None,
             "forwarded": forwarder.forwarded if forwarder else 0,
             "intake_error": forwarder.last_error if forwarder else "",
         }
@@ -165,7 +171,10 @@ class DmsService:
             self.check_peer()
             if self.settings.intake_url:
                 self.forwarder = Forwarder(
-                    self.spool, self.settings.intake_url, self.settings.intake_token
+                    self.spool,
+                    self.settings.intake_url,
+                    self.settings.intake_token,
+                    self.reread_intake,
                 )
                 self.forwarder.start()
             yield
@@ -240,9 +249,11 @@ def bind(settings: DmsSettings) -> socket.socket:
     return sock
 
 
-def service_for(settings: DmsSettings) -> DmsService:
-    """The member as it starts: its drivers loaded, its role, spool and outbound log read."""
-    return DmsService(settings, load_drivers(settings.working_dir, settings.drivers))
+def service_for(settings: DmsSettings, reread_intake: IntakeReader | None = None) -> DmsService:
+    """The member as it starts: its drivers loaded, its role, spool and outbound log read;
+    ``reread_intake`` reads the intake's URL and token again when forwarding fails."""
+    drivers = load_drivers(settings.working_dir, settings.drivers)
+    return DmsService(settings, drivers, reread_intake)
 
 
 def serve(service: DmsService, sock: socket.socket) -> None:
