@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -352,6 +353,62 @@ def test_an_upgraded_member_that_died_is_started_again_before_it_is_relied_on(
         ("DMS_A", True, "backup"),
         ("DMS_B", True, "primary"),
     ]
+
+
+def _journal_holder() -> str | None:
+    options = run_cli("app", "show", "DMS_A", "--json").json()["options"]
+    holder = options.get("gsetup-upgrade-twitter", {}).get("holder")
+    assert holder is None or isinstance(holder, str)
+    return holder
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_two_upgrades_at_once_one_is_refused(pair: Pair, db_url: str, tmp_path: Path) -> None:
+    """Two gsetups start the same upgrade at once (both found no upgrade running): one runs
+    it, the other is refused naming its process, before it changes anything (both stopped
+    the backup, and the second failed with an unexpected FileExistsError, exit 1). A resumed
+    upgrade names its own process too, not the one that was killed."""
+    from gsetup.configdb.database import open_database
+    from gsetup.plan.lock import tenant_lock
+
+    new = driver_package(tmp_path / "twitter-2.0.0", "2.0.0")
+    env = {**os.environ, KILL_AFTER_ENV: "stop:DMS_B", "GSETUP_LOCK_TIMEOUT": "120"}
+    engine = open_database(db_url).engine
+    upgrades = []
+    with engine.connect() as conn, tenant_lock(conn, "Environment", "alice@ops"):
+        for _ in range(2):  # both read the configuration, then wait for the lock to claim it
+            upgrade = subprocess.Popen(
+                _upgrade_command(new), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                text=True,
+            )  # fmt: skip
+            assert upgrade.stderr is not None
+            said = []
+            for line in upgrade.stderr:  # ends at the latest when the lock wait times out
+                said.append(line)
+                if "waiting for tenant" in line:
+                    break
+            assert "waiting for tenant 'Environment', locked by alice@ops" in said[-1], said
+            upgrades.append(upgrade)
+    engine.dispose()
+    ends = [(u.wait(timeout=300), u.communicate(timeout=30)[1]) for u in upgrades]
+    assert sorted(code for code, _ in ends) == [-signal.SIGKILL, 2], ends
+    refused = next(said for code, said in ends if code == 2)
+    assert refused.count("gsetup: error:") == 1 and "Traceback" not in refused
+    assert "an upgrade of the twitter driver on 'DMS_A' is running in process" in refused
+    assert "[1/7]" not in refused  # it did nothing
+    killed = next(u for u, (code, _) in zip(upgrades, ends, strict=True) if code != 2)
+    assert _journal_holder() == f"{killed.pid}@{socket.gethostname()}"
+    # The same command resumes it, killed after its next step: the journal names it.
+    resumed = subprocess.Popen(
+        _upgrade_command(new), env={**env, KILL_AFTER_ENV: "install:DMS_B"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    _out, said = resumed.communicate(timeout=300)
+    assert resumed.returncode == -signal.SIGKILL, said
+    assert _journal_holder() == f"{resumed.pid}@{socket.gethostname()}"
+    finished = run_cli(*UPGRADE, "--package", str(new), "--yes")
+    assert finished.exit_code == 0, finished.stderr
+    assert pair.versions() == {"DMS_A": "2.0.0", "DMS_B": "2.0.0"}
 
 
 def _journal_sections(name: str) -> list[str]:

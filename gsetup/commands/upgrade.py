@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gsetup.commands.dms import find_pair
 from gsetup.commands.drivers import (
@@ -30,8 +30,9 @@ from gsetup.commands.drivers import (
 from gsetup.commands.upgrade_journal import (
     Journal,
     clear_journal,
-    holder_alive,
+    holder_id,
     read_journal,
+    refuse_if_running,
     write_journal,
 )
 from gsetup.commands.upgrade_members import (
@@ -167,8 +168,7 @@ def run_upgrade(
         return _plan(run, steps)
     if report.problems:
         raise BadInputError(report.refusal())
-    if not run.journal.done:
-        run.record(run.journal)
+    run.record(run.journal)  # claimed before the first change, resumed too
     _execute(run, steps)
     return report
 
@@ -196,12 +196,12 @@ def _pair_members(ctx: Context, request: UpgradeRequest) -> tuple[tuple[str, ...
 def _journal(ctx: Context, request: UpgradeRequest, anchor: str) -> Journal | None:
     values = option_values(load_dms(ctx, request.tenant, anchor))
     journal = read_journal(request.tenant, anchor, request.driver, values)
-    if journal is not None and holder_alive(journal.holder):
-        raise BadInputError(
-            f"an upgrade of the {request.driver} driver on {anchor!r} is running in process "
-            f"{journal.holder}; wait for it to finish"
-        )
-    return journal
+    if journal is None:
+        return None
+    # A half-done upgrade is this process's from now on (its steps, its --rollback).
+    mine = replace(journal, holder=holder_id())
+    refuse_if_running(mine, journal.holder)
+    return mine
 
 
 def _order(names: tuple[str, ...], states: list[MemberState]) -> tuple[str, ...]:
@@ -449,6 +449,7 @@ def _rollback(
     if request.dry_run:
         report.steps = [StepReport("restore", m.name, "planned") for m in upgraded]
         return report
+    run.record(run.journal)  # claimed before the first change
     for member in upgraded:
         other = next((m for m in members.values() if m is not member), None)
         if other is not None and state_of(member, request.driver).role == "primary":

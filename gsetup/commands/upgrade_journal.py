@@ -16,7 +16,9 @@ from dataclasses import dataclass, field, replace
 from gsetup.context import Context
 from gsetup.drivers.kept import kept_option
 from gsetup.drivers.specs import Driver
+from gsetup.errors import BadInputError
 from gsetup.plan.apply import Operation, apply_state
+from gsetup.plan.model import Plan
 from gsetup.state import DesiredObject, DesiredState, OptionValue, Removal, object_path
 
 _KEYS = ("from-version", "to-version", "package", "order", "primary", "done", "holder")
@@ -60,6 +62,15 @@ class Journal:
         return replace(self, done=tuple(s for s in self.done if not s.endswith(f":{member}")))
 
 
+def refuse_if_running(journal: Journal, holder: str | None) -> None:
+    """Refuse when ``holder``, the process a journal names, is another one and still runs."""
+    if holder and holder != journal.holder and holder_alive(holder):
+        raise BadInputError(
+            f"an upgrade of the {journal.driver} driver on {journal.app!r} is running in "
+            f"process {holder}; wait for it to finish"
+        )
+
+
 def holder_alive(holder: str) -> bool:
     """Whether the process that wrote a journal still runs (on this host; elsewhere: unknown,
     assumed gone, as a host cannot see another's processes)."""
@@ -96,7 +107,9 @@ def read_journal(
 def write_journal(
     ctx: Context, journal: Journal, notice: Callable[[str], None] | None = None
 ) -> None:
-    """Record the journal (one transaction through the plan engine)."""
+    """Record the journal (one transaction through the plan engine), refused when another
+    process holds it: two upgrades that both found none running claim it one after the other
+    under the tenant lock, and the second sees the first."""
     values = {
         "from-version": journal.from_version,
         "to-version": journal.to_version,
@@ -110,7 +123,15 @@ def write_journal(
     wanted = {(section, key): OptionValue(value) for key, value in values.items()}
     obj = DesiredObject("application", object_path("application", journal.app), options=wanted)
     state = DesiredState(journal.tenant, [obj])
-    apply_state(ctx.db.engine, state, _operation(ctx, journal), progress=notice)
+
+    def claimed(_conn: object, plan: Plan) -> None:
+        for change in plan.changes:
+            if change.option == (section, "holder") and change.action == "update":
+                refuse_if_running(journal, change.before)
+
+    apply_state(
+        ctx.db.engine, state, _operation(ctx, journal), progress=notice, before_commit=claimed
+    )
 
 
 def clear_journal(
