@@ -419,6 +419,35 @@ def test_an_installed_options_file_with_other_sections_is_read_as_it_is(
     assert where in refused.stderr
 
 
+@pytest.mark.parametrize(
+    "given",
+    ["option.reconnection-timeout=5", "option.x-new-in-v2=no", "gsa_channel_name=Other",
+     "channel=acme", "sku=1"],
+)  # fmt: skip
+def test_upgrade_refuses_a_set_it_does_not_read(
+    db_url: str, dms: Path, tmp_path: Path, given: str
+) -> None:
+    """The upgrade reads only tenant, dms and accept_terms; a --set of anything else (a
+    channel option, a Hub answer) was dropped without a word, the upgrade planned and
+    applied without it. It is refused, naming it (an answers file may hold them: an
+    install's is reused)."""
+    assert _install("facebook").exit_code == 0
+    before = _options(db_url)
+    package = _package_v2(tmp_path / "driver-v2")
+    args = ["driver", "upgrade", "facebook", "--package", str(package), "--dms", "DMS_1"]
+    example = str(EXAMPLES / "driver-facebook.yaml")
+    reused = run_cli(*args, "--single", "--answers", example, "--yes", "--dry-run")
+    assert reused.exit_code == 0, reused.stderr
+    result = run_cli(*args, "--single", "--set", "accept_terms=true", "--set", given, "--yes")
+    assert result.exit_code == 2, result.stdout
+    key = given.partition("=")[0]
+    assert result.stderr == (
+        f"gsetup: error: --set '{key}': the upgrade reads only tenant, dms and accept_terms "
+        "(change channel options with gsetup options set)\n"
+    )
+    assert _options(db_url) == before
+
+
 def _planned_options(plan: dict[str, Any]) -> dict[tuple[str, str], tuple[str, Any]]:
     """A dry-run plan's option changes: (section, key) -> (action, value after)."""
     return {

@@ -41,6 +41,7 @@ CHANNEL_HELP = "An additional channel: its options go to section channel-<driver
 PACKAGE_HELP = "Driver package: a directory, .zip or .tar.gz with a manifest.yaml."
 ANSWERS_HELP = "YAML answers file (docs/drivers.md lists the keys)."
 SET_HELP = "Answer one question: key=value, or a channel option: option.<key>=value (repeatable)."
+UPGRADE_SET_HELP = "Answer tenant, dms or accept_terms: key=value (repeatable)."
 SAVE_HELP = "Write the answers given to this YAML file (no secrets)."
 WIZARD_YES_HELP = "Ask nothing, apply without confirming: a question without an answer is an error."
 
@@ -162,7 +163,9 @@ def upgrade(
     dms: str | None = typer.Option(None, "--dms", help="Either DMS of the pair (or the single)."),
     tenant: str | None = typer.Option(None, "--tenant", "-t", help=TENANT_HELP),
     answers: Path | None = typer.Option(None, "--answers", "-a", help=ANSWERS_HELP),
-    sets: list[str] | None = typer.Option(None, "--set", help=SET_HELP, metavar="KEY=VALUE"),
+    sets: list[str] | None = typer.Option(
+        None, "--set", help=UPGRADE_SET_HELP, metavar="KEY=VALUE"
+    ),
     single: bool = typer.Option(
         False, "--single", help="A DMS without backup: stop it, upgrade it, start it again."
     ),

@@ -105,6 +105,9 @@ def _load_silent_ini(path: Path) -> AnswerSource:
     return AnswerSource(str(path), values, clear_secrets=True)
 
 
+SET_SOURCE = "--set"  # the name of the answers given with --set
+
+
 def parse_set(items: Sequence[str]) -> AnswerSource:
     """``--set key=value`` items, each key once (which of two should win?)."""
     values: dict[str, Any] = {}
@@ -115,7 +118,7 @@ def parse_set(items: Sequence[str]) -> AnswerSource:
         if key.strip() in values:
             raise BadInputError(f"--set {key.strip()} given twice; give each key once")
         values[key.strip()] = value
-    return AnswerSource("--set", values)
+    return AnswerSource(SET_SOURCE, values)
 
 
 def check_keys(source: AnswerSource, questions: Sequence[Question]) -> None:

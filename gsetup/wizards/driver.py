@@ -27,6 +27,7 @@ from gsetup.errors import BadInputError
 from gsetup.fileio import quote_prefix
 from gsetup.options import check_text
 from gsetup.wizards.answers import (
+    SET_SOURCE,
     AnswerSource,
     check_save_path,
     load_answers_file,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 OPTION_PREFIX = "option."
 _LOGIN_KEYS = ("user", "password")
 _UPGRADE_KEYS = ("tenant", "dms", "accept_terms")
+_SET_ON_UPGRADE = (*_UPGRADE_KEYS, *_LOGIN_KEYS)  # accept_terms too: --rollback ignores it
 
 
 @dataclass(frozen=True)
@@ -122,13 +124,19 @@ def _split(
 ) -> tuple[list[AnswerSource], _Extras]:
     """Take the login answers, ``channel`` and the options out of the sources.
 
-    ``keep`` (upgrade) also drops any other key: an install answers file may be reused.
+    ``keep`` (upgrade) also drops any other key of an answers file (an install's may be
+    reused), and refuses one given with ``--set``, which would be dropped without a word.
     """
     extras = _Extras(channel=request.channel)
     cleaned = []
     for source in reversed(sources):  # lowest precedence first, so later ones win
         values: dict[str, Any] = {}
         for key, value in source.values.items():
+            if keep is not None and source.name == SET_SOURCE and key not in _SET_ON_UPGRADE:
+                raise BadInputError(
+                    f"--set {quote_prefix(key)}: the upgrade reads only tenant, dms and "
+                    "accept_terms (change channel options with gsetup options set)"
+                )
             if key.startswith(OPTION_PREFIX):
                 extras.options[key.removeprefix(OPTION_PREFIX)] = value
                 extras.where = f"{source.name} {key}"
