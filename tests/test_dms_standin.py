@@ -179,7 +179,6 @@ def _wait_health(port: int, done: Any, what: str) -> dict[str, Any]:
     return health
 
 
-@SQLITE_ONLY
 def test_a_running_stand_in_follows_a_rotated_token_and_a_moved_intake(
     tmp_path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
