@@ -411,6 +411,44 @@ def test_two_upgrades_at_once_one_is_refused(pair: Pair, db_url: str, tmp_path: 
     assert pair.versions() == {"DMS_A": "2.0.0", "DMS_B": "2.0.0"}
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_rollback_stopped_by_ctrl_c_says_to_run_it_again(
+    pair: Pair, db_url: str, tmp_path: Path
+) -> None:
+    """Ctrl-C while --rollback waits for the tenant lock: it says to run the same command
+    again to finish undoing the upgrade (it said to "add --rollback", which it has), and
+    that command does."""
+    from gsetup.configdb.database import open_database
+    from gsetup.plan.lock import tenant_lock
+
+    new = driver_package(tmp_path / "twitter-2.0.0", "2.0.0")
+    _killed_after("install:DMS_B", new)
+    engine = open_database(db_url).engine
+    env = {**os.environ, "GSETUP_LOCK_TIMEOUT": "120"}
+    rollback = [sys.executable, "-m", "gsetup", *UPGRADE, "--rollback", "--yes"]
+    with engine.connect() as conn, tenant_lock(conn, "Environment", "alice@ops"):
+        undo = subprocess.Popen(
+            rollback, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            start_new_session=True,
+        )  # fmt: skip
+        assert undo.stderr is not None
+        for line in undo.stderr:  # ends at the latest when the lock wait times out
+            if "waiting for tenant" in line:
+                break
+        os.killpg(undo.pid, signal.SIGINT)  # Ctrl-C reaches the terminal's process group
+        said = undo.stderr.read()
+        undo.stderr.close()
+        assert undo.wait(timeout=60) == 130, said
+    engine.dispose()
+    assert "run the same command again to finish undoing the upgrade" in said, said
+    assert "add --rollback" not in said
+    assert _journal_sections("DMS_A") != []
+    result = run_cli(*UPGRADE, "--rollback", "--yes", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["result"] == "restored"
+    assert pair.versions() == {"DMS_A": "1.0.0", "DMS_B": "1.0.0"}
+
+
 def _journal_sections(name: str) -> list[str]:
     """The upgrade's option sections on a member (its journal, its kept options)."""
     options = run_cli("app", "show", name, "--json").json()["options"]

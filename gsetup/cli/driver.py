@@ -220,9 +220,13 @@ def upgrade(
             report = run_driver_upgrade(context, request, sources, prompter, mode, progress)
     except KeyboardInterrupt:
         if not (dry_run or detailed):
+            go_on = (
+                "finish undoing the upgrade"
+                if rollback
+                else "resume it, or add --rollback to undo it"
+            )
             print(
-                "gsetup: the upgrade stopped where it was: run the same command again to "
-                "resume it, or add --rollback to undo it",
+                f"gsetup: the upgrade stopped where it was: run the same command again to {go_on}",
                 file=sys.stderr,
             )
         raise
