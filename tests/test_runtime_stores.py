@@ -180,6 +180,30 @@ def test_a_store_a_runtime_serves_on_is_not_forgotten(db_url: str, tmp_path: Pat
     assert stores["live"] not in [store for _tenant, store in _rows(default)]
 
 
+def test_a_refused_route_run_records_no_store(db_url: str, tmp_path: Path) -> None:
+    """A ``route run --store`` refused at its start (its address in use) recorded the store,
+    and a later refusal moved its ``last_used_at``: nothing is written until it serves."""
+    import socket
+
+    from tests.route_process import route_run
+    from tests.runtime_support import configure_tenant
+
+    configure_tenant(db_url, tmp_path, agents={"alice": 2})
+    url = f"sqlite:///{tmp_path / 'other.db'}"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        listen = f"127.0.0.1:{taken.getsockname()[1]}"
+        refused = run_cli("route", "run", "--store", url, "--listen", listen)
+    assert refused.exit_code == 2 and "cannot listen there" in refused.stderr
+    listed = run_cli("route", "store", "list", "--json")
+    assert listed.exit_code == 0, listed.stderr
+    assert json.loads(listed.stdout) == []
+    with route_run({}, "--store", url, cwd=tmp_path):
+        listed = run_cli("route", "store", "list", "--json")
+    assert [s["store"] for s in json.loads(listed.stdout)] == [url]
+
+
 def _bad_servers(pg_server: str) -> list[str]:
     """PostgreSQL URLs with their password in the query string whose connection fails: a
     wrong port, a host that does not resolve, a database that does not exist."""

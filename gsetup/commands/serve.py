@@ -74,13 +74,16 @@ def serve(
     config: Engine,
     listen: Listen,
     *,
+    store_url: str | None,
     ready: Callable[[str], None],
 ) -> None:
     """Serve ``runtime`` on ``listen`` until SIGTERM; ``ready(url)`` is called once clients
-    can connect."""
-    from gsetup.runtime.endpoints import forget_endpoint, record_endpoint
+    can connect. ``store_url`` (``--store``) is recorded as used only then: a refused start
+    (an address in use, a worker id taken) records nothing."""
+    from gsetup.runtime.endpoints import forget_endpoint, record_endpoint, record_store
     from gsetup.runtime.http import Api, Server
     from gsetup.runtime.sessions import create_session_table
+    from gsetup.runtime.store import default_store_url
     from gsetup.sigterm import stop_on_sigterm
 
     store = runtime.store.engine
@@ -93,6 +96,13 @@ def serve(
     loop = _Loop(runtime, server, refresh=lambda: runtime.refresh(config))
     try:
         record_endpoint(store, runtime.tenant, ctx.worker_id, url, lease=ctx.settings.lease)
+        if store_url is not None:
+            default = default_store_url(config.url.render_as_string(hide_password=False))
+            try:
+                record_store(default, runtime.tenant, store_url)
+            except BaseException:
+                forget_endpoint(store, runtime.tenant, ctx.worker_id)
+                raise
     except BaseException:
         sock.close()
         raise
@@ -148,8 +158,10 @@ def run_tenant(
 
     ctx.identity.require(tenant, change=False)
     config_url = ctx.db.url.render_as_string(hide_password=False)
-    runtime = open_runtime(tenant, config_url=config_url, store_url=store, worker_id=worker_id)
+    runtime = open_runtime(
+        tenant, config_url=config_url, store_url=store, worker_id=worker_id, record_use=False
+    )
     try:
-        serve(runtime, ctx.db.engine, listen, ready=ready)
+        serve(runtime, ctx.db.engine, listen, store_url=store, ready=ready)
     finally:
         runtime.close()

@@ -400,6 +400,7 @@ def open_runtime(
     settings: Settings | None = None,
     sender: Sender | None = None,
     create_store: bool = True,
+    record_use: bool = True,
 ) -> Runtime:
     """Load the tenant's installed strategies (refusing any malformed file) and open its store.
 
@@ -407,7 +408,8 @@ def open_runtime(
     (:func:`gsetup.runtime.store.default_store_url`). ``deployment`` replaces reading the
     configuration database (tests and the bench build one in memory); ``sender`` replaces
     the HTTP delivery of DMS requests. Without ``create_store`` the store must exist already
-    and is not written (a read such as ``route status``).
+    and is not written (a read such as ``route status``). ``record_use``: see
+    :func:`gsetup.runtime.engine.build_engine`.
     """
     from gsetup.runtime.engine import build_engine
 
@@ -423,5 +425,6 @@ def open_runtime(
             settings=settings,
             sender=sender,
             create_store=create_store,
+            record_use=record_use,
         )
     )

@@ -187,9 +187,12 @@ def build_engine(
     settings: Settings | None = None,
     sender: Sender | None = None,
     create_store: bool = True,
+    record_use: bool = True,
 ) -> Engine:
     """Load the tenant's program (all or nothing), open its store (``create_store``: or
-    create it; see :func:`open_store`) and build the engine."""
+    create it; see :func:`open_store`) and build the engine. ``record_use``: record a store
+    other than the default one as used (:func:`record_store`) now; ``route run`` does it
+    once it serves, so that a refused start records nothing."""
     from gsetup.configdb.database import resolve_url
     from gsetup.runtime.config import read_deployment
     from gsetup.runtime.endpoints import record_store
@@ -206,7 +209,7 @@ def build_engine(
     default = default_store_url(resolve_url(config_url))
     # an empty --store is refused as a URL, not taken as "no --store"
     store = open_store(default if store_url is None else store_url, create=create_store)
-    if configured and create_store and store_url is not None:
+    if configured and create_store and record_use and store_url is not None:
         try:
             record_store(default, tenant, store_url)
         except StoreError:
