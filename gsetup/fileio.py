@@ -272,9 +272,10 @@ def read_lines(path: Path, limit: int, what: str) -> list[str]:
 
 
 def read_text(path: Path, limit: int, what: str) -> str:
-    """A UTF-8 text file, read as :func:`read_regular` reads it."""
+    """A UTF-8 text file, read as :func:`read_regular` reads it, without a leading byte order
+    mark (editors on Windows write one; option and answers files take it too)."""
     try:
-        return read_regular(path, limit, what).decode("utf-8")
+        return read_regular(path, limit, what).decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         raise BadInputError(f"{what} {path} is not UTF-8 text (byte {exc.start})") from None
 

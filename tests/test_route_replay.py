@@ -243,6 +243,10 @@ def test_bad_traffic_lines_name_the_line_and_reason(installed: Path, tmp_path: P
     assert [(r["line"], r["status"], r["reason"]) for r in done.json()["refused"]] == [
         (3, 409, "agent 'ann' has no interaction that it holds")
     ]
+    # A leading byte order mark is skipped, as option and answers files skip it.
+    traffic.write_text("\ufeff" + "\n".join(head) + "\n", encoding="utf-8")
+    marked = run_cli("route", "replay", str(traffic), "--json")
+    assert marked.exit_code == 0, marked.stderr
     # A file whose lines only move the clock has no event: refused, nothing run.
     for ticks in ("", '{"at": 0}\n\n{"at": 5, "#": "only the clock"}\n'):
         traffic.write_text(ticks)

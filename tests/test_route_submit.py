@@ -46,3 +46,15 @@ def test_a_line_the_intake_refuses_is_named_and_nothing_sent(
     assert result.stderr.startswith(f"gsetup: error: {lines}: line 3: ")
     assert reason in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_leading_byte_order_mark_is_taken_as_other_files_take_it(
+    tmp_path: Path, no_requests: None
+) -> None:
+    """A file saved with a UTF-8 BOM was refused at line 1 with the JSON parser's words
+    ("decode using utf-8-sig"): the mark is skipped, the lines are checked as they are."""
+    lines = tmp_path / "posts.jsonl"
+    lines.write_text("\ufeff" + json.dumps(GOOD) + "\n\nnot json\n", encoding="utf-8")
+    result = run_cli("route", "submit", str(lines), "--app", "DMS_1", "--url", "http://127.0.0.1:9")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"gsetup: error: {lines}: line 3: not valid JSON")
