@@ -505,6 +505,29 @@ def test_long_request_values_are_cut_in_refusals(served: Any) -> None:
     assert _stored(store) == before
 
 
+def test_agent_action_bodies_refuse_unknown_fields(served: Any) -> None:
+    """An agent action's body with a field the route does not take (a misspelt ``queeu`` on
+    ``done``, any field on ``ready``) was ignored and the action done: 400 naming the field,
+    nothing changed, as a submission's unknown field is."""
+    runtime, store = served
+    session = _login(runtime, "alice")
+    before = _stored(store)
+    login = {"agent": "alice", "password": PASSWORD, "pasword": PASSWORD}
+    for path, body, reason in (
+        ("/agents/login", login, "'pasword'; the fields are: agent, password, tenant"),
+        ("/agents/ready", {"state": "ready"}, "'state'; it takes no fields"),
+        ("/agents/logout", {"all": True}, "'all'; it takes no fields"),
+        ("/agents/interactions/x/accept", {"a": 1}, "'a'; it takes no fields"),
+        ("/agents/interactions/x/reply", {"text": "hi", "to": "x"}, "'to'; the fields are: text"),
+        ("/agents/interactions/x/done", {"queeu": "Q"}, "'queeu'; the fields are: queue"),
+        ("/agents/interactions/x/done", {LONG: 1}, f"{CUT}; the fields are: queue"),
+    ):
+        answer = runtime.request("POST", path, token=session, body=body)
+        assert (answer.status_code, answer.json()) == (400, {"error": f"unknown field {reason}"})
+    assert _stored(store) == before
+    assert runtime.request("POST", "/agents/ready", token=session).json()["state"] == "ready"
+
+
 def test_route_run_refusals(db_url: str, tmp_path: Path) -> None:
     assert run_cli("tenant", "create", "Empty").exit_code == 0
     empty = run_cli("route", "run", "--tenant", "Empty", "--listen", "127.0.0.1:0")

@@ -308,14 +308,23 @@ async def _any_credential(api: Api, request: Request) -> None:
 # --- bodies --------------------------------------------------------------------------------
 
 
-async def _body(api: Api, request: Request, *, required: bool = True) -> dict[str, Any]:
+async def _body(
+    api: Api, request: Request, *, fields: tuple[str, ...] | None, required: bool = True
+) -> dict[str, Any]:
     """The request's JSON object (:func:`gsetup.httpjson.json_object`). A route that needs
     none reads it all the same (``required=False``: an empty body is ``{}``), so no POST
-    accepts a body the others would refuse."""
+    accepts a body the others would refuse. A field not in ``fields`` is refused, as the
+    intake refuses one: a misspelt ``"queeu"`` ignored would send the interaction to the
+    stop queue (None: the route checks its fields itself)."""
     try:
-        return await json_object(request, api.max_body, required=required)
+        body = await json_object(request, api.max_body, required=required)
     except BodyError as exc:
         raise RuntimeRequestError(exc.status, exc.reason) from None
+    unknown = sorted(set(body) - set(fields)) if fields is not None else []
+    if unknown:
+        allowed = f"the fields are: {', '.join(fields)}" if fields else "it takes no fields"
+        raise RuntimeRequestError(400, f"unknown field {quote_prefix(unknown[0])}; {allowed}")
+    return body
 
 
 def _text(body: dict[str, Any], key: str, *, required: bool = True) -> str | None:
@@ -336,7 +345,7 @@ async def _healthz(api: Api, request: Request) -> Response:
 
 async def _submit(api: Api, request: Request) -> Response:
     app = await _intake_app(api, request)
-    body = await _body(api, request)
+    body = await _body(api, request, fields=None)
     try:
         accepted = await api.call(api.runtime.submit, api.runtime.tenant, app, body)
     except IntakeError as exc:
@@ -354,7 +363,7 @@ async def _submit(api: Api, request: Request) -> Response:
 
 async def _event(api: Api, request: Request) -> Response:
     app = await _intake_app(api, request)
-    body = await _body(api, request)
+    body = await _body(api, request, fields=None)
     matched = await api.call(api.runtime.event, api.runtime.tenant, app, body)
     return JSONResponse({"matched": matched})
 
@@ -374,7 +383,7 @@ async def _metrics(api: Api, request: Request) -> Response:
 
 
 async def _login(api: Api, request: Request) -> Response:
-    body = await _body(api, request)
+    body = await _body(api, request, fields=("agent", "password", "tenant"))
     agent, password = _text(body, "agent"), _text(body, "password")
     assert agent is not None and password is not None
     tenant = api.runtime.tenant
@@ -396,7 +405,7 @@ async def _login(api: Api, request: Request) -> Response:
 
 async def _presence(api: Api, request: Request, action: str) -> Response:
     session = await _session(api, request)
-    await _body(api, request, required=False)
+    await _body(api, request, fields=(), required=False)
     runtime = api.runtime
     fn = {
         "ready": runtime.agent_ready,
@@ -457,7 +466,7 @@ def _offer_wait(request: Request) -> float:
 
 async def _accept(api: Api, request: Request) -> Response:
     session = await _session(api, request)
-    await _body(api, request, required=False)
+    await _body(api, request, fields=(), required=False)
     offer = await api.call(
         api.runtime.accept, session.tenant, session.agent, request.path_params["id"]
     )
@@ -466,7 +475,7 @@ async def _accept(api: Api, request: Request) -> Response:
 
 async def _reject(api: Api, request: Request) -> Response:
     session = await _session(api, request)
-    await _body(api, request, required=False)
+    await _body(api, request, fields=(), required=False)
     itx = request.path_params["id"]
     await api.call(api.runtime.reject, session.tenant, session.agent, itx)
     return JSONResponse({"id": itx, "rejected": True})
@@ -474,7 +483,7 @@ async def _reject(api: Api, request: Request) -> Response:
 
 async def _reply(api: Api, request: Request) -> Response:
     session = await _session(api, request)
-    body = await _body(api, request)
+    body = await _body(api, request, fields=("text",))
     text = _text(body, "text")
     itx = request.path_params["id"]
     reply_id = await api.call(api.runtime.reply, session.tenant, session.agent, itx, text)
@@ -483,7 +492,7 @@ async def _reply(api: Api, request: Request) -> Response:
 
 async def _done(api: Api, request: Request) -> Response:
     session = await _session(api, request)
-    body = await _body(api, request, required=False)
+    body = await _body(api, request, fields=("queue",), required=False)
     queue = _text(body, "queue", required=False)
     itx = request.path_params["id"]
     await api.call(api.runtime.done, session.tenant, session.agent, itx, queue)
