@@ -593,6 +593,43 @@ def test_bad_submissions_store_nothing(
     runtime.close()
 
 
+def test_an_outbound_result_for_an_ended_request(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    """A driver's outbound-result completes a pending request once. Repeating the outcome
+    recorded (a driver retrying) answers as the first did and changes nothing; the other
+    outcome for an ended request was answered 200 too, and ignored: 409, nothing changed."""
+    runtime = start(store_url, clock, outbound_url="http://127.0.0.1:9/outbound")  # nobody listens
+    for number in (1, 2):
+        runtime.submit(TENANT, DMS, body(number, mode="send", text=f"message {number}"))
+    runtime.run_until_idle()  # the first attempts fail: both wait, pending
+    query = (
+        "SELECT o.id FROM runtime_outbox o JOIN interactions i ON i.id = o.interaction_id "
+        "ORDER BY i.external_id"
+    )
+    sent, failed = (row[0] for row in rows(query))
+    result = {"type": "outbound-result", "answer": {"StatusId": "s-1"}}
+    assert runtime.event(TENANT, DMS, {**result, "key": sent, "ok": True}) == sent
+    refused = {**result, "key": failed, "ok": False, "error": "e"}
+    assert runtime.event(TENANT, DMS, refused) == failed
+    outbox = "SELECT id, state, answer, error, sent_at FROM runtime_outbox ORDER BY id"
+    ended = rows(outbox)
+    assert sorted(r[1] for r in ended) == ["failed", "sent"]
+    for key, ok in ((sent, True), (failed, False)):
+        assert runtime.event(TENANT, DMS, {**result, "key": key, "ok": ok, "error": "x"}) == key
+    assert rows(outbox) == ended
+    for key, ok, state in ((sent, False, "sent"), (failed, True, "failed")):
+        with pytest.raises(IntakeError) as caught:
+            runtime.event(TENANT, DMS, {**result, "key": key, "ok": ok})
+        assert (caught.value.status, caught.value.reason) == (
+            409,
+            f"outbound request {key!r} is {state} already; an outbound-result with ok "
+            f"{str(ok).lower()} contradicts it (nothing changed)",
+        )
+    assert rows(outbox) == ended
+    runtime.close()
+
+
 @pytest.mark.parametrize(
     ("event", "reason"),
     [

@@ -219,6 +219,15 @@ def _outbound_result(ctx: EngineContext, body: Mapping[str, Any]) -> str:
             )
             conn.execute(update(outbox).where(o.tenant == ctx.tenant, o.id == key).values(**values))
             complete(ctx, conn, now, key)
+        elif (state == "failed") == body["ok"]:
+            # A repeat of the recorded outcome (a driver retrying) changes nothing; the other
+            # outcome cannot be true: the interaction has moved on with the first.
+            ok = "true" if body["ok"] else "false"
+            raise IntakeError(
+                409,
+                f"outbound request {quote_prefix(key)} is {state} already; an outbound-result "
+                f"with ok {ok} contradicts it (nothing changed)",
+            )
     return key
 
 
