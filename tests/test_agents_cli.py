@@ -410,7 +410,50 @@ def test_logout_forgets_the_session_at_any_url_a_refusal_only_at_its_own(
     out = {"name": "alice", "state": "logged_out", "load": {}, "capacity": {}}
     monkeypatch.setattr(runtime_client, "call", lambda *_a, **_k: out)
     assert run_cli("agent", "logout", "--url", "http://localhost:9").exit_code == 0
-    assert json.loads(path.read_text()) == {}
+    assert json.loads(path.read_text())["sessions"] == []
+
+
+def test_agents_of_the_same_name_at_two_runtimes_keep_their_own_sessions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """alice of one tenant and alice of another, logged in from one account: the second
+    login replaced the first's session (kept by name only). Each is kept with its runtime's
+    URL and used by ``--url``; a file written before (one session a name) is read."""
+    import json
+    import stat
+
+    from gsetup.commands import runtime_client
+    from gsetup.commands.runtime_client import sessions_path
+
+    first, second = "http://127.0.0.1:9", "http://127.0.0.1:10"
+    path = sessions_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"alice": {"url": first, "token": "token-a"}}))
+    sent: list[tuple[str, str, str | None]] = []
+
+    def answer(base_url: str, _method: str, route: str, *, token: str | None, **_: Any) -> Any:
+        sent.append((base_url, route, token))
+        status = {"name": "alice", "state": "ready", "load": {}, "capacity": {}}
+        return {**status, "token": "token-b"} if route == "/agents/login" else status
+
+    monkeypatch.setattr(runtime_client, "call", answer)
+    monkeypatch.setenv("AGENT_PW", "pw-alice")
+    login = run_cli("agent", "login", "alice", "--password-from", "env:AGENT_PW", "--url", second)
+    assert login.exit_code == 0, login.stderr
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    ambiguous = run_cli("agent", "ready")
+    assert (ambiguous.exit_code, ambiguous.stderr) == (
+        2,
+        f"gsetup: error: agent 'alice' is logged in here at several runtimes ({second}, "
+        f"{first}): give --url, the one it logged in at\n",
+    )
+    for url, token in ((first, "token-a"), (second, "token-b")):
+        assert run_cli("agent", "ready", "--url", url).exit_code == 0
+        assert sent[-1] == (url, "/agents/ready", token)
+    assert run_cli("agent", "logout", "--url", first).exit_code == 0
+    assert run_cli("agent", "ready").exit_code == 0  # the one left, at its own URL
+    assert sent[-1] == (second, "/agents/ready", "token-b")
+    assert "token-a" not in path.read_text()
 
 
 def test_a_recorded_sqlite_store_whose_file_is_gone_is_unreachable(

@@ -2,7 +2,8 @@
 ``gsetup route submit``.
 
 Agent sessions are kept in ``agent-sessions.json`` (mode 0600) in the user's data directory,
-one per agent name, so ``gsetup agent ready --agent alice`` runs after ``agent login``.
+one per agent and runtime URL (two tenants may each have an agent ``alice``), so ``gsetup
+agent ready --agent alice`` runs after ``agent login``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     import httpx
 
 SESSIONS_FILE = "agent-sessions.json"
+SESSIONS_VERSION = 2
 TIMEOUT_SECONDS = 30.0
 
 
@@ -120,24 +122,33 @@ def sessions_path() -> Path:
     return user_data_path("gsetup") / SESSIONS_FILE
 
 
-def _load_sessions() -> dict[str, dict[str, str]]:
+# (runtime URL, agent) -> token
+Sessions = dict[tuple[str, str], str]
+
+
+def _load_sessions() -> Sessions:
+    """The saved sessions; a file of gsetup 0.1.0 before (``{agent: {"url", "token"}}``, one
+    session an agent name) is read as well."""
     path = sessions_path()
     if not path.is_file():
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        if isinstance(data, dict) and data.get("version") == SESSIONS_VERSION:
+            return {(s["url"], s["agent"]): s["token"] for s in data["sessions"]}
+        return {(s["url"], agent): s["token"] for agent, s in data.items()}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
         raise BadInputError(f"{path}: not a sessions file; remove it and log in again") from None
-    return data if isinstance(data, dict) else {}
 
 
-def _save_sessions(data: dict[str, dict[str, str]]) -> None:
+def _save_sessions(sessions: Sessions) -> None:
     path = sessions_path()
     path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{"url": url, "agent": name, "token": token} for (url, name), token in sessions.items()]
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(data, out, indent=2)
+        json.dump({"version": SESSIONS_VERSION, "sessions": rows}, out, indent=2)
     tmp.replace(path)
 
 
@@ -148,29 +159,38 @@ def agent_login(base_url: str, agent: str, password: str) -> dict[str, Any]:
     )
     token = str(answer.pop("token"))
     sessions = _load_sessions()
-    sessions[agent] = {"url": base_url, "token": token}
+    sessions[(base_url, agent)] = token
     _save_sessions(sessions)
     return answer
 
 
 def agent_session(agent: str | None, url: str | None) -> AgentSession:
-    """The saved session of ``agent`` (the only one saved when not named), at ``url`` when
+    """The saved session of ``agent`` (the only agent saved when not named), at ``url`` when
     given (checked as ``agent login`` checks it: a mistyped one is bad input, not a runtime
-    that does not answer)."""
+    that does not answer). An agent saved at several runtimes (agents of the same name in two
+    tenants) is the one saved at ``url``, which must then be given."""
     from gsetup.commands.route_tokens import check_base_url
 
+    given = None if url is None else check_base_url(url)  # "" is a bad --url
     sessions = _load_sessions()
-    if agent is None:
-        if not sessions:
+    found = [key for key in sessions if agent is None or key[1] == agent]
+    if len(found) > 1 and given is not None:
+        found = [key for key in found if key[0] == given] or found
+    if not found:
+        if agent is None:
             raise NotFoundError("no agent is logged in here: run gsetup agent login NAME")
-        if len(sessions) > 1:
-            raise BadInputError(f"give --agent NAME; logged in here: {', '.join(sorted(sessions))}")
-        agent = next(iter(sessions))
-    saved = sessions.get(agent)
-    if saved is None:
         raise NotFoundError(f"agent {agent!r} is not logged in here: run gsetup agent login")
-    base_url = saved["url"] if url is None else check_base_url(url)  # "" is a bad --url
-    return AgentSession(base_url, agent, saved["token"])
+    names = sorted({name for _url, name in found})
+    if len(names) > 1:
+        raise BadInputError(f"give --agent NAME; logged in here: {', '.join(names)}")
+    if len(found) > 1:
+        urls = ", ".join(sorted(saved for saved, _name in found))
+        raise BadInputError(
+            f"agent {names[0]!r} is logged in here at several runtimes ({urls}): give --url, "
+            "the one it logged in at"
+        )
+    key = found[0]
+    return AgentSession(key[0] if given is None else given, key[1], sessions[key])
 
 
 def agent_action(
@@ -232,12 +252,13 @@ def _forget(session: AgentSession, *, refused_at_saved_url: bool = False) -> boo
     was there. A refusal (401) forgets it only when it came from the runtime it was saved
     for: another ``--url`` may name a runtime that never knew it."""
     sessions = _load_sessions()
-    saved = sessions.get(session.agent)
-    if saved is None or saved["token"] != session.token:
+    key = next(
+        (k for k, token in sessions.items() if k[1] == session.agent and token == session.token),
+        None,
+    )
+    if key is None or (refused_at_saved_url and key[0] != session.url):
         return False
-    if refused_at_saved_url and saved["url"] != session.url:
-        return False
-    del sessions[session.agent]
+    del sessions[key]
     _save_sessions(sessions)
     return True
 
