@@ -528,6 +528,27 @@ def test_agent_action_bodies_refuse_unknown_fields(served: Any) -> None:
     assert runtime.request("POST", "/agents/ready", token=session).json()["state"] == "ready"
 
 
+def test_a_request_the_http_server_cannot_parse_gets_its_own_400(served: Any) -> None:
+    """A byte that is not ASCII in the request line is refused by uvicorn before the runtime
+    sees it, in plain text: docs/runtime.md promised JSON for every error, and says so now."""
+    import socket
+    from urllib.parse import urlsplit
+
+    runtime, _store = served
+    address = urlsplit(runtime.url)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as conn:
+        conn.sendall(b"GET /h\xe9althz HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = b""
+        while chunk := conn.recv(4096):  # the server closes the connection
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ") and b"text/plain" in head
+    assert body == b"Invalid HTTP request received."
+    page = " ".join((DOCS / "runtime.md").read_text().split())
+    assert f"its own `400`, plain text `{body.decode()}`" in page
+    assert runtime.request("GET", "/healthz").status_code == 200
+
+
 def test_route_run_refusals(db_url: str, tmp_path: Path) -> None:
     assert run_cli("tenant", "create", "Empty").exit_code == 0
     empty = run_cli("route", "run", "--tenant", "Empty", "--listen", "127.0.0.1:0")
