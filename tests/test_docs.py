@@ -36,6 +36,40 @@ def test_cli_page_examples_run_in_order(
     assert shown["attrs"]["backup"] == "Applications/DMS_Backup"
 
 
+def test_runtime_quick_start_runs_as_written_on_a_fresh_machine(tmp_path: Path) -> None:
+    """docs/runtime.md's first block, up to ``route run``, run line by line by a shell from
+    the checkout with a new home: its DMS working directory did not exist (``driver install``
+    refused it), nor did the Hub password file the example answer file reads."""
+    import os
+    import subprocess
+    import sys
+
+    page = (DOCS / "runtime.md").read_text()
+    block = page.split("## From an install", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    lines = block.replace("=... ", "=test-secret-1 ").splitlines()
+    lines = lines[: next(i for i, line in enumerate(lines) if line.startswith("gsetup route run"))]
+    assert lines[0].startswith("mkdir") and len(lines) >= 8
+    gsetup = f'gsetup() {{ "{sys.executable}" -m gsetup "$@"; }}'
+    env = {**os.environ, "HUB_PASSWORD": "hub-pw-1", "PYTHONPATH": str(DOCS.parent)}
+    for line in lines:
+        done = subprocess.run(
+            ["bash", "-c", f"{gsetup}\n{line}"],
+            cwd=DOCS.parent,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0 or line.startswith("gsetup doctor"), (line, done.stderr)
+    home = Path(os.environ["HOME"])
+    assert (home / ".config/gsetup/hub-password").stat().st_mode & 0o077 == 0
+    drivers = run_cli("driver", "list", "--json").json()
+    assert [(d["dms"], d["driver"], d["directory"]) for d in drivers] == [
+        ("DMS_1", "facebook", str(home / "dms/media-channel-drivers/channel-facebook"))
+    ]
+
+
 def test_every_command_is_documented_in_cli_page() -> None:
     from gsetup.cli.app import app
 
