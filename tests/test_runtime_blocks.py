@@ -630,6 +630,38 @@ def test_an_outbound_result_for_an_ended_request(
     runtime.close()
 
 
+def test_an_event_with_a_field_its_type_does_not_take_is_refused(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    """A misspelt field went unread: `eror` failed the request with 'failed' as its error,
+    `external-id` was refused as a missing external_id. 400 naming the field, nothing changed."""
+    runtime = start(store_url, clock, outbound_url="http://127.0.0.1:9/outbound")  # nobody listens
+    runtime.submit(TENANT, DMS, body(1, mode="send", text="message 1"))
+    runtime.run_until_idle()  # the first attempt fails: the request waits, pending
+    ((key,),) = rows("SELECT id FROM runtime_outbox")
+    outbox = "SELECT id, state, answer, error, sent_at FROM runtime_outbox"
+    pending = rows(outbox)
+    cases = [
+        (
+            {"type": "outbound-result", "key": key, "ok": False, "eror": "quota"},
+            "an outbound-result event: unknown field 'eror'; the fields are: type, key, ok, "
+            "answer, error",
+        ),
+        (
+            {"type": "compliance-delete", "external-id": "m-1"},
+            "a compliance-delete event: unknown field 'external-id'; the fields are: type, "
+            "external_id",
+        ),
+    ]
+    for event, reason in cases:
+        with pytest.raises(IntakeError) as caught:
+            runtime.event(TENANT, DMS, event)
+        assert (caught.value.status, caught.value.reason) == (400, reason)
+    assert rows(outbox) == pending
+    assert pending[0][1] == "pending"
+    runtime.close()
+
+
 @pytest.mark.parametrize(
     ("event", "reason"),
     [

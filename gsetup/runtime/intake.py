@@ -10,7 +10,7 @@ with a grouping-timeout gets its Threaded Routing group (:mod:`gsetup.runtime.tw
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gsetup.fileio import quote_prefix, value_kind
@@ -60,6 +60,14 @@ def submission_size(body: Mapping[str, Any]) -> int:
     return len(json.dumps(body, default=str))
 
 
+def _known_fields(body: Mapping[str, Any], fields: Sequence[str], where: str = "") -> None:
+    """A field the body's kind does not take is refused (a misspelt one would go unread)."""
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        shown = quote_prefix(unknown[0])
+        raise IntakeError(400, f"{where}unknown field {shown}; the fields are: {', '.join(fields)}")
+
+
 def _dms(ctx: EngineContext, app: str) -> AppConfig:
     config = ctx.deployment.apps.get(app)
     if config is None or config.app_type != DMS_TYPE:
@@ -80,10 +88,7 @@ def _check(ctx: EngineContext, app: AppConfig, body: Any, where: str) -> tuple[d
             413,
             f"{where}the submission is {size} bytes; at most {ctx.settings.max_body} are accepted",
         )
-    unknown = sorted(set(body) - set(FIELDS))
-    if unknown:
-        shown = quote_prefix(unknown[0])
-        raise IntakeError(400, f"{where}unknown field {shown}; the fields are: {', '.join(FIELDS)}")
+    _known_fields(body, FIELDS, where)
     for name in REQUIRED:
         value = body.get(name)
         if not isinstance(value, str) or not value.strip() or len(value) > NAME:
@@ -202,6 +207,7 @@ def _outbound_result(ctx: EngineContext, body: Mapping[str, Any]) -> str:
 
     from gsetup.runtime.outbox import complete
 
+    _known_fields(body, ("type", "key", "ok", "answer", "error"), "an outbound-result event: ")
     key = body.get("key")
     if not isinstance(key, str) or not isinstance(body.get("ok"), bool):
         raise IntakeError(400, "an outbound-result event needs key (string) and ok (true/false)")
@@ -234,6 +240,7 @@ def _outbound_result(ctx: EngineContext, body: Mapping[str, Any]) -> str:
 def _compliance_delete(ctx: EngineContext, body: Mapping[str, Any]) -> str:
     from sqlalchemy import select, update
 
+    _known_fields(body, ("type", "external_id"), "a compliance-delete event: ")
     external = body.get("external_id")
     if not isinstance(external, str) or not external:
         raise IntakeError(400, "a compliance-delete event needs external_id (the message's id)")
