@@ -221,6 +221,31 @@ def test_changed_checksum_is_reported_not_rerun(itx_url: str) -> None:
     assert _history(itx_url)["AlterTableInteractionsForFacebook851.sql"] != "old"
 
 
+def test_dry_run_of_a_changed_pair_shows_the_refusal_of_the_run(itx_url: str) -> None:
+    assert run_cli("sql", "apply", "--url", itx_url, "-p", "iwd", "--yes").exit_code == EXIT_OK
+    _execute(
+        itx_url,
+        f"UPDATE {HISTORY_TABLE} SET checksum = 'old' WHERE script = '{IWD.alter}'",
+    )
+    run = run_cli("sql", "apply", "--url", itx_url, "-p", "iwd", "--yes")
+    dry = run_cli("sql", "apply", "--url", itx_url, "-p", "iwd", "--dry-run")
+    assert run.exit_code == dry.exit_code == EXIT_BAD_INPUT
+    assert dry.stderr == run.stderr
+    # The CleanUp (recorded unchanged) does not run: the run refuses the whole pair.
+    assert f"-- {IWD.cleanup}: refused with its pair (needs --rerun-changed)" in dry.stdout
+    assert f"-- {IWD.alter}: applied before, changed since: refused (needs --rerun-changed)" in (
+        dry.stdout
+    )
+    assert "would run" not in dry.stdout
+    assert "ALTER TABLE" not in dry.stdout
+
+    rerun = run_cli("sql", "apply", "--url", itx_url, "-p", "iwd", "--dry-run", "--rerun-changed")
+    assert rerun.exit_code == EXIT_OK, rerun.stderr
+    assert f"-- {IWD.cleanup}: would run" in rerun.stdout
+    assert f"-- {IWD.alter}: applied before, changed since: would run again" in rerun.stdout
+    assert _history(itx_url)[IWD.alter] == "old"
+
+
 def test_cleanup_refuses_to_drop_values_unless_allowed(itx_url: str) -> None:
     # Columns from an earlier, manual run of the guide's scripts, holding values.
     for pair in SCRIPT_PAIRS[1:]:
@@ -233,12 +258,14 @@ def test_cleanup_refuses_to_drop_values_unless_allowed(itx_url: str) -> None:
     )
 
     dry = run_cli("sql", "apply", "--url", itx_url, "--dry-run")
-    assert dry.exit_code == EXIT_OK
     assert "CleanUp would drop values from 2 rows" in dry.stdout
-    assert "ALTER TABLE interactions DROP COLUMN" in dry.stdout
-
     result = run_cli("sql", "apply", "--url", itx_url, "--yes")
-    assert result.exit_code == EXIT_BAD_INPUT
+    # The dry run ends as the run would: refused, with the same line.
+    assert dry.exit_code == result.exit_code == EXIT_BAD_INPUT
+    assert dry.stderr == result.stderr
+    allowed_dry = run_cli("sql", "apply", "--url", itx_url, "--dry-run", "--allow-data-loss")
+    assert allowed_dry.exit_code == EXIT_OK, allowed_dry.stderr
+    assert "ALTER TABLE interactions DROP COLUMN" in allowed_dry.stdout
     assert (
         "2 rows would lose values in facebookPostId (1 row), twitterGroupId (1 row), "
         "twitterInBufferAfterTarget (1 row). Nothing was run; to drop them anyway use "

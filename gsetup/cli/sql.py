@@ -12,6 +12,7 @@ from gsetup.cli.common import DEFAULT_TENANT, JSON_HELP, emit_json
 from gsetup.cli.progress import steps
 
 if TYPE_CHECKING:
+    from gsetup.columns import ScriptPair
     from gsetup.sqlscripts.planning import ApplyPlan, PlannedScript
 
 app = typer.Typer(
@@ -151,12 +152,15 @@ def apply(
     )
     planned = core.plan(request)
     if dry_run:
-        _print_dry_run(planned)
+        _print_status(planned, rerun_changed)
+        core.check_allowed(planned, request)  # the run's refusal, after the report
+        _print_sql(planned)
         return
+    core.check_allowed(planned, request)
     if planned.to_run:
         confirmation(False, yes, False).confirm(
             f"sql apply would run {len(planned.to_run)} scripts on {planned.dbms.title}",
-            lambda: _print_status(planned),
+            lambda: _print_status(planned, rerun_changed),
         )
         request = replace(request, confirmed=True)
     with steps(len(planned.to_run), "Running scripts") as advance:
@@ -181,25 +185,35 @@ def _print_result(planned: ApplyPlan) -> None:
     print(f"Applied {len(planned.to_run)} scripts on {planned.dbms.title} and recorded them.")
 
 
-def _print_status(planned: ApplyPlan) -> None:
+def _print_status(planned: ApplyPlan, rerun_changed: bool) -> None:
+    # Changed scripts without --rerun-changed: the run refuses everything, their pairs first.
+    refused = (
+        None if rerun_changed or not planned.changed else {p.script.pair for p in planned.changed}
+    )
     for item in planned.scripts:
-        print(f"-- {item.script.name}: {_status_text(item)}")
+        print(f"-- {item.script.name}: {_status_text(item, refused)}")
     if planned.rows_at_risk:
         columns = ", ".join(f"{n} ({c} rows)" for n, c in planned.values_at_risk.items())
         print(f"-- CleanUp would drop values from {planned.rows_at_risk} rows: {columns}")
     print("-- Interaction Server must be stopped while the scripts run.")
 
 
-def _print_dry_run(planned: ApplyPlan) -> None:
-    _print_status(planned)
+def _print_sql(planned: ApplyPlan) -> None:
     for item in planned.to_run:
         print(f"\n-- ===== {item.script.name} =====")
         print(item.text, end="")
 
 
-def _status_text(item: PlannedScript) -> str:
+def _status_text(item: PlannedScript, refused: set[ScriptPair] | None) -> str:
+    """``refused``: the changed pairs when the run refuses, None when it would run."""
     if item.status == "applied":
         return "already applied, skipped"
+    if refused is None:
+        if item.status == "changed":
+            return "applied before, changed since: would run again"
+        return "would run"
     if item.status == "changed":
-        return "applied before, changed since (needs --rerun-changed)"
-    return "would run"
+        return "applied before, changed since: refused (needs --rerun-changed)"
+    if item.script.pair in refused:
+        return "refused with its pair (needs --rerun-changed)"
+    return "not run: the changed scripts refuse the whole apply (needs --rerun-changed)"

@@ -100,9 +100,19 @@ def _run_all(planned: ApplyPlan, run: Callable[[PlannedScript], None], progress:
 
 
 def _check_allowed(planned: ApplyPlan, request: ApplyRequest) -> None:
-    """Refuse, before any change, what the user has not allowed."""
+    """Refuse, before any change, what the user has not allowed or a running server."""
+    check_allowed(planned, request)
+    if planned.to_run:  # a no-op needs no stopped server
+        check_stopped(request.servers, confirmed=request.confirmed)
+
+
+def check_allowed(planned: ApplyPlan, request: ApplyRequest) -> None:
+    """Refuse what the user has not allowed: rerunning changed pairs, dropping values.
+
+    A dry run refuses with the same line, as the run would.
+    """
     if not planned.to_run:
-        return  # a no-op needs no stopped server and loses nothing
+        return  # a no-op loses nothing
     if planned.changed and not request.rerun_changed:
         names = ", ".join(p.script.name for p in planned.changed)
         raise ConflictError(
@@ -110,7 +120,6 @@ def _check_allowed(planned: ApplyPlan, request: ApplyRequest) -> None:
             "Nothing was run; to run their pairs again (CleanUp, then Alter) "
             "use --rerun-changed."
         )
-    check_stopped(request.servers, confirmed=request.confirmed)
     if planned.rows_at_risk and not request.allow_data_loss:
         columns = ", ".join(
             f"{name} ({rows_text(count)})" for name, count in planned.values_at_risk.items()
