@@ -390,6 +390,37 @@ def test_insufficient_privileges_exit_2_and_nothing_applied(pg_url: str) -> None
         _execute(pg_url, f"DROP ROLE {role}")
 
 
+@pytest.mark.pg
+def test_a_refused_history_table_is_named(pg_url: str) -> None:
+    _create_table(pg_url)
+    assert run_cli("sql", "apply", "--url", pg_url, "-p", "iwd", "--yes").exit_code == EXIT_OK
+    role = "ixn_owner_" + uuid.uuid4().hex[:8]
+    database = pg_url.rsplit("/", 1)[1]
+    _execute(pg_url, f"CREATE ROLE {role} LOGIN PASSWORD 'pw-{role}'")
+    _execute(pg_url, f'GRANT CONNECT ON DATABASE "{database}" TO {role}')
+    _execute(pg_url, f"ALTER TABLE interactions OWNER TO {role}")  # not the history table
+    role_url = pg_url.replace("postgres@", f"{role}:pw-{role}@")
+    try:
+        for args in (["--dry-run"], ["--yes"]):
+            result = run_cli("sql", "apply", "--url", role_url, *args)
+            assert result.exit_code == EXIT_BAD_INPUT, args
+            assert f"while reading {HISTORY_TABLE}: permission denied" in result.stderr, args
+            assert "interactions table" not in result.stderr
+            assert f"pw-{role}" not in result.stderr
+        _execute(pg_url, f"GRANT SELECT ON {HISTORY_TABLE} TO {role}")
+        result = run_cli("sql", "apply", "--url", role_url, "--yes")
+        assert result.exit_code == EXIT_BAD_INPUT
+        assert f"while recording the scripts in {HISTORY_TABLE}: permission denied" in (
+            result.stderr
+        )
+        assert "Everything was rolled back" in result.stderr
+        assert _columns(pg_url) == BASE | _names(list(IWD.columns))
+    finally:
+        _execute(pg_url, "ALTER TABLE interactions OWNER TO postgres")
+        _execute(pg_url, f"DROP OWNED BY {role}")
+        _execute(pg_url, f"DROP ROLE {role}")
+
+
 def _create_table(url: str) -> None:
     _execute(
         url,

@@ -506,10 +506,10 @@ def _apply_scripts(conn: Connection, dbms: str) -> None:
     """Add the Business Processes' custom columns with the shipped scripts."""
     from gsetup.sqlscripts.apply import run_script
     from gsetup.sqlscripts.catalog import GROUPS, get_dbms
-    from gsetup.sqlscripts.history import record_applied
+    from gsetup.sqlscripts.history import read_history, record_applied
     from gsetup.sqlscripts.planning import plan_apply
 
-    planned = plan_apply(conn, get_dbms(dbms), list(GROUPS))
+    planned = plan_apply(conn, get_dbms(dbms), list(GROUPS), read_history(conn))
     for script in planned.to_run:
         run_script(conn, dbms, script.text)
         record_applied(

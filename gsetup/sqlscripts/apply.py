@@ -14,8 +14,9 @@ from gsetup.sqlscripts.connect import (
     parse_target,
     translated_errors,
 )
-from gsetup.sqlscripts.history import record_applied
+from gsetup.sqlscripts.history import HISTORY_TABLE, read_history, record_applied
 from gsetup.sqlscripts.idioms import IDIOMS
+from gsetup.sqlscripts.operations import TABLE
 from gsetup.sqlscripts.planning import ApplyPlan, PlannedScript, existing_columns, plan_apply
 from gsetup.sqlscripts.servers import check_stopped
 
@@ -42,10 +43,18 @@ def plan(request: ApplyRequest) -> ApplyPlan:
     target = parse_target(request.url)
     engine = create_engine_for(target)
     try:
-        with translated_errors(target, "reading the interactions table"), engine.connect() as conn:
-            return plan_apply(conn, target.dbms, check_groups(request.groups))
+        with translated_errors(target, f"reading the {TABLE} table"), engine.connect() as conn:
+            return _plan(conn, target, check_groups(request.groups))
     finally:
         engine.dispose()
+
+
+def _plan(conn: Connection, target: Target, groups: list[str]) -> ApplyPlan:
+    """Plan; an error names the table that was being read."""
+    with translated_errors(target, f"reading {HISTORY_TABLE}"):
+        history = read_history(conn)
+    with translated_errors(target, f"reading the {TABLE} table"):
+        return plan_apply(conn, target.dbms, groups, history)
 
 
 def apply(request: ApplyRequest, progress: Progress | None = None) -> ApplyPlan:
@@ -57,17 +66,21 @@ def apply(request: ApplyRequest, progress: Progress | None = None) -> ApplyPlan:
     """
     target = parse_target(request.url)
     engine = create_engine_for(target)
-    outcome = (
-        "Everything was rolled back: nothing changed."
-        if target.dbms.transactional_ddl
-        else "Scripts that completed stay applied and recorded; fix the cause and run apply "
-        "again (the scripts are safe to rerun)."
-    )
     try:
-        with translated_errors(target, "applying the scripts", outcome):
+        with translated_errors(target, "applying the scripts", _outcome(target)):
             return _apply(engine, target, request, progress or _silent)
     finally:
         engine.dispose()
+
+
+def _outcome(target: Target) -> str:
+    """What a failure while applying leaves, for its message."""
+    if target.dbms.transactional_ddl:
+        return "Everything was rolled back: nothing changed."
+    return (
+        "Scripts that completed stay applied and recorded; fix the cause and run apply "
+        "again (the scripts are safe to rerun)."
+    )
 
 
 def _apply(engine: Engine, target: Target, request: ApplyRequest, progress: Progress) -> ApplyPlan:
@@ -76,12 +89,12 @@ def _apply(engine: Engine, target: Target, request: ApplyRequest, progress: Prog
         # Plan, checks and changes share one transaction: a refusal or a failure rolls back
         # everything, and nobody can change the table between planning and running.
         with engine.begin() as conn:
-            planned = plan_apply(conn, target.dbms, groups)
+            planned = _plan(conn, target, groups)
             _check_allowed(planned, request)
             _run_all(planned, lambda script: _run_script(conn, target, script), progress)
         return planned
     with engine.connect() as conn:
-        planned = plan_apply(conn, target.dbms, groups)
+        planned = _plan(conn, target, groups)
     _check_allowed(planned, request)
 
     def run_committed(script: PlannedScript) -> None:
@@ -133,13 +146,14 @@ def check_allowed(planned: ApplyPlan, request: ApplyRequest) -> None:
 
 def _run_script(conn: Connection, target: Target, planned: PlannedScript) -> None:
     run_script(conn, target.dbms.name, planned.text)
-    record_applied(
-        conn,
-        script=planned.script.name,
-        group=planned.script.group,
-        dbms=target.dbms.name,
-        checksum=planned.checksum,
-    )
+    with translated_errors(target, f"recording the scripts in {HISTORY_TABLE}", _outcome(target)):
+        record_applied(
+            conn,
+            script=planned.script.name,
+            group=planned.script.group,
+            dbms=target.dbms.name,
+            checksum=planned.checksum,
+        )
 
 
 def run_script(conn: Connection, dbms: str, text: str) -> None:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Literal
 
 from gsetup.errors import BadInputError
 from gsetup.sqlscripts.catalog import Dbms, Script, scripts_in_run_order
-from gsetup.sqlscripts.history import read_history
 from gsetup.sqlscripts.operations import TABLE
 from gsetup.sqlscripts.shipped import checksum, read_script
 
@@ -51,15 +50,16 @@ class ApplyPlan:
         return [p for p in self.scripts if p.status == "changed"]
 
 
-def plan_apply(connection: Connection, dbms: Dbms, groups: list[str]) -> ApplyPlan:
-    """Plan applying the pairs of ``groups``.
+def plan_apply(
+    connection: Connection, dbms: Dbms, groups: list[str], history: dict[str, str]
+) -> ApplyPlan:
+    """Plan applying the pairs of ``groups``; ``history``: the recorded scripts' checksums.
 
     A pair is done when both its scripts are recorded with their current checksums. Any other
     pair runs again as a whole, CleanUp then Alter, as the guide orders: the scripts are
     idempotent, and the values CleanUp would drop are counted so apply can refuse.
     """
     present = existing_columns(connection)
-    history = read_history(connection)
     planned: list[PlannedScript] = []
     for cleanup, alter in _pairs(scripts_in_run_order(groups)):
         pair = [_planned(script, dbms, history) for script in (cleanup, alter)]
