@@ -445,6 +445,9 @@ def test_annex_of_any_object(db_url: str) -> None:
         ),
         (("set", "--app", "DMS_1", "a/" + "k" * 256, "1"), "(256 characters) is too long"),
         (("get", "--app", "DMS_1", "--annex", "Environment", "a/b"), "give either"),
+        (("get", "--annex", "", "a/b"), "--annex '' names no object: give a path"),
+        (("set", "--annex", "/", "a/b", "1"), "--annex '/' names no object: give a path"),
+        (("unset", "--yes", "--annex", " ", "a/b"), "--annex ' ' names no object: give a path"),
     ],
 )
 def test_bad_input_is_refused_with_exit_2(db_url: str, args: tuple[str, ...], words: str) -> None:

@@ -116,6 +116,12 @@ def find_target(
 
 def _split_annex(annex: str, tenant: str | None) -> tuple[str, str]:
     path = annex.strip("/")
+    if not path.strip():  # would read as a tenant named ''
+        raise BadInputError(
+            f"--annex {quote_prefix(annex)} names no object: give a path, tenant-relative "
+            "('Business Attributes/Media Type/facebook') or with the tenant first "
+            "('Environment/...'; the tenant's name alone for its own object)"
+        )
     if path.split("/", 1)[0] in _FOLDERS:
         return tenant or DEFAULT_TENANT, path
     named, rel = split_full_path(path)
