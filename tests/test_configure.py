@@ -204,9 +204,9 @@ def test_twitter_tr_one_named_channel(social: str) -> None:
         (["--grouping-timeout", "soon"], "[channel-twitter] grouping-timeout: 'soon'"),
         (
             ["--grouping-timeout", "30", "--dms", "WDE"],
-            "is WorkspaceDesktop, not DigitalMessagingServer",
+            "is a WorkspaceDesktop, not a DigitalMessagingServer",
         ),
-        (["--grouping-timeout", "30", "--workspace", "DMS_1"], "not WorkspaceDesktop"),
+        (["--grouping-timeout", "30", "--workspace", "DMS_1"], "not a WorkspaceDesktop"),
         (["--grouping-timeout", "30", "--dms", "nope"], "no application 'nope'"),
         (["--grouping-timeout", "30", "--channel", "channel-twitter-x"], "no twitter channel"),
         (["--grouping-timeout", "30", "--tenant-dbid", "0"], "at least 1"),
@@ -271,7 +271,7 @@ def test_facebook_private_messaging_refuses_bad_input(social: str) -> None:
     assert "'Facebook Inbound Queue' of Facebook BP is not in tenant" in error
     install_bp(social, "facebook-bp")
     error = refused(social, "configure", "facebook-private-messaging", "--chat-server", "IXN_1")
-    assert "is InteractionServer, not ChatServer" in error
+    assert "is an InteractionServer, not a ChatServer" in error
     error = refused(social, "configure", "facebook-private-messaging", "--facebook-bp", "rss-bp")
     assert "does not fit here" in error
 
@@ -482,7 +482,7 @@ def test_workspace_refuses_without_bp_or_with_two(social: str) -> None:
     install_bp(social, "twitter-bp", "twitter-bp-tr")
     error = refused(social, "configure", "workspace")
     assert "several twitter Business Processes (twitter-bp, twitter-bp-tr)" in error
-    assert "not WorkspaceDesktop" in refused(
+    assert "not a WorkspaceDesktop" in refused(
         social, "configure", "workspace", "--workspace", "IXN_1"
     )
     error = refused(social, "configure", "workspace", "--emoji-attribute", "Emo/jis")
@@ -567,7 +567,10 @@ def test_delay_updates_on_named_servers_only(social: str) -> None:
     assert app_options("IXN_2")["settings"] == {"delay-updates": "false"}
     assert app_options("IXN_1") == {}
     error = refused(social, "configure", "delay-updates", "--interaction-server", "DMS_1")
-    assert "is DigitalMessagingServer, not InteractionServer" in error
+    assert (
+        "application 'DMS_1' is a DigitalMessagingServer, not an InteractionServer: give an "
+        "InteractionServer with --interaction-server" in error
+    )
 
 
 def test_delay_updates_needs_an_interaction_server(db_url: str) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from gsetup.errors import EXIT_BAD_INPUT
+from gsetup.wording import a_or_an
 from tests.helpers import run_cli
 from tests.test_safety import EXAMPLES, gsetup
 
@@ -216,3 +217,21 @@ def test_driver_install_takes_tenant_like_the_other_commands(
     result = run_cli("driver", "install", "facebook", "--tenant", "Nope", "-a", answers, "--yes")
     assert result.exit_code == EXIT_BAD_INPUT
     assert "key 'tenant': 'Nope' is not one of the choices: Environment" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("noun", "phrase"),
+    [
+        ("InteractionServer", "an InteractionServer"),
+        ("DigitalMessagingServer", "a DigitalMessagingServer"),
+        ("Application", "an Application"),
+        ("Attribute Value", "an Attribute Value"),
+        ("'if' block", "an 'if' block"),
+        ("'while' block", "a 'while' block"),
+        ("UniversalContactServer", "a UniversalContactServer"),
+        ("user", "a user"),
+        ("operator", "an operator"),
+    ],
+)
+def test_messages_put_the_article_a_name_takes(noun: str, phrase: str) -> None:
+    assert a_or_an(noun) == phrase

@@ -157,7 +157,7 @@ def test_a_file_that_is_not_regular_is_refused_not_waited_on(tmp_path: Path) -> 
         (
             "    then:\n      - route: Classify Queue\n",
             "",
-            "bad.yaml: blocks[0]: a 'if' block needs 'then'",
+            "bad.yaml: blocks[0]: an 'if' block needs 'then'",
         ),
         (
             "format: gsetup-strategy/1",

@@ -19,6 +19,7 @@ from gsetup.errors import BadInputError, NotFoundError
 from gsetup.fileio import quote_prefix
 from gsetup.packages.catalogue import catalogue, get_package
 from gsetup.packages.model import Family, Package
+from gsetup.wording import a_or_an
 
 # An installed driver's channel section carries the Java class DMS loads (genesys-facts.md).
 DRIVER_KEY = "driver-classname"
@@ -89,9 +90,10 @@ def find_app(snap: Snapshot, app_type: str, name: str | None, flag: str) -> Conf
         if obj is None:
             raise NotFoundError(f"no application {quote_prefix(name)} in tenant {snap.tenant!r}")
         if obj.info.app_type != app_type:
-            have = obj.info.app_type or "an application without a type"
+            have = a_or_an(obj.info.app_type) if obj.info.app_type else "without a type"
+            wanted = a_or_an(app_type)
             raise BadInputError(
-                f"application {name!r} is {have}, not {app_type}: give a {app_type} with {flag}"
+                f"application {name!r} is {have}, not {wanted}: give {wanted} with {flag}"
             )
         return obj
     found = snap.apps(app_type)

@@ -19,6 +19,7 @@ from typing import Literal
 from gsetup.errors import BadInputError
 from gsetup.fileio import quote_prefix
 from gsetup.numbers import whole_number
+from gsetup.wording import a_or_an
 
 Driver = Literal["facebook", "twitter"]
 DRIVERS: tuple[Driver, ...] = ("facebook", "twitter")
@@ -234,7 +235,7 @@ def spec_for(driver: Driver, section: str, key: str) -> OptionSpec | None:
     parsed = parse_channel_section(section)
     if parsed is None or parsed.driver != driver:
         raise BadInputError(
-            f"[{section}] is not a {driver} channel section: expected channel-{driver}, "
+            f"[{section}] is not {a_or_an(driver)} channel section: expected channel-{driver}, "
             f"channel-{driver}-<name> or channel-{driver}[-<name>]-monitor-<name>"
         )
     table = MONITOR_OPTIONS if parsed.monitor is not None else CHANNEL_OPTIONS

@@ -19,6 +19,7 @@ from gsetup.fileio import kind_name, quote_prefix
 from gsetup.plan.current import Current, CurrentObject, CurrentOption
 from gsetup.plan.model import MASK, Change, Ownership, Plan
 from gsetup.state import KIND_FOLDERS, DesiredObject, DesiredState, OptionKey, OptionValue
+from gsetup.wording import a_or_an
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -105,7 +106,8 @@ class _Planner:
         existing = self.current.objects.get(obj.path)
         if existing is not None and existing.kind != obj.kind:
             raise ConflictError(
-                f"{obj.path} exists as a {KINDS[existing.kind].title}, not a {kind.title}"
+                f"{obj.path} exists as {a_or_an(KINDS[existing.kind].title)}, "
+                f"not {a_or_an(kind.title)}"
             )
         parent_kind = PARENT_KIND.get(obj.kind)
         if parent_kind and existing is None:
@@ -122,7 +124,9 @@ class _Planner:
             if ref is None:
                 continue
             if not isinstance(ref, str):
-                raise BadInputError(f"{obj.path}: {attr} must be the path of a {target_kind}")
+                raise BadInputError(
+                    f"{obj.path}: {attr} must be the path of {a_or_an(target_kind)}"
+                )
             target = self.desired.get(ref) or self.current.objects.get(ref)
             if target is None or target.kind != target_kind or ref in deleted:
                 raise BadInputError(
@@ -378,7 +382,7 @@ def _check_path(kind: str, path: str) -> None:
     if parts[0] != folder or len(parts) != depth:
         shape = f"{folder}/<attribute>/<value>" if kind in PARENT_KIND else f"{folder}/<name>"
         shown = quote_prefix(path)
-        raise BadInputError(f"invalid path {shown} for a {KINDS[kind].title}: use {shape}")
+        raise BadInputError(f"invalid path {shown} for {a_or_an(KINDS[kind].title)}: use {shape}")
     for name in parts[1:]:
         check_name(name, KINDS[kind].title.lower())
 

@@ -16,6 +16,7 @@ from gsetup.fileio import RULES_LIMIT, quote_prefix, read_text
 from gsetup.strategy import model as m
 from gsetup.strategy.expressions import ExpressionError, compile_expression
 from gsetup.strategy.registry import AGENT_NAME, CONTEXT_NAMES, FORMAT, FUNCTIONS, SERVICES
+from gsetup.wording import a_or_an
 from gsetup.yamlerrors import yaml_problem
 
 _TOP_REQUIRED = ("format", "name", "kind", "blocks")
@@ -134,7 +135,7 @@ class _Loader:
             )
         kind = kinds[0]
         required, optional = _BLOCK_KEYS[kind]
-        b = self.mapping(value, path, (kind, *required), optional, f"a {kind!r} block")
+        b = self.mapping(value, path, (kind, *required), optional, f"{a_or_an(repr(kind))} block")
         return getattr(self, f"block_{kind}")(b, path)  # type: ignore[no-any-return]
 
     def block_assign(self, b: Mapping[str, Any], path: str) -> m.Assign:
