@@ -178,3 +178,33 @@ def test_a_viewer_never_reads_a_secret_in_clear(
     operator_file = tmp_path / "otto.cfg"
     assert run_cli(*export, str(operator_file)).exit_code == 0
     assert "gsa-api-key=hub-key-Sup3rS3cret" in operator_file.read_text()
+
+
+def test_a_short_password_names_where_it_came_from(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    import pexpect
+
+    from tests.test_safety import GSETUP
+
+    monkeypatch.setenv("GSETUP_NEW_PASSWORD", "short")
+    before = snapshot(server)
+    result = run_cli("account", "create", "dave")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "gsetup: error: the password from GSETUP_NEW_PASSWORD is too short: a password must "
+        "have at least 8 characters\n"
+    )
+    monkeypatch.delenv("GSETUP_NEW_PASSWORD")
+    child = pexpect.spawn(
+        GSETUP, ["account", "create", "dave"], env=dict(os.environ), encoding="utf-8", timeout=60
+    )
+    child.expect("Password for account 'dave': ")
+    child.sendline("short")
+    child.expect("the password typed at the prompt is too short: a password must have at least")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2
+    assert snapshot(server) == before

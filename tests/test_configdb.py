@@ -225,6 +225,10 @@ def test_server_db_init_refusals_write_nothing(
         refused = run_cli(*args)
         assert refused.exit_code == 2, refused.stdout
         assert _revision(pg_url) is None, args
+    assert refused.stderr == (
+        "gsetup: error: the password from GSETUP_PASSWORD is too short: a password must have "
+        "at least 8 characters\n"
+    )
     monkeypatch.setenv("GSETUP_PASSWORD", "first-admin-pw")
     assert run_cli("--user", "root", "db", "init").exit_code == 0
     _migrate_to(pg_url, "0001")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 
 import typer
 
@@ -33,10 +34,12 @@ def _new_password(what: str, variable: str = "GSETUP_PASSWORD") -> str:
     with; ``account create`` takes GSETUP_NEW_PASSWORD only, never the logged-in account's
     GSETUP_PASSWORD (a new account must not silently get the admin's password).
     """
+    from gsetup.configdb.auth import check_password
+
     env = os.environ.get(variable)
     if env is not None:
-        return env
-    first = ask_password(f"Password for {what}: ", variable)
+        return check_password(env, f"from {variable}")
+    first = check_password(ask_password(f"Password for {what}: ", variable), "typed at the prompt")
     if ask_password("Repeat the password: ", variable) != first:
         raise BadInputError("the two passwords differ")
     return first
@@ -125,7 +128,7 @@ def account_create(
 
     check_name(name, "account", spaces=False)  # before the password is asked for
     context = open_context(ctx)
-    password = _new_password(f"account {name!r}", "GSETUP_NEW_PASSWORD")
+    password = partial(_new_password, f"account {name!r}", "GSETUP_NEW_PASSWORD")
     create_account(context, name, password, superuser=superuser)
     print(f"account {name!r} created")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from gsetup.configdb import auth
@@ -31,11 +32,14 @@ def create_tenant(ctx: Context, name: str, *, dry_run: bool) -> bool:
     return True
 
 
-def create_account(ctx: Context, user: str, password: str, *, superuser: bool) -> None:
-    """Create a login account (superusers only)."""
+def create_account(
+    ctx: Context, user: str, password: Callable[[], str], *, superuser: bool
+) -> None:
+    """Create a login account (superusers only); ``password`` is asked for once allowed."""
     ctx.identity.require_superuser("create accounts")
+    secret = password()
     with ctx.db.engine.begin() as conn:
-        auth.create_account(conn, user, password, superuser=superuser)
+        auth.create_account(conn, user, secret, superuser=superuser)
 
 
 def grant(ctx: Context, user: str, tenant: str, role: str) -> None:

@@ -49,10 +49,16 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual, base64.b64decode(digest))
 
 
-def check_password(password: str) -> str:
-    """Refuse a password too short to be one (accounts and agent logins share the rule)."""
+def check_password(password: str, source: str = "") -> str:
+    """Refuse a password too short to be one (accounts and agent logins share the rule).
+
+    ``source`` says where it came from, so the user knows what to fix: ``from NAME``.
+    """
     if len(password) < MIN_PASSWORD:
-        raise BadInputError(f"a password must have at least {MIN_PASSWORD} characters")
+        given = f"the password {source}" if source else "the password"
+        raise BadInputError(
+            f"{given} is too short: a password must have at least {MIN_PASSWORD} characters"
+        )
     return password
 
 
