@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import re
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -110,11 +111,22 @@ def write_options(path: Path, sections: Mapping[str, Mapping[str, str]]) -> None
     if path.is_dir():
         raise BadInputError(f"{path} is a directory; give the option file's name")
     if not path.parent.is_dir():  # an export makes no directories
-        raise BadInputError(f"{path}: cannot write the option file: No such file or directory")
+        raise BadInputError(f"{path}: cannot write the option file: {_no_directory(path)}")
     try:
         fileio.write_atomic(path, text, mode=0o600)  # it may hold secrets
     except OSError as exc:
         raise BadInputError(f"{path}: cannot write the option file: {exc.strerror}") from None
+
+
+def _no_directory(path: Path) -> str:
+    """Why ``path``'s directory is not there: a file stands in its way, or it is missing."""
+    for parent in path.parents:  # the nearest that exists tells
+        info = fileio.lookup(parent, "the option file's directory")
+        if info is not None and not stat.S_ISDIR(info.st_mode):
+            return f"{parent} is not a directory"
+        if info is not None:
+            break
+    return "No such file or directory"
 
 
 def format_value(section: str, key: str, value: str) -> str:

@@ -459,6 +459,22 @@ def test_bad_input_is_refused_with_exit_2(db_url: str, args: tuple[str, ...], wo
     assert snapshot(db_url) == before
 
 
+@pytest.mark.parametrize("under", ["a.cfg/x.cfg", "a.cfg/sub/x.cfg"])
+def test_export_under_a_file_says_it_is_not_a_directory(
+    db_url: str, tmp_path: Path, under: str
+) -> None:
+    _app("DMS_1")
+    (tmp_path / "a.cfg").write_text("[a]\nb=1\n")
+    output = tmp_path / under
+    result = run_cli("options", "export", "--app", "DMS_1", "--output", str(output))
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert result.stderr == (
+        f"gsetup: error: {output}: cannot write the option file: {tmp_path / 'a.cfg'} is not "
+        "a directory\n"
+    )
+    assert (tmp_path / "a.cfg").read_text() == "[a]\nb=1\n"
+
+
 def test_driver_option_out_of_range_or_too_long_names_are_refused_whole(
     db_url: str, tmp_path: Path
 ) -> None:
