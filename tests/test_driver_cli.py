@@ -310,6 +310,35 @@ def test_the_digest_of_a_replaced_secret_is_never_printed(db_url: str, dms: Path
     assert _options(db_url)[("channel-facebook", "password")][1] == "old-pw"
 
 
+def test_digests_an_older_gsetup_left_in_clear_are_masked_after_the_upgrade(
+    db_url: str, dms: Path
+) -> None:
+    """Installs before 0.1.0 flagged no digest row secret; migration 0005 flags those of
+    secret options, and leaves the digests of options in clear as they were."""
+    from tests.test_configdb import _migrate_to
+
+    _user_option(db_url, "channel-facebook", "password", "old-pw", secret=True)
+    _user_option(db_url, "channel-facebook", "gsa-user-name", "old-admin@acme.example")
+    assert _install("facebook").exit_code == 0
+    digest_row = "gsetup-driver-facebook-replaced-by"
+    assert len(_rows(db_url, f"SELECT key FROM cfg_option WHERE section = '{digest_row}'")) == 2
+    _migrate_to(db_url, "0004")
+    engine = create_engine(db_url, poolclass=NullPool)
+    with engine.begin() as conn:  # as an older gsetup wrote them
+        conn.execute(text(f"UPDATE cfg_option SET secret = false WHERE section = '{digest_row}'"))
+    engine.dispose()
+
+    assert run_cli("db", "upgrade").exit_code == 0
+    secret = _rows(db_url, f"SELECT key, secret FROM cfg_option WHERE section = '{digest_row}'")
+    assert sorted((key, bool(flag)) for key, flag in secret) == [
+        ("channel-facebook/gsa-user-name", False),
+        ("channel-facebook/password", True),
+    ]
+    shown = hashlib.sha256(HUB_PASSWORD.encode()).hexdigest()
+    exported = run_cli("options", "export", "--app", "DMS_1")
+    assert exported.exit_code == 0 and shown not in exported.stdout
+
+
 def test_uninstall_keeps_a_replaced_value_edited_since(db_url: str, dms: Path) -> None:
     _user_option(db_url, "channel-facebook", "gsa-user-name", "old-admin@acme.example")
     _user_option(db_url, "channel-facebook", "reconnection-timeout", "60")
