@@ -208,3 +208,19 @@ def test_a_short_password_names_where_it_came_from(
     child.close()
     assert child.exitstatus == 2
     assert snapshot(server) == before
+
+
+@pytest.mark.parametrize(("name", "existing"), [("Vera", "vera"), ("ADMIN", "admin")])
+def test_an_account_name_differing_only_by_case_is_refused(
+    server: str, monkeypatch: pytest.MonkeyPatch, name: str, existing: str
+) -> None:
+    """'Vera' beside 'vera' would read as the same account in history, locks and lists."""
+    monkeypatch.setenv("GSETUP_NEW_PASSWORD", "a-good-password")
+    before = snapshot(server)
+    result = run_cli("account", "create", name)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"gsetup: error: account {name!r} differs from the existing account {existing!r} "
+        "only by case; choose another name\n"
+    )
+    assert snapshot(server) == before

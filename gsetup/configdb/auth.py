@@ -151,8 +151,16 @@ def create_account(conn: Connection, user: str, password: str, *, superuser: boo
 
     check_name(user, "account", spaces=False)
     check_password(password)
-    if conn.execute(select(account.c.id).where(account.c.name == user)).first():
+    # Names differing only by case would look like one account in history, locks and lists.
+    names = list(conn.execute(select(account.c.name)).scalars())
+    if user in names:
         raise ConflictError(f"account {user!r} already exists")
+    for name in names:
+        if name.casefold() == user.casefold():
+            raise ConflictError(
+                f"account {user!r} differs from the existing account {name!r} only by case; "
+                "choose another name"
+            )
     result = conn.execute(
         insert(account).values(
             name=user, password_hash=hash_password(password), superuser=superuser
