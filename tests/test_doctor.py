@@ -12,6 +12,7 @@ from tests.test_configure import add_app, channel, install_bp
 
 CHECKS = {
     "pending-files",
+    "installed-files",
     "queue-options",
     "delay-updates",
     "x-submit-comments-itx",
@@ -155,8 +156,13 @@ def test_broken_tenant_every_check_finds_its_problem(db_url: str) -> None:
     code, report = doctor()
     assert code == 3 and report["healthy"] is False
     found = {(f["check"], f["severity"]) for f in report["findings"]}
-    # Twitter BP's active strategies and the iWD queue: tests/test_doctor_gaps.py.
-    assert {check for check, _ in found} == CHECKS - {"twitter-bp-strategies", "iwd-adapter-queue"}
+    # Twitter BP's active strategies, the iWD queue and installed files (install_bp places
+    # none): tests/test_doctor_gaps.py.
+    assert {check for check, _ in found} == CHECKS - {
+        "twitter-bp-strategies",
+        "iwd-adapter-queue",
+        "installed-files",
+    }
     messages = "\n".join(f["message"] for f in report["findings"])
     assert (
         "DMS_1 [endpoints:1] twitter_queue = 'Twitter Inbound Queue': a queue of twitter-bp, "

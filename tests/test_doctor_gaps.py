@@ -5,6 +5,7 @@ prints (its placeholders filled in) brings it back to exit 0."""
 from __future__ import annotations
 
 import shlex
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -181,4 +182,47 @@ def test_a_missing_iwd_adapter_queue_is_found_and_installing_again_adds_it(
     code, found = doctor()
     assert (code, found) == (3, [("iwd-adapter-queue", "gsetup install facebook-bp-iwd")])
     ok("install", "facebook-bp-iwd", "--answers", str(EXAMPLES / "facebook-bp-iwd.yaml"), "--yes")
+    assert doctor() == (0, [])
+
+
+def test_installed_files_deleted_or_edited_by_hand_are_found_and_installing_again_restores_them(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    home = tmp_path / "fb-home"
+    ok("install", "facebook-bp", "--answers", str(EXAMPLES / "facebook-bp.yaml"),
+       "--set", f"install_home={home}", "--yes")  # fmt: skip
+    assert doctor() == (0, [])
+    strategies = home / "Strategies"
+    gone, edited = sorted(strategies.iterdir())[:2]
+    gone.unlink()
+    edited.write_text(edited.read_text() + "# tuned\n")
+    script = home / "Scripts" / "SQLite" / "AlterTableInteractionsForFacebook851.sql"
+    script.unlink()
+    shutil.rmtree(home / "Rules")
+    result = run_cli("doctor", "--json")
+    assert result.exit_code == 3, result.stderr
+    fix = "gsetup install facebook-bp"
+    assert [(f["severity"], f["message"], f["fix"]) for f in result.json()["findings"]] == [
+        ("error", f"facebook-bp: its strategy file {gone} is missing; installing again "
+         "re-creates it", fix),
+        ("error", f"facebook-bp: its file {script} is missing; installing again re-creates it",
+         fix),
+        ("error", f"facebook-bp: its directory {home / 'Rules'} is missing (it held 3 of its "
+         "files); installing again re-creates it", fix),
+        ("warning", f"facebook-bp: strategy file {edited} was changed since gsetup wrote it "
+         "(installing again puts gsetup's back and keeps this one in a backup)", fix),
+    ]  # fmt: skip
+    text = run_cli("doctor")
+    assert text.exit_code == 3 and f"error: [installed-files] facebook-bp: its file {script}" in (
+        text.stdout
+    )
+    ok(*shlex.split(fix)[1:], "--yes")
+    assert doctor() == (0, [])
+    # The whole install home deleted: one finding for it (and one for the strategy
+    # directory in it), not one per file.
+    shutil.rmtree(home)
+    code, found = doctor()
+    assert code == 3 and found == [("installed-files", fix)] * 2
+    ok(*shlex.split(fix)[1:], "--yes")
     assert doctor() == (0, [])

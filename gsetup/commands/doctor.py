@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from gsetup.checks.files import installed_files
 from gsetup.checks.findings import Finding, command
 from gsetup.checks.iwd import iwd_adapter_queue
 from gsetup.checks.pending import pending_files
@@ -61,6 +62,7 @@ _SECTIONS = (
 )
 CHECKS = (
     "pending-files",
+    "installed-files",
     "queue-options",
     "delay-updates",
     "x-submit-comments-itx",
@@ -106,6 +108,7 @@ def diagnose(ctx: Context, tenant: str) -> Diagnosis:
     replaced = active_replaced_strategies(ctx, tenant) if TWITTER_TR in snap.installed() else []
     findings = [
         *pending_files(ctx, tenant),
+        *installed_files(snap),
         *_queue_options(snap),
         *_delay_updates(snap),
         *_submit_comments(snap),

@@ -69,9 +69,9 @@ def removal(package: Package, home: Path, others: Sequence[tuple[str, Package]] 
     removed = HomeFiles(prunes=[home / SCRIPTS_DIR, home / RULES_DIR])
     users: dict[Path, list[str]] = {}
     for label, other in others:
-        for path in {**_scripts(other, home), **rule_files(home)}:
+        for path in placed_files(other, home):
             users.setdefault(path, []).append(label)
-    for path, text in {**_scripts(package, home), **rule_files(home)}.items():
+    for path, text in placed_files(package, home).items():
         if path in users and path.exists():
             labels = ", ".join(dict.fromkeys(users[path]))
             _change(removed, "keep", path, f"also placed by {labels}: left in place")
@@ -81,6 +81,11 @@ def removal(package: Package, home: Path, others: Sequence[tuple[str, Package]] 
         elif path.exists():
             _change(removed, "keep", path, LEFT_IN_PLACE)
     return removed
+
+
+def placed_files(package: Package, home: Path) -> dict[Path, str]:
+    """Every script and rule file ``package`` places under ``home``, as shipped."""
+    return {**_scripts(package, home), **rule_files(home)}
 
 
 def _scripts(package: Package, home: Path) -> dict[Path, str]:
