@@ -144,6 +144,19 @@ def remove_tree(path: Path, *, site: str = "remove-tree") -> None:
         checkpoint(site)
 
 
+def remove_directory_if_empty(directory: Path, *, site: str = "rmdir") -> None:
+    """Remove ``directory`` itself once it holds nothing (gone already is fine)."""
+    if directory.is_dir() and not directory.is_symlink() and not any(directory.iterdir()):
+        directory.rmdir()
+        checkpoint(site)
+
+
+def missing_directories(directory: Path) -> list[Path]:
+    """``directory`` and its ancestors that do not exist yet, deepest first: what creating
+    it with its parents makes."""
+    return list(itertools.takewhile(lambda d: not d.exists(), (directory, *directory.parents)))
+
+
 def remove_empty_directories(directory: Path, *, site: str = "rmdir") -> None:
     """Remove ``directory`` and its subdirectories that hold no file, deepest first."""
     if not directory.is_dir() or directory.is_symlink():

@@ -121,6 +121,10 @@ def _files(work: Path) -> dict[str, bytes]:
     }
 
 
+def _directories(work: Path) -> set[str]:
+    return {str(p.relative_to(work)) for p in work.rglob("*") if p.is_dir()}
+
+
 def _leftovers(work: Path) -> list[str]:
     return [str(p.relative_to(work)) for p in work.rglob("*") if is_temp_name(p.name)]
 
@@ -205,6 +209,7 @@ def _check_kills(starts: Starts, name: str, *, every: bool) -> None:
     before = _database(url, before_work), _files(before_work)
     assert run_cli(*scenario.command).exit_code == 0
     after = _database(url, before_work), _files(before_work)
+    after_directories = _directories(before_work)
     assert before != after
     for point in points:
         work, db_url = starts.start(scenario, f"kill-{point}")
@@ -222,6 +227,8 @@ def _check_kills(starts: Starts, name: str, *, every: bool) -> None:
         assert rerun.exit_code == (2 if done else 0), (point, rerun.stderr)
         assert (_database(db_url, work), _files(work)) == after, point
         assert not _leftovers(work), point
+        # No directory a staging made, or an uninstall emptied, is left either.
+        assert _directories(work) == after_directories, point
 
 
 def _without_lock(database: dict[str, Any]) -> dict[str, Any]:

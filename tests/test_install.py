@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from gsetup.fileio import CRASH_AT_ENV
 from gsetup.packages import Answers, catalogue, desired_state
 from tests.helpers import CliResult, run_cli, snapshot
 
@@ -495,6 +499,60 @@ def test_uninstall_plan_lists_the_install_homes_files_it_removes(
     assert _home_changes(done.stdout, home) == dict.fromkeys(placed, "delete")
     assert _placed(home) == set()
     assert not (home / "Scripts").exists() and not (home / "Rules").exists()
+    # The install made the home: emptied, it goes too; the work directory stays.
+    assert not home.exists() and workdir.is_dir()
+
+
+def test_uninstall_and_moves_remove_only_the_directories_gsetup_made(
+    db_url: str, workdir: Path
+) -> None:
+    made = workdir / "made" / "deep" / "home"
+    assert _install_at(made, "--yes").exit_code == 0
+    # A move: the old home and the parents the install made go once empty.
+    mine = workdir / "mine"
+    mine.mkdir()
+    moved = _install_at(mine, "--yes")
+    assert moved.exit_code == 0, moved.stderr
+    assert not (workdir / "made").exists()
+    # The user made this home: uninstall empties it and leaves it.
+    gone = run_cli("uninstall", "facebook-bp", "--yes")
+    assert gone.exit_code == 0, gone.stderr
+    assert mine.is_dir() and not any(mine.iterdir())
+    # Two homes under one parent the first install made: the parent stays while the other
+    # holds files, and goes with the last one.
+    parent = workdir / "homes"
+    assert _install_at(parent / "fb", "--yes").exit_code == 0
+    twitter = _install_at(parent / "tw", "--yes", package="twitter-bp")
+    assert twitter.exit_code == 0, twitter.stderr
+    assert run_cli("uninstall", "facebook-bp", "--yes").exit_code == 0
+    assert not (parent / "fb").exists() and (parent / "tw").is_dir()
+    assert run_cli("uninstall", "twitter-bp", "--yes").exit_code == 0
+    assert not parent.exists()
+    # A file the user left in a made directory keeps it.
+    assert _install_at(made, "--yes").exit_code == 0
+    (made.parent / "notes.txt").write_text("mine\n")
+    assert run_cli("uninstall", "facebook-bp", "--yes").exit_code == 0
+    assert not made.exists() and (made.parent / "notes.txt").is_file()
+    assert sorted(p.name for p in (workdir / "made").rglob("*")) == ["deep", "notes.txt"]
+
+
+def test_an_install_killed_before_its_commit_leaves_no_directory_behind(
+    db_url: str, workdir: Path
+) -> None:
+    """The next run that changes the tenant undoes its staged files, and the directories
+    staging made for them (the new home, its Rules/, Scripts/<RDBMS>/...)."""
+    home = workdir / "new" / "home"
+    env = {**os.environ, CRASH_AT_ENV: "stage-file"}
+    killed = subprocess.run(
+        [sys.executable, "-m", "gsetup", "install", "facebook-bp", "--answers",
+         str(EXAMPLES / "facebook-bp.yaml"), "--set", f"install_home={home}", "--yes"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert (home / "Strategies").parent.is_dir()  # staged in it
+    assert run_cli("app", "create", "Chat_9", "--type", "ChatServer").exit_code == 0
+    assert not (workdir / "new").exists()
+    assert _objects(db_url).get("Business Processes/Facebook BP") is None
 
 
 def _contents(home: Path) -> dict[str, bytes]:
@@ -714,7 +772,7 @@ def test_a_move_keeps_the_old_homes_files_another_tenant_still_uses(
     gone = run_cli("uninstall", "facebook-bp", "--tenant", "Acme", "--yes", "--json")
     assert _planned(gone, old, "delete") == set(before)
     assert _placed(old) == set()
-    assert not (old / "Scripts").exists() and not (old / "Rules").exists()
+    assert not old.exists()  # the last installation of the home the first install made
     assert _placed(new) == {p.replace(str(old), str(new)) for p in before}
 
 

@@ -11,15 +11,17 @@ pending-files record that lets the next run finish or undo an interrupted swap
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from gsetup import deployment
 from gsetup.context import Context
-from gsetup.deployment import FILES_SECTION, HOME_KEY, HOME_SECTION, InstalledPackage
+from gsetup.deployment import FILES_SECTION, HOME_KEY, HOME_SECTION, MADE_KEY, InstalledPackage
 from gsetup.errors import BadInputError, NotFoundError
+from gsetup.fileio import missing_directories
 from gsetup.installer import files as strategy_files
 from gsetup.installer.home import SCRIPTS_DIR, HomeFiles, placement, removal
 from gsetup.packages import Answers, Package, catalogue, desired_state, get_package, next_steps
@@ -148,7 +150,8 @@ def _install(
     from gsetup.installer.strategies import render_strategies
 
     file_plan = strategy_files.plan_files(directory, render_strategies(package, answers), recorded)
-    states = _states(ctx, package, answers, home, file_plan, current)
+    made = _made_directories(ctx, home, directory)
+    states = _states(ctx, package, answers, home, file_plan, current, made)
     old_dir = _old_directory(current, directory)
     old_plan = strategy_files.plan_files(old_dir, {}, recorded) if old_dir else None
     # A move to another home takes the package's scripts and rule files out of the old one,
@@ -170,6 +173,7 @@ def _install(
     kept = strategy_files.add_removal(swap, old_dir, recorded) if old_dir else []
     for old in home_files[1:]:
         old.add_to(swap)
+    _remove_made(swap, current.made if current else (), keep=made)
     changes = _file_changes(file_plan, old_plan, home_files)
     plan = apply_states(ctx.db.engine, states, operation, files=swap, file_changes=changes)
     return InstallResult(package, plan, True, steps, backup, kept)
@@ -193,6 +197,7 @@ def _states(
     home: Path,
     file_plan: strategy_files.FilePlan,
     current: InstalledPackage | None,
+    made: list[str],
 ) -> list[DesiredState]:
     """The states applied in order: the old version's removal (if any), then the package."""
     desired = desired_state(package.name, answers)
@@ -208,6 +213,7 @@ def _states(
             options={
                 **checksums,
                 (HOME_SECTION, HOME_KEY): OptionValue(str(home)),
+                **({(HOME_SECTION, MADE_KEY): OptionValue(json.dumps(made))} if made else {}),
             },
         )
     )
@@ -250,6 +256,26 @@ def _old_home(current: InstalledPackage | None, home: Path) -> Path | None:
         return None
     old = Path(current.home)
     return old if old != home else None
+
+
+def _made_directories(ctx: Context, home: Path, directory: Path) -> list[str]:
+    """The directories made for the installation's files, deepest first: those its install
+    creates (the home and the strategy directory's parent, with their missing parents), and
+    those an installation of any tenant (this one's too) recorded making that hold them."""
+    with ctx.db.engine.connect() as conn:
+        recorded = {d for _tenant, other in deployment.installations(conn) for d in other.made}
+    holders = (home, directory.parent)
+    made = {str(d) for holder in holders for d in missing_directories(holder)}
+    made |= {d for d in recorded if any(holder.is_relative_to(d) for holder in holders)}
+    return sorted(made, key=lambda d: (-len(Path(d).parts), d))
+
+
+def _remove_made(swap: FileSwap, made: Collection[str], keep: Collection[str] = ()) -> None:
+    """Remove the directories made for the old files, but those in ``keep``, once they are
+    empty: one holding anything else (another package's home, a file edited by hand) stays."""
+    for directory in made:
+        if directory not in keep:
+            swap.remove_directory_if_empty(Path(directory))
 
 
 def _sharing(ctx: Context, tenant: str, package: str, home: Path) -> list[tuple[str, Package]]:
@@ -384,6 +410,7 @@ def _uninstall(ctx: Context, package: Package, tenant: str, *, dry_run: bool) ->
     swap = FileSwap()
     kept = strategy_files.add_removal(swap, directory, recorded)
     home_files.add_to(swap)
+    _remove_made(swap, current.made)
     changes = _file_changes(file_plan, None, [home_files])
     plan = apply_states(ctx.db.engine, [state], operation, files=swap, file_changes=changes)
     return InstallResult(package, plan, True, kept_files=kept)

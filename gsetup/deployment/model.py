@@ -18,6 +18,7 @@ class InstalledPackage:
     """A Business Process installed in a tenant: its package, version and where its files are.
 
     ``files`` are the checksums of the strategy files gsetup wrote (file name -> SHA-256);
+    ``made`` are the directories the installs made for its files (removed once emptied);
     ``answers`` and ``installed_at`` come from the last install recorded in the history.
     """
 
@@ -27,6 +28,7 @@ class InstalledPackage:
     strategy_dir: str
     home: str | None
     files: Mapping[str, str] = field(default_factory=dict)
+    made: tuple[str, ...] = ()
     answers: Mapping[str, Any] = field(default_factory=dict)
     installed_at: datetime | None = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,9 @@ if TYPE_CHECKING:
 
 HOME_SECTION = "gsetup"  # BP annex: where the package's files were placed
 HOME_KEY = "install-home"
+# The directories the installs made for the package's files (a JSON list, deepest first):
+# an uninstall or a move removes them once empty, never a directory the user made.
+MADE_KEY = "made-directories"
 FILES_SECTION = "gsetup-strategy-files"  # BP annex: file name -> SHA-256 of what was written
 
 
@@ -76,12 +80,22 @@ def _installed(
             path=row.path,
             strategy_dir=row.strategy_dir,
             home=sections.get(HOME_SECTION, {}).get(HOME_KEY),
+            made=_made(sections.get(HOME_SECTION, {}).get(MADE_KEY)),
             files=sections.get(FILES_SECTION, {}),
             answers=answers,
             installed_at=at,
         )
         found.append((row.tenant, package))
     return found
+
+
+def _made(value: str | None) -> tuple[str, ...]:
+    """The recorded made directories; none when unset or not a list of paths (edited)."""
+    try:
+        made = json.loads(value) if value else []
+    except ValueError:
+        return ()
+    return tuple(made) if isinstance(made, list) and all(isinstance(d, str) for d in made) else ()
 
 
 def recorded_answers(conn: Connection, tenant_id: int, package: str) -> dict[str, Any]:

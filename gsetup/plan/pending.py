@@ -11,8 +11,9 @@ An apply that writes files (strategy directories, SQL scripts) describes them as
 5. the row is deleted.
 
 A run that dies before 3 leaves a "staged" row: the next run under the lock removes what was
-staged (the database never changed). A run that dies after 3 leaves a "committed" row: the
-next run finishes the renames. Every step can be repeated, so a death while resolving is
+staged, and the directories staging created (each step lists those missing when it was
+planned, ``made``): the database never changed. A run that dies after 3 leaves a "committed"
+row: the next run finishes the renames. Every step can be repeated, so a death while resolving is
 resolved the same way.
 """
 
@@ -69,6 +70,7 @@ class FileSwap:
                 "aside": str(backup or fileio.temp_name(directory, "old")),
                 "keep_aside": backup is not None,
                 "inode": None,
+                "made": _made(directory.parent),
             }
         )
 
@@ -77,7 +79,9 @@ class FileSwap:
         if not fileio.same_content(path, text):
             new = str(fileio.temp_name(path))
             self.content[new] = text
-            self.steps.append({"step": "file", "path": str(path), "new": new})
+            self.steps.append(
+                {"step": "file", "path": str(path), "new": new, "made": _made(path.parent)}
+            )
 
     def remove_file(self, path: Path) -> None:
         """Delete ``path``."""
@@ -91,7 +95,15 @@ class FileSwap:
         under ``directory``. For content produced whole, such as an extracted package."""
         new = str(fileio.temp_name(directory / "files", "stage"))
         self.content[new] = fill
-        self.steps.append({"step": "tree", "path": str(directory), "new": new, "moves": [*moves]})
+        self.steps.append(
+            {
+                "step": "tree",
+                "path": str(directory),
+                "new": new,
+                "moves": [*moves],
+                "made": _made(directory),
+            }
+        )
 
     def remove_directory_if_empty(self, directory: Path) -> None:
         """Remove ``directory`` itself once it holds nothing."""
@@ -128,9 +140,8 @@ class FileSwap:
                 fileio.remove_empty_directories(path, site="prune")
             elif step["step"] == "tree":
                 _finish_tree(step)
-            elif step["step"] == "rmdir" and path.is_dir() and not any(path.iterdir()):
-                path.rmdir()
-                fileio.checkpoint("rmdir")
+            elif step["step"] == "rmdir":
+                fileio.remove_directory_if_empty(path, site="rmdir")
 
     def undo(self) -> None:
         """Remove whatever was staged; the destinations were not touched yet."""
@@ -140,6 +151,14 @@ class FileSwap:
                 fileio.remove_tree(new, site="undo-directory")
             elif new is not None:
                 fileio.remove_file(new, site="undo-file")
+        made = {d for step in self.steps for d in step.get("made", ())}  # older records: none
+        for directory in sorted(made, key=lambda d: len(Path(d).parts), reverse=True):
+            fileio.remove_directory_if_empty(Path(directory), site="undo-made")
+
+
+def _made(directory: Path) -> list[str]:
+    """The directories staging will create for a step: ``directory`` and its missing parents."""
+    return [str(d) for d in fileio.missing_directories(directory)]
 
 
 def _stage_directory(step: dict[str, Any], files: dict[str, str], unchanged: list[str]) -> None:
