@@ -94,7 +94,6 @@ def test_detailed_exitcode_is_zero_without_changes(db_url: str) -> None:
         (("app", "delete", "Ghost"), "no application 'Applications/Ghost'"),
         (("object", "show", "Environment/Skills/none"), "no object 'Skills/none'"),
         (("object", "list", "--type", "gadget"), "unknown object type 'gadget'"),
-        (("tenant", "create", "Environment"), "tenant 'Environment' already exists"),
         (("app", "create", "X", "--type", "ChatServer", "--bogus"), "No such option"),
     ],
 )
@@ -110,6 +109,31 @@ def test_bad_input_exits_2_and_writes_nothing(
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert snapshot(db_url) == before
+
+
+def test_tenant_create_is_idempotent_and_plans_like_app_create(db_url: str) -> None:
+    """An existing tenant is a plan of no change (exit 0, nothing written), as app create;
+    --detailed-exitcode and --json as every command that changes something."""
+    new = run_cli("tenant", "create", "Acme", "--dry-run", "--detailed-exitcode", "--json")
+    assert new.exit_code == 3, new.stderr
+    assert new.json()["summary"] == {"create": 1, "update": 0, "delete": 0, "keep": 0}
+    assert new.json()["applied"] is False
+    assert run_cli("tenant", "create", "Acme", "--detailed-exitcode").exit_code == 3
+    assert run_cli("tenant", "list", "--json").json() == ["Environment"]  # plan only
+    created = run_cli("tenant", "create", "Acme", "--json")
+    assert created.exit_code == 0, created.stderr
+    assert created.json()["tenant"] == "Acme" and created.json()["applied"] is True
+    assert created.json()["changes"] == [
+        {"action": "create", "target": "object", "kind": "tenant", "path": "Acme"}
+    ]
+    before = snapshot(db_url)
+    again = run_cli("tenant", "create", "Acme")
+    assert again.exit_code == 0, again.stderr
+    assert "0 to create, 0 to update, 0 to delete, 1 unchanged" in again.stdout
+    assert run_cli("tenant", "create", "Acme", "--detailed-exitcode").exit_code == 0
+    assert run_cli("tenant", "create", "Environment", "--json").json()["summary"]["keep"] == 1
+    assert snapshot(db_url) == before
+    assert [e["operation"] for e in run_cli("history", "--json").json()] == ["tenant create"]
 
 
 def test_object_show_and_tenant_commands(db_url: str) -> None:

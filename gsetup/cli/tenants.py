@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from gsetup.cli.common import DRY_RUN_HELP, JSON_HELP, emit_json, open_context
+from gsetup.cli.common import (
+    DETAILED_HELP,
+    DRY_RUN_HELP,
+    JSON_HELP,
+    confirmation,
+    finish_plan,
+    open_context,
+)
 
 app = typer.Typer(help="Tenants of the configuration database.", no_args_is_help=True)
 
@@ -24,16 +31,17 @@ def create(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="New tenant name."),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
+    detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Create a tenant (superusers; on the embedded database, its owner).
+    """Create a tenant (superusers; on the embedded database, its owner). Running it again
+    changes nothing.
 
     Example: gsetup tenant create Acme
     """
     from gsetup.commands.tenants import create_tenant
 
-    create_tenant(open_context(ctx), name, dry_run=dry_run)
-    if as_json:
-        emit_json({"tenant": name, "action": "create", "applied": not dry_run})
-    else:
-        print(f"{'would create' if dry_run else 'created'} tenant {name!r}")
+    context = open_context(ctx)
+    mode = confirmation(dry_run, False, detailed, as_json)
+    plan = mode.apply_plan(lambda dry: create_tenant(context, name, dry_run=dry), risky=None)
+    finish_plan(plan, mode, as_json=as_json)

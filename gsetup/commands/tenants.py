@@ -9,6 +9,8 @@ from gsetup.configdb import auth
 from gsetup.configdb.tenants import create_tenant as _create_tenant
 from gsetup.configdb.tenants import list_tenants as _list_tenants
 from gsetup.context import Context
+from gsetup.errors import NotFoundError
+from gsetup.plan.model import Change, Plan
 
 
 def list_tenants(ctx: Context) -> list[str]:
@@ -17,19 +19,26 @@ def list_tenants(ctx: Context) -> list[str]:
         return _list_tenants(conn, ctx.identity)
 
 
-def create_tenant(ctx: Context, name: str, *, dry_run: bool) -> bool:
-    """Create a tenant (superusers only); returns whether it was (or would be) created."""
-    from gsetup.configdb.tenants import check_name, record_tenant_created
+def create_tenant(ctx: Context, name: str, *, dry_run: bool) -> Plan:
+    """Create a tenant (superusers only): a plan of one change, or of none when it exists
+    (running it again changes nothing, as ``app create``)."""
+    from gsetup.configdb.tenants import check_name, record_tenant_created, tenant_id
 
     ctx.identity.require_superuser("create tenants")
     check_name(name, "tenant")
     with ctx.db.engine.begin() as conn:
+        try:
+            tenant_id(conn, name)
+        except NotFoundError:
+            pass
+        else:
+            return Plan(name, changes=[Change("keep", "object", "tenant", "")])
         tid = _create_tenant(conn, name)
         if dry_run:
             conn.rollback()
-            return True
-        record_tenant_created(conn, tid, name, ctx.identity.name)
-    return True
+        else:
+            record_tenant_created(conn, tid, name, ctx.identity.name)
+    return Plan(name, changes=[Change("create", "object", "tenant", "")])
 
 
 def create_account(
