@@ -361,6 +361,16 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
         _install(_with("tenant", "")),
         "bad.yaml: key 'tenant': expected text, not nothing (null)\n",
     ),
+    # A null true/false answer said "'None' is not true or false", unlike every other key.
+    "null iwd_custom_properties": (
+        _install(_with("iwd_custom_properties", "null")),
+        "bad.yaml: key 'iwd_custom_properties': expected true or false, not nothing (null): "
+        "leave the key out for its default\n",
+    ),
+    "a list as iwd_custom_properties, answers check": (
+        _answers_check(_with("iwd_custom_properties", "[true]")),
+        "bad.yaml: key 'iwd_custom_properties': expected true or false, not a list\n",
+    ),
     "a list as the tenant": (
         _install(_with("tenant", "[a, b]")),
         "bad.yaml: key 'tenant': expected text, not a list",

@@ -95,18 +95,14 @@ class Question:
         if self.type == "bool":
             if isinstance(raw, bool):
                 return raw
+            if not isinstance(raw, (str, int, float)):
+                raise self._not_a_value(raw, where, "true or false")
             text = str(raw).strip().lower()
             if text in (("true", "false") if self.literal else _TRUE | _FALSE):
                 return text in _TRUE
             raise BadInputError(f"{where}: {quote_prefix(str(raw))} is not true or false")
         if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
-            # left out, a question without a default has no answer at all: no such advice
-            hint = (
-                ": leave the key out for its default"
-                if raw is None and self.default is not None
-                else ""
-            )
-            raise BadInputError(f"{where}: expected text, not {value_kind(raw)}{hint}")
+            raise self._not_a_value(raw, where, "text")
         text = str(raw).strip()
         if not text:
             raise BadInputError(f"{where}: an empty value is not allowed")
@@ -115,6 +111,16 @@ class Question:
         if self.type == "path":  # stored absolute: a re-run elsewhere must not move the install
             return os.path.abspath(os.path.expanduser(text))
         return text
+
+    def _not_a_value(self, raw: Any, where: str, expected: str) -> BadInputError:
+        """The one wording for a null, a list or a mapping where a value was expected."""
+        # left out, a question without a default has no answer at all: no such advice
+        hint = (
+            ": leave the key out for its default"
+            if raw is None and self.default is not None
+            else ""
+        )
+        return BadInputError(f"{where}: expected {expected}, not {value_kind(raw)}{hint}")
 
 
 # Where an answer nobody wrote down came from (see :func:`answer_label`).
