@@ -825,3 +825,27 @@ def test_the_history_records_the_file_changes_the_plan_showed(db_url: str, workd
     table = run_cli("history", "--changes")
     assert table.exit_code == 0, table.stderr
     assert f"delete {new / 'Rules' / 'screening.yaml'}" in table.stdout
+
+
+def test_a_reinstall_without_a_tenant_names_the_tenants_the_package_is_in(
+    db_url: str, workdir: Path
+) -> None:
+    for tenant in ("Acme", "Globex"):
+        assert run_cli("tenant", "create", tenant).exit_code == 0
+        placed = run_cli(
+            "install", "facebook-bp", "--answers", str(EXAMPLES / "facebook-bp.yaml"),
+            "--set", f"tenant={tenant}", "--set", f"install_home={workdir / tenant}", "--yes",
+        )  # fmt: skip
+        assert placed.exit_code == 0, placed.stderr
+    before = _rows(db_url, "SELECT count(*) FROM install_history")
+    result = run_cli("install", "facebook-bp", "--yes")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "gsetup: error: no answer for 'tenant': facebook-bp is installed in tenants 'Acme', "
+        "'Globex'; give the one to install in with --tenant NAME (or --set tenant=NAME) or in "
+        "the answers file\n"
+    )
+    assert _rows(db_url, "SELECT count(*) FROM install_history") == before
+    again = run_cli("install", "facebook-bp", "--tenant", "Globex", "--yes", "--json")
+    assert again.exit_code == 0, again.stderr
+    assert again.json()["tenant"] == "Globex" and not again.json()["summary"]["create"]

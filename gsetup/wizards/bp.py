@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gsetup.configdb.tenants import DEFAULT_TENANT, check_name
-from gsetup.errors import BadInputError, NotFoundError
+from gsetup.errors import BadInputError, NeedsAnswerError, NotFoundError
 from gsetup.packages.attributes import CAPACITY_RULE
 from gsetup.wizards.answers import (
     AnswerSource,
@@ -226,7 +226,8 @@ def run_install(
     package = get_package(request.package)
     questions = bp_questions(package, ctx)
     bp_sources = [_without(s, "user", "password") for s in sources]
-    recorded = _recorded_answers(ctx, package.name, bp_sources)
+    ask = prompter.interactive and not request.yes
+    recorded = _recorded_answers(ctx, package.name, bp_sources, ask=ask)
 
     def keep_partial(partial: dict[str, Any]) -> None:
         if request.save_answers is not None:
@@ -274,9 +275,12 @@ def _decisions(answers: dict[str, Any]) -> dict[str, Any]:
     return decided
 
 
-def _recorded_answers(ctx: Context, package: str, sources: list[AnswerSource]) -> dict[str, Any]:
+def _recorded_answers(
+    ctx: Context, package: str, sources: list[AnswerSource], *, ask: bool
+) -> dict[str, Any]:
     """The answers of the last install of ``package`` in the tenant the sources name; without
-    one, in the one tenant where it is installed, else in Environment (tenant included)."""
+    one, in the one tenant where it is installed, else in Environment (tenant included).
+    Installed in several tenants, none Environment, a run that cannot ask is told which."""
     from gsetup import deployment
     from gsetup.commands.install import tenants_with
 
@@ -286,6 +290,12 @@ def _recorded_answers(ctx: Context, package: str, sources: list[AnswerSource]) -
     else:
         where = tenants_with(ctx, package)
         chosen = where[0] if len(where) == 1 else DEFAULT_TENANT
+        if len(where) > 1 and chosen not in where and not ask:
+            raise NeedsAnswerError(
+                f"no answer for 'tenant': {package} is installed in tenants "
+                f"{', '.join(map(repr, where))}; give the one to install in with --tenant NAME "
+                "(or --set tenant=NAME) or in the answers file"
+            )
     try:
         with deployment.open_tenant(ctx, chosen) as (conn, tid):
             answers = dict(deployment.recorded_answers(conn, tid, package))
