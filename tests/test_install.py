@@ -849,3 +849,12 @@ def test_a_reinstall_without_a_tenant_names_the_tenants_the_package_is_in(
     again = run_cli("install", "facebook-bp", "--tenant", "Globex", "--yes", "--json")
     assert again.exit_code == 0, again.stderr
     assert again.json()["tenant"] == "Globex" and not again.json()["summary"]["create"]
+
+
+def test_saved_answers_keep_a_long_path_on_its_keys_line(db_url: str, workdir: Path) -> None:
+    home = workdir / ("a-rather-long-directory-name-" * 4) / "facebook-bp"
+    saved = workdir / "saved.yaml"
+    assert _install_at(home, "--yes", "--save-answers", str(saved)).exit_code == 0
+    lines = saved.read_text().splitlines()
+    assert f"install_home: {home}" in lines, lines
+    assert "install_home:" not in lines  # not folded onto the next line

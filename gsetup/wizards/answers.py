@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,6 +212,7 @@ def save_answers(path: Path, questions: Sequence[Question], answers: Mapping[str
         )
     yaml = YAML()
     yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = sys.maxsize  # a long path stays on its key's line, as a person writes it
     text = io.StringIO()
     yaml.dump(doc, text)
     write_atomic(path, text.getvalue())
