@@ -181,8 +181,11 @@ def test_upgrade_with_changed_answers_and_a_new_version(db_url: str, workdir: Pa
     def get_older(name: str) -> object:
         return older if name == "facebook-bp" else current[name]
 
+    patched = ("gsetup.packages", "gsetup.packages.desired", "gsetup.commands.install")
+    for where in patched:  # imported first: one imported under the patch would keep get_older
+        importlib.import_module(where)
     with pytest.MonkeyPatch.context() as mp:  # the previous release of the package
-        for where in ("gsetup.packages", "gsetup.packages.desired", "gsetup.commands.install"):
+        for where in patched:
             mp.setattr(f"{where}.get_package", get_older)
         _install("facebook-bp")
     assert _rows(db_url, "SELECT version FROM business_process") == [("8.5.000.00",)]
