@@ -24,6 +24,7 @@ from tests.helpers import free_port, run_cli, write_tree
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TOKEN = "intake-T0ken-s3cret"
+CONTROL = {name: f"control-{name}-s3cret" for name in ("DMS_A", "DMS_B")}
 HUB_API_KEY = "key-Sup3rS3cret"
 MEMBERS = ("DMS_A", "DMS_B")  # DMS_A holds the backup link: primary as configured
 
@@ -91,6 +92,12 @@ class Pair:
             return {}
         assert isinstance(document, dict)
         return document
+
+    def control(self, name: str, path: str, **kwargs: Any) -> httpx.Response:
+        """POST a role-changing route of ``name`` with its control token."""
+        headers = {"Authorization": f"Bearer {CONTROL[name]}"}
+        url = f"http://127.0.0.1:{self.ports[name]}{path}"
+        return httpx.post(url, headers=headers, timeout=30, **kwargs)
 
     def roles(self) -> dict[str, str | None]:
         """Each member's role (None: down)."""
@@ -200,6 +207,7 @@ def _create_members(pair: Pair) -> None:
                 f"http://127.0.0.1:{pair.intake_port}/interactions"
             ),
             ("gsetup-runtime", "intake-token"): OptionValue(TOKEN, secret=True),
+            ("gsetup-dms", "control-token"): OptionValue(CONTROL[name], secret=True),
         }
         state.add(DesiredObject("application", f"Applications/{name}", attrs, options))
     apply_state(open_database(os.environ["GSETUP_DB"]).engine, state, Operation("test", "t"))

@@ -11,7 +11,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
-import httpx
 import pytest
 
 from gsetup.configdb.database import open_database
@@ -49,8 +48,7 @@ def test_a_reply_after_a_switchover_reaches_the_new_primary_once(pair: Pair) -> 
     try:
         first = send("k-1")
         assert first.ok and _sent(pair, "DMS_A") == ["k-1"]
-        port = pair.ports["DMS_A"]
-        assert httpx.post(f"http://127.0.0.1:{port}/switchover", timeout=30).status_code == 200
+        assert pair.control("DMS_A", "/switchover").status_code == 200
         assert pair.roles() == {"DMS_A": "backup", "DMS_B": "primary"}
 
         after = send("k-2")  # DMS_A refuses (503): DMS_B carries it out

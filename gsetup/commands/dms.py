@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from gsetup.commands.drivers import DMS_TYPE, load_dms, option_values
 from gsetup.context import Context
 from gsetup.dms.forward import IntakeReader
-from gsetup.dms.settings import DmsSettings, Peer
+from gsetup.dms.settings import CONTROL_KEY, CONTROL_SECTION, DmsSettings, Peer
 from gsetup.errors import BadInputError, GsetupError
 
 if TYPE_CHECKING:
@@ -68,8 +68,9 @@ def dms_settings(ctx: Context, tenant: str, app: str) -> DmsSettings:
     peer = None
     if pair is not None:
         other = pair.other(app)
-        peer_host, peer_port = _address(load_dms(ctx, tenant, other).info)
-        peer = Peer(other, peer_host, peer_port)
+        peer_obj = load_dms(ctx, tenant, other)
+        peer_host, peer_port = _address(peer_obj.info)
+        peer = Peer(other, peer_host, peer_port, control_token(option_values(peer_obj)))
     values = option_values(obj)
     intake_url, intake_token = _intake(values)
     return DmsSettings(
@@ -82,7 +83,13 @@ def dms_settings(ctx: Context, tenant: str, app: str) -> DmsSettings:
         intake_url=intake_url,
         intake_token=intake_token,
         drivers=tuple(d for d in DRIVERS if read_record(d, values) is not None),
+        control_token=control_token(values),
     )
+
+
+def control_token(values: dict[tuple[str, str], str]) -> str:
+    """An application's ``[gsetup-dms] control-token`` among its option values ("": none)."""
+    return values.get((CONTROL_SECTION, CONTROL_KEY), "")
 
 
 def _intake(values: dict[tuple[str, str], str]) -> tuple[str, str]:

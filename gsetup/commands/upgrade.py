@@ -54,6 +54,7 @@ from gsetup.commands.upgrade_report import (
     UpgradeRequest,
 )
 from gsetup.context import Context
+from gsetup.dms.settings import CONTROL_KEY, CONTROL_SECTION
 from gsetup.drivers.installed import read_record
 from gsetup.drivers.package import InstallRecord
 from gsetup.drivers.specs import Driver
@@ -234,6 +235,13 @@ def _problems(
                     problems.append(f"{state.name} is not running")
             elif not state.healthy:
                 problems.append(f"{state.name} is not healthy ({state.detail})")
+        for name, member in members.items():
+            if not member.control_token:
+                problems.append(
+                    f"{name} has no [{CONTROL_SECTION}] {CONTROL_KEY}, which a switchover "
+                    f"needs: gsetup options set {CONTROL_SECTION}/{CONTROL_KEY} --app {name} "
+                    "--secret (then restart the pair)"
+                )
         roles = [s.role for s in states]
         if all(s.running for s in states) and roles.count("primary") != 1:
             shown = ", ".join(f"{s.name} is {s.role}" for s in states)

@@ -8,6 +8,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from gsetup.commands.dms import control_token
+from gsetup.commands.drivers import load_dms, option_values
 from gsetup.context import Context
 from gsetup.drivers.package import InstallRecord
 from gsetup.drivers.specs import Driver
@@ -26,6 +28,7 @@ class Member:
 
     name: str
     process: ProcessConfig
+    control_token: str = ""  # its [gsetup-dms] control-token, sent with a switchover
 
     @property
     def working_dir(self) -> Path:
@@ -66,7 +69,7 @@ def load_member(ctx: Context, tenant: str, name: str) -> Member:
         from gsetup.errors import BadInputError
 
         raise BadInputError(f"application {name!r} has no working directory; set it first")
-    return Member(name, process)
+    return Member(name, process, control_token(option_values(load_dms(ctx, tenant, name))))
 
 
 def state_of(member: Member, driver: Driver) -> MemberState:
@@ -137,7 +140,8 @@ def switch_over(primary: Member, backup: Member, driver: Driver, timeout: float)
         return  # done before (a resumed upgrade)
     url = f"http://{primary.process.host}:{primary.process.port}/switchover"
     try:
-        answer = httpx.post(url, timeout=timeout)
+        headers = {"Authorization": f"Bearer {primary.control_token}"}
+        answer = httpx.post(url, headers=headers, timeout=timeout)
     except httpx.HTTPError as exc:
         raise GsetupError(f"switchover {primary.name} -> {backup.name}: {url}: {exc}") from exc
     if answer.status_code != 200:

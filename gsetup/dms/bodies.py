@@ -28,6 +28,20 @@ def check_outbound(body: Any) -> dict[str, Any]:
     return checked
 
 
+def check_switchover(body: Any) -> dict[str, Any]:
+    """A switchover request: an empty body or ``{}`` (nothing to choose: the peer takes over)."""
+    return _check(body, (), (), objects=())
+
+
+def check_promote(body: Any, peer: str | None) -> dict[str, Any]:
+    """A promote request: ``{"from": PEER}``, the member asking, which must be the peer."""
+    checked = _check(body, ("from",), ("from",), objects=())
+    if checked["from"] != peer:
+        shown = quote_prefix(checked["from"])
+        raise ValueError(f"from: {shown} is not this member's peer ({peer})")
+    return checked
+
+
 def _check(
     body: Any,
     allowed: tuple[str, ...],
@@ -38,7 +52,9 @@ def _check(
         raise ValueError("the body must be a JSON object")
     unknown = sorted(str(k) for k in body if k not in allowed)
     if unknown:
-        raise ValueError(f"unknown key {quote_prefix(unknown[0])}; allowed: {', '.join(allowed)}")
+        raise ValueError(
+            f"unknown key {quote_prefix(unknown[0])}; allowed: {', '.join(allowed) or 'none'}"
+        )
     for key in required:
         if not isinstance(body.get(key), str) or not body[key]:
             raise ValueError(f"{key}: required, a non-empty string")

@@ -3,22 +3,31 @@
 Routes (docs/upgrades.md): ``GET /health``; ``POST /interactions`` (accepted only while
 primary and healthy: 202, else 503 so that the client tries the other member);
 ``POST /switchover`` (asked of the primary: it asks the backup to ``POST /promote`` and
-becomes backup only once the backup answered that it is primary); ``POST /outbound``.
+becomes backup only once the backup answered that it is primary); ``POST /outbound``. The
+two routes that change a role want the member's ``[gsetup-dms] control-token`` as a bearer
+token: whoever can reach a member must not make a second primary.
 """
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, cast
 
-from gsetup.dms.bodies import MAX_BODY, check_interaction, check_outbound
+from gsetup.dms.bodies import (
+    MAX_BODY,
+    check_interaction,
+    check_outbound,
+    check_promote,
+    check_switchover,
+)
 from gsetup.dms.drivers import LoadedDriver, load_drivers
 from gsetup.dms.forward import Forwarder, IntakeReader
 from gsetup.dms.outbound import OutboundLog
-from gsetup.dms.settings import DmsSettings, RoleState
+from gsetup.dms.settings import CONTROL_KEY, CONTROL_SECTION, DmsSettings, Peer, RoleState
 from gsetup.dms.spool import Spool
 from gsetup.errors import BadInputError
 from gsetup.httpjson import BodyError, json_object, refusal_reason
@@ -119,8 +128,33 @@ class DmsService:
         answer = await run_in_threadpool(self.outbound_log.record, message)
         return _json(answer, 200)
 
+    async def _control(
+        self, request: Request, check: Callable[[Any], object]
+    ) -> JSONResponse | None:
+        """The refusal of a role-changing request: no control token configured (403), a
+        missing or wrong bearer token (401), a bad body (400, 413); None to go on."""
+        expected = self.settings.control_token
+        if not expected:
+            option = f"[{CONTROL_SECTION}] {CONTROL_KEY}"
+            why = f"{self.settings.app} has no {option}: role changes are refused"
+            return _json({"error": why}, 403)
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+            why = "a wrong" if given else "no"
+            return _json({"error": f"{why} control token (Authorization: Bearer)"}, 401)
+        try:
+            check(await json_object(request, MAX_BODY, required=False))
+        except BodyError as exc:
+            return _json({"error": exc.reason}, exc.status)
+        except ValueError as exc:
+            return _json({"error": str(exc)}, 400)
+        return None
+
     async def switchover(self, request: Request) -> JSONResponse:
         """``POST /switchover``: hand over to the backup; become backup once it is primary."""
+        refused = await self._control(request, check_switchover)
+        if refused is not None:
+            return refused
         peer = self.settings.peer
         with self.role.lock:
             if self.role.role != "primary" or self.role.switching or peer is None:
@@ -128,18 +162,22 @@ class DmsService:
                 return _json({"error": f"{self.settings.app} {why}", **self.role.to_json()}, 409)
             self.role.switching = True
         try:
-            error = await _promote(peer.url)
+            error = await _promote(peer, self.settings.app)
             if not error:
                 self.role.set("backup")
         finally:
             self.role.switching = False
         if error:
-            refused = {"error": f"{peer.app} did not take over: {error}", "role": "primary"}
-            return _json(refused, 502)
+            failed = {"error": f"{peer.app} did not take over: {error}", "role": "primary"}
+            return _json(failed, 502)
         return _json({"role": "backup", "peer": peer.app, "peer_role": "primary"}, 200)
 
     async def promote(self, request: Request) -> JSONResponse:
         """``POST /promote`` (from the peer): become primary if healthy."""
+        peer = self.settings.peer.app if self.settings.peer else None
+        refused = await self._control(request, lambda body: check_promote(body, peer))
+        if refused is not None:
+            return refused
         if self.problems:
             return _json({"error": "unhealthy: " + "; ".join(self.problems)}, 503)
         with self.role.lock:
@@ -194,12 +232,14 @@ class DmsService:
         )
 
 
-async def _promote(peer_url: str) -> str:
+async def _promote(peer: Peer, app: str) -> str:
     import httpx
 
+    peer_url = peer.url
+    headers = {"Authorization": f"Bearer {peer.control_token}"}
     try:
         async with httpx.AsyncClient(timeout=_PEER_TIMEOUT) as client:
-            answer = await client.post(f"{peer_url}/promote")
+            answer = await client.post(f"{peer_url}/promote", json={"from": app}, headers=headers)
         role = answer.json().get("role") if answer.status_code == 200 else None
     except (httpx.HTTPError, ValueError, AttributeError) as exc:
         return f"{peer_url}: {type(exc).__name__}"

@@ -9,6 +9,9 @@ from typing import Any
 
 ROLES = ("primary", "backup")
 ROLE_FILE = "gsetup-dms-role"
+# The secret option that guards the routes changing a member's role (/switchover, /promote).
+CONTROL_SECTION = "gsetup-dms"
+CONTROL_KEY = "control-token"
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,7 @@ class Peer:
     app: str
     host: str
     port: int
+    control_token: str  # what its /promote wants; "" when it has none
 
     @property
     def url(self) -> str:
@@ -42,6 +46,7 @@ class DmsSettings:
     intake_url: str
     intake_token: str
     drivers: tuple[str, ...]
+    control_token: str = ""  # this member's [gsetup-dms] control-token; "": control refused
 
 
 class RoleState:
