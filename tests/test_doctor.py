@@ -213,8 +213,8 @@ def test_broken_tenant_every_check_finds_its_problem(db_url: str) -> None:
         "gsetup options set --app DMS_1 endpoints:1/facebook_shop 'Facebook SCR Inbound Queue'",
     }
     assert (
-        "DMS_1 [channel-facebook-shop] inbound-route names 1:facebook_shop, but DMS_1 has no "
-        "[endpoints:1] facebook_shop: the channel's interactions are refused" in messages
+        "DMS_1 [channel-facebook-shop] inbound-route '1:facebook_shop': no 'facebook_shop' in "
+        "[endpoints:1]: the channel's interactions are refused" in messages
     )
     assert "DMS_1 [channel-facebook] fetches private messages, but no Chat Server has " in messages
     assert "DMS_2 has no [endpoints:1] twitter_queue" in messages
@@ -347,3 +347,36 @@ def test_grouping_timeout_is_read_as_the_runtime_reads_it(db_url: str) -> None:
     assert result.exit_code == 0, result.stderr
     _code, after = doctor()
     assert not [f for f in after["findings"] if f["check"].startswith(("grouping", "twitter-tr"))]
+
+
+def test_a_channel_the_intake_refuses_is_found_whatever_it_fetches(db_url: str) -> None:
+    """A Twitter channel that also fetches private messages (skip-private false, a Facebook
+    setting here), and one whose route names no tenant DBID: the intake refuses both
+    (422), so doctor names them, as the intake does, and its fix gives the first one a
+    queue."""
+    from gsetup.runtime.inbound_route import RouteError, endpoint_queue
+
+    twitter = channel("twitter", **{"skip-private": "false"})
+    other = channel("twitter", "shop", **{"inbound-route": "x:twitter_queue"})
+    add_app(db_url, "DMS_1", "DigitalMessagingServer", {**twitter, **other, **RECORDS})
+    install_bp(db_url, "twitter-bp")
+    code, report = doctor()
+    assert code == 3, report
+    found = {f["message"].split("]")[0]: f for f in report["findings"]}
+    assert set(found) == {"DMS_1 [channel-twitter", "DMS_1 [channel-twitter-shop"}, report
+    for section, finding in found.items():
+        assert finding["check"] == "inbound-endpoint"
+        options = {s: dict(v) for s, v in {**twitter, **other}.items()}
+        try:
+            endpoint_queue("DMS_1", options, section.split("[")[1])
+        except RouteError as exc:  # the intake's reason, word for word
+            assert finding["message"].startswith(str(exc)), finding
+    assert found["DMS_1 [channel-twitter-shop"]["fix"] is None  # no tenant to give it
+    fix = found["DMS_1 [channel-twitter"]["fix"]
+    assert fix.startswith("gsetup options set --app DMS_1 endpoints:1/twitter_queue "), fix
+    result = run_cli(*shlex.split(fix)[1:])
+    assert result.exit_code == 0, result.stderr
+    code, report = doctor()
+    assert [f["message"].split("]")[0] for f in report["findings"]] == [
+        "DMS_1 [channel-twitter-shop"
+    ]

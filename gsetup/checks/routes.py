@@ -18,14 +18,15 @@ from gsetup.configure.snapshot import (
 from gsetup.deployment import ConfiguredApplication
 from gsetup.drivers.specs import ACCESS_POINTS
 from gsetup.packages.catalogue import catalogue
+from gsetup.runtime.inbound_route import RouteError, endpoint_queue
 
 
 def first_endpoint(dms: ConfiguredApplication, section: str) -> tuple[str, str] | None:
     """The tenant DBID and access point of a channel's inbound-route (its first endpoint;
-    a second one serves Facebook sessions); None when it has none."""
+    a second one serves Facebook sessions); None when it has none or names no tenant DBID."""
     route = dms.options.get((section, ROUTE))
     dbid, colon, access_point = (route.value.split(",")[0].strip() if route else "").partition(":")
-    return (dbid, access_point) if colon and dbid and access_point else None
+    return (dbid, access_point) if colon and dbid.isdigit() and access_point else None
 
 
 def routed_package(snap: Snapshot, dms: ConfiguredApplication, section: str) -> str | None:
@@ -38,31 +39,44 @@ def routed_package(snap: Snapshot, dms: ConfiguredApplication, section: str) -> 
 
 
 def inbound_endpoint(snap: Snapshot, covered: Collection[tuple[str, str]]) -> Iterator[Finding]:
-    """Each driver channel's inbound-route names an access point of the DMS's endpoints:
-    without it Interaction Server, and gsetup's runtime, refuse the channel's interactions.
-    ``covered``: the (DMS, channel) pairs a more specific check reports on, as do the
-    channels that fetch private messages (their route is private-messaging-route's)."""
+    """Each driver channel's inbound-route names an access point of the DMS's endpoints,
+    resolved as the runtime's intake does: without it Interaction Server, and gsetup's
+    runtime, refuse the channel's interactions. ``covered``: the (DMS, channel) pairs a more
+    specific check reports on, as do the Facebook channels that fetch private messages
+    (their route is private-messaging-route's)."""
     for dms in snap.apps(DMS):
+        options: dict[str, dict[str, str]] = {}
+        for (section, key), option in dms.options.items():
+            options.setdefault(section, {})[key] = option.value
         for driver in ACCESS_POINTS:
             for section in driver_channels(dms, driver):
-                endpoint = first_endpoint(dms, section)
-                if endpoint is None or (dms.name, section) in covered or _private(dms, section):
+                if (dms.name, section) in covered or (
+                    driver == "facebook" and _private(dms, section)
+                ):
                     continue
-                dbid, access_point = endpoint
-                if (endpoints_section(int(dbid)), access_point) in dms.options:
-                    continue
-                queue = _inbound_queue(snap, driver)
-                option = f"endpoints:{dbid}/{access_point}"
-                yield Finding(
-                    "inbound-endpoint",
-                    "error",
-                    f"{dms.name} [{section}] inbound-route names {dbid}:{access_point}, but "
-                    f"{dms.name} has no [endpoints:{dbid}] {access_point}: the channel's "
-                    "interactions are refused (they have no queue to go to)",
-                    None
-                    if queue is None
-                    else command(snap, "options", "set", "--app", dms.name, option, queue),
-                )
+                try:
+                    endpoint_queue(dms.name, options, section)
+                except RouteError as exc:
+                    yield _unrouted(snap, dms, section, driver, str(exc))
+
+
+def _unrouted(
+    snap: Snapshot, dms: ConfiguredApplication, section: str, driver: str, reason: str
+) -> Finding:
+    """A channel without an endpoint, and the option that gives it the driver's inbound
+    queue when its inbound-route names a tenant and access point."""
+    endpoint = first_endpoint(dms, section)
+    queue = _inbound_queue(snap, driver)
+    fix = None
+    if endpoint is not None and queue is not None:
+        option = f"endpoints:{endpoint[0]}/{endpoint[1]}"
+        fix = command(snap, "options", "set", "--app", dms.name, option, queue)
+    return Finding(
+        "inbound-endpoint",
+        "error",
+        f"{reason}: the channel's interactions are refused (they have no queue to go to)",
+        fix,
+    )
 
 
 def _private(dms: ConfiguredApplication, section: str) -> bool:

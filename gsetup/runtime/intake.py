@@ -19,6 +19,7 @@ from gsetup.runtime.api import Accepted
 from gsetup.runtime.config import DMS_TYPE
 from gsetup.runtime.errors import IntakeError
 from gsetup.runtime.ids import new_id
+from gsetup.runtime.inbound_route import RouteError, endpoint_queue
 from gsetup.runtime.itx import custom_values, dumps
 from gsetup.runtime.merges import forget_text
 from gsetup.runtime.schema import NAME, interactions, outbox, ucs_interactions
@@ -114,23 +115,10 @@ def _check(ctx: EngineContext, app: AppConfig, body: Any, where: str) -> tuple[d
 
 
 def _route(ctx: EngineContext, app: AppConfig, channel: str, where: str) -> str:
-    section = app.options.get(channel)
-    if section is None:
-        raise IntakeError(422, f"{where}{app.name} has no channel section {quote_prefix(channel)}")
-    route = section.get("inbound-route", "").split(",")[0].strip()
-    dbid, _, access_point = route.partition(":")
-    if not access_point:
-        raise IntakeError(
-            422,
-            f"{where}{app.name} [{channel}] has no inbound-route (<tenant dbid>:<access point>)",
-        )
-    queue = app.options.get(f"endpoints:{dbid}", {}).get(access_point)
-    if queue is None:
-        raise IntakeError(
-            422,
-            f"{where}{app.name} [{channel}] inbound-route {route!r}: "
-            f"no {access_point!r} in [endpoints:{dbid}]",
-        )
+    try:
+        dbid, access_point, queue = endpoint_queue(app.name, app.options, channel)
+    except RouteError as exc:
+        raise IntakeError(422, f"{where}{exc}") from None
     if queue not in ctx.program.queues:
         raise IntakeError(
             422,
