@@ -10,7 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.dms_pair import CONTROL, Pair, running_pair
+from tests.dms_pair import CONTROL, Pair, driver_package, ok, running_pair
+from tests.helpers import run_cli
+
+ANSWERS = str(Path(__file__).resolve().parent.parent / "examples" / "driver-twitter.yaml")
 
 
 @pytest.fixture
@@ -53,3 +56,38 @@ def test_role_changes_want_the_control_token_and_a_valid_body(pair: Pair) -> Non
     done = _post(pair, "DMS_A", "/switchover", CONTROL["DMS_A"])  # the peer's token: its own
     assert done.status_code == 200, done.text
     assert pair.roles() == {"DMS_A": "backup", "DMS_B": "primary"}
+
+
+def test_a_failed_switchover_reports_the_pair_and_how_to_go_on(
+    pair: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DMS_B's control token changed after DMS_A started: DMS_B, restarted by the upgrade,
+    wants the new one and DMS_A sends the old one, so the switchover fails every time."""
+    new = driver_package(tmp_path / "twitter-2.0.0", "2.0.0")
+    monkeypatch.setenv("NEW_CONTROL", "control-DMS_B-rotated")
+    set_token = ("options", "set", "gsetup-dms/control-token", "--app", "DMS_B", "--secret")
+    ok(*set_token, "--value-env", "NEW_CONTROL")
+    upgrade = ("driver", "upgrade", "twitter", "--answers", ANSWERS, "--dms", "DMS_B")
+    upgrade += ("--package", str(new), "--yes")
+
+    failed = run_cli(*upgrade, "--json")
+    assert failed.exit_code == 1, failed.stderr
+    report = failed.json()
+    assert report["result"] == "failed"
+    assert [(s["action"], s["outcome"]) for s in report["steps"]][-1] == ("switchover", "failed")
+    after = {m["dms"]: (m["running"], m["role"], m["version"]) for m in report["after"]}
+    assert after == {"DMS_A": (True, "primary", "1.0.0"), "DMS_B": (True, "backup", "2.0.0")}
+    assert "run the same command again" in report["next_step"]
+    assert "--rollback" in report["next_step"]
+
+    text = run_cli(*upgrade)  # the same, as text: the pair observed and what next
+    assert text.exit_code == 1, text.stderr
+    assert "now DMS_A primary on 1.0.0, DMS_B backup on 2.0.0" in text.stdout, text.stdout
+    assert "unknown" not in text.stdout
+    assert "next: the switchover failed" in text.stdout and "--rollback" in text.stdout
+
+    # The step it names works: --rollback puts DMS_B back on 1.0.0, roles as they were.
+    undone = run_cli("driver", "upgrade", "twitter", "--dms", "DMS_B", "--rollback", "--yes")
+    assert undone.exit_code == 0, undone.stdout + undone.stderr
+    assert pair.versions() == {"DMS_A": "1.0.0", "DMS_B": "1.0.0"}
+    assert pair.roles() == {"DMS_A": "primary", "DMS_B": "backup"}

@@ -258,11 +258,13 @@ def _show_upgrade(report: UpgradeReport, *, show_all: bool) -> None:
         if report.problems:
             print_lines("The upgrade cannot start until this is fixed", report.problems)
         return
-    after = ", ".join(f"{m.name} {m.role} on {m.version}" for m in report.after)
+    after = ", ".join(m.summary() for m in report.after)
     print(
         f"{report.result}: the {report.driver} driver {report.from_version} -> "
-        f"{report.to_version}; now {after or 'unknown'}"
+        f"{report.to_version}; now {after}"
     )
+    if report.next_step:
+        print(f"next: {report.next_step}")
 
 
 @app.command("uninstall")

@@ -381,9 +381,14 @@ def _installed(ctx: Context, tenant: str, name: str, driver: Driver) -> InstallR
 def _after_failure(run: _Run, action: str, name: str) -> None:
     """A member's stop, install or start failed: give it its old version back and start it;
     the other member is not touched. A failed switchover changes nobody: it stays to be
-    resumed or rolled back."""
+    resumed or rolled back. Either way the report says how the pair is now."""
     run.report.result = "failed"
     if action not in ("stop", "install", "start"):
+        run.report.after = [state_of(m, run.driver) for m in run.members.values()]
+        run.report.next_step = (
+            f"the {action} failed and the roles are as shown: run the same command again to "
+            "retry it and finish the upgrade, or add --rollback to undo the upgrade"
+        )
         return
     try:
         _restore(run, run.members[name])
@@ -392,6 +397,10 @@ def _after_failure(run: _Run, action: str, name: str) -> None:
         # port taken): the journal stays, so that --rollback finishes once that is fixed.
         run.emit(StepReport("restore", name, "failed", str(exc)))
         run.report.after = [state_of(m, run.driver) for m in run.members.values()]
+        run.report.next_step = (
+            f"{name} did not start on its old version either: fix the cause, then add "
+            "--rollback to the same command to start it and finish undoing the upgrade"
+        )
         return
     run.record(run.journal.without(name))
     if not any(step.startswith("install:") for step in run.journal.done):

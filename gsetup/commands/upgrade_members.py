@@ -48,6 +48,15 @@ class MemberState:
     version: str | None
     detail: str = ""
 
+    def summary(self) -> str:
+        """As the report's last line shows it: role and version, or why there are none."""
+        if self.role is None:
+            why = "unreachable" if self.running else "not running"
+            return f"{self.name} {why}" + (f" ({self.detail})" if self.detail else "")
+        return f"{self.name} {self.role} on {self.version}" + (
+            "" if self.healthy else ", unhealthy"
+        )
+
     def to_json(self) -> dict[str, object]:
         """JSON-ready data."""
         return {

@@ -77,6 +77,7 @@ class UpgradeReport:
     plans: list[DriverResult] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     resumed: bool = False  # a half-done upgrade's journal was found
+    next_step: str = ""  # after a failure: how to go on
 
     def refusal(self) -> str:
         """Why the run refuses: the ``problems``, for the run's error and the dry run's."""
@@ -101,6 +102,7 @@ class UpgradeReport:
             "after": [m.to_json() for m in self.after],
             "steps": [s.to_json() for s in self.steps],
             "plans": [p.to_json() for p in self.plans],
+            "next_step": self.next_step,
         }
 
 
