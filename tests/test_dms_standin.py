@@ -224,3 +224,46 @@ def test_a_running_stand_in_follows_a_rotated_token_and_a_moved_intake(
         intake.kill()
         intake.wait(timeout=30)
     assert "old-T0ken" not in json.dumps(_health(port))
+
+
+def test_a_stand_in_started_without_an_intake_forwards_once_one_is_set(
+    tmp_path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No intake-url when it started: what it accepts waits, and the health says why; the
+    URL and token set later are read (within the 5 seconds of a re-read) and the spool is
+    forwarded without a restart. It never forwarded until restarted."""
+    port, intake_port = free_port(), free_port()
+    created = run_cli(
+        "app", "create", "DMS_1", "--type", "DigitalMessagingServer", "--host", "127.0.0.1",
+        "--port", str(port), "--working-dir", str(workdir),
+        "--start-cmd", f"{sys.executable} -m gsetup dms run --app DMS_1",
+    )  # fmt: skip
+    assert created.exit_code == 0, created.stderr
+    assert run_cli("app", "start", "DMS_1", "--wait").exit_code == 0
+    pid = (workdir / "gsetup-app.pid").read_text()
+    inbound = f"http://127.0.0.1:{port}/interactions"
+    accepted = httpx.post(inbound, json={"channel": "twitter", "external_id": "n-1"})
+    assert accepted.status_code == 202
+    health = _wait_health(port, lambda h: "intake-url is not set" in h["intake_error"], "no url")
+    assert health["intake"] is None and health["spooled"] == 1
+
+    record = tmp_path / "intake.jsonl"
+    command = [sys.executable, "-m", "tests.intake_receiver", str(record), TOKEN, str(intake_port)]
+    intake = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=Path(__file__).parent.parent)
+    try:
+        url = f"http://127.0.0.1:{intake_port}/interactions"
+        monkeypatch.setenv("TEST_INTAKE_TOKEN", TOKEN)
+        for args in (
+            ("gsetup-runtime/intake-url", url),
+            ("gsetup-runtime/intake-token", "--secret", "--value-env", "TEST_INTAKE_TOKEN"),
+        ):
+            assert run_cli("options", "set", *args, "--app", "DMS_1").exit_code == 0
+        health = _wait_health(port, lambda h: h["spooled"] == 0, "intake set later")
+        assert health["forwarded"] == 1 and health["intake"] == url
+        assert health["intake_error"] == ""
+        received = httpx.get(f"http://127.0.0.1:{intake_port}/received", timeout=5).json()
+        assert [item["external_id"] for item in received["received"]] == ["n-1"]
+    finally:
+        intake.kill()
+        intake.wait(timeout=30)
+    assert (workdir / "gsetup-app.pid").read_text() == pid  # the same process: no restart

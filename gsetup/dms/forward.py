@@ -4,8 +4,8 @@ The intake is idempotent on (channel, external id), so a forward that is retried
 answer was lost is not duplicated. An interaction is dropped from the spool only once the
 intake took it (2xx) or already had it (409); one it refuses for good (another 4xx) is set
 aside in ``rejected/``; anything else (unreachable, 5xx, a refused token) is retried, and
-makes it read the intake's URL and token again (a rotated token, a moved runtime are
-followed without a restart).
+makes it read the intake's URL and token again (a rotated token, a moved runtime, an
+intake set only after the stand-in started are followed without a restart).
 """
 
 from __future__ import annotations
@@ -77,6 +77,10 @@ class Forwarder(threading.Thread):
 
     def _forward(self, client: httpx.Client, path: Path) -> bool:
         import httpx
+
+        if not self.url:
+            self.last_error = "no intake: [gsetup-runtime] intake-url is not set"
+            return False
 
         try:
             headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}

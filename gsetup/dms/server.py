@@ -207,18 +207,17 @@ class DmsService:
         @asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
             self.check_peer()
-            if self.settings.intake_url:
-                self.forwarder = Forwarder(
-                    self.spool,
-                    self.settings.intake_url,
-                    self.settings.intake_token,
-                    self.reread_intake,
-                )
-                self.forwarder.start()
+            # Started without an intake too: it reads one set later from the configuration.
+            self.forwarder = Forwarder(
+                self.spool,
+                self.settings.intake_url,
+                self.settings.intake_token,
+                self.reread_intake,
+            )
+            self.forwarder.start()
             yield
-            if self.forwarder is not None:
-                self.forwarder.halt.set()
-                self.forwarder.join(timeout=10)
+            self.forwarder.halt.set()
+            self.forwarder.join(timeout=10)
 
         routes = [
             Route("/health", self.health, methods=["GET"]),
