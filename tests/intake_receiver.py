@@ -3,7 +3,8 @@ it is sent, once per (channel, external id), as the runtime's intake will.
 
 Usage: python -m tests.intake_receiver RECORD_FILE TOKEN [PORT]
 Prints its port on stdout, then serves ``POST /interactions`` (201 new, 200 already had it,
-401 wrong token) and ``GET /received`` (the recorded interactions) until SIGTERM.
+401 wrong token, 422 for an external id starting with ``refuse-``) and ``GET /received``
+(the recorded interactions) until SIGTERM.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ def main(record: Path, token: str, port: int = 0) -> None:
                 self._answer(401, {"error": "bad token"})
                 return
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if body["external_id"].startswith("refuse-"):  # as the runtime refuses for good
+                self._answer(422, {"error": f"{body['channel']}: no such channel section"})
+                return
             key = (body["channel"], body["external_id"])
             with lock:
                 new = key not in seen

@@ -171,6 +171,15 @@ def _broken_driver_makes_it_unhealthy(workdir: Path, port: int, inbound: str) ->
     assert status["running"] and not status["healthy"]
 
 
+def _create_dms(port: int, workdir: Path) -> None:
+    created = run_cli(
+        "app", "create", "DMS_1", "--type", "DigitalMessagingServer", "--host", "127.0.0.1",
+        "--port", str(port), "--working-dir", str(workdir),
+        "--start-cmd", f"{sys.executable} -m gsetup dms run --app DMS_1",
+    )  # fmt: skip
+    assert created.exit_code == 0, created.stderr
+
+
 def _wait_health(port: int, done: Any, what: str) -> dict[str, Any]:
     deadline = time.monotonic() + 30
     while not done(health := _health(port)):
@@ -186,12 +195,7 @@ def test_a_running_stand_in_follows_a_rotated_token_and_a_moved_intake(
     --rotate`, a runtime moved): it forwards with the new ones, without a restart. It kept
     sending the old ones until restarted: the spool waited, 401 after 401."""
     port, intake_port, nobody = free_port(), free_port(), free_port()
-    created = run_cli(
-        "app", "create", "DMS_1", "--type", "DigitalMessagingServer", "--host", "127.0.0.1",
-        "--port", str(port), "--working-dir", str(workdir),
-        "--start-cmd", f"{sys.executable} -m gsetup dms run --app DMS_1",
-    )  # fmt: skip
-    assert created.exit_code == 0, created.stderr
+    _create_dms(port, workdir)
 
     def set_intake(url: str, token: str) -> None:
         monkeypatch.setenv("TEST_INTAKE_TOKEN", token)
@@ -233,12 +237,7 @@ def test_a_stand_in_started_without_an_intake_forwards_once_one_is_set(
     URL and token set later are read (within the 5 seconds of a re-read) and the spool is
     forwarded without a restart. It never forwarded until restarted."""
     port, intake_port = free_port(), free_port()
-    created = run_cli(
-        "app", "create", "DMS_1", "--type", "DigitalMessagingServer", "--host", "127.0.0.1",
-        "--port", str(port), "--working-dir", str(workdir),
-        "--start-cmd", f"{sys.executable} -m gsetup dms run --app DMS_1",
-    )  # fmt: skip
-    assert created.exit_code == 0, created.stderr
+    _create_dms(port, workdir)
     assert run_cli("app", "start", "DMS_1", "--wait").exit_code == 0
     pid = (workdir / "gsetup-app.pid").read_text()
     inbound = f"http://127.0.0.1:{port}/interactions"
@@ -267,3 +266,44 @@ def test_a_stand_in_started_without_an_intake_forwards_once_one_is_set(
         intake.kill()
         intake.wait(timeout=30)
     assert (workdir / "gsetup-app.pid").read_text() == pid  # the same process: no restart
+
+
+def test_refused_interactions_are_counted_with_the_last_reason(
+    tmp_path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interaction the intake refuses for good (422) is set aside in rejected/: the health
+    counts it and gives the intake's reason, after a later success (which clears
+    intake_error) and after a restart too. It was not in the health at all."""
+    port, intake_port = free_port(), free_port()
+    _create_dms(port, workdir)
+    url = f"http://127.0.0.1:{intake_port}/interactions"
+    monkeypatch.setenv("TEST_INTAKE_TOKEN", TOKEN)
+    for args in (
+        ("gsetup-runtime/intake-url", url),
+        ("gsetup-runtime/intake-token", "--secret", "--value-env", "TEST_INTAKE_TOKEN"),
+    ):
+        assert run_cli("options", "set", *args, "--app", "DMS_1").exit_code == 0
+    assert run_cli("app", "start", "DMS_1", "--wait").exit_code == 0
+    inbound = f"http://127.0.0.1:{port}/interactions"
+    for external_id in ("refuse-1", "ok-1"):
+        accepted = httpx.post(inbound, json={"channel": "shop", "external_id": external_id})
+        assert accepted.status_code == 202
+    record = tmp_path / "intake.jsonl"
+    command = [sys.executable, "-m", "tests.intake_receiver", str(record), TOKEN, str(intake_port)]
+    intake = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=Path(__file__).parent.parent)
+    try:
+        health = _wait_health(port, lambda h: h["spooled"] == 0, "forwarded")
+    finally:
+        intake.kill()
+        intake.wait(timeout=30)
+    assert health["forwarded"] == 1 and health["intake_error"] == ""  # ok-1 went through
+    assert health["rejected"] == 1
+    assert health["last_rejection"] == f"{url}: HTTP 422: shop: no such channel section"
+    rejected = workdir / "gsetup-dms-spool/rejected"
+    assert [json.loads(p.read_text())["external_id"] for p in rejected.glob("*.json")] == [
+        "refuse-1"
+    ]
+    assert TOKEN not in json.dumps(health)
+    assert run_cli("app", "restart", "DMS_1", "--wait").exit_code == 0
+    again = _health(port)
+    assert (again["rejected"], again["last_rejection"]) == (1, health["last_rejection"])

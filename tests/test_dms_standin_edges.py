@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gsetup.dms.outbound import OUTBOUND_FILE, OutboundLog
-from gsetup.dms.spool import REJECTED_DIR, Spool
+from gsetup.dms.spool import REASON_SUFFIX, REJECTED_DIR, Spool
 from gsetup.errors import BadInputError
 from tests.helpers import free_port, run_cli
 
@@ -41,9 +41,10 @@ def test_message_texts_are_written_for_the_owner_only(tmp_path: Path) -> None:
     OutboundLog(tmp_path).record({"key": "k-1", "channel": "c", "method": "SendMessage"})
     spool = Spool(tmp_path)
     spooled = spool.directory / spool.put({"text": "hello"})
-    spool.reject(spooled)
+    spool.reject(spooled, "HTTP 422: a reason that may quote the text")
     assert stat.S_IMODE((tmp_path / OUTBOUND_FILE).stat().st_mode) == 0o600
-    assert stat.S_IMODE((spool.directory / REJECTED_DIR / spooled.name).stat().st_mode) == 0o600
+    for name in (spooled.name, f"{spooled.stem}{REASON_SUFFIX}"):
+        assert stat.S_IMODE((spool.directory / REJECTED_DIR / name).stat().st_mode) == 0o600
     assert stat.S_IMODE(spool.directory.stat().st_mode) == 0o700
     assert stat.S_IMODE((spool.directory / REJECTED_DIR).stat().st_mode) == 0o700
 

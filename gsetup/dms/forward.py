@@ -97,6 +97,16 @@ class Forwarder(threading.Thread):
             return True
         self.last_error = f"{self.url}: HTTP {answer.status_code}"
         if 400 <= answer.status_code < 500 and answer.status_code not in _KEEP_AND_RETRY:
-            self.spool.reject(path)
+            self.spool.reject(path, f"{self.last_error}: {_reason(answer)}")
             return True
         return False
+
+
+def _reason(answer: httpx.Response) -> str:
+    """The intake's ``{"error": reason}``, else the start of what it answered."""
+    try:
+        data = answer.json()
+    except ValueError:
+        data = None
+    reason = data.get("error") if isinstance(data, dict) else None
+    return str(reason)[:500] if reason else answer.text[:200]

@@ -63,6 +63,7 @@ class DmsService:
     def health_document(self) -> dict[str, Any]:
         """Role, drivers and versions, health, and how far forwarding is."""
         forwarder = self.forwarder
+        rejected, last_rejection = self.spool.rejections()
         return {
             "app": self.settings.app,
             **self.role.to_json(),
@@ -74,6 +75,8 @@ class DmsService:
             "intake": (forwarder.url if forwarder else self.settings.intake_url) or None,
             "forwarded": forwarder.forwarded if forwarder else 0,
             "intake_error": forwarder.last_error if forwarder else "",
+            "rejected": rejected,
+            "last_rejection": last_rejection,
         }
 
     def _refusal(self) -> str:

@@ -18,6 +18,7 @@ from gsetup.fileio import private, sync_directory
 
 SPOOL_DIR = "gsetup-dms-spool"
 REJECTED_DIR = "rejected"
+REASON_SUFFIX = ".reason"
 
 
 class Spool:
@@ -51,8 +52,18 @@ class Spool:
         """Forget a forwarded interaction."""
         path.unlink(missing_ok=True)
 
-    def reject(self, path: Path) -> None:
-        """Set aside an interaction the runtime refused for good (kept for people to look at)."""
+    def reject(self, path: Path, reason: str) -> None:
+        """Set aside an interaction the runtime refused for good (kept for people to look at),
+        with why beside it."""
         rejected = self.directory / REJECTED_DIR
         rejected.mkdir(mode=0o700, exist_ok=True)
+        with open(rejected / f"{path.stem}{REASON_SUFFIX}", "w", opener=private) as out:
+            out.write(reason + "\n")
         os.replace(path, rejected / path.name)
+
+    def rejections(self) -> tuple[int, str]:
+        """How many interactions were set aside, and why the last one was ("" when none)."""
+        rejected = self.directory / REJECTED_DIR
+        count = len(list(rejected.glob("[0-9]*.json")))
+        reasons = sorted(rejected.glob(f"[0-9]*{REASON_SUFFIX}"))
+        return count, reasons[-1].read_text().strip() if reasons else ""
