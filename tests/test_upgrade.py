@@ -355,6 +355,32 @@ def test_an_upgraded_member_that_died_is_started_again_before_it_is_relied_on(
     ]
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_rollback_after_the_new_primary_died_restores_the_original_roles(
+    pair: Pair, tmp_path: Path
+) -> None:
+    """gsetup killed after the switchover, then the upgraded new primary (DMS_B) killed:
+    --rollback starts it on its old version, and hands the primary role back to DMS_A, the
+    primary before the upgrade (DMS_B came back primary from its role file)."""
+    new = driver_package(tmp_path / "twitter-2.0.0", "2.0.0")
+    assert "[4/7] switchover DMS_B: done" in _killed_after("switchover:DMS_B", new)
+    assert pair.roles() == {"DMS_A": "backup", "DMS_B": "primary"}
+    os.killpg(int(_pid(pair, "DMS_B").split()[0]), signal.SIGKILL)
+    result = run_cli(*UPGRADE, "--rollback", "--yes", "--json")
+    assert result.exit_code == 0, result.stderr
+    report = result.json()
+    assert report["result"] == "restored"
+    assert pair.versions() == {"DMS_A": "1.0.0", "DMS_B": "1.0.0"}
+    assert pair.roles() == {"DMS_A": "primary", "DMS_B": "backup"}
+    assert [(m["dms"], m["running"], m["role"]) for m in report["after"]] == [
+        ("DMS_A", True, "primary"),
+        ("DMS_B", True, "backup"),
+    ]
+    assert ("switchover", "DMS_A", "done") in [
+        (s["action"], s["dms"], s["outcome"]) for s in report["steps"]
+    ]
+
+
 def _journal_holder() -> str | None:
     options = run_cli("app", "show", "DMS_A", "--json").json()["options"]
     holder = options.get("gsetup-upgrade-twitter", {}).get("holder")

@@ -478,10 +478,24 @@ def _rollback(
     for member in members.values():
         _ensure_running(run, member)
         drop_aside(member)
+    _restore_roles(run)
     clear_journal(ctx, run.journal, progress.notice)
     report.result = "restored"
     report.after = [state_of(m, request.driver) for m in members.values()]
     return report
+
+
+def _restore_roles(run: _Run) -> None:
+    """The primary before the upgrade (last in its order) primary again: a member restarted
+    takes the role it last had from its role file, so an upgraded primary that died came
+    back primary."""
+    if len(run.journal.order) != 2:
+        return
+    backup, primary = (run.members[name] for name in run.journal.order)
+    if state_of(primary, run.driver).role == "primary":
+        return
+    switch_over(backup, primary, run.driver, run.request.timeout)
+    run.emit(StepReport("switchover", primary.name, "done", f"{primary.name} is primary"))
 
 
 def _ensure_running(run: _Run, member: Member) -> None:
