@@ -58,6 +58,8 @@ def test_role_changes_want_the_control_token_and_a_valid_body(pair: Pair) -> Non
     assert pair.roles() == {"DMS_A": "backup", "DMS_B": "primary"}
 
 
+# Process control, as the other kill and failure scenarios of upgrades (tests/test_upgrade.py).
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_failed_switchover_reports_the_pair_and_how_to_go_on(
     pair: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

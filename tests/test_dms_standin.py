@@ -230,6 +230,7 @@ def test_a_running_stand_in_follows_a_rotated_token_and_a_moved_intake(
     assert "old-T0ken" not in json.dumps(_health(port))
 
 
+@SQLITE_ONLY  # the forwarder's reading of the database runs on both in the test above
 def test_a_stand_in_started_without_an_intake_forwards_once_one_is_set(
     tmp_path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -268,6 +269,7 @@ def test_a_stand_in_started_without_an_intake_forwards_once_one_is_set(
     assert (workdir / "gsetup-app.pid").read_text() == pid  # the same process: no restart
 
 
+@SQLITE_ONLY  # the spool and its health are files: the same on both backends
 def test_refused_interactions_are_counted_with_the_last_reason(
     tmp_path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
