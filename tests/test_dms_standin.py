@@ -131,11 +131,27 @@ def test_docs_examples_then_spool_forwarding_outbound_and_a_broken_driver(
     _broken_driver_makes_it_unhealthy(workdir, port, inbound)
 
 
-def _start_intake_and_drain(tmp_path: Path, intake_port: int, port: int) -> list[dict[str, Any]]:
+def _set_intake(monkeypatch: pytest.MonkeyPatch, url: str, token: str) -> None:
+    """DMS_1's intake URL and token, as an operator sets them (the token a secret)."""
+    monkeypatch.setenv("TEST_INTAKE_TOKEN", token)
+    for args in (
+        ("gsetup-runtime/intake-url", url),
+        ("gsetup-runtime/intake-token", "--secret", "--value-env", "TEST_INTAKE_TOKEN"),
+    ):
+        assert run_cli("options", "set", *args, "--app", "DMS_1").exit_code == 0
+
+
+def _start_intake(tmp_path: Path, intake_port: int) -> subprocess.Popen[bytes]:
+    """The test intake (tests/intake_receiver.py) on 127.0.0.1:``intake_port``; the caller
+    kills it."""
     record = tmp_path / "intake.jsonl"
     command = [sys.executable, "-m", "tests.intake_receiver", str(record), TOKEN, str(intake_port)]
     root = Path(__file__).resolve().parent.parent
-    intake = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=root)
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=root)
+
+
+def _start_intake_and_drain(tmp_path: Path, intake_port: int, port: int) -> list[dict[str, Any]]:
+    intake = _start_intake(tmp_path, intake_port)
     try:
         deadline = time.monotonic() + 60
         while _health(port)["spooled"]:
@@ -197,29 +213,18 @@ def test_a_running_stand_in_follows_a_rotated_token_and_a_moved_intake(
     port, intake_port, nobody = free_port(), free_port(), free_port()
     _create_dms(port, workdir)
 
-    def set_intake(url: str, token: str) -> None:
-        monkeypatch.setenv("TEST_INTAKE_TOKEN", token)
-        for args in (
-            ("gsetup-runtime/intake-url", url),
-            ("gsetup-runtime/intake-token", "--secret", "--value-env", "TEST_INTAKE_TOKEN"),
-        ):
-            assert run_cli("options", "set", *args, "--app", "DMS_1").exit_code == 0
-
-    set_intake(f"http://127.0.0.1:{nobody}/interactions", "old-T0ken")
+    _set_intake(monkeypatch, f"http://127.0.0.1:{nobody}/interactions", "old-T0ken")
     assert run_cli("app", "start", "DMS_1", "--wait").exit_code == 0
     inbound = f"http://127.0.0.1:{port}/interactions"
     accepted = httpx.post(inbound, json={"channel": "twitter", "external_id": "r-1"})
     assert accepted.status_code == 202
-    record = tmp_path / "intake.jsonl"
-    command = [sys.executable, "-m", "tests.intake_receiver", str(record), TOKEN, str(intake_port)]
-    root = Path(__file__).resolve().parent.parent
-    intake = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=root)
+    intake = _start_intake(tmp_path, intake_port)
     try:
         url = f"http://127.0.0.1:{intake_port}/interactions"
-        set_intake(url, "old-T0ken")  # the runtime moved; the token not rotated yet
+        _set_intake(monkeypatch, url, "old-T0ken")  # the runtime moved; the token not rotated yet
         health = _wait_health(port, lambda h: "HTTP 401" in h["intake_error"], "moved intake")
         assert health["intake"] == url and health["spooled"] == 1
-        set_intake(url, TOKEN)  # rotated
+        _set_intake(monkeypatch, url, TOKEN)  # rotated
         health = _wait_health(port, lambda h: h["spooled"] == 0, "rotated token")
         assert health["forwarded"] == 1 and health["intake_error"] == ""
         received = httpx.get(f"http://127.0.0.1:{intake_port}/received", timeout=5).json()
@@ -247,17 +252,10 @@ def test_a_stand_in_started_without_an_intake_forwards_once_one_is_set(
     health = _wait_health(port, lambda h: "intake-url is not set" in h["intake_error"], "no url")
     assert health["intake"] is None and health["spooled"] == 1
 
-    record = tmp_path / "intake.jsonl"
-    command = [sys.executable, "-m", "tests.intake_receiver", str(record), TOKEN, str(intake_port)]
-    intake = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=Path(__file__).parent.parent)
+    intake = _start_intake(tmp_path, intake_port)
     try:
         url = f"http://127.0.0.1:{intake_port}/interactions"
-        monkeypatch.setenv("TEST_INTAKE_TOKEN", TOKEN)
-        for args in (
-            ("gsetup-runtime/intake-url", url),
-            ("gsetup-runtime/intake-token", "--secret", "--value-env", "TEST_INTAKE_TOKEN"),
-        ):
-            assert run_cli("options", "set", *args, "--app", "DMS_1").exit_code == 0
+        _set_intake(monkeypatch, url, TOKEN)
         health = _wait_health(port, lambda h: h["spooled"] == 0, "intake set later")
         assert health["forwarded"] == 1 and health["intake"] == url
         assert health["intake_error"] == ""
@@ -279,20 +277,13 @@ def test_refused_interactions_are_counted_with_the_last_reason(
     port, intake_port = free_port(), free_port()
     _create_dms(port, workdir)
     url = f"http://127.0.0.1:{intake_port}/interactions"
-    monkeypatch.setenv("TEST_INTAKE_TOKEN", TOKEN)
-    for args in (
-        ("gsetup-runtime/intake-url", url),
-        ("gsetup-runtime/intake-token", "--secret", "--value-env", "TEST_INTAKE_TOKEN"),
-    ):
-        assert run_cli("options", "set", *args, "--app", "DMS_1").exit_code == 0
+    _set_intake(monkeypatch, url, TOKEN)
     assert run_cli("app", "start", "DMS_1", "--wait").exit_code == 0
     inbound = f"http://127.0.0.1:{port}/interactions"
     for external_id in ("refuse-1", "ok-1"):
         accepted = httpx.post(inbound, json={"channel": "shop", "external_id": external_id})
         assert accepted.status_code == 202
-    record = tmp_path / "intake.jsonl"
-    command = [sys.executable, "-m", "tests.intake_receiver", str(record), TOKEN, str(intake_port)]
-    intake = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=Path(__file__).parent.parent)
+    intake = _start_intake(tmp_path, intake_port)
     try:
         health = _wait_health(port, lambda h: h["spooled"] == 0, "forwarded")
     finally:
