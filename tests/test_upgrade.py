@@ -249,6 +249,10 @@ def _steps(report: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def _rollback_restores_both(pair: Pair, steps: list[str]) -> None:
+    planned = run_cli(*UPGRADE, "--rollback", "--dry-run", "--json")
+    assert planned.exit_code == 0, planned.stderr
+    assert [f"{action} {dms}" for action, dms, _ in _steps(planned.json())] == steps
+    assert {outcome for _, _, outcome in _steps(planned.json())} == {"planned"}
     result = run_cli(*UPGRADE, "--rollback", "--yes", "--json")
     assert result.exit_code == 0, result.stderr
     assert result.json()["result"] == "restored"
@@ -361,11 +365,19 @@ def test_a_rollback_after_the_new_primary_died_restores_the_original_roles(
 ) -> None:
     """gsetup killed after the switchover, then the upgraded new primary (DMS_B) killed:
     --rollback starts it on its old version, and hands the primary role back to DMS_A, the
-    primary before the upgrade (DMS_B came back primary from its role file)."""
+    primary before the upgrade (DMS_B came back primary from its role file). Its dry run
+    lists that switchover too (it listed the restore only)."""
     new = driver_package(tmp_path / "twitter-2.0.0", "2.0.0")
     assert "[4/7] switchover DMS_B: done" in _killed_after("switchover:DMS_B", new)
     assert pair.roles() == {"DMS_A": "backup", "DMS_B": "primary"}
     os.killpg(int(_pid(pair, "DMS_B").split()[0]), signal.SIGKILL)
+    planned = run_cli(*UPGRADE, "--rollback", "--dry-run", "--json")
+    assert planned.exit_code == 0, planned.stderr
+    assert _steps(planned.json()) == [
+        ("restore", "DMS_B", "planned"),
+        ("switchover", "DMS_A", "planned"),
+    ]
+    assert pair.roles() == {"DMS_A": "backup", "DMS_B": None}  # the dry run changed nothing
     result = run_cli(*UPGRADE, "--rollback", "--yes", "--json")
     assert result.exit_code == 0, result.stderr
     report = result.json()
@@ -376,9 +388,7 @@ def test_a_rollback_after_the_new_primary_died_restores_the_original_roles(
         ("DMS_A", True, "primary"),
         ("DMS_B", True, "backup"),
     ]
-    assert ("switchover", "DMS_A", "done") in [
-        (s["action"], s["dms"], s["outcome"]) for s in report["steps"]
-    ]
+    assert _steps(report) == [("restore", "DMS_B", "done"), ("switchover", "DMS_A", "done")]
 
 
 def _journal_holder() -> str | None:

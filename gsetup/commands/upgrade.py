@@ -464,7 +464,7 @@ def _rollback(
         key=lambda m: roles[m.name] == "primary",
     )
     if request.dry_run:
-        report.steps = [StepReport("restore", m.name, "planned") for m in upgraded]
+        report.steps = _rollback_steps(journal, upgraded, roles)
         return report
     run.record(run.journal)  # claimed before the first change
     for member in upgraded:
@@ -483,6 +483,25 @@ def _rollback(
     report.result = "restored"
     report.after = [state_of(m, request.driver) for m in members.values()]
     return report
+
+
+def _rollback_steps(
+    journal: Journal, upgraded: list[Member], roles: dict[str, str | None]
+) -> list[StepReport]:
+    """The dry run of :func:`_rollback` from the roles now: a primary hands over before its
+    restore, and the primary before the upgrade gets its role back at the end. A member down
+    now (role unknown) is taken as not primary, so that switchover is listed."""
+    roles = dict(roles)
+    steps = []
+    for member in upgraded:
+        other = next((name for name in roles if name != member.name), None)
+        if other is not None and roles[member.name] == "primary":
+            steps.append(StepReport("switchover", other, "planned"))
+            roles[member.name], roles[other] = "backup", "primary"
+        steps.append(StepReport("restore", member.name, "planned"))
+    if len(journal.order) == 2 and roles[journal.order[1]] != "primary":
+        steps.append(StepReport("switchover", journal.order[1], "planned"))
+    return steps
 
 
 def _restore_roles(run: _Run) -> None:
