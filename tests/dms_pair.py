@@ -159,9 +159,10 @@ def install_twitter(name: str, port: int, package: Path) -> None:
 
 
 @contextmanager
-def running_pair(root: Path, monkeypatch: Any) -> Iterator[Pair]:
-    """Create, install (twitter 1.0.0) and start the pair; start the intake receiver; stop
-    them all at the end."""
+def running_pair(root: Path, monkeypatch: Any, *, control: bool = True) -> Iterator[Pair]:
+    """Create, install (twitter 1.0.0) and start the pair (with the control tokens of
+    :data:`CONTROL` unless not ``control``); start the intake receiver; stop them all at
+    the end."""
     hub_secrets(monkeypatch)
     intake = subprocess.Popen(
         [sys.executable, "-m", "tests.intake_receiver", str(root / "intake.jsonl"), TOKEN],
@@ -175,7 +176,7 @@ def running_pair(root: Path, monkeypatch: Any) -> Iterator[Pair]:
     try:
         pair.intake_port = int(intake.stdout.readline())
         driver_package(pair.old, "1.0.0")
-        _create_members(pair)
+        _create_members(pair, control)
         for name in MEMBERS:
             ok("app", "start", name, "--wait", "--timeout", "60")
         yield pair
@@ -183,7 +184,7 @@ def running_pair(root: Path, monkeypatch: Any) -> Iterator[Pair]:
         pair.close()
 
 
-def _create_members(pair: Pair) -> None:
+def _create_members(pair: Pair, control: bool) -> None:
     """Both applications with their options in one apply (what `gsetup app create` and
     `gsetup options set` would do one by one), then the driver on each through the CLI."""
     from gsetup.configdb.database import open_database
@@ -207,8 +208,9 @@ def _create_members(pair: Pair) -> None:
                 f"http://127.0.0.1:{pair.intake_port}/interactions"
             ),
             ("gsetup-runtime", "intake-token"): OptionValue(TOKEN, secret=True),
-            ("gsetup-dms", "control-token"): OptionValue(CONTROL[name], secret=True),
         }
+        if control:
+            options["gsetup-dms", "control-token"] = OptionValue(CONTROL[name], secret=True)
         state.add(DesiredObject("application", f"Applications/{name}", attrs, options))
     apply_state(open_database(os.environ["GSETUP_DB"]).engine, state, Operation("test", "t"))
     for name in MEMBERS:

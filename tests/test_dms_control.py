@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.dms_pair import CONTROL, Pair, driver_package, ok, running_pair
-from tests.helpers import run_cli
+from tests.dms_pair import CONTROL, MEMBERS, Pair, driver_package, ok, running_pair
+from tests.helpers import free_port, run_cli
+from tests.test_dms_tokens import control_option
 
 ANSWERS = str(Path(__file__).resolve().parent.parent / "examples" / "driver-twitter.yaml")
 
@@ -60,15 +61,14 @@ def test_role_changes_want_the_control_token_and_a_valid_body(pair: Pair) -> Non
 
 # Process control, as the other kill and failure scenarios of upgrades (tests/test_upgrade.py).
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_a_failed_switchover_reports_the_pair_and_how_to_go_on(
-    pair: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """DMS_B's control token changed after DMS_A started: DMS_B, restarted by the upgrade,
-    wants the new one and DMS_A sends the old one, so the switchover fails every time."""
+def test_a_failed_switchover_reports_the_pair_and_how_to_go_on(pair: Pair, tmp_path: Path) -> None:
+    """DMS_B moved to another port after DMS_A started: DMS_A asks the old one to take
+    over, so the switchover fails every time."""
     new = driver_package(tmp_path / "twitter-2.0.0", "2.0.0")
-    monkeypatch.setenv("NEW_CONTROL", "control-DMS_B-rotated")
-    set_token = ("options", "set", "gsetup-dms/control-token", "--app", "DMS_B", "--secret")
-    ok(*set_token, "--value-env", "NEW_CONTROL")
+    pair.ports["DMS_B"] = free_port()
+    ok("app", "update", "DMS_B", "--port", str(pair.ports["DMS_B"]))
+    ok("app", "restart", "DMS_B", "--wait", "--timeout", "60")
+    assert pair.roles() == {"DMS_A": "primary", "DMS_B": "backup"}
     upgrade = ("driver", "upgrade", "twitter", "--answers", ANSWERS, "--dms", "DMS_B")
     upgrade += ("--package", str(new), "--yes")
 
@@ -93,3 +93,71 @@ def test_a_failed_switchover_reports_the_pair_and_how_to_go_on(
     assert undone.exit_code == 0, undone.stdout + undone.stderr
     assert pair.versions() == {"DMS_A": "1.0.0", "DMS_B": "1.0.0"}
     assert pair.roles() == {"DMS_A": "primary", "DMS_B": "backup"}
+
+
+@pytest.fixture
+def pair_without_tokens(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Pair]:
+    """DMS_A (primary) and DMS_B (backup), running without control tokens."""
+    with running_pair(tmp_path, monkeypatch, control=False) as started:
+        yield started
+
+
+# One real pair for what `gsetup dms token` does to running stand-ins (SQLite: the commands'
+# rows are tested on both backends in tests/test_dms_tokens.py).
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_tokens_made_by_dms_token_count_at_once_in_a_running_pair(
+    pair_without_tokens: Pair, db_url: str, tmp_path: Path
+) -> None:
+    """A pair without control tokens: the upgrade is refused, naming the command that makes
+    them; once made with it, the running members take them (DMS_A, never restarted before
+    the switchover, wants its new token and sends DMS_B's), and the upgrade succeeds. A
+    token rotated or revoked on a running member counts at once too."""
+    pair = pair_without_tokens
+    new = driver_package(tmp_path / "twitter-2.0.0", "2.0.0")
+    upgrade = ("driver", "upgrade", "twitter", "--answers", ANSWERS, "--dms", "DMS_B")
+    upgrade += ("--package", str(new), "--yes", "--json")
+    refused = run_cli(*upgrade)
+    assert refused.exit_code == 2, refused.stderr
+    for name in MEMBERS:
+        assert (
+            f"{name} has no [gsetup-dms] control-token, which a switchover needs: "
+            f"gsetup dms token create --app {name}"
+        ) in refused.stderr
+    assert _post(pair, "DMS_A", "/switchover", "guess").status_code == 403
+
+    for name in MEMBERS:
+        ok("dms", "token", "create", "--app", name)
+    tokens = {name: control_option(db_url, name) for name in MEMBERS}
+    assert all(token is not None and token[1] for token in tokens.values())
+    done = run_cli(*upgrade)
+    assert done.exit_code == 0, done.stdout + done.stderr
+    # Step 4, asked of DMS_A as it started: without a token, and its peer's unknown to it.
+    assert done.json()["steps"][3]["action"] == "switchover"
+    assert pair.versions() == {"DMS_A": "2.0.0", "DMS_B": "2.0.0"}
+    assert pair.roles() == {"DMS_A": "backup", "DMS_B": "primary"}
+
+    # Rotated on the running primary: the old token is refused, the new one switches over.
+    old = tokens["DMS_B"]
+    assert old is not None
+    ok("dms", "token", "create", "--app", "DMS_B", "--rotate")
+    rotated = control_option(db_url, "DMS_B")
+    assert rotated is not None
+    assert _post(pair, "DMS_B", "/switchover", old[0]).status_code == 401
+    assert pair.roles() == {"DMS_A": "backup", "DMS_B": "primary"}
+    switched = _post(pair, "DMS_B", "/switchover", rotated[0])
+    assert switched.status_code == 200, switched.text
+    assert pair.roles() == {"DMS_A": "primary", "DMS_B": "backup"}
+
+    # Revoked: role changes are refused at once.
+    ok("dms", "token", "revoke", "--app", "DMS_A", "--yes")
+    token_a = tokens["DMS_A"]
+    assert token_a is not None
+    revoked = _post(pair, "DMS_A", "/switchover", token_a[0])
+    assert revoked.status_code == 403, revoked.text
+    assert "DMS_A has no [gsetup-dms] control-token" in revoked.json()["error"]
+    assert pair.roles() == {"DMS_A": "primary", "DMS_B": "backup"}
+    logs = "".join((pair.working(name) / "gsetup-app.log").read_text() for name in MEMBERS)
+    for token in (*tokens.values(), rotated):
+        assert token is not None and token[0] not in logs

@@ -7,12 +7,28 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from gsetup.cli.common import DEFAULT_TENANT, TENANT_HELP, open_context
+from gsetup.cli.common import (
+    DEFAULT_TENANT,
+    DETAILED_HELP,
+    DRY_RUN_HELP,
+    JSON_HELP,
+    TENANT_HELP,
+    YES_HELP,
+    confirmation,
+    finish_plan,
+    open_context,
+)
 
 if TYPE_CHECKING:
     from gsetup.dms.settings import DmsSettings
 
 app = typer.Typer(help="Digital Messaging Server stand-in (tests, labs, upgrade drills).")
+token_app = typer.Typer(
+    help="Control tokens: what a switchover of a DMS pair must present to its members.",
+    no_args_is_help=True,
+)
+app.add_typer(token_app, name="token")
+APP_HELP = "The DigitalMessagingServer application."
 
 
 def _ready(settings: DmsSettings) -> None:
@@ -47,3 +63,57 @@ def run(
     from gsetup.commands.dms import run_dms
 
     run_dms(open_context(ctx), tenant, app_name, _ready)
+
+
+@token_app.command("create")
+def token_create(
+    ctx: typer.Context,
+    app_name: str = typer.Option(..., "--app", help=APP_HELP),
+    rotate: bool = typer.Option(
+        False, "--rotate", help="Replace an existing token (the old one stops working)."
+    ),
+    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Make a control token for a DMS application; it is never shown.
+
+    The token is stored as the application's secret option [gsetup-dms] control-token. Its
+    stand-in wants it for /switchover and /promote, its peer and gsetup driver upgrade send
+    it; all of them read it from the configuration database, a running stand-in at once.
+
+    Example: gsetup dms token create --app DMS_1
+    """
+    from gsetup.commands.app_tokens import create_token
+    from gsetup.commands.dms import CONTROL
+
+    context = open_context(ctx)
+    made = create_token(context, tenant, app_name, CONTROL, rotate=rotate, dry_run=dry_run)
+    mode = confirmation(dry_run, False, False, as_json)
+    finish_plan(made.plan, mode, as_json=as_json)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    ctx: typer.Context,
+    app_name: str = typer.Option(..., "--app", help=APP_HELP),
+    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
+    detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Revoke a DMS application's control token: its stand-in refuses role changes from now
+    on, and driver upgrade refuses its pair (asks first on a terminal; --yes does not).
+
+    Example: gsetup dms token revoke --app DMS_1 --yes
+    """
+    from gsetup.commands.app_tokens import revoke_token
+    from gsetup.commands.dms import CONTROL
+
+    context = open_context(ctx)
+    mode = confirmation(dry_run, yes, detailed, as_json)
+    plan = mode.apply_plan(
+        lambda dry: revoke_token(context, tenant, app_name, CONTROL, dry_run=dry)
+    )
+    finish_plan(plan, mode, as_json=as_json)

@@ -64,11 +64,11 @@ def token_create(
     Example: gsetup route token create --app DMS_1 --url http://127.0.0.1:8470
     """
     from gsetup.cli.render import print_plan
-    from gsetup.commands.route_tokens import create_token
+    from gsetup.commands.route_tokens import create_intake_token
 
     context = open_context(ctx)
     base = default_url(ctx, tenant, url)
-    made = create_token(context, tenant, app_name, base, rotate=rotate, dry_run=dry_run)
+    made = create_intake_token(context, tenant, app_name, base, rotate=rotate, dry_run=dry_run)
     if as_json:
         emit_json({**made.plan.to_json(), "applied": not dry_run, "token": made.token})
         return
@@ -92,11 +92,11 @@ def token_revoke(
 
     Example: gsetup route token revoke --app DMS_1 --yes
     """
-    from gsetup.commands.route_tokens import revoke_token
+    from gsetup.commands.route_tokens import revoke_intake_token
 
     context = open_context(ctx)
     mode = confirmation(dry_run, yes, detailed, as_json)
-    plan = mode.apply_plan(lambda dry: revoke_token(context, tenant, app_name, dry_run=dry))
+    plan = mode.apply_plan(lambda dry: revoke_intake_token(context, tenant, app_name, dry_run=dry))
     finish_plan(plan, mode, as_json=as_json)
 
 

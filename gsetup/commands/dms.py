@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
+from gsetup.commands.app_tokens import TokenKind
 from gsetup.commands.drivers import DMS_TYPE, load_dms, option_values
 from gsetup.context import Context
+from gsetup.dms.control import ControlReader
 from gsetup.dms.forward import IntakeReader
 from gsetup.dms.settings import CONTROL_KEY, CONTROL_SECTION, DmsSettings, Peer
 from gsetup.errors import BadInputError, GsetupError
@@ -16,6 +18,8 @@ if TYPE_CHECKING:
     from gsetup.deployment import Application
 
 RUNTIME_SECTION = "gsetup-runtime"  # where `gsetup route token create --app` stores the intake
+CONTROL = TokenKind(CONTROL_SECTION, CONTROL_KEY, "control token", "dms token")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -100,16 +104,35 @@ def _intake(values: dict[tuple[str, str], str]) -> tuple[str, str]:
 
 def _intake_reader(ctx: Context, tenant: str, app: str) -> IntakeReader:
     """The intake's URL and token as the configuration database holds them now, for the
-    stand-in's forwarder once a forward failed; None while the database is out of reach."""
+    stand-in's forwarder once a forward failed."""
+    return _reader(ctx, lambda: _intake(option_values(load_dms(ctx, tenant, app))))
+
+
+def _control_reader(ctx: Context, tenant: str, app: str, peer: str | None) -> ControlReader:
+    """The control tokens of ``app`` and of its ``peer`` as the configuration database holds
+    them now, for each role-changing request of the stand-in."""
+
+    def tokens() -> tuple[str, str]:
+        own = control_token(option_values(load_dms(ctx, tenant, app)))
+        if peer is None:
+            return own, ""
+        return own, control_token(option_values(load_dms(ctx, tenant, peer)))
+
+    return _reader(ctx, tokens)
+
+
+def _reader(ctx: Context, read: Callable[[], T]) -> Callable[[], T | None]:
+    """``read`` for the running stand-in: None while the database is out of reach (it goes
+    on with what it has), and no connection kept between reads."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    def current() -> tuple[str, str] | None:
+    def current() -> T | None:
         try:
-            return _intake(option_values(load_dms(ctx, tenant, app)))
+            return read()
         except (GsetupError, SQLAlchemyError):
-            return None  # it keeps forwarding with what it has
+            return None
         finally:
-            ctx.db.engine.dispose()  # the stand-in keeps no connection
+            ctx.db.engine.dispose()
 
     return current
 
@@ -134,7 +157,10 @@ def run_dms(
     ctx.db.engine.dispose()  # read once: the stand-in keeps no connection
     sock = bind(settings)
     try:
-        service = service_for(settings, _intake_reader(ctx, tenant, app))
+        peer = settings.peer.app if settings.peer else None
+        service = service_for(
+            settings, _intake_reader(ctx, tenant, app), _control_reader(ctx, tenant, app, peer)
+        )
     except BaseException:
         sock.close()
         raise

@@ -239,8 +239,7 @@ def _problems(
             if not member.control_token:
                 problems.append(
                     f"{name} has no [{CONTROL_SECTION}] {CONTROL_KEY}, which a switchover "
-                    f"needs: gsetup options set {CONTROL_SECTION}/{CONTROL_KEY} --app {name} "
-                    "--secret (then restart the pair)"
+                    f"needs: gsetup dms token create --app {name}"
                 )
         roles = [s.role for s in states]
         if all(s.running for s in states) and roles.count("primary") != 1:

@@ -24,6 +24,7 @@ from gsetup.dms.bodies import (
     check_promote,
     check_switchover,
 )
+from gsetup.dms.control import ControlReader, ControlTokens
 from gsetup.dms.drivers import LoadedDriver, load_drivers
 from gsetup.dms.forward import Forwarder, IntakeReader
 from gsetup.dms.outbound import OutboundLog
@@ -50,10 +51,13 @@ class DmsService:
         settings: DmsSettings,
         drivers: list[LoadedDriver],
         reread_intake: IntakeReader | None = None,
+        reread_control: ControlReader | None = None,
     ) -> None:
         self.settings = settings
         self.drivers = drivers
         self.reread_intake = reread_intake
+        peer_token = settings.peer.control_token if settings.peer else ""
+        self.control = ControlTokens(settings.control_token, peer_token, reread_control)
         self.problems = [f"{d.driver}: {d.error}" for d in drivers if d.error]
         self.role = RoleState(settings.working_dir, settings.role)
         self.spool = Spool(settings.working_dir)
@@ -136,7 +140,7 @@ class DmsService:
     ) -> JSONResponse | None:
         """The refusal of a role-changing request: no control token configured (403), a
         missing or wrong bearer token (401), a bad body (400, 413); None to go on."""
-        expected = self.settings.control_token
+        expected, _peer = await self.control.current()
         if not expected:
             option = f"[{CONTROL_SECTION}] {CONTROL_KEY}"
             why = f"{self.settings.app} has no {option}: role changes are refused"
@@ -165,7 +169,7 @@ class DmsService:
                 return _json({"error": f"{self.settings.app} {why}", **self.role.to_json()}, 409)
             self.role.switching = True
         try:
-            error = await _promote(peer, self.settings.app)
+            error = await _promote(peer, self.control.peer, self.settings.app)
             if not error:
                 self.role.set("backup")
         finally:
@@ -234,11 +238,11 @@ class DmsService:
         )
 
 
-async def _promote(peer: Peer, app: str) -> str:
+async def _promote(peer: Peer, token: str, app: str) -> str:
     import httpx
 
     peer_url = peer.url
-    headers = {"Authorization": f"Bearer {peer.control_token}"}
+    headers = {"Authorization": f"Bearer {token}"}
     try:
         async with httpx.AsyncClient(timeout=_PEER_TIMEOUT) as client:
             answer = await client.post(f"{peer_url}/promote", json={"from": app}, headers=headers)
@@ -291,11 +295,16 @@ def bind(settings: DmsSettings) -> socket.socket:
     return sock
 
 
-def service_for(settings: DmsSettings, reread_intake: IntakeReader | None = None) -> DmsService:
+def service_for(
+    settings: DmsSettings,
+    reread_intake: IntakeReader | None = None,
+    reread_control: ControlReader | None = None,
+) -> DmsService:
     """The member as it starts: its drivers loaded, its role, spool and outbound log read;
-    ``reread_intake`` reads the intake's URL and token again when forwarding fails."""
+    ``reread_intake`` reads the intake's URL and token again when forwarding fails,
+    ``reread_control`` the control tokens for each role-changing request."""
     drivers = load_drivers(settings.working_dir, settings.drivers)
-    return DmsService(settings, drivers, reread_intake)
+    return DmsService(settings, drivers, reread_intake, reread_control)
 
 
 def serve(service: DmsService, sock: socket.socket) -> None:
