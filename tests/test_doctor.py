@@ -211,6 +211,8 @@ def test_broken_tenant_every_check_finds_its_problem(db_url: str) -> None:
         "gsetup driver install facebook --package PATH --dms DMS_1",
         "gsetup driver install twitter --package PATH --dms DMS_2",
         "gsetup options set --app DMS_1 endpoints:1/facebook_shop 'Facebook SCR Inbound Queue'",
+        # The driverless channel's route too: the intake refuses its interactions.
+        "gsetup options set --app DMS_2 endpoints:1/facebook_queue 'Facebook SCR Inbound Queue'",
     }
     assert (
         "DMS_1 [channel-facebook-shop] inbound-route '1:facebook_shop': no 'facebook_shop' in "
@@ -218,6 +220,7 @@ def test_broken_tenant_every_check_finds_its_problem(db_url: str) -> None:
     )
     assert "DMS_1 [channel-facebook] fetches private messages, but no Chat Server has " in messages
     assert "DMS_2 has no [endpoints:1] twitter_queue" in messages
+    assert "DMS_2 [channel-facebook-acme] inbound-route '1:facebook_queue': no " in messages
     assert "DMS_2 [channel-twitter] grouping-timeout is not set" in messages
     assert "DMS_1 [channel-twitter] compliance-enabled is 'false'" in messages
     assert "WDE [interaction-workspace] contact.history.media-filters is not set" in messages
@@ -380,3 +383,41 @@ def test_a_channel_the_intake_refuses_is_found_whatever_it_fetches(db_url: str) 
     assert [f["message"].split("]")[0] for f in report["findings"]] == [
         "DMS_1 [channel-twitter-shop"
     ]
+
+
+def test_a_channel_without_driver_classname_is_checked_as_the_intake_routes_it(
+    db_url: str,
+) -> None:
+    """The intake routes a channel section whether or not it carries driver-classname (a
+    channel set up by hand, or whose driver gsetup did not install): doctor checks its route
+    too, with the intake's reason and the exit status of the other inbound-endpoint findings.
+    A Facebook monitor section (channel-<name>-monitor-<name>) has no route of its own and is
+    no channel (genesys-facts.md)."""
+    from gsetup.packages.catalogue import get_package
+    from gsetup.runtime.inbound_route import RouteError, endpoint_queue
+
+    queue = get_package("twitter-bp").stage_queue("Inbound")
+    sections = {
+        **channel("twitter"),
+        "channel-twitter-hand": {"inbound-route": "1:twitter_queue"},
+        "Channel-Twitter-lost": {"inbound-route": "1:lost_queue"},
+        "channel-facebook-monitor-page": {"id": "page"},
+        "endpoints:1": {"twitter_queue": queue},
+    }
+    add_app(db_url, "DMS_1", "DigitalMessagingServer", {**sections, **RECORDS})
+    install_bp(db_url, "twitter-bp")
+    code, report = doctor()
+    assert code == 3, report
+    [finding] = report["findings"]
+    assert finding["check"] == "inbound-endpoint" and finding["severity"] == "error"
+    try:
+        endpoint_queue("DMS_1", sections, "Channel-Twitter-lost")
+    except RouteError as exc:  # the intake's reason, word for word
+        assert finding["message"].startswith(f"{exc}: "), finding
+    else:
+        raise AssertionError("the intake routes Channel-Twitter-lost")
+    assert endpoint_queue("DMS_1", sections, "channel-twitter-hand").queue == queue
+    text = run_cli("doctor")
+    assert text.exit_code == 3
+    assert "DMS_1 [Channel-Twitter-lost] inbound-route '1:lost_queue'" in text.stdout
+    assert "channel-twitter-hand" not in text.stdout and "monitor" not in text.stdout

@@ -16,6 +16,7 @@ from tests.helpers import run_cli
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DOCS = EXAMPLES.parent / "docs"
+MONITOR = "channel-facebook-monitor-page"  # a Facebook monitor section (genesys-facts.md)
 
 
 @pytest.fixture
@@ -46,6 +47,8 @@ def installed(db_url: str, tmp_path: Path) -> Iterator[Path]:
             options(
                 {
                     "channel-facebook": {"inbound-route": "1:facebook_queue"},
+                    # No channel, though it has a route: the intake refuses it.
+                    MONITOR: {"inbound-route": "1:facebook_queue"},
                     "endpoints:1": {"facebook_queue": "Facebook Inbound Queue"},
                 }
             ),
@@ -129,6 +132,10 @@ BAD_LINES = [
     (
         json.dumps({**GOOD, "inbound": {**GOOD["inbound"], "channel": "channel-x"}}),
         "unknown channel 'channel-x' of DMS_1; its channels are: channel-facebook",
+    ),
+    (
+        json.dumps({**GOOD, "inbound": {**GOOD["inbound"], "channel": MONITOR}}),
+        f"unknown channel '{MONITOR}' of DMS_1; its channels are: channel-facebook",
     ),
     (
         json.dumps(

@@ -30,6 +30,8 @@ from gsetup.runtime.turn import Turn
 from tests.runtime_support import CHANNEL, DMS, TENANT, receiver, worker_thread
 
 LONG = "x" * 3000  # a request's value quoted in a refusal is cut to its first 40 characters
+# A Facebook monitor section: no channel, though this one has a route (genesys-facts.md).
+MONITOR = "channel-facebook-monitor-page"
 CUT = "'" + "x" * 40 + "'... (3000 characters)"
 CUT_255 = "'" + "m" * 40 + "'... (255 characters)"
 
@@ -57,6 +59,7 @@ def deployment(
             CHANNEL: {"inbound-route": "1:in", "grouping-timeout": "30"},
             "endpoints:1": {"in": "Q In", "nowhere": "No Such Queue"},
             "channel-broken": {"inbound-route": "1:nowhere"},
+            MONITOR: {"inbound-route": "1:in"},
             "gsetup-runtime": {"outbound-url": outbound_url},
         },
     )
@@ -565,6 +568,8 @@ def test_keep_order_holds_a_later_message_of_the_same_sender(
         ("DMS_9", body(1), 404, "no Digital Messaging Server application 'DMS_9'"),
         (DMS, {**body(1), "channel": "channel-broken"}, 422, "not a queue of an installed"),
         (DMS, {**body(1), "channel": "channel-nope"}, 422, "no channel section 'channel-nope'"),
+        # A section that is no channel is not routed, whatever it holds (doctor checks channels).
+        (DMS, {**body(1), "channel": MONITOR}, 422, "a channel section is channel-<name>"),
         (DMS, {**body(1), "media_type": "fax"}, 422, "unknown media type 'fax'"),
         (DMS, {**body(1), "extra": 1}, 400, "unknown field 'extra'"),
         (DMS, {**body(1), "external_id": ""}, 400, "external_id must be a non-empty string"),

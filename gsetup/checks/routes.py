@@ -16,9 +16,9 @@ from gsetup.configure.snapshot import (
     has_stages,
 )
 from gsetup.deployment import ConfiguredApplication
-from gsetup.drivers.specs import ACCESS_POINTS
+from gsetup.drivers.specs import parse_channel_section
 from gsetup.packages.catalogue import catalogue
-from gsetup.runtime.inbound_route import RouteError, endpoint_queue
+from gsetup.runtime.inbound_route import RouteError, channels, endpoint_queue
 
 
 def first_endpoint(dms: ConfiguredApplication, section: str) -> tuple[str, str] | None:
@@ -39,34 +39,31 @@ def routed_package(snap: Snapshot, dms: ConfiguredApplication, section: str) -> 
 
 
 def inbound_endpoint(snap: Snapshot, covered: Collection[tuple[str, str]]) -> Iterator[Finding]:
-    """Each driver channel's inbound-route names an access point of the DMS's endpoints,
-    resolved as the runtime's intake does: without it Interaction Server, and gsetup's
-    runtime, refuse the channel's interactions. ``covered``: the (DMS, channel) pairs a more
-    specific check reports on, as do the Facebook channels that fetch private messages
-    (their route is private-messaging-route's)."""
+    """Each channel's inbound-route names an access point of the DMS's endpoints, resolved
+    as the runtime's intake does, for the channels it routes (with or without a driver):
+    without it Interaction Server, and gsetup's runtime, refuse the channel's interactions.
+    ``covered``: the (DMS, channel) pairs a more specific check reports on, as do the Facebook
+    channels that fetch private messages (their route is private-messaging-route's)."""
     for dms in snap.apps(DMS):
         options: dict[str, dict[str, str]] = {}
         for (section, key), option in dms.options.items():
             options.setdefault(section, {})[key] = option.value
-        for driver in ACCESS_POINTS:
-            for section in driver_channels(dms, driver):
-                if (dms.name, section) in covered or (
-                    driver == "facebook" and _private(dms, section)
-                ):
-                    continue
-                try:
-                    endpoint_queue(dms.name, options, section)
-                except RouteError as exc:
-                    yield _unrouted(snap, dms, section, driver, str(exc))
+        private = _private_channels(dms)
+        for section in channels(options):
+            if (dms.name, section) in covered or section in private:
+                continue
+            try:
+                endpoint_queue(dms.name, options, section)
+            except RouteError as exc:
+                yield _unrouted(snap, dms, section, str(exc))
 
 
-def _unrouted(
-    snap: Snapshot, dms: ConfiguredApplication, section: str, driver: str, reason: str
-) -> Finding:
-    """A channel without an endpoint, and the option that gives it the driver's inbound
-    queue when its inbound-route names a tenant and access point."""
+def _unrouted(snap: Snapshot, dms: ConfiguredApplication, section: str, reason: str) -> Finding:
+    """A channel without an endpoint, and the option that gives it the inbound queue of its
+    driver's family when its inbound-route names a tenant and access point."""
     endpoint = first_endpoint(dms, section)
-    queue = _inbound_queue(snap, driver)
+    parsed = parse_channel_section(section)
+    queue = _inbound_queue(snap, parsed.driver) if parsed is not None else None
     fix = None
     if endpoint is not None and queue is not None:
         option = f"endpoints:{endpoint[0]}/{endpoint[1]}"
@@ -82,6 +79,11 @@ def _unrouted(
 def _private(dms: ConfiguredApplication, section: str) -> bool:
     skip = dms.options.get((section, "skip-private"))
     return skip is not None and skip.value.strip().lower() == "false"
+
+
+def _private_channels(dms: ConfiguredApplication) -> list[str]:
+    """The Facebook channels that fetch private messages (skip-private = false)."""
+    return [s for s in driver_channels(dms, "facebook") if _private(dms, s)]
 
 
 def _inbound_queue(snap: Snapshot, driver: str) -> str | None:
@@ -101,9 +103,7 @@ def private_messaging_route(snap: Snapshot) -> Iterator[Finding]:
     """Each Facebook channel that fetches private messages (skip-private = false) routes them
     to an access point that DMS and a Chat Server both define, on the same queue."""
     for dms in snap.apps(DMS):
-        for section in driver_channels(dms, "facebook"):
-            if not _private(dms, section):
-                continue
+        for section in _private_channels(dms):
             problem, dbid, chats = _private_problem(snap, dms, section)
             if problem is None:
                 continue

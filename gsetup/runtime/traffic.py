@@ -18,6 +18,7 @@ from typing import Any
 from gsetup.errors import BadInputError
 from gsetup.fileio import JSONL_LIMIT, check_encodable, quote_prefix, read_lines, value_kind
 from gsetup.runtime.config import DMS_TYPE, Deployment
+from gsetup.runtime.inbound_route import channels
 from gsetup.runtime.schema import NAME
 from gsetup.runtime.udata_types import attached_data_error
 
@@ -158,13 +159,12 @@ class _Checker:
                 f"unknown media type {quote_prefix(body['media_type'])}; the media types are: "
                 f"{', '.join(media_types)}"
             )
-        channels = sorted(
-            s for s, o in self.deployment.apps[app].options.items() if "inbound-route" in o
-        )
-        if body["channel"] not in channels:
+        options = self.deployment.apps[app].options
+        routed = [c for c in channels(options) if "inbound-route" in options[c]]
+        if body["channel"] not in routed:
             raise ValueError(
                 f"unknown channel {quote_prefix(body['channel'])} of {app}; its channels are: "
-                f"{', '.join(channels) or 'none'}"
+                f"{', '.join(routed) or 'none'}"
             )
         if body.get("text") is not None and not isinstance(body["text"], str):
             raise ValueError("inbound.text is a string")
