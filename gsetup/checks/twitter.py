@@ -9,11 +9,11 @@ from gsetup.checks.findings import Finding, command
 from gsetup.checks.routes import first_endpoint, routed_package
 from gsetup.configure.facebook import DMS
 from gsetup.configure.snapshot import Snapshot, driver_channels, endpoints_section
-from gsetup.configure.twitter_tr import GROUPING_TIMEOUT
 from gsetup.deployment import ConfiguredApplication, Strategy
 from gsetup.drivers.specs import ACCESS_POINTS
 from gsetup.packages.catalogue import catalogue
 from gsetup.runtime import twitter_groups
+from gsetup.runtime.twitter_groups import TIMEOUT_OPTION
 
 TWITTER_TR = "twitter-bp-tr"
 COMPLIANCE = "compliance-enabled"
@@ -24,10 +24,10 @@ SECONDS = "SECONDS"
 def read_timeout(dms: ConfiguredApplication, section: str) -> int | None:
     """The channel's grouping timeout as the runtime and Inbound Buffer-TR read it (``+60``,
     which an older gsetup stored, is 60); None: missing or out of range, no grouping."""
-    option = dms.options.get((section, GROUPING_TIMEOUT))
+    option = dms.options.get((section, TIMEOUT_OPTION))
     if option is None:
         return None
-    return twitter_groups.grouping_timeout({GROUPING_TIMEOUT: option.value})
+    return twitter_groups.grouping_timeout({TIMEOUT_OPTION: option.value})
 
 
 def known_timeout(dms: ConfiguredApplication) -> str | None:
@@ -95,7 +95,7 @@ def grouping_timeout(snap: Snapshot) -> Iterator[Finding]:
     for dms, section in tr_channels(snap):
         if read_timeout(dms, section) is not None:
             continue
-        option = dms.options.get((section, GROUPING_TIMEOUT))
+        option = dms.options.get((section, TIMEOUT_OPTION))
         if option is not None:
             now = f"is {option.value!r}, not a whole number from 10 to 3600"
         else:
@@ -103,7 +103,7 @@ def grouping_timeout(snap: Snapshot) -> Iterator[Finding]:
         yield Finding(
             "grouping-timeout",
             "error",
-            f"{dms.name} [{section}] {GROUPING_TIMEOUT} {now}: Threaded Routing groups "
+            f"{dms.name} [{section}] {TIMEOUT_OPTION} {now}: Threaded Routing groups "
             "nothing and works as Twitter BP",
             twitter_tr_command(snap, dms, SECONDS, "--channel", section),
         )

@@ -20,6 +20,7 @@ from gsetup.drivers.specs import ACCESS_POINTS, validate_option
 from gsetup.packages.catalogue import get_package
 from gsetup.plan.model import Plan
 from gsetup.plan.run import run_plan
+from gsetup.runtime.twitter_groups import TIMEOUT_OPTION
 from gsetup.state import DesiredObject, DesiredState, OptionKey, OptionValue
 
 if TYPE_CHECKING:
@@ -29,8 +30,6 @@ DMS = "DigitalMessagingServer"
 PACKAGE = "twitter-bp-tr"
 # The Business Process whose strategies Threaded Routing replaces (its "Deploying", step 2).
 REPLACED = "twitter-bp"
-# The option the guide's step 3 misprints as "No results" (gsetup/drivers/specs.py).
-GROUPING_TIMEOUT = "grouping-timeout"
 
 
 def deploy_twitter_tr(
@@ -52,8 +51,8 @@ def deploy_twitter_tr(
     dms_app = find_app(snap, DMS, dms, "--dms")
     channels = select_channels(dms_app, "twitter", channel)
     timeouts = {
-        (section, GROUPING_TIMEOUT): OptionValue(
-            validate_option("twitter", section, GROUPING_TIMEOUT, grouping_timeout)
+        (section, TIMEOUT_OPTION): OptionValue(
+            validate_option("twitter", section, TIMEOUT_OPTION, grouping_timeout)
         )
         for section in channels
     }

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 GROUP_ID = "_twitterGroupId"
 FROM_USER = "_twitterFromUserId"
 TO_USER = "_twitterToUserId"
+# The channel option the guide's step 3 misprints as "No results" (gsetup/drivers/specs.py);
+# configure twitter-tr writes it and doctor reads it by this name.
 TIMEOUT_OPTION = "grouping-timeout"
 TIMEOUT_RANGE = (10, 3600)
 DIRECT = {"twitter": False, "twitterdirect": True}  # media type -> direct message
