@@ -219,7 +219,10 @@ def test_broken_tenant_every_check_finds_its_problem(db_url: str) -> None:
         "[endpoints:1]: the channel's interactions are refused" in messages
     )
     assert "DMS_1 [channel-facebook] fetches private messages, but no Chat Server has " in messages
-    assert "DMS_2 has no [endpoints:1] twitter_queue" in messages
+    assert (
+        "DMS_2 [channel-twitter] inbound-route '1:twitter_queue': no 'twitter_queue' in "
+        "[endpoints:1]: tweets never reach Twitter BP - Threaded Routing" in messages
+    )
     assert "DMS_2 [channel-facebook-acme] inbound-route '1:facebook_queue': no " in messages
     assert "DMS_2 [channel-twitter] grouping-timeout is not set" in messages
     assert "DMS_1 [channel-twitter] compliance-enabled is 'false'" in messages
@@ -421,3 +424,40 @@ def test_a_channel_without_driver_classname_is_checked_as_the_intake_routes_it(
     assert text.exit_code == 3
     assert "DMS_1 [Channel-Twitter-lost] inbound-route '1:lost_queue'" in text.stdout
     assert "channel-twitter-hand" not in text.stdout and "monitor" not in text.stdout
+
+
+def test_a_threaded_routing_channel_the_intake_refuses_is_found(db_url: str) -> None:
+    """Threaded Routing channels are checked by twitter-tr-endpoint, not inbound-endpoint; a
+    channel without inbound-route, and one whose route names [endpoints:01], which the intake
+    does not take for [endpoints:1], were taken for routed (doctor assumed the default route,
+    and read the DBID as a number), while the intake refuses their tweets. Now they are found
+    with the intake's reason, and the fixes make the intake route them."""
+    from gsetup.runtime.inbound_route import RouteError, endpoint_queue
+
+    unrouted = channel("twitter", **{"grouping-timeout": "60"})
+    del unrouted["channel-twitter"]["inbound-route"]
+    zero = channel(
+        "twitter", "zero", **{"grouping-timeout": "60", "inbound-route": "01:twitter_queue"}
+    )
+    endpoints = {"endpoints:1": {"twitter_queue": "Twitter TR Inbound Queue"}}
+    sections = {**unrouted, **zero, **endpoints}
+    add_app(db_url, "DMS_1", "DigitalMessagingServer", {**sections, **RECORDS})
+    install_bp(db_url, "twitter-bp-tr")
+    code, report = doctor()
+    assert code == 3, report
+    found = {f["message"].split("]")[0]: f for f in report["findings"]}
+    assert set(found) == {"DMS_1 [channel-twitter", "DMS_1 [channel-twitter-zero"}, report
+    for where, finding in found.items():
+        assert finding["check"] == "twitter-tr-endpoint" and finding["severity"] == "error"
+        try:
+            endpoint_queue("DMS_1", sections, where.split("[")[1])
+        except RouteError as exc:  # the intake's reason, word for word
+            assert finding["message"].startswith(f"{exc}: tweets never reach "), finding
+    assert fixes(report) == [
+        "gsetup options set --app DMS_1 channel-twitter/inbound-route 1:twitter_queue",
+        "gsetup options set --app DMS_1 endpoints:01/twitter_queue 'Twitter TR Inbound Queue'",
+    ]
+    for fix in fixes(report):
+        result = run_cli(*shlex.split(fix)[1:])
+        assert result.exit_code == 0, result.stderr
+    assert doctor() == (0, {**report, "healthy": True, "findings": []})

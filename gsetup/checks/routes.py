@@ -29,6 +29,15 @@ def first_endpoint(dms: ConfiguredApplication, section: str) -> tuple[str, str] 
     return (dbid, access_point) if colon and dbid.isdigit() and access_point else None
 
 
+def by_section(app: ConfiguredApplication) -> dict[str, dict[str, str]]:
+    """An application's options as the runtime holds them (``options[section][key]``), for
+    the intake's route resolution."""
+    options: dict[str, dict[str, str]] = {}
+    for (section, key), option in app.options.items():
+        options.setdefault(section, {})[key] = option.value
+    return options
+
+
 def routed_package(snap: Snapshot, dms: ConfiguredApplication, section: str) -> str | None:
     """The installed package whose queue the channel's access point names, if any."""
     endpoint = first_endpoint(dms, section)
@@ -45,9 +54,7 @@ def inbound_endpoint(snap: Snapshot, covered: Collection[tuple[str, str]]) -> It
     ``covered``: the (DMS, channel) pairs a more specific check reports on, as do the Facebook
     channels that fetch private messages (their route is private-messaging-route's)."""
     for dms in snap.apps(DMS):
-        options: dict[str, dict[str, str]] = {}
-        for (section, key), option in dms.options.items():
-            options.setdefault(section, {})[key] = option.value
+        options = by_section(dms)
         private = _private_channels(dms)
         for section in channels(options):
             if (dms.name, section) in covered or section in private:

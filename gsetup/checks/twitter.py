@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from gsetup.checks.findings import Finding, command
-from gsetup.checks.routes import first_endpoint, routed_package
-from gsetup.configure.facebook import DMS
-from gsetup.configure.snapshot import Snapshot, driver_channels, endpoints_section
+from gsetup.checks.routes import by_section, first_endpoint, routed_package
+from gsetup.configure.facebook import DMS, INBOUND
+from gsetup.configure.snapshot import Snapshot, driver_channels
 from gsetup.deployment import ConfiguredApplication, Strategy
 from gsetup.drivers.specs import ACCESS_POINTS
-from gsetup.packages.catalogue import catalogue
+from gsetup.packages.catalogue import catalogue, get_package
 from gsetup.runtime import twitter_groups
+from gsetup.runtime.inbound_route import RouteError, endpoint_queue
 from gsetup.runtime.twitter_groups import TIMEOUT_OPTION
 
 TWITTER_TR = "twitter-bp-tr"
@@ -59,34 +60,33 @@ def tr_channels(snap: Snapshot) -> Iterator[tuple[ConfiguredApplication, str]]:
 
 
 def tr_endpoint(snap: Snapshot) -> Iterator[Finding]:
-    """A Threaded Routing channel's access point is defined in the DMS's endpoints."""
+    """A Threaded Routing channel's route leads to an access point of the DMS's endpoints,
+    resolved as the runtime's intake does (no default route is assumed)."""
     for dms, section in tr_channels(snap):
-        endpoint = first_endpoint(dms, section)
-        dbid, access_point = endpoint or (str(snap.dbid), ACCESS_POINTS["twitter"])
-        if (endpoints_section(int(dbid)), access_point) in dms.options:
-            continue
-        where = f"{dms.name} [{section}] inbound-route"
-        what = f"{where} is not set" if endpoint is None else f"{where} names {dbid}:{access_point}"
-        if access_point == ACCESS_POINTS["twitter"]:
-            extra = [] if dbid == str(snap.dbid) else ["--tenant-dbid", dbid]
-            fix = twitter_tr_command(snap, dms, known_timeout(dms) or SECONDS, *extra)
-        else:
-            fix = command(
-                snap,
-                "options",
-                "set",
-                "--app",
-                dms.name,
-                f"endpoints:{dbid}/{access_point}",
-                "Twitter TR Inbound Queue",
+        try:
+            endpoint_queue(dms.name, by_section(dms), section)
+        except RouteError as exc:
+            yield Finding(
+                "twitter-tr-endpoint",
+                "error",
+                f"{exc}: tweets never reach Twitter BP - Threaded Routing",
+                _tr_endpoint_fix(snap, dms, section),
             )
-        yield Finding(
-            "twitter-tr-endpoint",
-            "error",
-            f"{what}, but {dms.name} has no [endpoints:{dbid}] {access_point}: tweets "
-            "never reach Twitter BP - Threaded Routing",
-            fix,
-        )
+
+
+def _tr_endpoint_fix(snap: Snapshot, dms: ConfiguredApplication, section: str) -> str:
+    """A route for a channel without one; configure twitter-tr for a route to twitter_queue
+    (it writes [endpoints:<dbid>] with the DBID as a number); else the endpoint itself."""
+    endpoint = first_endpoint(dms, section)
+    if endpoint is None:
+        option, value = f"{section}/inbound-route", f"{snap.dbid}:{ACCESS_POINTS['twitter']}"
+    elif endpoint[1] == ACCESS_POINTS["twitter"] and endpoint[0] == str(int(endpoint[0])):
+        extra = [] if endpoint[0] == str(snap.dbid) else ["--tenant-dbid", endpoint[0]]
+        return twitter_tr_command(snap, dms, known_timeout(dms) or SECONDS, *extra)
+    else:
+        option = f"endpoints:{endpoint[0]}/{endpoint[1]}"
+        value = get_package(TWITTER_TR).stage_queue(INBOUND)
+    return command(snap, "options", "set", "--app", dms.name, option, value)
 
 
 def grouping_timeout(snap: Snapshot) -> Iterator[Finding]:
