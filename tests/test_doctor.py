@@ -461,3 +461,36 @@ def test_a_threaded_routing_channel_the_intake_refuses_is_found(db_url: str) -> 
         result = run_cli(*shlex.split(fix)[1:])
         assert result.exit_code == 0, result.stderr
     assert doctor() == (0, {**report, "healthy": True, "findings": []})
+
+
+def test_a_private_messaging_route_is_read_as_the_intake_reads_it(db_url: str) -> None:
+    """A channel fetching private messages whose route names [endpoints:01], which the intake
+    does not take for the [endpoints:1] the DMS has, was found healthy while the intake
+    refuses its interactions; one whose route names no tenant DBID was said to have no route.
+    Both are found as they are, and the configure fix routes them."""
+    private = {"skip-private": "false"}
+    zero = channel("facebook", **private, **{"inbound-route": "01:FacebookInboundQueue"})
+    other = channel("facebook", "x", **private, **{"inbound-route": "x:FacebookInboundQueue"})
+    endpoints = {"endpoints:1": {"FacebookInboundQueue": "Facebook Inbound Queue"}}
+    add_app(db_url, "DMS_1", "DigitalMessagingServer", {**zero, **other, **endpoints, **RECORDS})
+    add_app(db_url, "ChatServer_1", "ChatServer", {"endpoint:1": endpoints["endpoints:1"]})
+    install_bp(db_url, "facebook-bp")
+    code, report = doctor()
+    assert code == 3, report
+    assert [(f["check"], f["message"]) for f in report["findings"]] == [
+        (
+            "private-messaging-route",
+            "DMS_1 [channel-facebook] fetches private messages, but DMS_1 has no "
+            "[endpoints:01] FacebookInboundQueue (inbound-route 01:FacebookInboundQueue)",
+        ),
+        (
+            "private-messaging-route",
+            "DMS_1 [channel-facebook-x] fetches private messages, but its inbound-route "
+            "'x:FacebookInboundQueue' names no tenant DBID (<tenant dbid>:<access point>)",
+        ),
+    ]
+    for fix in fixes(report):
+        result = run_cli(*shlex.split(fix)[1:])
+        assert result.exit_code == 0, result.stderr
+    code, report = doctor()
+    assert code == 0, report

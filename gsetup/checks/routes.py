@@ -17,6 +17,7 @@ from gsetup.configure.snapshot import (
 )
 from gsetup.deployment import ConfiguredApplication
 from gsetup.drivers.specs import parse_channel_section
+from gsetup.fileio import quote_prefix
 from gsetup.packages.catalogue import catalogue
 from gsetup.runtime.inbound_route import RouteError, channels, endpoint_queue
 
@@ -151,7 +152,15 @@ def _private_problem(
     DBID it names and the Chat Servers that define its access point."""
     endpoint = first_endpoint(dms, section)
     if endpoint is None:
-        return "its inbound-route is not set", None, []
+        route = dms.options.get((section, ROUTE))
+        if route is None or not route.value.strip():
+            return "its inbound-route is not set", None, []
+        return (
+            f"its inbound-route {quote_prefix(route.value)} names no tenant DBID "
+            "(<tenant dbid>:<access point>)",
+            None,
+            [],
+        )
     dbid, access_point = endpoint
     chat_section = chat_endpoint_section(int(dbid))
     chats = {
@@ -167,7 +176,8 @@ def _private_problem(
             dbid,
             [],
         )
-    queue = dms.options.get((endpoints_section(int(dbid)), access_point))
+    # The section the intake routes by: [endpoints:01] is not [endpoints:1].
+    queue = dms.options.get((f"endpoints:{dbid}", access_point))
     if queue is None:
         return f"{dms.name} has no [endpoints:{dbid}] {access_point} ({where})", dbid, []
     others = sorted(name for name, value in chats.items() if value != queue.value)
