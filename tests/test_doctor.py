@@ -494,3 +494,18 @@ def test_a_private_messaging_route_is_read_as_the_intake_reads_it(db_url: str) -
         assert result.exit_code == 0, result.stderr
     code, report = doctor()
     assert code == 0, report
+
+
+def test_a_channel_reaches_the_business_process_the_intake_routes_it_to(db_url: str) -> None:
+    """With Twitter BP and Threaded Routing installed, a channel whose route names
+    01:twitter_queue reaches Threaded Routing through [endpoints:01], as the intake routes
+    it; doctor read [endpoints:1], found no BP and left its grouping timeout unchecked."""
+    twitter = channel("twitter", **{"inbound-route": "01:twitter_queue"})
+    endpoints = {"endpoints:01": {"twitter_queue": "Twitter TR Inbound Queue"}}
+    add_app(db_url, "DMS_1", "DigitalMessagingServer", {**twitter, **endpoints, **RECORDS})
+    install_bp(db_url, "twitter-bp", "twitter-bp-tr")
+    code, report = doctor()
+    assert code == 3, report
+    assert [(f["check"], f["message"].split(":")[0]) for f in report["findings"]] == [
+        ("grouping-timeout", "DMS_1 [channel-twitter] grouping-timeout is not set")
+    ]

@@ -12,7 +12,6 @@ from gsetup.configure.facebook import CHAT_SERVER, DMS, INBOUND, ROUTE, chat_end
 from gsetup.configure.snapshot import (
     Snapshot,
     driver_channels,
-    endpoints_section,
     has_stages,
 )
 from gsetup.deployment import ConfiguredApplication
@@ -40,12 +39,13 @@ def by_section(app: ConfiguredApplication) -> dict[str, dict[str, str]]:
 
 
 def routed_package(snap: Snapshot, dms: ConfiguredApplication, section: str) -> str | None:
-    """The installed package whose queue the channel's access point names, if any."""
-    endpoint = first_endpoint(dms, section)
-    if endpoint is None:
+    """The installed package whose queue the intake routes the channel's interactions to,
+    if any."""
+    try:
+        queue = endpoint_queue(dms.name, by_section(dms), section).queue
+    except RouteError:
         return None
-    queue = dms.options.get((endpoints_section(int(endpoint[0])), endpoint[1]))
-    return snap.queue_package(queue.value) if queue is not None else None
+    return snap.queue_package(queue)
 
 
 def inbound_endpoint(snap: Snapshot, covered: Collection[tuple[str, str]]) -> Iterator[Finding]:
