@@ -20,6 +20,7 @@ from gsetup.plan.model import Plan
 from gsetup.plan.run import run_plan
 from gsetup.runtime.credentials import DMS_TYPE
 from gsetup.state import DesiredObject, DesiredState, OptionValue, Removal, object_path
+from gsetup.wording import a_or_an
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,9 @@ def create_token(
     found = dms_application(ctx, tenant, app, kind)
     if kind.option in (found.options or {}) and not rotate:
         raise ConflictError(
-            f"application {app!r} already has a{'n' if kind.name[0] in 'aeiou' else ''} "
-            f"{kind.name}; give --rotate to replace it (the old one stops working) or revoke "
-            f"it with gsetup {kind.command} revoke --app {app}"
+            f"application {app!r} already has {a_or_an(kind.name)}; give --rotate to replace "
+            f"it (the old one stops working) or revoke it with "
+            f"gsetup {kind.command} revoke --app {app}"
         )
     token = secrets.token_urlsafe(32)
     wanted = {kind.option: OptionValue(token, secret=True), **(beside or {})}

@@ -13,11 +13,11 @@ from gsetup.dms.control import ControlReader
 from gsetup.dms.forward import IntakeReader
 from gsetup.dms.settings import CONTROL_KEY, CONTROL_SECTION, DmsSettings, Peer
 from gsetup.errors import BadInputError, GsetupError
+from gsetup.runtime.credentials import SECTION, TOKEN_KEY, URL_KEY
 
 if TYPE_CHECKING:
     from gsetup.deployment import Application
 
-RUNTIME_SECTION = "gsetup-runtime"  # where `gsetup route token create --app` stores the intake
 CONTROL = TokenKind(CONTROL_SECTION, CONTROL_KEY, "control token", "dms token")
 T = TypeVar("T")
 
@@ -98,8 +98,7 @@ def control_token(values: dict[tuple[str, str], str]) -> str:
 
 def _intake(values: dict[tuple[str, str], str]) -> tuple[str, str]:
     """The intake's URL and token among an application's option values."""
-    url = values.get((RUNTIME_SECTION, "intake-url"), "")
-    return url, values.get((RUNTIME_SECTION, "intake-token"), "")
+    return values.get((SECTION, URL_KEY), ""), values.get((SECTION, TOKEN_KEY), "")
 
 
 def _intake_reader(ctx: Context, tenant: str, app: str) -> IntakeReader:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gsetup.runtime import sql
+from gsetup.runtime.credentials import SECTION
 from gsetup.runtime.ids import new_id
 from gsetup.runtime.itx import dumps
 from gsetup.runtime.schema import interactions, outbox
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 
 RPC_CACHE_DEFAULT = 90
 RPC_CACHE_OPTION = "rpc-cache-timeout"
-RUNTIME_SECTION = "gsetup-runtime"
 RECIPIENT_KEYS = ("to", "post_id", "in_reply_to", "comment_id")
 
 
@@ -196,7 +196,7 @@ class HttpSender:
 
         if app is None:
             return SendResult(False, error=f"no application {item.app!r} in the configuration")
-        options = app.options.get(RUNTIME_SECTION, {})
+        options = app.options.get(SECTION, {})
         url = options.get("outbound-url") or f"http://{app.host or '127.0.0.1'}:{app.port}/outbound"
         headers = {"Idempotency-Key": item.id}
         if options.get("outbound-token"):
