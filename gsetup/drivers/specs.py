@@ -58,6 +58,16 @@ def _hub(key: str, help: str, *, default: str | None = "", secret: bool = False)
     return OptionSpec(key, "text", default, secret=secret, help=help)
 
 
+# The guide's Threaded Routing steps print "No results" where the option name belongs; its
+# processing overview and the facts name it grouping-timeout. The runtime groups by it.
+GROUPING_TIMEOUT = OptionSpec(
+    "grouping-timeout",
+    "int",
+    minimum=10,
+    maximum=3600,
+    help="seconds within which tweets are grouped (Threaded Routing); absent: no grouping",
+)
+
 # Hub connection: guide, "7. Configure connections". Shipped empty, filled per deployment.
 _HUB_OPTIONS = (
     _hub("gsa-account-name", "Company/Organization name of the Hub account"),
@@ -125,16 +135,7 @@ CHANNEL_OPTIONS: dict[Driver, dict[str, OptionSpec]] = {
                 after_restart=False,
                 help="process Twitter's tweet-delete compliance events (driver 9.0.012.09+)",
             ),
-            # The guide's Threaded Routing steps print "No results" where the option name
-            # belongs; its processing overview and the facts name it grouping-timeout.
-            OptionSpec(
-                "grouping-timeout",
-                "int",
-                minimum=10,
-                maximum=3600,
-                help="seconds within which tweets are grouped (Threaded Routing); absent: no "
-                "grouping",
-            ),
+            GROUPING_TIMEOUT,
         )
     },
 }
@@ -172,7 +173,7 @@ RPC_CACHE_TIMEOUT = OptionSpec(
 )
 
 _CHANNEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.]*(?:-[A-Za-z0-9_.]+)*")
-_MONITOR = "-monitor-"
+MONITOR_MARK = "-monitor-"  # between a channel section and its monitor's name
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ def channel_section(driver: Driver, name: str | None = None) -> str:
 
 def check_channel_name(name: str) -> None:
     """Refuse an additional channel's name that DMS section names cannot carry unambiguously."""
-    if not _CHANNEL_NAME.fullmatch(name) or f"-{name}-".find(_MONITOR) >= 0:
+    if not _CHANNEL_NAME.fullmatch(name) or f"-{name}-".find(MONITOR_MARK) >= 0:
         raise BadInputError(
             f"channel name {name!r} is not allowed: use letters, digits, '_', '.' and single "
             "'-' between them (the section becomes channel-<driver>-<name>); 'monitor' may "
@@ -209,7 +210,7 @@ def parse_channel_section(section: str) -> ChannelSection | None:
     The prefix is matched without regard to case: the guide itself writes
     ``channel-Twitter-*any-name*``.
     """
-    channel, _, monitor = section.partition(_MONITOR)
+    channel, _, monitor = section.partition(MONITOR_MARK)
     for driver in DRIVERS:
         prefix = f"channel-{driver}"
         if channel.lower() == prefix:
@@ -220,9 +221,9 @@ def parse_channel_section(section: str) -> ChannelSection | None:
                 return None
         else:
             continue
-        if _MONITOR in section and not _CHANNEL_NAME.fullmatch(monitor):
+        if MONITOR_MARK in section and not _CHANNEL_NAME.fullmatch(monitor):
             return None
-        return ChannelSection(driver, name, monitor if _MONITOR in section else None)
+        return ChannelSection(driver, name, monitor if MONITOR_MARK in section else None)
     return None
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from gsetup.drivers.specs import MONITOR_MARK
 from gsetup.fileio import quote_prefix
 
 _PREFIX = "channel-"
-_MONITOR = "-monitor-"
 
 
 class RouteError(ValueError):
@@ -35,7 +35,7 @@ def is_channel(section: str) -> bool:
     return (
         section[: len(_PREFIX)].lower() == _PREFIX
         and len(section) > len(_PREFIX)
-        and _MONITOR not in section
+        and MONITOR_MARK not in section
     )
 
 
@@ -49,7 +49,7 @@ def endpoint_queue(app: str, options: Mapping[str, Mapping[str, str]], channel: 
     if not is_channel(channel):
         raise RouteError(
             f"{app} has no channel section {quote_prefix(channel)}: a channel section is "
-            f"{_PREFIX}<name>, not a monitor section ({_PREFIX}<name>{_MONITOR}<name>)"
+            f"{_PREFIX}<name>, not a monitor section ({_PREFIX}<name>{MONITOR_MARK}<name>)"
         )
     section = options.get(channel)
     if section is None:

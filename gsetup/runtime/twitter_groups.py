@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2.filters import do_int
 from sqlalchemy import bindparam, select, update
 
+from gsetup.drivers.specs import GROUPING_TIMEOUT
 from gsetup.runtime import sql
 from gsetup.runtime.schema import NAME, twitter_groups
 from gsetup.runtime.store import insert_ignore
@@ -37,10 +38,8 @@ if TYPE_CHECKING:
 GROUP_ID = "_twitterGroupId"
 FROM_USER = "_twitterFromUserId"
 TO_USER = "_twitterToUserId"
-# The channel option the guide's step 3 misprints as "No results" (gsetup/drivers/specs.py);
-# configure twitter-tr writes it and doctor reads it by this name.
-TIMEOUT_OPTION = "grouping-timeout"
-TIMEOUT_RANGE = (10, 3600)
+# configure twitter-tr writes the option and doctor reads it by this name.
+TIMEOUT_OPTION = GROUPING_TIMEOUT.key
 DIRECT = {"twitter": False, "twitterdirect": True}  # media type -> direct message
 
 
@@ -49,7 +48,7 @@ def grouping_timeout(options: Mapping[str, str]) -> int | None:
     as Inbound Buffer-TR reads it (jinja2's ``int`` filter), so intake groups exactly when
     the buffer holds."""
     seconds = do_int(options.get(TIMEOUT_OPTION), 0)
-    low, high = TIMEOUT_RANGE
+    low, high = GROUPING_TIMEOUT.minimum or 0, GROUPING_TIMEOUT.maximum or 0
     return seconds if low <= seconds <= high else None
 
 
