@@ -224,3 +224,64 @@ def test_an_account_name_differing_only_by_case_is_refused(
         "only by case; choose another name\n"
     )
     assert snapshot(server) == before
+
+
+def test_a_create_losing_the_race_to_a_name_differing_by_case_is_refused_alike(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two creates at once both pass the read before the insert; the database's unique index
+    on lower(name) refuses the second, with the message of the read. Deterministic: the
+    first create is this test's open transaction, committed only once the gsetup process
+    waits on it (pg_stat_activity), so that process has checked before the name existed."""
+    import os
+    import subprocess
+    import time
+
+    from sqlalchemy import text
+
+    from tests.test_safety import GSETUP
+
+    monkeypatch.setenv("GSETUP_NEW_PASSWORD", "a-good-password")
+    engine = create_engine(server, poolclass=NullPool)
+    try:
+        with engine.connect() as first:
+            first.execute(
+                text(
+                    "INSERT INTO account (name, password_hash, superuser) "
+                    "VALUES ('Dora', 'unused', false)"
+                )
+            )
+            second = subprocess.Popen(
+                [GSETUP, "account", "create", "dora"],
+                env=dict(os.environ),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            try:
+                deadline = time.monotonic() + 60
+                with engine.connect() as watch:
+                    waits = text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )
+                    while not watch.execute(waits).scalar():
+                        watch.rollback()
+                        assert second.poll() is None, second.communicate()
+                        assert time.monotonic() < deadline, "gsetup never waited on the insert"
+                        time.sleep(0.05)
+                first.commit()
+                out, err = second.communicate(timeout=60)
+            finally:
+                second.kill()
+                second.wait()
+        with engine.connect() as conn:
+            names = conn.execute(text("SELECT name FROM account WHERE lower(name) = 'dora'"))
+            assert names.scalars().all() == ["Dora"]
+    finally:
+        engine.dispose()
+    assert second.returncode == 2, (out, err)
+    assert err == (
+        "gsetup: error: account 'dora' differs from the existing account 'Dora' only by case; "
+        "choose another name\n"
+    )

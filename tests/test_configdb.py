@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import warnings
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from gsetup.configdb.database import HEAD, REVISIONS, open_database
-from tests.helpers import run_cli
+from tests.helpers import run_cli, snapshot
 
 
 def test_migrations_match_models(db_url: str) -> None:
@@ -23,7 +24,11 @@ def test_migrations_match_models(db_url: str) -> None:
     from gsetup.configdb.models import Base
 
     db = open_database(db_url, upgrade=True)
-    with db.engine.connect() as conn:
+    with db.engine.connect() as conn, warnings.catch_warnings():
+        # SQLite's reflection skips expression indexes (uq_account_name_lower): the index is
+        # tested by what it refuses, test_account_names_differing_by_case_are_refused_by_the_index
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based")
+        warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression")
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
 
@@ -297,3 +302,36 @@ def test_migration_0002_moves_option_managers_onto_options(db_url: str) -> None:
         rows = conn.execute(text("SELECT package, section, key FROM managed")).all()
     engine.dispose()
     assert sorted(tuple(r) for r in rows) == [("p1", "", ""), ("p1", "a", "k"), ("p2", "a", "k")]
+
+
+def test_account_names_differing_by_case_are_refused_by_the_index(db_url: str) -> None:
+    """Schema 0006 refuses accounts an earlier gsetup let in that differ only by case (naming
+    them, nothing changed); once they are gone it makes the database refuse such a name."""
+    from sqlalchemy.exc import IntegrityError
+
+    _migrate_to(db_url, "0005")
+    for name in ("Vera", "vera", "OTTO", "Otto", "otto", "zoe"):
+        _sql(
+            db_url,
+            "INSERT INTO account (name, password_hash, superuser) "
+            f"VALUES ('{name}', 'unused', false)",
+        )
+    before = snapshot(db_url, ("account", "alembic_version"))
+    refused = run_cli("db", "upgrade")
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        "gsetup: error: accounts differing only by case: 'OTTO' and 'Otto' and 'otto'; 'Vera' "
+        "and 'vera'; schema 0006 makes account names unique regardless of case: delete or "
+        'rename all but one of each (docs/operations.md, "Accounts differing only by case") '
+        "and upgrade again; nothing was changed\n"
+    )
+    assert snapshot(db_url, ("account", "alembic_version")) == before
+    _sql(db_url, "DELETE FROM account WHERE name IN ('OTTO', 'Otto', 'Vera')")
+    assert run_cli("db", "upgrade", "--json").json()["revision"] == HEAD
+    with pytest.raises(IntegrityError):
+        _sql(
+            db_url,
+            "INSERT INTO account (name, password_hash, superuser) VALUES ('VERA', 'x', false)",
+        )
+    _migrate_to(db_url, "0005")  # and back down: the index goes
+    _sql(db_url, "INSERT INTO account (name, password_hash, superuser) VALUES ('VERA', 'x', false)")

@@ -143,14 +143,36 @@ def check_role(role: str) -> str:
 
 
 def create_account(conn: Connection, user: str, password: str, *, superuser: bool) -> int:
-    """Insert an account; the name must be new."""
-    from sqlalchemy import insert, select
+    """Insert an account; the name must be new, also regardless of case."""
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from gsetup.configdb.tables import account
+
+    check_name(user, "account", spaces=False)
+    check_password(password)
+    _check_new_account(conn, user)
+    values = {"name": user, "password_hash": hash_password(password), "superuser": superuser}
+    try:
+        with conn.begin_nested():  # keeps the transaction usable to say why
+            result = conn.execute(insert(account).values(**values))
+    except IntegrityError:
+        # Another create committed the name (or its case twin) since the check: its unique
+        # indexes refused this one. Checked again, it is named as if it had come first.
+        _check_new_account(conn, user)
+        raise
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _check_new_account(conn: Connection, user: str) -> None:
+    """Refuse a name an account has, or differs from an account's only by case."""
+    from sqlalchemy import select
 
     from gsetup.configdb.tables import account
     from gsetup.errors import ConflictError
 
-    check_name(user, "account", spaces=False)
-    check_password(password)
     # Names differing only by case would look like one account in history, locks and lists.
     names = list(conn.execute(select(account.c.name)).scalars())
     if user in names:
@@ -161,14 +183,6 @@ def create_account(conn: Connection, user: str, password: str, *, superuser: boo
                 f"account {user!r} differs from the existing account {name!r} only by case; "
                 "choose another name"
             )
-    result = conn.execute(
-        insert(account).values(
-            name=user, password_hash=hash_password(password), superuser=superuser
-        )
-    )
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])
 
 
 def grant(conn: Connection, user: str, tenant: str, role: str) -> None:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 
 NAMING = {
@@ -95,6 +96,8 @@ account = Table(
     _text("password_hash", 512),
     _flag("superuser", False),
 )
+# Names differing only by case would read as one account in history, locks and lists.
+Index("uq_account_name_lower", func.lower(account.c.name), unique=True)
 
 # An account's role (admin, operator, viewer) in one tenant.
 account_grant = Table(
