@@ -151,6 +151,46 @@ def test_agent_add_bad_input(db_url: str, agent_env: None, monkeypatch: pytest.M
     assert snapshot(db_url) == before
 
 
+def test_a_short_agent_password_names_where_it_came_from(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As account passwords: the env variable, the file or the prompt, so the user knows
+    which to fix; refused before the second prompt, nothing written."""
+    import pexpect
+
+    from tests.test_safety import GSETUP
+
+    monkeypatch.setenv("SHORT_PW", "short")
+    short_file = tmp_path / "pw"
+    short_file.write_text("short\n")
+    before = snapshot(db_url)
+    for source in ("env:SHORT_PW", f"file:{short_file}"):
+        result = run_cli("agent", "add", "carol", "--password-from", source)
+        assert result.exit_code == 2, result.stdout
+        assert result.stderr == (
+            f"gsetup: error: the password from --password-from {source} is too short: a "
+            "password must have at least 8 characters\n"
+        )
+    child = pexpect.spawn(
+        GSETUP, ["agent", "add", "carol"], env=dict(os.environ), encoding="utf-8", timeout=60
+    )
+    child.expect("Agent password: ")
+    child.sendline("short")
+    index = child.expect(["Again: ", "gsetup: error: .*\r\n"])
+    refusal = child.after
+    if index == 0:
+        child.close(force=True)
+        pytest.fail("asked again for a password already refused")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert refusal == (
+        "gsetup: error: the password typed at the prompt is too short: a password must have at "
+        "least 8 characters\r\n"
+    )
+    assert child.exitstatus == 2
+    assert snapshot(db_url) == before
+
+
 def _dms(name: str = "DMS_1", app_type: str = "DigitalMessagingServer") -> None:
     assert run_cli("app", "create", name, "--type", app_type).exit_code == 0
 

@@ -152,10 +152,12 @@ def remove(
 
 def read_password(source: str | None, *, confirm: bool = True) -> str:
     """The password from ``env:NAME``/``file:PATH`` (as answer files give secrets) or asked
-    without echo (twice when ``confirm``)."""
+    without echo. ``confirm``: a new password, asked twice and refused when too short,
+    naming where it came from (as account passwords are)."""
     import getpass
     import sys
 
+    from gsetup.configdb.auth import check_password
     from gsetup.wizards.answers import AnswerSource, resolve_secret
 
     if source is not None:
@@ -163,14 +165,18 @@ def read_password(source: str | None, *, confirm: bool = True) -> str:
         if not sep or kind not in ("env", "file") or not ref:
             # not echoed: what was typed where env:NAME belongs may be the password itself
             raise BadInputError("--password-from: use env:NAME or file:PATH")
-        return resolve_secret({kind: ref}, AnswerSource("--password-from"), "password")
+        given = resolve_secret({kind: ref}, AnswerSource("--password-from"), "password")
+        return check_password(given, f"from --password-from {source}") if confirm else given
     if not sys.stdin.isatty():
         raise NeedsAnswerError(
             "a password is needed and there is no terminal to ask for it: give "
             "--password-from env:NAME or file:PATH"
         )
     first = getpass.getpass("Agent password: ")
-    if confirm and getpass.getpass("Again: ") != first:
+    if not confirm:
+        return first
+    check_password(first, "typed at the prompt")
+    if getpass.getpass("Again: ") != first:
         raise BadInputError("the two passwords differ; nothing written")
     return first
 
