@@ -651,10 +651,10 @@ def test_an_agent_added_again_after_its_removal_logs_in(
         runtime.close()
 
 
-# ``agent remove alice`` in a process of its own: argv ``WHEN GO HOST``. It says ``marked``
-# before applying its plan (WHEN ``before``), or ``applied`` after (``after``), then waits
-# (at most 60 s) for the file GO to exist. HOST not empty: a remover on that host, its lease
-# two seconds (GSETUP_LOCK_TIMEOUT=1 and a margin of one).
+# ``agent remove alice`` in a process of its own: argv ``WHEN GO HOST RENEWALS``. It says
+# ``marked`` before applying its plan (WHEN ``before``), or ``applied`` after (``after``), then
+# waits (at most 60 s) for the file GO to exist. HOST not empty: a remover on that host, its
+# lease two seconds (GSETUP_LOCK_TIMEOUT=1 and a margin of one), renewed RENEWALS times a lease.
 _REMOVER = """
 import socket, sys, time
 from pathlib import Path
@@ -667,6 +667,7 @@ when, go, host = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 if host:
     socket.gethostname = lambda: host
     removal.MARK_MARGIN = 1.0
+    removal.RENEWALS_PER_LEASE = float(sys.argv[4])
 apply = agents.run_plan
 
 def wait(said):
@@ -688,10 +689,12 @@ sys.exit(run(app, ["agent", "remove", "alice", "--yes"]))
 """
 
 
-def _remover(go: Path, when: str = "before", host: str = "") -> subprocess.Popen[str]:
+def _remover(
+    go: Path, when: str = "before", host: str = "", renewals: float = 3
+) -> subprocess.Popen[str]:
     """``agent remove alice`` started in a process of its own (see ``_REMOVER``)."""
     env = {**os.environ, "GSETUP_LOCK_TIMEOUT": "1"} if host else None
-    command = [sys.executable, "-c", _REMOVER, when, str(go), host]
+    command = [sys.executable, "-c", _REMOVER, when, str(go), host, str(renewals)]
     return subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
@@ -929,6 +932,56 @@ def test_a_removal_on_another_host_keeps_its_marks_past_its_lease(
                 assert remover.wait(60) == 0, remover.stderr.read()
             finally:
                 remover.kill()
+        assert _store_rows(store, AGENT) == [("logged_out",)]
+        assert _store_rows(store, ROWS) == [(itx, "routing", None)]
+        assert _store_rows(store, MARKS) == [(0,)]
+    finally:
+        runtime.close()
+
+
+def test_a_hung_removal_on_another_host_is_taken_over_once_its_lease_lapses(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A removal on another host that hangs (SIGSTOP) holding its mark: a second removal is
+    refused until the mark's lease lapses, then takes the mark over and removes the agent
+    (logged out, its offer back to routing). The hung one, resumed, undoes nothing."""
+    import signal
+
+    from gsetup.runtime.api import open_runtime
+    from gsetup.runtime.clock import VirtualClock
+    from gsetup.runtime.store import default_store_url
+    from tests.runtime_support import TENANT, configure_tenant
+
+    configure_tenant(db_url, tmp_path, agents={"alice": 2})
+    store = default_store_url(db_url)
+    clock = VirtualClock()
+    runtime = open_runtime(TENANT, config_url=db_url, clock=clock)
+    go = tmp_path / "go"
+    try:
+        itx = _alice_offered_one(runtime, clock)
+        # renewed every 20 s: stopped before its first renewal, never inside one
+        with _remover(go, "before", "elsewhere.invalid", renewals=0.1) as hung:
+            try:
+                assert hung.stdout.readline() == "marked\n", hung.stderr.read()
+                hung.send_signal(signal.SIGSTOP)
+                [(until,)] = _store_rows(store, "SELECT until FROM runtime_removals")
+                refused = run_cli("agent", "remove", "alice", "--yes")
+                assert refused.exit_code == 2, refused.stdout
+                assert f"(pid {hung.pid} on elsewhere.invalid)" in refused.stderr
+                assert _store_rows(store, AGENT) == [("removing",)]
+                time.sleep(max(0.0, float(until) + 0.5 - time.time()))
+                second = run_cli("agent", "remove", "alice", "--yes")
+                assert second.exit_code == 0, second.stderr
+                assert "alice" not in run_cli("agent", "list").stdout
+                assert _store_rows(store, AGENT) == [("logged_out",)]
+                assert _store_rows(store, ROWS) == [(itx, "routing", None)]
+                assert _store_rows(store, MARKS) == [(0,)]
+                go.touch()
+                hung.send_signal(signal.SIGCONT)
+                assert hung.wait(60) == 0, hung.stderr.read()  # nothing left to change
+            finally:
+                hung.kill()
+        assert "alice" not in run_cli("agent", "list").stdout
         assert _store_rows(store, AGENT) == [("logged_out",)]
         assert _store_rows(store, ROWS) == [(itx, "routing", None)]
         assert _store_rows(store, MARKS) == [(0,)]
