@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,32 @@ def snapshot(url: str, tables: tuple[str, ...] = CONFIG_TABLES) -> dict[str, lis
                 t: sorted((tuple(r) for r in conn.execute(text(f"SELECT * FROM {t}"))), key=repr)
                 for t in tables
             }
+    finally:
+        engine.dispose()
+
+
+def until_waiting_on_a_lock(url: str, process: subprocess.Popen[str], timeout: float = 60) -> None:
+    """Return once a session of PostgreSQL database ``url`` waits on a lock (``process``, the
+    only other client, blocked by the test's open transaction); fail if ``process`` ends or
+    ``timeout`` passes first."""
+    import time
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    waits = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + timeout
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as watch:
+            while not watch.execute(waits).scalar():
+                watch.rollback()
+                assert process.poll() is None, process.communicate()
+                assert time.monotonic() < deadline, "the process never waited on a lock"
+                time.sleep(0.05)
     finally:
         engine.dispose()
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.pool import NullPool
 
-from tests.helpers import PG_ADMIN_PASSWORD, run_cli, snapshot
+from tests.helpers import PG_ADMIN_PASSWORD, run_cli, snapshot, until_waiting_on_a_lock
 
 pytestmark = pytest.mark.pg
 
@@ -235,7 +235,6 @@ def test_a_create_losing_the_race_to_a_name_differing_by_case_is_refused_alike(
     waits on it (pg_stat_activity), so that process has checked before the name existed."""
     import os
     import subprocess
-    import time
 
     from sqlalchemy import text
 
@@ -259,17 +258,7 @@ def test_a_create_losing_the_race_to_a_name_differing_by_case_is_refused_alike(
                 text=True,
             )
             try:
-                deadline = time.monotonic() + 60
-                with engine.connect() as watch:
-                    waits = text(
-                        "SELECT count(*) FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                    )
-                    while not watch.execute(waits).scalar():
-                        watch.rollback()
-                        assert second.poll() is None, second.communicate()
-                        assert time.monotonic() < deadline, "gsetup never waited on the insert"
-                        time.sleep(0.05)
+                until_waiting_on_a_lock(server, second)
                 first.commit()
                 out, err = second.communicate(timeout=60)
             finally:

@@ -5,15 +5,20 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import subprocess
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from gsetup.configdb.database import HEAD, REVISIONS, open_database
-from tests.helpers import run_cli, snapshot
+from tests.helpers import run_cli, snapshot, until_waiting_on_a_lock
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 
 def test_migrations_match_models(db_url: str) -> None:
@@ -335,3 +340,97 @@ def test_account_names_differing_by_case_are_refused_by_the_index(db_url: str) -
         )
     _migrate_to(db_url, "0005")  # and back down: the index goes
     _sql(db_url, "INSERT INTO account (name, password_hash, superuser) VALUES ('VERA', 'x', false)")
+
+
+def _init_process(url: str, admin: str) -> subprocess.Popen[str]:
+    """``gsetup --user ADMIN db init`` of ``url`` in a process of its own."""
+    from tests.test_safety import GSETUP
+
+    env = {**os.environ, "GSETUP_DB": url, "GSETUP_PASSWORD": "first-admin-pw"}
+    return subprocess.Popen(
+        [GSETUP, "--user", admin, "db", "init"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.pg
+def test_an_init_while_another_migrates_waits_and_finds_the_schema_made(pg_url: str) -> None:
+    """Two `db init` of an empty database at once both created the schema: the second failed
+    (exit 1, duplicate alembic_version). Deterministic: the other is this test's migration,
+    committed once the init waits on it."""
+    from gsetup.configdb.database import lock_schema
+
+    engine = create_engine(pg_url, poolclass=NullPool)
+    try:
+        with engine.connect() as other:
+            lock_schema(other)
+            _upgrade_in(other)
+            init = _init_process(pg_url, "second")
+            try:
+                until_waiting_on_a_lock(pg_url, init)
+                other.commit()
+                out, err = init.communicate(timeout=60)
+            finally:
+                init.kill()
+                init.wait()
+    finally:
+        engine.dispose()
+    assert init.returncode == 0, (out, err)
+    assert _revision(pg_url) == HEAD
+    assert _sql_rows(pg_url, "SELECT name, superuser FROM account") == [("second", True)]
+
+
+@pytest.mark.pg
+def test_two_inits_at_once_make_one_first_admin(pg_url: str) -> None:
+    """Each init read that the database had no account, then created its admin: two
+    first admins. The second now waits for the first and is refused (exit 2)."""
+    from gsetup.commands.database import init_database
+    from gsetup.configdb import auth
+    from gsetup.configdb.database import lock_schema
+
+    init_database(pg_url, "first", lambda: "first-admin-pw")
+    engine = create_engine(pg_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("DELETE FROM account"))
+            conn.commit()
+            lock_schema(conn)  # the first init, its admin not committed yet
+            auth.create_account(conn, "first", "first-admin-pw", superuser=True)
+            init = _init_process(pg_url, "second")
+            try:
+                until_waiting_on_a_lock(pg_url, init)
+                conn.commit()
+                out, err = init.communicate(timeout=60)
+            finally:
+                init.kill()
+                init.wait()
+    finally:
+        engine.dispose()
+    assert init.returncode == 2, (out, err)
+    assert "already has accounts" in err
+    assert _sql_rows(pg_url, "SELECT name FROM account") == [("first",)]
+
+
+def _upgrade_in(conn: Connection) -> None:
+    """The shipped migrations up to head, in ``conn``'s transaction (left open)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from gsetup.configdb import database
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(database.__file__).parent / "migrations"))
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, "head")
+
+
+def _sql_rows(url: str, statement: str) -> list[tuple[object, ...]]:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(statement))]
+    finally:
+        engine.dispose()

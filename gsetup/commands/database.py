@@ -10,6 +10,7 @@ from gsetup.configdb.database import (
     HEAD,
     Database,
     check_schema,
+    lock_schema,
     open_database,
     resolve_url,
     schema_revision,
@@ -44,6 +45,7 @@ def init_database(
     secret = auth.check_password(password())
     check_schema(db, upgrade=True)
     with db.engine.begin() as conn:
+        lock_schema(conn)  # another init at once waits here, then finds this one's admin
         _refuse_accounts(db, conn)  # another init since the look above
         auth.create_account(conn, admin, secret, superuser=True)
     return {"url": db.display_url, "revision": schema_revision(db), "admin": admin}

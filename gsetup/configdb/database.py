@@ -32,6 +32,9 @@ DEFAULT_LOCK_TIMEOUT = 120.0
 # psycopg waits for ever on a server that accepts the connection and never answers it.
 CONNECT_TIMEOUT = 10
 LIBPQ_DRIVERS = ("psycopg", "psycopg2")
+# pg_advisory_xact_lock key held while the schema is migrated or its first admin made
+# ("gsetupm" in ASCII; interaction stores use "gsetup\0")
+_SCHEMA_LOCK = 0x6773657475706D
 
 
 def lock_timeout() -> float:
@@ -432,8 +435,25 @@ def migrate(db: Database) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     with db.engine.begin() as conn:
+        lock_schema(conn)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def lock_schema(conn: Connection) -> None:
+    """Hold the schema's lock until ``conn``'s transaction ends: two inits or upgrades at
+    once migrate once (the other, waiting, then finds the schema at head) and make one first
+    admin. PostgreSQL only: SQLite's BEGIN IMMEDIATE already serialises them."""
+    pg_transaction_lock(conn, _SCHEMA_LOCK)
+
+
+def pg_transaction_lock(conn: Connection, key: int) -> None:
+    """On PostgreSQL, wait for and hold advisory lock ``key`` until the transaction ends
+    (each statement after it sees what the previous holder committed)."""
+    from sqlalchemy import text
+
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def schema_revision(db: Database) -> str | None:

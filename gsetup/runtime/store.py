@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gsetup.configdb.database import short_url
+from gsetup.configdb.database import pg_transaction_lock, short_url
 from gsetup.fileio import elide_middle
 from gsetup.runtime.errors import StoreError
 from gsetup.runtime.itx import CustomField
@@ -362,26 +362,22 @@ def create_tables(
     workers started together on a new store would otherwise each find a table (or column)
     missing and all but one fail creating it."""
     with engine.begin() as conn:
-        _lock_prepare(conn, engine.dialect.name)
+        _lock_prepare(conn)
         tables.create_all(conn)
         if upgrade is not None:
             upgrade(conn)
 
 
-def _lock_prepare(conn: Connection, dbms: str) -> None:
-    from sqlalchemy import text
-
-    if dbms == "postgresql":
-        # Workers started together on a new store: one creates it, the others wait and then
-        # find it (each statement of theirs sees what committed before it). SQLite's BEGIN
-        # IMMEDIATE already serialises them.
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PREPARE_LOCK})
+def _lock_prepare(conn: Connection) -> None:
+    # Workers started together on a new store: one creates it, the others wait and then find
+    # it. SQLite's BEGIN IMMEDIATE already serialises them.
+    pg_transaction_lock(conn, _PREPARE_LOCK)
 
 
 def _prepare(conn: Connection, dbms: str) -> None:
     from sqlalchemy import inspect, select
 
-    _lock_prepare(conn, dbms)
+    _lock_prepare(conn)
     if inspect(conn).has_table(runtime_meta.name):
         # Locked (PostgreSQL): two processes opening an older store upgrade it once.
         found = conn.execute(
