@@ -274,3 +274,26 @@ def test_a_create_losing_the_race_to_a_name_differing_by_case_is_refused_alike(
         "gsetup: error: account 'dora' differs from the existing account 'Dora' only by case; "
         "choose another name\n"
     )
+
+
+def test_a_password_that_is_no_utf8_text_is_refused_or_fails_the_login(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An environment variable holding bytes that are not UTF-8 (Python reads them as lone
+    surrogates) failed with an unexpected UnicodeEncodeError (exit 1) when hashed."""
+    bad = "\udcff\udcfe-abcdefgh"  # b"\xff\xfe-abcdefgh" as os.environ reads it
+    monkeypatch.setenv("GSETUP_NEW_PASSWORD", bad)
+    before = snapshot(server, ("account",))
+    created = run_cli("account", "create", "hank")
+    assert (created.exit_code, created.stderr) == (
+        2,
+        "gsetup: error: the password from GSETUP_NEW_PASSWORD is not UTF-8 text: give a "
+        "password of UTF-8 characters\n",
+    )
+    assert snapshot(server, ("account",)) == before
+    monkeypatch.setenv("GSETUP_PASSWORD", bad)
+    login = run_cli("db", "status")
+    assert (login.exit_code, login.stderr) == (
+        2,
+        "gsetup: error: login failed for account 'admin': wrong user or password\n",
+    )

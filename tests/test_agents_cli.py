@@ -164,6 +164,15 @@ def test_a_short_agent_password_names_where_it_came_from(
     short_file = tmp_path / "pw"
     short_file.write_text("short\n")
     before = snapshot(db_url)
+    # bytes that are not UTF-8, as os.environ reads them: they failed with exit 1 when hashed
+    monkeypatch.setenv("BAD_PW", "\udcff\udcfe-abcdefgh")
+    for command in (("add", "carol"), ("login", "carol", "--url", "http://127.0.0.1:9")):
+        not_text = run_cli("agent", *command, "--password-from", "env:BAD_PW")
+        assert (not_text.exit_code, not_text.stderr) == (
+            2,
+            "gsetup: error: the password from --password-from env:BAD_PW is not UTF-8 text: "
+            "give a password of UTF-8 characters\n",
+        ), command
     for source in ("env:SHORT_PW", f"file:{short_file}"):
         result = run_cli("agent", "add", "carol", "--password-from", source)
         assert result.exit_code == 2, result.stdout

@@ -152,31 +152,29 @@ def remove(
 
 def read_password(source: str | None, *, confirm: bool = True) -> str:
     """The password from ``env:NAME``/``file:PATH`` (as answer files give secrets) or asked
-    without echo. ``confirm``: a new password, asked twice and refused when too short,
+    without echo; refused when not text or (``confirm``: a new one, asked twice) too short,
     naming where it came from (as account passwords are)."""
     import getpass
     import sys
 
-    from gsetup.configdb.auth import check_password
+    from gsetup.configdb.auth import check_password, check_password_text
     from gsetup.wizards.answers import AnswerSource, resolve_secret
 
+    check = check_password if confirm else check_password_text
     if source is not None:
         kind, sep, ref = source.partition(":")
         if not sep or kind not in ("env", "file") or not ref:
             # not echoed: what was typed where env:NAME belongs may be the password itself
             raise BadInputError("--password-from: use env:NAME or file:PATH")
         given = resolve_secret({kind: ref}, AnswerSource("--password-from"), "password")
-        return check_password(given, f"from --password-from {source}") if confirm else given
+        return check(given, f"from --password-from {source}")
     if not sys.stdin.isatty():
         raise NeedsAnswerError(
             "a password is needed and there is no terminal to ask for it: give "
             "--password-from env:NAME or file:PATH"
         )
-    first = getpass.getpass("Agent password: ")
-    if not confirm:
-        return first
-    check_password(first, "typed at the prompt")
-    if getpass.getpass("Again: ") != first:
+    first = check(getpass.getpass("Agent password: "), "typed at the prompt")
+    if confirm and getpass.getpass("Again: ") != first:
         raise BadInputError("the two passwords differ; nothing written")
     return first
 

@@ -43,7 +43,7 @@ def verify_password(password: str, stored: str) -> bool:
         scheme, n, r, p, salt, digest = stored.split("$")
     except ValueError:
         return False
-    if scheme != "scrypt":
+    if scheme != "scrypt" or not _is_text(password):  # no UTF-8 text: no password's
         return False
     actual = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
     return hmac.compare_digest(actual, base64.b64decode(digest))
@@ -54,12 +54,36 @@ def check_password(password: str, source: str = "") -> str:
 
     ``source`` says where it came from, so the user knows what to fix: ``from NAME``.
     """
-    if len(password) < MIN_PASSWORD:
-        given = f"the password {source}" if source else "the password"
+    if len(check_password_text(password, source)) < MIN_PASSWORD:
         raise BadInputError(
-            f"{given} is too short: a password must have at least {MIN_PASSWORD} characters"
+            f"{_named(source)} is too short: a password must have at least {MIN_PASSWORD} "
+            "characters"
         )
     return password
+
+
+def check_password_text(password: str, source: str = "") -> str:
+    """Refuse a password that is not text (e.g. to log in with), ``source`` as for
+    :func:`check_password`."""
+    if not _is_text(password):
+        raise BadInputError(
+            f"{_named(source)} is not UTF-8 text: give a password of UTF-8 characters"
+        )
+    return password
+
+
+def _named(source: str) -> str:
+    return f"the password {source}" if source else "the password"
+
+
+def _is_text(password: str) -> bool:
+    """Whether ``password`` can be hashed: bytes of an environment variable that are not
+    UTF-8 come as lone surrogates, which no UTF-8 encoding takes."""
+    try:
+        password.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
