@@ -98,7 +98,7 @@ def answer(argv: list[str]) -> int | None:
     if found is None:
         return None
     run, debug = found
-    return guarded(run, debug)
+    return guarded(run, debug, argv)
 
 
 def _parse(argv: list[str]) -> _Parsed | None:
