@@ -20,6 +20,7 @@ import itertools
 import json
 import math
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -316,6 +317,22 @@ def check_encodable(data: Any) -> None:
         raise ValueError(
             f"a string holds a lone surrogate (\\u{found:04x}); text is UTF-8 characters"
         ) from None
+
+
+# Python reads each byte of the command line and the environment that is not UTF-8 as a lone
+# surrogate (surrogateescape); UTF-8, so no database, can store one.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def not_utf8(text: str) -> str | None:
+    """What in ``text`` is not UTF-8 and where (``byte 0xFF at position 3 is not UTF-8``);
+    None when ``text`` can be stored."""
+    found = _SURROGATE.search(text)
+    if found is None:
+        return None
+    code = ord(found.group())
+    what = f"byte 0x{code - 0xDC00:02X}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+    return f"{what} at position {found.start() + 1} is not UTF-8"
 
 
 def _not_a_number(token: str) -> float:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 from gsetup import fileio
 from gsetup.errors import BadInputError
-from gsetup.fileio import DEL_AND_C1, OPTIONS_LIMIT, read_regular
+from gsetup.fileio import DEL_AND_C1, OPTIONS_LIMIT, not_utf8, read_regular
 
 if TYPE_CHECKING:
     from configobj import ConfigObj
@@ -69,7 +69,11 @@ _LINE_BREAKS = "\r\n\u2028\u2029"
 
 def check_text(value: str, where: str, *, answer: bool = False) -> None:
     """Refuse a value holding a line break, NUL or another control character (tab is text);
-    an ``answer`` (answers file, ``--set``, secret) a C1 control or line separator too."""
+    an ``answer`` (answers file, ``--set``, secret) a C1 control or line separator too; and
+    text that is not UTF-8 (from the environment or the command line)."""
+    undecodable = not_utf8(value)
+    if undecodable:
+        raise BadInputError(f"{where}: in the value, {undecodable}; option values are UTF-8 text")
     found = (_ANSWER_CONTROL if answer else _CONTROL).search(value)
     if found:
         char = found.group()

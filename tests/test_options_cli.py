@@ -459,6 +459,33 @@ def test_bad_input_is_refused_with_exit_2(db_url: str, args: tuple[str, ...], wo
     assert snapshot(db_url) == before
 
 
+# A byte that is not UTF-8 reaches Python as a lone surrogate (surrogateescape), on the command
+# line as in the environment; the database cannot store it.
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("set", "--app", "DMS_1", "a/b", "ab\udcff"), "for 'VALUE': byte 0xFF at position 3 "),
+        (("set", "--app", "DMS_1", "a/k\udc85", "1"), "for 'NAME': byte 0x85 at position 4 "),
+        (("get", "--app", "DMS\udcff", "a/b"), "for '--app': byte 0xFF at position 4 "),
+        (
+            ("set", "--app", "DMS_1", "a/b", "--value-env", "NOT_UTF8_X"),
+            "[a] b: in the value, byte 0xFF at position 3 ",
+        ),
+    ],
+)
+def test_text_that_is_not_utf8_is_refused_with_exit_2(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], words: str
+) -> None:
+    monkeypatch.setenv("NOT_UTF8_X", "ab\udcff")
+    _app("DMS_1")
+    before = snapshot(db_url)
+    result = run_cli("options", *args)
+    assert result.exit_code == EXIT_BAD_INPUT, result.stderr
+    assert f"{words}is not UTF-8" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert snapshot(db_url) == before
+
+
 @pytest.mark.parametrize("under", ["a.cfg/x.cfg", "a.cfg/sub/x.cfg"])
 def test_export_under_a_file_says_it_is_not_a_directory(
     db_url: str, tmp_path: Path, under: str

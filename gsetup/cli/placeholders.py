@@ -37,9 +37,12 @@ _WORDS = {
 
 
 def build_command(app: typer.Typer) -> Any:
-    """The click command of ``app`` with word placeholders."""
+    """The click command of ``app`` with word placeholders, taking UTF-8 text only."""
+    from gsetup.cli.utf8 import require_utf8
+
     command = typer.main.get_command(app)
     _name(command)
+    require_utf8(command)
     return command
 
 

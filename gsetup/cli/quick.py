@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from gsetup.cli import reads
 from gsetup.cli.common import DEFAULT_TENANT, Globals, connect_as
+from gsetup.fileio import not_utf8
 from gsetup.numbers import whole_number
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def answer(argv: list[str]) -> int | None:
     """Run ``argv`` if it is one of the forms above and return its exit status, else None."""
     from gsetup.cli.errors import guarded
 
-    parsed = _parse(argv)
+    parsed = None if any(not_utf8(arg) for arg in argv) else _parse(argv)  # typer refuses it
     if parsed is None:
         return None
     found = _command(parsed)
