@@ -367,6 +367,28 @@ def test_bad_urls_exit_2_without_the_password(tmp_path: Path) -> None:
     assert not (tmp_path / "nowhere.db").exists()
 
 
+@pytest.mark.parametrize(
+    "tail",
+    ["file:{dir}/none.db?uri=true", "{dir}/ixn.db?mode=ro&uri=true", "{dir}/ixn.db?timeout=x"],
+)
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_sqlite_urls_with_a_query_are_refused_and_create_no_file(
+    tmp_path: Path, tail: str, dry_run: list[str]
+) -> None:
+    # SQLite opened another file than the one checked ('ixn.db?mode=ro', a missing 'file:'
+    # URI), created it empty and blamed a missing interactions table; timeout=x was exit 1.
+    sa.create_engine(f"sqlite:///{tmp_path / 'ixn.db'}").connect().close()
+    before = sorted(tmp_path.iterdir())
+    result = run_cli(
+        "sql", "apply", "--url", "sqlite:///" + tail.format(dir=tmp_path), "--yes", *dry_run
+    )
+    assert result.exit_code == EXIT_BAD_INPUT, result.stderr
+    assert "sqlite:///PATH of an existing file, without" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert sorted(tmp_path.iterdir()) == before
+    assert _table_missing(f"sqlite:///{tmp_path / 'ixn.db'}", HISTORY_TABLE)
+
+
 @pytest.mark.pg
 def test_insufficient_privileges_exit_2_and_nothing_applied(pg_url: str) -> None:
     _create_table(pg_url)

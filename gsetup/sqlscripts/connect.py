@@ -82,10 +82,17 @@ def parse_target(url: str) -> Target:
 
 def _check_sqlite_file(target: Target) -> None:
     # SQLite would create a missing file: an empty database that is surely not the one meant.
+    # A query string is refused: with uri=true SQLite opens another file than the path checked
+    # here ('ixn.db?mode=ro', or a 'file:' URI's), and the driver's own parameters fail unexplained.
     database = target.url.database
-    if target.dbms.name != "sqlite" or not database or database == ":memory:":
+    if target.dbms.name != "sqlite":
         return
-    if database.startswith("file:"):
+    if target.url.query or (database or "").startswith("file:"):
+        raise BadInputError(
+            f"Cannot use {target.shown}: a SQLite database is given as sqlite:///PATH of an "
+            "existing file, without 'file:' or a query string"
+        )
+    if not database or database == ":memory:":
         return
     info = lookup(Path(database), "The SQLite database file")
     if info is None or not stat.S_ISREG(info.st_mode):
