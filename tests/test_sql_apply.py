@@ -258,7 +258,7 @@ def test_cleanup_refuses_to_drop_values_unless_allowed(itx_url: str) -> None:
     )
 
     dry = run_cli("sql", "apply", "--url", itx_url, "--dry-run")
-    assert "CleanUp would drop values from 2 rows" in dry.stdout
+    assert "CleanUp would drop values from 2 rows: facebookPostId (1 row), " in dry.stdout
     result = run_cli("sql", "apply", "--url", itx_url, "--yes")
     # The dry run ends as the run would: refused, with the same line.
     assert dry.exit_code == result.exit_code == EXIT_BAD_INPUT

@@ -193,8 +193,10 @@ def _print_status(planned: ApplyPlan, rerun_changed: bool) -> None:
     for item in planned.scripts:
         print(f"-- {item.script.name}: {_status_text(item, refused)}")
     if planned.rows_at_risk:
-        columns = ", ".join(f"{n} ({c} rows)" for n, c in planned.values_at_risk.items())
-        print(f"-- CleanUp would drop values from {planned.rows_at_risk} rows: {columns}")
+        from gsetup.sqlscripts.apply import rows_text
+
+        columns = ", ".join(f"{n} ({rows_text(c)})" for n, c in planned.values_at_risk.items())
+        print(f"-- CleanUp would drop values from {rows_text(planned.rows_at_risk)}: {columns}")
     print("-- Interaction Server must be stopped while the scripts run.")
 
 
