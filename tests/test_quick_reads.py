@@ -129,6 +129,16 @@ def test_a_mistyped_database_path_is_refused_quickly_too(tmp_path: Path) -> None
     assert not missing.parent.exists()
 
 
+def test_an_argument_that_is_not_utf8_goes_to_typer_which_refuses_it() -> None:
+    from gsetup.cli.quick import answer
+
+    # Answered here, it reached the database and failed unexplained (exit 1).
+    assert answer(["app", "show", "DMS\udcff"]) is None
+    refused = run_cli("app", "show", "DMS\udcff")
+    assert refused.exit_code == 2
+    assert "Invalid value for 'NAME': byte 0xFF at position 4 is not UTF-8" in refused.stderr
+
+
 def test_a_reader_that_goes_away_stops_quick_and_typer_reads_alike(deployment: str) -> None:
     """``gsetup list --json | head -1``: the pipe's reader is gone before the output is written.
     A quick read stops quietly with status 1, as typer does for the other commands, rather
