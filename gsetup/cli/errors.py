@@ -44,12 +44,12 @@ def run(app: typer.Typer, argv: list[str] | None = None) -> int:
             print("\ninterrupted", file=sys.stderr)
         return result if isinstance(result, int) else 0
 
-    return guarded(main, debug, argv if argv is not None else sys.argv[1:])
+    return guarded(main, debug)
 
 
-def guarded(command: Callable[[], int], debug: bool, argv: list[str]) -> int:
-    """Run ``command`` (given ``argv``) and map how it ended to the published exit codes (also
-    for the quick read commands, which run without typer)."""
+def guarded(command: Callable[[], int], debug: bool) -> int:
+    """Run ``command`` and map how it ended to the published exit codes (also for the quick
+    read commands, which run without typer)."""
     try:
         return command()
     except CancelledError as exc:  # "no" at a confirmation: not an error, one line
@@ -66,37 +66,15 @@ def guarded(command: Callable[[], int], debug: bool, argv: list[str]) -> int:
         # commands it runs; stdout goes to /dev/null so the flush at exit cannot fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILURE
-    except UnicodeEncodeError as exc:
-        if exc.reason != "surrogates not allowed":
-            return _unexpected(exc, debug)
-        _error(_not_text(argv), debug)
-        return EXIT_BAD_INPUT
     except Exception as exc:  # the last resort: a bug, reported without locals
-        return _unexpected(exc, debug)
+        from gsetup.configdb.database import explain_failure
 
-
-def _unexpected(exc: Exception, debug: bool) -> int:
-    from gsetup.configdb.database import explain_failure
-
-    explained = explain_failure(exc)
-    if explained is not None:
-        _error(str(explained), debug)
-        return explained.exit_code
-    _error(f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)", debug)
-    return EXIT_FAILURE
-
-
-def _not_text(argv: list[str]) -> str:
-    """Bytes that are not UTF-8 (in an argument or the environment) reach Python as lone
-    surrogates, which a file name may hold but nothing stored or shown can. The argument is
-    named by its place, not shown: it may be a secret value."""
-    allowed = "names and values gsetup stores or shows are UTF-8 text"
-    for place, arg in enumerate(argv, start=1):
-        try:
-            arg.encode()
-        except UnicodeEncodeError:
-            return f"argument {place} of the command line is not UTF-8 text: {allowed}"
-    return f"a value from the environment or a file is not UTF-8 text: {allowed}"
+        explained = explain_failure(exc)
+        if explained is not None:
+            _error(str(explained), debug)
+            return explained.exit_code
+        _error(f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)", debug)
+        return EXIT_FAILURE
 
 
 _EXTRA_ARGS = re.compile(r"(Got unexpected extra argument\(s\)) \((.*)\)", re.DOTALL)

@@ -99,7 +99,7 @@ def answer(argv: list[str]) -> int | None:
     if found is None:
         return None
     run, debug = found
-    return guarded(run, debug, argv)
+    return guarded(run, debug)
 
 
 def _parse(argv: list[str]) -> _Parsed | None:
