@@ -496,6 +496,38 @@ def test_for_each_over_text_names_it_in_yaml_words(
     runtime.close()
 
 
+@pytest.mark.parametrize(
+    ("mode", "block", "kind"),
+    [
+        ("unstorable variable", "blocks[27].then[1]", "dict_items"),
+        ("unstorable data", "blocks[28].then[0]", "generator"),
+    ],
+)
+def test_a_value_that_cannot_be_stored_parks_only_that_interaction(
+    store_url: str, clock: VirtualClock, rows: Any, mode: str, block: str, kind: str
+) -> None:
+    """A variable or user data value that is not JSON (a generator, dict items) failed the
+    turn when it was written: the whole batch rolled back and `route run` stopped, again at
+    each start. It now parks the interaction, naming the block."""
+    runtime = start(store_url, clock)
+    bad = runtime.submit(TENANT, DMS, body(1, mode=mode))
+    good = runtime.submit(TENANT, DMS, body(2))
+    runtime.run_until_idle()
+    ((state, error),) = rows(
+        "SELECT state, error FROM interactions WHERE id = :i", i=bad.interaction_id
+    )
+    assert state == "error"
+    assert error == (
+        f"{STRATEGIES / 'main.yaml'}: {block}: a {kind} value cannot be stored in an "
+        "interaction: it holds text, numbers, true/false, none, lists and mappings "
+        "(`| list` makes a list)"
+    )
+    assert rows("SELECT queue FROM interactions WHERE id = :i", i=good.interaction_id) == [
+        ("Q Deliver",)
+    ]
+    runtime.close()
+
+
 def test_merge_and_find_interaction(store_url: str, clock: VirtualClock, rows: Any) -> None:
     runtime = start(store_url, clock)  # no agents: the first waits at its target
     first = runtime.submit(TENANT, DMS, body(1, _facebookPostId="same", extra="a"))

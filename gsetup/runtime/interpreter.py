@@ -11,6 +11,7 @@ the block; the engine goes on with the others.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -267,7 +268,9 @@ class Machine:
         where = f"{source}: {block.path}" if block is not None else str(source)
         itx.state, itx.error, itx.due_at, itx.waiting = "error", f"{where}: {exc}", None, None
         if self.position:
-            self.save()
+            # A variable that cannot be stored parked it: the row keeps its last position.
+            with suppress(TypeError):
+                self.save()
         self.turn.touch(itx, ())
         self.turn.ctx.metrics.errors.inc()
         self.turn.log(itx, "parked", error=itx.error)

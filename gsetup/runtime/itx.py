@@ -10,7 +10,6 @@ from typing import Any
 
 from jinja2.runtime import Undefined
 
-from gsetup.fileio import value_kind
 from gsetup.numbers import decimal_number, whole_number
 
 
@@ -179,7 +178,10 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def plain(value: Any) -> Any:
-    """``value`` with jinja2's Undefined (inside dicts and lists too) replaced by None."""
+    """``value`` as an interaction stores it: jinja2's Undefined (inside dicts and lists too)
+    replaced by None, a tuple made a list. :class:`TypeError` for what JSON cannot hold (a
+    generator, ``udata.items()``): raised here, in the block that made it, it parks the
+    interaction; raised when the turn writes its rows, it failed the whole turn."""
     if type(value) in _SCALARS:  # most arguments: nothing to look into
         return value
     if isinstance(value, Undefined):
@@ -188,7 +190,9 @@ def plain(value: Any) -> Any:
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
-    return value
+    if isinstance(value, str | int | float):  # a subclass, such as jinja2's Markup
+        return value
+    raise _unstorable(value)
 
 
 def dumps(value: Any) -> str:
@@ -199,7 +203,14 @@ def dumps(value: Any) -> str:
 def _refuse(value: Any) -> Any:
     if isinstance(value, Undefined):
         return None
-    raise TypeError(f"{value_kind(value)} cannot be stored in an interaction")
+    raise _unstorable(value)
+
+
+def _unstorable(value: Any) -> TypeError:
+    return TypeError(
+        f"a {type(value).__name__} value cannot be stored in an interaction: it holds text, "
+        "numbers, true/false, none, lists and mappings (`| list` makes a list)"
+    )
 
 
 # One encoder: json.dumps with options builds a new one on every call.
