@@ -528,6 +528,25 @@ def test_a_value_that_cannot_be_stored_parks_only_that_interaction(
     runtime.close()
 
 
+def test_subroutines_nest_at_most_100_deep(store_url: str, clock: VirtualClock, rows: Any) -> None:
+    """A subroutine calling itself without end ran in one turn for ever, its stack growing
+    until the worker ran out of memory; past 100 nested calls the interaction is parked."""
+    runtime = start(store_url, clock)
+    deep = runtime.submit(TENANT, DMS, body(1, nest=99))  # 100 calls
+    too_deep = runtime.submit(TENANT, DMS, body(2, nest=100))
+    runtime.run_until_idle()
+    assert udata(rows, deep.interaction_id)["nested"] is True
+    ((state, error),) = rows(
+        "SELECT state, error FROM interactions WHERE id = :i", i=too_deep.interaction_id
+    )
+    assert state == "error"
+    assert error == (
+        f"{STRATEGIES / 'nest.yaml'}: blocks[0].then[0]: subroutines nest at most 100 deep "
+        "(does Nest call itself without end?)"
+    )
+    runtime.close()
+
+
 def test_merge_and_find_interaction(store_url: str, clock: VirtualClock, rows: Any) -> None:
     runtime = start(store_url, clock)  # no agents: the first waits at its target
     first = runtime.submit(TENANT, DMS, body(1, _facebookPostId="same", extra="a"))

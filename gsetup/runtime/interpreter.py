@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from gsetup.runtime.program import Program
 
 MAX_WAIT = 31 * 24 * 3600
+# Subroutine calls in progress at once: a subroutine calling itself without end would
+# otherwise grow the stack within one turn until the worker runs out of memory.
+MAX_NESTING = 100
 _SCOPE_NAMES = ("udata", "itx")
 
 
@@ -218,6 +221,11 @@ class Machine:
         raise Suspended
 
     def _subroutine(self, block: m.CallSubroutine) -> None:
+        if len(self.scopes) > MAX_NESTING:  # the strategy's scope and one a call
+            raise StrategyError(
+                f"subroutines nest at most {MAX_NESTING} deep (does {block.name} call itself "
+                "without end?)"
+            )
         source = self.position["stack"][-1]["s"]
         process = self.program.process_of[source]
         called = process.subroutines[block.name]
