@@ -131,6 +131,26 @@ def test_bad_rule_files_name_file_rule_and_line(
     assert re.search(error, str(refused.value))
 
 
+@pytest.mark.parametrize(
+    ("tail", "message"),
+    [
+        ("x: " + "[" * 1000 + "]" * 1000, "nested too deeply to read"),
+        ("x: " + "1" * 5000, "a value YAML cannot convert: Exceeds the limit (4300 digits)"),
+    ],
+)
+def test_what_the_yaml_reader_cannot_build_is_refused(
+    tmp_path: Path, tail: str, message: str
+) -> None:
+    """These escaped as 'unexpected RecursionError' or ValueError from route check, exit 1."""
+    directory = tmp_path / "Rules"
+    shutil.copytree(DEFAULTS, directory)
+    path = directory / "screening.yaml"
+    path.write_text(path.read_text() + tail + "\n")
+    with pytest.raises(BadInputError) as refused:
+        load_rules(directory)
+    assert str(refused.value).startswith(f"{path}: {message}")
+
+
 def test_a_rule_file_that_is_not_regular_is_refused_not_waited_on(tmp_path: Path) -> None:
     directory = tmp_path / "Rules"
     shutil.copytree(DEFAULTS, directory)

@@ -252,6 +252,30 @@ def test_yaml_errors_name_the_file_and_line_on_one_line() -> None:
     assert refused("- 1").startswith("bad.yaml: the document must be a mapping")
 
 
+@pytest.mark.parametrize(
+    ("tail", "message"),
+    [
+        (
+            "  - " + "[" * 1000 + "]" * 1000 + "\n",
+            "bad.yaml: nested too deeply to read (more than a few hundred levels)",
+        ),
+        (
+            "  - wait: " + "1" * 5000 + "\n",
+            "bad.yaml: a value YAML cannot convert: Exceeds the limit (4300 digits) for integer "
+            "string conversion",
+        ),
+        ("  - wait: 2024-02-30\n", "bad.yaml: a value YAML cannot convert: day is out of range"),
+        ("  - wait: !!bool maybe\n", "bad.yaml: a value YAML cannot convert: 'maybe'"),
+    ],
+)
+def test_what_the_yaml_reader_cannot_build_is_refused_on_one_line(tail: str, message: str) -> None:
+    """Python's own errors of the reader (deep nesting, an integer of thousands of digits, a
+    31st of February) escaped as 'unexpected RecursionError' or ValueError, exit 1."""
+    shown = refused(GOOD + tail)
+    assert shown.startswith(message), shown
+    assert "\n" not in shown and len(shown) < 300
+
+
 def test_sandbox_refuses_attribute_access_at_load() -> None:
     for source in (
         "().__class__",

@@ -17,7 +17,7 @@ from gsetup.strategy import model as m
 from gsetup.strategy.expressions import ExpressionError, compile_expression
 from gsetup.strategy.registry import AGENT_NAME, CONTEXT_NAMES, FORMAT, FUNCTIONS, SERVICES
 from gsetup.wording import a_or_an
-from gsetup.yamlerrors import yaml_problem
+from gsetup.yamlerrors import read_yaml
 
 _TOP_REQUIRED = ("format", "name", "kind", "blocks")
 _TOP_OPTIONAL = ("queue", "description", "parameters", "variables")
@@ -65,12 +65,8 @@ def load_strategy(path: Path) -> m.Strategy:
 def parse_strategy(text: str, source: str = "<string>") -> m.Strategy:
     """Validate and compile a strategy document; ``source`` names it in error messages."""
     from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
 
-    try:
-        data = YAML(typ="safe", pure=True).load(text)
-    except YAMLError as exc:
-        raise BadInputError(f"{source}: {yaml_problem(exc, text)}") from None
+    data = read_yaml(YAML(typ="safe", pure=True).load, text, source)
     return _Loader(source).strategy(data)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from gsetup.errors import BadInputError
 from gsetup.fileio import RULES_LIMIT, read_text
-from gsetup.yamlerrors import yaml_problem
+from gsetup.yamlerrors import read_yaml
 
 FORMAT = "gsetup-rules/1"
 KINDS = ("screening", "sentiment", "categories")
@@ -267,13 +267,9 @@ class _FileLoader:
 
     def load(self) -> RuleFile:
         from ruamel.yaml import YAML
-        from ruamel.yaml.error import YAMLError
 
         text = read_text(self.path, RULES_LIMIT, "rule file")
-        try:
-            data = YAML(typ="rt").load(text)
-        except YAMLError as exc:
-            raise BadInputError(f"{self.path}: {yaml_problem(exc, text)}") from None
+        data = read_yaml(YAML(typ="rt").load, text, str(self.path))
         if not isinstance(data, Mapping):
             raise BadInputError(f"{self.path}: a rule file is a mapping (format, name, kind...)")
         allowed = {
