@@ -342,10 +342,32 @@ def test_a_strategy_serves_a_known_queue_no_other_serves() -> None:
         "Process; its queues are: Buffer Queue, Classify Queue"
     )
     with pytest.raises(BadInputError) as caught:
-        check_references([good, parse_strategy(GOOD, "copy.yaml")], queues, queues)
+        copy = parse_strategy(GOOD.replace("name: Test Strategy", "name: Copy"), "copy.yaml")
+        check_references([good, copy], queues, queues)
     assert str(caught.value) == (
         "copy.yaml: queue: 'Test Queue' is also served by good.yaml: one strategy serves a queue"
     )
+
+
+def test_two_files_of_a_business_process_do_not_share_a_name() -> None:
+    """A second subroutine of the same name silently replaced the first for every caller,
+    and two strategies of one name were taken; a name is one configuration object."""
+    sub = "format: gsetup-strategy/1\nname: Sub\nkind: subroutine\nblocks:\n  - stop: x\n"
+    queues = {"Test Queue", "Other Queue", "Classify Queue", "Buffer Queue"}
+    first, second = parse_strategy(sub, "sub.yaml"), parse_strategy(sub, "copy.yaml")
+    with pytest.raises(BadInputError) as caught:
+        check_references([first, second], queues, queues)
+    assert str(caught.value) == (
+        "copy.yaml: name: 'Sub' is also the name of sub.yaml: each strategy and subroutine of a "
+        "Business Process has its own name"
+    )
+    good = parse_strategy(GOOD, "good.yaml")
+    other = parse_strategy(GOOD.replace("queue: Test Queue", "queue: Other Queue"), "other.yaml")
+    with pytest.raises(BadInputError, match=r"^other.yaml: name: 'Test Strategy' is also the "):
+        check_references([good, other], queues, queues)
+    renamed = parse_strategy(sub.replace("name: Sub", "name: Test Strategy"), "sub.yaml")
+    with pytest.raises(BadInputError, match=r"^sub.yaml: name: 'Test Strategy' is also the "):
+        check_references([good, renamed], queues, queues)
 
 
 def test_simplified_applies_the_known_issue_workaround() -> None:

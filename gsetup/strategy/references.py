@@ -11,11 +11,12 @@ from gsetup.strategy.model import CallSubroutine, Route, Strategy, walk
 def check_references(
     strategies: Iterable[Strategy], queues: Collection[str], served: Collection[str]
 ) -> None:
-    """Refuse a strategy serving a queue not in ``served`` (a Business Process's strategies
-    serve its own queues) or one another strategy serves, a route to a queue not in
-    ``queues`` and a subroutine call that names no subroutine of ``strategies`` or does not
-    give exactly its parameters."""
+    """Refuse two files of one name, a strategy serving a queue not in ``served`` (a Business
+    Process's strategies serve its own queues) or one another strategy serves, a route to a
+    queue not in ``queues`` and a subroutine call that names no subroutine of ``strategies``
+    or does not give exactly its parameters."""
     loaded = list(strategies)
+    _check_names(loaded)
     _check_served(loaded, served)
     subroutines = {s.name: s for s in loaded if s.kind == "subroutine"}
     for strategy in loaded:
@@ -28,6 +29,20 @@ def check_references(
                 )
             if isinstance(block, CallSubroutine):
                 _check_call(block, subroutines, where)
+
+
+def _check_names(strategies: list[Strategy]) -> None:
+    # A name is one configuration object; a second subroutine of a name would silently
+    # replace the first for every caller.
+    named: dict[str, Strategy] = {}
+    for strategy in strategies:
+        first = named.setdefault(strategy.name, strategy)
+        if first is not strategy:
+            raise BadInputError(
+                f"{strategy.source}: name: {strategy.name!r} is also the name of "
+                f"{first.source}: each strategy and subroutine of a Business Process has its "
+                "own name"
+            )
 
 
 def _check_served(strategies: list[Strategy], served: Collection[str]) -> None:
