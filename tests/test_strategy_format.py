@@ -278,6 +278,7 @@ def test_what_the_yaml_reader_cannot_build_is_refused_on_one_line(tail: str, mes
 
 def test_sandbox_refuses_attribute_access_at_load() -> None:
     for source in (
+        "__loader__",  # a variable's name: the doc promises every name, not only attributes
         "().__class__",
         "udata.__class__.__mro__",
         "x['__globals__']",
@@ -287,6 +288,12 @@ def test_sandbox_refuses_attribute_access_at_load() -> None:
             compile_expression(source)
     assert refused(GOOD.replace('"itx_type == 10"', '"().__class__"')).startswith(
         "bad.yaml: blocks[0].if: bad expression: '().__class__' reaches '__class__'"
+    )
+    dunder_variable = GOOD.replace("result: merged", "result: __merged").replace(
+        '"merged"', '"__merged"'
+    )
+    assert refused(dunder_variable).startswith(
+        "bad.yaml: blocks[1].result: '__merged' is not a variable name"
     )
 
 

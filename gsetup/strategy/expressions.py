@@ -63,13 +63,23 @@ def _names(tree: nodes.Expr) -> frozenset[str]:
 def _refuse_dunders(tree: nodes.Expr, source: str) -> None:
     from jinja2 import nodes
 
-    # Const covers `x['__class__']` and `x | attr('__class__')`.
-    for node in _all(tree, (nodes.Getattr, nodes.Const)):
-        name = node.attr if isinstance(node, nodes.Getattr) else getattr(node, "value", None)
+    # Const covers `x['__class__']` and `x | attr('__class__')`; Name a variable's name.
+    for node in _all(tree, (nodes.Getattr, nodes.Const, nodes.Name)):
+        name = _name_in(node)
         if isinstance(name, str) and name.startswith("__"):
             raise ExpressionError(
                 f"{source!r} reaches {name!r}: names starting with '__' are not allowed"
             )
+
+
+def _name_in(node: nodes.Node) -> object:
+    from jinja2 import nodes
+
+    if isinstance(node, nodes.Getattr):
+        return node.attr
+    if isinstance(node, nodes.Name):
+        return node.name
+    return getattr(node, "value", None)
 
 
 def _all(tree: nodes.Expr, types: tuple[type[nodes.Node], ...]) -> list[nodes.Node]:

@@ -277,12 +277,17 @@ class _Loader:
         return value
 
     def new_name(self, value: Any, path: str) -> str:
-        if not isinstance(value, str) or not _IDENTIFIER.match(value) or value in _RESERVED:
+        if (
+            not isinstance(value, str)
+            or not _IDENTIFIER.match(value)
+            or value in _RESERVED
+            or value.startswith("__")
+        ):
             reserved = ", ".join(sorted(_RESERVED))
             self.fail(
                 path,
                 f"{quote_prefix(value)} is not a variable name: use letters, digits and _, "
-                f"not starting with a digit, and none of {reserved}",
+                f"not starting with a digit or __, and none of {reserved}",
             )
         self.defined.add(value)
         return value
