@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from gsetup.strategy import (
 )
 from gsetup.strategy import model as m
 from gsetup.strategy.expressions import ExpressionError, compile_expression
+from gsetup.strategy.loader import _BLOCK_KEYS
+from gsetup.strategy.registry import FUNCTIONS, SERVICES
 from tests.helpers import refusal_without_waiting
 
 ANSWERS = Answers(tenant="Environment", iwd_custom_properties=True, strategy_dir="/srv/bp")
@@ -424,6 +427,54 @@ def test_facebook_inbound_filters_bypasses_and_merges() -> None:
     assert isinstance(merge, m.Call) and merge.function == "merge_itx_data"
     itx_type = dict(inbound.variables)["itx_type"]
     assert itx_type.evaluate({"udata": {"FacebookItxType": "10"}}) == 10
+
+
+def _doc_table(heading: str) -> list[list[str]]:
+    """The rows (cells) of the table under ``## heading`` of docs/strategy-format.md."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "strategy-format.md").read_text(
+        encoding="utf-8"
+    )
+    section = doc.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    return [[cell.strip() for cell in row.strip().strip("|").split("|")] for row in rows[1:]]
+
+
+# `name` (its parenthesis): the names a cell lists, each with what its parenthesis says
+_LISTED = re.compile(r"`(\w+)`(?:\s*\(((?:[^()`]|`[^`]*`)*)\))?")
+
+
+def test_the_documented_blocks_functions_and_services_are_the_loaders() -> None:
+    """Each block's keys, each function's arguments (optional ones so marked) and result,
+    and each service's methods, as docs/strategy-format.md lists them."""
+    blocks = {
+        row[0].strip("`").split(":")[0]: {name for name, _ in _LISTED.findall(row[1])}
+        for row in _doc_table("Blocks")
+    }
+    assert blocks == {
+        kind: {*required, *optional} for kind, (required, optional) in _BLOCK_KEYS.items()
+    }
+    functions = {}
+    for name, args, result, _ird in _doc_table("Functions (`call`)"):
+        listed = _LISTED.findall(args)
+        functions[name.strip("`")] = (
+            {a for a, note in listed if not note.startswith("optional")},
+            {a for a, note in listed if note.startswith("optional")},
+            bool(result),
+        )
+    assert functions == {
+        name: (set(s.required), set(s.optional), s.result) for name, s in FUNCTIONS.items()
+    }
+    (service_keys,) = [row[1] for row in _doc_table("Blocks") if row[0].startswith("`service")]
+    notes = dict(_LISTED.findall(service_keys))
+    defaults = {k: int(re.findall(r"default (\d+)", notes[k])[0]) for k in ("timeout", "attempts")}
+    (service,) = parse_strategy(GOOD + "  - service: Klout\n    method: Score\n", "s").blocks[3:]
+    assert isinstance(service, m.Service)
+    assert {"timeout": service.timeout, "attempts": service.attempts} == defaults
+    services = {
+        name.strip("`"): {method for method, _ in _LISTED.findall(methods)}
+        for name, methods in _doc_table("External services (`service`)")
+    }
+    assert services == SERVICES
 
 
 def test_the_documented_example_loads() -> None:
