@@ -341,6 +341,14 @@ def test_subroutine_calls_must_match_parameters() -> None:
         check_references([parse_strategy(GOOD, "g.yaml")], known, known)
 
 
+def test_a_parameter_is_named_once() -> None:
+    """`parameters: [text, text]` was taken; a caller could not tell which it gives."""
+    sub = "format: gsetup-strategy/1\nname: S\nkind: subroutine\nparameters: [text, id, text]\n"
+    assert refused(sub + "blocks:\n  - stop: x\n") == (
+        "bad.yaml: parameters[2]: 'text' is already a parameter"
+    )
+
+
 def test_a_strategy_serves_a_known_queue_no_other_serves() -> None:
     good = parse_strategy(GOOD, "good.yaml")
     queues = {"Test Queue", "Classify Queue", "Buffer Queue"}

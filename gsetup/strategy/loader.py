@@ -92,10 +92,11 @@ class _Loader:
         queue = self.text(doc["queue"], "queue") if "queue" in doc else None
         if (queue is None) != (kind == "subroutine"):
             self.fail("queue", "a strategy names the queue it serves; a subroutine has none")
-        parameters = tuple(
-            self.new_name(p, f"parameters[{i}]")
-            for i, p in enumerate(self.sequence(doc.get("parameters", []), "parameters"))
-        )
+        parameters: list[str] = []
+        for i, p in enumerate(self.sequence(doc.get("parameters", []), "parameters")):
+            if p in parameters:
+                self.fail(f"parameters[{i}]", f"{quote_prefix(p)} is already a parameter")
+            parameters.append(self.new_name(p, f"parameters[{i}]"))
         if parameters and kind != "subroutine":
             self.fail("parameters", "only a subroutine has parameters")
         variables = self.assignments(doc.get("variables", {}), "variables")
@@ -107,7 +108,7 @@ class _Loader:
             kind,
             queue,
             self.text(doc.get("description", ""), "description", empty=True),
-            parameters,
+            tuple(parameters),
             variables,
             blocks,
         )
