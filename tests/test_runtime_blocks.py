@@ -547,6 +547,40 @@ def test_subroutines_nest_at_most_100_deep(store_url: str, clock: VirtualClock, 
     runtime.close()
 
 
+@pytest.mark.parametrize(
+    ("udata", "place", "reason"),
+    [
+        (
+            {"weight": "heavy"},
+            "main.yaml: variables.weight",
+            'can only concatenate str (not "int") to str',
+        ),
+        (
+            {"nest": "deep"},
+            "nest.yaml: variables.deeper",
+            "unsupported operand type(s) for -: 'str' and 'int'",
+        ),
+    ],
+)
+def test_a_variable_that_fails_parks_only_that_interaction(
+    store_url: str, clock: VirtualClock, rows: Any, udata: dict[str, str], place: str, reason: str
+) -> None:
+    """A strategy's `variables` failing at its start (attached data of an unexpected kind)
+    failed the whole turn, and with it `route run`; it parks the interaction, naming the file
+    and the variable, as a subroutine's variables now do instead of naming its caller."""
+    runtime = start(store_url, clock)
+    bad = runtime.submit(TENANT, DMS, body(1, **udata))
+    good = runtime.submit(TENANT, DMS, body(2))
+    runtime.run_until_idle()
+    assert rows("SELECT state, error FROM interactions WHERE id = :i", i=bad.interaction_id) == [
+        ("error", f"{STRATEGIES / place}: {reason}")
+    ]
+    assert rows("SELECT queue FROM interactions WHERE id = :i", i=good.interaction_id) == [
+        ("Q Deliver",)
+    ]
+    runtime.close()
+
+
 def test_merge_and_find_interaction(store_url: str, clock: VirtualClock, rows: Any) -> None:
     runtime = start(store_url, clock)  # no agents: the first waits at its target
     first = runtime.submit(TENANT, DMS, body(1, _facebookPostId="same", extra="a"))

@@ -35,6 +35,15 @@ class StrategyError(Exception):
     """A run-time error of a strategy; the message says what was wrong (not where)."""
 
 
+class _VariableError(StrategyError):
+    """A ``variables`` expression of a strategy or subroutine failed; no block was running,
+    so the variable is the place named."""
+
+    def __init__(self, name: str, exc: Exception) -> None:
+        super().__init__(str(exc))
+        self.path = f"variables.{name}"
+
+
 class Suspended(Exception):
     """The strategy stops running for now; the interaction's fields say why."""
 
@@ -72,13 +81,13 @@ class Machine:
 
     def _run_strategy(self) -> None:
         itx = self.itx
-        if itx.position is None:
-            if not self._start():
-                return
-        else:
-            self._restore()
         block: m.Block | None = None
         try:
+            if itx.position is None:
+                if not self._start():
+                    return
+            else:
+                self._restore()
             if itx.waiting is not None:
                 self._resume()
             stack: list[dict[str, Any]] = self.position["stack"]
@@ -120,11 +129,18 @@ class Machine:
         self.position = {"stack": [{"s": strategy.source, "l": "blocks", "i": 0}]}
         scope = self._new_scope({})
         self.scopes = [scope]
-        for name, expression in strategy.variables:
-            scope[name] = self.program.evaluate(expression, scope)
         self.turn.touch(itx, ())
         self.turn.log(itx, "strategy-started", strategy=strategy.name)
+        self._set_variables(strategy, scope)
         return True
+
+    def _set_variables(self, strategy: m.Strategy, scope: dict[str, Any]) -> None:
+        """Evaluate the ``variables`` of the strategy or subroutine on top of the stack."""
+        for name, expression in strategy.variables:
+            try:
+                scope[name] = self.program.evaluate(expression, scope)
+            except Exception as exc:
+                raise _VariableError(name, exc) from exc
 
     def _restore(self) -> None:
         saved = self.itx.position or {}
@@ -231,9 +247,8 @@ class Machine:
         called = process.subroutines[block.name]
         scope = self._new_scope(self._args(block.args))
         self.scopes.append(scope)
-        for name, expression in called.variables:
-            scope[name] = self.program.evaluate(expression, scope)
         self.position["stack"].append({"s": called.source, "l": "blocks", "i": 0, "k": "sub"})
+        self._set_variables(called, scope)
 
     # --- outcomes ----------------------------------------------------------------------------
 
@@ -273,7 +288,8 @@ class Machine:
         itx = self.itx
         stack = self.position.get("stack") if self.position else None
         source = stack[-1]["s"] if stack else itx.strategy
-        where = f"{source}: {block.path}" if block is not None else str(source)
+        path = exc.path if isinstance(exc, _VariableError) else block.path if block else None
+        where = f"{source}: {path}" if path is not None else str(source)
         itx.state, itx.error, itx.due_at, itx.waiting = "error", f"{where}: {exc}", None, None
         if self.position:
             # A variable that cannot be stored parked it: the row keeps its last position.
