@@ -341,6 +341,13 @@ def test_subroutine_calls_must_match_parameters() -> None:
         check_references([parse_strategy(GOOD, "g.yaml")], known, known)
 
 
+def test_a_description_may_be_empty_but_is_text() -> None:
+    """`description: 5` was refused as "must be a non-empty string", yet "" is allowed."""
+    described = GOOD.replace("queue: Test Queue\n", "queue: Test Queue\ndescription: TEXT\n")
+    assert parse_strategy(described.replace("TEXT", '""'), "good.yaml").description == ""
+    assert refused(described.replace("TEXT", "5")) == "bad.yaml: description: must be a string"
+
+
 def test_a_parameter_is_named_once() -> None:
     """`parameters: [text, text]` was taken; a caller could not tell which it gives."""
     sub = "format: gsetup-strategy/1\nname: S\nkind: subroutine\nparameters: [text, id, text]\n"

@@ -269,7 +269,7 @@ class _Loader:
 
     def text(self, value: Any, path: str, *, empty: bool = False) -> str:
         if not isinstance(value, str) or not (empty or value.strip()):
-            self.fail(path, "must be a non-empty string")
+            self.fail(path, "must be a string" if empty else "must be a non-empty string")
         return value
 
     def integer(self, value: Any, path: str, low: int, high: int) -> int:
