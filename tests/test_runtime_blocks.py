@@ -497,14 +497,11 @@ def test_for_each_over_text_names_it_in_yaml_words(
 
 
 @pytest.mark.parametrize(
-    ("mode", "block", "kind"),
-    [
-        ("unstorable variable", "blocks[27].then[1]", "dict_items"),
-        ("unstorable data", "blocks[28].then[0]", "generator"),
-    ],
+    ("mode", "block"),
+    [("unstorable variable", "blocks[27].then[1]"), ("unstorable data", "blocks[28].then[0]")],
 )
 def test_a_value_that_cannot_be_stored_parks_only_that_interaction(
-    store_url: str, clock: VirtualClock, rows: Any, mode: str, block: str, kind: str
+    store_url: str, clock: VirtualClock, rows: Any, mode: str, block: str
 ) -> None:
     """A variable or user data value that is not JSON (a generator, dict items) failed the
     turn when it was written: the whole batch rolled back and `route run` stopped, again at
@@ -518,7 +515,7 @@ def test_a_value_that_cannot_be_stored_parks_only_that_interaction(
     )
     assert state == "error"
     assert error == (
-        f"{STRATEGIES / 'main.yaml'}: {block}: a {kind} value cannot be stored in an "
+        f"{STRATEGIES / 'main.yaml'}: {block}: a value of another kind cannot be stored in an "
         "interaction: it holds text, numbers, true/false, none, lists and mappings "
         "(`| list` makes a list)"
     )

@@ -10,6 +10,7 @@ from typing import Any
 
 from jinja2.runtime import Undefined
 
+from gsetup.fileio import value_kind
 from gsetup.numbers import decimal_number, whole_number
 
 
@@ -208,8 +209,8 @@ def _refuse(value: Any) -> Any:
 
 def _unstorable(value: Any) -> TypeError:
     return TypeError(
-        f"a {type(value).__name__} value cannot be stored in an interaction: it holds text, "
-        "numbers, true/false, none, lists and mappings (`| list` makes a list)"
+        f"{value_kind(value)} cannot be stored in an interaction: it holds text, numbers, "
+        "true/false, none, lists and mappings (`| list` makes a list)"
     )
 
 
