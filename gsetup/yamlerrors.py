@@ -8,6 +8,9 @@ from typing import Any
 
 from gsetup.errors import BadInputError
 
+# YAML's recursive descent raises RecursionError on deep nesting: each loader says this.
+TOO_DEEP = "nested too deeply to read (more than a few hundred levels)"
+
 
 def read_yaml(load: Callable[[str], Any], text: str, source: str) -> Any:
     """``load(text)``, a parser's ``load``; a document it cannot read is a
@@ -21,9 +24,7 @@ def read_yaml(load: Callable[[str], Any], text: str, source: str) -> Any:
     except YAMLError as exc:
         raise BadInputError(f"{source}: {_problem(exc, text)}") from None
     except RecursionError:
-        raise BadInputError(
-            f"{source}: nested too deeply to read (more than a few hundred levels)"
-        ) from None
+        raise BadInputError(f"{source}: {TOO_DEEP}") from None
     except (ValueError, KeyError) as exc:
         # Python's advice after ';' (sys.set_int_max_str_digits) is not the user's to follow.
         cause = str(exc).splitlines()[0].split(";")[0]

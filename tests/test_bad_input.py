@@ -542,6 +542,11 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
         _install(_with("install_home", "/proc/gsetup-home")),
         "key 'install_home': /proc is not writable",
     ),
+    # YAML's recursion on deep nesting escaped as RecursionError (exit 1)
+    "answers nested too deeply": (
+        _install("tenant: " + "[" * 3000 + "]" * 3000),
+        "bad.yaml: nested too deeply to read (more than a few hundred levels)",
+    ),
     # bytes that are not UTF-8 on the command line come as lone surrogates (exit 1 before)
     "a name that is not UTF-8": (
         _args("tenant", "create", "ab\udcff"),

@@ -219,6 +219,8 @@ def test_a_listed_file_that_is_a_link_refused(tmp_path: Path) -> None:
             "options-file must be one of",
         ),
         ("driver: [twitter\n", "manifest.yaml, line 2: not valid YAML"),
+        # YAML's recursion on deep nesting escaped as RecursionError (exit 1)
+        ("driver: " + "[" * 3000 + "]" * 3000 + "\n", "nested too deeply to read"),
         ("- a list\n", "must be a mapping"),
         # A value of the manifest quoted in the message is cut (it was echoed whole).
         (MANIFEST.replace("twitter\n", LONG + "\n", 1), f"driver: {CUT} is not a driver"),

@@ -277,6 +277,8 @@ def parse_manifest(data: bytes, where: str) -> Manifest:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    from gsetup.yamlerrors import TOO_DEEP
+
     try:
         loaded = YAML(typ="safe", pure=True).load(data)
     except MarkedYAMLError as exc:
@@ -284,6 +286,8 @@ def parse_manifest(data: bytes, where: str) -> Manifest:
         raise BadInputError(f"{where}, line {line}: not valid YAML: {exc.problem}") from exc
     except YAMLError as exc:
         raise BadInputError(f"{where}: not valid YAML: {exc}") from exc
+    except RecursionError:
+        raise BadInputError(f"{where}: {TOO_DEEP}") from None
     if not isinstance(loaded, dict):
         raise BadInputError(f"{where}: the manifest must be a mapping of keys to values")
     unknown = sorted(str(key) for key in loaded if key not in _MANIFEST_KEYS)

@@ -55,6 +55,8 @@ def load_answers_file(path: Path) -> AnswerSource:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    from gsetup.yamlerrors import TOO_DEEP
+
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -71,6 +73,8 @@ def load_answers_file(path: Path) -> AnswerSource:
         raise BadInputError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
     except ValueError:  # Python refuses to convert integers of thousands of digits
         raise BadInputError(f"{path}: a number in the file is too long to be an answer") from None
+    except RecursionError:
+        raise BadInputError(f"{path}: {TOO_DEEP}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
