@@ -309,6 +309,28 @@ def test_sandbox_refuses_attribute_access_when_run() -> None:
         deeper.evaluate({"x": ()})
 
 
+@pytest.mark.parametrize(
+    ("source", "refused"),
+    [
+        ("'ab' * n", "'*' would build 20,000,000 characters or items, more than the 1,000,000"),
+        ("n * [1]", "'*' would build 10,000,000 characters or items"),
+        ("10 ** n", "'**' would make a number of more than 100,000 bits"),
+        ("(10 ** 10) ** n", "'**' would make a number of more than 100,000 bits"),
+    ],
+)
+def test_an_expression_cannot_build_what_fills_the_worker(source: str, refused: str) -> None:
+    """A number from a message repeating text or raising a power filled the worker's memory
+    or held its CPU for hours in one step; both ways of evaluating refuse it."""
+    from gsetup.runtime.fastexpr import evaluator, is_fast
+
+    expression = compile_expression(source)
+    ways = [expression.evaluate] + ([evaluator(expression)] if is_fast(expression) else [])
+    for evaluate in ways:
+        with pytest.raises(ValueError, match=re.escape(refused)):
+            evaluate({"n": 10_000_000})
+        assert evaluate({"n": 3}) in ("ababab", [1, 1, 1], 1000, 10**30)
+
+
 def test_sandbox_is_immutable() -> None:
     with pytest.raises(SecurityError):
         compile_expression("udata.update({'k': 1})").evaluate({"udata": {}})

@@ -18,7 +18,7 @@ from typing import Any
 from jinja2 import nodes
 from jinja2.runtime import Undefined
 
-from gsetup.strategy.expressions import _parse, environment
+from gsetup.strategy.expressions import _parse, environment, multiply
 from gsetup.strategy.model import Expression
 
 Evaluator = Callable[[Mapping[str, Any]], Any]
@@ -74,7 +74,7 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 _BINARY: dict[type[nodes.Node], Callable[[Any, Any], Any]] = {
     nodes.Add: operator.add,
     nodes.Sub: operator.sub,
-    nodes.Mul: operator.mul,
+    nodes.Mul: multiply,
     nodes.Div: operator.truediv,
     nodes.FloorDiv: operator.floordiv,
     nodes.Mod: operator.mod,

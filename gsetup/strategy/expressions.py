@@ -9,7 +9,7 @@ attribute when the expression runs.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gsetup.strategy.model import Expression
 
@@ -22,12 +22,51 @@ class ExpressionError(ValueError):
     """An expression that does not compile; the message says why, without location."""
 
 
+# What one `*` or `**` may build: `'a' * udata.count` or `10 ** udata.n` with a number from a
+# message would otherwise fill the worker's memory, or hold its CPU for hours, in one step.
+MAX_REPEATED = 1_000_000  # characters or items
+MAX_POWER_BITS = 100_000  # about 30,000 decimal digits
+
+
+def multiply(left: Any, right: Any) -> Any:
+    """``left * right``, refusing text or a list repeated past :data:`MAX_REPEATED`."""
+    for sequence, times in ((left, right), (right, left)):
+        if (
+            isinstance(sequence, str | list | tuple)
+            and isinstance(times, int)
+            and len(sequence) * times > MAX_REPEATED
+        ):
+            raise ValueError(
+                f"'*' would build {len(sequence) * times:,} characters or items, more than "
+                f"the {MAX_REPEATED:,} an expression may"
+            )
+    return left * right
+
+
+def power(left: Any, right: Any) -> Any:
+    """``left ** right``, refusing a whole number past :data:`MAX_POWER_BITS` bits."""
+    if (
+        isinstance(left, int)
+        and isinstance(right, int)
+        and abs(left) > 1
+        and right * abs(left).bit_length() > MAX_POWER_BITS
+    ):
+        raise ValueError(f"'**' would make a number of more than {MAX_POWER_BITS:,} bits")
+    return left**right
+
+
 @functools.cache
 def environment() -> ImmutableSandboxedEnvironment:
     """The one sandboxed environment every strategy expression is compiled in."""
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    return ImmutableSandboxedEnvironment()
+    class Bounded(ImmutableSandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "**"})
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            return (multiply if operator == "*" else power)(left, right)
+
+    return Bounded()
 
 
 def compile_expression(source: str) -> Expression:
