@@ -73,7 +73,7 @@ def check_text(value: str, where: str, *, answer: bool = False) -> None:
     text that is not UTF-8 (from the environment or the command line)."""
     undecodable = not_utf8(value)
     if undecodable:
-        raise BadInputError(f"{where}: in the value, {undecodable}; option values are UTF-8 text")
+        raise BadInputError(f"{where}: in the value, {undecodable}; gsetup takes UTF-8 text")
     found = (_ANSWER_CONTROL if answer else _CONTROL).search(value)
     if found:
         char = found.group()

@@ -170,8 +170,8 @@ def test_a_short_agent_password_names_where_it_came_from(
         not_text = run_cli("agent", *command, "--password-from", "env:BAD_PW")
         assert (not_text.exit_code, not_text.stderr) == (
             2,
-            "gsetup: error: the password from --password-from env:BAD_PW is not UTF-8 text: "
-            "give a password of UTF-8 characters\n",
+            "gsetup: error: --password-from: key 'password': in the value, byte 0xFF at "
+            "position 1 is not UTF-8; gsetup takes UTF-8 text\n",
         ), command
     for source in ("env:SHORT_PW", f"file:{short_file}"):
         result = run_cli("agent", "add", "carol", "--password-from", source)
