@@ -26,6 +26,9 @@ DEFAULT_TENANT = "Environment"
 TENANT_HELP = "Tenant to act on."
 DRY_RUN_HELP = "Show the plan and write nothing."
 JSON_HELP = "Print the result as JSON, for scripts."
+# the token commands of `route token` and `dms token`
+DMS_APP_HELP = "The DigitalMessagingServer application."
+ROTATE_HELP = "Replace an existing token (the old one stops working)."
 DETAILED_HELP = (
     "Plan only, never apply (as with --dry-run): exit 0 when nothing would change, 3 when "
     "changes are pending."

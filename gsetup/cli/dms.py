@@ -10,8 +10,10 @@ import typer
 from gsetup.cli.common import (
     DEFAULT_TENANT,
     DETAILED_HELP,
+    DMS_APP_HELP,
     DRY_RUN_HELP,
     JSON_HELP,
+    ROTATE_HELP,
     TENANT_HELP,
     YES_HELP,
     confirmation,
@@ -28,7 +30,6 @@ token_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(token_app, name="token")
-APP_HELP = "The DigitalMessagingServer application."
 
 
 def _ready(settings: DmsSettings) -> None:
@@ -51,7 +52,7 @@ def _ready(settings: DmsSettings) -> None:
 )
 def run(
     ctx: typer.Context,
-    app_name: str = typer.Option(..., "--app", help="The DigitalMessagingServer application."),
+    app_name: str = typer.Option(..., "--app", help=DMS_APP_HELP),
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
 ) -> None:
     """Run a DMS stand-in for an application: health, inbound, switchover, outbound.
@@ -68,10 +69,8 @@ def run(
 @token_app.command("create")
 def token_create(
     ctx: typer.Context,
-    app_name: str = typer.Option(..., "--app", help=APP_HELP),
-    rotate: bool = typer.Option(
-        False, "--rotate", help="Replace an existing token (the old one stops working)."
-    ),
+    app_name: str = typer.Option(..., "--app", help=DMS_APP_HELP),
+    rotate: bool = typer.Option(False, "--rotate", help=ROTATE_HELP),
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -96,7 +95,7 @@ def token_create(
 @token_app.command("revoke")
 def token_revoke(
     ctx: typer.Context,
-    app_name: str = typer.Option(..., "--app", help=APP_HELP),
+    app_name: str = typer.Option(..., "--app", help=DMS_APP_HELP),
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
     yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),

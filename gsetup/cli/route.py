@@ -11,8 +11,10 @@ from gsetup.cli import route_check
 from gsetup.cli.common import (
     DEFAULT_TENANT,
     DETAILED_HELP,
+    DMS_APP_HELP,
     DRY_RUN_HELP,
     JSON_HELP,
+    ROTATE_HELP,
     TENANT_HELP,
     YES_HELP,
     check_store,
@@ -47,11 +49,9 @@ URL_HELP = (
 @token_app.command("create")
 def token_create(
     ctx: typer.Context,
-    app_name: str = typer.Option(..., "--app", help="The DigitalMessagingServer application."),
+    app_name: str = typer.Option(..., "--app", help=DMS_APP_HELP),
     url: str | None = typer.Option(None, "--url", help=URL_HELP + " Stored as intake-url."),
-    rotate: bool = typer.Option(
-        False, "--rotate", help="Replace an existing token (the old one stops working)."
-    ),
+    rotate: bool = typer.Option(False, "--rotate", help=ROTATE_HELP),
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -80,7 +80,7 @@ def token_create(
 @token_app.command("revoke")
 def token_revoke(
     ctx: typer.Context,
-    app_name: str = typer.Option(..., "--app", help="The DigitalMessagingServer application."),
+    app_name: str = typer.Option(..., "--app", help=DMS_APP_HELP),
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
     yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
