@@ -9,7 +9,10 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 PG_ADMIN = "admin"
 PG_ADMIN_PASSWORD = "admin-secret-123"
@@ -99,6 +102,26 @@ def until_waiting_on_a_lock(url: str, process: subprocess.Popen[str], timeout: f
                 time.sleep(0.05)
     finally:
         engine.dispose()
+
+
+def run_behind_a_lock(
+    url: str, held: Connection, args: list[str], env: dict[str, str]
+) -> CliResult:
+    """``gsetup ARGS`` in a process of its own, let wait on a lock of PostgreSQL database
+    ``url`` that connection ``held`` holds in its open transaction, which is then committed."""
+    from tests.test_safety import GSETUP
+
+    process = subprocess.Popen(
+        [GSETUP, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        until_waiting_on_a_lock(url, process)
+        held.commit()
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+    return CliResult(process.returncode, out, err)
 
 
 def refusal_without_waiting(load: Callable[[], object], timeout: float = 10.0) -> str:

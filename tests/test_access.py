@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.pool import NullPool
 
-from tests.helpers import PG_ADMIN_PASSWORD, run_cli, snapshot, until_waiting_on_a_lock
+from tests.helpers import PG_ADMIN_PASSWORD, run_behind_a_lock, run_cli, snapshot
 
 pytestmark = pytest.mark.pg
 
@@ -234,11 +234,8 @@ def test_a_create_losing_the_race_to_a_name_differing_by_case_is_refused_alike(
     first create is this test's open transaction, committed only once the gsetup process
     waits on it (pg_stat_activity), so that process has checked before the name existed."""
     import os
-    import subprocess
 
     from sqlalchemy import text
-
-    from tests.test_safety import GSETUP
 
     monkeypatch.setenv("GSETUP_NEW_PASSWORD", "a-good-password")
     engine = create_engine(server, poolclass=NullPool)
@@ -250,27 +247,14 @@ def test_a_create_losing_the_race_to_a_name_differing_by_case_is_refused_alike(
                     "VALUES ('Dora', 'unused', false)"
                 )
             )
-            second = subprocess.Popen(
-                [GSETUP, "account", "create", "dora"],
-                env=dict(os.environ),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            try:
-                until_waiting_on_a_lock(server, second)
-                first.commit()
-                out, err = second.communicate(timeout=60)
-            finally:
-                second.kill()
-                second.wait()
+            second = run_behind_a_lock(server, first, ["account", "create", "dora"], {**os.environ})
         with engine.connect() as conn:
             names = conn.execute(text("SELECT name FROM account WHERE lower(name) = 'dora'"))
             assert names.scalars().all() == ["Dora"]
     finally:
         engine.dispose()
-    assert second.returncode == 2, (out, err)
-    assert err == (
+    assert second.exit_code == 2, second
+    assert second.stderr == (
         "gsetup: error: account 'dora' differs from the existing account 'Dora' only by case; "
         "choose another name\n"
     )

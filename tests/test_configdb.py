@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-import subprocess
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from gsetup.configdb.database import HEAD, REVISIONS, open_database
-from tests.helpers import run_cli, snapshot, until_waiting_on_a_lock
+from tests.helpers import CliResult, run_behind_a_lock, run_cli, snapshot
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -342,18 +341,11 @@ def test_account_names_differing_by_case_are_refused_by_the_index(db_url: str) -
     _sql(db_url, "INSERT INTO account (name, password_hash, superuser) VALUES ('VERA', 'x', false)")
 
 
-def _init_process(url: str, admin: str) -> subprocess.Popen[str]:
-    """``gsetup --user ADMIN db init`` of ``url`` in a process of its own."""
-    from tests.test_safety import GSETUP
-
+def _init_behind(url: str, held: Connection, admin: str) -> CliResult:
+    """``gsetup --user ADMIN db init`` of ``url`` in a process of its own, let wait on the lock
+    ``held`` holds, then released."""
     env = {**os.environ, "GSETUP_DB": url, "GSETUP_PASSWORD": "first-admin-pw"}
-    return subprocess.Popen(
-        [GSETUP, "--user", admin, "db", "init"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return run_behind_a_lock(url, held, ["--user", admin, "db", "init"], env)
 
 
 @pytest.mark.pg
@@ -368,17 +360,10 @@ def test_an_init_while_another_migrates_waits_and_finds_the_schema_made(pg_url: 
         with engine.connect() as other:
             lock_schema(other)
             _upgrade_in(other)
-            init = _init_process(pg_url, "second")
-            try:
-                until_waiting_on_a_lock(pg_url, init)
-                other.commit()
-                out, err = init.communicate(timeout=60)
-            finally:
-                init.kill()
-                init.wait()
+            init = _init_behind(pg_url, other, "second")
     finally:
         engine.dispose()
-    assert init.returncode == 0, (out, err)
+    assert init.exit_code == 0, init
     assert _revision(pg_url) == HEAD
     assert _sql_rows(pg_url, "SELECT name, superuser FROM account") == [("second", True)]
 
@@ -399,18 +384,11 @@ def test_two_inits_at_once_make_one_first_admin(pg_url: str) -> None:
             conn.commit()
             lock_schema(conn)  # the first init, its admin not committed yet
             auth.create_account(conn, "first", "first-admin-pw", superuser=True)
-            init = _init_process(pg_url, "second")
-            try:
-                until_waiting_on_a_lock(pg_url, init)
-                conn.commit()
-                out, err = init.communicate(timeout=60)
-            finally:
-                init.kill()
-                init.wait()
+            init = _init_behind(pg_url, conn, "second")
     finally:
         engine.dispose()
-    assert init.returncode == 2, (out, err)
-    assert "already has accounts" in err
+    assert init.exit_code == 2, init
+    assert "already has accounts" in init.stderr
     assert _sql_rows(pg_url, "SELECT name FROM account") == [("first",)]
 
 
