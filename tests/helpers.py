@@ -104,6 +104,26 @@ def until_waiting_on_a_lock(url: str, process: subprocess.Popen[str], timeout: f
         engine.dispose()
 
 
+def option_row(url: str, path: str, section: str, key: str) -> tuple[str, bool] | None:
+    """(value, secret flag) of the option row ``[section] key`` of object ``path``, or None."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT o.value, o.secret FROM cfg_option o JOIN cfg_object c "
+                    "ON c.id = o.object_id WHERE c.path = :p AND o.section = :s AND o.key = :k"
+                ),
+                {"p": path, "s": section, "k": key},
+            ).first()
+    finally:
+        engine.dispose()
+    return None if row is None else (row[0], bool(row[1]))
+
+
 def run_behind_a_lock(
     url: str, held: Connection, args: list[str], env: dict[str, str]
 ) -> CliResult:

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from gsetup.configdb.database import redact_url
-from tests.helpers import run_cli, snapshot
+from tests.helpers import option_row, run_cli, snapshot
 
 if TYPE_CHECKING:
     from gsetup.runtime.api import Runtime
@@ -26,20 +26,7 @@ PASSWORD = "agent-pass-123"
 
 
 def _option(url: str, path: str, key: str) -> tuple[str, bool] | None:
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            row = conn.execute(
-                text(
-                    "SELECT o.value, o.secret FROM cfg_option o JOIN cfg_object c "
-                    "ON c.id = o.object_id WHERE c.path = :p AND o.section = 'gsetup-runtime' "
-                    "AND o.key = :k"
-                ),
-                {"p": path, "k": key},
-            ).first()
-    finally:
-        engine.dispose()
-    return None if row is None else (row[0], bool(row[1]))
+    return option_row(url, path, "gsetup-runtime", key)
 
 
 @pytest.fixture

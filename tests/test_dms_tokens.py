@@ -4,10 +4,8 @@ configuration database; never shown. A running pair using them: tests/test_dms_c
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
 
-from tests.helpers import run_cli, snapshot
+from tests.helpers import option_row, run_cli, snapshot
 
 CREATE = ("dms", "token", "create")
 REVOKE = ("dms", "token", "revoke")
@@ -15,20 +13,7 @@ REVOKE = ("dms", "token", "revoke")
 
 def control_option(url: str, app: str) -> tuple[str, bool] | None:
     """(value, secret flag) of the application's [gsetup-dms] control-token row."""
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            row = conn.execute(
-                text(
-                    "SELECT o.value, o.secret FROM cfg_option o JOIN cfg_object c "
-                    "ON c.id = o.object_id WHERE c.path = :p AND o.section = 'gsetup-dms' "
-                    "AND o.key = 'control-token'"
-                ),
-                {"p": f"Applications/{app}"},
-            ).first()
-    finally:
-        engine.dispose()
-    return None if row is None else (row[0], bool(row[1]))
+    return option_row(url, f"Applications/{app}", "gsetup-dms", "control-token")
 
 
 @pytest.fixture
