@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from gsetup.runtime import sql
+from gsetup.runtime import interpreter, sql
 from gsetup.runtime.api import AgentActionError, IntakeError, Runtime, open_runtime
 from gsetup.runtime.clock import VirtualClock
 from gsetup.runtime.config import AgentConfig, AppConfig, BusinessProcess, Deployment
@@ -576,6 +576,46 @@ def test_a_variable_that_fails_parks_only_that_interaction(
         ("Q Deliver",)
     ]
     runtime.close()
+
+
+def test_an_interaction_runs_a_budget_of_blocks_a_turn(
+    store_url: str, clock: VirtualClock, rows: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nested whiles at their 1,000,000 limit ran 10^12 blocks in one turn, holding the
+    worker (and SQLite's write lock) for days; past the budget (patched from 100,000 to 1,000
+    here) the interaction is parked and the others go on."""
+    monkeypatch.setattr(interpreter, "MAX_STEPS", 1000)
+    runtime = start(store_url, clock)
+    fits = runtime.submit(TENANT, DMS, body(1, outer=3, inner=100))
+    endless = runtime.submit(TENANT, DMS, body(2, outer=50, inner=100))
+    good = runtime.submit(TENANT, DMS, body(3))
+    runtime.run_until_idle()
+    assert udata(rows, fits.interaction_id)["runs"] == 300
+    ((state, error, position),) = rows(
+        "SELECT state, error, position FROM interactions WHERE id = :i", i=endless.interaction_id
+    )
+    assert (state, error) == (
+        "error",
+        f"{STRATEGIES / 'loops.yaml'}: blocks[0].do[1].do[0]: more than 1,000 blocks in one "
+        "turn, the most an interaction runs before its strategy waits or ends (a while or "
+        "for_each without end?)",
+    )
+    runs = json.loads(position)["vars"][-1]["runs"]  # the blocks of main.yaml ran first
+    assert 900 < runs < 1000
+    assert rows(
+        "SELECT queue FROM interactions WHERE id IN (:a, :b) ORDER BY external_id",
+        a=fits.interaction_id,
+        b=good.interaction_id,
+    ) == [("Q Deliver",), ("Q Deliver",)]
+    runtime.close()
+
+
+def test_the_budget_of_blocks_is_the_documented_one() -> None:
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    assert interpreter.MAX_STEPS == 100_000
+    for page in ("runtime.md", "strategy-format.md"):
+        words = " ".join((docs / page).read_text().split())
+        assert "runs at most 100,000 blocks in one turn" in words, page
 
 
 def test_merge_and_find_interaction(store_url: str, clock: VirtualClock, rows: Any) -> None:

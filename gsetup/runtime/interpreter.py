@@ -28,6 +28,10 @@ MAX_WAIT = 31 * 24 * 3600
 # Subroutine calls in progress at once: a subroutine calling itself without end would
 # otherwise grow the stack within one turn until the worker runs out of memory.
 MAX_NESTING = 100
+# Blocks one interaction may run within a turn: nested `while` loops at their 1,000,000 limit
+# would otherwise run for days in one turn, holding the worker (and SQLite's write lock). The
+# shipped strategies run at most 68 blocks for one interaction within a turn.
+MAX_STEPS = 100_000
 _SCOPE_NAMES = ("udata", "itx")
 
 
@@ -61,6 +65,7 @@ class Machine:
         self.program = turn.ctx.program
         self.position: dict[str, Any] = {}
         self.scopes: list[dict[str, Any]] = []
+        self.steps_left = MAX_STEPS  # for this run, across its routes
 
     # --- entry ----------------------------------------------------------------------------
 
@@ -94,15 +99,24 @@ class Machine:
             steps = self.program.steps
             while stack:
                 # The top frame's blocks run here until one pushes a frame (then, do,
-                # a subroutine...); its list is looked up once, not once a block.
+                # a subroutine...); its list is looked up once, not once a block, and its
+                # blocks are counted once, not one by one (those a push leaves are given back).
                 frame = stack[-1]
                 entries = steps[(frame["s"], frame["l"])]
                 end, index = len(entries), frame["i"]
+                self.steps_left -= end - index
+                if self.steps_left < 0:
+                    block = entries[index][0]
+                    raise StrategyError(
+                        f"more than {MAX_STEPS:,} blocks in one turn, the most an interaction "
+                        "runs before its strategy waits or ends (a while or for_each without end?)"
+                    )
                 while index < end:
                     frame["i"] = index + 1
                     block, step = entries[index]
                     step(self)
                     if stack[-1] is not frame:
+                        self.steps_left += end - index - 1
                         break
                     index = frame["i"]
                 else:
