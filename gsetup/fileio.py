@@ -434,3 +434,12 @@ def kind_name(kind: type, *, json: bool = False) -> str:
 def value_kind(value: object, *, json: bool = False) -> str:
     """What ``value`` is, in the words of YAML (of JSON with ``json``): ``a mapping``."""
     return kind_name(type(value), json=json)
+
+
+def kind_of_type_named(name: str) -> str:
+    """The Python type called ``name`` in a Python message (``'NoneType'``, ``'str'``) in the
+    words of YAML: ``nothing (null)``, ``text``."""
+    return _YAML_KINDS_BY_NAME.get(name, "a value of another kind")
+
+
+_YAML_KINDS_BY_NAME = {kind.__name__: name for kind, name in _YAML_KINDS.items()}

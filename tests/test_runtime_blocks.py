@@ -550,12 +550,12 @@ def test_subroutines_nest_at_most_100_deep(store_url: str, clock: VirtualClock, 
         (
             {"weight": "heavy"},
             "main.yaml: variables.weight",
-            'can only concatenate str (not "int") to str',
+            "cannot use '+' on text and a whole number (`~` joins values as text)",
         ),
         (
             {"nest": "deep"},
             "nest.yaml: variables.deeper",
-            "unsupported operand type(s) for -: 'str' and 'int'",
+            "cannot use '-' on text and a whole number",
         ),
     ],
 )
@@ -574,6 +574,39 @@ def test_a_variable_that_fails_parks_only_that_interaction(
     ]
     assert rows("SELECT queue FROM interactions WHERE id = :i", i=good.interaction_id) == [
         ("Q Deliver",)
+    ]
+    runtime.close()
+
+
+NUMBER, JOIN = "a whole number", "(`~` joins values as text)"
+CONTAINERS = "text, a list or a mapping"
+
+
+@pytest.mark.parametrize(
+    ("fail", "value", "place", "reason"),
+    [
+        ("add", "a", "blocks[0].then[0]", f"cannot use '+' on text and {NUMBER} {JOIN}"),
+        ("compare", 0, "blocks[1].then[0]", f"cannot use '<' on nothing (null) and {NUMBER}"),
+        ("length", 5, "blocks[2].then[0]", f"{NUMBER} has no length ({CONTAINERS} has)"),
+        ("missing", 1, "blocks[3].then[0]", "a mapping has no key 'missing'"),
+        (
+            "keys",
+            0,
+            "blocks[4].then[0]",
+            "for_each needs a list, not a value of another kind (`| list` makes one)",
+        ),
+    ],
+)
+def test_an_expression_error_is_named_in_the_words_of_strategy_files(
+    store_url: str, clock: VirtualClock, rows: Any, fail: str, value: Any, place: str, reason: str
+) -> None:
+    """Python's words (`can only concatenate str (not "int") to str`, 'NoneType', `'dict
+    object' has no attribute`) named values by Python types; they are named as YAML does."""
+    runtime = start(store_url, clock)
+    bad = runtime.submit(TENANT, DMS, body(1, fail=fail, value=value))
+    runtime.run_until_idle()
+    assert rows("SELECT state, error FROM interactions WHERE id = :i", i=bad.interaction_id) == [
+        ("error", f"{STRATEGIES / 'fail.yaml'}: {place}: {reason}")
     ]
     runtime.close()
 

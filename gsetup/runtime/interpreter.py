@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gsetup.fileio import value_kind
 from gsetup.runtime.itx import Itx, plain
+from gsetup.runtime.reasons import reworded
 from gsetup.runtime.turn import Turn
 from gsetup.strategy import model as m
 
@@ -44,7 +45,7 @@ class _VariableError(StrategyError):
     so the variable is the place named."""
 
     def __init__(self, name: str, exc: Exception) -> None:
-        super().__init__(str(exc))
+        super().__init__(reworded(exc))
         self.path = f"variables.{name}"
 
 
@@ -225,11 +226,12 @@ class Machine:
             self.push(block, "do", k="w", b=block.path, n=1)
 
     def _for_each(self, block: m.ForEach) -> None:
-        items = plain(self._eval(block.items))
-        if items is None:
-            items = []
-        if not isinstance(items, list):
-            raise StrategyError(f"for_each needs a list, not {value_kind(items)}")
+        value = self._eval(block.items)
+        if not isinstance(value, list | tuple | None):
+            # A map(...), items() or range(...) is one `| list` away from a list.
+            hint = "" if isinstance(value, str | dict | int | float) else " (`| list` makes one)"
+            raise StrategyError(f"for_each needs a list, not {value_kind(value)}{hint}")
+        items = plain(value) or []
         if items:
             self.scope[block.name] = items[0]
             self.push(block, "do", k="f", b=block.path, n=0, items=items, **{"as": block.name})
@@ -304,7 +306,8 @@ class Machine:
         source = stack[-1]["s"] if stack else itx.strategy
         path = exc.path if isinstance(exc, _VariableError) else block.path if block else None
         where = f"{source}: {path}" if path is not None else str(source)
-        itx.state, itx.error, itx.due_at, itx.waiting = "error", f"{where}: {exc}", None, None
+        itx.state, itx.due_at, itx.waiting = "error", None, None
+        itx.error = f"{where}: {reworded(exc)}"
         if self.position:
             # A variable that cannot be stored parked it: the row keeps its last position.
             with suppress(TypeError):
