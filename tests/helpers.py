@@ -104,6 +104,19 @@ def until_waiting_on_a_lock(url: str, process: subprocess.Popen[str], timeout: f
         engine.dispose()
 
 
+def sql_rows(url: str, statement: str) -> list[tuple[object, ...]]:
+    """The rows ``statement`` reads from database ``url``."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(statement))]
+    finally:
+        engine.dispose()
+
+
 def option_row(url: str, path: str, section: str, key: str) -> tuple[str, bool] | None:
     """(value, secret flag) of the option row ``[section] key`` of object ``path``, or None."""
     from sqlalchemy import create_engine, text

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from gsetup.configdb.database import redact_url
-from tests.helpers import option_row, run_cli, snapshot
+from tests.helpers import option_row, run_cli, snapshot, sql_rows
 
 if TYPE_CHECKING:
     from gsetup.runtime.api import Runtime
@@ -549,15 +549,6 @@ ROWS = "SELECT id, state, assigned_to FROM interactions ORDER BY id"
 MARKS = "SELECT COUNT(*) FROM runtime_removals"
 
 
-def _store_rows(url: str, statement: str) -> list[tuple[object, ...]]:
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(text(statement))]
-    finally:
-        engine.dispose()
-
-
 def test_an_accept_between_the_check_and_the_removal_is_refused(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -600,11 +591,11 @@ def test_an_accept_between_the_check_and_the_removal_is_refused(
         assert removed.exit_code == 0, removed.stderr
         assert refusals == [(409, BEING_REMOVED)] * 3
         # logged out by the removal itself, its offer back to routing: no mark is left
-        assert _store_rows(store, AGENT) == [("logged_out",)]
-        assert _store_rows(store, ROWS) == [(itx, "routing", None)]
+        assert sql_rows(store, AGENT) == [("logged_out",)]
+        assert sql_rows(store, ROWS) == [(itx, "routing", None)]
         outcomes = "SELECT agent, outcome FROM runtime_offers"
-        assert _store_rows(store, outcomes) == [("alice", "logged-out")]
-        assert _store_rows(store, MARKS) == [(0,)]
+        assert sql_rows(store, outcomes) == [("alice", "logged-out")]
+        assert sql_rows(store, MARKS) == [(0,)]
         config = open_database(db_url)
         try:
             assert runtime.log_out_removed_agents(config.engine) == []
@@ -634,15 +625,15 @@ def test_an_agent_added_again_after_its_removal_logs_in(
         first = _alice_offered_one(runtime, clock)
         removed = run_cli("agent", "remove", "alice", "--yes")
         assert removed.exit_code == 0, removed.stderr
-        assert _store_rows(store, AGENT) == [("logged_out",)]
-        assert _store_rows(store, ROWS) == [(first, "routing", None)]
+        assert sql_rows(store, AGENT) == [("logged_out",)]
+        assert sql_rows(store, ROWS) == [(first, "routing", None)]
         monkeypatch.setenv("ALICE_PASSWORD", PASSWORD)
         add = ("agent", "add", "alice", "--skill", "facebook=5", "--skill", "english")
         added = run_cli(*add, "--password-from", "env:ALICE_PASSWORD")
         assert added.exit_code == 0, added.stderr
         second = _alice_offered_one(runtime, clock, 2)
         assert runtime.accept(TENANT, "alice", second).state == "agent"
-        assert _store_rows(store, AGENT) == [("ready",)]
+        assert sql_rows(store, AGENT) == [("ready",)]
     finally:
         runtime.close()
 
@@ -723,10 +714,10 @@ def test_a_mark_whose_remover_was_killed_is_no_mark(db_url: str, tmp_path: Path)
             finally:
                 remover.kill()
         assert remover.returncode == -9
-        assert _store_rows(store, AGENT) == [("removing",)]  # left behind
+        assert sql_rows(store, AGENT) == [("removing",)]  # left behind
         assert runtime.accept(TENANT, "alice", itx).state == "agent"
-        assert _store_rows(store, AGENT) == [("ready",)]
-        assert _store_rows(store, MARKS) == [(0,)]
+        assert sql_rows(store, AGENT) == [("ready",)]
+        assert sql_rows(store, MARKS) == [(0,)]
         runtime.done(TENANT, "alice", itx)
         assert runtime.agent_login(TENANT, "alice").state == "not_ready"
         assert "alice" in run_cli("agent", "list").stdout  # never removed
@@ -762,7 +753,7 @@ def test_a_refused_or_failed_removal_leaves_the_agent_working(
         refused = run_cli("agent", "remove", "alice", "--yes")
         assert refused.exit_code == 2, refused.stdout
         assert f"holds 1 interaction(s) in the routing runtime ({held})" in refused.stderr
-        assert _store_rows(store, AGENT) == [("ready",)]
+        assert sql_rows(store, AGENT) == [("ready",)]
 
         def fail(*args: Any, dry_run: bool, **kwargs: Any) -> Any:
             if not dry_run:
@@ -778,8 +769,8 @@ def test_a_refused_or_failed_removal_leaves_the_agent_working(
         monkeypatch.setattr(gsetup.commands.agents, "run_plan", fail)
         failed = run_cli("agent", "remove", "alice", "--yes")  # marked in both, then failed
         assert (failed.exit_code, failed.stderr) == (2, "gsetup: error: the plan failed\n")
-        assert _store_rows(store, AGENT) == [("ready",)]
-        assert _store_rows(other, AGENT) == [("ready",)]
+        assert sql_rows(store, AGENT) == [("ready",)]
+        assert sql_rows(other, AGENT) == [("ready",)]
         assert snapshot(db_url) == before
         assert runtime.accept(TENANT, "alice", itx).state == "agent"
     finally:
@@ -832,15 +823,15 @@ def test_a_second_removal_is_refused_while_the_first_holds_the_mark(
                     f"remove (pid {first.pid} on {socket.gethostname()}) in the store "
                 ), second.stderr
                 assert snapshot(db_url) == before
-                assert _store_rows(store, "SELECT pid FROM runtime_removals") == [(first.pid,)]
-                assert _store_rows(store, AGENT) == [("removing",)]
+                assert sql_rows(store, "SELECT pid FROM runtime_removals") == [(first.pid,)]
+                assert sql_rows(store, AGENT) == [("removing",)]
                 go.touch()
                 assert first.wait(60) == 0, first.stderr.read()
             finally:
                 first.kill()
-        assert _store_rows(store, AGENT) == [("logged_out",)]
-        assert _store_rows(store, ROWS) == [(itx, "routing", None)]
-        assert _store_rows(store, MARKS) == [(0,)]
+        assert sql_rows(store, AGENT) == [("logged_out",)]
+        assert sql_rows(store, ROWS) == [(itx, "routing", None)]
+        assert sql_rows(store, MARKS) == [(0,)]
         assert "alice" not in run_cli("agent", "list").stdout
     finally:
         runtime.close()
@@ -875,7 +866,7 @@ def test_a_removal_failing_after_another_was_done_does_not_undo_it(
                 assert first.stdout.readline() == "applied\n", first.stderr.read()
             finally:
                 first.kill()
-        assert _store_rows(store, AGENT) == [("removing",)]
+        assert sql_rows(store, AGENT) == [("removing",)]
         return found
 
     def fail(*args: Any, dry_run: bool, **kwargs: Any) -> Any:
@@ -887,9 +878,9 @@ def test_a_removal_failing_after_another_was_done_does_not_undo_it(
         monkeypatch.setattr(gsetup.commands.agents, "run_plan", fail)
         failed = run_cli("agent", "remove", "alice", "--yes")
         assert (failed.exit_code, failed.stderr) == (2, "gsetup: error: the plan failed\n")
-        assert _store_rows(store, AGENT) == [("logged_out",)]
-        assert _store_rows(store, ROWS) == [(itx, "routing", None)]
-        assert _store_rows(store, MARKS) == [(0,)]
+        assert sql_rows(store, AGENT) == [("logged_out",)]
+        assert sql_rows(store, ROWS) == [(itx, "routing", None)]
+        assert sql_rows(store, MARKS) == [(0,)]
     finally:
         runtime.close()
 
@@ -916,21 +907,21 @@ def test_a_removal_on_another_host_keeps_its_marks_past_its_lease(
         with _remover(go, "before", "elsewhere.invalid") as remover:
             try:
                 assert remover.stdout.readline() == "marked\n", remover.stderr.read()
-                [(host, until)] = _store_rows(store, lease)
+                [(host, until)] = sql_rows(store, lease)
                 assert host == "elsewhere.invalid"
                 time.sleep(max(0.0, float(until) + 1.5 - time.time()))  # past its first lease
                 with pytest.raises(AgentActionError, match="is being removed") as refused:
                     runtime.accept(TENANT, "alice", itx)
                 assert refused.value.status == 409
-                [(_, renewed)] = _store_rows(store, lease)
+                [(_, renewed)] = sql_rows(store, lease)
                 assert float(renewed) > time.time()
                 go.touch()
                 assert remover.wait(60) == 0, remover.stderr.read()
             finally:
                 remover.kill()
-        assert _store_rows(store, AGENT) == [("logged_out",)]
-        assert _store_rows(store, ROWS) == [(itx, "routing", None)]
-        assert _store_rows(store, MARKS) == [(0,)]
+        assert sql_rows(store, AGENT) == [("logged_out",)]
+        assert sql_rows(store, ROWS) == [(itx, "routing", None)]
+        assert sql_rows(store, MARKS) == [(0,)]
     finally:
         runtime.close()
 
@@ -960,27 +951,27 @@ def test_a_hung_removal_on_another_host_is_taken_over_once_its_lease_lapses(
             try:
                 assert hung.stdout.readline() == "marked\n", hung.stderr.read()
                 hung.send_signal(signal.SIGSTOP)
-                [(until,)] = _store_rows(store, "SELECT until FROM runtime_removals")
+                [(until,)] = sql_rows(store, "SELECT until FROM runtime_removals")
                 refused = run_cli("agent", "remove", "alice", "--yes")
                 assert refused.exit_code == 2, refused.stdout
                 assert f"(pid {hung.pid} on elsewhere.invalid)" in refused.stderr
-                assert _store_rows(store, AGENT) == [("removing",)]
+                assert sql_rows(store, AGENT) == [("removing",)]
                 time.sleep(max(0.0, float(until) + 0.5 - time.time()))
                 second = run_cli("agent", "remove", "alice", "--yes")
                 assert second.exit_code == 0, second.stderr
                 assert "alice" not in run_cli("agent", "list").stdout
-                assert _store_rows(store, AGENT) == [("logged_out",)]
-                assert _store_rows(store, ROWS) == [(itx, "routing", None)]
-                assert _store_rows(store, MARKS) == [(0,)]
+                assert sql_rows(store, AGENT) == [("logged_out",)]
+                assert sql_rows(store, ROWS) == [(itx, "routing", None)]
+                assert sql_rows(store, MARKS) == [(0,)]
                 go.touch()
                 hung.send_signal(signal.SIGCONT)
                 assert hung.wait(60) == 0, hung.stderr.read()  # nothing left to change
             finally:
                 hung.kill()
         assert "alice" not in run_cli("agent", "list").stdout
-        assert _store_rows(store, AGENT) == [("logged_out",)]
-        assert _store_rows(store, ROWS) == [(itx, "routing", None)]
-        assert _store_rows(store, MARKS) == [(0,)]
+        assert sql_rows(store, AGENT) == [("logged_out",)]
+        assert sql_rows(store, ROWS) == [(itx, "routing", None)]
+        assert sql_rows(store, MARKS) == [(0,)]
     finally:
         runtime.close()
 
@@ -1022,6 +1013,6 @@ def test_a_store_marked_by_an_older_gsetup_gets_the_token_column(
         assert "token" in columns
     finally:
         engine.dispose()
-    assert _store_rows(store, AGENT) == [("logged_out",)]
-    assert _store_rows(store, ROWS) == [(itx, "routing", None)]
-    assert _store_rows(store, MARKS) == [(0,)]
+    assert sql_rows(store, AGENT) == [("logged_out",)]
+    assert sql_rows(store, ROWS) == [(itx, "routing", None)]
+    assert sql_rows(store, MARKS) == [(0,)]

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from gsetup.configdb.database import HEAD, REVISIONS, open_database
-from tests.helpers import CliResult, run_behind_a_lock, run_cli, snapshot
+from tests.helpers import CliResult, run_behind_a_lock, run_cli, snapshot, sql_rows
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -38,14 +38,11 @@ def test_migrations_match_models(db_url: str) -> None:
 
 
 def test_known_revisions_are_alembic_heads() -> None:
-    from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from gsetup.configdb import database
+    from gsetup.configdb.database import alembic_config
 
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(database.__file__).parent / "migrations"))
-    script = ScriptDirectory.from_config(cfg)
+    script = ScriptDirectory.from_config(alembic_config())
     assert script.get_heads() == [HEAD]
     assert [r.revision for r in reversed(list(script.walk_revisions()))] == list(REVISIONS)
 
@@ -251,12 +248,10 @@ def test_server_db_init_refusals_write_nothing(
 def _migrate_to(url: str, revision: str) -> None:
     """Move a database's schema to ``revision`` (down or up) with the shipped migrations."""
     from alembic import command
-    from alembic.config import Config
 
-    from gsetup.configdb import database
+    from gsetup.configdb.database import alembic_config
 
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(database.__file__).parent / "migrations"))
+    cfg = alembic_config()
     engine = create_engine(url, poolclass=NullPool)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -365,7 +360,7 @@ def test_an_init_while_another_migrates_waits_and_finds_the_schema_made(pg_url: 
         engine.dispose()
     assert init.exit_code == 0, init
     assert _revision(pg_url) == HEAD
-    assert _sql_rows(pg_url, "SELECT name, superuser FROM account") == [("second", True)]
+    assert sql_rows(pg_url, "SELECT name, superuser FROM account") == [("second", True)]
 
 
 @pytest.mark.pg
@@ -389,26 +384,15 @@ def test_two_inits_at_once_make_one_first_admin(pg_url: str) -> None:
         engine.dispose()
     assert init.exit_code == 2, init
     assert "already has accounts" in init.stderr
-    assert _sql_rows(pg_url, "SELECT name FROM account") == [("first",)]
+    assert sql_rows(pg_url, "SELECT name FROM account") == [("first",)]
 
 
 def _upgrade_in(conn: Connection) -> None:
     """The shipped migrations up to head, in ``conn``'s transaction (left open)."""
     from alembic import command
-    from alembic.config import Config
 
-    from gsetup.configdb import database
+    from gsetup.configdb.database import alembic_config
 
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(database.__file__).parent / "migrations"))
+    cfg = alembic_config()
     cfg.attributes["connection"] = conn
     command.upgrade(cfg, "head")
-
-
-def _sql_rows(url: str, statement: str) -> list[tuple[object, ...]]:
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(text(statement))]
-    finally:
-        engine.dispose()

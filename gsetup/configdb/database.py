@@ -21,6 +21,7 @@ from gsetup.fileio import elide_middle, lookup, quote_prefix
 from gsetup.numbers import decimal_number
 
 if TYPE_CHECKING:
+    from alembic.config import Config
     from sqlalchemy.engine import URL, Connection, Engine
 
 ENV_DB = "GSETUP_DB"
@@ -427,13 +428,20 @@ def check_schema(db: Database, *, upgrade: bool) -> None:
     migrate(db)
 
 
-def migrate(db: Database) -> None:
-    """Run the alembic migrations up to this gsetup's head."""
-    from alembic import command
+def alembic_config() -> Config:
+    """Alembic's configuration of the shipped migrations (the connection is the caller's)."""
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    return cfg
+
+
+def migrate(db: Database) -> None:
+    """Run the alembic migrations up to this gsetup's head."""
+    from alembic import command
+
+    cfg = alembic_config()
     with db.engine.begin() as conn:
         lock_schema(conn)
         cfg.attributes["connection"] = conn
