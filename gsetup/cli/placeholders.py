@@ -8,6 +8,7 @@ shows them (``NAME``, ``[VALUE]``) without their type.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import typer
@@ -36,8 +37,13 @@ _WORDS = {
 }
 
 
+@functools.cache
 def build_command(app: typer.Typer) -> Any:
-    """The click command of ``app`` with word placeholders, taking UTF-8 text only."""
+    """The click command of ``app`` with word placeholders, taking UTF-8 text only.
+
+    Built once a process: building it walks every command's signature (about 0.1 s), and a
+    process that runs many commands (the test suite's in-process runs) would pay it each time.
+    """
     from gsetup.cli.utf8 import require_utf8
 
     command = typer.main.get_command(app)
