@@ -9,6 +9,7 @@ which case they fail.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import shutil
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PG_ADMIN, PG_ADMIN_PASSWORD, CliResult, free_port, run_cli
+from tests.helpers import PG_ADMIN, PG_ADMIN_PASSWORD, CliResult, free_port, quick_hash, run_cli
 
 __all__ = ["CliResult", "run_cli"]
 
@@ -145,10 +146,20 @@ def _admin_exec(server: str, sql: str) -> None:
 
 def _new_database(server: str, template: str | None = None) -> tuple[str, str]:
     name = "t_" + uuid.uuid4().hex[:12]
-    _admin_exec(
-        server, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
-    )
+    sql = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+    # PostgreSQL 15's default copies a database page by page through the WAL: for the
+    # suite's small databases, copying the files is about three times as quick.
+    _admin_exec(server, sql + (" STRATEGY FILE_COPY" if _server_version(server) >= 150000 else ""))
     return name, f"{server}/{name}"
+
+
+@functools.cache
+def _server_version(server: str) -> int:
+    import psycopg
+
+    dsn = server.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with psycopg.connect(dsn) as conn:
+        return int(conn.info.server_version)
 
 
 @pytest.fixture
@@ -162,10 +173,18 @@ def pg_url(pg_server: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def pg_config_template(pg_server: str) -> str:
     """A migrated configuration database with a superuser account, cloned for each test."""
+    from sqlalchemy import create_engine, update
+    from sqlalchemy.pool import NullPool
+
     from gsetup.commands.database import init_database
+    from gsetup.configdb.tables import account
 
     name, url = _new_database(pg_server)
     init_database(url, PG_ADMIN, lambda: PG_ADMIN_PASSWORD)
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.begin() as conn:  # every server test logs in as admin, most many times
+        conn.execute(update(account).values(password_hash=quick_hash(PG_ADMIN_PASSWORD)))
+    engine.dispose()
     return name
 
 

@@ -18,6 +18,20 @@ PG_ADMIN = "admin"
 PG_ADMIN_PASSWORD = "admin-secret-123"
 
 
+def quick_hash(password: str) -> str:
+    """A password hash gsetup verifies like its own, at a cost of 2**10 rather than 2**15:
+    for the logins the suite makes thousands of times (the template's admin, agents), where
+    each verification at gsetup's cost takes about 0.1 s of CPU. gsetup's own hashing is
+    what the tests of accounts and agent logins check."""
+    import base64
+    import hashlib
+
+    salt = b"gsetup-test-salt"
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**10, r=8, p=1, dklen=32)
+    encoded = (base64.b64encode(part).decode() for part in (salt, digest))
+    return "scrypt$1024$8$1$" + "$".join(encoded)
+
+
 @dataclass
 class CliResult:
     """What a gsetup invocation printed and returned."""

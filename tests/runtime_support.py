@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import run_cli
+from tests.helpers import quick_hash, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -236,7 +236,6 @@ def intake_config(directory: Path, logins: Mapping[str, str] | None = None) -> A
     """A configuration database (its engine) with DMS_1 holding ``INTAKE_TOKEN``, and the
     agents of ``logins`` (name -> password) with their logins: what the in-process HTTP app
     checks a ``POST /interactions`` or an agent's session against."""
-    from gsetup.configdb.auth import hash_password
     from gsetup.configdb.database import open_database
     from gsetup.plan.apply import Operation, apply_state
     from gsetup.runtime.credentials import PASSWORD_KEY, SECTION
@@ -253,7 +252,7 @@ def intake_config(directory: Path, logins: Mapping[str, str] | None = None) -> A
         )
     )
     for agent, password in (logins or {}).items():
-        login = {(SECTION, PASSWORD_KEY): OptionValue(hash_password(password), secret=True)}
+        login = {(SECTION, PASSWORD_KEY): OptionValue(quick_hash(password), secret=True)}
         state.add(DesiredObject("person", object_path("person", agent), {}, login))
     apply_state(db.engine, state, Operation("intake test set-up", "tests"))
     return db.engine
