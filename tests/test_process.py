@@ -355,3 +355,30 @@ def test_app_start_interrupted_while_launching_keeps_track_of_the_process(
             gsetup.kill()
             gsetup.wait()
         _kill_in(working)
+
+
+def test_health_probes_and_runtime_requests_share_one_tls_context(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each httpx client made a TLS context, reading the CA bundle (30-50 ms of CPU), even
+    for http://: a health probe polling a starting DMS paid it at every probe."""
+    import ssl
+
+    from gsetup.commands.runtime_client import RuntimeUnreachableError, call
+    from gsetup.httpclient import tls
+    from gsetup.process.config import ProcessConfig
+    from gsetup.process.health import DMS_TYPE, probe
+
+    made: list[object] = []
+    create = ssl.create_default_context
+    monkeypatch.setattr(
+        ssl, "create_default_context", lambda *a, **k: made.append(1) or create(*a, **k)
+    )
+    tls.cache_clear()
+    port = free_port()  # nothing listens there
+    config = ProcessConfig("DMS_1", DMS_TYPE, "127.0.0.1", port, None, "local")
+    for _ in range(3):
+        assert probe(config).healthy is False
+        with pytest.raises(RuntimeUnreachableError):
+            call(f"http://127.0.0.1:{port}", "GET", "/status", token=None, timeout=1)
+    assert len(made) == 1

@@ -15,6 +15,7 @@ from gsetup.drivers.package import InstallRecord
 from gsetup.drivers.specs import Driver
 from gsetup.drivers.staging import driver_directory
 from gsetup.errors import GsetupError
+from gsetup.httpclient import tls
 from gsetup.process import control
 from gsetup.process.config import ProcessConfig
 from gsetup.process.control import Status
@@ -150,7 +151,7 @@ def switch_over(primary: Member, backup: Member, driver: Driver, timeout: float)
     url = f"http://{primary.process.host}:{primary.process.port}/switchover"
     try:
         headers = {"Authorization": f"Bearer {primary.control_token}"}
-        answer = httpx.post(url, headers=headers, timeout=timeout)
+        answer = httpx.post(url, headers=headers, timeout=timeout, verify=tls())
     except httpx.HTTPError as exc:
         raise GsetupError(f"switchover {primary.name} -> {backup.name}: {url}: {exc}") from exc
     if answer.status_code != 200:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gsetup.dms.spool import Spool
+from gsetup.httpclient import tls
 
 if TYPE_CHECKING:
     import httpx
@@ -51,7 +52,7 @@ class Forwarder(threading.Thread):
         """Forward until halted; wait for :attr:`wake` when the spool is empty."""
         import httpx
 
-        with httpx.Client(timeout=5.0) as client:
+        with httpx.Client(timeout=5.0, verify=tls()) as client:
             while not self.halt.is_set():
                 self.wake.clear()
                 pending = self.spool.pending()

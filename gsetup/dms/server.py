@@ -31,6 +31,7 @@ from gsetup.dms.outbound import OutboundLog
 from gsetup.dms.settings import CONTROL_KEY, CONTROL_SECTION, DmsSettings, Peer, RoleState
 from gsetup.dms.spool import Spool
 from gsetup.errors import BadInputError
+from gsetup.httpclient import tls
 from gsetup.httpjson import BodyError, json_object, refusal_reason
 from gsetup.sigterm import stop_on_sigterm
 
@@ -199,7 +200,7 @@ class DmsService:
         if peer is None or self.role.role != "primary":
             return
         try:
-            answer = httpx.get(f"{peer.url}/health", timeout=1.0).json()
+            answer = httpx.get(f"{peer.url}/health", timeout=1.0, verify=tls()).json()
         except (httpx.HTTPError, ValueError):
             return
         if isinstance(answer, dict) and answer.get("role") == "primary":
@@ -244,7 +245,7 @@ async def _promote(peer: Peer, token: str, app: str) -> str:
     peer_url = peer.url
     headers = {"Authorization": f"Bearer {token}"}
     try:
-        async with httpx.AsyncClient(timeout=_PEER_TIMEOUT) as client:
+        async with httpx.AsyncClient(timeout=_PEER_TIMEOUT, verify=tls()) as client:
             answer = await client.post(f"{peer_url}/promote", json={"from": app}, headers=headers)
         role = answer.json().get("role") if answer.status_code == 200 else None
     except (httpx.HTTPError, ValueError, AttributeError) as exc:

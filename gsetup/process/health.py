@@ -6,6 +6,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
+from gsetup.httpclient import tls
 from gsetup.process.config import ProcessConfig
 
 DMS_TYPE = "DigitalMessagingServer"
@@ -47,7 +48,7 @@ def _dms_health(host: str, port: int) -> Health:
     import httpx
 
     try:
-        answer = httpx.get(f"http://{host}:{port}/health", timeout=PROBE_TIMEOUT)
+        answer = httpx.get(f"http://{host}:{port}/health", timeout=PROBE_TIMEOUT, verify=tls())
         document = answer.json()
     except (httpx.HTTPError, ValueError) as exc:
         return Health(False, detail=f"{host}:{port}/health: {exc or type(exc).__name__}")

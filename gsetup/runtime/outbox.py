@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from gsetup.httpclient import tls
 from gsetup.runtime import sql
 from gsetup.runtime.credentials import SECTION
 from gsetup.runtime.ids import new_id
@@ -192,7 +193,7 @@ class HttpSender:
         import httpx
 
         if self._client is None:
-            self._client = httpx.Client()
+            self._client = httpx.Client(verify=tls())
 
         if app is None:
             return SendResult(False, error=f"no application {item.app!r} in the configuration")
