@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from gsetup.httpclient import tls
 from tests.helpers import free_port, run_cli, write_tree
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -87,7 +88,9 @@ class Pair:
     def health(self, name: str) -> dict[str, Any]:
         """A member's health document ({} when it does not answer)."""
         try:
-            document = httpx.get(f"http://127.0.0.1:{self.ports[name]}/health", timeout=5).json()
+            document = httpx.get(
+                f"http://127.0.0.1:{self.ports[name]}/health", timeout=5, verify=tls()
+            ).json()
         except httpx.HTTPError:
             return {}
         assert isinstance(document, dict)
@@ -97,7 +100,7 @@ class Pair:
         """POST a role-changing route of ``name`` with its control token."""
         headers = {"Authorization": f"Bearer {CONTROL[name]}"}
         url = f"http://127.0.0.1:{self.ports[name]}{path}"
-        return httpx.post(url, headers=headers, timeout=30, **kwargs)
+        return httpx.post(url, headers=headers, timeout=30, verify=tls(), **kwargs)
 
     def roles(self) -> dict[str, str | None]:
         """Each member's role (None: down)."""
@@ -235,7 +238,7 @@ class Client(threading.Thread):
     def run(self) -> None:
         """Submit until halted."""
         member, number = 0, 0
-        with httpx.Client(timeout=10) as http:
+        with httpx.Client(timeout=10, verify=tls()) as http:
             while not self.halt.is_set():
                 number += 1
                 member = self._submit(http, f"tw-{number}", member)

@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from gsetup.httpclient import tls
+
 START_TIMEOUT = 120.0  # loading strategies on a busy 2-core machine
 STOP_TIMEOUT = 60.0
 
@@ -51,6 +53,7 @@ class RouteProcess:
             json=body if content is None else None,
             content=content,
             timeout=60,
+            verify=tls(),
         )
 
     def stop(self) -> int:

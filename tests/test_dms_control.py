@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gsetup.httpclient import tls
 from tests.dms_pair import CONTROL, MEMBERS, Pair, driver_package, ok, running_pair
 from tests.helpers import free_port, run_cli
 from tests.test_dms_tokens import control_option
@@ -27,7 +28,7 @@ def pair(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
 def _post(pair: Pair, name: str, path: str, token: str | None, **body: Any) -> httpx.Response:
     headers = {} if token is None else {"Authorization": f"Bearer {token}"}
     url = f"http://127.0.0.1:{pair.ports[name]}{path}"
-    return httpx.post(url, headers=headers, timeout=30, **body)
+    return httpx.post(url, headers=headers, timeout=30, verify=tls(), **body)
 
 
 def test_role_changes_want_the_control_token_and_a_valid_body(pair: Pair) -> None:

@@ -17,6 +17,7 @@ from typing import Any, cast
 import httpx
 import pytest
 
+from gsetup.httpclient import tls
 from gsetup.runtime.config import AppConfig
 from gsetup.runtime.outbox import Delivery, HttpSender
 from tests.dms_pair import HUB_API_KEY, TOKEN, driver_package
@@ -37,7 +38,7 @@ def workdir(db_url: str, tmp_path: Path) -> Iterator[Path]:
 
 
 def _health(port: int) -> dict[str, Any]:
-    answer = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).json()
+    answer = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5, verify=tls()).json()
     assert isinstance(answer, dict)
     return answer
 

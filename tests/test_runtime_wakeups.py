@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from gsetup.httpclient import tls
 from gsetup.runtime import http, store
 from gsetup.runtime.api import Runtime, open_runtime
 from gsetup.runtime.clock import VirtualClock
@@ -215,6 +216,7 @@ def _offers(url: str, token: str, wait: str) -> httpx.Response:
         params={"wait": wait},
         headers={"Authorization": f"Bearer {token}"},
         timeout=200,
+        verify=tls(),
     )
 
 
