@@ -93,6 +93,23 @@ def test_a_file_on_disk_loads(tmp_path: Path) -> None:
     assert condition.condition.evaluate({"itx_type": 10}) is True
 
 
+def test_a_file_loaded_again_is_parsed_once_and_an_edit_is_seen(tmp_path: Path) -> None:
+    path = tmp_path / "test.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    first = load_strategy(path)
+    assert load_strategy(path) is first  # the same text: parsed once
+    path.write_text(GOOD.replace("itx_type == 10", "itx_type == 11"), encoding="utf-8")
+    edited = load_strategy(path)
+    assert edited is not first
+    condition = edited.blocks[0]
+    assert isinstance(condition, m.If)
+    assert condition.condition.evaluate({"itx_type": 11}) is True
+    path.write_text(GOOD.replace("blocks:", "blocks: [", 1), encoding="utf-8")
+    for _ in range(2):  # a refusal is not remembered as a result
+        with pytest.raises(BadInputError, match=str(path)):
+            load_strategy(path)
+
+
 def test_an_unreadable_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(BadInputError, match=r"^strategy file \S+missing\.yaml: no such file$"):
         load_strategy(tmp_path / "missing.yaml")

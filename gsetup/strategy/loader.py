@@ -6,6 +6,7 @@ Every mistake is a :class:`~gsetup.errors.BadInputError` naming the file, the pl
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -62,8 +63,14 @@ def load_strategy(path: Path) -> m.Strategy:
     return parse_strategy(read_text(path, RULES_LIMIT, "strategy file"), str(path))
 
 
+@functools.lru_cache(maxsize=256)
 def parse_strategy(text: str, source: str = "<string>") -> m.Strategy:
-    """Validate and compile a strategy document; ``source`` names it in error messages."""
+    """Validate and compile a strategy document; ``source`` names it in error messages.
+
+    A process that builds several engines of the same files (the bench; the test suite,
+    hundreds) parses each once: a file takes 20-40 ms, most of it in the pure-Python YAML
+    reader, and what it gives is immutable (an edited file is new text, parsed anew).
+    """
     from ruamel.yaml import YAML
 
     data = read_yaml(YAML(typ="safe", pure=True).load, text, source)
