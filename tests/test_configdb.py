@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import uuid
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -110,6 +111,21 @@ def test_foreign_database_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:  # nothing written
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     assert tables == {"customers"}
+
+
+def test_a_database_role_that_may_not_read_the_schema_is_told_so(server_db_url: str) -> None:
+    """The schema's revision is read before the tables are listed: a refused read of an
+    existing revision table is the server's refusal, not a foreign database."""
+    role = f"no_rights_{uuid.uuid4().hex[:8]}"  # roles are the server's, not the database's
+    _sql(server_db_url, f"CREATE ROLE {role} LOGIN")
+    try:
+        url = server_db_url.replace("postgres@", f"{role}@")
+        result = run_cli("--db", url, "app", "list")
+        assert result.exit_code == 2, result.stderr
+        assert "refused gsetup: permission denied for table alembic_version" in result.stderr
+        assert "not a gsetup configuration database" not in result.stderr
+    finally:
+        _sql(server_db_url, f"DROP OWNED BY {role}; DROP ROLE {role}")
 
 
 def test_sqlite_file_of_another_user_is_refused(tmp_path: Path) -> None:

@@ -357,11 +357,19 @@ def _current_revision(db: Database) -> tuple[str | None, bool]:
 
     try:
         with db.engine.connect() as conn:
-            tables = set(inspect(conn).get_table_names())
-            if "alembic_version" not in tables:
+            # The revision is read first, the tables listed only when it is missing: every
+            # command opens the database, and listing them costs a catalogue query.
+            try:
+                row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+                return (row[0] if row else None), True
+            except DBAPIError as exc:
+                if exc.connection_invalidated:
+                    raise
+                conn.rollback()
+                tables = set(inspect(conn).get_table_names())
+                if "alembic_version" in tables:
+                    raise  # it is there: the read was refused for another reason
                 return None, bool(tables)
-            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
-            return (row[0] if row else None), True
     except OperationalError as exc:
         raise DatabaseError(
             f"cannot connect to the configuration database {db.display_url}: "
