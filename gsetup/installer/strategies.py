@@ -7,6 +7,7 @@ state creates. Pure: writing the files is the plan's job.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,7 +39,9 @@ def render_strategies(package: Package, answers: Answers) -> dict[str, str]:
     }
 
 
+@functools.cache
 def _environment() -> Environment:
+    """One environment a process, as jinja intends: it compiles each template once."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     # StrictUndefined: a template naming a setting the package lacks fails the render (and the
