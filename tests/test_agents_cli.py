@@ -215,6 +215,28 @@ def test_token_create_and_revoke(db_url: str) -> None:
     again = run_cli("route", "token", "create", "--app", "DMS_1")
     assert again.exit_code == 2 and "already has an intake token" in again.stderr
     assert snapshot(db_url) == before
+    # --if-missing keeps it (a CI job's re-run), and still sets the intake URL given
+    kept = run_cli(
+        "route", "token", "create", "--app", "DMS_1", "--if-missing", "--url",
+        "http://127.0.0.1:9000", "--json",
+    )  # fmt: skip
+    assert kept.exit_code == 0, kept.stderr
+    assert kept.json()["kept"] is True and kept.json()["token"] is None
+    assert kept.json()["summary"]["update"] == 0 and snapshot(db_url) == before
+    moved = run_cli(
+        "route", "token", "create", "--app", "DMS_1", "--if-missing", "--url",
+        "http://127.0.0.1:9001",
+    )  # fmt: skip
+    assert moved.exit_code == 0, moved.stderr
+    assert moved.stdout.endswith(
+        "DMS_1 already has an intake token: kept (it was shown when made)\n"
+    )
+    assert token not in moved.stdout
+    assert _option(db_url, "Applications/DMS_1", "intake-token") == (token, True)
+    assert _option(db_url, "Applications/DMS_1", "intake-url") == (
+        "http://127.0.0.1:9001/interactions",
+        False,
+    )
     rotated = run_cli("route", "token", "create", "--app", "DMS_1", "--rotate", "--json").json()
     assert rotated["token"] != token
     assert _option(db_url, "Applications/DMS_1", "intake-token") == (rotated["token"], True)

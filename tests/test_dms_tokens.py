@@ -58,8 +58,8 @@ def test_create_rotate_revoke(db_url: str) -> None:
     assert again.exit_code == 2
     assert again.stderr == (
         "gsetup: error: application 'DMS_1' already has a control token; give --rotate to "
-        "replace it (the old one stops working) or revoke it with gsetup dms token revoke "
-        "--app DMS_1\n"
+        "replace it (the old one stops working), --if-missing to keep it, or revoke it with "
+        "gsetup dms token revoke --app DMS_1\n"
     )
     unconfirmed = run_cli(*REVOKE, "--app", "DMS_1")  # no terminal to confirm on
     assert unconfirmed.exit_code == 2 and "add --yes" in unconfirmed.stderr
@@ -72,6 +72,31 @@ def test_create_rotate_revoke(db_url: str) -> None:
     assert control_option(db_url, "DMS_1") is None
     twice = run_cli(*REVOKE, "--app", "DMS_1", "--dry-run", "--detailed-exitcode")
     assert twice.exit_code == 0  # nothing to revoke
+
+
+@pytest.mark.usefixtures("apps")
+def test_if_missing_makes_a_token_once_then_keeps_it(db_url: str) -> None:
+    """A CI job can run ``dms token create --if-missing`` every time: it makes the token the
+    first time, then keeps it (exit 0, nothing changed, the pair's token still valid)."""
+    first = run_cli(*CREATE, "--app", "DMS_1", "--if-missing", "--json")
+    assert first.exit_code == 0, first.stderr
+    assert first.json()["summary"]["create"] == 1 and first.json()["kept"] is False
+    token = control_option(db_url, "DMS_1")
+    assert token is not None and token[1]
+    before = snapshot(db_url)
+    for args in (("--json",), ()):
+        again = run_cli(*CREATE, "--app", "DMS_1", "--if-missing", *args)
+        assert again.exit_code == 0, again.stderr
+        assert token[0] not in again.stdout + again.stderr
+    assert again.stdout.endswith("DMS_1 already has a control token: kept\n")
+    kept = run_cli(*CREATE, "--app", "DMS_1", "--if-missing", "--json").json()
+    assert kept["kept"] is True and kept["summary"]["create"] == kept["summary"]["update"] == 0
+    assert control_option(db_url, "DMS_1") == token
+    assert snapshot(db_url) == before
+    both = run_cli(*CREATE, "--app", "DMS_1", "--if-missing", "--rotate")
+    assert both.exit_code == 2
+    assert "--rotate and --if-missing exclude each other" in both.stderr
+    assert snapshot(db_url) == before
 
 
 BAD_INPUT = [

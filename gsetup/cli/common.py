@@ -13,7 +13,7 @@ from gsetup.fileio import quote_prefix
 from gsetup.numbers import decimal_number, whole_number
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     import typer
 
@@ -29,6 +29,10 @@ JSON_HELP = "Print the result as JSON, for scripts."
 # the token commands of `route token` and `dms token`
 DMS_APP_HELP = "The DigitalMessagingServer application."
 ROTATE_HELP = "Replace an existing token (the old one stops working)."
+IF_MISSING_HELP = (
+    "Keep an existing token and succeed (exit 0), for jobs that run every time; make one "
+    "only when there is none."
+)
 DETAILED_HELP = (
     "Plan only, never apply (as with --dry-run): exit 0 when nothing would change, 3 when "
     "changes are pending."
@@ -131,13 +135,21 @@ def confirmation(
     return Confirmation(dry_run, yes, detailed_exitcode, to_stderr=as_json, busy=busy)
 
 
-def finish_plan(plan: Plan, mode: Confirmation, *, as_json: bool, show_all: bool = False) -> None:
-    """Render the plan (or applied result) and end with the documented exit code."""
+def finish_plan(
+    plan: Plan,
+    mode: Confirmation,
+    *,
+    as_json: bool,
+    show_all: bool = False,
+    extra: Mapping[str, Any] | None = None,
+) -> None:
+    """Render the plan (or applied result) and end with the documented exit code; ``extra``
+    is added to the JSON document."""
     from gsetup.cli.render import print_plan
 
     applied = not mode.plan_only
     if as_json:
-        emit_json({**plan.to_json(), "applied": applied})
+        emit_json({**plan.to_json(), "applied": applied, **(extra or {})})
     else:
         print_plan(plan, applied=applied, show_all=show_all)
     mode.exit_for(plan)

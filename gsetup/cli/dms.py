@@ -12,6 +12,7 @@ from gsetup.cli.common import (
     DETAILED_HELP,
     DMS_APP_HELP,
     DRY_RUN_HELP,
+    IF_MISSING_HELP,
     JSON_HELP,
     ROTATE_HELP,
     TENANT_HELP,
@@ -71,11 +72,13 @@ def token_create(
     ctx: typer.Context,
     app_name: str = typer.Option(..., "--app", help=DMS_APP_HELP),
     rotate: bool = typer.Option(False, "--rotate", help=ROTATE_HELP),
+    if_missing: bool = typer.Option(False, "--if-missing", help=IF_MISSING_HELP),
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Make a control token for a DMS application; it is never shown.
+    """Make a control token for a DMS application; it is never shown. Run again, it is
+    refused (exit 2) unless --rotate or --if-missing.
 
     The token is stored as the application's secret option [gsetup-dms] control-token. Its
     stand-in wants it for /switchover and /promote, its peer and gsetup driver upgrade send
@@ -87,9 +90,13 @@ def token_create(
     from gsetup.commands.dms import CONTROL
 
     context = open_context(ctx)
-    made = create_token(context, tenant, app_name, CONTROL, rotate=rotate, dry_run=dry_run)
+    made = create_token(
+        context, tenant, app_name, CONTROL, rotate=rotate, dry_run=dry_run, keep=if_missing
+    )
     mode = confirmation(dry_run, False, False, as_json)
-    finish_plan(made.plan, mode, as_json=as_json)
+    finish_plan(made.plan, mode, as_json=as_json, extra={"kept": made.kept})
+    if made.kept and not as_json:
+        print(f"{app_name} already has a control token: kept")
 
 
 @token_app.command("revoke")

@@ -13,6 +13,7 @@ from gsetup.cli.common import (
     DETAILED_HELP,
     DMS_APP_HELP,
     DRY_RUN_HELP,
+    IF_MISSING_HELP,
     JSON_HELP,
     ROTATE_HELP,
     TENANT_HELP,
@@ -52,6 +53,7 @@ def token_create(
     app_name: str = typer.Option(..., "--app", help=DMS_APP_HELP),
     url: str | None = typer.Option(None, "--url", help=URL_HELP + " Stored as intake-url."),
     rotate: bool = typer.Option(False, "--rotate", help=ROTATE_HELP),
+    if_missing: bool = typer.Option(False, "--if-missing", help=IF_MISSING_HELP),
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -59,7 +61,8 @@ def token_create(
     """Make an intake token for a DMS application and print it, once.
 
     The token is stored as the application's secret option [gsetup-runtime] intake-token,
-    beside intake-url (where the DMS sends interactions); it is never shown again.
+    beside intake-url (where the DMS sends interactions); it is never shown again. Run
+    again, it is refused (exit 2) unless --rotate or --if-missing.
 
     Example: gsetup route token create --app DMS_1 --url http://127.0.0.1:8470
     """
@@ -68,12 +71,17 @@ def token_create(
 
     context = open_context(ctx)
     base = default_url(ctx, tenant, url)
-    made = create_intake_token(context, tenant, app_name, base, rotate=rotate, dry_run=dry_run)
+    made = create_intake_token(
+        context, tenant, app_name, base, rotate=rotate, dry_run=dry_run, keep=if_missing
+    )
     if as_json:
-        emit_json({**made.plan.to_json(), "applied": not dry_run, "token": made.token})
+        applied = {"applied": not dry_run, "token": made.token, "kept": made.kept}
+        emit_json({**made.plan.to_json(), **applied})
         return
     print_plan(made.plan, applied=not dry_run)
-    if made.token is not None:
+    if made.kept:
+        print(f"{app_name} already has an intake token: kept (it was shown when made)")
+    elif made.token is not None:
         print(f"intake token of {app_name} (shown once; sent to {made.url}):\n{made.token}")
 
 

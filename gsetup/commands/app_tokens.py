@@ -2,8 +2,9 @@
 the stand-in's control tokens (``dms token``).
 
 Each is random (:func:`secrets.token_urlsafe`), written through the plan engine as a secret
-option (masked in every output and in the history), and kept when the command runs again
-unless ``rotate``: a CI re-run must not cut off what uses it.
+option (masked in every output and in the history), and never replaced unless ``rotate``: a
+CI re-run must not cut off what uses it. Run again, the command is refused, or with ``keep``
+(``--if-missing``) keeps the token and succeeds, so that a CI job can run it every time.
 """
 
 from __future__ import annotations
@@ -41,10 +42,12 @@ class TokenKind:
 
 @dataclass(frozen=True)
 class NewToken:
-    """The plan that stored a token, and the token (None on a dry run: nothing was made)."""
+    """The plan that stored a token, and the token (None on a dry run: nothing was made, and
+    when an existing one was ``kept``)."""
 
     plan: Plan
     token: str | None
+    kept: bool = False
 
 
 def create_token(
@@ -55,23 +58,33 @@ def create_token(
     *,
     rotate: bool,
     dry_run: bool,
+    keep: bool = False,
     beside: Mapping[tuple[str, str], OptionValue] | None = None,
 ) -> NewToken:
     """Make a new token of ``kind`` for DMS application ``app`` and store it, with the
-    options ``beside`` it, in one plan; an existing token is replaced only if ``rotate``."""
+    options ``beside`` it, in one plan. An existing token is replaced if ``rotate``, kept if
+    ``keep`` (the options beside it are still set), else refused."""
+    if rotate and keep:
+        raise BadInputError(
+            "--rotate and --if-missing exclude each other: --rotate replaces an existing "
+            "token, --if-missing keeps it"
+        )
     found = dms_application(ctx, tenant, app, kind)
-    if kind.option in (found.options or {}) and not rotate:
+    exists = kind.option in (found.options or {})
+    if exists and not (rotate or keep):
         raise ConflictError(
             f"application {app!r} already has {a_or_an(kind.name)}; give --rotate to replace "
-            f"it (the old one stops working) or revoke it with "
+            f"it (the old one stops working), --if-missing to keep it, or revoke it with "
             f"gsetup {kind.command} revoke --app {app}"
         )
-    token = secrets.token_urlsafe(32)
-    wanted = {kind.option: OptionValue(token, secret=True), **(beside or {})}
+    token = None if exists and keep else secrets.token_urlsafe(32)
+    wanted = dict(beside or {})
+    if token is not None:
+        wanted[kind.option] = OptionValue(token, secret=True)
     path = object_path("application", app)
     state = DesiredState(tenant, [DesiredObject("application", path, options=wanted)])
     plan = run_plan(ctx, state, f"{kind.command} create", dry_run=dry_run)
-    return NewToken(plan, None if dry_run else token)
+    return NewToken(plan, None if dry_run else token, kept=token is None)
 
 
 def revoke_token(ctx: Context, tenant: str, app: str, kind: TokenKind, *, dry_run: bool) -> Plan:

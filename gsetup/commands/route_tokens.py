@@ -24,11 +24,13 @@ INTAKE = TokenKind(SECTION, TOKEN_KEY, "intake token", "route token")
 
 @dataclass(frozen=True)
 class NewIntakeToken:
-    """The plan that stored a token, the token (None on a dry run) and the intake URL."""
+    """The plan that stored a token, the token (None on a dry run, and when an existing one
+    was ``kept``) and the intake URL."""
 
     plan: Plan
     token: str | None
     url: str
+    kept: bool = False
 
 
 def intake_url(base_url: str) -> str:
@@ -60,13 +62,24 @@ _ROUTE = re.compile(r"/(interactions|events|status|metrics|healthz|agents)(/.*)?
 
 
 def create_intake_token(
-    ctx: Context, tenant: str, app: str, base_url: str, *, rotate: bool, dry_run: bool
+    ctx: Context,
+    tenant: str,
+    app: str,
+    base_url: str,
+    *,
+    rotate: bool,
+    dry_run: bool,
+    keep: bool = False,
 ) -> NewIntakeToken:
-    """Make a new intake token for DMS application ``app`` and store it with the intake URL."""
+    """Make a new intake token for DMS application ``app`` (an existing one is replaced,
+    kept or refused as :func:`~gsetup.commands.app_tokens.create_token` says) and store it
+    with the intake URL."""
     url = intake_url(check_base_url(base_url))
     beside = {(SECTION, URL_KEY): OptionValue(url)}
-    made = create_token(ctx, tenant, app, INTAKE, rotate=rotate, dry_run=dry_run, beside=beside)
-    return NewIntakeToken(made.plan, made.token, url)
+    made = create_token(
+        ctx, tenant, app, INTAKE, rotate=rotate, dry_run=dry_run, keep=keep, beside=beside
+    )
+    return NewIntakeToken(made.plan, made.token, url, made.kept)
 
 
 def revoke_intake_token(ctx: Context, tenant: str, app: str, *, dry_run: bool) -> Plan:
