@@ -471,12 +471,18 @@ def test_a_strategy_error_parks_only_that_interaction(
     runtime = start(store_url, clock)
     bad = runtime.submit(TENANT, DMS, body(1, mode="bad"))
     good = runtime.submit(TENANT, DMS, body(2))
+    long = runtime.submit(TENANT, DMS, body(3, mode="bad", seconds="9" * 3000 + "s"))
     runtime.run_until_idle()
     ((state, error),) = rows(
         "SELECT state, error FROM interactions WHERE id = :i", i=bad.interaction_id
     )
     assert state == "error"
-    assert "main.yaml: blocks[" in error and "wait needs a number of seconds" in error
+    assert "main.yaml: blocks[" in error and "wait needs a number of seconds, not 'soon'" in error
+    # a value from the message is quoted cut, as every refusal quotes one
+    ((error,),) = rows("SELECT error FROM interactions WHERE id = :i", i=long.interaction_id)
+    assert error.endswith(
+        "wait needs a number of seconds, not '" + "9" * 40 + "'... (3001 characters)"
+    )
     assert rows("SELECT queue FROM interactions WHERE id = :i", i=good.interaction_id) == [
         ("Q Deliver",)
     ]

@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from gsetup.fileio import quote_prefix
 from gsetup.runtime import sql
 from gsetup.runtime.interpreter import StrategyError
 from gsetup.runtime.itx import Itx
@@ -88,7 +89,7 @@ def find_interaction(run: Machine, args: dict[str, Any]) -> dict[str, Any] | Non
     column = _column(run, args["column"])
     state, value = args["state"], args["value"]
     if state not in _STATES:
-        raise StrategyError(f"state is one of {', '.join(_STATES)}, not {state!r}")
+        raise StrategyError(f"state is one of {', '.join(_STATES)}, not {quote_prefix(state)}")
     if value in (None, ""):
         return None
     run.turn.flush_matching(column, value, run.itx)
@@ -172,7 +173,7 @@ def channel_option(run: Machine, args: dict[str, Any]) -> Any:
 
 def _key(value: Any) -> str:
     if not isinstance(value, str) or not value:
-        raise StrategyError(f"a user data key is a non-empty string, not {value!r}")
+        raise StrategyError(f"a user data key is a non-empty string, not {quote_prefix(value)}")
     return value
 
 
@@ -180,8 +181,8 @@ def _column(run: Machine, name: Any) -> str:
     columns = run.turn.ctx.store.columns
     if not isinstance(name, str) or name.lower() not in columns:
         raise StrategyError(
-            f"{name!r} is not a custom column of the interactions table; the columns are: "
-            f"{', '.join(sorted(columns.values()))}"
+            f"{quote_prefix(name)} is not a custom column of the interactions table; the "
+            f"columns are: {', '.join(sorted(columns.values()))}"
         )
     return columns[name.lower()]
 

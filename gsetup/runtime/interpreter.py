@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from gsetup.fileio import value_kind
+from gsetup.fileio import quote_prefix, value_kind
 from gsetup.runtime.itx import Itx, plain
 from gsetup.runtime.reasons import reworded
 from gsetup.runtime.turn import Turn
@@ -243,7 +243,7 @@ class Machine:
     def _wait(self, block: m.Wait) -> None:
         seconds = plain(self._eval(block.seconds))
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-            raise StrategyError(f"wait needs a number of seconds, not {seconds!r}")
+            raise StrategyError(f"wait needs a number of seconds, not {quote_prefix(seconds)}")
         if not 1 <= seconds <= MAX_WAIT:
             raise StrategyError(f"wait is 1 second to 31 days ({MAX_WAIT} s), not {seconds}")
         self.suspend("wait", self.turn.now + float(seconds))
