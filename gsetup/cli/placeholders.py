@@ -41,7 +41,7 @@ _WORDS = {
 def build_command(app: typer.Typer) -> Any:
     """The click command of ``app`` with word placeholders, taking UTF-8 text only.
 
-    Built once a process: building it walks every command's signature (about 0.1 s), and a
+    Built once a process: building it walks every command's signature (40 ms or more), and a
     process that runs many commands (the test suite's in-process runs) would pay it each time.
     """
     from gsetup.cli.utf8 import require_utf8
