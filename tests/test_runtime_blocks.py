@@ -503,6 +503,33 @@ def test_for_each_over_text_names_it_in_yaml_words(
 
 
 @pytest.mark.parametrize(
+    ("mode", "value", "reason"),
+    [
+        ("bad key", {"k": "x" * 3000}, "a user data key is a non-empty string, not {cut}"),
+        ("bad state", "x" * 3000, "state is one of queued, routing, agent, not {cut}"),
+        ("bad column", "x" * 3000, "{cut} is not a custom column of the interactions table"),
+    ],
+)
+def test_a_refused_value_from_a_message_is_quoted_cut(
+    store_url: str, clock: VirtualClock, rows: Any, mode: str, value: Any, reason: str
+) -> None:
+    """A function refusing a value that came from the message quotes its first 40
+    characters and its length (a 3,000-character one was written whole into the error)."""
+    from gsetup.fileio import quote_prefix
+
+    runtime = start(store_url, clock)
+    key = {"bad key": "key", "bad state": "state", "bad column": "column"}[mode]
+    bad = runtime.submit(TENANT, DMS, body(1, mode=mode, **{key: value}))
+    runtime.run_until_idle()
+    ((state, error),) = rows(
+        "SELECT state, error FROM interactions WHERE id = :i", i=bad.interaction_id
+    )
+    assert state == "error" and reason.format(cut=quote_prefix(value)) in error
+    assert len(error) < 1000 and "x" * 41 not in error
+    runtime.close()
+
+
+@pytest.mark.parametrize(
     ("mode", "block"),
     [("unstorable variable", "blocks[27].then[1]"), ("unstorable data", "blocks[28].then[0]")],
 )
