@@ -21,8 +21,8 @@ PG_ADMIN_PASSWORD = "admin-secret-123"
 def quick_hash(password: str) -> str:
     """A password hash gsetup verifies like its own, at a cost of 2**10 rather than 2**15:
     for the logins the suite makes thousands of times (the template's admin, agents), where
-    each verification at gsetup's cost takes about 0.1 s of CPU. gsetup's own hashing is
-    what the tests of accounts and agent logins check."""
+    each verification at gsetup's cost takes 50-100 ms of CPU. gsetup's own hashing is what
+    the tests of accounts and agent logins check."""
     import base64
     import hashlib
 
