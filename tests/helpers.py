@@ -118,37 +118,30 @@ def until_waiting_on_a_lock(url: str, process: subprocess.Popen[str], timeout: f
         engine.dispose()
 
 
-def sql_rows(url: str, statement: str) -> list[tuple[object, ...]]:
-    """The rows ``statement`` reads from database ``url``."""
+def sql_rows(
+    url: str, statement: str, params: dict[str, object] | None = None
+) -> list[tuple[object, ...]]:
+    """The rows ``statement`` (with ``params``) reads from database ``url``."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.pool import NullPool
 
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(text(statement))]
+            return [tuple(row) for row in conn.execute(text(statement), params or {})]
     finally:
         engine.dispose()
 
 
 def option_row(url: str, path: str, section: str, key: str) -> tuple[str, bool] | None:
     """(value, secret flag) of the option row ``[section] key`` of object ``path``, or None."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.pool import NullPool
-
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            row = conn.execute(
-                text(
-                    "SELECT o.value, o.secret FROM cfg_option o JOIN cfg_object c "
-                    "ON c.id = o.object_id WHERE c.path = :p AND o.section = :s AND o.key = :k"
-                ),
-                {"p": path, "s": section, "k": key},
-            ).first()
-    finally:
-        engine.dispose()
-    return None if row is None else (row[0], bool(row[1]))
+    rows = sql_rows(
+        url,
+        "SELECT o.value, o.secret FROM cfg_option o JOIN cfg_object c "
+        "ON c.id = o.object_id WHERE c.path = :p AND o.section = :s AND o.key = :k",
+        {"p": path, "s": section, "k": key},
+    )
+    return (str(rows[0][0]), bool(rows[0][1])) if rows else None
 
 
 def run_behind_a_lock(

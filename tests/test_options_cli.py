@@ -13,7 +13,7 @@ import pytest
 
 from gsetup.errors import EXIT_BAD_INPUT, EXIT_CHANGES_PENDING, EXIT_OK
 from gsetup.plan.model import MASK
-from tests.helpers import run_cli, snapshot
+from tests.helpers import run_cli, snapshot, sql_rows
 
 REPO_ROOT = Path(__file__).parent.parent
 Rows = dict[tuple[str, str], tuple[str, bool]]
@@ -87,24 +87,15 @@ def _wide(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def options_of(url: str, path: str) -> Rows:
     """The option rows of the object at ``path`` in tenant Environment, read with SQL."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.pool import NullPool
-
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT o.section, o.key, o.value, o.secret FROM cfg_option o "
-                    "JOIN cfg_object c ON c.id = o.object_id "
-                    "JOIN tenant t ON t.id = c.tenant_id "
-                    "WHERE t.name = 'Environment' AND c.path = :path"
-                ),
-                {"path": path},
-            )
-            return {(s, k): (v, bool(secret)) for s, k, v, secret in rows}
-    finally:
-        engine.dispose()
+    rows = sql_rows(
+        url,
+        "SELECT o.section, o.key, o.value, o.secret FROM cfg_option o "
+        "JOIN cfg_object c ON c.id = o.object_id "
+        "JOIN tenant t ON t.id = c.tenant_id "
+        "WHERE t.name = 'Environment' AND c.path = :path",
+        {"path": path},
+    )
+    return {(str(s), str(k)): (str(v), bool(secret)) for s, k, v, secret in rows}
 
 
 def app_options(url: str, app: str) -> Rows:

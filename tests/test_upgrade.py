@@ -26,7 +26,7 @@ from tests.dms_pair import (
     ok,
     running_pair,
 )
-from tests.helpers import CONFIG_TABLES, run_cli, snapshot
+from tests.helpers import CONFIG_TABLES, run_cli, snapshot, sql_rows
 
 # The scenarios that kill gsetup or break a package run on SQLite only: what they test is
 # process control, and the rolling upgrade itself runs on both backends.
@@ -115,22 +115,13 @@ ADDED = "x-added-option"  # an option the new version's options file brings
 def _configuration(pair: Pair, db_url: str) -> dict[str, Any]:
     """Every configuration row (option rows by object path rather than row id: a rollback
     may write one anew) and the sha-256 of each member's driver files."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.pool import NullPool
-
     tables = tuple(t for t in CONFIG_TABLES if t != "cfg_option")
-    engine = create_engine(db_url, poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            options = conn.execute(
-                text(
-                    "SELECT o.path, c.section, c.key, c.value, c.secret, c.managed_by "
-                    "FROM cfg_option c JOIN cfg_object o ON o.id = c.object_id"
-                )
-            )
-            rows = sorted((tuple(r) for r in options), key=repr)
-    finally:
-        engine.dispose()
+    options = sql_rows(
+        db_url,
+        "SELECT o.path, c.section, c.key, c.value, c.secret, c.managed_by "
+        "FROM cfg_option c JOIN cfg_object o ON o.id = c.object_id",
+    )
+    rows = sorted(options, key=repr)
     files = {
         str(path.relative_to(pair.root)): hashlib.sha256(path.read_bytes()).hexdigest()
         for name in MEMBERS
