@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,6 +53,26 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("GSETUP_") and not name.startswith("GSETUP_TEST_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _close_runtimes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Close every runtime a test opened, also when it fails before its own ``close()``:
+    else the store's connections are collected in a later test, whose ResourceWarning then
+    fails that test instead. Closing twice is harmless."""
+    from gsetup.runtime.api import Runtime
+
+    opened: list[Runtime] = []
+    init = Runtime.__init__
+
+    def recorded(self: Runtime, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        opened.append(self)
+
+    monkeypatch.setattr(Runtime, "__init__", recorded)
+    yield
+    while opened:
+        opened.pop().close()
 
 
 def _pg_bin() -> Path | None:

@@ -79,26 +79,12 @@ def clock() -> VirtualClock:
     return VirtualClock()
 
 
-_OPENED: list[Runtime] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_runtimes() -> Iterator[None]:
-    """Close what ``start`` opened, also when a test fails before its own ``close()``: else
-    the store's connections are collected in a later test, whose ResourceWarning then fails
-    that test instead."""
-    yield
-    while _OPENED:
-        _OPENED.pop().close()
-
-
 def start(
     store_url: str, clock: VirtualClock, agents: dict[str, tuple[int, int]] | None = None, **kw: Any
 ) -> Runtime:
     runtime = open_runtime(
         TENANT, store_url=store_url, deployment=deployment(agents or {}, **kw), clock=clock
     )
-    _OPENED.append(runtime)
     for name in agents or {}:
         runtime.agent_login(TENANT, name)
         runtime.agent_ready(TENANT, name)
