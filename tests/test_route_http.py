@@ -5,6 +5,7 @@ clients (``route token``, ``route submit``, ``route status``, ``agent ...``)."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -44,7 +45,7 @@ def served(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
             "--password-from", "env:AGENT_PW",
         )  # fmt: skip
         assert added.exit_code == 0, added.stderr
-    with route_run({}, cwd=tmp_path) as runtime:
+    with route_run({}, "--log-level", "debug", cwd=tmp_path) as runtime:
         yield runtime, default_store_url(db_url)
 
 
@@ -109,7 +110,13 @@ def test_http_api_end_to_end(served: Any, tmp_path: Path) -> None:
     poll.join(timeout=10)
     assert time.monotonic() - started < 10
     assert polled[0].status_code == 200 and polled[0].json() == {"offers": []}
-    assert "Traceback" not in runtime.errors()
+    logged = runtime.errors()
+    assert "Traceback" not in logged
+    # --log-level debug: the state changes, one key=value line each, never a credential
+    offered = r"^time=\S+Z level=DEBUG event=offered tenant='Environment' interaction=\w+ "
+    assert re.search(offered + r"state=offered queue='[^']+' agent='alice'$", logged, re.M)
+    assert re.search(r"^time=\S+Z level=DEBUG event=done .* agent='alice'$", logged, re.M)
+    assert token not in logged and session not in logged and PASSWORD not in logged
     # A stopped worker leaves the status at once (a killed one stays alive there until its
     # heartbeat is a lease old).
     stopped = run_cli("route", "status", "--json")

@@ -24,6 +24,7 @@ from gsetup.cli.common import (
     finish_plan,
     open_context,
 )
+from gsetup.fileio import quote_prefix
 
 app = typer.Typer(
     help="The routing runtime of the installed Business Processes.", no_args_is_help=True
@@ -171,6 +172,14 @@ def default_url(ctx: typer.Context, tenant: str, given: str | None = None) -> st
     return runtime_url(open_context(ctx), tenant)
 
 
+def _log_level(given: str) -> str:
+    from gsetup.runtime.logs import LEVELS
+
+    if given.lower() not in LEVELS:
+        raise typer.BadParameter(f"{quote_prefix(given)}; allowed: {', '.join(LEVELS)}")
+    return given.lower()
+
+
 @app.command("run")
 def run(
     ctx: typer.Context,
@@ -192,6 +201,13 @@ def run(
     worker_id: str | None = typer.Option(
         None, "--worker-id", help="This worker's name among those sharing the store (host:pid)."
     ),
+    log_level: str = typer.Option(
+        "warning",
+        "--log-level",
+        parser=_log_level,
+        help="What the log on standard error shows: debug (also every interaction's state "
+        "change), info, warning (the default: failures and refusals) or error.",
+    ),
 ) -> None:
     """Run the routing runtime of the tenant's installed Business Processes until SIGTERM.
 
@@ -212,7 +228,13 @@ def run(
         print(f"routing tenant {tenant} at {url}", flush=True)
 
     run_tenant(
-        open_context(ctx), tenant, store=store, listen=address, worker_id=worker_id, ready=ready
+        open_context(ctx),
+        tenant,
+        store=store,
+        listen=address,
+        worker_id=worker_id,
+        ready=ready,
+        log_level=log_level,
     )
 
 

@@ -76,12 +76,14 @@ def serve(
     *,
     store_url: str | None,
     ready: Callable[[str], None],
+    log_level: str,
 ) -> None:
-    """Serve ``runtime`` on ``listen`` until SIGTERM; ``ready(url)`` is called once clients
-    can connect. ``store_url`` (``--store``) is recorded as used only then: a refused start
-    (an address in use, a worker id taken) records nothing."""
+    """Serve ``runtime`` on ``listen`` until SIGTERM, logging at ``log_level``; ``ready(url)``
+    is called once clients can connect. ``store_url`` (``--store``) is recorded as used only
+    then: a refused start (an address in use, a worker id taken) records nothing."""
     from gsetup.runtime.endpoints import forget_endpoint, record_endpoint, record_store
     from gsetup.runtime.http import Api, Server
+    from gsetup.runtime.logs import logging_to_stderr
     from gsetup.runtime.sessions import create_session_table
     from gsetup.runtime.store import default_store_url
     from gsetup.sigterm import stop_on_sigterm
@@ -107,18 +109,19 @@ def serve(
         sock.close()
         raise
     previous = stop_on_sigterm(server)
-    try:
-        loop.thread.start()
-        ready(url)
-        server.run(sockets=[sock])
-    finally:
-        loop.worker.stop()
-        if loop.thread.is_alive():
-            loop.thread.join()
-        forget_endpoint(store, runtime.tenant, ctx.worker_id)
-        sock.close()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    with logging_to_stderr(log_level):
+        try:
+            loop.thread.start()
+            ready(url)
+            server.run(sockets=[sock])
+        finally:
+            loop.worker.stop()
+            if loop.thread.is_alive():
+                loop.thread.join()
+            forget_endpoint(store, runtime.tenant, ctx.worker_id)
+            sock.close()
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
     if loop.failure is not None:
         raise loop.failure
 
@@ -151,6 +154,7 @@ def run_tenant(
     listen: Listen,
     worker_id: str | None,
     ready: Callable[[str], None],
+    log_level: str,
 ) -> None:
     """Load the tenant's runtime (refusing a broken strategy or a tenant with no Business
     Process before anything listens) and serve it."""
@@ -162,6 +166,6 @@ def run_tenant(
         tenant, config_url=config_url, store_url=store, worker_id=worker_id, record_use=False
     )
     try:
-        serve(runtime, ctx.db.engine, listen, store_url=store, ready=ready)
+        serve(runtime, ctx.db.engine, listen, store_url=store, ready=ready, log_level=log_level)
     finally:
         runtime.close()

@@ -1,9 +1,9 @@
 """The worker loop: run turns and deliver the outbox until told to stop.
 
-``python -m gsetup.runtime.worker --tenant T [--config URL] [--store URL] [--worker-id ID]``
-runs one worker without the HTTP API (tests kill such processes with SIGKILL); ``gsetup route
-run`` runs the same loop beside its HTTP server. SIGTERM (or SIGINT) finishes the turn in
-flight, commits it and exits 0.
+``python -m gsetup.runtime.worker --tenant T [--config URL] [--store URL] [--worker-id ID]
+[--log-level LEVEL]`` runs one worker without the HTTP API (tests kill such processes with
+SIGKILL); ``gsetup route run`` runs the same loop beside its HTTP server. SIGTERM (or SIGINT)
+finishes the turn in flight, commits it and exits 0.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from gsetup.numbers import decimal_number, whole_number
 from gsetup.runtime.api import Runtime
 from gsetup.runtime.engine import Engine
+from gsetup.runtime.logs import LEVELS, logging_to_stderr
 from gsetup.runtime.store import first_line
 
 log = logging.getLogger("gsetup.runtime.worker")
@@ -137,6 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=30.0,
         help="seconds an outbox claim is held",
     )
+    parser.add_argument("--log-level", choices=LEVELS, default="warning")
     args = parser.parse_args(argv)
     try:
         runtime = open_runtime(
@@ -155,7 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, lambda *_: worker.stop())
     print("ready", flush=True)
     try:
-        worker.run()
+        with logging_to_stderr(args.log_level):
+            worker.run()
     finally:
         runtime.close()
         config.dispose()
