@@ -206,3 +206,37 @@ def test_an_unreachable_store_is_one_log_line(
     finally:
         runtime.close()
         config.dispose()
+
+
+def test_healthz_says_when_the_store_does_not_answer(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A load balancer's probe: /healthz answered 200 "ok" while the store was down and every
+    other route failed (500). It reads the store: 503 while it cannot be opened, logged on
+    one line, and 200 again once it is back."""
+    config = intake_config(tmp_path)
+    deployed = deployment({"facebook-bp": "channel-facebook"}, tmp_path, agents={})
+    path = tmp_path / "store.db"
+    runtime = open_runtime("Environment", store_url=f"sqlite:///{path}", deployment=deployed)
+    app = build_app(Api(runtime, config))
+    try:
+        assert asyncio.run(_get(app, ("/healthz",)))[0].json() == {
+            "status": "ok",
+            "tenant": "Environment",
+        }
+        runtime.store.engine.dispose()
+        path.rename(tmp_path / "away.db")
+        path.mkdir()  # SQLite cannot open a directory: the store is gone
+        with caplog.at_level(logging.WARNING, logger="gsetup.runtime"):
+            down = asyncio.run(_get(app, ("/healthz",)))[0]
+        assert down.status_code == 503
+        assert down.json() == {"error": "the interaction store does not answer; the log says why"}
+        assert "event=request-failed method=GET path=/healthz reason=" in caplog.text
+        assert "unable to open database file" in caplog.text
+        path.rmdir()
+        (tmp_path / "away.db").rename(path)
+        back = asyncio.run(_get(app, ("/healthz",)))[0]
+        assert (back.status_code, back.json()["status"]) == (200, "ok")
+    finally:
+        runtime.close()
+        config.dispose()

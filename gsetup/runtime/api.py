@@ -291,6 +291,16 @@ class Runtime:
         self._check_tenant(tenant, IntakeError)
         return read_status(self.engine.ctx)
 
+    def check_store(self) -> None:
+        """Read a row of the store, raising as any call does when the store does not answer
+        (``/healthz``)."""
+        from sqlalchemy import select
+
+        from gsetup.runtime.schema import runtime_meta
+
+        with self.store.read() as conn:
+            conn.execute(select(runtime_meta.c.value).limit(1)).all()
+
     def refresh(self, config: SqlEngine) -> None:
         """The worker loop's housekeeping: read what may change while the runtime runs from
         the configuration database ``config`` (:meth:`refresh_applications`), and log out

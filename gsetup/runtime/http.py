@@ -340,6 +340,13 @@ def _text(body: dict[str, Any], key: str, *, required: bool = True) -> str | Non
 
 
 async def _healthz(api: Api, request: Request) -> Response:
+    # A load balancer's probe: with the store down every other route fails (500), so this
+    # one must not say ok.
+    try:
+        await api.call(api.runtime.check_store)
+    except OperationalError as exc:
+        log.warning("event=request-failed method=GET path=/healthz reason=%r", first_line(exc))
+        return _error(503, "the interaction store does not answer; the log says why")
     return JSONResponse({"status": "ok", "tenant": api.runtime.tenant})
 
 
