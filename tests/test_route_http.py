@@ -4,17 +4,19 @@ clients (``route token``, ``route submit``, ``route status``, ``agent ...``)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pytest
 
-from tests.helpers import run_cli, snapshot
+from tests.helpers import run_cli, snapshot, sql_rows
 from tests.route_process import RouteProcess, route_run, wait_for
 from tests.runtime_support import CHANNEL, DMS, TENANT, configure_tenant, post, worker_thread
 
@@ -629,3 +631,51 @@ def test_a_running_worker_reads_changed_application_options(db_url: str, tmp_pat
             time.sleep(0.02)
     runtime.close()
     config.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_route_run_rides_out_its_store_going_down(db_url: str, pg_url: str, tmp_path: Path) -> None:
+    """The on-call case: the PostgreSQL store goes away under a running ``route run``.
+    Meanwhile /healthz is 503 and a submission 500 (nothing acknowledged); once it is back the
+    worker carries on with every interaction; a SIGTERM while it is down still exits 0."""
+    configure_tenant(db_url, tmp_path, agents={})
+    with route_run({}, "--store", pg_url, cwd=tmp_path) as runtime:
+        made = run_cli("route", "token", "create", "--app", DMS, "--url", runtime.url, "--json")
+        token = made.json()["token"]
+        assert (
+            runtime.request("POST", "/interactions", token=token, body=post(1)).status_code == 201
+        )
+        with _store_down(pg_url):
+            assert runtime.request("GET", "/healthz").status_code == 503
+            refused = runtime.request("POST", "/interactions", token=token, body=post(2))
+            assert refused.status_code == 500
+        wait_for(lambda: runtime.request("GET", "/healthz").status_code == 200, "the store back")
+        assert (
+            runtime.request("POST", "/interactions", token=token, body=post(2)).status_code == 201
+        )
+        wait_for(lambda: _states(pg_url) == {"routing": 2}, "both interactions routed")
+        with _store_down(pg_url):
+            assert runtime.stop() == 0
+        logged = runtime.errors()
+        assert "event=forget-failed tenant=" in logged and "gsetup: error" not in logged
+
+
+@contextlib.contextmanager
+def _store_down(url: str) -> Iterator[None]:
+    """No connection to the store's database is possible, and its open ones are cut."""
+    import psycopg
+
+    server, name = url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)
+    with psycopg.connect(server + "/postgres", autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')  # type: ignore[arg-type]
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        try:
+            yield
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')  # type: ignore[arg-type]
+
+
+def _states(url: str) -> dict[object, object]:
+    return dict(sql_rows(url, "SELECT state, count(*) FROM interactions GROUP BY state"))

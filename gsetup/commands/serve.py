@@ -9,6 +9,7 @@ runtime's record as running is removed.
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 import threading
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 
     from gsetup.context import Context
     from gsetup.runtime.api import Runtime
+
+log = logging.getLogger(__name__)
 
 DEFAULT_LISTEN = "127.0.0.1:8470"  # loopback: nobody else gets in unless told otherwise
 
@@ -118,12 +121,27 @@ def serve(
             loop.worker.stop()
             if loop.thread.is_alive():
                 loop.thread.join()
-            forget_endpoint(store, runtime.tenant, ctx.worker_id)
+            _forget(store, runtime.tenant, ctx.worker_id)
             sock.close()
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
     if loop.failure is not None:
         raise loop.failure
+
+
+def _forget(store: Engine, tenant: str, worker_id: str) -> None:
+    """Remove the record of this process running. With the store down (a SIGTERM while
+    PostgreSQL restarts) it stays, and clients pass it over as a dead process's: the stop
+    is still clean (exit 0), as the worker's own retirement is."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from gsetup.runtime.endpoints import forget_endpoint
+    from gsetup.runtime.store import first_line
+
+    try:
+        forget_endpoint(store, tenant, worker_id)
+    except SQLAlchemyError as exc:
+        log.warning("event=forget-failed tenant=%r reason=%r", tenant, first_line(exc))
 
 
 class _Loop:
