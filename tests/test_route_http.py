@@ -679,3 +679,23 @@ def _store_down(url: str) -> Iterator[None]:
 
 def _states(url: str) -> dict[object, object]:
     return dict(sql_rows(url, "SELECT state, count(*) FROM interactions GROUP BY state"))
+
+
+def test_route_reads_refuse_a_mistyped_database_and_create_nothing(tmp_path: Path) -> None:
+    """``route check``, ``status``, ``submit`` and ``replay`` and ``agent list`` only read the
+    configuration: a ``--db`` path that does not exist is a typo, not an empty deployment
+    (they made the file, then said the tenant had no Business Process)."""
+    missing = tmp_path / "typo.db"
+    lines = tmp_path / "in.jsonl"
+    lines.write_text("{}\n", encoding="utf-8")
+    for args in (
+        ("route", "check"),
+        ("route", "status"),
+        ("route", "submit", str(lines), "--app", DMS, "--url", "http://127.0.0.1:9"),
+        ("route", "replay", str(lines)),
+        ("agent", "list"),
+    ):
+        result = run_cli("--db", f"sqlite:///{missing}", *args)
+        assert result.exit_code == 2, (args, result.stderr)
+        assert "does not exist (check --db or GSETUP_DB)" in result.stderr, args
+    assert not missing.exists()

@@ -90,7 +90,7 @@ def list_(
     from gsetup.cli.render import print_table
     from gsetup.commands.agents import list_agents
 
-    agents = list_agents(open_context(ctx), tenant)
+    agents = list_agents(open_context(ctx, writes=False), tenant)
     if as_json:
         emit_json([a.to_json() for a in agents])
         return

@@ -251,7 +251,7 @@ def status(
     from gsetup.commands.route_status import runtime_status
 
     check_store(store)
-    data = runtime_status(open_context(ctx), tenant, store)
+    data = runtime_status(open_context(ctx, writes=False), tenant, store)
     if as_json:
         emit_json(data)
         return
@@ -320,7 +320,7 @@ def submit(
     """
     from gsetup.commands.runtime_client import submit_file
 
-    answers = submit_file(open_context(ctx), tenant, app_name, file, url)
+    answers = submit_file(open_context(ctx, writes=False), tenant, app_name, file, url)
     if as_json:
         emit_json(answers)
         return
@@ -356,7 +356,7 @@ def replay(
     check_store(store)
     show_rule_loading()
     with measured("Replaying", "virtual seconds") as update:
-        report = replay_file(open_context(ctx), tenant, traffic, store, update)
+        report = replay_file(open_context(ctx, writes=False), tenant, traffic, store, update)
     if as_json:
         emit_json(to_json(report))
         return

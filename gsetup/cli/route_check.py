@@ -27,7 +27,7 @@ def check(
     from gsetup.commands.route_check import check_route
 
     show_rule_loading()
-    report = check_route(open_context(ctx), tenant)
+    report = check_route(open_context(ctx, writes=False), tenant)
     if as_json:
         emit_json(dataclasses.asdict(report))
         return
