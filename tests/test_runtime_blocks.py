@@ -435,6 +435,44 @@ def test_dms_send_goes_through_the_outbox_once(
         runtime.close()
 
 
+def test_a_stopping_worker_sends_no_more_of_the_requests_it_claimed(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    """SIGTERM while a worker sends its claimed DMS requests, one after the other: it sent
+    them all first, each up to its block's timeout (30 s) with a DMS that hangs, holding the
+    stop for minutes. It stops after the request in flight; the others go back as they were
+    (no attempt spent, no lease held) for the next worker."""
+    from gsetup.runtime.outbox import SendResult
+
+    stopping = threading.Event()
+    sent: list[str] = []
+
+    class StopAfterOne:
+        def send(self, _ctx: Any, _app: Any, item: Any) -> SendResult:
+            sent.append(item.id)
+            stopping.set()  # SIGTERM arrives while this request is in flight
+            return SendResult(True, answer={"StatusId": "s-1"})
+
+        def close(self) -> None:
+            pass
+
+    runtime = open_runtime(
+        TENANT, store_url=store_url, deployment=deployment({}), clock=clock, sender=StopAfterOne()
+    )
+    _OPENED.append(runtime)
+    for n in range(3):
+        runtime.submit(TENANT, DMS, body(n, mode="send", text=f"message {n}"))
+    runtime.run_turn()
+    assert runtime.engine.deliver(stopping) == 1
+    assert len(sent) == 1
+    outbox = "SELECT id, state, attempts, lease_owner, lease_until FROM runtime_outbox ORDER BY id"
+    states = {r[0]: r[1:] for r in rows(outbox)}
+    assert states.pop(sent[0]) == ("sent", 1, None, None)
+    assert sorted(states.values()) == [("pending", 0, None, None)] * 2
+    runtime.run_until_idle()  # the next delivery sends them
+    assert len(sent) == 3 and {r[1] for r in rows(outbox)} == {"sent"}
+
+
 def test_dms_send_retried_then_on_error(
     store_url: str, clock: VirtualClock, rows: Any, tmp_path: Path
 ) -> None:

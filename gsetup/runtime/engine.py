@@ -28,6 +28,8 @@ from gsetup.runtime.schema import workers
 from gsetup.runtime.turn import Turn
 
 if TYPE_CHECKING:
+    import threading
+
     from gsetup.runtime.config import Deployment
     from gsetup.runtime.services.classification import Classifier
 
@@ -91,9 +93,10 @@ class Engine:
                     self._sampled += 1
         return len(claimed)
 
-    def deliver(self) -> int:
-        """Send due outbox rows; returns how many were attempted."""
-        return deliver(self.ctx, self.sender)
+    def deliver(self, stopping: threading.Event | None = None) -> int:
+        """Send due outbox rows, no more once ``stopping`` is set; returns how many were
+        attempted."""
+        return deliver(self.ctx, self.sender, stopping)
 
     def run_until_idle(self, max_turns: int = 1_000_000) -> int:
         """Turns and deliveries until nothing is due now."""

@@ -29,6 +29,8 @@ from gsetup.runtime.itx import dumps
 from gsetup.runtime.schema import interactions, outbox
 
 if TYPE_CHECKING:
+    import threading
+
     from sqlalchemy import Connection
 
     from gsetup.runtime.config import AppConfig
@@ -231,17 +233,41 @@ class HttpSender:
             self._client = None
 
 
-def deliver(ctx: EngineContext, sender: Sender) -> int:
-    """Claim due outbox rows, send them, record the outcomes; returns how many were sent."""
+def deliver(ctx: EngineContext, sender: Sender, stopping: threading.Event | None = None) -> int:
+    """Claim due outbox rows, send them, record the outcomes; returns how many were sent.
+    Once ``stopping`` is set no more are sent (each may wait its block's timeout for a DMS
+    that hangs): those left go back unclaimed, no attempt spent."""
     claimed = _claim(ctx)
     if not claimed:
         return 0
-    results = [(item, _send(ctx, sender, item)) for item in claimed]
+    results: list[tuple[Delivery, SendResult]] = []
+    for item in claimed:
+        if stopping is not None and stopping.is_set():
+            break
+        results.append((item, _send(ctx, sender, item)))
     with ctx.store.begin() as conn:
         now = ctx.clock.now()
         for item, result in results:
             _record(ctx, conn, now, item, result)
-    return len(claimed)
+        _unclaim(ctx, conn, claimed[len(results) :])
+    return len(results)
+
+
+def _unclaim(ctx: EngineContext, conn: Connection, items: list[Delivery]) -> None:
+    from sqlalchemy import update
+
+    if not items:
+        return
+    o = outbox.c
+    conn.execute(
+        update(outbox)
+        .where(
+            o.tenant == ctx.tenant,
+            o.id.in_([item.id for item in items]),
+            o.lease_owner == ctx.worker_id,
+        )
+        .values(lease_owner=None, lease_until=None, attempts=o.attempts - 1)
+    )
 
 
 def _send(ctx: EngineContext, sender: Sender, item: Delivery) -> SendResult:

@@ -62,7 +62,7 @@ class Worker:
                 # had some: a turn that ran a few interactions leaves none, and finding
                 # that out would cost an empty turn.
                 engine.run_turn()
-                again = bool(engine.deliver()) or engine.more_due
+                again = bool(engine.deliver(self.stopping)) or engine.more_due
                 failures = 0
             except OperationalError as exc:
                 # A lost connection or a deadlock victim: the turn rolled back, nothing was
