@@ -204,6 +204,7 @@ def run(
     log_level: str = typer.Option(
         "warning",
         "--log-level",
+        metavar="LEVEL",
         parser=_log_level,
         help="What the log on standard error shows: debug (also every interaction's state "
         "change), info, warning (the default: failures and refusals) or error.",
