@@ -459,7 +459,6 @@ def test_a_stopping_worker_sends_no_more_of_the_requests_it_claimed(
     runtime = open_runtime(
         TENANT, store_url=store_url, deployment=deployment({}), clock=clock, sender=StopAfterOne()
     )
-    _OPENED.append(runtime)
     for n in range(3):
         runtime.submit(TENANT, DMS, body(n, mode="send", text=f"message {n}"))
     runtime.run_turn()
