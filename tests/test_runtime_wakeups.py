@@ -18,9 +18,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from gsetup.httpclient import tls
-from gsetup.runtime import http, store
+from gsetup.runtime import http, store, wakeups
 from gsetup.runtime.api import Runtime, open_runtime
 from gsetup.runtime.clock import VirtualClock
+from tests.helpers import free_port
 from tests.runtime_support import DMS, TENANT, intake_config, worker_thread
 from tests.test_runtime_blocks import body, deployment, start
 
@@ -107,6 +108,31 @@ def test_the_listener_listens_again_after_losing_its_connection(
         other.close()
         serving.close()
     assert not _listening_pids(pg_store)  # close() stops listening
+
+
+def test_the_listener_backs_off_while_the_server_stays_down(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A store down for long logs a line per attempt: the attempts come further apart
+    (0.5 s, 1 s, 2 s, ... up to 8 s), not every half second for as long as it is down."""
+    down = create_engine(f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none")
+    listener = wakeups.Listener(
+        store.Store(engine=down, dbms="postgresql"), "me", TENANT, lambda *_: None
+    )
+    caplog.set_level("WARNING", logger="gsetup.runtime.wakeups")
+
+    def pauses() -> list[str]:
+        lines = [r.getMessage() for r in caplog.records]
+        return [line.rsplit("retry_in=", 1)[1] for line in lines if "listen-failed" in line]
+
+    listener.start()
+    try:
+        _until(lambda: len(pauses()) >= 3, "third attempt", timeout=10)
+    finally:
+        listener.stop()
+        down.dispose()
+    assert pauses()[:4] == ["0.5", "1.0", "2.0", "4.0"][: len(pauses())]
+    assert wakeups.MAX_RECONNECT_PAUSE == 8.0  # docs/runtime.md says so
 
 
 def test_a_pooled_connection_that_died_idle_is_replaced_before_use(

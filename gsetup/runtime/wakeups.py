@@ -34,8 +34,12 @@ CHANNEL = "gsetup_runtime"
 # "any agent".
 MAX_PAYLOAD = 7900
 # Seconds the listening thread waits for a notification before it looks at its stop flag;
-# also the pause before it connects again after losing its connection.
+# also the first pause before it connects again after losing its connection.
 LISTEN_TIMEOUT = 0.5
+# The longest pause between attempts while the server stays down: each failure doubles it,
+# so a store down for an hour logs a few hundred lines, not one every half second. What is
+# missed meanwhile only waits for the polls.
+MAX_RECONNECT_PAUSE = 8.0
 
 
 def notify(
@@ -107,13 +111,22 @@ class Listener:
 
         from gsetup.runtime.store import first_line
 
+        pause = LISTEN_TIMEOUT
         while not self._stopping.is_set():
             try:
                 self._listen()
             except (SQLAlchemyError, psycopg.Error) as exc:
-                self.listening.clear()
-                log.warning("event=listen-failed tenant=%r reason=%r", self.tenant, first_line(exc))
-                self._stopping.wait(LISTEN_TIMEOUT)
+                if self.listening.is_set():  # it had listened: the server is back, or was
+                    self.listening.clear()
+                    pause = LISTEN_TIMEOUT
+                log.warning(
+                    "event=listen-failed tenant=%r reason=%r retry_in=%.1f",
+                    self.tenant,
+                    first_line(exc),
+                    pause,
+                )
+                self._stopping.wait(pause)
+                pause = min(2 * pause, MAX_RECONNECT_PAUSE)
 
     def _listen(self) -> None:
         pooled = self.store.engine.raw_connection()
