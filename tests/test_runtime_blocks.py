@@ -20,6 +20,7 @@ from gsetup.runtime import interpreter, sql
 from gsetup.runtime.api import AgentActionError, IntakeError, Runtime, open_runtime
 from gsetup.runtime.clock import VirtualClock
 from gsetup.runtime.config import AgentConfig, AppConfig, BusinessProcess, Deployment
+from gsetup.runtime.engine import DEAD_WORKER_KEPT
 from gsetup.runtime.services.ucs import (
     ServiceError,
     create_interaction,
@@ -1150,6 +1151,36 @@ def test_two_tenants_workers_of_one_id_share_a_store(
     assert rows("SELECT tenant, worker_id FROM runtime_workers") == [(TENANT, "w1")]
     mine.close()
     theirs.close()
+
+
+def test_a_starting_worker_forgets_workers_dead_for_a_day(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    """A killed worker's row stays for ``route status``, but not for ever: with host:pid ids
+    each restart adds one. The next worker to start after a day drops it, and keeps the
+    rows of workers dead for less, and of other tenants."""
+    assert DEAD_WORKER_KEPT == 86_400  # docs/runtime.md says a day
+    ids = ("killed", "other-tenant", "recent", "new")
+    old, theirs, recent, new = (
+        open_runtime(t, store_url=store_url, deployment=d, clock=clock, worker_id=worker)
+        for worker, t, d in zip(
+            ids,
+            (TENANT, "Other", TENANT, TENANT),
+            (deployment({}), replace(deployment({}), tenant="Other"), *[deployment({})] * 2),
+            strict=True,
+        )
+    )
+    old.run_until_idle()
+    theirs.run_until_idle()
+    clock.advance(DEAD_WORKER_KEPT - 10)
+    recent.run_until_idle()
+    clock.advance(20)  # "killed" and "other-tenant" are now dead for more than a day
+    listed = "SELECT worker_id FROM runtime_workers ORDER BY worker_id"
+    assert rows(listed) == [("killed",), ("other-tenant",), ("recent",)]
+    new.run_until_idle()
+    assert rows(listed) == [("new",), ("other-tenant",), ("recent",)]
+    new.run_until_idle()  # a running worker's later heartbeats delete nothing more
+    assert [w.worker_id for w in new.status(TENANT).workers] == ["new", "recent"]
 
 
 def test_a_database_error_is_raised_as_sqlalchemy_raises_it_and_parks_nothing(

@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 # analyzes keep up.
 SAMPLE_AT = (256, 1_024, 4_096, 16_384, 65_536)
 _NEVER = -1e18  # the last heartbeat of a process that has not written one
+# Seconds a dead worker's row is kept for ``route status``. With the default ids (host:pid)
+# every restart adds a row; a supervisor restarting a crashing worker would grow them for ever.
+DEAD_WORKER_KEPT = 86_400.0
 
 
 @dataclass
@@ -108,7 +111,8 @@ class Engine:
     def retire(self) -> None:
         """This process stops working for the tenant: its worker row goes, so ``route status``
         no longer shows it alive until its heartbeat ages past the lease. A killed worker
-        keeps its row, shown dead once the lease has run out."""
+        keeps its row, shown dead once the lease has run out, until a worker of the tenant
+        starts after it has been dead for :data:`DEAD_WORKER_KEPT`."""
         with self.ctx.store.begin() as conn:
             conn.execute(
                 workers.delete().where(
@@ -140,9 +144,11 @@ class Engine:
             return processed
         w = workers.c
         values: dict[str, Any] = {"heartbeat_at": turn.now, "processed": w.processed + processed}
+        mine = (w.tenant == ctx.tenant) & (w.worker_id == ctx.worker_id)
         if self._last_heartbeat == _NEVER:  # this process's first: a restarted worker's row
             values["started_at"] = turn.now
-        mine = (w.tenant == ctx.tenant) & (w.worker_id == ctx.worker_id)
+            forgotten = (w.heartbeat_at < turn.now - DEAD_WORKER_KEPT) & ~mine
+            turn.conn.execute(workers.delete().where(w.tenant == ctx.tenant, forgotten))
         changed = turn.conn.execute(update(workers).where(mine).values(values)).rowcount
         if not changed:
             turn.conn.execute(
