@@ -42,7 +42,8 @@ def connect(
 
     The embedded database trusts its file's owner. A server database needs ``user`` (or
     GSETUP_USER) and a password from GSETUP_PASSWORD or, only when needed, ``password()``.
-    ``upgrade`` True migrates the schema, on a server database only for a superuser.
+    ``upgrade`` True migrates the schema, on a server database only for a superuser; False
+    opens a schema behind as it is (see :func:`open_database`).
     """
     db = open_database(
         resolve_url(db_url), upgrade=upgrade, check=upgrade is not True, create=create

@@ -279,6 +279,20 @@ def _migrate_to(url: str, revision: str) -> None:
     engine.dispose()
 
 
+def test_db_status_reports_a_schema_behind_as_it_is(db_url: str) -> None:
+    """`db status` shows the revision a database is at before `db upgrade` (it refused a
+    server database behind, exit 2, and migrated an embedded one, hiding its revision)."""
+    _migrate_to(db_url, "0001")
+    before = run_cli("db", "status", "--json")
+    assert before.exit_code == 0, before.stderr
+    assert (before.json()["revision"], before.json()["head"]) == ("0001", HEAD)
+    assert _revision(db_url) == "0001"  # a status writes nothing
+    text_output = run_cli("db", "status")
+    assert text_output.exit_code == 0 and "revision: 0001" in text_output.stdout
+    assert run_cli("db", "upgrade").exit_code == 0
+    assert run_cli("db", "status", "--json").json()["revision"] == HEAD
+
+
 def test_migration_0002_moves_option_managers_onto_options(db_url: str) -> None:
     """Data written under schema 0001 survives the upgrade with the same meaning."""
     _migrate_to(db_url, "0001")

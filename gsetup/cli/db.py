@@ -90,10 +90,11 @@ def upgrade(
 def status(
     ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=JSON_HELP)
 ) -> None:
-    """Where the database is, its schema revision and who you are logged in as."""
+    """Where the database is, its schema revision and who you are logged in as (a schema
+    behind is shown as it is, not migrated)."""
     from gsetup.commands.database import status as db_status
 
-    result = db_status(open_context(ctx, writes=False))
+    result = db_status(open_context(ctx, upgrade=False, writes=False))
     emit_json(result) if as_json else print_mapping("Configuration database", result)
 
 

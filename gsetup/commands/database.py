@@ -84,7 +84,8 @@ def upgrade_database(ctx: Context) -> dict[str, Any]:
 
 
 def status(ctx: Context) -> dict[str, Any]:
-    """Where the database is and its schema revision."""
+    """Where the database is and its schema revision, as :func:`gsetup.context.connect` with
+    ``upgrade=False`` left it (behind: not migrated)."""
     return {
         "url": ctx.db.display_url,
         "embedded": ctx.db.embedded,

@@ -97,7 +97,8 @@ def open_database(
     when ``create`` (commands that write) and its directory exists, else refused.
 
     ``upgrade`` None migrates embedded databases and refuses server databases that are behind;
-    True migrates any database (``gsetup db upgrade``/``db init``); False never migrates.
+    True migrates any database (``gsetup db upgrade``/``db init``); False never migrates and
+    opens one behind as it is, for ``gsetup db status`` to report.
     ``check`` False leaves the schema to :func:`check_schema` (after a login, say).
     """
     from sqlalchemy import create_engine
@@ -132,7 +133,10 @@ def open_database(
         raise _unsupported(url)
     db = Database(url, engine)
     if check:
-        check_schema(db, upgrade=db.embedded if upgrade is None else upgrade)
+        if upgrade is None:
+            check_schema(db, upgrade=db.embedded)
+        else:
+            check_schema(db, upgrade=upgrade, behind=not upgrade)
     return db
 
 
@@ -415,8 +419,9 @@ def _first_line(exc: BaseException | None) -> str:
     return scrub(text.splitlines()[0]) if text else "no reason given"
 
 
-def check_schema(db: Database, *, upgrade: bool) -> None:
-    """Make sure the schema is this gsetup's: migrate it when ``upgrade``, else refuse."""
+def check_schema(db: Database, *, upgrade: bool, behind: bool = False) -> None:
+    """Make sure the schema is this gsetup's: migrate it when ``upgrade``, else refuse, or
+    with ``behind`` leave an older one of this gsetup's line as it is."""
     revision, has_tables = _current_revision(db)
     if revision == HEAD:
         return
@@ -427,6 +432,8 @@ def check_schema(db: Database, *, upgrade: bool) -> None:
             f"the configuration database {db.display_url} is at schema {revision}, newer than "
             f"this gsetup knows ({HEAD}); upgrade gsetup"
         )
+    if behind and revision is not None:
+        return
     if not upgrade:
         state = "empty" if revision is None else f"at schema {revision}, behind {HEAD}"
         command = "gsetup db init" if revision is None else "gsetup db upgrade"
