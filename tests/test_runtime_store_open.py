@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, select, text, update
 from sqlalchemy.pool import NullPool
 
+from gsetup.configdb.database import short_url
 from gsetup.runtime.errors import StoreError
 from gsetup.runtime.schema import SCHEMA_VERSION, runtime_meta
 from gsetup.runtime.store import open_store
@@ -50,6 +51,35 @@ def test_a_read_neither_creates_nor_upgrades_a_store(store_url: str) -> None:
         conn.execute(update(runtime_meta).values(value=str(SCHEMA_VERSION + 1)))
     with pytest.raises(StoreError, match="read it with the gsetup that made it"):
         open_store(store_url, create=False)
+    store.engine.dispose()
+
+
+def test_a_runtime_refuses_a_newer_or_foreign_store_naming_it(store_url: str) -> None:
+    """What ``route run`` opens and cannot use is named, as ``route status`` names it (its
+    refusals said "the interaction store" and "the database" only); nothing is written."""
+    store = open_store(store_url)
+    store.dispose()
+    newer = str(SCHEMA_VERSION + 1)
+    with store.engine.begin() as conn:
+        conn.execute(update(runtime_meta).values(value=newer))
+        conn.execute(text("DROP TABLE runtime_merges"))
+    before = _tables(store_url)
+    with pytest.raises(StoreError) as refused:
+        open_store(store_url)
+    assert str(refused.value) == (
+        f"the interaction store {short_url(store_url)} has schema version {newer}, this gsetup "
+        f"uses {SCHEMA_VERSION}: use a store made by this version, or a new one"
+    )
+    assert _tables(store_url) == before
+    with store.engine.begin() as conn:  # an Interaction Server database, say
+        conn.execute(text("DROP TABLE runtime_meta"))
+    with pytest.raises(StoreError) as foreign:
+        open_store(store_url)
+    assert str(foreign.value) == (
+        f"{short_url(store_url)} has an interactions table but is not a gsetup interaction "
+        "store: give the runtime its own database"
+    )
+    assert _tables(store_url) == sorted(set(before) - {"runtime_meta"})
     store.engine.dispose()
 
 

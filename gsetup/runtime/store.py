@@ -196,7 +196,7 @@ def open_store(url: str, *, create: bool = True) -> Store:
     try:
         if create:
             with store.begin() as conn:
-                _prepare(conn, dbms)
+                _prepare(conn, dbms, url)
         else:
             with store.read() as conn:
                 _check_current(conn, url)
@@ -374,7 +374,7 @@ def _lock_prepare(conn: Connection) -> None:
     pg_transaction_lock(conn, _PREPARE_LOCK)
 
 
-def _prepare(conn: Connection, dbms: str) -> None:
+def _prepare(conn: Connection, dbms: str, url: str) -> None:
     from sqlalchemy import inspect, select
 
     _lock_prepare(conn)
@@ -385,13 +385,13 @@ def _prepare(conn: Connection, dbms: str) -> None:
             .where(runtime_meta.c.key == "schema-version")
             .with_for_update()
         ).scalar()
-        _upgrade(conn, found)
+        _upgrade(conn, found, url)
         _create_functions(conn, dbms)
         return
     if inspect(conn).has_table("interactions"):
         raise StoreError(
-            "the database has an interactions table but is not a gsetup interaction store: "
-            "give the runtime its own database"
+            f"{short_url(url)} has an interactions table but is not a gsetup interaction "
+            "store: give the runtime its own database"
         )
     metadata.create_all(conn)
     conn.execute(runtime_meta.insert().values(key="schema-version", value=str(SCHEMA_VERSION)))
@@ -449,7 +449,7 @@ def _create_functions(conn: Connection, dbms: str) -> None:
     conn.execute(runtime_meta.insert().values(key="functions", value=digest))
 
 
-def _upgrade(conn: Connection, found: str | None) -> None:
+def _upgrade(conn: Connection, found: str | None, url: str) -> None:
     """Bring a store of an older schema version up to this one by creating the tables the
     versions since added, and filling those that record what the store holds (the merges
     made before ``runtime_merges``, the UCS attributes before ``ucs_attributes``); a newer
@@ -461,8 +461,8 @@ def _upgrade(conn: Connection, found: str | None) -> None:
         return
     if version is None or version > SCHEMA_VERSION:
         raise StoreError(
-            f"the interaction store has schema version {found}, this gsetup uses "
-            f"{SCHEMA_VERSION}: use a store made by this version, or a new one"
+            f"the interaction store {short_url(url)} has schema version {found}, this gsetup "
+            f"uses {SCHEMA_VERSION}: use a store made by this version, or a new one"
         )
     for added in range(version + 1, SCHEMA_VERSION + 1):
         for table in ADDED_IN.get(added, ()):
