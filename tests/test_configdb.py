@@ -101,6 +101,19 @@ def test_database_newer_than_gsetup_is_refused(db_url: str) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_db_init_of_a_database_newer_than_gsetup_says_so(server_db_url: str) -> None:
+    """`db init` of a server database a newer gsetup migrated said it "already has accounts"
+    and to run `db upgrade`, which then refused it as newer: it says to upgrade gsetup."""
+    _sql(server_db_url, "UPDATE alembic_version SET version_num = '9999'")
+    result = run_cli("db", "init")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"gsetup: error: the configuration database {server_db_url} is at schema 9999, newer "
+        f"than this gsetup knows ({HEAD}); upgrade gsetup\n"
+    )
+    assert _revision(server_db_url) == "9999"
+
+
 def test_foreign_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "other.db"
     with sqlite3.connect(path) as conn:

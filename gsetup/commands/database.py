@@ -38,6 +38,7 @@ def init_database(
         check_schema(db, upgrade=True)
         return {"url": db.display_url, "revision": schema_revision(db), "admin": None}
     if schema_revision(db) is not None:
+        check_schema(db, upgrade=False, behind=True)  # newer: `db upgrade` would refuse it too
         with db.engine.connect() as conn:
             _refuse_accounts(db, conn)
     if not admin:
