@@ -294,7 +294,8 @@ def _migrate_to(url: str, revision: str) -> None:
 
 def test_db_status_reports_a_schema_behind_as_it_is(db_url: str) -> None:
     """`db status` shows the revision a database is at before `db upgrade` (it refused a
-    server database behind, exit 2, and migrated an embedded one, hiding its revision)."""
+    server database behind, exit 2, and migrated an embedded one, hiding its revision), and
+    `db upgrade` the revision it migrated from (it said "upgraded" with nothing done too)."""
     _migrate_to(db_url, "0001")
     before = run_cli("db", "status", "--json")
     assert before.exit_code == 0, before.stderr
@@ -302,8 +303,12 @@ def test_db_status_reports_a_schema_behind_as_it_is(db_url: str) -> None:
     assert _revision(db_url) == "0001"  # a status writes nothing
     text_output = run_cli("db", "status")
     assert text_output.exit_code == 0 and "revision: 0001" in text_output.stdout
-    assert run_cli("db", "upgrade").exit_code == 0
+    upgraded = run_cli("db", "upgrade", "--json")
+    assert upgraded.json() == {"url": db_url, "from": "0001", "revision": HEAD}
     assert run_cli("db", "status", "--json").json()["revision"] == HEAD
+    again = run_cli("db", "upgrade")  # nothing to do, and it says so
+    assert again.exit_code == 0 and f"from: {HEAD}" in again.stdout
+    assert "already at this gsetup's schema" in again.stdout
 
 
 def test_migration_0002_moves_option_managers_onto_options(db_url: str) -> None:

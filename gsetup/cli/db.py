@@ -83,7 +83,12 @@ def upgrade(
     from gsetup.commands.database import upgrade_database
 
     result = upgrade_database(open_context(ctx, upgrade=True))
-    emit_json(result) if as_json else print_mapping("Configuration database upgraded", result)
+    if as_json:
+        emit_json(result)
+    elif result["from"] == result["revision"]:
+        print_mapping("Configuration database already at this gsetup's schema", result)
+    else:
+        print_mapping("Configuration database upgraded", result)
 
 
 @app.command("status")

@@ -80,8 +80,13 @@ def versions(db_url: str | None) -> dict[str, Any]:
 
 
 def upgrade_database(ctx: Context) -> dict[str, Any]:
-    """What :func:`gsetup.context.connect` with ``upgrade=True`` migrated (superusers only)."""
-    return {"url": ctx.db.display_url, "revision": schema_revision(ctx.db)}
+    """What :func:`gsetup.context.connect` with ``upgrade=True`` migrated (superusers only):
+    the revision it found and the one it left."""
+    return {
+        "url": ctx.db.display_url,
+        "from": ctx.db.found_revision,
+        "revision": schema_revision(ctx.db),
+    }
 
 
 def status(ctx: Context) -> dict[str, Any]:

@@ -68,6 +68,9 @@ class Database:
 
     url: URL
     engine: Engine
+    # The schema revision check_schema found, before it migrated anything (None: not checked,
+    # or empty): what `db upgrade` migrated from.
+    found_revision: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -423,6 +426,7 @@ def check_schema(db: Database, *, upgrade: bool, behind: bool = False) -> None:
     """Make sure the schema is this gsetup's: migrate it when ``upgrade``, else refuse, or
     with ``behind`` leave an older one of this gsetup's line as it is."""
     revision, has_tables = _current_revision(db)
+    db.found_revision = revision
     if revision == HEAD:
         return
     if revision is None and has_tables:
