@@ -141,6 +141,32 @@ def test_a_database_role_that_may_not_read_the_schema_is_told_so(server_db_url: 
         _sql(server_db_url, f"DROP OWNED BY {role}; DROP ROLE {role}")
 
 
+def test_an_upgrade_by_a_role_that_may_not_alter_the_tables_says_whose_role_to_use(
+    server_db_url: str,
+) -> None:
+    """A role that may read and write gsetup's tables but not alter them (not their owner)
+    ended `db upgrade` with exit 1, "unexpected ProgrammingError" and the SQL; it is exit 2
+    naming the role to use, and the schema stays where it was."""
+    _migrate_to(server_db_url, "0001")
+    role = f"writer_{uuid.uuid4().hex[:8]}"
+    _sql(server_db_url, f"CREATE ROLE {role} LOGIN")
+    try:
+        _sql(server_db_url, f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}")
+        _sql(server_db_url, f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}")
+        url = server_db_url.replace("postgres@", f"{role}@")
+        result = run_cli("--db", url, "db", "upgrade")
+        assert result.exit_code == 2, result.stderr
+        assert result.stderr == (
+            f"gsetup: error: the database role {role!r} of {url} may not change gsetup's "
+            "tables (must be owner of table cfg_option): run `gsetup db upgrade` with a --db (or "
+            "GSETUP_DB) URL naming the role that owns them (the one `db init` ran with); nothing "
+            "was changed\n"
+        )
+        assert _revision(server_db_url) == "0001"
+    finally:
+        _sql(server_db_url, f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
 def test_sqlite_file_of_another_user_is_refused(tmp_path: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root to give the file to another user")

@@ -456,15 +456,30 @@ def alembic_config() -> Config:
     return cfg
 
 
+# SQLSTATE insufficient_privilege: the URL's role may use the tables, not alter them.
+_INSUFFICIENT_PRIVILEGE = "42501"
+
+
 def migrate(db: Database) -> None:
-    """Run the alembic migrations up to this gsetup's head."""
+    """Run the alembic migrations up to this gsetup's head, in one transaction."""
     from alembic import command
+    from sqlalchemy.exc import DBAPIError
 
     cfg = alembic_config()
-    with db.engine.begin() as conn:
-        lock_schema(conn)
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    try:
+        with db.engine.begin() as conn:
+            lock_schema(conn)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != _INSUFFICIENT_PRIVILEGE:
+            raise
+        raise DatabaseError(
+            f"the database role {db.url.username!r} of {db.display_url} may not change "
+            f"gsetup's tables ({_first_line(exc.orig)}): run `gsetup db upgrade` with a --db "
+            "(or GSETUP_DB) URL naming the role that owns them (the one `db init` ran with); "
+            "nothing was changed"
+        ) from None
 
 
 def lock_schema(conn: Connection) -> None:
