@@ -167,6 +167,29 @@ def test_an_upgrade_by_a_role_that_may_not_alter_the_tables_says_whose_role_to_u
         _sql(server_db_url, f"DROP OWNED BY {role}; DROP ROLE {role}")
 
 
+def test_a_write_by_a_role_that_may_only_read_is_refused_in_one_line(server_db_url: str) -> None:
+    """A database role granted SELECT only ended a write with exit 1, "unexpected
+    ProgrammingError" and the SQL statement; it is the server's refusal, exit 2, one line."""
+    role = f"reader_{uuid.uuid4().hex[:8]}"
+    _sql(server_db_url, f"CREATE ROLE {role} LOGIN")
+    try:
+        _sql(server_db_url, f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+        url = server_db_url.replace("postgres@", f"{role}@")
+        before = snapshot(server_db_url)
+        assert run_cli("--db", url, "tenant", "list").exit_code == 0  # reads are allowed
+        result = run_cli("--db", url, "tenant", "create", "Acme")
+        assert result.exit_code == 2, result.stderr
+        assert result.stderr.startswith("gsetup: error: the database refused gsetup: permission ")
+        assert result.stderr.endswith(
+            ": the role of its URL may not change it; use the URL of a role that may (the one "
+            "`db init` ran with, or one granted the rights on gsetup's tables)\n"
+        )
+        assert "SQL" not in result.stderr and result.stderr.count("\n") == 1
+        assert snapshot(server_db_url) == before
+    finally:
+        _sql(server_db_url, f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
 def test_sqlite_file_of_another_user_is_refused(tmp_path: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root to give the file to another user")

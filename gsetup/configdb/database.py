@@ -33,6 +33,8 @@ DEFAULT_LOCK_TIMEOUT = 120.0
 # psycopg waits for ever on a server that accepts the connection and never answers it.
 CONNECT_TIMEOUT = 10
 LIBPQ_DRIVERS = ("psycopg", "psycopg2")
+# SQLSTATE insufficient_privilege: the URL's role was not granted what a statement needs.
+_INSUFFICIENT_PRIVILEGE = "42501"
 # pg_advisory_xact_lock key held while the schema is migrated or its first admin made
 # ("gsetupm" in ASCII; interaction stores use "gsetup\0")
 _SCHEMA_LOCK = 0x6773657475706D
@@ -391,13 +393,19 @@ def _current_revision(db: Database) -> tuple[str | None, bool]:
 def explain_failure(exc: BaseException) -> GsetupError | None:
     """The user's sentence for a database failure that is not a bug of gsetup, else None.
 
-    A database kept busy past the lock timeout, or one whose tables were dropped or changed
-    by hand: one sentence, never the SQL text.
+    A database kept busy past the lock timeout, one whose tables were dropped or changed
+    by hand, or a role not granted a write: one sentence, never the SQL text.
     """
     from sqlalchemy.exc import DBAPIError
 
     if not isinstance(exc, DBAPIError):
         return None
+    if getattr(exc.orig, "sqlstate", None) == _INSUFFICIENT_PRIVILEGE:
+        return DatabaseError(
+            f"the database refused gsetup: {_first_line(exc.orig)}: the role of its URL may not "
+            "change it; use the URL of a role that may (the one `db init` ran with, or one "
+            "granted the rights on gsetup's tables)"
+        )
     reason = str(exc.orig)
     if "database is locked" in reason:
         return ConflictError(
@@ -454,10 +462,6 @@ def alembic_config() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     return cfg
-
-
-# SQLSTATE insufficient_privilege: the URL's role may use the tables, not alter them.
-_INSUFFICIENT_PRIVILEGE = "42501"
 
 
 def migrate(db: Database) -> None:
