@@ -133,7 +133,10 @@ def test_tenant_create_is_idempotent_and_plans_like_app_create(db_url: str) -> N
     assert run_cli("tenant", "create", "Acme", "--detailed-exitcode").exit_code == 0
     assert run_cli("tenant", "create", "Environment", "--json").json()["summary"]["keep"] == 1
     assert snapshot(db_url) == before
-    assert [e["operation"] for e in run_cli("history", "--json").json()] == ["tenant create"]
+    [entry] = run_cli("history", "--json").json()
+    assert entry["operation"] == "tenant create"
+    # the same summary as every other entry's (it had only "create")
+    assert entry["summary"] == {"create": 1, "update": 0, "delete": 0, "keep": 0}
 
 
 def test_object_show_and_tenant_commands(db_url: str) -> None:

@@ -34,11 +34,13 @@ def create_tenant(ctx: Context, name: str, *, dry_run: bool) -> Plan:
         else:
             return Plan(name, changes=[Change("keep", "object", "tenant", "")])
         tid = _create_tenant(conn, name)
+        plan = Plan(name, changes=[Change("create", "object", "tenant", "")])
         if dry_run:
             conn.rollback()
         else:
-            record_tenant_created(conn, tid, name, ctx.identity.name)
-    return Plan(name, changes=[Change("create", "object", "tenant", "")])
+            changes = [c.to_json(name) for c in plan.changes]
+            record_tenant_created(conn, tid, name, ctx.identity.name, plan.summary(), changes)
+    return plan
 
 
 def create_account(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gsetup.errors import BadInputError, ConflictError, NotFoundError
 from gsetup.fileio import DEL_AND_C1, quote_prefix
@@ -78,8 +78,16 @@ def list_tenants(conn: Connection, identity: Identity) -> list[str]:
     return [n for n in names if identity.can_see(n)]
 
 
-def record_tenant_created(conn: Connection, tenant_id: int, name: str, account: str) -> None:
-    """Record the creation of tenant ``name`` by ``account`` in the install history."""
+def record_tenant_created(
+    conn: Connection,
+    tenant_id: int,
+    name: str,
+    account: str,
+    summary: dict[str, int],
+    changes: list[dict[str, Any]],
+) -> None:
+    """Record the creation of tenant ``name`` by ``account`` in the install history, with
+    its plan's ``summary`` and ``changes`` as every other entry has them."""
     from sqlalchemy import insert
 
     from gsetup.configdb.tables import install_history
@@ -92,7 +100,7 @@ def record_tenant_created(conn: Connection, tenant_id: int, name: str, account: 
             account=account,
             at=datetime.now(UTC),
             answers={},
-            summary={"create": 1},
-            changes=[{"action": "create", "target": "object", "kind": "tenant", "path": name}],
+            summary=summary,
+            changes=changes,
         )
     )
