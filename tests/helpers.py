@@ -186,6 +186,22 @@ def refusal_without_waiting(load: Callable[[], object], timeout: float = 10.0) -
     return refusals[0]
 
 
+def in_a_terminal(shell: str, db_url: str, cwd: Path) -> Any:
+    """A ``pexpect`` child running ``shell`` in a pseudo-terminal (``$GSETUP`` is gsetup, so
+    the command line may redirect its outputs); every read is bounded by its timeout."""
+    import os
+    import sys
+
+    import pexpect
+
+    env = {**os.environ, "GSETUP_DB": db_url, "COLUMNS": "120"}
+    env["GSETUP"] = f"{sys.executable} -m gsetup"
+    return pexpect.spawn(
+        "/bin/sh", ["-c", shell], env=env, cwd=str(cwd), encoding="utf-8", timeout=30,
+        dimensions=(40, 120),
+    )  # fmt: skip
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
     import socket

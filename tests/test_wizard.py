@@ -15,7 +15,7 @@ from gsetup.cli.confirm import Confirmation
 from gsetup.deployment import MADE_KEY
 from gsetup.wizards.bp import InstallRequest, login, run_install
 from gsetup.wizards.collect import Prompter
-from tests.helpers import run_cli, snapshot
+from tests.helpers import in_a_terminal, run_cli, snapshot
 
 ENTER, CLEAR, DOWN = "\r", "\x15", "\x1b[B"  # Ctrl-U clears a pre-filled default
 
@@ -134,3 +134,52 @@ def test_full_wizard_in_a_terminal(db_url: str, tmp_path: Path) -> None:
     child.close()
     assert child.exitstatus == 0
     assert sorted(p.suffix for p in (tmp_path / "s").iterdir()) == [".yaml"] * 4
+
+
+def test_questions_go_to_the_terminal_when_the_output_is_redirected(
+    db_url: str, tmp_path: Path
+) -> None:
+    """`gsetup install rss-bp > install.log`: the questions and the plan to confirm are shown
+    on standard error (they used to go into the file, leaving the user waiting on nothing)."""
+    import pexpect
+
+    child = in_a_terminal("$GSETUP install rss-bp > install.log", db_url, tmp_path)
+    try:
+        child.expect("Select a tenant")
+        child.send(ENTER)
+        child.expect("iWD integration")
+        child.send("n")
+        child.expect("Installation home")
+        child.send(CLEAR + str(tmp_path / "bp-home") + ENTER)
+        child.expect("Destination directory")
+        child.send(ENTER)
+        child.expect("capacity rule")
+        child.send(ENTER)
+        child.expect("to create")  # the plan to confirm, on the terminal too
+        child.expect("Apply this plan")
+        child.send("y")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    log = (tmp_path / "install.log").read_text()
+    assert "Applied" in log and "?" not in log  # the result, no question
+    assert (tmp_path / "bp-home" / "Strategies").is_dir()
+
+
+def test_no_terminal_to_show_a_question_on_is_refused(db_url: str, tmp_path: Path) -> None:
+    """Input from the terminal but both outputs redirected: nowhere to show a question, so a
+    run that needs one stops at once (exit 2) instead of waiting on an invisible prompt."""
+    import pexpect
+
+    before = snapshot(db_url)
+    child = in_a_terminal("$GSETUP install rss-bp > out.log 2> err.log", db_url, tmp_path)
+    try:
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 2
+    err = (tmp_path / "err.log").read_text()
+    assert err.startswith("gsetup: error: no answer for 'tenant'") and err.count("\n") == 1
+    assert (tmp_path / "out.log").read_text() == ""
+    assert snapshot(db_url) == before

@@ -30,8 +30,10 @@ R = TypeVar("R")
 Risk = Callable[[Plan], bool]
 
 
-def _stdin_is_terminal() -> bool:
-    return sys.stdin.isatty()
+def _can_ask() -> bool:
+    from gsetup.wizards.collect import can_ask
+
+    return can_ask()
 
 
 def _ask(question: str, default: bool, *, to_stderr: bool = False) -> bool:
@@ -41,7 +43,7 @@ def _ask(question: str, default: bool, *, to_stderr: bool = False) -> bool:
         return bool(questionary.confirm(question, default=default).unsafe_ask())
     from prompt_toolkit.output import create_output
 
-    # --json keeps standard output for the result: the question goes where the preview went.
+    # Standard output holds the --json result or is redirected: ask where the preview went.
     output = create_output(stdout=sys.stderr)
     return bool(questionary.confirm(question, default=default, output=output).unsafe_ask())
 
@@ -52,9 +54,10 @@ class Confirmation:
 
     ``wizard``: the command asks its questions on a terminal, so every plan is confirmed.
     ``to_stderr``: the preview goes to standard error (``--json`` keeps standard output
-    for the result). ``busy``: what a spinner says on a terminal while planning or applying
-    (long work). ``terminal`` and ``ask`` are replaced by tests that feed key presses (``ask``
-    None: questionary, on the stream the preview went to).
+    for the result); so it does when standard output is not a terminal (:attr:`aside`).
+    ``busy``: what a spinner says on a terminal while planning or applying (long work).
+    ``terminal`` and ``ask`` are replaced by tests that feed key presses (``ask`` None:
+    questionary, on the stream the preview went to).
     """
 
     dry_run: bool = False
@@ -63,8 +66,14 @@ class Confirmation:
     wizard: bool = False
     to_stderr: bool = False
     busy: str = ""
-    terminal: Callable[[], bool] = field(default=_stdin_is_terminal)
+    terminal: Callable[[], bool] = field(default=_can_ask)
     ask: Callable[[str, bool], bool] | None = None
+
+    @property
+    def aside(self) -> bool:
+        """Preview and question on standard error: for ``--json``, or when standard output
+        goes to a file or a pipe (``gsetup install X > log``), where no one would see them."""
+        return self.to_stderr or not sys.stdout.isatty()
 
     @property
     def plan_only(self) -> bool:
@@ -92,7 +101,7 @@ class Confirmation:
             if plan.pending and (confirm_all or dangerous):
                 self.confirm(
                     f"this plan deletes or replaces configuration ({plan.summary_line()})",
-                    partial(_show, plan, self.to_stderr),
+                    partial(_show, plan, self.aside),
                     default=not dangerous,
                 )
         return self._run(run, False)
@@ -114,7 +123,7 @@ class Confirmation:
                 "(--dry-run shows it)"
             )
         show()
-        ask = self.ask or partial(_ask, to_stderr=self.to_stderr)
+        ask = self.ask or partial(_ask, to_stderr=self.aside)
         if not ask("Apply this plan?", default):
             raise CancelledError("cancelled: nothing was written")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TextIO, TypeVar
 
 from gsetup.errors import BadInputError, NeedsAnswerError
 from gsetup.wizards.answers import (
@@ -41,6 +41,18 @@ class Applier(Protocol):
         """``run(dry_run)`` planned only, or confirmed as needed and applied."""
 
 
+def question_stream() -> TextIO | None:
+    """Where a question is shown: standard output, else standard error when the output goes
+    to a file or a pipe (a question written there leaves the user waiting on nothing);
+    None when neither is a terminal."""
+    return next((s for s in (sys.stdout, sys.stderr) if s.isatty()), None)
+
+
+def can_ask() -> bool:
+    """Whether a question can be asked: typed on a terminal, and shown on one."""
+    return sys.stdin.isatty() and question_stream() is not None
+
+
 @dataclass
 class Prompter:
     """Asks questions with questionary; tests pass a prompt_toolkit pipe input and output."""
@@ -51,7 +63,7 @@ class Prompter:
     @property
     def interactive(self) -> bool:
         """Whether there is someone to ask."""
-        return self.input is not None or sys.stdin.isatty()
+        return self.input is not None or can_ask()
 
     def ask(self, question: Question, default: Any, choices: list[str] | None) -> Any:
         """Ask one question; Ctrl-C raises KeyboardInterrupt."""
@@ -60,6 +72,10 @@ class Prompter:
         io: dict[str, Any] = {}
         if self.input is not None:
             io = {"input": self.input, "output": self.output}
+        elif question_stream() is sys.stderr:
+            from prompt_toolkit.output import create_output
+
+            io = {"output": create_output(stdout=sys.stderr)}
         prompt = f"{question.prompt}"
         if question.type == "bool":
             asked = questionary.confirm(prompt, default=bool(default), **io)
