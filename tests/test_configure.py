@@ -20,7 +20,7 @@ from gsetup.packages.attributes import MEDIA_TYPE
 from gsetup.packages.catalogue import get_package
 from gsetup.plan.apply import Operation, apply_state
 from gsetup.state import DesiredObject, DesiredState, object_path, options
-from tests.helpers import run_cli, snapshot
+from tests.helpers import in_a_terminal, run_cli, snapshot
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOCIAL = "facebook,facebooksession,facebookprivatemessage,twitter,twitterdirect"
@@ -466,6 +466,43 @@ def test_workspace_asks_for_the_plugin_version_until_one_is_recorded(social: str
     finally:
         ctx.db.engine.dispose()
     assert answers == []  # asked twice, not a third time: a version is recorded
+    assert app_options("WDE")["gsetup-plugin"] == {"version": "8.5.400.90"}
+
+
+def test_workspace_reasks_a_plugin_version_typed_wrong_and_ctrl_c_stops_it(
+    social: str, tmp_path: Path
+) -> None:
+    """At the terminal: Ctrl-C at the question exits 130 with the one line `interrupted`,
+    nothing written; a wrong version is re-asked, saying what is allowed, not an exit."""
+    import pexpect
+
+    install_bp(social, "facebook-bp")
+    before = snapshot(social)
+    step = "$GSETUP configure workspace --skip-emojis"
+    child = in_a_terminal(step, social, tmp_path)
+    try:
+        child.expect("plug-in on the agents' desktops")
+        child.send("\x03")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 130
+    said = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", child.before).splitlines()
+    assert [line for line in said if line.strip()][-1] == "interrupted"
+    assert "Cancelled by user" not in child.before  # questionary's own line: one line only
+    assert snapshot(social) == before
+
+    child = in_a_terminal(step, social, tmp_path)
+    try:
+        child.expect("plug-in on the agents' desktops")
+        child.send("latest\r")
+        child.expect("'latest' is not allowed; use the plug-in's version as Genesys numbers it")
+        child.expect("plug-in on the agents' desktops")
+        child.send("8.5.400.90\r")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
     assert app_options("WDE")["gsetup-plugin"] == {"version": "8.5.400.90"}
 
 

@@ -235,6 +235,7 @@ def workspace(
     Example: gsetup configure workspace --set twitter.font-size=16 --plugin-version 8.5.400.86
     """
     from gsetup.configure.workspace import configure_workspace
+    from gsetup.wizards.collect import can_ask
 
     def step(context: Context, dry: bool) -> Plan:
         return configure_workspace(
@@ -249,22 +250,37 @@ def workspace(
             dry_run=dry,
             plugin_version=plugin_version,
             settings=settings or [],
-            ask_version=_ask_plugin_version if sys.stdin.isatty() and not dry else None,
+            ask_version=_ask_plugin_version if can_ask() and not dry else None,
         )
 
     _finish(ctx, step, (dry_run, detailed, as_json, show_all))
 
 
 def _ask_plugin_version() -> str:
-    import questionary
+    """The version typed, re-asked until it is one (or empty: skipped); Ctrl-C raises
+    KeyboardInterrupt (gsetup's one line ``interrupted``, not questionary's own)."""
+    from gsetup.configure.workspace import plugin_version_option
+    from gsetup.errors import BadInputError
+    from gsetup.wizards.collect import Prompter
+    from gsetup.wizards.questions import Question
 
-    answer = questionary.text(
+    question = Question(
+        "plugin_version",
         "Version of the Social Media plug-in on the agents' desktops (e.g. 8.5.400.86; "
-        "Enter to skip):"
-    ).ask()
-    if answer is None:  # Ctrl-C
-        raise KeyboardInterrupt
-    return str(answer)
+        "Enter to skip):",
+        "The --plugin-version recorded for gsetup doctor.",
+    )
+    prompter = Prompter()
+    while True:
+        answer = str(prompter.ask(question, "", None)).strip()
+        if not answer:
+            return answer
+        try:
+            plugin_version_option(answer, "version")
+        except BadInputError as exc:
+            print(f"{exc} (Enter skips)", file=sys.stderr)
+            continue
+        return answer
 
 
 @app.command("twitter-compliance")

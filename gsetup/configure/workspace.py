@@ -37,11 +37,14 @@ FAMILIES: tuple[Family, ...] = ("facebook", "twitter")
 PLUGIN_VERSION = ("gsetup-plugin", "version")
 
 
-def plugin_version_option(version: str) -> dict[OptionKey, OptionValue]:
-    """The record of the plug-in's version; an error unless it is dotted numbers."""
+def plugin_version_option(
+    version: str, where: str = "--plugin-version"
+) -> dict[OptionKey, OptionValue]:
+    """The record of the plug-in's version; an error naming ``where`` it was given unless it
+    is dotted numbers."""
     if parse_version(version) is None:
         raise BadInputError(
-            f"--plugin-version {quote_prefix(version)} is not allowed; use the plug-in's version "
+            f"{where} {quote_prefix(version)} is not allowed; use the plug-in's version "
             "as Genesys numbers it, such as 8.5.400.86"
         )
     return {PLUGIN_VERSION: OptionValue(version.strip())}
