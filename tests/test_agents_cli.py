@@ -3,6 +3,7 @@ objects and secret options written through the plan engine, on SQLite and Postgr
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import subprocess
@@ -167,24 +168,51 @@ def test_a_short_agent_password_names_where_it_came_from(
             f"gsetup: error: the password from --password-from {source} is too short: a "
             "password must have at least 8 characters\n"
         )
+    # At the prompt it is asked again (not "Again:" for one already refused), three tries.
     child = pexpect.spawn(
         GSETUP, ["agent", "add", "carol"], env=dict(os.environ), encoding="utf-8", timeout=60
     )
-    child.expect("Agent password: ")
-    child.sendline("short")
-    index = child.expect(["Again: ", "gsetup: error: .*\r\n"])
-    refusal = child.after
-    if index == 0:
+    try:
+        refusals = []
+        for _try in range(3):
+            child.expect("Agent password: ")
+            child.sendline("short")
+            child.expect(["Again: ", ".* too short.*\r\n"])
+            refusals.append(child.after.strip())
+        child.expect(pexpect.EOF)
+    finally:
         child.close(force=True)
-        pytest.fail("asked again for a password already refused")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert refusal == (
-        "gsetup: error: the password typed at the prompt is too short: a password must have at "
-        "least 8 characters\r\n"
+    too_short = (
+        "the password typed at the prompt is too short: a password must have at least 8 characters"
     )
+    assert refusals == [
+        *[f"{too_short}; type it again"] * 2,
+        f"gsetup: error: {too_short}; nothing written",
+    ]
     assert child.exitstatus == 2
     assert snapshot(db_url) == before
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_mistyped_agent_password_is_asked_again(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Typed differently the second time: asked again, then added with the password."""
+    typed = iter(["carol-password-1", "carol-passwrod-1", "carol-password-1", "carol-password-1"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(typed))
+    monkeypatch.setattr("sys.stdin", _Terminal())
+    added = run_cli("agent", "add", "carol")
+    assert added.exit_code == 0, added.stderr
+    assert "the two passwords differ; type it again" in added.stderr
+    assert next(typed, None) is None
+    # The password typed twice alike is the one stored: adding it again changes nothing.
+    monkeypatch.setenv("CAROL_PW", "carol-password-1")
+    again = ("agent", "add", "carol", "--password-from", "env:CAROL_PW")
+    assert run_cli(*again, "--dry-run", "--detailed-exitcode").exit_code == 0
 
 
 def _dms(name: str = "DMS_1", app_type: str = "DigitalMessagingServer") -> None:

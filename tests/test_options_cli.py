@@ -689,14 +689,22 @@ def test_a_secret_is_asked_for_twice_without_echo(
     assert no_tty.exit_code == EXIT_BAD_INPUT
     assert "no terminal to ask for it: give --value-env NAME" in no_tty.stderr
 
-    answers = iter(["typed-secret", "typed-secret", "one", "other"])
+    # typed differently the second time: asked again; three tries
+    answers = iter(["typo-secret", "typed-secret", "typed-secret", "typed-secret"])
+    answers = iter([*answers, *["one", "other"] * 3])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
     monkeypatch.setattr("sys.stdin", _Terminal())
     done = run_cli("options", "set", "--app", "DMS_1", "hub/password", "--secret")
     assert done.exit_code == EXIT_OK and "typed-secret" not in done.stdout
+    assert done.stderr == "the two secret values differ; type it again\n"
     assert app_options(db_url, "DMS_1") == {("hub", "password"): ("typed-secret", True)}
     differ = run_cli("options", "set", "--app", "DMS_1", "hub/password", "--secret")
-    assert differ.exit_code == EXIT_BAD_INPUT and "differ" in differ.stderr
+    assert differ.exit_code == EXIT_BAD_INPUT
+    assert differ.stderr.splitlines() == [
+        *["the two secret values differ; type it again"] * 2,
+        "gsetup: error: the two secret values differ; nothing written",
+    ]
+    assert next(answers, None) is None
     assert app_options(db_url, "DMS_1") == {("hub", "password"): ("typed-secret", True)}
 
 

@@ -20,7 +20,7 @@ from gsetup.cli.common import (
     number,
     open_context,
 )
-from gsetup.errors import BadInputError, NeedsAnswerError
+from gsetup.errors import BadInputError
 
 app = typer.Typer(
     help="Agents: add, list and remove them; log in and handle interactions on a running runtime.",
@@ -154,9 +154,9 @@ def read_password(source: str | None, *, confirm: bool = True) -> str:
     """The password from ``env:NAME``/``file:PATH`` (as answer files give secrets) or asked
     without echo; refused when not text or (``confirm``: a new one, asked twice) too short,
     naming where it came from (as account passwords are)."""
-    import getpass
-    import sys
+    from functools import partial
 
+    from gsetup.cli.common import ask_new_secret, ask_password
     from gsetup.configdb.auth import check_password, check_password_text
     from gsetup.wizards.answers import AnswerSource, resolve_secret
 
@@ -168,15 +168,11 @@ def read_password(source: str | None, *, confirm: bool = True) -> str:
             raise BadInputError("--password-from: use env:NAME or file:PATH")
         given = resolve_secret({kind: ref}, AnswerSource("--password-from"), "password")
         return check(given, f"from --password-from {source}")
-    if not sys.stdin.isatty():
-        raise NeedsAnswerError(
-            "a password is needed and there is no terminal to ask for it: give "
-            "--password-from env:NAME or file:PATH"
-        )
-    first = check(getpass.getpass("Agent password: "), "typed at the prompt")
-    if confirm and getpass.getpass("Again: ") != first:
-        raise BadInputError("the two passwords differ; nothing written")
-    return first
+    instead = "give --password-from env:NAME or file:PATH"
+    if confirm:
+        typed = partial(check_password, source="typed at the prompt")
+        return ask_new_secret("password", ("Agent password: ", "Again: "), instead, typed)
+    return check_password_text(ask_password("Agent password: ", instead), "typed at the prompt")
 
 
 CLIENT_URL_HELP = "The runtime's base URL (default: where the agent logged in)."

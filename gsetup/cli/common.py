@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gsetup.errors import NeedsAnswerError
+from gsetup.errors import BadInputError, NeedsAnswerError
 from gsetup.fileio import quote_prefix
 from gsetup.numbers import decimal_number, whole_number
 
@@ -84,14 +84,50 @@ def number(low: float, high: float | None = None, *, whole: bool = False) -> Cal
     return parse
 
 
-def ask_password(prompt: str = "Password: ", variable: str = "GSETUP_PASSWORD") -> str:
-    """Ask for a password without echo; refuse when there is no terminal to ask on, naming
-    the environment ``variable`` that gives it instead."""
+def ask_password(prompt: str = "Password: ", instead: str = "set GSETUP_PASSWORD") -> str:
+    """Ask for a password without echo; refuse when there is no terminal to ask on, saying
+    what to give ``instead``."""
+    _need_terminal("a password", instead)
+    return getpass.getpass(prompt)
+
+
+NEW_SECRET_TRIES = 3  # as passwd: a typo is typed again; a script stuck at a prompt stops
+
+
+def ask_new_secret(
+    what: str,
+    prompts: tuple[str, str],
+    instead: str,
+    check: Callable[[str], str] | None = None,
+) -> str:
+    """A new password or secret value (``what``) typed twice without echo, at ``prompts``.
+
+    One that ``check`` refuses or typed differently the second time is asked again, saying
+    why, up to three tries; then the refusal stands (exit 2). Without a terminal it is
+    refused at once, naming what to give ``instead``.
+    """
+    _need_terminal(f"a {what}", instead)
+    for tries_left in reversed(range(NEW_SECRET_TRIES)):
+        try:
+            first = getpass.getpass(prompts[0])
+            if check is not None:
+                first = check(first)
+            if getpass.getpass(prompts[1]) == first:
+                return first
+            refusal = f"the two {what}s differ"
+        except BadInputError as exc:
+            refusal = str(exc)
+        if not tries_left:
+            raise BadInputError(f"{refusal}; nothing written")
+        print(f"{refusal}; type it again", file=sys.stderr)
+    raise AssertionError("unreachable: the last try returns or raises")
+
+
+def _need_terminal(what: str, instead: str) -> None:
     if not sys.stdin.isatty():
         raise NeedsAnswerError(
-            f"a password is needed and there is no terminal to ask for it: set {variable}"
+            f"{what} is needed and there is no terminal to ask for it: {instead}"
         )
-    return getpass.getpass(prompt)
 
 
 def open_context(

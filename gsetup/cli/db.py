@@ -11,13 +11,12 @@ from gsetup.cli.common import (
     DEFAULT_TENANT,
     JSON_HELP,
     TENANT_HELP,
-    ask_password,
+    ask_new_secret,
     emit_json,
     globals_of,
     open_context,
 )
 from gsetup.cli.render import print_mapping, print_table
-from gsetup.errors import BadInputError
 
 app = typer.Typer(
     help="Create, migrate and inspect the configuration database.", no_args_is_help=True
@@ -39,10 +38,12 @@ def _new_password(what: str, variable: str = "GSETUP_PASSWORD") -> str:
     env = os.environ.get(variable)
     if env is not None:
         return check_password(env, f"from {variable}")
-    first = check_password(ask_password(f"Password for {what}: ", variable), "typed at the prompt")
-    if ask_password("Repeat the password: ", variable) != first:
-        raise BadInputError("the two passwords differ")
-    return first
+    return ask_new_secret(
+        "password",
+        (f"Password for {what}: ", "Repeat the password: "),
+        f"set {variable}",
+        partial(check_password, source="typed at the prompt"),
+    )
 
 
 @app.command("init")

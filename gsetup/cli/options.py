@@ -19,7 +19,7 @@ from gsetup.cli.common import (
     finish_plan,
     open_context,
 )
-from gsetup.errors import BadInputError, NeedsAnswerError
+from gsetup.errors import BadInputError
 
 app = typer.Typer(
     help="Application options and object annexes: option files (.cfg) and single options.",
@@ -216,13 +216,6 @@ def _value(value: str | None, value_env: str | None, *, secret: bool) -> str:
 
 def ask_secret() -> str:
     """Ask for a secret value twice without echo; refuse when there is no terminal."""
-    import getpass
+    from gsetup.cli.common import ask_new_secret
 
-    if not sys.stdin.isatty():
-        raise NeedsAnswerError(
-            "a secret value is needed and there is no terminal to ask for it: give --value-env NAME"
-        )
-    first = getpass.getpass("Secret value: ")
-    if getpass.getpass("Again: ") != first:
-        raise BadInputError("the two secret values differ; nothing written")
-    return first
+    return ask_new_secret("secret value", ("Secret value: ", "Again: "), "give --value-env NAME")
