@@ -95,6 +95,43 @@ def test_wizard_reasks_until_the_answer_is_valid(
     assert (tmp_path / "ok").is_dir()
 
 
+def test_end_of_input_at_a_question_stops_as_ctrl_c_does(
+    db_url: str, tmp_path: Path, keys: PipeInput
+) -> None:
+    """Ctrl-D (end of input) at a question: nothing written, the answers given so far saved."""
+    saved = tmp_path / "partial.yaml"
+    before = snapshot(db_url)
+    keys.send_text(ENTER + "y" + CLEAR + "\x04")  # tenant, iWD, then Ctrl-D at the home
+    with pytest.raises(KeyboardInterrupt):
+        _wizard(keys, "twitter-bp", saved)
+    assert snapshot(db_url) == before
+    text = saved.read_text()
+    assert "tenant: Environment" in text and "iwd_custom_properties: true" in text
+    assert "install_home" not in text
+
+
+def test_end_of_input_at_a_password_prompt_is_one_line(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As Ctrl-C: exit 130 and the one line `interrupted` (it was `aborted`, after blank
+    lines), nothing written."""
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    def end_of_input(prompt: str = "") -> str:
+        raise EOFError
+
+    before = snapshot(db_url)
+    monkeypatch.setattr("getpass.getpass", end_of_input)
+    monkeypatch.setattr("sys.stdin", Terminal())
+    result = run_cli("agent", "add", "carol")
+    assert (result.exit_code, result.stderr) == (130, "\ninterrupted\n")
+    assert snapshot(db_url) == before
+
+
 def test_no_terminal_and_no_answer_names_the_missing_key(db_url: str) -> None:
     before = snapshot(db_url)
     result = run_cli("install", "twitter-bp")

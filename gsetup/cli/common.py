@@ -88,7 +88,7 @@ def ask_password(prompt: str = "Password: ", instead: str = "set GSETUP_PASSWORD
     """Ask for a password without echo; refuse when there is no terminal to ask on, saying
     what to give ``instead``."""
     _need_terminal("a password", instead)
-    return getpass.getpass(prompt)
+    return _typed(prompt)
 
 
 NEW_SECRET_TRIES = 3  # as passwd: a typo is typed again; a script stuck at a prompt stops
@@ -109,10 +109,10 @@ def ask_new_secret(
     _need_terminal(f"a {what}", instead)
     for tries_left in reversed(range(NEW_SECRET_TRIES)):
         try:
-            first = getpass.getpass(prompts[0])
+            first = _typed(prompts[0])
             if check is not None:
                 first = check(first)
-            if getpass.getpass(prompts[1]) == first:
+            if _typed(prompts[1]) == first:
                 return first
             refusal = f"the two {what}s differ"
         except BadInputError as exc:
@@ -121,6 +121,14 @@ def ask_new_secret(
             raise BadInputError(f"{refusal}; nothing written")
         print(f"{refusal}; type it again", file=sys.stderr)
     raise AssertionError("unreachable: the last try returns or raises")
+
+
+def _typed(prompt: str) -> str:
+    """Typed without echo; end of input (Ctrl-D) stops as Ctrl-C does."""
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        raise KeyboardInterrupt from None
 
 
 def _need_terminal(what: str, instead: str) -> None:

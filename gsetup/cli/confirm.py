@@ -39,13 +39,15 @@ def _can_ask() -> bool:
 def _ask(question: str, default: bool, *, to_stderr: bool = False) -> bool:
     import questionary
 
+    from gsetup.wizards.collect import answer
+
     if not to_stderr:
-        return bool(questionary.confirm(question, default=default).unsafe_ask())
+        return bool(answer(questionary.confirm(question, default=default)))
     from prompt_toolkit.output import create_output
 
     # Standard output holds the --json result or is redirected: ask where the preview went.
     output = create_output(stdout=sys.stderr)
-    return bool(questionary.confirm(question, default=default, output=output).unsafe_ask())
+    return bool(answer(questionary.confirm(question, default=default, output=output)))
 
 
 @dataclass

@@ -88,7 +88,16 @@ class Prompter:
             asked = questionary.path(prompt, default=str(default or ""), **io)
         else:
             asked = questionary.text(prompt, default=str(default or ""), **io)
+        return answer(asked)
+
+
+def answer(asked: Any) -> Any:
+    """The answer to a questionary question; end of input (Ctrl-D) stops as Ctrl-C does, so
+    ``--save-answers`` keeps what was given and the one line is ``interrupted``."""
+    try:
         return asked.unsafe_ask()
+    except EOFError:
+        raise KeyboardInterrupt from None
 
 
 def collect(
