@@ -193,6 +193,42 @@ def test_unwritable_destination(db_url: str, files: Path) -> None:
     assert "key 'strategy_dir': /proc is not writable" in result.stderr
 
 
+def test_an_answer_nobody_wrote_is_named_by_its_key_alone(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A default's refusal reads `strategy_dir: ...` (docs/answers.md), not `default: key
+    'strategy_dir': ...`, and so does an answer typed at the prompt."""
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from gsetup.wizards.collect import Prompter, collect
+    from gsetup.wizards.questions import Question
+
+    home = tmp_path / "home-with-a-file"
+    home.mkdir()
+    (home / "Strategies").write_text("not a directory")
+    before = snapshot(db_url)
+    given = ("--set", "tenant=Environment", "--set", f"install_home={home}")
+    result = run_cli("install", "rss-bp", *given, "--yes")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"gsetup: error: strategy_dir: {home}/Strategies is a file, not a directory\n",
+    )
+    assert snapshot(db_url) == before
+
+    def whole(value: str) -> int:
+        if not value.isdigit():
+            raise ValueError(f"{value!r} is not a whole number")
+        return int(value)
+
+    question = Question("port", "Port:", "A port.", validate=whole)
+    with create_pipe_input() as keys:
+        keys.send_text("x\r4000\r")  # refused, asked again, then taken
+        prompter = Prompter(input=keys, output=DummyOutput())
+        assert collect([question], [], prompter=prompter, yes=False) == {"port": 4000}
+    assert capsys.readouterr().err == "port: 'x' is not a whole number\n"
+
+
 def test_answers_check(files: Path) -> None:
     ok = run_cli("answers", "check", str(EXAMPLES / "facebook-bp.yaml"), "--json")
     assert ok.exit_code == 0, ok.stderr

@@ -182,7 +182,7 @@ def _ask_until_valid(
         try:
             return question.parse(raw, PROMPT, answers)
         except BadInputError as exc:
-            print(str(exc).removeprefix(f"{PROMPT}: "), file=sys.stderr)
+            print(exc, file=sys.stderr)
 
 
 def check_source(questions: Sequence[Question], source: AnswerSource) -> dict[str, Any]:

@@ -72,7 +72,7 @@ class Question:
 
     def parse(self, raw: Any, source: str, answers: Answers) -> Any:
         """Check ``raw`` from ``source`` (a file name, ``--set`` or ``prompt``)."""
-        where = f"{source}: key {self.key!r}"
+        where = answer_label(source, self.key)
         value = self._coerce(raw, where)
         choices = self.choices_for(answers)
         if choices is not None and value not in choices:
@@ -86,7 +86,7 @@ class Question:
             except (ValueError, BadInputError) as exc:  # a name check's BadInputError too
                 raise BadInputError(f"{where}: {exc}") from None
             except GsetupError as exc:  # another refusal (terms not accepted): its own exit
-                if source != PROMPT:
+                if source not in NAMED_BY_KEY:
                     exc.args = (f"{source}: {exc}",)
                 raise
         return value
@@ -129,10 +129,13 @@ RECORDED = "recorded install"
 DEFAULT = "default"
 
 
+NAMED_BY_KEY = (PROMPT, RECORDED, DEFAULT)
+
+
 def answer_label(source: str, key: str) -> str:
-    """How a later error names the answer to ``key``: ``FILE: key 'k'`` or ``--set: key 'k'``
+    """How an error names the answer to ``key``: ``FILE: key 'k'`` or ``--set: key 'k'``
     as given; the key alone for a prompt's, a default or a recorded install's answer."""
-    return key if source in (PROMPT, RECORDED, DEFAULT) else f"{source}: key {key!r}"
+    return key if source in NAMED_BY_KEY else f"{source}: key {key!r}"
 
 
 def find_question(questions: Sequence[Question], key: str, source: str) -> Question:
