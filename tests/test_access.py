@@ -290,3 +290,34 @@ def test_a_password_that_is_no_utf8_text_is_refused_or_fails_the_login(
         2,
         "gsetup: error: login failed for account 'admin': wrong user or password\n",
     )
+
+
+def test_the_wizard_of_an_account_that_sees_no_tenant_says_so(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An account granted no tenant has none to select: one clear refusal (exit 2), not
+    questionary's `A list of choices needs to be provided` (exit 1)."""
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from gsetup.cli.confirm import Confirmation
+    from gsetup.errors import NeedsAnswerError
+    from gsetup.wizards.bp import InstallRequest, login, run_install
+    from gsetup.wizards.collect import Prompter
+
+    monkeypatch.setenv("GSETUP_NEW_PASSWORD", "nobody-password")
+    assert run_cli("account", "create", "nobody").exit_code == 0
+    _as(monkeypatch, "nobody")
+    before = snapshot(server)
+    with create_pipe_input() as keys:
+        keys.send_text("\r")
+        prompter = Prompter(input=keys, output=DummyOutput())
+        ctx = login(None, None, [], prompter, yes=False)
+        confirm = Confirmation(wizard=True, terminal=lambda: True, ask=lambda _q, _d: True)
+        with pytest.raises(NeedsAnswerError) as refused:
+            run_install(ctx, InstallRequest("rss-bp"), [], prompter, confirm)
+    assert str(refused.value) == (
+        "no tenant to select: account 'nobody' was granted none; a superuser grants one with "
+        "`gsetup account grant nobody --tenant NAME --role operator`"
+    )
+    assert snapshot(server) == before

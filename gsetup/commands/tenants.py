@@ -9,7 +9,7 @@ from gsetup.configdb import auth
 from gsetup.configdb.tenants import create_tenant as _create_tenant
 from gsetup.configdb.tenants import list_tenants as _list_tenants
 from gsetup.context import Context
-from gsetup.errors import NotFoundError
+from gsetup.errors import NeedsAnswerError, NotFoundError
 from gsetup.plan.model import Change, Plan
 
 
@@ -17,6 +17,19 @@ def list_tenants(ctx: Context) -> list[str]:
     """The tenants the user may see."""
     with ctx.db.engine.connect() as conn:
         return _list_tenants(conn, ctx.identity)
+
+
+def tenants_to_select(ctx: Context) -> list[str]:
+    """The tenants a wizard offers: those the user may see; an account granted none is told
+    how to get one (there is nothing to select)."""
+    tenants = list_tenants(ctx)
+    if not tenants:
+        name = ctx.identity.name
+        raise NeedsAnswerError(
+            f"no tenant to select: account {name!r} was granted none; a superuser grants "
+            f"one with `gsetup account grant {name} --tenant NAME --role operator`"
+        )
+    return tenants
 
 
 def create_tenant(ctx: Context, name: str, *, dry_run: bool) -> Plan:

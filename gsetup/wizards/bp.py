@@ -69,10 +69,10 @@ def bp_questions(package: Package, ctx: Context | None) -> list[Question]:
     from platformdirs import user_data_path
 
     def tenants(_: Collected) -> list[str]:
-        from gsetup.commands.tenants import list_tenants
+        from gsetup.commands.tenants import tenants_to_select
 
         assert ctx is not None
-        return list_tenants(ctx)
+        return tenants_to_select(ctx)
 
     def rules(answers: Collected) -> list[str]:
         from gsetup.commands.install import capacity_rules

@@ -126,10 +126,10 @@ def _target_questions(ctx: Context | None) -> list[Question]:
 
 
 def _tenants(ctx: Context | None) -> list[str]:
-    from gsetup.commands.tenants import list_tenants
+    from gsetup.commands.tenants import tenants_to_select
 
     assert ctx is not None
-    return list_tenants(ctx)
+    return tenants_to_select(ctx)
 
 
 def _dms_choices(ctx: Context | None, tenant: str) -> list[str]:
