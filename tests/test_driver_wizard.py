@@ -104,6 +104,31 @@ def test_wizard_selects_the_dms_accepts_the_terms_and_hides_passwords(
     assert replay.json()["summary"]["create"] == replay.json()["summary"]["update"] == 0
 
 
+def test_ctrl_c_at_the_confirmation_saves_the_answers_given(
+    db_url: str, two_dms: Path, tmp_path: Path, keys: PipeInput
+) -> None:
+    saved = tmp_path / "saved.yaml"
+    before = snapshot(db_url)
+    keys.send_text(
+        _answers_until_terms("y")
+        + f"ACME Corp{ENTER}{API_KEY}{ENTER}abc123{ENTER}ACME Twitter{ENTER}{ENTER}"
+        + f"admin@acme.example{ENTER}{HUB_PASSWORD}{ENTER}{ENTER}"
+    )
+
+    def ctrl_c(_question: str, _default: bool) -> bool:
+        raise KeyboardInterrupt
+
+    prompter = Prompter(input=keys, output=DummyOutput())
+    ctx = login(None, None, [], prompter, yes=False)
+    confirm = Confirmation(wizard=True, terminal=lambda: True, ask=ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        run_driver_install(ctx, DriverRequest("twitter", save_answers=saved), [], prompter, confirm)
+    assert snapshot(db_url) == before
+    text = saved.read_text()
+    assert "dms: DMS_2\n" in text and "gsa_user_name: admin@acme.example\n" in text
+    assert API_KEY not in text and HUB_PASSWORD not in text
+
+
 def test_wizard_refusing_the_terms_writes_nothing(
     db_url: str, two_dms: Path, keys: PipeInput
 ) -> None:

@@ -110,6 +110,28 @@ def test_end_of_input_at_a_question_stops_as_ctrl_c_does(
     assert "install_home" not in text
 
 
+def test_ctrl_c_at_the_confirmation_saves_the_answers_given(
+    db_url: str, tmp_path: Path, keys: PipeInput
+) -> None:
+    """Every answer was given when the plan is confirmed: Ctrl-C there keeps them, as it does
+    at a question (docs/answers.md); nothing is installed."""
+    saved, home = tmp_path / "saved.yaml", tmp_path / "bp-home"
+    before = snapshot(db_url)
+    keys.send_text(ENTER + "n" + CLEAR + f"{home}{ENTER}" + ENTER + ENTER)
+
+    def ctrl_c(_question: str, _default: bool) -> bool:
+        raise KeyboardInterrupt
+
+    prompter = Prompter(input=keys, output=DummyOutput())
+    ctx = login(None, None, [], prompter, yes=False)
+    confirm = Confirmation(wizard=True, terminal=lambda: True, ask=ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        run_install(ctx, InstallRequest("rss-bp", save_answers=saved), [], prompter, confirm)
+    assert snapshot(db_url) == before
+    text = saved.read_text()
+    assert f"install_home: {home}\n" in text and "capacity_rule:" in text
+
+
 def test_end_of_input_at_a_password_prompt_is_one_line(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

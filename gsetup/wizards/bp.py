@@ -253,15 +253,24 @@ def run_install(
     )
     home = Path(collected["install_home"])
     decided = _decisions(collected)
-    result = applier.apply(
-        lambda dry: install(
-            ctx, package.name, answers, home, dry_run=dry, recorded_answers=decided, labels=labels
-        ),
-        lambda r: [r.plan],
-        risky=Plan.deletes,
-    )
-    if request.save_answers is not None:
-        save_answers(request.save_answers, questions, decided)
+    try:
+        result = applier.apply(
+            lambda dry: install(
+                ctx,
+                package.name,
+                answers,
+                home,
+                dry_run=dry,
+                recorded_answers=decided,
+                labels=labels,
+            ),
+            lambda r: [r.plan],
+            risky=Plan.deletes,
+        )
+    except KeyboardInterrupt:  # at the confirmation: every answer was given, keep them
+        keep_partial(decided)
+        raise
+    keep_partial(decided)
     return result
 
 

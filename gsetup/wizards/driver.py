@@ -276,19 +276,27 @@ def run_driver_install(
         options,
         history,
     )
-    result = applier.apply(
-        lambda dry: install_driver(ctx, answers, dry_run=dry),
-        lambda r: [r.plan],
-        risky=lambda plan: plan.replaces(),
-    )
+
+    def save() -> None:
+        if request.save_answers is not None:
+            extra = {"channel": extras.channel, "options": options}
+            saved = {**collected, **{k: v for k, v in extra.items() if v}}
+            save_answers(request.save_answers, [*questions, *_extra_questions()], saved)
+
+    try:
+        result = applier.apply(
+            lambda dry: install_driver(ctx, answers, dry_run=dry),
+            lambda r: [r.plan],
+            risky=lambda plan: plan.replaces(),
+        )
+    except KeyboardInterrupt:  # at the confirmation: every answer was given, keep them
+        save()
+        raise
     result.next_steps.append(
         f"In Hub, set the RPC cache timeout of channel {collected['gsa_channel_name']!r} to "
         f"{collected['rpc_cache_timeout']} seconds (guide: Configure connections)."
     )
-    if request.save_answers is not None:
-        extra = {"channel": extras.channel, "options": options}
-        saved = {**collected, **{k: v for k, v in extra.items() if v}}
-        save_answers(request.save_answers, [*questions, *_extra_questions()], saved)
+    save()
     return result
 
 
