@@ -226,6 +226,20 @@ def test_questions_go_to_the_terminal_when_the_output_is_redirected(
     assert (tmp_path / "bp-home" / "Strategies").is_dir()
 
 
+def test_what_is_confirmed_is_shown_beside_the_question_when_the_output_is_redirected(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`gsetup sql apply ... > log`: the scripts to run (printed by the command's own
+    preview) went into the file while the question was asked on the terminal, so the user
+    confirmed what they could not see; it is shown on standard error with the question."""
+    asked: list[str] = []
+    confirm = Confirmation(terminal=lambda: True, ask=lambda q, _d: asked.append(q) or True)
+    confirm.confirm("sql apply would run 2 scripts", lambda: print("-- the scripts to run"))
+    shown = capsys.readouterr()  # captured: standard output is not a terminal here
+    assert asked == ["Apply this plan?"]
+    assert "-- the scripts to run" in shown.err and shown.out == ""
+
+
 def test_no_terminal_to_show_a_question_on_is_refused(db_url: str, tmp_path: Path) -> None:
     """Input from the terminal but both outputs redirected: nowhere to show a question, so a
     run that needs one stops at once (exit 2) instead of waiting on an invisible prompt."""

@@ -124,7 +124,13 @@ class Confirmation:
                 f"{what} and there is no terminal to confirm it on: add --yes to apply it "
                 "(--dry-run shows it)"
             )
-        show()
+        if self.aside:  # beside the question, whatever stream ``show`` prints to
+            from contextlib import redirect_stdout
+
+            with redirect_stdout(sys.stderr):
+                show()
+        else:
+            show()
         ask = self.ask or partial(_ask, to_stderr=self.aside)
         if not ask("Apply this plan?", default):
             raise CancelledError("cancelled: nothing was written")
