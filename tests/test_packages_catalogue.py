@@ -9,6 +9,8 @@ import pytest
 from gsetup.columns import SCRIPT_PAIRS
 from gsetup.errors import BadInputError, NotFoundError
 from gsetup.packages import Answers, catalogue, desired_state, get_package, next_steps
+from gsetup.packages.attributes import CAPACITY_LIMITS
+from gsetup.packages.model import Package
 from gsetup.state import DesiredObject, DesiredState, OptionValue
 
 ANSWERS = Answers(tenant="Environment", iwd_custom_properties=False, strategy_dir="/srv/bp")
@@ -400,26 +402,56 @@ def test_next_steps_for_threaded_routing() -> None:
     assert "Social Media Plug-in for Workspace 8.5.400.86 or higher" in text
 
 
-def test_docs_list_every_strategy_and_queue() -> None:
+def _documented(package: Package) -> str:
+    """The section of docs/packages.md's "What each package installs" for ``package``, as the
+    catalogue has it."""
+    served = {s.queue for s in package.strategies}
+    lines = [f"### {package.name} — {package.title} {package.version}", "", package.description]
+    if package.requires:
+        lines += ["", f"Requires: {', '.join(package.requires)}."]
+    lines += ["", "| Strategy / subroutine | Queue it serves | File |", "|---|---|---|"]
+    lines += [
+        f"| {s.name} | {s.queue or '(subroutine)'} | {s.file_name} |" for s in package.strategies
+    ]
+    lines += [
+        f"| (none: interactions are parked) | {q.name} | |"
+        for q in package.queues
+        if q.name not in served
+    ]
+    lines += ["", "| Business attribute | Value (display name) | Annex |", "|---|---|---|"]
+    for value in package.values:
+        shown = value.name
+        if value.display_name != value.name:
+            shown += f" ({value.display_name})"
+        annex = ", ".join(f"{section}/{key}={v}" for (section, key), v in value.annex.items())
+        lines.append(f"| {value.attribute.display_name} | {shown} | {annex} |")
+    if package.capacity:
+        limits = ", ".join(f"{media} {limit}" for media, limit in CAPACITY_LIMITS.items())
+        lines += [
+            "",
+            "Capacity rule Default_Social_Media_Capacity_rule (shared, every social media type: "
+            f"{limits}); this package's media types: {', '.join(package.capacity)}.",
+        ]
+    if package.iwd_values:
+        lines += [
+            "",
+            f"With the iWD checkbox: {', '.join(sorted(v.name for v in package.iwd_values))}.",
+        ]
+    groups = ", ".join(pair.group for pair in package.script_pairs) or "none"
+    return "\n".join([*lines, "", f"Scripts: {groups}."])
+
+
+def test_docs_describe_each_package_as_the_catalogue_has_it() -> None:
+    """Strategies, their queues and files, business attribute values, capacity, iWD
+    properties and scripts: docs/packages.md's section of each package is the catalogue's."""
     doc = (Path(__file__).resolve().parent.parent / "docs" / "packages.md").read_text(
         encoding="utf-8"
     )
-    for package in catalogue():
-        assert f"### {package.name} — {package.title} {package.version}" in doc
-        for name in [s.name for s in package.strategies] + [q.name for q in package.queues]:
-            assert f"| {name} |" in doc, name
+    sections = doc.split("\n## What each package installs\n", 1)[1].split("\n### ")[1:]
+    assert [f"### {s}".rstrip("\n") for s in sections] == [_documented(p) for p in catalogue()]
 
 
-def test_docs_say_the_capacity_rule_carries_every_social_media_type() -> None:
-    from gsetup.packages.attributes import CAPACITY_LIMITS
-
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "packages.md").read_text(
-        encoding="utf-8"
-    )
-    limits = ", ".join(f"{media} {limit}" for media, limit in CAPACITY_LIMITS.items())
-    lines = [line for line in doc.splitlines() if line.startswith("Capacity rule ")]
-    assert len(lines) == len([p for p in catalogue() if p.capacity])
-    assert all(f"shared, every social media type: {limits})" in line for line in lines)
+def test_the_capacity_rule_carries_every_social_media_type() -> None:
     for package in (p for p in catalogue() if p.capacity):
         state = desired_state(package.name, ANSWERS)
         rule = by_kind(state, "capacity_rule")["Capacity Rules/Default_Social_Media_Capacity_rule"]
