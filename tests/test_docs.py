@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -117,3 +118,48 @@ def test_console_script_fast_paths_match_the_cli() -> None:
         [sys.executable, "-m", "gsetup", "--version"], capture_output=True, text=True, check=True
     )
     assert version.stdout == run_cli("--version").stdout
+
+
+def _synopses(page: str) -> list[tuple[list[str], set[str]]]:
+    """A page's ``gsetup COMMAND ... [--option ...]`` synopses (their indented ``[--``
+    continuation lines included): the words before the first option, and the options."""
+    found = []
+    lines = (DOCS / page).read_text().splitlines()
+    for n, line in enumerate(lines):
+        words = re.match(r"\s*gsetup ((?:[a-z][a-z-]* )+)", line)
+        block = [line]
+        while n + len(block) < len(lines) and re.match(r"\s+\[--", lines[n + len(block)]):
+            block.append(lines[n + len(block)])
+        if words and "[--" in " ".join(block):
+            found.append(
+                (words.group(1).split(), set(re.findall(r"(?<![\w-])--[a-z-]+", " ".join(block))))
+            )
+    return found
+
+
+def _command_options(words: list[str]) -> set[str]:
+    """The ``--`` options of the command ``words`` names (its arguments after it ignored)."""
+    from typer.main import get_command
+
+    from gsetup.cli.app import app
+
+    command: Any = get_command(app)
+    for word in words:
+        sub = command.get_command(None, word) if hasattr(command, "get_command") else None
+        if sub is None:
+            break
+        command = sub
+    return {o for p in command.params for o in (*p.opts, *p.secondary_opts) if o[:2] == "--"}
+
+
+@pytest.mark.parametrize("page", ["drivers.md", "upgrades.md", "traffic.md", "runtime.md"])
+def test_synopses_name_real_options(page: str) -> None:
+    """A synopsis names only options its command has; the drivers' and replay's, all of them
+    (runtime.md's show the ones their section is about)."""
+    synopses = _synopses(page)
+    assert synopses
+    for words, shown in synopses:
+        options = _command_options(words) - {"--help"}
+        assert shown <= options, (words, shown - options)
+        if page != "runtime.md":
+            assert shown == options, (words, options - shown)
