@@ -538,6 +538,19 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
         _driver_set("option.reconnection-timeout=10", "option.reconnection-timeout=20"),
         "gsetup: error: --set option.reconnection-timeout given twice; give each key once\n",
     ),
+    # The flag that answers a key and --set are one source: neither silently wins.
+    "--tenant and --set tenant": (
+        _install(FACEBOOK, "--tenant", "Environment", "--set", "tenant=Other"),
+        "gsetup: error: --tenant and --set tenant both given; give each key once\n",
+    ),
+    "driver --dms and --set dms": (
+        lambda work: (*_driver_set("dms=DMS_2")(work), "--dms", "DMS_1"),
+        "gsetup: error: --dms and --set dms both given; give each key once\n",
+    ),
+    "driver --tenant and --set tenant": (
+        lambda work: (*_driver_set("tenant=Other")(work), "--tenant", "Environment"),
+        "gsetup: error: --tenant and --set tenant both given; give each key once\n",
+    ),
     "unwritable install home": (
         _install(_with("install_home", "/proc/gsetup-home")),
         "key 'install_home': /proc is not writable",

@@ -126,6 +126,16 @@ def parse_set(items: Sequence[str]) -> AnswerSource:
     return AnswerSource(SET_SOURCE, values)
 
 
+def flag_answers(name: str, flags: Mapping[str, str | None], sets: AnswerSource) -> AnswerSource:
+    """The answers of flags such as ``--tenant``; a key also given with ``--set`` is refused,
+    as one given twice with ``--set`` is: nothing says which should win."""
+    given = {key: value for key, value in flags.items() if value is not None}
+    for key in given:
+        if key in sets.values:
+            raise BadInputError(f"--{key} and --set {key} both given; give each key once")
+    return AnswerSource(name, given)
+
+
 def check_keys(source: AnswerSource, questions: Sequence[Question]) -> None:
     """Every key of ``source`` must answer one of the questions."""
     for key in source.values:

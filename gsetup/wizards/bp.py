@@ -20,6 +20,7 @@ from gsetup.wizards.answers import (
     AnswerSource,
     check_save_path,
     check_secrets,
+    flag_answers,
     load_answers_file,
     parse_set,
     save_answers,
@@ -151,9 +152,8 @@ def answer_sources(request: InstallRequest) -> list[AnswerSource]:
     """
     if request.save_answers is not None:
         check_save_path(request.save_answers)
-    sources = [parse_set(request.sets)]
-    if request.tenant is not None:
-        sources.insert(0, AnswerSource("--tenant", {"tenant": request.tenant}))
+    sets = parse_set(request.sets)
+    sources = [flag_answers("--tenant", {"tenant": request.tenant}, sets), sets]
     if request.answers_file is not None:
         sources.append(load_answers_file(request.answers_file))
     return sources

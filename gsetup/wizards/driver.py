@@ -30,6 +30,7 @@ from gsetup.wizards.answers import (
     SET_SOURCE,
     AnswerSource,
     check_save_path,
+    flag_answers,
     load_answers_file,
     parse_set,
     save_answers,
@@ -108,9 +109,9 @@ def answer_sources(request: DriverRequest) -> list[AnswerSource]:
     """
     if request.save_answers is not None:
         check_save_path(request.save_answers)
-    given = {"dms": request.dms, "tenant": request.tenant}
-    flags = AnswerSource("command line", {k: v for k, v in given.items() if v is not None})
-    sources = [flags, parse_set(request.sets)]
+    sets = parse_set(request.sets)
+    flags = flag_answers("command line", {"dms": request.dms, "tenant": request.tenant}, sets)
+    sources = [flags, sets]
     if request.answers_file is not None:
         sources.append(load_answers_file(request.answers_file))
     return sources
