@@ -551,6 +551,14 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
         lambda work: (*_driver_set("tenant=Other")(work), "--tenant", "Environment"),
         "gsetup: error: --tenant and --set tenant both given; give each key once\n",
     ),
+    # A driver answer outside the questions (the channel, its options, the login) is known.
+    "driver --set of an unknown key": (
+        _driver_set("chanel=x"),
+        "gsetup: error: --set: unknown key 'chanel'; known keys: tenant, dms, host, port, "
+        "accept_terms, gsa_account_name, gsa_api_key, gsa_channel_id, gsa_channel_name, "
+        "gsa_url_base, gsa_user_name, gsa_password, rpc_cache_timeout, channel, options, "
+        "option.<key>, user, password\n",
+    ),
     "unwritable install home": (
         _install(_with("install_home", "/proc/gsetup-home")),
         "key 'install_home': /proc is not writable",

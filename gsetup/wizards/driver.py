@@ -129,6 +129,7 @@ def _split(
     reused), and refuses one given with ``--set``, which would be dropped without a word.
     """
     extras = _Extras(channel=request.channel)
+    asked = [q.key for q in driver_questions(parse_driver(request.driver), None)]
     cleaned = []
     for source in reversed(sources):  # lowest precedence first, so later ones win
         values: dict[str, Any] = {}
@@ -149,6 +150,12 @@ def _split(
             elif key == "channel":
                 if value is not None:  # "channel:" left empty: the first channel
                     extras.channel = request.channel or str(value)
+            elif keep is None and key not in asked and key not in _LOGIN_KEYS:
+                known = [*asked, "channel", "options", f"{OPTION_PREFIX}<key>", *_LOGIN_KEYS]
+                raise BadInputError(
+                    f"{source.name}: unknown key {quote_prefix(key)}; known keys: "
+                    + ", ".join(known)
+                )
             elif key not in _LOGIN_KEYS and (keep is None or key in keep):
                 values[key] = value
         cleaned.append(AnswerSource(source.name, values, source.clear_secrets))
