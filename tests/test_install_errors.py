@@ -238,6 +238,17 @@ def test_answers_check(files: Path) -> None:
     assert silent.exit_code == 2
     assert "no answer for 'tenant'" in silent.stderr
     assert silent.json()["valid"] is False and "'tenant'" in silent.json()["error"]
+    # ... which the install is given with --tenant or --set, as answers check is.
+    for given in (("--tenant", "Environment"), ("--set", "tenant=Environment")):
+        with_tenant = run_cli("answers", "check", str(EXAMPLES / "genesys_silent.ini"), *given)
+        assert with_tenant.exit_code == 0, with_tenant.stderr
+    told = ("--set", "tenant=Acme", "--set", "strategy_dir=/srv/s", "--json")
+    over = run_cli("answers", "check", str(EXAMPLES / "facebook-bp.yaml"), *told).json()
+    assert (over["answers"]["tenant"], over["answers"]["strategy_dir"]) == ("Acme", "/srv/s")
+    both = run_cli("answers", "check", "bad-bool.yaml", "-t", "A", "--set", "tenant=B")
+    assert both.exit_code == 2 and "--tenant and --set tenant both given" in both.stderr
+    wrong = run_cli("answers", "check", str(EXAMPLES / "facebook-bp.yaml"), "--set", "colour=x")
+    assert wrong.exit_code == 2 and "--set: unknown key 'colour'" in wrong.stderr
     bad = run_cli("answers", "check", "bad-bool.yaml")
     assert bad.exit_code == 2 and "'maybe' is not true or false" in bad.stderr
     unknown = run_cli("answers", "check", "unknown-key.yaml", "--package", "twitter-bp")
@@ -264,6 +275,13 @@ def test_answers_check_of_driver_files(files: Path) -> None:
         )
         assert ok.exit_code == 0, ok.stderr
         assert ok.json()["answers"]["gsa_api_key"] == "(env secret)"  # not read, only checked
+        told = ("--tenant", "Acme", "--set", "rpc_cache_timeout=120", "--json")
+        over = run_cli(
+            "answers", "check", str(EXAMPLES / f"driver-{driver}.yaml"), "--driver", driver, *told
+        )
+        assert over.exit_code == 0, over.stderr
+        answers = over.json()["answers"]
+        assert (answers["tenant"], answers["rpc_cache_timeout"]) == ("Acme", 120)
     example = (EXAMPLES / "driver-twitter.yaml").read_text()
     cases = {
         "range.yaml": (

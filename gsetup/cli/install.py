@@ -153,13 +153,25 @@ def check(
     driver: str | None = typer.Option(
         None, "--driver", help="Check a `gsetup driver install` answers file: facebook or twitter."
     ),
+    tenant: str | None = typer.Option(
+        None, "--tenant", "-t", help="The answer to 'tenant' the install will be given."
+    ),
+    sets: list[str] | None = typer.Option(
+        None,
+        "--set",
+        help="An answer the install will be given: key=value (repeatable; wins over FILE).",
+        metavar="KEY=VALUE",
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Validate an answers file without touching any database (exit 2 when it is wrong).
 
-    Checks what `install --answers FILE --yes` needs: known keys, values of the right type,
-    secrets given as references, every required answer present. With --json the result is
-    printed for an invalid file too ("valid": false, "error").
+    Checks what `install --answers FILE --yes` needs, with the --tenant and --set the install
+    will be given: known keys, values of the right type, secrets given as references, every
+    required answer present. With --json the result is printed for an invalid file too
+    ("valid": false, "error").
+
+    Example: gsetup answers check genesys_silent.ini --tenant Environment
     """
     from gsetup.errors import BadInputError
 
@@ -167,11 +179,11 @@ def check(
         if driver is not None:
             from gsetup.wizards.driver import check_driver_answers_file
 
-            checked = check_driver_answers_file(file, driver)
+            checked = check_driver_answers_file(file, driver, sets or [], tenant)
         else:
             from gsetup.wizards.bp import check_answers_file
 
-            checked = check_answers_file(file, package)
+            checked = check_answers_file(file, package, sets or [], tenant)
     except BadInputError as exc:
         if as_json:
             emit_json({"file": str(file), "valid": False, "error": str(exc)})

@@ -136,6 +136,13 @@ def flag_answers(name: str, flags: Mapping[str, str | None], sets: AnswerSource)
     return AnswerSource(name, given)
 
 
+def combined(sources: Sequence[AnswerSource]) -> AnswerSource:
+    """Every answer ``sources`` give (the first source of a key wins), named by the last:
+    the answers file, what a run without prompts is told it lacks."""
+    values = {k: v for source in reversed(sources) for k, v in source.values.items()}
+    return AnswerSource(sources[-1].name, values)
+
+
 def check_keys(source: AnswerSource, questions: Sequence[Question]) -> None:
     """Every key of ``source`` must answer one of the questions."""
     for key in source.values:

@@ -20,6 +20,7 @@ from gsetup.wizards.answers import (
     AnswerSource,
     check_save_path,
     check_secrets,
+    combined,
     flag_answers,
     load_answers_file,
     parse_set,
@@ -315,19 +316,23 @@ def _recorded_answers(
     return answers
 
 
-def check_answers_file(path: Path, package_name: str | None) -> dict[str, Any]:
+def check_answers_file(
+    path: Path, package_name: str | None, sets: Sequence[str] = (), tenant: str | None = None
+) -> dict[str, Any]:
     """Validate an answers file without a database: keys, types, secret references, and
-    the answers a run without prompts needs."""
+    the answers a run without prompts needs, with ``--tenant`` and ``--set`` as ``install``
+    takes them (a genesys_silent.ini file cannot name the tenant)."""
     from gsetup.packages import catalogue, get_package
     from gsetup.wizards.collect import check_source, require_answers
 
-    source = load_answers_file(path)
+    sources = answer_sources(InstallRequest(package_name or "", path, sets, tenant=tenant))
     packages = catalogue() if package_name is None else [get_package(package_name)]
     checked: dict[str, Any] = {}
     for package in packages:
         questions = bp_questions(package, None)
-        checked.update(check_source([*LOGIN_QUESTIONS, *questions], source))
-        require_answers(questions, source)
+        for source in reversed(sources):  # lowest precedence first, so later ones win
+            checked.update(check_source([*LOGIN_QUESTIONS, *questions], source))
+        require_answers(questions, combined(sources))
     return checked
 
 

@@ -30,6 +30,7 @@ from gsetup.wizards.answers import (
     SET_SOURCE,
     AnswerSource,
     check_save_path,
+    combined,
     flag_answers,
     load_answers_file,
     parse_set,
@@ -364,25 +365,30 @@ def run_driver_upgrade(
     )
 
 
-def check_driver_answers_file(path: Path, driver_name: str) -> dict[str, Any]:
+def check_driver_answers_file(
+    path: Path, driver_name: str, sets: Sequence[str] = (), tenant: str | None = None
+) -> dict[str, Any]:
     """Validate a driver answers file without a database: keys, types, ranges, the channel
-    name, its options against the specs, and secret references."""
+    name, its options against the specs, and secret references, with ``--tenant`` and
+    ``--set`` as ``driver install`` takes them."""
     from gsetup.drivers.channel_options import check_channel_options
     from gsetup.wizards.bp import LOGIN_QUESTIONS
     from gsetup.wizards.collect import check_source, require_answers
 
     driver = parse_driver(driver_name)
-    source = load_answers_file(path)
-    login = AnswerSource(
-        source.name,
-        {k: v for k, v in source.values.items() if k in _LOGIN_KEYS},
-        source.clear_secrets,
-    )
-    (cleaned,), extras = _split([source], DriverRequest(driver_name))
-    checked = check_source(LOGIN_QUESTIONS, login)
+    request = DriverRequest(driver_name, answers_file=path, sets=sets, tenant=tenant)
+    sources = answer_sources(request)
+    checked: dict[str, Any] = {}
+    for source in reversed(sources):  # lowest precedence first, so later ones win
+        login = {k: v for k, v in source.values.items() if k in _LOGIN_KEYS}
+        checked.update(
+            check_source(LOGIN_QUESTIONS, AnswerSource(source.name, login, source.clear_secrets))
+        )
+    cleaned, extras = _split(sources, DriverRequest(driver_name))
     questions = driver_questions(driver, None)
-    checked.update(check_source(questions, cleaned))
-    require_answers(questions, cleaned)
+    for source in reversed(cleaned):
+        checked.update(check_source(questions, source))
+    require_answers(questions, combined(cleaned))
     section = channel_section(driver, extras.channel)
     options = check_channel_options(driver, section, extras.options, extras.where)
     return {**checked, "channel": extras.channel, "options": options}
