@@ -551,6 +551,10 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
         lambda work: (*_driver_set("tenant=Other")(work), "--tenant", "Environment"),
         "gsetup: error: --tenant and --set tenant both given; give each key once\n",
     ),
+    "driver --channel and --set channel": (
+        lambda work: (*_driver_set("channel=channel-b")(work), "--channel", "channel-a"),
+        "gsetup: error: --channel and --set channel both given; give each key once\n",
+    ),
     # A driver answer outside the questions (the channel, its options, the login) is known.
     "driver --set of an unknown key": (
         _driver_set("chanel=x"),

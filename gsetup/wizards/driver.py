@@ -104,14 +104,15 @@ def parse_driver(name: str) -> Driver:
 
 
 def answer_sources(request: DriverRequest) -> list[AnswerSource]:
-    """``--dms``/``--tenant`` first, then ``--set``, then the answers file.
+    """``--dms``/``--tenant``/``--channel`` first, then ``--set``, then the answers file.
 
     ``--save-answers`` is checked here, before anything is applied.
     """
     if request.save_answers is not None:
         check_save_path(request.save_answers)
     sets = parse_set(request.sets)
-    flags = flag_answers("command line", {"dms": request.dms, "tenant": request.tenant}, sets)
+    given = {"dms": request.dms, "tenant": request.tenant, "channel": request.channel}
+    flags = flag_answers("command line", given, sets)
     sources = [flags, sets]
     if request.answers_file is not None:
         sources.append(load_answers_file(request.answers_file))
