@@ -269,6 +269,42 @@ def test_a_create_losing_the_race_to_a_name_differing_by_case_is_refused_alike(
     )
 
 
+def test_creates_of_twins_only_casefold_folds_wait_for_each_other(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """'STRASSE' and 'straße' differ only by case (casefold), but not for the index on
+    lower(name): a create waits for one in progress (the test's open transaction) and then
+    sees its name, where it had checked before the name existed and got in."""
+    import os
+
+    from sqlalchemy import text
+
+    monkeypatch.setenv("GSETUP_NEW_PASSWORD", "a-good-password")
+    engine = create_engine(server, poolclass=NullPool)
+    try:
+        with engine.connect() as first:
+            first.execute(
+                text(
+                    "INSERT INTO account (name, password_hash, superuser) "
+                    "VALUES ('STRASSE', 'unused', false)"
+                )
+            )
+            second = run_behind_a_lock(
+                server, first, ["account", "create", "straße"], {**os.environ}
+            )
+        with engine.connect() as conn:
+            names = conn.execute(text("SELECT name FROM account WHERE name LIKE 'STRASSE'"))
+            assert names.scalars().all() == ["STRASSE"]
+            assert not conn.execute(text("SELECT 1 FROM account WHERE name = 'straße'")).all()
+    finally:
+        engine.dispose()
+    assert second.exit_code == 2, second
+    assert second.stderr == (
+        "gsetup: error: account 'straße' differs from the existing account 'STRASSE' only by "
+        "case; choose another name\n"
+    )
+
+
 def test_a_password_that_is_no_utf8_text_is_refused_or_fails_the_login(
     server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -168,15 +168,20 @@ def check_role(role: str) -> str:
 
 def create_account(conn: Connection, user: str, password: str, *, superuser: bool) -> int:
     """Insert an account; the name must be new, also regardless of case."""
-    from sqlalchemy import insert
+    from sqlalchemy import insert, text
     from sqlalchemy.exc import IntegrityError
 
     from gsetup.configdb.tables import account
 
     check_name(user, "account", spaces=False)
     check_password(password)
-    _check_new_account(conn, user)
     values = {"name": user, "password_hash": hash_password(password), "superuser": superuser}
+    if conn.dialect.name == "postgresql":
+        # Creates one at a time (reads and logins go on): the index on lower(name) misses
+        # twins that only casefold() folds ('STRASSE', 'straße'; non-ASCII letters in a C
+        # locale), so the check below must see every create committed before this one.
+        conn.execute(text("LOCK TABLE account IN SHARE ROW EXCLUSIVE MODE"))
+    _check_new_account(conn, user)
     try:
         with conn.begin_nested():  # keeps the transaction usable to say why
             result = conn.execute(insert(account).values(**values))
