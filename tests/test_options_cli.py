@@ -755,3 +755,46 @@ def test_export_into_a_fifo_writes_into_it_and_keeps_it(db_url: str, tmp_path: P
     reader.join(timeout=30)
     assert stat.S_ISFIFO(fifo.stat().st_mode)  # not replaced by a regular file
     assert received == [b"[settings]\nx=1\n"]
+
+
+def test_gsetup_credentials_stay_secret_when_set_or_imported_by_hand(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tokens restored from an --include-secrets export (or made by hand, as the runtime's
+    # outbound-token is) are secrets as the commands that make them store them.
+    _app("DMS_1")
+    tokens = tmp_path / "tokens.cfg"
+    tokens.write_text(
+        "[gsetup-runtime]\nintake-token=tok-in-1\noutbound-token=tok-out-1\n"
+        "[gsetup-dms]\ncontrol-token=tok-ctl-1\n",
+        encoding="utf-8",
+    )
+    imported = _ok("options", "import", str(tokens), "--app", "DMS_1")
+    shown = imported + _ok("options", "export", "--app", "DMS_1")
+    shown += _ok("app", "show", "DMS_1", "--json") + _ok("history", "--json", "--changes")
+    assert "tok-" not in shown
+    assert app_options(db_url, "DMS_1") == {
+        ("gsetup-runtime", "intake-token"): ("tok-in-1", True),
+        ("gsetup-runtime", "outbound-token"): ("tok-out-1", True),
+        ("gsetup-dms", "control-token"): ("tok-ctl-1", True),
+    }
+    _app("DMS_2")
+    for key in ("gsetup-runtime/outbound-token", "gsetup-dms/control-token"):
+        on_line = run_cli("options", "set", "--app", "DMS_2", key, "tok-2")
+        assert on_line.exit_code == EXIT_BAD_INPUT and "is secret" in on_line.stderr
+    monkeypatch.setenv("TOKEN_FOR_TEST", "tok-out-2")
+    key = "gsetup-runtime/outbound-token"
+    _ok("options", "set", "--app", "DMS_2", key, "--value-env", "TOKEN_FOR_TEST")
+    stored = app_options(db_url, "DMS_2")
+    assert stored == {("gsetup-runtime", "outbound-token"): ("tok-out-2", True)}
+    _ok("agent", "add", "bob", "--no-login")
+    key = "gsetup-runtime/password-hash"
+    on_line = run_cli("options", "set", "--annex", "Persons/bob", key, "scrypt$tok-hash")
+    assert on_line.exit_code == EXIT_BAD_INPUT and "is secret" in on_line.stderr
+    monkeypatch.setenv("TOKEN_FOR_TEST", "scrypt$tok-hash")
+    assert "tok-" not in _ok(
+        "options", "set", "--annex", "Persons/bob", key, "--value-env", "TOKEN_FOR_TEST"
+    )
+    assert options_of(db_url, "Persons/bob") == {
+        ("gsetup-runtime", "password-hash"): ("scrypt$tok-hash", True)
+    }

@@ -80,10 +80,16 @@ class OptionView:
 
 
 def known_secret_keys() -> frozenset[str]:
-    """Keys that are secret wherever they appear: the Cloud API drivers' passwords and keys."""
+    """Keys that are secret wherever they appear: the Cloud API drivers' passwords and keys,
+    and gsetup's own credentials, which a restore from an ``--include-secrets`` export (or a
+    token made by hand) writes with ``set`` or ``import`` rather than the commands that make
+    them secret."""
+    from gsetup.dms.settings import CONTROL_KEY
     from gsetup.drivers.specs import DRIVERS, secret_keys
+    from gsetup.runtime.credentials import OUTBOUND_TOKEN_KEY, PASSWORD_KEY, TOKEN_KEY
 
-    return frozenset().union(*(secret_keys(driver) for driver in DRIVERS))
+    own = {TOKEN_KEY, OUTBOUND_TOKEN_KEY, PASSWORD_KEY, CONTROL_KEY}
+    return frozenset(own).union(*(secret_keys(driver) for driver in DRIVERS))
 
 
 def find_target(

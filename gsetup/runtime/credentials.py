@@ -23,6 +23,7 @@ SECTION = "gsetup-runtime"
 TOKEN_KEY = "intake-token"
 URL_KEY = "intake-url"
 PASSWORD_KEY = "password-hash"
+OUTBOUND_TOKEN_KEY = "outbound-token"  # what the runtime presents to a DMS (docs/runtime.md)
 DMS_TYPE = "DigitalMessagingServer"
 
 

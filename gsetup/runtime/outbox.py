@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from gsetup.httpclient import tls
 from gsetup.runtime import sql
-from gsetup.runtime.credentials import SECTION
+from gsetup.runtime.credentials import OUTBOUND_TOKEN_KEY, SECTION
 from gsetup.runtime.ids import new_id
 from gsetup.runtime.itx import dumps
 from gsetup.runtime.schema import interactions, outbox
@@ -202,8 +202,8 @@ class HttpSender:
         options = app.options.get(SECTION, {})
         url = options.get("outbound-url") or f"http://{app.host or '127.0.0.1'}:{app.port}/outbound"
         headers = {"Idempotency-Key": item.id}
-        if options.get("outbound-token"):
-            headers["Authorization"] = f"Bearer {options['outbound-token']}"
+        if options.get(OUTBOUND_TOKEN_KEY):
+            headers["Authorization"] = f"Bearer {options[OUTBOUND_TOKEN_KEY]}"
         payload = {
             "key": item.id,
             "tenant": ctx.tenant,
