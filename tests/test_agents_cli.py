@@ -306,6 +306,28 @@ def test_token_bad_input(db_url: str) -> None:
     assert snapshot(db_url) == before
 
 
+def test_a_runtime_url_with_a_password_is_refused_unechoed(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The intake URL is a plain option (plans, history, ``app show``, the DMS stand-in's
+    health): a password in it was stored and shown in clear. Callers of the runtime
+    authenticate with tokens, so a URL's user part is refused, its password not echoed."""
+    _dms()
+    monkeypatch.setenv("AGENT_PW_FOR_TEST", "agent-password")
+    before = snapshot(db_url)
+    for url in ("http://u:pw-in-url@127.0.0.1:8470", "ftp://u:pw-in-url@h", "http://pw-in-url@h"):
+        for args in (
+            ("route", "token", "create", "--app", "DMS_1", "--url", url),
+            ("agent", "login", "alice", "--password-from", "env:AGENT_PW_FOR_TEST", "--url", url),
+            ("agent", "ready", "--url", url),
+        ):
+            result = run_cli(*args)
+            assert result.exit_code == 2, (args, result.stderr)
+            assert result.stderr.startswith("gsetup: error: --url"), (args, result.stderr)
+            assert "pw-in-url" not in result.stderr, (args, result.stderr)
+    assert snapshot(db_url) == before
+
+
 def _alice_holds_one(runtime: Runtime, clock: VirtualClock) -> str:
     """Agent alice logged in, ready, offered a post and holding it (accepted): its id."""
     from tests.runtime_support import DMS, TENANT, post

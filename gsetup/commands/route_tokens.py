@@ -43,6 +43,12 @@ def check_base_url(url: str) -> str:
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
+    if "@" in parts.netloc:
+        # Never echoed: the intake URL is a plain option, shown in plans and health documents.
+        raise BadInputError(
+            "--url: a runtime URL takes no user or password (its callers present tokens); "
+            "use http://HOST:PORT or https://HOST[:PORT]"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BadInputError(
             f"--url {quote_prefix(url)}: use http://HOST:PORT or https://HOST[:PORT]"
