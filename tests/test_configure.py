@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -667,6 +668,20 @@ def test_dms_utf8_adds_the_arguments_once_and_keeps_a_backup(db_url: str, tmp_pa
     assert sorted(directory.iterdir()) == [ini, backups[0]]  # no second backup
     dry = run_cli("configure", "dms-utf8", "--dry-run", "--detailed-exitcode")
     assert dry.exit_code == 0
+
+
+def test_dms_utf8_backup_is_as_private_as_the_file(db_url: str, tmp_path: Path) -> None:
+    """The file may hold a key store's password (-Djavax.net.ssl.keyStorePassword=...): its
+    backup was made 0644 whatever the file's mode, readable by every user of the host."""
+    secret = "-Djavax.net.ssl.keyStorePassword=ks-pass\n"
+    directory = _dms_dir(db_url, tmp_path, INI.replace("-Xmx512m\n", "-Xmx512m\n" + secret))
+    ini = directory / "JavaServerStarter.ini"
+    ini.chmod(0o600)
+    assert run_cli("configure", "dms-utf8").exit_code == 0
+    (backup,) = directory.glob("JavaServerStarter.ini.bak-*")
+    assert "ks-pass" in backup.read_text()
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert stat.S_IMODE(ini.stat().st_mode) == 0o600
 
 
 def test_dms_utf8_replaces_another_encoding_and_keeps_crlf(db_url: str, tmp_path: Path) -> None:

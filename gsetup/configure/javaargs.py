@@ -11,7 +11,9 @@ rolls the transaction back and leaves the file as it was.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -172,11 +174,20 @@ def write_edit(edit: IniEdit, now: datetime) -> Path:
 
 def _write_backup(edit: IniEdit, now: datetime) -> Path:
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        mode = stat.S_IMODE(edit.path.stat().st_mode)
+    except OSError as exc:
+        raise GsetupError(f"cannot back up {edit.path}: {exc.strerror}") from exc
+
+    def as_private_as_the_file(path: str, flags: int) -> int:
+        return os.open(path, flags, mode)  # it may hold a key store's password
+
     for n in range(1, 100):
         suffix = "" if n == 1 else f".{n}"
         backup = edit.path.with_name(f"{INI_NAME}.bak-{stamp}{suffix}")
         try:
-            with open(backup, "xb") as out:  # never overwrite an earlier backup
+            # "xb": never over an earlier backup.
+            with open(backup, "xb", opener=as_private_as_the_file) as out:
                 out.write(edit.original)
             return backup
         except FileExistsError:
