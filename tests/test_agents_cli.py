@@ -564,6 +564,36 @@ def test_agents_of_the_same_name_at_two_runtimes_keep_their_own_sessions(
     assert "token-a" not in path.read_text()
 
 
+def test_the_sessions_file_is_private_whatever_was_left_beside_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sessions were written through the fixed name ``agent-sessions.tmp``, opened without
+    changing the mode of one already there (a write interrupted by an older gsetup, a copy):
+    the tokens ended up in a file every user could read."""
+    import stat
+
+    from gsetup.commands import runtime_client
+    from gsetup.commands.runtime_client import sessions_path
+
+    path = sessions_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    left = path.with_suffix(".tmp")
+    left.write_text("{}")
+    left.chmod(0o644)
+
+    def answer(*_args: Any, **_kwargs: Any) -> Any:
+        return {"name": "alice", "state": "not_ready", "load": {}, "capacity": {}, "token": "t-1"}
+
+    monkeypatch.setattr(runtime_client, "call", answer)
+    monkeypatch.setenv("AGENT_PW", "pw-alice")
+    login = run_cli(
+        "agent", "login", "alice", "--password-from", "env:AGENT_PW", "--url", "http://127.0.0.1:9"
+    )
+    assert login.exit_code == 0, login.stderr
+    assert "t-1" in path.read_text()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
 def test_a_recorded_sqlite_store_whose_file_is_gone_is_unreachable(
     db_url: str, tmp_path: Path
 ) -> None:

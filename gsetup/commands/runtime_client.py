@@ -9,14 +9,13 @@ agent ready --agent alice`` runs after ``agent login``.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gsetup.context import Context
 from gsetup.errors import BadInputError, GsetupError, NotFoundError
-from gsetup.fileio import JSONL_LIMIT, json_loads, read_lines
+from gsetup.fileio import JSONL_LIMIT, json_loads, read_lines, write_atomic
 from gsetup.httpclient import tls
 
 if TYPE_CHECKING:
@@ -150,11 +149,9 @@ def _save_sessions(sessions: Sessions) -> None:
     path = sessions_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = [{"url": url, "agent": name, "token": token} for (url, name), token in sessions.items()]
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump({"version": SESSIONS_VERSION, "sessions": rows}, out, indent=2)
-    tmp.replace(path)
+    # A fresh temporary file of mode 0600 renamed over it: never one left there before.
+    text = json.dumps({"version": SESSIONS_VERSION, "sessions": rows}, indent=2)
+    write_atomic(path, text, mode=0o600)
 
 
 def agent_login(base_url: str, agent: str, password: str) -> dict[str, Any]:
