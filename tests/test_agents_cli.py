@@ -288,6 +288,9 @@ TOKEN_BAD_INPUT = [
     (("--app", "CS_1"), "intake tokens belong to a DigitalMessagingServer"),
     (("--app", "DMS_1", "--url", "ftp://x"), "use http://HOST:PORT"),
     (("--app", "DMS_1", "--url", "http://h:1/interactions"), "names the route /interactions"),
+    (("--app", "DMS_1", "--url", "http://[::1"), "use http://HOST:PORT"),
+    (("--app", "DMS_1", "--url", "http://h:abc"), "use http://HOST:PORT"),
+    (("--app", "DMS_1", "--url", "http://h:99999"), "use http://HOST:PORT"),
     (("--app", "DMS_1", "--tenant", "Nope"), "unknown tenant 'Nope'"),
 ]
 
@@ -315,7 +318,12 @@ def test_a_runtime_url_with_a_password_is_refused_unechoed(
     _dms()
     monkeypatch.setenv("AGENT_PW_FOR_TEST", "agent-password")
     before = snapshot(db_url)
-    for url in ("http://u:pw-in-url@127.0.0.1:8470", "ftp://u:pw-in-url@h", "http://pw-in-url@h"):
+    for url in (
+        "http://u:pw-in-url@127.0.0.1:8470",
+        "ftp://u:pw-in-url@h",
+        "http://pw-in-url@h",
+        "http://u:pw-in-url@[::1",
+    ):
         for args in (
             ("route", "token", "create", "--app", "DMS_1", "--url", url),
             ("agent", "login", "alice", "--password-from", "env:AGENT_PW_FOR_TEST", "--url", url),
@@ -464,6 +472,9 @@ def test_agent_client_url_is_checked() -> None:
             ("notaurl", "use http://HOST:PORT"),
             ("http://127.0.0.1:8470/agents", "names the route /agents"),
             ("", "use http://HOST:PORT"),  # was taken as no --url: the saved one
+            ("http://[::1", "use http://HOST:PORT"),  # these three: exit 1, ValueError
+            ("http://127.0.0.1:abc", "use http://HOST:PORT"),
+            ("http://127.0.0.1:0", "use http://HOST:PORT"),
         ):
             result = run_cli("agent", *args, "--url", url)
             assert result.exit_code == 2, (args, url, result.stderr)

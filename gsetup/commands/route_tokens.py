@@ -42,17 +42,20 @@ def check_base_url(url: str) -> str:
     """A runtime URL must be http(s)://host[:port] (TLS ends at a reverse proxy)."""
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url)
-    if "@" in parts.netloc:
+    usage = "use http://HOST:PORT or https://HOST[:PORT]"
+    authority = _AUTHORITY.match(url)
+    if authority is not None and "@" in authority[1]:
         # Never echoed: the intake URL is a plain option, shown in plans and health documents.
         raise BadInputError(
-            "--url: a runtime URL takes no user or password (its callers present tokens); "
-            "use http://HOST:PORT or https://HOST[:PORT]"
+            f"--url: a runtime URL takes no user or password (its callers present tokens); {usage}"
         )
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BadInputError(
-            f"--url {quote_prefix(url)}: use http://HOST:PORT or https://HOST[:PORT]"
-        )
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError for one that is no number, or out of range
+    except ValueError:
+        parts, port = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        raise BadInputError(f"--url {quote_prefix(url)}: {usage}")
     # The intake URL that token create prints is the likeliest mistake: every command adds
     # its route to the base (a reverse proxy's path prefix stays allowed).
     route = _ROUTE.search(parts.path)
@@ -64,6 +67,7 @@ def check_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
+_AUTHORITY = re.compile(r"[^:/?#]*://([^/?#]*)")
 _ROUTE = re.compile(r"/(interactions|events|status|metrics|healthz|agents)(/.*)?$")
 
 
