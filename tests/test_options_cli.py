@@ -798,3 +798,24 @@ def test_gsetup_credentials_stay_secret_when_set_or_imported_by_hand(
     assert options_of(db_url, "Persons/bob") == {
         ("gsetup-runtime", "password-hash"): ("scrypt$tok-hash", True)
     }
+
+
+def test_a_runtime_url_option_with_a_password_is_refused_unechoed(
+    db_url: str, tmp_path: Path
+) -> None:
+    # intake-url and outbound-url are plain options (plans, history, the DMS stand-in's
+    # /health): a password in them was stored and shown in clear. Tokens are the credentials.
+    _app("DMS_1")
+    before = snapshot(db_url)
+    for key in ("intake-url", "outbound-url"):
+        url = "http://u:pw-in-url@127.0.0.1:8470/x"
+        refused = run_cli("options", "set", "--app", "DMS_1", f"gsetup-runtime/{key}", url)
+        assert refused.exit_code == EXIT_BAD_INPUT, refused.stderr
+        assert f"[gsetup-runtime] {key}: a URL with a user or password" in refused.stderr
+        assert "pw-in-url" not in refused.stderr
+        given = tmp_path / "runtime.cfg"
+        given.write_text(f"[gsetup-runtime]\n{key}={url}\n", encoding="utf-8")
+        refused = run_cli("options", "import", str(given), "--app", "DMS_1")
+        assert refused.exit_code == EXIT_BAD_INPUT and "pw-in-url" not in refused.stderr
+    assert snapshot(db_url) == before
+    _ok("options", "set", "--app", "DMS_1", "gsetup-runtime/intake-url", "http://h:1/interactions")

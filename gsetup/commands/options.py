@@ -8,7 +8,7 @@ masked in every output; they leave the database in clear only into a file of mod
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -166,6 +166,7 @@ def _checked(where: str, target: Target, sections: OptionSections) -> OptionSect
     value: it may be a secret."""
     from gsetup.drivers.specs import parse_channel_section, validate_option
     from gsetup.process.config import SECTION, checked_options
+    from gsetup.runtime.credentials import SECTION as RUNTIME_SECTION
 
     if target.kind != "application":
         return sections
@@ -176,6 +177,8 @@ def _checked(where: str, target: Target, sections: OptionSections) -> OptionSect
         try:
             if section == SECTION:
                 checked_options(keys, f"[{section}]", echo=False)
+            elif section == RUNTIME_SECTION:
+                _check_runtime_urls(keys)
             elif channel is not None:
                 checked[section] = {
                     key: validate_option(channel.driver, section, key, value, echo=False)
@@ -184,6 +187,28 @@ def _checked(where: str, target: Target, sections: OptionSections) -> OptionSect
         except BadInputError as exc:
             raise BadInputError(f"{where}: {exc}") from None
     return checked
+
+
+def _check_runtime_urls(keys: Mapping[str, str]) -> None:
+    """The runtime's and the DMS's URLs are plain options, shown in plans, the history and the
+    DMS stand-in's health: a password in them would be shown in clear. Tokens are the
+    credentials of both ends."""
+    from gsetup.commands.route_tokens import has_user_part
+    from gsetup.runtime.credentials import (
+        OUTBOUND_TOKEN_KEY,
+        OUTBOUND_URL_KEY,
+        SECTION,
+        TOKEN_KEY,
+        URL_KEY,
+    )
+
+    for key in (URL_KEY, OUTBOUND_URL_KEY):
+        if has_user_part(keys.get(key, "")):
+            raise BadInputError(
+                f"[{SECTION}] {key}: a URL with a user or password is not allowed (it would be "
+                f"shown in clear); the runtime and the DMS present tokens ({TOKEN_KEY}, "
+                f"{OUTBOUND_TOKEN_KEY})"
+            )
 
 
 def _check_not_mask(where: str, section: str, key: str, value: str) -> None:

@@ -43,8 +43,7 @@ def check_base_url(url: str) -> str:
     from urllib.parse import urlsplit
 
     usage = "use http://HOST:PORT or https://HOST[:PORT]"
-    authority = _AUTHORITY.match(url)
-    if authority is not None and "@" in authority[1]:
+    if has_user_part(url):
         # Never echoed: the intake URL is a plain option, shown in plans and health documents.
         raise BadInputError(
             f"--url: a runtime URL takes no user or password (its callers present tokens); {usage}"
@@ -65,6 +64,13 @@ def check_base_url(url: str) -> str:
             f"(e.g. {parts.scheme}://{parts.netloc}); commands add their route to it"
         )
     return url.rstrip("/")
+
+
+def has_user_part(url: str) -> bool:
+    """Whether ``url`` names a user (and perhaps a password) before its host, parsable or
+    not."""
+    authority = _AUTHORITY.match(url)
+    return authority is not None and "@" in authority[1]
 
 
 _AUTHORITY = re.compile(r"[^:/?#]*://([^/?#]*)")

@@ -24,6 +24,7 @@ TOKEN_KEY = "intake-token"
 URL_KEY = "intake-url"
 PASSWORD_KEY = "password-hash"
 OUTBOUND_TOKEN_KEY = "outbound-token"  # what the runtime presents to a DMS (docs/runtime.md)
+OUTBOUND_URL_KEY = "outbound-url"
 DMS_TYPE = "DigitalMessagingServer"
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from gsetup.httpclient import tls
 from gsetup.runtime import sql
-from gsetup.runtime.credentials import OUTBOUND_TOKEN_KEY, SECTION
+from gsetup.runtime.credentials import OUTBOUND_TOKEN_KEY, OUTBOUND_URL_KEY, SECTION
 from gsetup.runtime.ids import new_id
 from gsetup.runtime.itx import dumps
 from gsetup.runtime.schema import interactions, outbox
@@ -200,7 +200,8 @@ class HttpSender:
         if app is None:
             return SendResult(False, error=f"no application {item.app!r} in the configuration")
         options = app.options.get(SECTION, {})
-        url = options.get("outbound-url") or f"http://{app.host or '127.0.0.1'}:{app.port}/outbound"
+        default = f"http://{app.host or '127.0.0.1'}:{app.port}/outbound"
+        url = options.get(OUTBOUND_URL_KEY) or default
         headers = {"Idempotency-Key": item.id}
         if options.get(OUTBOUND_TOKEN_KEY):
             headers["Authorization"] = f"Bearer {options[OUTBOUND_TOKEN_KEY]}"
