@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from gsetup.dms.forward import Forwarder
 from gsetup.dms.outbound import OUTBOUND_FILE, OutboundLog
 from gsetup.dms.spool import REASON_SUFFIX, REJECTED_DIR, Spool
 from gsetup.errors import BadInputError
@@ -47,6 +48,21 @@ def test_message_texts_are_written_for_the_owner_only(tmp_path: Path) -> None:
         assert stat.S_IMODE((spool.directory / REJECTED_DIR / name).stat().st_mode) == 0o600
     assert stat.S_IMODE(spool.directory.stat().st_mode) == 0o700
     assert stat.S_IMODE((spool.directory / REJECTED_DIR).stat().st_mode) == 0o700
+
+
+def test_an_intake_url_that_cannot_be_parsed_is_a_forwarding_error(tmp_path: Path) -> None:
+    """An intake-url set by hand that httpx cannot parse raised InvalidURL, which is no
+    HTTPError: the forwarding thread ended and the spool was never emptied, nothing said.
+    It is a failed forward, shown in the health's last error and retried."""
+    import httpx
+
+    spool = Spool(tmp_path)
+    spooled = spool.directory / spool.put({"text": "hello"})
+    forwarder = Forwarder(spool, "http://[::1", "a-token")
+    with httpx.Client(timeout=1.0) as client:
+        assert forwarder._forward(client, spooled) is False
+    assert forwarder.last_error == "http://[::1: InvalidURL"
+    assert spooled.exists()  # kept for the next try
 
 
 @pytest.mark.parametrize(

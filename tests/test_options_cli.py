@@ -817,5 +817,12 @@ def test_a_runtime_url_option_with_a_password_is_refused_unechoed(
         given.write_text(f"[gsetup-runtime]\n{key}={url}\n", encoding="utf-8")
         refused = run_cli("options", "import", str(given), "--app", "DMS_1")
         assert refused.exit_code == EXIT_BAD_INPUT and "pw-in-url" not in refused.stderr
+    # one no HTTP client can send to was stored, and failed every message after (the DMS
+    # stand-in's forwarder stopped for good on http://[::1)
+    for url in ("http://[::1", "http://h:abc/x", "http://h:0/x", "ftp://h/x", "h:1/x"):
+        refused = run_cli("options", "set", "--app", "DMS_1", "gsetup-runtime/intake-url", url)
+        assert refused.exit_code == EXIT_BAD_INPUT, (url, refused.stderr)
+        assert "[gsetup-runtime] intake-url: " in refused.stderr
+        assert "is not a URL gsetup can send to" in refused.stderr
     assert snapshot(db_url) == before
     _ok("options", "set", "--app", "DMS_1", "gsetup-runtime/intake-url", "http://h:1/interactions")

@@ -193,7 +193,7 @@ def _check_runtime_urls(keys: Mapping[str, str]) -> None:
     """The runtime's and the DMS's URLs are plain options, shown in plans, the history and the
     DMS stand-in's health: a password in them would be shown in clear. Tokens are the
     credentials of both ends."""
-    from gsetup.commands.route_tokens import has_user_part
+    from gsetup.commands.route_tokens import has_user_part, http_url
     from gsetup.runtime.credentials import (
         OUTBOUND_TOKEN_KEY,
         OUTBOUND_URL_KEY,
@@ -203,11 +203,19 @@ def _check_runtime_urls(keys: Mapping[str, str]) -> None:
     )
 
     for key in (URL_KEY, OUTBOUND_URL_KEY):
-        if has_user_part(keys.get(key, "")):
+        value = keys.get(key)
+        if not value:  # not set: the default (outbound), or nowhere to send (intake)
+            continue
+        if has_user_part(value):
             raise BadInputError(
                 f"[{SECTION}] {key}: a URL with a user or password is not allowed (it would be "
                 f"shown in clear); the runtime and the DMS present tokens ({TOKEN_KEY}, "
                 f"{OUTBOUND_TOKEN_KEY})"
+            )
+        if http_url(value) is None:  # else the sender fails on every message, not here
+            raise BadInputError(
+                f"[{SECTION}] {key}: {quote_prefix(value)} is not a URL gsetup can send to; "
+                "use http://HOST:PORT/PATH or https://HOST[:PORT]/PATH"
             )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gsetup.commands.app_tokens import TokenKind, create_token, dms_application, revoke_token
 from gsetup.context import Context
@@ -18,6 +19,9 @@ from gsetup.fileio import quote_prefix
 from gsetup.plan.model import Plan
 from gsetup.runtime.credentials import SECTION, TOKEN_KEY, URL_KEY
 from gsetup.state import OptionValue
+
+if TYPE_CHECKING:
+    from urllib.parse import SplitResult
 
 INTAKE = TokenKind(SECTION, TOKEN_KEY, "intake token", "route token")
 
@@ -40,20 +44,14 @@ def intake_url(base_url: str) -> str:
 
 def check_base_url(url: str) -> str:
     """A runtime URL must be http(s)://host[:port] (TLS ends at a reverse proxy)."""
-    from urllib.parse import urlsplit
-
     usage = "use http://HOST:PORT or https://HOST[:PORT]"
     if has_user_part(url):
         # Never echoed: the intake URL is a plain option, shown in plans and health documents.
         raise BadInputError(
             f"--url: a runtime URL takes no user or password (its callers present tokens); {usage}"
         )
-    try:
-        parts = urlsplit(url)
-        port = parts.port  # ValueError for one that is no number, or out of range
-    except ValueError:
-        parts, port = None, None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+    parts = http_url(url)
+    if parts is None:
         raise BadInputError(f"--url {quote_prefix(url)}: {usage}")
     # The intake URL that token create prints is the likeliest mistake: every command adds
     # its route to the base (a reverse proxy's path prefix stays allowed).
@@ -64,6 +62,21 @@ def check_base_url(url: str) -> str:
             f"(e.g. {parts.scheme}://{parts.netloc}); commands add their route to it"
         )
     return url.rstrip("/")
+
+
+def http_url(url: str) -> SplitResult | None:
+    """``url``'s parts if it is an http(s) URL with a host that an HTTP client can send to
+    (a port that is a number from 1 to 65535, if any), else None."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError for one that is no number, or out of range
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        return None
+    return parts
 
 
 def has_user_part(url: str) -> bool:

@@ -88,7 +88,9 @@ class Forwarder(threading.Thread):
             answer = client.post(self.url, content=path.read_bytes(), headers=headers)
         except FileNotFoundError:
             return True  # already forwarded
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            # InvalidURL (an intake-url set by hand, not parsable) is no HTTPError: uncaught,
+            # it ended the thread and the stand-in forwarded nothing more, without a word.
             self.last_error = f"{self.url}: {type(exc).__name__}"
             return False
         if answer.status_code < 300 or answer.status_code == 409:
