@@ -20,6 +20,7 @@ from gsetup.wizards.driver import DriverRequest, run_driver_install
 from gsetup.wizards.driver_questions import TermsNotAcceptedError, terms_question
 from tests.helpers import run_cli, snapshot
 from tests.test_driver_cli import _add_dms, _history, _options, _tree
+from tests.test_wizard import ctrl_c_at_the_confirmation
 
 ENTER, DOWN = "\r", "\x1b[B"
 API_KEY, HUB_PASSWORD = "typed-Api-Key-1", "typed-Hub-Pw-2"
@@ -114,13 +115,7 @@ def test_ctrl_c_at_the_confirmation_saves_the_answers_given(
         + f"ACME Corp{ENTER}{API_KEY}{ENTER}abc123{ENTER}ACME Twitter{ENTER}{ENTER}"
         + f"admin@acme.example{ENTER}{HUB_PASSWORD}{ENTER}{ENTER}"
     )
-
-    def ctrl_c(_question: str, _default: bool) -> bool:
-        raise KeyboardInterrupt
-
-    prompter = Prompter(input=keys, output=DummyOutput())
-    ctx = login(None, None, [], prompter, yes=False)
-    confirm = Confirmation(wizard=True, terminal=lambda: True, ask=ctrl_c)
+    ctx, prompter, confirm = ctrl_c_at_the_confirmation(keys)
     with pytest.raises(KeyboardInterrupt):
         run_driver_install(ctx, DriverRequest("twitter", save_answers=saved), [], prompter, confirm)
     assert snapshot(db_url) == before

@@ -12,6 +12,7 @@ from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
 from gsetup.cli.confirm import Confirmation
+from gsetup.context import Context
 from gsetup.deployment import MADE_KEY
 from gsetup.wizards.bp import InstallRequest, login, run_install
 from gsetup.wizards.collect import Prompter
@@ -110,6 +111,17 @@ def test_end_of_input_at_a_question_stops_as_ctrl_c_does(
     assert "install_home" not in text
 
 
+def ctrl_c_at_the_confirmation(keys: PipeInput) -> tuple[Context, Prompter, Confirmation]:
+    """A wizard's login, prompter and a confirmation answered with Ctrl-C."""
+
+    def ctrl_c(_question: str, _default: bool) -> bool:
+        raise KeyboardInterrupt
+
+    prompter = Prompter(input=keys, output=DummyOutput())
+    ctx = login(None, None, [], prompter, yes=False)
+    return ctx, prompter, Confirmation(wizard=True, terminal=lambda: True, ask=ctrl_c)
+
+
 def test_ctrl_c_at_the_confirmation_saves_the_answers_given(
     db_url: str, tmp_path: Path, keys: PipeInput
 ) -> None:
@@ -118,13 +130,7 @@ def test_ctrl_c_at_the_confirmation_saves_the_answers_given(
     saved, home = tmp_path / "saved.yaml", tmp_path / "bp-home"
     before = snapshot(db_url)
     keys.send_text(ENTER + "n" + CLEAR + f"{home}{ENTER}" + ENTER + ENTER)
-
-    def ctrl_c(_question: str, _default: bool) -> bool:
-        raise KeyboardInterrupt
-
-    prompter = Prompter(input=keys, output=DummyOutput())
-    ctx = login(None, None, [], prompter, yes=False)
-    confirm = Confirmation(wizard=True, terminal=lambda: True, ask=ctrl_c)
+    ctx, prompter, confirm = ctrl_c_at_the_confirmation(keys)
     with pytest.raises(KeyboardInterrupt):
         run_install(ctx, InstallRequest("rss-bp", save_answers=saved), [], prompter, confirm)
     assert snapshot(db_url) == before
