@@ -433,6 +433,49 @@ def test_account_names_differing_by_case_are_refused_by_the_index(db_url: str) -
     _sql(db_url, "INSERT INTO account (name, password_hash, superuser) VALUES ('VERA', 'x', false)")
 
 
+def test_own_credentials_stored_plain_before_are_flagged_secret_by_the_upgrade(
+    db_url: str,
+) -> None:
+    """Before 0007, options set/import stored gsetup's own credentials without the secret flag,
+    so they were printed; the upgrade flags those rows and leaves every other row as it was."""
+    _migrate_to(db_url, "0006")
+    _sql(
+        db_url,
+        "INSERT INTO cfg_object (id, tenant_id, kind, path, name) "
+        "VALUES (500, 1, 'skill', 'Skills/s', 's')",
+    )
+    _sql(db_url, "INSERT INTO skill (id, description) VALUES (500, '')")
+    rows = [
+        ("gsetup-runtime", "intake-token", False),
+        ("gsetup-runtime", "outbound-token", False),
+        ("gsetup-runtime", "password-hash", False),
+        ("gsetup-dms", "control-token", False),
+        ("gsetup-runtime", "intake-url", False),  # not a credential
+        ("gsetup-dms", "intake-token", False),  # a credential's key in another section
+        ("other", "control-token", False),
+        ("other", "kept-secret", True),
+    ]
+    for section, key, secret in rows:
+        _sql(
+            db_url,
+            "INSERT INTO cfg_option (object_id, section, key, value, secret) "
+            f"VALUES (500, '{section}', '{key}', 'v', {str(secret).lower()})",
+        )
+    assert run_cli("db", "upgrade", "--json").json()["revision"] == HEAD
+    flags = sql_rows(db_url, "SELECT section, key, secret FROM cfg_option WHERE object_id = 500")
+    assert sorted((s, k, bool(f)) for s, k, f in flags) == sorted(
+        [
+            ("gsetup-runtime", "intake-token", True),
+            ("gsetup-runtime", "outbound-token", True),
+            ("gsetup-runtime", "password-hash", True),
+            ("gsetup-dms", "control-token", True),
+            *rows[4:],
+        ]
+    )
+    _migrate_to(db_url, "0006")  # and back down: nothing to undo, the flags stay
+    assert len(sql_rows(db_url, "SELECT 1 FROM cfg_option WHERE object_id = 500 AND secret")) == 5
+
+
 def _init_behind(url: str, held: Connection, admin: str) -> CliResult:
     """``gsetup --user ADMIN db init`` of ``url`` in a process of its own, let wait on the lock
     ``held`` holds, then released."""
