@@ -74,16 +74,22 @@ def check_text(value: str, where: str, *, answer: bool = False) -> None:
     undecodable = not_utf8(value)
     if undecodable:
         raise BadInputError(f"{where}: in the value, {undecodable}; gsetup takes UTF-8 text")
-    found = (_ANSWER_CONTROL if answer else _CONTROL).search(value)
-    if found:
-        char = found.group()
-        what = (
-            "a line break" if char in _LINE_BREAKS else f"a control character (U+{ord(char):04X})"
-        )
+    held = control_in(value, answer=answer)
+    if held:
         raise BadInputError(
-            f"{where}: the value holds {what} at position {found.start() + 1}; option values "
-            "are one line of text (tab allowed)"
+            f"{where}: the value holds {held}; option values are one line of text (tab allowed)"
         )
+
+
+def control_in(value: str, *, answer: bool = False) -> str | None:
+    """The first line break or control character ``value`` holds, as ``check_text`` refuses
+    it ('a line break at position 3'), or None."""
+    found = (_ANSWER_CONTROL if answer else _CONTROL).search(value)
+    if not found:
+        return None
+    char = found.group()
+    what = "a line break" if char in _LINE_BREAKS else f"a control character (U+{ord(char):04X})"
+    return f"{what} at position {found.start() + 1}"
 
 
 def parse_options(data: bytes | str, source: str) -> OptionSections:

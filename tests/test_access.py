@@ -303,6 +303,42 @@ def test_a_password_that_is_no_utf8_text_is_refused_or_fails_the_login(
     )
 
 
+@pytest.mark.parametrize(
+    ("password", "held"),
+    [
+        ("abc\x01defgh", "a control character (U+0001) at position 4"),
+        ("abcdefgh\n", "a line break at position 9"),
+        ("abc\x85defgh", "a control character (U+0085) at position 4"),
+    ],
+)
+def test_a_password_holding_a_control_character_is_refused_as_an_agent_s_is(
+    server: str, pg_url: str, monkeypatch: pytest.MonkeyPatch, password: str, held: str
+) -> None:
+    """``agent add`` refused such a password while ``account create`` and ``db init``'s first
+    admin took it: one that could then not be typed at a login prompt or kept in a file."""
+    rule = "; a password is one line of text (tab allowed)\n"
+    monkeypatch.setenv("GSETUP_NEW_PASSWORD", password)
+    before = snapshot(server)
+    created = run_cli("account", "create", "ivan")
+    assert (created.exit_code, created.stderr) == (
+        2,
+        f"gsetup: error: the password from GSETUP_NEW_PASSWORD holds {held}{rule}",
+    )
+    assert snapshot(server) == before
+    monkeypatch.setenv("GSETUP_DB", pg_url)  # an empty database: db init's first admin
+    monkeypatch.setenv("GSETUP_PASSWORD", password)
+    init = run_cli("--user", "first", "db", "init")
+    assert (init.exit_code, init.stderr) == (
+        2,
+        f"gsetup: error: the password from GSETUP_PASSWORD holds {held}{rule}",
+    )
+    engine = create_engine(pg_url, poolclass=NullPool)
+    try:
+        assert inspect(engine).get_table_names() == []  # no schema: nothing written
+    finally:
+        engine.dispose()
+
+
 def test_the_wizard_of_an_account_that_sees_no_tenant_says_so(
     server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from gsetup.configdb.tenants import check_name
 from gsetup.errors import BadInputError, NotFoundError, PermissionDeniedError
 from gsetup.fileio import quote_prefix
+from gsetup.options import control_in
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -50,11 +51,18 @@ def verify_password(password: str, stored: str) -> bool:
 
 
 def check_password(password: str, source: str = "") -> str:
-    """Refuse a password too short to be one (accounts and agent logins share the rule).
+    """Refuse a new password too short to be one, or holding a control character as an
+    answer's secret may not (accounts and agent logins share the rule).
 
     ``source`` says where it came from, so the user knows what to fix: ``from NAME``.
     """
-    if len(check_password_text(password, source)) < MIN_PASSWORD:
+    # a line break or control cannot be typed at a login prompt, nor kept in a secret file
+    held = control_in(check_password_text(password, source), answer=True)
+    if held:
+        raise BadInputError(
+            f"{_named(source)} holds {held}; a password is one line of text (tab allowed)"
+        )
+    if len(password) < MIN_PASSWORD:
         raise BadInputError(
             f"{_named(source)} is too short: a password must have at least {MIN_PASSWORD} "
             "characters"
