@@ -268,9 +268,9 @@ def test_token_create_and_revoke(db_url: str) -> None:
     rotated = run_cli("route", "token", "create", "--app", "DMS_1", "--rotate", "--json").json()
     assert rotated["token"] != token
     assert _option(db_url, "Applications/DMS_1", "intake-token") == (rotated["token"], True)
-    # the default URL: no runtime recorded as running, so the default listen address
+    # without --url, a rotation keeps the intake URL
     assert _option(db_url, "Applications/DMS_1", "intake-url") == (
-        "http://127.0.0.1:8470/interactions",
+        "http://127.0.0.1:9001/interactions",
         False,
     )
 
@@ -281,6 +281,49 @@ def test_token_create_and_revoke(db_url: str) -> None:
         "route", "token", "revoke", "--app", "DMS_1", "--dry-run", "--detailed-exitcode"
     )
     assert twice.exit_code == 0
+
+
+def test_without_url_token_create_keeps_the_intake_url_set(db_url: str) -> None:
+    """An operator's intake URL (a reverse proxy's) stays when a token is made, rotated or
+    kept without --url; the default one is written only where none is set."""
+    proxy = "https://proxy.example/rt/interactions"
+    _dms()
+    assert (
+        run_cli("options", "set", "--app", "DMS_1", "gsetup-runtime/intake-url", proxy).exit_code
+        == 0
+    )
+    create = ("route", "token", "create", "--app", "DMS_1")
+    made = run_cli(*create)
+    assert made.exit_code == 0, made.stderr
+    assert f"(shown once; sent to {proxy}):" in made.stdout
+    assert _option(db_url, "Applications/DMS_1", "intake-url") == (proxy, False)
+    before = snapshot(db_url)
+    kept = run_cli(*create, "--if-missing", "--json")
+    assert kept.exit_code == 0 and kept.json()["kept"] is True, kept.stderr
+    assert snapshot(db_url) == before
+    rotated = run_cli(*create, "--rotate")
+    assert rotated.exit_code == 0, rotated.stderr
+    assert f"(shown once; sent to {proxy}):" in rotated.stdout
+    token = rotated.stdout.strip().splitlines()[-1]
+    assert _option(db_url, "Applications/DMS_1", "intake-token") == (token, True)
+    assert _option(db_url, "Applications/DMS_1", "intake-url") == (proxy, False)
+    # --url moves it, as asked
+    moved = run_cli(*create, "--rotate", "--url", "http://127.0.0.1:9000")
+    assert moved.exit_code == 0, moved.stderr
+    assert "sent to http://127.0.0.1:9000/interactions" in moved.stdout
+    assert _option(db_url, "Applications/DMS_1", "intake-url") == (
+        "http://127.0.0.1:9000/interactions",
+        False,
+    )
+    # none set: no runtime recorded as running, so the default listen address
+    _dms("DMS_2")
+    fresh = run_cli("route", "token", "create", "--app", "DMS_2")
+    assert fresh.exit_code == 0, fresh.stderr
+    assert "sent to http://127.0.0.1:8470/interactions" in fresh.stdout
+    assert _option(db_url, "Applications/DMS_2", "intake-url") == (
+        "http://127.0.0.1:8470/interactions",
+        False,
+    )
 
 
 TOKEN_BAD_INPUT = [

@@ -126,9 +126,10 @@ def test_http_api_end_to_end(served: Any, tmp_path: Path) -> None:
     # no longer recorded as running: the default address is used again
     down = run_cli("agent", "login", "bob", "--password-from", "env:AGENT_PW", "--url", runtime.url)
     assert down.exit_code == 1 and "cannot reach the routing runtime" in down.stderr
+    # a rotation changes the token, not where the DMS sends it
     assert run_cli("route", "token", "create", "--app", DMS, "--rotate").exit_code == 0
     intake = run_cli("options", "get", "gsetup-runtime/intake-url", "--app", DMS)
-    assert intake.stdout.strip() == "http://127.0.0.1:8470/interactions"
+    assert intake.stdout.strip() == runtime.url + "/interactions"
 
 
 def _intake(runtime: RouteProcess, store: str, tmp_path: Path) -> str:

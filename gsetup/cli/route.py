@@ -52,7 +52,13 @@ URL_HELP = (
 def token_create(
     ctx: typer.Context,
     app_name: str = typer.Option(..., "--app", help=DMS_APP_HELP),
-    url: str | None = typer.Option(None, "--url", help=URL_HELP + " Stored as intake-url."),
+    url: str | None = typer.Option(
+        None,
+        "--url",
+        help="The runtime's base URL, e.g. http://127.0.0.1:8470, stored as intake-url "
+        "(default: the intake-url the application has is kept; if none, the runtime recorded "
+        "as running for the tenant).",
+    ),
     rotate: bool = typer.Option(False, "--rotate", help=ROTATE_HELP),
     if_missing: bool = typer.Option(False, "--if-missing", help=IF_MISSING_HELP),
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
@@ -70,10 +76,8 @@ def token_create(
     from gsetup.cli.render import print_plan
     from gsetup.commands.route_tokens import create_intake_token
 
-    context = open_context(ctx)
-    base = default_url(ctx, tenant, url)
     made = create_intake_token(
-        context, tenant, app_name, base, rotate=rotate, dry_run=dry_run, keep=if_missing
+        open_context(ctx), tenant, app_name, url, rotate=rotate, dry_run=dry_run, keep=if_missing
     )
     if as_json:
         applied = {"applied": not dry_run, "token": made.token, "kept": made.kept}

@@ -18,10 +18,12 @@ from gsetup.errors import BadInputError, NotFoundError
 from gsetup.fileio import quote_prefix
 from gsetup.plan.model import Plan
 from gsetup.runtime.credentials import SECTION, TOKEN_KEY, URL_KEY
-from gsetup.state import OptionValue
+from gsetup.state import OptionKey, OptionValue
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
+
+    from gsetup.deployment.model import StoredOption
 
 INTAKE = TokenKind(SECTION, TOKEN_KEY, "intake token", "route token")
 
@@ -94,7 +96,7 @@ def create_intake_token(
     ctx: Context,
     tenant: str,
     app: str,
-    base_url: str,
+    base_url: str | None,
     *,
     rotate: bool,
     dry_run: bool,
@@ -102,9 +104,20 @@ def create_intake_token(
 ) -> NewIntakeToken:
     """Make a new intake token for DMS application ``app`` (an existing one is replaced,
     kept or refused as :func:`~gsetup.commands.app_tokens.create_token` says) and store it
-    with the intake URL."""
-    url = intake_url(check_base_url(base_url))
-    beside = {(SECTION, URL_KEY): OptionValue(url)}
+    with the intake URL of the runtime at ``base_url``. Without ``base_url`` the intake URL
+    the application has is kept (an operator's, e.g. a reverse proxy's: a rotation changes
+    the token, not where the DMS sends), else the runtime's recorded as running or the
+    default one is stored."""
+    from gsetup.commands.runtime_client import runtime_url
+
+    stored = None
+    if base_url is not None:
+        url = intake_url(check_base_url(base_url))
+    elif (stored := _option(ctx, tenant, app, (SECTION, URL_KEY))) is not None:
+        url = stored.value
+    else:
+        url = intake_url(runtime_url(ctx, tenant))
+    beside = {} if stored is not None else {(SECTION, URL_KEY): OptionValue(url)}
     made = create_token(
         ctx, tenant, app, INTAKE, rotate=rotate, dry_run=dry_run, keep=keep, beside=beside
     )
@@ -120,10 +133,15 @@ def revoke_intake_token(ctx: Context, tenant: str, app: str, *, dry_run: bool) -
 def stored_token(ctx: Context, tenant: str, app: str) -> str:
     """The intake token of ``app`` in clear, for gsetup's own clients (``route submit``);
     never printed."""
-    token = (dms_application(ctx, tenant, app, INTAKE).options or {}).get(INTAKE.option)
+    token = _option(ctx, tenant, app, INTAKE.option)
     if token is None:
         raise NotFoundError(
             f"application {app!r} has no intake token: make one with "
             f"gsetup route token create --app {app}"
         )
     return token.value
+
+
+def _option(ctx: Context, tenant: str, app: str, option: OptionKey) -> StoredOption | None:
+    """DMS application ``app``'s ``option`` (section, key), if set."""
+    return (dms_application(ctx, tenant, app, INTAKE).options or {}).get(option)
