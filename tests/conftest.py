@@ -9,6 +9,7 @@ which case they fail.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import glob
 import os
@@ -94,6 +95,25 @@ def pg_server() -> Iterator[str]:
     if given:
         yield given.rstrip("/")
         return
+    with _cluster() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pg_password_server() -> Iterator[str]:
+    """The base URL, with its password, of a PostgreSQL server of this session that checks
+    passwords (``pg_server`` trusts every connection): a wrong one is refused."""
+    with _cluster(PG_SERVER_PASSWORD) as server:
+        yield server
+
+
+PG_SERVER_PASSWORD = "pg-server-pw"
+
+
+@contextlib.contextmanager
+def _cluster(password: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL cluster, started on a private port and data directory and stopped
+    after: trusting every connection, or checking ``password`` (user postgres)."""
     bindir = _pg_bin()
     if bindir is None:
         if os.environ.get("GSETUP_TEST_REQUIRE_PG") == "1":
@@ -101,7 +121,13 @@ def pg_server() -> Iterator[str]:
         pytest.skip("PostgreSQL binaries not found")
     root = Path(tempfile.mkdtemp(prefix="gsetup-pg-"))
     data = root / "data"
+    auth = ["-A", "trust"]
+    if password is not None:
+        (root / "pwfile").write_text(password + "\n")
+        auth = ["-A", "scram-sha-256", f"--pwfile={root / 'pwfile'}"]
     if os.geteuid() == 0:
+        for path in root.iterdir():
+            shutil.chown(path, "postgres", "postgres")
         shutil.chown(root, "postgres", "postgres")
     root.chmod(0o700)
     port = free_port()
@@ -111,8 +137,7 @@ def pg_server() -> Iterator[str]:
                 str(bindir / "initdb"),
                 "-D",
                 str(data),
-                "-A",
-                "trust",
+                *auth,
                 "-U",
                 "postgres",
                 "--no-sync",
@@ -141,8 +166,9 @@ def pg_server() -> Iterator[str]:
         check=True,
         capture_output=True,
     )
+    user = "postgres" if password is None else f"postgres:{password}"
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+        yield f"postgresql+psycopg://{user}@127.0.0.1:{port}"
     finally:
         subprocess.run(
             _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),

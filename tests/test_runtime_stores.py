@@ -53,6 +53,9 @@ def test_a_store_is_recorded_without_a_password_in_its_query(tmp_path: Path) -> 
     assert not any(f"pw-{s}".encode() in raw for s in ("user-1", "query-2", "query-3", "query-4"))
 
 
+SERVER = "postgresql+psycopg://rt@127.0.0.1:9/old_store"  # _record's server, as recorded
+
+
 def _record(db_url: str, tmp_path: Path) -> dict[str, str]:
     """Three stores recorded for the tenant: one that exists, one whose file is gone, a
     server that does not answer (its password given only to the runtime)."""
@@ -78,7 +81,7 @@ def test_route_store_list(db_url: str, tmp_path: Path) -> None:
     listed = run_cli("route", "store", "list", "--json")
     assert listed.exit_code == 0, listed.stderr
     found = {s["store"]: s for s in json.loads(listed.stdout)}
-    server = "postgresql+psycopg://rt@127.0.0.1:9/old_store"
+    server = SERVER
     assert sorted(found) == sorted([stores["live"], stores["gone"], server])
     assert all(s["tenant"] == TENANT for s in found.values())
     assert [found[s]["reachable"] for s in (stores["live"], stores["gone"], server)] == [
@@ -146,8 +149,13 @@ def test_route_store_forget(db_url: str, tmp_path: Path) -> None:
             "note": "gsetup agent remove no longer checks it",
         }
     ]
-    # Given with its password, the server store is the one recorded without it.
-    forgot = run_cli("route", "store", "forget", stores["server"], "--yes")
+    # Given with its password, the server store is the one recorded without it; it does not
+    # answer, so whether a runtime serves there is unknown: forgotten only when told.
+    down = run_cli("route", "store", "forget", stores["server"], "--yes")
+    assert down.exit_code == 2 and "could not be read" in down.stderr, down.stderr
+    assert "s3cret-pw" not in down.stdout + down.stderr
+    assert _rows(default) == [(TENANT, SERVER), (TENANT, stores["live"])]
+    forgot = run_cli("route", "store", "forget", stores["server"], "--yes", "--skip-unreachable")
     assert forgot.exit_code == 0, forgot.stderr
     assert "s3cret-pw" not in forgot.stdout + forgot.stderr
     assert _rows(default) == [(TENANT, stores["live"])]
@@ -178,6 +186,56 @@ def test_a_store_a_runtime_serves_on_is_not_forgotten(db_url: str, tmp_path: Pat
         store.dispose()
     assert run_cli("route", "store", "forget", stores["live"], "--yes").exit_code == 0
     assert stores["live"] not in [store for _tenant, store in _rows(default)]
+
+
+def test_a_store_that_cannot_be_read_is_not_forgotten(
+    db_url: str, tmp_path: Path, pg_password_server: str
+) -> None:
+    """Whether a runtime serves on a store that cannot be read (a file that is no database, a
+    wrong password in the URL) is unknown: it was forgotten as if none did. Refused (exit 2,
+    why, the password masked), nothing written, unless --skip-unreachable."""
+    from gsetup.configdb.database import short_url
+    from gsetup.runtime.endpoints import forget_endpoint, record_endpoint
+    from gsetup.runtime.store import open_store
+    from tests.conftest import PG_SERVER_PASSWORD
+
+    default = default_store_url(db_url)
+    broken = tmp_path / "broken.db"
+    broken.write_bytes(b"no database here " * 100)
+    on_file = f"sqlite:///{broken}"
+    on_server = f"{pg_password_server}/postgres"
+    wrong = on_server.replace(PG_SERVER_PASSWORD, "wrong-pw-1")
+    for url in (on_file, wrong):
+        record_store(default, TENANT, url)
+    before = _rows(default)
+    store = open_store(on_server)
+    try:
+        record_endpoint(store.engine, TENANT, "w1", "http://127.0.0.1:8471", lease=30)
+        for url, reason in (
+            (on_file, "(file is not a database)"),
+            (wrong, 'password authentication failed for user "postgres"'),
+        ):
+            refused = run_cli("route", "store", "forget", url, "--yes")
+            assert refused.exit_code == 2, refused.stderr
+            assert refused.stderr.startswith(
+                f"gsetup: error: the store {short_url(url)} could not be read ("
+            ), refused.stderr
+            assert reason in refused.stderr and "--skip-unreachable" in refused.stderr
+            assert len(refused.stderr.splitlines()) == 1
+            assert "wrong-pw-1" not in refused.stdout + refused.stderr
+            assert _rows(default) == before
+        # With its password the store is read: the runtime serving there is found.
+        serving = run_cli("route", "store", "forget", on_server, "--yes", "--skip-unreachable")
+        assert serving.exit_code == 2 and "a runtime serves tenant" in serving.stderr
+        assert _rows(default) == before
+        for url in (on_file, wrong):
+            forced = run_cli("route", "store", "forget", url, "--yes", "--skip-unreachable")
+            assert forced.exit_code == 0, forced.stderr
+            assert "wrong-pw-1" not in forced.stdout + forced.stderr
+        assert _rows(default) == []
+    finally:
+        forget_endpoint(store.engine, TENANT, "w1")
+        store.dispose()
 
 
 def test_a_refused_route_run_records_no_store(db_url: str, tmp_path: Path) -> None:

@@ -147,13 +147,19 @@ def store_forget(
         help="The store's URL, as route store list shows it (or with its password).",
     ),
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    skip_unreachable: bool = typer.Option(
+        False,
+        "--skip-unreachable",
+        help="Forget the store even if it cannot be read to check that no runtime serves on it.",
+    ),
     yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
     detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Forget a store dropped for good: gsetup agent remove stops checking it (asks first on
-    a terminal; --yes does not). Refused while a runtime serves the tenant on it.
+    a terminal; --yes does not). Refused while a runtime serves the tenant on it, and when
+    the store cannot be read to check that, unless --skip-unreachable.
 
     Example: gsetup route store forget postgresql+psycopg://rt@db1/old_store --yes
     """
@@ -161,7 +167,11 @@ def store_forget(
 
     context = open_context(ctx)
     mode = confirmation(dry_run, yes, detailed, as_json)
-    plan = mode.apply_plan(lambda dry: forget_store(context, tenant, store, dry_run=dry))
+    plan = mode.apply_plan(
+        lambda dry: forget_store(
+            context, tenant, store, dry_run=dry, skip_unreachable=skip_unreachable
+        )
+    )
     finish_plan(plan, mode, as_json=as_json)
 
 

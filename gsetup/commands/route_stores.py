@@ -41,9 +41,12 @@ def list_stores(ctx: Context, tenant: str | None) -> list[dict[str, Any]]:
     ]
 
 
-def forget_store(ctx: Context, tenant: str, store: str, *, dry_run: bool) -> Plan:
+def forget_store(
+    ctx: Context, tenant: str, store: str, *, dry_run: bool, skip_unreachable: bool = False
+) -> Plan:
     """Forget the recorded store ``store`` (its URL, with or without its password, or as
-    listed) of ``tenant``. Refused while a runtime serves the tenant on it."""
+    listed) of ``tenant``. Refused while a runtime serves the tenant on it, and when that
+    cannot be checked (the store cannot be read) unless ``skip_unreachable``."""
     from gsetup.runtime.endpoints import forget_store as forget
 
     check_tenant(ctx, tenant, change=True)
@@ -61,7 +64,7 @@ def forget_store(ctx: Context, tenant: str, store: str, *, dry_run: bool) -> Pla
             f"the store {short_url(store)} is not recorded for tenant {tenant!r} (recorded: "
             f"{known}; the default store is not one of them, it is always checked)"
         )
-    _refuse_if_serving(tenant, store, matches)
+    _refuse_if_serving(tenant, store, matches, skip_unreachable)
     plan = Plan(
         tenant,
         changes=[
@@ -80,17 +83,23 @@ def forget_store(ctx: Context, tenant: str, store: str, *, dry_run: bool) -> Pla
     return plan
 
 
-def _refuse_if_serving(tenant: str, given: str, matches: list[UsedStore]) -> None:
-    """A runtime serving on the store would go on holding interactions there, unchecked."""
+def _refuse_if_serving(
+    tenant: str, given: str, matches: list[UsedStore], skip_unreachable: bool
+) -> None:
+    """A runtime serving on the store would go on holding interactions there, unchecked;
+    one that cannot be read may have such a runtime (a wrong password, a server down)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from gsetup.runtime.context import Settings
     from gsetup.runtime.endpoints import running_url
+    from gsetup.runtime.store import first_line
 
+    why = None
     for url in (given, *(used.store for used in matches)):
         try:
             serving = running_url(url, tenant, lease=Settings().lease)
-        except SQLAlchemyError:  # unreadable with this URL: no runtime seen serving there
+        except SQLAlchemyError as exc:  # unreadable with this URL: try the recorded one
+            why = why or first_line(exc)
             continue
         if serving is not None:
             raise ConflictError(
@@ -98,6 +107,12 @@ def _refuse_if_serving(tenant: str, given: str, matches: list[UsedStore]) -> Non
                 f"{serving}): stop it first; the store stays in use"
             )
         return
+    if not skip_unreachable:
+        raise BadInputError(
+            f"the store {short_url(given)} could not be read ({why}), so whether a runtime "
+            f"serves tenant {tenant!r} on it is unknown; if it was dropped for good, give "
+            "--skip-unreachable to forget it unchecked"
+        )
 
 
 def check_tenant(ctx: Context, tenant: str, *, change: bool) -> None:
