@@ -300,6 +300,7 @@ def test_without_url_token_create_keeps_the_intake_url_set(db_url: str) -> None:
     before = snapshot(db_url)
     kept = run_cli(*create, "--if-missing", "--json")
     assert kept.exit_code == 0 and kept.json()["kept"] is True, kept.stderr
+    assert kept.json()["url"] == proxy  # what the text says: where the DMS sends
     assert snapshot(db_url) == before
     rotated = run_cli(*create, "--rotate")
     assert rotated.exit_code == 0, rotated.stderr

@@ -80,7 +80,7 @@ def token_create(
         open_context(ctx), tenant, app_name, url, rotate=rotate, dry_run=dry_run, keep=if_missing
     )
     if as_json:
-        applied = {"applied": not dry_run, "token": made.token, "kept": made.kept}
+        applied = {"applied": not dry_run, "token": made.token, "kept": made.kept, "url": made.url}
         emit_json({**made.plan.to_json(), **applied})
         return
     print_plan(made.plan, applied=not dry_run)
