@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prompt_toolkit.input import PipeInput, create_pipe_input
@@ -169,6 +170,21 @@ def test_no_terminal_and_no_answer_names_the_missing_key(db_url: str) -> None:
     assert snapshot(db_url) == before
 
 
+def _answer_the_rss_wizard(child: Any, home: Path, strategies: Path | None) -> None:
+    """Answer rss-bp's questions in a pseudo-terminal: the first tenant, no iWD, ``home``,
+    ``strategies`` (None: the default), the default capacity rule."""
+    child.expect("Select a tenant")
+    child.send(ENTER)
+    child.expect("iWD integration")
+    child.send("n")
+    child.expect("Installation home")
+    child.send(CLEAR + str(home) + ENTER)
+    child.expect("Destination directory")
+    child.send(ENTER if strategies is None else CLEAR + str(strategies) + ENTER)
+    child.expect("capacity rule")
+    child.send(ENTER)
+
+
 def test_full_wizard_in_a_terminal(db_url: str, tmp_path: Path) -> None:
     """The real console script in a pseudo-terminal, confirm prompt included."""
     import pexpect
@@ -182,16 +198,7 @@ def test_full_wizard_in_a_terminal(db_url: str, tmp_path: Path) -> None:
         timeout=30,
         dimensions=(40, 120),
     )
-    child.expect("Select a tenant")
-    child.send(ENTER)
-    child.expect("iWD integration")
-    child.send("n")
-    child.expect("Installation home")
-    child.send(CLEAR + str(tmp_path / "bp-home") + ENTER)
-    child.expect("Destination directory")
-    child.send(CLEAR + str(tmp_path / "s") + ENTER)
-    child.expect("capacity rule")
-    child.send(ENTER)
+    _answer_the_rss_wizard(child, tmp_path / "bp-home", tmp_path / "s")
     child.expect("Apply this plan")
     child.send("y")
     child.expect("Applied.{0,12} for tenant Environment")
@@ -210,16 +217,7 @@ def test_questions_go_to_the_terminal_when_the_output_is_redirected(
 
     child = in_a_terminal("$GSETUP install rss-bp > install.log", db_url, tmp_path)
     try:
-        child.expect("Select a tenant")
-        child.send(ENTER)
-        child.expect("iWD integration")
-        child.send("n")
-        child.expect("Installation home")
-        child.send(CLEAR + str(tmp_path / "bp-home") + ENTER)
-        child.expect("Destination directory")
-        child.send(ENTER)
-        child.expect("capacity rule")
-        child.send(ENTER)
+        _answer_the_rss_wizard(child, tmp_path / "bp-home", None)
         child.expect("to create")  # the plan to confirm, on the terminal too
         child.expect("Apply this plan")
         child.send("y")
