@@ -155,9 +155,17 @@ def test_install_twice_plans_nothing_the_second_time(db_url: str, dms: Path) -> 
     assert "0 to create, 0 to update, 0 to delete" in applied.stdout
 
 
-def test_two_channels_share_the_files_until_the_last_is_removed(db_url: str, dms: Path) -> None:
+def test_two_channels_share_the_files_until_the_last_is_removed(
+    db_url: str, dms: Path, tmp_path: Path
+) -> None:
     assert _install("facebook").exit_code == 0
-    acme = _install("facebook", "--channel", "acme", "--set", "gsa_channel_name=ACME Page 2")
+    # --channel wins over the answers file's channel, as any flag over the file
+    answers = tmp_path / "other-channel.yaml"
+    answers.write_text((EXAMPLES / "driver-facebook.yaml").read_text() + "channel: other\n")
+    acme = run_cli(
+        "driver", "install", "facebook", "--answers", str(answers), "--yes",
+        "--channel", "acme", "--set", "gsa_channel_name=ACME Page 2",
+    )  # fmt: skip
     assert acme.exit_code == 0, acme.stderr
     options = _options(db_url)
     assert options[("channel-facebook-acme", "gsa-channel-name")][1] == "ACME Page 2"

@@ -125,12 +125,13 @@ def answer_sources(request: DriverRequest) -> list[AnswerSource]:
 def _split(
     sources: Sequence[AnswerSource], request: DriverRequest, keep: Sequence[str] | None = None
 ) -> tuple[list[AnswerSource], _Extras]:
-    """Take the login answers, ``channel`` and the options out of the sources.
+    """Take the login answers, ``channel`` and the options out of the sources (``--channel``
+    is the first of them, :func:`answer_sources`: it wins as any earlier source does).
 
     ``keep`` (upgrade) also drops any other key of an answers file (an install's may be
     reused), and refuses one given with ``--set``, which would be dropped without a word.
     """
-    extras = _Extras(channel=request.channel)
+    extras = _Extras()
     asked = [q.key for q in driver_questions(parse_driver(request.driver), None)]
     cleaned = []
     for source in reversed(sources):  # lowest precedence first, so later ones win
@@ -151,7 +152,7 @@ def _split(
                 extras.where = f"{source.name}: options"
             elif key == "channel":
                 if value is not None:  # "channel:" left empty: the first channel
-                    extras.channel = request.channel or str(value)
+                    extras.channel = str(value)
             elif keep is None and key not in asked and key not in _LOGIN_KEYS:
                 known = [*asked, "channel", "options", f"{OPTION_PREFIX}<key>", *_LOGIN_KEYS]
                 raise BadInputError(
