@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import stat
@@ -15,6 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from gsetup.configdb.database import HEAD, REVISIONS, open_database
+from gsetup.plan.model import MASK
 from tests.helpers import CliResult, run_behind_a_lock, run_cli, snapshot, sql_rows
 
 if TYPE_CHECKING:
@@ -474,6 +476,122 @@ def test_own_credentials_stored_plain_before_are_flagged_secret_by_the_upgrade(
     )
     _migrate_to(db_url, "0006")  # and back down: nothing to undo, the flags stay
     assert len(sql_rows(db_url, "SELECT 1 FROM cfg_option WHERE object_id = 500 AND secret")) == 5
+
+
+def _history_entry(url: str, tenant_id: int | None, tenant: str, changes: list[object]) -> None:
+    """An install_history row as an older gsetup wrote it."""
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO install_history (tenant_id, tenant_name, operation, account, at, "
+                "answers, summary, changes) VALUES (:tid, :tenant, 'options set', 'root', "
+                "CURRENT_TIMESTAMP, '{}', '{}', :changes)"
+            ),
+            {"tid": tenant_id, "tenant": tenant, "changes": json.dumps(changes)},
+        )
+    engine.dispose()
+
+
+def _history_changes(url: str) -> list[object]:
+    rows = sql_rows(url, "SELECT changes FROM install_history ORDER BY id")
+    return [json.loads(c) if isinstance(c, str) else c for (c,) in rows]
+
+
+def test_secrets_older_gsetups_wrote_in_clear_into_the_history_are_masked_by_the_upgrade(
+    db_url: str,
+) -> None:
+    """The history of a gsetup before 0007 holds its own credentials, and options secret today
+    (flagged since, a driver's secret key, masked in a later entry), in clear: in the compact
+    rows and in the dicts of schema 0001. The upgrade masks those values, nothing else."""
+    _migrate_to(db_url, "0007")
+    _sql(
+        db_url,
+        "INSERT INTO cfg_object (id, tenant_id, kind, path, name) "
+        "VALUES (500, 1, 'skill', 'Skills/s', 's')",
+    )
+    _sql(db_url, "INSERT INTO skill (id, description) VALUES (500, '')")
+    _sql(
+        db_url,
+        "INSERT INTO cfg_option (object_id, section, key, value, secret) "
+        "VALUES (500, 'user', 'api-secret', 'now', true)",
+    )
+    schema_0001 = [  # option changes as dicts, before 0002 stored them as rows
+        {
+            "action": "create",
+            "target": "option",
+            "kind": "skill",
+            "path": "Environment/Skills/s [gsetup-runtime] intake-token",
+            "section": "gsetup-runtime",
+            "key": "intake-token",
+            "after": "clear-in",
+        },
+        {
+            "action": "update",
+            "target": "option",
+            "kind": "skill",
+            "path": "Environment/Skills/s [user] api-secret",
+            "section": "user",
+            "key": "api-secret",
+            "before": "clear-api-1",
+            "after": "clear-api-2",
+        },
+        {
+            "action": "create",
+            "target": "option",
+            "kind": "skill",
+            "path": "Environment/Skills/s [user] colour",
+            "section": "user",
+            "key": "colour",
+            "after": "blue",
+        },
+        {
+            "action": "create",
+            "target": "object",
+            "kind": "skill",
+            "path": "Environment/Skills/s",
+            "after": {"description": "password"},
+        },
+    ]
+    rows = [
+        ["update", "skill", "Skills/s", "gsetup-runtime", "outbound-token", "clear-o1", "clear-o2"],
+        ["create", "skill", "Skills/s", "gsetup-dms", "control-token", None, "clear-ctl"],
+        ["create", "skill", "Skills/d", "gsetup-runtime", "password-hash", None, "clear-hash"],
+        ["create", "skill", "Skills/s", "channel-x", "password", None, "clear-pw"],  # a driver's
+        ["create", "skill", "Skills/s", "user", "api-secret", None, "clear-api-0"],
+        ["create", "skill", "Skills/gone", "user", "pin", None, "clear-pin"],
+        ["create", "skill", "Skills/s", "gsetup-runtime", "intake-url", None, "http://x/"],
+        ["create", "skill", "Skills/s", "user", "colour", None, "blue"],
+        ["create", "skill", "Skills/s", "user", "pin", None, "plain-pin"],  # another object's
+    ]
+    gone = [["delete", "skill", "Skills/gone", "user", "pin", MASK, None]]  # secret when deleted
+    other_tenant = [["create", "skill", "Skills/s", "user", "api-secret", None, "plain-other"]]
+    _history_entry(db_url, 1, "Environment", schema_0001)
+    _history_entry(db_url, 1, "Environment", rows)
+    _history_entry(db_url, 1, "Environment", gone)
+    _history_entry(db_url, None, "Deleted", other_tenant)
+    assert run_cli("db", "upgrade", "--json").json()["revision"] == HEAD
+
+    masked = [{**schema_0001[0], "after": MASK}, {**schema_0001[1], "before": MASK, "after": MASK}]
+    expected = [
+        [*masked, *schema_0001[2:]],
+        [
+            [*rows[0][:5], MASK, MASK],
+            *([*row[:6], MASK] for row in rows[1:6]),
+            *rows[6:],
+        ],
+        gone,
+        other_tenant,
+    ]
+    assert _history_changes(db_url) == expected
+    shown = run_cli("history", "--changes", "--json")
+    assert shown.exit_code == 0, shown.stderr
+    assert "clear-" not in shown.stdout
+    # Run again (down, which keeps the masks, and up): nothing more changes.
+    _migrate_to(db_url, "0007")
+    assert _history_changes(db_url) == expected
+    assert run_cli("db", "upgrade", "--json").json()["revision"] == HEAD
+    assert _history_changes(db_url) == expected
 
 
 def _init_behind(url: str, held: Connection, admin: str) -> CliResult:

@@ -4,6 +4,7 @@ trips, single options on applications and annexes, and secrets that are never pr
 from __future__ import annotations
 
 import io
+import json
 import re
 import shlex
 import stat
@@ -826,3 +827,47 @@ def test_a_runtime_url_option_with_a_password_is_refused_unechoed(
         assert "is not a URL gsetup can send to" in refused.stderr
     assert snapshot(db_url) == before
     _ok("options", "set", "--app", "DMS_1", "gsetup-runtime/intake-url", "http://h:1/interactions")
+
+
+def test_new_history_entries_hold_no_secret_in_clear(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every command that writes a credential or a secret option records it masked, made,
+    replaced or deleted: ``history --changes --json`` shows the change, never the value."""
+    _app("DMS_1")
+    url = ("--url", "http://127.0.0.1:8470")
+    made = run_cli("route", "token", "create", "--app", "DMS_1", *url, "--json").json()["token"]
+    rotated = run_cli("route", "token", "create", "--app", "DMS_1", "--rotate", "--json")
+    _ok("dms", "token", "create", "--app", "DMS_1")
+    control = app_options(db_url, "DMS_1")[("gsetup-dms", "control-token")][0]
+    monkeypatch.setenv("AGENT_PW_FOR_TEST", "agent-pw-in-clear")
+    _ok("agent", "add", "bob", "--password-from", "env:AGENT_PW_FOR_TEST")
+    digest = options_of(db_url, "Persons/bob")[("gsetup-runtime", "password-hash")][0]
+    for value in ("pw-in-clear-1", "pw-in-clear-2"):  # a driver's secret key, set plain
+        monkeypatch.setenv("PW_FOR_TEST", value)
+        _ok("options", "set", "--app", "DMS_1", "channel-x/password", "--value-env", "PW_FOR_TEST")
+    _ok("options", "unset", "--app", "DMS_1", "channel-x/password", "--yes")
+    _ok("route", "token", "revoke", "--app", "DMS_1", "--yes")
+    _ok("dms", "token", "revoke", "--app", "DMS_1", "--yes")
+
+    shown = _ok("history", "--changes", "--json")
+    clear = (made, rotated.json()["token"], control, digest, "agent-pw-in-clear", "pw-in-clear")
+    assert [value for value in clear if value in shown] == []
+    changes = [c for entry in json.loads(shown) for c in entry["changes"] if "key" in c]
+    secret_keys = {"intake-token", "control-token", "password-hash", "password"}
+    recorded = sorted(
+        (c["key"], c["action"], c.get("before"), c.get("after"))
+        for c in changes
+        if c["key"] in secret_keys
+    )
+    assert recorded == [
+        ("control-token", "create", None, MASK),
+        ("control-token", "delete", MASK, None),
+        ("intake-token", "create", None, MASK),
+        ("intake-token", "delete", MASK, None),
+        ("intake-token", "update", MASK, MASK),
+        ("password", "create", None, MASK),
+        ("password", "delete", MASK, None),
+        ("password", "update", MASK, MASK),
+        ("password-hash", "create", None, MASK),
+    ]

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 ENV_DB = "GSETUP_DB"
 # The migration heads this gsetup knows, oldest first; tests check them against alembic.
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
 HEAD = REVISIONS[-1]
 LOCK_TIMEOUT_ENV = "GSETUP_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT = 120.0
