@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from gsetup.process.config import runs_gsetup
 from gsetup.process.pids import read_pid_file, start_time
 from tests.dms_pair import driver_package, hub_secrets, install_twitter
 from tests.helpers import free_port, run_cli, snapshot, store_unchecked, write_tree
@@ -382,3 +384,81 @@ def test_health_probes_and_runtime_requests_share_one_tls_context(
         with pytest.raises(RuntimeUnreachableError):
             call(f"http://127.0.0.1:{port}", "GET", "/status", token=None, timeout=1)
     assert len(made) == 1
+
+
+# An application that is not gsetup: it writes its environment to argv[1] as JSON, then runs
+# a while (a local application) or ends (a command adapter's start line, with "once").
+ENV_DUMPER = """\
+import json, os, sys, time
+with open(sys.argv[1] + ".part", "w") as out:
+    json.dump(dict(os.environ), out)
+os.replace(sys.argv[1] + ".part", sys.argv[1])
+if sys.argv[2:] != ["once"]:
+    time.sleep(60)
+"""
+
+
+def _dumped(path: Path) -> dict[str, str]:
+    deadline = time.monotonic() + 30
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} was not written"
+        time.sleep(0.05)
+    environment = json.loads(path.read_text())
+    assert isinstance(environment, dict)
+    return environment
+
+
+def test_only_gsetup_itself_is_given_the_configuration_database(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GSETUP_DB holds the database's password: an application that is not gsetup gets it
+    neither from gsetup nor from gsetup's own environment; the DMS stand-in gets it."""
+    dumper = tmp_path / "dump_env.py"
+    dumper.write_text(ENV_DUMPER)
+    working = tmp_path / "chat"
+    working.mkdir()
+    ok("app", "create", "Chat", "--type", "ChatServer", "--working-dir", str(working))
+    ok("app", "update", "Chat", "--start-cmd", f"{sys.executable} {dumper} {working / 'env'}")
+    service = tmp_path / "svc"
+    service.mkdir()
+    ok("app", "create", "Svc", "--type", "InteractionServer", "--working-dir", str(service))
+    once = f"{sys.executable} {dumper} {service / 'env'} once"
+    _set("Svc", adapter="command", start=once, stop="true", status="true")
+    gsetup_variables = {"GSETUP_DB", "GSETUP_USER", "GSETUP_PASSWORD"}
+    try:
+        ok("app", "start", "Chat")
+        ok("app", "start", "Svc")
+        for environment in (_dumped(working / "env"), _dumped(service / "env")):
+            assert environment["PATH"] == os.environ["PATH"]  # the rest is inherited
+            assert gsetup_variables & set(environment) == set()
+            assert all(db_url not in value for value in environment.values())
+    finally:
+        ok("app", "stop", "Chat")
+
+    # The stand-in, started by a gsetup given --db (none in its environment), reads the same
+    # database: it could not find its application otherwise.
+    _dms("DMS_1", tmp_path / "dms")
+    monkeypatch.delenv("GSETUP_DB")
+    try:
+        assert run_cli("--db", db_url, "app", "start", "DMS_1", "--wait").exit_code == 0
+        pid = read_pid_file(tmp_path / "dms" / "gsetup-app.pid")
+        assert pid is not None
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        assert f"GSETUP_DB={db_url}".encode() in environ
+    finally:
+        assert run_cli("--db", db_url, "app", "stop", "DMS_1").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("line", "is_gsetup"),
+    [
+        ("gsetup dms run --app DMS_1", True),
+        ("/opt/venv/bin/gsetup dms run --app DMS_1", True),
+        ("/usr/bin/python3.11 -m gsetup dms run --app DMS_1", True),
+        ("python3 -m gsetupx run", False),
+        ("sh -c 'gsetup dms run --app DMS_1'", False),  # a shell: what it runs is not known
+        ("/opt/genesys/ChatServer/chat_server -app Chat", False),
+    ],
+)
+def test_which_start_commands_run_gsetup(line: str, is_gsetup: bool) -> None:
+    assert runs_gsetup(shlex.split(line)) is is_gsetup

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from gsetup.configdb.database import ENV_DB
 from gsetup.context import Context
 from gsetup.errors import NotFoundError
 from gsetup.fileio import quote_prefix
@@ -28,8 +29,8 @@ def process_of(ctx: Context, tenant: str, name: str) -> ProcessConfig:
             raise NotFoundError(f"no application {quote_prefix(name)} in tenant {tenant!r}")
         stored = deployment.options(conn, tid, app.path, sections=[SECTION])
     options = {key: option.value for (_section, key), option in stored.items()}
-    # What the application runs may be gsetup itself (the DMS stand-in): same database.
-    env = {"GSETUP_DB": ctx.db.url.render_as_string(hide_password=False)}
+    # For gsetup itself (the DMS stand-in) only: the same database, password and all.
+    env = {ENV_DB: ctx.db.url.render_as_string(hide_password=False)}
     return process_config(name, asdict(app), options, env)
 
 

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 
 from gsetup.errors import BadInputError
-from gsetup.process.config import SECTION, ProcessConfig
+from gsetup.process.config import SECTION, ProcessConfig, environment
 
 
 class CommandAdapter:
@@ -64,7 +64,7 @@ class CommandAdapter:
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
-                    env={**os.environ, **self.config.env},
+                    env=environment(self.config, argv),
                 )
             except OSError as exc:
                 raise BadInputError(f"{where} cannot run: {exc.strerror}: {argv[0]}") from exc

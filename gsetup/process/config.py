@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from gsetup.configdb.database import ENV_DB
+from gsetup.context import ENV_PASSWORD, ENV_USER
 from gsetup.errors import BadInputError
 from gsetup.fileio import quote_prefix
 from gsetup.numbers import decimal_number
@@ -15,6 +18,8 @@ SECTION = "gsetup-process"
 KEYS = ("adapter", "start", "stop", "status", "timeout")
 ADAPTERS = ("local", "command")
 DEFAULT_TIMEOUT = 30.0
+# How gsetup reaches its configuration database: GSETUP_DB's URL may hold the password.
+DATABASE_VARIABLES = (ENV_DB, ENV_USER, ENV_PASSWORD)
 
 Adapter = Literal["local", "command"]
 
@@ -25,7 +30,8 @@ class ProcessConfig:
 
     ``start_cmd`` is the application's own command line (local adapter); ``start``, ``stop``
     and ``status`` are the command adapter's lines; ``timeout`` bounds each command and the
-    grace between SIGTERM and SIGKILL. ``env`` is added to the environment of what is run.
+    grace between SIGTERM and SIGKILL. ``env`` is added to the environment of a command line
+    that runs gsetup itself (:func:`environment`).
     """
 
     app: str
@@ -73,6 +79,26 @@ def process_config(
     )
     _check_commands(config, where)
     return config
+
+
+def environment(config: ProcessConfig, argv: Sequence[str]) -> dict[str, str]:
+    """The environment ``argv`` runs with. gsetup itself (the DMS stand-in) gets gsetup's, and
+    ``config.env``: it reads the same database. Any other program gets gsetup's without the
+    database variables, whose password it has no use for."""
+    if runs_gsetup(argv):
+        return {**os.environ, **config.env}
+    return {name: value for name, value in os.environ.items() if name not in DATABASE_VARIABLES}
+
+
+def runs_gsetup(argv: Sequence[str]) -> bool:
+    """Whether the command line ``argv`` runs gsetup: ``[DIR/]gsetup ...`` or
+    ``[DIR/]python[VERSION] -m gsetup ...`` (not through a shell or another program)."""
+    if not argv:
+        return False
+    program = Path(argv[0]).name
+    if program == "gsetup":
+        return True
+    return program.startswith("python") and list(argv[1:3]) == ["-m", "gsetup"]
 
 
 def checked_options(

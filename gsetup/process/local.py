@@ -16,7 +16,7 @@ import time
 
 from gsetup.errors import BadInputError, GsetupError
 from gsetup.interrupts import deferred_interrupt
-from gsetup.process.config import ProcessConfig
+from gsetup.process.config import ProcessConfig, environment
 from gsetup.process.pids import read_pid_file, start_time
 
 PID_FILE = "gsetup-app.pid"
@@ -58,7 +58,7 @@ class LocalAdapter:
                 [*launcher, *where, "--", *argv],
                 capture_output=True,
                 text=True,
-                env={**os.environ, **self.config.env},
+                env=environment(self.config, argv),
                 timeout=self.config.timeout,
                 check=False,
                 start_new_session=True,
