@@ -97,17 +97,22 @@ def same_content(path: Path, data: str | bytes) -> bool:
         return False
 
 
-def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None) -> bool:
+def write_atomic(
+    path: Path, data: str | bytes, *, mode: int | None = None, refuse_terminal: str = ""
+) -> bool:
     """Replace ``path`` with ``data`` all at once; returns False when it already held ``data``.
 
     The file keeps its permission bits when it exists (``mode`` otherwise, default 0644). An
-    existing FIFO or device is written into, not replaced.
+    existing FIFO or device is written into, not replaced; a terminal is refused (exit 2,
+    nothing written) when ``refuse_terminal`` gives why.
     """
     if same_content(path, data):
         return False
     if path.exists() and not path.is_file() and not path.is_dir():
         # A FIFO or a device (--output /dev/stdout): renaming over it would replace it.
         with path.open("wb") as stream:
+            if refuse_terminal and stream.isatty():
+                raise BadInputError(f"{path} is a terminal: {refuse_terminal}")
             stream.write(data.encode("utf-8") if isinstance(data, str) else data)
         return True
     if mode is None:

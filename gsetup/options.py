@@ -115,15 +115,19 @@ def format_options(sections: Mapping[str, Mapping[str, str]]) -> str:
     return "\n".join(blocks)
 
 
-def write_options(path: Path, sections: Mapping[str, Mapping[str, str]]) -> None:
-    """Write an option file (UTF-8, no byte-order mark, mode 0600), replaced atomically."""
+def write_options(
+    path: Path, sections: Mapping[str, Mapping[str, str]], *, refuse_terminal: str = ""
+) -> None:
+    """Write an option file (UTF-8, no byte-order mark, mode 0600), replaced atomically; a
+    terminal is refused when ``refuse_terminal`` gives why."""
     text = format_options(sections)
     if path.is_dir():
         raise BadInputError(f"{path} is a directory; give the option file's name")
     if not path.parent.is_dir():  # an export makes no directories
         raise BadInputError(f"{path}: cannot write the option file: {_no_directory(path)}")
     try:
-        fileio.write_atomic(path, text, mode=0o600)  # it may hold secrets
+        # 0600: it may hold secrets
+        fileio.write_atomic(path, text, mode=0o600, refuse_terminal=refuse_terminal)
     except OSError as exc:
         raise BadInputError(f"{path}: cannot write the option file: {exc.strerror}") from None
 

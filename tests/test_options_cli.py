@@ -14,7 +14,7 @@ import pytest
 
 from gsetup.errors import EXIT_BAD_INPUT, EXIT_CHANGES_PENDING, EXIT_OK
 from gsetup.plan.model import MASK
-from tests.helpers import run_cli, snapshot, sql_rows
+from tests.helpers import in_a_terminal, run_cli, snapshot, sql_rows
 
 REPO_ROOT = Path(__file__).parent.parent
 Rows = dict[tuple[str, str], tuple[str, bool]]
@@ -871,3 +871,47 @@ def test_new_history_entries_hold_no_secret_in_clear(
         ("password", "update", MASK, MASK),
         ("password-hash", "create", None, MASK),
     ]
+
+
+def test_export_with_secrets_to_a_terminal_is_refused_and_through_a_pipe_written(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--include-secrets goes to a file, never to a terminal: an --output that opens one
+    (/dev/stdout on a terminal, /dev/tty) is refused; a pipe (to gpg, say) is written to."""
+    import subprocess
+    import sys
+
+    import pexpect
+
+    secret = "Tty9-secret-value"
+    monkeypatch.setenv("HUB_KEY_FOR_TEST", secret)
+    _app("DMS_1")
+    _ok(
+        "options", "set", "--app", "DMS_1", "hub/key", "--secret", "--value-env", "HUB_KEY_FOR_TEST"
+    )
+    export = "$GSETUP options export --app DMS_1 --include-secrets --output"
+    shell = f'{export} /dev/stdout; echo "exit $?"; {export} /dev/tty; echo "exit $?"'
+    child = in_a_terminal(shell, db_url, tmp_path)
+    child.expect(pexpect.EOF)
+    why = "--include-secrets writes secret values in clear, so only to a file or a pipe"
+    assert child.before.splitlines() == [
+        f"gsetup: error: /dev/stdout is a terminal: {why}",
+        "exit 2",
+        f"gsetup: error: /dev/tty is a terminal: {why}",
+        "exit 2",
+    ]
+    piped = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gsetup",
+            *shlex.split(export.removeprefix("$GSETUP ")),
+            "/dev/stdout",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (piped.returncode, piped.stderr) == (0, "")
+    assert piped.stdout == f"[hub]\nkey={secret}\n"

@@ -90,7 +90,7 @@ def export(
     include_secrets: bool = typer.Option(
         False,
         "--include-secrets",
-        help="Write secret values in clear (only with --output); default: masked.",
+        help="Write secret values in clear (only with --output, not a terminal); default: masked.",
     ),
 ) -> None:
     """Write an application's options as an option file (secrets masked).

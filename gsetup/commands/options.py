@@ -297,7 +297,9 @@ def export_options(
         shown = MASK if secret and not include_secrets else value
         sections.setdefault(section, {})[key] = shown
     if output is not None:
-        write_options(output, sections)  # a private temporary file renamed: mode 0600
+        # A private temporary file renamed (mode 0600), or a pipe: a terminal keeps secrets.
+        refused = "--include-secrets writes secret values in clear, so only to a file or a pipe"
+        write_options(output, sections, refuse_terminal=refused if include_secrets else "")
     return format_options(sections)
 
 
