@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 from pathlib import Path
 
@@ -18,13 +19,17 @@ def _documented() -> set[int]:
     return {int(code) for code in re.findall(r"^\| (\d+) \|", table, flags=re.MULTILINE)}
 
 
-def _at_the_question(key: str) -> int:
-    """``app delete`` in a pseudo-terminal, answering ``key`` at "Apply this plan?"."""
+def _at_the_question(key: str | signal.Signals) -> int:
+    """``app delete`` in a pseudo-terminal, answering ``key`` at "Apply this plan?" (a
+    signal: sent to it there)."""
     import pexpect
 
     child = pexpect.spawn(GSETUP, ["app", "delete", "IXN"], encoding="utf-8", timeout=300)
     child.expect("Apply this plan")
-    child.send(key)
+    if isinstance(key, signal.Signals):
+        child.kill(key)
+    else:
+        child.send(key)
     child.expect(pexpect.EOF)
     child.close()
     assert isinstance(child.exitstatus, int)
@@ -53,6 +58,7 @@ def test_every_documented_exit_code() -> None:
     seen[pending.returncode] = "changes pending"
     seen[_at_the_question("n")] = "answered no"
     seen[_at_the_question("\x03")] = "Ctrl-C at the question"
-    assert set(seen) == _documented() == {0, 1, 2, 3, 4, 130}, seen
-    assert "IXN" in gsetup("app", "list").stdout  # neither the no nor Ctrl-C deleted it
+    seen[_at_the_question(signal.SIGHUP)] = "the terminal closed at the question"
+    assert set(seen) == _documented() == {0, 1, 2, 3, 4, 129, 130}, seen
+    assert "IXN" in gsetup("app", "list").stdout  # neither the no, Ctrl-C nor SIGHUP deleted it
     assert os.environ.get("GSETUP_DB") is None  # the embedded database of the test's home

@@ -260,3 +260,58 @@ def test_no_terminal_to_show_a_question_on_is_refused(db_url: str, tmp_path: Pat
     assert err.startswith("gsetup: error: no answer for 'tenant'") and err.count("\n") == 1
     assert (tmp_path / "out.log").read_text() == ""
     assert snapshot(db_url) == before
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["sighup", "terminal closed"])
+def test_sighup_at_a_question_stops_as_ctrl_c_does(
+    db_url: str, tmp_path: Path, closed: bool
+) -> None:
+    """The terminal closed (SIGHUP) at a question ended gsetup without a word and without the
+    answers given; as Ctrl-C: they are saved, nothing is written, one line, exit 129. Closed
+    for good, the line cannot be written: that failure does not change the exit status."""
+    import signal
+    import time
+
+    import pexpect
+
+    saved = tmp_path / "partial.yaml"
+    before = snapshot(db_url)
+    child = in_a_terminal(f"exec $GSETUP install rss-bp --save-answers {saved}", db_url, tmp_path)
+    try:
+        child.expect("Select a tenant")
+        child.send(ENTER)
+        child.expect("iWD integration")
+        if closed:  # the kernel sends SIGHUP as the pseudo-terminal's master side closes
+            child.ptyproc.fileobj.close()
+            deadline = time.monotonic() + 30
+            while child.isalive() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        else:
+            child.kill(signal.SIGHUP)
+            child.expect(pexpect.EOF)
+            assert child.before.endswith("\r\ninterrupted: the terminal was closed (SIGHUP)\r\n")
+    finally:
+        child.close(force=True)
+    assert (child.exitstatus, child.signalstatus) == (129, None)
+    assert saved.read_text().endswith("tenant: Environment\n")
+    assert snapshot(db_url) == before
+
+
+def test_sighup_at_a_password_prompt_stops_as_ctrl_c_does(db_url: str, tmp_path: Path) -> None:
+    """A closed terminal at a password prompt ended gsetup without a word; as Ctrl-C there:
+    one line, exit 129, nothing written."""
+    import signal
+
+    import pexpect
+
+    before = snapshot(db_url)
+    child = in_a_terminal("exec $GSETUP agent add carol", db_url, tmp_path)
+    try:
+        child.expect("Agent password: ")
+        child.kill(signal.SIGHUP)
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert (child.exitstatus, child.signalstatus) == (129, None)
+    assert child.before == "\r\ninterrupted: the terminal was closed (SIGHUP)\r\n"
+    assert snapshot(db_url) == before

@@ -124,9 +124,13 @@ def ask_new_secret(
 
 
 def _typed(prompt: str) -> str:
-    """Typed without echo; end of input (Ctrl-D) stops as Ctrl-C does."""
+    """Typed without echo; end of input (Ctrl-D) stops as Ctrl-C does, and so does a closed
+    terminal (SIGHUP, exit 129)."""
+    from gsetup.interrupts import hang_up_stops
+
     try:
-        return getpass.getpass(prompt)
+        with hang_up_stops():
+            return getpass.getpass(prompt)
     except EOFError:
         raise KeyboardInterrupt from None
 

@@ -195,6 +195,7 @@ def upgrade(
     The plans are shown and confirmed first (refused without a terminal unless --yes).
     """
     from gsetup.cli.progress import StepProgress
+    from gsetup.interrupts import STOPS
     from gsetup.wizards.bp import login
     from gsetup.wizards.collect import Prompter
     from gsetup.wizards.driver import (
@@ -218,7 +219,7 @@ def upgrade(
     try:
         with StepProgress() as progress:
             report = run_driver_upgrade(context, request, sources, prompter, mode, progress)
-    except KeyboardInterrupt:
+    except STOPS:
         if not (dry_run or detailed):
             go_on = (
                 "finish undoing the upgrade"

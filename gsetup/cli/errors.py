@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -12,10 +13,12 @@ from typing import TYPE_CHECKING
 from gsetup.errors import (
     EXIT_BAD_INPUT,
     EXIT_FAILURE,
+    EXIT_HUNG_UP,
     EXIT_INTERRUPTED,
     CancelledError,
     GsetupError,
 )
+from gsetup.interrupts import HungUp
 
 if TYPE_CHECKING:
     import typer
@@ -61,6 +64,11 @@ def guarded(command: Callable[[], int], debug: bool) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except HungUp:
+        # The terminal may be gone for good: the line is written if it can still be.
+        with contextlib.suppress(OSError):
+            print("\ninterrupted: the terminal was closed (SIGHUP)", file=sys.stderr)
+        return EXIT_HUNG_UP
     except BrokenPipeError:
         # The output's reader went away (`| head`): stop quietly, as typer does for the
         # commands it runs; stdout goes to /dev/null so the flush at exit cannot fail again.

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from gsetup.configdb.tenants import DEFAULT_TENANT, check_name
 from gsetup.errors import BadInputError, NeedsAnswerError, NotFoundError
+from gsetup.interrupts import STOPS
 from gsetup.packages.attributes import CAPACITY_RULE
 from gsetup.wizards.answers import (
     AnswerSource,
@@ -268,7 +269,7 @@ def run_install(
             lambda r: [r.plan],
             risky=Plan.deletes,
         )
-    except KeyboardInterrupt:  # at the confirmation: every answer was given, keep them
+    except STOPS:  # at the confirmation: every answer was given, keep them
         keep_partial(decided)
         raise
     keep_partial(decided)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TextIO, TypeVar
 
 from gsetup.errors import BadInputError, NeedsAnswerError
+from gsetup.interrupts import STOPS, hang_up_stops
 from gsetup.wizards.answers import (
     AnswerSource,
     check_keys,
@@ -95,7 +96,8 @@ def answer(asked: Any) -> Any:
     """The answer to a questionary question; end of input (Ctrl-D) stops as Ctrl-C does, so
     ``--save-answers`` keeps what was given and the one line is ``interrupted``."""
     try:
-        return asked.unsafe_ask()
+        with hang_up_stops():  # the terminal closed: stop as Ctrl-C does, answers kept
+            return asked.unsafe_ask()
     except EOFError:
         raise KeyboardInterrupt from None
 
@@ -129,7 +131,7 @@ def collect(
             )
             if origins is not None:
                 origins[question.key] = origin
-    except KeyboardInterrupt:
+    except STOPS:
         if on_interrupt is not None:
             on_interrupt(answers)
         raise

@@ -25,6 +25,7 @@ from gsetup.drivers.specs import (
 from gsetup.drivers.terms import SOCIAL_ENGAGEMENT_TERMS as TERMS
 from gsetup.errors import BadInputError
 from gsetup.fileio import quote_prefix
+from gsetup.interrupts import STOPS
 from gsetup.options import check_text
 from gsetup.wizards.answers import (
     SET_SOURCE,
@@ -300,7 +301,7 @@ def run_driver_install(
             lambda r: [r.plan],
             risky=lambda plan: plan.replaces(),
         )
-    except KeyboardInterrupt:  # at the confirmation: every answer was given, keep them
+    except STOPS:  # at the confirmation: every answer was given, keep them
         save()
         raise
     result.next_steps.append(
