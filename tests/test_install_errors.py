@@ -333,3 +333,39 @@ def test_a_strategy_dir_holding_the_configuration_database_is_refused(
             f"database {database}; give a directory of its own\n"
         )
     assert snapshot(url) == before and sorted(database.parent.parent.rglob("*")) == listing
+
+
+@pytest.mark.parametrize(
+    ("package", "base", "key", "value"),
+    [
+        ("facebook-bp-iwd", "facebook-bp", "capacity_rule", "Default_Social_Media_Capacity_rule"),
+        ("twitter-bp-iwd", "twitter-bp", "iwd_custom_properties", "false"),
+    ],
+)
+def test_an_add_on_refuses_the_answers_it_does_not_ask(
+    db_url: str, files: Path, package: str, base: str, key: str, value: str
+) -> None:
+    """An add-on asks neither the capacity rule (its base package's applies) nor the iWD
+    checkbox (it always adds the properties): an answer to either was taken and ignored."""
+    assert run_cli("install", base, "--tenant", "Environment", "--yes").exit_code == 0
+    (files / "add-on.yaml").write_text(f"tenant: Environment\n{key}: {value}\n")
+    before = snapshot(db_url)
+    for given, where in (
+        (("--answers", "add-on.yaml"), "add-on.yaml"),
+        (("--tenant", "Environment", "--set", f"{key}={value}"), "--set"),
+    ):
+        result = run_cli("install", package, *given, "--yes")
+        assert (result.exit_code, result.stderr) == (
+            2,
+            f"gsetup: error: {where}: unknown key '{key}'; known keys: tenant, install_home, "
+            "strategy_dir\n",
+        )
+    assert snapshot(db_url) == before
+    checked = run_cli("answers", "check", "add-on.yaml", "--package", package)
+    assert checked.exit_code == 2
+    assert f"add-on.yaml: unknown key '{key}'; known keys: user, password, tenant," in (
+        checked.stderr
+    )
+    assert key not in run_cli("answers", "schema", package).json()["properties"]
+    # Without --package the file may be for any package: a base package asks the key.
+    assert run_cli("answers", "check", "add-on.yaml").exit_code == 0

@@ -19,6 +19,7 @@ from gsetup.interrupts import STOPS
 from gsetup.packages.attributes import CAPACITY_RULE
 from gsetup.wizards.answers import (
     AnswerSource,
+    check_keys,
     check_save_path,
     check_secrets,
     combined,
@@ -87,7 +88,7 @@ def bp_questions(package: Package, ctx: Context | None) -> list[Question]:
     def home(answers: Collected) -> str:
         return str(user_data_path("gsetup") / "installs" / answers["tenant"] / package.name)
 
-    return [
+    questions = [
         Question(
             "tenant",
             "Select a tenant:",
@@ -102,7 +103,6 @@ def bp_questions(package: Package, ctx: Context | None) -> list[Question]:
             "Also create desktop_actionable, desktop_influence and desktop_sentiment (true/false).",
             type="bool",
             default=False,
-            when=lambda _: not package.requires,
         ),
         Question(
             "install_home",
@@ -130,9 +130,14 @@ def bp_questions(package: Package, ctx: Context | None) -> list[Question]:
             type="choice",
             default=CAPACITY_RULE,
             choices=rules if ctx else None,
-            when=lambda _: bool(package.capacity),
         ),
     ]
+    # An add-on always adds the iWD properties and leaves capacity to the package it extends:
+    # it asks neither, so an answer to either is refused as an unknown key, not ignored.
+    unasked = {"iwd_custom_properties"} if package.requires else set()
+    if not package.capacity:
+        unasked.add("capacity_rule")
+    return [q for q in questions if q.key not in unasked]
 
 
 @dataclass
@@ -328,11 +333,18 @@ def check_answers_file(
 
     sources = answer_sources(InstallRequest(package_name or "", path, sets, tenant=tenant))
     packages = catalogue() if package_name is None else [get_package(package_name)]
+    asked = [bp_questions(p, None) for p in packages]
+    # Without --package the file may be for any package: a key one of them asks is known,
+    # and each package checks the answers to its own questions.
+    known = list({q.key: q for questions in (LOGIN_QUESTIONS, *asked) for q in questions}.values())
+    for source in sources:
+        check_keys(source, known)
     checked: dict[str, Any] = {}
-    for package in packages:
-        questions = bp_questions(package, None)
+    for questions in asked:
+        answered = [*LOGIN_QUESTIONS, *questions]
+        keys = [q.key for q in answered]
         for source in reversed(sources):  # lowest precedence first, so later ones win
-            checked.update(check_source([*LOGIN_QUESTIONS, *questions], source))
+            checked.update(check_source(answered, _only(source, *keys)))
         require_answers(questions, combined(sources))
     return checked
 
