@@ -315,3 +315,32 @@ def test_sighup_at_a_password_prompt_stops_as_ctrl_c_does(db_url: str, tmp_path:
     assert (child.exitstatus, child.signalstatus) == (129, None)
     assert child.before == "\r\ninterrupted: the terminal was closed (SIGHUP)\r\n"
     assert snapshot(db_url) == before
+
+
+def test_a_slash_at_a_path_question_reaches_the_directory_check(
+    db_url: str, tmp_path: Path
+) -> None:
+    """ "/" typed at the strategy directory question was refused as an empty value:
+    questionary's path prompt drops a trailing separator. It gets the check's own reason."""
+    import pexpect
+
+    before = snapshot(db_url)
+    child = in_a_terminal("exec $GSETUP install rss-bp", db_url, tmp_path)
+    try:
+        child.expect("Select a tenant")
+        child.send(ENTER)
+        child.expect("iWD integration")
+        child.send("n")
+        child.expect("Installation home")
+        child.send(CLEAR + str(tmp_path / "bp-home") + ENTER)
+        child.expect("Destination directory")
+        child.send(CLEAR + "/" + ENTER)
+        refusal = child.expect(["is the filesystem root; give a directory of its own", "empty"])
+        child.expect("Destination directory")  # asked again
+        child.send("\x03")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert refusal == 0, child.before
+    assert child.exitstatus == 130
+    assert snapshot(db_url) == before

@@ -86,10 +86,25 @@ class Prompter:
         elif question.secret:
             asked = questionary.password(prompt, **io)
         elif question.type == "path":
-            asked = questionary.path(prompt, default=str(default or ""), **io)
+            return _ask_path(prompt, str(default or ""), io)
         else:
             asked = questionary.text(prompt, default=str(default or ""), **io)
         return answer(asked)
+
+
+def _ask_path(prompt: str, default: str, io: dict[str, Any]) -> str:
+    """A path question: the text as typed. questionary's path prompt returns it without its
+    trailing separator, so "/" came back empty; its validator sees the text itself."""
+    import questionary
+
+    typed: list[str] = []
+
+    def seen(text: str) -> bool:
+        typed.append(text)
+        return True
+
+    answer(questionary.path(prompt, default=default, validate=seen, **io))
+    return typed[-1]  # Enter is taken once the text is validated: the last one seen
 
 
 def answer(asked: Any) -> Any:
