@@ -140,7 +140,7 @@ def _no_directory(path: Path) -> str:
             return f"{parent} is not a directory"
         if info is not None:
             break
-    return "No such file or directory"
+    return f"the directory {path.parent} does not exist"  # as --save-answers says it
 
 
 def format_value(section: str, key: str, value: str) -> str:

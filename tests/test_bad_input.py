@@ -502,6 +502,21 @@ CASES: dict[str, tuple[Callable[[Path], tuple[str, ...]], str]] = {
         _install(FACEBOOK, "--save-answers", "fb.yaml/answers.yaml"),
         "--save-answers fb.yaml/answers.yaml: fb.yaml is a file, not a directory\n",
     ),
+    "save answers in a missing directory": (
+        _install(FACEBOOK, "--save-answers", "missing/answers.yaml"),
+        "gsetup: error: --save-answers missing/answers.yaml: the directory missing does not "
+        "exist\n",
+    ),
+    "save a driver's answers in a missing directory": (
+        lambda work: (*_driver_set()(work), "--save-answers", "missing/sub/drv.yaml"),
+        "gsetup: error: --save-answers missing/sub/drv.yaml: the directory missing/sub does not "
+        "exist\n",
+    ),
+    "export options into a missing directory": (
+        _args("options", "export", "--app", "DMS_1", "--output", "missing/sub/dms.cfg"),
+        "gsetup: error: missing/sub/dms.cfg: cannot write the option file: the directory "
+        "missing/sub does not exist\n",
+    ),
     "save answers where nothing can be written": (
         _install(FACEBOOK, "--save-answers", "/proc/answers.yaml"),
         "--save-answers /proc/answers.yaml: not writable",
@@ -596,6 +611,7 @@ def test_bad_input_exits_2_and_writes_nothing(db_url: str, work: Path, case: str
     assert "Traceback" not in result.stderr
     assert len(result.stderr) < 1000 and result.stderr.count("\n") == 1
     assert (snapshot(db_url), _files(work)) == before
+    assert not (work / "missing").exists()  # no directory made either
 
 
 @pytest.mark.parametrize("given", ["+5", "-0", "1_0"])  # a sign was taken: +5 was 5 seconds

@@ -415,7 +415,8 @@ def test_annex_of_any_object(db_url: str) -> None:
         (("get", "a/b"), "give either --app NAME or --annex PATH"),
         (
             ("export", "--app", "DMS_1", "--output", "/nonexistent-dir/x.cfg"),
-            "/nonexistent-dir/x.cfg: cannot write the option file: No such file or directory",
+            "/nonexistent-dir/x.cfg: cannot write the option file: the directory "
+            "/nonexistent-dir does not exist",
         ),
         (
             ("set", "--app", "DMS_1", "channel-twitter/reconnection-timeout", "5"),
