@@ -9,20 +9,20 @@ import typer
 
 from gsetup.cli.common import (
     DEFAULT_TENANT,
-    DETAILED_HELP,
     DMS_APP_HELP,
     DRY_RUN_HELP,
     IF_MISSING_HELP,
     JSON_HELP,
     ROTATE_HELP,
     TENANT_HELP,
-    YES_HELP,
     confirmation,
     finish_plan,
     open_context,
 )
+from gsetup.cli.tokens import revoke_command
 
 if TYPE_CHECKING:
+    from gsetup.commands.app_tokens import TokenKind
     from gsetup.dms.settings import DmsSettings
 
 app = typer.Typer(help="Digital Messaging Server stand-in (tests, labs, upgrade drills).")
@@ -99,27 +99,19 @@ def token_create(
         print(f"{app_name} already has a control token: kept")
 
 
-@token_app.command("revoke")
-def token_revoke(
-    ctx: typer.Context,
-    app_name: str = typer.Option(..., "--app", help=DMS_APP_HELP),
-    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
-    yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
-    dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
-    detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-) -> None:
-    """Revoke a DMS application's control token: its stand-in refuses role changes from now
-    on, and driver upgrade refuses its pair (asks first on a terminal; --yes does not).
-
-    Example: gsetup dms token revoke --app DMS_1 --yes
-    """
-    from gsetup.commands.app_tokens import revoke_token
+def _control() -> TokenKind:
     from gsetup.commands.dms import CONTROL
 
-    context = open_context(ctx)
-    mode = confirmation(dry_run, yes, detailed, as_json)
-    plan = mode.apply_plan(
-        lambda dry: revoke_token(context, tenant, app_name, CONTROL, dry_run=dry)
+    return CONTROL
+
+
+token_app.command("revoke")(
+    revoke_command(
+        _control,
+        """Revoke a DMS application's control token: its stand-in refuses role changes from now
+        on, and driver upgrade refuses its pair (asks first on a terminal; --yes does not).
+
+        Example: gsetup dms token revoke --app DMS_1 --yes
+        """,
     )
-    finish_plan(plan, mode, as_json=as_json)
+)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -24,7 +24,11 @@ from gsetup.cli.common import (
     finish_plan,
     open_context,
 )
+from gsetup.cli.tokens import revoke_command
 from gsetup.fileio import quote_prefix
+
+if TYPE_CHECKING:
+    from gsetup.commands.app_tokens import TokenKind
 
 app = typer.Typer(
     help="The routing runtime of the installed Business Processes.", no_args_is_help=True
@@ -90,27 +94,22 @@ def token_create(
         print(f"intake token of {app_name} (shown once; sent to {made.url}):\n{made.token}")
 
 
-@token_app.command("revoke")
-def token_revoke(
-    ctx: typer.Context,
-    app_name: str = typer.Option(..., "--app", help=DMS_APP_HELP),
-    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
-    yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
-    dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
-    detailed: bool = typer.Option(False, "--detailed-exitcode", help=DETAILED_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-) -> None:
-    """Revoke a DMS application's intake token: the runtime refuses it from now on (asks
-    first on a terminal; --yes does not).
+def _intake() -> TokenKind:
+    from gsetup.commands.route_tokens import INTAKE
 
-    Example: gsetup route token revoke --app DMS_1 --yes
-    """
-    from gsetup.commands.route_tokens import revoke_intake_token
+    return INTAKE
 
-    context = open_context(ctx)
-    mode = confirmation(dry_run, yes, detailed, as_json)
-    plan = mode.apply_plan(lambda dry: revoke_intake_token(context, tenant, app_name, dry_run=dry))
-    finish_plan(plan, mode, as_json=as_json)
+
+token_app.command("revoke")(
+    revoke_command(
+        _intake,
+        """Revoke a DMS application's intake token: the runtime refuses it from now on (asks
+        first on a terminal; --yes does not).
+
+        Example: gsetup route token revoke --app DMS_1 --yes
+        """,
+    )
+)
 
 
 @store_app.command("list")

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gsetup.commands.app_tokens import TokenKind, create_token, dms_application, revoke_token
+from gsetup.commands.app_tokens import TokenKind, create_token, dms_application
 from gsetup.context import Context
 from gsetup.errors import BadInputError, NotFoundError
 from gsetup.fileio import quote_prefix
@@ -122,12 +122,6 @@ def create_intake_token(
         ctx, tenant, app, INTAKE, rotate=rotate, dry_run=dry_run, keep=keep, beside=beside
     )
     return NewIntakeToken(made.plan, made.token, url, made.kept)
-
-
-def revoke_intake_token(ctx: Context, tenant: str, app: str, *, dry_run: bool) -> Plan:
-    """Remove the application's intake token; a running runtime refuses it at once. The
-    intake URL stays."""
-    return revoke_token(ctx, tenant, app, INTAKE, dry_run=dry_run)
 
 
 def stored_token(ctx: Context, tenant: str, app: str) -> str:
