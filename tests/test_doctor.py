@@ -509,3 +509,31 @@ def test_a_channel_reaches_the_business_process_the_intake_routes_it_to(db_url: 
     assert [(f["check"], f["message"].split(":")[0]) for f in report["findings"]] == [
         ("grouping-timeout", "DMS_1 [channel-twitter] grouping-timeout is not set")
     ]
+
+
+def test_the_grouping_timeout_of_a_channel_without_its_driver_is_checked(db_url: str) -> None:
+    """The intake groups a channel's tweets by the grouping-timeout of its section whether or
+    not the section names the driver (driver-classname): doctor checked the driver's channels
+    only, so a Threaded Routing channel without it that groups nothing was healthy. It is
+    found; its fix is `options set` (configure twitter-tr takes the driver's channels)."""
+    install_bp(db_url, "twitter-bp-tr")
+    bare = channel("twitter", "bare", **{"grouping-timeout": "5"})
+    del bare["channel-twitter-bare"]["driver-classname"]
+    endpoints = {"endpoints:1": {"twitter_queue": "Twitter TR Inbound Queue"}}
+    grouping = channel("twitter", **{"grouping-timeout": "60"})
+    add_app(db_url, "DMS_1", "DigitalMessagingServer", {**grouping, **bare, **endpoints})
+    _code, report = doctor()
+    found = [f for f in report["findings"] if f["check"] == "grouping-timeout"]
+    assert found == [
+        {
+            "check": "grouping-timeout",
+            "severity": "error",
+            "message": "DMS_1 [channel-twitter-bare] grouping-timeout is '5', not a whole "
+            "number from 10 to 3600: Threaded Routing groups nothing and works as Twitter BP",
+            "fix": "gsetup options set --app DMS_1 channel-twitter-bare/grouping-timeout SECONDS",
+        }
+    ]
+    fix = shlex.split(found[0]["fix"].replace("SECONDS", "60"))
+    assert run_cli(*fix[1:]).exit_code == 0
+    _code, after = doctor()
+    assert not [f for f in after["findings"] if f["check"] == "grouping-timeout"]

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from gsetup.checks.findings import Finding, command
 from gsetup.checks.routes import by_section, first_endpoint, routed_package
 from gsetup.configure.facebook import DMS, INBOUND
-from gsetup.configure.snapshot import Snapshot, driver_channels
+from gsetup.configure.snapshot import Snapshot, channel_sections, driver_channels
 from gsetup.deployment import ConfiguredApplication, Strategy
 from gsetup.drivers.specs import ACCESS_POINTS
 from gsetup.packages.catalogue import catalogue, get_package
@@ -45,15 +45,19 @@ def twitter_tr_command(
     return command(snap, *words, "--grouping-timeout", timeout)
 
 
-def tr_channels(snap: Snapshot) -> Iterator[tuple[ConfiguredApplication, str]]:
+def tr_channels(
+    snap: Snapshot, *, driverless: bool = False
+) -> Iterator[tuple[ConfiguredApplication, str]]:
     """The Twitter channels that feed Threaded Routing: those whose route leads to its
-    queue, and those whose route leads nowhere known when it is the only Twitter BP."""
+    queue, and those whose route leads nowhere known when it is the only Twitter BP. Only
+    the driver's channels unless ``driverless``: sections without driver-classname too."""
     installed = snap.installed()
     if TWITTER_TR not in installed:
         return
     twitter = [p.name for p in catalogue() if p.family == "twitter" and p.name in installed]
+    sections = channel_sections if driverless else driver_channels
     for dms in snap.apps(DMS):
-        for section in driver_channels(dms, "twitter"):
+        for section in sections(dms, "twitter"):
             package = routed_package(snap, dms, section)
             if package == TWITTER_TR or (package is None and twitter == [TWITTER_TR]):
                 yield dms, section
@@ -91,8 +95,9 @@ def _tr_endpoint_fix(snap: Snapshot, dms: ConfiguredApplication, section: str) -
 
 def grouping_timeout(snap: Snapshot) -> Iterator[Finding]:
     """A Threaded Routing channel has a grouping timeout from 10 to 3600 seconds (guide:
-    missing or invalid, Threaded Routing "works the same as Twitter BP")."""
-    for dms, section in tr_channels(snap):
+    missing or invalid, Threaded Routing "works the same as Twitter BP"). The intake groups
+    by the channel section's option whether or not it names the driver: both are checked."""
+    for dms, section in tr_channels(snap, driverless=True):
         if read_timeout(dms, section) is not None:
             continue
         option = dms.options.get((section, TIMEOUT_OPTION))
@@ -105,8 +110,17 @@ def grouping_timeout(snap: Snapshot) -> Iterator[Finding]:
             "error",
             f"{dms.name} [{section}] {TIMEOUT_OPTION} {now}: Threaded Routing groups "
             "nothing and works as Twitter BP",
-            twitter_tr_command(snap, dms, SECONDS, "--channel", section),
+            _timeout_fix(snap, dms, section),
         )
+
+
+def _timeout_fix(snap: Snapshot, dms: ConfiguredApplication, section: str) -> str:
+    """configure twitter-tr for a channel of the driver; it takes no other, so a section
+    without driver-classname gets the option itself."""
+    if section in driver_channels(dms, "twitter"):
+        return twitter_tr_command(snap, dms, SECONDS, "--channel", section)
+    option = f"{section}/{TIMEOUT_OPTION}"
+    return command(snap, "options", "set", "--app", dms.name, option, SECONDS)
 
 
 def compliance(snap: Snapshot) -> Iterator[Finding]:
