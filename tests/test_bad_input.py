@@ -630,6 +630,22 @@ def test_a_bad_lock_timeout_is_one_error_naming_the_variable(
     assert (snapshot(db_url), _files(work)) == before
 
 
+@pytest.mark.parametrize("given", ["0", "-1", "1_0"])
+def test_a_bad_store_timeout_is_one_error_naming_the_variable(
+    db_url: str, work: Path, monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    """``GSETUP_STORE_TIMEOUT`` is refused before the runtime makes its store's file."""
+    assert run_cli("install", "facebook-bp", "--answers", "fb.yaml", "--yes").exit_code == 0
+    monkeypatch.setenv("GSETUP_STORE_TIMEOUT", given)
+    result = run_cli("route", "run", "--listen", "127.0.0.1:0", "--store", "sqlite:///s.db")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"gsetup: error: GSETUP_STORE_TIMEOUT='{given}': give seconds, above 0 and below "
+        "10000000, as a plain decimal number (e.g. 30 or 2.5)\n"
+    )
+    assert not (work / "s.db").exists()
+
+
 def test_a_dropped_table_is_one_sentence(db_url: str, work: Path) -> None:
     assert run_cli("install", "facebook-bp", "--answers", "fb.yaml", "--yes").exit_code == 0
     engine = create_engine(db_url, poolclass=NullPool)

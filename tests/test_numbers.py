@@ -16,6 +16,8 @@ from gsetup.configdb.database import LOCK_TIMEOUT_ENV, lock_timeout
 from gsetup.errors import BadInputError, DatabaseError
 from gsetup.numbers import decimal_number, whole_number
 from gsetup.process.config import process_config
+from gsetup.runtime.errors import StoreError
+from gsetup.runtime.store import STORE_TIMEOUT_ENV, store_timeout
 from gsetup.runtime.worker import main as worker_main
 from gsetup.wizards.driver_questions import _port
 from tests.runtime_support import ROOT, configure_tenant
@@ -49,6 +51,9 @@ def test_places_that_read_numbers_refuse_others(
     monkeypatch.setenv(LOCK_TIMEOUT_ENV, text)
     with pytest.raises(DatabaseError, match=LOCK_TIMEOUT_ENV):
         lock_timeout()
+    monkeypatch.setenv(STORE_TIMEOUT_ENV, text)
+    with pytest.raises(StoreError, match=STORE_TIMEOUT_ENV):
+        store_timeout()
     with pytest.raises(ValueError, match="is not a port"):
         _port(text)
     for option in ("--batch-size", "--lease"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -661,6 +662,89 @@ def test_route_run_rides_out_its_store_going_down(db_url: str, pg_url: str, tmp_
         assert "event=forget-failed tenant=" in logged and "gsetup: error" not in logged
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sigterm_is_bounded_while_a_lock_holds_the_turn(
+    db_url: str, pg_url: str, tmp_path: Path
+) -> None:
+    """Another session holds a lock every turn needs: the turn's wait ends after
+    GSETUP_STORE_TIMEOUT (here 2 s), is rolled back and retried like any failed turn, and a
+    SIGTERM meanwhile exits 0 within that bound instead of waiting for the lock for ever.
+    Nothing is half-written: the interaction is as it was, the worker row and record gone."""
+    import subprocess
+
+    import psycopg
+
+    configure_tenant(db_url, tmp_path, agents={})
+    env = {"GSETUP_STORE_TIMEOUT": "2"}
+    with route_run(env, "--store", pg_url, "--log-level", "info", cwd=tmp_path) as runtime:
+        made = run_cli("route", "token", "create", "--app", DMS, "--url", runtime.url, "--json")
+        submitted = runtime.request(
+            "POST", "/interactions", token=made.json()["token"], body=post(1)
+        )
+        assert submitted.status_code == 201
+        wait_for(lambda: _states(pg_url) == {"routing": 1}, "the interaction routed")
+        before = sql_rows(pg_url, "SELECT * FROM interactions")
+        dsn = pg_url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(dsn) as holder:
+            holder.execute("LOCK TABLE interactions IN ACCESS EXCLUSIVE MODE")
+            wait_for(lambda: _waiting_for_lock(pg_url), "a turn waiting for the lock")
+            runtime.process.send_signal(signal.SIGTERM)
+            try:
+                status = runtime.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                raise AssertionError("route run still waits for the lock after SIGTERM") from None
+            holder.rollback()
+        assert status == 0, runtime.errors()
+    assert "event=turn-failed reason='canceling statement due to" in runtime.errors()
+    assert sql_rows(pg_url, "SELECT * FROM interactions") == before
+    assert sql_rows(pg_url, "SELECT count(*) FROM runtime_workers") == [(0,)]
+    assert sql_rows(pg_url, "SELECT count(*) FROM runtime_endpoints") == [(0,)]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sigterm_is_bounded_while_the_store_answers_nothing(
+    db_url: str, pg_url: str, tmp_path: Path
+) -> None:
+    """The store's server processes are stopped (SIGSTOP): no timeout of theirs can end the
+    turn's wait. A SIGTERM still exits 0 within 2 x GSETUP_STORE_TIMEOUT + 5 s, saying it
+    gave up on the turn; the turn, never committed, left nothing once the server resumes."""
+    import os
+    import subprocess
+
+    configure_tenant(db_url, tmp_path, agents={})
+    with route_run({"GSETUP_STORE_TIMEOUT": "1"}, "--store", pg_url, cwd=tmp_path) as runtime:
+        made = run_cli("route", "token", "create", "--app", DMS, "--url", runtime.url, "--json")
+        submitted = runtime.request(
+            "POST", "/interactions", token=made.json()["token"], body=post(1)
+        )
+        assert submitted.status_code == 201
+        wait_for(lambda: _states(pg_url) == {"routing": 1}, "the interaction routed")
+        before = sql_rows(pg_url, "SELECT * FROM interactions")
+        backends = [pid for (pid,) in sql_rows(pg_url, _BACKENDS)]
+        assert backends
+        try:
+            for pid in backends:
+                os.kill(pid, signal.SIGSTOP)
+            time.sleep(0.5)  # the worker's next turn is sent to a stopped backend
+            runtime.process.send_signal(signal.SIGTERM)
+            try:
+                status = runtime.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                raise AssertionError("route run still waits for its store after SIGTERM") from None
+        finally:
+            for pid in backends:
+                os.kill(pid, signal.SIGCONT)
+        assert status == 0, runtime.errors()
+    assert "event=stop-abandoned" in runtime.errors()
+    assert sql_rows(pg_url, "SELECT * FROM interactions") == before
+
+
+_BACKENDS = (
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+    "AND pid <> pg_backend_pid()"
+)
+
+
 @contextlib.contextmanager
 def _store_down(url: str) -> Iterator[None]:
     """No connection to the store's database is possible, and its open ones are cut."""
@@ -676,6 +760,13 @@ def _store_down(url: str) -> Iterator[None]:
             yield
         finally:
             admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')  # type: ignore[arg-type]
+
+
+def _waiting_for_lock(url: str) -> bool:
+    waiting = (
+        "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'interactions'::regclass"
+    )
+    return bool(sql_rows(url, waiting)[0][0])
 
 
 def _states(url: str) -> dict[object, object]:

@@ -162,7 +162,7 @@ def test_reads_neither_wait_for_a_writer_nor_hold_one_up(
     write transaction (SQLite: its write lock), and a turn begins while a read is open."""
     from gsetup.runtime.sessions import create_session_table, find_session, open_session
 
-    monkeypatch.setattr(store, "SQLITE_BUSY_SECONDS", 1.0)  # a wait fails fast, not in 60 s
+    monkeypatch.setenv(store.STORE_TIMEOUT_ENV, "1")  # a wait fails fast, not in 30 s
     runtime = start(store_url, clock, {"a1": (5, 1)})
     create_session_table(runtime.store.engine)
     token, _session = open_session(runtime.store.engine, TENANT, "a1", "0" * 64)

@@ -88,7 +88,7 @@ def serve(
     from gsetup.runtime.http import Api, Server
     from gsetup.runtime.logs import logging_to_stderr
     from gsetup.runtime.sessions import create_session_table
-    from gsetup.runtime.store import default_store_url
+    from gsetup.runtime.store import default_store_url, stop_bound
     from gsetup.sigterm import stop_on_sigterm
 
     store = runtime.store.engine
@@ -119,9 +119,16 @@ def serve(
             server.run(sockets=[sock])
         finally:
             loop.worker.stop()
+            bound = stop_bound()
             if loop.thread.is_alive():
-                loop.thread.join()
-            _forget(store, runtime.tenant, ctx.worker_id)
+                loop.thread.join(bound)
+            if loop.thread.is_alive():
+                # Not even the store's own timeouts answer (its server stopped, SIGSTOP):
+                # the turn's transaction, never committed, ends with this process's
+                # connection, and the record as running is passed over as a dead one's.
+                log.warning("event=stop-abandoned tenant=%r waited=%.0f", runtime.tenant, bound)
+            else:
+                _forget(store, runtime.tenant, ctx.worker_id)
             sock.close()
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)

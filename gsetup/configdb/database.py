@@ -42,12 +42,21 @@ _SCHEMA_LOCK = 0x6773657475706D
 
 def lock_timeout() -> float:
     """Seconds a writer waits for a lock (``GSETUP_LOCK_TIMEOUT``, default 120)."""
-    text = os.environ.get(LOCK_TIMEOUT_ENV)
-    value = decimal_number(text, signed=False) if text else DEFAULT_LOCK_TIMEOUT
-    if value is None or not 0 <= value < 1e7:
-        raise DatabaseError(
-            f"{LOCK_TIMEOUT_ENV}={quote_prefix(text)}: give seconds, 0 or more and below "
-            "10000000, as a plain decimal number (e.g. 120 or 2.5)"
+    return env_seconds(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT, DatabaseError)
+
+
+def env_seconds(
+    name: str, default: float, error: type[GsetupError], *, above_zero: bool = False
+) -> float:
+    """Seconds from environment variable ``name`` (unset or empty: ``default``): a plain
+    decimal below 10000000, 0 or more (``above_zero``: more than 0), else ``error``."""
+    text = os.environ.get(name)
+    value = decimal_number(text, signed=False) if text else default
+    if value is None or not 0 <= value < 1e7 or (above_zero and value == 0):
+        least = "above 0" if above_zero else "0 or more"
+        raise error(
+            f"{name}={quote_prefix(text)}: give seconds, {least} and below 10000000, as a "
+            f"plain decimal number (e.g. {default:g} or 2.5)"
         )
     return value
 

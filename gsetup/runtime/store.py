@@ -36,9 +36,34 @@ if TYPE_CHECKING:
 STORE_FILE = "gsetup-runtime.db"
 # pg_advisory_xact_lock key held while a store is created or upgraded ("gsetup" in ASCII)
 _PREPARE_LOCK = 0x67736574757000
-SQLITE_BUSY_SECONDS = 60.0
+# Seconds a statement on the store may wait (PostgreSQL: statement_timeout and lock_timeout;
+# SQLite: its busy timeout): a turn stuck on another session's lock, or on a server that
+# no longer answers, fails, is rolled back and retried, and a SIGTERM is not held up longer.
+STORE_TIMEOUT_ENV = "GSETUP_STORE_TIMEOUT"
+DEFAULT_STORE_TIMEOUT = 30.0
+# TCP keepalives (seconds idle, between probes, probes): a store host gone from the network
+# breaks the connection in about 25 s instead of the kernel's two hours.
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
 PING_AFTER_IDLE = 1.0
 READ_ONLY = "gsetup_read_only"  # the execution option of a connection from reading()
+
+
+def store_timeout() -> float:
+    """Seconds a store statement may wait (``GSETUP_STORE_TIMEOUT``, default 30)."""
+    from gsetup.configdb.database import env_seconds
+
+    return env_seconds(STORE_TIMEOUT_ENV, DEFAULT_STORE_TIMEOUT, StoreError, above_zero=True)
+
+
+def stop_bound() -> float:
+    """Seconds a stopping worker may take: its turn in flight and its retirement, each
+    bounded by :func:`store_timeout`, and a margin."""
+    return 2 * store_timeout() + 5.0
 
 
 def default_store_url(config_url: str) -> str:
@@ -236,6 +261,7 @@ def store_engine(url: str, create: bool) -> Engine:
     from gsetup.configdb.database import connect_args, supported
 
     parsed = parse_store_url(url)
+    timeout = store_timeout()  # a bad GSETUP_STORE_TIMEOUT is refused before a file is made
     backend = parsed.get_backend_name()
     if not supported(parsed):
         raise StoreError(
@@ -249,7 +275,7 @@ def store_engine(url: str, create: bool) -> Engine:
         engine = create_engine(
             parsed,
             hide_parameters=True,
-            connect_args={"timeout": SQLITE_BUSY_SECONDS, "isolation_level": None},
+            connect_args={"timeout": timeout, "isolation_level": None},
         )
 
         @event.listens_for(engine, "connect")
@@ -279,19 +305,26 @@ def store_engine(url: str, create: bool) -> Engine:
 
         return engine
     # PostgreSQL through psycopg, the only other pair DRIVERS allows
+    waits = max(1, round(timeout * 1000))  # 0 would be no bound at all
+    keepalives = {k: v for k, v in KEEPALIVES.items() if k not in parsed.query}
     engine = create_engine(
-        parsed, hide_parameters=True, pool_size=4, connect_args=connect_args(parsed)
+        parsed,
+        hide_parameters=True,
+        pool_size=4,
+        connect_args={**connect_args(parsed), **keepalives},
     )
     _ping_when_idle(engine)
 
     @event.listens_for(engine, "connect")
-    def _generic_plans(dbapi_conn: Any, _record: Any) -> None:
+    def _session(dbapi_conn: Any, _record: Any) -> None:
         # Prepared statements keep one generic plan instead of planning again for their
         # parameters: the engine's statements are checked to have good generic plans
         # (tests/test_runtime_query_plans.py), and PostgreSQL planned the wake-up's
         # UPDATE afresh at every call, 0.2 ms of server CPU each.
         with dbapi_conn.cursor() as cursor:
             cursor.execute("SET plan_cache_mode = force_generic_plan")
+            cursor.execute(f"SET statement_timeout = {waits}")
+            cursor.execute(f"SET lock_timeout = {waits}")
         dbapi_conn.commit()
 
     return engine
@@ -370,7 +403,13 @@ def create_tables(
 
 def _lock_prepare(conn: Connection) -> None:
     # Workers started together on a new store: one creates it, the others wait and then find
-    # it. SQLite's BEGIN IMMEDIATE already serialises them.
+    # it. SQLite's BEGIN IMMEDIATE already serialises them. Neither the wait nor the work
+    # (the upgrade of a large store) is bounded by GSETUP_STORE_TIMEOUT: a start, not a turn.
+    from sqlalchemy import text
+
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET LOCAL statement_timeout = 0"))
+        conn.execute(text("SET LOCAL lock_timeout = 0"))
     pg_transaction_lock(conn, _PREPARE_LOCK)
 
 
