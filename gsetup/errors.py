@@ -16,6 +16,11 @@ EXIT_HUNG_UP = 129  # 128 + SIGHUP, as a shell reports it
 EXIT_INTERRUPTED = 130
 
 
+def error_line(message: str) -> str:
+    """How every gsetup entry point reports an error on standard error."""
+    return f"gsetup: error: {message}"
+
+
 class GsetupError(Exception):
     """Base of every error gsetup reports to its user."""
 

@@ -5,6 +5,7 @@ int() then refuses with a traceback."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -89,5 +90,32 @@ def test_worker_arguments_take_no_sign(tmp_path: Path, option: str, given: str) 
     assert worker.returncode == 2, worker.stderr
     assert worker.stdout == ""
     kind = "a whole number" if option == "--batch-size" else "a plain decimal number"
-    assert worker.stderr.endswith(f"error: argument {option}: {given!r}; allowed: {kind} above 0\n")
+    assert worker.stderr == (
+        f"gsetup: error: argument {option}: {given!r}; allowed: {kind} above 0 "
+        "(python -m gsetup.runtime.worker -h shows the usage)\n"
+    )
     assert not store.exists()
+
+
+def test_a_worker_refusal_is_one_gsetup_error_line(tmp_path: Path) -> None:
+    """The worker module refuses as gsetup does: one line ``gsetup: error: ...``, exit 2,
+    nothing made (it printed ``error: ...``)."""
+    config = f"sqlite:///{tmp_path / 'config.db'}"
+    configure_tenant(config, tmp_path, agents={"alice": 1})
+    store = tmp_path / "store.db"
+    worker = subprocess.run(
+        [sys.executable, "-m", "gsetup.runtime.worker", "--config", config],
+        cwd=ROOT,
+        env={**os.environ, STORE_TIMEOUT_ENV: "0"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert worker.returncode == 2, worker.stderr
+    assert (worker.stdout, worker.stderr) == (
+        "",
+        f"gsetup: error: {STORE_TIMEOUT_ENV}='0': give seconds, above 0 and below 10000000, "
+        "as a plain decimal number (e.g. 30 or 2.5)\n",
+    )
+    assert not store.exists() and not (tmp_path / "gsetup-runtime.db").exists()

@@ -17,6 +17,7 @@ from gsetup.errors import (
     EXIT_INTERRUPTED,
     CancelledError,
     GsetupError,
+    error_line,
 )
 from gsetup.interrupts import HungUp
 
@@ -108,4 +109,4 @@ def _error(message: str, debug: bool) -> None:
 
     if debug:
         print(scrub(traceback.format_exc()), end="", file=sys.stderr)
-    print(f"gsetup: error: {scrub(message)}", file=sys.stderr)
+    print(error_line(scrub(message)), file=sys.stderr)

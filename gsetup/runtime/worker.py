@@ -16,7 +16,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NoReturn
 
+from gsetup.errors import EXIT_BAD_INPUT, GsetupError, error_line
 from gsetup.numbers import decimal_number, whole_number
 from gsetup.runtime.api import Runtime
 from gsetup.runtime.engine import Engine
@@ -114,14 +116,27 @@ def _positive(parse: Callable[..., float | None], kind: str) -> Callable[[str], 
     return convert
 
 
+class _Parser(argparse.ArgumentParser):
+    """Refuses its arguments as gsetup's command line does: one line, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        _refuse(f"{message} ({self.prog} -h shows the usage)")
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def _refuse(message: str) -> None:
+    from gsetup.configdb.database import scrub
+
+    print(error_line(scrub(message)), file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one worker in this process until SIGTERM."""
     from gsetup.configdb.database import open_database, resolve_url
-    from gsetup.errors import GsetupError
     from gsetup.runtime.api import open_runtime
     from gsetup.runtime.context import Settings
 
-    parser = argparse.ArgumentParser(prog="python -m gsetup.runtime.worker")
+    parser = _Parser(prog="python -m gsetup.runtime.worker")
     parser.add_argument("--tenant", default="Environment")
     parser.add_argument("--config", default=None, help="configuration database URL")
     parser.add_argument("--store", default=None, help="interaction store URL")
@@ -149,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings=Settings(batch_size=args.batch_size, lease=args.lease),
         )
     except GsetupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _refuse(str(exc))
         return exc.exit_code
     config = open_database(resolve_url(args.config)).engine
     worker = Worker(runtime, refresh=lambda: runtime.refresh(config))
