@@ -60,15 +60,30 @@ def test_role_changes_want_the_control_token_and_a_valid_body(pair: Pair) -> Non
     assert pair.roles() == {"DMS_A": "backup", "DMS_B": "primary"}
 
 
-# Process control, as the other kill and failure scenarios of upgrades (tests/test_upgrade.py).
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_a_failed_switchover_reports_the_pair_and_how_to_go_on(pair: Pair, tmp_path: Path) -> None:
-    """DMS_B moved to another port after DMS_A started: DMS_A asks the old one to take
-    over, so the switchover fails every time."""
-    new = driver_package(tmp_path / "twitter-2.0.0", "2.0.0")
+def test_a_peer_moved_while_the_primary_runs_is_reached_where_it_is_now(pair: Pair) -> None:
+    """DMS_B moved to another port (and restarted there) after DMS_A started: DMS_A reads
+    its peer's address with the control tokens for each role change, so it asks DMS_B where
+    it listens now (it asked the old port, and a switchover failed until the primary itself
+    was restarted)."""
     pair.ports["DMS_B"] = free_port()
     ok("app", "update", "DMS_B", "--port", str(pair.ports["DMS_B"]))
     ok("app", "restart", "DMS_B", "--wait", "--timeout", "60")
+    assert pair.roles() == {"DMS_A": "primary", "DMS_B": "backup"}
+    switched = pair.control("DMS_A", "/switchover")
+    assert switched.status_code == 200, switched.text
+    assert pair.roles() == {"DMS_A": "backup", "DMS_B": "primary"}
+
+
+# Process control, as the other kill and failure scenarios of upgrades (tests/test_upgrade.py).
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_failed_switchover_reports_the_pair_and_how_to_go_on(pair: Pair, tmp_path: Path) -> None:
+    """DMS_A was started while it had no backup link, which was made again since: a member
+    takes its peer at start, so DMS_A refuses every switchover (no peer) until restarted."""
+    new = driver_package(tmp_path / "twitter-2.0.0", "2.0.0")
+    ok("app", "update", "DMS_A", "--no-backup")
+    ok("app", "restart", "DMS_A", "--wait", "--timeout", "60")
+    ok("app", "update", "DMS_A", "--backup", "DMS_B")
     assert pair.roles() == {"DMS_A": "primary", "DMS_B": "backup"}
     upgrade = ("driver", "upgrade", "twitter", "--answers", ANSWERS, "--dms", "DMS_B")
     upgrade += ("--package", str(new), "--yes")

@@ -69,12 +69,7 @@ def dms_settings(ctx: Context, tenant: str, app: str) -> DmsSettings:
     host, port = _address(obj.info)
     working = check_working_dir(obj.info.working_dir, app)
     pair = find_pair(ctx, tenant, app)
-    peer = None
-    if pair is not None:
-        other = pair.other(app)
-        peer_obj = load_dms(ctx, tenant, other)
-        peer_host, peer_port = _address(peer_obj.info)
-        peer = Peer(other, peer_host, peer_port, control_token(option_values(peer_obj)))
+    peer = None if pair is None else _peer(ctx, tenant, pair.other(app))
     values = option_values(obj)
     intake_url, intake_token = _intake(values)
     return DmsSettings(
@@ -89,6 +84,13 @@ def dms_settings(ctx: Context, tenant: str, app: str) -> DmsSettings:
         drivers=tuple(d for d in DRIVERS if read_record(d, values) is not None),
         control_token=control_token(values),
     )
+
+
+def _peer(ctx: Context, tenant: str, name: str) -> Peer:
+    """The pair's other member ``name`` as configured: its address and control token."""
+    obj = load_dms(ctx, tenant, name)
+    host, port = _address(obj.info)
+    return Peer(name, host, port, control_token(option_values(obj)))
 
 
 def control_token(values: dict[tuple[str, str], str]) -> str:
@@ -108,16 +110,14 @@ def _intake_reader(ctx: Context, tenant: str, app: str) -> IntakeReader:
 
 
 def _control_reader(ctx: Context, tenant: str, app: str, peer: str | None) -> ControlReader:
-    """The control tokens of ``app`` and of its ``peer`` as the configuration database holds
-    them now, for each role-changing request of the stand-in."""
+    """The control token of ``app``, and its ``peer``'s address and token, as the
+    configuration database holds them now, for each role-changing request of the stand-in."""
 
-    def tokens() -> tuple[str, str]:
+    def current() -> tuple[str, Peer | None]:
         own = control_token(option_values(load_dms(ctx, tenant, app)))
-        if peer is None:
-            return own, ""
-        return own, control_token(option_values(load_dms(ctx, tenant, peer)))
+        return own, None if peer is None else _peer(ctx, tenant, peer)
 
-    return _reader(ctx, tokens)
+    return _reader(ctx, current)
 
 
 def _reader(ctx: Context, read: Callable[[], T]) -> Callable[[], T | None]:

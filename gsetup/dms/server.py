@@ -57,8 +57,7 @@ class DmsService:
         self.settings = settings
         self.drivers = drivers
         self.reread_intake = reread_intake
-        peer_token = settings.peer.control_token if settings.peer else ""
-        self.control = ControlTokens(settings.control_token, peer_token, reread_control)
+        self.control = ControlTokens(settings.control_token, settings.peer, reread_control)
         self.problems = [f"{d.driver}: {d.error}" for d in drivers if d.error]
         self.role = RoleState(settings.working_dir, settings.role)
         self.spool = Spool(settings.working_dir)
@@ -137,11 +136,10 @@ class DmsService:
         return _json(answer, 200)
 
     async def _control(
-        self, request: Request, check: Callable[[Any], object]
+        self, request: Request, expected: str, check: Callable[[Any], object]
     ) -> JSONResponse | None:
         """The refusal of a role-changing request: no control token configured (403), a
         missing or wrong bearer token (401), a bad body (400, 413); None to go on."""
-        expected, _peer = await self.control.current()
         if not expected:
             option = f"[{CONTROL_SECTION}] {CONTROL_KEY}"
             why = f"{self.settings.app} has no {option}: role changes are refused"
@@ -160,17 +158,17 @@ class DmsService:
 
     async def switchover(self, request: Request) -> JSONResponse:
         """``POST /switchover``: hand over to the backup; become backup once it is primary."""
-        refused = await self._control(request, check_switchover)
+        expected, peer = await self.control.current()
+        refused = await self._control(request, expected, check_switchover)
         if refused is not None:
             return refused
-        peer = self.settings.peer
         with self.role.lock:
             if self.role.role != "primary" or self.role.switching or peer is None:
                 why = "has no peer" if peer is None else f"is {self.role.role}, not primary"
                 return _json({"error": f"{self.settings.app} {why}", **self.role.to_json()}, 409)
             self.role.switching = True
         try:
-            error = await _promote(peer, self.control.peer, self.settings.app)
+            error = await _promote(peer, self.settings.app)
             if not error:
                 self.role.set("backup")
         finally:
@@ -183,7 +181,8 @@ class DmsService:
     async def promote(self, request: Request) -> JSONResponse:
         """``POST /promote`` (from the peer): become primary if healthy."""
         peer = self.settings.peer.app if self.settings.peer else None
-        refused = await self._control(request, lambda body: check_promote(body, peer))
+        expected, _peer = await self.control.current()
+        refused = await self._control(request, expected, lambda body: check_promote(body, peer))
         if refused is not None:
             return refused
         if self.problems:
@@ -239,11 +238,11 @@ class DmsService:
         )
 
 
-async def _promote(peer: Peer, token: str, app: str) -> str:
+async def _promote(peer: Peer, app: str) -> str:
     import httpx
 
     peer_url = peer.url
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {peer.control_token}"}
     try:
         async with httpx.AsyncClient(timeout=_PEER_TIMEOUT, verify=tls()) as client:
             answer = await client.post(f"{peer_url}/promote", json={"from": app}, headers=headers)
@@ -303,7 +302,8 @@ def service_for(
 ) -> DmsService:
     """The member as it starts: its drivers loaded, its role, spool and outbound log read;
     ``reread_intake`` reads the intake's URL and token again when forwarding fails,
-    ``reread_control`` the control tokens for each role-changing request."""
+    ``reread_control`` the control tokens and the peer's address for each role-changing
+    request."""
     drivers = load_drivers(settings.working_dir, settings.drivers)
     return DmsService(settings, drivers, reread_intake, reread_control)
 
