@@ -111,6 +111,57 @@ def test_a_failed_switchover_reports_the_pair_and_how_to_go_on(pair: Pair, tmp_p
     assert pair.roles() == {"DMS_A": "primary", "DMS_B": "backup"}
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_control_token_rotated_during_an_upgrade_is_the_one_its_switchover_sends(
+    pair: Pair, db_url: str, tmp_path: Path
+) -> None:
+    """``dms token create --rotate`` on the primary while an upgrade runs (here: paused after
+    its backup started on the new version): the switchover sends the token as configured
+    then, which the running member wants at once (it sent the token read at the start, was
+    refused 401 and the upgrade failed)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from gsetup.commands.upgrade import KILL_AFTER_ENV, KILL_SIGNAL_ENV
+
+    new = driver_package(tmp_path / "twitter-2.0.0", "2.0.0")
+    env = {**os.environ, KILL_AFTER_ENV: "start:DMS_B", KILL_SIGNAL_ENV: "SIGSTOP"}
+    command = [sys.executable, "-m", "gsetup", "driver", "upgrade", "twitter", "--answers"]
+    command += [ANSWERS, "--dms", "DMS_B", "--package", str(new), "--yes", "--json"]
+    upgrade = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while _process_state(upgrade.pid) != "T":
+            assert upgrade.poll() is None, upgrade.communicate()
+            assert time.monotonic() < deadline, "the upgrade never reached its switchover"
+            time.sleep(0.1)
+        old = control_option(db_url, "DMS_A")
+        ok("dms", "token", "create", "--app", "DMS_A", "--rotate")
+        rotated = control_option(db_url, "DMS_A")
+        assert old is not None and rotated is not None and rotated[0] != old[0]
+        upgrade.send_signal(signal.SIGCONT)
+        out, err = upgrade.communicate(timeout=240)
+    finally:
+        if upgrade.poll() is None:
+            upgrade.kill()
+            upgrade.communicate(timeout=30)
+    assert upgrade.returncode == 0, out + err
+    assert pair.versions() == {"DMS_A": "2.0.0", "DMS_B": "2.0.0"}
+    assert pair.roles() == {"DMS_A": "backup", "DMS_B": "primary"}
+    assert rotated[0] not in out + err
+
+
+def _process_state(pid: int) -> str:
+    """The state letter of process ``pid`` (``T``: stopped)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
 @pytest.fixture
 def pair_without_tokens(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

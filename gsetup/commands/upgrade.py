@@ -16,7 +16,7 @@ import signal
 import time
 from dataclasses import dataclass, replace
 
-from gsetup.commands.dms import find_pair
+from gsetup.commands.dms import control_token, find_pair
 from gsetup.commands.drivers import (
     check_upgrade_member,
     has_kept_options,
@@ -343,8 +343,16 @@ def _do(run: _Run, action: str, name: str) -> str:
     # takes over must be up too, or the primary's promote fails on every run.
     assert other is not None  # a switchover has a pair
     _ensure_running(run, member)
-    switch_over(other, member, run.driver, timeout)
+    _switch_over(run, other, member)
     return f"{name} is primary, {other.name} backup"
+
+
+def _switch_over(run: _Run, primary: Member, backup: Member) -> None:
+    """``primary`` hands over to ``backup``, asked with its control token as configured now:
+    one rotated while the upgrade runs (``dms token create --rotate``) is the one the running
+    member wants, not the one read at the start."""
+    token = control_token(option_values(load_dms(run.ctx, run.request.tenant, primary.name)))
+    switch_over(replace(primary, control_token=token), backup, run.driver, run.request.timeout)
 
 
 def _install(run: _Run, member: Member) -> str:
@@ -470,7 +478,7 @@ def _rollback(
         other = next((m for m in members.values() if m is not member), None)
         if other is not None and state_of(member, request.driver).role == "primary":
             _ensure_running(run, other)
-            switch_over(member, other, request.driver, request.timeout)
+            _switch_over(run, member, other)
             run.emit(StepReport("switchover", other.name, "done", f"{other.name} is primary"))
         _restore(run, member)
         run.record(run.journal.without(member.name))
@@ -512,7 +520,7 @@ def _restore_roles(run: _Run) -> None:
     backup, primary = (run.members[name] for name in run.journal.order)
     if state_of(primary, run.driver).role == "primary":
         return
-    switch_over(backup, primary, run.driver, run.request.timeout)
+    _switch_over(run, backup, primary)
     run.emit(StepReport("switchover", primary.name, "done", f"{primary.name} is primary"))
 
 
