@@ -192,3 +192,36 @@ def test_sigterm_is_a_clean_stop(db_url: str, tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=30)
+
+
+def test_a_message_without_media_type_gets_its_drivers(tmp_path: Path) -> None:
+    """A message posted without ``media_type`` on a driver's channel section is spooled with
+    that driver's media type, as the driver attaches it: the channel's name
+    (``channel-facebook``) is no media type, and the routing runtime's intake refused every
+    such message (422), set aside after the stand-in had acknowledged it. A channel that is
+    no driver's section keeps its name as the media type."""
+    import asyncio
+
+    import httpx
+
+    from gsetup.dms.server import service_for
+    from gsetup.dms.settings import DmsSettings
+
+    settings = DmsSettings("DMS_X", "127.0.0.1", 9, tmp_path, "primary", None, "", "", ())
+    app = service_for(settings).app()
+    channels = {
+        "channel-facebook": "facebook",
+        "channel-Twitter-acme": "twitter",
+        "twitter": "twitter",
+        "channel-rss": "channel-rss",
+    }
+
+    async def post(channel: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://dms") as client:
+            return await client.post("/interactions", json={"channel": channel, "external_id": "e"})
+
+    for channel in channels:
+        assert asyncio.run(post(channel)).status_code == 202
+    spooled = [json.loads(path.read_text()) for path in Spool(tmp_path).pending()]
+    assert {item["channel"]: item["media_type"] for item in spooled} == channels

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gsetup.drivers.specs import parse_channel_section
 from gsetup.fileio import quote_prefix
 
 MAX_BODY = 1024 * 1024  # bytes: the routing runtime's intake takes no larger submission
@@ -13,9 +14,13 @@ OUTBOUND_KEYS = ("key", "tenant", "interaction_id", "channel", "method", "args")
 
 
 def check_interaction(body: Any) -> dict[str, Any]:
-    """An inbound interaction; ``media_type`` defaults to the channel, text to ""."""
+    """An inbound interaction; ``media_type`` defaults to the channel's driver (the channel
+    itself when it is no driver's channel section), text to ""."""
     checked = _check(body, INTERACTION_KEYS, ("channel", "external_id"))
-    checked.setdefault("media_type", checked["channel"])
+    # As the driver attaches it: the section's name (channel-facebook) is no media type.
+    section = parse_channel_section(checked["channel"])
+    driver = section.driver if section is not None and section.monitor is None else None
+    checked.setdefault("media_type", driver or checked["channel"])
     checked.setdefault("text", "")
     checked.setdefault("attached_data", {})
     return checked
