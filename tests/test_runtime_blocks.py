@@ -255,6 +255,32 @@ def test_logout_sends_unaccepted_offers_to_the_next_agent(
     runtime.close()
 
 
+@pytest.mark.parametrize("leave", ["logout", "login again"])
+def test_an_agent_back_after_a_logout_is_offered_what_its_logout_sent_back(
+    store_url: str, clock: VirtualClock, rows: Any, leave: str
+) -> None:
+    """A logout (or a login from another desk) is no refusal: unlike a reject or an expired
+    offer, it does not keep the interaction from the agent once it is ready again, well
+    before the target's timeout."""
+    runtime = start(store_url, clock, {"a1": (5, 1)})
+    offered = runtime.submit(TENANT, DMS, body(1)).interaction_id
+    runtime.run_until_idle()
+    assert rows("SELECT assigned_to, state FROM interactions") == [("a1", "offered")]
+    if leave == "logout":
+        runtime.agent_logout(TENANT, "a1")
+    runtime.agent_login(TENANT, "a1")
+    runtime.run_until_idle()
+    assert rows("SELECT assigned_to, state FROM interactions") == [(None, "routing")]
+    runtime.agent_ready(TENANT, "a1")
+    runtime.run_until_idle()
+    assert rows("SELECT id, assigned_to, state FROM interactions") == [(offered, "a1", "offered")]
+    assert rows("SELECT agent, outcome FROM runtime_offers ORDER BY id") == [
+        ("a1", "logged-out"),
+        ("a1", None),
+    ]
+    runtime.close()
+
+
 def test_agents_removed_from_the_configuration_are_logged_out_once(
     store_url: str, clock: VirtualClock, rows: Any
 ) -> None:

@@ -247,7 +247,10 @@ def _end_offer(turn: Turn, itx: Itx, outcome: str) -> None:
     release(turn, agent, itx.media_type)
     _record_outcome(turn, itx, agent, outcome)
     position = itx.position or {}
-    position["x"] = sorted({*position.get("x", []), agent})
+    # A refusal (rejected, expired) moves the target on to another agent; a logout is none:
+    # an agent ready again may be offered the interaction before the target's timeout.
+    if outcome != "logged-out":
+        position["x"] = sorted({*position.get("x", []), agent})
     itx.position = position
     itx.state, itx.assigned_to, itx.waiting, itx.due_at = "routing", None, "target", turn.now
     turn.touch(itx, ())
