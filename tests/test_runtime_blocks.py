@@ -281,6 +281,35 @@ def test_an_agent_back_after_a_logout_is_offered_what_its_logout_sent_back(
     runtime.close()
 
 
+def test_a_wake_up_the_oldest_cannot_use_passes_to_the_next(
+    store_url: str, clock: VirtualClock, rows: Any
+) -> None:
+    """An agent getting ready (or freeing capacity) wakes the oldest interactions waiting for
+    its media type. One it rejected cannot go to it: the wake-up passes on to the next one
+    waiting, which is offered at once, not at the target's recheck (300 s) minutes later."""
+    runtime = start(store_url, clock, {"a1": (5, 1)})
+    rejected = []
+    for number in (1, 2, 3):  # more than the extra ones a wake-up takes for other skills
+        rejected.append(runtime.submit(TENANT, DMS, body(number)).interaction_id)
+        runtime.run_until_idle()
+        runtime.reject(TENANT, "a1", rejected[-1])
+        runtime.run_until_idle()
+        clock.advance(1)
+    runtime.agent_not_ready(TENANT, "a1")
+    waiting = [runtime.submit(TENANT, DMS, body(n)).interaction_id for n in (4, 5)]
+    runtime.run_until_idle()
+    assert rows("SELECT waiting, COUNT(*) FROM interactions GROUP BY waiting") == [("target", 5)]
+    clock.advance(1)
+    runtime.agent_ready(TENANT, "a1")
+    runtime.run_until_idle()
+    offered = rows("SELECT id, assigned_to FROM interactions WHERE state = 'offered'")
+    assert len(offered) == 1 and offered[0][0] in waiting and offered[0][1] == "a1"
+    waits = "SELECT id FROM interactions WHERE waiting = 'target' ORDER BY id"
+    left = [w for w in waiting if w != offered[0][0]]
+    assert rows(waits) == sorted((i,) for i in [*rejected, *left])
+    runtime.close()
+
+
 def test_agents_removed_from_the_configuration_are_logged_out_once(
     store_url: str, clock: VirtualClock, rows: Any
 ) -> None:

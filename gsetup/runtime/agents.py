@@ -72,6 +72,7 @@ def target(run: Machine, block: Target) -> None:
         return bool(evaluate(block.skill, {**scope, "agent": agent}))
 
     chosen = reserve(turn, itx.media_type, accepts, excluded)
+    woken = turn.now < position.pop("r", turn.now)  # before the recheck it waited for
     if chosen is not None:
         run.suspend_at_block()  # a reject or an expired reservation runs this target again
         offer(turn, itx, chosen)
@@ -82,10 +83,30 @@ def target(run: Machine, block: Target) -> None:
         if block.on_timeout:
             run.push(block, "on_timeout")
         return
+    if woken:
+        pass_wake_on(turn, itx)
     if turn.ctx.store.postgresql:
         turn.starved.append(Starved(itx.id, itx.media_type, accepts, frozenset(excluded)))
     recheck = min(deadline, turn.now + turn.ctx.settings.target_recheck)
+    position["r"] = recheck
     run.suspend("target", recheck, again=True)
+
+
+def pass_wake_on(turn: Turn, itx: Itx) -> None:
+    """``itx`` was woken for capacity it cannot use (its agents rejected it or lack the
+    skills): wake the next interaction waiting for the media type while a ready agent has
+    room for it. A wake-up takes the oldest waiting, so without this, old interactions no
+    agent with room will take would absorb every wake-up, and the others would wait for
+    their recheck with agents idle. A turn's wake-ups pass on after the last of those it
+    woke, so a chain moves on through the waiting ones and ends."""
+    media_type = itx.media_type
+    if itx.placed_in_queue_at is None or not any(
+        slot.state == "ready" and slot.free(media_type) > 0 and name not in turn.busy_agents
+        for name, slot in _ready(turn).items()
+    ):
+        return
+    count, last = turn.passed_on.get(media_type, (0, (itx.placed_in_queue_at, itx.id)))
+    turn.passed_on[media_type] = (count + 1, max(last, (itx.placed_in_queue_at, itx.id)))
 
 
 def offer(turn: Turn, itx: Itx, agent: str) -> None:
@@ -353,6 +374,15 @@ def flush_loads(turn: Turn) -> None:
     for media_type, count in turn.wake.items():
         _wake(turn, turn.conn, media_type, count)
     turn.wake.clear()
+    if turn.passed_on:
+        store = turn.ctx.store
+        statement = sql.wake_next(store.table, store.postgresql)
+        for media_type, (count, (placed, last)) in turn.passed_on.items():
+            key = {"b_tenant": turn.ctx.tenant, "b_media": media_type, "b_now": turn.now}
+            after = {"b_placed": placed, "b_id": last, "b_count": count}
+            if sql.run(turn.conn, statement, {**key, **after}).rowcount:
+                turn.made_due = True
+        turn.passed_on.clear()
 
 
 def _wake(turn: Turn, conn: Connection, media_type: str, count: int) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Float,
     Integer,
     String,
+    and_,
     bindparam,
     delete,
     exists,
@@ -478,6 +479,33 @@ def wake(table: Table, postgresql: bool) -> Any:
     # By id alone (the subquery names the tenant): with the tenant too, SQLite walks every
     # interaction of the tenant through an index on it instead of looking up each id.
     return update(table).where(table.c.id.in_(oldest)).values(due_at=bindparam("b_now"))
+
+
+@functools.cache
+def wake_next(table: Table, postgresql: bool) -> Any:
+    """Make due the ``b_count`` oldest interactions waiting at a target for a media type that
+    were placed in their queue after a given one (``b_placed``, ``b_id``: ties broken by id),
+    skipping rows another worker holds: wake-ups that could not be used pass on to them."""
+    placed = table.c.placed_in_queue_at
+    after = or_(
+        placed > bindparam("b_placed"),
+        and_(placed == bindparam("b_placed"), table.c.id > bindparam("b_id")),
+    )
+    following = (
+        select(table.c.id)
+        .where(
+            table.c.tenant == bindparam("b_tenant"),
+            table.c.waiting == "target",
+            table.c.media_type == bindparam("b_media"),
+            table.c.due_at > bindparam("b_now"),
+            after,
+        )
+        .order_by(placed, table.c.id)
+        .limit(bindparam("b_count"))
+    )
+    if postgresql:
+        following = following.with_for_update(skip_locked=True)
+    return update(table).where(table.c.id.in_(following)).values(due_at=bindparam("b_now"))
 
 
 @functools.cache

@@ -35,6 +35,9 @@ class Turn:
     # asked again this turn (that transaction's commit wakes what waits: agents.after_commit)
     busy_agents: set[str] = field(default_factory=set)
     wake: dict[str, int] = field(default_factory=dict)  # media type -> capacity freed
+    # media type -> (how many interactions woken at a target could not use the capacity there
+    # is, the last of them by queue order): as many after it are woken (agents.pass_wake_on)
+    passed_on: dict[str, tuple[int, tuple[float, str]]] = field(default_factory=dict)
     # (custom property, value) -> interactions of this turn changed while holding that value,
     # kept only for the properties a query of this turn has asked about (``watched``)
     changed: dict[tuple[str, Any], set[str]] = field(default_factory=dict)
