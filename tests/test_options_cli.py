@@ -916,3 +916,39 @@ def test_export_with_secrets_to_a_terminal_is_refused_and_through_a_pipe_written
     )
     assert (piped.returncode, piped.stderr) == (0, "")
     assert piped.stdout == f"[hub]\nkey={secret}\n"
+
+
+def test_a_plan_changed_while_its_confirmation_was_asked_is_not_applied(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The overwrite shown created [s] c; while the question waited, someone else set c. The
+    apply re-planned under the lock and overwrote their c without showing it: what is applied
+    must be what was confirmed, or nothing."""
+    from gsetup.cli.confirm import Confirmation
+    from gsetup.commands.options import find_target, import_options
+    from gsetup.errors import ConflictError
+    from gsetup.plan.model import Plan
+    from gsetup.wizards.bp import login
+    from gsetup.wizards.collect import Prompter
+
+    _app("DMS_1")
+    _ok("options", "set", "--app", "DMS_1", "s/a", "1")
+    given = tmp_path / "import.cfg"
+    given.write_text("[s]\na=2\nc=2\n", encoding="utf-8")
+
+    def someone_else_sets_c_then_yes(_question: str, _default: bool) -> bool:
+        _ok("options", "set", "--app", "DMS_1", "s/c", "theirs")
+        return True
+
+    ctx = login(None, None, [], Prompter(), yes=False)
+    target = find_target(ctx, tenant=None, app="DMS_1")
+    confirm = Confirmation(terminal=lambda: True, ask=someone_else_sets_c_then_yes)
+    before = snapshot(db_url)
+    with pytest.raises(ConflictError, match="changed after the plan was shown") as refused:
+        confirm.apply_plan(
+            lambda dry: import_options(ctx, target, given, overwrite=True, dry_run=dry),
+            risky=Plan.replaces,
+        )
+    assert "nothing was written" in str(refused.value)
+    assert snapshot(db_url) != before  # their c, and only it
+    assert app_options(db_url, "DMS_1") == {("s", "a"): ("1", False), ("s", "c"): ("theirs", False)}

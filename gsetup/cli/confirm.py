@@ -88,17 +88,23 @@ class Confirmation:
         plans: Callable[[R], Sequence[Plan]],
         *,
         risky: Risk | None = Plan.deletes,
+        exact: bool = True,
     ) -> R:
         """Plan only, or preview and confirm what needs it, then apply; return ``run``'s result.
 
         ``risky=None``: the command's plans never need a confirmation (a wizard's still do).
+        After a confirmation, each apply must write what its plan showed, else it is refused
+        (:func:`gsetup.plan.apply.as_confirmed`); ``exact=False``: a command whose plans are
+        made again step by step as it goes (a rolling upgrade).
         """
         if self.plan_only:
             return self._run(run, True)
         confirm_all = self.wizard and self.terminal()
         if self.yes or (risky is None and not confirm_all):
             return self._run(run, False)
-        for plan in plans(self._run(run, True)):
+        shown = plans(self._run(run, True))
+        asked = False
+        for plan in shown:
             dangerous = risky is not None and risky(plan)
             if plan.pending and (confirm_all or dangerous):
                 self.confirm(
@@ -106,7 +112,13 @@ class Confirmation:
                     partial(_show, plan, self.aside),
                     default=not dangerous,
                 )
-        return self._run(run, False)
+                asked = True
+        if not (asked and exact):
+            return self._run(run, False)
+        from gsetup.plan.apply import as_confirmed
+
+        with as_confirmed(shown):
+            return self._run(run, False)
 
     def apply_plan(self, run: Callable[[bool], Plan], *, risky: Risk | None = Plan.deletes) -> Plan:
         """:meth:`apply` for a command whose result is one plan."""

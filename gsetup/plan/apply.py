@@ -13,13 +13,14 @@ import signal
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from gsetup.configdb.kinds import KINDS
 from gsetup.configdb.models import MANAGERS_SEPARATOR
-from gsetup.errors import GsetupError
+from gsetup.errors import ConflictError, GsetupError
 from gsetup.fileio import INTERRUPT_AT_ENV, checkpoint
 from gsetup.interrupts import deferred_interrupt
 from gsetup.plan.bulk import insert_rows
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 CRASH_AFTER_ENV = "GSETUP_TEST_CRASH_AFTER"
 
 Progress = Callable[[str], None]
+
+# The plans a user confirmed and not yet applied, in the order the command applies them.
+_confirmed: ContextVar[list[Plan] | None] = ContextVar("confirmed_plans", default=None)
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,7 @@ def apply_states(
             plan.changes.extend(file_changes)
             if before_commit is not None:
                 before_commit(conn, plan)  # may add the file changes it made to the plan
+            _check_confirmed(plan)
             if files:
                 mark_committed(conn, files)
             if any(c.action != "keep" or c.ownership for c in plan.changes):  # anything written
@@ -135,6 +140,39 @@ def apply_states(
                 checkpoint("committed")
                 _finish(conn, files)
     return plan
+
+
+@contextmanager
+def as_confirmed(plans: Sequence[Plan]) -> Iterator[None]:
+    """Apply in the block only what ``plans`` showed: an apply whose plan, made again under
+    the lock, differs from the next of them (someone changed the database while the question
+    was asked) is rolled back and refused, instead of writing what no one confirmed."""
+    token = _confirmed.set(list(plans))
+    try:
+        yield
+    finally:
+        _confirmed.reset(token)
+
+
+def _check_confirmed(plan: Plan) -> None:
+    confirmed = _confirmed.get()
+    if not confirmed:
+        return
+    shown = confirmed.pop(0)
+    if _writes(shown) != _writes(plan):
+        raise ConflictError(
+            f"the configuration of tenant {plan.tenant!r} changed after the plan was shown "
+            f"(now: {plan.summary_line()}); nothing was written: run the command again to "
+            "see the new plan"
+        )
+
+
+def _writes(plan: Plan) -> list[tuple[object, ...]]:
+    return [
+        (c.action, c.target, c.kind, c.path, c.option, c.before, c.after, c.secret)
+        for c in plan.changes
+        if c.action != "keep"
+    ]
 
 
 def _finish(conn: Connection, files: FileSwap) -> None:

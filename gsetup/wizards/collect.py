@@ -38,6 +38,7 @@ class Applier(Protocol):
         plans: Callable[[R], Sequence[Plan]],
         *,
         risky: Callable[[Plan], bool] | None = ...,
+        exact: bool = ...,
     ) -> R:
         """``run(dry_run)`` planned only, or confirmed as needed and applied."""
 

@@ -363,8 +363,12 @@ def run_driver_upgrade(
         )
         return run_upgrade(ctx, upgrade, progress if not dry_run else None)
 
+    # Each member's step is planned again when it is reached, between the journal's records.
     return applier.apply(
-        run, lambda report: [step.plan for step in report.plans], risky=lambda plan: plan.pending
+        run,
+        lambda report: [step.plan for step in report.plans],
+        risky=lambda plan: plan.pending,
+        exact=False,
     )
 
 
