@@ -239,3 +239,28 @@ def store_unchecked(url: str, app: str, section: str, key: str, value: str) -> N
             assert updated.rowcount == 1, (app, section, key)
     finally:
         engine.dispose()
+
+
+def stopped(pid: int) -> bool:
+    """Whether process ``pid`` is stopped (at a ``GSETUP_TEST_STOP_AT`` site)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        return stat.read().rpartition(")")[2].split()[0] == "T"
+
+
+def gsetup_process(args: list[str], stop_at: str | None, stderr: Path) -> subprocess.Popen[str]:
+    """``gsetup ARGS`` in a process of its own, stopped (SIGSTOP) at the file site
+    ``stop_at`` when given; its standard error goes to ``stderr``."""
+    import os
+    import sys
+
+    from gsetup.fileio import STOP_AT_ENV
+
+    env = {**os.environ, STOP_AT_ENV: stop_at} if stop_at else dict(os.environ)
+    with stderr.open("w") as err:
+        return subprocess.Popen(
+            [sys.executable, "-m", "gsetup", *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            text=True,
+        )

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from gsetup.fileio import STOP_AT_ENV, is_temp_name
+from gsetup.fileio import is_temp_name
+from tests.helpers import gsetup_process, stopped
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # The same package several times (the losers wait, then find it installed) and three others.
@@ -76,23 +77,6 @@ def test_eight_concurrent_installs_all_succeed(
     assert _count(db_url, "SELECT count(*) FROM install_history") == 3
 
 
-def _stopped(pid: int) -> bool:
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        return stat.read().rpartition(")")[2].split()[0] == "T"
-
-
-def _gsetup(args: list[str], stop_at: str | None, stderr: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, STOP_AT_ENV: stop_at} if stop_at else dict(os.environ)
-    with stderr.open("w") as err:
-        return subprocess.Popen(
-            [sys.executable, "-m", "gsetup", *args],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            text=True,
-        )
-
-
 @pytest.mark.parametrize(
     ("paused", "stop_at"),
     [
@@ -129,15 +113,15 @@ def test_an_uninstall_and_another_tenants_install_into_the_same_home_keep_its_fi
     }  # fmt: skip
     other = next(name for name in commands if name != paused)
     errors = {name: tmp_path / f"{name}.err" for name in commands}
-    first = _gsetup(commands[paused], stop_at, errors[paused])
+    first = gsetup_process(commands[paused], stop_at, errors[paused])
     second: subprocess.Popen[str] | None = None
     try:
         deadline = time.monotonic() + 120
-        while not _stopped(first.pid):
+        while not stopped(first.pid):
             assert first.poll() is None, errors[paused].read_text()
             assert time.monotonic() < deadline, f"{paused} never reached {stop_at}"
             time.sleep(0.05)
-        second = _gsetup(commands[other], None, errors[other])
+        second = gsetup_process(commands[other], None, errors[other])
         while second.poll() is None and "waiting" not in errors[other].read_text():
             assert time.monotonic() < deadline, f"{other} neither waited nor finished"
             time.sleep(0.05)

@@ -155,6 +155,46 @@ def test_install_twice_plans_nothing_the_second_time(db_url: str, dms: Path) -> 
     assert "0 to create, 0 to update, 0 to delete" in applied.stdout
 
 
+def test_an_install_that_waited_for_another_plans_its_files_after_the_wait(
+    db_url: str, dms: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two installs of the same driver at once: the second planned the driver's files before
+    waiting for the tenant, so after the first it "created" them again and recorded a
+    second install; planned under the lock, it finds everything in place."""
+    import signal
+    import time
+
+    from gsetup.plan import lock
+    from tests.helpers import gsetup_process, stopped
+
+    example = str(EXAMPLES / "driver-facebook.yaml")
+    err = tmp_path / "first.err"
+    args = ["driver", "install", "facebook", "--answers", example, "--yes"]
+    first = gsetup_process(args, "recorded", err)  # holding the tenant, files not yet staged
+    try:
+        deadline = time.monotonic() + 60
+        while not stopped(first.pid):
+            assert first.poll() is None and time.monotonic() < deadline, err.read_text()
+            time.sleep(0.05)
+        holder = lock._holder
+
+        def seen_then_resumed(*args: Any) -> Any:  # the second waits: the first goes on
+            first.send_signal(signal.SIGCONT)
+            return holder(*args)
+
+        monkeypatch.setattr(lock, "_holder", seen_then_resumed)
+        second = _install("facebook", "--json")
+        assert first.wait(timeout=60) == 0, err.read_text()
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait(timeout=30)
+    assert second.exit_code == 0, second.stderr
+    assert "waiting for tenant 'Environment'" in second.stderr
+    assert second.json()["summary"]["create"] == 0
+    assert [h["operation"] for h in _history(db_url)] == ["user edit", "driver install"]
+
+
 def test_two_channels_share_the_files_until_the_last_is_removed(
     db_url: str, dms: Path, tmp_path: Path
 ) -> None:

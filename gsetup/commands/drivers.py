@@ -12,6 +12,7 @@ the file record make uninstall exact.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,7 @@ from gsetup.drivers.specs import (
 from gsetup.errors import BadInputError, NotFoundError
 from gsetup.fileio import quote_prefix
 from gsetup.plan.apply import Operation, apply_state, apply_states, plan_states
+from gsetup.plan.lock import holding_lock
 from gsetup.plan.model import Change, Plan
 from gsetup.plan.pending import FileSwap
 from gsetup.state import DesiredObject, DesiredState, OptionKey, OptionValue, Removal
@@ -237,10 +239,25 @@ def install_driver(
     channel), else gsetup's built-in package. A package other than the installed one is
     refused: that is ``gsetup driver upgrade``.
     """
+    ctx.identity.require(answers.tenant, change=not dry_run)
+    with _planning_lock(ctx, answers.tenant, dry_run):
+        return _install_driver(ctx, answers, dry_run=dry_run, progress=progress)
+
+
+def _planning_lock(ctx: Context, tenant: str, dry_run: bool) -> AbstractContextManager[None]:
+    """The tenant's lock around an apply's reads: the driver's files on disk are planned
+    after another install or uninstall has put its own in place, not before."""
+    if dry_run:
+        return nullcontext()
+    return holding_lock(ctx.db.engine, tenant, ctx.identity.name, homes=False)
+
+
+def _install_driver(
+    ctx: Context, answers: DriverAnswers, *, dry_run: bool, progress: Progress | None
+) -> DriverResult:
     from gsetup.configdb.tenants import tenant_id
 
     driver = answers.driver
-    ctx.identity.require(answers.tenant, change=not dry_run)
     section = channel_section(driver, answers.channel)
     (obj,) = _load_dms(ctx, answers.tenant, [answers.dms])
     working = staging.check_working_dir(obj.info.working_dir, answers.dms)
@@ -450,6 +467,13 @@ def uninstall_driver(
     too (listed in ``kept_files``).
     """
     ctx.identity.require(tenant, change=not dry_run)
+    with _planning_lock(ctx, tenant, dry_run):
+        return _uninstall_driver(ctx, driver, tenant, dms, channel, dry_run=dry_run)
+
+
+def _uninstall_driver(
+    ctx: Context, driver: Driver, tenant: str, dms: str, channel: str | None, *, dry_run: bool
+) -> DriverResult:
     section = channel_section(driver, channel)
     (obj,) = _load_dms(ctx, tenant, [dms])
     installed = channel_sections(driver, obj.info.id, _owners(obj))

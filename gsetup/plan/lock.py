@@ -311,18 +311,24 @@ def process_alive(pid: int) -> bool:
 
 @contextmanager
 def holding_lock(
-    engine: Engine, tenant: str, holder: str, progress: Reporter | None = None
+    engine: Engine,
+    tenant: str,
+    holder: str,
+    progress: Reporter | None = None,
+    *,
+    homes: bool = True,
 ) -> Iterator[None]:
-    """Hold ``tenant``'s lock, then the install-homes lock, around the reads an install or
-    uninstall plan depends on and its apply.
+    """Hold ``tenant``'s lock, then the install-homes lock (``homes``), around the reads an
+    install or uninstall plan depends on and its apply.
 
     The apply takes the tenant's lock again at no cost; nothing can change the tenant, nor
     another tenant's packages sharing its directories, between what was read and what is
-    written, and files are put in place before another run starts.
+    written, and files are put in place before another run starts. A driver's files are in
+    its DMS's working directory, the tenant's own: ``homes=False``.
     """
-    with (
-        engine.connect() as conn,
-        tenant_lock(conn, tenant, holder, progress),
-        install_homes_lock(conn, tenant, holder, progress),
-    ):
-        yield
+    with engine.connect() as conn, tenant_lock(conn, tenant, holder, progress):
+        if not homes:
+            yield
+            return
+        with install_homes_lock(conn, tenant, holder, progress):
+            yield
