@@ -289,6 +289,47 @@ def test_install_then_uninstall_leaves_the_dms_as_before(db_url: str, dms: Path)
     assert _install("facebook").exit_code == 0
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the same file steps on both
+def test_an_uninstall_killed_after_its_commit_has_its_files_removed_by_the_next_run(
+    db_url: str, dms: Path
+) -> None:
+    """The files were deleted after the commit, outside the pending-files record: killed
+    there, the driver's files stayed for good, since a re-run found no channel to remove."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from gsetup.fileio import CRASH_AT_ENV
+
+    assert _install("facebook").exit_code == 0
+    args = ["driver", "uninstall", "facebook", "--dms", "DMS_1", "--yes"]
+    killed = subprocess.run(
+        [sys.executable, "-m", "gsetup", *args],
+        env={**os.environ, CRASH_AT_ENV: "committed"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert (dms / "media-channel-drivers" / "channel-facebook").is_dir()  # as before the commit
+    again = run_cli(*args)
+    assert again.exit_code == 2 and "no facebook driver channel" in again.stderr
+    assert _tree(dms) == {
+        "logs": "<dir>",
+        "logs/dms.log": "started\n",
+        "media-channel-drivers": "<dir>",
+        "media-channel-drivers/channel-rss": "<dir>",
+        "media-channel-drivers/channel-rss/x": "r",
+    }
+    assert [h["operation"] for h in _history(db_url)] == [
+        "user edit",
+        "driver install",
+        "driver uninstall",
+    ]
+
+
 def test_uninstall_sets_back_the_values_the_install_replaced(db_url: str, dms: Path) -> None:
     # Before the driver, the user had Hub options of their own in the channel section.
     _user_option(db_url, "channel-facebook", "gsa-user-name", "old-admin@acme.example")

@@ -19,7 +19,6 @@ from gsetup.drivers.package import (
     builtin_package,
     install_package,
     read_manifest,
-    remove_installed,
 )
 from gsetup.errors import BadInputError, GsetupError
 from gsetup.options import read_options
@@ -294,40 +293,6 @@ def test_a_failure_half_way_removes_what_was_written(
     monkeypatch.setattr(package_module, "_copy", copy_then_fail)
     with pytest.raises(GsetupError, match="installing failed, nothing kept"):
         install_package(source, target)
-    assert not target.exists()
-
-
-def test_removal_deletes_exactly_what_was_installed(tmp_path: Path) -> None:
-    source = build_dir(tmp_path / "pkg", FILES)
-    target = build_dir(tmp_path / "channel-twitter", {"logs/dms.log": "keep me"})
-    record = install_package(source, target)
-    report = remove_installed(InstallRecord.from_data(record.to_data()))
-    assert report.removed == (*INSTALLED, "lib/ext", "lib")
-    assert report.missing == ()
-    assert report.kept == ()
-    assert sorted(p.relative_to(target).as_posix() for p in target.rglob("*")) == [
-        "logs",
-        "logs/dms.log",
-    ]
-
-
-def test_removal_keeps_changed_files_and_their_directories(tmp_path: Path) -> None:
-    source = build_dir(tmp_path / "pkg", FILES)
-    target = tmp_path / "channel-twitter"
-    record = install_package(source, target)
-    (target / "lib/twitter-driver.jar").write_text("patched by hand")
-    (target / "driver-for-twitter-options.cfg").unlink()
-    report = remove_installed(record)
-    assert report.removed == ("lib/ext/oauth.jar", "manifest.yaml", "lib/ext")
-    assert report.missing == ("driver-for-twitter-options.cfg",)
-    assert report.kept == ("lib/twitter-driver.jar", "lib", ".")
-    assert (target / "lib/twitter-driver.jar").read_text() == "patched by hand"
-
-
-def test_removal_of_a_created_target_removes_it(tmp_path: Path) -> None:
-    target = tmp_path / "channel-facebook"
-    report = remove_installed(install_package(builtin_package("facebook"), target))
-    assert report.removed[-1] == "."
     assert not target.exists()
 
 

@@ -74,6 +74,25 @@ def _lose_a_strategy(work: Path) -> None:
     next((work / STRATEGIES).iterdir()).unlink()
 
 
+def _driver_installed(work: Path) -> None:
+    """DMS_1 working in ``work/SMServer``, the Facebook driver installed there."""
+    for name in ("key", "password"):
+        (work / name).write_text(f"{name}-S3cret\n", encoding="utf-8")
+    example = (ROOT / "examples" / "driver-facebook.yaml").read_text(encoding="utf-8")
+    answers = example.replace("{env: GSETUP_HUB_API_KEY}", f"{{file: {work / 'key'}}}").replace(
+        "{file: ~/.config/gsetup/hub-password}", f"{{file: {work / 'password'}}}"
+    )
+    (work / "answers.yaml").write_text(answers, encoding="utf-8")
+    (work / "SMServer").mkdir()
+    for args in (
+        ("app", "create", "DMS_1", "--type", "DigitalMessagingServer", "--host",
+         "dms1.example.com", "--port", "4000", "--working-dir", str(work / "SMServer")),
+        ("driver", "install", "facebook", "--answers", "answers.yaml", "--yes"),
+    ):  # fmt: skip
+        result = run_cli(*args)
+        assert result.exit_code == 0, result.stderr
+
+
 INSTALL = ("install", "facebook-bp", "--answers", "answers.yaml", "--yes")
 SCENARIOS = {
     "install": Scenario(_answers(EXAMPLE), INSTALL),
@@ -82,6 +101,9 @@ SCENARIOS = {
     # A strategy file deleted by hand: the directory is replaced (one atomic exchange).
     "repair": Scenario(_installed_then(_lose_a_strategy), INSTALL),
     "uninstall": Scenario(_installed_then(lambda _w: None), ("uninstall", "facebook-bp", "--yes")),
+    "driver-uninstall": Scenario(
+        _driver_installed, ("driver", "uninstall", "facebook", "--dms", "DMS_1", "--yes")
+    ),
 }
 
 
@@ -186,7 +208,15 @@ def starts(
 # The file steps are the same on both backends (the record is one row): every scenario runs
 # on SQLite, the one with the most sites on PostgreSQL too; --run-slow runs all of them.
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize(
+    "name",
+    # A driver's sites take a DMS and a driver install each (tests/test_driver_cli.py kills
+    # an uninstall after its commit): with --run-slow.
+    [
+        pytest.param(name, marks=pytest.mark.slow) if name.startswith("driver") else name
+        for name in sorted(SCENARIOS)
+    ],
+)
 def test_sigkill_at_each_file_site_leaves_before_or_after(starts: Starts, name: str) -> None:
     _check_kills(starts, name, every=False)
 
@@ -223,7 +253,7 @@ def _check_kills(starts: Starts, name: str, *, every: bool) -> None:
         rerun = run_cli(*scenario.command)
         # An uninstall that committed before its kill is done: its re-run finishes the files
         # and says there is nothing left to uninstall.
-        done = _without_lock(database) == _without_lock(after[0]) and name == "uninstall"
+        done = _without_lock(database) == _without_lock(after[0]) and name.endswith("uninstall")
         assert rerun.exit_code == (2 if done else 0), (point, rerun.stderr)
         assert (_database(db_url, work), _files(work)) == after, point
         assert not _leftovers(work), point

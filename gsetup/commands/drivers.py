@@ -40,7 +40,6 @@ from gsetup.drivers.package import (
     PackageContents,
     builtin_package,
     inspect_package,
-    remove_installed,
 )
 from gsetup.drivers.replaced import replaced_rows, restore_state
 from gsetup.drivers.specs import (
@@ -496,16 +495,11 @@ def _uninstall_driver(
     )
     version = old.version if old else None
     answers = {"tenant": tenant, "dms": dms, "channel": channel}
-    kept: list[str] = []
-    changes = _file_changes(files)
-    if dry_run:
-        plan = plan_states(ctx.db.engine, states)
-        plan.changes.extend(changes)
-    else:
-        op = _operation(ctx, "driver uninstall", driver, version, answers)
-        plan = apply_states(ctx.db.engine, states, op, file_changes=changes)
-        if removes and old is not None:
-            kept = list(remove_installed(old).kept)
+    op = _operation(ctx, "driver uninstall", driver, version, answers)
+    # The files go as the pending-files record says: a run killed after the commit leaves
+    # them to the next run on the tenant, not for good (the channel is gone by then).
+    plan = _run(ctx, _Step(dms, states, files, None, [section]), op, dry_run, None)
+    kept = [] if dry_run else [step.path for step in files.steps if step.action == "keep"]
     return DriverResult(driver, dms, plan, not dry_run, version, [section], kept_files=kept)
 
 

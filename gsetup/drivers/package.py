@@ -18,7 +18,8 @@ stand-in, :mod:`gsetup.dms`) reads it when it loads its drivers.
 Installing judges the whole package first (manifest, every entry's name, links, devices, the
 destination) and writes nothing unless all of it is acceptable. The :class:`InstallRecord` it
 returns lists exactly the files and directories written, with a checksum per file, so that
-removal deletes exactly those and keeps files changed since.
+removal (:func:`gsetup.drivers.staging.plan_removal`) deletes exactly those and keeps files
+changed since.
 """
 
 from __future__ import annotations
@@ -112,15 +113,6 @@ class PackageContents:
     options_data: bytes | None  # the manifest's options-file, if it names one
 
 
-@dataclass(frozen=True)
-class RemovalReport:
-    """What :func:`remove_installed` did, per recorded path."""
-
-    removed: tuple[str, ...]  # "." is the target directory, when the installation created it
-    missing: tuple[str, ...]  # already gone
-    kept: tuple[str, ...]  # changed since installed, or a directory that is not empty
-
-
 def builtin_package(driver: Driver) -> Path:
     """The package gsetup ships for ``driver``: the options file and a description, no jars."""
     _check_driver_name(driver, "driver")
@@ -186,39 +178,6 @@ def install_package(package: Path, target: Path) -> InstallRecord:
     return InstallRecord(
         manifest.driver, manifest.version, str(target), tuple(written), directories, created_target
     )
-
-
-def remove_installed(record: InstallRecord) -> RemovalReport:
-    """Delete the files and directories ``record`` lists; keep files changed since."""
-    target = Path(record.target)
-    removed: list[str] = []
-    missing: list[str] = []
-    kept: list[str] = []
-    for item in record.files:
-        path = target / item.path
-        if not path.is_file() or path.is_symlink():
-            (missing if not path.exists() and not path.is_symlink() else kept).append(item.path)
-        elif _sha256(path) != item.sha256:
-            kept.append(item.path)
-        else:
-            path.unlink()
-            removed.append(item.path)
-    for directory in reversed(record.directories):
-        path = target / directory
-        if not path.is_dir():
-            missing.append(directory)
-        elif any(path.iterdir()):
-            kept.append(directory)
-        else:
-            path.rmdir()
-            removed.append(directory)
-    if record.created_target and target.is_dir():
-        if any(target.iterdir()):
-            kept.append(".")
-        else:
-            target.rmdir()
-            removed.append(".")
-    return RemovalReport(tuple(removed), tuple(missing), tuple(kept))
 
 
 def _inspect(reader: PackageReader) -> tuple[Manifest, str]:
