@@ -74,8 +74,8 @@ def _lose_a_strategy(work: Path) -> None:
     next((work / STRATEGIES).iterdir()).unlink()
 
 
-def _driver_installed(work: Path) -> None:
-    """DMS_1 working in ``work/SMServer``, the Facebook driver installed there."""
+def _dms_with_driver_answers(work: Path) -> None:
+    """DMS_1 working in ``work/SMServer``, and the answers installing the Facebook driver."""
     for name in ("key", "password"):
         (work / name).write_text(f"{name}-S3cret\n", encoding="utf-8")
     example = (ROOT / "examples" / "driver-facebook.yaml").read_text(encoding="utf-8")
@@ -84,13 +84,20 @@ def _driver_installed(work: Path) -> None:
     )
     (work / "answers.yaml").write_text(answers, encoding="utf-8")
     (work / "SMServer").mkdir()
-    for args in (
-        ("app", "create", "DMS_1", "--type", "DigitalMessagingServer", "--host",
-         "dms1.example.com", "--port", "4000", "--working-dir", str(work / "SMServer")),
-        ("driver", "install", "facebook", "--answers", "answers.yaml", "--yes"),
-    ):  # fmt: skip
-        result = run_cli(*args)
-        assert result.exit_code == 0, result.stderr
+    result = run_cli(
+        "app", "create", "DMS_1", "--type", "DigitalMessagingServer", "--host",
+        "dms1.example.com", "--port", "4000", "--working-dir", str(work / "SMServer"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+
+
+DRIVER_INSTALL = ("driver", "install", "facebook", "--answers", "answers.yaml", "--yes")
+
+
+def _driver_installed(work: Path) -> None:
+    _dms_with_driver_answers(work)
+    result = run_cli(*DRIVER_INSTALL)
+    assert result.exit_code == 0, result.stderr
 
 
 INSTALL = ("install", "facebook-bp", "--answers", "answers.yaml", "--yes")
@@ -101,6 +108,7 @@ SCENARIOS = {
     # A strategy file deleted by hand: the directory is replaced (one atomic exchange).
     "repair": Scenario(_installed_then(_lose_a_strategy), INSTALL),
     "uninstall": Scenario(_installed_then(lambda _w: None), ("uninstall", "facebook-bp", "--yes")),
+    "driver-install": Scenario(_dms_with_driver_answers, DRIVER_INSTALL),
     "driver-uninstall": Scenario(
         _driver_installed, ("driver", "uninstall", "facebook", "--dms", "DMS_1", "--yes")
     ),
