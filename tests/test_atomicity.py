@@ -127,6 +127,49 @@ def test_sqlite_readers_never_wait_and_writers_name_the_holder(
     assert not (tmp_path / "gsetup-work").exists()
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_an_install_whose_transaction_cannot_start_removes_its_staged_files(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another program takes SQLite's write lock after the install staged its files and
+    keeps it past GSETUP_LOCK_TIMEOUT: the refusal said nothing was written but left the
+    staged copies (hidden temporary names) in the install home."""
+    import sqlite3
+
+    from gsetup.fileio import is_temp_name
+    from gsetup.plan import apply
+    from tests.helpers import run_cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GSETUP_LOCK_TIMEOUT", "0.5")
+    writer = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+    real = apply.checkpoint
+
+    def staged_then_locked_out(site: str) -> None:
+        real(site)
+        if site == "recorded":  # the tenant's lock is held, the transaction not begun
+            writer.execute("BEGIN IMMEDIATE")
+
+    monkeypatch.setattr(apply, "checkpoint", staged_then_locked_out)
+    answers = str(ROOT / "examples" / "rss-bp.yaml")
+    home = tmp_path / "rss-home"
+    try:
+        result = run_cli(
+            "install", "rss-bp", "--answers", answers, "--set", f"install_home={home}", "--yes"
+        )
+    finally:
+        writer.rollback()
+        writer.close()
+    assert result.exit_code == 2, result.stderr
+    assert "the configuration database is busy" in result.stderr
+    assert [p.name for p in tmp_path.rglob("*") if is_temp_name(p.name)] == []
+    monkeypatch.setattr(apply, "checkpoint", real)
+    again = run_cli(
+        "install", "rss-bp", "--answers", answers, "--set", f"install_home={home}", "--yes"
+    )
+    assert again.exit_code == 0, again.stderr  # the lock and record left are taken over
+
+
 def test_install_homes_lock_of_a_gone_process_is_named_and_removed_by_db_unlock(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

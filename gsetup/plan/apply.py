@@ -112,8 +112,8 @@ def apply_states(
     with engine.connect() as conn, tenant_lock(conn, tenant, operation.account, progress) as held:
         if files:
             _stage(conn, held.tenant_id, files, operation.account)
-        transaction = conn.begin()
-        try:
+        try:  # beginning may fail too (SQLite busy past the timeout): the files are undone
+            transaction = conn.begin()
             writer_count = _Counter()
             plan = _write_all(conn, states, writer_count)
             plan.changes.extend(file_changes)
@@ -129,7 +129,8 @@ def apply_states(
                 held.release_in(conn)
         except BaseException:
             with deferred_interrupt():
-                transaction.rollback()
+                if conn.in_transaction():
+                    conn.rollback()
                 if files:
                     files.undo()
                     forget(conn, files)
