@@ -155,6 +155,7 @@ def test_install_twice_plans_nothing_the_second_time(db_url: str, dms: Path) -> 
     assert "0 to create, 0 to update, 0 to delete" in applied.stdout
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # the same lock on both
 def test_an_install_that_waited_for_another_plans_its_files_after_the_wait(
     db_url: str, dms: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
