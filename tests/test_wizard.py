@@ -317,6 +317,42 @@ def test_sighup_at_a_password_prompt_stops_as_ctrl_c_does(db_url: str, tmp_path:
     assert snapshot(db_url) == before
 
 
+def test_sighup_in_a_callback_of_the_prompts_event_loop_stops_the_question(
+    keys: PipeInput,
+) -> None:
+    """SIGHUP handled while prompt_toolkit's asyncio loop ran one of its callbacks (a redraw,
+    a timer) was caught by asyncio, which logs what a callback raises and goes on: the
+    question stayed open on a terminal that was gone (seen as a rare hang of the test
+    above). It stops the question as Ctrl-C does, wherever the loop is."""
+    import os
+    import signal
+
+    import questionary
+
+    from gsetup.interrupts import HungUp
+    from gsetup.wizards.collect import answer
+
+    asked = questionary.text("Name?", input=keys, output=DummyOutput())
+    in_callback: list[str] = []
+
+    def hang_up_in_a_callback() -> None:  # a Python signal handler would run in here
+        in_callback.append("sent")
+        app = asked.application  # still asking a second later: answered, so the test ends
+        app.loop.call_later(  # type: ignore[union-attr]
+            1.0,
+            lambda: app.future.done() or app.exit(result="still asking"),  # type: ignore[union-attr]
+        )
+        os.kill(os.getpid(), signal.SIGHUP)
+
+    asked.application.pre_run_callables.append(
+        lambda: asked.application.loop.call_soon(hang_up_in_a_callback)  # type: ignore[union-attr]
+    )
+    with pytest.raises(HungUp):
+        answer(asked)
+    assert in_callback == ["sent"]
+    assert signal.getsignal(signal.SIGHUP) is signal.SIG_DFL  # as before the question
+
+
 def test_a_slash_at_a_path_question_reaches_the_directory_check(
     db_url: str, tmp_path: Path
 ) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TextIO, TypeVar
 
 from gsetup.errors import BadInputError, NeedsAnswerError
-from gsetup.interrupts import STOPS, hang_up_stops
+from gsetup.interrupts import STOPS, HungUp, hang_up_stops
 from gsetup.wizards.answers import (
     AnswerSource,
     check_keys,
@@ -111,11 +111,33 @@ def _ask_path(prompt: str, default: str, io: dict[str, Any]) -> str:
 def answer(asked: Any) -> Any:
     """The answer to a questionary question; end of input (Ctrl-D) stops as Ctrl-C does, so
     ``--save-answers`` keeps what was given and the one line is ``interrupted``."""
+    app = asked.application
+    hung_up: list[bool] = []
+    app.pre_run_callables.append(lambda: _hang_up_exits(app, hung_up))
     try:
         with hang_up_stops():  # the terminal closed: stop as Ctrl-C does, answers kept
             return asked.unsafe_ask()
     except EOFError:
         raise KeyboardInterrupt from None
+    except OSError:
+        if hung_up:  # the prompt's last redraw, on a terminal closed for good
+            raise HungUp from None
+        raise
+
+
+def _hang_up_exits(app: Any, hung_up: list[bool]) -> None:
+    """While the prompt runs, SIGHUP ends it with :class:`HungUp` from its own event loop.
+    Raised by a signal handler instead, it could land in one of the loop's callbacks (a
+    redraw, a timer), which asyncio logs and goes on from, asking on a closed terminal."""
+    import asyncio
+    import signal
+
+    def hung_up_now() -> None:
+        hung_up.append(True)
+        if app.future is not None and not app.future.done():
+            app.exit(exception=HungUp)
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, hung_up_now)
 
 
 def collect(
