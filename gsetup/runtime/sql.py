@@ -459,23 +459,30 @@ def agent_row(postgresql: bool, skip_locked: bool) -> Any:
     return query.with_for_update(skip_locked=skip_locked) if postgresql else query
 
 
-@functools.cache
-def wake(table: Table, postgresql: bool) -> Any:
-    """Make the oldest interactions waiting at a target for a media type due now; rows
-    another worker holds are running already and are skipped (no lock waits between turns)."""
-    oldest = (
+def _waiting_at_target(table: Table, postgresql: bool, *after: Any) -> Any:
+    """The ids of the ``b_count`` oldest interactions waiting at a target for a media type,
+    narrowed by ``after`` (then equal queue times are ordered by id); rows another worker
+    holds are running already and are skipped (no lock waits between turns)."""
+    placed = table.c.placed_in_queue_at
+    query = (
         select(table.c.id)
         .where(
             table.c.tenant == bindparam("b_tenant"),
             table.c.waiting == "target",
             table.c.media_type == bindparam("b_media"),
             table.c.due_at > bindparam("b_now"),
+            *after,
         )
-        .order_by(table.c.placed_in_queue_at)
+        .order_by(*((placed, table.c.id) if after else (placed,)))
         .limit(bindparam("b_count"))
     )
-    if postgresql:
-        oldest = oldest.with_for_update(skip_locked=True)
+    return query.with_for_update(skip_locked=True) if postgresql else query
+
+
+@functools.cache
+def wake(table: Table, postgresql: bool) -> Any:
+    """Make the oldest interactions waiting at a target for a media type due now."""
+    oldest = _waiting_at_target(table, postgresql)
     # By id alone (the subquery names the tenant): with the tenant too, SQLite walks every
     # interaction of the tenant through an index on it instead of looking up each id.
     return update(table).where(table.c.id.in_(oldest)).values(due_at=bindparam("b_now"))
@@ -484,27 +491,14 @@ def wake(table: Table, postgresql: bool) -> Any:
 @functools.cache
 def wake_next(table: Table, postgresql: bool) -> Any:
     """Make due the ``b_count`` oldest interactions waiting at a target for a media type that
-    were placed in their queue after a given one (``b_placed``, ``b_id``: ties broken by id),
-    skipping rows another worker holds: wake-ups that could not be used pass on to them."""
+    were placed in their queue after a given one (``b_placed``, ``b_id``: ties broken by id):
+    wake-ups that could not be used pass on to them."""
     placed = table.c.placed_in_queue_at
     after = or_(
         placed > bindparam("b_placed"),
         and_(placed == bindparam("b_placed"), table.c.id > bindparam("b_id")),
     )
-    following = (
-        select(table.c.id)
-        .where(
-            table.c.tenant == bindparam("b_tenant"),
-            table.c.waiting == "target",
-            table.c.media_type == bindparam("b_media"),
-            table.c.due_at > bindparam("b_now"),
-            after,
-        )
-        .order_by(placed, table.c.id)
-        .limit(bindparam("b_count"))
-    )
-    if postgresql:
-        following = following.with_for_update(skip_locked=True)
+    following = _waiting_at_target(table, postgresql, after)
     return update(table).where(table.c.id.in_(following)).values(due_at=bindparam("b_now"))
 
 
