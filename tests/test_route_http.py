@@ -677,13 +677,7 @@ def test_sigterm_is_bounded_while_a_lock_holds_the_turn(
     configure_tenant(db_url, tmp_path, agents={})
     env = {"GSETUP_STORE_TIMEOUT": "2"}
     with route_run(env, "--store", pg_url, "--log-level", "info", cwd=tmp_path) as runtime:
-        made = run_cli("route", "token", "create", "--app", DMS, "--url", runtime.url, "--json")
-        submitted = runtime.request(
-            "POST", "/interactions", token=made.json()["token"], body=post(1)
-        )
-        assert submitted.status_code == 201
-        wait_for(lambda: _states(pg_url) == {"routing": 1}, "the interaction routed")
-        before = sql_rows(pg_url, "SELECT * FROM interactions")
+        before = _one_routing(runtime, pg_url)
         dsn = pg_url.replace("postgresql+psycopg://", "postgresql://")
         with psycopg.connect(dsn) as holder:
             holder.execute("LOCK TABLE interactions IN ACCESS EXCLUSIVE MODE")
@@ -701,6 +695,15 @@ def test_sigterm_is_bounded_while_a_lock_holds_the_turn(
     assert sql_rows(pg_url, "SELECT count(*) FROM runtime_endpoints") == [(0,)]
 
 
+def _one_routing(runtime: RouteProcess, pg_url: str) -> list[tuple[Any, ...]]:
+    """One post submitted and routing (a turn holds it): the interactions rows then."""
+    made = run_cli("route", "token", "create", "--app", DMS, "--url", runtime.url, "--json")
+    submitted = runtime.request("POST", "/interactions", token=made.json()["token"], body=post(1))
+    assert submitted.status_code == 201
+    wait_for(lambda: _states(pg_url) == {"routing": 1}, "the interaction routed")
+    return sql_rows(pg_url, "SELECT * FROM interactions")
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_sigterm_is_bounded_while_the_store_answers_nothing(
     db_url: str, pg_url: str, tmp_path: Path
@@ -713,13 +716,7 @@ def test_sigterm_is_bounded_while_the_store_answers_nothing(
 
     configure_tenant(db_url, tmp_path, agents={})
     with route_run({"GSETUP_STORE_TIMEOUT": "1"}, "--store", pg_url, cwd=tmp_path) as runtime:
-        made = run_cli("route", "token", "create", "--app", DMS, "--url", runtime.url, "--json")
-        submitted = runtime.request(
-            "POST", "/interactions", token=made.json()["token"], body=post(1)
-        )
-        assert submitted.status_code == 201
-        wait_for(lambda: _states(pg_url) == {"routing": 1}, "the interaction routed")
-        before = sql_rows(pg_url, "SELECT * FROM interactions")
+        before = _one_routing(runtime, pg_url)
         backends = [pid for (pid,) in sql_rows(pg_url, _BACKENDS)]
         assert backends
         try:
