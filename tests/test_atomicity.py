@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -168,6 +171,130 @@ def test_an_install_whose_transaction_cannot_start_removes_its_staged_files(
         "install", "rss-bp", "--answers", answers, "--set", f"install_home={home}", "--yes"
     )
     assert again.exit_code == 0, again.stderr  # the lock and record left are taken over
+
+
+# Another program's write transaction on the SQLite file, held until its stdin closes.
+_SQLITE_HOLDER = (
+    "import sqlite3, sys\n"
+    "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+    "db.execute('BEGIN EXCLUSIVE')\n"
+    "print('held', flush=True)\n"
+    "sys.stdin.read()\n"
+)
+
+
+@contextmanager
+def _sqlite_held(db_url: str) -> Iterator[None]:
+    """A second process holds SQLite's write lock on the database for the block."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _SQLITE_HOLDER, db_url.removeprefix("sqlite:///")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        yield
+    finally:
+        holder.communicate(timeout=30)  # closes its stdin: it rolls back and ends
+
+
+def _leftovers(db_url: str) -> dict[str, int]:
+    """The rows of the lock and pending-files tables."""
+    from sqlalchemy import create_engine, func, select
+    from sqlalchemy.pool import NullPool
+
+    from gsetup.configdb.tables import apply_lock, install_homes_lock, pending_files
+
+    engine = create_engine(db_url, poolclass=NullPool)
+    with engine.connect() as conn:
+        counts = {
+            table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in (apply_lock, install_homes_lock, pending_files)
+        }
+    engine.dispose()
+    return counts
+
+
+NO_ROWS = {"apply_lock": 0, "install_homes_lock": 0, "pending_files": 0}
+BUSY = (
+    "gsetup: error: the configuration database is busy: another process kept it locked longer "
+    "than GSETUP_LOCK_TIMEOUT (1 s); try again when it is done"
+)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_an_install_refused_for_a_database_another_program_holds_leaves_nothing(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another program (not gsetup) holds SQLite's write lock past GSETUP_LOCK_TIMEOUT: the
+    install is refused after one timeout as the database being busy (it was told as a tenant
+    locked by another gsetup, with a `db unlock` that had nothing to remove), writing nothing."""
+    import time
+
+    from gsetup.fileio import is_temp_name
+    from tests.helpers import run_cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GSETUP_LOCK_TIMEOUT", "1")
+    answers = str(ROOT / "examples" / "rss-bp.yaml")
+    home = tmp_path / "rss-home"
+    with _sqlite_held(db_url):
+        started = time.monotonic()
+        result = run_cli(
+            "install", "rss-bp", "--answers", answers, "--set", f"install_home={home}", "--yes"
+        )
+        waited = time.monotonic() - started
+    assert result.exit_code == 2, result.stderr
+    assert [line for line in result.stderr.splitlines() if "error" in line] == [BUSY]
+    assert "db unlock" not in result.stderr and "another gsetup" not in result.stderr
+    assert 1 <= waited < 2.5
+    assert _leftovers(db_url) == NO_ROWS
+    assert not home.exists()
+    assert [p.name for p in tmp_path.rglob("*") if is_temp_name(p.name)] == []
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_an_install_whose_database_is_taken_after_its_lock_is_refused_after_one_timeout(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another program takes SQLite's write lock once the install holds its locks and has
+    recorded its files, and keeps it past GSETUP_LOCK_TIMEOUT: the begin of the transaction
+    waited the timeout, then each cleanup write (pending-files record, install-homes lock,
+    tenant lock) waited it again, the refusal taking four timeouts."""
+    import time
+
+    from gsetup.fileio import is_temp_name
+    from gsetup.plan import apply
+    from tests.helpers import run_cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GSETUP_LOCK_TIMEOUT", "1")
+    real = apply.checkpoint
+    held: list[contextlib.AbstractContextManager[None]] = []
+
+    def recorded_then_taken(site: str) -> None:
+        real(site)
+        if site == "recorded":
+            held.append(_sqlite_held(db_url))
+            held[0].__enter__()
+
+    monkeypatch.setattr(apply, "checkpoint", recorded_then_taken)
+    answers = str(ROOT / "examples" / "rss-bp.yaml")
+    home = tmp_path / "rss-home"
+    started = time.monotonic()
+    try:
+        result = run_cli(
+            "install", "rss-bp", "--answers", answers, "--set", f"install_home={home}", "--yes"
+        )
+        waited = time.monotonic() - started
+    finally:
+        for holder in held:
+            holder.__exit__(None, None, None)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.splitlines() == [BUSY]
+    assert 1 <= waited < 2.5
+    assert [p.name for p in tmp_path.rglob("*") if is_temp_name(p.name)] == []
 
 
 def test_install_homes_lock_of_a_gone_process_is_named_and_removed_by_db_unlock(

@@ -12,6 +12,8 @@ import functools
 import json
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -349,6 +351,41 @@ def set_busy_timeout(conn: Connection, seconds: float) -> None:
         driver.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
 
 
+# How long a write undoing a run that SQLite kept waiting past the lock timeout waits itself.
+BRIEF_BUSY_SECONDS = 0.1
+
+
+@contextmanager
+def undoing_after(conn: Connection, exc: BaseException | None) -> Iterator[None]:
+    """Around the writes that undo a run failed by ``exc``: after SQLite was kept busy past
+    the lock timeout, each tries briefly instead of waiting the whole timeout again, so the
+    refusal takes one timeout, not one more per lock and record to delete."""
+    if not is_busy(exc):
+        yield
+        return
+    set_busy_timeout(conn, BRIEF_BUSY_SECONDS)
+    try:
+        yield
+    finally:
+        set_busy_timeout(conn, lock_timeout())
+
+
+def is_busy(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is SQLite's refusal of a write while another connection held its lock."""
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
+def busy_error() -> ConflictError:
+    """The refusal of a write that SQLite's lock, held by another process, kept waiting past
+    the lock timeout."""
+    return ConflictError(
+        "the configuration database is busy: another process kept it locked longer than "
+        f"{LOCK_TIMEOUT_ENV} ({lock_timeout():.0f} s); try again when it is done"
+    )
+
+
 @functools.cache
 def _sqlite_connection_class() -> type[Connection]:
     from sqlalchemy.engine import Connection
@@ -415,12 +452,9 @@ def explain_failure(exc: BaseException) -> GsetupError | None:
             "change it; use the URL of a role that may (the one `db init` ran with, or one "
             "granted the rights on gsetup's tables)"
         )
+    if is_busy(exc):
+        return busy_error()
     reason = str(exc.orig)
-    if "database is locked" in reason:
-        return ConflictError(
-            "the configuration database is busy: another process kept it locked longer than "
-            f"{LOCK_TIMEOUT_ENV} ({lock_timeout():.0f} s); try again when it is done"
-        )
     missing = re.search(
         r"no such (?:table|column): (\S+)|(?:relation|column) \"?([^\s\"]+)\"? does not exist",
         reason,

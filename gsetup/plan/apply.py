@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from gsetup.configdb.database import undoing_after
 from gsetup.configdb.kinds import KINDS
 from gsetup.configdb.models import MANAGERS_SEPARATOR
 from gsetup.errors import ConflictError, GsetupError
@@ -127,8 +128,8 @@ def apply_states(
                 writer_count.checkpoint()
             if not files:
                 held.release_in(conn)
-        except BaseException:
-            with deferred_interrupt():
+        except BaseException as exc:
+            with deferred_interrupt(), undoing_after(conn, exc):
                 if conn.in_transaction():
                     conn.rollback()
                 if files:

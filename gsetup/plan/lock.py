@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from gsetup.configdb.database import lock_timeout, set_busy_timeout
-from gsetup.errors import ConflictError
+from gsetup.configdb.database import busy_error, lock_timeout, set_busy_timeout, undoing_after
+from gsetup.errors import ConflictError, GsetupError
 from gsetup.interrupts import deferred_interrupt
 
 if TYPE_CHECKING:
@@ -63,11 +63,8 @@ def tenant_lock(
     try:
         resolve(conn, tid)
         yield held
-    except BaseException:
-        with deferred_interrupt():
-            if conn.in_transaction():
-                conn.rollback()
-            _release(conn, slot, _me())
+    except BaseException as exc:
+        _let_go(conn, slot, exc)
         raise
     if not held.released:
         with deferred_interrupt():
@@ -87,11 +84,18 @@ def install_homes_lock(
     _acquire(conn, slot, holder, progress or wait_reporter)
     try:
         yield
-    finally:
-        with deferred_interrupt():
-            if conn.in_transaction():
-                conn.rollback()
-            _release(conn, slot, _me())
+    except BaseException as exc:
+        _let_go(conn, slot, exc)
+        raise
+    _let_go(conn, slot)
+
+
+def _let_go(conn: Connection, slot: _Slot, failure: BaseException | None = None) -> None:
+    """Roll back what the block (failed by ``failure``) left open and release the lock."""
+    with deferred_interrupt(), undoing_after(conn, failure):
+        if conn.in_transaction():
+            conn.rollback()
+        _release(conn, slot, _me())
 
 
 @dataclass(frozen=True)
@@ -176,24 +180,34 @@ def _acquire(conn: Connection, slot: _Slot, holder: str, progress: Reporter | No
             if owner is not None and here and not process_alive(owner.pid):
                 _release(conn, slot, (owner.host, owner.pid))
                 continue
-            description = owner.describe() if owner else "another gsetup writing to the database"
             waited = time.monotonic() - start
             if waited > timeout:
-                tenant = owner.tenant if owner else slot.tenant
-                raise ConflictError(
-                    f"{slot.subject} {slot.verb} locked by {description}; wait for it to "
-                    f"finish, or run `gsetup db unlock --tenant {shlex.quote(tenant)}` if "
-                    "that process is gone"
-                )
-            if progress and (told is None or told[0] != description):
-                progress(f"waiting for {slot.subject}, locked by {description}")
-                told = (description, waited)
+                raise _refusal(slot, owner)
+            waiting = _waiting(slot, owner)
+            if progress and (told is None or told[0] != waiting):
+                progress(waiting)
+                told = (waiting, waited)
             elif progress and told is not None and waited - told[1] >= REPEAT_SECONDS:
                 progress(f"still waiting for {slot.subject} ({waited:.0f} s of {timeout:.0f})")
-                told = (description, waited)
+                told = (waiting, waited)
             time.sleep(POLL_SECONDS)
     finally:
         set_busy_timeout(conn, timeout)
+
+
+def _waiting(slot: _Slot, owner: _Owner | None) -> str:
+    if owner is None:  # SQLite held by a write transaction, and no lock row names its holder
+        return f"waiting for {slot.subject}: the configuration database is busy"
+    return f"waiting for {slot.subject}, locked by {owner.describe()}"
+
+
+def _refusal(slot: _Slot, owner: _Owner | None) -> GsetupError:
+    if owner is None:  # no lock row was written: nothing to unlock
+        return busy_error()
+    return ConflictError(
+        f"{slot.subject} {slot.verb} locked by {owner.describe()}; wait for it to finish, or "
+        f"run `gsetup db unlock --tenant {shlex.quote(owner.tenant)}` if that process is gone"
+    )
 
 
 @dataclass
