@@ -183,6 +183,41 @@ def test_apply_runs_cleanup_then_alter_records_and_is_a_noop_again(itx_url: str)
     assert _rows(itx_url) == ROWS
 
 
+@pytest.mark.parametrize("itx_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_scripts_another_run_applied_during_the_question_draw_no_progress_bar(
+    itx_url: str, db_url: str, tmp_path: Path
+) -> None:
+    """On a terminal, another run applies the scripts while the question is asked: the run
+    says there is nothing to do, and drew a "Running scripts ... 0/2" bar around it (a bar
+    is drawn from the first script run)."""
+    import pexpect
+
+    from tests.helpers import in_a_terminal
+
+    child = in_a_terminal(f"$GSETUP sql apply --url '{itx_url}' -p twitter", db_url, tmp_path)
+    child.expect_exact("Apply this plan?")
+    shown = child.before
+    assert "-- CleanUpTableInteractionsForTwitter854.sql: would run" in shown
+    other = run_cli("sql", "apply", "--url", itx_url, "-p", "twitter", "--yes")
+    assert other.exit_code == EXIT_OK, other.stderr
+    child.sendline("y")
+    child.expect(pexpect.EOF)
+    child.close()
+    after = child.before
+    assert child.exitstatus == EXIT_OK, after
+    assert "Nothing to do: every script is already applied (SQLite)." in after
+    assert "Running scripts" not in after and "0/2" not in after
+    # Scripts that run still draw their bar.
+    child = in_a_terminal(f"$GSETUP sql apply --url '{itx_url}' -p facebook", db_url, tmp_path)
+    child.expect_exact("Apply this plan?")
+    child.sendline("y")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == EXIT_OK, child.before
+    assert "Running scripts: AlterTableInteractionsForFacebook851.sql" in child.before
+
+
 def test_changed_checksum_is_reported_not_rerun(itx_url: str) -> None:
     assert run_cli("sql", "apply", "--url", itx_url, "-p", "facebook", "--yes").exit_code == EXIT_OK
     _execute(

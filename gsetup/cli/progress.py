@@ -20,9 +20,9 @@ Advance = Callable[[str], None]
 def steps(total: int, what: str, *, plain: TextIO | None = None) -> Iterator[Advance]:
     """Yield ``advance(label)``, called as each of ``total`` steps starts.
 
-    On a terminal (standard error) a progress bar shows ``what`` and the current step; piped,
-    each step is one ``[i/total] label`` line on ``plain`` (standard output by default), so
-    logs stay readable.
+    On a terminal (standard error) a progress bar shows ``what`` and the current step, from
+    the first step (none started: no bar); piped, each step is one ``[i/total] label`` line
+    on ``plain`` (standard output by default), so logs stay readable.
     """
     if not sys.stderr.isatty():
         out = plain or sys.stdout
@@ -40,14 +40,18 @@ def steps(total: int, what: str, *, plain: TextIO | None = None) -> Iterator[Adv
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(escape(what), total=total)
+    bar = Progress(*columns, console=Console(stderr=True), transient=True)
+    task = bar.add_task(escape(what), total=total)
 
-        def advance(label: str) -> None:
-            done = bar.tasks[0].completed
-            bar.update(task, completed=done + 1, description=escape(f"{what}: {label}"))
+    def advance(label: str) -> None:
+        bar.start()  # at the first step: work found to be nothing after all draws no bar
+        done = bar.tasks[0].completed
+        bar.update(task, completed=done + 1, description=escape(f"{what}: {label}"))
 
+    try:
         yield advance
+    finally:
+        bar.stop()
 
 
 @contextmanager
