@@ -382,7 +382,7 @@ def busy_error() -> ConflictError:
     the lock timeout."""
     return ConflictError(
         "the configuration database is busy: another process kept it locked longer than "
-        f"{LOCK_TIMEOUT_ENV} ({lock_timeout():.0f} s); try again when it is done"
+        f"{LOCK_TIMEOUT_ENV} ({lock_timeout():g} s); try again when it is done"
     )
 
 

@@ -188,7 +188,7 @@ def _acquire(conn: Connection, slot: _Slot, holder: str, progress: Reporter | No
                 progress(waiting)
                 told = (waiting, waited)
             elif progress and told is not None and waited - told[1] >= REPEAT_SECONDS:
-                progress(f"still waiting for {slot.subject} ({waited:.0f} s of {timeout:.0f})")
+                progress(f"still waiting for {slot.subject} ({waited:.0f} s of {timeout:g})")
                 told = (waiting, waited)
             time.sleep(POLL_SECONDS)
     finally:
