@@ -3,6 +3,7 @@ rule files placed under the install home), and bad traffic refused line by line.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -432,3 +433,52 @@ def test_a_large_rule_file_shows_a_spinner_while_it_loads(installed: Path) -> No
     assert "Loading" not in piped.stdout + piped.stderr
     [process] = json.loads(piped.stdout)["processes"]
     assert "big.yaml" in process["rule_files"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_store_in_the_configuration_database_file_is_refused(
+    installed: Path, db_url: str, tmp_path: Path
+) -> None:
+    """Every --store naming the embedded configuration database's file, however its path is
+    spelt, is refused before anything is written: the runtime's tables would go among the
+    configuration's."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    config = tmp_path / "config.db"
+    assert db_url == f"sqlite:///{config}"
+    (tmp_path / "link.db").symlink_to(config)
+
+    def tables() -> list[str]:
+        with contextlib.closing(sqlite3.connect(config)) as conn:
+            return sorted(r[0] for r in conn.execute("SELECT name FROM sqlite_master"))
+
+    before = tables()
+    traffic = str(TRAFFIC / "fb-question.jsonl")
+    default = f"sqlite:///{tmp_path / 'gsetup-runtime.db'}"
+    for spelt in (config, tmp_path / "sub" / ".." / "config.db", tmp_path / "link.db"):
+        store = f"sqlite:///{spelt}"
+        refusal = (
+            f"gsetup: error: --store {store} is the configuration database's file: the "
+            f"interaction store needs a file of its own, e.g. {default}\n"
+        )
+        for args in (
+            ("route", "replay", traffic, "--store", store),
+            ("route", "status", "--store", store),
+            ("agent", "remove", "ann", "--store", store, "--yes"),
+        ):
+            result = run_cli(*args)
+            assert (result.exit_code, result.stderr) == (2, refusal), args
+        # in a process of its own: were it not refused, it would serve until stopped
+        run = subprocess.run(
+            [sys.executable, "-m", "gsetup", "route", "run", "--listen", "127.0.0.1:0",
+             "--store", store],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert (run.returncode, run.stderr) == (2, refusal)
+    assert tables() == before
+    assert "ann" in {a["name"] for a in run_cli("agent", "list", "--json").json()}
+    # Another file beside it is a store of its own.
+    result = run_cli("route", "replay", traffic, "--store", f"sqlite:///{tmp_path / 'kept.db'}")
+    assert result.exit_code == 0, result.stderr

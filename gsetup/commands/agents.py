@@ -166,9 +166,8 @@ def remove_agent(
     show_object(ctx, tenant, object_path("person", name), kind="person")
     default = default_store(ctx)
     # must_exist: a store other than the default is one a runtime used (no file: not empty)
-    urls = [
-        (u, store_key(u) != store_key(default)) for u in _stores_to_check(default, tenant, stores)
-    ]
+    checked = _stores_to_check(ctx, default, tenant, stores)
+    urls = [(u, store_key(u) != store_key(default)) for u in checked]
     state = DesiredState(tenant, removals=[Removal("person", object_path("person", name))])
     if dry_run:
         for url, must_exist in urls:
@@ -259,11 +258,13 @@ def _best_effort(step: Callable[[Mark], None], mark: Mark) -> None:
         step(mark)
 
 
-def _stores_to_check(default: str, tenant: str, given: Sequence[str]) -> list[str]:
-    """``given`` (checked as URLs), then the default store and the recorded ones not given
-    (a recorded one has no password: given, its URL is used instead)."""
+def _stores_to_check(ctx: Context, default: str, tenant: str, given: Sequence[str]) -> list[str]:
+    """``given`` (checked as URLs, none the configuration database's file), then the default
+    store and the recorded ones not given (a recorded one has no password: given, its URL is
+    used instead)."""
     from gsetup.configdb.database import redact_url, short_url, supported, url_or_none
     from gsetup.runtime.endpoints import recorded_stores, store_key
+    from gsetup.runtime.store import refuse_config_file
 
     for url in given:
         parsed = url_or_none(url)
@@ -277,6 +278,7 @@ def _stores_to_check(default: str, tenant: str, given: Sequence[str]) -> list[st
                 f"--store {short_url(url)}: unsupported store: the interaction store is "
                 "SQLite (sqlite:///PATH) or PostgreSQL through psycopg (postgresql+psycopg://...)"
             )
+        refuse_config_file(url, ctx.db.url.render_as_string(hide_password=False))
     urls = {store_key(url): url for url in given}
     for key in (store_key(default), *recorded_stores(default, tenant)):
         urls.setdefault(key, default if key == store_key(default) else key)

@@ -29,12 +29,14 @@ def replay_file(
     from gsetup.runtime.traffic import read_traffic
 
     ctx.identity.require(tenant, change=False)
-    deployment = read_deployment(ctx.db.url.render_as_string(hide_password=False), tenant)
+    config_url = ctx.db.url.render_as_string(hide_password=False)
+    deployment = read_deployment(config_url, tenant)
     events = read_traffic(path, deployment)
     with tempfile.TemporaryDirectory(prefix="gsetup-replay-") as scratch:
         clock = VirtualClock()
         runtime = open_runtime(
             tenant,
+            config_url=config_url,  # a --store in its file is refused
             store_url=f"sqlite:///{Path(scratch) / 'replay.db'}" if store is None else store,
             clock=clock,
             deployment=deployment,

@@ -209,13 +209,15 @@ def build_engine(
     from gsetup.runtime.program import load_program
     from gsetup.runtime.services.classification import KeywordClassifier
     from gsetup.runtime.services.influence import FollowerCountInfluence
-    from gsetup.runtime.store import default_store_url, open_store
+    from gsetup.runtime.store import default_store_url, open_store, refuse_config_file
 
     configured = deployment is None  # from a configuration database, not built in memory
     if deployment is None:
         deployment = read_deployment(config_url, tenant)
     program = load_program(deployment)
     default = default_store_url(resolve_url(config_url))
+    if store_url is not None:
+        refuse_config_file(store_url, resolve_url(config_url))
     # an empty --store is refused as a URL, not taken as "no --store"
     store = open_store(default if store_url is None else store_url, create=create_store)
     if configured and create_store and record_use and store_url is not None:

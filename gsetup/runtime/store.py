@@ -77,6 +77,27 @@ def default_store_url(config_url: str) -> str:
     return config_url
 
 
+def refuse_config_file(store_url: str, config_url: str) -> None:
+    """Refuse a ``--store`` that is the embedded configuration database's own file (however
+    its path is spelt): the runtime would write its tables among the configuration's. A
+    PostgreSQL store may share the configuration's database: their tables do not overlap."""
+    from sqlalchemy.engine import make_url
+
+    store = _sqlite_path(parse_store_url(store_url, "--store"))
+    if store is not None and store == _sqlite_path(make_url(config_url)):
+        raise StoreError(
+            f"--store {short_url(store_url)} is the configuration database's file: the "
+            f"interaction store needs a file of its own, e.g. {default_store_url(config_url)}"
+        )
+
+
+def _sqlite_path(url: URL) -> Path | None:
+    """The resolved file of a SQLite URL (None: another database, or in memory)."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database or "").resolve()
+
+
 @contextmanager
 def peek(store_url: str, table: str, *, must_exist: bool = False) -> Iterator[Connection | None]:
     """A connection to the store at ``store_url`` for a client's look (``gsetup agent``,
