@@ -251,6 +251,19 @@ def lookup(
         raise error(f"{what} {quote_prefix(str(path))}: {_reason(exc)}") from None
 
 
+def not_a_directory(
+    directory: Path, what: str, error: type[GsetupError] = BadInputError
+) -> Path | None:
+    """The nearest of ``directory`` and its ancestors that exists, when it is no directory:
+    a file standing where a directory would be (None: that nearest one is a directory). A
+    bare mkdir or open says only "File exists" or "Not a directory" for it."""
+    for parent in (directory, *directory.parents):
+        info = lookup(parent, what, error)
+        if info is not None:
+            return None if stat.S_ISDIR(info.st_mode) else parent
+    return None
+
+
 def read_regular(path: Path, limit: int, what: str) -> bytes:
     """The bytes of ``path``, refused unless it is a regular file of at most ``limit`` bytes.
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import functools
 import re
-import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -134,12 +133,9 @@ def write_options(
 
 def _no_directory(path: Path) -> str:
     """Why ``path``'s directory is not there: a file stands in its way, or it is missing."""
-    for parent in path.parents:  # the nearest that exists tells
-        info = fileio.lookup(parent, "the option file's directory")
-        if info is not None and not stat.S_ISDIR(info.st_mode):
-            return f"{parent} is not a directory"
-        if info is not None:
-            break
+    blocker = fileio.not_a_directory(path.parent, "the option file's directory")
+    if blocker is not None:
+        return f"{blocker} is not a directory"
     return f"the directory {path.parent} does not exist"  # as --save-answers says it
 
 

@@ -482,3 +482,19 @@ def test_a_store_in_the_configuration_database_file_is_refused(
     # Another file beside it is a store of its own.
     result = run_cli("route", "replay", traffic, "--store", f"sqlite:///{tmp_path / 'kept.db'}")
     assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_store_under_a_regular_file_names_the_file_in_the_way(
+    installed: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "file.txt").write_text("not a directory\n")
+    traffic = str(TRAFFIC / "fb-question.jsonl")
+    for store in (tmp_path / "file.txt" / "store.db", tmp_path / "file.txt" / "sub" / "s.db"):
+        result = run_cli("route", "replay", traffic, "--store", f"sqlite:///{store}")
+        assert (result.exit_code, result.stderr) == (
+            2,
+            f"gsetup: error: cannot create the interaction store {store}: "
+            f"{tmp_path / 'file.txt'} is not a directory\n",
+        )
+    assert (tmp_path / "file.txt").read_text() == "not a directory\n"

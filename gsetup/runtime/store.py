@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gsetup.configdb.database import pg_transaction_lock, short_url
-from gsetup.fileio import elide_middle
+from gsetup.fileio import elide_middle, not_a_directory
 from gsetup.runtime.errors import StoreError
 from gsetup.runtime.itx import CustomField
 from gsetup.runtime.schema import (
@@ -364,6 +364,12 @@ def _sqlite_file(path: Path, create: bool) -> None:
                 "--store"
             )
         return
+    blocker = not_a_directory(path.parent, "the interaction store", StoreError)
+    if blocker is not None:
+        raise StoreError(
+            f"cannot create the interaction store {elide_middle(str(path))}: "
+            f"{elide_middle(str(blocker))} is not a directory"
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
