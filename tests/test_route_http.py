@@ -788,3 +788,27 @@ def test_route_reads_refuse_a_mistyped_database_and_create_nothing(tmp_path: Pat
         assert result.exit_code == 2, (args, result.stderr)
         assert "does not exist (check --db or GSETUP_DB)" in result.stderr, args
     assert not missing.exists()
+
+
+def test_an_interaction_id_is_one_path_segment_whatever_it_holds(served: Any) -> None:
+    """An id with ``/``, ``..``, ``?``, ``#`` or ``%`` reaches the interaction routes as the id
+    it is (percent-encoded by the client): an unknown one is "no interaction ID" (404, exit
+    2), never another route nor "no route"."""
+    runtime, store = served
+    logged = run_cli("agent", "login", "alice", "--password-from", "env:AGENT_PW")
+    assert logged.exit_code == 0, logged.stderr
+    before = _stored(store)
+    for itx in ("x/../../status", "../../status", "a/b", "x?y=1", "x#y", "100%", "x%2F..%2Fy"):
+        for args in (
+            ("accept", itx),
+            ("reject", itx),
+            ("done", itx),
+            ("reply", itx, "--text", "hi"),
+        ):
+            result = run_cli("agent", *args, "--url", runtime.url)
+            assert (result.exit_code, result.stderr) == (
+                2,
+                f"gsetup: error: the runtime refused (404): no interaction {itx!r}\n",
+            ), args
+    assert _stored(store) == before
+    assert run_cli("agent", "logout").exit_code == 0

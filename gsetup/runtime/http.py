@@ -26,9 +26,11 @@ from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gsetup.configdb.database import scrub
 from gsetup.fileio import quote_prefix
@@ -158,6 +160,7 @@ def build_app(api: Api) -> Starlette:
 
     return Starlette(
         lifespan=lifespan,
+        middleware=[Middleware(_RoutedAsSent)],
         exception_handlers={HTTPException: _http_exception},
         routes=[
             route("/healthz", _healthz, "GET"),
@@ -176,6 +179,22 @@ def build_app(api: Api) -> Starlette:
             route("/agents/interactions/{id}/done", _done, "POST"),
         ],
     )
+
+
+class _RoutedAsSent:
+    """Routes match the path as sent, still percent-encoded: uvicorn decodes it, so an
+    interaction id holding ``/`` (``%2F``, as the client encodes it) was split into other
+    segments and ``x/../../status`` reached another path, or none. The interaction routes
+    decode their id (:func:`_interaction_id`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = scope.get("raw_path") if scope["type"] == "http" else None
+        if raw:  # without its query string (ASGI)
+            scope = {**scope, "path": raw.decode("latin-1")}
+        await self.app(scope, receive, send)
 
 
 class Server(uvicorn.Server):
@@ -471,19 +490,26 @@ def _offer_wait(request: Request) -> float:
     return seconds
 
 
+def _interaction_id(request: Request) -> str:
+    """The interaction id of an ``/agents/interactions/{id}/...`` route, decoded: the route
+    matched it percent-encoded, as sent (:class:`_RoutedAsSent`)."""
+    from urllib.parse import unquote
+
+    return unquote(request.path_params["id"])
+
+
 async def _accept(api: Api, request: Request) -> Response:
     session = await _session(api, request)
     await _body(api, request, fields=(), required=False)
-    offer = await api.call(
-        api.runtime.accept, session.tenant, session.agent, request.path_params["id"]
-    )
+    itx = _interaction_id(request)
+    offer = await api.call(api.runtime.accept, session.tenant, session.agent, itx)
     return JSONResponse(to_json(offer))
 
 
 async def _reject(api: Api, request: Request) -> Response:
     session = await _session(api, request)
     await _body(api, request, fields=(), required=False)
-    itx = request.path_params["id"]
+    itx = _interaction_id(request)
     await api.call(api.runtime.reject, session.tenant, session.agent, itx)
     return JSONResponse({"id": itx, "rejected": True})
 
@@ -492,7 +518,7 @@ async def _reply(api: Api, request: Request) -> Response:
     session = await _session(api, request)
     body = await _body(api, request, fields=("text",))
     text = _text(body, "text")
-    itx = request.path_params["id"]
+    itx = _interaction_id(request)
     reply_id = await api.call(api.runtime.reply, session.tenant, session.agent, itx, text)
     return JSONResponse({"id": itx, "reply_id": reply_id}, status_code=201)
 
@@ -501,6 +527,6 @@ async def _done(api: Api, request: Request) -> Response:
     session = await _session(api, request)
     body = await _body(api, request, fields=("queue",), required=False)
     queue = _text(body, "queue", required=False)
-    itx = request.path_params["id"]
+    itx = _interaction_id(request)
     await api.call(api.runtime.done, session.tenant, session.agent, itx, queue)
     return JSONResponse({"id": itx, "done": True})
