@@ -362,7 +362,9 @@ def _agents_over_http(runtime: RouteProcess, store: str, token: str) -> None:
         "POST", f"/agents/interactions/{nxt['interaction_id']}/accept", token=alice
     )
     assert late.status_code == 409, late.text
-    assert late.json()["error"].startswith(f"interaction {nxt['interaction_id']} is routing")
+    assert late.json()["error"].startswith(
+        f"interaction {nxt['interaction_id']} is still being routed"
+    )
     paused = runtime.request("POST", "/agents/not-ready", token=alice)
     assert paused.status_code == 200 and paused.json()["state"] == "not_ready"
 

@@ -1041,18 +1041,35 @@ def test_agent_actions_on_what_is_not_theirs_change_nothing(
     holder = rows("SELECT assigned_to FROM interactions")[0][0]
     other = "a2" if holder == "a1" else "a1"
     before = rows("SELECT state, assigned_to, due_at FROM interactions")
-    for action, status in [
-        (lambda: runtime.accept(TENANT, other, accepted.interaction_id), 403),
-        (lambda: runtime.done(TENANT, holder, accepted.interaction_id), 409),  # offered, not held
-        (lambda: runtime.accept(TENANT, "nobody", accepted.interaction_id), 404),
-        (lambda: runtime.accept(TENANT, holder, "no-such-id"), 404),
-        (lambda: runtime.reply(TENANT, holder, accepted.interaction_id, "hi"), 409),
+    itx = accepted.interaction_id
+    not_yet = f"interaction {itx} is offered to {holder!r}, not accepted yet: accept it first"
+    for action, status, reason in [
+        (
+            lambda: runtime.accept(TENANT, other, itx),
+            403,
+            f"interaction {itx} is not offered to or held by {other!r}",
+        ),
+        (lambda: runtime.done(TENANT, holder, itx), 409, not_yet),
+        (
+            lambda: runtime.accept(TENANT, "nobody", itx),
+            404,
+            f"no agent 'nobody' in tenant {TENANT!r}",
+        ),
+        (lambda: runtime.accept(TENANT, holder, "no-such-id"), 404, "no interaction 'no-such-id'"),
+        (lambda: runtime.reply(TENANT, holder, itx, "hi"), 409, not_yet),
     ]:
         with pytest.raises(AgentActionError) as caught:
             action()
-        assert caught.value.status == status
+        assert (caught.value.status, caught.value.reason) == (status, reason)
     assert rows("SELECT state, assigned_to, due_at FROM interactions") == before
     runtime.accept(TENANT, holder, accepted.interaction_id)
+    for again in (runtime.accept, runtime.reject):  # held by the agent already: not an offer
+        with pytest.raises(AgentActionError) as caught:
+            again(TENANT, holder, itx)
+        assert (caught.value.status, caught.value.reason) == (
+            409,
+            f"interaction {itx} is already accepted by {holder!r}",
+        )
     reply = runtime.reply(TENANT, holder, accepted.interaction_id, "thanks")
     assert rows("SELECT type, queue, parent_id, text FROM interactions WHERE id = :i", i=reply) == [
         ("Outbound", "Test Outbound Queue", accepted.interaction_id, "thanks")
@@ -1078,6 +1095,7 @@ def test_actions_on_an_interaction_offered_to_nobody_are_409(
     routing = "SELECT state, assigned_to, due_at, offers FROM interactions"
     before = rows(routing)
     assert [r[:2] for r in before] == [("routing", None)]
+    [(queue,)] = rows("SELECT queue FROM interactions")
     for action in (
         lambda: runtime.accept(TENANT, "a1", itx),
         lambda: runtime.reject(TENANT, "a1", itx),
@@ -1087,7 +1105,9 @@ def test_actions_on_an_interaction_offered_to_nobody_are_409(
         with pytest.raises(AgentActionError) as caught:
             action()
         assert caught.value.status == 409
-        assert caught.value.reason.startswith(f"interaction {itx} is routing, not ")
+        assert caught.value.reason.startswith(
+            f"interaction {itx} is still being routed (queue {queue!r}), not "
+        )
     assert rows(routing) == before
     runtime.close()
 

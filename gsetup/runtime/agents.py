@@ -454,12 +454,21 @@ def _check_held(itx: Itx | None, interaction_id: str, agent: str, states: tuple[
             403, f"interaction {interaction_id} is not offered to or held by {agent!r}"
         )
     if itx.assigned_to is None or itx.state not in states:
-        what = {"offered": "offered to", "agent": "held by"}
-        wanted = " or ".join(what[s] for s in states)
-        raise AgentActionError(
-            409, f"interaction {interaction_id} is {itx.state}, not {wanted} {agent!r}"
-        )
+        where = _not_yet(itx, agent, states)
+        raise AgentActionError(409, f"interaction {interaction_id} is {where}")
     return itx
+
+
+def _not_yet(itx: Itx, agent: str, states: tuple[str, ...]) -> str:
+    """Where ``itx``, ``agent``'s or nobody's, is instead of ``states``, in an agent's words
+    (the state column's ``agent`` or ``routing`` tell it little)."""
+    if itx.state == "agent":
+        return f"already accepted by {agent!r}"
+    if itx.state == "offered":
+        return f"offered to {agent!r}, not accepted yet: accept it first"
+    where = f" (queue {itx.queue!r})" if itx.queue else ""
+    what = {"offered": "offered to", "agent": "held by"}
+    return f"still being routed{where}, not {' or '.join(what[s] for s in states)} {agent!r}"
 
 
 def _marked(turn: Turn, slot: AgentSlot) -> bool:
