@@ -346,7 +346,8 @@ def test_an_add_on_refuses_the_answers_it_does_not_ask(
     db_url: str, files: Path, package: str, base: str, key: str, value: str
 ) -> None:
     """An add-on asks neither the capacity rule (its base package's applies) nor the iWD
-    checkbox (it always adds the properties): an answer to either was taken and ignored."""
+    checkbox (it always adds the properties): an answer to either was taken and ignored. The
+    known keys listed are every one install takes, the login's too, as answers check lists."""
     assert run_cli("install", base, "--tenant", "Environment", "--yes").exit_code == 0
     (files / "add-on.yaml").write_text(f"tenant: Environment\n{key}: {value}\n")
     before = snapshot(db_url)
@@ -357,14 +358,15 @@ def test_an_add_on_refuses_the_answers_it_does_not_ask(
         result = run_cli("install", package, *given, "--yes")
         assert (result.exit_code, result.stderr) == (
             2,
-            f"gsetup: error: {where}: unknown key '{key}'; known keys: tenant, install_home, "
-            "strategy_dir\n",
+            f"gsetup: error: {where}: unknown key '{key}'; known keys: user, password, tenant, "
+            "install_home, strategy_dir\n",
         )
     assert snapshot(db_url) == before
     checked = run_cli("answers", "check", "add-on.yaml", "--package", package)
     assert checked.exit_code == 2
-    assert f"add-on.yaml: unknown key '{key}'; known keys: user, password, tenant," in (
-        checked.stderr
+    assert checked.stderr == (
+        f"gsetup: error: add-on.yaml: unknown key '{key}'; known keys: user, password, tenant, "
+        "install_home, strategy_dir\n"
     )
     assert key not in run_cli("answers", "schema", package).json()["properties"]
     # Without --package the file may be for any package: a base package asks the key.

@@ -54,6 +54,12 @@ LOGIN_QUESTIONS = (
 )
 
 
+def accepted_questions(*asked: Sequence[Question]) -> list[Question]:
+    """The questions an install's answers may answer: the login's, then those of ``asked``
+    (each key once). ``install`` and ``answers check`` refuse any other key, listing these."""
+    return list({q.key: q for questions in (LOGIN_QUESTIONS, *asked) for q in questions}.values())
+
+
 def _checked_directory(own: Own) -> Callable[[str], str]:
     """The validator of a directory the package places files in or replaces (``own``)."""
 
@@ -232,6 +238,8 @@ def run_install(
 
     package = get_package(request.package)
     questions = bp_questions(package, ctx)
+    for source in sources:  # before the login's keys are set apart: an unknown key lists them
+        check_keys(source, accepted_questions(questions))
     bp_sources = [_without(s, "user", "password") for s in sources]
     ask = prompter.interactive and not request.yes
     recorded = _recorded_answers(ctx, package.name, bp_sources, ask=ask)
@@ -336,12 +344,12 @@ def check_answers_file(
     asked = [bp_questions(p, None) for p in packages]
     # Without --package the file may be for any package: a key one of them asks is known,
     # and each package checks the answers to its own questions.
-    known = list({q.key: q for questions in (LOGIN_QUESTIONS, *asked) for q in questions}.values())
+    known = accepted_questions(*asked)
     for source in sources:
         check_keys(source, known)
     checked: dict[str, Any] = {}
     for questions in asked:
-        answered = [*LOGIN_QUESTIONS, *questions]
+        answered = accepted_questions(questions)
         keys = [q.key for q in answered]
         for source in reversed(sources):  # lowest precedence first, so later ones win
             checked.update(check_source(answered, _only(source, *keys)))
