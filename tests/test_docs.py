@@ -163,3 +163,24 @@ def test_synopses_name_real_options(page: str) -> None:
         assert shown <= options, (words, shown - options)
         if page != "runtime.md":
             assert shown == options, (words, options - shown)
+
+
+def test_a_test_said_to_run_on_both_stores_is_not_marked_sqlite_only() -> None:
+    """A guarantee table's ``tests/X.py::test_y`` (SQLite and PostgreSQL) names a test that
+    runs on both: one parametrized to ``["sqlite"]`` only made the claim false."""
+    import ast
+
+    claim = re.compile(r"`(tests/\w+\.py)::(\w+)`[^|`]*\(SQLite and PostgreSQL\)")
+    found = [m.groups() for page in DOCS.glob("*.md") for m in claim.finditer(page.read_text())]
+    assert found
+    for path, name in found:
+        source = (DOCS.parent / path).read_text()
+        [test] = [
+            node
+            for node in ast.parse(source).body
+            if isinstance(node, ast.FunctionDef) and node.name == name
+        ]
+        marks = [ast.get_source_segment(source, d) or "" for d in test.decorator_list]
+        assert not any(re.search(r"\[\s*[\"']sqlite[\"']\s*\]|SQLITE_ONLY", m) for m in marks), (
+            f"{path}::{name} is said to run on SQLite and PostgreSQL but runs on SQLite only"
+        )
