@@ -738,6 +738,48 @@ def test_sigterm_is_bounded_while_the_store_answers_nothing(
     assert sql_rows(pg_url, "SELECT * FROM interactions") == before
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_standalone_workers_sigterm_is_bounded_while_the_store_answers_nothing(
+    db_url: str, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same for ``python -m gsetup.runtime.worker``, whose loop runs in its main thread:
+    it waited for its stopped store for ever. It gives up after the same bound, exit 0."""
+    import os
+
+    from gsetup.runtime.api import open_runtime
+    from tests.runtime_support import WorkerProcess
+
+    monkeypatch.setenv("GSETUP_STORE_TIMEOUT", "1")
+    configure_tenant(db_url, tmp_path, agents={})
+    runtime = open_runtime(TENANT, config_url=db_url, store_url=pg_url)
+    try:
+        runtime.submit_many(TENANT, DMS, [post(1)])
+    finally:
+        runtime.close()
+    worker = WorkerProcess(["--config", db_url, "--store", pg_url], tmp_path / "worker.log")
+    worker.start()
+    try:
+        wait_for(lambda: _states(pg_url) == {"routing": 1}, "the interaction routed")
+        before = sql_rows(pg_url, "SELECT * FROM interactions")
+        backends = [pid for (pid,) in sql_rows(pg_url, _BACKENDS)]
+        try:
+            for pid in backends:
+                os.kill(pid, signal.SIGSTOP)
+            started = time.monotonic()
+            status = worker.terminate()  # waits 60 s at most
+            waited = time.monotonic() - started
+        finally:
+            for pid in backends:
+                os.kill(pid, signal.SIGCONT)
+    finally:
+        worker.kill()
+    log = (tmp_path / "worker.log").read_text()
+    assert status == 0, log
+    assert waited < 2 * 1 + 5 + 3, log  # the bound, and a margin for a loaded machine
+    assert "event=stop-abandoned" in log
+    assert sql_rows(pg_url, "SELECT * FROM interactions") == before
+
+
 _BACKENDS = (
     "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
     "AND pid <> pg_backend_pid()"

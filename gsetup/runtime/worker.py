@@ -3,13 +3,15 @@
 ``python -m gsetup.runtime.worker --tenant T [--config URL] [--store URL] [--worker-id ID]
 [--log-level LEVEL]`` runs one worker without the HTTP API (tests kill such processes with
 SIGKILL); ``gsetup route run`` runs the same loop beside its HTTP server. SIGTERM (or SIGINT)
-finishes the turn in flight, commits it and exits 0.
+finishes the turn in flight, commits it and exits 0; within the same bound as ``route run``'s
+(2 x GSETUP_STORE_TIMEOUT + 5 s), also when the store no longer answers at all.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -23,7 +25,7 @@ from gsetup.numbers import decimal_number, whole_number
 from gsetup.runtime.api import Runtime
 from gsetup.runtime.engine import Engine
 from gsetup.runtime.logs import LEVELS, logging_to_stderr
-from gsetup.runtime.store import first_line
+from gsetup.runtime.store import first_line, stop_bound
 
 log = logging.getLogger("gsetup.runtime.worker")
 
@@ -130,6 +132,20 @@ def _refuse(message: str) -> None:
     print(error_line(scrub(message)), file=sys.stderr)
 
 
+def _give_up_after(seconds: float, tenant: str) -> None:
+    """Exit 0 in ``seconds`` if the loop has not stopped by then: a store whose server stopped
+    answering (SIGSTOP) fires none of its own timeouts. The turn, never committed, ends with
+    this process's connections, and the worker's row ages out as a killed worker's does."""
+
+    def give_up() -> None:
+        log.warning("event=stop-abandoned tenant=%r waited=%.0f", tenant, seconds)
+        os._exit(0)
+
+    timer = threading.Timer(seconds, give_up)
+    timer.daemon = True  # a loop that stops in time exits without waiting for it
+    timer.start()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one worker in this process until SIGTERM."""
     from gsetup.configdb.database import open_database, resolve_url
@@ -168,8 +184,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     config = open_database(resolve_url(args.config)).engine
     worker = Worker(runtime, refresh=lambda: runtime.refresh(config))
-    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
-    signal.signal(signal.SIGINT, lambda *_: worker.stop())
+
+    def stop(*_: object) -> None:
+        if not worker.stopping.is_set():
+            _give_up_after(stop_bound(), args.tenant)
+        worker.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     print("ready", flush=True)
     try:
         with logging_to_stderr(args.log_level):
