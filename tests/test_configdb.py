@@ -362,15 +362,20 @@ def test_db_status_reports_a_schema_behind_as_it_is(db_url: str) -> None:
     assert "already at this gsetup's schema" in again.stdout
 
 
-def test_migration_0002_moves_option_managers_onto_options(db_url: str) -> None:
-    """Data written under schema 0001 survives the upgrade with the same meaning."""
-    _migrate_to(db_url, "0001")
+def _skill_500(url: str) -> None:
+    """A skill object, id 500, written as an older gsetup would (the upgrade tests' object)."""
     _sql(
-        db_url,
+        url,
         "INSERT INTO cfg_object (id, tenant_id, kind, path, name) "
         "VALUES (500, 1, 'skill', 'Skills/s', 's')",
     )
-    _sql(db_url, "INSERT INTO skill (id, description) VALUES (500, '')")
+    _sql(url, "INSERT INTO skill (id, description) VALUES (500, '')")
+
+
+def test_migration_0002_moves_option_managers_onto_options(db_url: str) -> None:
+    """Data written under schema 0001 survives the upgrade with the same meaning."""
+    _migrate_to(db_url, "0001")
+    _skill_500(db_url)
     _sql(
         db_url,
         "INSERT INTO cfg_option (object_id, section, key, value, secret) "
@@ -441,12 +446,7 @@ def test_own_credentials_stored_plain_before_are_flagged_secret_by_the_upgrade(
     """Before 0007, options set/import stored gsetup's own credentials without the secret flag,
     so they were printed; the upgrade flags those rows and leaves every other row as it was."""
     _migrate_to(db_url, "0006")
-    _sql(
-        db_url,
-        "INSERT INTO cfg_object (id, tenant_id, kind, path, name) "
-        "VALUES (500, 1, 'skill', 'Skills/s', 's')",
-    )
-    _sql(db_url, "INSERT INTO skill (id, description) VALUES (500, '')")
+    _skill_500(db_url)
     rows = [
         ("gsetup-runtime", "intake-token", False),
         ("gsetup-runtime", "outbound-token", False),
@@ -505,12 +505,7 @@ def test_secrets_older_gsetups_wrote_in_clear_into_the_history_are_masked_by_the
     (flagged since, a driver's secret key, masked in a later entry), in clear: in the compact
     rows and in the dicts of schema 0001. The upgrade masks those values, nothing else."""
     _migrate_to(db_url, "0007")
-    _sql(
-        db_url,
-        "INSERT INTO cfg_object (id, tenant_id, kind, path, name) "
-        "VALUES (500, 1, 'skill', 'Skills/s', 's')",
-    )
-    _sql(db_url, "INSERT INTO skill (id, description) VALUES (500, '')")
+    _skill_500(db_url)
     _sql(
         db_url,
         "INSERT INTO cfg_option (object_id, section, key, value, secret) "
