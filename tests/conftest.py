@@ -24,7 +24,15 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import PG_ADMIN, PG_ADMIN_PASSWORD, CliResult, free_port, quick_hash, run_cli
+from tests.helpers import (
+    PG_ADMIN,
+    PG_ADMIN_PASSWORD,
+    CliResult,
+    free_port,
+    isolate,
+    quick_hash,
+    run_cli,
+)
 
 __all__ = ["CliResult", "run_cli"]
 
@@ -47,13 +55,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(autouse=True)
 def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Point home and data directories at the test's own folder; forget gsetup's variables."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
-    for name in list(os.environ):
-        if name.startswith("GSETUP_") and not name.startswith("GSETUP_TEST_"):
-            monkeypatch.delenv(name)
+    isolate(monkeypatch, tmp_path / "home")
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import pytest
     from sqlalchemy import Connection
 
 PG_ADMIN = "admin"
@@ -30,6 +31,18 @@ def quick_hash(password: str) -> str:
     digest = hashlib.scrypt(password.encode(), salt=salt, n=2**10, r=8, p=1, dklen=32)
     encoded = (base64.b64encode(part).decode() for part in (salt, digest))
     return "scrypt$1024$8$1$" + "$".join(encoded)
+
+
+def isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """Point home and data directories at ``home`` (made here); forget gsetup's variables."""
+    import os
+
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    for name in list(os.environ):
+        if name.startswith("GSETUP_") and not name.startswith("GSETUP_TEST_"):
+            monkeypatch.delenv(name)
 
 
 @dataclass

@@ -726,6 +726,7 @@ def _offer(itx: Itx) -> Offer:
         itx.id,
         itx.state,
         itx.media_type,
+        itx.channel,
         itx.queue,
         itx.text,
         itx.udata_copy(),

@@ -67,6 +67,7 @@ class Offer:
     interaction_id: str
     state: str
     media_type: str
+    channel: str | None  # the DMS channel section it came through (channel-facebook)
     queue: str | None
     text: str | None
     attached_data: Mapping[str, Any]

@@ -1,12 +1,13 @@
 """The routing runtime's HTTP API (Starlette, served by uvicorn from ``gsetup route run``).
 
 Nothing but that command imports this module: the engine runs without it, and tests and the
-bench drive :class:`gsetup.runtime.api.Runtime` in-process. Every route but ``/healthz``
-needs ``Authorization: Bearer TOKEN``: a DMS application's intake token for intake and
-events, an agent session (``POST /agents/login``) for ``/agents/...``, either for status and
-metrics. Credentials are checked before the body is read, so a refused request changes
-nothing, and read from the configuration database on every request: a revoked token, or the
-session of an agent whose password changed or who was removed, is refused at once.
+bench drive :class:`gsetup.runtime.api.Runtime` in-process. Every route but ``/healthz`` and
+the agent desk's files (:mod:`gsetup.runtime.desk`) needs ``Authorization: Bearer TOKEN``: a
+DMS application's intake token for intake and events, an agent session (``POST
+/agents/login``) for ``/agents/...``, either for status and metrics. Credentials are checked
+before the body is read, so a refused request changes nothing, and read from the
+configuration database on every request: a revoked token, or the session of an agent whose
+password changed or who was removed, is refused at once.
 docs/runtime.md describes every route.
 """
 
@@ -38,6 +39,7 @@ from gsetup.httpjson import BodyError, json_object, refusal_reason
 from gsetup.numbers import decimal_number
 from gsetup.runtime.config import read_agent
 from gsetup.runtime.credentials import check_agent_login, find_intake_caller, login_still_holds
+from gsetup.runtime.desk import desk_routes
 from gsetup.runtime.errors import IntakeError, RuntimeRequestError
 from gsetup.runtime.sessions import Session, end_sessions, find_session, open_session
 from gsetup.runtime.store import first_line
@@ -177,6 +179,7 @@ def build_app(api: Api) -> Starlette:
             route("/agents/interactions/{id}/reject", _reject, "POST"),
             route("/agents/interactions/{id}/reply", _reply, "POST"),
             route("/agents/interactions/{id}/done", _done, "POST"),
+            *desk_routes(),
         ],
     )
 

@@ -1,0 +1,305 @@
+// The agent desk (docs/runtime.md, "The agent desk"). Every action is a request of the agent
+// API with the session token, which is kept in sessionStorage (this tab only, gone when it
+// closes), never in localStorage, a cookie or a URL. What the runtime returns is shown with
+// textContent and DOM nodes only: an interaction's text is never parsed as markup.
+"use strict";
+
+(() => {
+  const STORED = "gsetup-desk-session"; // sessionStorage: {"token", "agent"}
+  const WAIT = 30; // seconds GET /agents/offers waits for an offer
+  const TIMEOUT_MS = (WAIT + 15) * 1000; // a request unanswered by then is given up
+  const PAUSE_MS = 2000; // between polls while an offer waits, and after a failed poll
+
+  const $ = (id) => document.getElementById(id);
+  let session = storedSession();
+  let polling = null; // the AbortController of the running poll loop
+
+  class Refused extends Error {
+    constructor(status, reason) {
+      super(reason);
+      this.status = status;
+    }
+  }
+
+  function storedSession() {
+    try {
+      const found = JSON.parse(sessionStorage.getItem(STORED));
+      return found && typeof found.token === "string" ? found : null;
+    } catch {
+      return null;
+    }
+  }
+
+  // One request; the answer's JSON, or Refused with the runtime's reason. A 401 with a
+  // session means it ended (expired, logged out elsewhere, password changed): log in again.
+  async function api(method, path, body, signal) {
+    const headers = {};
+    if (session) headers.Authorization = `Bearer ${session.token}`;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const timeout = AbortSignal.timeout(TIMEOUT_MS);
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        cache: "no-store",
+        credentials: "omit",
+      });
+    } catch (error) {
+      if (signal && signal.aborted) throw error;
+      throw new Refused(0, timeout.aborted ? "the runtime did not answer in time"
+        : "the runtime does not answer; is gsetup route run running?");
+    }
+    const answer = await response.json().catch(() => null);
+    if (response.ok) return answer;
+    const reason = answer && typeof answer.error === "string" ? answer.error
+      : `the runtime answered ${response.status}`;
+    if (response.status === 401 && session) ended(reason);
+    throw new Refused(response.status, reason);
+  }
+
+  function say(text, kind = "error") {
+    const message = $("message");
+    message.textContent = text;
+    message.className = kind;
+    message.hidden = !text;
+  }
+
+  // Run an action (of a button, disabled meanwhile, when given); a refusal is shown.
+  async function act(button, action) {
+    if (button) button.disabled = true;
+    say("");
+    try {
+      await action();
+    } catch (error) {
+      if (error instanceof Refused) say(error.message);
+      else throw error;
+    } finally {
+      if (button) button.disabled = false;
+    }
+  }
+
+  function showLogin() {
+    stopPolling();
+    $("desk").hidden = true;
+    $("login").hidden = false;
+    $("who").textContent = "";
+    $("login").elements.agent.focus();
+  }
+
+  function showDesk() {
+    $("login").hidden = true;
+    $("desk").hidden = false;
+    $("who").textContent = session.agent;
+    startPolling();
+  }
+
+  function forget() {
+    session = null;
+    sessionStorage.removeItem(STORED);
+    for (const list of ["offers", "held"]) $(list).replaceChildren();
+    showLists();
+  }
+
+  function ended(reason) {
+    forget();
+    showLogin();
+    say(reason);
+  }
+
+  // --- the agent's state, load and capacity ---------------------------------------------
+
+  function showStatus(status) {
+    $("state").textContent = status.state.replace("_", " ");
+    const rows = Object.keys({ ...status.capacity, ...status.load }).sort().map((media) => {
+      const row = document.createElement("tr");
+      for (const value of [media, status.load[media] ?? 0, status.capacity[media] ?? 0]) {
+        row.append(cell(String(value)));
+      }
+      row.dataset.media = media;
+      return row;
+    });
+    $("capacity").tBodies[0].replaceChildren(...rows);
+  }
+
+  function cell(text) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    return td;
+  }
+
+  // GET /status (either credential) is where an agent's load is read between its own actions.
+  async function readStatus() {
+    const status = await api("GET", "status");
+    const mine = status.agents.find((agent) => agent.name === session.agent);
+    if (mine) showStatus(mine);
+  }
+
+  async function presence(action) {
+    showStatus(await api("POST", `agents/${action}`));
+  }
+
+  // --- offers and held interactions -------------------------------------------------------
+
+  function startPolling() {
+    if (polling) return;
+    polling = new AbortController();
+    poll(polling.signal);
+  }
+
+  function stopPolling() {
+    if (polling) polling.abort();
+    polling = null;
+  }
+
+  // GET /agents/offers?wait=30 again and again: answered at once while an offer waits (so
+  // the next one waits a little), else once one is made or after 30 s. Stops on abort (log
+  // out, a 401); pauses after a failure.
+  async function poll(signal) {
+    while (!signal.aborted) {
+      let pause = false;
+      try {
+        const answer = await api("GET", `agents/offers?wait=${WAIT}`, undefined, signal);
+        if (signal.aborted) return;
+        if (showOffers(answer.offers)) await readStatus();
+        pause = answer.offers.some((offer) => offer.state === "offered");
+      } catch (error) {
+        if (signal.aborted) return;
+        if (!(error instanceof Refused)) throw error;
+        say(error.message);
+        pause = true;
+      }
+      if (pause) await sleep(PAUSE_MS, signal);
+    }
+  }
+
+  function sleep(ms, signal) {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+    });
+  }
+
+  async function refresh() {
+    showOffers((await api("GET", "agents/offers")).offers);
+    await readStatus();
+  }
+
+  // Show the offers and held interactions; a card already shown is kept as it is (a reply
+  // being written stays). True when something changed.
+  function showOffers(offers) {
+    let changed = false;
+    const wanted = new Map(offers.map((offer) => [`${offer.state} ${offer.interaction_id}`, offer]));
+    for (const list of [$("offers"), $("held")]) {
+      for (const card of [...list.children]) {
+        if (!wanted.delete(card.dataset.key)) {
+          card.remove();
+          changed = true;
+        }
+      }
+    }
+    for (const [key, offer] of wanted) {
+      const list = offer.state === "offered" ? $("offers") : $("held");
+      list.append(card(key, offer));
+      changed = true;
+    }
+    showLists();
+    return changed;
+  }
+
+  function showLists() {
+    $("no-offers").hidden = $("offers").children.length > 0;
+    $("no-held").hidden = $("held").children.length > 0;
+  }
+
+  function card(key, offer) {
+    const item = $("card").content.firstElementChild.cloneNode(true);
+    const part = (name) => item.querySelector(`.${name}`);
+    item.dataset.key = key;
+    item.dataset.id = offer.interaction_id;
+    for (const name of ["media_type", "channel", "queue", "interaction_id"]) {
+      part(name).textContent = offer[name] ?? "none";
+    }
+    part("text").textContent = offer.text ?? "";
+    const data = Object.entries(offer.attached_data ?? {}).flatMap(([name, value]) => {
+      const term = document.createElement("dt");
+      const description = document.createElement("dd");
+      term.textContent = name;
+      description.textContent = typeof value === "string" ? value : JSON.stringify(value);
+      return [term, description];
+    });
+    part("attached_data").replaceChildren(...data);
+    const path = `agents/interactions/${encodeURIComponent(offer.interaction_id)}`;
+    if (offer.state === "offered") {
+      part("work").remove();
+      if (offer.expires_at) {
+        const until = new Date(offer.expires_at * 1000).toLocaleTimeString();
+        part("expires").textContent = `goes back to routing at ${until} unless accepted`;
+      }
+      for (const action of ["accept", "reject"]) {
+        const button = part(action);
+        button.addEventListener("click", () => act(button, async () => {
+          await api("POST", `${path}/${action}`);
+          await refresh();
+        }));
+      }
+    } else {
+      part("offer").remove();
+      const reply = part("reply");
+      reply.addEventListener("submit", (event) => {
+        event.preventDefault();
+        act(reply.querySelector("button"), async () => {
+          await api("POST", `${path}/reply`, { text: reply.elements.text.value });
+          reply.reset();
+          say("Reply sent.", "info");
+        });
+      });
+      const done = part("done");
+      done.addEventListener("submit", (event) => {
+        event.preventDefault();
+        const queue = done.elements.queue.value.trim();
+        act(done.querySelector("button"), async () => {
+          await api("POST", `${path}/done`, queue ? { queue } : undefined);
+          await refresh();
+        });
+      });
+    }
+    return item;
+  }
+
+  // --- wiring -------------------------------------------------------------------------------
+
+  $("login").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const body = { agent: form.elements.agent.value, password: form.elements.password.value };
+    const tenant = form.elements.tenant.value.trim();
+    if (tenant) body.tenant = tenant;
+    act(form.querySelector("button"), async () => {
+      const answer = await api("POST", "agents/login", body);
+      form.elements.password.value = "";
+      session = { token: answer.token, agent: answer.name };
+      sessionStorage.setItem(STORED, JSON.stringify(session));
+      showStatus(answer);
+      showDesk();
+    });
+  });
+  for (const action of ["ready", "not-ready"]) {
+    $(action).addEventListener("click", () => act($(action), () => presence(action)));
+  }
+  $("logout").addEventListener("click", () => act($("logout"), async () => {
+    await api("POST", "agents/logout");
+    forget();
+    showLogin();
+    say("Logged out.", "info");
+  }));
+
+  if (session) {
+    showDesk();
+    act(null, readStatus); // a reload of the page: the session goes on
+  } else {
+    showLogin();
+  }
+})();

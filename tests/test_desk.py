@@ -1,0 +1,308 @@
+"""The agent desk (``GET /desk``) in a real browser: Debian's chromium, driven headless by
+Playwright, on a real ``gsetup route run`` on 127.0.0.1 (SQLite store: the API underneath is
+tested on both stores in tests/test_route_http.py). Without chromium or Playwright the tests
+are skipped, unless GSETUP_TEST_REQUIRE_BROWSER=1 (scripts/test sets it): then they fail."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.helpers import isolate, run_cli, sql_rows
+from tests.route_process import RouteProcess, route_run
+from tests.runtime_support import DMS, configure_tenant, post
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+PASSWORD = "agent-pass-123"
+AGENT = "alice"
+# Debian's chromium, headless, nothing fetched from anywhere but the page's runtime.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 10_000  # every wait of the browser
+LOAD = "#capacity tr[data-media='facebook'] td:nth-child(2)"  # the agent's load shown
+XSS = '<img src=x onerror="alert(document.domain)"><script>alert(1)</script>'
+
+
+@dataclass
+class Served:
+    """The runtime the desk is served by, its store and a DMS intake token."""
+
+    runtime: RouteProcess
+    store: str
+    intake: str
+
+    def submit(self, n: int, text: str) -> str:
+        """Submit interaction ``n`` with ``text``; its id."""
+        body = post(n, text=text, Note=XSS)
+        answer = self.runtime.request("POST", "/interactions", token=self.intake, body=body)
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["id"])
+
+    def row(self, statement: str, **params: object) -> list[tuple[object, ...]]:
+        return sql_rows(self.store, statement, params)
+
+
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_config_template: Path
+) -> Iterator[Served]:
+    """A tenant with agent ``alice`` (capacity 1, a login) served by one ``route run`` for
+    the module."""
+    from gsetup.runtime.store import default_store_url
+
+    root = tmp_path_factory.mktemp("desk")
+    config = root / "config.db"
+    shutil.copyfile(sqlite_config_template, config)
+    config.chmod(0o600)
+    url = f"sqlite:///{config}"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        isolate(monkeypatch, root / "home")
+        monkeypatch.setenv("GSETUP_DB", url)
+        monkeypatch.setenv("AGENT_PW", PASSWORD)
+        configure_tenant(url, root, agents={AGENT: 1})
+        added = run_cli(
+            "agent", "add", AGENT, "--skill", "facebook=5", "--capacity-rule", "rule-1",
+            "--password-from", "env:AGENT_PW",
+        )  # fmt: skip
+        assert added.exit_code == 0, added.stderr
+        made = run_cli("route", "token", "create", "--app", DMS, "--json")
+        assert made.exit_code == 0, made.stderr
+        with route_run({}, cwd=root) as runtime:
+            yield Served(runtime, default_store_url(url), str(made.json()["token"]))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium, launched once for the module with a fresh temporary profile."""
+    required = os.environ.get("GSETUP_TEST_REQUIRE_BROWSER") == "1"
+    chromium = shutil.which("chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        chromium = None
+    if chromium is None:
+        why = "Debian's chromium and the playwright package are needed for the desk's tests"
+        if required:
+            pytest.fail(f"{why} (GSETUP_TEST_REQUIRE_BROWSER=1)")
+        pytest.skip(why)
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=chromium, args=CHROMIUM_ARGS, timeout=30_000
+        )
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Tab:
+    """A page of the desk in a browser context of its own (storage included), with what the
+    page reported: console errors, uncaught exceptions, dialogs and every request's URL."""
+
+    page: Page
+    url: str
+    console: list[str] = field(default_factory=list)
+    exceptions: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    requests: list[tuple[float, str]] = field(default_factory=list)
+
+    def login(self, password: str = PASSWORD) -> None:
+        self.page.fill("#login [name=agent]", AGENT)
+        self.page.fill("#login [name=password]", password)
+        self.page.click("#login button")
+
+    def message(self) -> str:
+        message = self.page.locator("#message")
+        message.wait_for(state="visible")
+        return str(message.text_content())
+
+    def session_token(self) -> str | None:
+        """The token the page keeps (sessionStorage); fails if it is kept anywhere else."""
+        kept = self.page.evaluate(
+            "() => [sessionStorage.getItem('gsetup-desk-session'), localStorage.length,"
+            " document.cookie]"
+        )
+        assert kept[1:] == [0, ""], kept
+        return None if kept[0] is None else str(json.loads(kept[0])["token"])
+
+
+@pytest.fixture
+def tab(browser: Browser, served: Served) -> Iterator[Tab]:
+    context = browser.new_context()
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    opened = Tab(page, served.runtime.url + "/desk")
+    page.on("console", lambda m: opened.console.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: opened.exceptions.append(str(e)))
+    page.on("dialog", lambda d: (opened.dialogs.append(d.message), d.dismiss()))
+    page.on("request", lambda r: opened.requests.append((time.monotonic(), r.url)))
+    try:
+        yield opened
+        assert opened.exceptions == [] and opened.dialogs == []
+        # no request left the runtime's origin
+        assert all(url.startswith(served.runtime.url + "/") for _, url in opened.requests)
+    finally:
+        context.close()
+
+
+def test_the_page_loads_clean_with_strict_headers(tab: Tab, served: Served) -> None:
+    answer = tab.page.goto(tab.url)
+    assert answer is not None and answer.status == 200
+    headers = answer.headers
+    csp = headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["content-type"] == "text/html; charset=utf-8"
+    tab.page.locator("#login").wait_for(state="visible")
+    assert tab.page.locator("#desk").is_hidden()
+    # the script and style sheet it loaded are the runtime's, with the same headers
+    loaded = {url.removeprefix(served.runtime.url) for _, url in tab.requests}
+    assert {"/desk", "/desk/desk.js", "/desk/desk.css"} <= loaded
+    for path, kind in (("/desk/desk.js", "text/javascript"), ("/desk/desk.css", "text/css")):
+        asset = served.runtime.request("GET", path)
+        assert asset.status_code == 200
+        assert asset.headers["content-type"] == f"{kind}; charset=utf-8"
+        assert asset.headers["content-security-policy"] == csp
+        assert asset.headers["x-content-type-options"] == "nosniff"
+    # only the desk's own files are served: nothing else of the package, no credential needed
+    for path in ("/desk/index.html", "/desk/..%2Fdesk.py", "/desk/desk.py"):
+        refused = served.runtime.request("GET", path)
+        assert refused.status_code == 404 and "error" in refused.json(), path
+    assert tab.console == []
+    assert tab.session_token() is None
+
+
+def test_a_wrong_password_shows_the_refusal_and_opens_no_session(tab: Tab, served: Served) -> None:
+    sessions = "SELECT count(*) FROM runtime_sessions WHERE agent = :agent"
+    before = served.row(sessions, agent=AGENT)
+    tab.page.goto(tab.url)
+    tab.login("not-the-password")
+    assert tab.message() == "login failed: wrong agent or password"
+    assert tab.page.locator("#login").is_visible() and tab.page.locator("#desk").is_hidden()
+    assert tab.session_token() is None
+    assert served.row(sessions, agent=AGENT) == before
+
+
+def test_an_agent_takes_an_interaction_from_offer_to_done(tab: Tab, served: Served) -> None:
+    from playwright.sync_api import expect
+
+    page = tab.page
+    page.goto(tab.url)
+    tab.login()
+    page.locator("#desk").wait_for(state="visible")
+    assert page.text_content("#state") == "not ready"
+    token = tab.session_token()
+    assert token is not None and token not in page.url
+    page.click("#ready")
+    expect(page.locator("#state")).to_have_text("ready")
+    assert served.row("SELECT state FROM runtime_agents WHERE name = :a", a=AGENT) == [("ready",)]
+
+    # an interaction submitted now is offered: the long poll brings it, its text as text
+    itx = served.submit(1, XSS)
+    offer = page.locator(f"#offers li[data-id='{itx}']")
+    offer.wait_for()
+    assert offer.locator(".text").text_content() == XSS
+    assert offer.locator(".channel").text_content() == "channel-facebook"
+    assert offer.locator(".media_type").text_content() == "facebook"
+    assert page.locator("img, #offers script").count() == 0  # no markup made of the data
+    data = dict(
+        zip(
+            offer.locator("dt").all_text_contents(),
+            offer.locator("dd").all_text_contents(),
+            strict=True,
+        )
+    )
+    assert data["Note"] == XSS and data["FacebookItxType"] == "2"
+
+    offer.locator("button.accept").click()
+    held = page.locator(f"#held li[data-id='{itx}']")
+    held.wait_for()
+    assert page.locator("#offers li").count() == 0
+    assert served.row("SELECT state, assigned_to FROM interactions WHERE id = :i", i=itx) == [
+        ("agent", AGENT)
+    ]
+    expect(page.locator(LOAD)).to_have_text("1")
+
+    held.locator("textarea").fill("Thanks, we are on it")
+    held.locator("form.reply button").click()
+    assert tab.message() == "Reply sent."
+    replies = "SELECT type, text FROM interactions WHERE parent_id = :i"
+    assert served.row(replies, i=itx) == [("Outbound", "Thanks, we are on it")]
+
+    # a refusal of the API is shown as its text, and changes nothing
+    held.locator("form.done [name=queue]").fill("No such queue")
+    held.locator("form.done button").click()
+    refused = served.runtime.request(
+        "POST", f"/agents/interactions/{itx}/done", token=token, body={"queue": "No such queue"}
+    )
+    assert refused.status_code == 404
+    assert tab.message() == refused.json()["error"]
+    assert held.is_visible()
+
+    held.locator("form.done [name=queue]").fill("")
+    held.locator("form.done button").click()
+    held.wait_for(state="detached")
+    expect(page.locator(LOAD)).to_have_text("0")
+    [(state, agent)] = served.row(
+        "SELECT state, assigned_to FROM interactions WHERE id = :i", i=itx
+    )
+    assert state not in {"offered", "agent"}, (state, agent)
+    loads = "SELECT media_type, load FROM runtime_agent_loads WHERE agent = :a AND load > 0"
+    assert served.row(loads, a=AGENT) == []
+    assert tab.dialogs == []
+    assert page.locator("#held li").count() == 0
+
+
+def test_an_ended_session_brings_back_the_login_and_log_out_ends_it(
+    tab: Tab, served: Served
+) -> None:
+    page = tab.page
+    page.goto(tab.url)
+    tab.login()
+    page.locator("#desk").wait_for(state="visible")
+    # the agent logs out from elsewhere: every session of it ends
+    token = tab.session_token()
+    assert served.runtime.request("POST", "/agents/logout", token=token).status_code == 200
+    page.click("#ready")
+    assert tab.message() == "unknown or expired session: log in again (POST /agents/login)"
+    page.locator("#login").wait_for(state="visible")
+    assert page.locator("#desk").is_hidden() and tab.session_token() is None
+    ended = time.monotonic()
+    time.sleep(2.5)  # longer than the desk's pause between polls: it asks nothing more
+    assert [u for t, u in tab.requests if t > ended and "/agents/offers" in u] == []
+
+    tab.login()
+    page.locator("#desk").wait_for(state="visible")
+    assert tab.session_token() is not None
+    page.click("#logout")
+    assert tab.message() == "Logged out."
+    page.locator("#login").wait_for(state="visible")
+    assert tab.session_token() is None
+    assert served.row("SELECT state FROM runtime_agents WHERE name = :a", a=AGENT) == [
+        ("logged_out",)
+    ]
+    sessions = "SELECT count(*) FROM runtime_sessions WHERE agent = :agent"
+    assert served.row(sessions, agent=AGENT) == [(0,)]
