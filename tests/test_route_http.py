@@ -587,10 +587,11 @@ def _routes() -> list[Any]:
 def test_every_route_is_documented() -> None:
     page = (DOCS / "runtime.md").read_text()
     routes = _routes()
-    assert len(routes) == 14
+    assert len(routes) == 16
     for route in routes:
+        path = route.path.replace("{id}", "ID").replace("{name}", "FILE")
         for method in sorted((route.methods or set()) - {"HEAD"}):
-            assert f"| `{method} {route.path.replace('{id}', 'ID')}` |" in page
+            assert f"| `{method} {path}` |" in page
 
 
 def test_runtime_page_commands_exist() -> None:
