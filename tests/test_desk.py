@@ -286,13 +286,16 @@ def test_an_ended_session_brings_back_the_login_and_log_out_ends_it(
     # the agent logs out from elsewhere: every session of it ends
     token = tab.session_token()
     assert served.runtime.request("POST", "/agents/logout", token=token).status_code == 200
-    page.click("#ready")
+    # the 401 brings back the login and stops the poll: the one waiting is given up
+    polled = "/agents/offers"
+    with page.expect_event("requestfailed", lambda request: polled in request.url):
+        page.click("#ready")
     assert tab.message() == "unknown or expired session: log in again (POST /agents/login)"
     page.locator("#login").wait_for(state="visible")
     assert page.locator("#desk").is_hidden() and tab.session_token() is None
     ended = time.monotonic()
-    time.sleep(2.5)  # longer than the desk's pause between polls: it asks nothing more
-    assert [u for t, u in tab.requests if t > ended and "/agents/offers" in u] == []
+    page.wait_for_timeout(2500)  # longer than the desk's pause between polls
+    assert [u for t, u in tab.requests if t > ended and polled in u] == []
 
     tab.login()
     page.locator("#desk").wait_for(state="visible")
