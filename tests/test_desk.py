@@ -279,6 +279,8 @@ def test_an_agent_takes_an_interaction_from_offer_to_done(tab: Tab, served: Serv
 def test_an_ended_session_brings_back_the_login_and_log_out_ends_it(
     tab: Tab, served: Served
 ) -> None:
+    from playwright.sync_api import expect
+
     page = tab.page
     page.goto(tab.url)
     tab.login()
@@ -299,6 +301,10 @@ def test_an_ended_session_brings_back_the_login_and_log_out_ends_it(
 
     tab.login()
     page.locator("#desk").wait_for(state="visible")
+    # a reload keeps the tab's session: the desk comes back with the agent's state
+    page.reload()
+    page.locator("#desk").wait_for(state="visible")
+    expect(page.locator("#state")).to_have_text("not ready")
     assert tab.session_token() is not None
     page.click("#logout")
     assert tab.message() == "Logged out."

@@ -158,18 +158,21 @@
   // the next one waits a little), else once one is made or after 30 s. Stops on abort (log
   // out, a 401); pauses after a failure.
   async function poll(signal) {
+    let failed = false;
     while (!signal.aborted) {
       let pause = false;
       try {
         const answer = await api("GET", `agents/offers?wait=${WAIT}`, undefined, signal);
         if (signal.aborted) return;
+        if (failed) say(""); // the runtime answers again
+        failed = false;
         if (showOffers(answer.offers)) await readStatus();
         pause = answer.offers.some((offer) => offer.state === "offered");
       } catch (error) {
         if (signal.aborted) return;
         if (!(error instanceof Refused)) throw error;
         say(error.message);
-        pause = true;
+        failed = pause = true;
       }
       if (pause) await sleep(PAUSE_MS, signal);
     }
