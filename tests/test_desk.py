@@ -148,6 +148,8 @@ class Tab:
 
 @pytest.fixture
 def tab(browser: Browser, served: Served) -> Iterator[Tab]:
+    """A new browser context (empty storage) for one test; afterwards the page must have had
+    no uncaught exception and no dialog, and asked nothing of another origin."""
     context = browser.new_context()
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
