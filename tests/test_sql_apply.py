@@ -218,6 +218,33 @@ def test_scripts_another_run_applied_during_the_question_draw_no_progress_bar(
     assert "Running scripts: AlterTableInteractionsForFacebook851.sql" in child.before
 
 
+@pytest.mark.parametrize("itx_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_progress_bar_counts_the_scripts_applied_not_those_shown(
+    itx_url: str, db_url: str, tmp_path: Path
+) -> None:
+    """Four scripts are shown; another run applies two of them during the question: the bar
+    counts the two the run applies (it counted the four shown)."""
+    import pexpect
+
+    from tests.helpers import in_a_terminal
+
+    command = f"$GSETUP sql apply --url '{itx_url}' -p facebook-bp-iwd"
+    child = in_a_terminal(command, db_url, tmp_path)
+    child.expect_exact("Apply this plan?")
+    assert "-- CleanUpTableInteractionsForIWDIntegration851.sql: would run" in child.before
+    other = run_cli("sql", "apply", "--url", itx_url, "-p", "iwd", "--yes")
+    assert other.exit_code == EXIT_OK, other.stderr
+    child.sendline("y")
+    child.expect(pexpect.EOF)
+    child.close()
+    after = child.before
+    assert child.exitstatus == EXIT_OK, after
+    assert "Applied 2 scripts on SQLite and recorded them." in after
+    assert "Running scripts: AlterTableInteractionsForFacebook851.sql" in after
+    assert "2/2" in after and "/4" not in after
+
+
 def test_changed_checksum_is_reported_not_rerun(itx_url: str) -> None:
     assert run_cli("sql", "apply", "--url", itx_url, "-p", "facebook", "--yes").exit_code == EXIT_OK
     _execute(

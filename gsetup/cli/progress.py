@@ -13,22 +13,23 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from gsetup.commands.upgrade_report import StepReport
 
-Advance = Callable[[str], None]
+Advance = Callable[[str, int], None]
 
 
 @contextmanager
-def steps(total: int, what: str, *, plain: TextIO | None = None) -> Iterator[Advance]:
-    """Yield ``advance(label)``, called as each of ``total`` steps starts.
+def steps(what: str, *, plain: TextIO | None = None) -> Iterator[Advance]:
+    """Yield ``advance(label, total)``, called as each step of ``total`` starts.
 
-    On a terminal (standard error) a progress bar shows ``what`` and the current step, from
-    the first step (none started: no bar); piped, each step is one ``[i/total] label`` line
-    on ``plain`` (standard output by default), so logs stay readable.
+    The work gives the total as it goes (the plan it carries out may not be the one shown
+    before it started). On a terminal (standard error) a progress bar shows ``what`` and the
+    current step, from the first step (none started: no bar); piped, each step is one
+    ``[i/total] label`` line on ``plain`` (standard output by default), so logs stay readable.
     """
     if not sys.stderr.isatty():
         out = plain or sys.stdout
         count = 0
 
-        def line(label: str) -> None:
+        def line(label: str, total: int) -> None:
             nonlocal count
             count += 1
             print(f"[{count}/{total}] {label}", file=out, flush=True)
@@ -41,12 +42,12 @@ def steps(total: int, what: str, *, plain: TextIO | None = None) -> Iterator[Adv
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     bar = Progress(*columns, console=Console(stderr=True), transient=True)
-    task = bar.add_task(escape(what), total=total)
+    task = bar.add_task(escape(what), total=None)
 
-    def advance(label: str) -> None:
+    def advance(label: str, total: int) -> None:
         bar.start()  # at the first step: work found to be nothing after all draws no bar
         done = bar.tasks[0].completed
-        bar.update(task, completed=done + 1, description=escape(f"{what}: {label}"))
+        bar.update(task, completed=done + 1, total=total, description=escape(f"{what}: {label}"))
 
     try:
         yield advance

@@ -163,8 +163,9 @@ def apply(
             lambda: _print_status(planned, rerun_changed),
         )
         request = replace(request, confirmed=True)
-    with steps(len(planned.to_run), "Running scripts") as advance:
-        work = partial(core.apply, request, lambda item, _pos, _total: advance(item.script.name))
+    # The bar counts the plan apply carries out, made again after the question.
+    with steps("Running scripts") as advance:
+        work = partial(core.apply, request, lambda item, _, total: advance(item.script.name, total))
         if not restart:
             _print_result(work())
             return
