@@ -680,7 +680,7 @@ def test_sigterm_is_bounded_while_a_lock_holds_the_turn(
     configure_tenant(db_url, tmp_path, agents={})
     env = {"GSETUP_STORE_TIMEOUT": "2"}
     with route_run(env, "--store", pg_url, "--log-level", "info", cwd=tmp_path) as runtime:
-        before = _one_routing(runtime, pg_url)
+        _, before = _one_routing(runtime, pg_url)
         dsn = pg_url.replace("postgresql+psycopg://", "postgresql://")
         with psycopg.connect(dsn) as holder:
             holder.execute("LOCK TABLE interactions IN ACCESS EXCLUSIVE MODE")
@@ -698,13 +698,15 @@ def test_sigterm_is_bounded_while_a_lock_holds_the_turn(
     assert sql_rows(pg_url, "SELECT count(*) FROM runtime_endpoints") == [(0,)]
 
 
-def _one_routing(runtime: RouteProcess, pg_url: str) -> list[tuple[Any, ...]]:
-    """One post submitted and routing (a turn holds it): the interactions rows then."""
+def _one_routing(runtime: RouteProcess, pg_url: str) -> tuple[str, list[tuple[Any, ...]]]:
+    """One post submitted and routing (a turn holds it): the intake token, and the
+    interactions rows then."""
     made = run_cli("route", "token", "create", "--app", DMS, "--url", runtime.url, "--json")
-    submitted = runtime.request("POST", "/interactions", token=made.json()["token"], body=post(1))
+    token = str(made.json()["token"])
+    submitted = runtime.request("POST", "/interactions", token=token, body=post(1))
     assert submitted.status_code == 201
     wait_for(lambda: _states(pg_url) == {"routing": 1}, "the interaction routed")
-    return sql_rows(pg_url, "SELECT * FROM interactions")
+    return token, sql_rows(pg_url, "SELECT * FROM interactions")
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -719,7 +721,7 @@ def test_sigterm_is_bounded_while_the_store_answers_nothing(
 
     configure_tenant(db_url, tmp_path, agents={})
     with route_run({"GSETUP_STORE_TIMEOUT": "1"}, "--store", pg_url, cwd=tmp_path) as runtime:
-        before = _one_routing(runtime, pg_url)
+        _, before = _one_routing(runtime, pg_url)
         backends = [pid for (pid,) in sql_rows(pg_url, _BACKENDS)]
         assert backends
         try:
@@ -737,6 +739,64 @@ def test_sigterm_is_bounded_while_the_store_answers_nothing(
         assert status == 0, runtime.errors()
     assert "event=stop-abandoned" in runtime.errors()
     assert sql_rows(pg_url, "SELECT * FROM interactions") == before
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sigterm_is_bounded_with_requests_in_flight_on_a_store_that_answers_nothing(
+    db_url: str, pg_url: str, tmp_path: Path
+) -> None:
+    """HTTP requests wait in the threadpool for the stopped store (SIGSTOP) when SIGTERM
+    comes: uvicorn waited for them for ever. The process exits 0 within the same bound
+    (2 x GSETUP_STORE_TIMEOUT + 5 s), saying it gave up on them."""
+    import os
+    import subprocess
+
+    import httpx
+
+    configure_tenant(db_url, tmp_path, agents={})
+    with route_run({"GSETUP_STORE_TIMEOUT": "1"}, "--store", pg_url, cwd=tmp_path) as runtime:
+        token, _ = _one_routing(runtime, pg_url)
+        backends = [pid for (pid,) in sql_rows(pg_url, _BACKENDS)]
+        answered: list[int | str] = []
+
+        def submit(number: int) -> None:
+            try:
+                answered.append(
+                    runtime.request(
+                        "POST", "/interactions", token=token, body=post(number)
+                    ).status_code
+                )
+            except httpx.HTTPError as exc:  # the connection closed as the process exits
+                answered.append(type(exc).__name__)
+
+        clients = [threading.Thread(target=submit, args=(n,), daemon=True) for n in (2, 3, 4)]
+        try:
+            for pid in backends:
+                os.kill(pid, signal.SIGSTOP)
+            for client in clients:
+                client.start()
+            time.sleep(1.0)  # the requests reach the stopped backends
+            assert len(answered) < len(clients), answered  # some wait for the store
+            started = time.monotonic()
+            runtime.process.send_signal(signal.SIGTERM)
+            try:
+                status = runtime.process.wait(timeout=2 * 1 + 5 + 5)
+            except subprocess.TimeoutExpired:
+                raise AssertionError(
+                    "route run still waits for its requests after SIGTERM"
+                ) from None
+            waited = time.monotonic() - started
+        finally:
+            for pid in backends:
+                os.kill(pid, signal.SIGCONT)
+        for client in clients:
+            client.join(10)
+    logged = runtime.errors()
+    assert status == 0, logged
+    assert waited < 2 * 1 + 5 + 3, logged  # the bound, and a margin for a loaded machine
+    assert re.search(
+        r"event=stop-abandoned tenant='Environment' waited=7 requests=[1-3]$", logged, re.M
+    ), logged
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -4,7 +4,8 @@ The process runs two things: the engine's loop (turns, then outbox deliveries) i
 thread, and the HTTP API (:mod:`gsetup.runtime.http`) on uvicorn in the main thread. On
 SIGTERM (or Ctrl-C) uvicorn stops accepting, answers the requests waiting for offers at once
 and finishes the requests in flight; then the loop finishes its turn and stops, and the
-runtime's record as running is removed.
+runtime's record as running is removed. All of that within :func:`stop_bound`: past it, the
+process exits 0 whatever still waits on the store (:class:`_StopBound`).
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def serve(
     from gsetup.runtime.http import Api, Server
     from gsetup.runtime.logs import logging_to_stderr
     from gsetup.runtime.sessions import create_session_table
-    from gsetup.runtime.store import default_store_url, stop_bound
+    from gsetup.runtime.store import default_store_url
     from gsetup.sigterm import stop_on_sigterm
 
     store = runtime.store.engine
@@ -98,6 +99,8 @@ def serve(
     sock = bind(listen)
     url = listen.url(sock.getsockname()[1])
     server = Server(api, access_log=False)
+    bound = _StopBound(runtime.tenant, server.in_flight)
+    server.stopping = bound.start
     loop = _Loop(runtime, server, refresh=lambda: runtime.refresh(config))
     try:
         record_endpoint(store, runtime.tenant, ctx.worker_id, url, lease=ctx.settings.lease)
@@ -118,17 +121,11 @@ def serve(
             ready(url)
             server.run(sockets=[sock])
         finally:
+            bound.start()  # a start that failed never began uvicorn's shutdown
             loop.worker.stop()
-            bound = stop_bound()
-            if loop.thread.is_alive():
-                loop.thread.join(bound)
-            if loop.thread.is_alive():
-                # Not even the store's own timeouts answer (its server stopped, SIGSTOP):
-                # the turn's transaction, never committed, ends with this process's
-                # connection, and the record as running is passed over as a dead one's.
-                log.warning("event=stop-abandoned tenant=%r waited=%.0f", runtime.tenant, bound)
-            else:
-                _forget(store, runtime.tenant, ctx.worker_id)
+            loop.thread.join()
+            _forget(store, runtime.tenant, ctx.worker_id)
+            bound.cancel()
             sock.close()
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
@@ -149,6 +146,32 @@ def _forget(store: Engine, tenant: str, worker_id: str) -> None:
         forget_endpoint(store, tenant, worker_id)
     except SQLAlchemyError as exc:
         log.warning("event=forget-failed tenant=%r reason=%r", tenant, first_line(exc))
+
+
+class _StopBound:
+    """Ends the process (exit 0, ``event=stop-abandoned``) once :func:`stop_bound` has
+    passed since the stop began. Not even the store's own timeouts answer when its server is
+    stopped (SIGSTOP): the engine's turn and the HTTP requests waiting on it never return,
+    and their threads cannot be interrupted. The turn's transaction, never committed, ends
+    with this process's connections, and the record as running is passed over as a dead
+    one's."""
+
+    def __init__(self, tenant: str, requests: Callable[[], int]) -> None:
+        self.tenant, self.requests = tenant, requests
+        self.timer: threading.Timer | None = None
+
+    def start(self) -> None:
+        """Start counting, once."""
+        from gsetup.runtime.store import stop_bound
+        from gsetup.runtime.worker import give_up_after
+
+        if self.timer is None:
+            self.timer = give_up_after(stop_bound(), self.tenant, self.requests)
+
+    def cancel(self) -> None:
+        """Stopped in time."""
+        if self.timer is not None:
+            self.timer.cancel()
 
 
 class _Loop:

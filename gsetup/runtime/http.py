@@ -205,14 +205,24 @@ class Server(uvicorn.Server):
     it begins to shut down (SIGTERM, Ctrl-C, ``should_exit``) the requests waiting for
     offers are answered at once: a long poll would otherwise hold the process up to 60 s."""
 
+    # Called as the shutdown begins: uvicorn waits for the requests in flight, and one
+    # waiting in a thread on a store that answers nothing (SIGSTOP) would hold it for ever.
+    stopping: Callable[[], None] | None = None
+
     def __init__(self, api: Api, **options: Any) -> None:
         config = uvicorn.Config(build_app(api), log_config=None, lifespan="on", **options)
         super().__init__(config)
         self.api = api
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.stopping is not None:
+            self.stopping()
         self.api.stop_waiting()
         await super().shutdown(sockets)
+
+    def in_flight(self) -> int:
+        """Requests being answered now."""
+        return len(self.server_state.tasks)
 
 
 def _error(status: int, reason: str, headers: Mapping[str, str] | None = None) -> Response:

@@ -132,18 +132,24 @@ def _refuse(message: str) -> None:
     print(error_line(scrub(message)), file=sys.stderr)
 
 
-def _give_up_after(seconds: float, tenant: str) -> None:
-    """Exit 0 in ``seconds`` if the loop has not stopped by then: a store whose server stopped
-    answering (SIGSTOP) fires none of its own timeouts. The turn, never committed, ends with
-    this process's connections, and the worker's row ages out as a killed worker's does."""
+def give_up_after(
+    seconds: float, tenant: str, requests: Callable[[], int] | None = None
+) -> threading.Timer:
+    """Exit 0 in ``seconds`` unless the returned timer is cancelled first: a store whose
+    server stopped answering (SIGSTOP) fires none of its own timeouts, and no thread waiting
+    on it can be interrupted. The turn, never committed, ends with this process's
+    connections, and the worker's row ages out as a killed worker's does. ``requests``: how
+    many HTTP requests are still being answered (``route run``), for the log line."""
 
     def give_up() -> None:
-        log.warning("event=stop-abandoned tenant=%r waited=%.0f", tenant, seconds)
+        pending = "" if requests is None else f" requests={requests()}"
+        log.warning("event=stop-abandoned tenant=%r waited=%.0f%s", tenant, seconds, pending)
         os._exit(0)
 
     timer = threading.Timer(seconds, give_up)
     timer.daemon = True  # a loop that stops in time exits without waiting for it
     timer.start()
+    return timer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -187,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def stop(*_: object) -> None:
         if not worker.stopping.is_set():
-            _give_up_after(stop_bound(), args.tenant)
+            give_up_after(stop_bound(), args.tenant)
         worker.stop()
 
     signal.signal(signal.SIGTERM, stop)
