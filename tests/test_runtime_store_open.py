@@ -187,3 +187,42 @@ def test_an_empty_store_url_is_refused_not_taken_as_the_default(
     assert empty.stderr.startswith(
         "gsetup: error: --store '' is not a store URL; use e.g. sqlite:///"
     )
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_configuration_file_named_as_the_default_store_has_another_default_store(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A configuration database itself named gsetup-runtime.db was its own default store:
+    the runtime wrote its tables among the configuration's. Its default store is
+    gsetup-runtime-store.db beside it, for the runtime and the commands reading the store."""
+    import contextlib
+    import sqlite3
+
+    from gsetup.runtime.api import open_runtime
+    from tests.runtime_support import TENANT
+
+    configure_tenant(db_url, tmp_path, agents={})
+    config = tmp_path / "conf" / "gsetup-runtime.db"
+    config.parent.mkdir()
+    with (
+        contextlib.closing(sqlite3.connect(db_url.removeprefix("sqlite:///"))) as source,
+        contextlib.closing(sqlite3.connect(config)) as copy,
+    ):
+        source.backup(copy)
+    config_url = f"sqlite:///{config}"
+    before = _tables(config_url)
+    open_runtime(TENANT, config_url=config_url).close()
+    assert _tables(config_url) == before
+    store = config.with_name("gsetup-runtime-store.db")
+    assert "interactions" in _tables(f"sqlite:///{store}")
+    # reads that store: the configuration's file holds no store's tables (exit 2)
+    status = run_cli("--db", config_url, "route", "status", "--json")
+    assert status.exit_code == 0, status.stderr
+    assert status.json()["tenant"] == TENANT
+    refused = run_cli("--db", config_url, "route", "status", "--store", config_url)
+    assert (refused.exit_code, refused.stderr) == (
+        2,
+        f"gsetup: error: --store {config_url} is the configuration database's file: the "
+        f"interaction store needs a file of its own, e.g. sqlite:///{store}\n",
+    )

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
 STORE_FILE = "gsetup-runtime.db"
+STORE_FILE_ASIDE = "gsetup-runtime-store.db"  # beside a configuration file named STORE_FILE
 # pg_advisory_xact_lock key held while a store is created or upgraded ("gsetup" in ASCII)
 _PREPARE_LOCK = 0x67736574757000
 # Seconds a statement on the store may wait (PostgreSQL: statement_timeout and lock_timeout;
@@ -68,12 +69,16 @@ def stop_bound() -> float:
 
 def default_store_url(config_url: str) -> str:
     """The store beside the configuration database: ``gsetup-runtime.db`` in the embedded
-    database's directory, or the same PostgreSQL database (its tables do not overlap)."""
+    database's directory (``gsetup-runtime-store.db`` when that is the configuration's own
+    file), or the same PostgreSQL database (its tables do not overlap)."""
     from sqlalchemy.engine import make_url
 
     url = make_url(config_url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return f"sqlite:///{Path(url.database).resolve().parent / STORE_FILE}"
+        config = Path(url.database).resolve()
+        # casefold: one file on a case-insensitive file system (macOS, Windows)
+        own = config.name.casefold() == STORE_FILE.casefold()
+        return f"sqlite:///{config.parent / (STORE_FILE_ASIDE if own else STORE_FILE)}"
     return config_url
 
 
