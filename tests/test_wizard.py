@@ -112,6 +112,52 @@ def test_end_of_input_at_a_question_stops_as_ctrl_c_does(
     assert "install_home" not in text
 
 
+def test_end_of_input_at_a_select_question_stops_as_ctrl_c_does(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Ctrl-D at a select question (the capacity rule) did nothing; as at a typed question:
+    exit 130, one line, the answers given so far saved, nothing written."""
+    import pexpect
+
+    saved = tmp_path / "partial.yaml"
+    before = snapshot(db_url)
+    child = in_a_terminal(f"exec $GSETUP install rss-bp --save-answers {saved}", db_url, tmp_path)
+    try:
+        child.expect("Select a tenant")
+        child.send(ENTER)
+        child.expect("iWD integration")
+        child.send("n")
+        child.expect("Installation home")
+        child.send(CLEAR + str(tmp_path / "bp-home") + ENTER)
+        child.expect("Destination directory")
+        child.send(ENTER)
+        child.expect("capacity rule")
+        child.send("\x04")
+        child.expect(pexpect.EOF, timeout=10)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 130, child.before
+    assert child.before.endswith("\r\ninterrupted\r\n")
+    text = saved.read_text()
+    assert f"install_home: {tmp_path / 'bp-home'}" in text and "capacity_rule" not in text
+    assert snapshot(db_url) == before
+
+
+def test_ctrl_d_ends_a_checkbox_and_still_deletes_in_typed_text(keys: PipeInput) -> None:
+    """Ctrl-D ends the input where the prompt gives it no meaning (a checkbox list); in typed
+    text it keeps its own: it deletes the character under the cursor."""
+    import questionary
+
+    from gsetup.wizards.collect import answer
+
+    with create_pipe_input() as listed:
+        listed.send_text("\x04" + ENTER)  # ignored, Ctrl-D left Enter to pick nothing
+        with pytest.raises(KeyboardInterrupt):
+            answer(questionary.checkbox("Which?", ["a", "b"], input=listed, output=DummyOutput()))
+    keys.send_text("ab" + "\x1b[D" + "\x04" + ENTER)  # Left, then Ctrl-D on the "b"
+    assert answer(questionary.text("Name?", input=keys, output=DummyOutput())) == "a"
+
+
 def ctrl_c_at_the_confirmation(keys: PipeInput) -> tuple[Context, Prompter, Confirmation]:
     """A wizard's login, prompter and a confirmation answered with Ctrl-C."""
 

@@ -112,6 +112,7 @@ def answer(asked: Any) -> Any:
     """The answer to a questionary question; end of input (Ctrl-D) stops as Ctrl-C does, so
     ``--save-answers`` keeps what was given and the one line is ``interrupted``."""
     app = asked.application
+    _ctrl_d_ends(app)
     hung_up: list[bool] = []
     app.pre_run_callables.append(lambda: _hang_up_exits(app, hung_up))
     try:
@@ -123,6 +124,24 @@ def answer(asked: Any) -> Any:
         if hung_up:  # the prompt's last redraw, on a terminal closed for good
             raise HungUp from None
         raise
+
+
+def _ctrl_d_ends(app: Any) -> None:
+    """Ctrl-D ends the input (EOFError) where the prompt gives it no meaning of its own: a
+    select or checkbox list binds none. A typed prompt's own binding is kept: it ends an
+    empty line and deletes the character under the cursor otherwise."""
+    from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
+    from prompt_toolkit.keys import Keys
+
+    if any(binding.keys == (Keys.ControlD,) for binding in app.key_bindings.bindings):
+        return
+    end = KeyBindings()
+
+    @end.add(Keys.ControlD, eager=True)
+    def _end(event: Any) -> None:
+        event.app.exit(exception=EOFError)
+
+    app.key_bindings = merge_key_bindings([app.key_bindings, end])
 
 
 def _hang_up_exits(app: Any, hung_up: list[bool]) -> None:
