@@ -128,7 +128,11 @@ class Engine:
             "b_now": turn.now,
             "b_limit": self.ctx.settings.batch_size,
         }
-        return list(sql.run(turn.conn, sql.claim(store.table, store.postgresql), params))
+        rows = sql.run(turn.conn, sql.claim(store.table, store.postgresql), params)
+        # Equal due times in id (creation) order, as SQLite returns them: PostgreSQL's order
+        # of ties changes with its heap, and a replay on it would not run as recorded. Sorted
+        # here: ordered by id too, the claim's generic plan no longer uses ix_itx_due.
+        return sorted(rows, key=lambda row: (row.due_at, row.id))
 
     def _heartbeat(self, turn: Turn, claimed: int) -> int:
         """Record that this worker is alive and what it processed: every ``heartbeat``
