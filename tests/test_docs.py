@@ -152,7 +152,9 @@ def _command_options(words: list[str]) -> set[str]:
     return {o for p in command.params for o in (*p.opts, *p.secondary_opts) if o[:2] == "--"}
 
 
-@pytest.mark.parametrize("page", ["drivers.md", "upgrades.md", "traffic.md", "runtime.md"])
+@pytest.mark.parametrize(
+    "page", ["drivers.md", "upgrades.md", "traffic.md", "simulate.md", "runtime.md"]
+)
 def test_synopses_name_real_options(page: str) -> None:
     """A synopsis names only options its command has; the drivers' and replay's, all of them
     (runtime.md's show the ones their section is about)."""

@@ -411,3 +411,128 @@ def print_replay(report: Any) -> None:
             ("line", "status", "reason"),
             [(r["line"], r["status"], r["reason"]) for r in report.refused],
         )
+
+
+@app.command("simulate")
+def simulate(
+    ctx: typer.Context,
+    scenario: Path = typer.Argument(..., help="YAML scenario file (docs/simulate.md)."),
+    tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
+    store: str | None = typer.Option(
+        None,
+        "--store",
+        help="Keep the rows in this interaction store URL (an empty one); default: a "
+        "throw-away SQLite file.",
+    ),
+    report_dir: Path | None = typer.Option(
+        None,
+        "--report",
+        metavar="DIR",
+        help="Also write report.json and PNG charts into DIR (made if missing).",
+    ),
+    save_traffic: Path | None = typer.Option(
+        None,
+        "--save-traffic",
+        metavar="FILE",
+        help="Write the traffic the run made (docs/traffic.md): route replay FILE runs it again.",
+    ),
+    seed: int = typer.Option(
+        1, "--seed", help="Seed of the random draws: the same seed, the same run (default 1)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Simulate a traffic scenario through the tenant's Business Processes, in-process, on a
+    virtual clock, and show what a planner reads: counts, waits, service level, occupancy.
+
+    The scenario gives the arrivals per channel and the agents' behaviour; the engine is the
+    one route replay runs. The whole file is checked first (a bad key is named, exit 2) and
+    nothing runs.
+
+    Example: gsetup route simulate examples/scenarios/facebook-bp.yaml --report sim-report
+    """
+    from gsetup.cli.progress import measured, show_rule_loading
+    from gsetup.commands.route_simulate import simulate_file
+
+    check_store(store)
+    show_rule_loading()
+    with measured("Simulating", "virtual seconds") as update:
+        report = simulate_file(
+            open_context(ctx, writes=False),
+            tenant,
+            scenario,
+            store=store,
+            seed=seed,
+            report_dir=report_dir,
+            save_traffic=save_traffic,
+            progress=update,
+        )
+    if as_json:
+        emit_json(report)
+        return
+    print_simulation(report)
+
+
+def print_simulation(report: dict[str, Any]) -> None:
+    """The planner's report as tables."""
+    from gsetup.cli.render import print_mapping, print_table
+    from gsetup.runtime.sim_report import OUTCOME_NAMES
+
+    level = report["service_level"]
+    share = "" if level["share"] is None else f"{level['share']:.1%}"
+    print_mapping(
+        f"Simulation of {report['tenant']}: {report['duration']:g} virtual seconds, "
+        f"seed {report['seed']}",
+        {
+            **{k.replace("_", " "): v for k, v in report["totals"].items()},
+            "service level": f"{share} offered within {level['threshold']:g} s "
+            f"({level['within']} of {level['counted']})",
+            "stop reasons": ", ".join(f"{k}={v}" for k, v in report["stop_reasons"].items()),
+            "agent actions refused": report["refused"],
+        },
+    )
+    names = ("arrived", *OUTCOME_NAMES)
+    print_table(
+        "Per media type",
+        ("media type", *(n.replace("_", " ") for n in names)),
+        [(m, *(c[n] for n in names)) for m, c in report["by_media_type"].items()],
+    )
+    print_table(
+        "Per queue (where each interaction is now)",
+        ("queue", *(n.replace("_", " ") for n in OUTCOME_NAMES)),
+        [(q, *(c[n] for n in OUTCOME_NAMES)) for q, c in report["by_queue"].items()],
+    )
+    spread = ("count", "p50", "p90", "p99", "max")
+    print_table(
+        "Waits from arrival (seconds)",
+        ("to", *spread),
+        [(to, *(report[f"wait_to_{to}"][k] for k in spread)) for to in ("offer", "accept")],
+    )
+    print_table(
+        "Agents",
+        ("agent", "handled", "rejected", "replies", "busy s", "logged in s", "occupancy"),
+        [
+            (
+                name,
+                a["handled"],
+                a["rejected"],
+                a["replies"],
+                f"{a['busy']:g}",
+                f"{a['logged_in']:g}",
+                "" if a["occupancy"] is None else f"{a['occupancy']:.1%}",
+            )
+            for name, a in report["agents"].items()
+        ],
+    )
+    sends = report["outbound"]
+    print_mapping(
+        "Outbound",
+        {
+            "replies": sends["replies"],
+            "sends": ", ".join(f"{k}={v}" for k, v in sends["sends"].items()) or "none",
+        },
+    )
+    print_table(
+        "Per interval",
+        ("from (s)", "arrived", "finished"),
+        [(f"{i['start']:g}", i["arrived"], i["finished"]) for i in report["intervals"]],
+    )

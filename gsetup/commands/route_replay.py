@@ -4,6 +4,8 @@ clock."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +15,9 @@ from gsetup.errors import BadInputError
 from gsetup.runtime.replay import Progress, ReplayReport
 
 if TYPE_CHECKING:
+    from gsetup.runtime.api import Runtime
+    from gsetup.runtime.clock import VirtualClock
+    from gsetup.runtime.config import Deployment
     from gsetup.runtime.store import Store
 
 
@@ -22,21 +27,37 @@ def replay_file(
     """Replay ``path`` through the tenant's runtime on a virtual clock. The file is checked
     first (nothing runs when a line is bad); the store is a throw-away SQLite file unless
     ``store`` names one. ``progress`` is told how far the virtual clock has come."""
-    from gsetup.runtime.api import open_runtime
-    from gsetup.runtime.clock import VirtualClock
-    from gsetup.runtime.config import read_deployment
     from gsetup.runtime.replay import Replay
     from gsetup.runtime.traffic import read_traffic
 
-    ctx.identity.require(tenant, change=False)
-    config_url = ctx.db.url.render_as_string(hide_password=False)
-    deployment = read_deployment(config_url, tenant)
+    deployment = tenant_deployment(ctx, tenant)
     events = read_traffic(path, deployment)
+    with virtual_runtime(ctx, deployment, store) as (runtime, clock):
+        return Replay(runtime, clock, progress).run(events)
+
+
+def tenant_deployment(ctx: Context, tenant: str) -> Deployment:
+    """The tenant's deployment as ``route run`` reads it (refused: no Business Process)."""
+    from gsetup.runtime.config import read_deployment
+
+    ctx.identity.require(tenant, change=False)
+    return read_deployment(ctx.db.url.render_as_string(hide_password=False), tenant)
+
+
+@contextmanager
+def virtual_runtime(
+    ctx: Context, deployment: Deployment, store: str | None
+) -> Iterator[tuple[Runtime, VirtualClock]]:
+    """The tenant's runtime on a virtual clock, over a throw-away SQLite store unless
+    ``store`` names one (which must be empty); closed after."""
+    from gsetup.runtime.api import open_runtime
+    from gsetup.runtime.clock import VirtualClock
+
     with tempfile.TemporaryDirectory(prefix="gsetup-replay-") as scratch:
         clock = VirtualClock()
         runtime = open_runtime(
-            tenant,
-            config_url=config_url,  # a --store in its file is refused
+            deployment.tenant,
+            config_url=ctx.db.url.render_as_string(hide_password=False),  # its --store refused
             store_url=f"sqlite:///{Path(scratch) / 'replay.db'}" if store is None else store,
             clock=clock,
             deployment=deployment,
@@ -44,7 +65,7 @@ def replay_file(
         try:
             if store is not None:
                 _require_empty(runtime.store, store)
-            return Replay(runtime, clock, progress).run(events)
+            yield runtime, clock
         finally:
             runtime.close()
 

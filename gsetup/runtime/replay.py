@@ -99,11 +99,22 @@ class Replay:
         """Run every timer due up to ``until``, each at its own time, then move there."""
         for _step in range(MAX_STEPS):
             self.runtime.run_until_idle()
-            due = self._next_due()
-            if due is None or due > until:
+            if not self.tick(until):
                 break
-            self.clock.advance(max(due - self.clock.now(), 0.001))
-            self._tell()
+        self.move(until)
+
+    def tick(self, until: float) -> bool:
+        """Move the clock to the next timer if it falls due by ``until`` (the caller runs
+        the engine then); False when none does."""
+        due = self._next_due()
+        if due is None or due > until:
+            return False
+        self.clock.advance(max(due - self.clock.now(), 0.001))
+        self._tell()
+        return True
+
+    def move(self, until: float) -> None:
+        """Move the clock to ``until`` (never back)."""
         if until > self.clock.now():
             self.clock.advance(until - self.clock.now())
             self._tell()
@@ -193,13 +204,13 @@ class Replay:
         table, names = store.table, {v: k for k, v in self.ids.items()}
         result = ReplayReport(tenant, self.clock.now() - self.start, refused=self.refused)
         with store.read() as conn:
-            offered: dict[str, list[str]] = {}
+            offered: dict[str, list[tuple[str, float]]] = {}
             for row in conn.execute(
-                select(offers.c.interaction_id, offers.c.agent)
+                select(offers.c.interaction_id, offers.c.agent, offers.c.offered_at)
                 .where(offers.c.tenant == tenant)
                 .order_by(offers.c.id)
             ):
-                offered.setdefault(row.interaction_id, []).append(row.agent)
+                offered.setdefault(row.interaction_id, []).append((row.agent, row.offered_at))
             rows = conn.execute(
                 select(table)
                 .where(table.c.tenant == tenant)
@@ -237,8 +248,9 @@ _NEXT_DUE = _next_due_statement()
 
 
 def _interaction_view(
-    row: Any, names: Mapping[str, str], offered: Mapping[str, list[str]], start: float
+    row: Any, names: Mapping[str, str], offered: Mapping[str, list[tuple[str, float]]], start: float
 ) -> dict[str, Any]:
+    offers_made = offered.get(row.id, [])
     return {
         "ref": names.get(row.id) or row.external_id,
         "id": row.id,
@@ -248,7 +260,9 @@ def _interaction_view(
         "queue": row.queue,
         "stop_reason": row.stop_reason,
         "agent": row.assigned_to,
-        "offered_to": offered.get(row.id, []),
+        "offered_to": [agent for agent, _at in offers_made],
+        "received_at": round(row.received_at - start, 3),
+        "first_offer_at": round(offers_made[0][1] - start, 3) if offers_made else None,
         "parent": names.get(row.parent_id or "") or row.parent_id,
         "ended_at": None if row.ended_at is None else round(row.ended_at - start, 3),
         "error": row.error,

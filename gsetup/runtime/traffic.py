@@ -58,7 +58,7 @@ class Event:
 def read_traffic(path: Path, deployment: Deployment) -> list[Event]:
     """Every event of ``path``, checked; :class:`BadInputError` names the first bad line."""
     lines = read_lines(path, JSONL_LIMIT, "traffic file")
-    checker = _Checker(deployment)
+    checker = Checker(deployment)
     events: list[Event] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -76,7 +76,7 @@ def read_traffic(path: Path, deployment: Deployment) -> list[Event]:
     return events
 
 
-class _Checker:
+class Checker:
     """Checks lines in order: times, kinds, names of the deployment, references."""
 
     def __init__(self, deployment: Deployment) -> None:
