@@ -29,10 +29,12 @@ def charts(report: dict[str, Any]) -> dict[str, bytes]:
 
 def _png(draw: Callable[[Axes, dict[str, Any]], None], report: dict[str, Any]) -> bytes:
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(8, 4.5), dpi=100)
     axes = figure.subplots()
     draw(axes, report)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of interactions
     axes.grid(alpha=0.3)
     figure.tight_layout()
     image = io.BytesIO()
