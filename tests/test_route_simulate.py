@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -136,6 +137,9 @@ def test_the_report_agrees_with_the_store_and_its_traffic_replays_alike(
     assert "Simulation of Environment: 1800 virtual seconds, seed 1" in shown.stdout
     assert shown.stderr == ""  # piped: no progress bar
     report = json.loads((folder / "report.json").read_text())
+    busy = next(iter(report["agents"].values()))["busy"]
+    assert f"{busy:,.1f}" in shown.stdout  # seconds to a tenth in the text, not 2928.41
+    assert not re.search(r"\d\.\d\d", shown.stdout)
 
     rows, sends, accepted = _store_rows(store_url)
     inbound = [r for r in rows if r["type"] == "Inbound"]

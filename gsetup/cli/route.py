@@ -472,6 +472,11 @@ def simulate(
     print_simulation(report)
 
 
+def _seconds(value: float | None) -> str:
+    """Seconds as a planner reads them (``--json`` keeps the milliseconds)."""
+    return "" if value is None else f"{value:,.1f}"
+
+
 def print_simulation(report: dict[str, Any]) -> None:
     """The planner's report as tables."""
     from gsetup.cli.render import print_mapping, print_table
@@ -505,7 +510,14 @@ def print_simulation(report: dict[str, Any]) -> None:
     print_table(
         "Waits from arrival (seconds)",
         ("to", *spread),
-        [(to, *(report[f"wait_to_{to}"][k] for k in spread)) for to in ("offer", "accept")],
+        [
+            (
+                to,
+                report[f"wait_to_{to}"]["count"],
+                *(_seconds(report[f"wait_to_{to}"][k]) for k in spread[1:]),
+            )
+            for to in ("offer", "accept")
+        ],
     )
     print_table(
         "Agents",
@@ -516,8 +528,8 @@ def print_simulation(report: dict[str, Any]) -> None:
                 a["handled"],
                 a["rejected"],
                 a["replies"],
-                f"{a['busy']:g}",
-                f"{a['logged_in']:g}",
+                _seconds(a["busy"]),
+                _seconds(a["logged_in"]),
                 "" if a["occupancy"] is None else f"{a['occupancy']:.1%}",
             )
             for name, a in report["agents"].items()
