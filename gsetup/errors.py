@@ -45,6 +45,15 @@ class ConflictError(BadInputError):
     """The change would break a unique rule or another object depends on it."""
 
 
+def changed_after_shown(what: str, now: str, nothing: str) -> ConflictError:
+    """The refusal of an apply whose plan, made again after a confirmation, is not the one
+    shown: ``what`` changed, ``now`` says how, ``nothing`` what was left undone."""
+    return ConflictError(
+        f"{what} changed after the plan was shown (now: {now}); {nothing}: run the command "
+        "again to see the new plan"
+    )
+
+
 class DatabaseError(BadInputError):
     """The configuration database cannot be used: unreachable, not gsetup's, too new or behind."""
 

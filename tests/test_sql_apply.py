@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +144,8 @@ def test_column_types(itx_url: str) -> None:
 
 def _history(url: str) -> dict[str, str]:
     with _connect(url) as conn:
+        if not sa.inspect(conn).has_table(HISTORY_TABLE):
+            return {}  # no script was ever recorded
         return dict(conn.exec_driver_sql(f"SELECT script, checksum FROM {HISTORY_TABLE}").all())
 
 
@@ -183,66 +185,124 @@ def test_apply_runs_cleanup_then_alter_records_and_is_a_noop_again(itx_url: str)
     assert _rows(itx_url) == ROWS
 
 
-@pytest.mark.parametrize("itx_url", ["sqlite"], indirect=True)
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_scripts_another_run_applied_during_the_question_draw_no_progress_bar(
-    itx_url: str, db_url: str, tmp_path: Path
-) -> None:
-    """On a terminal, another run applies the scripts while the question is asked: the run
-    says there is nothing to do, and drew a "Running scripts ... 0/2" bar around it (a bar
-    is drawn from the first script run)."""
+def _confirmed_while(
+    itx_url: str, db_url: str, cwd: Path, package: str, meanwhile: Callable[[], None]
+) -> tuple[int, str, str]:
+    """``sql apply -p package`` on a terminal, ``meanwhile`` run while it asks, answered yes:
+    its exit status, what it showed before the question and what it printed after."""
     import pexpect
 
     from tests.helpers import in_a_terminal
 
-    child = in_a_terminal(f"$GSETUP sql apply --url '{itx_url}' -p twitter", db_url, tmp_path)
+    child = in_a_terminal(f"$GSETUP sql apply --url '{itx_url}' -p {package}", db_url, cwd)
     child.expect_exact("Apply this plan?")
     shown = child.before
-    assert "-- CleanUpTableInteractionsForTwitter854.sql: would run" in shown
-    other = run_cli("sql", "apply", "--url", itx_url, "-p", "twitter", "--yes")
-    assert other.exit_code == EXIT_OK, other.stderr
+    meanwhile()
     child.sendline("y")
     child.expect(pexpect.EOF)
     child.close()
-    after = child.before
-    assert child.exitstatus == EXIT_OK, after
-    assert "Nothing to do: every script is already applied (SQLite)." in after
-    assert "Running scripts" not in after and "0/2" not in after
-    # Scripts that run still draw their bar.
-    child = in_a_terminal(f"$GSETUP sql apply --url '{itx_url}' -p facebook", db_url, tmp_path)
-    child.expect_exact("Apply this plan?")
-    child.sendline("y")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == EXIT_OK, child.before
-    assert "Running scripts: AlterTableInteractionsForFacebook851.sql" in child.before
+    return child.exitstatus, shown, child.before
 
 
-@pytest.mark.parametrize("itx_url", ["sqlite"], indirect=True)
+def _applied_by_another_run(itx_url: str, package: str) -> Callable[[], None]:
+    def run() -> None:
+        other = run_cli("sql", "apply", "--url", itx_url, "-p", package, "--yes")
+        assert other.exit_code == EXIT_OK, other.stderr
+
+    return run
+
+
+def _refused_line(after: str) -> str:
+    """The error line printed after the answer (which the terminal's escapes precede)."""
+    return after[after.index("gsetup: error:") :].splitlines()[0]
+
+
+CHANGED_AFTER_SHOWN = "changed after the plan was shown"
+RUN_AGAIN = "nothing was run: run the command again to see the new plan"
+FACEBOOK_AND_IWD = {p.cleanup for p in SCRIPT_PAIRS[:2]} | {p.alter for p in SCRIPT_PAIRS[:2]}
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_progress_bar_counts_the_scripts_applied_not_those_shown(
+@pytest.mark.parametrize(("package", "other"), [("facebook-bp-iwd", "iwd"), ("twitter", "twitter")])
+def test_scripts_another_run_applied_during_the_question_refuse_the_run(
+    itx_url: str, db_url: str, tmp_path: Path, package: str, other: str
+) -> None:
+    """Another run applies some (or all) of the scripts shown while the question is asked:
+    the run is not the one confirmed, so it runs nothing, and draws no progress bar (it
+    counted the four scripts shown at "2/4", and drew "0/2" around "Nothing to do")."""
+    status, shown, after = _confirmed_while(
+        itx_url, db_url, tmp_path, package, _applied_by_another_run(itx_url, other)
+    )
+    assert "would run" in shown
+    applied_meanwhile = _history(itx_url)
+    pair = next(p for p in SCRIPT_PAIRS if p.group == other)
+    assert set(applied_meanwhile) == {pair.cleanup, pair.alter}
+    assert status == EXIT_BAD_INPUT, after
+    refused = _refused_line(after)
+    assert CHANGED_AFTER_SHOWN in refused and refused.endswith(RUN_AGAIN)
+    assert f"(now: already applied: {pair.cleanup}, {pair.alter});" in refused
+    assert _history(itx_url) == applied_meanwhile  # only the other run's
+    assert "Running scripts" not in after and "/4" not in after and "/2" not in after
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_script_made_pending_during_the_question_refuses_the_run(
     itx_url: str, db_url: str, tmp_path: Path
 ) -> None:
-    """Four scripts are shown; another run applies two of them during the question: the bar
-    counts the two the run applies (it counted the four shown)."""
-    import pexpect
+    """The IWD pair is applied; the question shows only Facebook's to run; meanwhile IWD's
+    history rows are deleted: the run would run IWD's pair, which nobody confirmed."""
+    assert run_cli("sql", "apply", "--url", itx_url, "-p", "iwd", "--yes").exit_code == EXIT_OK
+    columns = _columns(itx_url)
 
-    from tests.helpers import in_a_terminal
+    def forget_iwd() -> None:
+        _execute(itx_url, f"DELETE FROM {HISTORY_TABLE}")
 
-    command = f"$GSETUP sql apply --url '{itx_url}' -p facebook-bp-iwd"
-    child = in_a_terminal(command, db_url, tmp_path)
-    child.expect_exact("Apply this plan?")
-    assert "-- CleanUpTableInteractionsForIWDIntegration851.sql: would run" in child.before
-    other = run_cli("sql", "apply", "--url", itx_url, "-p", "iwd", "--yes")
-    assert other.exit_code == EXIT_OK, other.stderr
-    child.sendline("y")
-    child.expect(pexpect.EOF)
-    child.close()
-    after = child.before
-    assert child.exitstatus == EXIT_OK, after
-    assert "Applied 2 scripts on SQLite and recorded them." in after
+    status, shown, after = _confirmed_while(
+        itx_url, db_url, tmp_path, "facebook-bp-iwd", forget_iwd
+    )
+    assert f"-- {IWD.cleanup}: already applied, skipped" in shown
+    assert status == EXIT_BAD_INPUT, after
+    refused = _refused_line(after)
+    assert CHANGED_AFTER_SHOWN in refused and refused.endswith(RUN_AGAIN)
+    assert f"also to run: {IWD.cleanup}, {IWD.alter}" in refused
+    assert "already applied" not in refused
+    assert _history(itx_url) == {}
+    assert _columns(itx_url) == columns  # Facebook's pair did not run either
+    assert "Running scripts" not in after
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_confirmed_scripts_run_with_their_progress_bar(
+    itx_url: str, db_url: str, tmp_path: Path
+) -> None:
+    """Nothing changes during the question: the scripts shown run, counted by the bar."""
+    status, _shown, after = _confirmed_while(
+        itx_url, db_url, tmp_path, "facebook-bp-iwd", lambda: None
+    )
+    assert status == EXIT_OK, after
+    assert "Applied 4 scripts on" in after
     assert "Running scripts: AlterTableInteractionsForFacebook851.sql" in after
-    assert "2/2" in after and "/4" not in after
+    assert "4/4" in after
+    assert set(_history(itx_url)) == FACEBOOK_AND_IWD
+
+
+def test_a_script_whose_text_changed_since_shown_is_not_run(itx_url: str) -> None:
+    """The plan shown had another text for a script (gsetup upgraded during the question)."""
+    from dataclasses import replace
+
+    from gsetup.errors import ConflictError
+    from gsetup.sqlscripts import apply as core
+
+    request = core.ApplyRequest(url=itx_url, groups=["iwd"], servers=[], confirmed=True)
+    planned = core.plan(request)
+    older = [replace(planned.scripts[0], checksum="older"), *planned.scripts[1:]]
+    shown = replace(planned, scripts=older)
+    columns = _columns(itx_url)
+    with pytest.raises(ConflictError, match=CHANGED_AFTER_SHOWN) as refused:
+        core.apply(replace(request, shown=shown))
+    assert f"(now: with another text: {IWD.cleanup});" in str(refused.value)
+    assert _history(itx_url) == {}
+    assert _columns(itx_url) == columns
 
 
 def test_changed_checksum_is_reported_not_rerun(itx_url: str) -> None:

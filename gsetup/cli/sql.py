@@ -157,6 +157,8 @@ def apply(
         _print_sql(planned)
         return
     core.check_allowed(planned, request)
+    if not yes:  # apply runs only the scripts planned here: those confirmed, or none
+        request = replace(request, shown=planned)
     if planned.to_run:
         confirmation(False, yes, False).confirm(
             f"sql apply would run {len(planned.to_run)} scripts on {planned.dbms.title}",

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from gsetup.configdb.database import undoing_after
 from gsetup.configdb.kinds import KINDS
 from gsetup.configdb.models import MANAGERS_SEPARATOR
-from gsetup.errors import ConflictError, GsetupError
+from gsetup.errors import GsetupError, changed_after_shown
 from gsetup.fileio import INTERRUPT_AT_ENV, checkpoint
 from gsetup.interrupts import deferred_interrupt
 from gsetup.plan.bulk import insert_rows
@@ -162,10 +162,10 @@ def _check_confirmed(plan: Plan) -> None:
         return
     shown = confirmed.pop(0)
     if _writes(shown) != _writes(plan):
-        raise ConflictError(
-            f"the configuration of tenant {plan.tenant!r} changed after the plan was shown "
-            f"(now: {plan.summary_line()}); nothing was written: run the command again to "
-            "see the new plan"
+        raise changed_after_shown(
+            f"the configuration of tenant {plan.tenant!r}",
+            plan.summary_line(),
+            "nothing was written",
         )
 
 

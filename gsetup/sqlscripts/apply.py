@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gsetup.errors import ConflictError
+from gsetup.errors import ConflictError, changed_after_shown
 from gsetup.sqlscripts.catalog import check_groups
 from gsetup.sqlscripts.connect import (
     Target,
@@ -36,6 +36,8 @@ class ApplyRequest:
     confirmed: bool = False  # --yes: none registered, the user stopped it themselves
     allow_data_loss: bool = False
     rerun_changed: bool = False
+    # The plan shown at the question (None with --yes): apply runs only its scripts.
+    shown: ApplyPlan | None = None
 
 
 def plan(request: ApplyRequest) -> ApplyPlan:
@@ -114,9 +116,30 @@ def _run_all(planned: ApplyPlan, run: Callable[[PlannedScript], None], progress:
 
 def _check_allowed(planned: ApplyPlan, request: ApplyRequest) -> None:
     """Refuse, before any change, what the user has not allowed or a running server."""
+    if request.shown is not None:
+        _check_as_shown(planned, request.shown)
     check_allowed(planned, request)
     if planned.to_run:  # a no-op needs no stopped server
         check_stopped(request.servers, confirmed=request.confirmed)
+
+
+def _check_as_shown(planned: ApplyPlan, shown: ApplyPlan) -> None:
+    """Run only the scripts confirmed: the plan made again differs from the one shown when
+    another run applied some meanwhile, deleted their history, or the scripts' text changed."""
+    before = {p.script.name: p.checksum for p in shown.to_run}
+    now = {p.script.name: p.checksum for p in planned.to_run}
+    if now == before:
+        return
+    changes = {
+        "also to run": [name for name in now if name not in before],
+        "already applied": [name for name in before if name not in now],
+        "with another text": [n for n, digest in now.items() if before.get(n, digest) != digest],
+    }
+    raise changed_after_shown(
+        f"the scripts to run on {planned.dbms.title}",
+        "; ".join(f"{what}: {', '.join(names)}" for what, names in changes.items() if names),
+        "nothing was run",
+    )
 
 
 def check_allowed(planned: ApplyPlan, request: ApplyRequest) -> None:
