@@ -316,25 +316,49 @@ def json_loads(text: str | bytes) -> Any:
     """``text`` parsed as JSON. ``json.loads`` also takes NaN, Infinity and numbers past a
     float's range (``1e999``), which are not JSON: stored, they would make every later answer
     that holds them fail to encode. They raise ValueError here, as any other bad JSON does,
-    and so does a lone UTF-16 surrogate (``"\\ud800"``), which UTF-8 cannot store."""
+    and so do a lone UTF-16 surrogate (``"\\ud800"``), which UTF-8 cannot store, and U+0000
+    (``"\\u0000"``), which PostgreSQL text cannot."""
     data = json.loads(text, parse_constant=_not_a_number, parse_float=_finite)
-    # A surrogate is only ever written escaped: other texts need no check.
-    escaped = b"\\ud" in text.lower() if isinstance(text, bytes) else "\\ud" in text.lower()
-    if escaped:
-        check_encodable(data)
+    check_escaped(text, data)
     return data
 
 
+def check_escaped(text: str | bytes, data: Any) -> None:
+    """:func:`check_encodable` for ``data`` read from the JSON ``text``, when ``text`` may
+    hold what it refuses: both are only ever written escaped (a JSON string holds no raw
+    control character), so other texts need no check."""
+    if isinstance(text, bytes):
+        escaped = b"\\ud" in text.lower() or b"\\u0000" in text
+    else:
+        escaped = "\\ud" in text.lower() or "\\u0000" in text
+    if escaped:
+        check_encodable(data)
+
+
 def check_encodable(data: Any) -> None:
-    """ValueError when a string of ``data`` holds a lone surrogate: JSON allows it (escaped),
-    UTF-8 cannot store it."""
+    """ValueError when a string of ``data`` (a key or a value) holds a lone surrogate or
+    U+0000: JSON allows both (escaped); UTF-8 cannot store the one, PostgreSQL text the other
+    (it failed the request there, and SQLite stored it)."""
     try:
-        json.dumps(data, ensure_ascii=False).encode()
+        text = json.dumps(data, ensure_ascii=False)
+        text.encode()
     except UnicodeEncodeError as exc:
         found = ord(exc.object[exc.start])
         raise ValueError(
             f"a string holds a lone surrogate (\\u{found:04x}); text is UTF-8 characters"
         ) from None
+    if "\\u0000" in text and _holds_nul(data):  # json.dumps escapes it so
+        raise ValueError("a string holds U+0000 (NUL), which PostgreSQL text cannot hold")
+
+
+def _holds_nul(data: Any) -> bool:
+    if isinstance(data, str):
+        return "\x00" in data
+    if isinstance(data, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in data.items())
+    if isinstance(data, list):
+        return any(_holds_nul(v) for v in data)
+    return False
 
 
 # Python reads each byte of the command line and the environment that is not UTF-8 as a lone

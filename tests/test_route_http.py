@@ -518,6 +518,45 @@ def test_long_request_values_are_cut_in_refusals(served: Any) -> None:
     assert _stored(store) == before
 
 
+def test_a_nul_character_is_refused_on_either_store(served: Any, tmp_path: Path) -> None:
+    """U+0000 in a body's string (JSON allows it, escaped) or an interaction id (%00) was
+    stored on SQLite and failed the request on PostgreSQL (500: its text cannot hold it):
+    refused on both, 400 (404 for an id: no interaction has it), nothing stored; ``route
+    submit`` names the line before sending anything."""
+    runtime, store = served
+    token = _token(runtime)
+    session = _login(runtime, "alice")
+    before = _stored(store)
+    nul = "a string holds U+0000 (NUL), which PostgreSQL text cannot hold"
+    for path, credential, body in (
+        ("/interactions", token, {**post(1), "text": "a\u0000b"}),
+        ("/interactions", token, {**post(2), "attached_data": {"k\u0000": "v"}}),
+        ("/events", token, {"type": "compliance-delete", "external_id": "\u0000"}),
+        ("/events", token, {"type": "outbound-result", "key": "k\u0000", "ok": True}),
+        ("/agents/login", None, {"agent": "alice\u0000", "password": PASSWORD}),
+        ("/agents/interactions/x/reply", session, {"text": "\u0000"}),
+    ):
+        answer = runtime.request("POST", path, token=credential, body=body)
+        assert (answer.status_code, answer.json()) == (
+            400,
+            {"error": f"the body is not valid JSON ({nul})"},
+        ), path
+    for action in ("accept", "reject", "reply", "done"):
+        body = {"text": "hi"} if action == "reply" else None
+        path = f"/agents/interactions/x%00y/{action}"
+        answer = runtime.request("POST", path, token=session, body=body)
+        assert (answer.status_code, answer.json()) == (404, {"error": "no interaction 'x\\x00y'"})
+    lines = tmp_path / "nul.jsonl"
+    lines.write_text(json.dumps(post(3)) + "\n" + json.dumps({**post(4), "text": "\u0000"}) + "\n")
+    submitted = run_cli("route", "submit", str(lines), "--app", DMS)
+    assert (submitted.exit_code, submitted.stderr) == (
+        2,
+        f"gsetup: error: {lines}: line 2: not valid JSON ({nul})\n",
+    )
+    assert _stored(store) == before
+    assert "Traceback" not in runtime.errors()
+
+
 def test_agent_action_bodies_refuse_unknown_fields(served: Any) -> None:
     """An agent action's body with a field the route does not take (a misspelt ``queeu`` on
     ``done``, any field on ``ready``) was ignored and the action done: 400 naming the field,

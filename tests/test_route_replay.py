@@ -185,6 +185,10 @@ BAD_LINES = [
         "a string holds a lone surrogate (\\udce9); text is UTF-8 characters",
     ),
     (
+        json.dumps({**GOOD, "inbound": {**GOOD["inbound"], "text": "caf\u0000"}}),
+        "a string holds U+0000 (NUL), which PostgreSQL text cannot hold",
+    ),
+    (
         '{"at": 2, "agent": "ann", "action": "accept", "interaction": "nope"}',
         "interaction 'nope' is neither the external_id of an earlier inbound line",
     ),

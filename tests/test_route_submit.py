@@ -33,6 +33,7 @@ def no_requests(monkeypatch: pytest.MonkeyPatch) -> None:
         ('{"external_id": "p-2", "attached_data": {"n": -Infinity}}', "-Infinity is not a JSON"),
         ('{"external_id": "p-2", "attached_data": {"n": 1e999}}', "1e999 is past the range"),
         ('{"external_id": "p-2", "text": "x\\ud800"}', "a string holds a lone surrogate"),
+        ('{"external_id": "p-2", "text": "x\\u0000"}', "a string holds U+0000 (NUL)"),
         (json.dumps({**GOOD, "text": "x" * (1024 * 1024)}), "the runtime accepts at most 1048576"),
     ],
 )

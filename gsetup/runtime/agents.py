@@ -431,12 +431,15 @@ def _held_many(
         return []
     store, tenant = turn.ctx.store, turn.ctx.tenant
     found: dict[str, Itx] = {}
-    if len(interaction_ids) == 1:
+    # An id holding U+0000 is no interaction's (ids are the runtime's): not looked up, as
+    # PostgreSQL would refuse the statement
+    wanted = [i for i in interaction_ids if "\x00" not in i]
+    if len(wanted) == 1:
         statement = sql.lock_one(store.table, store.postgresql, False)
-        rows = sql.run(turn.conn, statement, {"b_tenant": tenant, "b_id": interaction_ids[0]})
+        rows = sql.run(turn.conn, statement, {"b_tenant": tenant, "b_id": wanted[0]})
         found.update((itx.id, itx) for itx in turn.hold(rows))
-    else:
-        ordered, most = sorted(interaction_ids), sql.LOCK_MANY_SIZES[-1]
+    elif wanted:
+        ordered, most = sorted(wanted), sql.LOCK_MANY_SIZES[-1]
         for start in range(0, len(ordered), most):  # in id order: no deadlock between batches
             size, params = sql.lock_many_params(tenant, ordered[start : start + most])
             rows = sql.run(turn.conn, sql.lock_many(store.table, store.postgresql, size), params)

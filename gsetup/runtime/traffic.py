@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gsetup.errors import BadInputError
-from gsetup.fileio import JSONL_LIMIT, check_encodable, quote_prefix, read_lines, value_kind
+from gsetup.fileio import JSONL_LIMIT, check_escaped, quote_prefix, read_lines, value_kind
 from gsetup.runtime.config import DMS_TYPE, Deployment
 from gsetup.runtime.inbound_route import channels
 from gsetup.runtime.schema import NAME
@@ -90,8 +90,7 @@ class Checker:
             data = json.loads(line)
         except ValueError as exc:
             raise ValueError(f"not valid JSON ({exc})") from None
-        if "\\ud" in line.lower():  # a lone surrogate is only ever written escaped
-            check_encodable(data)
+        check_escaped(line, data)
         if not isinstance(data, dict):
             raise ValueError(f"a line is a JSON object, not {value_kind(data, json=True)}")
         at = self._at(data.get("at"))
