@@ -557,6 +557,35 @@ def test_a_nul_character_is_refused_on_either_store(served: Any, tmp_path: Path)
     assert "Traceback" not in runtime.errors()
 
 
+def test_a_query_parameter_a_route_does_not_take_is_refused(served: Any) -> None:
+    """A query parameter was ignored: a misspelt ``?wiat=30`` answered the offers at once (a
+    desk long-polling would poll in a busy loop), and of ``?wait=0&wait=30`` the last counted.
+    400 naming it, on every route, nothing stored, as an unknown body field is."""
+    runtime, store = served
+    token = _token(runtime)
+    session = _login(runtime, "alice")
+    before = _stored(store)
+    takes_none = "it takes none"
+    for method, path, credential, body, reason in (
+        ("GET", "/agents/offers?wiat=30", session, None, "'wiat'; the parameters are: wait"),
+        ("GET", "/status?tenant=x", token, None, f"'tenant'; {takes_none}"),
+        ("GET", "/healthz?x", None, None, f"'x'; {takes_none}"),
+        ("POST", "/interactions?dry_run=1", token, post(1), f"'dry_run'; {takes_none}"),
+        ("POST", "/agents/ready?agent=bob", session, None, f"'agent'; {takes_none}"),
+    ):
+        started = time.monotonic()
+        answer = runtime.request(method, path, token=credential, body=body)
+        assert (answer.status_code, answer.json()) == (
+            400,
+            {"error": f"unknown query parameter {reason}"},
+        ), path
+        assert time.monotonic() - started < 10
+    twice = runtime.request("GET", "/agents/offers?wait=0&wait=30", token=session)
+    assert (twice.status_code, twice.json()) == (400, {"error": "wait is given twice"})
+    assert _stored(store) == before
+    assert runtime.request("GET", "/agents/offers?wait=0", token=session).status_code == 200
+
+
 def test_agent_action_bodies_refuse_unknown_fields(served: Any) -> None:
     """An agent action's body with a field the route does not take (a misspelt ``queeu`` on
     ``done``, any field on ``ready``) was ignored and the action done: 400 naming the field,

@@ -120,9 +120,10 @@ class Api:
 def build_app(api: Api) -> Starlette:
     """The ASGI application serving ``api``."""
 
-    def route(path: str, handler: ApiHandler, method: str) -> Route:
+    def route(path: str, handler: ApiHandler, method: str, query: tuple[str, ...] = ()) -> Route:
         async def endpoint(request: Request) -> Response:
             try:
+                _check_query(request, query)
                 return await handler(api, request)
             except RuntimeRequestError as exc:
                 # A bad request or event is refused and logged; the runtime goes on.
@@ -174,7 +175,7 @@ def build_app(api: Api) -> Starlette:
             route("/agents/ready", _ready, "POST"),
             route("/agents/not-ready", _not_ready, "POST"),
             route("/agents/logout", _logout, "POST"),
-            route("/agents/offers", _offers, "GET"),
+            route("/agents/offers", _offers, "GET", query=("wait",)),
             route("/agents/interactions/{id}/accept", _accept, "POST"),
             route("/agents/interactions/{id}/reject", _reject, "POST"),
             route("/agents/interactions/{id}/reply", _reply, "POST"),
@@ -237,6 +238,19 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     refused = cast(HTTPException, exc)  # registered for HTTPException only
     reason = refusal_reason(request, refused, "docs/runtime.md lists the routes")
     return _error(refused.status_code, reason, refused.headers)
+
+
+def _check_query(request: Request, allowed: tuple[str, ...]) -> None:
+    """A query parameter the route does not take, or one given twice, is refused, as an
+    unknown body field is: a misspelt ``?wiat=30`` ignored would answer the offers at once,
+    and a desk waiting for them would poll in a busy loop."""
+    names = [name for name, _value in request.query_params.multi_items()]
+    for name in names:
+        if name not in allowed:
+            takes = "the parameters are: " + ", ".join(allowed) if allowed else "it takes none"
+            raise RuntimeRequestError(400, f"unknown query parameter {quote_prefix(name)}; {takes}")
+        if names.count(name) > 1:
+            raise RuntimeRequestError(400, f"{name} is given twice")
 
 
 # --- credentials ---------------------------------------------------------------------------
