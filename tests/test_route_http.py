@@ -393,6 +393,10 @@ def _agent_cli_clients_and_status(runtime: RouteProcess, token: str) -> None:
     itx = next(o["interaction_id"] for o in waited.json() if o["state"] == "offered")
     too_long = run_cli("agent", "offers", "--wait", "61")
     assert too_long.exit_code == 2 and "--wait" in too_long.stderr
+    # sent as the plain decimal it was given (``:g`` wrote 1e-05, which the runtime refused)
+    tiny = run_cli("agent", "offers", "--wait", "0.00001", "--json")
+    assert tiny.exit_code == 0, tiny.stderr
+    assert itx in [o["interaction_id"] for o in tiny.json()]
     assert run_cli("agent", "accept", itx).exit_code == 0
     never = run_cli("agent", "accept", "no-such-interaction")
     assert never.exit_code == 2 and "(404)" in never.stderr

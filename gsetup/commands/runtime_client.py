@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -223,7 +224,8 @@ def agent_action(
 def agent_offers(session: AgentSession, wait: float = 0.0) -> list[dict[str, Any]]:
     """The interactions offered to or held by the agent; with ``wait``, answered once one
     is offered (not yet accepted) or after that many seconds."""
-    path = f"/agents/offers?wait={wait:g}" if wait else "/agents/offers"
+    # As the plain decimal the runtime reads (``:g`` wrote 0.00001 as 1e-05, which it refuses).
+    path = f"/agents/offers?wait={Decimal(repr(wait)):f}" if wait else "/agents/offers"
     answer = _session_call(session, "GET", path, timeout=wait + TIMEOUT_SECONDS)
     return list(answer["offers"])
 
