@@ -110,6 +110,11 @@ LONG = "x" * 3000
             {"FacebookItxType": LONG},
             f"attached_data.FacebookItxType is an integer, not '{'x' * 40}'... (3000 characters)",
         ),
+        # other scripts' digits: not a number to the rest of the runtime (custom columns)
+        (
+            {"FacebookItxType": "\u0662"},
+            "attached_data.FacebookItxType is an integer, not '\u0662'",
+        ),
         (
             {LONG: [1]},
             f"attached_data.'{'x' * 40}'... (3000 characters): a value is a string, a number or "

@@ -51,7 +51,7 @@ STRING_KEYS = frozenset(
         "_rssItemAuthor",
     }
 )
-_DIGITS = re.compile(r"-?\d+")
+_DIGITS = re.compile(r"-?[0-9]+")  # ASCII (\d also takes other scripts' digits)
 _SHOWN = 40  # characters of a refused key or value quoted in a message
 
 
