@@ -515,6 +515,7 @@ def test_agent_client_url_is_checked() -> None:
         for url, reason in (
             ("notaurl", "use http://HOST:PORT"),
             ("http://127.0.0.1:8470/agents", "names the route /agents"),
+            ("http://127.0.0.1:8470/openapi.json", "names the route /openapi.json"),
             ("", "use http://HOST:PORT"),  # was taken as no --url: the saved one
             ("http://[::1", "use http://HOST:PORT"),  # these three: exit 1, ValueError
             ("http://127.0.0.1:abc", "use http://HOST:PORT"),

@@ -89,7 +89,7 @@ def has_user_part(url: str) -> bool:
 
 
 _AUTHORITY = re.compile(r"[^:/?#]*://([^/?#]*)")
-_ROUTE = re.compile(r"/(interactions|events|status|metrics|healthz|agents)(/.*)?$")
+_ROUTE = re.compile(r"/(interactions|events|status|metrics|healthz|openapi\.json|agents)(/.*)?$")
 
 
 def create_intake_token(

@@ -1,25 +1,28 @@
 """The routing runtime's HTTP API (Starlette, served by uvicorn from ``gsetup route run``).
 
 Nothing but that command imports this module: the engine runs without it, and tests and the
-bench drive :class:`gsetup.runtime.api.Runtime` in-process. Every route but ``/healthz`` and
-the agent desk's files (:mod:`gsetup.runtime.desk`) needs ``Authorization: Bearer TOKEN``: a
-DMS application's intake token for intake and events, an agent session (``POST
-/agents/login``) for ``/agents/...``, either for status and metrics. Credentials are checked
-before the body is read, so a refused request changes nothing, and read from the
-configuration database on every request: a revoked token, or the session of an agent whose
-password changed or who was removed, is refused at once.
-docs/runtime.md describes every route.
+bench drive :class:`gsetup.runtime.api.Runtime` in-process. ``/healthz``, ``/openapi.json``
+and the agent desk's files (:mod:`gsetup.runtime.desk`) need no credential; every other route
+needs ``Authorization: Bearer TOKEN``: a DMS application's intake token for
+intake and events, an agent session (``POST /agents/login``) for ``/agents/...``, either for
+status and metrics. Credentials are checked before the body is read, so a refused request changes
+nothing, and read from the configuration database on every request: a revoked token, or the
+session of an agent whose password changed or who was removed, is refused at once.
+docs/runtime.md describes every route, and ``openapi.json`` beside this module (served at
+``GET /openapi.json``) describes them exactly; tests/test_openapi.py checks the two agree.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import socket
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import uvicorn
@@ -58,6 +61,8 @@ MAX_BODY_BYTES = 1024 * 1024
 # reads the offers again even if no notification came (a lost one only delays the answer).
 MAX_OFFER_WAIT = 60.0
 OFFER_RECHECK = 1.0
+# The OpenAPI 3.1 document of these routes, kept by hand (package data).
+OPENAPI_DOCUMENT = Path(__file__).with_name("openapi.json")
 T = TypeVar("T")
 ApiHandler = Callable[["Api", Request], Awaitable[Response]]
 
@@ -167,6 +172,7 @@ def build_app(api: Api) -> Starlette:
         exception_handlers={HTTPException: _http_exception},
         routes=[
             route("/healthz", _healthz, "GET"),
+            route("/openapi.json", _openapi, "GET"),
             route("/interactions", _submit, "POST"),
             route("/events", _event, "POST"),
             route("/status", _status, "GET"),
@@ -394,6 +400,15 @@ async def _healthz(api: Api, request: Request) -> Response:
         log.warning("event=request-failed method=GET path=/healthz reason=%r", first_line(exc))
         return _error(503, "the interaction store does not answer; the log says why")
     return JSONResponse({"status": "ok", "tenant": api.runtime.tenant})
+
+
+async def _openapi(api: Api, request: Request) -> Response:
+    return Response(_openapi_document(), media_type="application/json")
+
+
+@functools.cache
+def _openapi_document() -> bytes:
+    return OPENAPI_DOCUMENT.read_bytes()
 
 
 async def _submit(api: Api, request: Request) -> Response:
