@@ -278,6 +278,14 @@ def _agents_over_http(runtime: RouteProcess, store: str, token: str) -> None:
     ]
     assert [r.status_code for r in wrong] == [401, 401, 401]
     assert runtime.request("POST", "/agents/login", body={"agent": "alice"}).status_code == 400
+    # a tenant that is not a name was told "wrong agent or password"
+    for tenant in (5, "", ["Environment"]):
+        login = {"agent": "alice", "password": PASSWORD, "tenant": tenant}
+        answer = runtime.request("POST", "/agents/login", body=login)
+        assert (answer.status_code, answer.json()) == (
+            400,
+            {"error": "'tenant' must be a non-empty string"},
+        ), tenant
     # a session opened for another tenant's agent (a runtime of that tenant shares the store)
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool

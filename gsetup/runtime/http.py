@@ -454,8 +454,8 @@ async def _login(api: Api, request: Request) -> Response:
     body = await _body(api, request, fields=("agent", "password", "tenant"))
     agent, password = _text(body, "agent"), _text(body, "password")
     assert agent is not None and password is not None
-    tenant = api.runtime.tenant
-    if body.get("tenant", tenant) != tenant:  # another tenant's agent is not known here
+    given, tenant = _text(body, "tenant", required=False), api.runtime.tenant
+    if given not in (None, tenant):  # another tenant's agent is not known here
         raise RuntimeRequestError(401, "login failed: wrong agent or password")
     credential = await run_in_threadpool(check_agent_login, api.config, tenant, agent, password)
     if credential is None:
