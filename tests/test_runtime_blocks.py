@@ -920,7 +920,8 @@ def test_an_event_with_a_field_its_type_does_not_take_is_refused(
     store_url: str, clock: VirtualClock, rows: Any
 ) -> None:
     """A misspelt field went unread: `eror` failed the request with 'failed' as its error,
-    `external-id` was refused as a missing external_id. 400 naming the field, nothing changed."""
+    `external-id` was refused as a missing external_id. 400 naming the field, nothing changed;
+    so is an outbound result's answer that is no object, or error that is no text."""
     runtime = start(store_url, clock, outbound_url="http://127.0.0.1:9/outbound")  # nobody listens
     runtime.submit(TENANT, DMS, body(1, mode="send", text="message 1"))
     runtime.run_until_idle()  # the first attempt fails: the request waits, pending
@@ -937,6 +938,16 @@ def test_an_event_with_a_field_its_type_does_not_take_is_refused(
             {"type": "compliance-delete", "external-id": "m-1"},
             "a compliance-delete event: unknown field 'external-id'; the fields are: type, "
             "external_id",
+        ),
+        # stored, the strategy's result was not the object a synchronous answer always is,
+        # and the error was Python's text of it
+        (
+            {"type": "outbound-result", "key": key, "ok": True, "answer": ["s-1"]},
+            "an outbound-result event's answer is a JSON object, not an array",
+        ),
+        (
+            {"type": "outbound-result", "key": key, "ok": False, "error": {"code": 4}},
+            "an outbound-result event's error is a string, not an object",
         ),
     ]
     for event, reason in cases:

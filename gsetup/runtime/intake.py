@@ -199,6 +199,12 @@ def _outbound_result(ctx: EngineContext, body: Mapping[str, Any]) -> str:
     key = body.get("key")
     if not isinstance(key, str) or not isinstance(body.get("ok"), bool):
         raise IntakeError(400, "an outbound-result event needs key (string) and ok (true/false)")
+    # As a synchronous answer is (an object) and an error is (text); null: none given.
+    for name, kind, fits in (("answer", "a JSON object", Mapping), ("error", "a string", str)):
+        value = body.get(name)
+        if value is not None and not isinstance(value, fits):
+            shown = value_kind(value, json=True)
+            raise IntakeError(400, f"an outbound-result event's {name} is {kind}, not {shown}")
     o = outbox.c
     with ctx.store.begin() as conn:
         state = conn.execute(select(o.state).where(o.tenant == ctx.tenant, o.id == key)).scalar()
