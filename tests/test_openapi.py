@@ -26,7 +26,7 @@ OAS_31 = Path(__file__).parent / "data" / "openapi-3.1-schema.json"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PASSWORD = "agent-pass-123"
 # Examples per operation and generation mode (data that fits the document, and data that
-# does not): the 15 operations take about 20 s on SQLite as on PostgreSQL.
+# does not): the 17 operations take about 20 s on SQLite as on PostgreSQL.
 EXAMPLES = 8
 
 
