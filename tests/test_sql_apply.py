@@ -186,15 +186,22 @@ def test_apply_runs_cleanup_then_alter_records_and_is_a_noop_again(itx_url: str)
 
 
 def _confirmed_while(
-    itx_url: str, db_url: str, cwd: Path, package: str, meanwhile: Callable[[], None]
+    itx_url: str,
+    db_url: str,
+    cwd: Path,
+    package: str,
+    meanwhile: Callable[[], None],
+    options: str = "",
 ) -> tuple[int, str, str]:
-    """``sql apply -p package`` on a terminal, ``meanwhile`` run while it asks, answered yes:
-    its exit status, what it showed before the question and what it printed after."""
+    """``sql apply -p package options`` on a terminal, ``meanwhile`` run while it asks,
+    answered yes: its exit status, what it showed before the question and what it printed
+    after."""
     import pexpect
 
     from tests.helpers import in_a_terminal
 
-    child = in_a_terminal(f"$GSETUP sql apply --url '{itx_url}' -p {package}", db_url, cwd)
+    shell = f"$GSETUP sql apply --url '{itx_url}' -p {package} {options}"
+    child = in_a_terminal(shell, db_url, cwd)
     child.expect_exact("Apply this plan?")
     shown = child.before
     meanwhile()
@@ -269,6 +276,64 @@ def test_a_script_made_pending_during_the_question_refuses_the_run(
     assert _history(itx_url) == {}
     assert _columns(itx_url) == columns  # Facebook's pair did not run either
     assert "Running scripts" not in after
+
+
+def _facebook_values(url: str) -> list[tuple[Any, ...]]:
+    return _rows(url, "id, facebookPostId")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_values_gained_during_the_question_refuse_the_run(
+    itx_url: str, db_url: str, tmp_path: Path
+) -> None:
+    """--allow-data-loss confirmed dropping one row's value; meanwhile another row gains one
+    in a column CleanUp drops: the run would drop a value nobody was shown."""
+    facebook = SCRIPT_PAIRS[1]
+    _run(itx_url, get_script(facebook.alter))  # an earlier, manual run of the guide's script
+    _execute(itx_url, "UPDATE interactions SET facebookPostId = 'p1' WHERE id = 'itx-1'")
+    columns = _columns(itx_url)
+
+    def gain_a_value() -> None:
+        _execute(itx_url, "UPDATE interactions SET facebookPostId = 'p2' WHERE id = 'itx-2'")
+
+    status, shown, after = _confirmed_while(
+        itx_url, db_url, tmp_path, "facebook", gain_a_value, "--allow-data-loss"
+    )
+    assert "CleanUp would drop values from 1 row: facebookPostId (1 row)" in shown
+    assert status == EXIT_BAD_INPUT, after
+    refused = _refused_line(after)
+    assert CHANGED_AFTER_SHOWN in refused and refused.endswith(RUN_AGAIN)
+    assert (
+        "(now: more values at risk: 2 rows would lose values, 1 shown, "
+        "in facebookPostId (2 rows, 1 shown));" in refused
+    )
+    assert _facebook_values(itx_url) == [("itx-1", "p1"), ("itx-2", "p2")]
+    assert _columns(itx_url) == columns
+    assert _history(itx_url) == {}
+    assert "Running scripts" not in after
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_fewer_values_at_risk_than_shown_still_run(
+    itx_url: str, db_url: str, tmp_path: Path
+) -> None:
+    """A value shown at risk is cleared during the question: the run drops fewer values than
+    the user agreed to, so it runs."""
+    facebook = SCRIPT_PAIRS[1]
+    _run(itx_url, get_script(facebook.alter))
+    _execute(itx_url, "UPDATE interactions SET facebookPostId = 'p'")
+
+    def clear_a_value() -> None:
+        _execute(itx_url, "UPDATE interactions SET facebookPostId = NULL WHERE id = 'itx-2'")
+
+    status, shown, after = _confirmed_while(
+        itx_url, db_url, tmp_path, "facebook", clear_a_value, "--allow-data-loss"
+    )
+    assert "CleanUp would drop values from 2 rows: facebookPostId (2 rows)" in shown
+    assert status == EXIT_OK, after
+    assert "Applied 2 scripts on" in after
+    assert _facebook_values(itx_url) == [("itx-1", None), ("itx-2", None)]
+    assert set(_history(itx_url)) == {facebook.cleanup, facebook.alter}
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -124,22 +124,46 @@ def _check_allowed(planned: ApplyPlan, request: ApplyRequest) -> None:
 
 
 def _check_as_shown(planned: ApplyPlan, shown: ApplyPlan) -> None:
-    """Run only the scripts confirmed: the plan made again differs from the one shown when
-    another run applied some meanwhile, deleted their history, or the scripts' text changed."""
+    """Run only what was confirmed: the plan made again differs from the one shown when
+    another run applied some scripts meanwhile, deleted their history, the scripts' text
+    changed, or rows gained values in the columns CleanUp drops."""
     before = {p.script.name: p.checksum for p in shown.to_run}
     now = {p.script.name: p.checksum for p in planned.to_run}
-    if now == before:
-        return
+    more_at_risk = _more_at_risk(planned, shown)
     changes = {
         "also to run": [name for name in now if name not in before],
         "already applied": [name for name in before if name not in now],
         "with another text": [n for n, digest in now.items() if before.get(n, digest) != digest],
+        "more values at risk": [more_at_risk] if more_at_risk else [],
     }
+    if not any(changes.values()):
+        return
     raise changed_after_shown(
         f"the scripts to run on {planned.dbms.title}",
         "; ".join(f"{what}: {', '.join(names)}" for what, names in changes.items() if names),
         "nothing was run",
     )
+
+
+def _more_at_risk(planned: ApplyPlan, shown: ApplyPlan) -> str:
+    """How the values CleanUp would drop now exceed those shown ("" when they do not).
+
+    Only more counts: the user agreed to lose the values shown, so fewer is within that.
+    """
+    grown = {
+        name: count
+        for name, count in planned.values_at_risk.items()
+        if count > shown.values_at_risk.get(name, 0)
+    }
+    if not grown and planned.rows_at_risk <= shown.rows_at_risk:
+        return ""
+    rows = f"{rows_text(planned.rows_at_risk)} would lose values, {shown.rows_at_risk} shown"
+    # Values can move to other rows with no column holding more: the rows alone grew then.
+    columns = ", ".join(
+        f"{name} ({rows_text(count)}, {shown.values_at_risk.get(name, 0)} shown)"
+        for name, count in grown.items()
+    )
+    return f"{rows}, in {columns}" if columns else rows
 
 
 def check_allowed(planned: ApplyPlan, request: ApplyRequest) -> None:
