@@ -879,6 +879,83 @@ def test_sigterm_is_bounded_with_requests_in_flight_on_a_store_that_answers_noth
     ), logged
 
 
+_FAIL_HEARTBEATS = """
+CREATE FUNCTION refuse_heartbeat() RETURNS trigger LANGUAGE plpgsql
+AS $$ BEGIN RAISE EXCEPTION 'heartbeat refused'; END $$;
+CREATE TRIGGER refuse_heartbeat BEFORE UPDATE ON runtime_workers
+FOR EACH ROW EXECUTE FUNCTION refuse_heartbeat();
+"""
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("stuck", [False, True], ids=["alone", "with-requests-stuck"])
+def test_a_failed_loop_ends_route_run_with_its_error(
+    db_url: str, pg_url: str, tmp_path: Path, stuck: bool
+) -> None:
+    """The engine's loop fails (its heartbeat refused by the store: not a lost connection,
+    which it rides out): the server stops and the process exits 1 with the failure's
+    ``gsetup: error:`` line. Also when requests wait on store backends that answer nothing
+    (SIGSTOP) as it stops: the stop is abandoned after the bound, and that exited 0, the
+    failure unreported."""
+    import os
+    import subprocess
+
+    import httpx
+    import psycopg
+
+    configure_tenant(db_url, tmp_path, agents={})
+    made = run_cli("route", "token", "create", "--app", DMS, "--json")
+    assert made.exit_code == 0, made.stderr
+    token = str(made.json()["token"])
+    dsn = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    env = {"GSETUP_STORE_TIMEOUT": "3"}
+    stopped: list[int] = []
+    clients: list[threading.Thread] = []
+
+    def submit(runtime: RouteProcess, number: int) -> None:
+        with contextlib.suppress(httpx.HTTPError):  # the connection closes as it exits
+            runtime.request("POST", "/interactions", token=token, body=post(number))
+
+    with route_run(env, "--store", pg_url, cwd=tmp_path) as runtime:
+        try:
+            if stuck:
+                # The submissions wait for a lock the turns do not need; their backends are
+                # stopped while they wait, and stay stopped once it is released.
+                with psycopg.connect(dsn) as holder:
+                    holder.execute("LOCK TABLE interactions IN SHARE MODE")
+                    clients = [
+                        threading.Thread(target=submit, args=(runtime, n), daemon=True)
+                        for n in (1, 2)
+                    ]
+                    for client in clients:
+                        client.start()
+                    wait_for(lambda: _waiting_for_lock(pg_url), "a submission waiting")
+                    stopped = [pid for (pid,) in sql_rows(pg_url, _WAITING)]
+                    for pid in stopped:
+                        os.kill(pid, signal.SIGSTOP)
+                    holder.rollback()
+            with psycopg.connect(dsn, autocommit=True) as admin:
+                admin.execute(_FAIL_HEARTBEATS)  # type: ignore[arg-type]
+            try:
+                status = runtime.process.wait(timeout=5 + 2 * 3 + 5 + 10)
+            except subprocess.TimeoutExpired:
+                raise AssertionError("route run still runs after its loop failed") from None
+        finally:
+            for pid in stopped:
+                os.kill(pid, signal.SIGCONT)
+    for client in clients:
+        client.join(10)
+    logged = runtime.errors()
+    assert status == 1, logged
+    assert re.search(
+        r"^gsetup: error: unexpected ProgrammingError: \(psycopg.errors.RaiseException\) "
+        r"heartbeat refused$",
+        logged,
+        re.M,
+    ), logged
+    assert ("event=stop-abandoned" in logged) == stuck, logged
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_standalone_workers_sigterm_is_bounded_while_the_store_answers_nothing(
     db_url: str, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -924,6 +1001,11 @@ def test_a_standalone_workers_sigterm_is_bounded_while_the_store_answers_nothing
 _BACKENDS = (
     "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
     "AND pid <> pg_backend_pid()"
+)
+
+
+_WAITING = (
+    "SELECT DISTINCT pid FROM pg_locks WHERE NOT granted AND relation = 'interactions'::regclass"
 )
 
 

@@ -86,6 +86,16 @@ def guarded(command: Callable[[], int], debug: bool) -> int:
         return EXIT_FAILURE
 
 
+def reported(failure: Exception, debug: bool) -> int:
+    """Report ``failure`` as a command raising it would end, and return that exit status:
+    for one that ends the process from another thread (``route run``'s abandoned stop)."""
+
+    def fail() -> int:
+        raise failure
+
+    return guarded(fail, debug)
+
+
 _EXTRA_ARGS = re.compile(r"(Got unexpected extra argument\(s\)) \((.*)\)", re.DOTALL)
 
 

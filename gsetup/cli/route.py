@@ -22,6 +22,7 @@ from gsetup.cli.common import (
     confirmation,
     emit_json,
     finish_plan,
+    globals_of,
     open_context,
 )
 from gsetup.cli.tokens import revoke_command
@@ -231,6 +232,9 @@ def run(
 
     Example: gsetup route run --listen 127.0.0.1:8470
     """
+    from functools import partial
+
+    from gsetup.cli.errors import reported
     from gsetup.cli.progress import show_rule_loading
     from gsetup.commands.serve import parse_listen, run_tenant
 
@@ -248,6 +252,7 @@ def run(
         listen=address,
         worker_id=worker_id,
         ready=ready,
+        failed=partial(reported, debug=globals_of(ctx).debug),
         log_level=log_level,
     )
 

@@ -5,7 +5,8 @@ thread, and the HTTP API (:mod:`gsetup.runtime.http`) on uvicorn in the main thr
 SIGTERM (or Ctrl-C) uvicorn stops accepting, answers the requests waiting for offers at once
 and finishes the requests in flight; then the loop finishes its turn and stops, and the
 runtime's record as running is removed. All of that within :func:`stop_bound`: past it, the
-process exits 0 whatever still waits on the store (:class:`_StopBound`).
+process exits whatever still waits on the store (:class:`_StopBound`): 0, or as the loop's
+failure, if it failed, would have ended it.
 """
 
 from __future__ import annotations
@@ -80,11 +81,14 @@ def serve(
     *,
     store_url: str | None,
     ready: Callable[[str], None],
+    failed: Callable[[Exception], int],
     log_level: str,
 ) -> None:
     """Serve ``runtime`` on ``listen`` until SIGTERM, logging at ``log_level``; ``ready(url)``
     is called once clients can connect. ``store_url`` (``--store``) is recorded as used only
-    then: a refused start (an address in use, a worker id taken) records nothing."""
+    then: a refused start (an address in use, a worker id taken) records nothing. The loop's
+    failure is raised; ``failed`` reports it and returns the exit status instead when the
+    stop is abandoned, which this function never returns from."""
     from gsetup.runtime.endpoints import forget_endpoint, record_endpoint, record_store
     from gsetup.runtime.http import Api, Server
     from gsetup.runtime.logs import logging_to_stderr
@@ -99,9 +103,13 @@ def serve(
     sock = bind(listen)
     url = listen.url(sock.getsockname()[1])
     server = Server(api, access_log=False)
-    bound = _StopBound(runtime.tenant, server.in_flight)
-    server.stopping = bound.start
     loop = _Loop(runtime, server, refresh=lambda: runtime.refresh(config))
+
+    def abandoned() -> int:
+        return 0 if loop.failure is None else failed(loop.failure)
+
+    bound = _StopBound(runtime.tenant, server.in_flight, abandoned)
+    server.stopping = bound.start
     try:
         record_endpoint(store, runtime.tenant, ctx.worker_id, url, lease=ctx.settings.lease)
         if store_url is not None:
@@ -149,15 +157,15 @@ def _forget(store: Engine, tenant: str, worker_id: str) -> None:
 
 
 class _StopBound:
-    """Ends the process (exit 0, ``event=stop-abandoned``) once :func:`stop_bound` has
-    passed since the stop began. Not even the store's own timeouts answer when its server is
-    stopped (SIGSTOP): the engine's turn and the HTTP requests waiting on it never return,
+    """Ends the process (``event=stop-abandoned``, exit ``status()``) once :func:`stop_bound`
+    has passed since the stop began. Not even the store's own timeouts answer when its server
+    is stopped (SIGSTOP): the engine's turn and the HTTP requests waiting on it never return,
     and their threads cannot be interrupted. The turn's transaction, never committed, ends
     with this process's connections, and the record as running is passed over as a dead
     one's."""
 
-    def __init__(self, tenant: str, requests: Callable[[], int]) -> None:
-        self.tenant, self.requests = tenant, requests
+    def __init__(self, tenant: str, requests: Callable[[], int], status: Callable[[], int]) -> None:
+        self.tenant, self.requests, self.status = tenant, requests, status
         self.timer: threading.Timer | None = None
 
     def start(self) -> None:
@@ -166,7 +174,7 @@ class _StopBound:
         from gsetup.runtime.worker import give_up_after
 
         if self.timer is None:
-            self.timer = give_up_after(stop_bound(), self.tenant, self.requests)
+            self.timer = give_up_after(stop_bound(), self.tenant, self.requests, self.status)
 
     def cancel(self) -> None:
         """Stopped in time."""
@@ -202,10 +210,11 @@ def run_tenant(
     listen: Listen,
     worker_id: str | None,
     ready: Callable[[str], None],
+    failed: Callable[[Exception], int],
     log_level: str,
 ) -> None:
     """Load the tenant's runtime (refusing a broken strategy or a tenant with no Business
-    Process before anything listens) and serve it."""
+    Process before anything listens) and serve it (:func:`serve`)."""
     from gsetup.runtime.api import open_runtime
 
     ctx.identity.require(tenant, change=False)
@@ -214,6 +223,14 @@ def run_tenant(
         tenant, config_url=config_url, store_url=store, worker_id=worker_id, record_use=False
     )
     try:
-        serve(runtime, ctx.db.engine, listen, store_url=store, ready=ready, log_level=log_level)
+        serve(
+            runtime,
+            ctx.db.engine,
+            listen,
+            store_url=store,
+            ready=ready,
+            failed=failed,
+            log_level=log_level,
+        )
     finally:
         runtime.close()

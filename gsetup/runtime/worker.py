@@ -133,18 +133,23 @@ def _refuse(message: str) -> None:
 
 
 def give_up_after(
-    seconds: float, tenant: str, requests: Callable[[], int] | None = None
+    seconds: float,
+    tenant: str,
+    requests: Callable[[], int] | None = None,
+    status: Callable[[], int] | None = None,
 ) -> threading.Timer:
     """Exit 0 in ``seconds`` unless the returned timer is cancelled first: a store whose
     server stopped answering (SIGSTOP) fires none of its own timeouts, and no thread waiting
     on it can be interrupted. The turn, never committed, ends with this process's
     connections, and the worker's row ages out as a killed worker's does. ``requests``: how
-    many HTTP requests are still being answered (``route run``), for the log line."""
+    many HTTP requests are still being answered (``route run``), for the log line;
+    ``status``: the exit status instead of 0, having reported why (``route run``'s failed
+    loop, which the process would otherwise end with)."""
 
     def give_up() -> None:
         pending = "" if requests is None else f" requests={requests()}"
         log.warning("event=stop-abandoned tenant=%r waited=%.0f%s", tenant, seconds, pending)
-        os._exit(0)
+        os._exit(0 if status is None else status())
 
     timer = threading.Timer(seconds, give_up)
     timer.daemon = True  # a loop that stops in time exits without waiting for it
