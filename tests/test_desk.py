@@ -317,3 +317,57 @@ def test_an_ended_session_brings_back_the_login_and_log_out_ends_it(
     ]
     sessions = "SELECT count(*) FROM runtime_sessions WHERE agent = :agent"
     assert served.row(sessions, agent=AGENT) == [(0,)]
+
+
+def focused(page: Page) -> str:
+    """What has the focus: ``TAG#id.class`` of the element, ``@ID`` of its card if in one."""
+    return str(
+        page.evaluate(
+            "() => { const e = document.activeElement; const card = e.closest('li');"
+            " return `${e.tagName}#${e.id}.${e.className}` + (card ? `@${card.dataset.id}` : '') }"
+        )
+    )
+
+
+def test_a_keyboard_alone_takes_an_interaction_from_offer_to_done(tab: Tab, served: Served) -> None:
+    """Tab and Enter only: each action leaves the focus where the next one is, never on the
+    page's body (a disabled button loses it while its request runs)."""
+    from playwright.sync_api import expect
+
+    page = tab.page
+    page.goto(tab.url)
+    assert focused(page) == "INPUT#."  # the agent's name
+    page.keyboard.type(AGENT)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.locator("#desk").wait_for(state="visible")
+    assert focused(page) == "BUTTON#ready."
+    page.keyboard.press("Enter")
+    expect(page.locator("#state")).to_have_text("ready")
+    assert focused(page) == "BUTTON#ready."
+
+    itx = served.submit(2, "keyboard")
+    page.locator(f"#offers li[data-id='{itx}']").wait_for()
+    for expected in ("BUTTON#not-ready.", "BUTTON#logout.", f"SUMMARY#.@{itx}"):
+        page.keyboard.press("Tab")
+        assert focused(page) == expected
+    page.keyboard.press("Tab")
+    assert focused(page) == f"BUTTON#.accept@{itx}"
+    page.keyboard.press("Enter")  # accepted: on to its reply box
+    page.locator(f"#held li[data-id='{itx}']").wait_for()
+    expect(page.locator(f"#held li[data-id='{itx}'] textarea")).to_be_focused()
+    page.keyboard.type("Thanks")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    assert tab.message() == "Reply sent."
+    assert focused(page) == f"BUTTON#.@{itx}"  # still on Send reply
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # Done: the card goes, the focus to its list's heading
+    page.locator(f"#held li[data-id='{itx}']").wait_for(state="detached")
+    expect(page.locator("#held-title")).to_be_focused()
+    replies = "SELECT type, text FROM interactions WHERE parent_id = :i"
+    assert served.row(replies, i=itx) == [("Outbound", "Thanks")]
+    [(state,)] = served.row("SELECT state FROM interactions WHERE id = :i", i=itx)
+    assert state not in {"offered", "agent"}

@@ -67,8 +67,11 @@
     message.hidden = !text;
   }
 
-  // Run an action (of a button, disabled meanwhile, when given); a refusal is shown.
-  async function act(button, action) {
+  // Run an action (of a button, disabled meanwhile, when given); a refusal is shown. The focus
+  // the disabled button lost comes back to it, or, when the action removed it (its card went),
+  // to what `next` gives: a keyboard goes on from where it acted, not from the page's top.
+  async function act(button, action, next) {
+    const focused = button !== null && document.activeElement === button;
     if (button) button.disabled = true;
     say("");
     try {
@@ -78,6 +81,10 @@
       else throw error;
     } finally {
       if (button) button.disabled = false;
+      if (focused && document.activeElement === document.body) {
+        const target = button.isConnected ? button : next?.();
+        if (target) target.focus();
+      }
     }
   }
 
@@ -93,6 +100,7 @@
     $("login").hidden = true;
     $("desk").hidden = false;
     $("who").textContent = session.agent;
+    $("ready").focus();
     startPolling();
   }
 
@@ -235,6 +243,8 @@
     });
     part("attached_data").replaceChildren(...data);
     const path = `agents/interactions/${encodeURIComponent(offer.interaction_id)}`;
+    // Where the focus goes when this card is gone: its list's heading.
+    const heading = () => $(offer.state === "offered" ? "offers-title" : "held-title");
     if (offer.state === "offered") {
       part("work").remove();
       if (offer.expires_at) {
@@ -243,10 +253,13 @@
       }
       for (const action of ["accept", "reject"]) {
         const button = part(action);
+        // an accepted offer's focus goes on to its reply box
+        const next = action === "accept" ? () => replyBox(offer.interaction_id) ?? heading()
+          : heading;
         button.addEventListener("click", () => act(button, async () => {
           await api("POST", `${path}/${action}`);
           await refresh();
-        }));
+        }, next));
       }
     } else {
       part("offer").remove();
@@ -266,10 +279,15 @@
         act(done.querySelector("button"), async () => {
           await api("POST", `${path}/done`, queue ? { queue } : undefined);
           await refresh();
-        });
+        }, heading);
       });
     }
     return item;
+  }
+
+  function replyBox(id) {
+    const held = [...$("held").children].find((item) => item.dataset.id === id);
+    return held ? held.querySelector("textarea") : null;
   }
 
   // --- wiring -------------------------------------------------------------------------------
