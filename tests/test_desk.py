@@ -371,3 +371,43 @@ def test_a_keyboard_alone_takes_an_interaction_from_offer_to_done(tab: Tab, serv
     assert served.row(replies, i=itx) == [("Outbound", "Thanks")]
     [(state,)] = served.row("SELECT state FROM interactions WHERE id = :i", i=itx)
     assert state not in {"offered", "agent"}
+
+
+def test_a_failing_offers_poll_is_shown_and_retried_ever_more_slowly(tab: Tab) -> None:
+    """The runtime answering the poll 500 (its store failing), then again: the page says so
+    and backs off (2 s, 4 s... up to 30 s: many desks must not hammer it), then recovers
+    without a reload. The page's timers run on a fake clock, moved on by the test."""
+    from playwright.sync_api import Route, expect
+
+    page = tab.page
+    failure = json.dumps({"error": "the interaction store does not answer; the log says why"})
+
+    def fail(route: Route) -> None:
+        route.fulfill(status=500, content_type="application/json", body=failure)
+
+    polls = "**/agents/offers?*"
+    page.clock.install()
+    page.route(polls, fail)
+    page.goto(tab.url)
+    tab.login()
+    page.locator("#desk").wait_for(state="visible")
+    message = page.locator("#message")
+    expect(message).to_have_text(
+        "the interaction store does not answer; the log says why (trying again in 2 s)"
+    )
+
+    def polled() -> int:
+        return sum("/agents/offers" in url for _, url in tab.requests)
+
+    def run_for(seconds: int) -> None:
+        for _ in range(seconds // 2):  # 2 s at a time: each answer sets the next timer
+            page.clock.run_for(2000)
+            page.wait_for_timeout(20)
+
+    run_for(62)  # polls at 0, 2, 6, 14, 30 and 60 s (a fixed 2 s pause: 31 polls)
+    assert polled() <= 7, polled()
+    expect(message).to_contain_text("(trying again in 30 s)")
+    page.unroute(polls)
+    page.clock.run_for(30_000)  # the runtime answers: at once, not after its 30 s wait
+    expect(message).to_be_hidden()
+    assert tab.session_token() is not None and page.locator("#desk").is_visible()

@@ -8,7 +8,8 @@
   const STORED = "gsetup-desk-session"; // sessionStorage: {"token", "agent"}
   const WAIT = 30; // seconds GET /agents/offers waits for an offer
   const TIMEOUT_MS = (WAIT + 15) * 1000; // a request unanswered by then is given up
-  const PAUSE_MS = 2000; // between polls while an offer waits, and after a failed poll
+  const PAUSE_MS = 2000; // between polls while an offer waits, and after a first failed poll
+  const MAX_PAUSE_MS = 30_000; // the pause doubles after each failure in a row, up to this
 
   const $ = (id) => document.getElementById(id);
   let session = storedSession();
@@ -164,25 +165,30 @@
 
   // GET /agents/offers?wait=30 again and again: answered at once while an offer waits (so
   // the next one waits a little), else once one is made or after 30 s. Stops on abort (log
-  // out, a 401); pauses after a failure.
+  // out, a 401); after a failure (the runtime stopped, a 500) it waits 2 s, twice as long
+  // after each failure in a row, up to 30 s: many desks do not hammer a runtime that
+  // is down or failing.
   async function poll(signal) {
-    let failed = false;
+    let failures = 0;
     while (!signal.aborted) {
-      let pause = false;
+      let pause = 0;
       try {
-        const answer = await api("GET", `agents/offers?wait=${WAIT}`, undefined, signal);
+        // after a failure, a first answer at once says the runtime is back
+        const wait = failures ? 0 : WAIT;
+        const answer = await api("GET", `agents/offers?wait=${wait}`, undefined, signal);
         if (signal.aborted) return;
-        if (failed) say(""); // the runtime answers again
-        failed = false;
+        if (failures) say(""); // the runtime answers again
+        failures = 0;
         if (showOffers(answer.offers)) await readStatus();
-        pause = answer.offers.some((offer) => offer.state === "offered");
+        if (answer.offers.some((offer) => offer.state === "offered")) pause = PAUSE_MS;
       } catch (error) {
         if (signal.aborted) return;
         if (!(error instanceof Refused)) throw error;
-        say(error.message);
-        failed = pause = true;
+        pause = Math.min(PAUSE_MS * 2 ** failures, MAX_PAUSE_MS);
+        failures += 1;
+        say(`${error.message} (trying again in ${pause / 1000} s)`);
       }
-      if (pause) await sleep(PAUSE_MS, signal);
+      if (pause) await sleep(pause, signal);
     }
   }
 
