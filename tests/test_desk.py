@@ -411,3 +411,54 @@ def test_a_failing_offers_poll_is_shown_and_retried_ever_more_slowly(tab: Tab) -
     page.clock.run_for(30_000)  # the runtime answers: at once, not after its 30 s wait
     expect(message).to_be_hidden()
     assert tab.session_token() is not None and page.locator("#desk").is_visible()
+
+
+def test_a_desk_drops_what_another_desk_of_its_agent_took_or_ended(
+    browser: Browser, tab: Tab, served: Served
+) -> None:
+    """The same agent at two desks: an offer withdrawn by the other's login leaves the first
+    within seconds (not at its 30 s poll's end), and a done refused because the other desk
+    ended the interaction shows the reason and drops the card (no stale card to act on)."""
+    from playwright.sync_api import expect
+
+    soon = 5000  # well within the 30 s a poll waits when nothing is offered
+    first = tab.page
+    first.goto(tab.url)
+    tab.login()
+    first.locator("#desk").wait_for(state="visible")
+    first.click("#ready")
+    expect(first.locator("#state")).to_have_text("ready")
+    itx = served.submit(3, "two desks")
+    offer = first.locator(f"#offers li[data-id='{itx}']")
+    offer.wait_for()
+
+    context = browser.new_context()
+    try:
+        other = context.new_page()
+        second = Tab(other, tab.url)
+        other.goto(tab.url)
+        second.login()  # the agent starts again not ready: its offer goes back to routing
+        other.locator("#desk").wait_for(state="visible")
+        expect(offer).to_have_count(0, timeout=soon)
+        expect(first.locator("#state")).to_have_text("not ready")
+
+        other.click("#ready")  # offered again, accepted at the other desk
+        other.locator(f"#offers li[data-id='{itx}'] button.accept").click()
+        other.locator(f"#held li[data-id='{itx}']").wait_for()
+        held = first.locator(f"#held li[data-id='{itx}']")
+        held.wait_for()
+        other.locator(f"#held li[data-id='{itx}'] form.done button").click()
+        other.locator(f"#held li[data-id='{itx}']").wait_for(state="detached")
+    finally:
+        context.close()
+    [(state,)] = served.row("SELECT state FROM interactions WHERE id = :i", i=itx)
+    assert state not in {"offered", "agent"}
+
+    held.locator("form.done button").click()
+    refused = served.runtime.request(
+        "POST", f"/agents/interactions/{itx}/done", token=tab.session_token()
+    )
+    assert refused.status_code in {403, 409}, refused.text
+    assert tab.message() == refused.json()["error"]
+    expect(held).to_have_count(0, timeout=soon)
+    assert first.locator("#offers li, #held li").count() == 0

@@ -173,8 +173,10 @@
     while (!signal.aborted) {
       let pause = 0;
       try {
-        // after a failure, a first answer at once says the runtime is back
-        const wait = failures ? 0 : WAIT;
+        // After a failure, a first answer at once says the runtime is back. While an offer is
+        // shown, no wait either (the runtime's would end only at another offer): one another
+        // desk of the agent accepted, or that went back to routing, leaves within 2 s.
+        const wait = failures || $("offers").children.length ? 0 : WAIT;
         const answer = await api("GET", `agents/offers?wait=${wait}`, undefined, signal);
         if (signal.aborted) return;
         if (failures) say(""); // the runtime answers again
@@ -202,6 +204,18 @@
   async function refresh() {
     showOffers((await api("GET", "agents/offers")).offers);
     await readStatus();
+  }
+
+  // An action on a card, then its lists read again; also when refused (another desk of the
+  // agent accepted or ended the interaction, its offer went back to routing): its card goes,
+  // the refusal's reason shown, rather than staying to be acted on again.
+  async function onCard(path, body) {
+    try {
+      await api("POST", path, body);
+    } catch (error) {
+      if (error instanceof Refused && error.status >= 403) await refresh().catch(() => {});
+      throw error;
+    }
   }
 
   // Show the offers and held interactions; a card already shown is kept as it is (a reply
@@ -263,7 +277,7 @@
         const next = action === "accept" ? () => replyBox(offer.interaction_id) ?? heading()
           : heading;
         button.addEventListener("click", () => act(button, async () => {
-          await api("POST", `${path}/${action}`);
+          await onCard(`${path}/${action}`);
           await refresh();
         }, next));
       }
@@ -273,7 +287,7 @@
       reply.addEventListener("submit", (event) => {
         event.preventDefault();
         act(reply.querySelector("button"), async () => {
-          await api("POST", `${path}/reply`, { text: reply.elements.text.value });
+          await onCard(`${path}/reply`, { text: reply.elements.text.value });
           reply.reset();
           say("Reply sent.", "info");
         });
@@ -283,7 +297,7 @@
         event.preventDefault();
         const queue = done.elements.queue.value.trim();
         act(done.querySelector("button"), async () => {
-          await api("POST", `${path}/done`, queue ? { queue } : undefined);
+          await onCard(`${path}/done`, queue ? { queue } : undefined);
           await refresh();
         }, heading);
       });
