@@ -49,9 +49,9 @@ class Served:
     store: str
     intake: str
 
-    def submit(self, n: int, text: str) -> str:
-        """Submit interaction ``n`` with ``text``; its id."""
-        body = post(n, text=text, Note=XSS)
+    def submit(self, n: int, text: str, **data: str) -> str:
+        """Submit interaction ``n`` with ``text`` (and attached ``data``); its id."""
+        body = post(n, text=text, Note=XSS, **data)
         answer = self.runtime.request("POST", "/interactions", token=self.intake, body=body)
         assert answer.status_code == 201, answer.text
         return str(answer.json()["id"])
@@ -347,8 +347,15 @@ def test_a_keyboard_alone_takes_an_interaction_from_offer_to_done(tab: Tab, serv
     expect(page.locator("#state")).to_have_text("ready")
     assert focused(page) == "BUTTON#ready."
 
-    itx = served.submit(2, "keyboard")
-    page.locator(f"#offers li[data-id='{itx}']").wait_for()
+    # a right-to-left message and name: each shown so, beside what is left-to-right
+    itx = served.submit(2, "طلبي لم يصل!", Customer="سارة")
+    card = page.locator(f"#offers li[data-id='{itx}']")
+    card.wait_for()
+    direction = "e => getComputedStyle(e).direction"
+    assert card.locator(".text").evaluate(direction) == "rtl"
+    assert card.locator("dd").nth(0).evaluate(direction) == "ltr"  # _facebookPostId
+    assert card.locator("dt:text-is('Customer') + dd").evaluate(direction) == "rtl"
+    assert card.locator(".queue").evaluate("e => getComputedStyle(e).unicodeBidi") == "isolate"
     for expected in ("BUTTON#not-ready.", "BUTTON#logout.", f"SUMMARY#.@{itx}"):
         page.keyboard.press("Tab")
         assert focused(page) == expected

@@ -259,6 +259,7 @@
       const description = document.createElement("dd");
       term.textContent = name;
       description.textContent = typeof value === "string" ? value : JSON.stringify(value);
+      term.dir = description.dir = "auto"; // each in its own direction, as the card's texts
       return [term, description];
     });
     part("attached_data").replaceChildren(...data);
