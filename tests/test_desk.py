@@ -381,27 +381,34 @@ def test_a_keyboard_alone_takes_an_interaction_from_offer_to_done(tab: Tab, serv
 
 
 def test_a_failing_offers_poll_is_shown_and_retried_ever_more_slowly(tab: Tab) -> None:
-    """The runtime answering the poll 500 (its store failing), then again: the page says so
-    and backs off (2 s, 4 s... up to 30 s: many desks must not hammer it), then recovers
-    without a reload. The page's timers run on a fake clock, moved on by the test."""
+    """The poll answered 200 with a page that is not the runtime's (a proxy's login page),
+    then 500 (the runtime's store failing), then by the runtime again: the page says what
+    failed and backs off (2 s, 4 s... up to 30 s: many desks must not hammer a runtime),
+    then recovers without a reload. Its timers run on a fake clock, moved on by the test."""
     from playwright.sync_api import Route, expect
 
     page = tab.page
     failure = json.dumps({"error": "the interaction store does not answer; the log says why"})
+
+    def foreign(route: Route) -> None:
+        route.fulfill(status=200, content_type="text/html", body="<p>Sign in</p>")
 
     def fail(route: Route) -> None:
         route.fulfill(status=500, content_type="application/json", body=failure)
 
     polls = "**/agents/offers?*"
     page.clock.install()
-    page.route(polls, fail)
+    page.route(polls, foreign)
     page.goto(tab.url)
     tab.login()
     page.locator("#desk").wait_for(state="visible")
     message = page.locator("#message")
     expect(message).to_have_text(
-        "the interaction store does not answer; the log says why (trying again in 2 s)"
+        "the runtime answered 200 without a JSON object: is a proxy in between?"
+        " (trying again in 2 s)"
     )
+    page.unroute(polls)
+    page.route(polls, fail)
 
     def polled() -> int:
         return sum("/agents/offers" in url for _, url in tab.requests)
@@ -413,7 +420,7 @@ def test_a_failing_offers_poll_is_shown_and_retried_ever_more_slowly(tab: Tab) -
 
     run_for(62)  # polls at 0, 2, 6, 14, 30 and 60 s (a fixed 2 s pause: 31 polls)
     assert polled() <= 7, polled()
-    expect(message).to_contain_text("(trying again in 30 s)")
+    expect(message).to_have_text(f"{json.loads(failure)['error']} (trying again in 30 s)")
     page.unroute(polls)
     page.clock.run_for(30_000)  # the runtime answers: at once, not after its 30 s wait
     expect(message).to_be_hidden()

@@ -54,7 +54,14 @@
         : "the runtime does not answer; is gsetup route run running?");
     }
     const answer = await response.json().catch(() => null);
-    if (response.ok) return answer;
+    // The runtime answers every route with a JSON object; anything else came from something
+    // in between (a proxy's sign-in page): a failure, not an answer to read offers from.
+    const json = answer !== null && typeof answer === "object" && !Array.isArray(answer);
+    if (response.ok) {
+      if (json) return answer;
+      throw new Refused(response.status,
+        `the runtime answered ${response.status} without a JSON object: is a proxy in between?`);
+    }
     const reason = answer && typeof answer.error === "string" ? answer.error
       : `the runtime answered ${response.status}`;
     if (response.status === 401 && session) ended(reason);
