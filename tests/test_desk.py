@@ -476,3 +476,26 @@ def test_a_desk_drops_what_another_desk_of_its_agent_took_or_ended(
     assert tab.message() == refused.json()["error"]
     expect(held).to_have_count(0, timeout=soon)
     assert first.locator("#offers li, #held li").count() == 0
+
+
+def test_a_state_changed_elsewhere_shows_at_an_idle_desk(tab: Tab, served: Served) -> None:
+    """A desk with nothing offered, its agent ready, while the agent logs in elsewhere (it
+    starts again not ready): the desk shows it once its poll's wait ends, instead of Ready
+    for ever (no offer comes to a not-ready agent to make it read its state again). The
+    test shortens the page's 30 s wait to 1 s."""
+    from playwright.sync_api import Route, expect
+
+    page = tab.page
+
+    def shorten(route: Route) -> None:
+        route.continue_(url=route.request.url.replace("wait=30", "wait=1"))
+
+    page.route("**/agents/offers?wait=30", shorten)
+    page.goto(tab.url)
+    tab.login()
+    page.locator("#desk").wait_for(state="visible")
+    page.click("#ready")
+    expect(page.locator("#state")).to_have_text("ready")
+    elsewhere = {"agent": AGENT, "password": PASSWORD}
+    assert served.runtime.request("POST", "/agents/login", body=elsewhere).status_code == 200
+    expect(page.locator("#state")).to_have_text("not ready", timeout=5000)

@@ -188,7 +188,9 @@
         if (signal.aborted) return;
         if (failures) say(""); // the runtime answers again
         failures = 0;
-        if (showOffers(answer.offers)) await readStatus();
+        // The state is read again when the offers changed, and after each wait: one changed
+        // elsewhere (a login at another desk, `gsetup agent not-ready`) shows within 30 s.
+        if (showOffers(answer.offers) || wait) await readStatus();
         if (answer.offers.some((offer) => offer.state === "offered")) pause = PAUSE_MS;
       } catch (error) {
         if (signal.aborted) return;
