@@ -346,6 +346,8 @@ def test_a_keyboard_alone_takes_an_interaction_from_offer_to_done(tab: Tab, serv
     page.keyboard.press("Enter")
     expect(page.locator("#state")).to_have_text("ready")
     assert focused(page) == "BUTTON#ready."
+    # the state is told when it changes (also by another desk: see the idle desk's test)
+    assert page.locator("p:has(#state)").get_attribute("aria-live") == "polite"
 
     # a right-to-left message and name: each shown so, beside what is left-to-right
     itx = served.submit(2, "طلبي لم يصل!", Customer="سارة")
@@ -361,6 +363,9 @@ def test_a_keyboard_alone_takes_an_interaction_from_offer_to_done(tab: Tab, serv
         assert focused(page) == expected
     page.keyboard.press("Tab")
     assert focused(page) == f"BUTTON#.accept@{itx}"
+    # among many offers, a screen reader tells each Accept by its card's line and text
+    meta = f"facebook · channel-facebook · queue Facebook Agent Delivery Queue · {itx}"
+    expect(card.locator("button.accept")).to_have_accessible_description(f"{meta} طلبي لم يصل!")
     page.keyboard.press("Enter")  # accepted: on to its reply box
     page.locator(f"#held li[data-id='{itx}']").wait_for()
     expect(page.locator(f"#held li[data-id='{itx}'] textarea")).to_be_focused()

@@ -14,6 +14,7 @@
   const $ = (id) => document.getElementById(id);
   let session = storedSession();
   let polling = null; // the AbortController of the running poll loop
+  let cards = 0; // cards made: each one's element ids are card-N-...
 
   class Refused extends Error {
     constructor(status, reason) {
@@ -272,6 +273,14 @@
       return [term, description];
     });
     part("attached_data").replaceChildren(...data);
+    // Its buttons are described by its line and text: among many cards, a screen reader
+    // tells one Accept (or Done) from another.
+    const ids = `card-${++cards}`;
+    part("meta").id = `${ids}-meta`;
+    part("text").id = `${ids}-text`;
+    for (const button of item.querySelectorAll("button")) {
+      button.setAttribute("aria-describedby", `${ids}-meta ${ids}-text`);
+    }
     const path = `agents/interactions/${encodeURIComponent(offer.interaction_id)}`;
     // Where the focus goes when this card is gone: its list's heading.
     const heading = () => $(offer.state === "offered" ? "offers-title" : "held-title");
