@@ -347,17 +347,18 @@ def submit(
     print(f"{len(answers)} submitted: {len(answers) - repeats} new, {repeats} already stored")
 
 
+# route replay and route simulate: runs on a virtual clock, whose rows are kept only if asked.
+_VIRTUAL_STORE_HELP = (
+    "Keep the rows in this interaction store URL (an empty one); default: a throw-away SQLite file."
+)
+
+
 @app.command("replay")
 def replay(
     ctx: typer.Context,
     traffic: Path = typer.Argument(..., help="JSON Lines traffic file (docs/traffic.md)."),
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
-    store: str | None = typer.Option(
-        None,
-        "--store",
-        help="Keep the rows in this interaction store URL (an empty one); default: a "
-        "throw-away SQLite file.",
-    ),
+    store: str | None = typer.Option(None, "--store", help=_VIRTUAL_STORE_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Replay recorded traffic through the tenant's Business Processes, in-process, on a
@@ -423,12 +424,7 @@ def simulate(
     ctx: typer.Context,
     scenario: Path = typer.Argument(..., help="YAML scenario file (docs/simulate.md)."),
     tenant: str = typer.Option(DEFAULT_TENANT, "--tenant", "-t", help=TENANT_HELP),
-    store: str | None = typer.Option(
-        None,
-        "--store",
-        help="Keep the rows in this interaction store URL (an empty one); default: a "
-        "throw-away SQLite file.",
-    ),
+    store: str | None = typer.Option(None, "--store", help=_VIRTUAL_STORE_HELP),
     report_dir: Path | None = typer.Option(
         None,
         "--report",
