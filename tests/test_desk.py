@@ -43,9 +43,11 @@ XSS = '<img src=x onerror="alert(document.domain)"><script>alert(1)</script>'
 
 @dataclass
 class Served:
-    """The runtime the desk is served by, its store and a DMS intake token."""
+    """The runtime the desk is served by, its configuration database, its store and a DMS
+    intake token."""
 
     runtime: RouteProcess
+    config: str
     store: str
     intake: str
 
@@ -76,17 +78,24 @@ def served(
     with pytest.MonkeyPatch.context() as monkeypatch:
         isolate(monkeypatch, root / "home")
         monkeypatch.setenv("GSETUP_DB", url)
-        monkeypatch.setenv("AGENT_PW", PASSWORD)
         configure_tenant(url, root, agents={AGENT: 1})
-        added = run_cli(
-            "agent", "add", AGENT, "--skill", "facebook=5", "--capacity-rule", "rule-1",
-            "--password-from", "env:AGENT_PW",
-        )  # fmt: skip
-        assert added.exit_code == 0, added.stderr
+        set_password(monkeypatch, url, PASSWORD)
         made = run_cli("route", "token", "create", "--app", DMS, "--json")
         assert made.exit_code == 0, made.stderr
         with route_run({}, cwd=root) as runtime:
-            yield Served(runtime, default_store_url(url), str(made.json()["token"]))
+            yield Served(runtime, url, default_store_url(url), str(made.json()["token"]))
+
+
+def set_password(monkeypatch: pytest.MonkeyPatch, config: str, password: str) -> None:
+    """(Re)add agent ``alice`` to configuration database ``config`` with ``password``: a new
+    one ends its sessions."""
+    monkeypatch.setenv("GSETUP_DB", config)
+    monkeypatch.setenv("AGENT_PW", password)
+    added = run_cli(
+        "agent", "add", AGENT, "--skill", "facebook=5", "--capacity-rule", "rule-1",
+        "--password-from", "env:AGENT_PW",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.stderr
 
 
 @pytest.fixture(scope="module")
@@ -279,8 +288,10 @@ def test_an_agent_takes_an_interaction_from_offer_to_done(tab: Tab, served: Serv
 
 
 def test_an_ended_session_brings_back_the_login_and_log_out_ends_it(
-    tab: Tab, served: Served
+    tab: Tab, served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The agent is told in its words that its session ended, and why when the runtime says
+    it, not the API's words for programs ("log in again (POST /agents/login)")."""
     from playwright.sync_api import expect
 
     page = tab.page
@@ -294,7 +305,9 @@ def test_an_ended_session_brings_back_the_login_and_log_out_ends_it(
     polled = "/agents/offers"
     with page.expect_event("requestfailed", lambda request: polled in request.url):
         page.click("#ready")
-    assert tab.message() == "unknown or expired session: log in again (POST /agents/login)"
+    assert tab.message() == (
+        "Your session ended (it expired, or you were logged out elsewhere): log in again."
+    )
     page.locator("#login").wait_for(state="visible")
     assert page.locator("#desk").is_hidden() and tab.session_token() is None
     ended = time.monotonic()
@@ -308,6 +321,20 @@ def test_an_ended_session_brings_back_the_login_and_log_out_ends_it(
     page.locator("#desk").wait_for(state="visible")
     expect(page.locator("#state")).to_have_text("not ready")
     assert tab.session_token() is not None
+
+    # its password changed: the runtime's why is kept
+    set_password(monkeypatch, served.config, "a-new-password-456")
+    page.click("#ready")
+    assert tab.message() == (
+        "Your session ended (the agent's password changed or the agent was removed): log in again."
+    )
+    assert tab.session_token() is None
+    assert served.row("SELECT state FROM runtime_agents WHERE name = :a", a=AGENT) == [
+        ("not_ready",)
+    ]
+    set_password(monkeypatch, served.config, PASSWORD)
+    tab.login()
+    page.locator("#desk").wait_for(state="visible")
     page.click("#logout")
     assert tab.message() == "Logged out."
     page.locator("#login").wait_for(state="visible")

@@ -33,7 +33,8 @@
   }
 
   // One request; the answer's JSON, or Refused with the runtime's reason. A 401 with a
-  // session means it ended (expired, logged out elsewhere, password changed): log in again.
+  // session means it ended (expired, logged out elsewhere, password changed): log in again,
+  // as told in the agent's words (endedText).
   async function api(method, path, body, signal) {
     const headers = {};
     if (session) headers.Authorization = `Bearer ${session.token}`;
@@ -65,8 +66,23 @@
     }
     const reason = answer && typeof answer.error === "string" ? answer.error
       : `the runtime answered ${response.status}`;
-    if (response.status === 401 && session) ended(reason);
+    if (response.status === 401 && session) {
+      const told = endedText(reason);
+      ended(told);
+      throw new Refused(response.status, told);
+    }
     throw new Refused(response.status, reason);
+  }
+
+  // The runtime's 401 reasons are worded for programs ("... (POST /agents/login)"): an agent
+  // is told in its own words, with why where the runtime says it ("session ended: WHY; ...":
+  // a password changed, a removal). Else its token was unknown to the runtime, which does not
+  // tell an expired session from one ended by a logout (at another desk, `gsetup agent
+  // logout`). The API's reasons stay as they are for its other clients (the agent commands).
+  function endedText(reason) {
+    const why = /^session ended: ([^;]+);/.exec(reason)?.[1]
+      ?? "it expired, or you were logged out elsewhere";
+    return `Your session ended (${why}): log in again.`;
   }
 
   function say(text, kind = "error") {
