@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -140,8 +140,9 @@ class Tab:
         self.page.fill("#login [name=password]", password)
         self.page.click("#login button")
 
-    def message(self) -> str:
-        message = self.page.locator("#message")
+    def message(self, line: str = "message") -> str:
+        """The error shown (the alert), or with ``line="info"`` the info."""
+        message = self.page.locator(f"#{line}")
         message.wait_for(state="visible")
         return str(message.text_content())
 
@@ -259,7 +260,7 @@ def test_an_agent_takes_an_interaction_from_offer_to_done(tab: Tab, served: Serv
 
     held.locator("textarea").fill("Thanks, we are on it")
     held.locator("form.reply button").click()
-    assert tab.message() == "Reply sent."
+    assert tab.message("info") == "Reply sent."
     replies = "SELECT type, text FROM interactions WHERE parent_id = :i"
     assert served.row(replies, i=itx) == [("Outbound", "Thanks, we are on it")]
 
@@ -336,7 +337,7 @@ def test_an_ended_session_brings_back_the_login_and_log_out_ends_it(
     tab.login()
     page.locator("#desk").wait_for(state="visible")
     page.click("#logout")
-    assert tab.message() == "Logged out."
+    assert tab.message("info") == "Logged out."
     page.locator("#login").wait_for(state="visible")
     assert tab.session_token() is None
     assert served.row("SELECT state FROM runtime_agents WHERE name = :a", a=AGENT) == [
@@ -399,7 +400,7 @@ def test_a_keyboard_alone_takes_an_interaction_from_offer_to_done(tab: Tab, serv
     page.keyboard.type("Thanks")
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
-    assert tab.message() == "Reply sent."
+    assert tab.message("info") == "Reply sent."
     assert focused(page) == f"BUTTON#.@{itx}"  # still on Send reply
     page.keyboard.press("Tab")
     page.keyboard.press("Tab")
@@ -531,3 +532,72 @@ def test_a_state_changed_elsewhere_shows_at_an_idle_desk(tab: Tab, served: Serve
     elsewhere = {"agent": AGENT, "password": PASSWORD}
     assert served.runtime.request("POST", "/agents/login", body=elsewhere).status_code == 200
     expect(page.locator("#state")).to_have_text("not ready", timeout=5000)
+
+
+def test_an_action_s_message_outlives_the_poll_s_recovery(tab: Tab, served: Served) -> None:
+    """Info (a reply sent) and errors are told apart: an alert for errors only, info read out
+    politely; and an offers poll that answers again clears its own failure only, not what an
+    action said meanwhile. Its timers run on a fake clock; its waits are shortened to 0.1 s."""
+    from playwright.sync_api import Route, expect
+
+    page = tab.page
+    failing = json.dumps({"error": "the interaction store does not answer; the log says why"})
+    down = [False]
+
+    def poll(route: Route) -> None:
+        if down[0]:
+            route.fulfill(status=500, content_type="application/json", body=failing)
+        else:
+            route.continue_(url=route.request.url.replace("wait=30", "wait=0.1"))
+
+    def fail_then(action: Callable[[], None]) -> None:
+        """The poll fails; ``action`` is done meanwhile; then the runtime answers it again."""
+        down[0] = True
+        page.clock.run_for(2000)  # a poll asleep (its pause after an offer) asks again
+        expect(error).to_contain_text("(trying again in ")
+        action()
+        down[0] = False
+        with page.expect_response(lambda r: "/agents/offers?wait=0&" in r.url + "&" and r.ok):
+            page.clock.run_for(4000)  # its next try, without waiting: answered
+        page.wait_for_timeout(100)  # the answer read
+
+    page.clock.install()
+    page.route("**/agents/offers?*", poll)
+    page.goto(tab.url)
+    error, info = page.locator("#message"), page.locator("#info")
+    assert error.get_attribute("role") == "alert"
+    assert info.get_attribute("role") != "alert" and info.get_attribute("aria-live") == "polite"
+    tab.login()
+    page.locator("#desk").wait_for(state="visible")
+    page.click("#ready")
+    expect(page.locator("#state")).to_have_text("ready")
+    itx = served.submit(4, "two messages")
+    page.locator(f"#offers li[data-id='{itx}'] button.accept").click()
+    held = page.locator(f"#held li[data-id='{itx}']")
+    held.wait_for()
+
+    def reply() -> None:
+        held.locator("textarea").fill("On it")
+        held.locator("form.reply button").click()
+        expect(info).to_have_text("Reply sent.")
+
+    fail_then(reply)
+    expect(info).to_have_text("Reply sent.")
+    expect(error).to_be_hidden()
+    replies = "SELECT type, text FROM interactions WHERE parent_id = :i"
+    assert served.row(replies, i=itx) == [("Outbound", "On it")]
+
+    def refused() -> None:
+        held.locator("form.done [name=queue]").fill("No such queue")
+        held.locator("form.done button").click()
+        expect(error).to_contain_text("No such queue")
+
+    fail_then(refused)
+    expect(error).to_contain_text("No such queue")
+    expect(info).to_be_hidden()
+    assert served.row("SELECT state FROM interactions WHERE id = :i", i=itx) == [("agent",)]
+
+    held.locator("form.done [name=queue]").fill("")
+    held.locator("form.done button").click()
+    held.wait_for(state="detached")
+    expect(error).to_be_hidden()

@@ -85,11 +85,11 @@
     return `Your session ended (${why}): log in again.`;
   }
 
+  // An error goes to the alert line (read out at once), info ("Reply sent.") to its own
+  // line, read out politely: one does not replace the other. Both stay in the page, empty
+  // when there is nothing to say, so a screen reader reads what is put in them.
   function say(text, kind = "error") {
-    const message = $("message");
-    message.textContent = text;
-    message.className = kind;
-    message.hidden = !text;
+    $(kind === "error" ? "message" : "info").textContent = text;
   }
 
   // Run an action (of a button, disabled meanwhile, when given); a refusal is shown. The focus
@@ -99,6 +99,7 @@
     const focused = button !== null && document.activeElement === button;
     if (button) button.disabled = true;
     say("");
+    say("", "info");
     try {
       await action();
     } catch (error) {
@@ -139,6 +140,7 @@
   function ended(reason) {
     forget();
     showLogin();
+    say("", "info");
     say(reason);
   }
 
@@ -194,6 +196,7 @@
   // is down or failing.
   async function poll(signal) {
     let failures = 0;
+    let failed = ""; // the failure it shows, cleared once answered unless something replaced it
     while (!signal.aborted) {
       let pause = 0;
       try {
@@ -203,7 +206,7 @@
         const wait = failures || $("offers").children.length ? 0 : WAIT;
         const answer = await api("GET", `agents/offers?wait=${wait}`, undefined, signal);
         if (signal.aborted) return;
-        if (failures) say(""); // the runtime answers again
+        if (failures && $("message").textContent === failed) say(""); // answered again
         failures = 0;
         // The state is read again when the offers changed, and after each wait: one changed
         // elsewhere (a login at another desk, `gsetup agent not-ready`) shows within 30 s.
@@ -214,7 +217,8 @@
         if (!(error instanceof Refused)) throw error;
         pause = Math.min(PAUSE_MS * 2 ** failures, MAX_PAUSE_MS);
         failures += 1;
-        say(`${error.message} (trying again in ${pause / 1000} s)`);
+        failed = `${error.message} (trying again in ${pause / 1000} s)`;
+        say(failed);
       }
       if (pause) await sleep(pause, signal);
     }
