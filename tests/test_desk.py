@@ -534,10 +534,12 @@ def test_a_state_changed_elsewhere_shows_at_an_idle_desk(tab: Tab, served: Serve
     expect(page.locator("#state")).to_have_text("not ready", timeout=5000)
 
 
-def test_an_action_s_message_outlives_the_poll_s_recovery(tab: Tab, served: Served) -> None:
-    """Info (a reply sent) and errors are told apart: an alert for errors only, info read out
-    politely; and an offers poll that answers again clears its own failure only, not what an
-    action said meanwhile. Its timers run on a fake clock; its waits are shortened to 0.1 s."""
+def test_a_working_desk_keeps_its_state_and_messages_true(tab: Tab, served: Served) -> None:
+    """The agent's state set elsewhere shows at the next poll round while an offer waits,
+    unchanged. Info (a reply sent) and errors are told apart: an alert for errors only, info
+    read out politely; and an offers poll that answers again clears its own failure only, not
+    what an action said meanwhile. Its timers run on a fake clock; its waits are shortened to
+    0.1 s."""
     from playwright.sync_api import Route, expect
 
     page = tab.page
@@ -572,7 +574,19 @@ def test_an_action_s_message_outlives_the_poll_s_recovery(tab: Tab, served: Serv
     page.click("#ready")
     expect(page.locator("#state")).to_have_text("ready")
     itx = served.submit(4, "two messages")
-    page.locator(f"#offers li[data-id='{itx}'] button.accept").click()
+    offer = page.locator(f"#offers li[data-id='{itx}']")
+    offer.wait_for()
+    # set not ready with a session of the agent elsewhere (`gsetup agent not-ready`): its
+    # offer stays, and the desk reads the state after its next poll all the same
+    elsewhere = served.runtime.request("POST", "/agents/not-ready", token=tab.session_token())
+    assert elsewhere.status_code == 200
+    page.clock.run_for(2000)  # the poll's pause while an offer waits
+    expect(page.locator("#state")).to_have_text("not ready")
+    assert offer.is_visible()
+    assert served.row("SELECT state FROM runtime_agents WHERE name = :a", a=AGENT) == [
+        ("not_ready",)
+    ]
+    offer.locator("button.accept").click()
     held = page.locator(f"#held li[data-id='{itx}']")
     held.wait_for()
 

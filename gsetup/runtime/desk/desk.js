@@ -208,9 +208,11 @@
         if (signal.aborted) return;
         if (failures && $("message").textContent === failed) say(""); // answered again
         failures = 0;
-        // The state is read again when the offers changed, and after each wait: one changed
-        // elsewhere (a login at another desk, `gsetup agent not-ready`) shows within 30 s.
-        if (showOffers(answer.offers) || wait) await readStatus();
+        showOffers(answer.offers);
+        // The state is read again after each answer, whatever the offers did: one changed
+        // elsewhere (a login at another desk, `gsetup agent not-ready`) shows within 30 s,
+        // within 2 s while an offer waits. One read per poll: no more requests than those.
+        await readStatus();
         if (answer.offers.some((offer) => offer.state === "offered")) pause = PAUSE_MS;
       } catch (error) {
         if (signal.aborted) return;
@@ -249,25 +251,19 @@
   }
 
   // Show the offers and held interactions; a card already shown is kept as it is (a reply
-  // being written stays). True when something changed.
+  // being written stays).
   function showOffers(offers) {
-    let changed = false;
     const wanted = new Map(offers.map((offer) => [`${offer.state} ${offer.interaction_id}`, offer]));
     for (const list of [$("offers"), $("held")]) {
       for (const card of [...list.children]) {
-        if (!wanted.delete(card.dataset.key)) {
-          card.remove();
-          changed = true;
-        }
+        if (!wanted.delete(card.dataset.key)) card.remove();
       }
     }
     for (const [key, offer] of wanted) {
       const list = offer.state === "offered" ? $("offers") : $("held");
       list.append(card(key, offer));
-      changed = true;
     }
     showLists();
-    return changed;
   }
 
   function showLists() {
