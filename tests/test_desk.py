@@ -5,6 +5,7 @@ are skipped, unless GSETUP_TEST_REQUIRE_BROWSER=1 (scripts/test sets it): then t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -534,12 +535,13 @@ def test_a_state_changed_elsewhere_shows_at_an_idle_desk(tab: Tab, served: Serve
     expect(page.locator("#state")).to_have_text("not ready", timeout=5000)
 
 
-def test_a_working_desk_keeps_its_state_and_messages_true(tab: Tab, served: Served) -> None:
+def test_a_working_desk_keeps_its_state_messages_and_logout_true(tab: Tab, served: Served) -> None:
     """The agent's state set elsewhere shows at the next poll round while an offer waits,
     unchanged. Info (a reply sent) and errors are told apart: an alert for errors only, info
     read out politely; and an offers poll that answers again clears its own failure only, not
     what an action said meanwhile. Its timers run on a fake clock; its waits are shortened to
-    0.1 s."""
+    0.1 s. Logged out with the runtime out of reach, the desk forgets its session all the same
+    and says until when the runtime keeps it."""
     from playwright.sync_api import Route, expect
 
     page = tab.page
@@ -615,3 +617,23 @@ def test_a_working_desk_keeps_its_state_and_messages_true(tab: Tab, served: Serv
     held.locator("form.done button").click()
     held.wait_for(state="detached")
     expect(error).to_be_hidden()
+
+    # Log out with the runtime out of reach: logged out here all the same, and told that the
+    # session lives on there until it expires (and the agent's state as it was)
+    token = tab.session_token()
+    assert token is not None
+    page.route("**/agents/logout", lambda route: route.abort())
+    page.click("#logout")
+    page.locator("#login").wait_for(state="visible")
+    assert page.locator("#desk").is_hidden() and tab.session_token() is None
+    mine = "SELECT expires_at FROM runtime_sessions WHERE token_hash = :h"
+    [(expires,)] = served.row(mine, h=hashlib.sha256(token.encode()).hexdigest())
+    until = page.evaluate("at => new Date(at * 1000).toLocaleString()", expires)
+    assert tab.message() == (
+        "Logged out of this desk only: the runtime could not be told (the runtime does not"
+        f" answer; is gsetup route run running?). Your session there stays open until {until},"
+        " and your state stays as it was: log in and out again to end them."
+    )
+    assert served.row("SELECT state FROM runtime_agents WHERE name = :a", a=AGENT) == [
+        ("not_ready",)
+    ]

@@ -5,7 +5,7 @@
 "use strict";
 
 (() => {
-  const STORED = "gsetup-desk-session"; // sessionStorage: {"token", "agent"}
+  const STORED = "gsetup-desk-session"; // sessionStorage: {"token", "agent", "expires_at"}
   const WAIT = 30; // seconds GET /agents/offers waits for an offer
   const TIMEOUT_MS = (WAIT + 15) * 1000; // a request unanswered by then is given up
   const PAUSE_MS = 2000; // between polls while an offer waits, and after a first failed poll
@@ -26,7 +26,8 @@
   function storedSession() {
     try {
       const found = JSON.parse(sessionStorage.getItem(STORED));
-      return found && typeof found.token === "string" ? found : null;
+      return found && typeof found.token === "string" && typeof found.expires_at === "number"
+        ? found : null;
     } catch {
       return null;
     }
@@ -356,7 +357,7 @@
     act(form.querySelector("button"), async () => {
       const answer = await api("POST", "agents/login", body);
       form.elements.password.value = "";
-      session = { token: answer.token, agent: answer.name };
+      session = { token: answer.token, agent: answer.name, expires_at: answer.expires_at };
       sessionStorage.setItem(STORED, JSON.stringify(session));
       showStatus(answer);
       showDesk();
@@ -365,11 +366,27 @@
   for (const action of ["ready", "not-ready"]) {
     $(action).addEventListener("click", () => act($(action), () => presence(action)));
   }
+  // Logged out here whatever the runtime answers: whoever uses this browser next must not
+  // act as the agent. A runtime not told (out of reach, failing) keeps the session until it
+  // expires, and the agent's state (offers may still come): said, with how to end them.
   $("logout").addEventListener("click", () => act($("logout"), async () => {
-    await api("POST", "agents/logout");
+    const until = new Date(session.expires_at * 1000).toLocaleString();
+    let failure = null;
+    try {
+      await api("POST", "agents/logout");
+    } catch (error) {
+      if (!(error instanceof Refused) || !session) throw error; // a 401 ended it already
+      failure = error.message;
+    }
     forget();
     showLogin();
-    say("Logged out.", "info");
+    if (failure === null) {
+      say("Logged out.", "info");
+    } else {
+      say(`Logged out of this desk only: the runtime could not be told (${failure}). Your`
+        + ` session there stays open until ${until}, and your state stays as it was: log in`
+        + " and out again to end them.");
+    }
   }));
 
   if (session) {
