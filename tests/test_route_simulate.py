@@ -290,6 +290,11 @@ BAD_SCENARIOS = [
         "key arrivals[0].texts: a list of texts (non-empty strings), not a list",
     ),
     (
+        GOOD.replace("rate: 30", 'rate: 30, texts: [fine, "half \\ud800 of a pair"]'),
+        "key arrivals[0].texts[1]: a string holds a lone surrogate (\\ud800); text is UTF-8 "
+        "characters",
+    ),
+    (
         GOOD.replace("{name: ann}", "{name: zed}"),
         "key agents[0].name: unknown agent 'zed'; the agents are: ann, bob",
     ),

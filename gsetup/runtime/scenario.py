@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from gsetup.errors import BadInputError
-from gsetup.fileio import ANSWERS_LIMIT, quote_prefix, read_text, value_kind
+from gsetup.fileio import ANSWERS_LIMIT, check_encodable, quote_prefix, read_text, value_kind
 from gsetup.runtime.config import Deployment
 from gsetup.runtime.traffic import MAX_AT, Checker
 from gsetup.yamlerrors import read_yaml
@@ -232,6 +232,11 @@ class _Reader:
         if isinstance(texts, list):
             if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
                 self.fail(f"{key}.texts", "a list of texts (non-empty strings)", texts)
+            for n, text in enumerate(texts):
+                try:  # the traffic line's check: refused at its arrival, it stopped the run
+                    check_encodable(text)
+                except ValueError as exc:
+                    self.fail(f"{key}.texts[{n}]", str(exc), shown=False)
             return Stream(data["channel"], data["media_type"], app, rates, period, {}, tuple(texts))
         texts = self.mapping(f"{key}.texts", texts, set(TEXT_KINDS), ())
         weights = {
