@@ -159,6 +159,15 @@ def test_the_report_agrees_with_the_store_and_its_traffic_replays_alike(
         Counter(r["stop_reason"] for r in inbound if r["state"] == "stopped")
     )
     assert {"done", "question"} <= set(report["stop_reasons"])
+    # Each kind of text is what docs/simulate.md says the shipped rules make of it.
+    from gsetup.runtime.scenario import TEXTS
+
+    screened = [(r["text"], json.loads(str(r["attached_data"]))) for r in inbound]
+    judged = {(t, d.get("ScreenSentiment"), d.get("ScreenActionability")) for t, d in screened}
+    judged -= {(t, None, None) for t in TEXTS["question"]}  # ended before screening
+    assert judged == {(t, "negative", "actionable") for t in TEXTS["complaint"]} | {
+        (t, "positive", "nonactionable") for t in TEXTS["plain"]
+    }
     assert report["outbound"] == {
         "replies": sum(1 for r in rows if r["type"] == "Outbound"),
         "sends": dict(sends),

@@ -37,8 +37,8 @@ TEXTS = {
     ),
     "complaint": (
         "The app is broken and support is terrible",
-        "My order arrived damaged and nobody answers",
-        "Worst service ever, I want my money back",
+        "My order arrived damaged, it is awful and nobody answers",
+        "Worst service ever, I want a refund",
     ),
     "plain": (
         "Lovely photos from the opening, great job",
