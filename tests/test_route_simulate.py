@@ -400,3 +400,37 @@ def test_only_the_report_directory_imports_matplotlib() -> None:
         )  # fmt: skip
         imported = {line.rpartition("|")[2].strip() for line in done.stderr.splitlines()}
         assert "gsetup" in done.stdout and "matplotlib" not in imported, args
+
+
+def test_arrivals_cost_what_arrives_not_the_periods_of_the_rates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rate list of short periods over a long run: drawing the arrivals takes a draw per
+    arrival, not one per period (400 days of 1 ms periods hung before anything ran)."""
+    import random
+
+    from gsetup.runtime.scenario import Scenario, Stream, arrivals
+
+    draws = Counter[str]()
+    draw = random.Random.expovariate
+
+    def counted(self: random.Random, rate: float) -> float:
+        draws["gaps"] += 1
+        return draw(self, rate)
+
+    monkeypatch.setattr(random.Random, "expovariate", counted)
+
+    def run(rates: tuple[float, ...], period: float, duration: float) -> list[float]:
+        stream = Stream("channel-facebook", "facebook", "DMS_1", rates, period, {"plain": 1})
+        scenario = Scenario(Path("s.yaml"), duration, 900, 60, (stream,), ())
+        draws.clear()
+        return [line["at"] for line in arrivals(scenario, 7)]
+
+    # 3600 an hour in the even seconds, none in the odd ones: about 1800 in an hour.
+    times = run((3600, 0), 1, 3600)
+    assert 1600 < len(times) < 2000 and all(t % 2 <= 1 for t in times)  # to the ms
+    assert times == sorted(times) and times[-1] < 3600
+    assert draws["gaps"] <= len(times) + 1
+    # 100,000 periods of a tenth of a second, about 14 arrivals.
+    times = run((1, 0), 0.1, 100_000)
+    assert 0 < len(times) < 40 and draws["gaps"] <= len(times) + 1

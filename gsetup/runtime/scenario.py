@@ -3,9 +3,9 @@ channels, with which texts, and how the agents taking part behave; read and chec
 tenant's deployment before anything runs, and turned into the inbound lines of a traffic file
 (:mod:`gsetup.runtime.traffic`) for a given seed.
 
-Arrivals are a Poisson process per stream: exponential gaps at the rate of the period they
-fall in (the rate is piecewise constant, and a gap drawn afresh at each period's start is
-exact, the process having no memory).
+Arrivals are a Poisson process per stream, its rate piecewise constant: unit exponential
+gaps on the scale of the arrivals expected so far, each turned back into a time (time
+rescaling, exact), so the work is one draw per arrival however many periods the run has.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 import math
 import random
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -306,18 +308,41 @@ def arrivals(scenario: Scenario, seed: int) -> list[dict[str, Any]]:
 
 
 def _times(stream: Stream, duration: float, rng: random.Random) -> list[float]:
-    times, start, period = [], 0.0, 0
-    while start < duration:
-        end = min(start + stream.period, duration)
-        rate = stream.rates[period % len(stream.rates)] / 3600
-        at = start
-        while rate > 0:
-            at += rng.expovariate(rate)
-            if at >= end:
-                break
-            times.append(at)
-        start, period = end, period + 1
-    return times
+    profile = _Profile(stream)
+    times: list[float] = []
+    expected, total = 0.0, profile.expected(duration)
+    while True:
+        expected += rng.expovariate(1)
+        at = profile.time(expected)
+        if expected >= total or at >= duration:
+            return times
+        times.append(at)
+
+
+class _Profile:
+    """A stream's rates as arrivals expected by a time, and back: the rates of ``period``
+    seconds each, starting over when they run out."""
+
+    def __init__(self, stream: Stream) -> None:
+        self.period = stream.period
+        self.each = [rate / 3600 * stream.period for rate in stream.rates]
+        self.starts = [0.0, *accumulate(self.each)]  # expected by each period's start
+        self.cycle = self.starts[-1]
+
+    def expected(self, at: float) -> float:
+        """The arrivals expected from 0 to ``at`` seconds."""
+        cycles, rest = divmod(at, self.period * len(self.each))
+        index = min(int(rest // self.period), len(self.each) - 1)
+        part = (rest - index * self.period) / self.period
+        return cycles * self.cycle + self.starts[index] + self.each[index] * part
+
+    def time(self, expected: float) -> float:
+        """When ``expected`` arrivals are expected (the inverse of :meth:`expected`)."""
+        cycles, rest = divmod(expected, self.cycle)
+        # The last period starting at or before ``rest``: one with a rate above 0.
+        index = min(bisect_right(self.starts, rest) - 1, len(self.each) - 1)
+        into = (rest - self.starts[index]) / self.each[index] if self.each[index] else 0.0
+        return (cycles * len(self.each) + index + into) * self.period
 
 
 def _text(stream: Stream, rng: random.Random) -> tuple[str, str]:
