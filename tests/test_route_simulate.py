@@ -274,6 +274,11 @@ BAD_SCENARIOS = [
         GOOD.replace("rate: 30", "rate: [0, 0]"),
         "key arrivals[0].rate: a rate per hour above 0, or a list",
     ),
+    (  # a million an hour for 10 minutes: memory and hours the run cannot have
+        GOOD.replace("rate: 30", "rate: 1000000"),
+        "key arrivals: rates making at most 100,000 arrivals over the duration (rates per hour "
+        "times hours, all streams), not about 166,667",
+    ),
     (
         GOOD.replace("rate: 30", "rate: [10, -1]"),
         "key arrivals[0].rate[1]: a number from 0 to 1,000,000, not -1",

@@ -48,6 +48,9 @@ TEXTS = {
         "Nice page, keep it up",
     ),
 }
+# A run keeps every arrival's lines and rows (some 10 kB each) and takes about 20 ms of CPU
+# for each: 100,000 make a gigabyte and half an hour; many more never ended.
+MAX_ARRIVALS = 100_000
 REPLY_TEXT = "Thank you for writing to us; we are on it."
 _TOP = {"description", "duration", "interval", "service_level", "arrivals", "agents"}
 _STREAM = {"channel", "media_type", "app", "rate", "period", "texts"}
@@ -189,6 +192,14 @@ class _Reader:
                 "arrivals", "a list of arrival streams (channel, media_type, rate...)", arrivals
             )
         streams = tuple(self.stream(f"arrivals[{n}]", s, interval) for n, s in enumerate(arrivals))
+        expected = sum(_Profile(s).expected(duration) for s in streams)
+        if expected > MAX_ARRIVALS:
+            self.fail(
+                "arrivals",
+                f"rates making at most {MAX_ARRIVALS:,} arrivals over the duration (rates per hour "
+                f"times hours, all streams), not about {expected:,.0f}",
+                shown=False,
+            )
         agents = data.get("agents", [])
         if not isinstance(agents, list):
             self.fail("agents", "a list of agents (name, accept_delay, handle_time...)", agents)
