@@ -267,6 +267,11 @@ BAD_SCENARIOS = [
     (GOOD.replace("600", "0"), "key duration: a number above 0 to 34,560,000, not 0"),
     (GOOD.replace("duration: 600\n", ""), "key duration: missing (it is required)"),
     (
+        "interval: 0.01\n" + GOOD,
+        "key interval: seconds from 0.06 (the duration / 10,000: at most 10,000 intervals in a "
+        "report) to 34,560,000, not 0.01",
+    ),
+    (
         GOOD.replace("rate: 30", "rate: -5"),
         "key arrivals[0].rate: a number above 0 to 1,000,000, not -5",
     ),

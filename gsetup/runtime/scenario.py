@@ -51,6 +51,9 @@ TEXTS = {
 # A run keeps every arrival's lines and rows (some 10 kB each) and takes about 20 ms of CPU
 # for each: 100,000 make a gigabyte and half an hour; many more never ended.
 MAX_ARRIVALS = 100_000
+# The report's intervals, each a row and two bars of a chart: a second's over 400 days made
+# gigabytes before the report showed.
+MAX_INTERVALS = 10_000
 REPLY_TEXT = "Thank you for writing to us; we are on it."
 _TOP = {"description", "duration", "interval", "service_level", "arrivals", "agents"}
 _STREAM = {"channel", "media_type", "app", "rate", "period", "texts"}
@@ -185,6 +188,14 @@ class _Reader:
             self.fail("description", "text", data["description"])
         duration = self.number("duration", data["duration"], 0, MAX_AT, above=True)
         interval = self.number("interval", data.get("interval", 900), 0, MAX_AT, above=True)
+        if duration / interval > MAX_INTERVALS:
+            shortest = _number(duration / MAX_INTERVALS)
+            self.fail(
+                "interval",
+                f"seconds from {shortest} (the duration / {MAX_INTERVALS:,}: at most "
+                f"{MAX_INTERVALS:,} intervals in a report) to {_number(MAX_AT)}",
+                interval,
+            )
         level = self.number("service_level", data.get("service_level", 60), 0, MAX_AT, above=False)
         arrivals = data["arrivals"]
         if not isinstance(arrivals, list) or not arrivals:
