@@ -76,13 +76,13 @@ def guarded(command: Callable[[], int], debug: bool) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILURE
     except Exception as exc:  # the last resort: a bug, reported without locals
-        from gsetup.configdb.database import explain_failure
+        from gsetup.configdb.database import explain_failure, unexpected_failure
 
         explained = explain_failure(exc)
         if explained is not None:
             _error(str(explained), debug)
             return explained.exit_code
-        _error(f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)", debug)
+        _error(f"{unexpected_failure(exc)} (run with --debug for details)", debug)
         return EXIT_FAILURE
 
 

@@ -468,6 +468,35 @@ def explain_failure(exc: BaseException) -> GsetupError | None:
     return None
 
 
+def unexpected_failure(exc: BaseException) -> str:
+    """The one line for a failure gsetup did not expect (a bug, a trigger's refusal...): for a
+    database's, the statement's operation and table and the first line of the server's reason;
+    never the SQL text, its parameters (a secret being written) nor the server's further lines
+    (a row's values) and SQLAlchemy's link; no password of a URL."""
+    from sqlalchemy.exc import StatementError
+
+    statement = exc.statement if isinstance(exc, StatementError) else None
+    reason = getattr(exc, "orig", None) or exc
+    return f"unexpected {type(exc).__name__}{_target(statement)}: {_first_line(reason)}"
+
+
+_OPERATION = re.compile(r"\s*(\w+)")
+_TABLE = re.compile(r'\b(INTO|FROM|UPDATE|TABLE)\s+("[^"]+"|[\w.]+)', re.IGNORECASE)
+
+
+def _target(statement: str | None) -> str:
+    """`` on INSERT into cfg_option``, `` on UPDATE runtime_workers``: what ``statement`` did."""
+    operation = _OPERATION.match(statement or "")
+    if statement is None or operation is None:
+        return ""
+    verb = operation[1].upper()
+    table = _TABLE.search(statement)
+    if table is None:
+        return f" on {verb}"
+    keyword, name = table[1].upper(), table[2].strip('"')
+    return f" on {verb} {name}" if keyword == verb else f" on {verb} {keyword.lower()} {name}"
+
+
 def _first_line(exc: BaseException | None) -> str:
     text = str(exc).strip() if exc else ""
     return scrub(text.splitlines()[0]) if text else "no reason given"
