@@ -1000,6 +1000,64 @@ def test_a_standalone_workers_sigterm_is_bounded_while_the_store_answers_nothing
     assert sql_rows(pg_url, "SELECT * FROM interactions") == before
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_a_standalone_workers_failed_loop_is_one_line(
+    db_url: str, tmp_path: Path, request: pytest.FixtureRequest, store: str
+) -> None:
+    """``python -m gsetup.runtime.worker`` whose loop fails as ``route run``'s above: exit 1
+    with the same one line, not Python's traceback with the SQL text and the driver's
+    CONTEXT."""
+    import subprocess
+
+    from tests.runtime_support import WorkerProcess
+
+    store_url = (
+        f"sqlite:///{tmp_path / 'store.db'}"
+        if store == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    configure_tenant(db_url, tmp_path, agents={})
+    worker = WorkerProcess(["--config", db_url, "--store", store_url], tmp_path / "worker.log")
+    worker.start()
+    try:
+        _fail_heartbeats(store_url)
+        assert worker.process is not None
+        try:
+            status = worker.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("the worker still runs after its loop failed") from None
+    finally:
+        worker.kill()
+    log = (tmp_path / "worker.log").read_text()
+    kind = "IntegrityError" if store == "sqlite" else "ProgrammingError"
+    assert status == 1, log
+    assert log.splitlines() == [
+        f"gsetup: error: unexpected {kind} on UPDATE runtime_workers: heartbeat refused"
+    ], log
+
+
+def _fail_heartbeats(store_url: str) -> None:
+    """The store refuses every worker's heartbeat from now on."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    if store_url.startswith("sqlite"):
+        statements = [
+            "CREATE TRIGGER refuse_heartbeat BEFORE UPDATE ON runtime_workers "
+            "BEGIN SELECT RAISE(ABORT, 'heartbeat refused'); END"
+        ]
+    else:
+        statements = [_FAIL_HEARTBEATS]
+    engine = create_engine(store_url, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+
+
 _BACKENDS = (
     "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
     "AND pid <> pg_backend_pid()"

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NoReturn
 
-from gsetup.errors import EXIT_BAD_INPUT, GsetupError, error_line
+from gsetup.errors import EXIT_BAD_INPUT, EXIT_FAILURE, GsetupError, error_line
 from gsetup.numbers import decimal_number, whole_number
 from gsetup.runtime.api import Runtime
 from gsetup.runtime.engine import Engine
@@ -159,7 +159,12 @@ def give_up_after(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one worker in this process until SIGTERM."""
-    from gsetup.configdb.database import open_database, resolve_url
+    from gsetup.configdb.database import (
+        explain_failure,
+        open_database,
+        resolve_url,
+        unexpected_failure,
+    )
     from gsetup.runtime.api import open_runtime
     from gsetup.runtime.context import Settings
 
@@ -207,6 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with logging_to_stderr(args.log_level):
             worker.run()
+    except Exception as exc:  # ended as route run's failed loop: one line, not a traceback
+        explained = explain_failure(exc)
+        _refuse(unexpected_failure(exc) if explained is None else str(explained))
+        return EXIT_FAILURE if explained is None else explained.exit_code
     finally:
         runtime.close()
         config.dispose()
