@@ -226,3 +226,22 @@ def test_a_configuration_file_named_as_the_default_store_has_another_default_sto
         f"gsetup: error: --store {config_url} is the configuration database's file: the "
         f"interaction store needs a file of its own, e.g. sqlite:///{store}\n",
     )
+
+
+def test_a_failed_statement_of_a_look_at_a_store_shows_no_value(store_url: str) -> None:
+    """A client's look at a store (``peek``) that fails keeps the statement's values out of
+    the error, as every other engine of gsetup does: ``--debug`` shows it whole."""
+    from sqlalchemy.exc import DBAPIError
+
+    from gsetup.runtime.store import peek
+
+    engine = create_engine(store_url, poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE agents (name VARCHAR(20))"))
+    engine.dispose()
+    secret = "Look-Secret-8842"
+    with pytest.raises(DBAPIError) as failed, peek(store_url, "agents") as conn:
+        assert conn is not None
+        conn.execute(text("SELECT name FROM missing WHERE name = :name"), {"name": secret})
+    assert "SELECT name FROM missing" in str(failed.value)
+    assert secret not in str(failed.value)

@@ -130,10 +130,15 @@ def peek(store_url: str, table: str, *, must_exist: bool = False) -> Iterator[Co
         # mode=rw: a file deleted since is an error, never created anew by the driver.
         uri = f"{path.as_uri()}?mode=rw"
         engine = create_engine(
-            "sqlite://", poolclass=NullPool, creator=lambda: sqlite3.connect(uri, uri=True)
+            "sqlite://",
+            poolclass=NullPool,
+            hide_parameters=True,  # a failure's values (a token) stay out of --debug's traceback
+            creator=lambda: sqlite3.connect(uri, uri=True),
         )
     else:
-        engine = create_engine(url, poolclass=NullPool, connect_args=connect_args(url))
+        engine = create_engine(
+            url, poolclass=NullPool, hide_parameters=True, connect_args=connect_args(url)
+        )
     try:
         with engine.connect() as conn:
             yield conn if inspect(conn).has_table(table) else None
