@@ -64,6 +64,55 @@ def receiver(directory: Path, fail_first: int = 0) -> Iterator[Receiver]:
             process.stdout.close()
 
 
+def install_facebook_bp(
+    db_url: str,
+    folder: Path,
+    agents: tuple[str, ...],
+    dms_options: Mapping[str, Mapping[str, str]] | None = None,
+) -> Path:
+    """facebook-bp installed in Environment by the CLI from the example answers (its rule
+    files under ``folder``), a DMS_1 whose channel-facebook routes to its inbound queue, with
+    ``dms_options``' sections too, and ``agents`` with the skill facebook; returns the install
+    home. The set-up of ``route replay`` and ``route simulate`` tests."""
+    from gsetup.configdb.database import open_database
+    from gsetup.plan.apply import Operation, apply_state
+    from gsetup.state import DesiredObject, DesiredState, object_path, options
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    previous = Path.cwd()
+    os.chdir(folder)
+    try:
+        result = run_cli(
+            "install", "facebook-bp", "--answers", str(examples / "facebook-bp.yaml"), "--yes",
+            "--set", "install_home=gsetup-work/facebook-bp",  # the example: the data directory
+        )  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+    finally:
+        os.chdir(previous)
+    sections = {
+        "channel-facebook": {"inbound-route": "1:facebook_queue"},
+        "endpoints:1": {"facebook_queue": "Facebook Inbound Queue"},
+        **(dms_options or {}),
+    }
+    state = DesiredState("Environment")
+    state.add(
+        DesiredObject(
+            "application",
+            object_path("application", "DMS_1"),
+            {"app_type": "DigitalMessagingServer", "host": "127.0.0.1", "port": 9},
+            options(sections),
+        )
+    )
+    for name in agents:
+        state.add(DesiredObject("person", object_path("person", name), {"skills": {"facebook": 5}}))
+    db = open_database(db_url)
+    try:
+        apply_state(db.engine, state, Operation("test set-up", "tests"))
+    finally:
+        db.engine.dispose()
+    return folder / "gsetup-work" / "facebook-bp"
+
+
 def configure_tenant(
     config_url: str,
     workdir: Path,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from gsetup.runtime.classify.rules import RULES_DIR
 from tests.bp_support import TRAFFIC
 from tests.helpers import run_cli
+from tests.runtime_support import install_facebook_bp
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DOCS = EXAMPLES.parent / "docs"
@@ -21,47 +21,13 @@ MONITOR = "channel-facebook-monitor-page"  # a Facebook monitor section (genesys
 
 
 @pytest.fixture
-def installed(db_url: str, tmp_path: Path) -> Iterator[Path]:
+def installed(db_url: str, tmp_path: Path) -> Path:
     """facebook-bp installed in Environment, a DMS routing channel-facebook to it and an
-    agent ann; yields the install home."""
-    from gsetup.configdb.database import open_database
-    from gsetup.plan.apply import Operation, apply_state
-    from gsetup.state import DesiredObject, DesiredState, object_path, options
-
-    previous = Path.cwd()
-    os.chdir(tmp_path)
-    try:
-        answers = EXAMPLES / "facebook-bp.yaml"
-        result = run_cli(
-            "install", "facebook-bp", "--answers", str(answers), "--yes",
-            "--set", "install_home=gsetup-work/facebook-bp",  # the example: the data directory
-        )  # fmt: skip
-        assert result.exit_code == 0, result.stderr
-    finally:
-        os.chdir(previous)
-    state = DesiredState("Environment")
-    state.add(
-        DesiredObject(
-            "application",
-            object_path("application", "DMS_1"),
-            {"app_type": "DigitalMessagingServer", "host": "127.0.0.1", "port": 9},
-            options(
-                {
-                    "channel-facebook": {"inbound-route": "1:facebook_queue"},
-                    # No channel, though it has a route: the intake refuses it.
-                    MONITOR: {"inbound-route": "1:facebook_queue"},
-                    "endpoints:1": {"facebook_queue": "Facebook Inbound Queue"},
-                }
-            ),
-        )
+    agent ann; returns the install home."""
+    # No channel, though it has a route: the intake refuses it.
+    return install_facebook_bp(
+        db_url, tmp_path, ("ann",), {MONITOR: {"inbound-route": "1:facebook_queue"}}
     )
-    state.add(DesiredObject("person", object_path("person", "ann"), {"skills": {"facebook": 5}}))
-    db = open_database(db_url)
-    try:
-        apply_state(db.engine, state, Operation("replay test set-up", "tests"))
-    finally:
-        db.engine.dispose()
-    yield tmp_path / "gsetup-work" / "facebook-bp"
 
 
 def test_check_and_replay_an_installed_business_process(installed: Path) -> None:
@@ -407,7 +373,6 @@ def test_a_large_rule_file_shows_a_spinner_while_it_loads(installed: Path) -> No
     """Over LARGE_FILE, a rule file takes seconds to load: on a terminal a spinner names it
     (standard error); piped, nothing is added. (LARGE_FILE is lowered to 64 KB here: a file
     of 1 MB takes about 15 s to load twice.)"""
-    import os
     import subprocess
     import sys
 

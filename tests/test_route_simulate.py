@@ -5,7 +5,6 @@ replayed, its report directory, and bad scenarios refused."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -15,51 +14,18 @@ import pytest
 
 from gsetup.runtime.sim_report import OUTCOME_NAMES
 from tests.helpers import run_cli
+from tests.runtime_support import install_facebook_bp
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCENARIO = EXAMPLES / "scenarios" / "facebook-bp.yaml"
 
 
 @pytest.fixture
-def installed(db_url: str, tmp_path: Path) -> Iterator[Path]:
+def installed(db_url: str, tmp_path: Path) -> Path:
     """facebook-bp installed in Environment, a DMS routing channel-facebook to it and the
     agents ann and bob (the example scenario's)."""
-    from gsetup.configdb.database import open_database
-    from gsetup.plan.apply import Operation, apply_state
-    from gsetup.state import DesiredObject, DesiredState, object_path, options
-
-    previous = Path.cwd()
-    os.chdir(tmp_path)
-    try:
-        result = run_cli(
-            "install", "facebook-bp", "--answers", str(EXAMPLES / "facebook-bp.yaml"), "--yes",
-            "--set", "install_home=gsetup-work/facebook-bp",
-        )  # fmt: skip
-        assert result.exit_code == 0, result.stderr
-    finally:
-        os.chdir(previous)
-    state = DesiredState("Environment")
-    state.add(
-        DesiredObject(
-            "application",
-            object_path("application", "DMS_1"),
-            {"app_type": "DigitalMessagingServer", "host": "127.0.0.1", "port": 9},
-            options(
-                {
-                    "channel-facebook": {"inbound-route": "1:facebook_queue"},
-                    "endpoints:1": {"facebook_queue": "Facebook Inbound Queue"},
-                }
-            ),
-        )
-    )
-    for name in ("ann", "bob"):
-        state.add(DesiredObject("person", object_path("person", name), {"skills": {"facebook": 5}}))
-    db = open_database(db_url)
-    try:
-        apply_state(db.engine, state, Operation("simulate test set-up", "tests"))
-    finally:
-        db.engine.dispose()
-    yield tmp_path
+    install_facebook_bp(db_url, tmp_path, ("ann", "bob"))
+    return tmp_path
 
 
 # Busier than two agents of capacity 5 can take: at the end some interactions are still
