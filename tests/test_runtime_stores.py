@@ -341,8 +341,7 @@ def test_a_driver_message_echoing_a_given_password_is_scrubbed(tmp_path: Path) -
     from sqlalchemy.exc import DBAPIError
 
     from gsetup.cli.errors import guarded
-    from gsetup.configdb.database import url_or_none
-    from gsetup.runtime.store import first_line
+    from gsetup.configdb.database import first_line, url_or_none
 
     url = (
         "mssql+pyodbc://rt:pw-user-5@db/x?password=pw-in-query-7"

@@ -218,10 +218,9 @@ def _checked(
     (unless ``skip_unreachable``) when the store cannot be read."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from gsetup.configdb.database import short_url
+    from gsetup.configdb.database import first_line, short_url
     from gsetup.runtime.errors import StoreError
     from gsetup.runtime.removal import Remover
-    from gsetup.runtime.store import first_line
 
     try:
         found = check()

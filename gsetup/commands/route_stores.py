@@ -90,9 +90,9 @@ def _refuse_if_serving(
     one that cannot be read may have such a runtime (a wrong password, a server down)."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from gsetup.configdb.database import first_line
     from gsetup.runtime.context import Settings
     from gsetup.runtime.endpoints import running_url
-    from gsetup.runtime.store import first_line
 
     why = None
     for url in (given, *(used.store for used in matches)):

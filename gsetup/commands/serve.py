@@ -147,8 +147,8 @@ def _forget(store: Engine, tenant: str, worker_id: str) -> None:
     is still clean (exit 0), as the worker's own retirement is."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from gsetup.configdb.database import first_line
     from gsetup.runtime.endpoints import forget_endpoint
-    from gsetup.runtime.store import first_line
 
     try:
         forget_endpoint(store, tenant, worker_id)

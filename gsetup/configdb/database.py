@@ -427,12 +427,11 @@ def _current_revision(db: Database) -> tuple[str | None, bool]:
                 return None, bool(tables)
     except OperationalError as exc:
         raise DatabaseError(
-            f"cannot connect to the configuration database {db.display_url}: "
-            f"{_first_line(exc.orig)}"
+            f"cannot connect to the configuration database {db.display_url}: {first_line(exc.orig)}"
         ) from None
     except DBAPIError as exc:
         raise DatabaseError(
-            f"the configuration database {db.display_url} refused gsetup: {_first_line(exc.orig)}"
+            f"the configuration database {db.display_url} refused gsetup: {first_line(exc.orig)}"
         ) from None
 
 
@@ -448,7 +447,7 @@ def explain_failure(exc: BaseException) -> GsetupError | None:
         return None
     if getattr(exc.orig, "sqlstate", None) == _INSUFFICIENT_PRIVILEGE:
         return DatabaseError(
-            f"the database refused gsetup: {_first_line(exc.orig)}: the role of its URL may not "
+            f"the database refused gsetup: {first_line(exc.orig)}: the role of its URL may not "
             "change it; use the URL of a role that may (the one `db init` ran with, or one "
             "granted the rights on gsetup's tables)"
         )
@@ -462,7 +461,7 @@ def explain_failure(exc: BaseException) -> GsetupError | None:
     if missing:
         name = missing.group(1) or missing.group(2)
         return DatabaseError(
-            f"the configuration database has no {name!r} ({_first_line(exc.orig)}): it was "
+            f"the configuration database has no {name!r} ({first_line(exc.orig)}): it was "
             "changed by hand or damaged; restore it from a backup"
         )
     return None
@@ -476,8 +475,7 @@ def unexpected_failure(exc: BaseException) -> str:
     from sqlalchemy.exc import StatementError
 
     statement = exc.statement if isinstance(exc, StatementError) else None
-    reason = getattr(exc, "orig", None) or exc
-    return f"unexpected {type(exc).__name__}{_target(statement)}: {_first_line(reason)}"
+    return f"unexpected {type(exc).__name__}{_target(statement)}: {first_line(exc)}"
 
 
 _OPERATION = re.compile(r"\s*(\w+)")
@@ -497,8 +495,11 @@ def _target(statement: str | None) -> str:
     return f" on {verb} {name}" if keyword == verb else f" on {verb} {keyword.lower()} {name}"
 
 
-def _first_line(exc: BaseException | None) -> str:
-    text = str(exc).strip() if exc else ""
+def first_line(exc: BaseException | None) -> str:
+    """The first line of a database error's own message (not SQLAlchemy's statement and link
+    to its background page, nor the server's further lines), for messages and log lines; no
+    password of a URL in it."""
+    text = str(getattr(exc, "orig", None) or exc).strip() if exc else ""
     return scrub(text.splitlines()[0]) if text else "no reason given"
 
 
@@ -552,7 +553,7 @@ def migrate(db: Database) -> None:
             raise
         raise DatabaseError(
             f"the database role {db.url.username!r} of {db.display_url} may not change "
-            f"gsetup's tables ({_first_line(exc.orig)}): run `gsetup db upgrade` with a --db "
+            f"gsetup's tables ({first_line(exc.orig)}): run `gsetup db upgrade` with a --db "
             "(or GSETUP_DB) URL naming the role that owns them (the one `db init` ran with); "
             "nothing was changed"
         ) from None

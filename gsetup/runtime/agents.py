@@ -181,7 +181,7 @@ def after_commit(turn: Turn) -> None:
     wake-up until the target's periodic recheck."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from gsetup.runtime.store import first_line
+    from gsetup.configdb.database import first_line
 
     if not turn.ctx.store.postgresql:
         return

@@ -142,9 +142,9 @@ def record_store(default_url: str, tenant: str, store_url: str) -> None:
     unchecked when one is removed."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from gsetup.configdb.database import short_url
+    from gsetup.configdb.database import first_line, short_url
     from gsetup.runtime.errors import StoreError
-    from gsetup.runtime.store import create_tables, first_line, store_engine
+    from gsetup.runtime.store import create_tables, store_engine
 
     key = store_key(store_url)
     if key == store_key(default_url):
@@ -223,9 +223,10 @@ def unreadable(store_url: str) -> str | None:
     used: its SQLite file must exist), or None when it can."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from gsetup.configdb.database import first_line
     from gsetup.runtime.errors import StoreError
     from gsetup.runtime.schema import interactions
-    from gsetup.runtime.store import first_line, peek
+    from gsetup.runtime.store import peek
 
     try:
         with peek(store_url, interactions.name, must_exist=True):

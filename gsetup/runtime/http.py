@@ -36,7 +36,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gsetup.configdb.database import scrub
+from gsetup.configdb.database import first_line, scrub
 from gsetup.fileio import quote_prefix
 from gsetup.httpjson import BodyError, json_object, refusal_reason
 from gsetup.numbers import decimal_number
@@ -45,7 +45,6 @@ from gsetup.runtime.credentials import check_agent_login, find_intake_caller, lo
 from gsetup.runtime.desk import desk_routes
 from gsetup.runtime.errors import IntakeError, RuntimeRequestError
 from gsetup.runtime.sessions import Session, end_sessions, find_session, open_session
-from gsetup.runtime.store import first_line
 from gsetup.runtime.views import to_json
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gsetup.configdb.database import pg_transaction_lock, short_url
+from gsetup.configdb.database import first_line, pg_transaction_lock, short_url
 from gsetup.fileio import elide_middle, not_a_directory
 from gsetup.runtime.errors import StoreError
 from gsetup.runtime.itx import CustomField
@@ -608,15 +608,6 @@ def _custom_columns(engine: Engine) -> tuple[dict[str, str], tuple[CustomField, 
                 columns[column.name.lower()] = stored
                 custom.append(CustomField(column.property, stored, column.type, column.length))
     return columns, tuple(custom)
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of a database error's own message (not SQLAlchemy's statement and link
-    to its background page), for messages and log lines; no password of a URL in it."""
-    from gsetup.configdb.database import scrub
-
-    text = str(getattr(exc, "orig", exc)).strip()
-    return scrub(text.splitlines()[0]) if text else type(exc).__name__
 
 
 @functools.cache

@@ -51,7 +51,7 @@ def notify(
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
-    from gsetup.runtime.store import first_line
+    from gsetup.configdb.database import first_line
 
     if not store.postgresql:
         return
@@ -109,7 +109,7 @@ class Listener:
         import psycopg
         from sqlalchemy.exc import SQLAlchemyError
 
-        from gsetup.runtime.store import first_line
+        from gsetup.configdb.database import first_line
 
         pause = LISTEN_TIMEOUT
         while not self._stopping.is_set():

@@ -20,12 +20,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NoReturn
 
+from gsetup.configdb.database import first_line
 from gsetup.errors import EXIT_BAD_INPUT, EXIT_FAILURE, GsetupError, error_line
 from gsetup.numbers import decimal_number, whole_number
 from gsetup.runtime.api import Runtime
 from gsetup.runtime.engine import Engine
 from gsetup.runtime.logs import LEVELS, logging_to_stderr
-from gsetup.runtime.store import first_line, stop_bound
+from gsetup.runtime.store import stop_bound
 
 log = logging.getLogger("gsetup.runtime.worker")
 

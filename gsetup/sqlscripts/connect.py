@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gsetup.configdb.database import connect_args, scrub
+from gsetup.configdb.database import connect_args, first_line, scrub
 from gsetup.errors import BadInputError, DatabaseError, GsetupError, PermissionDeniedError
 from gsetup.fileio import lookup, quote_prefix
 from gsetup.sqlscripts.catalog import Dbms, get_dbms
@@ -138,7 +138,7 @@ def translated_errors(target: Target, doing: str, outcome: str = "") -> Iterator
     except GsetupError:
         raise
     except DBAPIError as error:
-        detail = scrub(_first_line(str(error.orig)))
+        detail = first_line(error)
         if error.connection_invalidated or _is_connect_error(error):
             raise DatabaseError(f"Cannot connect to {target.shown}: {detail}") from None
         if _is_privilege_error(error, detail):
@@ -151,16 +151,12 @@ def translated_errors(target: Target, doing: str, outcome: str = "") -> Iterator
             _sentence(f"Failed while {doing} on {target.shown}: {detail}", outcome)
         ) from None
     except SQLAlchemyError as error:
-        detail = scrub(_first_line(str(error)))
+        detail = first_line(error)
         raise DatabaseError(f"Failed while {doing} on {target.shown}: {detail}") from None
 
 
 def _sentence(message: str, outcome: str) -> str:
     return f"{message.rstrip('.')}. {outcome}" if outcome else message
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else "unknown error"
 
 
 def _is_connect_error(error: Exception) -> bool:
