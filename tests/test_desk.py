@@ -535,6 +535,32 @@ def test_a_state_changed_elsewhere_shows_at_an_idle_desk(tab: Tab, served: Serve
     expect(page.locator("#state")).to_have_text("not ready", timeout=5000)
 
 
+def test_a_status_answered_after_log_out_is_dropped(tab: Tab) -> None:
+    """The state a reloaded desk reads may come back after the agent logged out (no
+    session any more): it is dropped, not read as the agent's (an uncaught error that the
+    tab fixture would report)."""
+    from playwright.sync_api import APIResponse, Route
+
+    page, held = tab.page, list[tuple[Route, APIResponse]]()
+    page.goto(tab.url)
+    tab.login()
+    page.locator("#desk").wait_for(state="visible")
+    # The runtime answers the status read at once; the page gets the answer only later.
+    page.route("**/status", lambda route: held.append((route, route.fetch())))
+    page.reload()  # the session goes on: the page reads the agent's state
+    for _ in range(TIMEOUT_MS // 100):
+        if held:
+            break
+        page.wait_for_timeout(100)  # Playwright hands over routes only while it runs
+    assert held, "no status read after the reload"
+    page.click("#logout")
+    page.locator("#login").wait_for(state="visible")
+    route, answer = held[0]
+    route.fulfill(response=answer)
+    page.wait_for_timeout(300)  # the page takes the late answer
+    assert tab.exceptions == []
+
+
 def test_a_working_desk_keeps_its_state_messages_and_logout_true(tab: Tab, served: Served) -> None:
     """The agent's state set elsewhere shows at the next poll round while an offer waits,
     unchanged. Info (a reply sent) and errors are told apart: an alert for errors only, info

@@ -167,9 +167,12 @@
   }
 
   // GET /status (either credential) is where an agent's load is read between its own actions.
+  // An answer that comes after a log out (or a login as another agent) is not this one's.
   async function readStatus() {
+    const asked = session;
     const status = await api("GET", "status");
-    const mine = status.agents.find((agent) => agent.name === session.agent);
+    if (session !== asked) return;
+    const mine = status.agents.find((agent) => agent.name === asked.agent);
     if (mine) showStatus(mine);
   }
 
@@ -235,7 +238,10 @@
   }
 
   async function refresh() {
-    showOffers((await api("GET", "agents/offers")).offers);
+    const asked = session;
+    const answer = await api("GET", "agents/offers");
+    if (session !== asked) return; // logged out meanwhile: its cards are gone
+    showOffers(answer.offers);
     await readStatus();
   }
 
