@@ -166,6 +166,9 @@ def hypothesis_home(tmp_path: Path) -> Iterator[None]:
     set_hypothesis_home_dir(None)
 
 
+# PostgreSQL only: the store where the fuzzing found failures (U+0000); the same requests on
+# SQLite are the cases of tests/test_route_http.py, and the suite's time is bounded (CI).
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 @pytest.mark.usefixtures("hypothesis_home")
 def test_route_run_serves_the_document_and_answers_as_it_says(runtime: Fuzzed) -> None:
     import schemathesis
