@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -535,6 +535,16 @@ def test_a_state_changed_elsewhere_shows_at_an_idle_desk(tab: Tab, served: Serve
     expect(page.locator("#state")).to_have_text("not ready", timeout=5000)
 
 
+def taken(page: Page, held: Sized, what: str) -> None:
+    """Wait (at most the browser's timeout) until a route handler has put a request in
+    ``held``: Playwright hands over routes only while it runs."""
+    for _ in range(TIMEOUT_MS // 100):
+        if held:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(what)
+
+
 def test_a_status_answered_after_log_out_is_dropped(tab: Tab) -> None:
     """The state a reloaded desk reads may come back after the agent logged out (no
     session any more): it is dropped, not read as the agent's (an uncaught error that the
@@ -548,11 +558,7 @@ def test_a_status_answered_after_log_out_is_dropped(tab: Tab) -> None:
     # The runtime answers the status read at once; the page gets the answer only later.
     page.route("**/status", lambda route: held.append((route, route.fetch())))
     page.reload()  # the session goes on: the page reads the agent's state
-    for _ in range(TIMEOUT_MS // 100):
-        if held:
-            break
-        page.wait_for_timeout(100)  # Playwright hands over routes only while it runs
-    assert held, "no status read after the reload"
+    taken(page, held, "no status read after the reload")
     page.click("#logout")
     page.locator("#login").wait_for(state="visible")
     route, answer = held[0]
@@ -663,3 +669,36 @@ def test_a_working_desk_keeps_its_state_messages_and_logout_true(tab: Tab, serve
     assert served.row("SELECT state FROM runtime_agents WHERE name = :a", a=AGENT) == [
         ("not_ready",)
     ]
+
+
+def test_log_out_gives_up_soon_on_a_runtime_that_never_answers(tab: Tab, served: Served) -> None:
+    """A runtime that takes the log out's request and never answers it (hung, or a proxy
+    holding it): the desk logs out after a few seconds, not after the 45 s it gives other
+    requests, and says until when the session lives there. Its timers run on a fake clock."""
+    from playwright.sync_api import Route
+
+    page, held = tab.page, list[Route]()
+    page.clock.install()
+    page.goto(tab.url)
+    tab.login()
+    page.locator("#desk").wait_for(state="visible")
+    token = tab.session_token()
+    assert token is not None
+
+    def hold(route: Route) -> None:
+        held.append(route)  # never answered
+
+    page.route("**/agents/logout", hold)
+    page.click("#logout")
+    taken(page, held, "no log out request")
+    page.clock.run_for(5000)
+    page.locator("#login").wait_for(state="visible")
+    assert page.locator("#desk").is_hidden() and tab.session_token() is None
+    mine = "SELECT expires_at FROM runtime_sessions WHERE token_hash = :h"
+    [(expires,)] = served.row(mine, h=hashlib.sha256(token.encode()).hexdigest())
+    until = page.evaluate("at => new Date(at * 1000).toLocaleString()", expires)
+    assert tab.message() == (
+        "Logged out of this desk only: the runtime could not be told (the runtime did not"
+        f" answer in time). Your session there stays open until {until}, and your state stays"
+        " as it was: log in and out again to end them."
+    )

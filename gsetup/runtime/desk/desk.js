@@ -8,6 +8,7 @@
   const STORED = "gsetup-desk-session"; // sessionStorage: {"token", "agent", "expires_at"}
   const WAIT = 30; // seconds GET /agents/offers waits for an offer
   const TIMEOUT_MS = (WAIT + 15) * 1000; // a request unanswered by then is given up
+  const LOGOUT_TIMEOUT_MS = 5000; // a log out waits no longer: the agent is leaving
   const PAUSE_MS = 2000; // between polls while an offer waits, and after a first failed poll
   const MAX_PAUSE_MS = 30_000; // the pause doubles after each failure in a row, up to this
 
@@ -36,11 +37,11 @@
   // One request; the answer's JSON, or Refused with the runtime's reason. A 401 with a
   // session means it ended (expired, logged out elsewhere, password changed): log in again,
   // as told in the agent's words (endedText).
-  async function api(method, path, body, signal) {
+  async function api(method, path, body, signal, timeoutMs = TIMEOUT_MS) {
     const headers = {};
     if (session) headers.Authorization = `Bearer ${session.token}`;
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    const timeout = AbortSignal.timeout(TIMEOUT_MS);
+    const timeout = AbortSignal.timeout(timeoutMs);
     let response;
     try {
       response = await fetch(path, {
@@ -373,13 +374,14 @@
     $(action).addEventListener("click", () => act($(action), () => presence(action)));
   }
   // Logged out here whatever the runtime answers: whoever uses this browser next must not
-  // act as the agent. A runtime not told (out of reach, failing) keeps the session until it
-  // expires, and the agent's state (offers may still come): said, with how to end them.
+  // act as the agent, nor wait long for a runtime that does not answer (hung, a proxy holding
+  // the request). A runtime not told (out of reach, failing, too slow) keeps the session until
+  // it expires, and the agent's state (offers may still come): said, with how to end them.
   $("logout").addEventListener("click", () => act($("logout"), async () => {
     const until = new Date(session.expires_at * 1000).toLocaleString();
     let failure = null;
     try {
-      await api("POST", "agents/logout");
+      await api("POST", "agents/logout", undefined, undefined, LOGOUT_TIMEOUT_MS);
     } catch (error) {
       if (!(error instanceof Refused) || !session) throw error; // a 401 ended it already
       failure = error.message;
