@@ -218,6 +218,19 @@ def test_a_wrong_password_shows_the_refusal_and_opens_no_session(tab: Tab, serve
     assert tab.session_token() is None
     assert served.row(sessions, agent=AGENT) == before
 
+    # a reason in a right-to-left script (a proxy's, a translated runtime's) is shown so
+    reason = "كلمة المرور خاطئة (401)"
+    body = json.dumps({"error": reason})
+    page = tab.page
+    page.route(
+        "**/agents/login",
+        lambda route: route.fulfill(status=401, content_type="application/json", body=body),
+    )
+    tab.login()
+    page.locator("#message").filter(has_text=reason).wait_for()
+    assert page.locator("#message").evaluate("e => getComputedStyle(e).direction") == "rtl"
+    assert [page.get_attribute(f"#{line}", "dir") for line in ("message", "info")] == ["auto"] * 2
+
 
 def test_an_agent_takes_an_interaction_from_offer_to_done(tab: Tab, served: Served) -> None:
     from playwright.sync_api import expect
