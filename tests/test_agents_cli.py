@@ -569,7 +569,12 @@ def test_logout_forgets_the_session_at_any_url_a_refusal_only_at_its_own(
     path.write_text(json.dumps(saved))
     monkeypatch.setattr(runtime_client, "call", refuse)
     refused = run_cli("agent", "ready", "--url", "http://localhost:9")
-    assert refused.exit_code == 2 and "forgotten" not in refused.stderr
+    assert (refused.exit_code, refused.stderr) == (
+        2,
+        "gsetup: error: the runtime at http://localhost:9 refused the session of agent 'alice'"
+        " (it expired, or the agent was logged out elsewhere): give the --url it logged in at,"
+        " or log in again with gsetup agent login alice --url http://localhost:9\n",
+    )
     assert json.loads(path.read_text()) == saved
     out = {"name": "alice", "state": "logged_out", "load": {}, "capacity": {}}
     monkeypatch.setattr(runtime_client, "call", lambda *_a, **_k: out)

@@ -88,14 +88,14 @@ def _offered(runtime: RouteProcess, session: str) -> list[dict[str, Any]]:
     return [o for o in answer.json()["offers"] if o["state"] == "offered"]
 
 
-def test_http_api_end_to_end(served: Any, tmp_path: Path) -> None:
+def test_http_api_end_to_end(served: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runtime, store = served
     token = _intake(runtime, store, tmp_path)
     _errors_and_bodies(runtime, store, token)
     _agents_over_http(runtime, store, token)
     _agent_added_while_running(runtime, store)
     _dms_added_while_running(runtime, store)
-    _agent_cli_clients_and_status(runtime, token)
+    _agent_cli_clients_and_status(runtime, token, monkeypatch)
     _revoked(runtime, store, token, tmp_path / "inbound.jsonl")
 
     # SIGTERM answers a request waiting for offers at once (as its wait would end): uvicorn
@@ -381,7 +381,9 @@ def _agents_over_http(runtime: RouteProcess, store: str, token: str) -> None:
     assert runtime.request("POST", "/agents/ready", token=alice).status_code == 401
 
 
-def _agent_cli_clients_and_status(runtime: RouteProcess, token: str) -> None:
+def _agent_cli_clients_and_status(
+    runtime: RouteProcess, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``gsetup agent ...`` clients, ``route status`` and a port already taken."""
     url = ("--url", runtime.url)
     unknown = run_cli("agent", "login", "ghost", "--password-from", "env:AGENT_PW", *url)
@@ -433,11 +435,32 @@ def _agent_cli_clients_and_status(runtime: RouteProcess, token: str) -> None:
     assert again.exit_code == 0, again.stderr
     other_desk = _login(runtime, "bob")
     assert runtime.request("POST", "/agents/logout", token=other_desk).status_code == 200
+    # Told in the agent's words, with the command that logs in again (not the API's words for
+    # programs: "log in again (POST /agents/login)").
+    login = f"gsetup agent login bob --url {runtime.url}"
     stale = run_cli("agent", "offers")
-    assert stale.exit_code == 2 and "(401)" in stale.stderr
-    assert "the session saved for 'bob' is forgotten" in stale.stderr
+    assert (stale.exit_code, stale.stderr) == (
+        2,
+        f"gsetup: error: the session of agent 'bob' at {runtime.url} ended (it expired, or the"
+        f" agent was logged out elsewhere), and is forgotten here: log in again with {login}\n",
+    )
     gone = run_cli("agent", "logout")
     assert gone.exit_code == 2 and "no agent is logged in here" in gone.stderr
+    # Its password changed (and changed back): the runtime's why is kept.
+    assert run_cli("agent", "login", "bob", "--password-from", "env:AGENT_PW").exit_code == 0
+    monkeypatch.setenv("NEW_PW", "a-new-password-456")
+    for password in ("env:NEW_PW", "env:AGENT_PW"):
+        changed = run_cli(
+            "agent", "add", "bob", "--skill", "facebook=5", "--capacity-rule", "rule-2",
+            "--password-from", password,
+        )  # fmt: skip
+        assert changed.exit_code == 0, changed.stderr
+    ended = run_cli("agent", "ready")
+    assert (ended.exit_code, ended.stderr) == (
+        2,
+        f"gsetup: error: the session of agent 'bob' at {runtime.url} ended (the agent's password"
+        f" changed or the agent was removed), and is forgotten here: log in again with {login}\n",
+    )
 
 
 def _revoked(runtime: RouteProcess, store: str, token: str, lines: Path) -> None:

@@ -244,11 +244,34 @@ def _session_call(
     try:
         return call(session.url, method, path, token=session.token, body=body, timeout=timeout)
     except RuntimeRefusedError as exc:
-        if exc.status != 401 or not _forget(session, refused_at_saved_url=True):
+        if exc.status != 401:
             raise
-        raise RuntimeRefusedError(
-            401, f"{exc.reason}; the session saved for {session.agent!r} is forgotten"
-        ) from None
+        raise _ended(session, exc.reason, _forget(session, refused_at_saved_url=True)) from None
+
+
+def _ended(session: AgentSession, reason: str, forgotten: bool) -> BadInputError:
+    """A 401 told in the agent's words, with the command that logs in again. The runtime's
+    reasons are worded for any client ("log in again (POST /agents/login)"); its why is kept
+    where it names one ("session ended: WHY; ..."), else its token was unknown there, which
+    it does not tell apart from an expiry or a logout elsewhere (as the desk says it)."""
+    import shlex
+
+    from gsetup.runtime.sessions import ENDED_REASON
+
+    why = "it expired, or the agent was logged out elsewhere"
+    if reason.startswith(ENDED_REASON) and ";" in reason:
+        why = reason.removeprefix(ENDED_REASON).partition(";")[0]
+    login = shlex.join(["gsetup", "agent", "login", session.agent, "--url", session.url])
+    if forgotten:
+        return BadInputError(
+            f"the session of agent {session.agent!r} at {session.url} ended ({why}), and is "
+            f"forgotten here: log in again with {login}"
+        )
+    # Refused by a runtime it was not saved for (another --url): kept for its own.
+    return BadInputError(
+        f"the runtime at {session.url} refused the session of agent {session.agent!r} "
+        f"({why}): give the --url it logged in at, or log in again with {login}"
+    )
 
 
 def _forget(session: AgentSession, *, refused_at_saved_url: bool = False) -> bool:

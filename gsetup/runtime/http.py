@@ -44,7 +44,13 @@ from gsetup.runtime.config import read_agent
 from gsetup.runtime.credentials import check_agent_login, find_intake_caller, login_still_holds
 from gsetup.runtime.desk import desk_routes
 from gsetup.runtime.errors import IntakeError, RuntimeRequestError
-from gsetup.runtime.sessions import Session, end_sessions, find_session, open_session
+from gsetup.runtime.sessions import (
+    ENDED_REASON,
+    Session,
+    end_sessions,
+    find_session,
+    open_session,
+)
 from gsetup.runtime.views import to_json
 
 if TYPE_CHECKING:
@@ -312,7 +318,7 @@ async def _ended(api: Api, session: Session) -> RuntimeRequestError | None:
         return None
     return RuntimeRequestError(
         401,
-        "session ended: the agent's password changed or the agent was removed; "
+        f"{ENDED_REASON}the agent's password changed or the agent was removed; "
         "log in again (POST /agents/login)",
     )
 

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
 SESSION_SECONDS = 12 * 3600.0  # one working day; a client logs in again after it
+# How the runtime's 401 for a session it ended begins, then why and ";": clients (the desk,
+# `gsetup agent`) read the why from it to tell the agent in its words.
+ENDED_REASON = "session ended: "
 
 _metadata = MetaData()
 sessions = Table(

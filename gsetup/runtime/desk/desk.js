@@ -80,7 +80,8 @@
   // is told in its own words, with why where the runtime says it ("session ended: WHY; ...":
   // a password changed, a removal). Else its token was unknown to the runtime, which does not
   // tell an expired session from one ended by a logout (at another desk, `gsetup agent
-  // logout`). The API's reasons stay as they are for its other clients (the agent commands).
+  // logout`). The API's reasons stay as they are for other programs (`gsetup agent` words
+  // them for the agent as well: runtime_client.py).
   function endedText(reason) {
     const why = /^session ended: ([^;]+);/.exec(reason)?.[1]
       ?? "it expired, or you were logged out elsewhere";
