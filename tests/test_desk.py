@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sized
+from collections.abc import Iterator, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -587,7 +587,7 @@ def test_a_working_desk_keeps_its_state_messages_and_logout_true(tab: Tab, serve
     what an action said meanwhile. Its timers run on a fake clock; its waits are shortened to
     0.1 s. Logged out with the runtime out of reach, the desk forgets its session all the same
     and says until when the runtime keeps it."""
-    from playwright.sync_api import Route, expect
+    from playwright.sync_api import Locator, Route, expect
 
     page = tab.page
     failing = json.dumps({"error": "the interaction store does not answer; the log says why"})
@@ -598,17 +598,6 @@ def test_a_working_desk_keeps_its_state_messages_and_logout_true(tab: Tab, serve
             route.fulfill(status=500, content_type="application/json", body=failing)
         else:
             route.continue_(url=route.request.url.replace("wait=30", "wait=0.1"))
-
-    def fail_then(action: Callable[[], None]) -> None:
-        """The poll fails; ``action`` is done meanwhile; then the runtime answers it again."""
-        down[0] = True
-        page.clock.run_for(2000)  # a poll asleep (its pause after an offer) asks again
-        expect(error).to_contain_text("(trying again in ")
-        action()
-        down[0] = False
-        with page.expect_response(lambda r: "/agents/offers?wait=0&" in r.url + "&" and r.ok):
-            page.clock.run_for(4000)  # its next try, without waiting: answered
-        page.wait_for_timeout(100)  # the answer read
 
     page.clock.install()
     page.route("**/agents/offers?*", poll)
@@ -637,25 +626,28 @@ def test_a_working_desk_keeps_its_state_messages_and_logout_true(tab: Tab, serve
     held = page.locator(f"#held li[data-id='{itx}']")
     held.wait_for()
 
-    def reply() -> None:
-        held.locator("textarea").fill("On it")
-        held.locator("form.reply button").click()
-        expect(info).to_have_text("Reply sent.")
+    def fail_then(form: str, value: str, says: tuple[Locator, str], empty: Locator) -> None:
+        """The poll fails; meanwhile the held card's ``form`` is sent with ``value`` and
+        ``says`` its text in its line; then the runtime answers the poll again: that stays,
+        the ``empty`` line stays empty."""
+        line, text = says
+        down[0] = True
+        page.clock.run_for(2000)  # a poll asleep (its pause after an offer) asks again
+        expect(error).to_contain_text("(trying again in ")
+        held.locator(f"form.{form} [name]").fill(value)
+        held.locator(f"form.{form} button").click()
+        expect(line).to_contain_text(text)
+        down[0] = False
+        with page.expect_response(lambda r: "/agents/offers?wait=0&" in r.url + "&" and r.ok):
+            page.clock.run_for(4000)  # its next try, without waiting: answered
+        page.wait_for_timeout(100)  # the answer read
+        expect(line).to_contain_text(text)
+        expect(empty).to_be_hidden()
 
-    fail_then(reply)
-    expect(info).to_have_text("Reply sent.")
-    expect(error).to_be_hidden()
+    fail_then("reply", "On it", says=(info, "Reply sent."), empty=error)
     replies = "SELECT type, text FROM interactions WHERE parent_id = :i"
     assert served.row(replies, i=itx) == [("Outbound", "On it")]
-
-    def refused() -> None:
-        held.locator("form.done [name=queue]").fill("No such queue")
-        held.locator("form.done button").click()
-        expect(error).to_contain_text("No such queue")
-
-    fail_then(refused)
-    expect(error).to_contain_text("No such queue")
-    expect(info).to_be_hidden()
+    fail_then("done", "No such queue", says=(error, "No such queue"), empty=info)
     assert served.row("SELECT state FROM interactions WHERE id = :i", i=itx) == [("agent",)]
 
     held.locator("form.done [name=queue]").fill("")
