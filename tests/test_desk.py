@@ -580,6 +580,23 @@ def test_a_status_answered_after_log_out_is_dropped(tab: Tab) -> None:
     assert tab.exceptions == []
 
 
+def logged_out_here_only(tab: Tab, served: Served, token: str, failure: str) -> None:
+    """The desk logged out of session ``token`` without the runtime told (``failure``): the
+    login is back, the session forgotten by the page and alive in the store, until the time
+    the page says."""
+    page = tab.page
+    page.locator("#login").wait_for(state="visible")
+    assert page.locator("#desk").is_hidden() and tab.session_token() is None
+    mine = "SELECT expires_at FROM runtime_sessions WHERE token_hash = :h"
+    [(expires,)] = served.row(mine, h=hashlib.sha256(token.encode()).hexdigest())
+    until = page.evaluate("at => new Date(at * 1000).toLocaleString()", expires)
+    assert tab.message() == (
+        f"Logged out of this desk only: the runtime could not be told ({failure}). Your session"
+        f" there stays open until {until}, and your state stays as it was: log in and out again"
+        " to end them."
+    )
+
+
 def test_a_working_desk_keeps_its_state_messages_and_logout_true(tab: Tab, served: Served) -> None:
     """The agent's state set elsewhere shows at the next poll round while an offer waits,
     unchanged. Info (a reply sent) and errors are told apart: an alert for errors only, info
@@ -661,15 +678,8 @@ def test_a_working_desk_keeps_its_state_messages_and_logout_true(tab: Tab, serve
     assert token is not None
     page.route("**/agents/logout", lambda route: route.abort())
     page.click("#logout")
-    page.locator("#login").wait_for(state="visible")
-    assert page.locator("#desk").is_hidden() and tab.session_token() is None
-    mine = "SELECT expires_at FROM runtime_sessions WHERE token_hash = :h"
-    [(expires,)] = served.row(mine, h=hashlib.sha256(token.encode()).hexdigest())
-    until = page.evaluate("at => new Date(at * 1000).toLocaleString()", expires)
-    assert tab.message() == (
-        "Logged out of this desk only: the runtime could not be told (the runtime does not"
-        f" answer; is gsetup route run running?). Your session there stays open until {until},"
-        " and your state stays as it was: log in and out again to end them."
+    logged_out_here_only(
+        tab, served, token, "the runtime does not answer; is gsetup route run running?"
     )
     assert served.row("SELECT state FROM runtime_agents WHERE name = :a", a=AGENT) == [
         ("not_ready",)
@@ -697,13 +707,4 @@ def test_log_out_gives_up_soon_on_a_runtime_that_never_answers(tab: Tab, served:
     page.click("#logout")
     taken(page, held, "no log out request")
     page.clock.run_for(5000)
-    page.locator("#login").wait_for(state="visible")
-    assert page.locator("#desk").is_hidden() and tab.session_token() is None
-    mine = "SELECT expires_at FROM runtime_sessions WHERE token_hash = :h"
-    [(expires,)] = served.row(mine, h=hashlib.sha256(token.encode()).hexdigest())
-    until = page.evaluate("at => new Date(at * 1000).toLocaleString()", expires)
-    assert tab.message() == (
-        "Logged out of this desk only: the runtime could not be told (the runtime did not"
-        f" answer in time). Your session there stays open until {until}, and your state stays"
-        " as it was: log in and out again to end them."
-    )
+    logged_out_here_only(tab, served, token, "the runtime did not answer in time")
