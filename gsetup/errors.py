@@ -14,6 +14,7 @@ EXIT_CHANGES_PENDING = 3
 EXIT_CANCELLED = 4
 EXIT_HUNG_UP = 129  # 128 + SIGHUP, as a shell reports it
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 
 def error_line(message: str) -> str:

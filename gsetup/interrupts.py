@@ -1,12 +1,15 @@
-"""Ctrl-C held off while work that must not stop half-way finishes; SIGHUP at a question."""
+"""Ctrl-C held off while work that must not stop half-way finishes; SIGHUP at a question,
+SIGTERM and SIGHUP during a run, stopping it as Ctrl-C does."""
 
 from __future__ import annotations
 
 import signal
+import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from types import FrameType
+from typing import Any
 
 
 @contextmanager
@@ -38,24 +41,61 @@ class HungUp(BaseException):
     :data:`STOPS`), but exits 129. Not a KeyboardInterrupt: typer turns one into a silent 130."""
 
 
+class Terminated(BaseException):
+    """SIGTERM during work that stops as at Ctrl-C (:func:`signals_stop`): exits 143."""
+
+
 STOPS = (KeyboardInterrupt, HungUp)  # what stops a wizard where it is, answers given kept
+
+# Raises the exception of a signal received whose raise was lost: Python drops an exception
+# raised in a finalizer or a weak reference's callback (SQLAlchemy's run at any time), and the
+# handler raises once only.
+Stopped = Callable[[], None]
+
+
+def hang_up_stops() -> AbstractContextManager[Stopped]:
+    """SIGHUP in the block raises :class:`HungUp` (by default it ended the process at once:
+    no answers saved, not a word). Later SIGHUPs are ignored while gsetup stops."""
+    return _raising({signal.SIGHUP: HungUp})
+
+
+def signals_stop() -> AbstractContextManager[Stopped]:
+    """SIGTERM and SIGHUP in the block stop it as Ctrl-C does (:class:`Terminated`,
+    :class:`HungUp`): by default they ended the process at once, its clean-up (a throw-away
+    directory) never run. Later ones are ignored while gsetup stops. The block calls the
+    :data:`Stopped` it gets between steps of its work."""
+    return _raising({signal.SIGHUP: HungUp, signal.SIGTERM: Terminated})
 
 
 @contextmanager
-def hang_up_stops() -> Iterator[None]:
-    """SIGHUP in the block raises :class:`HungUp` (by default it ended the process at once:
-    no answers saved, not a word). Later SIGHUPs are ignored while gsetup stops."""
+def _raising(raised: dict[signal.Signals, type[BaseException]]) -> Iterator[Stopped]:
+    """Each signal of ``raised`` in the block raises its exception, the first one only: a
+    second must not break off the clean-up the first started."""
+    received: list[signal.Signals] = []
+
+    def stopped() -> None:
+        if received:
+            raise raised[received[0]]
+
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stopped
         return
-    received: list[int] = []
 
-    def _hang_up(signum: int, _frame: FrameType | None) -> None:
-        received.append(signum)
-        raise HungUp
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        if not received:
+            received.append(signal.Signals(signum))
+            stopped()
 
-    previous = signal.signal(signal.SIGHUP, _hang_up)
+    def _unraisable(lost: Any) -> None:
+        if lost.exc_type not in raised.values():  # a lost stop: raised again by stopped()
+            hook(lost)
+
+    previous = {signum: signal.signal(signum, _stop) for signum in raised}
+    hook, sys.unraisablehook = sys.unraisablehook, _unraisable
     try:
-        yield
+        yield stopped
+        stopped()  # the block ended, the stop lost on the way
     finally:
-        signal.signal(signal.SIGHUP, signal.SIG_IGN if received else previous)
+        sys.unraisablehook = hook
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_IGN if received else handler)

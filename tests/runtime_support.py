@@ -323,3 +323,30 @@ def worker_thread(runtime: Any, **settings: Any) -> Iterator[Any]:
         worker.stop()
         thread.join(timeout=60)
     assert not thread.is_alive(), "the worker did not stop"
+
+
+def stop_mid_run(args: list[str], scratch: Path, signum: int) -> tuple[int, str, str]:
+    """Run ``gsetup ARGS`` with ``scratch`` as its TMPDIR, send ``signum`` once its throw-away
+    store is in use, and return its exit status, output and errors (bounded waits)."""
+    import time
+
+    scratch.mkdir()
+    gsetup = str(Path(sys.executable).with_name("gsetup"))
+    child = subprocess.Popen(
+        [gsetup, *args], env={**os.environ, "TMPDIR": str(scratch)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not list(scratch.glob("gsetup-replay-*/replay.db")) and child.poll() is None:
+            assert time.monotonic() < deadline, "the run never opened its store"
+            time.sleep(0.05)
+        time.sleep(0.5)  # into the run
+        assert child.poll() is None, child.communicate()
+        child.send_signal(signum)
+        out, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=30)
+    return child.returncode, out, err

@@ -109,3 +109,24 @@ def test_ctrl_c_while_the_cli_loads(
     _out, err = proc.communicate(timeout=120)
     assert (proc.returncode, err) == (130, "\ninterrupted\n")
     assert _count(db_url, "apply_lock") == 0
+
+
+def test_a_sigterm_lost_in_a_finalizer_still_stops_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python drops an exception raised in a finalizer (SQLAlchemy's weak reference callbacks
+    run at any time): the stop is raised at the run's next step, the drop not reported."""
+    from gsetup.interrupts import Terminated, signals_stop
+
+    reported: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", reported.append)
+
+    class Finalized:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Terminated), signals_stop() as stopped:
+        Finalized()  # dropped at once: the handler's raise is lost in __del__
+        stopped()
+    assert reported == []
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN  # gsetup is stopping
+    signal.signal(signal.SIGTERM, before)

@@ -13,7 +13,7 @@ import pytest
 from gsetup.runtime.classify.rules import RULES_DIR
 from tests.bp_support import TRAFFIC
 from tests.helpers import run_cli
-from tests.runtime_support import install_facebook_bp
+from tests.runtime_support import install_facebook_bp, stop_mid_run
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DOCS = EXAMPLES.parent / "docs"
@@ -366,6 +366,26 @@ def test_a_long_replay_shows_its_progress_on_a_terminal_only(
     assert "Replaying" not in piped.stdout + piped.stderr
     [itx] = json.loads(piped.stdout)["interactions"]
     assert itx["ref"] == "p-1" and itx["offered_to"][:2] == ["ann", "ann"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sighup_stops_a_replay_as_ctrl_c_does(installed: Path, tmp_path: Path) -> None:
+    """The terminal closed mid-replay (SIGHUP): exit 129 and one line, the throw-away store
+    removed."""
+    import signal
+
+    posts = [
+        {"at": n, "inbound": {"media_type": "facebook", "channel": "channel-facebook",
+                              "external_id": f"p-{n}", "text": "Where is my parcel?"}}
+        for n in range(50)
+    ]  # fmt: skip
+    traffic = tmp_path / "idle.jsonl"  # left unanswered for a month: minutes of work
+    lines = [*posts, {"at": 30 * 86400}]
+    traffic.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    scratch = tmp_path / "tmp"
+    status, out, err = stop_mid_run(["route", "replay", str(traffic)], scratch, signal.SIGHUP)
+    assert (status, out, err) == (129, "", "\ninterrupted: the terminal was closed (SIGHUP)\n")
+    assert list(scratch.iterdir()) == []
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -14,7 +14,7 @@ import pytest
 
 from gsetup.runtime.sim_report import OUTCOME_NAMES
 from tests.helpers import run_cli
-from tests.runtime_support import install_facebook_bp
+from tests.runtime_support import install_facebook_bp, stop_mid_run
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCENARIO = EXAMPLES / "scenarios" / "facebook-bp.yaml"
@@ -410,3 +410,35 @@ def test_arrivals_cost_what_arrives_not_the_periods_of_the_rates(
     # 100,000 periods of a tenth of a second, about 14 arrivals.
     times = run((1, 0), 0.1, 100_000)
     assert 0 < len(times) < 40 and draws["gaps"] <= len(times) + 1
+
+
+# Nobody answers: every arrival waits, looked at again every 5 minutes; minutes of work.
+ENDLESS = """\
+duration: 86400
+arrivals:
+  - {channel: channel-facebook, media_type: facebook, rate: 600}
+"""
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sigterm_stops_a_run_as_ctrl_c_does(installed: Path, tmp_path: Path) -> None:
+    """SIGTERM mid-run: exit 143 and one line, the throw-away store removed and neither the
+    report nor the traffic written (as at Ctrl-C: they are written after the run)."""
+    import signal
+
+    scenario, traffic, folder = tmp_path / "endless.yaml", tmp_path / "t.jsonl", tmp_path / "r"
+    scenario.write_text(ENDLESS)
+    args = [
+        "route",
+        "simulate",
+        str(scenario),
+        "--report",
+        str(folder),
+        "--save-traffic",
+        str(traffic),
+    ]
+    scratch = tmp_path / "tmp"
+    status, out, err = stop_mid_run(args, scratch, signal.SIGTERM)
+    assert (status, out, err) == (143, "", "\ninterrupted: terminated (SIGTERM)\n")
+    assert list(scratch.iterdir()) == []
+    assert not traffic.exists() and not folder.exists()

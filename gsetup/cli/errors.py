@@ -15,11 +15,12 @@ from gsetup.errors import (
     EXIT_FAILURE,
     EXIT_HUNG_UP,
     EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
     CancelledError,
     GsetupError,
     error_line,
 )
-from gsetup.interrupts import HungUp
+from gsetup.interrupts import HungUp, Terminated
 
 if TYPE_CHECKING:
     import typer
@@ -70,6 +71,9 @@ def guarded(command: Callable[[], int], debug: bool) -> int:
         with contextlib.suppress(OSError):
             print("\ninterrupted: the terminal was closed (SIGHUP)", file=sys.stderr)
         return EXIT_HUNG_UP
+    except Terminated:
+        print("\ninterrupted: terminated (SIGTERM)", file=sys.stderr)
+        return EXIT_TERMINATED
     except BrokenPipeError:
         # The output's reader went away (`| head`): stop quietly, as typer does for the
         # commands it runs; stdout goes to /dev/null so the flush at exit cannot fail again.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,7 @@ from gsetup.fileio import quote_prefix
 
 if TYPE_CHECKING:
     from gsetup.commands.app_tokens import TokenKind
+    from gsetup.runtime.replay import Progress
 
 app = typer.Typer(
     help="The routing runtime of the installed Business Processes.", no_args_is_help=True
@@ -353,6 +356,22 @@ _VIRTUAL_STORE_HELP = (
 )
 
 
+@contextmanager
+def virtual_run(what: str) -> Iterator[Progress]:
+    """The progress of a run on a virtual clock (a bar on a terminal); SIGTERM and SIGHUP stop
+    it as Ctrl-C does, its throw-away store removed."""
+    from gsetup.cli.progress import measured
+    from gsetup.interrupts import signals_stop
+
+    with signals_stop() as stopped, measured(what, "virtual seconds") as update:
+
+        def progress(done: float, total: float) -> None:
+            stopped()
+            update(done, total)
+
+        yield progress
+
+
 @app.command("replay")
 def replay(
     ctx: typer.Context,
@@ -369,13 +388,13 @@ def replay(
 
     Example: gsetup route replay tests/traffic/fb-merge.jsonl --json
     """
-    from gsetup.cli.progress import measured, show_rule_loading
+    from gsetup.cli.progress import show_rule_loading
     from gsetup.commands.route_replay import replay_file
     from gsetup.runtime.views import to_json
 
     check_store(store)
     show_rule_loading()
-    with measured("Replaying", "virtual seconds") as update:
+    with virtual_run("Replaying") as update:
         report = replay_file(open_context(ctx, writes=False), tenant, traffic, store, update)
     if as_json:
         emit_json(to_json(report))
@@ -451,12 +470,12 @@ def simulate(
 
     Example: gsetup route simulate examples/scenarios/facebook-bp.yaml --report sim-report
     """
-    from gsetup.cli.progress import measured, show_rule_loading
+    from gsetup.cli.progress import show_rule_loading
     from gsetup.commands.route_simulate import simulate_file
 
     check_store(store)
     show_rule_loading()
-    with measured("Simulating", "virtual seconds") as update:
+    with virtual_run("Simulating") as update:
         report = simulate_file(
             open_context(ctx, writes=False),
             tenant,
