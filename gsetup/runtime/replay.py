@@ -84,6 +84,7 @@ class Replay:
         self.sender = ScriptedSender()
         runtime.engine.sender = self.sender
         self.ids: dict[str, str] = {}  # traffic reference -> interaction id
+        self.names: dict[str, str] = {}  # and back, kept as ids changes (looked up each step)
         self.refused: list[dict[str, Any]] = []
 
     def run(self, events: list[Event]) -> ReplayReport:
@@ -131,7 +132,9 @@ class Replay:
                 accepted = self.runtime.submit(tenant, event.app, event.body)
             except RuntimeRequestError as exc:
                 raise BadInputError(f"line {event.line}: the runtime refused it: {exc}") from None
-            self.ids.setdefault(str(event.body["external_id"]), accepted.interaction_id)
+            ref = str(event.body["external_id"])
+            if ref not in self.ids:  # a repeated submission keeps the first's name
+                self.name(ref, accepted.interaction_id)
         elif event.kind == "driver":
             self.sender.script(event.app, event.body)
         elif event.kind == "compliance_delete":
@@ -174,7 +177,16 @@ class Replay:
         else:
             child = runtime.reply(tenant, agent, target, event.text, draft=action == "draft")
             if event.name is not None:
-                self.ids[event.name] = child
+                self.name(event.name, child)
+
+    def name(self, ref: str, interaction_id: str) -> None:
+        """``ref`` names ``interaction_id`` from now on; given again (a reply's ``as``), it
+        no longer names the interaction it named."""
+        previous = self.ids.get(ref)
+        if previous is not None and self.names.get(previous) == ref:
+            del self.names[previous]
+        self.ids[ref] = interaction_id
+        self.names[interaction_id] = ref
 
     def _interaction(self, event: Event) -> str:
         """The interaction an agent action names; by default the agent's oldest offer
@@ -201,7 +213,7 @@ class Replay:
         from sqlalchemy import select
 
         store, tenant = self.runtime.store, self.runtime.tenant
-        table, names = store.table, {v: k for k, v in self.ids.items()}
+        table, names = store.table, self.names
         result = ReplayReport(tenant, self.clock.now() - self.start, refused=self.refused)
         with store.read() as conn:
             offered: dict[str, list[tuple[str, float]]] = {}

@@ -141,7 +141,7 @@ class Simulation:
 
     def _answer_offers(self) -> None:
         """Each new offer to an agent of the scenario: accepted or rejected after its delay."""
-        names = {v: k for k, v in self.replay.ids.items()}
+        names = self.replay.names
         now = self.replay.clock.now() - self.replay.start
         for agent, plan in self.plans.items():
             for offer in self.runtime.offers(self.runtime.tenant, agent):
