@@ -254,7 +254,24 @@ BAD_SCENARIOS = [
     ),
     (
         GOOD.replace("rate: 30", "rate: [0, 0]"),
-        "key arrivals[0].rate: a rate per hour above 0, or a list",
+        "key arrivals[0].rate: all 0: a list of rates per period needs a rate above 0 in one "
+        "period at least\n",
+    ),
+    (
+        GOOD.replace("rate: 30", "rate: []"),
+        "key arrivals[0].rate: empty: a list of rates per period needs one rate at least\n",
+    ),
+    (
+        GOOD.replace("rate: 30", "rate: 30, texts: {}"),
+        "key arrivals[0].texts: empty: the weights need one above 0 at least\n",
+    ),
+    (
+        GOOD.replace("rate: 30", "rate: 30, texts: {question: 0, plain: 0}"),
+        "key arrivals[0].texts: all 0: the weights need one above 0 at least\n",
+    ),
+    (
+        GOOD.replace("- {channel", "[]\n  # - {channel"),
+        "key arrivals: empty: a scenario needs one arrival stream at least\n",
     ),
     (  # a million an hour for 10 minutes: memory and hours the run cannot have
         GOOD.replace("rate: 30", "rate: 1000000"),
@@ -283,7 +300,11 @@ BAD_SCENARIOS = [
     ),
     (
         GOOD.replace("rate: 30", "rate: 30, texts: []"),
-        "key arrivals[0].texts: a list of texts (non-empty strings), not a list",
+        "key arrivals[0].texts: empty: a list of texts needs one text at least\n",
+    ),
+    (
+        GOOD.replace("rate: 30", 'rate: 30, texts: [fine, " "]'),
+        "key arrivals[0].texts[1]: a text (a string, not blank), not ' '\n",
     ),
     (
         GOOD.replace("rate: 30", 'rate: 30, texts: [fine, "half \\ud800 of a pair"]'),
@@ -372,6 +393,11 @@ def test_bad_scenarios_and_places_are_refused_before_anything_runs(
     result = run_cli("route", "simulate", str(scenario), *outputs)
     assert result.exit_code == 0, result.stderr
     assert store.exists() and traffic.exists() and (folder / "report.json").exists()
+    # The store kept is no longer empty: a second run is refused (a simulation's wording).
+    again = run_cli("route", "simulate", str(scenario), "--store", f"sqlite:///{store}")
+    assert again.exit_code == 2, again.stdout
+    assert again.stderr.startswith(f"gsetup: error: --store sqlite:///{store}: the store holds ")
+    assert again.stderr.endswith(" interactions; a simulation needs an empty one\n")
 
 
 def test_only_the_report_directory_imports_matplotlib() -> None:

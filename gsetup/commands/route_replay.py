@@ -46,10 +46,11 @@ def tenant_deployment(ctx: Context, tenant: str) -> Deployment:
 
 @contextmanager
 def virtual_runtime(
-    ctx: Context, deployment: Deployment, store: str | None
+    ctx: Context, deployment: Deployment, store: str | None, run: str = "replay"
 ) -> Iterator[tuple[Runtime, VirtualClock]]:
     """The tenant's runtime on a virtual clock, over a throw-away SQLite store unless
-    ``store`` names one (which must be empty); closed after."""
+    ``store`` names one (which must be empty for the ``run``: a replay, a simulation);
+    closed after."""
     from gsetup.runtime.api import open_runtime
     from gsetup.runtime.clock import VirtualClock
 
@@ -64,13 +65,13 @@ def virtual_runtime(
         )
         try:
             if store is not None:
-                _require_empty(runtime.store, store)
+                _require_empty(runtime.store, store, run)
             yield runtime, clock
         finally:
             runtime.close()
 
 
-def _require_empty(store: Store, url: str) -> None:
+def _require_empty(store: Store, url: str, run: str) -> None:
     """A kept store must be empty: an earlier run's rows would take the file's external ids
     (a resubmission is a duplicate) and its agents' capacity, so the report would be wrong."""
     from sqlalchemy import func, select
@@ -79,6 +80,6 @@ def _require_empty(store: Store, url: str) -> None:
         found = conn.scalar(select(func.count()).select_from(store.table))
     if found:
         raise BadInputError(
-            f"--store {short_url(url)}: the store holds {found} interactions; a replay needs an "
+            f"--store {short_url(url)}: the store holds {found} interactions; a {run} needs an "
             "empty one"
         )

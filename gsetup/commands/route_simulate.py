@@ -40,7 +40,7 @@ def simulate_file(
         _check_directory(report_dir)
     if save_traffic is not None:
         _check_file(save_traffic)
-    with virtual_runtime(ctx, deployment, store) as (runtime, clock):
+    with virtual_runtime(ctx, deployment, store, "simulation") as (runtime, clock):
         simulation = Simulation(runtime, clock, deployment, scenario, seed, progress)
         result = simulation.run()
     report = planner_report(scenario, seed, result)

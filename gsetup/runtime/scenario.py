@@ -135,6 +135,11 @@ class _Reader:
         what = f", not {_shown(value)}" if shown else ""
         raise BadInputError(f"{self.path}: key {key}: {allowed}{what}")
 
+    def empty(self, key: str, needed: str) -> NoReturn:
+        """An empty list or mapping where one item at least is needed (not "not a list": it
+        is one)."""
+        self.fail(key, f"empty: {needed}", shown=False)
+
     def mapping(
         self, key: str, data: Any, keys: set[str], required: tuple[str, ...]
     ) -> dict[Any, Any]:
@@ -198,10 +203,12 @@ class _Reader:
             )
         level = self.number("service_level", data.get("service_level", 60), 0, MAX_AT, above=False)
         arrivals = data["arrivals"]
-        if not isinstance(arrivals, list) or not arrivals:
+        if not isinstance(arrivals, list):
             self.fail(
                 "arrivals", "a list of arrival streams (channel, media_type, rate...)", arrivals
             )
+        if not arrivals:
+            self.empty("arrivals", "a scenario needs one arrival stream at least")
         streams = tuple(self.stream(f"arrivals[{n}]", s, interval) for n, s in enumerate(arrivals))
         expected = sum(_Profile(s).expected(duration) for s in streams)
         if expected > MAX_ARRIVALS:
@@ -238,25 +245,33 @@ class _Reader:
         except (ValueError, TypeError) as exc:
             self.fail(key, str(exc), shown=False)
         rate = data["rate"]
-        allowed = "a rate per hour above 0, or a list of rates per period (0 or more, not all 0)"
         if isinstance(rate, list):
             if not rate:
-                self.fail(f"{key}.rate", allowed, rate)
+                self.empty(f"{key}.rate", "a list of rates per period needs one rate at least")
             rates = tuple(
                 self.number(f"{key}.rate[{n}]", r, 0, 1e6, above=False) for n, r in enumerate(rate)
             )
             if not any(rates):
-                self.fail(f"{key}.rate", allowed, rate)
+                self.fail(
+                    f"{key}.rate",
+                    "all 0: a list of rates per period needs a rate above 0 in one period at least",
+                    shown=False,
+                )
         elif isinstance(rate, bool) or not isinstance(rate, int | float):
+            allowed = (
+                "a rate per hour above 0, or a list of rates per period (0 or more, not all 0)"
+            )
             self.fail(f"{key}.rate", allowed, rate)
         else:
             rates = (self.number(f"{key}.rate", rate, 0, 1e6, above=True),)
         period = self.number(f"{key}.period", data.get("period", interval), 0, MAX_AT, above=True)
         texts = data.get("texts", {"question": 1, "complaint": 1, "plain": 2})
         if isinstance(texts, list):
-            if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
-                self.fail(f"{key}.texts", "a list of texts (non-empty strings)", texts)
+            if not texts:
+                self.empty(f"{key}.texts", "a list of texts needs one text at least")
             for n, text in enumerate(texts):
+                if not isinstance(text, str) or not text.strip():
+                    self.fail(f"{key}.texts[{n}]", "a text (a string, not blank)", text)
                 try:  # the traffic line's check: refused at its arrival, it stopped the run
                     check_encodable(text)
                 except ValueError as exc:
@@ -267,8 +282,10 @@ class _Reader:
             kind: self.number(f"{key}.texts.{kind}", weight, 0, 1e6, above=False)
             for kind, weight in texts.items()
         }
+        if not weights:
+            self.empty(f"{key}.texts", "the weights need one above 0 at least")
         if not any(weights.values()):
-            self.fail(f"{key}.texts", "weights of which one at least is above 0", texts)
+            self.fail(f"{key}.texts", "all 0: the weights need one above 0 at least", shown=False)
         return Stream(data["channel"], data["media_type"], app, rates, period, weights)
 
     def agent(self, key: str, data: Any, duration: float) -> AgentPlan:
