@@ -209,12 +209,12 @@ def test_a_seed_makes_the_same_run_and_the_report_directory_holds_its_charts(
     assert again.exit_code == 0, again.stderr
     assert again.json() == report
 
-    # Another seed, other arrivals; on a terminal a bar follows the virtual clock, piped
-    # nothing is added to the report.
+    # Another seed, other arrivals; on a terminal a bar follows the virtual clock (the time
+    # taken, an estimate of the time left), piped nothing is added to the report.
     gsetup = str(Path(sys.executable).with_name("gsetup"))
     args = ["route", "simulate", str(SCENARIO), "--seed", "2"]
     child = pexpect.spawn(gsetup, args, encoding="utf-8", timeout=120)
-    child.expect(r"Simulating.*virtual seconds")
+    child.expect(r"Simulating.*virtual seconds.*elapsed, .* left")
     child.expect("Simulation of Environment: 3600 virtual seconds, seed 2")
     child.expect(pexpect.EOF)
     child.close()
@@ -449,7 +449,7 @@ def test_arrivals_cost_what_arrives_not_the_periods_of_the_rates(
     assert 0 < len(times) < 40 and draws["gaps"] <= len(times) + 1
 
 
-# Nobody answers: every arrival waits, looked at again every 5 minutes; minutes of work.
+# Nobody answers: every arrival waits, looked at again every 5 minutes; an hour of work.
 ENDLESS = """\
 duration: 86400
 arrivals:
@@ -476,6 +476,33 @@ def test_sigterm_stops_a_run_as_ctrl_c_does(installed: Path, tmp_path: Path) -> 
     ]
     scratch = tmp_path / "tmp"
     status, out, err = stop_mid_run(args, scratch, signal.SIGTERM)
-    assert (status, out, err) == (143, "", "\ninterrupted: terminated (SIGTERM)\n")
+    # Said before it starts: nobody answers 14,400 arrivals, each waiting half a day.
+    warned = (
+        f"gsetup: warning: {scenario}: a long run: the agents can take about 0 of the 14,400 "
+        "interactions expected, the others wait and are looked at again every 5 virtual "
+        "minutes: some 69 minutes of work (a shorter duration or more agents make it shorter; "
+        "Ctrl-C stops it)\n"
+    )
+    assert (status, out, err) == (143, "", warned + "\ninterrupted: terminated (SIGTERM)\n")
     assert list(scratch.iterdir()) == []
     assert not traffic.exists() and not folder.exists()
+
+
+def test_the_work_of_a_run_is_estimated_from_the_agents_capacity() -> None:
+    """480 arrivals in a day, one agent taking 5 at once for 30 minutes each: some 240 left
+    waiting, each looked at every 5 minutes (the run took 80 s, 42,000 steps)."""
+    from gsetup.runtime.config import AgentConfig, Deployment
+    from gsetup.runtime.scenario import AgentPlan, Delay, Scenario, Stream, workload
+
+    stream = Stream("channel-facebook", "facebook", "DMS_1", (20,), 900, {"plain": 1})
+    ann = AgentPlan("ann", handle_time=Delay(1795))
+    scenario = Scenario(Path("s.yaml"), 86400, 900, 60, (stream,), (ann,))
+    deployment = Deployment("Environment", 1, (), {"ann": AgentConfig("ann", {}, {"facebook": 5})})
+    load = workload(scenario, deployment)
+    assert (round(load.expected), round(load.served), round(load.seconds)) == (480, 240, 69)
+    # Enough agents: no waiting work.
+    team = tuple(AgentPlan(name, handle_time=Delay(1795)) for name in ("ann", "bob"))
+    agents = {name: AgentConfig(name, {}, {"facebook": 5}) for name in ("ann", "bob")}
+    load = workload(Scenario(Path("s.yaml"), 86400, 900, 60, (stream,), team),
+                    Deployment("Environment", 1, (), agents))  # fmt: skip
+    assert (round(load.served), load.seconds) == (480, 0)

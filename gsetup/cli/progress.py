@@ -73,19 +73,29 @@ def working(what: str) -> Iterator[None]:
 def measured(what: str, unit: str) -> Iterator[Callable[[float, float], None]]:
     """Yield ``update(done, total)`` for work measured in ``unit`` (a replay's virtual
     seconds): a bar naming ``what`` on a terminal (standard error), from the first update
-    (a spinner may show before, such as a large rule file's), nothing when piped."""
+    (a spinner may show before, such as a large rule file's), with the time it has taken
+    and an estimate of the time left; nothing when piped."""
     if not sys.stderr.isatty():
         yield lambda _done, _total: None
         return
     from rich.console import Console
     from rich.markup import escape
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     columns = (
         TextColumn(escape(what)),
         BarColumn(),
         TextColumn(f"{{task.completed:,.0f}}/{{task.total:,.0f}} {escape(unit)}"),
         TimeElapsedColumn(),
+        TextColumn("elapsed,"),
+        TimeRemainingColumn(),
+        TextColumn("left"),
     )
     bar = Progress(*columns, console=Console(stderr=True), transient=True)
     task = bar.add_task("", total=0.0)

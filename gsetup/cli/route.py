@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -485,11 +486,16 @@ def simulate(
             report_dir=report_dir,
             save_traffic=save_traffic,
             progress=update,
+            warn=_warn,
         )
     if as_json:
         emit_json(report)
         return
     print_simulation(report)
+
+
+def _warn(message: str) -> None:
+    print(f"gsetup: warning: {message}", file=sys.stderr, flush=True)
 
 
 def _seconds(value: float | None) -> str:

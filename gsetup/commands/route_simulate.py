@@ -5,6 +5,7 @@ traffic it made and a report directory (report.json and charts)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from gsetup.fileio import lookup, not_a_directory, writable, write_atomic
 from gsetup.runtime.replay import Progress
 
 REPORT_FILE = "report.json"
+LONG_RUN = 600.0  # seconds of work (estimated) past which a run is announced as long
 
 
 def simulate_file(
@@ -27,10 +29,12 @@ def simulate_file(
     report_dir: Path | None = None,
     save_traffic: Path | None = None,
     progress: Progress | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Run the scenario ``path`` for ``seed``; the report. Everything is checked first (the
-    scenario, where the files go): nothing runs or is written when something is wrong."""
-    from gsetup.runtime.scenario import read_scenario
+    scenario, where the files go): nothing runs or is written when something is wrong.
+    ``warn`` is told, before it starts, when the run looks long."""
+    from gsetup.runtime.scenario import read_scenario, workload
     from gsetup.runtime.sim_report import planner_report
     from gsetup.runtime.simulate import Simulation
 
@@ -40,6 +44,14 @@ def simulate_file(
         _check_directory(report_dir)
     if save_traffic is not None:
         _check_file(save_traffic)
+    load = workload(scenario, deployment)
+    if warn is not None and load.seconds > LONG_RUN:
+        warn(
+            f"{path}: a long run: the agents can take about {load.served:,.0f} of the "
+            f"{load.expected:,.0f} interactions expected, the others wait and are looked at "
+            f"again every 5 virtual minutes: some {_spell(load.seconds)} of work (a shorter "
+            "duration or more agents make it shorter; Ctrl-C stops it)"
+        )
     with virtual_runtime(ctx, deployment, store, "simulation") as (runtime, clock):
         simulation = Simulation(runtime, clock, deployment, scenario, seed, progress)
         result = simulation.run()
@@ -49,6 +61,14 @@ def simulate_file(
     if report_dir is not None:
         write_report(report_dir, report)
     return report
+
+
+def _spell(seconds: float) -> str:
+    """A time of work as a person reads it: 25 minutes, 3 hours, 12 days."""
+    for unit, size in (("days", 86400), ("hours", 3600)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.0f} {unit}"
+    return f"{seconds / 60:,.0f} minutes"
 
 
 def write_report(directory: Path, report: dict[str, Any]) -> None:
