@@ -169,6 +169,32 @@ def test_an_upgrade_by_a_role_that_may_not_alter_the_tables_says_whose_role_to_u
         _sql(server_db_url, f"DROP OWNED BY {role}; DROP ROLE {role}")
 
 
+def test_an_init_by_a_role_that_may_not_create_tables_says_to_give_it_the_database(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`createdb gsetup` by an administrator leaves the database to them: an init through
+    another role was told to run `db upgrade` with "the role `db init` ran with", the very
+    command being run; it says to make the role the database's owner, and nothing is made."""
+    role = f"deployer_{uuid.uuid4().hex[:8]}"
+    _sql(pg_url, f"CREATE ROLE {role} LOGIN")
+    try:
+        _sql(pg_url, "REVOKE CREATE ON SCHEMA public FROM PUBLIC")  # PostgreSQL 15's default
+        url = pg_url.replace("postgres@", f"{role}@")
+        monkeypatch.setenv("GSETUP_PASSWORD", "admin-pw-long-enough")
+        result = run_cli("--db", url, "--user", "admin", "db", "init")
+        assert result.exit_code == 2, result.stderr
+        name = url.rsplit("/", 1)[1]
+        assert result.stderr == (
+            f"gsetup: error: the database role {role!r} of {url} may not create gsetup's tables "
+            f"(permission denied for schema public): make it the database's owner (`ALTER "
+            f"DATABASE {name} OWNER TO {role}`, as an administrator), then run `gsetup db init` "
+            "again; nothing was changed\n"
+        )
+        assert sql_rows(pg_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'") == []
+    finally:
+        _sql(pg_url, f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
 def test_a_write_by_a_role_that_may_only_read_is_refused_in_one_line(server_db_url: str) -> None:
     """A database role granted SELECT only ended a write with exit 1, "unexpected
     ProgrammingError" and the SQL statement; it is the server's refusal, exit 2, one line."""

@@ -551,8 +551,16 @@ def migrate(db: Database) -> None:
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) != _INSUFFICIENT_PRIVILEGE:
             raise
+        role = db.url.username
+        if db.found_revision is None:  # an init: no role owns gsetup's tables yet
+            raise DatabaseError(
+                f"the database role {role!r} of {db.display_url} may not create gsetup's "
+                f"tables ({first_line(exc.orig)}): make it the database's owner (`ALTER "
+                f"DATABASE {db.url.database} OWNER TO {role}`, as an administrator), then run "
+                "`gsetup db init` again; nothing was changed"
+            ) from None
         raise DatabaseError(
-            f"the database role {db.url.username!r} of {db.display_url} may not change "
+            f"the database role {role!r} of {db.display_url} may not change "
             f"gsetup's tables ({first_line(exc.orig)}): run `gsetup db upgrade` with a --db "
             "(or GSETUP_DB) URL naming the role that owns them (the one `db init` ran with); "
             "nothing was changed"
