@@ -225,6 +225,38 @@ def test_upgrade_bad_input_changes_nothing(
     assert snapshot(db_url) == before and _tree(tmp_path) == files
 
 
+def test_an_upgrade_held_on_another_host_is_refused_until_released(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A host cannot see another's processes: an upgrade recorded as held by a process on
+    another host was taken for a dead one, so a second operator's same command (or
+    --rollback) resumed it while the first still ran it, both stopping and starting the
+    members. It is refused, naming the process and host and how to release it once gone."""
+    _dms("DMS_B", tmp_path / "b")
+    _dms("DMS_A", tmp_path / "a", "--backup", "DMS_B")
+    journal = {"from-version": "1.0.0", "to-version": "2.0.0", "order": "DMS_B DMS_A"}
+    journal |= {"primary": "DMS_A", "done": "stop:DMS_B", "holder": "4242@ops-host-2"}
+    for key, value in journal.items():
+        ok("options", "set", f"gsetup-upgrade-twitter/{key}", value, "--app", "DMS_A")
+    before = snapshot(db_url)
+    new = driver_package(tmp_path / "twitter-2.0.0", "2.0.0")
+    package = ("--package", str(new), "--set", "accept_terms=true")
+    for extra in (package, ("--rollback",)):
+        message = refused("driver", "upgrade", "twitter", "--dms", "DMS_B", "--yes", *extra)
+        assert message == (
+            "gsetup: error: an upgrade of the twitter driver on 'DMS_A' is held by process 4242 "
+            "on host ops-host-2, which this host cannot see: wait for it to finish, or run the "
+            "command on ops-host-2 (it resumes an upgrade whose process is gone); if that host "
+            "is gone, release the upgrade with `gsetup options unset "
+            "gsetup-upgrade-twitter/holder --app DMS_A --tenant Environment --yes`, then run "
+            "the command again\n"
+        )
+    assert snapshot(db_url) == before
+    ok("options", "unset", "gsetup-upgrade-twitter/holder", "--app", "DMS_A", "--yes")
+    released = run_cli("driver", "upgrade", "twitter", "--dms", "DMS_B", "--rollback", "--dry-run")
+    assert "held by process" not in released.stderr, released.stderr
+
+
 def _channel_option(name: str, key: str) -> str | None:
     shown = ok("app", "show", name, "--json")["options"]
     assert isinstance(shown, dict)

@@ -63,21 +63,30 @@ class Journal:
 
 
 def refuse_if_running(journal: Journal, holder: str | None) -> None:
-    """Refuse when ``holder``, the process a journal names, is another one and still runs."""
-    if holder and holder != journal.holder and holder_alive(holder):
+    """Refuse when ``holder``, the process a journal names, is another one and still runs,
+    or runs on another host (which this one cannot tell: the operator releases it)."""
+    if not holder or holder == journal.holder:
+        return
+    pid, _, host = holder.partition("@")
+    what = f"an upgrade of the {journal.driver} driver on {journal.app!r}"
+    if host != socket.gethostname():
+        section = journal_section(journal.driver)
         raise BadInputError(
-            f"an upgrade of the {journal.driver} driver on {journal.app!r} is running in "
-            f"process {holder}; wait for it to finish"
+            f"{what} is held by process {pid} on host {host}, which this host cannot see: "
+            f"wait for it to finish, or run the command on {host} (it resumes an upgrade "
+            "whose process is gone); if that host is gone, release the upgrade with `gsetup "
+            f"options unset {section}/holder --app {journal.app} --tenant {journal.tenant} "
+            "--yes`, then run the command again"
         )
+    if holder_alive(pid):
+        raise BadInputError(f"{what} is running in process {holder}; wait for it to finish")
 
 
-def holder_alive(holder: str) -> bool:
-    """Whether the process that wrote a journal still runs (on this host; elsewhere: unknown,
-    assumed gone, as a host cannot see another's processes)."""
+def holder_alive(pid: str) -> bool:
+    """Whether the process (of this host) that wrote a journal still runs."""
     from gsetup.process.pids import start_time
 
-    pid, _, host = holder.partition("@")
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+    if not pid.isdigit() or int(pid) == os.getpid():
         return False
     return start_time(int(pid)) is not None
 
