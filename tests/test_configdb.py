@@ -643,6 +643,29 @@ def test_an_init_while_another_migrates_waits_and_finds_the_schema_made(pg_url: 
 
 
 @pytest.mark.pg
+def test_an_upgrade_while_another_migrates_says_it_found_the_schema_made(
+    server_db_url: str,
+) -> None:
+    """Two `db upgrade` at once both said "upgraded" from the old revision, the second having
+    read it before waiting for the first: it says the schema was already at head, as a run
+    after the first would. Deterministic: the other is this test's migration."""
+    from gsetup.configdb.database import lock_schema
+
+    _migrate_to(server_db_url, "0005")
+    engine = create_engine(server_db_url, poolclass=NullPool)
+    try:
+        with engine.connect() as other:
+            lock_schema(other)
+            _upgrade_in(other)
+            env = {**os.environ, "GSETUP_DB": server_db_url}
+            upgrade = run_behind_a_lock(server_db_url, other, ["db", "upgrade", "--json"], env)
+    finally:
+        engine.dispose()
+    assert upgrade.exit_code == 0, upgrade
+    assert json.loads(upgrade.stdout) == {"url": server_db_url, "from": HEAD, "revision": HEAD}
+
+
+@pytest.mark.pg
 def test_two_inits_at_once_make_one_first_admin(pg_url: str) -> None:
     """Each init read that the database had no account, then created its admin: two
     first admins. The second now waits for the first and is refused (exit 2)."""

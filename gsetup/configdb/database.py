@@ -540,12 +540,15 @@ def alembic_config() -> Config:
 def migrate(db: Database) -> None:
     """Run the alembic migrations up to this gsetup's head, in one transaction."""
     from alembic import command
+    from alembic.runtime.migration import MigrationContext
     from sqlalchemy.exc import DBAPIError
 
     cfg = alembic_config()
     try:
         with db.engine.begin() as conn:
             lock_schema(conn)
+            # Another upgrade waited for may have migrated it: what this one migrates from.
+            db.found_revision = MigrationContext.configure(conn).get_current_revision()
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     except DBAPIError as exc:
