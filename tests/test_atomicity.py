@@ -19,7 +19,7 @@ from gsetup.plan.apply import Operation, apply_state
 from tests.helpers import snapshot
 
 if TYPE_CHECKING:
-    from sqlalchemy import Table
+    from sqlalchemy import Connection, Table
     from sqlalchemy.engine import Engine
 from tests.worker import build
 
@@ -82,6 +82,43 @@ def test_waiting_applier_names_the_lock_holder(
     assert proc.returncode == 1  # the worker has no CLI error mapping: the error propagates
     assert "locked by alice@ops (pid" in err
     assert "waiting for tenant 'Environment', locked by alice@ops" in err
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_lock_released_as_it_is_looked_at_is_taken_without_a_busy_wait(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL a lock row released between a failed insert and the read of its holder
+    made the waiter say "the configuration database is busy" (SQLite's message for a file
+    another program holds) and sleep: seen with eight installs at once. It tries again."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import delete, insert, select
+
+    from gsetup.configdb.tables import apply_lock, tenant
+    from gsetup.plan import lock
+
+    engine = open_database(db_url).engine
+    with engine.begin() as conn:
+        tid = conn.execute(select(tenant.c.id).where(tenant.c.name == "Environment")).scalar()
+        held = {"holder": "bob@ops", "host": "ops-host-2", "pid": 4242}
+        conn.execute(insert(apply_lock).values(tenant_id=tid, since=datetime.now(UTC), **held))
+    read_holder, reads = lock._holder, []
+
+    def released_meanwhile(conn: Connection, slot: object) -> object:
+        reads.append(slot)
+        if len(reads) == 2:  # after the first look and the failed insert: the holder's release
+            with engine.begin() as other:
+                other.execute(delete(apply_lock))
+        return read_holder(conn, slot)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lock, "_holder", released_meanwhile)
+    said: list[str] = []
+    with engine.connect() as conn, lock.tenant_lock(conn, "Environment", "alice@ops", said.append):
+        taken = conn.execute(select(apply_lock.c.holder)).scalars().all()
+        conn.rollback()
+    assert taken == ["alice@ops"]
+    assert said == []
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -176,6 +176,8 @@ def _acquire(conn: Connection, slot: _Slot, holder: str, progress: Reporter | No
     try:
         while not _try_acquire(conn, slot, holder):
             owner = _holder(conn, slot)
+            if owner is None and conn.dialect.name == "postgresql":
+                continue  # released since the insert failed: the database itself never is busy
             here = owner is not None and owner.host == socket.gethostname()
             if owner is not None and here and not process_alive(owner.pid):
                 _release(conn, slot, (owner.host, owner.pid))
