@@ -506,3 +506,29 @@ def test_the_work_of_a_run_is_estimated_from_the_agents_capacity() -> None:
     load = workload(Scenario(Path("s.yaml"), 86400, 900, 60, (stream,), team),
                     Deployment("Environment", 1, (), agents))  # fmt: skip
     assert (round(load.served), load.seconds) == (480, 0)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_run_past_its_step_bound_is_an_error_not_a_report(
+    installed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that reaches the bound on its timer steps (a strategy looping) stops with one
+    line, exit 1, and writes no report: it did not run to its end."""
+    from gsetup.runtime import replay
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    folder = tmp_path / "report"
+    monkeypatch.setattr(replay, "MAX_STEPS", 3)
+    simulated = run_cli("route", "simulate", str(SCENARIO), "--report", str(folder))
+    monkeypatch.setattr(replay, "MAX_STEPS", 0)  # a replay's steps are counted between lines
+    replayed = run_cli("route", "replay", str(EXAMPLES.parent / "tests/traffic/fb-merge.jsonl"))
+    for steps, result in ((3, simulated), (0, replayed)):
+        assert (result.exit_code, result.stdout) == (1, ""), result.stderr
+        assert re.fullmatch(
+            rf"gsetup: error: the run stopped after {steps} steps, at virtual second [0-9,]+: "
+            r"does a strategy route or wait in a loop\? Nothing is reported\n",
+            result.stderr,
+        ), result.stderr
+    assert not folder.exists()
+    assert list((tmp_path / "tmp").iterdir()) == []

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from gsetup.errors import BadInputError
+from gsetup.errors import BadInputError, GsetupError
 from gsetup.runtime import sql
 from gsetup.runtime.errors import RuntimeRequestError
 from gsetup.runtime.outbox import Delivery, SendResult
@@ -98,11 +98,21 @@ class Replay:
 
     def advance(self, until: float) -> None:
         """Run every timer due up to ``until``, each at its own time, then move there."""
-        for _step in range(MAX_STEPS):
+        for _step in self.steps():
             self.runtime.run_until_idle()
             if not self.tick(until):
                 break
         self.move(until)
+
+    def steps(self) -> Iterator[int]:
+        """The timer steps a run may take: past MAX_STEPS it stops with an error, where a
+        report would show a run cut short as if it had ended."""
+        yield from range(MAX_STEPS)
+        raise GsetupError(
+            f"the run stopped after {MAX_STEPS:,} steps, at virtual second "
+            f"{self.clock.now() - self.start:,.0f}: does a strategy route or wait in a loop? "
+            "Nothing is reported"
+        )
 
     def tick(self, until: float) -> bool:
         """Move the clock to the next timer if it falls due by ``until`` (the caller runs

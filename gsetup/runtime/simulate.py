@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from gsetup.runtime.replay import MAX_STEPS, Progress, Replay, ReplayReport
+from gsetup.runtime.replay import Progress, Replay, ReplayReport
 from gsetup.runtime.scenario import REPLY_TEXT, AgentPlan, Scenario, arrivals
 from gsetup.runtime.traffic import Checker
 
@@ -86,7 +86,7 @@ class Simulation:
             self._schedule(line)
         self._schedule({"at": self.scenario.duration})  # the clock runs to the end
         start = self.replay.start
-        for _step in range(MAX_STEPS):
+        for _step in self.replay.steps():
             self.runtime.run_until_idle()
             self._answer_offers()
             if not self.pending:
