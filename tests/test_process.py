@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -255,6 +256,48 @@ def test_an_upgrade_held_on_another_host_is_refused_until_released(
     ok("options", "unset", "gsetup-upgrade-twitter/holder", "--app", "DMS_A", "--yes")
     released = run_cli("driver", "upgrade", "twitter", "--dms", "DMS_B", "--rollback", "--dry-run")
     assert "held by process" not in released.stderr, released.stderr
+
+
+def test_an_upgrade_claimed_while_this_one_checked_the_pair_is_named(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two upgrades started close together: the second read no upgrade running, then found
+    the backup the first had just stopped, and was refused "DMS_B is not running" as if the
+    pair were broken. It is refused naming the first's process, as when both wait to claim."""
+    from gsetup.commands import upgrade
+
+    hub_secrets(monkeypatch)
+    old = driver_package(tmp_path / "twitter-1.0.0", "1.0.0")
+    for name, extra in (("DMS_B", ()), ("DMS_A", ("--backup", "DMS_B"))):
+        install_twitter(name, _dms(name, tmp_path / name, *extra), old)
+    first = subprocess.Popen(["sleep", "60"])  # the first upgrade's process, still running
+    try:
+        journal = {"from-version": "1.0.0", "to-version": "2.0.0", "order": "DMS_B DMS_A"}
+        journal |= {"primary": "DMS_A", "done": "stop:DMS_B"}
+        journal["holder"] = f"{first.pid}@{socket.gethostname()}"
+        for key, value in journal.items():
+            ok("options", "set", f"gsetup-upgrade-twitter/{key}", value, "--app", "DMS_A")
+        before = snapshot(db_url)
+        read, reads = upgrade._journal, []
+
+        def before_the_claim_first(*args: Any) -> Any:
+            reads.append(args)  # the first read came before the first upgrade's claim
+            return None if len(reads) == 1 else read(*args)
+
+        monkeypatch.setattr(upgrade, "_journal", before_the_claim_first)
+        new = driver_package(tmp_path / "twitter-2.0.0", "2.0.0")
+        message = refused(
+            "driver", "upgrade", "twitter", "--dms", "DMS_A", "--package", str(new), "--yes",
+            "--set", "accept_terms=true",
+        )  # fmt: skip
+    finally:
+        first.kill()
+        first.wait()
+    assert message == (
+        "gsetup: error: an upgrade of the twitter driver on 'DMS_A' is running in process "
+        f"{first.pid}@{socket.gethostname()}; wait for it to finish\n"
+    )
+    assert snapshot(db_url) == before
 
 
 def _channel_option(name: str, key: str) -> str | None:

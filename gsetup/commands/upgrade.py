@@ -168,6 +168,8 @@ def run_upgrade(
     if request.dry_run:
         return _plan(run, steps)
     if report.problems:
+        if not report.resumed:  # another run may have claimed it since: its stops the problem
+            _journal(ctx, request, anchor)
         raise BadInputError(report.refusal())
     run.record(run.journal)  # claimed before the first change, resumed too
     _execute(run, steps)
