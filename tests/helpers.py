@@ -6,7 +6,7 @@ import contextlib
 import io
 import json
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -260,20 +260,28 @@ def stopped(pid: int) -> bool:
         return stat.read().rpartition(")")[2].split()[0] == "T"
 
 
-def gsetup_process(args: list[str], stop_at: str | None, stderr: Path) -> subprocess.Popen[str]:
+def gsetup_process(
+    args: list[str],
+    stop_at: str | None,
+    stderr: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdout: Path | None = None,
+) -> subprocess.Popen[str]:
     """``gsetup ARGS`` in a process of its own, stopped (SIGSTOP) at the file site
-    ``stop_at`` when given; its standard error goes to ``stderr``."""
+    ``stop_at`` when given; its standard error goes to ``stderr``, its output to ``stdout``
+    (else nowhere). ``env`` adds to or replaces variables of this process's environment."""
     import os
     import sys
 
     from gsetup.fileio import STOP_AT_ENV
 
-    env = {**os.environ, STOP_AT_ENV: stop_at} if stop_at else dict(os.environ)
-    with stderr.open("w") as err:
+    variables = {**os.environ, **(env or {}), **({STOP_AT_ENV: stop_at} if stop_at else {})}
+    with stderr.open("w") as err, (stdout or Path(os.devnull)).open("w") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "gsetup", *args],
-            env=env,
-            stdout=subprocess.DEVNULL,
+            env=variables,
+            stdout=out,
             stderr=err,
             text=True,
         )

@@ -4,6 +4,7 @@ install into the same home wait for each other."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -151,3 +152,87 @@ def test_an_uninstall_and_another_tenants_install_into_the_same_home_keep_its_fi
         assert _count(db_url, f"SELECT count(*) FROM {table}") == 0
     again = run_cli("install", "facebook-bp", "--yes", "--detailed-exitcode")
     assert again.exit_code == 0, again.stdout  # the files are where the database says
+
+
+def test_an_install_that_waited_for_another_hosts_plans_on_its_home(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Two hosts (two home directories) install facebook-bp at once, neither answering
+    install_home. The one that waited read the last install's answers before the lock, found
+    none, and moved the package from the first one's home to its own default one; it answers
+    again once it holds the lock, finds the first one's home, and changes nothing."""
+    hosts = [tmp_path / "host-a", tmp_path / "host-b"]
+    envs = [{"HOME": str(h), "XDG_DATA_HOME": str(h / "share")} for h in hosts]
+    args = ["install", "facebook-bp", "--answers", str(EXAMPLES / "facebook-bp.yaml"), "--yes"]
+    errors = [tmp_path / "a.err", tmp_path / "b.err"]
+    first = gsetup_process(args, "recorded", errors[0], env=envs[0])  # planned, lock held
+    second: subprocess.Popen[str] | None = None
+    try:
+        deadline = time.monotonic() + 60
+        while not stopped(first.pid):
+            assert first.poll() is None, errors[0].read_text()
+            assert time.monotonic() < deadline, "the first install never got its lock"
+            time.sleep(0.05)
+        output = tmp_path / "b.json"
+        second = gsetup_process([*args, "--json"], None, errors[1], env=envs[1], stdout=output)
+        while second.poll() is None and "waiting" not in errors[1].read_text():
+            assert time.monotonic() < deadline, "the second install neither waited nor finished"
+            time.sleep(0.05)
+        os.kill(first.pid, signal.SIGCONT)
+        assert first.wait(timeout=60) == 0, errors[0].read_text()
+        assert second.wait(timeout=60) == 0, errors[1].read_text()
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)
+
+    summary = json.loads(output.read_text())["summary"]
+    assert (summary["create"], summary["update"], summary["delete"]) == (0, 0, 0), summary
+    assert _count(db_url, "SELECT count(*) FROM install_history") == 1  # the first's alone
+    home = hosts[0] / "share" / "gsetup" / "installs" / "Environment" / "facebook-bp"
+    assert sorted(p.name for p in home.iterdir()) == ["Rules", "Scripts", "Strategies"]
+    assert not (hosts[1] / "share").exists()
+    for table in ("apply_lock", "install_homes_lock", "pending_files"):
+        assert _count(db_url, f"SELECT count(*) FROM {table}") == 0
+
+
+def test_answers_taken_again_under_the_lock_are_applied_only_as_shown(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The plan confirmed was made with the default install home; another install recorded
+    its own home while the question was asked. Answered again under the lock, the install
+    would change nothing: not what was shown, so it is refused (exit 2), nothing written."""
+    from gsetup.cli.confirm import Confirmation
+    from gsetup.errors import EXIT_BAD_INPUT, ConflictError
+    from gsetup.wizards.bp import InstallRequest, answer_sources, login, run_install
+    from gsetup.wizards.collect import Prompter
+    from tests.helpers import run_cli, snapshot
+
+    answers = EXAMPLES / "facebook-bp.yaml"
+    other = tmp_path / "other-home"
+    seen: list[dict[str, list[tuple[object, ...]]]] = []
+
+    def another_install_then_yes(_question: str, _default: bool) -> bool:
+        done = run_cli("install", "facebook-bp", "--answers", str(answers), "--yes",
+                       "--set", f"install_home={other}")  # fmt: skip
+        assert done.exit_code == 0, done.stderr
+        seen.append(snapshot(db_url))
+        return True
+
+    prompter = Prompter()  # no terminal: install_home is the default
+    assert not prompter.interactive
+    request = InstallRequest("facebook-bp", answers)
+    sources = answer_sources(request)
+    ctx = login(None, None, sources, prompter, yes=False)
+    confirm = Confirmation(wizard=True, terminal=lambda: True, ask=another_install_then_yes)
+    with pytest.raises(ConflictError) as refused:
+        run_install(ctx, request, sources, prompter, confirm)
+    assert refused.value.exit_code == EXIT_BAD_INPUT
+    assert str(refused.value).startswith(
+        "the configuration of tenant 'Environment' changed after the plan was shown (now: "
+        "0 to create, 0 to update, 0 to delete, "
+    )
+    assert snapshot(db_url) == seen[0]
+    assert not (Path(os.environ["XDG_DATA_HOME"]) / "gsetup").exists()
+    assert sorted(p.name for p in other.iterdir()) == ["Rules", "Scripts", "Strategies"]

@@ -76,6 +76,10 @@ def capacity_rules(ctx: Context, tenant: str) -> list[str]:
         return [rule.name for rule in deployment.capacity_rules(conn, tid)]
 
 
+# The answers an install applies: the package's, its install home, and those to record.
+Answered = tuple[Answers, Path, dict[str, Any]]
+
+
 def install(
     ctx: Context,
     package_name: str,
@@ -86,28 +90,41 @@ def install(
     recorded_answers: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
     labels: Mapping[str, str] | None = None,
+    settle: Callable[[], Answered] | None = None,
 ) -> InstallResult:
     """Plan (``dry_run``) or apply the install of ``package_name`` with ``answers``.
 
     An apply holds the tenant's lock from its first read to its last file: a second install
-    waits, then plans on the first one's result. ``labels`` name the answers in errors
-    (``FILE: key 'strategy_dir'``, ``--set: key 'install_home'``); the key by default.
+    waits, then plans on the first one's result. ``settle``, called once the lock is held,
+    answers again (same tenant) what the last install's answers or a default answered: the
+    install that held the lock may have just recorded other ones. ``labels`` name the answers
+    in errors (``FILE: key 'strategy_dir'``, ``--set: key 'install_home'``); the key by default.
     """
     package = get_package(package_name)
     ctx.identity.require(answers.tenant, change=not dry_run)
     named = _Named(labels or {})
+    answers, home = _checked(answers, install_home, named)
+    if dry_run:
+        return _install(ctx, package, answers, home, None, named)
+    with holding_lock(ctx.db.engine, answers.tenant, ctx.identity.name, progress):
+        if settle is not None:
+            tenant = answers.tenant
+            settled, settled_home, recorded_answers = settle()
+            assert settled.tenant == tenant  # the one locked
+            answers, home = _checked(settled, settled_home, named)
+        operation = Operation(
+            "install", ctx.identity.name, package.name, package.version, recorded_answers
+        )
+        return _install(ctx, package, answers, home, operation, named)
+
+
+def _checked(answers: Answers, install_home: Path, named: _Named) -> tuple[Answers, Path]:
+    """The answers with their strategy directory, and the install home, checked and absolute."""
     directory = strategy_files.check_directory(
         Path(answers.strategy_dir), named.strategy_dir, own="replaced"
     )
-    answers = replace(answers, strategy_dir=str(directory))
     home = strategy_files.check_directory(install_home, named.install_home, own="placed")
-    if dry_run:
-        return _install(ctx, package, answers, home, None, named)
-    operation = Operation(
-        "install", ctx.identity.name, package.name, package.version, recorded_answers
-    )
-    with holding_lock(ctx.db.engine, answers.tenant, operation.account, progress):
-        return _install(ctx, package, answers, home, operation, named)
+    return replace(answers, strategy_dir=str(directory)), home
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,11 @@ from gsetup.wizards.answers import (
     save_answers,
 )
 from gsetup.wizards.collect import Applier, Prompter, collect
+from gsetup.wizards.questions import DEFAULT, PROMPT, RECORDED, Question, answer_label
 from gsetup.wizards.questions import Answers as Collected
-from gsetup.wizards.questions import Question, answer_label
 
 if TYPE_CHECKING:
-    from gsetup.commands.install import InstallResult
+    from gsetup.commands.install import Answered, InstallResult
     from gsetup.context import Context
     from gsetup.installer.files import Own
     from gsetup.packages import Package
@@ -233,7 +233,7 @@ def run_install(
     A plan that deletes (a version change removes the old one) is risky.
     """
     from gsetup.commands.install import install
-    from gsetup.packages import Answers, get_package
+    from gsetup.packages import get_package
     from gsetup.plan.model import Plan
 
     package = get_package(request.package)
@@ -259,6 +259,51 @@ def run_install(
         origins=origins,
     )
     labels = {key: answer_label(origin, key) for key, origin in origins.items()}
+    answered = _answered(collected)
+    taken = {RECORDED, DEFAULT}  # origins of the answers another install may change
+
+    def settle() -> Answered:
+        """Answer again what the last install or a default answered, asking nothing: the
+        install this one waited for may have recorded other answers. Typed answers and the
+        tenant (the one locked) stay; the sources give theirs again. What is applied is
+        what ``--save-answers`` saves."""
+        nonlocal answered
+        kept = {k: v for k, v in collected.items() if origins[k] == PROMPT or k == "tenant"}
+        pinned = AnswerSource(PROMPT, kept)
+        recorded = _recorded_answers(ctx, package.name, [pinned], ask=False)
+        again = collect(
+            questions, [pinned, *bp_sources], prompter=prompter, yes=True, recorded=recorded
+        )
+        answered = _answered(again)
+        return answered
+
+    try:
+        result = applier.apply(
+            lambda dry: install(
+                ctx,
+                package.name,
+                answered[0],
+                answered[1],
+                dry_run=dry,
+                recorded_answers=answered[2],
+                labels=labels,
+                settle=settle if taken & set(origins.values()) else None,
+            ),
+            lambda r: [r.plan],
+            risky=Plan.deletes,
+        )
+    except STOPS:  # at the confirmation: every answer was given, keep them
+        keep_partial(answered[2])
+        raise
+    keep_partial(answered[2])
+    return result
+
+
+def _answered(collected: dict[str, Any]) -> Answered:
+    """What ``install`` takes of the wizard's answers: the package's, the install home, and
+    the answers to record."""
+    from gsetup.packages import Answers
+
     rule = collected.get("capacity_rule", CAPACITY_RULE)
     answers = Answers(
         collected["tenant"],
@@ -266,27 +311,7 @@ def run_install(
         collected["strategy_dir"],
         None if rule == CAPACITY_RULE else rule,
     )
-    home = Path(collected["install_home"])
-    decided = _decisions(collected)
-    try:
-        result = applier.apply(
-            lambda dry: install(
-                ctx,
-                package.name,
-                answers,
-                home,
-                dry_run=dry,
-                recorded_answers=decided,
-                labels=labels,
-            ),
-            lambda r: [r.plan],
-            risky=Plan.deletes,
-        )
-    except STOPS:  # at the confirmation: every answer was given, keep them
-        keep_partial(decided)
-        raise
-    keep_partial(decided)
-    return result
+    return answers, Path(collected["install_home"]), _decisions(collected)
 
 
 def _decisions(answers: dict[str, Any]) -> dict[str, Any]:
