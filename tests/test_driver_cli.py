@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -194,6 +195,67 @@ def test_an_install_that_waited_for_another_plans_its_files_after_the_wait(
     assert "waiting for tenant 'Environment'" in second.stderr
     assert second.json()["summary"]["create"] == 0
     assert [h["operation"] for h in _history(db_url)] == ["user edit", "driver install"]
+
+
+def test_an_install_that_waited_for_another_hosts_takes_its_hub_answers(
+    db_url: str, dms: Path, tmp_path: Path
+) -> None:
+    """Two hosts install the driver again at once: host A with a new channel name, host B
+    giving only its secrets (the Hub answers are the last install's). B read the last
+    install's answers before waiting for A's lock and set the old name back over A's; it
+    reads them again once it holds the lock, finds A's, and changes nothing. (Uninstalled
+    first, so that A has files to stage: it stops there, holding the lock.)"""
+    import os
+    import signal
+    import time
+
+    from tests.helpers import gsetup_process, stopped
+
+    assert _install("facebook").exit_code == 0
+    gone = run_cli("driver", "uninstall", "--yes", "facebook", "--dms", "DMS_1")
+    assert gone.exit_code == 0, gone.stderr
+    hosts = [tmp_path / "host-a", tmp_path / "host-b"]
+    envs = [{"HOME": str(h), "XDG_DATA_HOME": str(h / "share")} for h in hosts]
+    for host in hosts:
+        write_tree(host / ".config" / "gsetup", {"hub-password": HUB_PASSWORD + "\n"})
+    secrets_only = tmp_path / "b.yaml"
+    secrets_only.write_text(
+        "dms: DMS_1\naccept_terms: true\ngsa_api_key: {env: GSETUP_HUB_API_KEY}\n"
+        "gsa_password: {file: ~/.config/gsetup/hub-password}\n"
+    )
+    example = str(EXAMPLES / "driver-facebook.yaml")
+    args_a = ["driver", "install", "facebook", "--answers", example, "--yes",
+              "--set", "gsa_channel_name=ACME Page 2"]  # fmt: skip
+    args_b = ["driver", "install", "facebook", "--answers", str(secrets_only), "--yes", "--json"]
+    errors, output = [tmp_path / "a.err", tmp_path / "b.err"], tmp_path / "b.json"
+    first = gsetup_process(args_a, "recorded", errors[0], env=envs[0])  # lock held, files next
+    second: subprocess.Popen[str] | None = None
+    try:
+        deadline = time.monotonic() + 60
+        while not stopped(first.pid):
+            assert first.poll() is None, errors[0].read_text()
+            assert time.monotonic() < deadline, "the first install never got its lock"
+            time.sleep(0.05)
+        second = gsetup_process(args_b, None, errors[1], env=envs[1], stdout=output)
+        while second.poll() is None and "waiting" not in errors[1].read_text():
+            assert time.monotonic() < deadline, "the second install neither waited nor finished"
+            time.sleep(0.05)
+        os.kill(first.pid, signal.SIGCONT)
+        assert first.wait(timeout=60) == 0, errors[0].read_text()
+        assert second.wait(timeout=60) == 0, errors[1].read_text()
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)
+
+    summary = json.loads(output.read_text())["summary"]
+    assert (summary["create"], summary["update"], summary["delete"]) == (0, 0, 0), summary
+    assert _options(db_url)[("channel-facebook", "gsa-channel-name")][1] == "ACME Page 2"
+    history = _history(db_url)
+    assert [h["operation"] for h in history][1:] == ["driver install", "driver uninstall",
+                                                     "driver install"]  # fmt: skip
+    assert history[-1]["answers"]["gsa_channel_name"] == "ACME Page 2"  # A's, B's none
 
 
 def test_two_channels_share_the_files_until_the_last_is_removed(

@@ -230,16 +230,27 @@ def inspect_driver_package(driver: Driver, package: Path) -> PackageContents:
 
 
 def install_driver(
-    ctx: Context, answers: DriverAnswers, *, dry_run: bool, progress: Progress | None = None
+    ctx: Context,
+    answers: DriverAnswers,
+    *,
+    dry_run: bool,
+    progress: Progress | None = None,
+    settle: Callable[[], DriverAnswers] | None = None,
 ) -> DriverResult:
     """Plan (``dry_run``) or apply installing one channel of a driver on a DMS.
 
     Without ``answers.package``: the installed driver's files when there are some (another
     channel), else gsetup's built-in package. A package other than the installed one is
-    refused: that is ``gsetup driver upgrade``.
+    refused: that is ``gsetup driver upgrade``. ``settle``, called once an apply holds the
+    tenant's lock, answers again (same tenant and DMS) what the last install's answers or a
+    default answered: the install that held the lock may have just recorded other ones.
     """
     ctx.identity.require(answers.tenant, change=not dry_run)
     with _planning_lock(ctx, answers.tenant, dry_run):
+        if settle is not None and not dry_run:
+            settled = settle()
+            assert (settled.tenant, settled.dms) == (answers.tenant, answers.dms)  # locked
+            answers = settled
         return _install_driver(ctx, answers, dry_run=dry_run, progress=progress)
 
 

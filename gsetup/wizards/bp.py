@@ -28,9 +28,9 @@ from gsetup.wizards.answers import (
     parse_set,
     save_answers,
 )
-from gsetup.wizards.collect import Applier, Prompter, collect
-from gsetup.wizards.questions import DEFAULT, PROMPT, RECORDED, Question, answer_label
+from gsetup.wizards.collect import Applier, Prompter, answer_again, collect
 from gsetup.wizards.questions import Answers as Collected
+from gsetup.wizards.questions import Question, answer_label
 
 if TYPE_CHECKING:
     from gsetup.commands.install import Answered, InstallResult
@@ -260,21 +260,20 @@ def run_install(
     )
     labels = {key: answer_label(origin, key) for key, origin in origins.items()}
     answered = _answered(collected)
-    taken = {RECORDED, DEFAULT}  # origins of the answers another install may change
+    again = answer_again(
+        questions,
+        bp_sources,
+        collected,
+        origins,
+        recorded=lambda given: _recorded_answers(ctx, package.name, given, ask=False),
+        prompter=prompter,
+    )
 
     def settle() -> Answered:
-        """Answer again what the last install or a default answered, asking nothing: the
-        install this one waited for may have recorded other answers. Typed answers and the
-        tenant (the one locked) stay; the sources give theirs again. What is applied is
-        what ``--save-answers`` saves."""
+        """What is applied is what ``--save-answers`` saves."""
         nonlocal answered
-        kept = {k: v for k, v in collected.items() if origins[k] == PROMPT or k == "tenant"}
-        pinned = AnswerSource(PROMPT, kept)
-        recorded = _recorded_answers(ctx, package.name, [pinned], ask=False)
-        again = collect(
-            questions, [pinned, *bp_sources], prompter=prompter, yes=True, recorded=recorded
-        )
-        answered = _answered(again)
+        assert again is not None
+        answered = _answered(again())
         return answered
 
     try:
@@ -287,7 +286,7 @@ def run_install(
                 dry_run=dry,
                 recorded_answers=answered[2],
                 labels=labels,
-                settle=settle if taken & set(origins.values()) else None,
+                settle=settle if again is not None else None,
             ),
             lambda r: [r.plan],
             risky=Plan.deletes,

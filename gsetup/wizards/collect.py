@@ -195,6 +195,33 @@ def collect(
     return answers
 
 
+def answer_again(
+    questions: Sequence[Question],
+    sources: Sequence[AnswerSource],
+    collected: Mapping[str, Any],
+    origins: Mapping[str, str],
+    *,
+    recorded: Callable[[list[AnswerSource]], Mapping[str, Any]],
+    prompter: Prompter,
+    locked: Sequence[str] = ("tenant",),
+) -> Callable[[], dict[str, Any]] | None:
+    """For an install to call once it holds its tenant's lock: the answers again, asking
+    nothing, of what the last install (``recorded``, given the sources) or a default answered:
+    the install it waited for may have recorded others. Typed answers and the ``locked``
+    ones (the lock's, and those the last install is found by) stay; the sources give theirs
+    again. None when no answer came from the last install or a default."""
+    if not {RECORDED, DEFAULT} & set(origins.values()):
+        return None
+
+    def again() -> dict[str, Any]:
+        kept = {k: v for k, v in collected.items() if origins[k] == PROMPT or k in locked}
+        pinned = [AnswerSource(PROMPT, kept, clear_secrets=True), *sources]  # typed: in clear
+        last = recorded(pinned)
+        return collect(questions, pinned, prompter=prompter, yes=True, recorded=last)
+
+    return again
+
+
 def _answer(
     question: Question,
     sources: Sequence[AnswerSource],

@@ -37,7 +37,7 @@ from gsetup.wizards.answers import (
     parse_set,
     save_answers,
 )
-from gsetup.wizards.collect import Applier, Prompter, collect
+from gsetup.wizards.collect import Applier, Prompter, answer_again, collect
 from gsetup.wizards.driver_questions import (
     HUB_ANSWERS,
     driver_questions,
@@ -232,6 +232,7 @@ def _collect(
     request: DriverRequest,
     prompter: Prompter,
     recorded: Mapping[str, Any] | None = None,
+    origins: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     def keep_partial(partial: dict[str, Any]) -> None:
         if request.save_answers is not None:
@@ -244,6 +245,7 @@ def _collect(
         yes=request.yes,
         recorded=recorded,
         on_interrupt=keep_partial,
+        origins=origins,
     )
 
 
@@ -267,27 +269,49 @@ def run_driver_install(
     section = channel_section(driver, extras.channel)  # a bad name is refused before asking
     options = check_channel_options(driver, section, extras.options, extras.where)
     recorded = _recorded(ctx, driver, cleaned, extras.channel)
-    collected = _collect(questions, cleaned, request, prompter, recorded)
+    origins: dict[str, str] = {}
+    collected = _collect(questions, cleaned, request, prompter, recorded, origins)
     terms = _accepted(ctx, collected)
     _check_host(ctx, collected)
     secret = {q.key for q in questions if q.secret}
-    history = {k: v for k, v in collected.items() if k not in secret}
-    history.update(
-        channel=extras.channel,
-        package=str(request.package) if request.package else None,
-        options=options,
-        terms=terms,
+
+    def driver_answers(collected: Mapping[str, Any]) -> DriverAnswers:
+        history = {k: v for k, v in collected.items() if k not in secret}
+        history.update(
+            channel=extras.channel,
+            package=str(request.package) if request.package else None,
+            options=options,
+            terms=terms,
+        )
+        return DriverAnswers(
+            driver,
+            collected["tenant"],
+            collected["dms"],
+            extras.channel,
+            request.package,
+            {option: str(collected[key]) for key, option in HUB_ANSWERS.items()},
+            options,
+            history,
+        )
+
+    answers = driver_answers(collected)
+    again = answer_again(
+        questions,
+        cleaned,
+        collected,
+        origins,
+        recorded=lambda given: _recorded(ctx, driver, given, extras.channel),
+        prompter=prompter,
+        locked=("tenant", "dms"),
     )
-    answers = DriverAnswers(
-        driver,
-        collected["tenant"],
-        collected["dms"],
-        extras.channel,
-        request.package,
-        {option: str(collected[key]) for key, option in HUB_ANSWERS.items()},
-        options,
-        history,
-    )
+
+    def settle() -> DriverAnswers:
+        """What is applied is what ``--save-answers`` saves and the next steps name."""
+        nonlocal collected
+        assert again is not None
+        collected = again()
+        _check_host(ctx, collected)
+        return driver_answers(collected)
 
     def save() -> None:
         if request.save_answers is not None:
@@ -297,7 +321,9 @@ def run_driver_install(
 
     try:
         result = applier.apply(
-            lambda dry: install_driver(ctx, answers, dry_run=dry),
+            lambda dry: install_driver(
+                ctx, answers, dry_run=dry, settle=settle if again is not None else None
+            ),
             lambda r: [r.plan],
             risky=lambda plan: plan.replaces(),
         )
