@@ -285,3 +285,39 @@ def gsetup_process(
             stderr=err,
             text=True,
         )
+
+
+def second_host_waits(
+    first: tuple[list[str], Mapping[str, str]],
+    second: tuple[list[str], Mapping[str, str]],
+    folder: Path,
+) -> str:
+    """Two gsetups as on two hosts (``(args, env)`` each): the first stopped at its
+    ``recorded`` file site, holding the tenant's lock; the second started then and seen
+    waiting for that lock before the first goes on. Both must succeed; the second's output."""
+    import os
+    import signal
+    import time
+
+    errors, output = [folder / "first.err", folder / "second.err"], folder / "second.out"
+    held = gsetup_process(first[0], "recorded", errors[0], env=first[1])
+    waiting: subprocess.Popen[str] | None = None
+    try:
+        deadline = time.monotonic() + 60
+        while not stopped(held.pid):
+            assert held.poll() is None, errors[0].read_text()
+            assert time.monotonic() < deadline, "the first gsetup never got its lock"
+            time.sleep(0.05)
+        waiting = gsetup_process(second[0], None, errors[1], env=second[1], stdout=output)
+        while waiting.poll() is None and "waiting" not in errors[1].read_text():
+            assert time.monotonic() < deadline, "the second gsetup neither waited nor finished"
+            time.sleep(0.05)
+        os.kill(held.pid, signal.SIGCONT)
+        assert held.wait(timeout=60) == 0, errors[0].read_text()
+        assert waiting.wait(timeout=60) == 0, errors[1].read_text()
+    finally:
+        for proc in (held, waiting):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)
+    return output.read_text()

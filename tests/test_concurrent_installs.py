@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from gsetup.fileio import is_temp_name
-from tests.helpers import gsetup_process, stopped
+from tests.helpers import gsetup_process, second_host_waits, stopped
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # The same package several times (the losers wait, then find it installed) and three others.
@@ -164,30 +164,8 @@ def test_an_install_that_waited_for_another_hosts_plans_on_its_home(
     hosts = [tmp_path / "host-a", tmp_path / "host-b"]
     envs = [{"HOME": str(h), "XDG_DATA_HOME": str(h / "share")} for h in hosts]
     args = ["install", "facebook-bp", "--answers", str(EXAMPLES / "facebook-bp.yaml"), "--yes"]
-    errors = [tmp_path / "a.err", tmp_path / "b.err"]
-    first = gsetup_process(args, "recorded", errors[0], env=envs[0])  # planned, lock held
-    second: subprocess.Popen[str] | None = None
-    try:
-        deadline = time.monotonic() + 60
-        while not stopped(first.pid):
-            assert first.poll() is None, errors[0].read_text()
-            assert time.monotonic() < deadline, "the first install never got its lock"
-            time.sleep(0.05)
-        output = tmp_path / "b.json"
-        second = gsetup_process([*args, "--json"], None, errors[1], env=envs[1], stdout=output)
-        while second.poll() is None and "waiting" not in errors[1].read_text():
-            assert time.monotonic() < deadline, "the second install neither waited nor finished"
-            time.sleep(0.05)
-        os.kill(first.pid, signal.SIGCONT)
-        assert first.wait(timeout=60) == 0, errors[0].read_text()
-        assert second.wait(timeout=60) == 0, errors[1].read_text()
-    finally:
-        for proc in (first, second):
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=30)
-
-    summary = json.loads(output.read_text())["summary"]
+    output = second_host_waits((args, envs[0]), ([*args, "--json"], envs[1]), tmp_path)
+    summary = json.loads(output)["summary"]
     assert (summary["create"], summary["update"], summary["delete"]) == (0, 0, 0), summary
     assert _count(db_url, "SELECT count(*) FROM install_history") == 1  # the first's alone
     home = hosts[0] / "share" / "gsetup" / "installs" / "Environment" / "facebook-bp"

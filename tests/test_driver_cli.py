@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -205,11 +204,7 @@ def test_an_install_that_waited_for_another_hosts_takes_its_hub_answers(
     install's answers before waiting for A's lock and set the old name back over A's; it
     reads them again once it holds the lock, finds A's, and changes nothing. (Uninstalled
     first, so that A has files to stage: it stops there, holding the lock.)"""
-    import os
-    import signal
-    import time
-
-    from tests.helpers import gsetup_process, stopped
+    from tests.helpers import second_host_waits
 
     assert _install("facebook").exit_code == 0
     gone = run_cli("driver", "uninstall", "--yes", "facebook", "--dms", "DMS_1")
@@ -227,29 +222,9 @@ def test_an_install_that_waited_for_another_hosts_takes_its_hub_answers(
     args_a = ["driver", "install", "facebook", "--answers", example, "--yes",
               "--set", "gsa_channel_name=ACME Page 2"]  # fmt: skip
     args_b = ["driver", "install", "facebook", "--answers", str(secrets_only), "--yes", "--json"]
-    errors, output = [tmp_path / "a.err", tmp_path / "b.err"], tmp_path / "b.json"
-    first = gsetup_process(args_a, "recorded", errors[0], env=envs[0])  # lock held, files next
-    second: subprocess.Popen[str] | None = None
-    try:
-        deadline = time.monotonic() + 60
-        while not stopped(first.pid):
-            assert first.poll() is None, errors[0].read_text()
-            assert time.monotonic() < deadline, "the first install never got its lock"
-            time.sleep(0.05)
-        second = gsetup_process(args_b, None, errors[1], env=envs[1], stdout=output)
-        while second.poll() is None and "waiting" not in errors[1].read_text():
-            assert time.monotonic() < deadline, "the second install neither waited nor finished"
-            time.sleep(0.05)
-        os.kill(first.pid, signal.SIGCONT)
-        assert first.wait(timeout=60) == 0, errors[0].read_text()
-        assert second.wait(timeout=60) == 0, errors[1].read_text()
-    finally:
-        for proc in (first, second):
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=30)
+    output = second_host_waits((args_a, envs[0]), (args_b, envs[1]), tmp_path)
 
-    summary = json.loads(output.read_text())["summary"]
+    summary = json.loads(output)["summary"]
     assert (summary["create"], summary["update"], summary["delete"]) == (0, 0, 0), summary
     assert _options(db_url)[("channel-facebook", "gsa-channel-name")][1] == "ACME Page 2"
     history = _history(db_url)
