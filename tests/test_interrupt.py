@@ -123,10 +123,15 @@ def test_a_sigterm_lost_in_a_finalizer_still_stops_the_run(monkeypatch: pytest.M
         def __del__(self) -> None:
             os.kill(os.getpid(), signal.SIGTERM)
 
-    before = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(Terminated), signals_stop() as stopped:
-        Finalized()  # dropped at once: the handler's raise is lost in __del__
-        stopped()
-    assert reported == []
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN  # gsetup is stopping
-    signal.signal(signal.SIGTERM, before)
+    stops = (signal.SIGTERM, signal.SIGHUP)
+    before = {signum: signal.getsignal(signum) for signum in stops}
+    try:
+        with pytest.raises(Terminated), signals_stop() as stopped:
+            Finalized()  # dropped at once: the handler's raise is lost in __del__
+            stopped()
+        assert reported == []
+        # gsetup is stopping: both ignored from now on in this process
+        assert [signal.getsignal(signum) for signum in stops] == [signal.SIG_IGN] * 2
+    finally:  # not for the tests this process runs next (a wizard's SIGHUP test)
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
