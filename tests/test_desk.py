@@ -141,6 +141,16 @@ class Tab:
         self.page.fill("#login [name=password]", password)
         self.page.click("#login button")
 
+    def ready(self) -> None:
+        """Open the desk, log in and set the agent ready, as an agent starts a shift."""
+        from playwright.sync_api import expect
+
+        self.page.goto(self.url)
+        self.login()
+        self.page.locator("#desk").wait_for(state="visible")
+        self.page.click("#ready")
+        expect(self.page.locator("#state")).to_have_text("ready")
+
     def message(self, line: str = "message") -> str:
         """The error shown (the alert), or with ``line="info"`` the info."""
         message = self.page.locator(f"#{line}")
@@ -484,11 +494,7 @@ def test_a_desk_drops_what_another_desk_of_its_agent_took_or_ended(
 
     soon = 5000  # well within the 30 s a poll waits when nothing is offered
     first = tab.page
-    first.goto(tab.url)
-    tab.login()
-    first.locator("#desk").wait_for(state="visible")
-    first.click("#ready")
-    expect(first.locator("#state")).to_have_text("ready")
+    tab.ready()
     itx = served.submit(3, "two desks")
     offer = first.locator(f"#offers li[data-id='{itx}']")
     offer.wait_for()
@@ -538,11 +544,7 @@ def test_a_state_changed_elsewhere_shows_at_an_idle_desk(tab: Tab, served: Serve
         route.continue_(url=route.request.url.replace("wait=30", "wait=1"))
 
     page.route("**/agents/offers?wait=30", shorten)
-    page.goto(tab.url)
-    tab.login()
-    page.locator("#desk").wait_for(state="visible")
-    page.click("#ready")
-    expect(page.locator("#state")).to_have_text("ready")
+    tab.ready()
     elsewhere = {"agent": AGENT, "password": PASSWORD}
     assert served.runtime.request("POST", "/agents/login", body=elsewhere).status_code == 200
     expect(page.locator("#state")).to_have_text("not ready", timeout=5000)
@@ -618,14 +620,10 @@ def test_a_working_desk_keeps_its_state_messages_and_logout_true(tab: Tab, serve
 
     page.clock.install()
     page.route("**/agents/offers?*", poll)
-    page.goto(tab.url)
+    tab.ready()
     error, info = page.locator("#message"), page.locator("#info")
     assert error.get_attribute("role") == "alert"
     assert info.get_attribute("role") != "alert" and info.get_attribute("aria-live") == "polite"
-    tab.login()
-    page.locator("#desk").wait_for(state="visible")
-    page.click("#ready")
-    expect(page.locator("#state")).to_have_text("ready")
     itx = served.submit(4, "two messages")
     offer = page.locator(f"#offers li[data-id='{itx}']")
     offer.wait_for()
